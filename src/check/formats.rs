@@ -1,0 +1,429 @@
+//! Formats of written values (H03xx): ids, EDRPOU and RNOKPP codes with their check digits,
+//! IBANs, URLs, durations, dates, e-mail addresses, phone numbers and operation path globs.
+//! The validators are public so that the portal can check applicants' input the same way.
+
+use std::sync::LazyLock;
+
+use chrono::NaiveDate;
+use regex::Regex;
+
+use crate::spec::{Diagnostic, Kind};
+
+use super::Checker;
+
+static ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z0-9]+(-[a-z0-9]+)*$").expect("id pattern"));
+static NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9_]*$").expect("name pattern"));
+static DURATION: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^([0-9]+)(s|m|h|d|w|mo|y)$").expect("duration pattern"));
+
+/// EDRPOU: 8 digits, the last a check digit (the Ministry of Finance algorithm).
+pub fn valid_edrpou(code: &str) -> bool {
+    let Some(d) = digits(code, 8) else { return false };
+    let n: u32 = code.parse().unwrap_or(0);
+    let base: [u32; 7] = if (30_000_000..60_000_000).contains(&n) {
+        [7, 1, 2, 3, 4, 5, 6]
+    } else {
+        [1, 2, 3, 4, 5, 6, 7]
+    };
+    let sum = |shift: u32| -> u32 { base.iter().zip(&d).map(|(w, x)| (w + shift) * x).sum::<u32>() % 11 };
+    let mut check = sum(0);
+    if check == 10 {
+        check = sum(2) % 10;
+    }
+    check == d[7]
+}
+
+/// RNOKPP (taxpayer number of an individual): 10 digits, the last a check digit.
+pub fn valid_rnokpp(code: &str) -> bool {
+    let Some(d) = digits(code, 10) else { return false };
+    let weights: [i64; 9] = [-1, 5, 7, 9, 4, 6, 10, 5, 7];
+    let sum: i64 = weights.iter().zip(&d).map(|(w, x)| w * *x as i64).sum();
+    (sum.rem_euclid(11) % 10) as u32 == d[9]
+}
+
+/// A Ukrainian IBAN: `UA`, two check digits, 25 more characters, mod-97 equal to 1.
+pub fn valid_iban(iban: &str) -> bool {
+    let iban: String = iban.chars().filter(|c| !c.is_whitespace()).collect();
+    if iban.len() != 29 || !iban.starts_with("UA") || !iban.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return false;
+    }
+    let rearranged = format!("{}{}", &iban[4..], &iban[..4]);
+    let mut rem = 0u32;
+    for ch in rearranged.chars() {
+        let v = ch.to_digit(36).unwrap_or(0);
+        rem = if v >= 10 { (rem * 100 + v) % 97 } else { (rem * 10 + v) % 97 };
+    }
+    rem == 1
+}
+
+fn digits(code: &str, len: usize) -> Option<Vec<u32>> {
+    let d: Vec<u32> = code.chars().map(|c| c.to_digit(10)).collect::<Option<_>>()?;
+    (d.len() == len).then_some(d)
+}
+
+pub fn valid_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else { return false };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.contains(char::is_whitespace)
+        && !domain.contains('@')
+}
+
+/// International format: `+` and 10 to 15 digits; spaces, hyphens and brackets may separate them.
+pub fn valid_phone(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix('+') else { return false };
+    let digits = rest.chars().filter(char::is_ascii_digit).count();
+    rest.chars().all(|c| c.is_ascii_digit() || " -()".contains(c)) && (10..=15).contains(&digits)
+}
+
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+/// A duration such as `30s`, `5m`, `2h`, `10d`, `2w`, `18mo`, `5y`, in days (`permanent`: infinite).
+pub fn parse_duration_days(s: &str) -> Option<f64> {
+    if s == "permanent" {
+        return Some(f64::INFINITY);
+    }
+    let caps = DURATION.captures(s)?;
+    let n: f64 = caps[1].parse().ok()?;
+    let per_day = match &caps[2] {
+        "s" => 1.0 / 86_400.0,
+        "m" => 1.0 / 1_440.0,
+        "h" => 1.0 / 24.0,
+        "d" => 1.0,
+        "w" => 7.0,
+        "mo" => 30.0,
+        _ => 365.0,
+    };
+    Some(n * per_day)
+}
+
+/// Problems with an operation path glob, if any.
+pub fn path_glob_problem(path: &str) -> Option<&'static str> {
+    if !path.starts_with('/') {
+        return Some("a path starts with `/`");
+    }
+    for segment in path.split('/').skip(1) {
+        if segment == ".." || segment == "." {
+            return Some("`.` and `..` segments are not allowed");
+        }
+        if segment.contains('*') && segment != "*" && segment != "**" {
+            return Some("`*` and `**` stand for whole segments only, as in `/accounts/*/debt`");
+        }
+    }
+    None
+}
+
+struct Formats<'c, 'a> {
+    c: &'c mut Checker<'a>,
+    kind: Kind,
+    id: String,
+}
+
+impl Formats<'_, '_> {
+    fn bad(&mut self, code: &'static str, pointer: &str, summary: String, help: &str) {
+        let span = self.c.at(self.kind, &self.id, pointer);
+        self.c.report(Diagnostic::error(code, summary).at(span).help(help.to_string()));
+    }
+
+    fn id(&mut self, pointer: &str, what: &str, value: &str) {
+        if !ID.is_match(value) {
+            self.bad(
+                "H0203",
+                pointer,
+                format!("{what} id `{value}` is not kebab-case"),
+                "ids use lowercase Latin letters, digits and single hyphens, e.g. `water-billing`",
+            );
+        }
+    }
+
+    fn name(&mut self, pointer: &str, what: &str, value: &str) {
+        if !NAME.is_match(value) {
+            self.bad(
+                "H0203",
+                pointer,
+                format!("{what} `{value}` is not a valid name"),
+                "form names are used in expressions: lowercase Latin letters, digits and `_`, starting with a letter, e.g. `birth_date`",
+            );
+        }
+    }
+
+    fn edrpou(&mut self, pointer: &str, value: &str) {
+        if !valid_edrpou(value) {
+            self.bad(
+                "H0301",
+                pointer,
+                format!("`{value}` is not a valid EDRPOU code"),
+                "an EDRPOU code is 8 digits whose last digit is a check digit; copy it from the Unified State Register",
+            );
+        }
+    }
+
+    fn url(&mut self, pointer: &str, value: &str, https_only: bool) {
+        let ok = url::Url::parse(value)
+            .ok()
+            .filter(|u| u.has_host())
+            .is_some_and(|u| u.scheme() == "https" || (!https_only && u.scheme() == "http"));
+        if !ok {
+            let want = if https_only { "an https URL" } else { "an http or https URL" };
+            self.bad(
+                "H0303",
+                pointer,
+                format!("`{value}` is not {want}"),
+                if https_only { "write it as `https://host[:port]`" } else { "write it as `http://host[:port][/path]`" },
+            );
+        }
+    }
+
+    fn duration(&mut self, pointer: &str, value: &str, permanent_allowed: bool) {
+        let ok = parse_duration_days(value).is_some() && (permanent_allowed || value != "permanent");
+        if !ok {
+            self.bad(
+                "H0304",
+                pointer,
+                format!("`{value}` is not a duration"),
+                if permanent_allowed {
+                    "write a number and a unit (s, m, h, d, w, mo, y), e.g. `30s`, `18mo`, `5y`, or `permanent`"
+                } else {
+                    "write a number and a unit (s, m, h, d, w, mo, y), e.g. `30s` or `2h`"
+                },
+            );
+        }
+    }
+
+    fn date(&mut self, pointer: &str, value: &str) {
+        if parse_date(value).is_none() {
+            self.bad("H0305", pointer, format!("`{value}` is not a date"), "write dates as YYYY-MM-DD, e.g. `2026-01-31`");
+        }
+    }
+
+    fn email(&mut self, pointer: &str, value: &str) {
+        if !valid_email(value) {
+            self.bad("H0306", pointer, format!("`{value}` is not an e-mail address"), "write it as `name@domain.example`");
+        }
+    }
+
+    fn phone(&mut self, pointer: &str, value: &str) {
+        if !valid_phone(value) {
+            self.bad(
+                "H0307",
+                pointer,
+                format!("`{value}` is not a phone number in international format"),
+                "write it with the country code, e.g. `+380 44 123 45 67`",
+            );
+        }
+    }
+
+    fn glob(&mut self, pointer: &str, value: &str) {
+        if let Some(problem) = path_glob_problem(value) {
+            self.bad("H0308", pointer, format!("`{value}` is not a valid operation path"), problem);
+        }
+    }
+}
+
+pub(super) fn check(c: &mut Checker) {
+    let spec = c.spec();
+    macro_rules! formats {
+        ($kind:expr, $id:expr) => {
+            Formats { c: &mut *c, kind: $kind, id: $id.to_string() }
+        };
+    }
+    for s in &spec.systems {
+        let mut f = formats!(Kind::System, s.id);
+        f.id("", "system", &s.id);
+        f.edrpou("/holder/edrpou", &s.holder.edrpou);
+        f.edrpou("/administrator/edrpou", &s.administrator.edrpou);
+        for (i, n) in s.nodes.iter().enumerate() {
+            f.id(&format!("/nodes/{i}/id"), "gateway node", &n.id);
+            f.url(&format!("/nodes/{i}/address"), &n.address, true);
+        }
+        for (i, h) in s.calendar.holidays.iter().enumerate() {
+            f.date(&format!("/calendar/holidays/{i}/date"), &h.date);
+        }
+    }
+    for p in &spec.participants {
+        let mut f = formats!(Kind::Participant, p.id);
+        f.id("", "participant", &p.id);
+        f.edrpou("/edrpou", &p.edrpou);
+        f.phone("/contacts/phone", &p.contacts.phone);
+        f.email("/contacts/email", &p.contacts.email);
+        if let Some(w) = &p.contacts.website {
+            f.url("/contacts/website", w, false);
+        }
+        for (i, r) in p.contacts.responsible.iter().enumerate() {
+            f.phone(&format!("/contacts/responsible/{i}/phone"), &r.phone);
+            f.email(&format!("/contacts/responsible/{i}/email"), &r.email);
+        }
+        for (i, u) in p.units.iter().enumerate() {
+            f.id(&format!("/units/{i}/id"), "unit", &u.id);
+        }
+        for (i, s) in p.subsystems.iter().enumerate() {
+            f.id(&format!("/subsystems/{i}/id"), "subsystem", &s.id);
+        }
+        for (i, s) in p.services.iter().enumerate() {
+            f.id(&format!("/services/{i}/id"), "service", &s.id);
+            f.url(&format!("/services/{i}/upstream"), &s.upstream, false);
+            for (o, op) in s.operations.iter().enumerate() {
+                f.glob(&format!("/services/{i}/operations/{o}/path"), &op.path);
+            }
+            if let Some(h) = &s.health {
+                f.glob(&format!("/services/{i}/health/path"), &h.path);
+                f.duration(&format!("/services/{i}/health/every"), &h.every, false);
+                if let Some(t) = &h.timeout {
+                    f.duration(&format!("/services/{i}/health/timeout"), t, false);
+                }
+            }
+        }
+    }
+    for a in &spec.agreements {
+        let mut f = formats!(Kind::Agreement, a.id);
+        f.id("", "agreement", &a.id);
+        f.date("/valid/from", &a.valid.from);
+        if let Some(u) = &a.valid.until {
+            f.date("/valid/until", u);
+        }
+        for (o, op) in a.operations.iter().enumerate() {
+            f.glob(&format!("/operations/{o}/path"), &op.path);
+        }
+    }
+    for e in &spec.e_services {
+        let mut f = formats!(Kind::EService, e.id);
+        f.id("", "e-service", &e.id);
+        if let Some(p) = e.fee.as_ref().and_then(|fee| fee.payment.as_ref()) {
+            f.edrpou("/fee/payment/edrpou", &p.edrpou);
+            if !valid_iban(&p.iban) {
+                f.bad(
+                    "H0310",
+                    "/fee/payment/iban",
+                    format!("`{}` is not a valid Ukrainian IBAN", p.iban),
+                    "an IBAN is `UA`, two check digits and 25 more characters; copy it from the recipient's bank details",
+                );
+            }
+        }
+    }
+    for form in &spec.forms {
+        let mut f = formats!(Kind::Form, form.id);
+        f.id("", "form", &form.id);
+        for (pi, page) in form.pages.iter().enumerate() {
+            f.id(&format!("/pages/{pi}/id"), "page", &page.id);
+            for (fi, field) in page.fields.iter().enumerate() {
+                f.name(&format!("/pages/{pi}/fields/{fi}/id"), "field name", &field.id);
+            }
+            for (gi, group) in page.groups.iter().enumerate() {
+                f.name(&format!("/pages/{pi}/groups/{gi}/id"), "group name", &group.id);
+                for (fi, field) in group.fields.iter().enumerate() {
+                    f.name(&format!("/pages/{pi}/groups/{gi}/fields/{fi}/id"), "field name", &field.id);
+                }
+            }
+        }
+        for (ai, att) in form.attachments.iter().enumerate() {
+            f.id(&format!("/attachments/{ai}/id"), "attachment", &att.id);
+        }
+    }
+    for w in &spec.workflows {
+        let mut f = formats!(Kind::Workflow, w.id);
+        f.id("", "workflow", &w.id);
+        for (si, s) in w.states.iter().enumerate() {
+            f.id(&format!("/states/{si}/id"), "state", &s.id);
+        }
+    }
+    for t in &spec.templates {
+        formats!(Kind::Template, t.id).id("", "template", &t.id);
+    }
+    for r in &spec.retention {
+        let mut f = formats!(Kind::Retention, r.id);
+        f.id("", "retention rule", &r.id);
+        f.duration("/period", &r.period, true);
+    }
+    for d in &spec.data_classes {
+        formats!(Kind::DataClass, d.id).id("", "data class", &d.id);
+    }
+    for p in &spec.policies {
+        let mut f = formats!(Kind::Policy, p.id);
+        f.id("", "policy", &p.id);
+        for (i, floor) in p.retention_floors.iter().enumerate() {
+            f.duration(&format!("/retention-floors/{i}/period"), &floor.period, true);
+        }
+    }
+    for cl in &spec.classifiers {
+        formats!(Kind::Classifier, cl.id).id("", "classifier", &cl.id);
+    }
+    for r in &spec.roles {
+        formats!(Kind::Role, r.id).id("", "role", &r.id);
+    }
+    for o in &spec.officials {
+        let mut f = formats!(Kind::Official, o.id);
+        f.id("", "official", &o.id);
+        f.email("/email", &o.email);
+        if let Some(p) = &o.phone {
+            f.phone("/phone", p);
+        }
+        if let Some(code) = &o.rnokpp {
+            if !valid_rnokpp(code) {
+                f.bad(
+                    "H0302",
+                    "/rnokpp",
+                    format!("`{code}` is not a valid RNOKPP"),
+                    "an RNOKPP is 10 digits whose last digit is a check digit; copy it from the official's certificate",
+                );
+            }
+        }
+    }
+    for j in &spec.journals {
+        formats!(Kind::Journal, j.id).id("", "journal", &j.id);
+    }
+    for ci in &spec.case_indexes {
+        let mut f = formats!(Kind::CaseIndex, ci.id);
+        f.id("", "case index", &ci.id);
+        for (i, case) in ci.cases.iter().enumerate() {
+            f.duration(&format!("/cases/{i}/retention"), &case.retention, true);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edrpou_check_digits() {
+        for good in ["00022527", "03327121", "14360570", "21560045", "00032129"] {
+            assert!(valid_edrpou(good), "{good} should be valid");
+        }
+        for bad in ["00022528", "0332712", "0332712a", "12345670"] {
+            assert!(!valid_edrpou(bad), "{bad} should be invalid");
+        }
+    }
+
+    #[test]
+    fn rnokpp_check_digits() {
+        assert!(valid_rnokpp("3184710691"));
+        assert!(!valid_rnokpp("3184710692"));
+        assert!(!valid_rnokpp("318471069"));
+    }
+
+    #[test]
+    fn iban_checksum() {
+        assert!(valid_iban("UA213223130000026007233566001"));
+        assert!(!valid_iban("UA213223130000026007233566002"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_days("2w"), Some(14.0));
+        assert_eq!(parse_duration_days("5y"), Some(1825.0));
+        assert!(parse_duration_days("5 years").is_none());
+        assert!(parse_duration_days("permanent").unwrap().is_infinite());
+    }
+
+    #[test]
+    fn path_globs() {
+        assert!(path_glob_problem("/accounts/*/debt").is_none());
+        assert!(path_glob_problem("/a/**").is_none());
+        assert!(path_glob_problem("/a/../b").is_some());
+        assert!(path_glob_problem("/a/x*").is_some());
+        assert!(path_glob_problem("a").is_some());
+    }
+}

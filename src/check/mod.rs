@@ -1,0 +1,65 @@
+//! Semantic checks of a loaded spec tree: references, formats, agreements, policies (MIN-2),
+//! over-grants (MIN-3), forms, workflows, e-services, retention and certificates. Each check
+//! reads the typed model and reports through one `Checker`, locating values with the `SourceMap`.
+//! Checks never stop early: `validate` shows every problem of the tree in one run.
+
+mod agreements;
+mod crypto;
+mod eservices;
+mod expressions;
+mod formats;
+mod forms;
+mod policy;
+mod records;
+mod references;
+mod workflows;
+
+use chrono::NaiveDate;
+
+use crate::spec::{Diagnostic, Kind, Loaded, Span};
+
+pub use formats::{parse_duration_days, valid_edrpou, valid_rnokpp};
+
+/// What every check needs: the tree, where its values are written, and today's date.
+pub struct Checker<'a> {
+    pub loaded: &'a Loaded,
+    pub today: NaiveDate,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl<'a> Checker<'a> {
+    pub fn spec(&self) -> &'a crate::spec::Spec {
+        &self.loaded.spec
+    }
+
+    /// Where the value at `pointer` inside node `id` of `kind` is written.
+    pub fn at(&self, kind: Kind, id: &str, pointer: &str) -> Option<Span> {
+        self.loaded.map.at(kind, id, pointer)
+    }
+
+    pub fn report(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+}
+
+/// Runs every check and returns the loader's diagnostics followed by the checks', in reading order.
+pub fn run(loaded: &Loaded, today: NaiveDate) -> Vec<Diagnostic> {
+    let mut checker = Checker {
+        loaded,
+        today,
+        diagnostics: Vec::new(),
+    };
+    references::check(&mut checker);
+    formats::check(&mut checker);
+    agreements::check(&mut checker);
+    policy::check(&mut checker);
+    forms::check(&mut checker);
+    workflows::check(&mut checker);
+    eservices::check(&mut checker);
+    records::check(&mut checker);
+    crypto::check(&mut checker);
+    let mut all = loaded.diagnostics.clone();
+    all.append(&mut checker.diagnostics);
+    crate::spec::diagnostics::sort(&mut all);
+    all
+}

@@ -1,0 +1,52 @@
+//! The command-line interface: one file per subcommand, plus the diagnostic renderers.
+//! Each subcommand returns its exit code; `main.rs` only parses and dispatches.
+
+pub mod docs;
+pub mod keys;
+pub mod plan;
+pub mod render;
+pub mod schema;
+pub mod spec_export;
+pub mod validate;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// hromada: a city's electronic interaction — gateway, e-services portal and document
+/// registry — compiled from a spec repository in Git.
+#[derive(Debug, Parser)]
+#[command(name = "hromada", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a spec tree and report every problem.
+    Validate(validate::ValidateArgs),
+    /// Work with the spec tree as data.
+    #[command(subcommand)]
+    Spec(spec_export::SpecCommand),
+    /// Generate the JSON Schemas of every spec kind.
+    Schema(schema::SchemaArgs),
+    /// Show what applying one revision of the spec would change against another.
+    Plan(plan::PlanArgs),
+    /// Build the static documentation site of a spec tree.
+    Docs(docs::DocsArgs),
+    /// Manage development keys and certificates.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Validate(args) => validate::run(args),
+        Command::Spec(command) => spec_export::run(command),
+        Command::Schema(args) => schema::run(args),
+        Command::Plan(args) => plan::run(args),
+        Command::Docs(args) => docs::run(args),
+        Command::Keys(command) => keys::run(command),
+    }
+}

@@ -1,0 +1,319 @@
+//! Renders diagnostics for people and machines: human (miette, with the source line), JSON
+//! (shaped like `terraform validate -json`), GitHub workflow annotations, SARIF 2.1.0 and JUnit XML.
+
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+
+use clap::ValueEnum;
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+use serde_json::json;
+
+use crate::spec::diagnostics::{Diagnostic, Severity};
+use crate::spec::source::SourceSet;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Github,
+    Sarif,
+    Junit,
+}
+
+pub fn render(format: Format, diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
+    match format {
+        Format::Human => human(diagnostics, sources),
+        Format::Json => json_report(diagnostics, sources),
+        Format::Github => github(diagnostics, sources),
+        Format::Sarif => sarif(diagnostics, sources),
+        Format::Junit => junit(diagnostics, sources),
+    }
+}
+
+fn counts(diagnostics: &[Diagnostic]) -> (usize, usize) {
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    (errors, diagnostics.len() - errors)
+}
+
+/// A diagnostic prepared for miette's graphical handler.
+struct Report<'a> {
+    d: &'a Diagnostic,
+    source: Option<NamedSource<String>>,
+    labels: Vec<LabeledSpan>,
+}
+
+impl std::fmt::Debug for Report<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.d.summary)
+    }
+}
+
+impl std::fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.d.summary)
+    }
+}
+
+impl std::error::Error for Report<'_> {}
+
+impl miette::Diagnostic for Report<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
+        Some(Box::new(self.d.code))
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.d.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+    fn help<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
+        let text = match (&self.d.detail, &self.d.help) {
+            (d, Some(h)) if !d.is_empty() => format!("{d}\n{h}"),
+            (_, Some(h)) => h.clone(),
+            (d, None) if !d.is_empty() => d.clone(),
+            _ => return None,
+        };
+        Some(Box::new(text))
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        if self.labels.is_empty() {
+            None
+        } else {
+            Some(Box::new(self.labels.clone().into_iter()))
+        }
+    }
+}
+
+fn human(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
+    let theme = if std::io::stdout().is_terminal() {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1);
+    let mut out = String::new();
+    for d in diagnostics {
+        let (source, labels) = match d.span {
+            Some(span) => {
+                let file = sources.file(span.file);
+                let mut labels = vec![LabeledSpan::new_primary_with_span(
+                    Some("here".into()),
+                    (span.offset, span.len),
+                )];
+                for r in d.related.iter().filter(|r| r.span.file == span.file) {
+                    labels.push(LabeledSpan::new_with_span(Some(r.message.clone()), (r.span.offset, r.span.len)));
+                }
+                (Some(NamedSource::new(file.path.clone(), file.text.clone())), labels)
+            }
+            None => (None, Vec::new()),
+        };
+        let report = Report { d, source, labels };
+        let _ = handler.render_report(&mut out, &report);
+        for r in d.related.iter().filter(|r| Some(r.span.file) != d.span.map(|s| s.file)) {
+            let range = sources.range(r.span);
+            let _ = writeln!(out, "  ↳ {}: {}:{}:{}", r.message, range.filename, range.start.line, range.start.column);
+        }
+        out.push('\n');
+    }
+    let (errors, warnings) = counts(diagnostics);
+    if diagnostics.is_empty() {
+        out.push_str("Success! The spec is valid.\n");
+    } else {
+        let _ = writeln!(out, "{errors} error(s), {warnings} warning(s)");
+    }
+    out
+}
+
+fn json_report(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
+    let (errors, warnings) = counts(diagnostics);
+    let list: Vec<_> = diagnostics
+        .iter()
+        .map(|d| {
+            let mut v = json!({
+                "severity": d.severity,
+                "code": d.code,
+                "summary": d.summary,
+                "detail": d.detail,
+            });
+            if let Some(h) = &d.help {
+                v["help"] = json!(h);
+            }
+            if let Some(r) = d.range(sources) {
+                v["range"] = json!(r);
+            }
+            if !d.related.is_empty() {
+                v["related"] = d
+                    .related
+                    .iter()
+                    .map(|r| json!({"message": r.message, "range": sources.range(r.span)}))
+                    .collect();
+            }
+            v
+        })
+        .collect();
+    let report = json!({
+        "format_version": "1.0",
+        "valid": errors == 0,
+        "error_count": errors,
+        "warning_count": warnings,
+        "diagnostics": list,
+    });
+    serde_json::to_string_pretty(&report).expect("diagnostics serialise") + "\n"
+}
+
+/// Escapes a workflow command's data (the message).
+fn gh_data(s: &str) -> String {
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// Escapes a workflow command's property value (file, title).
+fn gh_prop(s: &str) -> String {
+    gh_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+fn github(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
+    let mut out = String::new();
+    for d in diagnostics {
+        let level = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut props = Vec::new();
+        if let Some(r) = d.range(sources) {
+            props.push(format!("file={}", gh_prop(&r.filename)));
+            props.push(format!("line={}", r.start.line));
+            props.push(format!("col={}", r.start.column));
+            props.push(format!("endLine={}", r.end.line));
+            props.push(format!("endColumn={}", r.end.column));
+        }
+        props.push(format!("title={}", gh_prop(&format!("{} {}", d.code, d.summary))));
+        let mut message = d.summary.clone();
+        if !d.detail.is_empty() {
+            message.push_str("\n");
+            message.push_str(&d.detail);
+        }
+        if let Some(h) = &d.help {
+            message.push_str("\nhelp: ");
+            message.push_str(h);
+        }
+        let _ = writeln!(out, "::{level} {}::{}", props.join(","), gh_data(&message));
+    }
+    out
+}
+
+fn sarif(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
+    let mut codes: Vec<&str> = diagnostics.iter().map(|d| d.code).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let results: Vec<_> = diagnostics
+        .iter()
+        .map(|d| {
+            let mut text = d.summary.clone();
+            if let Some(h) = &d.help {
+                text.push_str(" — ");
+                text.push_str(h);
+            }
+            let mut v = json!({
+                "ruleId": d.code,
+                "level": match d.severity { Severity::Error => "error", Severity::Warning => "warning" },
+                "message": {"text": text},
+            });
+            if let Some(r) = d.range(sources) {
+                v["locations"] = json!([{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": r.filename},
+                        "region": {
+                            "startLine": r.start.line, "startColumn": r.start.column,
+                            "endLine": r.end.line, "endColumn": r.end.column,
+                        }
+                    }
+                }]);
+            }
+            if !d.related.is_empty() {
+                v["relatedLocations"] = d
+                    .related
+                    .iter()
+                    .enumerate()
+                    .map(|(i, rel)| {
+                        let r = sources.range(rel.span);
+                        json!({
+                            "id": i,
+                            "message": {"text": rel.message},
+                            "physicalLocation": {
+                                "artifactLocation": {"uri": r.filename},
+                                "region": {"startLine": r.start.line, "startColumn": r.start.column}
+                            }
+                        })
+                    })
+                    .collect();
+            }
+            v
+        })
+        .collect();
+    let report = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "hromada",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": codes.iter().map(|c| json!({"id": c})).collect::<Vec<_>>(),
+            }},
+            "results": results,
+        }]
+    });
+    serde_json::to_string_pretty(&report).expect("SARIF serialises") + "\n"
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn junit(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
+    let (errors, warnings) = counts(diagnostics);
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"hromada validate\" tests=\"{}\" failures=\"{errors}\">",
+        diagnostics.len().max(1)
+    );
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"spec\" tests=\"{}\" failures=\"{errors}\" skipped=\"{warnings}\">",
+        diagnostics.len().max(1)
+    );
+    if diagnostics.is_empty() {
+        out.push_str("    <testcase name=\"spec is valid\" classname=\"hromada.validate\"/>\n");
+    }
+    for d in diagnostics {
+        let location = d
+            .range(sources)
+            .map(|r| format!("{}:{}:{}", r.filename, r.start.line, r.start.column))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "    <testcase name=\"{} {}\" classname=\"{}\">",
+            d.code,
+            xml(&location),
+            xml(&location.split(':').next().unwrap_or("spec").replace('/', "."))
+        );
+        let body = format!("{}\n{}\n{}", d.summary, d.detail, d.help.clone().unwrap_or_default());
+        match d.severity {
+            Severity::Error => {
+                let _ = writeln!(out, "      <failure message=\"{}\" type=\"{}\">{}</failure>", xml(&d.summary), d.code, xml(&body));
+            }
+            Severity::Warning => {
+                let _ = writeln!(out, "      <skipped message=\"warning: {}\"/>", xml(&d.summary));
+            }
+        }
+        out.push_str("    </testcase>\n");
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}

@@ -1,0 +1,7 @@
+//! hromada: a GitOps appliance for a city's electronic interaction. This library holds the spec
+//! language (`spec`), its semantic checks (`check`), and the tools built on them; `main.rs` is a
+//! thin command-line front end over it.
+
+pub mod check;
+pub mod cli;
+pub mod spec;

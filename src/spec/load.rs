@@ -1,0 +1,184 @@
+//! Loads a spec tree: parses every file (reporting all syntax errors of each), decodes every
+//! node, and assembles the typed `Spec` with a `SourceMap` that locates any value for the checks.
+//! Duplicate ids are caught here, since only here are both declarations seen.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use kdl::KdlDocument;
+
+use super::decode::{Decoder, NodeSpans};
+use super::diagnostics::{Diagnostic, Span};
+use super::model::{Kind, Spec};
+use super::source::SourceSet;
+
+/// Where every declared node and value of a spec tree is written.
+#[derive(Debug, Default)]
+pub struct SourceMap {
+    nodes: HashMap<(Kind, String), NodeSpans>,
+    /// Ids declared per kind, including nodes that failed to decode (so that references to
+    /// them do not cascade into "unknown reference" errors).
+    declared: HashMap<Kind, HashSet<String>>,
+}
+
+impl SourceMap {
+    /// The span of the value at `pointer` (e.g. `/fields/2`) inside node `id` of `kind`,
+    /// falling back to the nearest enclosing value that was written.
+    pub fn at(&self, kind: Kind, id: &str, pointer: &str) -> Option<Span> {
+        let spans = self.nodes.get(&(kind, id.to_string()))?;
+        let mut p = pointer;
+        loop {
+            if let Some(s) = spans.get(p) {
+                return Some(*s);
+            }
+            match p.rfind('/') {
+                Some(i) => p = &p[..i],
+                None => return spans.get("").copied(),
+            }
+        }
+    }
+
+    /// The span of the node's name.
+    pub fn node(&self, kind: Kind, id: &str) -> Option<Span> {
+        self.at(kind, id, "")
+    }
+
+    pub fn is_declared(&self, kind: Kind, id: &str) -> bool {
+        self.declared.get(&kind).is_some_and(|s| s.contains(id))
+    }
+
+    pub fn declared(&self, kind: Kind) -> impl Iterator<Item = &str> {
+        self.declared.get(&kind).into_iter().flatten().map(String::as_str)
+    }
+}
+
+/// A loaded spec tree.
+pub struct Loaded {
+    pub sources: SourceSet,
+    pub spec: Spec,
+    pub map: SourceMap,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Reads and decodes the spec tree under `root`.
+pub fn load(root: &Path) -> Loaded {
+    let (sources, diagnostics) = SourceSet::read(root);
+    let mut loaded = load_sources(sources);
+    loaded.diagnostics.extend(diagnostics);
+    loaded
+}
+
+/// Decodes an already-read set of sources.
+pub fn load_sources(sources: SourceSet) -> Loaded {
+    let mut diagnostics = Vec::new();
+    let mut spec = Spec::default();
+    let mut map = SourceMap::default();
+    let mut first_seen: BTreeMap<(Kind, String), Span> = BTreeMap::new();
+
+    let parsed = parse_all(&sources);
+    for (file, result) in parsed.into_iter().enumerate() {
+        let doc = match result {
+            Ok(doc) => doc,
+            Err(errors) => {
+                diagnostics.extend(errors);
+                continue;
+            }
+        };
+        let mut decoder = Decoder::new(file);
+        let nodes = decoder.document(&doc);
+        diagnostics.append(&mut decoder.diagnostics);
+        for node in nodes {
+            let Some(id) = node.id else { continue };
+            let here = node.spans.get("").copied();
+            let key = (node.kind, id.clone());
+            if let Some(first) = first_seen.get(&key) {
+                diagnostics.push(
+                    Diagnostic::error(
+                        "H0201",
+                        format!("duplicate {} id `{id}`", node.kind.node_name()),
+                    )
+                    .at(here)
+                    .related(Some(*first), "first declared here")
+                    .detail(format!(
+                        "ids are unique per kind; this `{}` and the one declared earlier share `{id}`",
+                        node.kind.node_name()
+                    ))
+                    .help("rename one of them, or merge the two declarations"),
+                );
+                continue;
+            }
+            if let Some(h) = here {
+                first_seen.insert(key.clone(), h);
+            }
+            map.declared.entry(node.kind).or_default().insert(id.clone());
+            if let Some(value) = node.value {
+                if let Err(e) = spec.push(node.kind, value) {
+                    diagnostics.push(
+                        Diagnostic::error("H0105", format!("`{id}` could not be read as a {}", node.kind.node_name()))
+                            .at(here)
+                            .detail(e.to_string()),
+                    );
+                }
+            }
+            map.nodes.insert(key, node.spans);
+        }
+    }
+    spec.sort();
+    Loaded {
+        sources,
+        spec,
+        map,
+        diagnostics,
+    }
+}
+
+/// Parses every file, on all cores; each failure lists every syntax error of its file.
+fn parse_all(sources: &SourceSet) -> Vec<Result<KdlDocument, Vec<Diagnostic>>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = sources.files.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = sources
+            .files
+            .chunks(chunk)
+            .enumerate()
+            .map(|(c, files)| {
+                scope.spawn(move || {
+                    files
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| parse_file(c * chunk + i, &f.text))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("KDL parser thread panicked"))
+            .collect()
+    })
+}
+
+fn parse_file(file: usize, text: &str) -> Result<KdlDocument, Vec<Diagnostic>> {
+    KdlDocument::parse_v2(text).map_err(|err| {
+        err.diagnostics
+            .into_iter()
+            .map(|d| {
+                let mut diag = Diagnostic::error(
+                    "H0001",
+                    d.message.unwrap_or_else(|| "KDL syntax error".into()),
+                )
+                .at(Some(Span {
+                    file,
+                    offset: d.span.offset(),
+                    len: d.span.len(),
+                }))
+                .detail(d.label.unwrap_or_default());
+                diag = diag.help(
+                    d.help
+                        .unwrap_or_else(|| "see the KDL v2 syntax: strings in double quotes, booleans as #true/#false".into()),
+                );
+                diag
+            })
+            .collect()
+    })
+}

@@ -1,0 +1,13 @@
+//! The spec language: source files, the typed model, the grammar read from its schemas, the
+//! decoder that turns KDL into the model with spans, and the diagnostics type everything reports in.
+
+pub mod decode;
+pub mod diagnostics;
+pub mod grammar;
+pub mod load;
+pub mod model;
+pub mod source;
+
+pub use diagnostics::{Diagnostic, Severity, Span};
+pub use load::{load, load_sources, Loaded, SourceMap};
+pub use model::{Kind, Spec};

@@ -1,0 +1,89 @@
+//! Value types shared by several kinds: references, validity periods, operations, enums of
+//! the X-Road member classes and participant statuses. Dates, durations and references are kept
+//! as the strings the author wrote; `crate::check` validates their formats with precise locations.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// X-Road member class of a participant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum MemberClass {
+    /// State and local self-government bodies.
+    Gov,
+    /// Communal and commercial enterprises.
+    Com,
+    /// Non-governmental organisations.
+    Ngo,
+    /// Non-commercial entities.
+    Nee,
+}
+
+/// Whether a participant may take part in electronic interaction (000 §16).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    #[default]
+    Active,
+    /// Participation is suspended: every grant to or from it is refused.
+    Suspended,
+}
+
+/// A period of validity; `until` may be left open.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Validity {
+    /// First day of validity, `YYYY-MM-DD`.
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub from: String,
+    /// Last day of validity, `YYYY-MM-DD`; open-ended when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub until: Option<String>,
+}
+
+/// An HTTP operation: a method and a path glob (`*` one segment, `**` any number of segments).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Operation {
+    /// HTTP method.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub method: Method,
+    /// Path glob, starting with `/`.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+/// Ways of counting days for terms and deadlines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DayCount {
+    /// Working days by the system's calendar (weekends and public holidays skipped).
+    #[default]
+    Working,
+    /// Calendar days.
+    Calendar,
+}
+
+/// A term in days, counted as working or calendar days.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Days {
+    /// Number of days.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub days: u32,
+    /// How the days are counted.
+    #[serde(default)]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub counting: DayCount,
+}

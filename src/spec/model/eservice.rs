@@ -1,0 +1,201 @@
+//! The `e-service` kind: a catalogue entry of the portal carrying every item of 003 Annex 1
+//! (provider, user category, title and code, legal basis, FAQ, documents, submission methods,
+//! term, refusal grounds, appeal, fee, result) and the form and workflow that serve it.
+//! Annex 1 items are optional in the grammar so that `check` can name the missing item itself.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::Days;
+
+/// An electronic service of the portal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[schemars(extend("x-kdl-example" = r#"e-service "housing-subsidy" {
+    title "Призначення житлової субсидії"
+    code "01178"
+    provider "social-dept" unit="subsidies"
+    user-category "individual"
+    legal-basis "Постанова КМУ від 21.10.1995 №848"
+    conditions "Для домогосподарств, витрати яких на житлово-комунальні послуги перевищують встановлену частку доходу"
+    faq "Чи потрібно щороку подавати заяву?" answer="Ні, субсидія призначається автоматично на наступний період"
+    document "Заява про призначення субсидії"
+    submission "portal" "cnap"
+    term 10 counting="working"
+    refusal-ground "Подання неповного пакета документів"
+    appeal "Рішення може бути оскаржене до Департаменту соціальної політики або до суду"
+    fee "free"
+    result "Рішення про призначення субсидії" {
+        delivery "cabinet" "email"
+    }
+    form "subsidy-application"
+    workflow "subsidy"
+}"#))]
+pub struct EService {
+    /// E-service id.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub id: String,
+    /// Name of the service (Annex 1 item 3).
+    pub title: String,
+    /// Code of the service, where it has one (Annex 1 item 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Provider (Annex 1 item 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<Provider>,
+    /// Who may receive the service (Annex 1 item 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_category: Vec<UserCategory>,
+    /// Legal grounds (Annex 1 item 3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "legal-basis"))]
+    pub legal_basis: Vec<String>,
+    /// Conditions and cases in which the service is provided (Annex 1 item 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<String>,
+    /// Frequently asked questions with answers (Annex 1 item 3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "faq"))]
+    pub faq: Vec<Faq>,
+    /// Exhaustive list of documents required (Annex 1 item 3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "document"))]
+    pub documents: Vec<String>,
+    /// Ways to submit the application (Annex 1 item 3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub submission: Vec<SubmissionMethod>,
+    /// Term of provision (Annex 1 item 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term: Option<Days>,
+    /// Grounds for refusal (Annex 1 item 3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "refusal-ground"))]
+    pub refusal_grounds: Vec<String>,
+    /// How decisions, actions or inaction can be appealed (Annex 1 item 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appeal: Option<String>,
+    /// Fee (Annex 1 item 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee: Option<Fee>,
+    /// Result and how it is received (Annex 1 item 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<ServiceResult>,
+    /// The application form.
+    pub form: String,
+    /// The workflow that processes applications.
+    pub workflow: String,
+}
+
+/// The provider of an e-service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Provider {
+    /// Participant id.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub participant: String,
+    /// Unit id of that participant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub unit: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum UserCategory {
+    /// Фізична особа.
+    Individual,
+    /// Фізична особа — підприємець.
+    Entrepreneur,
+    /// Юридична особа.
+    LegalEntity,
+}
+
+/// A question with its answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Faq {
+    /// The question.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub question: String,
+    /// The answer.
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub answer: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SubmissionMethod {
+    /// Through the e-services portal.
+    Portal,
+    /// In person at an administrative services centre (ЦНАП).
+    Cnap,
+    /// By post.
+    Mail,
+    /// By e-mail with a qualified signature.
+    Email,
+}
+
+/// The fee for an e-service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Fee {
+    /// Free or paid.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub kind: FeeKind,
+    /// Amount in hryvnias, e.g. `85.00`, for a paid service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub amount: Option<String>,
+    /// Payment details for a paid service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<Payment>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum FeeKind {
+    Free,
+    Paid,
+}
+
+/// Where and how a fee is paid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Payment {
+    /// Recipient's name.
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub recipient: String,
+    /// Recipient's EDRPOU code.
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub edrpou: String,
+    /// Recipient's IBAN (UA…).
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub iban: String,
+    /// Purpose of payment.
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub purpose: String,
+}
+
+/// The result of an e-service and how it is received.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ServiceResult {
+    /// What the applicant receives.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub description: String,
+    /// How the result is received.
+    pub delivery: Vec<Delivery>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Delivery {
+    /// In the applicant's cabinet on the portal.
+    Cabinet,
+    /// By e-mail.
+    Email,
+    /// In person at the administrative services centre.
+    Cnap,
+    /// By post.
+    Mail,
+}

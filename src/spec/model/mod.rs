@@ -1,0 +1,145 @@
+//! The typed model of a spec tree: one file per kind. Every struct derives `Serialize` (the
+//! canonical JSON of `hromada spec export`) and `JsonSchema` (the `schemas/` and the KDL decoder,
+//! which reads each field's `x-kdl` placement: `arg`, `args`, `prop`, `child` (the default),
+//! `children` or `variants`).
+
+pub mod agreement;
+pub mod common;
+pub mod directory;
+pub mod eservice;
+pub mod form;
+pub mod participant;
+pub mod policy;
+pub mod retention;
+pub mod system;
+pub mod template;
+pub mod workflow;
+
+pub use agreement::*;
+pub use common::*;
+pub use directory::*;
+pub use eservice::*;
+pub use form::*;
+pub use participant::*;
+pub use policy::*;
+pub use retention::*;
+pub use system::*;
+pub use template::*;
+pub use workflow::*;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Calls `$m!` with the table of kinds: KDL node name, `Spec` field, Rust type, schema file stem.
+#[macro_export]
+macro_rules! for_each_kind {
+    ($m:ident) => {
+        $m! {
+            "system" => systems: System,
+            "participant" => participants: Participant,
+            "agreement" => agreements: Agreement,
+            "e-service" => e_services: EService,
+            "form" => forms: Form,
+            "workflow" => workflows: Workflow,
+            "template" => templates: Template,
+            "retention" => retention: Retention,
+            "data-class" => data_classes: DataClass,
+            "policy" => policies: Policy,
+            "classifier" => classifiers: Classifier,
+            "role" => roles: Role,
+            "official" => officials: Official,
+            "journal" => journals: Journal,
+            "case-index" => case_indexes: CaseIndex,
+        }
+    };
+}
+
+macro_rules! define_spec {
+    ($($node:literal => $field:ident: $ty:ident,)*) => {
+        /// A whole spec tree: every kind, each list sorted by id (the canonical order).
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+        #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+        pub struct Spec {
+            $(
+                #[doc = concat!("Every `", $node, "` of the tree.")]
+                #[serde(default)]
+                pub $field: Vec<$ty>,
+            )*
+        }
+
+        /// The kinds a spec file may declare at its top level.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Kind { $($ty,)* }
+
+        impl Kind {
+            pub const ALL: &'static [Kind] = &[$(Kind::$ty,)*];
+
+            /// The top-level KDL node name.
+            pub fn node_name(self) -> &'static str {
+                match self { $(Kind::$ty => $node,)* }
+            }
+
+            pub fn from_node_name(name: &str) -> Option<Kind> {
+                match name { $($node => Some(Kind::$ty),)* _ => None }
+            }
+
+            /// The JSON Schema of the kind.
+            pub fn schema(self, generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                match self { $(Kind::$ty => generator.root_schema_for::<$ty>(),)* }
+            }
+        }
+
+        impl Spec {
+            /// Appends one decoded node of `kind` to its list.
+            pub fn push(&mut self, kind: Kind, value: serde_json::Value) -> Result<(), serde_json::Error> {
+                match kind { $(Kind::$ty => self.$field.push(serde_json::from_value(value)?),)* }
+                Ok(())
+            }
+
+            /// Puts every list in canonical (id) order.
+            pub fn sort(&mut self) {
+                $(self.$field.sort_by(|a, b| a.id.cmp(&b.id));)*
+            }
+        }
+    };
+}
+
+for_each_kind!(define_spec);
+
+impl Spec {
+    /// The system, when the tree declares exactly one.
+    pub fn system(&self) -> Option<&System> {
+        self.systems.first()
+    }
+
+    pub fn participant(&self, id: &str) -> Option<&Participant> {
+        self.participants.iter().find(|p| p.id == id)
+    }
+
+    /// Resolves `participant/service`.
+    pub fn service(&self, reference: &str) -> Option<(&Participant, &Service)> {
+        let (p, s) = reference.split_once('/')?;
+        let participant = self.participant(p)?;
+        participant
+            .services
+            .iter()
+            .find(|x| x.id == s)
+            .map(|svc| (participant, svc))
+    }
+
+    /// Resolves `participant/subsystem`.
+    pub fn subsystem(&self, reference: &str) -> Option<(&Participant, &Subsystem)> {
+        let (p, s) = reference.split_once('/')?;
+        let participant = self.participant(p)?;
+        participant
+            .subsystems
+            .iter()
+            .find(|x| x.id == s)
+            .map(|sub| (participant, sub))
+    }
+
+    /// The class of a data class id, if declared.
+    pub fn data_class(&self, id: &str) -> Option<&DataClass> {
+        self.data_classes.iter().find(|c| c.id == id)
+    }
+}

@@ -1,0 +1,317 @@
+//! The `participant` kind: a body, communal enterprise or business taking part in electronic
+//! interaction, with its contacts (003 Annex 1 item 1, Annex 2), structural units, gateway, seal,
+//! subsystems (its information systems acting as clients) and the web services it publishes.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{MemberClass, Method, Operation, Status};
+
+/// A participant of electronic interaction (учасник).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[schemars(extend("x-kdl-example" = r#"participant "vodokanal" {
+    name "КП «Водоканал»"
+    edrpou "03327121"
+    class "COM"
+    gateway "gw-core"
+    seal cert="pki/vodokanal.crt"
+    contacts {
+        kind "комунальне підприємство"
+        address "вул. Водопровідна, 1"
+        phone "+380442000000"
+        email "info@vodokanal.example"
+        website "https://vodokanal.example"
+        schedule "пн–пт 08:00–17:00"
+        responsible "Петренко Олена Іванівна" unit="billing" phone="+380442000001" email="petrenko@vodokanal.example"
+    }
+    unit "billing" title="Абонентський відділ"
+    subsystem "billing" title="Білінгова система"
+    service "abonent-debt" {
+        title "Заборгованість абонента"
+        description "Стан розрахунків абонента за водопостачання"
+        upstream "http://billing.vodokanal.local:8080"
+        operation "GET" "/accounts/*/debt"
+        subject path-segment=2
+        response {
+            field "account" type="string"
+            field "debt-uah" type="decimal"
+        }
+        health path="/health" every="30s"
+    }
+}"#))]
+pub struct Participant {
+    /// Participant id (kebab-case); the subsystem and service references start with it.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub id: String,
+    /// Full legal name.
+    pub name: String,
+    /// EDRPOU code, used as the X-Road member code.
+    pub edrpou: String,
+    /// X-Road member class.
+    pub class: MemberClass,
+    /// Whether the participant may take part (000 §16).
+    #[serde(default)]
+    pub status: Status,
+    /// The gateway node that serves this participant.
+    pub gateway: String,
+    /// The participant's electronic seal.
+    pub seal: Seal,
+    /// Contact details published in the catalogue (003 Annex 1 item 1, Annex 2).
+    pub contacts: Contacts,
+    /// Structural units.
+    #[serde(default)]
+    #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "unit"))]
+    pub units: Vec<Unit>,
+    /// Information systems acting as clients.
+    #[serde(default)]
+    #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "subsystem"))]
+    pub subsystems: Vec<Subsystem>,
+    /// Web services published through the gateway.
+    #[serde(default)]
+    #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "service"))]
+    pub services: Vec<Service>,
+}
+
+/// The seal certificate; the private key is referenced, never part of the spec.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Seal {
+    /// X.509 certificate (PEM, ECDSA P-256), relative to the spec root.
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub cert: String,
+}
+
+/// Contact details of a provider (003 Annex 1 item 1, Annex 2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Contacts {
+    /// Kind of entity (орган місцевого самоврядування, комунальне підприємство, …).
+    pub kind: String,
+    /// Location.
+    pub address: String,
+    /// Contact phone, international format.
+    pub phone: String,
+    /// Official e-mail.
+    pub email: String,
+    /// Official website.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+    /// Working hours.
+    pub schedule: String,
+    /// Officials responsible for keeping the information current (003 Annex 2).
+    #[serde(default)]
+    #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "responsible"))]
+    pub responsible: Vec<Responsible>,
+}
+
+/// A responsible official (003 Annex 2 items 2–5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Responsible {
+    /// Full name (прізвище, ім'я, по батькові).
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub name: String,
+    /// Unit id of this participant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub unit: Option<String>,
+    /// Contact phone.
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub phone: String,
+    /// E-mail.
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub email: String,
+}
+
+/// A structural unit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Unit {
+    /// Unit id.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub id: String,
+    /// Name of the unit.
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub title: String,
+}
+
+/// An information system of the participant that calls services (X-Road subsystem).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Subsystem {
+    /// Subsystem code.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub id: String,
+    /// Name of the system.
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub title: String,
+}
+
+/// A web service published through the gateway.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Service {
+    /// Service code.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub id: String,
+    /// Name shown in the catalogue.
+    pub title: String,
+    /// What the service gives.
+    pub description: String,
+    /// Base URL of the provider's system; never shown to consumers.
+    pub upstream: String,
+    /// Operations offered.
+    #[serde(default)]
+    #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "operation"))]
+    pub operations: Vec<Operation>,
+    /// Where the data subject's id travels in a request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<SubjectLocation>,
+    /// Fields of the JSON response, with their data classes.
+    #[serde(default)]
+    pub response: Response,
+    /// Health check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthCheck>,
+    /// OpenAPI document of the service, relative to the spec root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openapi: Option<String>,
+}
+
+impl Service {
+    pub fn offers(&self, method: Method, path: &str) -> bool {
+        self.operations
+            .iter()
+            .any(|o| o.method == method && o.path == path)
+    }
+}
+
+/// Where the data subject's identifier travels in a request (exactly one of the three).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct SubjectLocation {
+    /// A request header, for example `X-Road-UserId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub header: Option<String>,
+    /// A 1-based segment of the operation path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub path_segment: Option<u32>,
+    /// A query parameter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub query: Option<String>,
+}
+
+/// The JSON response of a service.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Response {
+    /// Response fields.
+    #[serde(default)]
+    #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "field"))]
+    pub fields: Vec<ResponseField>,
+}
+
+impl Response {
+    /// Every field, depth first, with its dotted path (`address.street`) and its JSON pointer
+    /// inside the response (`/fields/0/fields/1`).
+    pub fn walk(&self) -> Vec<FieldAt<'_>> {
+        fn walk<'a>(prefix: &str, ptr: &str, fields: &'a [ResponseField], out: &mut Vec<FieldAt<'a>>) {
+            for (i, f) in fields.iter().enumerate() {
+                let path = if prefix.is_empty() {
+                    f.name.clone()
+                } else {
+                    format!("{prefix}.{}", f.name)
+                };
+                let pointer = format!("{ptr}/fields/{i}");
+                walk(&path, &pointer, &f.fields, out);
+                out.push(FieldAt { path, pointer, field: f });
+            }
+        }
+        let mut out = Vec::new();
+        walk("", "", &self.fields, &mut out);
+        out
+    }
+
+    /// The field at a dotted path.
+    pub fn find(&self, path: &str) -> Option<&ResponseField> {
+        let mut fields = &self.fields;
+        let mut found = None;
+        for part in path.split('.') {
+            let f = fields.iter().find(|f| f.name == part)?;
+            fields = &f.fields;
+            found = Some(f);
+        }
+        found
+    }
+}
+
+/// A response field located by its dotted path and JSON pointer.
+pub struct FieldAt<'a> {
+    pub path: String,
+    pub pointer: String,
+    pub field: &'a ResponseField,
+}
+
+/// A field of a service's JSON response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ResponseField {
+    /// JSON property name.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub name: String,
+    /// JSON type.
+    #[serde(rename = "type")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub ty: FieldType,
+    /// Data class (a `data-class` id from the policies); `public` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub class: Option<String>,
+    /// What the field holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub description: Option<String>,
+    /// Nested fields of an object, or of the objects in an array.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "field"))]
+    pub fields: Vec<ResponseField>,
+}
+
+impl ResponseField {
+    pub fn class(&self) -> &str {
+        self.class.as_deref().unwrap_or("public")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum FieldType {
+    String,
+    Integer,
+    Decimal,
+    Boolean,
+    Date,
+    Datetime,
+    Object,
+    Array,
+}
+
+/// A periodic health check of the upstream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct HealthCheck {
+    /// Path on the upstream that answers 2xx when healthy.
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub path: String,
+    /// Interval, e.g. `30s`.
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub every: String,
+    /// Timeout of one check, e.g. `2s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub timeout: Option<String>,
+}

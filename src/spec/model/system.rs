@@ -1,0 +1,150 @@
+//! The `system` kind: the appliance itself — its X-Road instance id, holder and technical
+//! administrator, gateway nodes, trust anchors, where the portal and registry run, and the
+//! working-day calendar every deadline is counted by. Exactly one per spec tree.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The electronic interaction system: one per spec tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[schemars(extend("x-kdl-example" = r#"system "kyiv" {
+    title "Система електронної взаємодії міста"
+    holder "Виконавчий орган міської ради" edrpou="00022527"
+    administrator "КП «Інфотех»" edrpou="31726654"
+    node "gw-core" address="https://gw-core.city.example:8443" cert="pki/gw-core.crt"
+    trust-anchor "city-ca" cert="pki/ca.crt"
+    portal node="gw-core" subsystem="city-council/portal"
+    registry node="gw-core" subsystem="city-council/registry"
+    calendar {
+        holiday "2026-01-01" "Новий рік"
+    }
+}"#))]
+pub struct System {
+    /// System id, used as the X-Road instance identifier.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub id: String,
+    /// Name of the system.
+    pub title: String,
+    /// The holder (володілець) of the system.
+    pub holder: Organisation,
+    /// The technical administrator of the system.
+    pub administrator: Organisation,
+    /// Gateway nodes (the core and participants' local components).
+    #[serde(default)]
+    #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "node"))]
+    pub nodes: Vec<GatewayNode>,
+    /// Certificates every seal and TLS identity must chain to.
+    #[serde(default)]
+    #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "trust-anchor"))]
+    pub trust_anchors: Vec<TrustAnchor>,
+    /// Where the e-services portal runs and as which subsystem it calls services.
+    pub portal: Placement,
+    /// Where the document registry runs and as which subsystem it calls services.
+    pub registry: Placement,
+    /// The working-day calendar.
+    #[serde(default)]
+    pub calendar: Calendar,
+}
+
+/// A legal entity named with its EDRPOU code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Organisation {
+    /// Full name.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub name: String,
+    /// EDRPOU code (8 digits with a check digit).
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub edrpou: String,
+}
+
+/// One gateway node of the system.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct GatewayNode {
+    /// Node id.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub id: String,
+    /// Address other nodes reach it at (`https://host:port`).
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub address: String,
+    /// The node's TLS certificate (PEM), relative to the spec root.
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub cert: String,
+}
+
+/// A trusted root certificate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TrustAnchor {
+    /// Anchor id.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub id: String,
+    /// The CA certificate (PEM), relative to the spec root.
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub cert: String,
+}
+
+/// Which node serves a component and which subsystem it acts as.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Placement {
+    /// Gateway node id.
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub node: String,
+    /// Consumer subsystem, `participant/subsystem`.
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub subsystem: String,
+}
+
+/// Working days and public holidays.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Calendar {
+    /// Days of the week that are working days.
+    #[serde(default = "default_working_week")]
+    pub working_week: Vec<Weekday>,
+    /// Public holidays (non-working days).
+    #[serde(default)]
+    #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "holiday"))]
+    pub holidays: Vec<Holiday>,
+}
+
+impl Default for Calendar {
+    fn default() -> Self {
+        Calendar {
+            working_week: default_working_week(),
+            holidays: Vec::new(),
+        }
+    }
+}
+
+fn default_working_week() -> Vec<Weekday> {
+    use Weekday::*;
+    vec![Mon, Tue, Wed, Thu, Fri]
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Weekday {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+/// A public holiday.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Holiday {
+    /// Date, `YYYY-MM-DD`.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub date: String,
+    /// Name of the holiday.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub name: String,
+}

@@ -1,0 +1,190 @@
+//! The `workflow` kind: a state machine that processes applications — states with an assigned
+//! role, deadlines, reminders and escalations; transitions with event, role, guard and actions
+//! (notify, call a service, issue a sealed document, decide automatically); final states with outcome.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::Days;
+
+/// A workflow for applications of an e-service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[schemars(extend("x-kdl-example" = r#"workflow "subsidy" {
+    title "Розгляд заяви про субсидію"
+    start "submitted"
+    state "submitted" role="subsidy-clerk" {
+        deadline 5 counting="working"
+        remind 1 to="assignee"
+        escalate 1 to="subsidy-head"
+        transition "approve" to="granted" role="subsidy-clerk" {
+            issue "subsidy-decision"
+            notify "applicant" message="Субсидію призначено"
+        }
+        transition "refuse" to="refused" role="subsidy-clerk" guard="reason"
+    }
+    state "granted" outcome="granted"
+    state "refused" outcome="refused"
+}"#))]
+pub struct Workflow {
+    /// Workflow id.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub id: String,
+    /// Name of the workflow.
+    pub title: String,
+    /// The state a submitted application enters.
+    pub start: String,
+    /// States.
+    #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "state"))]
+    pub states: Vec<State>,
+}
+
+/// A state of an application.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct State {
+    /// State id.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub id: String,
+    /// Role whose officials work applications in this state; none for automatic states.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub role: Option<String>,
+    /// Outcome of a final state; a state with an outcome is final.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub outcome: Option<Outcome>,
+    /// How long an application may stay in this state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<Days>,
+    /// Reminders before the deadline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "remind"))]
+    pub reminders: Vec<Reminder>,
+    /// Escalations after the deadline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "escalate"))]
+    pub escalations: Vec<Escalation>,
+    /// Transitions out of this state.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "transition"))]
+    pub transitions: Vec<Transition>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The service was provided.
+    Granted,
+    /// The service was refused.
+    Refused,
+    /// The applicant withdrew the application.
+    Withdrawn,
+}
+
+/// A reminder sent some working days before the deadline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Reminder {
+    /// Working days before the deadline.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub days_before: u32,
+    /// Who is reminded: `assignee` or a role id.
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub to: String,
+}
+
+/// An escalation some working days after a missed deadline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Escalation {
+    /// Working days after the deadline.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub days_after: u32,
+    /// Role the application is escalated to.
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub to: String,
+}
+
+/// A move from one state to another.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Transition {
+    /// Event name (the button an official presses, or `auto`).
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub event: String,
+    /// Target state.
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub to: String,
+    /// Role allowed to fire it: a role id or `applicant`; none when it is automatic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub role: Option<String>,
+    /// Expression over the application's fields (and `registry` data) that must hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub guard: Option<String>,
+    /// Actions performed when the transition fires, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kdl" = "variants"))]
+    pub actions: Vec<Action>,
+}
+
+/// What a transition does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Notify the applicant, the assignee or a role.
+    Notify(Notify),
+    /// Call a registry service through the gateway; its fields become `registry.<service>.<field>`.
+    Call(Call),
+    /// Issue a document sealed by the provider from a template.
+    Issue(Issue),
+    /// Decide the case automatically from registry data (003 §5.5–5.6), without an official.
+    Decide(Decide),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Notify {
+    /// `applicant`, `assignee` or a role id.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub to: String,
+    /// Text of the notice.
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Call {
+    /// Provider service, `participant/service`, called as the portal's subsystem.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub service: String,
+    /// Response fields the workflow uses, by dotted path.
+    #[schemars(extend("x-kdl" = "args"))]
+    pub fields: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Issue {
+    /// Document template id.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub template: String,
+    /// Journal the outgoing document is registered in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub journal: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Decide {
+    /// The decision recorded.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub outcome: Outcome,
+    /// Reason recorded with the decision and shown to the applicant.
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub reason: String,
+}

@@ -1,0 +1,154 @@
+//! The text of a spec tree: every `.kdl` file under `spec/` and `policies/` of a root folder,
+//! read once, with the helpers that turn byte offsets into lines and columns. Paths are kept
+//! relative to the root, with `/` separators, so that diagnostics read the same on every machine.
+
+use std::path::{Path, PathBuf};
+
+use super::diagnostics::{Diagnostic, Pos, Range, Span};
+
+pub type FileId = usize;
+
+/// The folders of a spec root that hold KDL files.
+pub const SPEC_FOLDERS: [&str; 2] = ["spec", "policies"];
+
+#[derive(Debug)]
+pub struct SourceFile {
+    /// Path relative to the spec root, `/`-separated.
+    pub path: String,
+    pub text: String,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    pub fn new(path: String, text: String) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        SourceFile {
+            path,
+            text,
+            line_starts,
+        }
+    }
+
+    pub fn pos(&self, byte: usize) -> Pos {
+        let byte = byte.min(self.text.len());
+        let line = self.line_starts.partition_point(|&s| s <= byte) - 1;
+        let start = self.line_starts[line];
+        let column = self.text[start..byte].chars().count() + 1;
+        Pos {
+            line: line + 1,
+            column,
+            byte,
+        }
+    }
+
+    /// The text of one 1-based line, without its line break.
+    pub fn line(&self, line: usize) -> &str {
+        let start = self.line_starts[line - 1];
+        let end = self
+            .line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len());
+        self.text[start..end].trim_end_matches(['\n', '\r'])
+    }
+}
+
+/// All KDL files of one spec tree, plus the root they came from (for referenced files such as
+/// certificates and OpenAPI documents).
+#[derive(Debug, Default)]
+pub struct SourceSet {
+    pub root: PathBuf,
+    pub files: Vec<SourceFile>,
+}
+
+impl SourceSet {
+    /// Reads every `.kdl` file under the root's `spec/` and `policies/`, in path order.
+    /// Files that cannot be read become diagnostics rather than aborting the run.
+    pub fn read(root: &Path) -> (SourceSet, Vec<Diagnostic>) {
+        let mut set = SourceSet {
+            root: root.to_path_buf(),
+            files: Vec::new(),
+        };
+        let mut problems = Vec::new();
+        let mut paths = Vec::new();
+        for folder in SPEC_FOLDERS {
+            let dir = root.join(folder);
+            if !dir.is_dir() {
+                continue;
+            }
+            for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
+                match entry {
+                    Ok(e) if e.file_type().is_file() && e.path().extension() == Some("kdl".as_ref()) => {
+                        paths.push(e.into_path())
+                    }
+                    Ok(_) => {}
+                    Err(e) => problems.push(
+                        Diagnostic::error("H0002", format!("cannot read the spec folder {}", dir.display()))
+                            .detail(e.to_string()),
+                    ),
+                }
+            }
+        }
+        for path in paths {
+            let rel = relative(root, &path);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => set.files.push(SourceFile::new(rel, text)),
+                Err(e) => problems.push(
+                    Diagnostic::error("H0002", format!("cannot read {rel}"))
+                        .detail(e.to_string())
+                        .help("check the file's permissions and that it is UTF-8 text"),
+                ),
+            }
+        }
+        if set.files.is_empty() && problems.is_empty() {
+            problems.push(
+                Diagnostic::error(
+                    "H0003",
+                    format!("no spec files under {}", root.display()),
+                )
+                .detail("a spec root is a folder holding `spec/` and `policies/` with `.kdl` files")
+                .help("pass the folder that contains `spec/`, for example `hromada validate .`"),
+            );
+        }
+        (set, problems)
+    }
+
+    /// A spec tree held in memory, for tests and generated cities.
+    pub fn from_files(root: PathBuf, files: Vec<(String, String)>) -> SourceSet {
+        SourceSet {
+            root,
+            files: files
+                .into_iter()
+                .map(|(p, t)| SourceFile::new(p, t))
+                .collect(),
+        }
+    }
+
+    pub fn file(&self, id: FileId) -> &SourceFile {
+        &self.files[id]
+    }
+
+    pub fn range(&self, span: Span) -> Range {
+        let file = self.file(span.file);
+        Range {
+            filename: file.path.clone(),
+            start: file.pos(span.offset),
+            end: file.pos(span.offset + span.len),
+        }
+    }
+
+    /// Resolves a path written in the spec (relative to the spec root) to a file on disk.
+    pub fn resolve(&self, spec_path: &str) -> PathBuf {
+        self.root.join(spec_path)
+    }
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}

@@ -1,0 +1,92 @@
+//! Every check has a failing fixture: `tests/fixtures/<name>/` holds files laid over a copy of
+//! `examples/minimal/` and an `expected.txt` listing exactly the diagnostics `validate` must
+//! report (`severity code file:line:col`). Dates are judged as of `FIXTURE_DATE`.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+
+const FIXTURE_DATE: &str = "2027-01-15";
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let rel = entry.path().strip_prefix(from).unwrap();
+        let target = to.join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else if rel != Path::new("expected.txt") {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Builds the tree of one fixture and returns what `validate` reports, one line per diagnostic.
+fn run_fixture(dir: &Path) -> (tempfile::TempDir, Vec<String>) {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let tmp = tempfile::tempdir().unwrap();
+    copy_tree(&Path::new(root).join("examples/minimal"), tmp.path());
+    copy_tree(dir, tmp.path());
+    let as_of = NaiveDate::parse_from_str(FIXTURE_DATE, "%Y-%m-%d").unwrap();
+    let (loaded, diagnostics) = hromada::cli::validate::validate(tmp.path(), Some(as_of));
+    let lines = diagnostics
+        .iter()
+        .map(|d| {
+            let severity = if d.is_error() { "error" } else { "warning" };
+            match d.range(&loaded.sources) {
+                Some(r) => format!("{severity} {} {}:{}:{}", d.code, r.filename, r.start.line, r.start.column),
+                None => format!("{severity} {}", d.code),
+            }
+        })
+        .collect();
+    (tmp, lines)
+}
+
+fn expected(dir: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join("expected.txt"))
+        .unwrap_or_else(|_| panic!("{} has no expected.txt", dir.display()));
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect()
+}
+
+fn fixtures() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut list: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    list.sort();
+    list
+}
+
+#[test]
+fn every_fixture_reports_exactly_its_diagnostics() {
+    let mut failures = Vec::new();
+    let all = fixtures();
+    assert!(all.len() >= 10, "fixtures are missing");
+    for dir in all {
+        let mut want = expected(&dir);
+        let (_tmp, mut got) = run_fixture(&dir);
+        want.sort();
+        got.sort();
+        if want != got {
+            failures.push(format!(
+                "{}:\n  expected: {want:#?}\n  reported: {got:#?}",
+                dir.file_name().unwrap().to_string_lossy()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "fixtures disagree with validate:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn the_minimal_example_is_valid_as_of_the_fixture_date() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_t, got) = run_fixture(tmp.path());
+    assert!(got.is_empty(), "examples/minimal reports: {got:#?}");
+}
