@@ -34,7 +34,10 @@ fn run_fixture(dir: &Path) -> (tempfile::TempDir, Vec<String>) {
         .map(|d| {
             let severity = if d.is_error() { "error" } else { "warning" };
             match d.range(&loaded.sources) {
-                Some(r) => format!("{severity} {} {}:{}:{}", d.code, r.filename, r.start.line, r.start.column),
+                Some(r) => format!(
+                    "{severity} {} {}:{}:{}",
+                    d.code, r.filename, r.start.line, r.start.column
+                ),
                 None => format!("{severity} {}", d.code),
             }
         })
@@ -81,7 +84,11 @@ fn every_fixture_reports_exactly_its_diagnostics() {
             ));
         }
     }
-    assert!(failures.is_empty(), "fixtures disagree with validate:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "fixtures disagree with validate:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]

@@ -11,20 +11,31 @@ use crate::spec::{Diagnostic, Kind};
 
 use super::Checker;
 
-static ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z0-9]+(-[a-z0-9]+)*$").expect("id pattern"));
-static NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9_]*$").expect("name pattern"));
-static DURATION: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^([0-9]+)(s|m|h|d|w|mo|y)$").expect("duration pattern"));
+static ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z0-9]+(-[a-z0-9]+)*$").expect("id pattern"));
+static NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9_]*$").expect("name pattern"));
+static DURATION: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^([0-9]+)(s|m|h|d|w|mo|y)$").expect("duration pattern"));
 
 /// EDRPOU: 8 digits, the last a check digit (the Ministry of Finance algorithm).
 pub fn valid_edrpou(code: &str) -> bool {
-    let Some(d) = digits(code, 8) else { return false };
+    let Some(d) = digits(code, 8) else {
+        return false;
+    };
     let n: u32 = code.parse().unwrap_or(0);
     let base: [u32; 7] = if (30_000_000..60_000_000).contains(&n) {
         [7, 1, 2, 3, 4, 5, 6]
     } else {
         [1, 2, 3, 4, 5, 6, 7]
     };
-    let sum = |shift: u32| -> u32 { base.iter().zip(&d).map(|(w, x)| (w + shift) * x).sum::<u32>() % 11 };
+    let sum = |shift: u32| -> u32 {
+        base.iter()
+            .zip(&d)
+            .map(|(w, x)| (w + shift) * x)
+            .sum::<u32>()
+            % 11
+    };
     let mut check = sum(0);
     if check == 10 {
         check = sum(2) % 10;
@@ -34,7 +45,9 @@ pub fn valid_edrpou(code: &str) -> bool {
 
 /// RNOKPP (taxpayer number of an individual): 10 digits, the last a check digit.
 pub fn valid_rnokpp(code: &str) -> bool {
-    let Some(d) = digits(code, 10) else { return false };
+    let Some(d) = digits(code, 10) else {
+        return false;
+    };
     let weights: [i64; 9] = [-1, 5, 7, 9, 4, 6, 10, 5, 7];
     let sum: i64 = weights.iter().zip(&d).map(|(w, x)| w * *x as i64).sum();
     (sum.rem_euclid(11) % 10) as u32 == d[9]
@@ -43,25 +56,37 @@ pub fn valid_rnokpp(code: &str) -> bool {
 /// A Ukrainian IBAN: `UA`, two check digits, 25 more characters, mod-97 equal to 1.
 pub fn valid_iban(iban: &str) -> bool {
     let iban: String = iban.chars().filter(|c| !c.is_whitespace()).collect();
-    if iban.len() != 29 || !iban.starts_with("UA") || !iban.chars().all(|c| c.is_ascii_alphanumeric()) {
+    if iban.len() != 29
+        || !iban.starts_with("UA")
+        || !iban.chars().all(|c| c.is_ascii_alphanumeric())
+    {
         return false;
     }
     let rearranged = format!("{}{}", &iban[4..], &iban[..4]);
     let mut rem = 0u32;
     for ch in rearranged.chars() {
         let v = ch.to_digit(36).unwrap_or(0);
-        rem = if v >= 10 { (rem * 100 + v) % 97 } else { (rem * 10 + v) % 97 };
+        rem = if v >= 10 {
+            (rem * 100 + v) % 97
+        } else {
+            (rem * 10 + v) % 97
+        };
     }
     rem == 1
 }
 
 fn digits(code: &str, len: usize) -> Option<Vec<u32>> {
-    let d: Vec<u32> = code.chars().map(|c| c.to_digit(10)).collect::<Option<_>>()?;
+    let d: Vec<u32> = code
+        .chars()
+        .map(|c| c.to_digit(10))
+        .collect::<Option<_>>()?;
     (d.len() == len).then_some(d)
 }
 
 pub fn valid_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else { return false };
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && domain.contains('.')
         && !domain.starts_with('.')
@@ -72,9 +97,13 @@ pub fn valid_email(s: &str) -> bool {
 
 /// International format: `+` and 10 to 15 digits; spaces, hyphens and brackets may separate them.
 pub fn valid_phone(s: &str) -> bool {
-    let Some(rest) = s.strip_prefix('+') else { return false };
+    let Some(rest) = s.strip_prefix('+') else {
+        return false;
+    };
     let digits = rest.chars().filter(char::is_ascii_digit).count();
-    rest.chars().all(|c| c.is_ascii_digit() || " -()".contains(c)) && (10..=15).contains(&digits)
+    rest.chars()
+        .all(|c| c.is_ascii_digit() || " -()".contains(c))
+        && (10..=15).contains(&digits)
 }
 
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
@@ -125,7 +154,11 @@ struct Formats<'c, 'a> {
 impl Formats<'_, '_> {
     fn bad(&mut self, code: &'static str, pointer: &str, summary: String, help: &str) {
         let span = self.c.at(self.kind, &self.id, pointer);
-        self.c.report(Diagnostic::error(code, summary).at(span).help(help.to_string()));
+        self.c.report(
+            Diagnostic::error(code, summary)
+                .at(span)
+                .help(help.to_string()),
+        );
     }
 
     fn id(&mut self, pointer: &str, what: &str, value: &str) {
@@ -167,18 +200,27 @@ impl Formats<'_, '_> {
             .filter(|u| u.has_host())
             .is_some_and(|u| u.scheme() == "https" || (!https_only && u.scheme() == "http"));
         if !ok {
-            let want = if https_only { "an https URL" } else { "an http or https URL" };
+            let want = if https_only {
+                "an https URL"
+            } else {
+                "an http or https URL"
+            };
             self.bad(
                 "H0303",
                 pointer,
                 format!("`{value}` is not {want}"),
-                if https_only { "write it as `https://host[:port]`" } else { "write it as `http://host[:port][/path]`" },
+                if https_only {
+                    "write it as `https://host[:port]`"
+                } else {
+                    "write it as `http://host[:port][/path]`"
+                },
             );
         }
     }
 
     fn duration(&mut self, pointer: &str, value: &str, permanent_allowed: bool) {
-        let ok = parse_duration_days(value).is_some() && (permanent_allowed || value != "permanent");
+        let ok =
+            parse_duration_days(value).is_some() && (permanent_allowed || value != "permanent");
         if !ok {
             self.bad(
                 "H0304",
@@ -195,13 +237,23 @@ impl Formats<'_, '_> {
 
     fn date(&mut self, pointer: &str, value: &str) {
         if parse_date(value).is_none() {
-            self.bad("H0305", pointer, format!("`{value}` is not a date"), "write dates as YYYY-MM-DD, e.g. `2026-01-31`");
+            self.bad(
+                "H0305",
+                pointer,
+                format!("`{value}` is not a date"),
+                "write dates as YYYY-MM-DD, e.g. `2026-01-31`",
+            );
         }
     }
 
     fn email(&mut self, pointer: &str, value: &str) {
         if !valid_email(value) {
-            self.bad("H0306", pointer, format!("`{value}` is not an e-mail address"), "write it as `name@domain.example`");
+            self.bad(
+                "H0306",
+                pointer,
+                format!("`{value}` is not an e-mail address"),
+                "write it as `name@domain.example`",
+            );
         }
     }
 
@@ -218,7 +270,12 @@ impl Formats<'_, '_> {
 
     fn glob(&mut self, pointer: &str, value: &str) {
         if let Some(problem) = path_glob_problem(value) {
-            self.bad("H0308", pointer, format!("`{value}` is not a valid operation path"), problem);
+            self.bad(
+                "H0308",
+                pointer,
+                format!("`{value}` is not a valid operation path"),
+                problem,
+            );
         }
     }
 }
@@ -227,12 +284,16 @@ pub(super) fn check(c: &mut Checker) {
     let spec = c.spec();
     macro_rules! formats {
         ($kind:expr, $id:expr) => {
-            Formats { c: &mut *c, kind: $kind, id: $id.to_string() }
+            Formats {
+                c: &mut *c,
+                kind: $kind,
+                id: $id.to_string(),
+            }
         };
     }
     for s in &spec.systems {
         let mut f = formats!(Kind::System, s.id);
-        f.id("", "system", &s.id);
+        f.id("/id", "system", &s.id);
         f.edrpou("/holder/edrpou", &s.holder.edrpou);
         f.edrpou("/administrator/edrpou", &s.administrator.edrpou);
         for (i, n) in s.nodes.iter().enumerate() {
@@ -245,7 +306,7 @@ pub(super) fn check(c: &mut Checker) {
     }
     for p in &spec.participants {
         let mut f = formats!(Kind::Participant, p.id);
-        f.id("", "participant", &p.id);
+        f.id("/id", "participant", &p.id);
         f.edrpou("/edrpou", &p.edrpou);
         f.phone("/contacts/phone", &p.contacts.phone);
         f.email("/contacts/email", &p.contacts.email);
@@ -279,7 +340,7 @@ pub(super) fn check(c: &mut Checker) {
     }
     for a in &spec.agreements {
         let mut f = formats!(Kind::Agreement, a.id);
-        f.id("", "agreement", &a.id);
+        f.id("/id", "agreement", &a.id);
         f.date("/valid/from", &a.valid.from);
         if let Some(u) = &a.valid.until {
             f.date("/valid/until", u);
@@ -290,7 +351,7 @@ pub(super) fn check(c: &mut Checker) {
     }
     for e in &spec.e_services {
         let mut f = formats!(Kind::EService, e.id);
-        f.id("", "e-service", &e.id);
+        f.id("/id", "e-service", &e.id);
         if let Some(p) = e.fee.as_ref().and_then(|fee| fee.payment.as_ref()) {
             f.edrpou("/fee/payment/edrpou", &p.edrpou);
             if !valid_iban(&p.iban) {
@@ -305,16 +366,28 @@ pub(super) fn check(c: &mut Checker) {
     }
     for form in &spec.forms {
         let mut f = formats!(Kind::Form, form.id);
-        f.id("", "form", &form.id);
+        f.id("/id", "form", &form.id);
         for (pi, page) in form.pages.iter().enumerate() {
             f.id(&format!("/pages/{pi}/id"), "page", &page.id);
             for (fi, field) in page.fields.iter().enumerate() {
-                f.name(&format!("/pages/{pi}/fields/{fi}/id"), "field name", &field.id);
+                f.name(
+                    &format!("/pages/{pi}/fields/{fi}/id"),
+                    "field name",
+                    &field.id,
+                );
             }
             for (gi, group) in page.groups.iter().enumerate() {
-                f.name(&format!("/pages/{pi}/groups/{gi}/id"), "group name", &group.id);
+                f.name(
+                    &format!("/pages/{pi}/groups/{gi}/id"),
+                    "group name",
+                    &group.id,
+                );
                 for (fi, field) in group.fields.iter().enumerate() {
-                    f.name(&format!("/pages/{pi}/groups/{gi}/fields/{fi}/id"), "field name", &field.id);
+                    f.name(
+                        &format!("/pages/{pi}/groups/{gi}/fields/{fi}/id"),
+                        "field name",
+                        &field.id,
+                    );
                 }
             }
         }
@@ -324,59 +397,63 @@ pub(super) fn check(c: &mut Checker) {
     }
     for w in &spec.workflows {
         let mut f = formats!(Kind::Workflow, w.id);
-        f.id("", "workflow", &w.id);
+        f.id("/id", "workflow", &w.id);
         for (si, s) in w.states.iter().enumerate() {
             f.id(&format!("/states/{si}/id"), "state", &s.id);
         }
     }
     for t in &spec.templates {
-        formats!(Kind::Template, t.id).id("", "template", &t.id);
+        formats!(Kind::Template, t.id).id("/id", "template", &t.id);
     }
     for r in &spec.retention {
         let mut f = formats!(Kind::Retention, r.id);
-        f.id("", "retention rule", &r.id);
+        f.id("/id", "retention rule", &r.id);
         f.duration("/period", &r.period, true);
     }
     for d in &spec.data_classes {
-        formats!(Kind::DataClass, d.id).id("", "data class", &d.id);
+        formats!(Kind::DataClass, d.id).id("/id", "data class", &d.id);
     }
     for p in &spec.policies {
         let mut f = formats!(Kind::Policy, p.id);
-        f.id("", "policy", &p.id);
+        f.id("/id", "policy", &p.id);
         for (i, floor) in p.retention_floors.iter().enumerate() {
-            f.duration(&format!("/retention-floors/{i}/period"), &floor.period, true);
+            f.duration(
+                &format!("/retention-floors/{i}/period"),
+                &floor.period,
+                true,
+            );
         }
     }
     for cl in &spec.classifiers {
-        formats!(Kind::Classifier, cl.id).id("", "classifier", &cl.id);
+        formats!(Kind::Classifier, cl.id).id("/id", "classifier", &cl.id);
     }
     for r in &spec.roles {
-        formats!(Kind::Role, r.id).id("", "role", &r.id);
+        formats!(Kind::Role, r.id).id("/id", "role", &r.id);
     }
     for o in &spec.officials {
         let mut f = formats!(Kind::Official, o.id);
-        f.id("", "official", &o.id);
+        f.id("/id", "official", &o.id);
         f.email("/email", &o.email);
         if let Some(p) = &o.phone {
             f.phone("/phone", p);
         }
-        if let Some(code) = &o.rnokpp {
-            if !valid_rnokpp(code) {
-                f.bad(
+        if let Some(code) = &o.rnokpp
+            && !valid_rnokpp(code)
+        {
+            f.bad(
                     "H0302",
                     "/rnokpp",
                     format!("`{code}` is not a valid RNOKPP"),
                     "an RNOKPP is 10 digits whose last digit is a check digit; copy it from the official's certificate",
                 );
-            }
         }
     }
     for j in &spec.journals {
-        formats!(Kind::Journal, j.id).id("", "journal", &j.id);
+        formats!(Kind::Journal, j.id).id("/id", "journal", &j.id);
     }
     for ci in &spec.case_indexes {
         let mut f = formats!(Kind::CaseIndex, ci.id);
-        f.id("", "case index", &ci.id);
+        f.id("/id", "case index", &ci.id);
         for (i, case) in ci.cases.iter().enumerate() {
             f.duration(&format!("/cases/{i}/retention"), &case.retention, true);
         }

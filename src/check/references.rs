@@ -9,11 +9,19 @@ use super::Checker;
 
 pub(super) fn check(c: &mut Checker) {
     let spec = c.spec();
-    let nodes: Vec<String> = spec.systems.iter().flat_map(|s| s.nodes.iter().map(|n| n.id.clone())).collect();
+    let nodes: Vec<String> = spec
+        .systems
+        .iter()
+        .flat_map(|s| s.nodes.iter().map(|n| n.id.clone()))
+        .collect();
     let subsystems: Vec<String> = spec
         .participants
         .iter()
-        .flat_map(|p| p.subsystems.iter().map(move |s| format!("{}/{}", p.id, s.id)))
+        .flat_map(|p| {
+            p.subsystems
+                .iter()
+                .map(move |s| format!("{}/{}", p.id, s.id))
+        })
         .collect();
     let services: Vec<String> = spec
         .participants
@@ -43,73 +51,158 @@ pub(super) fn check(c: &mut Checker) {
     }
     for extra in spec.systems.iter().skip(1) {
         c.report(
-            Diagnostic::error("H0109", format!("a second `system` (`{}`) is declared", extra.id))
-                .at(c.at(Kind::System, &extra.id, ""))
-                .related(c.at(Kind::System, &spec.systems[0].id, ""), "the first system")
-                .help("a spec tree describes one system; merge them"),
+            Diagnostic::error(
+                "H0109",
+                format!("a second `system` (`{}`) is declared", extra.id),
+            )
+            .at(c.at(Kind::System, &extra.id, ""))
+            .related(
+                c.at(Kind::System, &spec.systems[0].id, ""),
+                "the first system",
+            )
+            .help("a spec tree describes one system; merge them"),
         );
     }
 
     for s in &spec.systems {
-        let r = Refs { c: &mut *c, kind: Kind::System, id: &s.id };
+        let r = Refs {
+            c: &mut *c,
+            kind: Kind::System,
+            id: &s.id,
+        };
         let mut r = r;
         r.one("/portal/node", "gateway node", &s.portal.node, &nodes);
-        r.one("/portal/subsystem", "subsystem", &s.portal.subsystem, &subsystems);
+        r.one(
+            "/portal/subsystem",
+            "subsystem",
+            &s.portal.subsystem,
+            &subsystems,
+        );
         r.one("/registry/node", "gateway node", &s.registry.node, &nodes);
-        r.one("/registry/subsystem", "subsystem", &s.registry.subsystem, &subsystems);
+        r.one(
+            "/registry/subsystem",
+            "subsystem",
+            &s.registry.subsystem,
+            &subsystems,
+        );
     }
 
-    let classes: Vec<String> = c.loaded.map.declared(Kind::DataClass).map(String::from).chain(["public".to_string()]).collect();
+    let classes: Vec<String> = c
+        .loaded
+        .map
+        .declared(Kind::DataClass)
+        .map(String::from)
+        .chain(["public".to_string()])
+        .collect();
     for p in &spec.participants {
         let local_units: Vec<String> = p.units.iter().map(|u| u.id.clone()).collect();
-        let mut r = Refs { c: &mut *c, kind: Kind::Participant, id: &p.id };
+        let mut r = Refs {
+            c: &mut *c,
+            kind: Kind::Participant,
+            id: &p.id,
+        };
         r.one("/gateway", "gateway node", &p.gateway, &nodes);
         for (i, resp) in p.contacts.responsible.iter().enumerate() {
             if let Some(u) = &resp.unit {
-                r.one(&format!("/contacts/responsible/{i}/unit"), "unit of this participant", u, &local_units);
+                r.one(
+                    &format!("/contacts/responsible/{i}/unit"),
+                    "unit of this participant",
+                    u,
+                    &local_units,
+                );
             }
         }
         for (si, svc) in p.services.iter().enumerate() {
             for at in svc.response.walk() {
                 if let Some(class) = &at.field.class {
-                    r.one(&format!("/services/{si}/response{}/class", at.pointer), "data class", class, &classes);
+                    r.one(
+                        &format!("/services/{si}/response{}/class", at.pointer),
+                        "data class",
+                        class,
+                        &classes,
+                    );
                 }
             }
         }
     }
 
     for a in &spec.agreements {
-        let mut r = Refs { c: &mut *c, kind: Kind::Agreement, id: &a.id };
+        let mut r = Refs {
+            c: &mut *c,
+            kind: Kind::Agreement,
+            id: &a.id,
+        };
         r.one("/consumer", "subsystem", &a.consumer, &subsystems);
         r.one("/provider", "service", &a.provider, &services);
     }
 
-    let participants: Vec<String> = c.loaded.map.declared(Kind::Participant).map(String::from).collect();
-    let forms: Vec<String> = c.loaded.map.declared(Kind::Form).map(String::from).collect();
-    let workflows: Vec<String> = c.loaded.map.declared(Kind::Workflow).map(String::from).collect();
-    let roles: Vec<String> = c.loaded.map.declared(Kind::Role).map(String::from).collect();
+    let participants: Vec<String> = c
+        .loaded
+        .map
+        .declared(Kind::Participant)
+        .map(String::from)
+        .collect();
+    let forms: Vec<String> = c
+        .loaded
+        .map
+        .declared(Kind::Form)
+        .map(String::from)
+        .collect();
+    let workflows: Vec<String> = c
+        .loaded
+        .map
+        .declared(Kind::Workflow)
+        .map(String::from)
+        .collect();
+    let roles: Vec<String> = c
+        .loaded
+        .map
+        .declared(Kind::Role)
+        .map(String::from)
+        .collect();
     for e in &spec.e_services {
-        let mut r = Refs { c: &mut *c, kind: Kind::EService, id: &e.id };
-        if let Some(p) = &e.provider {
-            if r.one("/provider/participant", "participant", &p.participant, &participants) {
-                if let Some(u) = &p.unit {
-                    r.one("/provider/unit", "unit", &format!("{}/{u}", p.participant), &units);
-                }
-            }
+        let mut r = Refs {
+            c: &mut *c,
+            kind: Kind::EService,
+            id: &e.id,
+        };
+        if let Some(p) = &e.provider
+            && r.one(
+                "/provider/participant",
+                "participant",
+                &p.participant,
+                &participants,
+            )
+            && let Some(u) = &p.unit
+        {
+            r.one(
+                "/provider/unit",
+                "unit",
+                &format!("{}/{u}", p.participant),
+                &units,
+            );
         }
         r.one("/form", "form", &e.form, &forms);
         r.one("/workflow", "workflow", &e.workflow, &workflows);
     }
 
     for p in &spec.policies {
-        let mut r = Refs { c: &mut *c, kind: Kind::Policy, id: &p.id };
+        let mut r = Refs {
+            c: &mut *c,
+            kind: Kind::Policy,
+            id: &p.id,
+        };
         for (i, class) in p.applies_to.iter().enumerate() {
             r.one(&format!("/applies-to/{i}"), "data class", class, &classes);
         }
     }
 
     for o in &spec.officials {
-        let mut r = Refs { c: &mut *c, kind: Kind::Official, id: &o.id };
+        let mut r = Refs {
+            c: &mut *c,
+            kind: Kind::Official,
+            id: &o.id,
+        };
         r.one("/unit", "unit (`participant/unit`)", &o.unit, &units);
         for (i, role) in o.roles.iter().enumerate() {
             r.one(&format!("/roles/{i}"), "role", role, &roles);
@@ -117,16 +210,33 @@ pub(super) fn check(c: &mut Checker) {
     }
 
     for j in &spec.journals {
-        let mut r = Refs { c: &mut *c, kind: Kind::Journal, id: &j.id };
+        let mut r = Refs {
+            c: &mut *c,
+            kind: Kind::Journal,
+            id: &j.id,
+        };
         r.one("/participant", "participant", &j.participant, &participants);
     }
     for ci in &spec.case_indexes {
-        let mut r = Refs { c: &mut *c, kind: Kind::CaseIndex, id: &ci.id };
-        r.one("/participant", "participant", &ci.participant, &participants);
+        let mut r = Refs {
+            c: &mut *c,
+            kind: Kind::CaseIndex,
+            id: &ci.id,
+        };
+        r.one(
+            "/participant",
+            "participant",
+            &ci.participant,
+            &participants,
+        );
     }
     for ret in &spec.retention {
         if let Some(case) = &ret.case {
-            let mut r = Refs { c: &mut *c, kind: Kind::Retention, id: &ret.id };
+            let mut r = Refs {
+                c: &mut *c,
+                kind: Kind::Retention,
+                id: &ret.id,
+            };
             r.one("/case", "case of the case index", case, &cases);
         }
     }

@@ -104,17 +104,31 @@ fn human(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
                     (span.offset, span.len),
                 )];
                 for r in d.related.iter().filter(|r| r.span.file == span.file) {
-                    labels.push(LabeledSpan::new_with_span(Some(r.message.clone()), (r.span.offset, r.span.len)));
+                    labels.push(LabeledSpan::new_with_span(
+                        Some(r.message.clone()),
+                        (r.span.offset, r.span.len),
+                    ));
                 }
-                (Some(NamedSource::new(file.path.clone(), file.text.clone())), labels)
+                (
+                    Some(NamedSource::new(file.path.clone(), file.text.clone())),
+                    labels,
+                )
             }
             None => (None, Vec::new()),
         };
         let report = Report { d, source, labels };
         let _ = handler.render_report(&mut out, &report);
-        for r in d.related.iter().filter(|r| Some(r.span.file) != d.span.map(|s| s.file)) {
+        for r in d
+            .related
+            .iter()
+            .filter(|r| Some(r.span.file) != d.span.map(|s| s.file))
+        {
             let range = sources.range(r.span);
-            let _ = writeln!(out, "  ↳ {}: {}:{}:{}", r.message, range.filename, range.start.line, range.start.column);
+            let _ = writeln!(
+                out,
+                "  ↳ {}: {}:{}:{}",
+                r.message, range.filename, range.start.line, range.start.column
+            );
         }
         out.push('\n');
     }
@@ -166,7 +180,9 @@ fn json_report(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
 
 /// Escapes a workflow command's data (the message).
 fn gh_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escapes a workflow command's property value (file, title).
@@ -189,10 +205,13 @@ fn github(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
             props.push(format!("endLine={}", r.end.line));
             props.push(format!("endColumn={}", r.end.column));
         }
-        props.push(format!("title={}", gh_prop(&format!("{} {}", d.code, d.summary))));
+        props.push(format!(
+            "title={}",
+            gh_prop(&format!("{} {}", d.code, d.summary))
+        ));
         let mut message = d.summary.clone();
         if !d.detail.is_empty() {
-            message.push_str("\n");
+            message.push('\n');
             message.push_str(&d.detail);
         }
         if let Some(h) = &d.help {
@@ -301,15 +320,34 @@ fn junit(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
             "    <testcase name=\"{} {}\" classname=\"{}\">",
             d.code,
             xml(&location),
-            xml(&location.split(':').next().unwrap_or("spec").replace('/', "."))
+            xml(&location
+                .split(':')
+                .next()
+                .unwrap_or("spec")
+                .replace('/', "."))
         );
-        let body = format!("{}\n{}\n{}", d.summary, d.detail, d.help.clone().unwrap_or_default());
+        let body = format!(
+            "{}\n{}\n{}",
+            d.summary,
+            d.detail,
+            d.help.clone().unwrap_or_default()
+        );
         match d.severity {
             Severity::Error => {
-                let _ = writeln!(out, "      <failure message=\"{}\" type=\"{}\">{}</failure>", xml(&d.summary), d.code, xml(&body));
+                let _ = writeln!(
+                    out,
+                    "      <failure message=\"{}\" type=\"{}\">{}</failure>",
+                    xml(&d.summary),
+                    d.code,
+                    xml(&body)
+                );
             }
             Severity::Warning => {
-                let _ = writeln!(out, "      <skipped message=\"warning: {}\"/>", xml(&d.summary));
+                let _ = writeln!(
+                    out,
+                    "      <skipped message=\"warning: {}\"/>",
+                    xml(&d.summary)
+                );
             }
         }
         out.push_str("    </testcase>\n");

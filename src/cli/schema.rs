@@ -24,7 +24,10 @@ pub fn generate() -> Vec<(String, String)> {
     let mut files = Vec::new();
     for &kind in Kind::ALL {
         let schema = kind.schema(&mut schema_generator());
-        files.push((format!("{}.schema.json", kind.node_name()), pretty(schema.as_value())));
+        files.push((
+            format!("{}.schema.json", kind.node_name()),
+            pretty(schema.as_value()),
+        ));
     }
     let spec = schema_generator().into_root_schema_for::<Spec>();
     files.push(("spec.schema.json".to_string(), pretty(spec.as_value())));
@@ -40,7 +43,11 @@ pub fn run(args: SchemaArgs) -> ExitCode {
     if args.check {
         let stale = stale_files(&args.out, &files);
         if stale.is_empty() {
-            println!("{} is current ({} schemas)", args.out.display(), files.len());
+            println!(
+                "{} is current ({} schemas)",
+                args.out.display(),
+                files.len()
+            );
             return ExitCode::SUCCESS;
         }
         for s in &stale {
@@ -64,7 +71,9 @@ pub fn run(args: SchemaArgs) -> ExitCode {
 fn stale_files(dir: &Path, files: &[(String, String)]) -> Vec<String> {
     let mut stale: Vec<String> = files
         .iter()
-        .filter(|(name, text)| std::fs::read_to_string(dir.join(name)).ok().as_deref() != Some(text))
+        .filter(|(name, text)| {
+            std::fs::read_to_string(dir.join(name)).ok().as_deref() != Some(text)
+        })
         .map(|(name, _)| name.clone())
         .collect();
     if let Ok(entries) = std::fs::read_dir(dir) {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use super::render::{render, Format};
+use super::render::{Format, render};
 
 #[derive(Debug, Subcommand)]
 pub enum SpecCommand {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use chrono::NaiveDate;
 use clap::Args;
 
-use super::render::{render, Format};
+use super::render::{Format, render};
 use crate::spec::diagnostics::Diagnostic;
 
 #[derive(Debug, Args)]
@@ -31,7 +31,10 @@ pub fn today_or(as_of: Option<NaiveDate>) -> NaiveDate {
 }
 
 /// Loads and checks the tree at `root`.
-pub fn validate(root: &std::path::Path, as_of: Option<NaiveDate>) -> (crate::spec::Loaded, Vec<Diagnostic>) {
+pub fn validate(
+    root: &std::path::Path,
+    as_of: Option<NaiveDate>,
+) -> (crate::spec::Loaded, Vec<Diagnostic>) {
     let loaded = crate::spec::load(root);
     let diagnostics = crate::check::run(&loaded, today_or(as_of));
     (loaded, diagnostics)
@@ -43,5 +46,9 @@ pub fn run(args: ValidateArgs) -> ExitCode {
     let failed = diagnostics
         .iter()
         .any(|d| d.is_error() || args.deny_warnings);
-    if failed { ExitCode::from(1) } else { ExitCode::SUCCESS }
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }

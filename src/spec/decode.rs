@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
 use serde_json::{Map, Value};
 
-use super::diagnostics::{did_you_mean, Diagnostic, Span};
+use super::diagnostics::{Diagnostic, Span, did_you_mean};
 use super::grammar::{FieldDef, Grammar, Placement, Shape, StructDef};
 use super::model::Kind;
 use super::source::FileId;
@@ -61,7 +61,11 @@ impl<'a> Decoder<'a> {
                     Some(h) => d.help(h),
                     None => d.help(format!(
                         "the kinds are: {}",
-                        Kind::ALL.iter().map(|k| k.node_name()).collect::<Vec<_>>().join(", ")
+                        Kind::ALL
+                            .iter()
+                            .map(|k| k.node_name())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )),
                 };
                 self.diagnostics.push(d);
@@ -135,14 +139,17 @@ impl<'a> Decoder<'a> {
                     } else {
                         let expected = positional.len();
                         self.diagnostics.push(
-                            Diagnostic::error("H0103", format!("unexpected argument on `{node_name}`"))
-                                .at(Some(espan))
-                                .detail(format!(
-                                    "`{node_name}` takes {expected} argument{}{}",
-                                    if expected == 1 { "" } else { "s" },
-                                    describe_args(&positional)
-                                ))
-                                .help("remove it, or give it a name as a property (`name=value`)"),
+                            Diagnostic::error(
+                                "H0103",
+                                format!("unexpected argument on `{node_name}`"),
+                            )
+                            .at(Some(espan))
+                            .detail(format!(
+                                "`{node_name}` takes {expected} argument{}{}",
+                                if expected == 1 { "" } else { "s" },
+                                describe_args(&positional)
+                            ))
+                            .help("remove it, or give it a name as a property (`name=value`)"),
                         );
                     }
                 }
@@ -155,10 +162,16 @@ impl<'a> Decoder<'a> {
                     match field {
                         Some(field) if obj.contains_key(key) => {
                             self.diagnostics.push(
-                                Diagnostic::error("H0107", format!("property `{key}` is given twice on `{node_name}`"))
-                                    .at(Some(espan))
-                                    .related(spans.get(&format!("{ptr}/{key}")).copied(), "first given here")
-                                    .help("keep one of them"),
+                                Diagnostic::error(
+                                    "H0107",
+                                    format!("property `{key}` is given twice on `{node_name}`"),
+                                )
+                                .at(Some(espan))
+                                .related(
+                                    spans.get(&format!("{ptr}/{key}")).copied(),
+                                    "first given here",
+                                )
+                                .help("keep one of them"),
                             );
                             let _ = field;
                         }
@@ -173,10 +186,10 @@ impl<'a> Decoder<'a> {
                 }
             }
         }
-        if let Some(field) = rest {
-            if !rest_values.is_empty() {
-                obj.insert(field.name.clone(), Value::Array(rest_values));
-            }
+        if let Some(field) = rest
+            && !rest_values.is_empty()
+        {
+            obj.insert(field.name.clone(), Value::Array(rest_values));
         }
 
         if let Some(children) = node.children() {
@@ -185,8 +198,9 @@ impl<'a> Decoder<'a> {
             }
         }
 
+        let written = |field: &FieldDef| spans.contains_key(&format!("{ptr}/{}", field.name));
         for field in &def.fields {
-            if field.required && !obj.contains_key(&field.name) {
+            if field.required && !obj.contains_key(&field.name) && !written(field) {
                 self.diagnostics.push(missing(node_name, field, node_span));
             }
         }
@@ -236,14 +250,20 @@ impl<'a> Decoder<'a> {
                         if let Some(list) = obj.get_mut(&field.name).and_then(Value::as_array_mut) {
                             list.push(v);
                         }
-                    } else if let Some(list) = obj.get_mut(&field.name).and_then(Value::as_array_mut) {
+                    } else if let Some(list) =
+                        obj.get_mut(&field.name).and_then(Value::as_array_mut)
+                    {
                         list.push(Value::Null);
                     }
                     return;
                 }
                 Placement::Variants => {
-                    let Shape::Array(item) = &field.shape else { continue };
-                    let Shape::Variants(variants) = item.as_ref() else { continue };
+                    let Shape::Array(item) = &field.shape else {
+                        continue;
+                    };
+                    let Shape::Variants(variants) = item.as_ref() else {
+                        continue;
+                    };
                     if let Some((tag, vshape)) = variants.iter().find(|(t, _)| t == name) {
                         let list = obj
                             .entry(field.name.clone())
@@ -291,16 +311,20 @@ impl<'a> Decoder<'a> {
                     .help(format!("write its value as an argument: `{name} \"…\"`")),
             );
         }
-        if let Some(children) = node.children() {
-            if let Some(first) = children.nodes().first() {
-                self.diagnostics.push(
-                    Diagnostic::error("H0101", format!("`{name}` takes no child nodes"))
-                        .at(Some(self.span(first.name().span())))
-                        .help(format!("write its value as an argument: `{name} \"…\"`")),
-                );
-            }
+        if let Some(children) = node.children()
+            && let Some(first) = children.nodes().first()
+        {
+            self.diagnostics.push(
+                Diagnostic::error("H0101", format!("`{name}` takes no child nodes"))
+                    .at(Some(self.span(first.name().span())))
+                    .help(format!("write its value as an argument: `{name} \"…\"`")),
+            );
         }
-        let args: Vec<&KdlEntry> = node.entries().iter().filter(|e| e.name().is_none()).collect();
+        let args: Vec<&KdlEntry> = node
+            .entries()
+            .iter()
+            .filter(|e| e.name().is_none())
+            .collect();
         match shape {
             Shape::Array(item) => {
                 let mut items = Vec::new();
@@ -324,7 +348,10 @@ impl<'a> Decoder<'a> {
                     self.diagnostics.push(
                         Diagnostic::error("H0104", format!("`{name}` has no value"))
                             .at(Some(nspan))
-                            .help(format!("give it one argument: `{name} {}`", example_value(shape))),
+                            .help(format!(
+                                "give it one argument: `{name} {}`",
+                                example_value(shape)
+                            )),
                     );
                     None
                 }
@@ -340,13 +367,24 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    fn scalar(&mut self, shape: &Shape, entry: &KdlEntry, node: &str, field: &str) -> Option<Value> {
+    fn scalar(
+        &mut self,
+        shape: &Shape,
+        entry: &KdlEntry,
+        node: &str,
+        field: &str,
+    ) -> Option<Value> {
         let span = self.span(entry.span());
         let value = entry.value();
+        let what = if field == node {
+            format!("`{field}`")
+        } else {
+            format!("`{field}` of `{node}`")
+        };
         let wrong = |expected: &str, help: String| {
             Diagnostic::error(
                 "H0105",
-                format!("`{field}` of `{node}` must be {expected}, found {}", describe(value)),
+                format!("{what} must be {expected}, found {}", describe(value)),
             )
             .at(Some(span))
             .help(help)
@@ -358,17 +396,22 @@ impl<'a> Decoder<'a> {
                     .format()
                     .map(|f| f.value_repr.trim().to_string())
                     .unwrap_or_else(|| value.to_string());
-                Err(wrong("a string", format!("quote it: \"{written}\" (unquoted numbers lose leading zeros)")))
+                Err(wrong(
+                    "a string",
+                    format!("quote it: \"{written}\" (unquoted numbers lose leading zeros)"),
+                ))
             }
             (Shape::Integer { min, max }, KdlValue::Integer(i)) => {
                 if min.is_some_and(|m| *i < m) || max.is_some_and(|m| *i > m) {
-                    Err(Diagnostic::error("H0105", format!("`{field}` of `{node}` is out of range: {i}"))
-                        .at(Some(span))
-                        .help(format!(
-                            "use a whole number from {} to {}",
-                            min.map_or("any".into(), |m| m.to_string()),
-                            max.map_or("any".into(), |m| m.to_string())
-                        )))
+                    Err(
+                        Diagnostic::error("H0105", format!("{what} is out of range: {i}"))
+                            .at(Some(span))
+                            .help(format!(
+                                "use a whole number from {} to {}",
+                                min.map_or("any".into(), |m| m.to_string()),
+                                max.map_or("any".into(), |m| m.to_string())
+                            )),
+                    )
                 } else {
                     Ok(Value::from(*i as i64))
                 }
@@ -382,20 +425,31 @@ impl<'a> Decoder<'a> {
                 } else {
                     let help = did_you_mean(s, values.iter().map(String::as_str))
                         .unwrap_or_else(|| format!("use one of: {}", values.join(", ")));
-                    Err(Diagnostic::error("H0106", format!("`{s}` is not a valid `{field}` of `{node}`"))
-                        .at(Some(span))
-                        .detail(format!("`{field}` is one of: {}", values.join(", ")))
-                        .help(help))
+                    Err(
+                        Diagnostic::error("H0106", format!("`{s}` is not a valid {what}"))
+                            .at(Some(span))
+                            .detail(format!("`{field}` is one of: {}", values.join(", ")))
+                            .help(help),
+                    )
                 }
             }
-            (Shape::Integer { .. }, _) => Err(wrong("a whole number", format!("write a number without quotes, e.g. `{field}=10`"))),
+            (Shape::Integer { .. }, _) => Err(wrong(
+                "a whole number",
+                format!("write a number without quotes, e.g. `{field}=10`"),
+            )),
             (Shape::Number, _) => Err(wrong("a number", "write a number without quotes".into())),
-            (Shape::Bool, _) => Err(wrong("#true or #false", "KDL v2 writes booleans as `#true` and `#false`".into())),
-            (Shape::Enum(values), _) => Err(wrong("a string", format!("use one of: {}", values.join(", ")))),
+            (Shape::Bool, _) => Err(wrong(
+                "#true or #false",
+                "KDL v2 writes booleans as `#true` and `#false`".into(),
+            )),
+            (Shape::Enum(values), _) => Err(wrong(
+                "a string",
+                format!("use one of: {}", values.join(", ")),
+            )),
             (Shape::String, _) => Err(wrong("a string", "write it in double quotes".into())),
             (Shape::Array(_) | Shape::Struct(_) | Shape::Variants(_), _) => Err(Diagnostic::error(
                 "H0105",
-                format!("`{field}` of `{node}` cannot be written as a single value"),
+                format!("{what} cannot be written as a single value"),
             )
             .at(Some(span))
             .help(format!("write `{field}` as a child node of `{node}`"))),
@@ -415,13 +469,16 @@ impl<'a> Decoder<'a> {
             .iter()
             .filter(|f| f.placement == Placement::Prop)
             .map(|f| f.name.as_str());
-        let mut d = Diagnostic::error("H0102", format!("unknown property `{key}` on `{node}`")).at(Some(span));
-        let child = def
-            .fields
-            .iter()
-            .find(|f| matches!(f.placement, Placement::Child | Placement::Children) && f.node == key);
+        let mut d = Diagnostic::error("H0102", format!("unknown property `{key}` on `{node}`"))
+            .at(Some(span));
+        let child = def.fields.iter().find(|f| {
+            matches!(f.placement, Placement::Child | Placement::Children) && f.node == key
+        });
         d = if let Some(child) = child {
-            d.help(format!("`{}` is written as a child node: `{node} … {{ {} … }}`", child.node, child.node))
+            d.help(format!(
+                "`{}` is written as a child node: `{node} … {{ {} … }}`",
+                child.node, child.node
+            ))
         } else if let Some(h) = did_you_mean(key, props.clone()) {
             d.help(h)
         } else {
@@ -429,7 +486,10 @@ impl<'a> Decoder<'a> {
             if list.is_empty() {
                 d.help(format!("`{node}` takes no properties"))
             } else {
-                d.help(format!("`{node}` takes the properties: {}", list.join(", ")))
+                d.help(format!(
+                    "`{node}` takes the properties: {}",
+                    list.join(", ")
+                ))
             }
         };
         self.diagnostics.push(d);
@@ -448,9 +508,16 @@ impl<'a> Decoder<'a> {
                 _ => {}
             }
         }
-        let mut d = Diagnostic::error("H0101", format!("unknown node `{name}` in `{parent}`")).at(Some(span));
-        d = if def.fields.iter().any(|f| f.placement == Placement::Prop && f.name == name) {
-            d.help(format!("`{name}` is a property: write `{parent} … {name}=…`"))
+        let mut d = Diagnostic::error("H0101", format!("unknown node `{name}` in `{parent}`"))
+            .at(Some(span));
+        d = if def
+            .fields
+            .iter()
+            .any(|f| f.placement == Placement::Prop && f.name == name)
+        {
+            d.help(format!(
+                "`{name}` is a property: write `{parent} … {name}=…`"
+            ))
         } else if let Some(h) = did_you_mean(name, names.iter().copied()) {
             d.help(h)
         } else if names.is_empty() {
@@ -504,7 +571,11 @@ fn describe_args(fields: &[&FieldDef]) -> String {
     } else {
         format!(
             ": {}",
-            fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+            fields
+                .iter()
+                .map(|f| f.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     }
 }

@@ -110,10 +110,7 @@ impl Diagnostic {
 }
 
 /// Suggests the closest known name for a misspelt one, when one is close enough to be a likely typo.
-pub fn did_you_mean<'a>(
-    wrong: &str,
-    known: impl IntoIterator<Item = &'a str>,
-) -> Option<String> {
+pub fn did_you_mean<'a>(wrong: &str, known: impl IntoIterator<Item = &'a str>) -> Option<String> {
     known
         .into_iter()
         .map(|k| (strsim::jaro_winkler(wrong, k), k))

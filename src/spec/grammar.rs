@@ -24,7 +24,10 @@ pub enum Placement {
 #[derive(Debug, Clone)]
 pub enum Shape {
     String,
-    Integer { min: Option<i128>, max: Option<i128> },
+    Integer {
+        min: Option<i128>,
+        max: Option<i128>,
+    },
     Number,
     Bool,
     Enum(Vec<String>),
@@ -84,7 +87,8 @@ impl Grammar {
         let mut kinds = HashMap::new();
         for &kind in Kind::ALL {
             let schema = kind.schema(&mut schema_generator()).to_value();
-            let index = builder.struct_def(&schema, &schema, &format!("#kind/{}", kind.node_name()));
+            let index =
+                builder.struct_def(&schema, &schema, &format!("#kind/{}", kind.node_name()));
             kinds.insert(kind, index);
         }
         Grammar {
@@ -187,7 +191,12 @@ impl Builder {
             };
         }
         if let Some(e) = schema.get("enum").and_then(Value::as_array) {
-            return Shape::Enum(e.iter().filter_map(Value::as_str).map(String::from).collect());
+            return Shape::Enum(
+                e.iter()
+                    .filter_map(Value::as_str)
+                    .map(String::from)
+                    .collect(),
+            );
         }
         let ty = match &schema["type"] {
             Value::String(t) => t.as_str(),
@@ -212,7 +221,9 @@ impl Builder {
             },
             "array" => Shape::Array(Box::new(self.shape(root, &schema["items"]))),
             "object" => Shape::Struct(self.struct_def(root, schema, &format!("{schema}"))),
-            other => panic!("the spec model uses a schema the grammar does not know: {other} {schema}"),
+            other => {
+                panic!("the spec model uses a schema the grammar does not know: {other} {schema}")
+            }
         }
     }
 }

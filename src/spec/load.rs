@@ -48,7 +48,11 @@ impl SourceMap {
     }
 
     pub fn declared(&self, kind: Kind) -> impl Iterator<Item = &str> {
-        self.declared.get(&kind).into_iter().flatten().map(String::as_str)
+        self.declared
+            .get(&kind)
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
     }
 }
 
@@ -110,15 +114,21 @@ pub fn load_sources(sources: SourceSet) -> Loaded {
             if let Some(h) = here {
                 first_seen.insert(key.clone(), h);
             }
-            map.declared.entry(node.kind).or_default().insert(id.clone());
-            if let Some(value) = node.value {
-                if let Err(e) = spec.push(node.kind, value) {
-                    diagnostics.push(
-                        Diagnostic::error("H0105", format!("`{id}` could not be read as a {}", node.kind.node_name()))
-                            .at(here)
-                            .detail(e.to_string()),
-                    );
-                }
+            map.declared
+                .entry(node.kind)
+                .or_default()
+                .insert(id.clone());
+            if let Some(value) = node.value
+                && let Err(e) = spec.push(node.kind, value)
+            {
+                diagnostics.push(
+                    Diagnostic::error(
+                        "H0105",
+                        format!("`{id}` could not be read as a {}", node.kind.node_name()),
+                    )
+                    .at(here)
+                    .detail(e.to_string()),
+                );
             }
             map.nodes.insert(key, node.spans);
         }
@@ -167,18 +177,33 @@ fn parse_file(file: usize, text: &str) -> Result<KdlDocument, Vec<Diagnostic>> {
                     "H0001",
                     d.message.unwrap_or_else(|| "KDL syntax error".into()),
                 )
-                .at(Some(Span {
-                    file,
-                    offset: d.span.offset(),
-                    len: d.span.len(),
-                }))
+                .at(Some(error_site(file, text, d.span.offset(), d.span.len())))
                 .detail(d.label.unwrap_or_default());
-                diag = diag.help(
-                    d.help
-                        .unwrap_or_else(|| "see the KDL v2 syntax: strings in double quotes, booleans as #true/#false".into()),
-                );
+                diag = diag.help(d.help.unwrap_or_else(|| {
+                    "see the KDL v2 syntax: strings in double quotes, booleans as #true/#false"
+                        .into()
+                }));
                 diag
             })
             .collect()
     })
+}
+
+/// The KDL parser sometimes reports a span running from the start of the enclosing node to the
+/// error; the error itself is the last token of the span, so point there.
+fn error_site(file: usize, text: &str, offset: usize, len: usize) -> Span {
+    let end = (offset + len).min(text.len());
+    let slice = text.get(offset..end).unwrap_or_default();
+    match slice.trim_end().rfind('\n') {
+        Some(nl) => {
+            let line = slice[nl + 1..].trim_end();
+            let token = line.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+            Span {
+                file,
+                offset: offset + nl + 1 + token,
+                len: line.len() - token,
+            }
+        }
+        None => Span { file, offset, len },
+    }
 }

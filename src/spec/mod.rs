@@ -9,5 +9,5 @@ pub mod model;
 pub mod source;
 
 pub use diagnostics::{Diagnostic, Severity, Span};
-pub use load::{load, load_sources, Loaded, SourceMap};
+pub use load::{Loaded, SourceMap, load, load_sources};
 pub use model::{Kind, Spec};

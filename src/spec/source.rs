@@ -80,13 +80,19 @@ impl SourceSet {
             }
             for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
                 match entry {
-                    Ok(e) if e.file_type().is_file() && e.path().extension() == Some("kdl".as_ref()) => {
+                    Ok(e)
+                        if e.file_type().is_file()
+                            && e.path().extension() == Some("kdl".as_ref()) =>
+                    {
                         paths.push(e.into_path())
                     }
                     Ok(_) => {}
                     Err(e) => problems.push(
-                        Diagnostic::error("H0002", format!("cannot read the spec folder {}", dir.display()))
-                            .detail(e.to_string()),
+                        Diagnostic::error(
+                            "H0002",
+                            format!("cannot read the spec folder {}", dir.display()),
+                        )
+                        .detail(e.to_string()),
                     ),
                 }
             }
@@ -104,12 +110,13 @@ impl SourceSet {
         }
         if set.files.is_empty() && problems.is_empty() {
             problems.push(
-                Diagnostic::error(
-                    "H0003",
-                    format!("no spec files under {}", root.display()),
-                )
-                .detail("a spec root is a folder holding `spec/` and `policies/` with `.kdl` files")
-                .help("pass the folder that contains `spec/`, for example `hromada validate .`"),
+                Diagnostic::error("H0003", format!("no spec files under {}", root.display()))
+                    .detail(
+                        "a spec root is a folder holding `spec/` and `policies/` with `.kdl` files",
+                    )
+                    .help(
+                        "pass the folder that contains `spec/`, for example `hromada validate .`",
+                    ),
             );
         }
         (set, problems)

@@ -79,6 +79,11 @@ macro_rules! define_spec {
                 match self { $(Kind::$ty => $node,)* }
             }
 
+            /// The name of the kind's list in the canonical JSON (`e-services`, `participants`, …).
+            pub fn list_name(self) -> String {
+                match self { $(Kind::$ty => stringify!($field).replace('_', "-"),)* }
+            }
+
             pub fn from_node_name(name: &str) -> Option<Kind> {
                 match name { $($node => Some(Kind::$ty),)* _ => None }
             }

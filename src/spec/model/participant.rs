@@ -219,7 +219,12 @@ impl Response {
     /// Every field, depth first, with its dotted path (`address.street`) and its JSON pointer
     /// inside the response (`/fields/0/fields/1`).
     pub fn walk(&self) -> Vec<FieldAt<'_>> {
-        fn walk<'a>(prefix: &str, ptr: &str, fields: &'a [ResponseField], out: &mut Vec<FieldAt<'a>>) {
+        fn walk<'a>(
+            prefix: &str,
+            ptr: &str,
+            fields: &'a [ResponseField],
+            out: &mut Vec<FieldAt<'a>>,
+        ) {
             for (i, f) in fields.iter().enumerate() {
                 let path = if prefix.is_empty() {
                     f.name.clone()
@@ -228,7 +233,11 @@ impl Response {
                 };
                 let pointer = format!("{ptr}/fields/{i}");
                 walk(&path, &pointer, &f.fields, out);
-                out.push(FieldAt { path, pointer, field: f });
+                out.push(FieldAt {
+                    path,
+                    pointer,
+                    field: f,
+                });
             }
         }
         let mut out = Vec::new();
