@@ -2,6 +2,8 @@
 //! subsystems, services, units, data classes, roles, forms, workflows, templates, journals,
 //! cases — must be declared, and a near miss gets a "did you mean".
 
+use std::collections::BTreeSet;
+
 use crate::spec::diagnostics::did_you_mean;
 use crate::spec::{Diagnostic, Kind};
 
@@ -9,12 +11,12 @@ use super::Checker;
 
 pub(super) fn check(c: &mut Checker) {
     let spec = c.spec();
-    let nodes: Vec<String> = spec
+    let nodes: BTreeSet<String> = spec
         .systems
         .iter()
         .flat_map(|s| s.nodes.iter().map(|n| n.id.clone()))
         .collect();
-    let subsystems: Vec<String> = spec
+    let subsystems: BTreeSet<String> = spec
         .participants
         .iter()
         .flat_map(|p| {
@@ -23,17 +25,17 @@ pub(super) fn check(c: &mut Checker) {
                 .map(move |s| format!("{}/{}", p.id, s.id))
         })
         .collect();
-    let services: Vec<String> = spec
+    let services: BTreeSet<String> = spec
         .participants
         .iter()
         .flat_map(|p| p.services.iter().map(move |s| format!("{}/{}", p.id, s.id)))
         .collect();
-    let units: Vec<String> = spec
+    let units: BTreeSet<String> = spec
         .participants
         .iter()
         .flat_map(|p| p.units.iter().map(move |u| format!("{}/{}", p.id, u.id)))
         .collect();
-    let cases: Vec<String> = spec
+    let cases: BTreeSet<String> = spec
         .case_indexes
         .iter()
         .flat_map(|i| i.cases.iter().map(|c| c.code.clone()))
@@ -87,7 +89,7 @@ pub(super) fn check(c: &mut Checker) {
         );
     }
 
-    let classes: Vec<String> = c
+    let classes: BTreeSet<String> = c
         .loaded
         .map
         .declared(Kind::DataClass)
@@ -95,7 +97,7 @@ pub(super) fn check(c: &mut Checker) {
         .chain(["public".to_string()])
         .collect();
     for p in &spec.participants {
-        let local_units: Vec<String> = p.units.iter().map(|u| u.id.clone()).collect();
+        let local_units: BTreeSet<String> = p.units.iter().map(|u| u.id.clone()).collect();
         let mut r = Refs {
             c: &mut *c,
             kind: Kind::Participant,
@@ -136,25 +138,25 @@ pub(super) fn check(c: &mut Checker) {
         r.one("/provider", "service", &a.provider, &services);
     }
 
-    let participants: Vec<String> = c
+    let participants: BTreeSet<String> = c
         .loaded
         .map
         .declared(Kind::Participant)
         .map(String::from)
         .collect();
-    let forms: Vec<String> = c
+    let forms: BTreeSet<String> = c
         .loaded
         .map
         .declared(Kind::Form)
         .map(String::from)
         .collect();
-    let workflows: Vec<String> = c
+    let workflows: BTreeSet<String> = c
         .loaded
         .map
         .declared(Kind::Workflow)
         .map(String::from)
         .collect();
-    let roles: Vec<String> = c
+    let roles: BTreeSet<String> = c
         .loaded
         .map
         .declared(Kind::Role)
@@ -251,8 +253,14 @@ pub(super) struct Refs<'c, 'a> {
 
 impl Refs<'_, '_> {
     /// Checks that `value` is among `known`; returns whether it is.
-    pub fn one(&mut self, pointer: &str, what: &str, value: &str, known: &[String]) -> bool {
-        if known.iter().any(|k| k == value) {
+    pub fn one(
+        &mut self,
+        pointer: &str,
+        what: &str,
+        value: &str,
+        known: &BTreeSet<String>,
+    ) -> bool {
+        if known.contains(value) {
             return true;
         }
         let mut d = Diagnostic::error("H0202", format!("unknown {what} `{value}`"))
@@ -272,7 +280,7 @@ impl Refs<'_, '_> {
     }
 }
 
-fn preview(known: &[String]) -> String {
+fn preview(known: &BTreeSet<String>) -> String {
     let mut list: Vec<&str> = known.iter().map(String::as_str).take(8).collect();
     if known.len() > 8 {
         list.push("…");

@@ -56,7 +56,8 @@ macro_rules! for_each_kind {
 
 macro_rules! define_spec {
     ($($node:literal => $field:ident: $ty:ident,)*) => {
-        /// A whole spec tree: every kind, each list sorted by id (the canonical order).
+        /// A whole spec tree: every kind, each list sorted by id (the canonical order, which the
+        /// lookups below rely on).
         #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
         #[serde(rename_all = "kebab-case", deny_unknown_fields)]
         pub struct Spec {
@@ -94,6 +95,10 @@ macro_rules! define_spec {
             }
         }
 
+        $(impl Identified for $ty {
+            fn id(&self) -> &str { &self.id }
+        })*
+
         impl Spec {
             /// Appends one decoded node of `kind` to its list.
             pub fn push(&mut self, kind: Kind, value: serde_json::Value) -> Result<(), serde_json::Error> {
@@ -109,6 +114,18 @@ macro_rules! define_spec {
     };
 }
 
+/// A top-level node, named by its id.
+pub trait Identified {
+    fn id(&self) -> &str;
+}
+
+/// Finds a node by id in a list kept in canonical (id) order.
+pub fn by_id<'a, T: Identified>(list: &'a [T], id: &str) -> Option<&'a T> {
+    list.binary_search_by(|x| x.id().cmp(id))
+        .ok()
+        .map(|i| &list[i])
+}
+
 for_each_kind!(define_spec);
 
 impl Spec {
@@ -118,7 +135,19 @@ impl Spec {
     }
 
     pub fn participant(&self, id: &str) -> Option<&Participant> {
-        self.participants.iter().find(|p| p.id == id)
+        by_id(&self.participants, id)
+    }
+
+    pub fn form(&self, id: &str) -> Option<&Form> {
+        by_id(&self.forms, id)
+    }
+
+    pub fn workflow(&self, id: &str) -> Option<&Workflow> {
+        by_id(&self.workflows, id)
+    }
+
+    pub fn agreement(&self, id: &str) -> Option<&Agreement> {
+        by_id(&self.agreements, id)
     }
 
     /// Resolves `participant/service`.
@@ -145,6 +174,6 @@ impl Spec {
 
     /// The class of a data class id, if declared.
     pub fn data_class(&self, id: &str) -> Option<&DataClass> {
-        self.data_classes.iter().find(|c| c.id == id)
+        by_id(&self.data_classes, id)
     }
 }
