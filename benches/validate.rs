@@ -1,7 +1,8 @@
 //! Times `hromada validate` end to end (the release binary, as a city's CI runs it) on a
 //! synthetic city of 2,000 participants, 10,000 services, 50,000 agreements, 1,000 forms and
 //! 200 workflows, and on a tenth of it. Run: `cargo bench --bench validate`; figures go to
-//! benches/README.md. Set HROMADA_BENCH_RUNS (default 5) to change the number of timed runs.
+//! benches/README.md. HROMADA_BENCH_RUNS (default 5) sets the number of timed runs,
+//! HROMADA_BENCH_ONLY=tenth|full runs one size, HROMADA_BENCH_KEEP=DIR keeps the generated trees.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -49,7 +50,10 @@ fn write(root: &Path, rel: &str, text: &str) {
 
 fn generate(root: &Path, s: &Scale) {
     let minimal = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/minimal");
-    for entry in walkdir::WalkDir::new(minimal.join("pki")) {
+    for entry in walkdir::WalkDir::new(minimal.join("pki"))
+        .into_iter()
+        .filter(|_| minimal.join("pki").is_dir())
+    {
         let entry = entry.unwrap();
         let target = root.join(entry.path().strip_prefix(&minimal).unwrap());
         if entry.file_type().is_dir() {
@@ -376,7 +380,11 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
     let mut results = Vec::new();
+    let only = std::env::var("HROMADA_BENCH_ONLY").ok();
     for (name, scale) in [("tenth", &TENTH), ("full", &FULL)] {
+        if only.as_deref().is_some_and(|o| o != name) {
+            continue;
+        }
         let dir = tempfile::tempdir().unwrap();
         let started = Instant::now();
         generate(dir.path(), scale);
@@ -402,8 +410,12 @@ fn main() {
         if let Ok(keep) = std::env::var("HROMADA_BENCH_KEEP") {
             let target = Path::new(&keep).join(name);
             let _ = std::fs::remove_dir_all(&target);
+            std::fs::create_dir_all(&keep).expect("HROMADA_BENCH_KEEP is a writable folder");
             std::fs::rename(dir.keep(), target).ok();
         }
+    }
+    if results.len() < 2 {
+        return;
     }
     println!(
         "ratio full/tenth: {:.2} (input ratio 10.00)",

@@ -2,18 +2,90 @@
 //! span for every value and collecting every problem instead of stopping at the first.
 //! The JSON is then deserialised into the typed model by `super::load`.
 
-use std::collections::HashMap;
-
-use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
 use serde_json::{Map, Value};
 
 use super::diagnostics::{Diagnostic, Span, did_you_mean};
 use super::grammar::{FieldDef, Grammar, Placement, Shape, StructDef};
 use super::model::Kind;
 use super::source::FileId;
+use super::syntax::{Entry as KdlEntry, Node as KdlNode, Range, Value as KdlValue};
 
-/// Spans of one top-level node, keyed by JSON pointer relative to the node (`""` is the node).
-pub type NodeSpans = HashMap<String, Span>;
+/// Spans of one top-level node: a small tree of path segments (field names and list indices)
+/// stored flat, so that recording a span allocates nothing; looked up by JSON pointer.
+#[derive(Debug, Default)]
+pub struct NodeSpans {
+    entries: Vec<SpanEntry>,
+}
+
+#[derive(Debug)]
+struct SpanEntry {
+    parent: u32,
+    segment: Segment,
+    span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Segment {
+    Root,
+    Field(&'static str),
+    Index(u32),
+}
+
+impl NodeSpans {
+    fn root(span: Span) -> NodeSpans {
+        NodeSpans {
+            entries: vec![SpanEntry {
+                parent: 0,
+                segment: Segment::Root,
+                span,
+            }],
+        }
+    }
+
+    fn push(&mut self, parent: u32, segment: Segment, span: Span) -> u32 {
+        self.entries.push(SpanEntry {
+            parent,
+            segment,
+            span,
+        });
+        (self.entries.len() - 1) as u32
+    }
+
+    fn find(&self, parent: u32, segment: Segment) -> Option<u32> {
+        self.entries
+            .iter()
+            .enumerate()
+            .skip(1)
+            .find(|(_, e)| e.parent == parent && e.segment == segment)
+            .map(|(i, _)| i as u32)
+    }
+
+    fn span_of(&self, at: u32) -> Span {
+        self.entries[at as usize].span
+    }
+
+    /// The span at a JSON pointer such as `/services/0/upstream`, or of the nearest enclosing
+    /// value that was written (`""` is the node itself).
+    pub fn at(&self, pointer: &str) -> Option<Span> {
+        let mut cur = 0u32;
+        self.entries.first()?;
+        for part in pointer.split('/').skip(1) {
+            let next = self.entries.iter().enumerate().skip(1).find(|(_, e)| {
+                e.parent == cur
+                    && match e.segment {
+                        Segment::Field(name) => name == part,
+                        Segment::Index(i) => part.parse() == Ok(i),
+                        Segment::Root => false,
+                    }
+            });
+            match next {
+                Some((i, _)) => cur = i as u32,
+                None => break,
+            }
+        }
+        Some(self.span_of(cur))
+    }
+}
 
 /// One decoded top-level node.
 pub struct Decoded {
@@ -25,37 +97,39 @@ pub struct Decoded {
 }
 
 pub struct Decoder<'a> {
-    grammar: &'a Grammar,
+    grammar: &'static Grammar,
     file: FileId,
+    text: &'a str,
     pub diagnostics: Vec<Diagnostic>,
 }
 
 impl<'a> Decoder<'a> {
-    pub fn new(file: FileId) -> Self {
+    pub fn new(file: FileId, text: &'a str) -> Self {
         Decoder {
             grammar: Grammar::get(),
             file,
+            text,
             diagnostics: Vec::new(),
         }
     }
 
-    fn span(&self, s: miette::SourceSpan) -> Span {
+    fn span(&self, r: Range) -> Span {
         Span {
             file: self.file,
-            offset: s.offset(),
-            len: s.len(),
+            offset: r.offset,
+            len: r.len,
         }
     }
 
     /// Decodes every top-level node of a parsed document.
-    pub fn document(&mut self, doc: &KdlDocument) -> Vec<Decoded> {
+    pub fn document(&mut self, nodes: &[KdlNode]) -> Vec<Decoded> {
         let mut out = Vec::new();
-        for node in doc.nodes() {
-            let name = node.name().value();
+        for node in nodes {
+            let name = node.name.value.as_str();
             let Some(kind) = Kind::from_node_name(name) else {
                 let known = Kind::ALL.iter().map(|k| k.node_name());
                 let mut d = Diagnostic::error("H0101", format!("unknown kind `{name}`"))
-                    .at(Some(self.span(node.name().span())))
+                    .at(Some(self.span(node.name.span)))
                     .detail("a spec file's top-level nodes are kinds such as `participant`, `agreement` or `form`");
                 d = match did_you_mean(name, known) {
                     Some(h) => d.help(h),
@@ -72,14 +146,14 @@ impl<'a> Decoder<'a> {
                 continue;
             };
             let errors_before = self.errors();
-            let mut spans = NodeSpans::new();
+            let mut spans = NodeSpans::root(self.span(node.name.span));
             let def = self.grammar.kind(kind);
-            let value = self.decode_struct(def, node, "", &mut spans);
+            let value = self.decode_struct(def, node, 0, &mut spans);
             let id = node
-                .entries()
+                .entries
                 .iter()
-                .find(|e| e.name().is_none())
-                .and_then(|e| e.value().as_string())
+                .find(|e| e.name.is_none())
+                .and_then(|e| e.value.as_str())
                 .map(String::from);
             let clean = self.errors() == errors_before;
             out.push(Decoded {
@@ -98,15 +172,16 @@ impl<'a> Decoder<'a> {
 
     fn decode_struct(
         &mut self,
-        def: &StructDef,
+        def: &'static StructDef,
         node: &KdlNode,
-        ptr: &str,
+        at: u32,
         spans: &mut NodeSpans,
     ) -> Map<String, Value> {
-        let node_name = node.name().value();
-        let node_span = self.span(node.name().span());
-        spans.insert(ptr.to_string(), node_span);
+        let node_name = node.name.value.as_str();
+        let node_span = self.span(node.name.span);
         let mut obj = Map::new();
+        let mut rest_at = None;
+        let mut lists = Vec::new();
 
         let positional: Vec<&FieldDef> = def
             .fields
@@ -116,14 +191,13 @@ impl<'a> Decoder<'a> {
         let rest = def.fields.iter().find(|f| f.placement == Placement::Args);
         let mut next_arg = 0;
         let mut rest_values = Vec::new();
-        for entry in node.entries() {
-            let espan = self.span(entry.span());
-            match entry.name() {
+        for entry in &node.entries {
+            let espan = self.span(entry.span);
+            match &entry.name {
                 None => {
                     if let Some(field) = positional.get(next_arg) {
                         next_arg += 1;
-                        let p = format!("{ptr}/{}", field.name);
-                        spans.insert(p, espan);
+                        spans.push(at, Segment::Field(&field.name), espan);
                         if let Some(v) = self.scalar(&field.shape, entry, node_name, &field.name) {
                             obj.insert(field.name.clone(), v);
                         }
@@ -132,7 +206,10 @@ impl<'a> Decoder<'a> {
                             Shape::Array(item) => item.as_ref(),
                             other => other,
                         };
-                        spans.insert(format!("{ptr}/{}/{}", field.name, rest_values.len()), espan);
+                        let list = *rest_at.get_or_insert_with(|| {
+                            spans.push(at, Segment::Field(&field.name), espan)
+                        });
+                        spans.push(list, Segment::Index(rest_values.len() as u32), espan);
                         if let Some(v) = self.scalar(item, entry, node_name, &field.name) {
                             rest_values.push(v);
                         }
@@ -154,7 +231,7 @@ impl<'a> Decoder<'a> {
                     }
                 }
                 Some(key) => {
-                    let key = key.value();
+                    let key = key.value.as_str();
                     let field = def
                         .fields
                         .iter()
@@ -168,7 +245,9 @@ impl<'a> Decoder<'a> {
                                 )
                                 .at(Some(espan))
                                 .related(
-                                    spans.get(&format!("{ptr}/{key}")).copied(),
+                                    spans
+                                        .find(at, Segment::Field(&field.name))
+                                        .map(|i| spans.span_of(i)),
                                     "first given here",
                                 )
                                 .help("keep one of them"),
@@ -176,7 +255,7 @@ impl<'a> Decoder<'a> {
                             let _ = field;
                         }
                         Some(field) => {
-                            spans.insert(format!("{ptr}/{key}"), espan);
+                            spans.push(at, Segment::Field(&field.name), espan);
                             if let Some(v) = self.scalar(&field.shape, entry, node_name, key) {
                                 obj.insert(key.to_string(), v);
                             }
@@ -192,13 +271,14 @@ impl<'a> Decoder<'a> {
             obj.insert(field.name.clone(), Value::Array(rest_values));
         }
 
-        if let Some(children) = node.children() {
-            for child in children.nodes() {
-                self.decode_child(def, child, ptr, spans, &mut obj, node_name);
+        if let Some(children) = &node.children {
+            for child in children {
+                self.decode_child(def, child, (at, &mut lists), spans, &mut obj, node_name);
             }
         }
 
-        let written = |field: &FieldDef| spans.contains_key(&format!("{ptr}/{}", field.name));
+        let written =
+            |field: &'static FieldDef| spans.find(at, Segment::Field(&field.name)).is_some();
         for field in &def.fields {
             if field.required && !obj.contains_key(&field.name) && !written(field) {
                 self.diagnostics.push(missing(node_name, field, node_span));
@@ -209,15 +289,15 @@ impl<'a> Decoder<'a> {
 
     fn decode_child(
         &mut self,
-        def: &StructDef,
+        def: &'static StructDef,
         child: &KdlNode,
-        ptr: &str,
+        (at, lists): (u32, &mut Vec<(&'static str, u32)>),
         spans: &mut NodeSpans,
         obj: &mut Map<String, Value>,
         parent: &str,
     ) {
-        let name = child.name().value();
-        let cspan = self.span(child.name().span());
+        let name = child.name.value.as_str();
+        let cspan = self.span(child.name.span);
         for field in &def.fields {
             match field.placement {
                 Placement::Child if field.node == name => {
@@ -225,13 +305,16 @@ impl<'a> Decoder<'a> {
                         self.diagnostics.push(
                             Diagnostic::error("H0107", format!("`{name}` is given twice in `{parent}`"))
                                 .at(Some(cspan))
-                                .related(spans.get(&format!("{ptr}/{}", field.name)).copied(), "first given here")
+                                .related(
+                                    spans.find(at, Segment::Field(&field.name)).map(|i| spans.span_of(i)),
+                                    "first given here",
+                                )
                                 .help(format!("`{name}` takes one node; list several values as arguments of one node")),
                         );
                         return;
                     }
-                    let p = format!("{ptr}/{}", field.name);
-                    if let Some(v) = self.node_value(&field.shape, child, &p, spans, &field.name) {
+                    let p = spans.push(at, Segment::Field(&field.name), cspan);
+                    if let Some(v) = self.node_value(&field.shape, child, p, spans, &field.name) {
                         obj.insert(field.name.clone(), v);
                     }
                     return;
@@ -245,8 +328,9 @@ impl<'a> Decoder<'a> {
                         .entry(field.name.clone())
                         .or_insert_with(|| Value::Array(Vec::new()));
                     let index = list.as_array().map_or(0, Vec::len);
-                    let p = format!("{ptr}/{}/{index}", field.name);
-                    if let Some(v) = self.node_value(item, child, &p, spans, &field.node) {
+                    let list = list_entry(lists, spans, at, &field.name, cspan);
+                    let p = spans.push(list, Segment::Index(index as u32), cspan);
+                    if let Some(v) = self.node_value(item, child, p, spans, &field.node) {
                         if let Some(list) = obj.get_mut(&field.name).and_then(Value::as_array_mut) {
                             list.push(v);
                         }
@@ -269,10 +353,11 @@ impl<'a> Decoder<'a> {
                             .entry(field.name.clone())
                             .or_insert_with(|| Value::Array(Vec::new()));
                         let index = list.as_array().map_or(0, Vec::len);
-                        let p = format!("{ptr}/{}/{index}", field.name);
-                        spans.insert(p.clone(), cspan);
+                        let list = list_entry(lists, spans, at, &field.name, cspan);
+                        let p = spans.push(list, Segment::Index(index as u32), cspan);
+                        let tagged_at = spans.push(p, Segment::Field(tag), cspan);
                         let inner = self
-                            .node_value(vshape, child, &format!("{p}/{tag}"), spans, tag)
+                            .node_value(vshape, child, tagged_at, spans, tag)
                             .unwrap_or(Value::Null);
                         let mut tagged = Map::new();
                         tagged.insert(tag.clone(), inner);
@@ -291,46 +376,41 @@ impl<'a> Decoder<'a> {
     /// The value a child node carries for a field of the given shape.
     fn node_value(
         &mut self,
-        shape: &Shape,
+        shape: &'static Shape,
         node: &KdlNode,
-        ptr: &str,
+        at: u32,
         spans: &mut NodeSpans,
         field: &str,
     ) -> Option<Value> {
-        let name = node.name().value();
-        let nspan = self.span(node.name().span());
+        let name = node.name.value.as_str();
+        let nspan = self.span(node.name.span);
         if let Shape::Struct(i) = shape {
             let def = &self.grammar.structs[*i];
-            return Some(Value::Object(self.decode_struct(def, node, ptr, spans)));
+            return Some(Value::Object(self.decode_struct(def, node, at, spans)));
         }
-        spans.insert(ptr.to_string(), nspan);
-        for entry in node.entries().iter().filter(|e| e.name().is_some()) {
+        for entry in node.entries.iter().filter(|e| e.name.is_some()) {
             self.diagnostics.push(
                 Diagnostic::error("H0102", format!("`{name}` takes no properties"))
-                    .at(Some(self.span(entry.span())))
+                    .at(Some(self.span(entry.span)))
                     .help(format!("write its value as an argument: `{name} \"…\"`")),
             );
         }
-        if let Some(children) = node.children()
-            && let Some(first) = children.nodes().first()
+        if let Some(children) = &node.children
+            && let Some(first) = children.first()
         {
             self.diagnostics.push(
                 Diagnostic::error("H0101", format!("`{name}` takes no child nodes"))
-                    .at(Some(self.span(first.name().span())))
+                    .at(Some(self.span(first.name.span)))
                     .help(format!("write its value as an argument: `{name} \"…\"`")),
             );
         }
-        let args: Vec<&KdlEntry> = node
-            .entries()
-            .iter()
-            .filter(|e| e.name().is_none())
-            .collect();
+        let args: Vec<&KdlEntry> = node.entries.iter().filter(|e| e.name.is_none()).collect();
         match shape {
             Shape::Array(item) => {
                 let mut items = Vec::new();
                 let mut ok = true;
                 for (i, entry) in args.iter().enumerate() {
-                    spans.insert(format!("{ptr}/{i}"), self.span(entry.span()));
+                    spans.push(at, Segment::Index(i as u32), self.span(entry.span));
                     match self.scalar(item, entry, name, field) {
                         Some(v) => items.push(v),
                         None => ok = false,
@@ -341,7 +421,7 @@ impl<'a> Decoder<'a> {
             Shape::Bool if args.is_empty() => Some(Value::Bool(true)),
             _ => match args.as_slice() {
                 [entry] => {
-                    spans.insert(ptr.to_string(), self.span(entry.span()));
+                    spans.entries[at as usize].span = self.span(entry.span);
                     self.scalar(shape, entry, name, field)
                 }
                 [] => {
@@ -358,7 +438,7 @@ impl<'a> Decoder<'a> {
                 [_, extra, ..] => {
                     self.diagnostics.push(
                         Diagnostic::error("H0103", format!("`{name}` takes one argument"))
-                            .at(Some(self.span(extra.span())))
+                            .at(Some(self.span(extra.span)))
                             .help("remove the extra arguments"),
                     );
                     None
@@ -374,8 +454,8 @@ impl<'a> Decoder<'a> {
         node: &str,
         field: &str,
     ) -> Option<Value> {
-        let span = self.span(entry.span());
-        let value = entry.value();
+        let span = self.span(entry.span);
+        let value = &entry.value;
         let what = if field == node {
             format!("`{field}`")
         } else {
@@ -392,10 +472,11 @@ impl<'a> Decoder<'a> {
         let result = match (shape, value) {
             (Shape::String, KdlValue::String(s)) => Ok(Value::String(s.clone())),
             (Shape::String, KdlValue::Integer(_) | KdlValue::Float(_)) => {
-                let written = entry
-                    .format()
-                    .map(|f| f.value_repr.trim().to_string())
-                    .unwrap_or_else(|| value.to_string());
+                let r = entry.value_span;
+                let written = self
+                    .text
+                    .get(r.offset..r.offset + r.len)
+                    .unwrap_or_default();
                 Err(wrong(
                     "a string",
                     format!("quote it: \"{written}\" (unquoted numbers lose leading zeros)"),
@@ -527,6 +608,22 @@ impl<'a> Decoder<'a> {
         };
         self.diagnostics.push(d);
     }
+}
+
+/// The span entry of a list field of the struct at `at`, created at its first item.
+fn list_entry(
+    lists: &mut Vec<(&'static str, u32)>,
+    spans: &mut NodeSpans,
+    at: u32,
+    name: &'static str,
+    first: Span,
+) -> u32 {
+    if let Some((_, i)) = lists.iter().find(|(n, _)| *n == name) {
+        return *i;
+    }
+    let i = spans.push(at, Segment::Field(name), first);
+    lists.push((name, i));
+    i
 }
 
 fn missing(node: &str, field: &FieldDef, span: Span) -> Diagnostic {

@@ -7,10 +7,11 @@ use std::path::Path;
 
 use kdl::KdlDocument;
 
-use super::decode::{Decoder, NodeSpans};
+use super::decode::{Decoded, Decoder, NodeSpans};
 use super::diagnostics::{Diagnostic, Span};
-use super::model::{Kind, Spec};
+use super::model::{Declared, Kind, Spec};
 use super::source::SourceSet;
+use super::syntax::{self, Node};
 
 /// Where every declared node and value of a spec tree is written.
 #[derive(Debug, Default)]
@@ -25,17 +26,7 @@ impl SourceMap {
     /// The span of the value at `pointer` (e.g. `/fields/2`) inside node `id` of `kind`,
     /// falling back to the nearest enclosing value that was written.
     pub fn at(&self, kind: Kind, id: &str, pointer: &str) -> Option<Span> {
-        let spans = self.nodes.get(&(kind, id.to_string()))?;
-        let mut p = pointer;
-        loop {
-            if let Some(s) = spans.get(p) {
-                return Some(*s);
-            }
-            match p.rfind('/') {
-                Some(i) => p = &p[..i],
-                None => return spans.get("").copied(),
-            }
-        }
+        self.nodes.get(&(kind, id.to_string()))?.at(pointer)
     }
 
     /// The span of the node's name.
@@ -79,21 +70,11 @@ pub fn load_sources(sources: SourceSet) -> Loaded {
     let mut map = SourceMap::default();
     let mut first_seen: BTreeMap<(Kind, String), Span> = BTreeMap::new();
 
-    let parsed = parse_all(&sources);
-    for (file, result) in parsed.into_iter().enumerate() {
-        let doc = match result {
-            Ok(doc) => doc,
-            Err(errors) => {
-                diagnostics.extend(errors);
-                continue;
-            }
-        };
-        let mut decoder = Decoder::new(file);
-        let nodes = decoder.document(&doc);
-        diagnostics.append(&mut decoder.diagnostics);
-        for node in nodes {
+    for file in read_all(&sources) {
+        diagnostics.extend(file.diagnostics);
+        for (node, typed) in file.nodes {
             let Some(id) = node.id else { continue };
-            let here = node.spans.get("").copied();
+            let here = node.spans.at("");
             let key = (node.kind, id.clone());
             if let Some(first) = first_seen.get(&key) {
                 diagnostics.push(
@@ -118,17 +99,17 @@ pub fn load_sources(sources: SourceSet) -> Loaded {
                 .entry(node.kind)
                 .or_default()
                 .insert(id.clone());
-            if let Some(value) = node.value
-                && let Err(e) = spec.push(node.kind, value)
-            {
-                diagnostics.push(
+            match typed {
+                Some(Ok(declared)) => spec.push(declared),
+                Some(Err(e)) => diagnostics.push(
                     Diagnostic::error(
                         "H0105",
                         format!("`{id}` could not be read as a {}", node.kind.node_name()),
                     )
                     .at(here)
                     .detail(e.to_string()),
-                );
+                ),
+                None => {}
             }
             map.nodes.insert(key, node.spans);
         }
@@ -142,8 +123,14 @@ pub fn load_sources(sources: SourceSet) -> Loaded {
     }
 }
 
-/// Parses every file, on all cores; each failure lists every syntax error of its file.
-fn parse_all(sources: &SourceSet) -> Vec<Result<KdlDocument, Vec<Diagnostic>>> {
+/// One file, parsed and decoded: each node with its typed form (when it decoded cleanly).
+struct FileNodes {
+    nodes: Vec<(Decoded, Option<Result<Declared, serde_json::Error>>)>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses and decodes every file, spread over the machine's cores, in file order.
+fn read_all(sources: &SourceSet) -> Vec<FileNodes> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = sources.files.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
@@ -156,20 +143,51 @@ fn parse_all(sources: &SourceSet) -> Vec<Result<KdlDocument, Vec<Diagnostic>>> {
                     files
                         .iter()
                         .enumerate()
-                        .map(|(i, f)| parse_file(c * chunk + i, &f.text))
+                        .map(|(i, f)| read_file(c * chunk + i, &f.text))
                         .collect::<Vec<_>>()
                 })
             })
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().expect("KDL parser thread panicked"))
+            .flat_map(|h| h.join().expect("a spec reader thread panicked"))
             .collect()
     })
 }
 
-fn parse_file(file: usize, text: &str) -> Result<KdlDocument, Vec<Diagnostic>> {
-    KdlDocument::parse_v2(text).map_err(|err| {
+fn read_file(file: usize, text: &str) -> FileNodes {
+    let tree = match parse_file(file, text) {
+        Ok(tree) => tree,
+        Err(diagnostics) => {
+            return FileNodes {
+                nodes: Vec::new(),
+                diagnostics,
+            };
+        }
+    };
+    let mut decoder = Decoder::new(file, text);
+    let decoded = decoder.document(&tree);
+    drop(tree);
+    let nodes = decoded
+        .into_iter()
+        .map(|mut node| {
+            let typed = node.value.take().map(|v| Declared::from_json(node.kind, v));
+            (node, typed)
+        })
+        .collect();
+    FileNodes {
+        nodes,
+        diagnostics: decoder.diagnostics,
+    }
+}
+
+/// Parses one file: the fast reader first, the `kdl` crate for what it does not accept (which
+/// reports every syntax error of the file, or parses a construct the fast reader leaves to it).
+fn parse_file(file: usize, text: &str) -> Result<Vec<Node>, Vec<Diagnostic>> {
+    if let Ok(nodes) = syntax::parse(text) {
+        return Ok(nodes);
+    }
+    let doc = KdlDocument::parse_v2(text).map_err(|err| {
         err.diagnostics
             .into_iter()
             .map(|d| {
@@ -185,8 +203,9 @@ fn parse_file(file: usize, text: &str) -> Result<KdlDocument, Vec<Diagnostic>> {
                 }));
                 diag
             })
-            .collect()
-    })
+            .collect::<Vec<_>>()
+    })?;
+    Ok(syntax::from_kdl(&doc, text))
 }
 
 /// The KDL parser sometimes reports a span running from the start of the enclosing node to the

@@ -7,6 +7,7 @@ pub mod grammar;
 pub mod load;
 pub mod model;
 pub mod source;
+pub mod syntax;
 
 pub use diagnostics::{Diagnostic, Severity, Span};
 pub use load::{Loaded, SourceMap, load, load_sources};

@@ -99,11 +99,21 @@ macro_rules! define_spec {
             fn id(&self) -> &str { &self.id }
         })*
 
+        /// One top-level node of any kind.
+        #[derive(Debug, Clone)]
+        pub enum Declared { $($ty($ty),)* }
+
+        impl Declared {
+            /// Reads the JSON form of a node of `kind` into the typed model.
+            pub fn from_json(kind: Kind, value: serde_json::Value) -> Result<Declared, serde_json::Error> {
+                Ok(match kind { $(Kind::$ty => Declared::$ty(serde_json::from_value(value)?),)* })
+            }
+        }
+
         impl Spec {
-            /// Appends one decoded node of `kind` to its list.
-            pub fn push(&mut self, kind: Kind, value: serde_json::Value) -> Result<(), serde_json::Error> {
-                match kind { $(Kind::$ty => self.$field.push(serde_json::from_value(value)?),)* }
-                Ok(())
+            /// Appends one node to the list of its kind.
+            pub fn push(&mut self, node: Declared) {
+                match node { $(Declared::$ty(n) => self.$field.push(n),)* }
             }
 
             /// Puts every list in canonical (id) order.
