@@ -72,7 +72,8 @@ pub fn parse_certificates(pem: &[u8]) -> Result<Vec<X509>, CertError> {
     }
 }
 
-/// Whether `cert` (with the `intermediates` that came with it) chains to one of `anchors`.
+/// Whether `cert` (with the `intermediates` that came with it) chains to one of `anchors`,
+/// whatever the date: validity is judged on its own by `Validity`.
 /// `Err` carries OpenSSL's reason when it does not.
 pub fn chains_to(cert: &X509Ref, intermediates: &[X509], anchors: &[X509]) -> Result<(), String> {
     let run = || -> Result<Result<(), String>, openssl::error::ErrorStack> {
@@ -80,7 +81,8 @@ pub fn chains_to(cert: &X509Ref, intermediates: &[X509], anchors: &[X509]) -> Re
         for anchor in anchors {
             store.add_cert(anchor.clone())?;
         }
-        store.set_flags(X509VerifyFlags::NO_CHECK_TIME)?;
+        // An anchor is trusted as it stands, root or intermediate.
+        store.set_flags(X509VerifyFlags::NO_CHECK_TIME | X509VerifyFlags::PARTIAL_CHAIN)?;
         let store = store.build();
         let mut chain = Stack::new()?;
         for i in intermediates {
@@ -177,4 +179,69 @@ pub fn name_line(name: &X509NameRef) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(path: &str) -> X509 {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(path);
+        read_certificates(&file).unwrap().remove(0)
+    }
+
+    #[test]
+    fn validity_dates_are_read_exactly() {
+        let seal = fixture("H1004-certificate-expiring/pki/seals/council.crt");
+        let v = Validity::of(&seal);
+        assert_eq!(v.not_before.to_rfc3339(), "2026-01-01T00:00:00+00:00");
+        assert_eq!(v.not_after.to_rfc3339(), "2027-02-01T00:00:00+00:00");
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(v.days_left(day("2027-01-15")), 17);
+        assert!(v.covers(day("2026-01-01")) && v.covers(day("2027-02-01")));
+        assert!(!v.covers(day("2025-12-31")) && !v.covers(day("2027-02-02")));
+    }
+
+    #[test]
+    fn text_and_der_are_not_pem() {
+        assert!(matches!(
+            parse_certificates(b"hello"),
+            Err(CertError::NotPem(_))
+        ));
+        let der = fixture("H1004-certificate-expiring/pki/ca.crt")
+            .to_der()
+            .unwrap();
+        let Err(CertError::NotPem(why)) = parse_certificates(&der) else {
+            panic!("DER accepted")
+        };
+        assert!(why.contains("DER"), "{why}");
+        let broken = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        assert!(matches!(
+            parse_certificates(broken),
+            Err(CertError::NotPem(_))
+        ));
+        assert!(matches!(
+            read_certificates(Path::new("/nonexistent/x.crt")),
+            Err(CertError::Missing)
+        ));
+    }
+
+    #[test]
+    fn chains_only_to_the_issuing_anchor_and_keys_are_told_apart() {
+        let ca = fixture("H1004-certificate-expiring/pki/ca.crt");
+        let expired = fixture("H1005-certificate-expired/pki/seals/council.crt");
+        assert_eq!(
+            chains_to(&expired, &[], std::slice::from_ref(&ca)),
+            Ok(()),
+            "time must not matter"
+        );
+        let stranger = fixture("H1003-certificate-not-chained/pki/seals/council.crt");
+        assert!(chains_to(&stranger, &[], std::slice::from_ref(&ca)).is_err());
+        assert!(chains_to(&stranger, &[], &[]).is_err());
+        let p384 = fixture("H1007-seal-key-not-p256/pki/seals/council.crt");
+        assert!(is_p256(&expired) && !is_p256(&p384));
+        assert_eq!(key_description(&p384), "EC secp384r1");
+    }
 }
