@@ -210,3 +210,49 @@ fn a_tree_without_a_system_is_a_clear_error() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("declares no `system`"), "{stderr}");
 }
+
+#[test]
+fn a_changed_node_address_reissues_only_that_node() {
+    let tree = minimal_tree();
+    let root = tree.path();
+    succeed(root, &[]);
+    let first = read_all(root);
+
+    let system = root.join("spec/system.kdl");
+    let text = std::fs::read_to_string(&system).unwrap();
+    assert!(
+        text.contains("https://127.0.0.1:8443"),
+        "the example's node address changed"
+    );
+    std::fs::write(
+        &system,
+        text.replace(
+            "https://127.0.0.1:8443",
+            "https://gw.shchaslyve.example:8443",
+        ),
+    )
+    .unwrap();
+    succeed(root, &[]);
+    let second = read_all(root);
+    assert_eq!(second[0], first[0]);
+    assert_ne!(
+        second[1], first[1],
+        "the node certificate kept its old address"
+    );
+    assert_eq!(second[2], first[2]);
+
+    let node = read_certificates(&root.join("pki/nodes/gw-core.crt"))
+        .unwrap()
+        .remove(0);
+    let names: Vec<String> = node
+        .subject_alt_names()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.dnsname().map(String::from))
+        .collect();
+    assert!(
+        names.contains(&"gw.shchaslyve.example".to_string()),
+        "{names:?}"
+    );
+    assert!(names.contains(&"localhost".to_string()), "{names:?}");
+}
