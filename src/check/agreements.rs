@@ -1,5 +1,368 @@
-//! (being written)
+//! Access agreements (H04xx): granted fields and operations must exist in the provider service,
+//! validity must be a real period still running, neither side may be suspended, and (MIN-3)
+//! portal grants must be used by a form or workflow and personal data must come with a purpose.
+
+use std::collections::BTreeSet;
+
+use crate::spec::diagnostics::did_you_mean;
+use crate::spec::model::{Action, Agreement, Level, Method, Participant, Service, Status};
+use crate::spec::{Diagnostic, Kind};
 
 use super::Checker;
+use super::formats::parse_date;
 
-pub(super) fn check(_c: &mut Checker) {}
+pub(super) fn check(c: &mut Checker) {
+    let spec = c.spec();
+    let portal = spec.system().map(|s| s.portal.subsystem.as_str());
+    for a in &spec.agreements {
+        validity(c, a);
+        suspended(c, a);
+        let Some((_, service)) = spec.service(&a.provider) else {
+            continue;
+        };
+        fields(c, a, service);
+        operations(c, a, service);
+        personal_purpose(c, a, service);
+        if portal == Some(a.consumer.as_str()) {
+            unused_portal_fields(c, a, service);
+        }
+    }
+}
+
+/// H0403 (ends before it starts) and H0404 (expired as of today, a warning).
+fn validity(c: &mut Checker, a: &Agreement) {
+    let Some(until) = a.valid.until.as_deref().and_then(parse_date) else {
+        return;
+    };
+    if let Some(from) = parse_date(&a.valid.from)
+        && until < from
+    {
+        c.report(
+            Diagnostic::error(
+                "H0403",
+                format!("agreement `{}` ends before it starts", a.id),
+            )
+            .at(c.at(Kind::Agreement, &a.id, "/valid/until"))
+            .related(
+                c.at(Kind::Agreement, &a.id, "/valid/from"),
+                "validity starts here",
+            )
+            .detail(format!(
+                "it is valid from {from} until {until}, an empty period"
+            ))
+            .help("swap the dates, or correct `until` to a day on or after `from`"),
+        );
+    }
+    if until < c.today {
+        c.report(
+            Diagnostic::warning("H0404", format!("agreement `{}` expired on {until}", a.id))
+                .at(c.at(Kind::Agreement, &a.id, "/valid/until"))
+                .detail(format!(
+                    "as of {} the gateway refuses every request made under it",
+                    c.today
+                ))
+                .help("extend `until` if the agreement was renewed, or remove the agreement"),
+        );
+    }
+}
+
+/// H0405: a grant to (consumer) or from (provider) a suspended participant.
+fn suspended(c: &mut Checker, a: &Agreement) {
+    let spec = c.spec();
+    for (pointer, side, reference) in [
+        ("/consumer", "consumer", &a.consumer),
+        ("/provider", "provider", &a.provider),
+    ] {
+        let Some(p) = reference
+            .split_once('/')
+            .and_then(|(p, _)| spec.participant(p))
+        else {
+            continue;
+        };
+        if p.status == Status::Suspended {
+            c.report(suspended_diagnostic(c, a, pointer, side, p));
+        }
+    }
+}
+
+fn suspended_diagnostic(
+    c: &Checker,
+    a: &Agreement,
+    pointer: &str,
+    side: &str,
+    p: &Participant,
+) -> Diagnostic {
+    let direction = if side == "consumer" { "to" } else { "from" };
+    Diagnostic::error(
+        "H0405",
+        format!("agreement `{}` grants access {direction} suspended participant `{}` ({side})", a.id, p.id),
+    )
+    .at(c.at(Kind::Agreement, &a.id, pointer))
+    .related(c.at(Kind::Participant, &p.id, "/status"), "suspended here")
+    .detail(format!(
+        "the {side} `{}` belongs to `{}`, whose participation in electronic interaction is suspended (000 §16)",
+        if side == "consumer" { &a.consumer } else { &a.provider },
+        p.id
+    ))
+    .help("remove the agreement while the participant is suspended, or restore its `status`")
+}
+
+/// H0401: every granted field is a dotted path the service's response declares.
+fn fields(c: &mut Checker, a: &Agreement, service: &Service) {
+    let known: Vec<String> = service
+        .response
+        .walk()
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    for (i, field) in a.fields.iter().enumerate() {
+        if service.response.find(field).is_some() {
+            continue;
+        }
+        let d = Diagnostic::error(
+            "H0401",
+            format!(
+                "agreement `{}` grants field `{field}`, which service `{}` does not return",
+                a.id, a.provider
+            ),
+        )
+        .at(c.at(Kind::Agreement, &a.id, &format!("/fields/{i}")))
+        .detail(format!(
+            "the response of `{}` declares: {}",
+            a.provider,
+            list_or_none(&known)
+        ));
+        let help = did_you_mean(field, known.iter().map(String::as_str))
+            .unwrap_or_else(|| "grant only fields the service's `response` declares, by dotted path (`address.street`)".into());
+        c.report(d.help(help));
+    }
+}
+
+/// H0402: every granted operation is covered by an operation of the service with the same method.
+///
+/// A granted path may be narrower than the offered one: the service's `/accounts/*` covers a grant
+/// of `/accounts/*` and of `/accounts/123`, and `/a/**` covers any path under `/a`.
+fn operations(c: &mut Checker, a: &Agreement, service: &Service) {
+    for (i, op) in a.operations.iter().enumerate() {
+        if service
+            .operations
+            .iter()
+            .any(|s| s.method == op.method && glob_covers(&s.path, &op.path))
+        {
+            continue;
+        }
+        let path_offered = service
+            .operations
+            .iter()
+            .any(|s| glob_covers(&s.path, &op.path));
+        let wrong = if path_offered { "method" } else { "path" };
+        let offered: Vec<String> = service
+            .operations
+            .iter()
+            .map(|o| format!("{} {}", method(o.method), o.path))
+            .collect();
+        let wanted = format!("{} {}", method(op.method), op.path);
+        let help = did_you_mean(&wanted, offered.iter().map(String::as_str)).unwrap_or_else(|| {
+            "grant an operation the service offers, or a narrower path under one of its globs"
+                .into()
+        });
+        c.report(
+            Diagnostic::error(
+                "H0402",
+                format!(
+                    "agreement `{}` grants `{wanted}`, which service `{}` does not offer",
+                    a.id, a.provider
+                ),
+            )
+            .at(c.at(Kind::Agreement, &a.id, &format!("/operations/{i}/{wrong}")))
+            .detail(format!(
+                "`{}` offers: {}",
+                a.provider,
+                list_or_none(&offered)
+            ))
+            .help(help),
+        );
+    }
+}
+
+fn method(m: Method) -> &'static str {
+    match m {
+        Method::Get => "GET",
+        Method::Post => "POST",
+        Method::Put => "PUT",
+        Method::Patch => "PATCH",
+        Method::Delete => "DELETE",
+    }
+}
+
+/// Whether every path matched by glob `inner` is also matched by glob `outer`
+/// (`*` one segment, `**` any number of segments).
+fn glob_covers(outer: &str, inner: &str) -> bool {
+    fn covers(o: &[&str], i: &[&str]) -> bool {
+        match (o.first(), i.first()) {
+            (None, None) => true,
+            (Some(&"**"), _) => covers(&o[1..], i) || (!i.is_empty() && covers(o, &i[1..])),
+            (Some(_), Some(&"**")) | (None, Some(_)) | (Some(_), None) => false,
+            (Some(&"*"), Some(_)) => covers(&o[1..], &i[1..]),
+            (Some(x), Some(y)) => x == y && *y != "*" && covers(&o[1..], &i[1..]),
+        }
+    }
+    let o: Vec<&str> = outer.split('/').collect();
+    let i: Vec<&str> = inner.split('/').collect();
+    covers(&o, &i)
+}
+
+/// H0407 (MIN-3): granting personal or sensitive data requires a stated purpose.
+fn personal_purpose(c: &mut Checker, a: &Agreement, service: &Service) {
+    if a.purpose.as_deref().is_some_and(|p| !p.trim().is_empty()) {
+        return;
+    }
+    let spec = c.spec();
+    let personal: Vec<(usize, &String, &str)> = a
+        .fields
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            let class = service.response.find(f)?.class();
+            let level = spec.data_class(class)?.level;
+            (level >= Level::Personal).then_some((i, f, class))
+        })
+        .collect();
+    let Some(&(first, _, _)) = personal.first() else {
+        return;
+    };
+    let named: Vec<String> = personal
+        .iter()
+        .map(|(_, f, class)| format!("`{f}` ({class})"))
+        .collect();
+    c.report(
+        Diagnostic::error(
+            "H0407",
+            format!(
+                "agreement `{}` grants personal data but states no purpose",
+                a.id
+            ),
+        )
+        .at(c.at(Kind::Agreement, &a.id, &format!("/fields/{first}")))
+        .detail(format!(
+            "it grants {}; every grant of personal data states why (MIN-3)",
+            named.join(", ")
+        ))
+        .help("add `purpose \"…\"` saying why the consumer needs these fields"),
+    );
+}
+
+/// H0406 (MIN-3): a field granted to the portal that no form or workflow uses.
+///
+/// A use of `address.street` uses a grant of `address` and the other way round.
+/// Fields the service does not return are left to H0401.
+fn unused_portal_fields(c: &mut Checker, a: &Agreement, service: &Service) {
+    let used = portal_uses(c, &a.provider);
+    for (i, field) in a.fields.iter().enumerate() {
+        if service.response.find(field).is_none() || used.iter().any(|u| overlaps(u, field)) {
+            continue;
+        }
+        c.report(
+            Diagnostic::warning(
+                "H0406",
+                format!("portal agreement `{}` grants field `{field}`, which no form or workflow uses", a.id),
+            )
+            .at(c.at(Kind::Agreement, &a.id, &format!("/fields/{i}")))
+            .detail(format!(
+                "no form prefills or cross-checks `{field}` from `{}`, and no workflow `call`s it for that field; \
+                 the portal would receive data it never needs (MIN-3)",
+                a.provider
+            ))
+            .help("remove the field from `fields`, or use it in a form's `prefill`/`cross-check` or a workflow's `call`"),
+        );
+    }
+}
+
+/// Every field of `service` that forms and workflows read through the portal.
+fn portal_uses(c: &Checker, service: &str) -> BTreeSet<String> {
+    let spec = c.spec();
+    let mut used = BTreeSet::new();
+    for form in &spec.forms {
+        let fields = form.pages.iter().flat_map(|p| {
+            p.fields
+                .iter()
+                .chain(p.groups.iter().flat_map(|g| &g.fields))
+        });
+        for f in fields {
+            let prefill = f.prefill.as_ref().map(|p| (&p.from, &p.field));
+            let cross = f.cross_check.as_ref().map(|x| (&x.from, &x.field));
+            for (from, field) in prefill.into_iter().chain(cross) {
+                if from == service {
+                    used.insert(field.clone());
+                }
+            }
+        }
+    }
+    for w in &spec.workflows {
+        for t in w.states.iter().flat_map(|s| &s.transitions) {
+            for action in &t.actions {
+                if let Action::Call(call) = action
+                    && call.service == service
+                {
+                    used.extend(call.fields.iter().cloned());
+                }
+            }
+        }
+    }
+    used
+}
+
+/// Whether one dotted path is the other or lies inside it.
+fn overlaps(a: &str, b: &str) -> bool {
+    let inside = |long: &str, short: &str| {
+        long.strip_prefix(short)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+    };
+    inside(a, b) || inside(b, a)
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "nothing".into()
+    } else {
+        items
+            .iter()
+            .map(|i| format!("`{i}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_cover_equal_and_narrower_paths() {
+        assert!(glob_covers("/accounts/*/debt", "/accounts/*/debt"));
+        assert!(glob_covers("/accounts/*/debt", "/accounts/42/debt"));
+        assert!(glob_covers("/a/**", "/a"));
+        assert!(glob_covers("/a/**", "/a/b/*/c"));
+        assert!(glob_covers("/a/**", "/a/**"));
+        assert!(glob_covers("/**/x", "/a/b/x"));
+    }
+
+    #[test]
+    fn globs_do_not_cover_wider_or_other_paths() {
+        assert!(!glob_covers("/accounts/42/debt", "/accounts/*/debt"));
+        assert!(!glob_covers("/accounts/*/debt", "/accounts/*"));
+        assert!(!glob_covers("/accounts/*", "/accounts/*/debt"));
+        assert!(!glob_covers("/a/*", "/a/**"));
+        assert!(!glob_covers("/a/**", "/b"));
+        assert!(!glob_covers("/a/b", "/a/c"));
+    }
+
+    #[test]
+    fn dotted_paths_overlap_on_segment_boundaries() {
+        assert!(overlaps("address", "address.street"));
+        assert!(overlaps("address.street", "address"));
+        assert!(overlaps("debt", "debt"));
+        assert!(!overlaps("debt", "debt-uah"));
+        assert!(!overlaps("address.street", "address.city"));
+    }
+}

@@ -1,5 +1,250 @@
-//! (being written)
+//! E-service catalogue entries (H08xx): every item of 003 Annex 1 is present, a paid service has
+//! payment details and a positive amount (a free one none), and its provider takes part
+//! (is not suspended).
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::spec::model::{EService, FeeKind, Status};
+use crate::spec::{Diagnostic, Kind};
 
 use super::Checker;
 
-pub(super) fn check(_c: &mut Checker) {}
+static AMOUNT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[0-9]+(\.[0-9]{1,2})?$").expect("amount pattern"));
+
+/// One item of 003 Annex 1: its KDL node, English and Ukrainian names, the Annex item number.
+struct Item {
+    node: &'static str,
+    english: &'static str,
+    ukrainian: &'static str,
+    annex: &'static str,
+}
+
+const fn item(
+    node: &'static str,
+    english: &'static str,
+    ukrainian: &'static str,
+    annex: &'static str,
+) -> Item {
+    Item {
+        node,
+        english,
+        ukrainian,
+        annex,
+    }
+}
+
+/// The Annex 1 items an e-service lacks, in the Annex's order (the code is optional, "за наявності").
+fn missing_items(e: &EService) -> Vec<Item> {
+    let blank = |s: &Option<String>| s.as_deref().is_none_or(|s| s.trim().is_empty());
+    let checks = [
+        (
+            e.provider.is_none(),
+            item("provider", "provider", "надавач електронної послуги", "1"),
+        ),
+        (
+            e.user_category.is_empty(),
+            item(
+                "user-category",
+                "user category",
+                "категорія користувачів",
+                "2",
+            ),
+        ),
+        (
+            e.legal_basis.is_empty(),
+            item("legal-basis", "legal basis", "правові підстави", "3"),
+        ),
+        (
+            blank(&e.conditions),
+            item(
+                "conditions",
+                "conditions and cases of provision",
+                "умови та випадки надання послуги",
+                "3",
+            ),
+        ),
+        (
+            e.faq.is_empty(),
+            item(
+                "faq",
+                "frequently asked questions with answers",
+                "перелік найбільш поширених питань з відповідями",
+                "3",
+            ),
+        ),
+        (
+            e.documents.is_empty(),
+            item(
+                "document",
+                "required documents",
+                "вичерпний перелік документів",
+                "3",
+            ),
+        ),
+        (
+            e.submission.is_empty(),
+            item(
+                "submission",
+                "submission methods",
+                "способи подання заяви та документів",
+                "3",
+            ),
+        ),
+        (
+            e.term.is_none(),
+            item("term", "term of provision", "строк надання послуги", "3"),
+        ),
+        (
+            e.refusal_grounds.is_empty(),
+            item(
+                "refusal-ground",
+                "grounds for refusal",
+                "перелік підстав для відмови",
+                "3",
+            ),
+        ),
+        (
+            blank(&e.appeal),
+            item(
+                "appeal",
+                "appeal procedure",
+                "порядок оскарження рішень, дій або бездіяльності",
+                "3",
+            ),
+        ),
+        (
+            e.fee.is_none(),
+            item("fee", "fee", "розмір плати (або безоплатність)", "4"),
+        ),
+        (
+            e.result.is_none(),
+            item("result", "result", "результат надання послуги", "5"),
+        ),
+        (
+            e.result.as_ref().is_some_and(|r| r.delivery.is_empty()),
+            item(
+                "delivery",
+                "ways to receive the result",
+                "способи отримання результату",
+                "5",
+            ),
+        ),
+    ];
+    checks
+        .into_iter()
+        .filter(|(missing, _)| *missing)
+        .map(|(_, i)| i)
+        .collect()
+}
+
+pub(super) fn check(c: &mut Checker) {
+    let spec = c.spec();
+    for e in &spec.e_services {
+        for missing in missing_items(e) {
+            let pointer = match missing.node {
+                "delivery" => "/result/delivery",
+                "user-category" => "/user-category",
+                "legal-basis" => "/legal-basis",
+                "conditions" => "/conditions",
+                "appeal" => "/appeal",
+                _ => "",
+            };
+            c.report(
+                Diagnostic::error(
+                    "H0801",
+                    format!(
+                        "e-service `{}` lacks the {} ({})",
+                        e.id, missing.english, missing.ukrainian
+                    ),
+                )
+                .at(c.at(Kind::EService, &e.id, pointer))
+                .detail(format!(
+                    "003 Annex 1 item {} requires it in every catalogue entry of the portal",
+                    missing.annex
+                ))
+                .help(format!("add `{}` to the e-service", missing.node)),
+            );
+        }
+        fee(c, e);
+        if let Some(p) = e
+            .provider
+            .as_ref()
+            .and_then(|p| spec.participant(&p.participant))
+            && p.status == Status::Suspended
+        {
+            c.report(
+                    Diagnostic::warning("H0804", format!("e-service `{}` is provided by suspended participant `{}`", e.id, p.id))
+                        .at(c.at(Kind::EService, &e.id, "/provider/participant"))
+                        .related(c.at(Kind::Participant, &p.id, "/status"), "suspended here")
+                        .detail("a suspended participant cannot take part in electronic interaction (000 §16), so applications cannot be served")
+                        .help("hand the service to an active participant, or take it out of the catalogue while the suspension lasts"),
+                );
+        }
+    }
+}
+
+/// H0802 (paid without payment details) and H0803 (amount missing, malformed, or on a free service).
+fn fee(c: &mut Checker, e: &EService) {
+    let Some(fee) = &e.fee else { return };
+    match fee.kind {
+        FeeKind::Paid => {
+            if fee.payment.is_none() {
+                c.report(
+                    Diagnostic::error("H0802", format!("paid e-service `{}` has no payment details", e.id))
+                        .at(c.at(Kind::EService, &e.id, "/fee"))
+                        .detail("applicants cannot pay without the recipient, its EDRPOU, IBAN and the purpose of payment")
+                        .help("add `payment recipient=\"…\" edrpou=\"…\" iban=\"UA…\" purpose=\"…\"` inside `fee`"),
+                );
+            }
+            match fee.amount.as_deref() {
+                None => c.report(
+                    Diagnostic::error("H0803", format!("paid e-service `{}` states no amount", e.id))
+                        .at(c.at(Kind::EService, &e.id, "/fee"))
+                        .detail("003 Annex 1 item 4 requires the amount of the fee")
+                        .help("add `amount=\"85.00\"` (hryvnias) to `fee`"),
+                ),
+                Some(amount) if !positive_amount(amount) => c.report(
+                    Diagnostic::error("H0803", format!("fee amount `{amount}` of e-service `{}` is not a positive amount", e.id))
+                        .at(c.at(Kind::EService, &e.id, "/fee/amount"))
+                        .help("write the amount in hryvnias with at most two decimals, greater than zero, e.g. `85.00`"),
+                ),
+                Some(_) => {}
+            }
+        }
+        FeeKind::Free => {
+            if let Some(amount) = &fee.amount {
+                c.report(
+                    Diagnostic::error(
+                        "H0803",
+                        format!("free e-service `{}` states an amount `{amount}`", e.id),
+                    )
+                    .at(c.at(Kind::EService, &e.id, "/fee/amount"))
+                    .help("remove `amount`, or make the fee `paid`"),
+                );
+            }
+        }
+    }
+}
+
+/// A decimal number of hryvnias with at most two decimals, greater than zero.
+fn positive_amount(s: &str) -> bool {
+    AMOUNT.is_match(s) && s.chars().any(|c| ('1'..='9').contains(&c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts() {
+        for good in ["85.00", "85", "0.50", "1200.5"] {
+            assert!(positive_amount(good), "{good} should be accepted");
+        }
+        for bad in ["0", "0.00", "-5.00", "85,00", "85.001", "", "1e3", ".5"] {
+            assert!(!positive_amount(bad), "{bad} should be refused");
+        }
+    }
+}

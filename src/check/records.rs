@@ -1,5 +1,182 @@
-//! (being written)
+//! Records management (H0309, H09xx): journal numbering patterns, one retention rule per record
+//! class (and case), unique case codes within a case index, and journals of one participant whose
+//! registration numbers would collide.
+
+use std::collections::HashMap;
+
+use crate::spec::{Diagnostic, Kind};
 
 use super::Checker;
 
-pub(super) fn check(_c: &mut Checker) {}
+const PLACEHOLDERS: &[&str] = &["seq", "yyyy", "yy", "mm", "dd", "case"];
+
+pub(super) fn check(c: &mut Checker) {
+    numbering(c);
+    retention_duplicates(c);
+    case_duplicates(c);
+    journal_collisions(c);
+}
+
+/// The `{…}` placeholders of a numbering pattern, in order, or an error for an unclosed `{`.
+fn placeholders(pattern: &str) -> Result<Vec<&str>, &'static str> {
+    let mut found = Vec::new();
+    let mut rest = pattern;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let close = after.find('}').ok_or("a `{` is never closed")?;
+        found.push(&after[..close]);
+        rest = &after[close + 1..];
+    }
+    Ok(found)
+}
+
+/// H0309: a numbering pattern without `{seq}`, with an unknown placeholder, or an unclosed `{`.
+fn numbering(c: &mut Checker) {
+    let allowed = PLACEHOLDERS
+        .iter()
+        .map(|p| format!("{{{p}}}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    for j in &c.spec().journals {
+        let at = c.at(Kind::Journal, &j.id, "/numbering");
+        let bad = |summary: String| {
+            Diagnostic::error("H0309", summary)
+                .at(at)
+                .detail(format!(
+                    "journal `{}` numbers documents as `{}`",
+                    j.id, j.numbering
+                ))
+                .help(format!(
+                    "placeholders are {allowed}; `{{seq}}` is required, e.g. `{{seq}}/01-{{yyyy}}`"
+                ))
+        };
+        match placeholders(&j.numbering) {
+            Err(problem) => c.report(bad(format!(
+                "numbering pattern `{}`: {problem}",
+                j.numbering
+            ))),
+            Ok(found) => {
+                for p in found.iter().filter(|p| !PLACEHOLDERS.contains(p)) {
+                    c.report(bad(format!(
+                        "numbering pattern `{}` uses unknown placeholder `{{{p}}}`",
+                        j.numbering
+                    )));
+                }
+                if !found.contains(&"seq") {
+                    c.report(bad(format!(
+                        "numbering pattern `{}` has no `{{seq}}`, so every document would get the same number",
+                        j.numbering
+                    )));
+                }
+            }
+        }
+    }
+}
+
+/// H0901: two retention rules for the same record class (and the same case, or both for none).
+fn retention_duplicates(c: &mut Checker) {
+    let mut first: HashMap<_, &str> = HashMap::new();
+    for r in &c.spec().retention {
+        let key = (r.record, r.case.as_deref());
+        let Some(earlier) = first.get(&key).copied() else {
+            first.insert(key, &r.id);
+            continue;
+        };
+        let record = serde_json::to_value(r.record)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        let scope = match &r.case {
+            Some(case) => format!("`{record}` records of case `{case}`"),
+            None => format!("`{record}` records"),
+        };
+        c.report(
+            Diagnostic::error(
+                "H0901",
+                format!(
+                    "retention rules `{earlier}` and `{}` both govern {scope}",
+                    r.id
+                ),
+            )
+            .at(c.at(Kind::Retention, &r.id, "/record"))
+            .related(
+                c.at(Kind::Retention, earlier, "/record"),
+                format!("`{earlier}` governs them here"),
+            )
+            .detail("records of one class would have two periods; only one can be applied")
+            .help("merge the rules into one, or give each its own `case`"),
+        );
+    }
+}
+
+/// H0902: a case code written twice in one case index.
+fn case_duplicates(c: &mut Checker) {
+    for ci in &c.spec().case_indexes {
+        let mut first: HashMap<&str, usize> = HashMap::new();
+        for (i, case) in ci.cases.iter().enumerate() {
+            let Some(&earlier) = first.get(case.code.as_str()) else {
+                first.insert(&case.code, i);
+                continue;
+            };
+            c.report(
+                Diagnostic::error(
+                    "H0902",
+                    format!(
+                        "case `{}` appears twice in case index `{}`",
+                        case.code, ci.id
+                    ),
+                )
+                .at(c.at(Kind::CaseIndex, &ci.id, &format!("/cases/{i}/code")))
+                .related(
+                    c.at(Kind::CaseIndex, &ci.id, &format!("/cases/{earlier}/code")),
+                    "first written here",
+                )
+                .help("give each case of the index its own code, or merge the two entries"),
+            );
+        }
+    }
+}
+
+/// H0903: two journals of one participant with the same direction and the same numbering pattern.
+fn journal_collisions(c: &mut Checker) {
+    let journals = &c.spec().journals;
+    for (i, j) in journals.iter().enumerate() {
+        let same = |k: &&crate::spec::model::Journal| {
+            k.participant == j.participant
+                && k.direction == j.direction
+                && k.numbering == j.numbering
+        };
+        let Some(earlier) = journals[..i].iter().find(same).map(|k| k.id.as_str()) else {
+            continue;
+        };
+        c.report(
+            Diagnostic::error(
+                "H0903",
+                format!("journals `{earlier}` and `{}` of `{}` would issue the same numbers", j.id, j.participant),
+            )
+            .at(c.at(Kind::Journal, &j.id, "/numbering"))
+            .related(c.at(Kind::Journal, earlier, "/numbering"), format!("`{earlier}` uses the same pattern"))
+            .detail(format!(
+                "both register documents of the same direction as `{}`, so two documents could get one number",
+                j.numbering
+            ))
+            .help("add a distinguishing part to one pattern, e.g. an index such as `{seq}/02-{yyyy}`"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_found_in_order() {
+        assert_eq!(placeholders("{seq}/01-{yyyy}"), Ok(vec!["seq", "yyyy"]));
+        assert_eq!(
+            placeholders("{case}-{seq}{mm}"),
+            Ok(vec!["case", "seq", "mm"])
+        );
+        assert_eq!(placeholders("fixed"), Ok(vec![]));
+        assert!(placeholders("{seq}/{yyyy").is_err());
+    }
+}
