@@ -7,12 +7,12 @@ use std::collections::{BTreeSet, HashMap};
 use minijinja::Environment;
 
 use crate::spec::diagnostics::did_you_mean;
-use crate::spec::model::{Action, Workflow};
+use crate::spec::model::{Action, Call, Workflow};
 use crate::spec::{Diagnostic, Kind, Span};
 
 use super::Checker;
 use super::expressions::{Scope, check_expression};
-use super::forms::{form_names, portal_access_gap};
+use super::forms::{ReadProblem, form_names, portal_read, unknown_service};
 
 /// Roles every workflow knows without declaring them, by where they are used.
 const TRANSITION_BUILTINS: [&str; 1] = ["applicant"];
@@ -253,46 +253,13 @@ fn references(c: &mut Checker, w: &Workflow, names: &Names) {
 
 /// H0707, H0708, H0709: what transitions call, issue and decide.
 fn actions(c: &mut Checker, w: &Workflow, names: &Names) {
-    let spec = c.spec();
     for (si, s) in w.states.iter().enumerate() {
         for (ti, t) in s.transitions.iter().enumerate() {
             let tp = format!("/states/{si}/transitions/{ti}");
             for (ai, action) in t.actions.iter().enumerate() {
                 let ap = format!("{tp}/actions/{ai}");
                 match action {
-                    Action::Call(call) => {
-                        let Some((_, service)) = spec.service(&call.service) else {
-                            let known: Vec<String> = spec
-                                .participants
-                                .iter()
-                                .flat_map(|p| p.services.iter().map(move |s| format!("{}/{}", p.id, s.id)))
-                                .collect();
-                            c.report(
-                                Diagnostic::error("H0707", format!("`call` names unknown service `{}`", call.service))
-                                    .at(c.at(Kind::Workflow, &w.id, &format!("{ap}/call/service")))
-                                    .help(did_you_mean(&call.service, known.iter().map(String::as_str)).unwrap_or_else(|| "name a declared service as `participant/service`".into())),
-                            );
-                            continue;
-                        };
-                        for (k, field) in call.fields.iter().enumerate() {
-                            let at = c.at(Kind::Workflow, &w.id, &format!("{ap}/call/fields/{k}"));
-                            if service.response.find(field).is_none() {
-                                let paths: Vec<String> = service.response.walk().into_iter().map(|f| f.path).collect();
-                                c.report(
-                                    Diagnostic::error("H0707", format!("service `{}` has no response field `{field}`", call.service))
-                                        .at(at)
-                                        .help(did_you_mean(field, paths.iter().map(String::as_str)).unwrap_or_else(|| format!("use one of: {}", paths.join(", ")))),
-                                );
-                            } else if let Some(help) = portal_access_gap(spec, c.today, &call.service, field) {
-                                c.report(
-                                    Diagnostic::error("H0707", format!("no valid portal agreement grants `{}` field `{field}`", call.service))
-                                        .at(at)
-                                        .detail(format!("workflow `{}` calls `{}` as the portal's subsystem, which reads only what an agreement valid on {} lists (MIN-1)", w.id, call.service, c.today))
-                                        .help(help),
-                                );
-                            }
-                        }
-                    }
+                    Action::Call(call) => call_action(c, w, &ap, call),
                     Action::Issue(issue) => {
                         unknown(c, w, &format!("{ap}/issue/template"), "template", &issue.template, &names.templates);
                         if let Some(j) = &issue.journal {
@@ -310,6 +277,33 @@ fn actions(c: &mut Checker, w: &Workflow, names: &Names) {
                 }
             }
         }
+    }
+}
+
+/// H0707: the service is declared, and the portal may read every field the call uses.
+fn call_action(c: &mut Checker, w: &Workflow, ap: &str, call: &Call) {
+    let spec = c.spec();
+    let problems: Vec<(String, ReadProblem)> = match unknown_service(spec, &call.service) {
+        Some(p) => vec![(format!("{ap}/call/service"), p)],
+        None => call
+            .fields
+            .iter()
+            .enumerate()
+            .filter_map(|(k, f)| {
+                let p = portal_read(spec, c.today, &call.service, f)?;
+                Some((format!("{ap}/call/fields/{k}"), p))
+            })
+            .collect(),
+    };
+    for (ptr, p) in problems {
+        let d = Diagnostic::error("H0707", p.summary)
+            .at(c.at(Kind::Workflow, &w.id, &ptr))
+            .detail(format!(
+                "workflow `{}` calls `{}` as the portal's subsystem; {}",
+                w.id, call.service, p.detail
+            ))
+            .help(p.help);
+        c.report(d);
     }
 }
 
