@@ -94,7 +94,10 @@ pub(super) fn check_expression(
                 let help = match did_you_mean(&name, scope.names.iter().map(String::as_str)) {
                     Some(h) => h,
                     None if scope.names.is_empty() => {
-                        format!("{} are empty; declare the field first", scope.what)
+                        format!(
+                            "declare the field it means first; the expression may use {}",
+                            scope.what
+                        )
                     }
                     None => format!("use one of {}", list(scope.names)),
                 };
@@ -103,7 +106,10 @@ pub(super) fn check_expression(
                         "H0612",
                         format!("expression `{expr}` names unknown `{name}`"),
                     )
-                    .at(at)
+                    .at(at
+                        .zip(name_range(expr, &name))
+                        .and_then(|(at, range)| narrow(c, at, expr, &range))
+                        .or(at))
                     .detail(format!("the expression may use {}", scope.what))
                     .help(help),
                 );
@@ -129,6 +135,38 @@ fn narrow(c: &Checker, at: Span, expr: &str, range: &Range<usize>) -> Option<Spa
         offset: opening_quote + 1 + range.start,
         len: range.end.min(expr.len()).saturating_sub(range.start).max(1),
     })
+}
+
+/// Where `name` is first used as a variable in `expr`: a whole identifier outside string
+/// literals and not an attribute (`x.name`).
+fn name_range(expr: &str, name: &str) -> Option<Range<usize>> {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut previous = ' ';
+    for (i, ch) in expr.char_indices() {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if ch == '\\' {
+                    escaped = true;
+                } else if ch == q {
+                    quote = None;
+                }
+            }
+            None if ch == '\'' || ch == '"' => quote = Some(ch),
+            None if !ident(previous) && previous != '.' && expr[i..].starts_with(name) => {
+                let end = i + name.len();
+                if !expr[end..].starts_with(ident) {
+                    return Some(i..end);
+                }
+            }
+            None => {}
+        }
+        previous = ch;
+    }
+    None
 }
 
 fn list(names: &BTreeSet<String>) -> String {
@@ -164,6 +202,14 @@ mod tests {
     fn globals_and_unchecked_scopes_are_accepted() {
         assert_eq!(analyse("3 in range(5)", Some(&names(&[]))), Ok(vec![]));
         assert_eq!(analyse("anything > 1", None), Ok(vec![]));
+    }
+
+    #[test]
+    fn names_are_found_outside_strings_and_attributes() {
+        let expr = "'age' != x.age and (age > 18 or ages)";
+        assert_eq!(name_range(expr, "age"), Some(20..23));
+        assert_eq!(name_range("ages > 1", "age"), None);
+        assert_eq!(name_range(r#""a\"age" ~ age"#, "age"), Some(11..14));
     }
 
     #[test]
