@@ -93,13 +93,19 @@ fn states(c: &mut Checker, w: &Workflow) -> bool {
             }
         }
         if s.outcome.is_some() && !s.transitions.is_empty() {
-            c.report(
-                Diagnostic::error("H0706", format!("final state `{}` has transitions", s.id))
-                    .at(c.at(Kind::Workflow, &w.id, &format!("/states/{si}/transitions/0")))
-                    .related(c.at(Kind::Workflow, &w.id, &format!("/states/{si}/outcome")), "the outcome makes the state final")
-                    .detail("an application in a state with an `outcome` is decided; nothing moves it on")
-                    .help("remove the transitions, or remove the `outcome` if the state is not final"),
-            );
+            let outcome = c.at(Kind::Workflow, &w.id, &format!("/states/{si}/outcome"));
+            let d = Diagnostic::error("H0706", format!("final state `{}` has transitions", s.id))
+                .at(c.at(
+                    Kind::Workflow,
+                    &w.id,
+                    &format!("/states/{si}/transitions/0"),
+                ))
+                .related(outcome, "the outcome makes the state final")
+                .detail(
+                    "an application in a state with an `outcome` is decided; nothing moves it on",
+                )
+                .help("remove the transitions, or remove the `outcome` if the state is not final");
+            c.report(d);
         }
     }
     if !w.states.iter().any(|s| s.outcome.is_some()) {
@@ -261,24 +267,35 @@ fn actions(c: &mut Checker, w: &Workflow, names: &Names) {
                 match action {
                     Action::Call(call) => call_action(c, w, &ap, call),
                     Action::Issue(issue) => {
-                        unknown(c, w, &format!("{ap}/issue/template"), "template", &issue.template, &names.templates);
+                        let ptr = format!("{ap}/issue/template");
+                        unknown(c, w, &ptr, "template", &issue.template, &names.templates);
                         if let Some(j) = &issue.journal {
-                            unknown(c, w, &format!("{ap}/issue/journal"), "journal", j, &names.journals);
+                            let ptr = format!("{ap}/issue/journal");
+                            unknown(c, w, &ptr, "journal", j, &names.journals);
                         }
                     }
-                    Action::Decide(_) if t.role.is_some() => c.report(
-                        Diagnostic::error("H0709", format!("transition `{}` decides automatically but has a role", t.event))
-                            .at(c.at(Kind::Workflow, &w.id, &format!("{ap}/decide")))
-                            .related(c.at(Kind::Workflow, &w.id, &format!("{tp}/role")), "the role of an official who fires it")
-                            .detail("`decide` takes the decision from registry data without an official (003 §5.5–5.6); a transition an official fires is decided by that official")
-                            .help("remove the `role` so that the transition fires automatically, or remove `decide` and let the official decide"),
-                    ),
+                    Action::Decide(_) if t.role.is_some() => {
+                        let d = Diagnostic::error(
+                            "H0709",
+                            format!("transition `{}` decides automatically but has a role", t.event),
+                        )
+                        .at(c.at(Kind::Workflow, &w.id, &format!("{ap}/decide")))
+                        .related(
+                            c.at(Kind::Workflow, &w.id, &format!("{tp}/role")),
+                            "the role of the officials who fire it",
+                        )
+                        .detail(DECIDE_WITHOUT_OFFICIAL)
+                        .help("remove the `role` so that the transition fires automatically, or remove `decide` and let the official decide");
+                        c.report(d);
+                    }
                     Action::Decide(_) | Action::Notify(_) => {}
                 }
             }
         }
     }
 }
+
+const DECIDE_WITHOUT_OFFICIAL: &str = "`decide` takes the decision from registry data without an official (003 §5.5–5.6); a transition an official fires is decided by that official";
 
 /// H0707: the service is declared, and the portal may read every field the call uses.
 fn call_action(c: &mut Checker, w: &Workflow, ap: &str, call: &Call) {
