@@ -1,5 +1,477 @@
-//! (being written)
+//! Workflow checks (H07xx): states are named, reachable from `start` and able to finish; roles,
+//! services, templates and journals named by states and actions exist; registry calls are granted
+//! by a valid portal agreement; guards are sound expressions; templates compile.
+
+use std::collections::{BTreeSet, HashMap};
+
+use minijinja::Environment;
+
+use crate::spec::diagnostics::did_you_mean;
+use crate::spec::model::{Action, Call, Workflow};
+use crate::spec::{Diagnostic, Kind, Span};
 
 use super::Checker;
+use super::expressions::{Scope, check_expression};
+use super::forms::{ReadProblem, form_names, portal_read, unknown_service};
 
-pub(super) fn check(_c: &mut Checker) {}
+/// Roles every workflow knows without declaring them, by where they are used.
+const TRANSITION_BUILTINS: [&str; 1] = ["applicant"];
+const REMIND_BUILTINS: [&str; 1] = ["assignee"];
+const NOTIFY_BUILTINS: [&str; 2] = ["applicant", "assignee"];
+
+pub(super) fn check(c: &mut Checker) {
+    let spec = c.spec();
+    let declared =
+        |kind| -> BTreeSet<String> { c.loaded.map.declared(kind).map(String::from).collect() };
+    let names = Names {
+        roles: declared(Kind::Role),
+        templates: declared(Kind::Template),
+        journals: declared(Kind::Journal),
+    };
+    for w in &spec.workflows {
+        let targets_known = states(c, w);
+        references(c, w, &names);
+        actions(c, w, &names);
+        guards(c, w);
+        if targets_known {
+            reachability(c, w);
+        }
+    }
+    templates(c);
+}
+
+struct Names {
+    roles: BTreeSet<String>,
+    templates: BTreeSet<String>,
+    journals: BTreeSet<String>,
+}
+
+/// The index of each state id (the first, should one be written twice).
+fn index(w: &Workflow) -> HashMap<&str, usize> {
+    let mut index = HashMap::new();
+    for (i, s) in w.states.iter().enumerate() {
+        index.entry(s.id.as_str()).or_insert(i);
+    }
+    index
+}
+
+/// H0703, H0705, H0706; returns whether `start` and every `to` name a state.
+fn states(c: &mut Checker, w: &Workflow) -> bool {
+    let index = index(w);
+    let ids: Vec<&str> = w.states.iter().map(|s| s.id.as_str()).collect();
+    let mut known = true;
+    let mut unknown_state = |c: &mut Checker, ptr: &str, name: &str, what: &str| {
+        known = false;
+        c.report(
+            Diagnostic::error("H0703", format!("{what} names unknown state `{name}`"))
+                .at(c.at(Kind::Workflow, &w.id, ptr))
+                .detail(format!("workflow `{}` declares no state `{name}`", w.id))
+                .help(
+                    did_you_mean(name, ids.iter().copied())
+                        .unwrap_or_else(|| format!("use one of: {}", ids.join(", "))),
+                ),
+        );
+    };
+    if !index.contains_key(w.start.as_str()) {
+        unknown_state(
+            c,
+            "/start",
+            &w.start,
+            &format!("`start` of workflow `{}`", w.id),
+        );
+    }
+    for (si, s) in w.states.iter().enumerate() {
+        for (ti, t) in s.transitions.iter().enumerate() {
+            if !index.contains_key(t.to.as_str()) {
+                let ptr = format!("/states/{si}/transitions/{ti}/to");
+                unknown_state(
+                    c,
+                    &ptr,
+                    &t.to,
+                    &format!("transition `{}` of state `{}`", t.event, s.id),
+                );
+            }
+        }
+        if s.outcome.is_some() && !s.transitions.is_empty() {
+            let outcome = c.at(Kind::Workflow, &w.id, &format!("/states/{si}/outcome"));
+            let d = Diagnostic::error("H0706", format!("final state `{}` has transitions", s.id))
+                .at(c.at(
+                    Kind::Workflow,
+                    &w.id,
+                    &format!("/states/{si}/transitions/0"),
+                ))
+                .related(outcome, "the outcome makes the state final")
+                .detail(
+                    "an application in a state with an `outcome` is decided; nothing moves it on",
+                )
+                .help("remove the transitions, or remove the `outcome` if the state is not final");
+            c.report(d);
+        }
+    }
+    if !w.states.iter().any(|s| s.outcome.is_some()) {
+        c.report(
+            Diagnostic::error("H0705", format!("workflow `{}` has no final state", w.id))
+                .at(c.at(Kind::Workflow, &w.id, ""))
+                .detail("an application is decided when it reaches a state with an `outcome`; without one no application can ever be decided")
+                .help("add final states, e.g. `state \"granted\" outcome=\"granted\"` and `state \"refused\" outcome=\"refused\"`"),
+        );
+    }
+    known
+}
+
+/// H0701 and H0702. Run only when every target is a state: a misspelt target would make the
+/// states behind it look unreachable, burying the one real mistake under consequences of it.
+fn reachability(c: &mut Checker, w: &Workflow) {
+    let index = index(w);
+    let edges: Vec<Vec<usize>> = w
+        .states
+        .iter()
+        .map(|s| {
+            s.transitions
+                .iter()
+                .filter_map(|t| index.get(t.to.as_str()).copied())
+                .collect()
+        })
+        .collect();
+    let finals: Vec<bool> = w.states.iter().map(|s| s.outcome.is_some()).collect();
+    let Some(&start) = index.get(w.start.as_str()) else {
+        return;
+    };
+    let reached = reachable(&edges, &[start]);
+    let finishing = can_finish(&edges, &finals);
+    let any_final = finals.iter().any(|f| *f);
+    for (si, s) in w.states.iter().enumerate() {
+        let at = c.at(Kind::Workflow, &w.id, &format!("/states/{si}/id"));
+        if !reached[si] {
+            c.report(
+                Diagnostic::error(
+                    "H0701",
+                    format!("state `{}` cannot be reached from `{}`", s.id, w.start),
+                )
+                .at(at)
+                .detail(format!(
+                    "no chain of transitions leads from the start state `{}` to `{}`",
+                    w.start, s.id
+                ))
+                .help("add a transition into it, or remove the state"),
+            );
+        }
+        if any_final && !finals[si] && !finishing[si] {
+            c.report(
+                Diagnostic::error(
+                    "H0702",
+                    format!("no final state can be reached from state `{}`", s.id),
+                )
+                .at(at)
+                .detail("an application that enters this state can never be decided")
+                .help("add a transition from it towards a state with an `outcome`"),
+            );
+        }
+    }
+}
+
+/// Which states a chain of transitions leads to from any of `from` (including themselves).
+fn reachable(edges: &[Vec<usize>], from: &[usize]) -> Vec<bool> {
+    let mut seen = vec![false; edges.len()];
+    let mut stack: Vec<usize> = from.to_vec();
+    while let Some(s) = stack.pop() {
+        if !std::mem::replace(&mut seen[s], true) {
+            stack.extend(edges[s].iter().copied().filter(|&t| !seen[t]));
+        }
+    }
+    seen
+}
+
+/// Which states have a chain of transitions to a final state (a final state trivially does).
+fn can_finish(edges: &[Vec<usize>], finals: &[bool]) -> Vec<bool> {
+    let mut reversed = vec![Vec::new(); edges.len()];
+    for (s, targets) in edges.iter().enumerate() {
+        for &t in targets {
+            reversed[t].push(s);
+        }
+    }
+    let from: Vec<usize> = (0..finals.len()).filter(|&s| finals[s]).collect();
+    reachable(&reversed, &from)
+}
+
+/// H0704: roles of states, transitions, reminders, escalations and notices.
+fn references(c: &mut Checker, w: &Workflow, names: &Names) {
+    let role = |c: &mut Checker, ptr: String, value: &str, builtins: &[&str]| {
+        if names.roles.contains(value) || builtins.contains(&value) {
+            return;
+        }
+        let known = names
+            .roles
+            .iter()
+            .map(String::as_str)
+            .chain(builtins.iter().copied());
+        let mut help =
+            did_you_mean(value, known).unwrap_or_else(|| format!("declare `role \"{value}\"`"));
+        if !builtins.is_empty() && !help.starts_with("did you mean") {
+            help.push_str(&format!(
+                ", or use {}",
+                builtins
+                    .iter()
+                    .map(|b| format!("`{b}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ));
+        }
+        c.report(
+            Diagnostic::error("H0704", format!("unknown role `{value}`"))
+                .at(c.at(Kind::Workflow, &w.id, &ptr))
+                .detail(format!(
+                    "workflow `{}` refers to role `{value}`, which the spec does not declare",
+                    w.id
+                ))
+                .help(help),
+        );
+    };
+    for (si, s) in w.states.iter().enumerate() {
+        let sp = format!("/states/{si}");
+        if let Some(r) = &s.role {
+            role(c, format!("{sp}/role"), r, &[]);
+        }
+        for (i, r) in s.reminders.iter().enumerate() {
+            role(c, format!("{sp}/reminders/{i}/to"), &r.to, &REMIND_BUILTINS);
+        }
+        for (i, e) in s.escalations.iter().enumerate() {
+            role(c, format!("{sp}/escalations/{i}/to"), &e.to, &[]);
+        }
+        for (ti, t) in s.transitions.iter().enumerate() {
+            let tp = format!("{sp}/transitions/{ti}");
+            if let Some(r) = &t.role {
+                role(c, format!("{tp}/role"), r, &TRANSITION_BUILTINS);
+            }
+            for (ai, a) in t.actions.iter().enumerate() {
+                if let Action::Notify(n) = a {
+                    role(
+                        c,
+                        format!("{tp}/actions/{ai}/notify/to"),
+                        &n.to,
+                        &NOTIFY_BUILTINS,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// H0707, H0708, H0709: what transitions call, issue and decide.
+fn actions(c: &mut Checker, w: &Workflow, names: &Names) {
+    for (si, s) in w.states.iter().enumerate() {
+        for (ti, t) in s.transitions.iter().enumerate() {
+            let tp = format!("/states/{si}/transitions/{ti}");
+            for (ai, action) in t.actions.iter().enumerate() {
+                let ap = format!("{tp}/actions/{ai}");
+                match action {
+                    Action::Call(call) => call_action(c, w, &ap, call),
+                    Action::Issue(issue) => {
+                        let ptr = format!("{ap}/issue/template");
+                        unknown(c, w, &ptr, "template", &issue.template, &names.templates);
+                        if let Some(j) = &issue.journal {
+                            let ptr = format!("{ap}/issue/journal");
+                            unknown(c, w, &ptr, "journal", j, &names.journals);
+                        }
+                    }
+                    Action::Decide(_) if t.role.is_some() => {
+                        let d = Diagnostic::error(
+                            "H0709",
+                            format!("transition `{}` decides automatically but has a role", t.event),
+                        )
+                        .at(c.at(Kind::Workflow, &w.id, &format!("{ap}/decide")))
+                        .related(
+                            c.at(Kind::Workflow, &w.id, &format!("{tp}/role")),
+                            "the role of the officials who fire it",
+                        )
+                        .detail(DECIDE_WITHOUT_OFFICIAL)
+                        .help("remove the `role` so that the transition fires automatically, or remove `decide` and let the official decide");
+                        c.report(d);
+                    }
+                    Action::Decide(_) | Action::Notify(_) => {}
+                }
+            }
+        }
+    }
+}
+
+const DECIDE_WITHOUT_OFFICIAL: &str = "`decide` takes the decision from registry data without an official (003 §5.5–5.6); a transition an official fires is decided by that official";
+
+/// H0707: the service is declared, and the portal may read every field the call uses.
+fn call_action(c: &mut Checker, w: &Workflow, ap: &str, call: &Call) {
+    let spec = c.spec();
+    let problems: Vec<(String, ReadProblem)> = match unknown_service(spec, &call.service) {
+        Some(p) => vec![(format!("{ap}/call/service"), p)],
+        None => call
+            .fields
+            .iter()
+            .enumerate()
+            .filter_map(|(k, f)| {
+                let p = portal_read(spec, c.today, &call.service, f)?;
+                Some((format!("{ap}/call/fields/{k}"), p))
+            })
+            .collect(),
+    };
+    for (ptr, p) in problems {
+        let d = Diagnostic::error("H0707", p.summary)
+            .at(c.at(Kind::Workflow, &w.id, &ptr))
+            .detail(format!(
+                "workflow `{}` calls `{}` as the portal's subsystem; {}",
+                w.id, call.service, p.detail
+            ))
+            .help(p.help);
+        c.report(d);
+    }
+}
+
+/// H0708 for one template or journal reference.
+fn unknown(
+    c: &mut Checker,
+    w: &Workflow,
+    ptr: &str,
+    what: &str,
+    value: &str,
+    known: &BTreeSet<String>,
+) {
+    if known.contains(value) {
+        return;
+    }
+    c.report(
+        Diagnostic::error("H0708", format!("`issue` names unknown {what} `{value}`"))
+            .at(c.at(Kind::Workflow, &w.id, ptr))
+            .detail(format!("workflow `{}` issues a document with {what} `{value}`, which the spec does not declare", w.id))
+            .help(did_you_mean(value, known.iter().map(String::as_str)).unwrap_or_else(|| format!("declare `{what} \"{value}\"`"))),
+    );
+}
+
+/// Guards may use the fields and groups of the forms of every e-service this workflow serves,
+/// `registry` (what `call` actions returned) and `application` (its metadata). When no e-service
+/// uses the workflow, or one names an unknown form, the fields are unknown and names go unchecked.
+fn guards(c: &mut Checker, w: &Workflow) {
+    let spec = c.spec();
+    let mut names: Option<BTreeSet<String>> = None;
+    let mut forms = Vec::new();
+    for e in spec.e_services.iter().filter(|e| e.workflow == w.id) {
+        match spec.forms.iter().find(|f| f.id == e.form) {
+            Some(form) => {
+                names
+                    .get_or_insert_with(BTreeSet::new)
+                    .extend(form_names(form));
+                forms.push(format!("`{}`", form.id));
+            }
+            None => {
+                names = None;
+                break;
+            }
+        }
+    }
+    if let Some(n) = &mut names {
+        n.extend(["registry".to_string(), "application".to_string()]);
+    }
+    forms.sort();
+    forms.dedup();
+    let what = format!(
+        "the fields and groups of form{} {} (the e-services using workflow `{}`), `registry` and `application`",
+        if forms.len() > 1 { "s" } else { "" },
+        forms.join(", "),
+        w.id
+    );
+    let scope = names.as_ref().map(|names| Scope { names, what: &what });
+    for (si, s) in w.states.iter().enumerate() {
+        for (ti, t) in s.transitions.iter().enumerate() {
+            if let Some(g) = &t.guard {
+                let ptr = format!("/states/{si}/transitions/{ti}/guard");
+                check_expression(c, Kind::Workflow, &w.id, &ptr, g, scope.as_ref());
+            }
+        }
+    }
+}
+
+/// H0711: every template body compiles.
+fn templates(c: &mut Checker) {
+    let spec = c.spec();
+    let env = Environment::new();
+    for t in &spec.templates {
+        let Err(e) = env.template_from_str(&t.body) else {
+            continue;
+        };
+        let at = c.at(Kind::Template, &t.id, "/body");
+        let span = e
+            .line()
+            .and_then(|line| at.and_then(|at| body_line(c, at, &t.body, line)))
+            .or(at);
+        let message = match e.detail() {
+            Some(d) => format!("{}: {d}", e.kind()),
+            None => e.kind().to_string(),
+        };
+        c.report(
+            Diagnostic::error("H0711", format!("template `{}` does not compile", t.id))
+                .at(span)
+                .detail(format!("{message} (line {} of the body)", e.line().unwrap_or(1)))
+                .help("fix the minijinja syntax: `{{ value }}` for output, `{% if … %}…{% endif %}` for logic"),
+        );
+    }
+}
+
+/// The span of 1-based `line` of a template body written as a multi-line `"""` string, whose
+/// lines follow the line of the opening quotes one to one; `None` when the text does not match.
+fn body_line(c: &Checker, at: Span, body: &str, line: usize) -> Option<Span> {
+    let text = &c.loaded.sources.file(at.file).text;
+    if !text.get(at.offset..)?.starts_with("\"\"\"") {
+        return None;
+    }
+    let wanted = body.lines().nth(line - 1)?.trim();
+    let mut start = at.offset;
+    for _ in 0..line {
+        start += text.get(start..)?.find('\n')? + 1;
+    }
+    let source_line = text[start..].lines().next()?;
+    let indent = source_line.len() - source_line.trim_start().len();
+    (source_line.trim() == wanted && !wanted.is_empty()).then_some(Span {
+        file: at.file,
+        offset: start + indent,
+        len: wanted.len(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// submitted → review → granted | refused; `lost` has no way in; `limbo` no way out.
+    fn graph() -> (Vec<Vec<usize>>, Vec<bool>) {
+        let edges = vec![vec![1], vec![2, 3, 1], vec![], vec![], vec![2], vec![5]];
+        let finals = vec![false, false, true, true, false, false];
+        (edges, finals)
+    }
+
+    #[test]
+    fn reachability_follows_transitions_from_the_start() {
+        let (edges, _) = graph();
+        assert_eq!(
+            reachable(&edges, &[0]),
+            vec![true, true, true, true, false, false]
+        );
+        assert_eq!(
+            reachable(&edges, &[4]),
+            vec![false, false, true, false, true, false]
+        );
+    }
+
+    #[test]
+    fn finishing_follows_transitions_backwards_from_final_states() {
+        let (edges, finals) = graph();
+        assert_eq!(
+            can_finish(&edges, &finals),
+            vec![true, true, true, true, true, false]
+        );
+        assert_eq!(can_finish(&edges, &[false; 6]), vec![false; 6]);
+    }
+
+    #[test]
+    fn cycles_terminate() {
+        let edges = vec![vec![1], vec![0]];
+        assert_eq!(reachable(&edges, &[0]), vec![true, true]);
+        assert_eq!(can_finish(&edges, &[false, false]), vec![false, false]);
+    }
+}
