@@ -141,8 +141,8 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 impl Repo {
-    /// A repository whose first commit holds the minimal tree plus a provider, a consumer, a
-    /// suspended participant and one agreement, all under `city/`.
+    /// A repository whose first commit holds only a README, and whose second holds the minimal
+    /// tree plus a provider, a consumer, a suspended participant and one agreement under `city/`.
     fn new() -> Repo {
         let repo = Repo {
             dir: tempfile::tempdir().unwrap(),
@@ -152,6 +152,8 @@ impl Repo {
         git(top, &["config", "user.name", "Plan Test"]);
         git(top, &["config", "user.email", "plan@test.example"]);
         git(top, &["config", "commit.gpgsign", "false"]);
+        std::fs::write(top.join("README.md"), "The city's spec lives in city/.\n").unwrap();
+        repo.commit("readme");
         copy_tree(
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/minimal"),
             &repo.root(),
@@ -575,6 +577,47 @@ fn a_broken_revision_is_named_in_the_error() {
         run.stderr
     );
     assert!(run.stderr.contains("H0001"), "{}", run.stderr);
+}
+
+#[test]
+fn a_revision_without_the_spec_root_declares_nothing() {
+    let repo = Repo::new();
+    let run = repo.plan(&["--from", "HEAD~1", "--to", "HEAD"]);
+    assert_eq!(
+        run.code, 2,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    assert!(
+        run.stdout.contains("(no spec root there)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("  + system hromada-minimal\n"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        widening_lines(&run.stdout),
+        vec![
+            "social/subsidies gains fields account, owner and operation GET /accounts/*/debt of \
+             vodokanal/abonent-debt (new agreement subsidy-reads-water-debt)"
+        ]
+    );
+    // Every node of the tree is added, however many `examples/minimal` holds.
+    let added = run.stdout.lines().filter(|l| l.starts_with("  + ")).count();
+    assert!(added >= 9, "{}", run.stdout);
+    let summary =
+        format!("Plan: {added} to add, 0 to change, 0 to remove; 1 widens data access.\n");
+    assert!(run.stdout.ends_with(&summary), "{}", run.stdout);
+
+    let run = repo.plan(&["--from", "HEAD", "--to", "HEAD~1", "--format", "json"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["to"]["absent"], true);
+    assert_eq!(doc["summary"]["remove"], added);
+    assert_eq!(doc["summary"]["widen"], 0);
 }
 
 #[test]

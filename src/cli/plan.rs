@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 use super::render::{Format, render};
 use crate::plan::Plan;
 use crate::plan::render::{Compared, Side};
-use crate::plan::revision::{Commit, Repository};
+use crate::plan::revision::{Commit, Repository, RevisionError};
 use crate::spec::Spec;
 
 #[derive(Debug, Args)]
@@ -67,12 +67,9 @@ fn plan(args: &PlanArgs) -> Result<(Plan, Compared), String> {
         Some(rev) => Some(repo.resolve(rev).map_err(|e| e.to_string())?),
         None => None,
     };
-    let from = read_commit(&repo, &from_commit, today)?;
+    let (from, from_side) = read_commit(&repo, &from_commit, today)?;
     let (to, to_side) = match &to_commit {
-        Some(commit) => (
-            read_commit(&repo, commit, today)?,
-            Side::commit(&commit.revision, &commit.id),
-        ),
+        Some(commit) => read_commit(&repo, commit, today)?,
         None => (
             read_tree(&args.root, "the working tree", today)?,
             Side::working_tree(),
@@ -80,16 +77,30 @@ fn plan(args: &PlanArgs) -> Result<(Plan, Compared), String> {
     };
     let compared = Compared {
         root: repo.prefix.clone(),
-        from: Side::commit(&from_commit.revision, &from_commit.id),
+        from: from_side,
         to: to_side,
     };
     Ok((Plan::new(&from, &to), compared))
 }
 
-fn read_commit(repo: &Repository, commit: &Commit, today: NaiveDate) -> Result<Spec, String> {
-    let checkout = repo.checkout(commit).map_err(|e| e.to_string())?;
+/// The checked spec of one commit; a commit in which the spec root does not exist yet (or any
+/// more) declares nothing, so that the plan of the first or last revision of a tree lists it all.
+fn read_commit(
+    repo: &Repository,
+    commit: &Commit,
+    today: NaiveDate,
+) -> Result<(Spec, Side), String> {
+    let mut side = Side::commit(&commit.revision, &commit.id);
+    let checkout = match repo.checkout(commit) {
+        Ok(checkout) => checkout,
+        Err(RevisionError::MissingRoot { .. }) => {
+            side.absent = true;
+            return Ok((Spec::default(), side));
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     let name = format!("revision `{}` ({})", commit.revision, commit.short());
-    read_tree(checkout.path(), &name, today)
+    Ok((read_tree(checkout.path(), &name, today)?, side))
 }
 
 /// Loads and checks the tree at `root`; its errors are printed and make the plan fail.

@@ -20,6 +20,9 @@ pub struct Side {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
     pub working_tree: bool,
+    /// The spec root does not exist on this side, which therefore declares nothing.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub absent: bool,
 }
 
 impl Side {
@@ -28,6 +31,7 @@ impl Side {
             revision: Some(revision.to_string()),
             commit: Some(commit.to_string()),
             working_tree: false,
+            absent: false,
         }
     }
 
@@ -36,10 +40,20 @@ impl Side {
             revision: None,
             commit: None,
             working_tree: true,
+            absent: false,
         }
     }
 
     fn label(&self) -> String {
+        let name = self.name();
+        if self.absent {
+            format!("{name} (no spec root there)")
+        } else {
+            name
+        }
+    }
+
+    fn name(&self) -> String {
         match (&self.revision, &self.commit) {
             (Some(r), Some(c)) if r.starts_with(c.as_str()) || c.starts_with(r.as_str()) => {
                 c[..c.len().min(12)].to_string()
