@@ -198,7 +198,7 @@ fn granted(new: &Access, old: Option<&Agreement>) -> Widening {
     let origin = match old {
         None => format!("new agreement {}", a.id),
         Some(old) => format!(
-            "agreement {} now names {} → {} (was {} → {})",
+            "agreement {} now names {} → {}, was {} → {}",
             a.id, a.consumer, a.provider, old.consumer, old.provider
         ),
     };
@@ -376,4 +376,123 @@ fn extended(
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::source::SourceSet;
+
+    /// A provider whose response has `fields` (KDL), data classes, and `agreements` (KDL).
+    fn spec(fields: &str, personal_level: &str, agreements: &str) -> Spec {
+        let text = format!(
+            r#"data-class "public" {{ title "P"; level "public"; }}
+data-class "contact" {{ title "C"; level "{personal_level}"; }}
+participant "water" {{
+    name "W"; edrpou "03327121"; class "COM"; gateway "gw"; seal cert="w.crt"
+    contacts {{ kind "k"; address "a"; phone "p"; email "e"; schedule "s"; }}
+    service "debt" {{
+        title "D"; description "D"; upstream "http://u"
+        operation "GET" "/a/*"
+        operation "POST" "/a/*"
+        response {{
+{fields}
+        }}
+    }}
+}}
+{agreements}"#
+        );
+        let loaded = crate::spec::load_sources(SourceSet::from_files(
+            ".".into(),
+            vec![("spec/t.kdl".into(), text)],
+        ));
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        loaded.spec
+    }
+
+    fn agreement(consumer: &str, fields: &str) -> String {
+        format!(
+            r#"agreement "a" {{ consumer "{consumer}"; provider "water/debt"; fields {fields}; operation "GET" "/a/*"; valid from="2026-01-01"; }}"#
+        )
+    }
+
+    const ADDRESS: &str = r#"field "address" type="object" { field "street" type="string"; }"#;
+
+    fn messages(from: &Spec, to: &Spec) -> Vec<String> {
+        widening(from, to).into_iter().map(|w| w.message).collect()
+    }
+
+    #[test]
+    fn a_field_added_inside_a_granted_object_is_released() {
+        let from = spec(ADDRESS, "personal", &agreement("x/y", r#""address""#));
+        let wider = r#"field "address" type="object" { field "street" type="string"; field "flat" type="string" class="contact"; }"#;
+        let to = spec(wider, "personal", &agreement("x/y", r#""address""#));
+        assert_eq!(
+            messages(&from, &to),
+            ["x/y gains personal field address.flat of water/debt (agreement a)"]
+        );
+        assert!(messages(&to, &from).is_empty());
+    }
+
+    #[test]
+    fn a_new_consumer_on_an_existing_agreement_is_a_new_grant() {
+        let from = spec(ADDRESS, "personal", &agreement("x/y", r#""address""#));
+        let to = spec(ADDRESS, "personal", &agreement("x/z", r#""address""#));
+        let found = widening(&from, &to);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].reason, Reason::NewAgreement);
+        assert_eq!(found[0].who, "x/z");
+        assert_eq!(found[0].before.as_deref(), Some("x/y → water/debt"));
+        assert_eq!(
+            found[0].message,
+            "x/z gains fields address, address.street and operation GET /a/* of water/debt \
+             (agreement a now names x/z → water/debt, was x/y → water/debt)"
+        );
+    }
+
+    #[test]
+    fn a_class_level_raised_reaches_only_agreements_releasing_its_fields() {
+        let fields = r#"field "id" type="string"; field "phone" type="string" class="contact";"#;
+        let from = spec(fields, "public", &agreement("x/y", r#""id""#));
+        let to = spec(fields, "sensitive", &agreement("x/y", r#""id""#));
+        assert!(widening(&from, &to).is_empty());
+
+        let from = spec(fields, "public", &agreement("x/y", r#""id" "phone""#));
+        let to = spec(fields, "sensitive", &agreement("x/y", r#""id" "phone""#));
+        let found = widening(&from, &to);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].reason, Reason::Sensitivity);
+        assert_eq!(
+            (found[0].before.as_deref(), found[0].after.as_deref()),
+            (Some("public"), Some("sensitive"))
+        );
+        // Lowering it back is not a widening.
+        assert!(widening(&to, &from).is_empty());
+    }
+
+    #[test]
+    fn validity_widens_when_it_starts_earlier_or_ends_later() {
+        let dated = |from: &str, until: &str| {
+            let until = if until.is_empty() {
+                String::new()
+            } else {
+                format!(" until=\"{until}\"")
+            };
+            let a = format!(
+                r#"agreement "a" {{ consumer "x/y"; provider "water/debt"; fields "id"; valid from="{from}"{until}; }}"#
+            );
+            spec(r#"field "id" type="string";"#, "public", &a)
+        };
+        let base = dated("2026-01-01", "2026-12-31");
+        let reasons = |to: &Spec| {
+            widening(&base, to)
+                .iter()
+                .map(|w| w.subject.clone().unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(reasons(&dated("2025-06-01", "2026-12-31")), ["valid.from"]);
+        assert_eq!(reasons(&dated("2026-01-01", "2027-12-31")), ["valid.until"]);
+        assert_eq!(reasons(&dated("2026-01-01", "")), ["valid.until"]);
+        assert!(reasons(&dated("2026-02-01", "2026-06-30")).is_empty());
+    }
 }
