@@ -5,4 +5,5 @@
 pub mod check;
 pub mod cli;
 pub mod crypto;
+pub mod plan;
 pub mod spec;

@@ -1,13 +1,122 @@
-//! `hromada plan` (being written on its own branch).
+//! `hromada plan`: what applying one Git revision of the spec would change against another (the
+//! working tree by default), widening of data access first. Exit 0 when nothing changes, 2 when
+//! something does, 1 when a revision cannot be read or has errors (Terraform's -detailed-exitcode).
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Args;
+use chrono::NaiveDate;
+use clap::{Args, ValueEnum};
+
+use super::render::{Format, render};
+use crate::plan::Plan;
+use crate::plan::render::{Compared, Side};
+use crate::plan::revision::{Commit, Repository, RevisionError};
+use crate::spec::Spec;
 
 #[derive(Debug, Args)]
-pub struct PlanArgs {}
+pub struct PlanArgs {
+    /// Spec root: the folder holding `spec/` and `policies/`, inside a git repository.
+    #[arg(default_value = ".")]
+    pub root: PathBuf,
+    /// The revision applied now, to compare against: a commit, branch or tag.
+    #[arg(long, value_name = "REV")]
+    pub from: String,
+    /// The revision to apply; the working tree when absent.
+    #[arg(long, value_name = "REV")]
+    pub to: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub format: PlanFormat,
+    /// Judge validity periods and certificate expiry as of this date (YYYY-MM-DD) instead of today.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<NaiveDate>,
+}
 
-pub fn run(_args: PlanArgs) -> ExitCode {
-    eprintln!("hromada plan is not available in this build");
-    ExitCode::from(1)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Human,
+    Json,
+}
+
+pub fn run(args: PlanArgs) -> ExitCode {
+    match plan(&args) {
+        Ok((plan, compared)) => {
+            match args.format {
+                PlanFormat::Human => print!("{}", crate::plan::render::human(&plan, &compared)),
+                PlanFormat::Json => print!("{}", crate::plan::render::json(&plan, &compared)),
+            }
+            if plan.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            }
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn plan(args: &PlanArgs) -> Result<(Plan, Compared), String> {
+    let today = super::validate::today_or(args.as_of);
+    let repo = Repository::discover(&args.root).map_err(|e| e.to_string())?;
+    let from_commit = repo.resolve(&args.from).map_err(|e| e.to_string())?;
+    let to_commit = match &args.to {
+        Some(rev) => Some(repo.resolve(rev).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let (from, from_side) = read_commit(&repo, &from_commit, today)?;
+    let (to, to_side) = match &to_commit {
+        Some(commit) => read_commit(&repo, commit, today)?,
+        None => (
+            read_tree(&args.root, "the working tree", today)?,
+            Side::working_tree(),
+        ),
+    };
+    let compared = Compared {
+        root: repo.prefix.clone(),
+        from: from_side,
+        to: to_side,
+    };
+    Ok((Plan::new(&from, &to), compared))
+}
+
+/// The checked spec of one commit; a commit in which the spec root does not exist yet (or any
+/// more) declares nothing, so that the plan of the first or last revision of a tree lists it all.
+fn read_commit(
+    repo: &Repository,
+    commit: &Commit,
+    today: NaiveDate,
+) -> Result<(Spec, Side), String> {
+    let mut side = Side::commit(&commit.revision, &commit.id);
+    let checkout = match repo.checkout(commit) {
+        Ok(checkout) => checkout,
+        Err(RevisionError::MissingRoot { .. }) => {
+            side.absent = true;
+            return Ok((Spec::default(), side));
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    let name = format!("revision `{}` ({})", commit.revision, commit.short());
+    Ok((read_tree(checkout.path(), &name, today)?, side))
+}
+
+/// Loads and checks the tree at `root`; its errors are printed and make the plan fail.
+fn read_tree(root: &Path, name: &str, today: NaiveDate) -> Result<Spec, String> {
+    let loaded = crate::spec::load(root);
+    let errors: Vec<_> = crate::check::run(&loaded, today)
+        .into_iter()
+        .filter(|d| d.is_error())
+        .collect();
+    if errors.is_empty() {
+        return Ok(loaded.spec);
+    }
+    eprintln!("{name} of the spec has errors:\n");
+    eprint!("{}", render(Format::Human, &errors, &loaded.sources));
+    Err(format!(
+        "{name} is not a valid spec ({} error(s) above); plan compares valid revisions only",
+        errors.len()
+    ))
 }

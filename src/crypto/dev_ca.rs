@@ -59,12 +59,18 @@ pub fn validity_from_now(days: i64) -> Validity {
     }
 }
 
+/// X.509 bounds `commonName` and `organizationName` at 64 characters (RFC 5280, ub-common-name,
+/// ub-organization-name); longer legal names are cut to fit.
+fn bounded(value: &str) -> String {
+    value.chars().take(64).collect()
+}
+
 /// The subject name of the development CA.
 pub fn ca_name(common_name: &str, organisation: &str) -> Result<X509Name, ErrorStack> {
     let mut name = X509NameBuilder::new()?;
     name.append_entry_by_nid(Nid::COUNTRYNAME, "UA")?;
-    name.append_entry_by_nid(Nid::ORGANIZATIONNAME, organisation)?;
-    name.append_entry_by_nid(Nid::COMMONNAME, common_name)?;
+    name.append_entry_by_nid(Nid::ORGANIZATIONNAME, &bounded(organisation))?;
+    name.append_entry_by_nid(Nid::COMMONNAME, &bounded(common_name))?;
     Ok(name.build())
 }
 
@@ -96,11 +102,11 @@ pub fn self_signed_ca(
 pub fn leaf_name(request: &LeafRequest) -> Result<X509Name, ErrorStack> {
     let mut name = X509NameBuilder::new()?;
     name.append_entry_by_nid(Nid::COUNTRYNAME, "UA")?;
-    name.append_entry_by_nid(Nid::ORGANIZATIONNAME, &request.organisation)?;
+    name.append_entry_by_nid(Nid::ORGANIZATIONNAME, &bounded(&request.organisation))?;
     if let LeafProfile::Seal { edrpou } = &request.profile {
         name.append_entry_by_text("organizationIdentifier", &format!("NTRUA-{edrpou}"))?;
     }
-    name.append_entry_by_nid(Nid::COMMONNAME, &request.common_name)?;
+    name.append_entry_by_nid(Nid::COMMONNAME, &bounded(&request.common_name))?;
     Ok(name.build())
 }
 

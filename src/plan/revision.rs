@@ -1,0 +1,317 @@
+//! Reads one revision of a spec tree out of Git by shelling out to the `git` CLI: finds the
+//! repository holding the spec root, resolves the revision to a commit, and extracts the files
+//! under the root's prefix into a temporary folder that lives as long as the `Checkout`.
+
+use std::fmt;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The Git repository holding a spec root, and where the root sits inside it.
+#[derive(Debug)]
+pub struct Repository {
+    pub top: PathBuf,
+    /// The root's path inside the repository, `/`-separated, ending in `/` (empty at the top).
+    pub prefix: String,
+}
+
+/// A revision resolved to its commit.
+#[derive(Debug, Clone)]
+pub struct Commit {
+    /// The revision as the user wrote it.
+    pub revision: String,
+    pub id: String,
+}
+
+impl Commit {
+    pub fn short(&self) -> &str {
+        &self.id[..self.id.len().min(12)]
+    }
+}
+
+/// Why a revision could not be read.
+#[derive(Debug)]
+pub enum RevisionError {
+    /// `git` itself could not be started.
+    NoGit(std::io::Error),
+    NotARepository {
+        root: PathBuf,
+        message: String,
+    },
+    UnknownRevision {
+        revision: String,
+        top: PathBuf,
+    },
+    /// The spec root did not exist in that commit.
+    MissingRoot {
+        commit: Commit,
+        prefix: String,
+    },
+    Git {
+        what: String,
+        message: String,
+    },
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+}
+
+impl fmt::Display for RevisionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RevisionError::NoGit(e) => write!(
+                f,
+                "cannot run `git` ({e}); plan reads revisions with the git CLI"
+            ),
+            RevisionError::NotARepository { root, message } => write!(
+                f,
+                "{} is not inside a git repository ({message}); plan compares git revisions of the spec root",
+                root.display()
+            ),
+            RevisionError::UnknownRevision { revision, top } => write!(
+                f,
+                "unknown revision `{revision}` in the repository at {}; pass a commit, branch or tag (see `git log`)",
+                top.display()
+            ),
+            RevisionError::MissingRoot { commit, prefix } => write!(
+                f,
+                "the spec root `{}` does not exist at revision `{}` ({})",
+                prefix.trim_end_matches('/'),
+                commit.revision,
+                commit.short()
+            ),
+            RevisionError::Git { what, message } => write!(f, "git failed to {what}: {message}"),
+            RevisionError::Io { path, error } => {
+                write!(f, "cannot write {}: {error}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for RevisionError {}
+
+fn git(dir: &Path) -> Command {
+    let mut c = Command::new("git");
+    c.arg("-C").arg(dir);
+    c
+}
+
+fn output(command: &mut Command) -> Result<(bool, String, String), RevisionError> {
+    let out = command.output().map_err(RevisionError::NoGit)?;
+    Ok((
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).trim().to_string(),
+    ))
+}
+
+impl Repository {
+    /// The repository holding `root`.
+    pub fn discover(root: &Path) -> Result<Repository, RevisionError> {
+        if !root.is_dir() {
+            return Err(RevisionError::NotARepository {
+                root: root.to_path_buf(),
+                message: "no such folder".into(),
+            });
+        }
+        let (ok, stdout, stderr) =
+            output(git(root).args(["rev-parse", "--show-toplevel", "--show-prefix"]))?;
+        if !ok {
+            return Err(RevisionError::NotARepository {
+                root: root.to_path_buf(),
+                message: stderr,
+            });
+        }
+        let mut lines = stdout.lines();
+        let top = lines.next().unwrap_or_default();
+        let prefix = lines.next().unwrap_or_default();
+        if top.is_empty() {
+            return Err(RevisionError::NotARepository {
+                root: root.to_path_buf(),
+                message: "the folder has no working tree (a bare repository?)".into(),
+            });
+        }
+        Ok(Repository {
+            top: PathBuf::from(top),
+            prefix: prefix.to_string(),
+        })
+    }
+
+    /// Resolves `revision` to the commit it names.
+    pub fn resolve(&self, revision: &str) -> Result<Commit, RevisionError> {
+        let (ok, stdout, _) = output(git(&self.top).args([
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            &format!("{revision}^{{commit}}"),
+        ]))?;
+        let id = stdout.trim();
+        if !ok || id.is_empty() {
+            return Err(RevisionError::UnknownRevision {
+                revision: revision.to_string(),
+                top: self.top.clone(),
+            });
+        }
+        Ok(Commit {
+            revision: revision.to_string(),
+            id: id.to_string(),
+        })
+    }
+
+    /// Writes the files under the spec root as of `commit` into a fresh temporary folder.
+    pub fn checkout(&self, commit: &Commit) -> Result<Checkout, RevisionError> {
+        let entries = self.list(commit)?;
+        if entries.is_empty() {
+            return Err(RevisionError::MissingRoot {
+                commit: commit.clone(),
+                prefix: self.prefix.clone(),
+            });
+        }
+        let checkout = Checkout::create()?;
+        self.write_blobs(&entries, checkout.path())?;
+        Ok(checkout)
+    }
+
+    /// The blobs (and symbolic links) under the prefix: mode, object id, path below the prefix.
+    fn list(&self, commit: &Commit) -> Result<Vec<Entry>, RevisionError> {
+        let mut command = git(&self.top);
+        command.args(["ls-tree", "-r", "-z", &commit.id]);
+        if !self.prefix.is_empty() {
+            command.args(["--", &self.prefix]);
+        }
+        let (ok, stdout, stderr) = output(&mut command)?;
+        if !ok {
+            return Err(RevisionError::Git {
+                what: format!("list the files of {}", commit.revision),
+                message: stderr,
+            });
+        }
+        let mut entries = Vec::new();
+        for record in stdout.split('\0').filter(|r| !r.is_empty()) {
+            let Some((meta, path)) = record.split_once('\t') else {
+                continue;
+            };
+            let mut meta = meta.split(' ');
+            let (Some(mode), Some("blob"), Some(oid)) = (meta.next(), meta.next(), meta.next())
+            else {
+                continue;
+            };
+            let Some(rel) = path.strip_prefix(&self.prefix) else {
+                continue;
+            };
+            entries.push(Entry {
+                link: mode == "120000",
+                oid: oid.to_string(),
+                rel: rel.to_string(),
+            });
+        }
+        Ok(entries)
+    }
+
+    /// Reads every blob through one `git cat-file --batch` and writes it below `dir`.
+    fn write_blobs(&self, entries: &[Entry], dir: &Path) -> Result<(), RevisionError> {
+        let mut child = git(&self.top)
+            .args(["cat-file", "--batch"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(RevisionError::NoGit)?;
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let request: String = entries.iter().map(|e| format!("{}\n", e.oid)).collect();
+        let feeder = std::thread::spawn(move || stdin.write_all(request.as_bytes()));
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let batch_error = |message: String| RevisionError::Git {
+            what: "read the files of the revision".into(),
+            message,
+        };
+        for entry in entries {
+            let mut header = String::new();
+            stdout
+                .read_line(&mut header)
+                .map_err(|e| batch_error(e.to_string()))?;
+            let size: usize = header
+                .trim_end()
+                .rsplit(' ')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| batch_error(format!("unexpected reply `{}`", header.trim_end())))?;
+            let mut content = vec![0; size + 1];
+            stdout
+                .read_exact(&mut content)
+                .map_err(|e| batch_error(e.to_string()))?;
+            content.pop();
+            write_entry(dir, entry, &content)?;
+        }
+        drop(stdout);
+        let _ = feeder.join();
+        let _ = child.wait();
+        Ok(())
+    }
+}
+
+struct Entry {
+    link: bool,
+    oid: String,
+    rel: String,
+}
+
+fn write_entry(dir: &Path, entry: &Entry, content: &[u8]) -> Result<(), RevisionError> {
+    let target = dir.join(&entry.rel);
+    let io = |error| RevisionError::Io {
+        path: target.clone(),
+        error,
+    };
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    if entry.link {
+        #[cfg(unix)]
+        {
+            let link = String::from_utf8_lossy(content).into_owned();
+            return std::os::unix::fs::symlink(link, &target).map_err(io);
+        }
+    }
+    std::fs::write(&target, content).map_err(io)
+}
+
+/// A temporary folder holding one revision's files; removed when dropped.
+#[derive(Debug)]
+pub struct Checkout {
+    path: PathBuf,
+}
+
+impl Checkout {
+    fn create() -> Result<Checkout, RevisionError> {
+        let base = std::env::temp_dir();
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let mut attempt = 0u32;
+        loop {
+            let path = base.join(format!(
+                "hromada-plan-{}-{stamp}-{attempt}",
+                std::process::id()
+            ));
+            match std::fs::create_dir(&path) {
+                Ok(()) => return Ok(Checkout { path }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
+                    attempt += 1
+                }
+                Err(error) => return Err(RevisionError::Io { path, error }),
+            }
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Checkout {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
