@@ -4,4 +4,5 @@
 
 pub mod check;
 pub mod cli;
+pub mod docs;
 pub mod spec;
