@@ -6,6 +6,7 @@ use anyhow::Result;
 use serde_json::{Value, json};
 
 use super::Builder;
+use super::render::escape_html;
 use crate::spec::Kind;
 use crate::spec::grammar::schema_generator;
 
@@ -19,7 +20,7 @@ pub(super) fn build(b: &mut Builder) -> Result<()> {
             definitions.extend(defs.iter().map(|(name, def)| definition(name, def, false)));
         }
         let description = str_of(&schema, "description");
-        kinds.push(json!({"node": node, "description": description, "href": format!("reference/{node}.html")}));
+        kinds.push(json!({"node": node, "description": prose(description), "href": format!("reference/{node}.html")}));
         b.page(
             &format!("reference/{node}.html"),
             "reference-kind.html",
@@ -27,7 +28,7 @@ pub(super) fn build(b: &mut Builder) -> Result<()> {
             &format!("Вузол {node}"),
             json!({
                 "node": node,
-                "description": description,
+                "description": prose(description),
                 "example": schema.get("x-kdl-example").and_then(Value::as_str),
                 "definitions": definitions,
             }),
@@ -42,6 +43,25 @@ pub(super) fn build(b: &mut Builder) -> Result<()> {
     )
 }
 
+/// A doc-comment description as HTML: escaped, with `code spans` set as `<code>`.
+fn prose(text: &str) -> String {
+    let escaped = escape_html(text);
+    if escaped.matches('`').count() % 2 == 1 {
+        return escaped;
+    }
+    escaped
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<code>{part}</code>")
+            } else {
+                part.to_string()
+            }
+        })
+        .collect()
+}
+
 fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or_default()
 }
@@ -53,7 +73,7 @@ fn definition(name: &str, def: &Value, root: bool) -> Value {
     } else {
         format!("def-{name}")
     };
-    let base = json!({"name": name, "anchor": anchor, "root": root, "description": str_of(def, "description")});
+    let base = json!({"name": name, "anchor": anchor, "root": root, "description": prose(str_of(def, "description"))});
     if let Some(props) = def["properties"]
         .as_object()
         .filter(|_| def["type"] == "object")
@@ -78,6 +98,9 @@ fn definition(name: &str, def: &Value, root: bool) -> Value {
                         s.get("x-kdl-node").and_then(Value::as_str).unwrap_or(prop)
                     ),
                     Some("variants") => "дочірні вузли, названі за варіантом".to_string(),
+                    _ if s["type"] == "array" => {
+                        format!("дочірній вузол «{prop}», елементи — його аргументи")
+                    }
                     _ => format!("дочірній вузол «{prop}»"),
                 };
                 json!({
@@ -85,7 +108,7 @@ fn definition(name: &str, def: &Value, root: bool) -> Value {
                     "placement": placement,
                     "type": type_parts(s),
                     "required": required.contains(&prop.as_str()),
-                    "description": str_of(s, "description"),
+                    "description": prose(str_of(s, "description")),
                     "default": s.get("default").map(|d| d.to_string()),
                 })
             })
@@ -99,14 +122,15 @@ fn definition(name: &str, def: &Value, root: bool) -> Value {
     let mut variants = Vec::new();
     for option in def["oneOf"].as_array().into_iter().flatten() {
         if let Some(c) = option.get("const").and_then(Value::as_str) {
-            values.push(json!({"value": c, "description": str_of(option, "description")}));
+            values.push(json!({"value": c, "description": prose(str_of(option, "description"))}));
         } else if let Some(e) = option.get("enum").and_then(Value::as_array) {
             for c in e.iter().filter_map(Value::as_str) {
-                values.push(json!({"value": c, "description": str_of(option, "description")}));
+                values
+                    .push(json!({"value": c, "description": prose(str_of(option, "description"))}));
             }
         } else if let Some(props) = option["properties"].as_object() {
             for (tag, inner) in props {
-                variants.push(json!({"node": tag, "type": type_parts(inner), "description": str_of(option, "description")}));
+                variants.push(json!({"node": tag, "type": type_parts(inner), "description": prose(str_of(option, "description"))}));
             }
         }
     }
