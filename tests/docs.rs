@@ -597,3 +597,26 @@ fn a_folder_that_is_not_a_site_is_never_overwritten() {
     );
     assert!(!out.join("index.html").exists());
 }
+
+#[test]
+fn text_from_the_spec_is_escaped() {
+    let tmp = tree("tests/data/docs-city");
+    let file = tmp.path().join("root/spec/water-certificate.kdl");
+    let kdl = std::fs::read_to_string(&file).unwrap().replace(
+        "title \"Розгляд заяви про видачу довідки\"",
+        "title \"Розгляд <script>alert(1)</script> & \\\"лапки\\\"\"",
+    );
+    std::fs::write(&file, kdl).unwrap();
+    let site = build(tmp.path(), "site");
+    for (path, bytes) in &site {
+        assert!(
+            !String::from_utf8_lossy(bytes).contains("<script>"),
+            "{path} carries raw markup from the spec"
+        );
+    }
+    let page = text(&site, "workflows/water-certificate.html");
+    assert!(page.contains("Розгляд &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;лапки&quot;"));
+    let start = page.find("<svg").unwrap();
+    let end = page[start..].find("</svg>").unwrap() + start + "</svg>".len();
+    assert_well_formed_xml(&page[start..end]);
+}

@@ -381,3 +381,62 @@ fn describe(w: &Workflow) -> String {
     }
     parts.join(" ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::model::{Outcome, State, Transition};
+
+    fn state(id: &str, to: &[&str], outcome: Option<Outcome>) -> State {
+        State {
+            id: id.into(),
+            role: None,
+            outcome,
+            deadline: None,
+            reminders: Vec::new(),
+            escalations: Vec::new(),
+            transitions: to
+                .iter()
+                .map(|t| Transition {
+                    event: format!("to-{t}"),
+                    to: (*t).into(),
+                    role: None,
+                    guard: None,
+                    actions: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn layers_follow_distance_from_start() {
+        let w = Workflow {
+            id: "w".into(),
+            title: "W".into(),
+            start: "a".into(),
+            states: vec![
+                state("done", &[], Some(Outcome::Granted)),
+                state("b", &["a", "done"], None),
+                state("a", &["b"], None),
+                state("orphan", &["done"], None),
+            ],
+        };
+        let ids = |l: &Vec<usize>| {
+            l.iter()
+                .map(|&i| w.states[i].id.clone())
+                .collect::<Vec<_>>()
+        };
+        let layers: Vec<Vec<String>> = layers(&w).iter().map(ids).collect();
+        assert_eq!(
+            layers,
+            vec![vec!["a"], vec!["b"], vec!["done"], vec!["orphan"]]
+        );
+        let svg = svg(&w, "t");
+        assert_eq!(
+            svg.matches("<path d=").count(),
+            4 + 1,
+            "four transitions and the arrowhead"
+        );
+        assert!(svg.contains("кінцевий: послугу надано"));
+    }
+}
