@@ -620,3 +620,25 @@ fn text_from_the_spec_is_escaped() {
     let end = page[start..].find("</svg>").unwrap() + start + "</svg>".len();
     assert_well_formed_xml(&page[start..end]);
 }
+
+#[test]
+fn an_openapi_path_outside_the_tree_is_refused() {
+    let tmp = tree("tests/data/docs-city");
+    std::fs::write(tmp.path().join("outside.json"), "{}").unwrap();
+    let file = tmp.path().join("root/spec/participants.kdl");
+    let kdl = std::fs::read_to_string(&file).unwrap().replace(
+        "openapi \"openapi/abonent-debt.json\"",
+        "openapi \"../outside.json\"",
+    );
+    std::fs::write(&file, kdl).unwrap();
+    let out = tmp.path().join("site");
+    let output = hromada(&[
+        "docs".as_ref(),
+        tmp.path().join("root").as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("../outside.json"));
+    assert!(!out.exists());
+}

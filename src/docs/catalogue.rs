@@ -154,7 +154,19 @@ fn subject(l: &SubjectLocation) -> String {
 /// Copies a service's OpenAPI document into the site, with every upstream address of the tree
 /// replaced (a `servers` entry must not reveal the internal system), and returns its site path.
 fn copy_openapi(b: &mut Builder, p: &Participant, s: &Service, doc: &str) -> Result<String> {
-    let source = b.root.join(doc);
+    let relative = std::path::Path::new(doc);
+    if relative.is_absolute()
+        || relative
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+    {
+        anyhow::bail!(
+            "the OpenAPI document `{doc}` of service {}/{} must be a path inside the spec root, without `..`",
+            p.id,
+            s.id
+        );
+    }
+    let source = b.root.join(relative);
     let text = std::fs::read_to_string(&source).with_context(|| {
         format!(
             "cannot read the OpenAPI document {doc} of service {}/{}",
