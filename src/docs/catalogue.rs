@@ -189,8 +189,8 @@ fn copy_openapi(b: &mut Builder, p: &Participant, s: &Service, doc: &str) -> Res
 
 fn validity(from: &str, until: Option<&str>) -> String {
     match until {
-        Some(u) => format!("з {from} до {u}"),
-        None => format!("з {from}, безстроково"),
+        Some(u) => format!("з {} до {}", labels::date(from), labels::date(u)),
+        None => format!("з {}, безстроково", labels::date(from)),
     }
 }
 

@@ -48,6 +48,14 @@ pub fn period(p: &str) -> String {
     format!("{n} {words}")
 }
 
+/// `2026-01-31` as Ukrainian readers write it, `31.01.2026`; anything else as written.
+pub fn date(iso: &str) -> String {
+    match chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d") {
+        Ok(d) => d.format("%d.%m.%Y").to_string(),
+        Err(_) => iso.to_string(),
+    }
+}
+
 pub fn member_class(c: MemberClass) -> &'static str {
     match c {
         MemberClass::Gov => "GOV — органи державної влади та місцевого самоврядування",
@@ -263,6 +271,12 @@ mod tests {
             counting: DayCount::Working,
         };
         assert_eq!(days(&d), "14 робочих днів");
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(date("2026-01-31"), "31.01.2026");
+        assert_eq!(date("someday"), "someday");
     }
 
     #[test]
