@@ -5,5 +5,6 @@
 pub mod check;
 pub mod cli;
 pub mod crypto;
+pub mod docs;
 pub mod plan;
 pub mod spec;
