@@ -369,6 +369,7 @@ fn assert_well_formed_xml(xml: &str) {
         r#"^<(/?)([A-Za-z][\w:.-]*)((?:\s+[A-Za-z_:][\w:.-]*="[^"<]*")*)\s*(/?)>"#,
     )
     .unwrap();
+    let attribute = regex::Regex::new(r#"([A-Za-z_:][\w:.-]*)=""#).unwrap();
     while !rest.is_empty() {
         if rest.starts_with('<') {
             let m = tag
@@ -376,10 +377,7 @@ fn assert_well_formed_xml(xml: &str) {
                 .unwrap_or_else(|| panic!("malformed tag at: {}", &rest[..rest.len().min(80)]));
             let name = m[2].to_string();
             let mut seen = std::collections::HashSet::new();
-            for a in regex::Regex::new(r#"([A-Za-z_:][\w:.-]*)=""#)
-                .unwrap()
-                .captures_iter(&m[3])
-            {
+            for a in attribute.captures_iter(&m[3]) {
                 assert!(
                     seen.insert(a[1].to_string()),
                     "duplicate attribute {} on <{name}>",
