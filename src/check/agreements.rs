@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::spec::diagnostics::did_you_mean;
-use crate::spec::model::{Action, Agreement, Level, Method, Participant, Service, Status};
+use crate::spec::model::{Action, Agreement, Level, Participant, Service, Status};
 use crate::spec::{Diagnostic, Kind};
 
 use super::Checker;
@@ -159,9 +159,9 @@ fn operations(c: &mut Checker, a: &Agreement, service: &Service) {
         let offered: Vec<String> = service
             .operations
             .iter()
-            .map(|o| format!("{} {}", method(o.method), o.path))
+            .map(|o| format!("{} {}", o.method.as_str(), o.path))
             .collect();
-        let wanted = format!("{} {}", method(op.method), op.path);
+        let wanted = format!("{} {}", op.method.as_str(), op.path);
         let help = did_you_mean(&wanted, offered.iter().map(String::as_str)).unwrap_or_else(|| {
             "grant an operation the service offers, or a narrower path under one of its globs"
                 .into()
@@ -182,16 +182,6 @@ fn operations(c: &mut Checker, a: &Agreement, service: &Service) {
             ))
             .help(help),
         );
-    }
-}
-
-fn method(m: Method) -> &'static str {
-    match m {
-        Method::Get => "GET",
-        Method::Post => "POST",
-        Method::Put => "PUT",
-        Method::Patch => "PATCH",
-        Method::Delete => "DELETE",
     }
 }
 

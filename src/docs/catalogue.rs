@@ -108,7 +108,7 @@ fn service(b: &mut Builder, p: &Participant, s: &Service) -> Result<Value> {
         "reference": format!("{}/{}", p.id, s.id),
         "title": s.title,
         "description": s.description,
-        "operations": s.operations.iter().map(|o| json!({"method": labels::method(o.method), "path": o.path})).collect::<Vec<_>>(),
+        "operations": s.operations.iter().map(|o| json!({"method": o.method.as_str(), "path": o.path})).collect::<Vec<_>>(),
         "subject": s.subject.as_ref().map(subject),
         "fields": fields,
         "health": s.health.as_ref().map(|h| json!({
@@ -212,7 +212,7 @@ fn agreements(b: &mut Builder) -> Result<()> {
         let operations: Vec<Value> = a
             .operations
             .iter()
-            .map(|o| json!({"method": labels::method(o.method), "path": o.path}))
+            .map(|o| json!({"method": o.method.as_str(), "path": o.path}))
             .collect();
         let row = json!({
             "id": a.id,

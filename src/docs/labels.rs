@@ -72,16 +72,6 @@ pub fn status(s: Status) -> &'static str {
     }
 }
 
-pub fn method(m: Method) -> &'static str {
-    match m {
-        Method::Get => "GET",
-        Method::Post => "POST",
-        Method::Put => "PUT",
-        Method::Patch => "PATCH",
-        Method::Delete => "DELETE",
-    }
-}
-
 pub fn field_type(t: FieldType) -> &'static str {
     match t {
         FieldType::String => "рядок",

@@ -170,16 +170,7 @@ fn type_parts(s: &Value) -> Vec<Value> {
         let values: Vec<&str> = e.iter().filter_map(Value::as_str).collect();
         return vec![part(&format!("одне з: {}", values.join(", ")))];
     }
-    let ty = match &s["type"] {
-        Value::String(t) => t.as_str(),
-        Value::Array(ts) => ts
-            .iter()
-            .filter_map(Value::as_str)
-            .find(|t| *t != "null")
-            .unwrap_or("null"),
-        _ => "",
-    };
-    match ty {
+    match crate::spec::grammar::json_type(s) {
         "string" => vec![part("рядок")],
         "integer" if s.get("minimum").and_then(Value::as_i64) == Some(0) => {
             vec![part("ціле число ≥ 0")]

@@ -198,16 +198,7 @@ impl Builder {
                     .collect(),
             );
         }
-        let ty = match &schema["type"] {
-            Value::String(t) => t.as_str(),
-            Value::Array(ts) => ts
-                .iter()
-                .filter_map(Value::as_str)
-                .find(|t| *t != "null")
-                .unwrap_or("null"),
-            _ => "",
-        };
-        match ty {
+        match json_type(schema) {
             "string" => Shape::String,
             "boolean" => Shape::Bool,
             "number" => Shape::Number,
@@ -225,6 +216,19 @@ impl Builder {
                 panic!("the spec model uses a schema the grammar does not know: {other} {schema}")
             }
         }
+    }
+}
+
+/// The JSON type a schema names, ignoring `null` (how schemars writes an `Option`).
+pub fn json_type(schema: &Value) -> &str {
+    match &schema["type"] {
+        Value::String(t) => t.as_str(),
+        Value::Array(ts) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|t| *t != "null")
+            .unwrap_or("null"),
+        _ => "",
     }
 }
 
