@@ -97,3 +97,31 @@ fn the_minimal_example_is_valid_as_of_the_fixture_date() {
     let (_t, got) = run_fixture(tmp.path());
     assert!(got.is_empty(), "examples/minimal reports: {got:#?}");
 }
+
+/// Every diagnostic code the checks can report has a failing fixture, except the two about the
+/// tree itself (H0002 unreadable file, H0003 no spec files), which `tests/cli.rs` covers.
+#[test]
+fn every_code_has_a_fixture() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let code = regex::Regex::new(r#""(H[0-9]{4})""#).unwrap();
+    let mut codes = std::collections::BTreeSet::new();
+    for entry in walkdir::WalkDir::new(root.join("src"))
+        .into_iter()
+        .flatten()
+    {
+        if entry.path().extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(entry.path()).unwrap();
+            codes.extend(code.captures_iter(&text).map(|c| c[1].to_string()));
+        }
+    }
+    let fixtures: Vec<String> = fixtures()
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let missing: Vec<&String> = codes
+        .iter()
+        .filter(|c| !["H0002", "H0003"].contains(&c.as_str()))
+        .filter(|c| !fixtures.iter().any(|f| f.starts_with(c.as_str())))
+        .collect();
+    assert!(missing.is_empty(), "codes without a fixture: {missing:?}");
+}

@@ -51,19 +51,22 @@ pub(super) fn check(c: &mut Checker) {
                 .help("add a file such as `spec/system.kdl` with `system \"my-city\" { … }`"),
         );
     }
-    for extra in spec.systems.iter().skip(1) {
-        c.report(
-            Diagnostic::error(
-                "H0109",
-                format!("a second `system` (`{}`) is declared", extra.id),
-            )
-            .at(c.at(Kind::System, &extra.id, ""))
-            .related(
-                c.at(Kind::System, &spec.systems[0].id, ""),
-                "the first system",
-            )
-            .help("a spec tree describes one system; merge them"),
-        );
+    let first = spec
+        .systems
+        .iter()
+        .min_by_key(|s| c.at(Kind::System, &s.id, "").map(|sp| (sp.file, sp.offset)));
+    if let Some(first) = first {
+        for extra in spec.systems.iter().filter(|s| s.id != first.id) {
+            c.report(
+                Diagnostic::error(
+                    "H0109",
+                    format!("a second `system` (`{}`) is declared", extra.id),
+                )
+                .at(c.at(Kind::System, &extra.id, ""))
+                .related(c.at(Kind::System, &first.id, ""), "the first system")
+                .help("a spec tree describes one system; merge them"),
+            );
+        }
     }
 
     for s in &spec.systems {
