@@ -1,0 +1,86 @@
+//! The CI workflow a city copies into its spec repository (`deploy/ci/github-workflow.yml`) runs
+//! real hromada commands: each `hromada …` line of it is run here against a Git checkout of a
+//! spec tree, with the base branch standing in as `HEAD`, and must behave as the workflow expects.
+
+use std::path::Path;
+use std::process::Command;
+
+fn git(dir: &Path, args: &[&str]) {
+    let ok = Command::new("git")
+        .args(["-c", "user.name=CI", "-c", "user.email=ci@example.invalid"])
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "git {args:?}");
+}
+
+/// The `hromada …` command lines of the workflow, with GitHub expressions replaced.
+fn workflow_commands() -> Vec<Vec<String>> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/ci/github-workflow.yml");
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains("pull_request"), "the workflow runs on pull requests");
+    assert!(text.contains("fetch-depth: 0"), "plan needs the base branch's history");
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("run: ").or(Some(l.trim())))
+        .filter(|l| l.starts_with("hromada "))
+        .map(|l| {
+            let l = l.split(['>', '|']).next().unwrap();
+            l.replace("\"origin/${{ github.base_ref }}\"", "HEAD")
+                .split_whitespace()
+                .skip(1)
+                .map(String::from)
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_workflow_commands_run_against_a_spec_checkout() {
+    let commands = workflow_commands();
+    assert!(commands.iter().any(|c| c[0] == "validate"), "{commands:?}");
+    assert!(commands.iter().any(|c| c[0] == "plan"), "{commands:?}");
+
+    let repo = tempfile::tempdir().unwrap();
+    let minimal = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/minimal");
+    for entry in walkdir::WalkDir::new(&minimal) {
+        let entry = entry.unwrap();
+        let rel = entry.path().strip_prefix(&minimal).unwrap();
+        if rel.starts_with("dev-keys") {
+            continue;
+        }
+        let target = repo.path().join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+    git(repo.path(), &["init", "-q"]);
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-qm", "base"]);
+    std::fs::write(
+        repo.path().join("spec/roles.kdl"),
+        "role \"clerk\" {\n    title \"Спеціаліст\"\n    permissions \"applications-read\"\n}\n",
+    )
+    .unwrap();
+
+    for args in commands {
+        let out = Command::new(env!("CARGO_BIN_EXE_hromada"))
+            .args(&args)
+            .current_dir(repo.path())
+            .output()
+            .unwrap();
+        let code = out.status.code().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        match args[0].as_str() {
+            "validate" => assert_eq!(code, 0, "hromada {args:?}: {stdout}"),
+            "plan" => {
+                assert_eq!(code, 2, "the pull request adds a role: hromada {args:?}: {stdout}");
+                assert!(stdout.contains("role"), "{stdout}");
+            }
+            other => panic!("the workflow runs an unexpected command: {other}"),
+        }
+    }
+}
