@@ -20,8 +20,14 @@ fn git(dir: &Path, args: &[&str]) {
 fn workflow_commands() -> Vec<Vec<String>> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/ci/github-workflow.yml");
     let text = std::fs::read_to_string(path).unwrap();
-    assert!(text.contains("pull_request"), "the workflow runs on pull requests");
-    assert!(text.contains("fetch-depth: 0"), "plan needs the base branch's history");
+    assert!(
+        text.contains("pull_request"),
+        "the workflow runs on pull requests"
+    );
+    assert!(
+        text.contains("fetch-depth: 0"),
+        "plan needs the base branch's history"
+    );
     text.lines()
         .filter_map(|l| l.trim().strip_prefix("run: ").or(Some(l.trim())))
         .filter(|l| l.starts_with("hromada "))
@@ -77,7 +83,10 @@ fn the_workflow_commands_run_against_a_spec_checkout() {
         match args[0].as_str() {
             "validate" => assert_eq!(code, 0, "hromada {args:?}: {stdout}"),
             "plan" => {
-                assert_eq!(code, 2, "the pull request adds a role: hromada {args:?}: {stdout}");
+                assert_eq!(
+                    code, 2,
+                    "the pull request adds a role: hromada {args:?}: {stdout}"
+                );
                 assert!(stdout.contains("role"), "{stdout}");
             }
             other => panic!("the workflow runs an unexpected command: {other}"),
