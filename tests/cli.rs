@@ -212,3 +212,15 @@ fn schema_check_detects_a_stale_folder() {
     assert_eq!(code, 1);
     assert!(err.contains("form.schema.json"), "{err}");
 }
+
+#[test]
+fn human_output_counts_columns_in_characters_on_ukrainian_lines() {
+    let role = "role \"clerk\" {\n    title \"Спеціаліст\" bogus=\"x\"\n    permissions \"applications-read\"\n}\n";
+    let t = tree(&[("spec/roles.kdl", role)]);
+    let (code, out, _) = hromada(&["validate", t.path().to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(out.contains("[spec/roles.kdl:2:24]"), "{out}");
+    let (_, json, _) = hromada(&["validate", t.path().to_str().unwrap(), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["diagnostics"][0]["range"]["start"]["column"], 24);
+}

@@ -5,7 +5,10 @@ use std::fmt::Write as _;
 use std::io::IsTerminal;
 
 use clap::ValueEnum;
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    SourceCode, SourceSpan, SpanContents,
+};
 use serde_json::json;
 
 use crate::spec::diagnostics::{Diagnostic, Severity};
@@ -35,10 +38,40 @@ fn counts(diagnostics: &[Diagnostic]) -> (usize, usize) {
     (errors, diagnostics.len() - errors)
 }
 
+/// A source file for miette whose locations count columns in characters, as editors, the JSON
+/// and the GitHub formats do (miette's own count is in bytes, wrong on Ukrainian text).
+struct CharColumns<'a> {
+    name: &'a str,
+    text: &'a str,
+}
+
+impl SourceCode for CharColumns<'_> {
+    fn read_span<'b>(
+        &'b self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
+        let inner = self.text.read_span(span, before, after)?;
+        let start = inner.span().offset();
+        let before_start = self.text.get(..start).unwrap_or_default();
+        let line_start = before_start.rfind('\n').map_or(0, |i| i + 1);
+        let column = before_start[line_start..].chars().count();
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.to_string(),
+            inner.data(),
+            *inner.span(),
+            inner.line(),
+            column,
+            inner.line_count(),
+        )))
+    }
+}
+
 /// A diagnostic prepared for miette's graphical handler.
 struct Report<'a> {
     d: &'a Diagnostic,
-    source: Option<NamedSource<String>>,
+    source: Option<CharColumns<'a>>,
     labels: Vec<LabeledSpan>,
 }
 
@@ -110,7 +143,10 @@ fn human(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
                     ));
                 }
                 (
-                    Some(NamedSource::new(file.path.clone(), file.text.clone())),
+                    Some(CharColumns {
+                        name: &file.path,
+                        text: &file.text,
+                    }),
                     labels,
                 )
             }
