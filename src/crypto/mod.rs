@@ -1,9 +1,11 @@
 //! X.509 certificates for the system's trust chain: reading and judging PEM certificates
-//! (`certs`) and issuing the development CA and its leaf certificates (`dev_ca`).
+//! (`certs`), issuing the development CA and its leaf certificates (`dev_ca`), and making the
+//! development keys of a whole spec tree (`dev_keys`).
 //! Everything is built on the `openssl` crate; keys are always ECDSA P-256 with SHA-256.
 
 pub mod certs;
 pub mod dev_ca;
+pub mod dev_keys;
 
 pub use certs::{
     CertError, RENEW_WITHIN_DAYS, Validity, chains_to, is_p256, key_description, name_line,
