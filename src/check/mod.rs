@@ -5,6 +5,7 @@
 
 mod agreements;
 mod crypto;
+mod documents;
 mod eservices;
 mod expressions;
 mod formats;
@@ -58,6 +59,7 @@ pub fn run(loaded: &Loaded, today: NaiveDate) -> Vec<Diagnostic> {
     eservices::check(&mut checker);
     records::check(&mut checker);
     crypto::check(&mut checker);
+    documents::check(&mut checker);
     let mut all = loaded.diagnostics.clone();
     all.append(&mut checker.diagnostics);
     crate::spec::diagnostics::sort(&mut all);
