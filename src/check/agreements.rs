@@ -213,8 +213,12 @@ fn personal_purpose(c: &mut Checker, a: &Agreement, service: &Service) {
         .iter()
         .enumerate()
         .filter_map(|(i, f)| {
-            let class = service.response.find(f)?.class();
-            let level = spec.data_class(class)?.level;
+            let (class, level) = service
+                .response
+                .released(f)
+                .into_iter()
+                .filter_map(|(_, class)| Some((class, spec.data_class(class)?.level)))
+                .max_by_key(|(_, level)| *level)?;
             (level >= Level::Personal).then_some((i, f, class))
         })
         .collect();

@@ -20,33 +20,37 @@ pub(super) fn check(c: &mut Checker) {
     }
 }
 
-/// Indices of the agreement's granted fields whose data class the policy applies to; a field
-/// without a class is `public`. Empty when the provider service is unknown.
-fn governed_fields(c: &Checker, p: &Policy, a: &Agreement) -> Vec<usize> {
+/// The agreement's grants that release data of a class the policy applies to — the granted
+/// field itself or anything nested in it (see `Response::released`) — each with the governed
+/// fields it releases. Empty when the provider service is unknown.
+fn governed_fields(c: &Checker, p: &Policy, a: &Agreement) -> Vec<(usize, Vec<String>)> {
     let Some((_, service)) = c.spec().service(&a.provider) else {
         return Vec::new();
     };
     a.fields
         .iter()
         .enumerate()
-        .filter(|(_, f)| {
-            service
+        .filter_map(|(i, f)| {
+            let governed: Vec<String> = service
                 .response
-                .find(f)
-                .is_some_and(|field| p.applies_to.iter().any(|class| class == field.class()))
+                .released(f)
+                .into_iter()
+                .filter(|(_, class)| p.applies_to.iter().any(|c| c == class))
+                .map(|(path, _)| path)
+                .collect();
+            (!governed.is_empty()).then_some((i, governed))
         })
-        .map(|(i, _)| i)
         .collect()
 }
 
-fn agreement_rules(c: &mut Checker, p: &Policy, a: &Agreement, governed: &[usize]) {
+fn agreement_rules(c: &mut Checker, p: &Policy, a: &Agreement, governed: &[(usize, Vec<String>)]) {
     let classes = p
         .applies_to
         .iter()
         .map(|x| format!("`{x}`"))
         .collect::<Vec<_>>()
         .join(", ");
-    let first = &a.fields[governed[0]];
+    let first = &a.fields[governed[0].0];
     let why = format!(
         "it grants `{first}`, a field of class {classes} that policy `{}` governs",
         p.id
@@ -84,25 +88,35 @@ fn agreement_rules(c: &mut Checker, p: &Policy, a: &Agreement, governed: &[usize
         .help("set `notify-subject #true` so people see this exchange in their cabinet (MIN-4)");
         c.report(rule(c, d, p, "notify-subject", "/notify-subject", &why));
     }
+    let mut released: Vec<&str> = governed
+        .iter()
+        .flat_map(|(_, paths)| paths.iter().map(String::as_str))
+        .collect();
+    released.sort_unstable();
+    released.dedup();
     if let Some(max) = p.max_fields
-        && governed.len() > max as usize
+        && released.len() > max as usize
     {
-        let over = governed[max as usize];
-        let names: Vec<String> = governed
+        let over = governed
             .iter()
-            .map(|&i| format!("`{}`", a.fields[i]))
-            .collect();
+            .scan(0, |count, (i, paths)| {
+                *count += paths.len();
+                Some((*i, *count))
+            })
+            .find(|(_, count)| *count > max as usize)
+            .map_or(governed[0].0, |(i, _)| i);
+        let names: Vec<String> = released.iter().map(|f| format!("`{f}`")).collect();
         let d = Diagnostic::error(
                 "H0504",
                 format!(
-                    "agreement `{}` grants {} fields of class {classes}, more than {max}",
+                    "agreement `{}` releases {} fields of class {classes}, more than {max}",
                     a.id,
-                    governed.len()
+                    released.len()
                 ),
             )
             .at(c.at(Kind::Agreement, &a.id, &format!("/fields/{over}")))
             .help("grant only the fields the consumer needs, or split the exchange into agreements with separate purposes");
-        let why = format!("it grants {}", names.join(", "));
+        let why = format!("it releases {}", names.join(", "));
         c.report(rule(c, d, p, "max-fields", "/max-fields", &why));
     }
 }

@@ -87,7 +87,7 @@ fn service(b: &mut Builder, p: &Participant, s: &Service) -> Result<Value> {
                 "path": path,
                 "depth": depth,
                 "type": labels::field_type(f.ty),
-                "class": b.class_link(f.class()),
+                "class": b.class_link(s.response.class_of(&path).unwrap_or("public")),
                 "description": f.description,
             })
         })
@@ -204,8 +204,8 @@ fn agreements(b: &mut Builder) -> Result<()> {
             .iter()
             .map(|f| {
                 let class = provider_service
-                    .and_then(|s| s.response.find(f))
-                    .map(|rf| b.class_link(rf.class()));
+                    .and_then(|s| s.response.class_of(f))
+                    .map(|class| b.class_link(class));
                 json!({"path": f, "class": class})
             })
             .collect();

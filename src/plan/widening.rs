@@ -74,7 +74,7 @@ impl<'a> Access<'a> {
             let mut found = false;
             for at in service.iter().flat_map(|s| s.response.walk()) {
                 if at.path == *granted || at.path.starts_with(&nested) {
-                    let id = at.field.class().to_string();
+                    let id = at.class.to_string();
                     let level = spec.data_class(&id).map(|c| c.level);
                     fields.insert(at.path, Some(Class { id, level }));
                     found = true;

@@ -222,6 +222,7 @@ impl Response {
         fn walk<'a>(
             prefix: &str,
             ptr: &str,
+            inherited: &'a str,
             fields: &'a [ResponseField],
             out: &mut Vec<FieldAt<'a>>,
         ) {
@@ -232,17 +233,31 @@ impl Response {
                     format!("{prefix}.{}", f.name)
                 };
                 let pointer = format!("{ptr}/fields/{i}");
-                walk(&path, &pointer, &f.fields, out);
+                let class = f.class.as_deref().unwrap_or(inherited);
+                walk(&path, &pointer, class, &f.fields, out);
                 out.push(FieldAt {
                     path,
                     pointer,
+                    class,
                     field: f,
                 });
             }
         }
         let mut out = Vec::new();
-        walk("", "", &self.fields, &mut out);
+        walk("", "", "public", &self.fields, &mut out);
         out
+    }
+
+    /// The effective data class of the field at a dotted path (see `ResponseField::class`).
+    pub fn class_of(&self, path: &str) -> Option<&str> {
+        let mut fields = &self.fields;
+        let mut class = "public";
+        for part in path.split('.') {
+            let f = fields.iter().find(|f| f.name == part)?;
+            class = f.class.as_deref().unwrap_or(class);
+            fields = &f.fields;
+        }
+        Some(class)
     }
 
     /// The field at a dotted path.
@@ -258,10 +273,52 @@ impl Response {
     }
 }
 
+impl Response {
+    /// The data that granting `path` releases: the field itself, or for an object every field
+    /// nested in it that holds a value (objects declaring no fields count as values), by dotted
+    /// path, each with its effective data class: its own, or else that of its nearest classified
+    /// ancestor, or else `public`. Empty when the path names no field.
+    pub fn released(&self, path: &str) -> Vec<(String, &str)> {
+        let mut fields = &self.fields;
+        let mut inherited = None;
+        let mut found = None;
+        for part in path.split('.') {
+            let Some(f) = fields.iter().find(|f| f.name == part) else {
+                return Vec::new();
+            };
+            inherited = f.class.as_deref().or(inherited);
+            fields = &f.fields;
+            found = Some(f);
+        }
+        let mut out = Vec::new();
+        if let Some(f) = found {
+            collect(path.to_string(), f, inherited.unwrap_or("public"), &mut out);
+        }
+        out
+    }
+}
+
+fn collect<'a>(
+    path: String,
+    field: &'a ResponseField,
+    class: &'a str,
+    out: &mut Vec<(String, &'a str)>,
+) {
+    for child in &field.fields {
+        let class = child.class.as_deref().unwrap_or(class);
+        collect(format!("{path}.{}", child.name), child, class, out);
+    }
+    if field.fields.is_empty() {
+        out.push((path, class));
+    }
+}
+
 /// A response field located by its dotted path and JSON pointer.
 pub struct FieldAt<'a> {
     pub path: String,
     pub pointer: String,
+    /// The effective data class: the field's own or its enclosing object's.
+    pub class: &'a str,
     pub field: &'a ResponseField,
 }
 
@@ -276,7 +333,8 @@ pub struct ResponseField {
     #[serde(rename = "type")]
     #[schemars(extend("x-kdl" = "prop"))]
     pub ty: FieldType,
-    /// Data class (a `data-class` id from the policies); `public` when absent.
+    /// Data class (a `data-class` id from the policies); when absent, the class of the enclosing
+    /// object, and `public` at the top level. Granting an object releases everything in it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("x-kdl" = "prop"))]
     pub class: Option<String>,
@@ -288,12 +346,6 @@ pub struct ResponseField {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "field"))]
     pub fields: Vec<ResponseField>,
-}
-
-impl ResponseField {
-    pub fn class(&self) -> &str {
-        self.class.as_deref().unwrap_or("public")
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -323,4 +375,55 @@ pub struct HealthCheck {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("x-kdl" = "prop"))]
     pub timeout: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(name: &str, class: Option<&str>, fields: Vec<ResponseField>) -> ResponseField {
+        ResponseField {
+            name: name.into(),
+            ty: if fields.is_empty() {
+                FieldType::String
+            } else {
+                FieldType::Object
+            },
+            class: class.map(String::from),
+            description: None,
+            fields,
+        }
+    }
+
+    #[test]
+    fn granting_an_object_releases_its_fields_with_inherited_classes() {
+        let response = Response {
+            fields: vec![
+                field("id", None, vec![]),
+                field(
+                    "person",
+                    Some("personal"),
+                    vec![
+                        field("name", None, vec![]),
+                        field("health", Some("sensitive"), vec![]),
+                    ],
+                ),
+            ],
+        };
+        let released = response.released("person");
+        assert_eq!(
+            released,
+            vec![
+                ("person.name".to_string(), "personal"),
+                ("person.health".to_string(), "sensitive"),
+            ]
+        );
+        assert_eq!(
+            response.released("person.name"),
+            vec![("person.name".to_string(), "personal")]
+        );
+        assert_eq!(response.class_of("id"), Some("public"));
+        assert_eq!(response.class_of("person"), Some("personal"));
+        assert!(response.released("nobody").is_empty());
+    }
 }
