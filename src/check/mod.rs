@@ -10,6 +10,7 @@ mod eservices;
 mod expressions;
 mod formats;
 mod forms;
+mod nested_ids;
 mod policy;
 mod records;
 mod references;
@@ -51,6 +52,7 @@ pub fn run(loaded: &Loaded, today: NaiveDate) -> Vec<Diagnostic> {
         diagnostics: Vec::new(),
     };
     references::check(&mut checker);
+    nested_ids::check(&mut checker);
     formats::check(&mut checker);
     agreements::check(&mut checker);
     policy::check(&mut checker);
