@@ -236,23 +236,18 @@ impl<'a> Decoder<'a> {
                         .fields
                         .iter()
                         .find(|f| f.placement == Placement::Prop && f.name == key);
+                    let first = field.and_then(|f| spans.find(at, Segment::Field(&f.name)));
                     match field {
-                        Some(field) if obj.contains_key(key) => {
+                        Some(_) if first.is_some() => {
                             self.diagnostics.push(
                                 Diagnostic::error(
                                     "H0107",
                                     format!("property `{key}` is given twice on `{node_name}`"),
                                 )
                                 .at(Some(espan))
-                                .related(
-                                    spans
-                                        .find(at, Segment::Field(&field.name))
-                                        .map(|i| spans.span_of(i)),
-                                    "first given here",
-                                )
+                                .related(first.map(|i| spans.span_of(i)), "first given here")
                                 .help("keep one of them"),
                             );
-                            let _ = field;
                         }
                         Some(field) => {
                             spans.push(at, Segment::Field(&field.name), espan);
@@ -301,14 +296,11 @@ impl<'a> Decoder<'a> {
         for field in &def.fields {
             match field.placement {
                 Placement::Child if field.node == name => {
-                    if obj.contains_key(&field.name) {
+                    if let Some(first) = spans.find(at, Segment::Field(&field.name)) {
                         self.diagnostics.push(
                             Diagnostic::error("H0107", format!("`{name}` is given twice in `{parent}`"))
                                 .at(Some(cspan))
-                                .related(
-                                    spans.find(at, Segment::Field(&field.name)).map(|i| spans.span_of(i)),
-                                    "first given here",
-                                )
+                                .related(Some(spans.span_of(first)), "first given here")
                                 .help(format!("`{name}` takes one node; list several values as arguments of one node")),
                         );
                         return;
