@@ -96,6 +96,9 @@ fn edge_cases_read_the_same() {
         "node \"bad \\q escape\"",
         "/* never closed",
         "node 1.",
+        "node 1.e5",
+        "node \"control \u{1} character\"",
+        "node /-{ skipped } extra { kept }",
     ];
     for text in rejected {
         assert!(

@@ -315,6 +315,7 @@ impl Parser<'_> {
             entries: Vec::new(),
             children: None,
         };
+        let mut skipped_children = false;
         loop {
             let spaced = self.node_space()?;
             match self.peek() {
@@ -345,12 +346,13 @@ impl Parser<'_> {
             if self.peek() == Some(b'{') {
                 let children = self.children_block()?;
                 if slashdash {
+                    skipped_children = true;
                     continue;
                 }
                 node.children = Some(children);
                 return self.after_children(node);
             }
-            if node.children.is_some() {
+            if node.children.is_some() || skipped_children {
                 return Err(());
             }
             let entry = self.entry()?;
@@ -546,7 +548,10 @@ impl Parser<'_> {
         }
         let clean: String = raw.chars().filter(|c| *c != '_').collect();
         if body.contains(['.', 'e', 'E']) {
-            if body.contains("._") || body.ends_with('.') {
+            let digit_after_point = body
+                .find('.')
+                .is_none_or(|i| body.as_bytes().get(i + 1).is_some_and(u8::is_ascii_digit));
+            if !digit_after_point {
                 return Err(());
             }
             return clean.parse::<f64>().map(Value::Float).map_err(|_| ());
@@ -619,6 +624,7 @@ impl Parser<'_> {
                     return Ok(out);
                 }
                 b'\n' | b'\r' | 0x0C => return Err(()),
+                c if self.forbidden_at(c) => return Err(()),
                 b'\\' => {
                     out.push_str(&self.text[run..self.i]);
                     self.i += 1;
@@ -679,8 +685,22 @@ impl Parser<'_> {
                     return Ok(value);
                 }
                 b'\n' | b'\r' | 0x0C => return Err(()),
+                c if self.forbidden_at(c) => return Err(()),
                 _ => self.i += 1,
             }
+        }
+    }
+
+    /// Whether the character starting with byte `c` at the cursor may not appear in a KDL document.
+    fn forbidden_at(&self, c: u8) -> bool {
+        match c {
+            b'\t' => false,
+            0x00..=0x1F | 0x7F => true,
+            0xC2 | 0xE2 | 0xEF => self.text[self.i..]
+                .chars()
+                .next()
+                .is_some_and(is_disallowed),
+            _ => false,
         }
     }
 }
