@@ -21,9 +21,7 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn new(path: String, text: String) -> Self {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
+        let line_starts = std::iter::once(0).chain(line_breaks(&text)).collect();
         SourceFile {
             path,
             text,
@@ -35,7 +33,13 @@ impl SourceFile {
         let byte = byte.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s <= byte) - 1;
         let start = self.line_starts[line];
-        let column = self.text[start..byte].chars().count() + 1;
+        let prefix = &self.text[start..byte];
+        let column = prefix
+            .strip_prefix('\u{feff}')
+            .unwrap_or(prefix)
+            .chars()
+            .count()
+            + 1;
         Pos {
             line: line + 1,
             column,
@@ -51,8 +55,29 @@ impl SourceFile {
             .get(line)
             .copied()
             .unwrap_or(self.text.len());
-        self.text[start..end].trim_end_matches(['\n', '\r'])
+        self.text[start..end]
+            .trim_end_matches(['\n', '\r', '\u{85}', '\u{c}', '\u{2028}', '\u{2029}'])
     }
+}
+
+/// Offsets just after each line break, as KDL counts them: CRLF, CR, LF, NEL, FF, LS and PS.
+fn line_breaks(text: &str) -> impl Iterator<Item = usize> + '_ {
+    let mut chars = text.char_indices().peekable();
+    std::iter::from_fn(move || {
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\r' if chars.peek().is_some_and(|(_, n)| *n == '\n') => {
+                    chars.next();
+                    return Some(i + 2);
+                }
+                '\r' | '\n' | '\u{85}' | '\u{c}' | '\u{2028}' | '\u{2029}' => {
+                    return Some(i + c.len_utf8());
+                }
+                _ => {}
+            }
+        }
+        None
+    })
 }
 
 /// All KDL files of one spec tree, plus the root they came from (for referenced files such as
@@ -158,4 +183,24 @@ fn relative(root: &Path, path: &Path) -> String {
         .map(|c| c.as_os_str().to_string_lossy())
         .collect::<Vec<_>>()
         .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_break_as_kdl_says_and_columns_count_characters() {
+        let f = SourceFile::new("a.kdl".into(), "\u{feff}a 1\r\nб 2\rc 3\u{2028}d\n".into());
+        assert_eq!(f.pos(3).line, 1);
+        assert_eq!(f.pos(3).column, 1, "the BOM is not a column");
+        assert_eq!(f.pos(4).column, 2);
+        let b = f.text.find('б').unwrap();
+        assert_eq!((f.pos(b + 3).line, f.pos(b + 3).column), (2, 3));
+        let c = f.text.find('c').unwrap();
+        assert_eq!((f.pos(c).line, f.pos(c).column), (3, 1));
+        let d = f.text.find('d').unwrap();
+        assert_eq!((f.pos(d).line, f.pos(d).column), (4, 1));
+        assert_eq!(f.line(2), "б 2");
+    }
 }
