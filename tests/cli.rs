@@ -224,3 +224,23 @@ fn human_output_counts_columns_in_characters_on_ukrainian_lines() {
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["diagnostics"][0]["range"]["start"]["column"], 24);
 }
+
+#[test]
+fn deeply_nested_input_gets_diagnostics_not_a_crash() {
+    let blocks = format!("role \"r\" {}{}\n", "{ a ".repeat(1000), "}".repeat(1000));
+    let fields = format!(
+        "participant \"deep\" {{\n service \"s\" {{\n response {{\n{}{}}}\n}}\n}}\n",
+        (0..300)
+            .map(|i| format!("field \"f{i}\" type=\"object\" {{\n"))
+            .collect::<String>(),
+        "}\n".repeat(300)
+    );
+    for text in [blocks, fields] {
+        let t = tree(&[("spec/deep.kdl", &text)]);
+        let (code, out, err) =
+            hromada(&["validate", t.path().to_str().unwrap(), "--format", "json"]);
+        assert_eq!(code, 1, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert!(v["error_count"].as_u64().unwrap() > 0);
+    }
+}

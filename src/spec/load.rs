@@ -129,6 +129,10 @@ struct FileNodes {
     diagnostics: Vec<Diagnostic>,
 }
 
+/// Reading and decoding recurse once per level of nesting; a deeply nested file gets a
+/// diagnostic, not a stack overflow. The stack is reserved, not committed, until used.
+const READER_STACK: usize = 256 << 20;
+
 /// Parses and decodes every file, spread over the machine's cores, in file order.
 fn read_all(sources: &SourceSet) -> Vec<FileNodes> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -139,13 +143,17 @@ fn read_all(sources: &SourceSet) -> Vec<FileNodes> {
             .chunks(chunk)
             .enumerate()
             .map(|(c, files)| {
-                scope.spawn(move || {
-                    files
-                        .iter()
-                        .enumerate()
-                        .map(|(i, f)| read_file(c * chunk + i, &f.text))
-                        .collect::<Vec<_>>()
-                })
+                std::thread::Builder::new()
+                    .name("spec-reader".into())
+                    .stack_size(READER_STACK)
+                    .spawn_scoped(scope, move || {
+                        files
+                            .iter()
+                            .enumerate()
+                            .map(|(i, f)| read_file(c * chunk + i, &f.text))
+                            .collect::<Vec<_>>()
+                    })
+                    .expect("a spec reader thread starts")
             })
             .collect();
         handles
