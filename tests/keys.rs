@@ -256,3 +256,40 @@ fn a_changed_node_address_reissues_only_that_node() {
     );
     assert!(names.contains(&"localhost".to_string()), "{names:?}");
 }
+
+#[test]
+fn keys_dev_never_writes_a_certificate_outside_the_root_or_over_spec_files() {
+    for (path, expected) in [
+        ("spec/system.kdl", "only spec files"),
+        ("../escaped.crt", "without `..`"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("city");
+        let minimal = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/minimal");
+        for entry in walkdir::WalkDir::new(&minimal) {
+            let entry = entry.unwrap();
+            let target = root.join(entry.path().strip_prefix(&minimal).unwrap());
+            if entry.file_type().is_dir() {
+                std::fs::create_dir_all(&target).unwrap();
+            } else if !entry.path().starts_with(minimal.join("dev-keys")) {
+                std::fs::copy(entry.path(), &target).unwrap();
+            }
+        }
+        let council = root.join("spec/council.kdl");
+        let text = std::fs::read_to_string(&council).unwrap();
+        std::fs::write(&council, text.replace("pki/seals/council.crt", path)).unwrap();
+        let before = std::fs::read_to_string(root.join("spec/system.kdl")).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hromada"))
+            .args(["keys", "dev", root.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(expected), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(root.join("spec/system.kdl")).unwrap(),
+            before
+        );
+        assert!(!dir.path().join("escaped.crt").exists());
+    }
+}

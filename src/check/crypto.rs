@@ -125,7 +125,21 @@ fn load(
     files: &mut HashMap<String, Result<Vec<X509>, CertError>>,
     r: &Reference,
 ) -> Option<Vec<X509>> {
-    let file = c.loaded.sources.resolve(r.path);
+    let file = match c.loaded.sources.resolve(r.path) {
+        Ok(file) => file,
+        Err(outside) => {
+            c.report(
+                Diagnostic::error(
+                    "H1001",
+                    format!("certificate file `{}` of {} is outside the spec root", r.path, r.role),
+                )
+                .at(r.span)
+                .detail(format!("a certificate path {outside}"))
+                .help("keep certificates in the spec repository, e.g. under `pki/`, and name them relative to its root"),
+            );
+            return None;
+        }
+    };
     let result = files
         .entry(file.to_string_lossy().into_owned())
         .or_insert_with(|| crypto::read_certificates(&file));

@@ -107,7 +107,7 @@ pub fn issue(args: &DevKeys) -> Result<Vec<String>> {
         }
     }
     for w in wanted {
-        let cert_file = root.join(&w.cert_path);
+        let cert_file = certificate_file(root, &w.cert_path, &w.what)?;
         if !args.force
             && !fresh_key
             && let Some(validity) = keep(&cert_file, &w, &ca)
@@ -146,7 +146,7 @@ fn ca(
     key_path: &Path,
     lines: &mut Vec<String>,
 ) -> Result<(Issued, bool)> {
-    let cert_file = args.root.join(cert_path);
+    let cert_file = certificate_file(&args.root, cert_path, "the trust anchor")?;
     let name = dev_ca::ca_name(
         &format!("{} development CA — NOT FOR PRODUCTION", system.id),
         &system.holder.name,
@@ -288,6 +288,23 @@ fn file_stem(id: &str) -> Result<&str> {
         );
     }
     Ok(id)
+}
+
+/// Where a certificate the spec names is written: inside the root, never among the spec files.
+fn certificate_file(root: &Path, cert_path: &str, what: &str) -> Result<PathBuf> {
+    let file = crate::spec::source::inside_root(root, cert_path)
+        .map_err(|outside| anyhow!("the certificate of {what}, `{cert_path}`, {outside}"))?;
+    let first = Path::new(cert_path).components().next();
+    if SPEC_FOLDERS
+        .iter()
+        .any(|f| first == Some(Component::Normal(f.as_ref())))
+    {
+        bail!(
+            "refusing to write the certificate of {what} to `{cert_path}`: `spec/` and `policies/` hold \
+             only spec files; keep certificates elsewhere in the repository, e.g. under `pki/`"
+        );
+    }
+    Ok(file)
 }
 
 /// Keys must never land where the spec is versioned.

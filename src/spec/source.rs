@@ -172,8 +172,38 @@ impl SourceSet {
     }
 
     /// Resolves a path written in the spec (relative to the spec root) to a file on disk.
-    pub fn resolve(&self, spec_path: &str) -> PathBuf {
-        self.root.join(spec_path)
+    pub fn resolve(&self, spec_path: &str) -> Result<PathBuf, OutsideRoot> {
+        inside_root(&self.root, spec_path)
+    }
+}
+
+/// A path in the spec that leaves the spec root (absolute, or climbing out with `..`). A spec
+/// may only name files it versions itself: anything else would let a pull request make CI read
+/// arbitrary files of the machine it runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutsideRoot;
+
+impl std::fmt::Display for OutsideRoot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("must be a path relative to the spec root, without `..`")
+    }
+}
+
+/// `root` joined with a path written in the spec, refused when the path leaves the root.
+pub fn inside_root(root: &Path, spec_path: &str) -> Result<PathBuf, OutsideRoot> {
+    let rel = Path::new(spec_path);
+    let leaves = rel.is_absolute()
+        || spec_path.starts_with(['/', '\\'])
+        || rel.components().any(|c| {
+            !matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        });
+    if leaves || spec_path.is_empty() {
+        Err(OutsideRoot)
+    } else {
+        Ok(root.join(rel))
     }
 }
 
