@@ -259,6 +259,9 @@ impl FormCheck<'_, '_> {
         verb: &str,
     ) {
         let c = &*self.c;
+        if c.in_unreadable_participant(from) {
+            return;
+        }
         let Some(problem) = portal_read(c.spec(), c.today, from, field) else {
             return;
         };

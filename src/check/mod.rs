@@ -39,6 +39,15 @@ impl<'a> Checker<'a> {
         self.loaded.map.at(kind, id, pointer)
     }
 
+    /// Whether `reference` (`participant/…`) points into a participant whose declaration could not
+    /// be read. Its problems are reported where it is written; references into it are not judged,
+    /// so that one typo does not echo as "unknown" across the tree.
+    pub fn in_unreadable_participant(&self, reference: &str) -> bool {
+        let participant = reference.split('/').next().unwrap_or(reference);
+        self.loaded.map.is_declared(Kind::Participant, participant)
+            && self.spec().participant(participant).is_none()
+    }
+
     pub fn report(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
     }

@@ -263,7 +263,7 @@ impl Refs<'_, '_> {
         value: &str,
         known: &BTreeSet<String>,
     ) -> bool {
-        if known.contains(value) {
+        if known.contains(value) || self.c.in_unreadable_participant(value) {
             return true;
         }
         let mut d = Diagnostic::error("H0202", format!("unknown {what} `{value}`"))

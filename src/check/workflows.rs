@@ -299,6 +299,9 @@ const DECIDE_WITHOUT_OFFICIAL: &str = "`decide` takes the decision from registry
 
 /// H0707: the service is declared, and the portal may read every field the call uses.
 fn call_action(c: &mut Checker, w: &Workflow, ap: &str, call: &Call) {
+    if c.in_unreadable_participant(&call.service) {
+        return;
+    }
     let spec = c.spec();
     let problems: Vec<(String, ReadProblem)> = match unknown_service(spec, &call.service) {
         Some(p) => vec![(format!("{ap}/call/service"), p)],
