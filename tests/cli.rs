@@ -244,3 +244,61 @@ fn deeply_nested_input_gets_diagnostics_not_a_crash() {
         assert!(v["error_count"].as_u64().unwrap() > 0);
     }
 }
+
+#[test]
+fn deny_warnings_turns_warnings_into_errors_in_every_format() {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/H0404-agreement-expired");
+    let files: Vec<(String, String)> = walkdir::WalkDir::new(&fixture)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "kdl"))
+        .map(|e| {
+            let name = e
+                .path()
+                .strip_prefix(&fixture)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            (name, std::fs::read_to_string(e.path()).unwrap())
+        })
+        .collect();
+    let extra: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    let t = tree(&extra);
+    let root = t.path().to_str().unwrap();
+    let (code, out, _) = hromada(&[
+        "validate",
+        root,
+        "--format",
+        "json",
+        "--as-of",
+        "2027-01-15",
+    ]);
+    assert_eq!(code, 0, "a warning alone does not fail: {out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (v["valid"].as_bool(), v["warning_count"].as_u64()),
+        (Some(true), Some(1))
+    );
+
+    let (code, out, _) = hromada(&[
+        "validate",
+        root,
+        "--format",
+        "json",
+        "--as-of",
+        "2027-01-15",
+        "--deny-warnings",
+    ]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (v["valid"].as_bool(), v["error_count"].as_u64()),
+        (Some(false), Some(1))
+    );
+    assert_eq!(v["diagnostics"][0]["code"], "H0404");
+    assert_eq!(v["diagnostics"][0]["severity"], "error");
+}

@@ -18,7 +18,7 @@ pub struct ValidateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-    /// Treat warnings as errors.
+    /// Treat warnings as errors: they are reported as errors and fail the run.
     #[arg(long)]
     pub deny_warnings: bool,
     /// Judge validity periods and certificate expiry as of this date (YYYY-MM-DD) instead of today.
@@ -41,11 +41,14 @@ pub fn validate(
 }
 
 pub fn run(args: ValidateArgs) -> ExitCode {
-    let (loaded, diagnostics) = validate(&args.root, args.as_of);
+    let (loaded, mut diagnostics) = validate(&args.root, args.as_of);
+    if args.deny_warnings {
+        for d in &mut diagnostics {
+            d.severity = crate::spec::Severity::Error;
+        }
+    }
     print!("{}", render(args.format, &diagnostics, &loaded.sources));
-    let failed = diagnostics
-        .iter()
-        .any(|d| d.is_error() || args.deny_warnings);
+    let failed = diagnostics.iter().any(|d| d.is_error());
     // The process ends here: freeing a large city's model piece by piece only costs time.
     std::mem::forget(loaded);
     if failed {
