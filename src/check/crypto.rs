@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use openssl::x509::X509;
+use openssl::x509::{X509, X509KeyUsage};
 
 use crate::crypto::{self, CertError, RENEW_WITHIN_DAYS, Validity};
 use crate::spec::{Diagnostic, Kind, Span};
@@ -100,6 +100,7 @@ pub(super) fn check(c: &mut Checker) {
             chain(c, r, cert, intermediates, &anchors);
         }
         validity(c, r, cert);
+        fitness(c, r, cert);
         if matches!(r.role, Role::Seal(_)) && !crypto::is_p256(cert) {
             c.report(
                 Diagnostic::error("H1007", format!(
@@ -239,4 +240,35 @@ fn validity(c: &mut Checker, r: &Reference, cert: &X509) {
                 .help(renew),
         );
     }
+}
+
+/// H1008: a node's or participant's certificate is an end-entity certificate, and a seal may sign.
+fn fitness(c: &mut Checker, r: &Reference, cert: &X509) {
+    let usage = cert.key_usage();
+    let problem = if usage.is_some_and(|u| u.contains(X509KeyUsage::KEY_CERT_SIGN)) {
+        "is a CA certificate, not one issued to it"
+    } else if matches!(r.role, Role::Seal(_))
+        && usage.is_some_and(|u| {
+            !u.intersects(X509KeyUsage::DIGITAL_SIGNATURE | X509KeyUsage::NON_REPUDIATION)
+        })
+    {
+        "may not sign: its key usage allows neither digital signature nor non-repudiation"
+    } else {
+        return;
+    };
+    c.report(
+        Diagnostic::error("H1008", format!("{} {problem}", r.role))
+            .at(r.span)
+            .detail(format!(
+                "`{}` must hold the certificate issued to this {}",
+                r.path,
+                match r.role {
+                    Role::Seal(_) => "participant's seal",
+                    _ => "node",
+                }
+            ))
+            .help(format!(
+                "point `cert=` at the right certificate; {DEV_HELP}"
+            )),
+    );
 }
