@@ -2,11 +2,11 @@
 //! validity must be a real period still running, neither side may be suspended, and (MIN-3)
 //! portal grants must be used by a form or workflow and personal data must come with a purpose.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::spec::diagnostics::did_you_mean;
 use crate::spec::model::{Action, Agreement, Level, Participant, Service, Status};
-use crate::spec::{Diagnostic, Kind};
+use crate::spec::{Diagnostic, Kind, Spec};
 
 use super::Checker;
 use super::formats::parse_date;
@@ -14,6 +14,8 @@ use super::formats::parse_date;
 pub(super) fn check(c: &mut Checker) {
     let spec = c.spec();
     let portal = spec.system().map(|s| s.portal.subsystem.as_str());
+    let uses = portal_uses(spec);
+    let nothing = BTreeSet::new();
     for a in &spec.agreements {
         validity(c, a);
         suspended(c, a);
@@ -24,7 +26,8 @@ pub(super) fn check(c: &mut Checker) {
         operations(c, a, service);
         personal_purpose(c, a, service);
         if portal == Some(a.consumer.as_str()) {
-            unused_portal_fields(c, a, service);
+            let used = uses.get(a.provider.as_str()).unwrap_or(&nothing);
+            unused_portal_fields(c, a, service, used);
         }
     }
 }
@@ -109,16 +112,16 @@ fn suspended_diagnostic(
 
 /// H0401: every granted field is a dotted path the service's response declares.
 fn fields(c: &mut Checker, a: &Agreement, service: &Service) {
-    let known: Vec<String> = service
-        .response
-        .walk()
-        .into_iter()
-        .map(|f| f.path)
-        .collect();
     for (i, field) in a.fields.iter().enumerate() {
         if service.response.find(field).is_some() {
             continue;
         }
+        let known: Vec<String> = service
+            .response
+            .walk()
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
         let d = Diagnostic::error(
             "H0401",
             format!(
@@ -250,8 +253,7 @@ fn personal_purpose(c: &mut Checker, a: &Agreement, service: &Service) {
 ///
 /// A use of `address.street` uses a grant of `address` and the other way round.
 /// Fields the service does not return are left to H0401.
-fn unused_portal_fields(c: &mut Checker, a: &Agreement, service: &Service) {
-    let used = portal_uses(c, &a.provider);
+fn unused_portal_fields(c: &mut Checker, a: &Agreement, service: &Service, used: &BTreeSet<&str>) {
     for (i, field) in a.fields.iter().enumerate() {
         if service.response.find(field).is_none() || used.iter().any(|u| overlaps(u, field)) {
             continue;
@@ -272,10 +274,9 @@ fn unused_portal_fields(c: &mut Checker, a: &Agreement, service: &Service) {
     }
 }
 
-/// Every field of `service` that forms and workflows read through the portal.
-fn portal_uses(c: &Checker, service: &str) -> BTreeSet<String> {
-    let spec = c.spec();
-    let mut used = BTreeSet::new();
+/// For every service, the fields that forms and workflows read from it through the portal.
+fn portal_uses(spec: &Spec) -> HashMap<&str, BTreeSet<&str>> {
+    let mut used: HashMap<&str, BTreeSet<&str>> = HashMap::new();
     for form in &spec.forms {
         let fields = form.pages.iter().flat_map(|p| {
             p.fields
@@ -286,19 +287,19 @@ fn portal_uses(c: &Checker, service: &str) -> BTreeSet<String> {
             let prefill = f.prefill.as_ref().map(|p| (&p.from, &p.field));
             let cross = f.cross_check.as_ref().map(|x| (&x.from, &x.field));
             for (from, field) in prefill.into_iter().chain(cross) {
-                if from == service {
-                    used.insert(field.clone());
-                }
+                used.entry(from.as_str())
+                    .or_default()
+                    .insert(field.as_str());
             }
         }
     }
     for w in &spec.workflows {
         for t in w.states.iter().flat_map(|s| &s.transitions) {
             for action in &t.actions {
-                if let Action::Call(call) = action
-                    && call.service == service
-                {
-                    used.extend(call.fields.iter().cloned());
+                if let Action::Call(call) = action {
+                    used.entry(call.service.as_str())
+                        .or_default()
+                        .extend(call.fields.iter().map(String::as_str));
                 }
             }
         }

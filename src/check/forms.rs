@@ -2,7 +2,7 @@
 //! and a valid portal agreement grants, selects draw on declared classifiers, bounds and patterns
 //! make sense, names are unique, attachments are open formats, and expressions compile.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 
@@ -27,11 +27,13 @@ pub(super) fn check(c: &mut Checker) {
         .declared(Kind::Classifier)
         .map(String::from)
         .collect();
+    let grants = PortalGrants::of(c.spec());
     for form in &c.spec().forms {
         let mut f = FormCheck {
             c: &mut *c,
             form,
             classifiers: &classifiers,
+            grants: &grants,
         };
         f.unique_names();
         f.pages();
@@ -58,6 +60,7 @@ struct FormCheck<'c, 'a> {
     c: &'c mut Checker<'a>,
     form: &'a Form,
     classifiers: &'c BTreeSet<String>,
+    grants: &'c PortalGrants<'a>,
 }
 
 impl FormCheck<'_, '_> {
@@ -262,7 +265,7 @@ impl FormCheck<'_, '_> {
         if c.in_unreadable_participant(from) {
             return;
         }
-        let Some(problem) = portal_read(c.spec(), c.today, from, field) else {
+        let Some(problem) = portal_read(self.grants, c.today, from, field) else {
             return;
         };
         let (code, at) = match problem.why {
@@ -325,11 +328,12 @@ pub(super) struct ReadProblem {
 /// `today`: the service is declared, its response declares the field, and a valid portal
 /// agreement grants it. Prefill, cross-checks and workflow `call` actions all read this way.
 pub(super) fn portal_read(
-    spec: &Spec,
+    grants: &PortalGrants,
     today: NaiveDate,
     service: &str,
     field: &str,
 ) -> Option<ReadProblem> {
+    let spec = grants.spec;
     let Some((_, svc)) = spec.service(service) else {
         return unknown_service(spec, service);
     };
@@ -348,7 +352,7 @@ pub(super) fn portal_read(
             }),
         });
     }
-    let help = portal_access_gap(spec, today, service, field)?;
+    let help = portal_access_gap(grants, today, service, field)?;
     Some(ReadProblem {
         why: Unreadable::NotGranted,
         summary: format!("no valid portal agreement grants `{service}` field `{field}`"),
@@ -357,6 +361,33 @@ pub(super) fn portal_read(
         ),
         help,
     })
+}
+
+/// The agreements with the portal's subsystem as consumer, by provider service: every read the
+/// portal makes (prefill, cross-check, workflow `call`) is judged against these.
+pub(super) struct PortalGrants<'a> {
+    spec: &'a Spec,
+    portal: Option<&'a str>,
+    by_provider: HashMap<&'a str, Vec<&'a Agreement>>,
+}
+
+impl<'a> PortalGrants<'a> {
+    pub(super) fn of(spec: &'a Spec) -> PortalGrants<'a> {
+        let portal = spec.system().map(|s| s.portal.subsystem.as_str());
+        let mut by_provider: HashMap<&str, Vec<&Agreement>> = HashMap::new();
+        for a in spec
+            .agreements
+            .iter()
+            .filter(|a| Some(a.consumer.as_str()) == portal)
+        {
+            by_provider.entry(a.provider.as_str()).or_default().push(a);
+        }
+        PortalGrants {
+            spec,
+            portal,
+            by_provider,
+        }
+    }
 }
 
 /// `Unreadable::Service` when `service` is not declared.
@@ -382,19 +413,15 @@ pub(super) fn unknown_service(spec: &Spec, service: &str) -> Option<ReadProblem>
 /// portal's subsystem as consumer, valid that day, lists the field or a parent of it (or when the
 /// tree declares no system to judge by); otherwise how to grant it.
 pub(super) fn portal_access_gap(
-    spec: &Spec,
+    portal_grants: &PortalGrants,
     today: NaiveDate,
     service: &str,
     field: &str,
 ) -> Option<String> {
-    let portal = &spec.system()?.portal.subsystem;
+    let portal = portal_grants.portal?;
     let mut expired: Option<&Agreement> = None;
     let mut unlisted: Option<&Agreement> = None;
-    for a in spec
-        .agreements
-        .iter()
-        .filter(|a| &a.consumer == portal && a.provider == service)
-    {
+    for a in portal_grants.by_provider.get(service).into_iter().flatten() {
         let lists = a.fields.iter().any(|f| grants(f, field));
         match (lists, valid_on(a, today)) {
             (true, true) => return None,
@@ -516,12 +543,25 @@ valid from="2026-01-01" until="2026-12-31""#
         ));
         for today in ["2026-01-01", "2026-12-31"] {
             assert_eq!(
-                portal_access_gap(&s, day(today), "water/abonent", "address.street"),
+                portal_access_gap(
+                    &PortalGrants::of(&s),
+                    day(today),
+                    "water/abonent",
+                    "address.street"
+                ),
                 None
             );
-            assert!(portal_read(&s, day(today), "water/abonent", "debt").is_none());
+            assert!(
+                portal_read(&PortalGrants::of(&s), day(today), "water/abonent", "debt").is_none()
+            );
         }
-        let gap = portal_access_gap(&s, day("2027-01-01"), "water/abonent", "debt").unwrap();
+        let gap = portal_access_gap(
+            &PortalGrants::of(&s),
+            day("2027-01-01"),
+            "water/abonent",
+            "debt",
+        )
+        .unwrap();
         assert!(gap.contains("is not valid on 2027-01-01"), "{gap}");
     }
 
@@ -532,7 +572,12 @@ valid from="2026-01-01" until="2026-12-31""#
 fields "debt"
 valid from="2026-01-01""#
         ));
-        let gap = portal_access_gap(&s, day("2026-06-01"), "water/abonent", "address.street");
+        let gap = portal_access_gap(
+            &PortalGrants::of(&s),
+            day("2026-06-01"),
+            "water/abonent",
+            "address.street",
+        );
         assert_eq!(
             gap.as_deref(),
             Some("add `address.street` to the `fields` of agreement `a`")
@@ -547,7 +592,13 @@ provider "water/abonent"
 fields "debt"
 valid from="2026-01-01""#,
         );
-        let gap = portal_access_gap(&s, day("2026-06-01"), "water/abonent", "debt").unwrap();
+        let gap = portal_access_gap(
+            &PortalGrants::of(&s),
+            day("2026-06-01"),
+            "water/abonent",
+            "debt",
+        )
+        .unwrap();
         assert!(
             gap.starts_with("sign an agreement with consumer `council/portal`"),
             "{gap}"
@@ -562,17 +613,17 @@ fields "debt"
 valid from="2026-01-01""#
         ));
         let today = day("2026-06-01");
-        let p = portal_read(&s, today, "water/abonents", "debt").unwrap();
+        let p = portal_read(&PortalGrants::of(&s), today, "water/abonents", "debt").unwrap();
         assert_eq!(
             (p.why, p.help.as_str()),
             (Unreadable::Service, "did you mean `water/abonent`?")
         );
-        let p = portal_read(&s, today, "water/abonent", "dept").unwrap();
+        let p = portal_read(&PortalGrants::of(&s), today, "water/abonent", "dept").unwrap();
         assert_eq!(
             (p.why, p.help.as_str()),
             (Unreadable::Field, "did you mean `debt`?")
         );
-        let p = portal_read(&s, today, "water/abonent", "address").unwrap();
+        let p = portal_read(&PortalGrants::of(&s), today, "water/abonent", "address").unwrap();
         assert_eq!(p.why, Unreadable::NotGranted);
     }
 

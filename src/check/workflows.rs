@@ -12,7 +12,7 @@ use crate::spec::{Diagnostic, Kind, Span};
 
 use super::Checker;
 use super::expressions::{Scope, check_expression};
-use super::forms::{ReadProblem, form_names, portal_read, unknown_service};
+use super::forms::{PortalGrants, ReadProblem, form_names, portal_read, unknown_service};
 
 /// Roles every workflow knows without declaring them, by where they are used.
 const TRANSITION_BUILTINS: [&str; 1] = ["applicant"];
@@ -27,6 +27,7 @@ pub(super) fn check(c: &mut Checker) {
         roles: declared(Kind::Role),
         templates: declared(Kind::Template),
         journals: declared(Kind::Journal),
+        grants: PortalGrants::of(spec),
     };
     for w in &spec.workflows {
         let targets_known = states(c, w);
@@ -40,10 +41,11 @@ pub(super) fn check(c: &mut Checker) {
     templates(c);
 }
 
-struct Names {
+struct Names<'a> {
     roles: BTreeSet<String>,
     templates: BTreeSet<String>,
     journals: BTreeSet<String>,
+    grants: PortalGrants<'a>,
 }
 
 /// The index of each state id (the first, should one be written twice).
@@ -265,7 +267,7 @@ fn actions(c: &mut Checker, w: &Workflow, names: &Names) {
             for (ai, action) in t.actions.iter().enumerate() {
                 let ap = format!("{tp}/actions/{ai}");
                 match action {
-                    Action::Call(call) => call_action(c, w, &ap, call),
+                    Action::Call(call) => call_action(c, w, &ap, call, &names.grants),
                     Action::Issue(issue) => {
                         let ptr = format!("{ap}/issue/template");
                         unknown(c, w, &ptr, "template", &issue.template, &names.templates);
@@ -298,7 +300,7 @@ fn actions(c: &mut Checker, w: &Workflow, names: &Names) {
 const DECIDE_WITHOUT_OFFICIAL: &str = "`decide` takes the decision from registry data without an official (003 §5.5–5.6); a transition an official fires is decided by that official";
 
 /// H0707: the service is declared, and the portal may read every field the call uses.
-fn call_action(c: &mut Checker, w: &Workflow, ap: &str, call: &Call) {
+fn call_action(c: &mut Checker, w: &Workflow, ap: &str, call: &Call, grants: &PortalGrants) {
     if c.in_unreadable_participant(&call.service) {
         return;
     }
@@ -310,7 +312,7 @@ fn call_action(c: &mut Checker, w: &Workflow, ap: &str, call: &Call) {
             .iter()
             .enumerate()
             .filter_map(|(k, f)| {
-                let p = portal_read(spec, c.today, &call.service, f)?;
+                let p = portal_read(grants, c.today, &call.service, f)?;
                 Some((format!("{ap}/call/fields/{k}"), p))
             })
             .collect(),
