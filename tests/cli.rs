@@ -1,6 +1,8 @@
 //! The `validate`, `spec export` and `schema` commands as a city's CI runs them: exit codes and
 //! every output format, on a temp copy of examples/minimal with a known problem added.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -19,16 +21,7 @@ fn hromada(args: &[&str]) -> (i32, String, String) {
 /// A copy of examples/minimal, optionally with extra files.
 fn tree(extra: &[(&str, &str)]) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/minimal");
-    for entry in walkdir::WalkDir::new(&src) {
-        let entry = entry.unwrap();
-        let target = tmp.path().join(entry.path().strip_prefix(&src).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
+    common::copy_tree(&common::minimal(), tmp.path());
     for (path, text) in extra {
         let p = tmp.path().join(path);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();

@@ -2,6 +2,8 @@
 //! real hromada commands: each `hromada …` line of it is run here against a Git checkout of a
 //! spec tree, with the base branch standing in as `HEAD`, and must behave as the workflow expects.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -49,20 +51,7 @@ fn the_workflow_commands_run_against_a_spec_checkout() {
     assert!(commands.iter().any(|c| c[0] == "plan"), "{commands:?}");
 
     let repo = tempfile::tempdir().unwrap();
-    let minimal = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/minimal");
-    for entry in walkdir::WalkDir::new(&minimal) {
-        let entry = entry.unwrap();
-        let rel = entry.path().strip_prefix(&minimal).unwrap();
-        if rel.starts_with("dev-keys") {
-            continue;
-        }
-        let target = repo.path().join(rel);
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
+    common::copy_tree(&common::minimal(), repo.path());
     git(repo.path(), &["init", "-q"]);
     git(repo.path(), &["add", "-A"]);
     git(repo.path(), &["commit", "-qm", "base"]);

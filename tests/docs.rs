@@ -3,6 +3,8 @@
 //! internal addresses or personal data, links that resolve, well-formed SVG, a complete
 //! reference, byte-identical rebuilds, and no site at all from an invalid tree.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -13,17 +15,7 @@ fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let target = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
+use common::copy_tree;
 
 /// A copy of a spec tree in a temporary folder. A tree without certificates gets development
 /// ones from `hromada keys dev`, or, where that command is unavailable, those of `examples/minimal`.

@@ -2,24 +2,15 @@
 //! `examples/minimal/` and an `expected.txt` listing exactly the diagnostics `validate` must
 //! report (`severity code file:line:col`). Dates are judged as of `FIXTURE_DATE`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
 const FIXTURE_DATE: &str = "2027-01-15";
 
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let rel = entry.path().strip_prefix(from).unwrap();
-        let target = to.join(rel);
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else if rel != Path::new("expected.txt") {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
+use common::copy_tree;
 
 /// Builds the tree of one fixture and returns what `validate` reports, one line per diagnostic.
 fn run_fixture(dir: &Path) -> (tempfile::TempDir, Vec<String>) {

@@ -2,6 +2,8 @@
 //! `cert=` paths point and chain to the development CA, the keys stay out of the versioned spec,
 //! and running again keeps what is still valid.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -16,19 +18,8 @@ const CERTS: [&str; 3] = [
 /// A copy of the minimal example's spec without its certificates or keys.
 fn minimal_tree() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/minimal");
     for folder in ["spec", "policies"] {
-        for entry in walkdir::WalkDir::new(example.join(folder)) {
-            let entry = entry.unwrap();
-            let target = tmp
-                .path()
-                .join(entry.path().strip_prefix(&example).unwrap());
-            if entry.file_type().is_dir() {
-                std::fs::create_dir_all(&target).unwrap();
-            } else {
-                std::fs::copy(entry.path(), &target).unwrap();
-            }
-        }
+        common::copy_tree(&common::minimal().join(folder), &tmp.path().join(folder));
     }
     tmp
 }
@@ -265,16 +256,7 @@ fn keys_dev_never_writes_a_certificate_outside_the_root_or_over_spec_files() {
     ] {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("city");
-        let minimal = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/minimal");
-        for entry in walkdir::WalkDir::new(&minimal) {
-            let entry = entry.unwrap();
-            let target = root.join(entry.path().strip_prefix(&minimal).unwrap());
-            if entry.file_type().is_dir() {
-                std::fs::create_dir_all(&target).unwrap();
-            } else if !entry.path().starts_with(minimal.join("dev-keys")) {
-                std::fs::copy(entry.path(), &target).unwrap();
-            }
-        }
+        common::copy_tree(&common::minimal(), &root);
         let council = root.join("spec/council.kdl");
         let text = std::fs::read_to_string(&council).unwrap();
         std::fs::write(&council, text.replace("pki/seals/council.crt", path)).unwrap();

@@ -2,6 +2,8 @@
 //! provider, a consumer and an agreement added, committed, then changed in the working tree or in
 //! further commits. The binary is driven as a user would; exit codes 0 / 2 / 1 are asserted.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -128,17 +130,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let target = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
+use common::copy_tree;
 
 impl Repo {
     /// A repository whose first commit holds only a README, and whose second holds the minimal

@@ -1,0 +1,26 @@
+//! Helpers shared by the integration tests: copying spec trees into temporary folders.
+#![allow(dead_code)]
+
+use std::path::Path;
+
+/// Copies the folder `from` into `to`, leaving out development keys and fixture expectations.
+pub fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let rel = entry.path().strip_prefix(from).unwrap();
+        if rel.starts_with("dev-keys") || rel == Path::new("expected.txt") {
+            continue;
+        }
+        let target = to.join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The repository's `examples/minimal`.
+pub fn minimal() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/minimal")
+}
