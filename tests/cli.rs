@@ -295,3 +295,18 @@ fn deny_warnings_turns_warnings_into_errors_in_every_format() {
     assert_eq!(v["diagnostics"][0]["code"], "H0404");
     assert_eq!(v["diagnostics"][0]["severity"], "error");
 }
+
+#[test]
+fn a_number_too_large_is_named_not_a_cascade() {
+    let t = tree(&[(
+        "spec/index.kdl",
+        "case-index \"c\" {\n    participant \"council\"\n    year 123456789012345678901234567890123456789012\n}\n",
+    )]);
+    let (code, out, _) = hromada(&["validate", t.path().to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["error_count"], 1, "{out}");
+    assert_eq!(v["diagnostics"][0]["summary"], "number too large");
+    assert_eq!(v["diagnostics"][0]["range"]["start"]["line"], 3);
+    assert_eq!(v["diagnostics"][0]["range"]["start"]["column"], 10);
+}

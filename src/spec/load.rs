@@ -192,8 +192,21 @@ fn read_file(file: usize, text: &str) -> FileNodes {
 /// Parses one file: the fast reader first, the `kdl` crate for what it does not accept (which
 /// reports every syntax error of the file, or parses a construct the fast reader leaves to it).
 fn parse_file(file: usize, text: &str) -> Result<Vec<Node>, Vec<Diagnostic>> {
-    if let Ok(nodes) = syntax::parse(text) {
-        return Ok(nodes);
+    let too_large = match syntax::parse(text) {
+        Ok(nodes) => return Ok(nodes),
+        Err(e) => e.too_large,
+    };
+    if let Some(r) = too_large {
+        return Err(vec![
+            Diagnostic::error("H0001", "number too large")
+                .at(Some(Span {
+                    file,
+                    offset: r.offset,
+                    len: r.len,
+                }))
+                .detail("KDL integers here hold up to 39 digits (128 bits)")
+                .help("write it as a string if it is a code, e.g. \"123…\""),
+        ]);
     }
     let doc = KdlDocument::parse_v2(text).map_err(|err| {
         err.diagnostics

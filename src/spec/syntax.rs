@@ -69,9 +69,12 @@ pub struct Node {
 }
 
 /// The fast reader did not accept a document: either it has a syntax error or it uses a
-/// construct (multi-line strings, …) left to the `kdl` crate.
+/// construct (multi-line strings, …) left to the `kdl` crate. `too_large` is a well-formed
+/// integer beyond 128 bits, which the `kdl` crate reports only as a confusing cascade.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NotAccepted;
+pub struct NotAccepted {
+    pub too_large: Option<Range>,
+}
 
 /// Reads a KDL v2 document. `NotAccepted` means the caller asks the `kdl` crate, which either
 /// reports the syntax errors or parses a construct this reader leaves to it.
@@ -80,15 +83,19 @@ pub fn parse(text: &str) -> Result<Vec<Node>, NotAccepted> {
         s: text.as_bytes(),
         text,
         i: 0,
+        too_large: None,
     };
     if p.s.starts_with("\u{feff}".as_bytes()) {
         p.i = 3;
     }
-    let nodes = p.nodes(false).map_err(|()| NotAccepted)?;
+    let not_accepted = |p: &Parser| NotAccepted {
+        too_large: p.too_large,
+    };
+    let nodes = p.nodes(false).map_err(|()| not_accepted(&p))?;
     if p.i == p.s.len() {
         Ok(nodes)
     } else {
-        Err(NotAccepted)
+        Err(not_accepted(&p))
     }
 }
 
@@ -152,6 +159,7 @@ struct Parser<'a> {
     s: &'a [u8],
     text: &'a str,
     i: usize,
+    too_large: Option<Range>,
 }
 
 type R<T> = Result<T, ()>;
@@ -540,7 +548,7 @@ impl Parser<'_> {
                 return Err(());
             }
             let clean: String = digits.chars().filter(|c| *c != '_').collect();
-            let n = i128::from_str_radix(&clean, radix).map_err(|_| ())?;
+            let n = i128::from_str_radix(&clean, radix).map_err(|_| self.too_large_from(start))?;
             return Ok(Value::Integer(if negative { -n } else { n }));
         }
         if !body.as_bytes()[0].is_ascii_digit() {
@@ -559,7 +567,15 @@ impl Parser<'_> {
         if !body.bytes().all(|c| c.is_ascii_digit() || c == b'_') {
             return Err(());
         }
-        clean.parse::<i128>().map(Value::Integer).map_err(|_| ())
+        clean
+            .parse::<i128>()
+            .map(Value::Integer)
+            .map_err(|_| self.too_large_from(start))
+    }
+
+    /// Records a well-formed integer that does not fit in 128 bits (digits only were scanned).
+    fn too_large_from(&mut self, start: usize) {
+        self.too_large = Some(self.range_from(start));
     }
 
     /// An identifier or quoted string (not raw); `None` when there is none here.
