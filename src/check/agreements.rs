@@ -69,7 +69,8 @@ fn validity(c: &mut Checker, a: &Agreement) {
     }
 }
 
-/// H0405: a grant to (consumer) or from (provider) a suspended participant.
+/// H0405 (a warning): a grant to (consumer) or from (provider) a suspended participant. Suspension
+/// is temporary and the agreement stays signed; the gateway refuses its exchanges meanwhile.
 fn suspended(c: &mut Checker, a: &Agreement) {
     let spec = c.spec();
     for (pointer, side, reference) in [
@@ -96,14 +97,15 @@ fn suspended_diagnostic(
     p: &Participant,
 ) -> Diagnostic {
     let direction = if side == "consumer" { "to" } else { "from" };
-    Diagnostic::error(
+    Diagnostic::warning(
         "H0405",
         format!("agreement `{}` grants access {direction} suspended participant `{}` ({side})", a.id, p.id),
     )
     .at(c.at(Kind::Agreement, &a.id, pointer))
     .related(c.at(Kind::Participant, &p.id, "/status"), "suspended here")
     .detail(format!(
-        "the {side} `{}` belongs to `{}`, whose participation in electronic interaction is suspended (000 §16)",
+        "the {side} `{}` belongs to `{}`, whose participation in electronic interaction is suspended (000 §16): \
+         the gateway refuses every exchange under this agreement until the participant is reinstated",
         if side == "consumer" { &a.consumer } else { &a.provider },
         p.id
     ))
