@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::eservices::used_by;
 use super::{Builder, diagram, labels};
-use crate::spec::model::{Action, Workflow};
+use crate::spec::model::{Action, DayCount, Days, Workflow};
 
 pub(super) fn build(b: &mut Builder) -> Result<()> {
     let spec = b.spec;
@@ -46,10 +46,12 @@ fn workflow(b: &Builder, w: &Workflow) -> Value {
                 "outcome": s.outcome.map(labels::outcome),
                 "deadline": s.deadline.as_ref().map(labels::days),
                 "reminders": s.reminders.iter().map(|r| json!({
-                    "days": r.days_before, "to": b.role_link(&r.to),
+                    "days": labels::days(&Days { days: r.days_before, counting: DayCount::Working }),
+                    "to": b.role_link(&r.to),
                 })).collect::<Vec<_>>(),
                 "escalations": s.escalations.iter().map(|e| json!({
-                    "days": e.days_after, "to": b.role_link(&e.to),
+                    "days": labels::days(&Days { days: e.days_after, counting: DayCount::Working }),
+                    "to": b.role_link(&e.to),
                 })).collect::<Vec<_>>(),
             })
         })
