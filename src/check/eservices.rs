@@ -225,6 +225,19 @@ fn fee(c: &mut Checker, e: &EService) {
                     .help("remove `amount`, or make the fee `paid`"),
                 );
             }
+            if fee.payment.is_some() {
+                c.report(
+                    Diagnostic::error(
+                        "H0803",
+                        format!("free e-service `{}` gives payment details", e.id),
+                    )
+                    .at(c.at(Kind::EService, &e.id, "/fee/payment"))
+                    .detail(
+                        "an applicant shown payment details for a free service may pay for nothing",
+                    )
+                    .help("remove `payment`, or make the fee `paid` with its amount"),
+                );
+            }
         }
     }
 }
