@@ -62,6 +62,22 @@ pub(super) fn analyse(
     Ok(unknown)
 }
 
+/// The dotted paths an expression reads below `root` (`registry.balance.debt_uah` for root
+/// `registry`), sorted; empty when it does not compile (H0611 reports that).
+pub(super) fn paths_under(expr: &str, root: &str) -> Vec<String> {
+    let Ok(compiled) = environment().compile_expression_owned(expr.to_string()) else {
+        return Vec::new();
+    };
+    let prefix = format!("{root}.");
+    let mut paths: Vec<String> = compiled
+        .undeclared_variables(true)
+        .into_iter()
+        .filter(|v| v.starts_with(&prefix))
+        .collect();
+    paths.sort();
+    paths
+}
+
 /// Checks one expression written at `pointer` of node `id`: H0611 when it does not compile,
 /// H0612 for every name outside `scope` (no scope: names are not checked).
 pub(super) fn check_expression(

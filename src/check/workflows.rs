@@ -7,11 +7,11 @@ use std::collections::{BTreeSet, HashMap};
 use minijinja::Environment;
 
 use crate::spec::diagnostics::did_you_mean;
-use crate::spec::model::{Action, Call, Workflow};
+use crate::spec::model::{Action, Call, State, Workflow};
 use crate::spec::{Diagnostic, Kind, Span};
 
 use super::Checker;
-use super::expressions::{Scope, check_expression};
+use super::expressions::{Scope, check_expression, paths_under};
 use super::forms::{PortalGrants, ReadProblem, form_names, portal_read, unknown_service};
 
 /// Roles every workflow knows without declaring them, by where they are used.
@@ -383,12 +383,103 @@ fn guards(c: &mut Checker, w: &Workflow) {
     );
     let scope = names.as_ref().map(|names| Scope { names, what: &what });
     for (si, s) in w.states.iter().enumerate() {
+        let fetched: BTreeSet<String> = w
+            .states
+            .iter()
+            .filter(|earlier| earlier.id == s.id || leads_to(w, &earlier.id, &s.id))
+            .flat_map(fetched_in)
+            .collect();
         for (ti, t) in s.transitions.iter().enumerate() {
             if let Some(g) = &t.guard {
                 let ptr = format!("/states/{si}/transitions/{ti}/guard");
                 check_expression(c, Kind::Workflow, &w.id, &ptr, g, scope.as_ref());
+                registry_reads(c, w, s, &ptr, g, &fetched);
             }
         }
+    }
+}
+
+/// Whether some path of transitions leads from state `from` to state `to`.
+fn leads_to(w: &Workflow, from: &str, to: &str) -> bool {
+    let mut seen = BTreeSet::from([from]);
+    let mut stack = vec![from];
+    while let Some(id) = stack.pop() {
+        let Some(state) = w.states.iter().find(|s| s.id == id) else {
+            continue;
+        };
+        for t in &state.transitions {
+            if t.to == to {
+                return true;
+            }
+            if seen.insert(t.to.as_str()) {
+                stack.push(&t.to);
+            }
+        }
+    }
+    false
+}
+
+/// `registry.<service id>.<field>` for every field the `call`s of a state's transitions fetch:
+/// they are made when an application enters the state, before any guard is judged, and what
+/// they fetch stays with the application in the states that follow.
+fn fetched_in(s: &State) -> BTreeSet<String> {
+    s.transitions
+        .iter()
+        .flat_map(|t| &t.actions)
+        .filter_map(|a| match a {
+            Action::Call(call) => Some(call),
+            _ => None,
+        })
+        .flat_map(|call| {
+            let service = call.service.rsplit('/').next().unwrap_or(&call.service);
+            call.fields
+                .iter()
+                .map(move |f| format!("registry.{service}.{f}"))
+        })
+        .collect()
+}
+
+/// H0713: a guard reads registry data that no `call` of its state, or of a state before it, fetches.
+fn registry_reads(
+    c: &mut Checker,
+    w: &Workflow,
+    s: &State,
+    ptr: &str,
+    guard: &str,
+    fetched: &BTreeSet<String>,
+) {
+    for path in paths_under(guard, "registry") {
+        let covered = fetched.iter().any(|f| {
+            f == &path
+                || f.strip_prefix(&path)
+                    .is_some_and(|rest| rest.starts_with('.'))
+                || path
+                    .strip_prefix(f.as_str())
+                    .is_some_and(|rest| rest.starts_with('.'))
+        });
+        if covered {
+            continue;
+        }
+        let mut d = Diagnostic::error(
+            "H0713",
+            format!("guard reads `{path}`, which no `call` of state `{}` or the states before it fetches", s.id),
+        )
+        .at(c.at(Kind::Workflow, &w.id, ptr))
+        .detail(
+            "registry data is `registry.<service id>.<field>`, fetched by the `call` actions of a \
+             state's transitions when an application enters that state, and kept for the states after it",
+        );
+        d = match did_you_mean(&path, fetched.iter().map(String::as_str)) {
+            Some(h) => d.help(h),
+            None if fetched.is_empty() => {
+                d.help("add `call \"participant/service\" \"field\"` to a transition of this state")
+            }
+            None => d.help(format!(
+                "the state fetches: {}",
+                fetched.iter().cloned().collect::<Vec<_>>().join(", ")
+            )),
+        };
+        c.report(d);
     }
 }
 

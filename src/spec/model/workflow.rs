@@ -136,7 +136,10 @@ pub struct Transition {
 pub enum Action {
     /// Notify the applicant, the assignee or a role.
     Notify(Notify),
-    /// Call a registry service through the gateway; its fields become `registry.<service>.<field>`.
+    /// Call a registry service through the gateway as the portal's subsystem. The calls of a
+    /// state's transitions are made when an application enters the state, before any guard is
+    /// judged; the fields fetched are `registry.<service id>.<field>` in that state's guards and
+    /// in every state after it.
     Call(Call),
     /// Issue a document sealed by the provider from a template.
     Issue(Issue),
