@@ -184,6 +184,7 @@ pub(super) fn check(c: &mut Checker) {
                 );
         }
     }
+    unused(c);
 }
 
 /// H0802 (paid without payment details) and H0803 (amount missing, malformed, or on a free service).
@@ -238,6 +239,37 @@ fn fee(c: &mut Checker, e: &EService) {
                     .help("remove `payment`, or make the fee `paid` with its amount"),
                 );
             }
+        }
+    }
+}
+
+/// H0805 (a warning): a form or workflow that no e-service names is never shown or run.
+fn unused(c: &mut Checker) {
+    let spec = c.spec();
+    for f in &spec.forms {
+        if !spec.e_services.iter().any(|e| e.form == f.id) {
+            c.report(
+                Diagnostic::warning(
+                    "H0805",
+                    format!("form `{}` is not the form of any e-service", f.id),
+                )
+                .at(c.at(Kind::Form, &f.id, "/id"))
+                .detail("citizens only ever see a form through the e-service that names it")
+                .help("name it in an e-service's `form`, or remove it"),
+            );
+        }
+    }
+    for w in &spec.workflows {
+        if !spec.e_services.iter().any(|e| e.workflow == w.id) {
+            c.report(
+                Diagnostic::warning(
+                    "H0805",
+                    format!("workflow `{}` is not the workflow of any e-service", w.id),
+                )
+                .at(c.at(Kind::Workflow, &w.id, "/id"))
+                .detail("applications only ever move through the workflow their e-service names")
+                .help("name it in an e-service's `workflow`, or remove it"),
+            );
         }
     }
 }

@@ -359,9 +359,11 @@ fn guards(c: &mut Checker, w: &Workflow) {
     for e in spec.e_services.iter().filter(|e| e.workflow == w.id) {
         match spec.forms.iter().find(|f| f.id == e.form) {
             Some(form) => {
-                names
-                    .get_or_insert_with(BTreeSet::new)
-                    .extend(form_names(form));
+                let own = form_names(form);
+                names = Some(match names {
+                    None => own,
+                    Some(shared) => shared.intersection(&own).cloned().collect(),
+                });
                 forms.push(format!("`{}`", form.id));
             }
             None => {
@@ -376,7 +378,8 @@ fn guards(c: &mut Checker, w: &Workflow) {
     forms.sort();
     forms.dedup();
     let what = format!(
-        "the fields and groups of form{} {} (the e-services using workflow `{}`), `registry` and `application`",
+        "the fields and groups {} form{} {} (the e-services using workflow `{}`), `registry` and `application`",
+        if forms.len() > 1 { "common to" } else { "of" },
         if forms.len() > 1 { "s" } else { "" },
         forms.join(", "),
         w.id
