@@ -2,6 +2,7 @@
 //! payment details and a positive amount (a free one none), and its provider takes part
 //! (is not suspended).
 
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -246,8 +247,14 @@ fn fee(c: &mut Checker, e: &EService) {
 /// H0805 (a warning): a form or workflow that no e-service names is never shown or run.
 fn unused(c: &mut Checker) {
     let spec = c.spec();
+    let forms: HashSet<&str> = spec.e_services.iter().map(|e| e.form.as_str()).collect();
+    let workflows: HashSet<&str> = spec
+        .e_services
+        .iter()
+        .map(|e| e.workflow.as_str())
+        .collect();
     for f in &spec.forms {
-        if !spec.e_services.iter().any(|e| e.form == f.id) {
+        if !forms.contains(f.id.as_str()) {
             c.report(
                 Diagnostic::warning(
                     "H0805",
@@ -260,7 +267,7 @@ fn unused(c: &mut Checker) {
         }
     }
     for w in &spec.workflows {
-        if !spec.e_services.iter().any(|e| e.workflow == w.id) {
+        if !workflows.contains(w.id.as_str()) {
             c.report(
                 Diagnostic::warning(
                     "H0805",

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use minijinja::Environment;
 
 use crate::spec::diagnostics::did_you_mean;
-use crate::spec::model::{Action, Call, State, Workflow};
+use crate::spec::model::{Action, Call, EService, State, Workflow};
 use crate::spec::{Diagnostic, Kind, Span};
 
 use super::Checker;
@@ -29,11 +29,15 @@ pub(super) fn check(c: &mut Checker) {
         journals: declared(Kind::Journal),
         grants: PortalGrants::of(spec),
     };
+    let mut served: HashMap<&str, Vec<&EService>> = HashMap::new();
+    for e in &spec.e_services {
+        served.entry(e.workflow.as_str()).or_default().push(e);
+    }
     for w in &spec.workflows {
         let targets_known = states(c, w);
         references(c, w, &names);
         actions(c, w, &names);
-        guards(c, w);
+        guards(c, w, served.get(w.id.as_str()).map_or(&[], Vec::as_slice));
         if targets_known {
             reachability(c, w);
         }
@@ -352,12 +356,12 @@ fn unknown(
 /// Guards may use the fields and groups of the forms of every e-service this workflow serves,
 /// `registry` (what `call` actions returned) and `application` (its metadata). When no e-service
 /// uses the workflow, or one names an unknown form, the fields are unknown and names go unchecked.
-fn guards(c: &mut Checker, w: &Workflow) {
+fn guards(c: &mut Checker, w: &Workflow, served: &[&EService]) {
     let spec = c.spec();
     let mut names: Option<BTreeSet<String>> = None;
     let mut forms = Vec::new();
-    for e in spec.e_services.iter().filter(|e| e.workflow == w.id) {
-        match spec.forms.iter().find(|f| f.id == e.form) {
+    for e in served {
+        match spec.form(&e.form) {
             Some(form) => {
                 let own = form_names(form);
                 names = Some(match names {
