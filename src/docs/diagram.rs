@@ -15,6 +15,8 @@ const V_GAP: f64 = 76.0;
 const MARGIN: f64 = 24.0;
 const TOP: f64 = 56.0;
 const CHAR_W: f64 = 7.4;
+/// State names are set in bold, which runs about a tenth wider.
+const BOLD: f64 = 1.1;
 
 struct Placed {
     x: f64,
@@ -118,10 +120,15 @@ pub fn svg(w: &Workflow, id: &str) -> String {
         .states
         .iter()
         .enumerate()
-        .map(|(i, s)| s.id.chars().count().max(second_line(w, i).chars().count()))
+        .map(|(i, s)| {
+            s.label()
+                .chars()
+                .count()
+                .max(second_line(w, i).chars().count())
+        })
         .max()
         .unwrap_or(8) as f64;
-    let box_w = (text_w * CHAR_W + 28.0).max(120.0);
+    let box_w = (text_w * CHAR_W * BOLD + 28.0).max(120.0);
     let widest = layers.iter().map(Vec::len).max().unwrap_or(1) as f64;
     let content_w = widest * box_w + (widest - 1.0) * H_GAP;
     let index: HashMap<&str, usize> = w
@@ -155,15 +162,19 @@ pub fn svg(w: &Workflow, id: &str) -> String {
         .flat_map(|(i, s)| {
             s.transitions
                 .iter()
-                .filter_map(|t| index.get(t.to.as_str()).map(|&j| (i, j, t.event.as_str())))
+                .filter_map(|t| index.get(t.to.as_str()).map(|&j| (i, j, t.label())))
                 .collect::<Vec<_>>()
         })
         .collect();
-    let back_edges = edges
+    let is_back = |a: usize, b: usize| a != b && placed[&b].layer < placed[&a].layer;
+    let back_edges = edges.iter().filter(|(a, b, _)| is_back(*a, *b)).count() as f64;
+    let back_label = edges
         .iter()
-        .filter(|(a, b, _)| a != b && placed[b].layer < placed[a].layer)
-        .count() as f64;
-    let width = MARGIN * 2.0 + content_w + 70.0 + back_edges * 22.0;
+        .filter(|(a, b, _)| is_back(*a, *b))
+        .map(|(_, _, label)| label.chars().count())
+        .max()
+        .unwrap_or(0) as f64;
+    let width = MARGIN * 2.0 + content_w + 70.0 + back_edges * 22.0 + back_label * CHAR_W;
     let height = TOP + layers.len() as f64 * (BOX_H + V_GAP) - V_GAP + MARGIN + 30.0;
 
     let mut out = String::new();
@@ -290,17 +301,18 @@ pub fn svg(w: &Workflow, id: &str) -> String {
                     f(x2),
                     f(y2)
                 ),
-                x,
-                (up + down) / 2.0,
+                x + 6.0,
+                (up + down) / 2.0 + back * 15.0,
             )
         };
+        let anchor = if is_back(*a, *b) { "start" } else { "middle" };
         let _ = write!(
             out,
             r##"<path d="{path}" fill="none" stroke="#1f2933" stroke-width="1.5" marker-end="url(#{id}-arrow)"/>"##
         );
         let _ = write!(
             labels_svg,
-            r##"<text x="{}" y="{}" text-anchor="middle" dominant-baseline="middle" font-size="12" fill="#1f2933" stroke="#ffffff" stroke-width="4" paint-order="stroke">{}</text>"##,
+            r##"<text x="{}" y="{}" text-anchor="{anchor}" dominant-baseline="middle" font-size="12" fill="#1f2933" stroke="#ffffff" stroke-width="4" paint-order="stroke">{}</text>"##,
             f(lx),
             f(ly),
             escape_html(event)
@@ -345,7 +357,7 @@ pub fn svg(w: &Workflow, id: &str) -> String {
             r##"<text x="{}" y="{}" text-anchor="middle" font-weight="bold" fill="#1f2933">{}</text><text x="{}" y="{}" text-anchor="middle" font-size="12" fill="#3e4c59">{}</text></g>"##,
             f(cx),
             f(p.y + 21.0),
-            escape_html(&s.id),
+            escape_html(s.label()),
             f(cx),
             f(p.y + 38.0),
             escape_html(&second_line(w, i))
@@ -358,9 +370,14 @@ pub fn svg(w: &Workflow, id: &str) -> String {
 
 /// The diagram in words, for `<desc>`.
 fn describe(w: &Workflow) -> String {
-    let mut parts = vec![format!("Початковий стан — {}.", w.start)];
+    let start = w
+        .states
+        .iter()
+        .find(|s| s.id == w.start)
+        .map_or(w.start.as_str(), |s| s.label());
+    let mut parts = vec![format!("Початковий стан — «{start}».")];
     for s in &w.states {
-        let mut line = format!("Стан {}", s.id);
+        let mut line = format!("Стан «{}»", s.label());
         if let Some(r) = &s.role {
             let _ = write!(line, " (роль {r})");
         }
@@ -372,7 +389,14 @@ fn describe(w: &Workflow) -> String {
                 let moves: Vec<String> = s
                     .transitions
                     .iter()
-                    .map(|t| format!("подія {} веде до {}", t.event, t.to))
+                    .map(|t| {
+                        let to = w
+                            .states
+                            .iter()
+                            .find(|x| x.id == t.to)
+                            .map_or(t.to.as_str(), |x| x.label());
+                        format!("дія «{}» веде до стану «{to}»", t.label())
+                    })
                     .collect();
                 let _ = write!(line, ": {}.", moves.join("; "));
             }

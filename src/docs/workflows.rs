@@ -41,6 +41,7 @@ fn workflow(b: &Builder, w: &Workflow) -> Value {
         .map(|s| {
             json!({
                 "id": s.id,
+                "title": s.title,
                 "start": s.id == w.start,
                 "role": s.role.as_ref().map(|r| b.role_link(r)),
                 "outcome": s.outcome.map(labels::outcome),
@@ -64,6 +65,7 @@ fn workflow(b: &Builder, w: &Workflow) -> Value {
                 json!({
                     "from": s.id,
                     "event": t.event,
+                    "title": t.title,
                     "to": t.to,
                     "role": t.role.as_ref().map(|r| b.role_link(r)),
                     "guard": t.guard,

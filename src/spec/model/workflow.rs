@@ -13,18 +13,18 @@ use super::common::Days;
 #[schemars(extend("x-kdl-example" = r#"workflow "subsidy" {
     title "Розгляд заяви про субсидію"
     start "submitted"
-    state "submitted" role="subsidy-clerk" {
+    state "submitted" title="Заява на розгляді" role="subsidy-clerk" {
         deadline 5 counting="working"
         remind 1 to="assignee"
         escalate 1 to="subsidy-head"
-        transition "approve" to="granted" role="subsidy-clerk" {
+        transition "approve" to="granted" title="Призначити субсидію" role="subsidy-clerk" {
             issue "subsidy-decision"
             notify "applicant" message="Субсидію призначено"
         }
         transition "refuse" to="refused" role="subsidy-clerk" guard="reason"
     }
-    state "granted" outcome="granted"
-    state "refused" outcome="refused"
+    state "granted" title="Субсидію призначено" outcome="granted"
+    state "refused" title="У призначенні відмовлено" outcome="refused"
 }"#))]
 pub struct Workflow {
     /// Workflow id.
@@ -46,6 +46,10 @@ pub struct State {
     /// State id.
     #[schemars(extend("x-kdl" = "arg"))]
     pub id: String,
+    /// Name of the state shown to applicants and officials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub title: Option<String>,
     /// Role whose officials work applications in this state; none for automatic states.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("x-kdl" = "prop"))]
@@ -116,6 +120,10 @@ pub struct Transition {
     /// Target state.
     #[schemars(extend("x-kdl" = "prop"))]
     pub to: String,
+    /// Name of the action shown to officials (the button's label).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub title: Option<String>,
     /// Role allowed to fire it: a role id or `applicant`; none when it is automatic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("x-kdl" = "prop"))]
@@ -190,4 +198,18 @@ pub struct Decide {
     /// Reason recorded with the decision and shown to the applicant.
     #[schemars(extend("x-kdl" = "prop"))]
     pub reason: String,
+}
+
+impl State {
+    /// What people read for the state: its title, or its id when it has none.
+    pub fn label(&self) -> &str {
+        self.title.as_deref().unwrap_or(&self.id)
+    }
+}
+
+impl Transition {
+    /// What people read for the transition: its title, or its event when it has none.
+    pub fn label(&self) -> &str {
+        self.title.as_deref().unwrap_or(&self.event)
+    }
 }
