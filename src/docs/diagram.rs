@@ -414,6 +414,7 @@ mod tests {
     fn state(id: &str, to: &[&str], outcome: Option<Outcome>) -> State {
         State {
             id: id.into(),
+            title: None,
             role: None,
             outcome,
             deadline: None,
@@ -424,6 +425,7 @@ mod tests {
                 .map(|t| Transition {
                     event: format!("to-{t}"),
                     to: (*t).into(),
+                    title: None,
                     role: None,
                     guard: None,
                     actions: Vec::new(),
