@@ -239,7 +239,7 @@ fn deeply_nested_input_gets_diagnostics_not_a_crash() {
 }
 
 #[test]
-fn deny_warnings_turns_warnings_into_errors_in_every_format() {
+fn deny_warnings_reports_warnings_as_errors_and_fails() {
     let fixture =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/H0404-agreement-expired");
     let files: Vec<(String, String)> = walkdir::WalkDir::new(&fixture)

@@ -29,11 +29,6 @@ impl SourceMap {
         self.nodes.get(&(kind, id.to_string()))?.at(pointer)
     }
 
-    /// The span of the node's name.
-    pub fn node(&self, kind: Kind, id: &str) -> Option<Span> {
-        self.at(kind, id, "")
-    }
-
     pub fn is_declared(&self, kind: Kind, id: &str) -> bool {
         self.declared.get(&kind).is_some_and(|s| s.contains(id))
     }

@@ -152,14 +152,6 @@ impl Spec {
         by_id(&self.forms, id)
     }
 
-    pub fn workflow(&self, id: &str) -> Option<&Workflow> {
-        by_id(&self.workflows, id)
-    }
-
-    pub fn agreement(&self, id: &str) -> Option<&Agreement> {
-        by_id(&self.agreements, id)
-    }
-
     /// Resolves `participant/service`.
     pub fn service(&self, reference: &str) -> Option<(&Participant, &Service)> {
         let (p, s) = reference.split_once('/')?;

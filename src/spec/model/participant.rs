@@ -5,7 +5,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{MemberClass, Method, Operation, Status};
+use super::common::{MemberClass, Operation, Status};
 
 /// A participant of electronic interaction (учасник).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -177,14 +177,6 @@ pub struct Service {
     /// OpenAPI document of the service, relative to the spec root.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub openapi: Option<String>,
-}
-
-impl Service {
-    pub fn offers(&self, method: Method, path: &str) -> bool {
-        self.operations
-            .iter()
-            .any(|o| o.method == method && o.path == path)
-    }
 }
 
 /// Where the data subject's identifier travels in a request (exactly one of the three).
