@@ -4,7 +4,11 @@
 
 pub mod check;
 pub mod cli;
+pub mod compile;
 pub mod crypto;
 pub mod docs;
 pub mod plan;
+pub mod reconcile;
+pub mod serve;
 pub mod spec;
+pub mod store;

@@ -6,7 +6,9 @@ pub mod keys;
 pub mod plan;
 pub mod render;
 pub mod schema;
+pub mod serve;
 pub mod spec_export;
+pub mod status;
 pub mod validate;
 
 use std::process::ExitCode;
@@ -24,6 +26,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the appliance: reconcile the spec into the running revision and serve it.
+    Serve(serve::ServeArgs),
+    /// Show what a running appliance has applied and its last reconciles.
+    Status(status::StatusArgs),
     /// Check a spec tree and report every problem.
     Validate(validate::ValidateArgs),
     /// Work with the spec tree as data.
@@ -42,6 +48,8 @@ pub enum Command {
 
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Status(args) => status::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Spec(command) => spec_export::run(command),
         Command::Schema(args) => schema::run(args),

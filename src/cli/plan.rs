@@ -20,8 +20,11 @@ pub struct PlanArgs {
     #[arg(default_value = ".")]
     pub root: PathBuf,
     /// The revision applied now, to compare against: a commit, branch or tag.
-    #[arg(long, value_name = "REV")]
-    pub from: String,
+    #[arg(long, value_name = "REV", required_unless_present = "against", conflicts_with = "against")]
+    pub from: Option<String>,
+    /// Compare against the revision that the appliance running at this URL has applied.
+    #[arg(long, value_name = "URL")]
+    pub against: Option<String>,
     /// The revision to apply; the working tree when absent.
     #[arg(long, value_name = "REV")]
     pub to: Option<String>,
@@ -62,7 +65,12 @@ pub fn run(args: PlanArgs) -> ExitCode {
 fn plan(args: &PlanArgs) -> Result<(Plan, Compared), String> {
     let today = super::validate::today_or(args.as_of);
     let repo = Repository::discover(&args.root).map_err(|e| e.to_string())?;
-    let from_commit = repo.resolve(&args.from).map_err(|e| e.to_string())?;
+    let from_revision = match (&args.from, &args.against) {
+        (Some(from), _) => from.clone(),
+        (None, Some(url)) => applied_revision(url)?,
+        (None, None) => return Err("pass --from REV or --against URL".into()),
+    };
+    let from_commit = repo.resolve(&from_revision).map_err(|e| e.to_string())?;
     let to_commit = match &args.to {
         Some(rev) => Some(repo.resolve(rev).map_err(|e| e.to_string())?),
         None => None,
@@ -81,6 +89,23 @@ fn plan(args: &PlanArgs) -> Result<(Plan, Compared), String> {
         to: to_side,
     };
     Ok((Plan::new(&from, &to), compared))
+}
+
+/// The commit that the appliance at `url` serves.
+fn applied_revision(url: &str) -> Result<String, String> {
+    let (report, _) = super::status::fetch(url)?;
+    let Some(applied) = report.applied else {
+        return Err(format!(
+            "the appliance at {url} has not applied any revision yet, so there is nothing to compare against"
+        ));
+    };
+    if applied.revision.starts_with("sha256:") {
+        return Err(format!(
+            "the appliance at {url} serves {}, a folder that is not a clean Git checkout, so Git cannot give its content; compare with --from REV instead",
+            applied.revision
+        ));
+    }
+    Ok(applied.revision)
 }
 
 /// The checked spec of one commit; a commit in which the spec root does not exist yet (or any

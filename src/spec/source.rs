@@ -81,11 +81,13 @@ fn line_breaks(text: &str) -> impl Iterator<Item = usize> + '_ {
 }
 
 /// All KDL files of one spec tree, plus the root they came from (for referenced files such as
-/// certificates and OpenAPI documents).
+/// certificates and OpenAPI documents). The set remembers every referenced path it resolved, so
+/// that a revision can be snapshotted and hashed with exactly the files it depends on.
 #[derive(Debug, Default)]
 pub struct SourceSet {
     pub root: PathBuf,
     pub files: Vec<SourceFile>,
+    referenced: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl SourceSet {
@@ -94,7 +96,7 @@ impl SourceSet {
     pub fn read(root: &Path) -> (SourceSet, Vec<Diagnostic>) {
         let mut set = SourceSet {
             root: root.to_path_buf(),
-            files: Vec::new(),
+            ..SourceSet::default()
         };
         let mut problems = Vec::new();
         let mut paths = Vec::new();
@@ -155,6 +157,7 @@ impl SourceSet {
                 .into_iter()
                 .map(|(p, t)| SourceFile::new(p, t))
                 .collect(),
+            ..SourceSet::default()
         }
     }
 
@@ -173,7 +176,30 @@ impl SourceSet {
 
     /// Resolves a path written in the spec (relative to the spec root) to a file on disk.
     pub fn resolve(&self, spec_path: &str) -> Result<PathBuf, OutsideRoot> {
-        inside_root(&self.root, spec_path)
+        let path = inside_root(&self.root, spec_path)?;
+        self.referenced
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(
+                Path::new(spec_path)
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .filter(|c| c != ".")
+                    .collect::<Vec<_>>()
+                    .join("/"),
+            );
+        Ok(path)
+    }
+
+    /// The paths (relative to the root, `/`-separated) of every file outside the KDL sources
+    /// that the checks resolved so far: certificates, OpenAPI documents.
+    pub fn referenced(&self) -> Vec<String> {
+        self.referenced
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 }
 

@@ -24,3 +24,4 @@ pub fn copy_tree(from: &Path, to: &Path) {
 pub fn minimal() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/minimal")
 }
+pub mod appliance;

@@ -1,0 +1,100 @@
+//! `hromada serve`: the appliance's command line. Every option is also an environment variable
+//! `HROMADA_<NAME>`, so that containers and units configure it without a wrapper script.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use crate::reconcile::git::Remote;
+use crate::serve::Options;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Spec root: the folder holding `spec/` and `policies/`; with --git, where the checkout is kept.
+    #[arg(default_value = ".", env = "HROMADA_ROOT")]
+    pub root: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "HROMADA_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Folder for the SQLite database and the snapshots of applied revisions.
+    #[arg(long, env = "HROMADA_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// `sqlite://FILE` or `postgres://…`; a SQLite file in the data folder when absent.
+    #[arg(long, env = "HROMADA_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// The gateway node of the spec this process is; the portal's node when absent.
+    #[arg(long, env = "HROMADA_NODE")]
+    pub node: Option<String>,
+    /// TLS certificate chain (PEM); serves HTTPS with --tls-key.
+    #[arg(long, env = "HROMADA_TLS_CERT", requires = "tls_key", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) of --tls-cert.
+    #[arg(long, env = "HROMADA_TLS_KEY", requires = "tls_cert", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, env = "HROMADA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Pull the spec from this Git remote into ROOT (cloned when ROOT is absent or empty).
+    #[arg(long, env = "HROMADA_GIT", value_name = "URL", hide_env_values = true)]
+    pub git: Option<String>,
+    /// Branch of --git to follow.
+    #[arg(long, env = "HROMADA_BRANCH", default_value = "main", requires = "git")]
+    pub branch: String,
+    /// How often to pull --git, e.g. `30s`, `5m`.
+    #[arg(long, env = "HROMADA_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration, requires = "git")]
+    pub interval: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+pub fn run(args: ServeArgs) -> ExitCode {
+    init_logging(args.log_format);
+    let options = Options {
+        remote: args.git.as_ref().map(|url| Remote {
+            url: url.clone(),
+            branch: args.branch.clone(),
+            interval: args.interval,
+            checkout: args.root.clone(),
+        }),
+        root: args.root,
+        listen: args.listen,
+        data_dir: args.data_dir,
+        database_url: args.database_url,
+        node: args.node,
+        tls: args.tls_cert.zip(args.tls_key),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(crate::serve::run(options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HROMADA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}

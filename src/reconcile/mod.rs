@@ -1,0 +1,467 @@
+//! The reconciler: turns each new revision of the spec into the running one. A revision is
+//! loaded, checked and compiled off the async threads; a valid one replaces the served snapshot
+//! atomically, an invalid one is refused while the last good one keeps serving, and every
+//! attempt is recorded in the store. An old failure never blocks a newer fix.
+
+pub mod git;
+pub mod revision;
+pub mod snapshot;
+pub mod status;
+pub mod watch;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwapOption;
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, watch as signal};
+
+use crate::cli::render::{Format, render};
+use crate::compile::{Compiled, compile};
+use crate::spec::{Diagnostic, Loaded};
+use crate::store::{NewReconcile, Outcome, Store};
+use revision::Revision;
+use snapshot::Snapshots;
+use status::{Applied, Attempt, StatusReport};
+
+/// How long after a failure to write the store the same revision is tried again.
+const RETRY: Duration = Duration::from_secs(5);
+/// How many reconciles `/api/status` lists.
+const HISTORY: u32 = 20;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub root: PathBuf,
+    pub data_dir: PathBuf,
+    /// The gateway node this process serves; the portal's node when absent.
+    pub node: Option<String>,
+    /// Where revisions come from, for people.
+    pub source: String,
+}
+
+impl Settings {
+    /// The key this process's reconciles are recorded under in the store.
+    pub fn node_key(&self) -> &str {
+        self.node.as_deref().unwrap_or("default")
+    }
+}
+
+/// What the HTTP side reads: the served snapshot and the status.
+pub struct Shared {
+    pub current: ArcSwapOption<Compiled>,
+    state: Mutex<State>,
+    pub instance: String,
+    pub source: String,
+}
+
+#[derive(Default)]
+struct State {
+    applied: Option<Applied>,
+    last_attempt: Option<Attempt>,
+    source_error: Option<String>,
+}
+
+impl Shared {
+    fn new(settings: &Settings) -> Shared {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "localhost".into());
+        Shared {
+            current: ArcSwapOption::empty(),
+            state: Mutex::new(State::default()),
+            instance: format!("{host}:{}", std::process::id()),
+            source: settings.source.clone(),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn set_source_error(&self, error: Option<String>) {
+        self.state().source_error = error;
+    }
+
+    /// The status, with the history read from the store.
+    pub async fn report(&self, store: &Store, node_key: &str) -> StatusReport {
+        let (history, history_error) = match store.recent_reconciles(node_key, HISTORY).await {
+            Ok(records) => (records.iter().map(Attempt::from_record).collect(), None),
+            Err(e) => (Vec::new(), Some(e.to_string())),
+        };
+        let state = self.state();
+        StatusReport {
+            node: self.current.load().as_ref().map(|c| c.node.clone()),
+            instance: self.instance.clone(),
+            source: self.source.clone(),
+            ready: self.current.load().is_some(),
+            applied: state.applied.clone(),
+            last_attempt: state.last_attempt.clone(),
+            source_error: state.source_error.clone(),
+            history,
+            history_error,
+        }
+    }
+}
+
+pub struct Reconciler {
+    settings: Settings,
+    store: Store,
+    shared: Arc<Shared>,
+    snapshots: Snapshots,
+    /// The content hash of the last revision attempted, applied or refused.
+    last_attempted: Option<String>,
+}
+
+/// A revision read from the spec folder, checked, with what the reconciler needs to decide.
+struct Candidate {
+    loaded: Loaded,
+    diagnostics: Vec<Diagnostic>,
+    revision: Revision,
+    referenced: Vec<String>,
+}
+
+impl Reconciler {
+    pub fn new(settings: Settings, store: Store) -> Reconciler {
+        Reconciler {
+            snapshots: Snapshots::new(&settings.data_dir),
+            shared: Arc::new(Shared::new(&settings)),
+            settings,
+            store,
+            last_attempted: None,
+        }
+    }
+
+    pub fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
+    }
+
+    /// The first reconcile at start-up; when the spec folder does not give a valid revision, the
+    /// last good one is restored from its snapshot.
+    pub async fn start(&mut self) {
+        self.reconcile().await;
+        if self.shared.current.load().is_none() {
+            self.restore().await;
+        }
+    }
+
+    /// Reconciles on every trigger until `stop` turns true. Triggers are debounced.
+    pub async fn run(
+        mut self,
+        mut triggers: mpsc::UnboundedReceiver<()>,
+        mut stop: signal::Receiver<bool>,
+    ) {
+        let mut retry_at: Option<tokio::time::Instant> = None;
+        loop {
+            let retry = async {
+                match retry_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = stop.changed() => return,
+                received = triggers.recv() => {
+                    if received.is_none() || !watch::settle(&mut triggers).await {
+                        return;
+                    }
+                }
+                _ = retry => {}
+            }
+            retry_at = match self.reconcile().await {
+                Some(Outcome::Applied | Outcome::Refused | Outcome::Unchanged) => None,
+                None => Some(tokio::time::Instant::now() + RETRY),
+            };
+        }
+    }
+
+    /// Reads the spec folder and applies or refuses what it holds. `None` when the attempt
+    /// failed for a reason outside the spec (the store), and should be retried.
+    pub async fn reconcile(&mut self) -> Option<Outcome> {
+        let started_at = Utc::now();
+        let clock = Instant::now();
+        let root = self.settings.root.clone();
+        let candidate = match tokio::task::spawn_blocking(move || read(&root)).await {
+            Ok(candidate) => candidate,
+            Err(e) => {
+                tracing::error!("reading the spec folder stopped unexpectedly: {e}");
+                return None;
+            }
+        };
+        if self.last_attempted.as_deref() == Some(&candidate.revision.content_hash) {
+            tracing::debug!(revision = %candidate.revision.id, "the spec folder has not changed");
+            return Some(Outcome::Unchanged);
+        }
+        let errors = count(&candidate.diagnostics, true);
+        let warnings = count(&candidate.diagnostics, false);
+        let mut diagnostics = candidate.diagnostics;
+        let compiled = if errors == 0 {
+            compile(
+                candidate.loaded.spec,
+                candidate.revision.clone(),
+                self.settings.node.as_deref(),
+            )
+            .map_err(|d| diagnostics.push(*d))
+            .ok()
+        } else {
+            None
+        };
+        let errors = count(&diagnostics, true);
+        let json = diagnostics_json(&diagnostics, &candidate.loaded.sources);
+        let outcome = if compiled.is_some() {
+            Outcome::Applied
+        } else {
+            Outcome::Refused
+        };
+        let revision = candidate.revision.id.clone();
+
+        if let Some(compiled) = &compiled {
+            let saved = {
+                let snapshots = Snapshots::new(&self.settings.data_dir);
+                let sources = candidate.loaded.sources;
+                let referenced = candidate.referenced;
+                let id = revision.clone();
+                tokio::task::spawn_blocking(move || snapshots.save(&id, &sources, &referenced))
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r.map_err(|e| e.to_string()))
+            };
+            if let Err(e) = saved {
+                return self.failed(
+                    &revision,
+                    started_at,
+                    format!(
+                        "cannot write the snapshot of revision {} under {}: {e}; check that the data folder is writable",
+                        revision::short(&revision),
+                        self.snapshots.path(&revision).display()
+                    ),
+                );
+            }
+            if let Err(e) = self.store.actuate(&revision, &compiled.actuation).await {
+                return self.failed(
+                    &revision,
+                    started_at,
+                    format!("cannot write revision {} to the store: {e}", revision::short(&revision)),
+                );
+            }
+        }
+        let finished_at = Utc::now();
+        let record = NewReconcile {
+            node: self.settings.node_key().to_string(),
+            instance: self.shared.instance.clone(),
+            revision: revision.clone(),
+            source: self.settings.source.clone(),
+            started_at,
+            finished_at,
+            outcome,
+            errors,
+            warnings,
+            diagnostics: serde_json::Value::Array(json.clone()),
+        };
+        if let Err(e) = self.store.record_reconcile(&record).await {
+            return self.failed(
+                &revision,
+                started_at,
+                format!("cannot record the reconcile of {} in the store: {e}", revision::short(&revision)),
+            );
+        }
+        self.last_attempted = Some(candidate.revision.content_hash.clone());
+        let duration = clock.elapsed();
+        metrics::counter!("hromada_reconciles_total", "outcome" => status::outcome_name(outcome))
+            .increment(1);
+        metrics::histogram!("hromada_reconcile_duration_seconds").record(duration.as_secs_f64());
+        {
+            let mut state = self.shared.state();
+            state.last_attempt = Some(Attempt {
+                revision: revision.clone(),
+                started_at,
+                finished_at,
+                duration_ms: (finished_at - started_at).num_milliseconds(),
+                outcome: status::outcome_name(outcome).into(),
+                errors,
+                warnings,
+                diagnostics: json.clone(),
+                diagnostics_digest: None,
+                message: None,
+            });
+        }
+        match compiled {
+            Some(compiled) => {
+                tracing::info!(
+                    revision = %revision,
+                    node = %compiled.node,
+                    warnings,
+                    duration_ms = duration.as_millis() as u64,
+                    "applied revision {}", revision::short(&revision)
+                );
+                self.swap(compiled, finished_at, false);
+            }
+            None => {
+                let serving = self
+                    .shared
+                    .current
+                    .load()
+                    .as_ref()
+                    .map(|c| format!("revision {} keeps serving", c.revision.short()))
+                    .unwrap_or_else(|| "nothing is served until a valid revision comes".into());
+                tracing::warn!(
+                    revision = %revision,
+                    errors,
+                    "refused revision {}: {errors} error(s); {serving}. {}",
+                    revision::short(&revision),
+                    first_errors(&json)
+                );
+            }
+        }
+        Some(outcome)
+    }
+
+    fn failed(&mut self, revision: &str, started_at: DateTime<Utc>, message: String) -> Option<Outcome> {
+        tracing::error!(revision = %revision, "{message}; retrying in {}s", RETRY.as_secs());
+        metrics::counter!("hromada_reconciles_total", "outcome" => "failed").increment(1);
+        let finished_at = Utc::now();
+        self.shared.state().last_attempt = Some(Attempt {
+            revision: revision.to_string(),
+            started_at,
+            finished_at,
+            duration_ms: (finished_at - started_at).num_milliseconds(),
+            outcome: "failed".into(),
+            errors: 0,
+            warnings: 0,
+            diagnostics: Vec::new(),
+            diagnostics_digest: None,
+            message: Some(message),
+        });
+        self.last_attempted = None;
+        None
+    }
+
+    fn swap(&self, compiled: Compiled, applied_at: DateTime<Utc>, restored: bool) {
+        let previous = self.shared.current.swap(Some(Arc::new(compiled)));
+        let current = self.shared.current.load();
+        let current = current.as_ref().expect("just stored");
+        if let Some(previous) = previous {
+            metrics::gauge!("hromada_applied_revision_info", "revision" => previous.revision.id.clone())
+                .set(0.0);
+        }
+        metrics::gauge!("hromada_applied_revision_info", "revision" => current.revision.id.clone())
+            .set(1.0);
+        metrics::gauge!("hromada_applied_revision_timestamp_seconds")
+            .set(applied_at.timestamp() as f64);
+        self.shared.state().applied = Some(Applied {
+            revision: current.revision.id.clone(),
+            applied_at,
+            restored,
+        });
+    }
+
+    /// Serves the newest revision this node applied whose snapshot is on disk.
+    async fn restore(&mut self) {
+        let node = self.settings.node_key().to_string();
+        let revisions = match self.store.applied_revisions(&node, 50).await {
+            Ok(revisions) => revisions,
+            Err(e) => {
+                tracing::error!("cannot read the applied revisions from the store: {e}");
+                return;
+            }
+        };
+        let Some(id) = revisions.into_iter().find(|r| self.snapshots.exists(r)) else {
+            tracing::error!(
+                "the spec folder {} has no valid revision and no earlier revision was applied here; nothing is served until a valid revision comes",
+                self.settings.root.display()
+            );
+            return;
+        };
+        let dir = self.snapshots.path(&id);
+        let candidate = match tokio::task::spawn_blocking(move || read(&dir)).await {
+            Ok(candidate) => candidate,
+            Err(e) => {
+                tracing::error!("reading the snapshot of {id} stopped unexpectedly: {e}");
+                return;
+            }
+        };
+        let revision = Revision {
+            id: id.clone(),
+            content_hash: candidate.revision.content_hash,
+        };
+        let errors = count(&candidate.diagnostics, true);
+        match compile(candidate.loaded.spec, revision, self.settings.node.as_deref()) {
+            Ok(compiled) => {
+                if let Err(e) = self.store.actuate(&id, &compiled.actuation).await {
+                    tracing::error!("cannot write revision {} to the store: {e}", revision::short(&id));
+                    return;
+                }
+                tracing::warn!(
+                    revision = %id,
+                    "serving the last good revision {} from its snapshot, because the spec folder's revision was refused{}",
+                    revision::short(&id),
+                    if errors > 0 {
+                        format!(" (checked today, the snapshot itself now has {errors} error(s))")
+                    } else {
+                        String::new()
+                    }
+                );
+                self.swap(compiled, Utc::now(), true);
+            }
+            Err(d) => tracing::error!(
+                "the snapshot of revision {} cannot be served: {}",
+                revision::short(&id),
+                d.summary
+            ),
+        }
+    }
+}
+
+/// Loads and checks the tree at `root` and identifies its revision.
+fn read(root: &std::path::Path) -> Candidate {
+    let loaded = crate::spec::load(root);
+    let diagnostics = crate::check::run(&loaded, chrono::Local::now().date_naive());
+    let revision = revision::identify(&loaded.sources);
+    let referenced = revision::referenced_files(&loaded.sources);
+    Candidate {
+        loaded,
+        diagnostics,
+        revision,
+        referenced,
+    }
+}
+
+fn count(diagnostics: &[Diagnostic], errors: bool) -> u32 {
+    diagnostics.iter().filter(|d| d.is_error() == errors).count() as u32
+}
+
+fn diagnostics_json(
+    diagnostics: &[Diagnostic],
+    sources: &crate::spec::source::SourceSet,
+) -> Vec<serde_json::Value> {
+    let rendered = render(Format::Json, diagnostics, sources);
+    serde_json::from_str::<serde_json::Value>(&rendered)
+        .ok()
+        .and_then(|v| v.get("diagnostics").and_then(|d| d.as_array()).cloned())
+        .unwrap_or_default()
+}
+
+/// The first errors as `file:line:col summary`, for the log line of a refused revision.
+fn first_errors(diagnostics: &[serde_json::Value]) -> String {
+    let lines: Vec<String> = diagnostics
+        .iter()
+        .filter(|d| d["severity"] == "error")
+        .take(3)
+        .map(|d| {
+            let range = &d["range"];
+            let place = match range["filename"].as_str() {
+                Some(file) => format!(
+                    "{file}:{}:{}: ",
+                    range["start"]["line"], range["start"]["column"]
+                ),
+                None => String::new(),
+            };
+            format!("{place}{}", d["summary"].as_str().unwrap_or_default())
+        })
+        .collect();
+    if lines.is_empty() {
+        String::new()
+    } else {
+        format!("First: {}", lines.join("; "))
+    }
+}

@@ -1,0 +1,134 @@
+//! What a revision of the spec is: the Git commit when the spec root is a clean checkout, or a
+//! content hash of the files the spec consists of (its KDL sources and the files they reference)
+//! when it is not. The content hash is always computed: it is how the reconciler tells change.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde::Serialize;
+
+use crate::spec::source::{SPEC_FOLDERS, SourceSet};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Revision {
+    /// The commit id, or `sha256:` and the first 16 hex digits of the content hash.
+    pub id: String,
+    /// SHA-256 over every file of the revision, in path order, hex.
+    pub content_hash: String,
+}
+
+impl Revision {
+    pub fn is_commit(&self) -> bool {
+        !self.id.starts_with("sha256:")
+    }
+
+    /// A short form for logs and tables.
+    pub fn short(&self) -> &str {
+        short(&self.id)
+    }
+}
+
+pub fn short(id: &str) -> &str {
+    let len = if id.starts_with("sha256:") { 7 + 12 } else { 12 };
+    &id[..id.len().min(len)]
+}
+
+/// The files of a loaded tree beyond its KDL sources, relative to the root: what the checks
+/// resolved (certificates, OpenAPI documents), where they exist.
+pub fn referenced_files(sources: &SourceSet) -> Vec<String> {
+    sources
+        .referenced()
+        .into_iter()
+        .filter(|p| sources.root.join(p).is_file())
+        .collect()
+}
+
+/// Identifies the revision of a tree that was loaded from `sources.root`.
+pub fn identify(sources: &SourceSet) -> Revision {
+    let referenced = referenced_files(sources);
+    let content_hash = content_hash(sources, &referenced);
+    let id = match clean_commit(&sources.root, &referenced) {
+        Some(commit) => commit,
+        None => format!("sha256:{}", &content_hash[..16]),
+    };
+    Revision { id, content_hash }
+}
+
+fn content_hash(sources: &SourceSet, referenced: &[String]) -> String {
+    let mut files: Vec<(&str, Vec<u8>)> = sources
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.text.as_bytes().to_vec()))
+        .collect();
+    for path in referenced {
+        if let Ok(bytes) = std::fs::read(sources.root.join(path)) {
+            files.push((path.as_str(), bytes));
+        }
+    }
+    files.sort_by(|a, b| a.0.cmp(b.0));
+    let mut hasher = openssl::sha::Sha256::new();
+    for (path, bytes) in files {
+        hasher.update(path.as_bytes());
+        hasher.update(&[0]);
+        hasher.update(&(bytes.len() as u64).to_le_bytes());
+        hasher.update(&bytes);
+    }
+    hex(&hasher.finish())
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The HEAD commit when `root` is inside a Git checkout and none of the spec's files differ
+/// from it (modified, staged or untracked); `None` otherwise, or when `git` is not installed.
+fn clean_commit(root: &Path, referenced: &[String]) -> Option<String> {
+    let head = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["rev-parse", "--verify", "--quiet", "HEAD"])
+        .output()
+        .ok()?;
+    let commit = String::from_utf8(head.stdout).ok()?.trim().to_string();
+    if !head.status.success() || commit.is_empty() {
+        return None;
+    }
+    let status = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["status", "--porcelain", "--untracked-files=all", "--"])
+        .args(SPEC_FOLDERS)
+        .args(referenced)
+        .output()
+        .ok()?;
+    (status.status.success() && status.stdout.is_empty()).then_some(commit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(files: &[(&str, &str)]) -> SourceSet {
+        SourceSet::from_files(
+            std::env::temp_dir().join("hromada-no-such-root"),
+            files
+                .iter()
+                .map(|(p, t)| (p.to_string(), t.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn the_content_hash_follows_content_and_paths_not_order() {
+        let a = identify(&set(&[("spec/a.kdl", "x 1"), ("spec/b.kdl", "y 2")]));
+        let b = identify(&set(&[("spec/b.kdl", "y 2"), ("spec/a.kdl", "x 1")]));
+        assert_eq!(a, b);
+        assert!(a.id.starts_with("sha256:") && a.id.len() == 7 + 16);
+        let edited = identify(&set(&[("spec/a.kdl", "x 2"), ("spec/b.kdl", "y 2")]));
+        assert_ne!(a.content_hash, edited.content_hash);
+        let moved = identify(&set(&[("spec/c.kdl", "x 1"), ("spec/b.kdl", "y 2")]));
+        assert_ne!(a.content_hash, moved.content_hash);
+        let joined = identify(&set(&[("spec/a.kdl", "x 1y 2")]));
+        assert_ne!(a.content_hash, joined.content_hash);
+    }
+}

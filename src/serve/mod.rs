@@ -1,0 +1,247 @@
+//! `hromada serve`: one process that opens the store, reconciles the spec into the running
+//! revision, and serves HTTP (plain or rustls) until SIGTERM or SIGINT, when it stops accepting,
+//! lets in-flight requests finish, stops reconciling and closes the store.
+
+pub mod metrics;
+pub mod ops;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use axum_server::Handle;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::sync::{mpsc, watch};
+
+use crate::reconcile::git::Remote;
+use crate::reconcile::{Reconciler, Settings, Shared};
+use crate::store::Store;
+
+/// How long in-flight requests may take to finish once shutdown begins.
+const DRAIN: Duration = Duration::from_secs(30);
+
+/// Everything `serve` needs, already parsed.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub root: PathBuf,
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub node: Option<String>,
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub remote: Option<Remote>,
+}
+
+/// What the HTTP handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub shared: Arc<Shared>,
+    pub store: Store,
+    pub prometheus: PrometheusHandle,
+    pub node_key: String,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/api/status", get(ops::status))
+        .fallback(ops::not_found)
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Runs the appliance until it is told to stop. Errors are for the person starting it.
+pub async fn run(options: Options) -> Result<(), String> {
+    let prometheus = metrics::install()?;
+    std::fs::create_dir_all(&options.data_dir).map_err(|e| {
+        format!(
+            "cannot create the data folder {}: {e}; pass a writable one with --data-dir",
+            options.data_dir.display()
+        )
+    })?;
+    let database_url = options.database_url.clone().unwrap_or_else(|| {
+        format!("sqlite://{}", options.data_dir.join("hromada.db").display())
+    });
+    let store = Store::connect(&database_url).await.map_err(|e| e.to_string())?;
+    tracing::info!(
+        "store: {} (migrations applied)",
+        Store::display_url(&database_url)
+    );
+
+    if let Some(remote) = &options.remote {
+        match remote.sync().await {
+            Ok(commit) => tracing::info!(
+                "checked out {} of {} (branch {}) into {}",
+                &commit[..commit.len().min(12)],
+                remote.display_url(),
+                remote.branch,
+                remote.checkout.display()
+            ),
+            Err(e) => tracing::error!("{e}; serving what the checkout or the last snapshot holds"),
+        }
+    } else if !options.root.is_dir() {
+        return Err(format!(
+            "the spec root {} is not a folder; pass the folder holding spec/ and policies/, or --git URL to pull one",
+            options.root.display()
+        ));
+    }
+
+    let source = match &options.remote {
+        Some(remote) => format!(
+            "git {} (branch {}, every {}) into {}",
+            remote.display_url(),
+            remote.branch,
+            humantime::format_duration(remote.interval),
+            options.root.display()
+        ),
+        None => format!("folder {}", options.root.display()),
+    };
+    let settings = Settings {
+        root: options.root.clone(),
+        data_dir: options.data_dir.clone(),
+        node: options.node.clone(),
+        source,
+    };
+    let node_key = settings.node_key().to_string();
+    let mut reconciler = Reconciler::new(settings, store.clone());
+    let shared = reconciler.shared();
+    let app = router(AppState {
+        shared: shared.clone(),
+        store: store.clone(),
+        prometheus,
+        node_key,
+    });
+
+    let handle: Handle<SocketAddr> = Handle::new();
+    let server = spawn_server(&options, app, handle.clone()).await?;
+    let Some(address) = handle.listening().await else {
+        return Err(server
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r)
+            .err()
+            .unwrap_or_else(|| format!("cannot listen on {}", options.listen)));
+    };
+    let scheme = if options.tls.is_some() { "https" } else { "http" };
+    println!("hromada {} listening on {scheme}://{address}", env!("CARGO_PKG_VERSION"));
+    println!(
+        "  {scheme}://{address}/healthz  {scheme}://{address}/readyz  {scheme}://{address}/metrics  {scheme}://{address}/api/status"
+    );
+
+    reconciler.start().await;
+    let (triggers, trigger_rx) = mpsc::unbounded_channel();
+    let _watcher = match crate::reconcile::watch::watch(&options.root, &options.data_dir, triggers.clone()) {
+        Ok(watcher) => {
+            tracing::info!("watching {} for changes", options.root.display());
+            Some(watcher)
+        }
+        Err(e) => {
+            tracing::error!(
+                "cannot watch {} for changes: {e}; changes are picked up by Git pulls only",
+                options.root.display()
+            );
+            None
+        }
+    };
+    if let Some(remote) = options.remote.clone() {
+        tokio::spawn(forward_pulls(remote, triggers.clone(), shared.clone()));
+    }
+    let (stop, stopped) = watch::channel(false);
+    let reconciling = tokio::spawn(reconciler.run(trigger_rx, stopped));
+
+    shutdown_signal().await;
+    tracing::info!(
+        "shutting down: no new connections; in-flight requests have {}s to finish",
+        DRAIN.as_secs()
+    );
+    handle.graceful_shutdown(Some(DRAIN));
+    let _ = stop.send(true);
+    let _ = reconciling.await;
+    let served = server.await.map_err(|e| e.to_string()).and_then(|r| r);
+    store.close().await;
+    tracing::info!("stopped");
+    served
+}
+
+type ServerTask = tokio::task::JoinHandle<Result<(), String>>;
+
+async fn spawn_server(options: &Options, app: Router, handle: Handle<SocketAddr>) -> Result<ServerTask, String> {
+    let listen = options.listen;
+    let service = app.into_make_service();
+    match &options.tls {
+        None => Ok(tokio::spawn(async move {
+            axum_server::bind(listen)
+                .handle(handle)
+                .serve(service)
+                .await
+                .map_err(|e| format!("cannot serve on {listen}: {e}"))
+        })),
+        Some((cert, key)) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .map_err(|e| {
+                    format!(
+                        "cannot use the TLS certificate {} with the key {}: {e}",
+                        cert.display(),
+                        key.display()
+                    )
+                })?;
+            Ok(tokio::spawn(async move {
+                axum_server::bind_rustls(listen, config)
+                    .handle(handle)
+                    .serve(service)
+                    .await
+                    .map_err(|e| format!("cannot serve on {listen}: {e}"))
+            }))
+        }
+    }
+}
+
+/// Pulls the remote on its interval; a pull that succeeds triggers a reconcile (the watcher
+/// would too, but a pull that changes nothing on disk still clears an earlier pull error).
+async fn forward_pulls(remote: Remote, triggers: mpsc::UnboundedSender<()>, shared: Arc<Shared>) {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    tokio::spawn(remote.poll(tx));
+    while let Some(result) = rx.recv().await {
+        match result {
+            Ok(_) => {
+                shared.set_source_error(None);
+                if triggers.send(()).is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::warn!("{e}; the applied revision keeps serving");
+                shared.set_source_error(Some(e));
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

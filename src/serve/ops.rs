@@ -1,0 +1,59 @@
+//! The operations endpoints: `/healthz` (the process answers), `/readyz` (a revision is applied
+//! and the store answers), `/metrics` (Prometheus text) and `/api/status` (the reconciler's
+//! status as JSON). They read the shared state and never block on a reconcile.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::AppState;
+
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+pub async fn readyz(State(app): State<AppState>) -> Response {
+    let revision = app
+        .shared
+        .current
+        .load()
+        .as_ref()
+        .map(|c| c.revision.id.clone());
+    let store = app.store.ping().await;
+    let body = json!({
+        "ready": revision.is_some() && store.is_ok(),
+        "revision": revision,
+        "store": match &store { Ok(()) => "ok".to_string(), Err(e) => e.to_string() },
+    });
+    let status = if revision.is_some() && store.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}
+
+pub async fn metrics(State(app): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        app.prometheus.render(),
+    )
+        .into_response()
+}
+
+pub async fn status(State(app): State<AppState>) -> Response {
+    Json(app.shared.report(&app.store, &app.node_key).await).into_response()
+}
+
+pub async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({
+            "type": "not_found",
+            "message": "no such endpoint; this appliance serves /healthz, /readyz, /metrics and /api/status",
+        })),
+    )
+        .into_response()
+}
