@@ -8,3 +8,4 @@ pub mod crypto;
 pub mod docs;
 pub mod plan;
 pub mod spec;
+pub mod store;
