@@ -1,3 +1,5 @@
+-- Times are RFC 3339 UTC text with nanoseconds; lists of names are JSON arrays as text.
+
 -- Reconciles: one row per attempt to apply a revision of the spec, kept as history.
 CREATE TABLE reconciles (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -277,6 +277,7 @@ impl Store {
             .map_err(|e| self.failed("read the actuated revision from", e))
     }
 
+    /// The officials of the actuated revision, by id.
     pub async fn active_officials(&self) -> Result<Vec<OfficialRow>, StoreError> {
         let rows: Vec<(String, String, String, String, String, String)> = on_pool!(
             &self.pool, pool => sqlx::query_as(ACTIVE_OFFICIALS).fetch_all(pool).await
@@ -297,6 +298,7 @@ impl Store {
             .collect()
     }
 
+    /// The health checks of the actuated revision, by service.
     pub async fn active_health_checks(&self) -> Result<Vec<HealthCheckRow>, StoreError> {
         let rows: Vec<(String, String, String, i64, i64)> = on_pool!(
             &self.pool, pool => sqlx::query_as(ACTIVE_HEALTH_CHECKS).fetch_all(pool).await
@@ -316,6 +318,7 @@ impl Store {
             .collect())
     }
 
+    /// The retention rules of the actuated revision, by id.
     pub async fn active_retention(&self) -> Result<Vec<RetentionRow>, StoreError> {
         let rows: Vec<(String, String, String, String, String, bool)> = on_pool!(
             &self.pool, pool => sqlx::query_as(ACTIVE_RETENTION).fetch_all(pool).await

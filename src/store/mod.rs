@@ -221,6 +221,7 @@ impl Store {
         })
     }
 
+    /// Which database this store runs on.
     pub fn backend(&self) -> Backend {
         match self.pool {
             Pool::Sqlite(_) => Backend::Sqlite,
@@ -234,6 +235,7 @@ impl Store {
             .map_err(|e| self.failed("reach", e))
     }
 
+    /// Closes every connection; waits for those in use to be returned.
     pub async fn close(&self) {
         on_pool!(&self.pool, pool => pool.close().await)
     }
