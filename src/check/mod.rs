@@ -8,7 +8,7 @@ mod crypto;
 mod documents;
 mod eservices;
 mod expressions;
-mod formats;
+pub(crate) mod formats;
 mod forms;
 mod nested_ids;
 mod policy;

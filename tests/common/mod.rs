@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests: copying spec trees into temporary folders.
+//! Helpers shared by the integration tests: copying spec trees into temporary folders, and a
+//! throwaway PostgreSQL cluster (`postgres`).
 #![allow(dead_code)]
 
 use std::path::Path;
@@ -24,4 +25,6 @@ pub fn copy_tree(from: &Path, to: &Path) {
 pub fn minimal() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/minimal")
 }
+
 pub mod appliance;
+pub mod postgres;

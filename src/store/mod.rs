@@ -1,0 +1,322 @@
+//! The appliance's store, on SQLite or PostgreSQL: the history of reconciles and the runtime state
+//! derived from the applied revision. Configuration never lives here (it lives in Git). Every
+//! query is one SQL text run on either database (`on_pool!`); migrations are applied at connect.
+
+mod actuation;
+mod reconciles;
+
+pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRow};
+pub use reconciles::{NewReconcile, Outcome, ReconcileRecord};
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, Connection};
+
+/// Runs `$body` with `$p` bound to whichever pool the store has: the same SQL text serves both.
+macro_rules! on_pool {
+    ($pool:expr, $p:ident => $body:expr) => {
+        match $pool {
+            $crate::store::Pool::Sqlite($p) => $body,
+            $crate::store::Pool::Postgres($p) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// How long a connection attempt or a wait for a free connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long SQLite waits for another writer before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A connection pool to the store; cloning it is cheap and shares the pool.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+    /// The database as people should see it in messages: a file path or a url without password.
+    target: Arc<str>,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .field("target", &self.target)
+            .finish()
+    }
+}
+
+/// A store operation that failed, with a message that says what, on which database, and what to
+/// do about it. Never holds a password.
+#[derive(Debug)]
+pub struct StoreError {
+    message: String,
+}
+
+impl StoreError {
+    fn new(message: impl Into<String>) -> StoreError {
+        StoreError {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl Store {
+    /// `sqlite://PATH` (file created with parent folders if missing; `sqlite::memory:` ok too)
+    /// or `postgres://…`/`postgresql://…`. Applies migrations before returning.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        if let Some(rest) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            Store::connect_sqlite(url, rest).await
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Store::connect_postgres(url).await
+        } else {
+            Err(StoreError::new(format!(
+                "cannot open the store {}: the url must start with sqlite:// (a database file, \
+                 e.g. sqlite://data/hromada.db) or postgres:// (a PostgreSQL server, e.g. \
+                 postgres://hromada@db.internal/hromada)",
+                Store::display_url(url)
+            )))
+        }
+    }
+
+    async fn connect_sqlite(url: &str, rest: &str) -> Result<Store, StoreError> {
+        let path = rest.split('?').next().unwrap_or_default();
+        let in_memory = path.is_empty() || path == ":memory:";
+        let target: Arc<str> = if in_memory {
+            "in memory".into()
+        } else {
+            path.into()
+        };
+        let cannot_open = |why: String| {
+            StoreError::new(format!(
+                "cannot open the SQLite database {target}: {why}; check that the path is right \
+                 and that hromada may create and write files there"
+            ))
+        };
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| cannot_open(e.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(SQLITE_BUSY_TIMEOUT);
+        if !in_memory
+            && let Some(parent) = options.get_filename().parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                cannot_open(format!(
+                    "cannot create the folder {}: {e}",
+                    parent.display()
+                ))
+            })?;
+        }
+        let mut pool_options = SqlitePoolOptions::new().acquire_timeout(CONNECT_TIMEOUT);
+        if in_memory {
+            // The database lives as long as one of its connections: keep one for good.
+            pool_options = pool_options
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        }
+        let pool = pool_options
+            .connect_with(options)
+            .await
+            .map_err(|e| cannot_open(e.to_string()))?;
+        SQLITE_MIGRATIONS.run(&pool).await.map_err(|e| {
+            StoreError::new(format!(
+                "cannot bring the SQLite database {target} up to date: {e}; if a newer hromada \
+                 used this file, run that version or restore a backup"
+            ))
+        })?;
+        Ok(Store {
+            pool: Pool::Sqlite(pool),
+            target,
+        })
+    }
+
+    async fn connect_postgres(url: &str) -> Result<Store, StoreError> {
+        let target: Arc<str> = Store::display_url(url).into();
+        let options = PgConnectOptions::from_str(url).map_err(|e| {
+            StoreError::new(format!(
+                "cannot use the PostgreSQL url {target}: {e}; write it as \
+                 postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+            ))
+        })?;
+        let cannot_connect = |why: String| {
+            StoreError::new(format!(
+                "cannot connect to the PostgreSQL database {target}: {why}; check that the server \
+                 is running and reachable at that address, and that the user, password and \
+                 database name are right"
+            ))
+        };
+        // One direct attempt first: the pool would retry a refused connection until its timeout
+        // and then report only the timeout.
+        match tokio::time::timeout(CONNECT_TIMEOUT, options.connect()).await {
+            Ok(Ok(connection)) => {
+                let _ = connection.close().await;
+            }
+            Ok(Err(e)) => return Err(cannot_connect(e.to_string())),
+            Err(_) => {
+                return Err(cannot_connect(format!(
+                    "no answer within {} s",
+                    CONNECT_TIMEOUT.as_secs()
+                )));
+            }
+        }
+        let pool = PgPoolOptions::new()
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_lazy_with(options);
+        POSTGRES_MIGRATIONS.run(&pool).await.map_err(|e| {
+            StoreError::new(format!(
+                "cannot bring the PostgreSQL database {target} up to date: {e}; if a newer \
+                 hromada used this database, run that version or restore a backup"
+            ))
+        })?;
+        Ok(Store {
+            pool: Pool::Postgres(pool),
+            target,
+        })
+    }
+
+    /// Which database this store runs on.
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Cheap round trip (SELECT 1) for /readyz.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(&self.pool, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop))
+            .map_err(|e| self.failed("reach", e))
+    }
+
+    /// Closes every connection; waits for those in use to be returned.
+    pub async fn close(&self) {
+        on_pool!(&self.pool, pool => pool.close().await)
+    }
+
+    /// A url with any password replaced by `***`, for logs.
+    pub fn display_url(url: &str) -> String {
+        let (scheme, rest) = match url.find("://") {
+            Some(i) => url.split_at(i + 3),
+            None => ("", url),
+        };
+        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(authority_end);
+        let authority = match authority.rfind('@') {
+            Some(at) => {
+                let (userinfo, host) = authority.split_at(at);
+                match userinfo.split_once(':') {
+                    Some((user, _)) => format!("{user}:***{host}"),
+                    None => authority.to_string(),
+                }
+            }
+            None => authority.to_string(),
+        };
+        let tail = match tail.split_once('?') {
+            Some((path, query)) => {
+                let query: Vec<String> = query
+                    .split('&')
+                    .map(|pair| match pair.split_once('=') {
+                        Some((key, _)) if key.eq_ignore_ascii_case("password") => {
+                            format!("{key}=***")
+                        }
+                        _ => pair.to_string(),
+                    })
+                    .collect();
+                format!("{path}?{}", query.join("&"))
+            }
+            None => tail.to_string(),
+        };
+        format!("{scheme}{authority}{tail}")
+    }
+
+    /// The error for a failed `action` ("record a reconcile in"), naming the database.
+    fn failed(&self, action: &str, e: sqlx::Error) -> StoreError {
+        let hint = match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                "; check that the database is running and reachable"
+            }
+            _ => "",
+        };
+        StoreError::new(format!(
+            "cannot {action} the {} database {}: {e}{hint}",
+            self.backend().name(),
+            self.target
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_url_hides_passwords_only() {
+        let cases = [
+            (
+                "postgres://hromada:s3cret@db:5432/hromada",
+                "postgres://hromada:***@db:5432/hromada",
+            ),
+            (
+                "postgresql://u:p%40ss@db/x?sslmode=require&password=s3cret",
+                "postgresql://u:***@db/x?sslmode=require&password=***",
+            ),
+            (
+                "postgres://hromada@db/hromada",
+                "postgres://hromada@db/hromada",
+            ),
+            ("postgres://db/hromada", "postgres://db/hromada"),
+            ("sqlite://data/hromada.db", "sqlite://data/hromada.db"),
+            ("sqlite::memory:", "sqlite::memory:"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(Store::display_url(url), shown, "{url}");
+        }
+    }
+}

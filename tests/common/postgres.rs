@@ -1,0 +1,215 @@
+//! A throwaway PostgreSQL cluster for tests: one per test binary, started on first use from the
+//! server binaries (`/usr/lib/postgresql/15/bin`, or `HROMADA_PG_BIN`), trusting local
+//! connections, and stopped and deleted by a watchdog once the test process is gone.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+const DEFAULT_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+struct Cluster {
+    bin: PathBuf,
+    port: u16,
+    databases: AtomicU32,
+}
+
+static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
+
+fn bin_dir() -> PathBuf {
+    std::env::var_os("HROMADA_PG_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_BIN))
+}
+
+fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Err(why) when the PostgreSQL server binaries cannot be used here.
+pub fn available() -> Result<(), String> {
+    let bin = bin_dir();
+    for tool in ["initdb", "pg_ctl", "postgres", "createdb"] {
+        if !bin.join(tool).is_file() {
+            return Err(format!(
+                "{} not found (install postgresql-15 or point HROMADA_PG_BIN at its bin folder)",
+                bin.join(tool).display()
+            ));
+        }
+    }
+    if running_as_root() {
+        let user = Command::new("id").args(["-u", "postgres"]).output();
+        if !user.is_ok_and(|o| o.status.success()) {
+            return Err("running as root and there is no `postgres` user to run initdb as".into());
+        }
+    }
+    Ok(())
+}
+
+fn cluster() -> Result<&'static Cluster, String> {
+    CLUSTER
+        .get_or_init(|| available().and_then(|()| start()))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// A command running `tool` of the server binaries, as `postgres` when we are root.
+fn server_command(bin: &Path, as_postgres: bool, tool: &str) -> Command {
+    if as_postgres {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(bin.join(tool));
+        command
+    } else {
+        Command::new(bin.join(tool))
+    }
+}
+
+fn run(mut command: Command, what: &str) -> Result<(), String> {
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {what}: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} failed ({}): {}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("cannot find a free port: {e}"))
+}
+
+fn start() -> Result<Cluster, String> {
+    let bin = bin_dir();
+    let as_postgres = running_as_root();
+    let dir = tempfile::Builder::new()
+        .prefix("hromada-pg-")
+        .tempdir()
+        .map_err(|e| format!("cannot create a temporary folder: {e}"))?
+        .keep();
+    if as_postgres {
+        let mut chown = Command::new("chown");
+        chown.arg("postgres").arg(&dir);
+        run(chown, "chown postgres")?;
+    }
+    let data = dir.join("data");
+    spawn_watchdog(&bin, as_postgres, &dir, &data)?;
+
+    let mut initdb = server_command(&bin, as_postgres, "initdb");
+    initdb
+        .arg("-D")
+        .arg(&data)
+        .args(["--auth=trust", "--username=postgres", "--encoding=UTF8"])
+        .args(["--locale=C", "--no-sync"]);
+    run(initdb, "initdb")?;
+
+    let mut last_error = String::new();
+    for _ in 0..3 {
+        let port = free_port()?;
+        let mut pg_ctl = server_command(&bin, as_postgres, "pg_ctl");
+        pg_ctl
+            .arg("-D")
+            .arg(&data)
+            .arg("-l")
+            .arg(dir.join("server.log"))
+            .args(["-w", "-o"])
+            .arg(format!(
+                "-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={} \
+                 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+                 -c max_connections=300",
+                dir.display()
+            ))
+            .arg("start");
+        match run(pg_ctl, "pg_ctl start") {
+            Ok(()) => {
+                return Ok(Cluster {
+                    bin,
+                    port,
+                    databases: AtomicU32::new(0),
+                });
+            }
+            Err(e) => {
+                let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+                last_error = format!("{e}\n{log}");
+            }
+        }
+    }
+    Err(last_error)
+}
+
+/// Stops the server and deletes `dir` once this test process has exited.
+fn spawn_watchdog(bin: &Path, as_postgres: bool, dir: &Path, data: &Path) -> Result<(), String> {
+    let pg_ctl = bin.join("pg_ctl");
+    let stop = if as_postgres {
+        format!("runuser -u postgres -- '{}'", pg_ctl.display())
+    } else {
+        format!("'{}'", pg_ctl.display())
+    };
+    let script = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
+         {stop} -D '{data}' stop -m immediate >/dev/null 2>&1; rm -rf '{dir}'",
+        pid = std::process::id(),
+        data = data.display(),
+        dir = dir.display(),
+    );
+    Command::new("setsid")
+        .args(["sh", "-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map(drop)
+        .map_err(|e| format!("cannot start the cleanup watchdog: {e}"))
+}
+
+/// A fresh empty database on the shared cluster; returns its postgres:// url. Blocks briefly
+/// (it runs `createdb`), so it may be called from plain tests and async tests alike.
+pub fn fresh_database_sync() -> String {
+    let cluster = cluster().unwrap_or_else(|why| panic!("PostgreSQL is not available: {why}"));
+    let n = cluster.databases.fetch_add(1, Ordering::SeqCst);
+    let name = format!("test_{}_{n}", std::process::id());
+    let mut createdb = Command::new(cluster.bin.join("createdb"));
+    createdb
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-p"])
+        .arg(cluster.port.to_string())
+        .arg(&name);
+    run(createdb, "createdb").unwrap_or_else(|e| panic!("{e}"));
+    format!("postgres://postgres@127.0.0.1:{}/{name}", cluster.port)
+}
+
+/// A fresh empty database on the shared cluster; returns its postgres:// url.
+pub async fn fresh_database() -> String {
+    tokio::task::spawn_blocking(fresh_database_sync)
+        .await
+        .expect("creating a test database")
+}
+
+/// Call at the start of a PostgreSQL test: a fresh database's url, or None after printing
+/// "SKIPPED (PostgreSQL): …" when PostgreSQL is unavailable — except under CI, where it panics.
+pub fn url_or_skip(test: &str) -> Option<String> {
+    match cluster() {
+        Ok(_) => Some(fresh_database_sync()),
+        Err(why) if std::env::var_os("CI").is_some() => {
+            panic!("{test}: PostgreSQL is required when CI is set: {why}")
+        }
+        Err(why) => {
+            // Straight to the process's stderr: the test harness captures `eprintln!`.
+            let _ = writeln!(std::io::stderr(), "SKIPPED (PostgreSQL): {test}: {why}");
+            None
+        }
+    }
+}
