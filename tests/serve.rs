@@ -342,3 +342,48 @@ fn tls_is_served_with_the_given_certificate() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn two_replicas_on_one_postgresql_converge_on_the_same_revision() {
+    let Some(url) =
+        common::postgres::url_or_skip("two_replicas_on_one_postgresql_converge_on_the_same_revision")
+    else {
+        return;
+    };
+    let root = city();
+    let (a_data, b_data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Appliance::start(root.path(), a_data.path(), &["--database-url", &url]);
+    let b = Appliance::start_with(root.path(), b_data.path(), &[], &[("HROMADA_DATABASE_URL", &url)]);
+    let first = a.wait_for("replica a", |s| s["ready"] == true)["applied"]["revision"].clone();
+    b.wait_for("replica b", |s| s["applied"]["revision"] == first);
+
+    edit(root.path(), OFFICIALS, "Литвиненко Ірина Василівна", "Литвиненко Ірина Петрівна");
+    let second = applied_after(&a, first.as_str().unwrap());
+    b.wait_for("replica b to apply the same revision", |s| {
+        s["applied"]["revision"] == second.as_str()
+    });
+
+    let history = b.status()["history"].clone();
+    let instances: std::collections::BTreeSet<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["instance"].as_str().unwrap())
+        .collect();
+    assert_eq!(instances.len(), 2, "both replicas record into one history: {history:#}");
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = hromada::store::Store::connect(&url).await.unwrap();
+        assert_eq!(store.actuated_revision().await.unwrap().as_deref(), Some(second.as_str()));
+        let officials = store.active_officials().await.unwrap();
+        let renamed = officials.iter().find(|o| o.id == "lytvynenko-i").unwrap();
+        assert_eq!(renamed.name, "Литвиненко Ірина Петрівна");
+        let declared = std::fs::read_to_string(root.path().join(OFFICIALS))
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("official "))
+            .count();
+        assert_eq!(officials.len(), declared, "{officials:#?}");
+    });
+}

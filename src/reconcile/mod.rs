@@ -282,6 +282,7 @@ impl Reconciler {
                 warnings,
                 diagnostics: json.clone(),
                 diagnostics_digest: None,
+                instance: None,
                 message: None,
             });
         }
@@ -330,6 +331,7 @@ impl Reconciler {
             warnings: 0,
             diagnostics: Vec::new(),
             diagnostics_digest: None,
+            instance: None,
             message: Some(message),
         });
         self.last_attempted = None;

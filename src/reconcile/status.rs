@@ -30,6 +30,9 @@ pub struct Attempt {
     pub diagnostics: Vec<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diagnostics_digest: Option<String>,
+    /// The replica that made the attempt (host and process id), in the history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
     /// What went wrong beyond the spec itself, for `failed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -68,6 +71,7 @@ impl Attempt {
             warnings: record.warnings,
             diagnostics: Vec::new(),
             diagnostics_digest: Some(record.diagnostics_digest.clone()),
+            instance: Some(record.instance.clone()),
             message: None,
         }
     }
