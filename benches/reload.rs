@@ -53,8 +53,12 @@ fn main() {
     let failed = Arc::new(AtomicU64::new(0));
     let clients: Vec<_> = (0..CLIENTS)
         .map(|_| {
-            let (address, stop, served, failed) =
-                (address.clone(), stop.clone(), served.clone(), failed.clone());
+            let (address, stop, served, failed) = (
+                address.clone(),
+                stop.clone(),
+                served.clone(),
+                failed.clone(),
+            );
             std::thread::spawn(move || load(&address, &stop, &served, &failed))
         })
         .collect();
@@ -154,7 +158,11 @@ fn exchange(stream: &mut BufReader<TcpStream>, request: &[u8]) -> std::io::Resul
     stream.get_mut().write_all(request)?;
     let mut line = String::new();
     stream.read_line(&mut line)?;
-    let code = line.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let code = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     let mut length = 0;
     loop {
         let mut header = String::new();
@@ -175,11 +183,18 @@ fn exchange(stream: &mut BufReader<TcpStream>, request: &[u8]) -> std::io::Resul
 
 fn get_once(address: &str, path: &str) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect(address)?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n")?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )?;
     let mut raw = String::new();
     stream.read_to_string(&mut raw)?;
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let code = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     Ok((code, body.to_string()))
 }
 

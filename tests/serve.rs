@@ -26,7 +26,9 @@ fn edit(root: &Path, file: &str, from: &str, to: &str) {
 
 fn applied_after(app: &Appliance, previous: &str) -> String {
     let status = app.wait_for("a new revision to be applied", |s| {
-        s["applied"]["revision"].as_str().is_some_and(|r| r != previous)
+        s["applied"]["revision"]
+            .as_str()
+            .is_some_and(|r| r != previous)
     });
     status["applied"]["revision"].as_str().unwrap().to_string()
 }
@@ -64,13 +66,23 @@ fn the_example_city_is_served_with_its_operations_endpoints() {
     let (code, metrics) = app.get("/metrics");
     assert_eq!(code, 200);
     assert!(
-        metrics.contains(&format!("hromada_applied_revision_info{{revision=\"{revision}\"}} 1")),
+        metrics.contains(&format!(
+            "hromada_applied_revision_info{{revision=\"{revision}\"}} 1"
+        )),
         "{metrics}"
     );
-    assert!(metrics.contains("hromada_reconciles_total{outcome=\"applied\"} 1"), "{metrics}");
-    assert!(metrics.contains("hromada_reconcile_duration_seconds_bucket"), "{metrics}");
     assert!(
-        metrics.contains("hromada_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"}"),
+        metrics.contains("hromada_reconciles_total{outcome=\"applied\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("hromada_reconcile_duration_seconds_bucket"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            "hromada_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"}"
+        ),
         "{metrics}"
     );
     assert!(
@@ -94,20 +106,32 @@ fn changes_are_applied_bad_revisions_refused_and_a_later_fix_applied() {
     let root = city();
     let data = tempfile::tempdir().unwrap();
     let app = Appliance::start(root.path(), data.path(), &[]);
-    let first = app
-        .wait_for("the first revision", |s| s["ready"] == true)["applied"]["revision"]
+    let first = app.wait_for("the first revision", |s| s["ready"] == true)["applied"]["revision"]
         .as_str()
         .unwrap()
         .to_string();
 
-    edit(root.path(), OFFICIALS, "Литвиненко Ірина Василівна", "Литвиненко Ірина Петрівна");
+    edit(
+        root.path(),
+        OFFICIALS,
+        "Литвиненко Ірина Василівна",
+        "Литвиненко Ірина Петрівна",
+    );
     let second = applied_after(&app, &first);
 
-    edit(root.path(), OFFICIALS, "official \"sydorenko-m\" {", "official \"sydorenko-m\" {{");
+    edit(
+        root.path(),
+        OFFICIALS,
+        "official \"sydorenko-m\" {",
+        "official \"sydorenko-m\" {{",
+    );
     let status = app.wait_for("the broken revision to be refused", |s| {
         s["last_attempt"]["outcome"] == "refused"
     });
-    assert_eq!(status["applied"]["revision"], second, "the last good revision keeps serving");
+    assert_eq!(
+        status["applied"]["revision"], second,
+        "the last good revision keeps serving"
+    );
     assert_eq!(status["ready"], true);
     let errors = status["last_attempt"]["diagnostics"].as_array().unwrap();
     assert!(
@@ -120,9 +144,17 @@ fn changes_are_applied_bad_revisions_refused_and_a_later_fix_applied() {
 
     let out = hromada(&["status", "--url", &app.url]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("refused") && text.contains(OFFICIALS), "{text}");
+    assert!(
+        text.contains("refused") && text.contains(OFFICIALS),
+        "{text}"
+    );
 
-    edit(root.path(), OFFICIALS, "official \"sydorenko-m\" {{", "official \"sydorenko-m\" {");
+    edit(
+        root.path(),
+        OFFICIALS,
+        "official \"sydorenko-m\" {{",
+        "official \"sydorenko-m\" {",
+    );
     let status = app.wait_for("the fix to be applied", |s| {
         s["last_attempt"]["outcome"] == "applied"
     });
@@ -138,9 +170,14 @@ fn changes_are_applied_bad_revisions_refused_and_a_later_fix_applied() {
         .collect();
     assert_eq!(outcomes[..4], ["applied", "refused", "applied", "applied"]);
     let (_, metrics) = app.get("/metrics");
-    assert!(metrics.contains("hromada_reconciles_total{outcome=\"refused\"} 1"), "{metrics}");
     assert!(
-        metrics.contains(&format!("hromada_applied_revision_info{{revision=\"{first}\"}} 0")),
+        metrics.contains("hromada_reconciles_total{outcome=\"refused\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "hromada_applied_revision_info{{revision=\"{first}\"}} 0"
+        )),
         "{metrics}"
     );
 }
@@ -180,7 +217,11 @@ fn with_nothing_valid_to_serve_the_appliance_is_alive_but_not_ready_until_fixed(
     assert_eq!(app.get("/healthz").0, 200);
     assert_eq!(app.get("/readyz").0, 503);
     let out = hromada(&["status", "--url", &app.url]);
-    assert_eq!(out.status.code(), Some(1), "status fails while nothing is served");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "status fails while nothing is served"
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("not ready"));
 
     std::fs::write(root.path().join("spec/system.kdl"), system).unwrap();
@@ -220,12 +261,27 @@ fn bad_options_are_refused_before_serving() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no-such-city") && err.contains("is not a folder"), "{err}");
+    assert!(
+        err.contains("no-such-city") && err.contains("is not a folder"),
+        "{err}"
+    );
 
-    let out = hromada(&["serve", ".", "--database-url", "mysql://db/x", "--listen", "127.0.0.1:0", "--data-dir", data.path().to_str().unwrap()]);
+    let out = hromada(&[
+        "serve",
+        ".",
+        "--database-url",
+        "mysql://db/x",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("mysql"), "the unknown database is named: {err}");
+    assert!(
+        err.contains("mysql"),
+        "the unknown database is named: {err}"
+    );
 
     let out = hromada(&["serve", "--tls-cert", "x.pem"]);
     assert!(!out.status.success());
@@ -240,11 +296,20 @@ fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.invalid"])
+        .args([
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.invalid",
+        ])
         .args(args)
         .output()
         .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -265,24 +330,53 @@ fn pull_mode_follows_the_remote_branch_and_plan_compares_against_the_running_rev
     let app = Appliance::start(
         &checkout,
         &data.path().join("state"),
-        &["--git", &remote_url, "--branch", "main", "--interval", "200ms"],
+        &[
+            "--git",
+            &remote_url,
+            "--branch",
+            "main",
+            "--interval",
+            "200ms",
+        ],
     );
     let status = app.wait_for("the cloned revision", |s| s["ready"] == true);
-    assert_eq!(status["applied"]["revision"], first.as_str(), "a checkout is identified by its commit");
+    assert_eq!(
+        status["applied"]["revision"],
+        first.as_str(),
+        "a checkout is identified by its commit"
+    );
     assert!(status["source"].as_str().unwrap().contains("branch main"));
 
-    edit(work.path(), OFFICIALS, "Литвиненко Ірина Василівна", "Литвиненко Ірина Петрівна");
+    edit(
+        work.path(),
+        OFFICIALS,
+        "Литвиненко Ірина Василівна",
+        "Литвиненко Ірина Петрівна",
+    );
     git(work.path(), &["commit", "--quiet", "-am", "rename"]);
     git(work.path(), &["push", "--quiet", &remote_url, "main"]);
     let second = git(work.path(), &["rev-parse", "HEAD"]);
     assert_eq!(applied_after(&app, &first), second);
 
-    edit(work.path(), OFFICIALS, "Литвиненко Ірина Петрівна", "Литвиненко Ірина Іванівна");
+    edit(
+        work.path(),
+        OFFICIALS,
+        "Литвиненко Ірина Петрівна",
+        "Литвиненко Ірина Іванівна",
+    );
     let out = hromada(&["plan", work.path().to_str().unwrap(), "--against", &app.url]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(2), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("lytvynenko-i"), "{text}");
-    assert!(text.contains(&second[..12]), "the plan names the running revision: {text}");
+    assert!(
+        text.contains(&second[..12]),
+        "the plan names the running revision: {text}"
+    );
 }
 
 #[test]
@@ -290,7 +384,10 @@ fn plan_against_an_appliance_that_cannot_be_reached_says_so() {
     let out = hromada(&["plan", ".", "--against", "http://127.0.0.1:9"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cannot reach http://127.0.0.1:9/api/status"), "{err}");
+    assert!(
+        err.contains("cannot reach http://127.0.0.1:9/api/status"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -298,19 +395,42 @@ fn tls_is_served_with_the_given_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
     let out = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
         .arg("-keyout")
         .arg(&key)
         .arg("-out")
         .arg(&cert)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let root = city();
     let app = Appliance::start(
         root.path(),
         &dir.path().join("data"),
-        &["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()],
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
     );
     assert!(app.url.starts_with("https://"), "{}", app.url);
     let out = Command::new("openssl")
@@ -345,19 +465,29 @@ fn tls_is_served_with_the_given_certificate() {
 
 #[test]
 fn two_replicas_on_one_postgresql_converge_on_the_same_revision() {
-    let Some(url) =
-        common::postgres::url_or_skip("two_replicas_on_one_postgresql_converge_on_the_same_revision")
-    else {
+    let Some(url) = common::postgres::url_or_skip(
+        "two_replicas_on_one_postgresql_converge_on_the_same_revision",
+    ) else {
         return;
     };
     let root = city();
     let (a_data, b_data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = Appliance::start(root.path(), a_data.path(), &["--database-url", &url]);
-    let b = Appliance::start_with(root.path(), b_data.path(), &[], &[("HROMADA_DATABASE_URL", &url)]);
+    let b = Appliance::start_with(
+        root.path(),
+        b_data.path(),
+        &[],
+        &[("HROMADA_DATABASE_URL", &url)],
+    );
     let first = a.wait_for("replica a", |s| s["ready"] == true)["applied"]["revision"].clone();
     b.wait_for("replica b", |s| s["applied"]["revision"] == first);
 
-    edit(root.path(), OFFICIALS, "Литвиненко Ірина Василівна", "Литвиненко Ірина Петрівна");
+    edit(
+        root.path(),
+        OFFICIALS,
+        "Литвиненко Ірина Василівна",
+        "Литвиненко Ірина Петрівна",
+    );
     let second = applied_after(&a, first.as_str().unwrap());
     b.wait_for("replica b to apply the same revision", |s| {
         s["applied"]["revision"] == second.as_str()
@@ -370,12 +500,19 @@ fn two_replicas_on_one_postgresql_converge_on_the_same_revision() {
         .iter()
         .map(|h| h["instance"].as_str().unwrap())
         .collect();
-    assert_eq!(instances.len(), 2, "both replicas record into one history: {history:#}");
+    assert_eq!(
+        instances.len(),
+        2,
+        "both replicas record into one history: {history:#}"
+    );
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let store = hromada::store::Store::connect(&url).await.unwrap();
-        assert_eq!(store.actuated_revision().await.unwrap().as_deref(), Some(second.as_str()));
+        assert_eq!(
+            store.actuated_revision().await.unwrap().as_deref(),
+            Some(second.as_str())
+        );
         let officials = store.active_officials().await.unwrap();
         let renamed = officials.iter().find(|o| o.id == "lytvynenko-i").unwrap();
         assert_eq!(renamed.name, "Литвиненко Ірина Петрівна");

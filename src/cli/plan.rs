@@ -20,7 +20,12 @@ pub struct PlanArgs {
     #[arg(default_value = ".")]
     pub root: PathBuf,
     /// The revision applied now, to compare against: a commit, branch or tag.
-    #[arg(long, value_name = "REV", required_unless_present = "against", conflicts_with = "against")]
+    #[arg(
+        long,
+        value_name = "REV",
+        required_unless_present = "against",
+        conflicts_with = "against"
+    )]
     pub from: Option<String>,
     /// Compare against the revision that the appliance running at this URL has applied.
     #[arg(long, value_name = "URL")]

@@ -29,10 +29,20 @@ pub struct ServeArgs {
     #[arg(long, env = "HROMADA_NODE")]
     pub node: Option<String>,
     /// TLS certificate chain (PEM); serves HTTPS with --tls-key.
-    #[arg(long, env = "HROMADA_TLS_CERT", requires = "tls_key", value_name = "FILE")]
+    #[arg(
+        long,
+        env = "HROMADA_TLS_CERT",
+        requires = "tls_key",
+        value_name = "FILE"
+    )]
     pub tls_cert: Option<PathBuf>,
     /// TLS private key (PEM) of --tls-cert.
-    #[arg(long, env = "HROMADA_TLS_KEY", requires = "tls_cert", value_name = "FILE")]
+    #[arg(
+        long,
+        env = "HROMADA_TLS_KEY",
+        requires = "tls_cert",
+        value_name = "FILE"
+    )]
     pub tls_key: Option<PathBuf>,
     /// Log format.
     #[arg(long, env = "HROMADA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -70,7 +80,10 @@ pub fn run(args: ServeArgs) -> ExitCode {
         node: args.node,
         tls: args.tls_cert.zip(args.tls_key),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -52,11 +52,9 @@ pub fn fetch(url: &str) -> Result<(StatusReport, String), String> {
             .timeout(std::time::Duration::from_secs(10))
             .build()
             .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
-        let response = client
-            .get(&endpoint)
-            .send()
-            .await
-            .map_err(|e| format!("cannot reach {endpoint}: {e}; is `hromada serve` running there?"))?;
+        let response = client.get(&endpoint).send().await.map_err(|e| {
+            format!("cannot reach {endpoint}: {e}; is `hromada serve` running there?")
+        })?;
         if !response.status().is_success() {
             return Err(format!("{endpoint} answered {}", response.status()));
         }
@@ -74,7 +72,10 @@ pub fn fetch(url: &str) -> Result<(StatusReport, String), String> {
 fn human(report: &StatusReport) -> String {
     let mut out = String::new();
     let node = report.node.as_deref().unwrap_or("(none yet)");
-    out.push_str(&format!("node      {node}   instance {}\n", report.instance));
+    out.push_str(&format!(
+        "node      {node}   instance {}\n",
+        report.instance
+    ));
     out.push_str(&format!("source    {}\n", report.source));
     match &report.applied {
         Some(applied) => out.push_str(&format!(
@@ -87,7 +88,9 @@ fn human(report: &StatusReport) -> String {
                 ""
             }
         )),
-        None => out.push_str("applied   nothing: no valid revision yet; the appliance is not ready\n"),
+        None => {
+            out.push_str("applied   nothing: no valid revision yet; the appliance is not ready\n")
+        }
     }
     if let Some(error) = &report.source_error {
         out.push_str(&format!("source error  {error}\n"));
@@ -97,7 +100,11 @@ fn human(report: &StatusReport) -> String {
         if let Some(message) = &attempt.message {
             out.push_str(&format!("          {message}\n"));
         }
-        for d in attempt.diagnostics.iter().filter(|d| d["severity"] == "error") {
+        for d in attempt
+            .diagnostics
+            .iter()
+            .filter(|d| d["severity"] == "error")
+        {
             let range = &d["range"];
             let place = match range["filename"].as_str() {
                 Some(file) => format!(

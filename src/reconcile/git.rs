@@ -30,7 +30,10 @@ impl Remote {
             .unwrap_or(true);
         if empty {
             std::fs::create_dir_all(&self.checkout).map_err(|e| {
-                format!("cannot create the checkout folder {}: {e}", self.checkout.display())
+                format!(
+                    "cannot create the checkout folder {}: {e}",
+                    self.checkout.display()
+                )
             })?;
             run(
                 Command::new("git")
@@ -46,7 +49,10 @@ impl Remote {
             run(
                 git(&self.checkout)
                     .args(["fetch", "--quiet", "--", &self.url])
-                    .arg(format!("+refs/heads/{0}:refs/remotes/hromada/{0}", self.branch)),
+                    .arg(format!(
+                        "+refs/heads/{0}:refs/remotes/hromada/{0}",
+                        self.branch
+                    )),
                 &format!("fetch branch {} from {}", self.branch, self.display_url()),
             )
             .await?;
@@ -54,13 +60,19 @@ impl Remote {
                 git(&self.checkout)
                     .args(["reset", "--quiet", "--hard"])
                     .arg(format!("refs/remotes/hromada/{}", self.branch)),
-                &format!("move the checkout {} to the fetched branch", self.checkout.display()),
+                &format!(
+                    "move the checkout {} to the fetched branch",
+                    self.checkout.display()
+                ),
             )
             .await?;
         }
-        run(git(&self.checkout).args(["rev-parse", "HEAD"]), "read the checked-out commit")
-            .await
-            .map(|out| out.trim().to_string())
+        run(
+            git(&self.checkout).args(["rev-parse", "HEAD"]),
+            "read the checked-out commit",
+        )
+        .await
+        .map(|out| out.trim().to_string())
     }
 
     /// Pulls every interval; sends `Ok(commit)` after each successful pull and `Err(message)`

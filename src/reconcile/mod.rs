@@ -241,7 +241,10 @@ impl Reconciler {
                 return self.failed(
                     &revision,
                     started_at,
-                    format!("cannot write revision {} to the store: {e}", revision::short(&revision)),
+                    format!(
+                        "cannot write revision {} to the store: {e}",
+                        revision::short(&revision)
+                    ),
                 );
             }
         }
@@ -262,7 +265,10 @@ impl Reconciler {
             return self.failed(
                 &revision,
                 started_at,
-                format!("cannot record the reconcile of {} in the store: {e}", revision::short(&revision)),
+                format!(
+                    "cannot record the reconcile of {} in the store: {e}",
+                    revision::short(&revision)
+                ),
             );
         }
         self.last_attempted = Some(candidate.revision.content_hash.clone());
@@ -317,7 +323,12 @@ impl Reconciler {
         Some(outcome)
     }
 
-    fn failed(&mut self, revision: &str, started_at: DateTime<Utc>, message: String) -> Option<Outcome> {
+    fn failed(
+        &mut self,
+        revision: &str,
+        started_at: DateTime<Utc>,
+        message: String,
+    ) -> Option<Outcome> {
         tracing::error!(revision = %revision, "{message}; retrying in {}s", RETRY.as_secs());
         metrics::counter!("hromada_reconciles_total", "outcome" => "failed").increment(1);
         let finished_at = Utc::now();
@@ -387,10 +398,17 @@ impl Reconciler {
             content_hash: candidate.revision.content_hash,
         };
         let errors = count(&candidate.diagnostics, true);
-        match compile(candidate.loaded.spec, revision, self.settings.node.as_deref()) {
+        match compile(
+            candidate.loaded.spec,
+            revision,
+            self.settings.node.as_deref(),
+        ) {
             Ok(compiled) => {
                 if let Err(e) = self.store.actuate(&id, &compiled.actuation).await {
-                    tracing::error!("cannot write revision {} to the store: {e}", revision::short(&id));
+                    tracing::error!(
+                        "cannot write revision {} to the store: {e}",
+                        revision::short(&id)
+                    );
                     return;
                 }
                 tracing::warn!(
@@ -429,7 +447,10 @@ fn read(root: &std::path::Path) -> Candidate {
 }
 
 fn count(diagnostics: &[Diagnostic], errors: bool) -> u32 {
-    diagnostics.iter().filter(|d| d.is_error() == errors).count() as u32
+    diagnostics
+        .iter()
+        .filter(|d| d.is_error() == errors)
+        .count() as u32
 }
 
 fn diagnostics_json(

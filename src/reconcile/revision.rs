@@ -29,7 +29,11 @@ impl Revision {
 }
 
 pub fn short(id: &str) -> &str {
-    let len = if id.starts_with("sha256:") { 7 + 12 } else { 12 };
+    let len = if id.starts_with("sha256:") {
+        7 + 12
+    } else {
+        12
+    };
     &id[..id.len().min(len)]
 }
 

@@ -31,14 +31,21 @@ impl Snapshots {
     }
 
     /// Writes the sources of a loaded tree and the files it references, unless already there.
-    pub fn save(&self, revision: &str, sources: &SourceSet, referenced: &[String]) -> io::Result<()> {
+    pub fn save(
+        &self,
+        revision: &str,
+        sources: &SourceSet,
+        referenced: &[String],
+    ) -> io::Result<()> {
         if self.exists(revision) {
             return Ok(());
         }
         std::fs::create_dir_all(&self.dir)?;
-        let staging = self
-            .dir
-            .join(format!(".staging-{}-{}", folder_name(revision), std::process::id()));
+        let staging = self.dir.join(format!(
+            ".staging-{}-{}",
+            folder_name(revision),
+            std::process::id()
+        ));
         if staging.exists() {
             std::fs::remove_dir_all(&staging)?;
         }
@@ -46,9 +53,15 @@ impl Snapshots {
             write(&staging.join(&file.path), file.text.as_bytes())?;
         }
         for path in referenced {
-            write(&staging.join(path), &std::fs::read(sources.root.join(path))?)?;
+            write(
+                &staging.join(path),
+                &std::fs::read(sources.root.join(path))?,
+            )?;
         }
-        write(&staging.join("REVISION"), format!("{revision}\n").as_bytes())?;
+        write(
+            &staging.join("REVISION"),
+            format!("{revision}\n").as_bytes(),
+        )?;
         let target = self.path(revision);
         if target.exists() {
             std::fs::remove_dir_all(&target)?;
@@ -68,7 +81,7 @@ impl Snapshots {
             .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
             .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
             .collect();
-        snapshots.sort_by(|a, b| b.0.cmp(&a.0));
+        snapshots.sort_by_key(|s| std::cmp::Reverse(s.0));
         let current = self.path(keep);
         for (_, path) in snapshots.into_iter().skip(KEEP) {
             if path != current {
@@ -113,7 +126,10 @@ mod tests {
             .unwrap();
         let dir = snapshots.path("sha256:abc");
         assert!(snapshots.exists("sha256:abc"));
-        assert_eq!(std::fs::read_to_string(dir.join("pki/ca.crt")).unwrap(), "PEM");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("pki/ca.crt")).unwrap(),
+            "PEM"
+        );
         assert_eq!(
             std::fs::read_to_string(dir.join("spec/system.kdl")).unwrap(),
             "system \"x\""
@@ -121,7 +137,9 @@ mod tests {
         for n in 0..KEEP + 3 {
             snapshots.save(&format!("rev{n}"), &sources, &[]).unwrap();
         }
-        let left = std::fs::read_dir(data.path().join("revisions")).unwrap().count();
+        let left = std::fs::read_dir(data.path().join("revisions"))
+            .unwrap()
+            .count();
         assert_eq!(left, KEEP);
         assert!(snapshots.exists(&format!("rev{}", KEEP + 2)));
     }

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 /// How long the tree must stay quiet before a burst of events counts as done.
-pub const QUIET: Duration = Duration::from_millis(40);
+pub const QUIET: Duration = Duration::from_millis(60);
 /// The longest a burst may delay its reconcile.
 pub const MAX_DELAY: Duration = Duration::from_secs(1);
 
@@ -52,7 +52,10 @@ fn is_relevant(root: &Path, data_dir: &Path, path: &Path) -> bool {
     let Ok(rel) = path.strip_prefix(root) else {
         return true;
     };
-    let first_is_build_output = rel.components().next().is_some_and(|c| c.as_os_str() == "target");
+    let first_is_build_output = rel
+        .components()
+        .next()
+        .is_some_and(|c| c.as_os_str() == "target");
     !first_is_build_output
         && !rel
             .components()
@@ -86,9 +89,52 @@ mod tests {
         let data = Path::new("/r/data");
         assert!(is_relevant(root, data, Path::new("/r/spec/a.kdl")));
         assert!(is_relevant(root, data, Path::new("/r/pki/ca.crt")));
-        assert!(!is_relevant(root, data, Path::new("/r/data/hromada.db-wal")));
+        assert!(!is_relevant(
+            root,
+            data,
+            Path::new("/r/data/hromada.db-wal")
+        ));
         assert!(!is_relevant(root, data, Path::new("/r/.git/index")));
         assert!(!is_relevant(root, data, Path::new("/r/spec/.a.kdl.swp")));
         assert!(!is_relevant(root, data, Path::new("/r/target/debug/x")));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_of_fifty_events_settles_once_after_the_last() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let writer = tokio::spawn(async move {
+            for _ in 0..50 {
+                tx.send(()).unwrap();
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            tx
+        });
+        rx.recv().await.unwrap();
+        let began = Instant::now();
+        assert!(settle(&mut rx).await);
+        let waited = began.elapsed();
+        assert!(
+            waited >= Duration::from_millis(49 * 2) + QUIET,
+            "{waited:?}"
+        );
+        assert!(
+            rx.try_recv().is_err(),
+            "every event of the burst was consumed"
+        );
+        drop(writer.await.unwrap());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_endless_stream_of_events_delays_a_reconcile_by_at_most_max_delay() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while tx.send(()).is_ok() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        });
+        rx.recv().await.unwrap();
+        let began = Instant::now();
+        assert!(settle(&mut rx).await);
+        assert_eq!(began.elapsed(), MAX_DELAY);
     }
 }

@@ -1,5 +1,5 @@
-//! Prometheus metrics: the recorder behind the `metrics` facade, and the middleware that counts
-//! and times every HTTP request by its route pattern (never by its raw path, which can carry
+//! Prometheus metrics: the recorder behind the `metrics` facade, and the middleware that counts,
+//! times and logs every HTTP request by its route pattern (never by its raw path, which can carry
 //! identifiers of people). Reconcile metrics are recorded where reconciles happen.
 
 use std::time::Instant;
@@ -16,7 +16,10 @@ const DURATION_BUCKETS: [f64; 14] = [
 /// Installs the process-wide recorder; its handle renders `/metrics`.
 pub fn install() -> Result<PrometheusHandle, String> {
     let handle = PrometheusBuilder::new()
-        .set_buckets_for_metric(Matcher::Suffix("duration_seconds".into()), &DURATION_BUCKETS)
+        .set_buckets_for_metric(
+            Matcher::Suffix("duration_seconds".into()),
+            &DURATION_BUCKETS,
+        )
         .map_err(|e| format!("cannot configure the metrics buckets: {e}"))?
         .install_recorder()
         .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
@@ -34,7 +37,15 @@ pub async fn track(request: Request, next: Next) -> Response {
         .unwrap_or_else(|| "unmatched".into());
     let method = request.method().as_str().to_string();
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
+    let elapsed = started.elapsed();
+    let code = response.status();
+    // A 503 from /readyz is an answer, not a failure: the appliance is still starting.
+    if code.is_server_error() && route != "/readyz" {
+        tracing::warn!(%method, %route, status = code.as_u16(), "request failed");
+    } else {
+        tracing::debug!(%method, %route, status = code.as_u16(), elapsed_ms = elapsed.as_millis() as u64, "request");
+    }
+    let status = code.as_u16().to_string();
     metrics::counter!(
         "hromada_http_requests_total",
         "method" => method.clone(),
@@ -47,6 +58,6 @@ pub async fn track(request: Request, next: Next) -> Response {
         "method" => method,
         "route" => route
     )
-    .record(started.elapsed().as_secs_f64());
+    .record(elapsed.as_secs_f64());
     response
 }

@@ -52,7 +52,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/status", get(ops::status))
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(metrics::track))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 
@@ -65,10 +64,13 @@ pub async fn run(options: Options) -> Result<(), String> {
             options.data_dir.display()
         )
     })?;
-    let database_url = options.database_url.clone().unwrap_or_else(|| {
-        format!("sqlite://{}", options.data_dir.join("hromada.db").display())
-    });
-    let store = Store::connect(&database_url).await.map_err(|e| e.to_string())?;
+    let database_url = options
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", options.data_dir.join("hromada.db").display()));
+    let store = Store::connect(&database_url)
+        .await
+        .map_err(|e| e.to_string())?;
     tracing::info!(
         "store: {} (migrations applied)",
         Store::display_url(&database_url)
@@ -128,27 +130,35 @@ pub async fn run(options: Options) -> Result<(), String> {
             .err()
             .unwrap_or_else(|| format!("cannot listen on {}", options.listen)));
     };
-    let scheme = if options.tls.is_some() { "https" } else { "http" };
-    println!("hromada {} listening on {scheme}://{address}", env!("CARGO_PKG_VERSION"));
+    let scheme = if options.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    println!(
+        "hromada {} listening on {scheme}://{address}",
+        env!("CARGO_PKG_VERSION")
+    );
     println!(
         "  {scheme}://{address}/healthz  {scheme}://{address}/readyz  {scheme}://{address}/metrics  {scheme}://{address}/api/status"
     );
 
     reconciler.start().await;
     let (triggers, trigger_rx) = mpsc::unbounded_channel();
-    let _watcher = match crate::reconcile::watch::watch(&options.root, &options.data_dir, triggers.clone()) {
-        Ok(watcher) => {
-            tracing::info!("watching {} for changes", options.root.display());
-            Some(watcher)
-        }
-        Err(e) => {
-            tracing::error!(
-                "cannot watch {} for changes: {e}; changes are picked up by Git pulls only",
-                options.root.display()
-            );
-            None
-        }
-    };
+    let _watcher =
+        match crate::reconcile::watch::watch(&options.root, &options.data_dir, triggers.clone()) {
+            Ok(watcher) => {
+                tracing::info!("watching {} for changes", options.root.display());
+                Some(watcher)
+            }
+            Err(e) => {
+                tracing::error!(
+                    "cannot watch {} for changes: {e}; changes are picked up by Git pulls only",
+                    options.root.display()
+                );
+                None
+            }
+        };
     if let Some(remote) = options.remote.clone() {
         tokio::spawn(forward_pulls(remote, triggers.clone(), shared.clone()));
     }
@@ -171,7 +181,11 @@ pub async fn run(options: Options) -> Result<(), String> {
 
 type ServerTask = tokio::task::JoinHandle<Result<(), String>>;
 
-async fn spawn_server(options: &Options, app: Router, handle: Handle<SocketAddr>) -> Result<ServerTask, String> {
+async fn spawn_server(
+    options: &Options,
+    app: Router,
+    handle: Handle<SocketAddr>,
+) -> Result<ServerTask, String> {
     let listen = options.listen;
     let service = app.into_make_service();
     match &options.tls {

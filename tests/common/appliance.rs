@@ -25,7 +25,12 @@ impl Appliance {
         Self::start_with(root, data_dir, extra, &[])
     }
 
-    pub fn start_with(root: &Path, data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Appliance {
+    pub fn start_with(
+        root: &Path,
+        data_dir: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Appliance {
         let mut command = Command::new(env!("CARGO_BIN_EXE_hromada"));
         command
             .arg("serve")
@@ -98,7 +103,11 @@ impl Appliance {
     }
 
     /// Polls `/api/status` until `ready` holds of it.
-    pub fn wait_for(&self, what: &str, ready: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    pub fn wait_for(
+        &self,
+        what: &str,
+        ready: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
         let start = Instant::now();
         loop {
             let status = self.status();
@@ -171,7 +180,10 @@ pub fn get(address: &str, path: &str) -> std::io::Result<(u16, String)> {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(body)
     } else {
         body.to_string()
