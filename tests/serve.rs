@@ -377,6 +377,32 @@ fn pull_mode_follows_the_remote_branch_and_plan_compares_against_the_running_rev
         text.contains(&second[..12]),
         "the plan names the running revision: {text}"
     );
+
+    // A replica whose data folder is gone restarts on a broken branch: the store's record and
+    // the Git history give it the last good revision.
+    assert!(app.stop().success());
+    std::fs::remove_dir_all(data.path().join("state/revisions")).unwrap();
+    git(work.path(), &["checkout", "--quiet", "--", "."]);
+    std::fs::write(work.path().join("spec/system.kdl"), "system \"zp\" {").unwrap();
+    git(work.path(), &["commit", "--quiet", "-am", "break"]);
+    git(work.path(), &["push", "--quiet", &remote_url, "main"]);
+    let app = Appliance::start(
+        &checkout,
+        &data.path().join("state"),
+        &[
+            "--git",
+            &remote_url,
+            "--branch",
+            "main",
+            "--interval",
+            "200ms",
+        ],
+    );
+    let status = app.wait_for("the last good revision", |s| s["ready"] == true);
+    assert_eq!(status["applied"]["revision"], second.as_str());
+    assert_eq!(status["applied"]["restored"], true);
+    assert_eq!(status["last_attempt"]["outcome"], "refused");
+    assert!(app.log().contains("from the Git history"), "{}", app.log());
 }
 
 #[test]

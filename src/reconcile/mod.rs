@@ -368,7 +368,9 @@ impl Reconciler {
         });
     }
 
-    /// Serves the newest revision this node applied whose snapshot is on disk.
+    /// Serves the newest revision this node applied that can still be read: from its snapshot
+    /// in the data folder or, for a commit, from the Git history of the spec root (a replica
+    /// whose data folder did not survive restarts from the store's record and Git).
     async fn restore(&mut self) {
         let node = self.settings.node_key().to_string();
         let revisions = match self.store.applied_revisions(&node, 50).await {
@@ -378,20 +380,19 @@ impl Reconciler {
                 return;
             }
         };
-        let Some(id) = revisions.into_iter().find(|r| self.snapshots.exists(r)) else {
+        let root = self.settings.root.clone();
+        let snapshots = Snapshots::new(&self.settings.data_dir);
+        let found =
+            tokio::task::spawn_blocking(move || read_last_good(&root, &snapshots, &revisions))
+                .await
+                .ok()
+                .flatten();
+        let Some((id, candidate, from)) = found else {
             tracing::error!(
-                "the spec folder {} has no valid revision and no earlier revision was applied here; nothing is served until a valid revision comes",
+                "the spec folder {} has no valid revision, and no revision applied here before can be read; nothing is served until a valid revision comes",
                 self.settings.root.display()
             );
             return;
-        };
-        let dir = self.snapshots.path(&id);
-        let candidate = match tokio::task::spawn_blocking(move || read(&dir)).await {
-            Ok(candidate) => candidate,
-            Err(e) => {
-                tracing::error!("reading the snapshot of {id} stopped unexpectedly: {e}");
-                return;
-            }
         };
         let revision = Revision {
             id: id.clone(),
@@ -413,10 +414,10 @@ impl Reconciler {
                 }
                 tracing::warn!(
                     revision = %id,
-                    "serving the last good revision {} from its snapshot, because the spec folder's revision was refused{}",
+                    "serving the last good revision {} from {from}, because the spec folder's revision was refused{}",
                     revision::short(&id),
                     if errors > 0 {
-                        format!(" (checked today, the snapshot itself now has {errors} error(s))")
+                        format!(" (checked today, that revision itself now has {errors} error(s))")
                     } else {
                         String::new()
                     }
@@ -424,12 +425,31 @@ impl Reconciler {
                 self.swap(compiled, Utc::now(), true);
             }
             Err(d) => tracing::error!(
-                "the snapshot of revision {} cannot be served: {}",
+                "the last good revision {} cannot be served: {}",
                 revision::short(&id),
                 d.summary
             ),
         }
     }
+}
+
+/// The newest of `revisions` that can be read: from its snapshot, else from Git when it is a
+/// commit of the repository holding `root`. Returns the revision, its tree and where it came from.
+fn read_last_good(
+    root: &std::path::Path,
+    snapshots: &Snapshots,
+    revisions: &[String],
+) -> Option<(String, Candidate, &'static str)> {
+    let repository = crate::plan::revision::Repository::discover(root).ok();
+    revisions.iter().find_map(|id| {
+        if snapshots.exists(id) {
+            return Some((id.clone(), read(&snapshots.path(id)), "its snapshot"));
+        }
+        let repository = repository.as_ref()?;
+        let commit = repository.resolve(id).ok()?;
+        let checkout = repository.checkout(&commit).ok()?;
+        Some((id.clone(), read(checkout.path()), "the Git history"))
+    })
 }
 
 /// Loads and checks the tree at `root` and identifies its revision.
