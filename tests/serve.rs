@@ -17,11 +17,19 @@ fn city() -> tempfile::TempDir {
     dir
 }
 
+/// Replaces text in a file of the tree, atomically (as an editor or `git` does), so that the
+/// appliance never reads it half-written.
 fn edit(root: &Path, file: &str, from: &str, to: &str) {
     let path = root.join(file);
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains(from), "{file} has no `{from}`");
-    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    replace_file(&path, &text.replacen(from, to, 1));
+}
+
+fn replace_file(path: &Path, text: &str) {
+    let staging = path.with_extension("kdl.new");
+    std::fs::write(&staging, text).unwrap();
+    std::fs::rename(&staging, path).unwrap();
 }
 
 fn applied_after(app: &Appliance, previous: &str) -> String {
@@ -193,7 +201,7 @@ fn a_restart_on_a_broken_folder_serves_the_last_good_revision() {
         .to_string();
     assert!(app.stop().success());
 
-    std::fs::write(root.path().join("spec/system.kdl"), "system \"zp\" {").unwrap();
+    replace_file(&root.path().join("spec/system.kdl"), "system \"zp\" {");
     let app = Appliance::start(root.path(), data.path(), &[]);
     let status = app.wait_for("the last good revision", |s| s["ready"] == true);
     assert_eq!(status["applied"]["revision"], good.as_str());
@@ -211,7 +219,7 @@ fn with_nothing_valid_to_serve_the_appliance_is_alive_but_not_ready_until_fixed(
     let root = city();
     let data = tempfile::tempdir().unwrap();
     let system = std::fs::read_to_string(root.path().join("spec/system.kdl")).unwrap();
-    std::fs::write(root.path().join("spec/system.kdl"), "system \"zp\" {").unwrap();
+    replace_file(&root.path().join("spec/system.kdl"), "system \"zp\" {");
     let app = Appliance::start(root.path(), data.path(), &[]);
     app.wait_for("the refusal", |s| s["last_attempt"]["outcome"] == "refused");
     assert_eq!(app.get("/healthz").0, 200);
@@ -224,7 +232,7 @@ fn with_nothing_valid_to_serve_the_appliance_is_alive_but_not_ready_until_fixed(
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("not ready"));
 
-    std::fs::write(root.path().join("spec/system.kdl"), system).unwrap();
+    replace_file(&root.path().join("spec/system.kdl"), &system);
     app.wait_for("the fix", |s| s["ready"] == true);
     assert_eq!(app.get("/readyz").0, 200);
 }
@@ -282,6 +290,23 @@ fn bad_options_are_refused_before_serving() {
         err.contains("mysql"),
         "the unknown database is named: {err}"
     );
+
+    // A folder with files that is not a checkout of its own is never fetched into or reset.
+    let city = city();
+    let out = hromada(&[
+        "serve",
+        city.path().to_str().unwrap(),
+        "--git",
+        "file:///nonexistent/spec.git",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is not a Git checkout of its own"), "{err}");
+    assert!(city.path().join("spec/system.kdl").is_file());
 
     let out = hromada(&["serve", "--tls-cert", "x.pem"]);
     assert!(!out.status.success());

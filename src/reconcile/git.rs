@@ -23,7 +23,9 @@ impl Remote {
     }
 
     /// Clones the remote when the checkout folder is absent or empty, then fetches the branch and
-    /// moves the checkout to it. Returns the commit the checkout is at.
+    /// moves the checkout to it. Returns the commit the checkout is at. A folder that holds files
+    /// but is not a checkout of its own is never touched: Git would otherwise act on whatever
+    /// repository encloses it.
     pub async fn sync(&self) -> Result<String, String> {
         let empty = std::fs::read_dir(&self.checkout)
             .map(|mut entries| entries.next().is_none())
@@ -46,8 +48,9 @@ impl Remote {
             )
             .await?;
         } else {
+            self.own_checkout().await?;
             run(
-                git(&self.checkout)
+                self.git()
                     .args(["fetch", "--quiet", "--", &self.url])
                     .arg(format!(
                         "+refs/heads/{0}:refs/remotes/hromada/{0}",
@@ -57,7 +60,7 @@ impl Remote {
             )
             .await?;
             run(
-                git(&self.checkout)
+                self.git()
                     .args(["reset", "--quiet", "--hard"])
                     .arg(format!("refs/remotes/hromada/{}", self.branch)),
                 &format!(
@@ -66,13 +69,74 @@ impl Remote {
                 ),
             )
             .await?;
+            run(
+                self.git().args(["clean", "--quiet", "-ffd"]),
+                &format!(
+                    "remove untracked files from the checkout {}",
+                    self.checkout.display()
+                ),
+            )
+            .await?;
         }
         run(
-            git(&self.checkout).args(["rev-parse", "HEAD"]),
+            self.git().args(["rev-parse", "HEAD"]),
             "read the checked-out commit",
         )
         .await
         .map(|out| out.trim().to_string())
+    }
+
+    /// At start-up: the checkout folder is absent, empty, or a checkout of its own.
+    pub async fn check_folder(&self) -> Result<(), String> {
+        let empty = std::fs::read_dir(&self.checkout)
+            .map(|mut entries| entries.next().is_none())
+            .unwrap_or(true);
+        if empty {
+            Ok(())
+        } else {
+            self.own_checkout().await
+        }
+    }
+
+    /// Checks that the checkout folder is the top of a Git work tree of its own.
+    async fn own_checkout(&self) -> Result<(), String> {
+        let not_ours = || {
+            format!(
+                "{} holds files but is not a Git checkout of its own; with --git, pass an empty or absent folder to clone into (and keep --data-dir outside it)",
+                self.checkout.display()
+            )
+        };
+        if !self.checkout.join(".git").exists() {
+            return Err(not_ours());
+        }
+        let top = run(
+            self.git().args(["rev-parse", "--show-toplevel"]),
+            "find the checkout's top",
+        )
+        .await
+        .map_err(|_| not_ours())?;
+        let top = Path::new(top.trim())
+            .canonicalize()
+            .map_err(|_| not_ours())?;
+        if Some(top) != self.checkout.canonicalize().ok() {
+            return Err(not_ours());
+        }
+        Ok(())
+    }
+
+    /// `git -C CHECKOUT`, never looking above the checkout for a repository.
+    fn git(&self) -> Command {
+        let mut command = Command::new("git");
+        command.arg("-C").arg(&self.checkout);
+        if let Some(parent) = self
+            .checkout
+            .canonicalize()
+            .ok()
+            .and_then(|c| c.parent().map(Path::to_path_buf))
+        {
+            command.env("GIT_CEILING_DIRECTORIES", parent);
+        }
+        command
     }
 
     /// Pulls every interval; sends `Ok(commit)` after each successful pull and `Err(message)`
@@ -87,17 +151,27 @@ impl Remote {
     }
 }
 
-fn git(dir: &Path) -> Command {
-    let mut command = Command::new("git");
-    command.arg("-C").arg(dir);
-    command
-}
+/// The longest one git command may take; a hung fetch must not stop pulling for good.
+const GIT_TIMEOUT: Duration = Duration::from_secs(300);
 
 async fn run(command: &mut Command, what: &str) -> Result<String, String> {
-    command.env("GIT_TERMINAL_PROMPT", "0").kill_on_drop(true);
-    let out = command
-        .output()
+    command
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_HTTP_LOW_SPEED_LIMIT", "1000")
+        .env("GIT_HTTP_LOW_SPEED_TIME", "60")
+        .env(
+            "GIT_SSH_COMMAND",
+            "ssh -o BatchMode=yes -o ConnectTimeout=30",
+        )
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(GIT_TIMEOUT, command.output())
         .await
+        .map_err(|_| {
+            format!(
+                "git took more than {}s to {what}; gave up",
+                GIT_TIMEOUT.as_secs()
+            )
+        })?
         .map_err(|e| format!("cannot run git to {what}: {e}; is git installed?"))?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -109,21 +183,15 @@ async fn run(command: &mut Command, what: &str) -> Result<String, String> {
     }
 }
 
-/// `https://user:secret@host/repo` → `https://user:***@host/repo`.
+/// `https://user:secret@host/repo` or `https://token@host/repo` → `https://***@host/repo`.
 pub fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_string(),
-    }
+    redact_all(url)
 }
 
-/// Hides the password of every URL inside a message of git's.
+/// Hides the credentials (user and password, or a token) of every URL inside a text.
 fn redact_all(text: &str) -> String {
     static CREDENTIALS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"([A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*:)[^@\s/]*@").expect("valid regex")
+        regex::Regex::new(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@").expect("valid regex")
     });
     CREDENTIALS.replace_all(text, "${1}***@").into_owned()
 }
@@ -136,12 +204,16 @@ mod tests {
     fn passwords_in_remote_urls_are_hidden() {
         assert_eq!(
             redact("https://ci:s3cret@git.example/city/spec.git"),
-            "https://ci:***@git.example/city/spec.git"
+            "https://***@git.example/city/spec.git"
+        );
+        assert_eq!(
+            redact("https://ghp_t0ken@git.example/city/spec.git"),
+            "https://***@git.example/city/spec.git"
         );
         assert_eq!(redact("/srv/git/spec.git"), "/srv/git/spec.git");
         assert_eq!(
             redact_all("fatal: unable to access 'https://a:b@h/r': refused"),
-            "fatal: unable to access 'https://a:***@h/r': refused"
+            "fatal: unable to access 'https://***@h/r': refused"
         );
     }
 }

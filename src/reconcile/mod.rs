@@ -50,6 +50,8 @@ impl Settings {
 /// What the HTTP side reads: the served snapshot and the status.
 pub struct Shared {
     pub current: ArcSwapOption<Compiled>,
+    /// Set when shutdown begins, so that `/readyz` sends traffic elsewhere while requests drain.
+    pub stopping: std::sync::atomic::AtomicBool,
     state: Mutex<State>,
     pub instance: String,
     pub source: String,
@@ -64,13 +66,11 @@ struct State {
 
 impl Shared {
     fn new(settings: &Settings) -> Shared {
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_string())
-            .unwrap_or_else(|_| "localhost".into());
         Shared {
             current: ArcSwapOption::empty(),
+            stopping: std::sync::atomic::AtomicBool::new(false),
             state: Mutex::new(State::default()),
-            instance: format!("{host}:{}", std::process::id()),
+            instance: format!("{}:{}", host_name(), std::process::id()),
             source: settings.source.clone(),
         }
     }
@@ -221,10 +221,13 @@ impl Reconciler {
                 let sources = candidate.loaded.sources;
                 let referenced = candidate.referenced;
                 let id = revision.clone();
-                tokio::task::spawn_blocking(move || snapshots.save(&id, &sources, &referenced))
-                    .await
-                    .map_err(|e| e.to_string())
-                    .and_then(|r| r.map_err(|e| e.to_string()))
+                let hash = candidate.revision.content_hash.clone();
+                tokio::task::spawn_blocking(move || {
+                    snapshots.save(&id, &hash, &sources, &referenced)
+                })
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()))
             };
             if let Err(e) = saved {
                 return self.failed(
@@ -405,7 +408,18 @@ impl Reconciler {
             self.settings.node.as_deref(),
         ) {
             Ok(compiled) => {
-                if let Err(e) = self.store.actuate(&id, &compiled.actuation).await {
+                // Only an empty store takes the restored revision's actuation: when it holds
+                // another revision, a replica sharing it has moved on, and going back is wrong.
+                let actuated = match self.store.actuated_revision().await {
+                    Ok(None) => self
+                        .store
+                        .actuate(&id, &compiled.actuation)
+                        .await
+                        .map(|_| ()),
+                    Ok(Some(_)) => Ok(()),
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = actuated {
                     tracing::error!(
                         "cannot write revision {} to the store: {e}",
                         revision::short(&id)
@@ -425,12 +439,26 @@ impl Reconciler {
                 self.swap(compiled, Utc::now(), true);
             }
             Err(d) => tracing::error!(
-                "the last good revision {} cannot be served: {}",
+                "the last good revision {} cannot be served: {}; {}{}",
                 revision::short(&id),
-                d.summary
+                d.summary,
+                d.detail,
+                d.help.map(|h| format!(" ({h})")).unwrap_or_default()
             ),
         }
     }
+}
+
+/// This machine's name, to tell replicas apart: `HOSTNAME` (set in containers), else the
+/// kernel's or `/etc/hostname` (a sandboxed unit may hide one of them).
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 /// The newest of `revisions` that can be read: from its snapshot, else from Git when it is a
@@ -454,9 +482,10 @@ fn read_last_good(
 
 /// Loads and checks the tree at `root` and identifies its revision.
 fn read(root: &std::path::Path) -> Candidate {
+    let head = revision::head(root);
     let loaded = crate::spec::load(root);
     let diagnostics = crate::check::run(&loaded, chrono::Local::now().date_naive());
-    let revision = revision::identify(&loaded.sources);
+    let revision = revision::identify(&loaded.sources, head.as_deref());
     let referenced = revision::referenced_files(&loaded.sources);
     Candidate {
         loaded,

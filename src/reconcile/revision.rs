@@ -47,15 +47,29 @@ pub fn referenced_files(sources: &SourceSet) -> Vec<String> {
         .collect()
 }
 
-/// Identifies the revision of a tree that was loaded from `sources.root`.
-pub fn identify(sources: &SourceSet) -> Revision {
+/// Identifies the revision of a tree that was loaded from `sources.root`, given the HEAD commit
+/// read before loading: a checkout that moved meanwhile is identified by content, so that a
+/// commit id never names content it does not hold.
+pub fn identify(sources: &SourceSet, head_before_load: Option<&str>) -> Revision {
     let referenced = referenced_files(sources);
     let content_hash = content_hash(sources, &referenced);
     let id = match clean_commit(&sources.root, &referenced) {
-        Some(commit) => commit,
-        None => format!("sha256:{}", &content_hash[..16]),
+        Some(commit) if Some(commit.as_str()) == head_before_load => commit,
+        _ => format!("sha256:{}", &content_hash[..16]),
     };
     Revision { id, content_hash }
+}
+
+/// The HEAD commit of the repository holding `root`, if any.
+pub fn head(root: &Path) -> Option<String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["rev-parse", "--verify", "--quiet", "HEAD"])
+        .output()
+        .ok()?;
+    let commit = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (out.status.success() && !commit.is_empty()).then_some(commit)
 }
 
 fn content_hash(sources: &SourceSet, referenced: &[String]) -> String {
@@ -85,22 +99,19 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// The HEAD commit when `root` is inside a Git checkout and none of the spec's files differ
-/// from it (modified, staged or untracked); `None` otherwise, or when `git` is not installed.
+/// from it (modified, staged, untracked or ignored); `None` otherwise, or without `git`.
 fn clean_commit(root: &Path, referenced: &[String]) -> Option<String> {
-    let head = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["rev-parse", "--verify", "--quiet", "HEAD"])
-        .output()
-        .ok()?;
-    let commit = String::from_utf8(head.stdout).ok()?.trim().to_string();
-    if !head.status.success() || commit.is_empty() {
-        return None;
-    }
+    let commit = head(root)?;
     let status = Command::new("git")
         .arg("-C")
         .arg(root)
-        .args(["status", "--porcelain", "--untracked-files=all", "--"])
+        .args([
+            "status",
+            "--porcelain",
+            "--untracked-files=all",
+            "--ignored=matching",
+            "--",
+        ])
         .args(SPEC_FOLDERS)
         .args(referenced)
         .output()
@@ -124,15 +135,15 @@ mod tests {
 
     #[test]
     fn the_content_hash_follows_content_and_paths_not_order() {
-        let a = identify(&set(&[("spec/a.kdl", "x 1"), ("spec/b.kdl", "y 2")]));
-        let b = identify(&set(&[("spec/b.kdl", "y 2"), ("spec/a.kdl", "x 1")]));
+        let a = identify(&set(&[("spec/a.kdl", "x 1"), ("spec/b.kdl", "y 2")]), None);
+        let b = identify(&set(&[("spec/b.kdl", "y 2"), ("spec/a.kdl", "x 1")]), None);
         assert_eq!(a, b);
         assert!(a.id.starts_with("sha256:") && a.id.len() == 7 + 16);
-        let edited = identify(&set(&[("spec/a.kdl", "x 2"), ("spec/b.kdl", "y 2")]));
+        let edited = identify(&set(&[("spec/a.kdl", "x 2"), ("spec/b.kdl", "y 2")]), None);
         assert_ne!(a.content_hash, edited.content_hash);
-        let moved = identify(&set(&[("spec/c.kdl", "x 1"), ("spec/b.kdl", "y 2")]));
+        let moved = identify(&set(&[("spec/c.kdl", "x 1"), ("spec/b.kdl", "y 2")]), None);
         assert_ne!(a.content_hash, moved.content_hash);
-        let joined = identify(&set(&[("spec/a.kdl", "x 1y 2")]));
+        let joined = identify(&set(&[("spec/a.kdl", "x 1y 2")]), None);
         assert_ne!(a.content_hash, joined.content_hash);
     }
 }

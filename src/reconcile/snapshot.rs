@@ -30,14 +30,18 @@ impl Snapshots {
         self.path(revision).join("REVISION").is_file()
     }
 
-    /// Writes the sources of a loaded tree and the files it references, unless already there.
+    /// Writes the sources of a loaded tree and the files it references, unless a snapshot of
+    /// the same revision with the same content is already there.
     pub fn save(
         &self,
         revision: &str,
+        content_hash: &str,
         sources: &SourceSet,
         referenced: &[String],
     ) -> io::Result<()> {
-        if self.exists(revision) {
+        let stamp = format!("{revision}\n{content_hash}\n");
+        let existing = std::fs::read_to_string(self.path(revision).join("REVISION"));
+        if existing.is_ok_and(|text| text == stamp) {
             return Ok(());
         }
         std::fs::create_dir_all(&self.dir)?;
@@ -58,10 +62,7 @@ impl Snapshots {
                 &std::fs::read(sources.root.join(path))?,
             )?;
         }
-        write(
-            &staging.join("REVISION"),
-            format!("{revision}\n").as_bytes(),
-        )?;
+        write(&staging.join("REVISION"), stamp.as_bytes())?;
         let target = self.path(revision);
         if target.exists() {
             std::fs::remove_dir_all(&target)?;
@@ -122,7 +123,7 @@ mod tests {
         let data = tempfile::tempdir().unwrap();
         let snapshots = Snapshots::new(data.path());
         snapshots
-            .save("sha256:abc", &sources, &["pki/ca.crt".into()])
+            .save("sha256:abc", "abc", &sources, &["pki/ca.crt".into()])
             .unwrap();
         let dir = snapshots.path("sha256:abc");
         assert!(snapshots.exists("sha256:abc"));
@@ -135,7 +136,9 @@ mod tests {
             "system \"x\""
         );
         for n in 0..KEEP + 3 {
-            snapshots.save(&format!("rev{n}"), &sources, &[]).unwrap();
+            snapshots
+                .save(&format!("rev{n}"), &format!("{n}"), &sources, &[])
+                .unwrap();
         }
         let left = std::fs::read_dir(data.path().join("revisions"))
             .unwrap()

@@ -46,7 +46,10 @@ pub fn watch(
 }
 
 fn is_relevant(root: &Path, data_dir: &Path, path: &Path) -> bool {
-    if path.starts_with(data_dir) {
+    // The data folder is the appliance's own writing only when it sits inside the root; a root
+    // kept inside the data folder (`/var/lib/hromada/spec`) is the spec all the same.
+    let data_inside_root = data_dir != root && data_dir.starts_with(root);
+    if data_inside_root && path.starts_with(data_dir) {
         return false;
     }
     let Ok(rel) = path.strip_prefix(root) else {
@@ -97,6 +100,13 @@ mod tests {
         assert!(!is_relevant(root, data, Path::new("/r/.git/index")));
         assert!(!is_relevant(root, data, Path::new("/r/spec/.a.kdl.swp")));
         assert!(!is_relevant(root, data, Path::new("/r/target/debug/x")));
+        let inside_data = Path::new("/var/lib/hromada/spec");
+        let data = Path::new("/var/lib/hromada");
+        assert!(is_relevant(
+            inside_data,
+            data,
+            Path::new("/var/lib/hromada/spec/spec/a.kdl")
+        ));
     }
 
     #[tokio::test(start_paused = true)]

@@ -57,6 +57,7 @@ pub fn router(state: AppState) -> Router {
 
 /// Runs the appliance until it is told to stop. Errors are for the person starting it.
 pub async fn run(options: Options) -> Result<(), String> {
+    let mut shutdown = Shutdown::register()?;
     let prometheus = metrics::install()?;
     std::fs::create_dir_all(&options.data_dir).map_err(|e| {
         format!(
@@ -77,16 +78,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     );
 
     if let Some(remote) = &options.remote {
-        match remote.sync().await {
-            Ok(commit) => tracing::info!(
-                "checked out {} of {} (branch {}) into {}",
-                &commit[..commit.len().min(12)],
-                remote.display_url(),
-                remote.branch,
-                remote.checkout.display()
-            ),
-            Err(e) => tracing::error!("{e}; serving what the checkout or the last snapshot holds"),
-        }
+        remote.check_folder().await?;
     } else if !options.root.is_dir() {
         return Err(format!(
             "the spec root {} is not a folder; pass the folder holding spec/ and policies/, or --git URL to pull one",
@@ -143,7 +135,19 @@ pub async fn run(options: Options) -> Result<(), String> {
         "  {scheme}://{address}/healthz  {scheme}://{address}/readyz  {scheme}://{address}/metrics  {scheme}://{address}/api/status"
     );
 
-    reconciler.start().await;
+    if let Some(remote) = &options.remote {
+        match remote.sync().await {
+            Ok(commit) => tracing::info!(
+                "checked out {} of {} (branch {}) into {}",
+                &commit[..commit.len().min(12)],
+                remote.display_url(),
+                remote.branch,
+                remote.checkout.display()
+            ),
+            Err(e) => tracing::error!("{e}; serving what the checkout or the last snapshot holds"),
+        }
+    }
+
     let (triggers, trigger_rx) = mpsc::unbounded_channel();
     let _watcher =
         match crate::reconcile::watch::watch(&options.root, &options.data_dir, triggers.clone()) {
@@ -159,13 +163,19 @@ pub async fn run(options: Options) -> Result<(), String> {
                 None
             }
         };
+    reconciler.start().await;
+    // Whatever changed while the first reconcile read the folder is picked up now.
+    let _ = triggers.send(());
     if let Some(remote) = options.remote.clone() {
         tokio::spawn(forward_pulls(remote, triggers.clone(), shared.clone()));
     }
     let (stop, stopped) = watch::channel(false);
     let reconciling = tokio::spawn(reconciler.run(trigger_rx, stopped));
 
-    shutdown_signal().await;
+    shutdown.wait().await;
+    shared
+        .stopping
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     tracing::info!(
         "shutting down: no new connections; in-flight requests have {}s to finish",
         DRAIN.as_secs()
@@ -239,23 +249,29 @@ async fn forward_pulls(remote: Remote, triggers: mpsc::UnboundedSender<()>, shar
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// SIGTERM and SIGINT, registered at start-up so that a signal during a slow start is a clean
+/// stop once the start is done, never the default abrupt exit.
+struct Shutdown {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl Shutdown {
+    fn register() -> Result<Shutdown, String> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let listen = |kind: SignalKind, name: &str| {
+            signal(kind).map_err(|e| format!("cannot listen for {name}: {e}"))
+        };
+        Ok(Shutdown {
+            terminate: listen(SignalKind::terminate(), "SIGTERM")?,
+            interrupt: listen(SignalKind::interrupt(), "SIGINT")?,
+        })
+    }
+
+    async fn wait(&mut self) {
+        tokio::select! {
+            _ = self.terminate.recv() => {},
+            _ = self.interrupt.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
     }
 }

@@ -22,12 +22,18 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
         .as_ref()
         .map(|c| c.revision.id.clone());
     let store = app.store.ping().await;
+    let stopping = app
+        .shared
+        .stopping
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let ready = revision.is_some() && store.is_ok() && !stopping;
     let body = json!({
-        "ready": revision.is_some() && store.is_ok(),
+        "ready": ready,
         "revision": revision,
         "store": match &store { Ok(()) => "ok".to_string(), Err(e) => e.to_string() },
+        "stopping": stopping,
     });
-    let status = if revision.is_some() && store.is_ok() {
+    let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
