@@ -69,6 +69,47 @@ pub(super) fn check(c: &mut Checker) {
         }
     }
 
+    for p in &spec.participants {
+        for (i, service) in p.services.iter().enumerate() {
+            if let Some(named) = &service.subsystem {
+                let mut r = Refs {
+                    c: &mut *c,
+                    kind: Kind::Participant,
+                    id: &p.id,
+                };
+                r.one(
+                    &format!("/services/{i}/subsystem"),
+                    "subsystem",
+                    &format!("{}/{named}", p.id),
+                    &subsystems,
+                );
+            } else if p.subsystems.len() != 1 {
+                let declared: Vec<&str> = p.subsystems.iter().map(|s| s.id.as_str()).collect();
+                c.report(
+                    Diagnostic::error(
+                        "H0205",
+                        format!("service `{}/{}` does not say which subsystem provides it", p.id, service.id),
+                    )
+                    .at(c.at(Kind::Participant, &p.id, &format!("/services/{i}/id")))
+                    .detail(format!(
+                        "a service's X-Road identifier names the provider's subsystem; `{}` declares {}",
+                        p.id,
+                        if declared.is_empty() {
+                            "no subsystem".to_string()
+                        } else {
+                            format!("{} subsystems: {}", declared.len(), declared.join(", "))
+                        }
+                    ))
+                    .help(if declared.is_empty() {
+                        "declare the subsystem that provides it, e.g. `subsystem \"registry\" title=\"…\"`".to_string()
+                    } else {
+                        format!("add `subsystem=\"{}\"` (or another of them) to the service", declared[0])
+                    }),
+                );
+            }
+        }
+    }
+
     for s in &spec.systems {
         let r = Refs {
             c: &mut *c,

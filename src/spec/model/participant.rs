@@ -73,6 +73,17 @@ pub struct Participant {
     pub services: Vec<Service>,
 }
 
+impl Participant {
+    /// The subsystem providing `service`: the one it names, or else the participant's only one.
+    pub fn provider_subsystem<'a>(&'a self, service: &'a Service) -> Option<&'a str> {
+        match (&service.subsystem, self.subsystems.as_slice()) {
+            (Some(named), _) => Some(named),
+            (None, [only]) => Some(&only.id),
+            (None, _) => None,
+        }
+    }
+}
+
 /// The seal certificate; the private key is referenced, never part of the spec.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -155,6 +166,11 @@ pub struct Service {
     /// Service code.
     #[schemars(extend("x-kdl" = "arg"))]
     pub id: String,
+    /// The participant's subsystem that provides the service: the subsystem code of its X-Road
+    /// identifier. May be left out when the participant has exactly one subsystem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub subsystem: Option<String>,
     /// Name shown in the catalogue.
     pub title: String,
     /// What the service gives.
