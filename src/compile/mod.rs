@@ -2,6 +2,8 @@
 //! reconciler swaps whole snapshots, so a request sees one revision from its start to its end;
 //! nothing here may fail on a spec that passed the checks, except what depends on this process.
 
+pub mod routes;
+
 use chrono::{DateTime, Utc};
 
 use crate::reconcile::revision::Revision;
@@ -16,6 +18,8 @@ pub struct Compiled {
     pub spec: Spec,
     /// What the store must hold for this revision (officials, schedules).
     pub actuation: Actuation,
+    /// The gateway's lookup tables: identifiers to services, clients and agreements.
+    pub routes: routes::Routes,
     pub compiled_at: DateTime<Utc>,
 }
 
@@ -28,6 +32,7 @@ pub fn compile(
     let node = serving_node(&spec, node)?;
     Ok(Compiled {
         actuation: Actuation::from_spec(&spec),
+        routes: routes::Routes::new(&spec),
         revision,
         node,
         spec,
