@@ -1,1 +1,2 @@
 pub mod access;
+pub mod minimise;
