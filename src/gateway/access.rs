@@ -333,11 +333,13 @@ mod tests {
     #[test]
     fn suspended_or_undeclared_parties_are_named() {
         let a = agreement("2026-01-01", None);
-        let mut spec = Spec::default();
-        spec.participants = vec![
-            participant("social-dept", "active"),
-            participant("vodokanal", "active"),
-        ];
+        let mut spec = Spec {
+            participants: vec![
+                participant("social-dept", "active"),
+                participant("vodokanal", "active"),
+            ],
+            ..Spec::default()
+        };
         assert_eq!(inactive_party(&spec, &a), None);
         spec.participants[1] = participant("vodokanal", "suspended");
         assert_eq!(inactive_party(&spec, &a), Some("vodokanal/abonent-debt"));
