@@ -7,6 +7,7 @@ pub mod cli;
 pub mod compile;
 pub mod crypto;
 pub mod docs;
+pub mod gateway;
 pub mod plan;
 pub mod reconcile;
 pub mod serve;
