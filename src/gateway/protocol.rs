@@ -489,8 +489,8 @@ impl std::error::Error for GatewayError {}
 /// `SHA512(SHA512(headers) ‖ SHA512(body))`, or of `SHA512(headers)` when there is no body (an
 /// empty body counts as none). "headers" is the request message as X-Road's `RestRequest`
 /// serialises it: the method, CRLF, the raw path with `?query` when there is one, CRLF, then
-/// one `name:value` CRLF per header in the order given. `headers` is the subset the gateway
-/// carries (X-Road leaves out hop-by-hop headers and any incoming `X-Road-Request-Hash`).
+/// one `name:value` CRLF per header in the order given, all UTF-8. `headers` is the subset that
+/// [`in_request_hash`] keeps, as the gateway carries them.
 pub fn request_hash(
     method: &str,
     path_and_query: &str,
@@ -517,6 +517,30 @@ pub fn request_hash(
         sha512(&both)
     };
     openssl::base64::encode_block(&digest)
+}
+
+/// Headers X-Road's `RestRequest` leaves out of the message it hashes: the hop-by-hop ones, those
+/// that reveal the origin host, body framing, and any `X-Road-Request-Hash` a caller sent.
+const NOT_HASHED: &[&str] = &[
+    "transfer-encoding",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "upgrade",
+    "connection",
+    "user-agent",
+    "host",
+    "content-length",
+    "server",
+    "expect",
+    "x-road-request-hash",
+];
+
+/// Whether a request header is part of the message [`request_hash`] covers.
+pub fn in_request_hash(name: &str) -> bool {
+    !NOT_HASHED.contains(&name.trim().to_ascii_lowercase().as_str())
 }
 
 /// A fresh message id (a random UUID v4) for a request that came without `X-Road-Id`.
@@ -842,6 +866,22 @@ mod tests {
             without_body,
             "2VVk+f2Lmuz81FUqWNQy/lB7TQttYgY6DQrFa/EsNqrpkj1dGte7fpcesFBrrDlEBEx2ERAo7MS6aGOWALuXig=="
         );
+    }
+
+    #[test]
+    fn request_hash_covers_end_to_end_headers_only() {
+        for name in [
+            "Host",
+            "content-length",
+            "User-Agent",
+            "X-Road-Request-Hash",
+            "Connection",
+        ] {
+            assert!(!in_request_hash(name), "{name}");
+        }
+        for name in ["X-Road-Client", "Content-Type", "Accept", "X-Road-Id"] {
+            assert!(in_request_hash(name), "{name}");
+        }
     }
 
     #[test]
