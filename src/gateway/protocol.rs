@@ -1,0 +1,937 @@
+//! The X-Road message protocol for REST (PR-REST, version `r1`) as pure functions: service and
+//! client identifiers, the error families and their HTTP statuses, the request hash, message ids
+//! and the headers a gateway never forwards. A path that leaves here is free of dot segments,
+//! empty segments, backslashes, encoded slashes and control characters; no I/O happens here.
+
+use std::fmt;
+
+use openssl::sha::sha512;
+use serde_json::json;
+
+/// The only protocol version this gateway speaks, as it appears first in the request path.
+pub const PROTOCOL_VERSION: &str = "r1";
+
+/// Header naming the calling subsystem (`instance/class/code/subsystem`).
+pub const HEADER_CLIENT: &str = "X-Road-Client";
+/// Header naming the called service on responses.
+pub const HEADER_SERVICE: &str = "X-Road-Service";
+/// Header carrying the message id.
+pub const HEADER_ID: &str = "X-Road-Id";
+/// Header carrying the request hash on responses.
+pub const HEADER_REQUEST_HASH: &str = "X-Road-Request-Hash";
+/// Header flagging an error raised by a gateway rather than by the provider; holds the `type`.
+pub const HEADER_ERROR: &str = "X-Road-Error";
+
+/// A service as X-Road names it: the provider subsystem plus a service code.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ServiceId {
+    pub instance: String,
+    pub member_class: String,
+    pub member_code: String,
+    pub subsystem: String,
+    pub service: String,
+}
+
+/// A calling subsystem as X-Road names it. hromada always requires the subsystem part.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClientId {
+    pub instance: String,
+    pub member_class: String,
+    pub member_code: String,
+    pub subsystem: String,
+}
+
+impl fmt::Display for ServiceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}/{}/{}/{}/{}",
+            self.instance, self.member_class, self.member_code, self.subsystem, self.service
+        )
+    }
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}/{}/{}/{}",
+            self.instance, self.member_class, self.member_code, self.subsystem
+        )
+    }
+}
+
+impl ServiceId {
+    /// The provider subsystem this service belongs to, as a client id of the same shape.
+    pub fn subsystem_id(&self) -> ClientId {
+        ClientId {
+            instance: self.instance.clone(),
+            member_class: self.member_class.clone(),
+            member_code: self.member_code.clone(),
+            subsystem: self.subsystem.clone(),
+        }
+    }
+}
+
+const SERVICE_PARTS: [&str; 5] = [
+    "instance",
+    "member class",
+    "member code",
+    "subsystem code",
+    "service code",
+];
+const CLIENT_PARTS: [&str; 4] = ["instance", "member class", "member code", "subsystem code"];
+
+/// Why a request path or an `X-Road-Client` header was refused. Each variant's message names the
+/// offending part and says what a valid one looks like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProtocolError {
+    /// The path does not start with `/{version}/`.
+    NotProtocolPath { path: String },
+    /// The path names a protocol version other than [`PROTOCOL_VERSION`].
+    UnsupportedVersion { found: String },
+    /// The path has fewer than the five service identifier parts.
+    MissingServiceParts { found: usize },
+    /// An identifier part is empty (in the path or in the client header).
+    EmptyPart { header: bool, part: &'static str },
+    /// A `%` not followed by two hex digits.
+    BadPercentEncoding { part: String },
+    /// A part decodes to bytes that are not UTF-8.
+    NotUtf8 { part: String },
+    /// A control character, NUL, backslash, `?` or `#` where none may be.
+    ForbiddenCharacter { part: String, character: char },
+    /// A segment of the service path that is, or decodes to, `.` or `..`.
+    DotSegment { segment: String },
+    /// An empty segment inside the service path (`//`).
+    EmptySegment { path: String },
+    /// `%2F` in the service path, which a provider could decode into a separator.
+    EncodedSlash { segment: String },
+    /// The client header has the wrong number of `/`-separated parts.
+    ClientPartCount { found: usize },
+}
+
+impl ProtocolError {
+    /// The X-Road error family a gateway answers this refusal with.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::UnsupportedVersion { .. } => ErrorKind::InvalidProtocolVersion,
+            Self::ClientPartCount { .. } => ErrorKind::InvalidClientIdentifier,
+            Self::EmptyPart { header: true, .. } => ErrorKind::InvalidClientIdentifier,
+            Self::MissingServiceParts { .. } | Self::EmptyPart { header: false, .. } => {
+                ErrorKind::InvalidServiceIdentifier
+            }
+            _ => ErrorKind::BadRequest,
+        }
+    }
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHAPE: &str =
+            "/r1/{instance}/{memberClass}/{memberCode}/{subsystemCode}/{serviceCode}[/path]";
+        match self {
+            Self::NotProtocolPath { path } => write!(
+                f,
+                "the request path {path:?} is not an X-Road REST path; use {SHAPE}"
+            ),
+            Self::UnsupportedVersion { found } => write!(
+                f,
+                "protocol version {found:?} is not supported; this gateway speaks only \
+                 {PROTOCOL_VERSION:?} ({SHAPE})"
+            ),
+            Self::MissingServiceParts { found } => write!(
+                f,
+                "the request path names {found} of the 5 service identifier parts; use {SHAPE}"
+            ),
+            Self::EmptyPart { header, part } => {
+                let place = if *header {
+                    "the X-Road-Client header"
+                } else {
+                    "the request path"
+                };
+                write!(
+                    f,
+                    "the {part} in {place} is empty; every part must be given"
+                )
+            }
+            Self::BadPercentEncoding { part } => write!(
+                f,
+                "{part:?} holds a '%' that is not followed by two hex digits; percent-encode it as %25"
+            ),
+            Self::NotUtf8 { part } => write!(
+                f,
+                "{part:?} does not decode to UTF-8; identifiers and paths must be percent-encoded UTF-8"
+            ),
+            Self::ForbiddenCharacter { part, character } => write!(
+                f,
+                "{part:?} contains the character {character:?}, which is refused in X-Road \
+                 identifiers and service paths"
+            ),
+            Self::DotSegment { segment } => write!(
+                f,
+                "the service path segment {segment:?} is a dot segment ('.' or '..'); \
+                 send the path already resolved"
+            ),
+            Self::EmptySegment { path } => write!(
+                f,
+                "the service path {path:?} contains an empty segment ('//'); remove the doubled slash"
+            ),
+            Self::EncodedSlash { segment } => write!(
+                f,
+                "the service path segment {segment:?} contains an encoded '/' (%2F), which the \
+                 provider could decode into a separator; send the path without it"
+            ),
+            Self::ClientPartCount { found } => write!(
+                f,
+                "the X-Road-Client header has {found} part(s) but needs 4: \
+                 {{instance}}/{{memberClass}}/{{memberCode}}/{{subsystemCode}}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ProtocolError {}
+
+/// Decodes `%XX` escapes into bytes; any other byte is kept as it is.
+fn percent_decode(raw: &str) -> Result<Vec<u8>, ProtocolError> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+                .ok_or_else(|| ProtocolError::BadPercentEncoding {
+                    part: raw.to_string(),
+                })?;
+            out.push(u8::from_str_radix(hex, 16).expect("two hex digits"));
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    Ok(out)
+}
+
+fn refuse_forbidden(part: &str, decoded: &str) -> Result<(), ProtocolError> {
+    match decoded.chars().find(|c| c.is_control() || *c == '\\') {
+        Some(character) => Err(ProtocolError::ForbiddenCharacter {
+            part: part.to_string(),
+            character,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// One identifier part: percent-decoded on its own, non-empty, UTF-8, free of control characters.
+fn decode_part(raw: &str, name: &'static str, header: bool) -> Result<String, ProtocolError> {
+    let decoded = String::from_utf8(percent_decode(raw)?).map_err(|_| ProtocolError::NotUtf8 {
+        part: raw.to_string(),
+    })?;
+    if decoded.is_empty() {
+        return Err(ProtocolError::EmptyPart { header, part: name });
+    }
+    refuse_forbidden(raw, &decoded)?;
+    Ok(decoded)
+}
+
+/// Checks one raw segment of the service path; the segment itself is forwarded undecoded.
+fn check_path_segment(segment: &str) -> Result<(), ProtocolError> {
+    if let Some(character) = segment.chars().find(|c| matches!(c, '?' | '#')) {
+        return Err(ProtocolError::ForbiddenCharacter {
+            part: segment.to_string(),
+            character,
+        });
+    }
+    let decoded =
+        String::from_utf8(percent_decode(segment)?).map_err(|_| ProtocolError::NotUtf8 {
+            part: segment.to_string(),
+        })?;
+    refuse_forbidden(segment, &decoded)?;
+    if decoded == "." || decoded == ".." {
+        return Err(ProtocolError::DotSegment {
+            segment: segment.to_string(),
+        });
+    }
+    if decoded.contains('/') {
+        return Err(ProtocolError::EncodedSlash {
+            segment: segment.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Parses `/r1/{instance}/{memberClass}/{memberCode}/{subsystemCode}/{serviceCode}[/path]`, the
+/// path component of a request (without query). Returns the service and the service path, which
+/// starts with `/` (`"/"` when there is none) and is kept percent-encoded as received. Each
+/// identifier part is percent-decoded on its own, so `%2F` inside a part stays inside it.
+pub fn parse_request_path(raw_path: &str) -> Result<(ServiceId, String), ProtocolError> {
+    let not_protocol = || ProtocolError::NotProtocolPath {
+        path: raw_path.to_string(),
+    };
+    let after_slash = raw_path.strip_prefix('/').ok_or_else(not_protocol)?;
+    let mut pieces = after_slash.splitn(7, '/');
+    let version = pieces.next().unwrap_or_default();
+    let is_version = version.len() >= 2
+        && version.starts_with('r')
+        && version[1..].bytes().all(|b| b.is_ascii_digit());
+    if !is_version {
+        return Err(not_protocol());
+    }
+    if version != PROTOCOL_VERSION {
+        return Err(ProtocolError::UnsupportedVersion {
+            found: version.to_string(),
+        });
+    }
+    let raw_parts: Vec<&str> = pieces.by_ref().take(5).collect();
+    if raw_parts.len() < 5 {
+        return Err(ProtocolError::MissingServiceParts {
+            found: raw_parts.iter().filter(|p| !p.is_empty()).count(),
+        });
+    }
+    let mut decoded = raw_parts
+        .iter()
+        .zip(SERVICE_PARTS)
+        .map(|(raw, name)| decode_part(raw, name, false))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter();
+    let mut next = || decoded.next().expect("five parts");
+    let service = ServiceId {
+        instance: next(),
+        member_class: next(),
+        member_code: next(),
+        subsystem: next(),
+        service: next(),
+    };
+
+    let rest = format!("/{}", pieces.next().unwrap_or_default());
+    if rest.contains("//") {
+        return Err(ProtocolError::EmptySegment { path: rest });
+    }
+    rest[1..].split('/').try_for_each(check_path_segment)?;
+    Ok((service, rest))
+}
+
+/// Parses an `X-Road-Client` header value: `{instance}/{memberClass}/{memberCode}/{subsystemCode}`,
+/// each part percent-encoded UTF-8. hromada's callers are always subsystems, so all four parts
+/// are required.
+pub fn parse_client_header(value: &str) -> Result<ClientId, ProtocolError> {
+    let raw_parts: Vec<&str> = value.trim().split('/').collect();
+    if raw_parts.len() != CLIENT_PARTS.len() {
+        return Err(ProtocolError::ClientPartCount {
+            found: raw_parts.len(),
+        });
+    }
+    let mut decoded = raw_parts
+        .iter()
+        .zip(CLIENT_PARTS)
+        .map(|(raw, name)| decode_part(raw, name, true))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter();
+    let mut next = || decoded.next().expect("four parts");
+    Ok(ClientId {
+        instance: next(),
+        member_class: next(),
+        member_code: next(),
+        subsystem: next(),
+    })
+}
+
+macro_rules! error_kinds {
+    ($($variant:ident => $type:literal, $status:literal, $doc:literal;)+) => {
+        /// The X-Road error families a gateway answers with. `Client.*` is the caller's fault,
+        /// `Server.ClientProxy.*` the consumer-side gateway's, `Server.ServerProxy.*` the
+        /// provider-side gateway's or its service's. Names follow X-Road's `ErrorCodes`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorKind {
+            $(#[doc = $doc] $variant,)+
+        }
+
+        impl ErrorKind {
+            /// Every kind, for lookups and documentation.
+            pub const ALL: &'static [ErrorKind] = &[$(ErrorKind::$variant,)+];
+
+            /// The `type` string of the error body and the `X-Road-Error` header value.
+            pub fn type_str(self) -> &'static str {
+                match self { $(ErrorKind::$variant => $type,)+ }
+            }
+
+            /// The HTTP status a gateway answers this kind with.
+            pub fn status(self) -> u16 {
+                match self { $(ErrorKind::$variant => $status,)+ }
+            }
+        }
+    };
+}
+
+error_kinds! {
+    BadRequest => "Client.BadRequest", 400,
+        "The request does not follow the protocol (path, headers, body framing).";
+    InvalidProtocolVersion => "Client.InvalidProtocolVersion", 400,
+        "The path names a protocol version other than `r1`.";
+    InvalidClientIdentifier => "Client.InvalidClientIdentifier", 400,
+        "`X-Road-Client` is malformed or does not match the caller's certificate.";
+    InvalidServiceIdentifier => "Client.InvalidServiceIdentifier", 400,
+        "The service identifier in the path is malformed.";
+    MissingHeader => "Client.MissingHeader", 400,
+        "A mandatory header (such as `X-Road-Client`) is absent.";
+    InvalidHttpMethod => "Client.InvalidHttpMethod", 405,
+        "The HTTP method is not one the protocol carries.";
+    RequestTooLarge => "Client.RequestTooLarge", 413,
+        "The request body or path exceeds the configured limit.";
+    TooManyRequests => "Client.TooManyRequests", 429,
+        "The caller exceeded its rate limit.";
+    ClientProxySslAuthenticationFailed => "Server.ClientProxy.SslAuthenticationFailed", 403,
+        "The consumer gateway could not authenticate the caller's or the peer's TLS certificate.";
+    ClientProxyCannotCreateSignature => "Server.ClientProxy.CannotCreateSignature", 500,
+        "The consumer gateway could not seal the request.";
+    ClientProxyInvalidSignatureValue => "Server.ClientProxy.InvalidSignatureValue", 502,
+        "The provider gateway's response seal did not verify.";
+    ClientProxyNetworkError => "Server.ClientProxy.NetworkError", 502,
+        "The consumer gateway could not reach the provider gateway.";
+    ClientProxyInternalError => "Server.ClientProxy.InternalError", 500,
+        "The consumer gateway failed for a reason of its own.";
+    ServerProxySslAuthenticationFailed => "Server.ServerProxy.SslAuthenticationFailed", 403,
+        "The provider gateway could not authenticate the consumer gateway's TLS certificate.";
+    ServerProxyInvalidSignatureValue => "Server.ServerProxy.InvalidSignatureValue", 400,
+        "The request seal did not verify at the provider gateway.";
+    AccessDenied => "Server.ServerProxy.AccessDenied", 403,
+        "No agreement grants this client this service (or this part of it).";
+    UnknownService => "Server.ServerProxy.UnknownService", 404,
+        "The provider gateway does not know the service.";
+    ServiceDisabled => "Server.ServerProxy.ServiceDisabled", 503,
+        "The service exists but is switched off.";
+    ServiceFailed => "Server.ServerProxy.ServiceFailed", 502,
+        "The provider's information system answered with something the gateway cannot pass on.";
+    ServiceTimeout => "Server.ServerProxy.ServiceTimeout", 504,
+        "The provider's information system did not answer in time.";
+    NetworkError => "Server.ServerProxy.NetworkError", 504,
+        "The provider gateway could not reach the provider's information system.";
+    LoggingFailed => "Server.ServerProxy.LoggingFailed", 500,
+        "The message log could not record the exchange, so it was not carried out.";
+    InternalError => "Server.ServerProxy.InternalError", 500,
+        "The provider gateway failed for a reason of its own.";
+}
+
+impl ErrorKind {
+    /// The kind whose `type` string is `value` (as received in `X-Road-Error` from a peer).
+    pub fn from_type(value: &str) -> Option<ErrorKind> {
+        Self::ALL.iter().copied().find(|k| k.type_str() == value)
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.type_str())
+    }
+}
+
+/// An error raised by a gateway, answered with the X-Road error body and `X-Road-Error` header.
+/// `detail` is the message log entry id, so an operator can find the exchange; it never carries
+/// request content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayError {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub detail: String,
+}
+
+impl GatewayError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            detail: detail.into(),
+        }
+    }
+
+    /// The refusal of a malformed path or client header, under its X-Road family.
+    pub fn from_protocol(error: &ProtocolError, detail: impl Into<String>) -> Self {
+        Self::new(error.kind(), error.to_string(), detail)
+    }
+
+    /// The response body: `{"type": …, "message": …, "detail": …}`.
+    pub fn body(&self) -> serde_json::Value {
+        json!({
+            "type": self.kind.type_str(),
+            "message": self.message,
+            "detail": self.detail,
+        })
+    }
+
+    /// The value of the `X-Road-Error` response header.
+    pub fn header_value(&self) -> &'static str {
+        self.kind.type_str()
+    }
+
+    /// The HTTP status of the response.
+    pub fn status(&self) -> u16 {
+        self.kind.status()
+    }
+}
+
+impl fmt::Display for GatewayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} (log entry {})",
+            self.kind, self.message, self.detail
+        )
+    }
+}
+
+impl std::error::Error for GatewayError {}
+
+/// The `X-Road-Request-Hash` of a request, as PR-REST §4.3 defines it: the base64 of
+/// `SHA512(SHA512(headers) ‖ SHA512(body))`, or of `SHA512(headers)` when there is no body (an
+/// empty body counts as none). "headers" is the request message as X-Road's `RestRequest`
+/// serialises it: the method, CRLF, the raw path with `?query` when there is one, CRLF, then
+/// one `name:value` CRLF per header in the order given, all UTF-8. `headers` is the subset that
+/// [`in_request_hash`] keeps, as the gateway carries them.
+pub fn request_hash(
+    method: &str,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> String {
+    let mut message = Vec::new();
+    message.extend_from_slice(method.as_bytes());
+    message.extend_from_slice(b"\r\n");
+    message.extend_from_slice(path_and_query.as_bytes());
+    message.extend_from_slice(b"\r\n");
+    for (name, value) in headers {
+        message.extend_from_slice(name.as_bytes());
+        message.push(b':');
+        message.extend_from_slice(value.as_bytes());
+        message.extend_from_slice(b"\r\n");
+    }
+    let digest = if body.is_empty() {
+        sha512(&message)
+    } else {
+        let mut both = Vec::with_capacity(128);
+        both.extend_from_slice(&sha512(&message));
+        both.extend_from_slice(&sha512(body));
+        sha512(&both)
+    };
+    openssl::base64::encode_block(&digest)
+}
+
+/// Headers X-Road's `RestRequest` leaves out of the message it hashes: the hop-by-hop ones, those
+/// that reveal the origin host, body framing, and any `X-Road-Request-Hash` a caller sent.
+const NOT_HASHED: &[&str] = &[
+    "transfer-encoding",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "upgrade",
+    "connection",
+    "user-agent",
+    "host",
+    "content-length",
+    "server",
+    "expect",
+    "x-road-request-hash",
+];
+
+/// Whether a request header is part of the message [`request_hash`] covers.
+pub fn in_request_hash(name: &str) -> bool {
+    !NOT_HASHED.contains(&name.trim().to_ascii_lowercase().as_str())
+}
+
+/// A fresh message id (a random UUID v4) for a request that came without `X-Road-Id`.
+///
+/// Panics only if OpenSSL's random generator fails, when no trustworthy id can be made at all.
+pub fn new_message_id() -> String {
+    let mut b = [0u8; 16];
+    openssl::rand::rand_bytes(&mut b)
+        .expect("OpenSSL's random generator failed; the gateway cannot make message ids");
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// Headers that belong to one connection (RFC 9110 §7.6.1) or to the origin host, never forwarded.
+/// Any header starting with `Proxy-` is treated the same way.
+pub const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+];
+
+/// Whether a header may be forwarded: not hop-by-hop, not `Proxy-*`, and not named in the
+/// request's `Connection` header (`connection`, all its values joined with commas if repeated).
+pub fn forwardable(name: &str, connection: Option<&str>) -> bool {
+    let name = name.trim();
+    let lower = name.to_ascii_lowercase();
+    if HOP_BY_HOP.contains(&lower.as_str()) || lower.starts_with("proxy-") {
+        return false;
+    }
+    !connection
+        .into_iter()
+        .flat_map(|v| v.split(','))
+        .any(|token| token.trim().eq_ignore_ascii_case(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn svc(path: &str) -> Result<(ServiceId, String), ProtocolError> {
+        parse_request_path(path)
+    }
+
+    #[test]
+    fn parses_a_full_path_and_keeps_the_rest_encoded() {
+        let (id, rest) = svc("/r1/UA/GOV/12345678/registry/persons/v1/p%20q/1").unwrap();
+        assert_eq!(id.to_string(), "UA/GOV/12345678/registry/persons");
+        assert_eq!(id.subsystem_id().to_string(), "UA/GOV/12345678/registry");
+        assert_eq!(rest, "/v1/p%20q/1");
+    }
+
+    #[test]
+    fn rest_path_is_root_when_absent_and_keeps_a_trailing_slash() {
+        assert_eq!(svc("/r1/UA/GOV/1/reg/svc").unwrap().1, "/");
+        assert_eq!(svc("/r1/UA/GOV/1/reg/svc/").unwrap().1, "/");
+        assert_eq!(svc("/r1/UA/GOV/1/reg/svc/items/").unwrap().1, "/items/");
+    }
+
+    #[test]
+    fn encoded_slash_stays_inside_an_identifier_part() {
+        let (id, rest) = svc("/r1/UA/GOV/1/reg/BAR%2FSERVICE/x").unwrap();
+        assert_eq!(id.service, "BAR/SERVICE");
+        assert_eq!(id.subsystem, "reg");
+        assert_eq!(rest, "/x");
+        let (id, _) = svc("/r1/UA/%D0%9C%D0%A1/1/reg/s").unwrap();
+        assert_eq!(id.member_class, "МС");
+    }
+
+    #[test]
+    fn dot_segments_are_refused_plain_and_encoded() {
+        for path in [
+            "/r1/UA/GOV/1/reg/svc/..",
+            "/r1/UA/GOV/1/reg/svc/a/../b",
+            "/r1/UA/GOV/1/reg/svc/./a",
+            "/r1/UA/GOV/1/reg/svc/%2e%2e/etc",
+            "/r1/UA/GOV/1/reg/svc/%2E%2e",
+            "/r1/UA/GOV/1/reg/svc/.%2E",
+            "/r1/UA/GOV/1/reg/svc/%2e",
+        ] {
+            assert!(
+                matches!(svc(path), Err(ProtocolError::DotSegment { .. })),
+                "{path} was accepted"
+            );
+        }
+        assert!(svc("/r1/UA/GOV/1/reg/svc/...").is_ok());
+        assert!(svc("/r1/UA/GOV/1/reg/svc/file.json").is_ok());
+    }
+
+    #[test]
+    fn empty_segments_and_encoded_slashes_in_the_rest_are_refused() {
+        assert!(matches!(
+            svc("/r1/UA/GOV/1/reg/svc//a"),
+            Err(ProtocolError::EmptySegment { .. })
+        ));
+        assert!(matches!(
+            svc("/r1/UA/GOV/1/reg/svc/a//"),
+            Err(ProtocolError::EmptySegment { .. })
+        ));
+        assert!(matches!(
+            svc("/r1/UA/GOV/1/reg/svc/..%2Fsecret"),
+            Err(ProtocolError::EncodedSlash { .. })
+        ));
+    }
+
+    #[test]
+    fn control_characters_backslashes_and_bad_escapes_are_refused() {
+        for (path, character) in [
+            ("/r1/UA/GOV/1/reg/svc/a%00b", '\0'),
+            ("/r1/UA/GOV/1/reg/svc/a\\b", '\\'),
+            ("/r1/UA/GOV/1/reg/svc/a%5C..", '\\'),
+            ("/r1/UA/GOV/1/reg/svc/a%0Ab", '\n'),
+            ("/r1/UA/GOV/1/reg%7F/svc", '\u{7f}'),
+            ("/r1/UA/GOV/1/reg/svc/a?x=1", '?'),
+        ] {
+            match svc(path) {
+                Err(ProtocolError::ForbiddenCharacter { character: c, .. }) => {
+                    assert_eq!(c, character, "{path}")
+                }
+                other => panic!("{path}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            svc("/r1/UA/GOV/1/reg/svc/100%"),
+            Err(ProtocolError::BadPercentEncoding { .. })
+        ));
+        assert!(matches!(
+            svc("/r1/UA/GOV/1/reg/s%zz"),
+            Err(ProtocolError::BadPercentEncoding { .. })
+        ));
+        assert!(matches!(
+            svc("/r1/UA/GOV/1/reg/svc/%C3%28"),
+            Err(ProtocolError::NotUtf8 { .. })
+        ));
+    }
+
+    #[test]
+    fn empty_and_missing_identifier_parts_are_refused() {
+        let err = svc("/r1/UA//1/reg/svc").unwrap_err();
+        assert_eq!(
+            err,
+            ProtocolError::EmptyPart {
+                header: false,
+                part: "member class"
+            }
+        );
+        assert!(err.to_string().contains("member class"));
+        assert_eq!(err.kind(), ErrorKind::InvalidServiceIdentifier);
+        assert!(matches!(
+            svc("/r1/UA/GOV/1/reg/"),
+            Err(ProtocolError::EmptyPart {
+                part: "service code",
+                ..
+            })
+        ));
+        assert_eq!(
+            svc("/r1/UA/GOV/1"),
+            Err(ProtocolError::MissingServiceParts { found: 3 })
+        );
+    }
+
+    #[test]
+    fn other_versions_are_refused_naming_the_supported_one() {
+        let err = svc("/r2/UA/GOV/1/reg/svc").unwrap_err();
+        assert_eq!(
+            err,
+            ProtocolError::UnsupportedVersion { found: "r2".into() }
+        );
+        assert!(err.to_string().contains("\"r1\""));
+        assert_eq!(err.kind().type_str(), "Client.InvalidProtocolVersion");
+        for path in [
+            "",
+            "r1/UA/GOV/1/reg/svc",
+            "/v1/UA/GOV/1/reg/svc",
+            "/r/a",
+            "/",
+        ] {
+            assert!(
+                matches!(svc(path), Err(ProtocolError::NotProtocolPath { .. })),
+                "{path:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn client_header_parses_with_each_part_decoded() {
+        let id = parse_client_header("UA/GOV/87654321/portal").unwrap();
+        assert_eq!(id.subsystem, "portal");
+        assert_eq!(id.to_string(), "UA/GOV/87654321/portal");
+        let id = parse_client_header(" UA/GOV/1/my%2Fportal%20x ").unwrap();
+        assert_eq!(id.subsystem, "my/portal x");
+    }
+
+    #[test]
+    fn client_header_refuses_wrong_counts_empty_parts_and_bad_bytes() {
+        let err = parse_client_header("UA/GOV/87654321").unwrap_err();
+        assert_eq!(err, ProtocolError::ClientPartCount { found: 3 });
+        assert!(err.to_string().contains("needs 4"));
+        assert_eq!(err.kind(), ErrorKind::InvalidClientIdentifier);
+        assert_eq!(
+            parse_client_header("UA/GOV/1/portal/extra"),
+            Err(ProtocolError::ClientPartCount { found: 5 })
+        );
+        assert_eq!(
+            parse_client_header("UA/GOV//portal"),
+            Err(ProtocolError::EmptyPart {
+                header: true,
+                part: "member code"
+            })
+        );
+        assert!(matches!(
+            parse_client_header(""),
+            Err(ProtocolError::ClientPartCount { found: 1 })
+        ));
+        assert!(matches!(
+            parse_client_header("UA/GOV/1/%FF"),
+            Err(ProtocolError::NotUtf8 { .. })
+        ));
+        assert!(matches!(
+            parse_client_header("UA/GOV/1/a%0D%0Ab"),
+            Err(ProtocolError::ForbiddenCharacter { .. })
+        ));
+    }
+
+    #[test]
+    fn error_kinds_follow_x_road_families_and_statuses() {
+        assert_eq!(ErrorKind::BadRequest.status(), 400);
+        assert_eq!(
+            ErrorKind::AccessDenied.type_str(),
+            "Server.ServerProxy.AccessDenied"
+        );
+        assert_eq!(ErrorKind::AccessDenied.status(), 403);
+        assert_eq!(ErrorKind::UnknownService.status(), 404);
+        assert_eq!(ErrorKind::ServiceFailed.status(), 502);
+        assert_eq!(ErrorKind::ServiceTimeout.status(), 504);
+        assert_eq!(ErrorKind::NetworkError.status(), 504);
+        assert_eq!(ErrorKind::RequestTooLarge.status(), 413);
+        assert_eq!(ErrorKind::TooManyRequests.status(), 429);
+        assert_eq!(ErrorKind::InternalError.status(), 500);
+        let mut seen = std::collections::HashSet::new();
+        for kind in ErrorKind::ALL {
+            let t = kind.type_str();
+            assert!(seen.insert(t), "{t} twice");
+            assert!(
+                t.starts_with("Client.")
+                    || t.starts_with("Server.ClientProxy.")
+                    || t.starts_with("Server.ServerProxy."),
+                "{t}"
+            );
+            let family_status = if t.starts_with("Client.") {
+                400..500
+            } else {
+                400..600
+            };
+            assert!(family_status.contains(&kind.status()), "{t}");
+            assert_eq!(ErrorKind::from_type(t), Some(*kind));
+        }
+        assert_eq!(ErrorKind::from_type("Server.Nonsense"), None);
+    }
+
+    #[test]
+    fn gateway_error_body_and_header() {
+        let err = GatewayError::new(
+            ErrorKind::AccessDenied,
+            "no agreement grants UA/GOV/1/portal the service UA/GOV/2/reg/persons",
+            "7f1c",
+        );
+        assert_eq!(
+            err.body(),
+            json!({
+                "type": "Server.ServerProxy.AccessDenied",
+                "message": "no agreement grants UA/GOV/1/portal the service UA/GOV/2/reg/persons",
+                "detail": "7f1c",
+            })
+        );
+        assert_eq!(err.header_value(), "Server.ServerProxy.AccessDenied");
+        assert_eq!(err.status(), 403);
+
+        let refused = svc("/r1/UA/GOV/1/reg/svc/%2e%2e").unwrap_err();
+        let err = GatewayError::from_protocol(&refused, "id-1");
+        assert_eq!(err.kind, ErrorKind::BadRequest);
+        assert_eq!(err.body()["message"], refused.to_string());
+    }
+
+    // Expected values computed independently with Python's hashlib over the same bytes.
+    #[test]
+    fn request_hash_matches_the_pr_rest_definition() {
+        let with_body = request_hash(
+            "POST",
+            "/r1/UA/GOV/12345678/registry/persons/p/1?x=1",
+            &[
+                ("X-Road-Client", "UA/GOV/87654321/portal"),
+                ("Content-Type", "application/json"),
+            ],
+            br#"{"a":1}"#,
+        );
+        assert_eq!(
+            with_body,
+            "/wWn/ryKMQV5gmLvwwUJU0dRND4vk0ztSZ17EijaV/vrTEiZGDzBtpo9FD36H9i1Ns2Xf5qYW36C+sOqfmmLvQ=="
+        );
+        let without_body = request_hash(
+            "GET",
+            "/r1/UA/GOV/12345678/registry/persons",
+            &[("X-Road-Client", "UA/GOV/87654321/portal")],
+            b"",
+        );
+        assert_eq!(
+            without_body,
+            "2VVk+f2Lmuz81FUqWNQy/lB7TQttYgY6DQrFa/EsNqrpkj1dGte7fpcesFBrrDlEBEx2ERAo7MS6aGOWALuXig=="
+        );
+    }
+
+    #[test]
+    fn request_hash_covers_end_to_end_headers_only() {
+        for name in [
+            "Host",
+            "content-length",
+            "User-Agent",
+            "X-Road-Request-Hash",
+            "Connection",
+        ] {
+            assert!(!in_request_hash(name), "{name}");
+        }
+        for name in ["X-Road-Client", "Content-Type", "Accept", "X-Road-Id"] {
+            assert!(in_request_hash(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn request_hash_changes_with_every_input() {
+        let base = request_hash("GET", "/p", &[("A", "1")], b"x");
+        assert_ne!(base, request_hash("PUT", "/p", &[("A", "1")], b"x"));
+        assert_ne!(base, request_hash("GET", "/p?q", &[("A", "1")], b"x"));
+        assert_ne!(base, request_hash("GET", "/p", &[("A", "2")], b"x"));
+        assert_ne!(base, request_hash("GET", "/p", &[("A", "1")], b"y"));
+        assert_ne!(base, request_hash("GET", "/p", &[("A", "1")], b""));
+    }
+
+    #[test]
+    fn message_ids_are_distinct_uuid_v4() {
+        let a = new_message_id();
+        let b = new_message_id();
+        assert_ne!(a, b);
+        for id in [&a, &b] {
+            let groups: Vec<&str> = id.split('-').collect();
+            assert_eq!(
+                groups.iter().map(|g| g.len()).collect::<Vec<_>>(),
+                [8, 4, 4, 4, 12]
+            );
+            assert!(id.chars().all(|c| c == '-' || c.is_ascii_hexdigit()));
+            assert!(groups[2].starts_with('4'), "{id}");
+            assert!(
+                matches!(groups[3].chars().next(), Some('8' | '9' | 'a' | 'b')),
+                "{id}"
+            );
+        }
+    }
+
+    #[test]
+    fn hop_by_hop_headers_are_never_forwarded() {
+        for name in HOP_BY_HOP {
+            assert!(!forwardable(name, None), "{name}");
+        }
+        assert!(!forwardable("Transfer-Encoding", None));
+        assert!(!forwardable("Proxy-Foo", None));
+        assert!(!forwardable("HOST", None));
+        assert!(forwardable("Content-Type", None));
+        assert!(forwardable("X-Road-Client", Some("keep-alive")));
+    }
+
+    #[test]
+    fn headers_named_in_connection_are_not_forwarded() {
+        let connection = Some("keep-alive, X-Secret-Hop ,close");
+        assert!(!forwardable("x-secret-hop", connection));
+        assert!(!forwardable("Close", connection));
+        assert!(forwardable("X-Other", connection));
+        assert!(forwardable("Accept", Some("")));
+    }
+}
