@@ -105,14 +105,7 @@ fn human(report: &StatusReport) -> String {
             .iter()
             .filter(|d| d["severity"] == "error")
         {
-            let range = &d["range"];
-            let place = match range["filename"].as_str() {
-                Some(file) => format!(
-                    "{file}:{}:{}",
-                    range["start"]["line"], range["start"]["column"]
-                ),
-                None => "(tree)".into(),
-            };
+            let place = crate::reconcile::status::place(d).unwrap_or_else(|| "(tree)".into());
             out.push_str(&format!(
                 "          error[{}] {place}: {}\n",
                 d["code"].as_str().unwrap_or_default(),

@@ -90,11 +90,12 @@ impl Shared {
             Err(e) => (Vec::new(), Some(e.to_string())),
         };
         let state = self.state();
+        let current = self.current.load();
         StatusReport {
-            node: self.current.load().as_ref().map(|c| c.node.clone()),
+            node: current.as_ref().map(|c| c.node.clone()),
             instance: self.instance.clone(),
             source: self.source.clone(),
-            ready: self.current.load().is_some(),
+            ready: current.is_some(),
             applied: state.applied.clone(),
             last_attempt: state.last_attempt.clone(),
             source_error: state.source_error.clone(),
@@ -217,7 +218,7 @@ impl Reconciler {
 
         if let Some(compiled) = &compiled {
             let saved = {
-                let snapshots = Snapshots::new(&self.settings.data_dir);
+                let snapshots = self.snapshots.clone();
                 let sources = candidate.loaded.sources;
                 let referenced = candidate.referenced;
                 let id = revision.clone();
@@ -276,8 +277,7 @@ impl Reconciler {
         }
         self.last_attempted = Some(candidate.revision.content_hash.clone());
         let duration = clock.elapsed();
-        metrics::counter!("hromada_reconciles_total", "outcome" => status::outcome_name(outcome))
-            .increment(1);
+        metrics::counter!("hromada_reconciles_total", "outcome" => outcome.as_str()).increment(1);
         metrics::histogram!("hromada_reconcile_duration_seconds").record(duration.as_secs_f64());
         {
             let mut state = self.shared.state();
@@ -286,7 +286,7 @@ impl Reconciler {
                 started_at,
                 finished_at,
                 duration_ms: (finished_at - started_at).num_milliseconds(),
-                outcome: status::outcome_name(outcome).into(),
+                outcome: outcome.as_str().into(),
                 errors,
                 warnings,
                 diagnostics: json.clone(),
@@ -384,7 +384,7 @@ impl Reconciler {
             }
         };
         let root = self.settings.root.clone();
-        let snapshots = Snapshots::new(&self.settings.data_dir);
+        let snapshots = self.snapshots.clone();
         let found =
             tokio::task::spawn_blocking(move || read_last_good(&root, &snapshots, &revisions))
                 .await
@@ -485,8 +485,8 @@ fn read(root: &std::path::Path) -> Candidate {
     let head = revision::head(root);
     let loaded = crate::spec::load(root);
     let diagnostics = crate::check::run(&loaded, chrono::Local::now().date_naive());
-    let revision = revision::identify(&loaded.sources, head.as_deref());
     let referenced = revision::referenced_files(&loaded.sources);
+    let revision = revision::identify(&loaded.sources, &referenced, head.as_deref());
     Candidate {
         loaded,
         diagnostics,
@@ -520,14 +520,9 @@ fn first_errors(diagnostics: &[serde_json::Value]) -> String {
         .filter(|d| d["severity"] == "error")
         .take(3)
         .map(|d| {
-            let range = &d["range"];
-            let place = match range["filename"].as_str() {
-                Some(file) => format!(
-                    "{file}:{}:{}: ",
-                    range["start"]["line"], range["start"]["column"]
-                ),
-                None => String::new(),
-            };
+            let place = status::place(d)
+                .map(|p| format!("{p}: "))
+                .unwrap_or_default();
             format!("{place}{}", d["summary"].as_str().unwrap_or_default())
         })
         .collect();

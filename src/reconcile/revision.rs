@@ -18,10 +18,6 @@ pub struct Revision {
 }
 
 impl Revision {
-    pub fn is_commit(&self) -> bool {
-        !self.id.starts_with("sha256:")
-    }
-
     /// A short form for logs and tables.
     pub fn short(&self) -> &str {
         short(&self.id)
@@ -47,13 +43,16 @@ pub fn referenced_files(sources: &SourceSet) -> Vec<String> {
         .collect()
 }
 
-/// Identifies the revision of a tree that was loaded from `sources.root`, given the HEAD commit
-/// read before loading: a checkout that moved meanwhile is identified by content, so that a
+/// Identifies the revision of a tree that was loaded from `sources.root`, given the files it
+/// references (`referenced_files`) and the HEAD commit read before loading: a checkout that moved meanwhile is identified by content, so that a
 /// commit id never names content it does not hold.
-pub fn identify(sources: &SourceSet, head_before_load: Option<&str>) -> Revision {
-    let referenced = referenced_files(sources);
-    let content_hash = content_hash(sources, &referenced);
-    let id = match clean_commit(&sources.root, &referenced) {
+pub fn identify(
+    sources: &SourceSet,
+    referenced: &[String],
+    head_before_load: Option<&str>,
+) -> Revision {
+    let content_hash = content_hash(sources, referenced);
+    let id = match clean_commit(&sources.root, referenced) {
         Some(commit) if Some(commit.as_str()) == head_before_load => commit,
         _ => format!("sha256:{}", &content_hash[..16]),
     };
@@ -135,15 +134,31 @@ mod tests {
 
     #[test]
     fn the_content_hash_follows_content_and_paths_not_order() {
-        let a = identify(&set(&[("spec/a.kdl", "x 1"), ("spec/b.kdl", "y 2")]), None);
-        let b = identify(&set(&[("spec/b.kdl", "y 2"), ("spec/a.kdl", "x 1")]), None);
+        let a = identify(
+            &set(&[("spec/a.kdl", "x 1"), ("spec/b.kdl", "y 2")]),
+            &[],
+            None,
+        );
+        let b = identify(
+            &set(&[("spec/b.kdl", "y 2"), ("spec/a.kdl", "x 1")]),
+            &[],
+            None,
+        );
         assert_eq!(a, b);
         assert!(a.id.starts_with("sha256:") && a.id.len() == 7 + 16);
-        let edited = identify(&set(&[("spec/a.kdl", "x 2"), ("spec/b.kdl", "y 2")]), None);
+        let edited = identify(
+            &set(&[("spec/a.kdl", "x 2"), ("spec/b.kdl", "y 2")]),
+            &[],
+            None,
+        );
         assert_ne!(a.content_hash, edited.content_hash);
-        let moved = identify(&set(&[("spec/c.kdl", "x 1"), ("spec/b.kdl", "y 2")]), None);
+        let moved = identify(
+            &set(&[("spec/c.kdl", "x 1"), ("spec/b.kdl", "y 2")]),
+            &[],
+            None,
+        );
         assert_ne!(a.content_hash, moved.content_hash);
-        let joined = identify(&set(&[("spec/a.kdl", "x 1y 2")]), None);
+        let joined = identify(&set(&[("spec/a.kdl", "x 1y 2")]), &[], None);
         assert_ne!(a.content_hash, joined.content_hash);
     }
 }

@@ -10,6 +10,7 @@ use crate::spec::source::SourceSet;
 /// How many snapshots are kept; older ones are removed after each new one.
 const KEEP: usize = 10;
 
+#[derive(Clone)]
 pub struct Snapshots {
     dir: PathBuf,
 }

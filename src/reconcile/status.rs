@@ -66,7 +66,7 @@ impl Attempt {
             started_at: record.started_at,
             finished_at: record.finished_at,
             duration_ms: (record.finished_at - record.started_at).num_milliseconds(),
-            outcome: outcome_name(record.outcome).to_string(),
+            outcome: record.outcome.as_str().to_string(),
             errors: record.errors,
             warnings: record.warnings,
             diagnostics: Vec::new(),
@@ -77,10 +77,13 @@ impl Attempt {
     }
 }
 
-pub fn outcome_name(outcome: crate::store::Outcome) -> &'static str {
-    match outcome {
-        crate::store::Outcome::Applied => "applied",
-        crate::store::Outcome::Refused => "refused",
-        crate::store::Outcome::Unchanged => "unchanged",
-    }
+/// Where a diagnostic (as `validate --format json` shapes it) points: `file:line:col`, or
+/// `None` for one about the tree as a whole.
+pub fn place(diagnostic: &serde_json::Value) -> Option<String> {
+    let range = &diagnostic["range"];
+    let file = range["filename"].as_str()?;
+    Some(format!(
+        "{file}:{}:{}",
+        range["start"]["line"], range["start"]["column"]
+    ))
 }
