@@ -4,11 +4,18 @@
 
 pub mod routes;
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
 use crate::reconcile::revision::Revision;
 use crate::spec::{Diagnostic, Spec};
 use crate::store::Actuation;
+
+/// The files a revision references (certificates, OpenAPI documents), by the path the spec
+/// writes, as read together with the revision.
+pub type Documents = BTreeMap<String, Arc<[u8]>>;
 
 /// One applied revision, ready to serve.
 pub struct Compiled {
@@ -20,6 +27,8 @@ pub struct Compiled {
     pub actuation: Actuation,
     /// The gateway's lookup tables: identifiers to services, clients and agreements.
     pub routes: routes::Routes,
+    /// The referenced files of this revision.
+    pub documents: Documents,
     pub compiled_at: DateTime<Utc>,
 }
 
@@ -28,9 +37,11 @@ pub fn compile(
     spec: Spec,
     revision: Revision,
     node: Option<&str>,
+    documents: Documents,
 ) -> Result<Compiled, Box<Diagnostic>> {
     let node = serving_node(&spec, node)?;
     Ok(Compiled {
+        documents,
         actuation: Actuation::from_spec(&spec),
         routes: routes::Routes::new(&spec),
         revision,

@@ -5,3 +5,4 @@
 pub mod access;
 pub mod minimise;
 pub mod protocol;
+pub mod record;

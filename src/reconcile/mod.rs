@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch as signal};
 
 use crate::cli::render::{Format, render};
-use crate::compile::{Compiled, compile};
+use crate::compile::{Compiled, Documents, compile};
 use crate::spec::{Diagnostic, Loaded};
 use crate::store::{NewReconcile, Outcome, Store};
 use revision::Revision;
@@ -120,6 +120,8 @@ struct Candidate {
     diagnostics: Vec<Diagnostic>,
     revision: Revision,
     referenced: Vec<String>,
+    /// The referenced files' bytes, by spec path, for the compiled snapshot.
+    documents: Documents,
 }
 
 impl Reconciler {
@@ -201,6 +203,7 @@ impl Reconciler {
                 candidate.loaded.spec,
                 candidate.revision.clone(),
                 self.settings.node.as_deref(),
+                candidate.documents,
             )
             .map_err(|d| diagnostics.push(*d))
             .ok()
@@ -406,6 +409,7 @@ impl Reconciler {
             candidate.loaded.spec,
             revision,
             self.settings.node.as_deref(),
+            candidate.documents,
         ) {
             Ok(compiled) => {
                 // Only an empty store takes the restored revision's actuation: when it holds
@@ -487,11 +491,19 @@ fn read(root: &std::path::Path) -> Candidate {
     let diagnostics = crate::check::run(&loaded, chrono::Local::now().date_naive());
     let referenced = revision::referenced_files(&loaded.sources);
     let revision = revision::identify(&loaded.sources, &referenced, head.as_deref());
+    let documents = referenced
+        .iter()
+        .filter_map(|path| {
+            let bytes = std::fs::read(loaded.sources.root.join(path)).ok()?;
+            Some((path.clone(), Arc::<[u8]>::from(bytes)))
+        })
+        .collect();
     Candidate {
         loaded,
         diagnostics,
         revision,
         referenced,
+        documents,
     }
 }
 
