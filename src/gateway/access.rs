@@ -271,6 +271,9 @@ mod tests {
             legal_basis: None,
             fields: vec!["account".into()],
             operations: vec![],
+            parameters: vec![],
+            body_fields: vec![],
+            allow_non_json: false,
             valid: Validity {
                 from: from.into(),
                 until: until.map(String::from),

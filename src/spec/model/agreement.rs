@@ -17,6 +17,7 @@ use super::common::{Operation, Validity};
     legal-basis "Постанова КМУ від 21.10.1995 №848, п. 14"
     fields "account" "debt-uah"
     operation "GET" "/accounts/*/debt"
+    parameters "as-of"
     valid from="2026-01-01" until="2027-12-31"
     rate-limit 600 per="minute"
     notify-subject #true
@@ -41,6 +42,16 @@ pub struct Agreement {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "operation"))]
     pub operations: Vec<Operation>,
+    /// Query parameters the consumer may send; any other is refused with its name (MIN-1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<String>,
+    /// JSON request body fields the consumer may send, by dotted path; any other is refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub body_fields: Vec<String>,
+    /// Whether a response that is not JSON (a PDF, an image) may pass; it cannot be projected to
+    /// the granted fields, so it is refused unless the agreement says so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_non_json: bool,
     /// Validity period.
     pub valid: Validity,
     /// Maximum request rate for the consumer.
