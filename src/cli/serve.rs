@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+use crate::gateway::Limits;
 use crate::reconcile::git::Remote;
 use crate::serve::Options;
 
@@ -44,6 +45,20 @@ pub struct ServeArgs {
         value_name = "FILE"
     )]
     pub tls_key: Option<PathBuf>,
+    /// Folder of this node's private keys (`nodes/<node>.key`, `seals/<participant>.key`);
+    /// ROOT/dev-keys, where `hromada keys dev` writes them, when absent.
+    #[arg(long, env = "HROMADA_KEYS", value_name = "DIR")]
+    pub keys: Option<PathBuf>,
+    /// Address the listener for other gateway nodes (mutual TLS) binds; the host and port of
+    /// this node's `address` in the spec when absent.
+    #[arg(long, env = "HROMADA_PEER_LISTEN", value_name = "ADDR")]
+    pub peer_listen: Option<SocketAddr>,
+    /// Largest request or response body the gateway carries, in bytes.
+    #[arg(long, env = "HROMADA_MAX_BODY", default_value_t = Limits::default().max_body)]
+    pub max_body: usize,
+    /// How long a provider's system may take to answer, e.g. `30s`.
+    #[arg(long, env = "HROMADA_UPSTREAM_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub upstream_timeout: Duration,
     /// Log format.
     #[arg(long, env = "HROMADA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -73,12 +88,18 @@ pub fn run(args: ServeArgs) -> ExitCode {
             interval: args.interval,
             checkout: args.root.clone(),
         }),
-        root: args.root,
+        root: args.root.clone(),
         listen: args.listen,
         data_dir: args.data_dir,
         database_url: args.database_url,
         node: args.node,
         tls: args.tls_cert.zip(args.tls_key),
+        keys: args.keys.unwrap_or_else(|| args.root.join("dev-keys")),
+        peer_listen: args.peer_listen,
+        limits: Limits {
+            max_body: args.max_body,
+            upstream_timeout: args.upstream_timeout,
+        },
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

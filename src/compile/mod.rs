@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::gateway::trust::Trust;
 use crate::reconcile::revision::Revision;
 use crate::spec::{Diagnostic, Spec};
 use crate::store::Actuation;
@@ -29,6 +30,8 @@ pub struct Compiled {
     pub routes: routes::Routes,
     /// The referenced files of this revision.
     pub documents: Documents,
+    /// Trust anchors, node certificates and seals, parsed from `documents`.
+    pub trust: Trust,
     pub compiled_at: DateTime<Utc>,
 }
 
@@ -41,6 +44,7 @@ pub fn compile(
 ) -> Result<Compiled, Box<Diagnostic>> {
     let node = serving_node(&spec, node)?;
     Ok(Compiled {
+        trust: Trust::from_spec(&spec, &documents),
         documents,
         actuation: Actuation::from_spec(&spec),
         routes: routes::Routes::new(&spec),

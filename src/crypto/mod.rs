@@ -6,6 +6,7 @@
 pub mod certs;
 pub mod dev_ca;
 pub mod dev_keys;
+pub mod seal;
 
 pub use certs::{
     CertError, RENEW_WITHIN_DAYS, Validity, chains_to, is_p256, key_description, name_line,

@@ -1,8 +1,69 @@
-//! The gateway between information systems: X-Road REST protocol, access, minimisation,
-//! forwarding, message log. So far the pure parts: the protocol's identifiers, errors and
-//! hashes (`protocol`), access rules (`access`) and field projection (`minimise`).
+//! The gateway between information systems (GW-1 … GW-7): the X-Road REST protocol towards
+//! information systems, access decisions, minimisation, seals and mutually authenticated TLS
+//! between nodes, the hash-chained message log, monitoring and the catalogue.
 
 pub mod access;
+pub mod authorise;
+pub mod call;
+pub mod catalogue;
+pub mod exchange;
+pub mod keys;
+pub mod ledger;
+pub mod metaservices;
 pub mod minimise;
+pub mod peer;
+pub mod peer_tls;
 pub mod protocol;
+pub mod provider;
 pub mod record;
+pub mod trace;
+pub mod trust;
+pub mod upstream;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use access::RateLimiter;
+use keys::KeyRing;
+use ledger::Ledger;
+
+/// Bounds on what the gateway carries.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest request or response body, in bytes.
+    pub max_body: usize,
+    /// How long a provider's system may take to answer.
+    pub upstream_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body: 10 * 1024 * 1024,
+            upstream_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What the gateway keeps across requests and revisions.
+pub struct Gateway {
+    pub ledger: Ledger,
+    pub keys: KeyRing,
+    pub limiter: Mutex<RateLimiter>,
+    pub upstream: reqwest::Client,
+    pub peers: peer::PeerClients,
+    pub limits: Limits,
+}
+
+impl Gateway {
+    pub fn new(ledger: Ledger, keys: KeyRing, limits: Limits) -> Gateway {
+        Gateway {
+            ledger,
+            keys,
+            limiter: Mutex::new(RateLimiter::new()),
+            upstream: upstream::client(Duration::from_secs(5).min(limits.upstream_timeout)),
+            peers: peer::PeerClients::default(),
+            limits,
+        }
+    }
+}

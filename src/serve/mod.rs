@@ -4,6 +4,7 @@
 
 pub mod metrics;
 pub mod ops;
+pub mod peer;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,11 +12,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum_server::Handle;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::{mpsc, watch};
 
+use crate::gateway::keys::KeyRing;
+use crate::gateway::ledger::Ledger;
+use crate::gateway::{Gateway, Limits, exchange, metaservices};
 use crate::reconcile::git::Remote;
 use crate::reconcile::{Reconciler, Settings, Shared};
 use crate::store::Store;
@@ -33,6 +37,11 @@ pub struct Options {
     pub node: Option<String>,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub remote: Option<Remote>,
+    /// Folder of this node's private keys.
+    pub keys: PathBuf,
+    /// Where the listener for other nodes binds; from the node's address when `None`.
+    pub peer_listen: Option<SocketAddr>,
+    pub limits: Limits,
 }
 
 /// What the HTTP handlers share.
@@ -42,6 +51,7 @@ pub struct AppState {
     pub store: Store,
     pub prometheus: PrometheusHandle,
     pub node_key: String,
+    pub gateway: Arc<Gateway>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -50,6 +60,8 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/api/status", get(ops::status))
+        .route("/listClients", get(metaservices::list_clients))
+        .route("/r1/{*rest}", any(exchange::handle))
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
@@ -105,12 +117,20 @@ pub async fn run(options: Options) -> Result<(), String> {
     let node_key = settings.node_key().to_string();
     let mut reconciler = Reconciler::new(settings, store.clone());
     let shared = reconciler.shared();
-    let app = router(AppState {
+    let ledger = Ledger::start(store.clone());
+    let gateway = Arc::new(Gateway::new(
+        ledger.clone(),
+        KeyRing::new(options.keys.clone()),
+        options.limits,
+    ));
+    let state = AppState {
         shared: shared.clone(),
         store: store.clone(),
         prometheus,
         node_key,
-    });
+        gateway,
+    };
+    let app = router(state.clone());
 
     let handle: Handle<SocketAddr> = Handle::new();
     let server = spawn_server(&options, app, handle.clone()).await?;
@@ -170,7 +190,14 @@ pub async fn run(options: Options) -> Result<(), String> {
         tokio::spawn(forward_pulls(remote, triggers.clone(), shared.clone()));
     }
     let (stop, stopped) = watch::channel(false);
-    let reconciling = tokio::spawn(reconciler.run(trigger_rx, stopped));
+    let reconciling = tokio::spawn(reconciler.run(trigger_rx, stopped.clone()));
+    let peer_handle: Handle<SocketAddr> = Handle::new();
+    let peers = tokio::spawn(peer::listen(
+        state.clone(),
+        options.peer_listen,
+        peer_handle.clone(),
+        stopped,
+    ));
 
     shutdown.wait().await;
     shared
@@ -181,9 +208,12 @@ pub async fn run(options: Options) -> Result<(), String> {
         DRAIN.as_secs()
     );
     handle.graceful_shutdown(Some(DRAIN));
+    peer_handle.graceful_shutdown(Some(DRAIN));
     let _ = stop.send(true);
     let _ = reconciling.await;
     let served = server.await.map_err(|e| e.to_string()).and_then(|r| r);
+    let _ = peers.await;
+    ledger.close().await;
     store.close().await;
     tracing::info!("stopped");
     served

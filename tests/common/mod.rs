@@ -27,4 +27,5 @@ pub fn minimal() -> std::path::PathBuf {
 }
 
 pub mod appliance;
+pub mod federation;
 pub mod postgres;

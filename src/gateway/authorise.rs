@@ -1,0 +1,177 @@
+//! The access decision for one call (GW-2, MIN-1): the agreement in force today between the
+//! consumer subsystem and the service that grants this method and path, with the request's
+//! query parameters and body fields inside what it allows. Both gateways of an exchange decide
+//! the same way from the same spec; the provider's decision is the one that counts.
+
+use chrono::NaiveDate;
+use serde_json::Value;
+
+use super::access::{granted_operations, inactive_party, path_matches, valid_on};
+use super::minimise::{Projection, refused_body_fields, refused_query};
+use super::protocol::{ErrorKind, GatewayError};
+use crate::spec::Spec;
+use crate::spec::model::{Agreement, Method, Participant, Service, Status};
+
+/// What a call passed under.
+pub struct Granted<'s> {
+    pub agreement: &'s Agreement,
+    /// The operation's path pattern that matched, safe to record and to label metrics with.
+    pub operation: &'s str,
+}
+
+/// The request as the decision sees it.
+pub struct Asked<'a> {
+    pub consumer: &'a str,
+    pub provider: &'a Participant,
+    pub service: &'a Service,
+    pub method: Method,
+    /// The service path, percent-encoded as received, without query.
+    pub path: &'a str,
+    pub query: &'a [(String, String)],
+    pub content_type: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+/// Decides a call; the error's `detail` is left empty for the caller to fill with the log id.
+pub fn authorise<'s>(
+    spec: &'s Spec,
+    agreements: Vec<&'s Agreement>,
+    asked: &Asked<'s>,
+    today: NaiveDate,
+) -> Result<Granted<'s>, GatewayError> {
+    let denied = |message: String| GatewayError::new(ErrorKind::AccessDenied, message, "");
+    let provider_ref = format!("{}/{}", asked.provider.id, asked.service.id);
+    for (role, id) in [
+        (
+            "consumer",
+            asked.consumer.split('/').next().unwrap_or_default(),
+        ),
+        ("provider", asked.provider.id.as_str()),
+    ] {
+        if spec
+            .participant(id)
+            .is_none_or(|p| p.status == Status::Suspended)
+        {
+            return Err(denied(format!(
+                "the {role} participant `{id}` is suspended from electronic interaction"
+            )));
+        }
+    }
+    if agreements.is_empty() {
+        return Err(denied(format!(
+            "no agreement grants `{}` the service `{provider_ref}`",
+            asked.consumer
+        )));
+    }
+    let in_force: Vec<&Agreement> = agreements
+        .iter()
+        .copied()
+        .filter(|a| valid_on(a, today) && inactive_party(spec, a).is_none())
+        .collect();
+    if in_force.is_empty() {
+        let a = agreements[0];
+        return Err(denied(format!(
+            "agreement `{}` between `{}` and `{provider_ref}` is not in force on {today} (valid from {}{})",
+            a.id,
+            asked.consumer,
+            a.valid.from,
+            a.valid
+                .until
+                .as_deref()
+                .map(|u| format!(" until {u}"))
+                .unwrap_or_default()
+        )));
+    }
+    let matched = in_force.iter().find_map(|a| {
+        granted_operations(a, asked.service)
+            .iter()
+            .find(|op| op.method == asked.method && path_matches(&op.path, asked.path))
+            .map(|op| Granted {
+                agreement: a,
+                operation: op.path.as_str(),
+            })
+    });
+    let Some(granted) = matched else {
+        let allowed: Vec<String> = in_force
+            .iter()
+            .flat_map(|a| granted_operations(a, asked.service))
+            .map(|op| format!("{} {}", op.method.as_str(), op.path))
+            .collect();
+        return Err(denied(format!(
+            "no agreement in force grants `{}` {} {} on `{provider_ref}`; granted: {}",
+            asked.consumer,
+            asked.method.as_str(),
+            asked.path,
+            allowed.join(", ")
+        )));
+    };
+    let agreement = granted.agreement;
+
+    let mut allowed: Vec<&str> = agreement.parameters.iter().map(String::as_str).collect();
+    if let Some(name) = asked
+        .service
+        .subject
+        .as_ref()
+        .and_then(|s| s.query.as_deref())
+    {
+        allowed.push(name);
+    }
+    let refused = refused_query(asked.query, &allowed);
+    if !refused.is_empty() {
+        return Err(denied(format!(
+            "agreement `{}` does not allow the query parameter(s) {}",
+            agreement.id,
+            quoted(&refused)
+        )));
+    }
+
+    if !asked.body.is_empty() {
+        if is_json(asked.content_type) {
+            let body: Value = serde_json::from_slice(asked.body).map_err(|e| {
+                GatewayError::new(
+                    ErrorKind::BadRequest,
+                    format!("the request body is not valid JSON: {e}"),
+                    "",
+                )
+            })?;
+            let refused = refused_body_fields(&body, &Projection::new(&agreement.body_fields));
+            if !refused.is_empty() {
+                return Err(denied(format!(
+                    "agreement `{}` does not allow the request body field(s) {}",
+                    agreement.id,
+                    quoted(&refused)
+                )));
+            }
+        } else if !agreement.allow_non_json {
+            return Err(denied(format!(
+                "agreement `{}` allows only JSON request bodies, and this one is {}",
+                agreement.id,
+                asked.content_type.unwrap_or("of no stated type")
+            )));
+        }
+    }
+    Ok(granted)
+}
+
+/// Whether a `Content-Type` is JSON (`application/json`, `application/*+json`).
+pub fn is_json(content_type: Option<&str>) -> bool {
+    let Some(value) = content_type else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+fn quoted(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

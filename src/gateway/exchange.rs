@@ -1,0 +1,264 @@
+//! The gateway's face towards information systems: `/r1/…` requests in the X-Road REST
+//! protocol. A call is parsed, its client and service found in the applied revision, then served
+//! here (the provider is on this node) or forwarded to the provider's node; every call, refused
+//! ones too, is logged before it is answered.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+
+use super::call::{self, Answer, Call, ResponseIds, Unparsed};
+use super::protocol::{ErrorKind, GatewayError, new_message_id};
+use super::record::Side;
+use super::trace::{self, Trace};
+use super::{Gateway, metaservices, peer, provider};
+use crate::compile::Compiled;
+use crate::compile::routes::{ClientKey, ServiceKey};
+use crate::serve::AppState;
+use crate::spec::model::RecordClass;
+
+/// `ANY /r1/…` from an information system.
+pub async fn handle(State(app): State<AppState>, request: Request<Body>) -> Response {
+    let gateway = &app.gateway;
+    let request_id = new_message_id();
+    let compiled = app.shared.current.load_full();
+    let call = match call::parse(request, gateway.limits.max_body).await {
+        Ok(call) => call,
+        Err(refused) => {
+            let (error, unparsed) = *refused;
+            return refuse_unparsed(gateway, compiled.as_deref(), error, unparsed, request_id)
+                .await;
+        }
+    };
+    let Some(compiled) = compiled else {
+        let error = GatewayError::new(
+            ErrorKind::ClientProxyInternalError,
+            "the gateway has no applied revision of the spec yet; see /api/status",
+            call.message_id.clone(),
+        );
+        return Answer::refusal(error).into_response(&ids(&call, request_id));
+    };
+    if let Some(answer) = metaservices::answer(&compiled, &call) {
+        return answer.into_response(&ids(&call, request_id));
+    }
+    let mut trace = Trace::default();
+    let (side, answer) = route(gateway, &compiled, &call, &mut trace).await;
+    let answer = finish(gateway, &compiled, side, &call, &trace, answer).await;
+    answer.into_response(&ids(&call, request_id))
+}
+
+/// Finds the client and the service, then serves the call here or on the provider's node.
+async fn route(
+    gateway: &Gateway,
+    compiled: &Arc<Compiled>,
+    call: &Call,
+    trace: &mut Trace,
+) -> (Side, Answer) {
+    let refuse = |kind: ErrorKind, message: String| {
+        (
+            Side::Producer,
+            Answer::refusal(GatewayError::new(kind, message, call.message_id.clone())),
+        )
+    };
+    let routes = &compiled.routes;
+    let spec = &compiled.spec;
+    if call.client.instance != routes.instance {
+        return refuse(
+            ErrorKind::InvalidClientIdentifier,
+            format!(
+                "the client names the instance `{}`, but this system is `{}`",
+                call.client.instance, routes.instance
+            ),
+        );
+    }
+    let Some(consumer) = routes.client(&ClientKey {
+        member_class: call.client.member_class.clone(),
+        member_code: call.client.member_code.clone(),
+        subsystem: call.client.subsystem.clone(),
+    }) else {
+        return refuse(
+            ErrorKind::InvalidClientIdentifier,
+            format!("no subsystem `{}` is declared in the spec", call.client),
+        );
+    };
+    trace.consumer = Some(consumer.to_string());
+    let client_participant = consumer
+        .split('/')
+        .next()
+        .and_then(|id| spec.participant(id))
+        .expect("routes name only declared participants");
+    if client_participant.gateway != compiled.node {
+        return refuse(
+            ErrorKind::InvalidClientIdentifier,
+            format!(
+                "the subsystem `{consumer}` is served by gateway node `{}`, not by this node `{}`; call that node",
+                client_participant.gateway, compiled.node
+            ),
+        );
+    }
+    let found = (call.service.instance == routes.instance)
+        .then(|| {
+            routes.service(
+                spec,
+                &ServiceKey {
+                    member_class: call.service.member_class.clone(),
+                    member_code: call.service.member_code.clone(),
+                    subsystem: call.service.subsystem.clone(),
+                    service: call.service.service.clone(),
+                },
+            )
+        })
+        .flatten();
+    let Some((participant, service)) = found else {
+        return refuse(
+            ErrorKind::UnknownService,
+            format!("no service `{}` is published in this system", call.service),
+        );
+    };
+    trace.provider = Some(format!("{}/{}", participant.id, service.id));
+    if participant.gateway == compiled.node {
+        let answer = provider::provide(
+            gateway,
+            compiled,
+            call,
+            consumer,
+            (participant, service),
+            trace,
+        )
+        .await;
+        return (Side::Producer, answer);
+    }
+    let answer = peer::forward(
+        gateway,
+        compiled,
+        call,
+        consumer,
+        (participant, service),
+        trace,
+    )
+    .await;
+    (Side::Client, answer)
+}
+
+/// Logs the call and returns what the consumer may be told: the answer once its record is
+/// committed, or `LoggingFailed` when the message log cannot take it.
+pub async fn finish(
+    gateway: &Gateway,
+    compiled: &Compiled,
+    side: Side,
+    call: &Call,
+    trace: &Trace,
+    answer: Answer,
+) -> Answer {
+    let keep = keeps_bodies(compiled);
+    let record = trace::exchange(&compiled.node, side, call.into(), trace, &answer, keep);
+    observe(side, trace, &answer, call.request_in);
+    let subject = if side == Side::Producer {
+        trace.subject.clone()
+    } else {
+        None
+    };
+    match gateway.ledger.record(record, subject).await {
+        Ok(_) => answer,
+        Err(e) => {
+            tracing::error!(
+                message_id = %call.message_id,
+                "the message log cannot record an exchange, so it is refused: {e}"
+            );
+            Answer::refusal(GatewayError::new(
+                ErrorKind::LoggingFailed,
+                "the message log could not record the exchange, so it was not carried out; try again later",
+                call.message_id.clone(),
+            ))
+        }
+    }
+}
+
+async fn refuse_unparsed(
+    gateway: &Gateway,
+    compiled: Option<&Compiled>,
+    error: GatewayError,
+    unparsed: Unparsed,
+    request_id: String,
+) -> Response {
+    let answer = Answer::refusal(error);
+    let node = compiled.map(|c| c.node.as_str()).unwrap_or_default();
+    let record = trace::exchange(
+        node,
+        Side::Client,
+        (&unparsed).into(),
+        &Trace::default(),
+        &answer,
+        false,
+    );
+    observe(
+        Side::Client,
+        &Trace::default(),
+        &answer,
+        unparsed.request_in,
+    );
+    let answer = match gateway.ledger.record(record, None).await {
+        Ok(_) => answer,
+        Err(e) => {
+            tracing::error!(message_id = %unparsed.message_id, "the message log cannot record a refused request: {e}");
+            answer
+        }
+    };
+    answer.into_response(&ResponseIds {
+        message_id: unparsed.message_id,
+        request_id,
+        request_hash: unparsed.request_hash,
+        client: None,
+        service: None,
+    })
+}
+
+fn ids(call: &Call, request_id: String) -> ResponseIds {
+    ResponseIds {
+        message_id: call.message_id.clone(),
+        request_id,
+        request_hash: call.request_hash.clone(),
+        client: Some(call.client.to_string()),
+        service: Some(call.service.to_string()),
+    }
+}
+
+/// Whether the retention schedule keeps message bodies (it has a `message-log` rule).
+pub fn keeps_bodies(compiled: &Compiled) -> bool {
+    compiled
+        .spec
+        .retention
+        .iter()
+        .any(|r| r.record == RecordClass::MessageLog)
+}
+
+/// Per-service metrics: labels are spec ids of services and subsystems, never request content.
+fn observe(side: Side, trace: &Trace, answer: &Answer, request_in: chrono::DateTime<chrono::Utc>) {
+    let service = trace.provider.clone().unwrap_or_else(|| "unknown".into());
+    let consumer = trace.consumer.clone().unwrap_or_else(|| "unknown".into());
+    let outcome = match &answer.error {
+        Some(e) => e.kind.to_string(),
+        None if answer.status.is_success() => "ok".into(),
+        None => format!("provider-{}xx", answer.status.as_u16() / 100),
+    };
+    metrics::counter!(
+        "hromada_gateway_requests_total",
+        "service" => service.clone(),
+        "consumer" => consumer,
+        "side" => side.as_str(),
+        "outcome" => outcome
+    )
+    .increment(1);
+    let seconds = (chrono::Utc::now() - request_in)
+        .num_microseconds()
+        .unwrap_or(0) as f64
+        / 1e6;
+    metrics::histogram!(
+        "hromada_gateway_request_duration_seconds",
+        "service" => service,
+        "side" => side.as_str()
+    )
+    .record(seconds);
+}

@@ -1,0 +1,528 @@
+//! Gateway to gateway: the consumer's node forwards a call to the provider's node over mutually
+//! authenticated TLS, sealed by the consumer participant; the provider's node checks the calling
+//! node and the seal, serves the call and seals its answer, which the consumer's node verifies.
+//! What is sealed is fixed here, in [`request_text`] and [`response_text`].
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwapOption;
+use axum::Extension;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+
+use super::authorise::{Asked, authorise};
+use super::call::{self, Answer, Call, ResponseIds, carried_back};
+use super::exchange::finish;
+use super::peer_tls::{self, NodeIdentity, PeerCertificate};
+use super::protocol::{ErrorKind, GatewayError, new_message_id};
+use super::record::Side;
+use super::trace::{Trace, hex_sha256};
+use super::{Gateway, provider};
+use crate::compile::Compiled;
+use crate::compile::routes::{ClientKey, ServiceKey};
+use crate::crypto::seal;
+use crate::serve::AppState;
+use crate::spec::model::{Participant, Service};
+
+const HEADER_NODE: &str = "x-hromada-node";
+const HEADER_REQUEST_SEAL: &str = "x-hromada-request-seal";
+const HEADER_RESPONSE_SEAL: &str = "x-hromada-response-seal";
+
+/// The mTLS client of one revision (its node identity and anchors), made when first needed.
+#[derive(Default)]
+pub struct PeerClients {
+    current: ArcSwapOption<(String, Result<reqwest::Client, String>)>,
+}
+
+impl PeerClients {
+    fn for_revision(
+        &self,
+        gateway: &Gateway,
+        compiled: &Compiled,
+    ) -> Result<reqwest::Client, String> {
+        if let Some(held) = self.current.load_full()
+            && held.0 == compiled.revision.id
+        {
+            return held.1.clone();
+        }
+        let made = make_client(gateway, compiled);
+        if let Err(e) = &made {
+            tracing::error!("this node cannot call other gateway nodes: {e}");
+        }
+        self.current
+            .store(Some(Arc::new((compiled.revision.id.clone(), made.clone()))));
+        made
+    }
+}
+
+/// This node's TLS identity: its certificate from the spec, its key from the keys folder.
+pub fn identity(gateway: &Gateway, compiled: &Compiled) -> Result<NodeIdentity, String> {
+    let node = compiled
+        .spec
+        .system()
+        .and_then(|s| s.nodes.iter().find(|n| n.id == compiled.node))
+        .ok_or_else(|| format!("the spec declares no node `{}`", compiled.node))?;
+    let cert = compiled.documents.get(&node.cert).ok_or_else(|| {
+        format!(
+            "the certificate {} of node `{}` cannot be read",
+            node.cert, node.id
+        )
+    })?;
+    let key_path = gateway.keys.node_key_path(&node.id);
+    let key = std::fs::read(&key_path).map_err(|e| {
+        format!(
+            "the TLS key of node `{}` cannot be read from {} ({e}); pass --keys, or in development run `hromada keys dev`",
+            node.id,
+            key_path.display()
+        )
+    })?;
+    NodeIdentity::from_pem(cert, &key)
+}
+
+fn make_client(gateway: &Gateway, compiled: &Compiled) -> Result<reqwest::Client, String> {
+    let identity = identity(gateway, compiled)?;
+    let config = peer_tls::client_config(&identity, &compiled.trust.anchors)?;
+    reqwest::Client::builder()
+        .use_preconfigured_tls(config)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .build()
+        .map_err(|e| format!("cannot build the client for other gateway nodes: {e}"))
+}
+
+/// The text the consumer participant seals: everything that says what is asked, and of whom.
+pub fn request_text(call: &Call) -> Vec<u8> {
+    format!(
+        "hromada-seal/1 request\nid:{}\nclient:{}\nservice:{}\nmethod:{}\npath:{}\nuser:{}\nissue:{}\ncontent-type:{}\nbody-sha256:{}\n",
+        call.message_id,
+        call.client,
+        call.service,
+        call.method.as_str(),
+        call.path_and_query(),
+        call.user_id.as_deref().unwrap_or_default(),
+        call.issue.as_deref().unwrap_or_default(),
+        call.content_type().unwrap_or_default(),
+        hex_sha256(&call.body),
+    )
+    .into_bytes()
+}
+
+/// The text the provider participant seals: the answer, bound to the request by its seal.
+pub fn response_text(message_id: &str, request_seal: &str, answer: &Answer) -> Vec<u8> {
+    format!(
+        "hromada-seal/1 response\nid:{message_id}\nrequest-seal-sha256:{}\nstatus:{}\nerror:{}\ncontent-type:{}\nbody-sha256:{}\n",
+        hex_sha256(request_seal.as_bytes()),
+        answer.status.as_u16(),
+        answer.error.as_ref().map(|e| e.kind.to_string()).unwrap_or_default(),
+        answer.content_type().unwrap_or_default(),
+        hex_sha256(&answer.body),
+    )
+    .into_bytes()
+}
+
+/// The consumer's node: decide early, seal, send to the provider's node, verify its seal.
+pub async fn forward(
+    gateway: &Gateway,
+    compiled: &Compiled,
+    call: &Call,
+    consumer: &str,
+    provider: (&Participant, &Service),
+    trace: &mut Trace,
+) -> Answer {
+    let (participant, service) = provider;
+    let refuse = |kind: ErrorKind, message: String| {
+        Answer::refusal(GatewayError::new(kind, message, call.message_id.clone()))
+    };
+    let spec = &compiled.spec;
+    let query = call.query_pairs();
+    let asked = Asked {
+        consumer,
+        provider: participant,
+        service,
+        method: call.method,
+        path: &call.path,
+        query: &query,
+        content_type: call.content_type(),
+        body: &call.body,
+    };
+    let provider_ref = format!("{}/{}", participant.id, service.id);
+    let agreements = compiled.routes.agreements(spec, consumer, &provider_ref);
+    match authorise(spec, agreements, &asked, chrono::Local::now().date_naive()) {
+        Ok(granted) => {
+            trace.agreement = Some(granted.agreement.id.clone());
+            trace.operation = Some(granted.operation.to_string());
+        }
+        Err(mut e) => {
+            e.detail = call.message_id.clone();
+            return Answer::refusal(e);
+        }
+    }
+    let client_participant = consumer.split('/').next().unwrap_or_default();
+    let request_seal = match gateway
+        .keys
+        .seal_key(client_participant)
+        .and_then(|key| seal::seal(&key, &request_text(call)).map_err(|e| e.to_string()))
+    {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("cannot seal a request of `{consumer}`: {e}");
+            return refuse(
+                ErrorKind::ClientProxyCannotCreateSignature,
+                format!(
+                    "the consumer's gateway cannot seal the request of `{consumer}`; its administrator must install the seal key"
+                ),
+            );
+        }
+    };
+    trace.request_seal = Some(request_seal.clone());
+    let Some(address) = spec
+        .system()
+        .and_then(|s| s.nodes.iter().find(|n| n.id == participant.gateway))
+        .map(|n| n.address.trim_end_matches('/').to_string())
+    else {
+        return refuse(
+            ErrorKind::ClientProxyInternalError,
+            format!(
+                "the spec names no address for gateway node `{}`",
+                participant.gateway
+            ),
+        );
+    };
+    let client = match gateway.peers.for_revision(gateway, compiled) {
+        Ok(client) => client,
+        Err(e) => {
+            return refuse(
+                ErrorKind::ClientProxyInternalError,
+                format!("this gateway node cannot open TLS to other nodes: {e}"),
+            );
+        }
+    };
+
+    let url = match &call.query {
+        Some(q) => format!("{address}{}?{q}", call.raw_path),
+        None => format!("{address}{}", call.raw_path),
+    };
+    let method = reqwest::Method::from_bytes(call.method.as_str().as_bytes())
+        .expect("the five carried methods are valid HTTP methods");
+    let mut request = client
+        .request(method, &url)
+        .timeout(gateway.limits.upstream_timeout + std::time::Duration::from_secs(5));
+    for (name, value) in &call.headers {
+        if !name.as_str().starts_with("x-road-") {
+            request = request.header(name, value);
+        }
+    }
+    request = request
+        .header("x-road-client", call.client.to_string())
+        .header("x-road-id", &call.message_id)
+        .header(HEADER_NODE, &compiled.node)
+        .header(HEADER_REQUEST_SEAL, &request_seal);
+    if let Some(user) = &call.user_id {
+        request = request.header(call::HEADER_USER_ID, user);
+    }
+    if let Some(issue) = &call.issue {
+        request = request.header(call::HEADER_ISSUE, issue);
+    }
+    trace.request_out = Some(Utc::now());
+    let node = &participant.gateway;
+    let mut response = match request.body(call.body.clone()).send().await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::warn!("gateway node `{node}` at {address} cannot be reached: {e}");
+            return refuse(
+                ErrorKind::ClientProxyNetworkError,
+                format!("the provider's gateway node `{node}` cannot be reached"),
+            );
+        }
+    };
+    let status = response.status();
+    let mut headers: Vec<(HeaderName, HeaderValue)> = response
+        .headers()
+        .iter()
+        .filter(|(n, _)| carried_back(n.as_str()))
+        .map(|(n, v)| (n.clone(), v.clone()))
+        .collect();
+    let error_type = response
+        .headers()
+        .get("x-road-error")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let response_seal = response
+        .headers()
+        .get(HEADER_RESPONSE_SEAL)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) if body.len() + chunk.len() <= gateway.limits.max_body => {
+                body.extend_from_slice(&chunk)
+            }
+            Ok(Some(_)) => {
+                return refuse(
+                    ErrorKind::ClientProxyNetworkError,
+                    format!(
+                        "the answer from gateway node `{node}` is larger than this gateway carries"
+                    ),
+                );
+            }
+            Ok(None) => break,
+            Err(_) => {
+                return refuse(
+                    ErrorKind::ClientProxyNetworkError,
+                    format!("gateway node `{node}` broke off its answer"),
+                );
+            }
+        }
+    }
+    trace.response_in = Some(Utc::now());
+    let error = error_type
+        .as_deref()
+        .map(|kind| remote_error(kind, &body, &call.message_id));
+    if let Some(kind) = &error_type
+        && let Ok(value) = HeaderValue::from_str(kind)
+    {
+        headers.push((HeaderName::from_static("x-road-error"), value));
+    }
+    let answer = Answer {
+        status,
+        headers,
+        body: Bytes::from(body),
+        error,
+    };
+    let verified = response_seal
+        .as_deref()
+        .ok_or_else(|| "the answer carries no seal".to_string())
+        .and_then(|s| {
+            let cert = compiled.trust.seal(&participant.id, Utc::now())?;
+            seal::verify(
+                cert,
+                &response_text(&call.message_id, &request_seal, &answer),
+                s,
+            )
+            .map_err(|e| e.to_string())
+        });
+    if let Err(e) = verified {
+        tracing::warn!(message_id = %call.message_id, "the answer of `{provider_ref}` from node `{node}` is refused: {e}");
+        return refuse(
+            ErrorKind::ClientProxyInvalidSignatureValue,
+            format!(
+                "the answer of `{provider_ref}` does not carry a valid seal of `{}`: {e}",
+                participant.id
+            ),
+        );
+    }
+    trace.response_seal = response_seal;
+    answer
+}
+
+fn remote_error(kind: &str, body: &[u8], message_id: &str) -> GatewayError {
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let message = parsed
+        .as_ref()
+        .and_then(|v| v.get("message"))
+        .and_then(|m| m.as_str())
+        .unwrap_or("the provider's gateway refused the call")
+        .to_string();
+    let kind = ErrorKind::from_type(kind).unwrap_or(ErrorKind::InternalError);
+    GatewayError::new(kind, message, message_id.to_string())
+}
+
+/// `ANY /r1/…` on the peer listener: a call forwarded by another node.
+pub async fn receive(
+    State(app): State<AppState>,
+    peer: Option<Extension<PeerCertificate>>,
+    request: Request<Body>,
+) -> Response {
+    let gateway = &app.gateway;
+    let request_id = new_message_id();
+    let Some(compiled) = app.shared.current.load_full() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "no revision applied yet\n").into_response();
+    };
+    let request_seal = request
+        .headers()
+        .get(HEADER_REQUEST_SEAL)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let call = match call::parse(request, gateway.limits.max_body).await {
+        Ok(call) => call,
+        Err(refused) => {
+            let (error, unparsed) = *refused;
+            return Answer::refusal(error).into_response(&ResponseIds {
+                message_id: unparsed.message_id,
+                request_id,
+                request_hash: unparsed.request_hash,
+                client: None,
+                service: None,
+            });
+        }
+    };
+    let mut trace = Trace {
+        request_seal: request_seal.clone(),
+        ..Trace::default()
+    };
+    let (answer, provider) = serve_forwarded(
+        gateway,
+        &compiled,
+        &call,
+        peer,
+        request_seal.as_deref(),
+        &mut trace,
+    )
+    .await;
+    let sealed = |answer: &Answer| {
+        let provider = provider.as_deref()?;
+        let key = gateway
+            .keys
+            .seal_key(provider)
+            .map_err(|e| tracing::error!("cannot seal an answer of `{provider}`: {e}"))
+            .ok()?;
+        seal::seal(
+            &key,
+            &response_text(
+                &call.message_id,
+                request_seal.as_deref().unwrap_or_default(),
+                answer,
+            ),
+        )
+        .ok()
+    };
+    trace.response_seal = sealed(&answer);
+    let logged = finish(
+        gateway,
+        &compiled,
+        Side::Producer,
+        &call,
+        &trace,
+        answer.clone(),
+    )
+    .await;
+    let (answer, response_seal) =
+        if logged.error.as_ref().map(|e| e.kind) == Some(ErrorKind::LoggingFailed) {
+            let seal = sealed(&logged);
+            (logged, seal)
+        } else {
+            (answer, trace.response_seal.clone())
+        };
+    let mut response = answer.into_response(&ResponseIds {
+        message_id: call.message_id.clone(),
+        request_id,
+        request_hash: call.request_hash.clone(),
+        client: Some(call.client.to_string()),
+        service: Some(call.service.to_string()),
+    });
+    if let Some(seal) = response_seal.and_then(|s| HeaderValue::from_str(&s).ok()) {
+        response.headers_mut().insert(HEADER_RESPONSE_SEAL, seal);
+    }
+    response
+}
+
+/// Checks the calling node and the request seal, then serves the call; returns the answer and
+/// the provider participant whose seal goes on it.
+async fn serve_forwarded(
+    gateway: &Gateway,
+    compiled: &Compiled,
+    call: &Call,
+    peer: Option<Extension<PeerCertificate>>,
+    request_seal: Option<&str>,
+    trace: &mut Trace,
+) -> (Answer, Option<String>) {
+    let refuse = |kind: ErrorKind, message: String| {
+        Answer::refusal(GatewayError::new(kind, message, call.message_id.clone()))
+    };
+    let spec = &compiled.spec;
+    let routes = &compiled.routes;
+    let found = (call.service.instance == routes.instance)
+        .then(|| {
+            routes.service(
+                spec,
+                &ServiceKey {
+                    member_class: call.service.member_class.clone(),
+                    member_code: call.service.member_code.clone(),
+                    subsystem: call.service.subsystem.clone(),
+                    service: call.service.service.clone(),
+                },
+            )
+        })
+        .flatten()
+        .filter(|(p, _)| p.gateway == compiled.node);
+    let provider_id = found.map(|(p, _)| p.id.clone());
+    let Some(node) =
+        peer.and_then(|Extension(cert)| compiled.trust.node_of(&cert.0).map(str::to_string))
+    else {
+        return (
+            refuse(
+                ErrorKind::ServerProxySslAuthenticationFailed,
+                "the calling gateway's TLS certificate is not the certificate of any node of the spec".into(),
+            ),
+            provider_id,
+        );
+    };
+    let Some(consumer) = routes.client(&ClientKey {
+        member_class: call.client.member_class.clone(),
+        member_code: call.client.member_code.clone(),
+        subsystem: call.client.subsystem.clone(),
+    }) else {
+        return (
+            refuse(
+                ErrorKind::InvalidClientIdentifier,
+                format!("no subsystem `{}` is declared in the spec", call.client),
+            ),
+            provider_id,
+        );
+    };
+    trace.consumer = Some(consumer.to_string());
+    let client_participant = consumer.split('/').next().unwrap_or_default();
+    let served_by = spec
+        .participant(client_participant)
+        .map(|p| p.gateway.as_str());
+    if served_by != Some(node.as_str()) || call.client.instance != routes.instance {
+        return (
+            refuse(
+                ErrorKind::ServerProxySslAuthenticationFailed,
+                format!("node `{node}` sent a call for `{consumer}`, which it does not serve"),
+            ),
+            provider_id,
+        );
+    }
+    let verified = request_seal
+        .ok_or_else(|| "the request carries no seal".to_string())
+        .and_then(|s| {
+            let cert = compiled.trust.seal(client_participant, Utc::now())?;
+            seal::verify(cert, &request_text(call), s).map_err(|e| e.to_string())
+        });
+    if let Err(e) = verified {
+        tracing::warn!(message_id = %call.message_id, "a call of `{consumer}` from node `{node}` is refused: {e}");
+        return (
+            refuse(
+                ErrorKind::ServerProxyInvalidSignatureValue,
+                format!("the request does not carry a valid seal of `{client_participant}`: {e}"),
+            ),
+            provider_id,
+        );
+    }
+    let Some((participant, service)) = found else {
+        return (
+            refuse(
+                ErrorKind::UnknownService,
+                format!("this node publishes no service `{}`", call.service),
+            ),
+            provider_id,
+        );
+    };
+    trace.provider = Some(format!("{}/{}", participant.id, service.id));
+    let answer = provider::provide(
+        gateway,
+        compiled,
+        call,
+        consumer,
+        (participant, service),
+        trace,
+    )
+    .await;
+    (answer, provider_id)
+}

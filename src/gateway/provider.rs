@@ -1,0 +1,214 @@
+//! The provider's side of an exchange: decide the call under its agreement, apply the rate
+//! limit, call the provider's system and project its JSON answer to exactly the granted
+//! fields before anything leaves this node (MIN-1); note what was released about whom (MIN-4).
+
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, StatusCode};
+use chrono::Utc;
+
+use super::Gateway;
+use super::authorise::{Asked, authorise, is_json};
+use super::call::{Answer, Call};
+use super::minimise::Projection;
+use super::protocol::{ErrorKind, GatewayError};
+use super::record::SubjectUse;
+use super::trace::Trace;
+use super::upstream;
+use crate::compile::Compiled;
+use crate::spec::model::{Participant, Service, SubjectLocation};
+
+/// Serves `call` from the provider's system; `trace` collects what the message log needs.
+pub async fn provide(
+    gateway: &Gateway,
+    compiled: &Compiled,
+    call: &Call,
+    consumer: &str,
+    provider: (&Participant, &Service),
+    trace: &mut Trace,
+) -> Answer {
+    let (participant, service) = provider;
+    let spec = &compiled.spec;
+    let query = call.query_pairs();
+    let asked = Asked {
+        consumer,
+        provider: participant,
+        service,
+        method: call.method,
+        path: &call.path,
+        query: &query,
+        content_type: call.content_type(),
+        body: &call.body,
+    };
+    let provider_ref = format!("{}/{}", participant.id, service.id);
+    let agreements = compiled.routes.agreements(spec, consumer, &provider_ref);
+    let granted = match authorise(spec, agreements, &asked, chrono::Local::now().date_naive()) {
+        Ok(granted) => granted,
+        Err(e) => return Answer::refusal(with_detail(e, call)),
+    };
+    let agreement = granted.agreement;
+    trace.agreement = Some(agreement.id.clone());
+    trace.operation = Some(granted.operation.to_string());
+
+    if let Some(limit) = &agreement.rate_limit {
+        let verdict = gateway
+            .limiter
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .check(&agreement.id, limit, Instant::now());
+        if let Err(wait) = verdict {
+            let mut answer = Answer::refusal(GatewayError::new(
+                ErrorKind::TooManyRequests,
+                format!(
+                    "agreement `{}` allows {} requests per {}; retry in {} s",
+                    agreement.id,
+                    limit.requests,
+                    period_name(limit),
+                    wait.as_secs().max(1)
+                ),
+                call.message_id.clone(),
+            ));
+            if let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+                answer
+                    .headers
+                    .push((axum::http::header::RETRY_AFTER, value));
+            }
+            return answer;
+        }
+    }
+
+    trace.request_out = Some(Utc::now());
+    let answered = upstream::call(
+        &gateway.upstream,
+        &service.upstream,
+        call,
+        gateway.limits.upstream_timeout,
+        gateway.limits.max_body,
+    )
+    .await;
+    trace.response_in = Some(Utc::now());
+    let upstream = match answered {
+        Ok(upstream) => upstream,
+        Err(e) => return Answer::refusal(e),
+    };
+
+    let content_type = upstream
+        .headers
+        .iter()
+        .find(|(n, _)| *n == CONTENT_TYPE)
+        .and_then(|(_, v)| v.to_str().ok())
+        .map(str::to_string);
+    let mut answer = Answer {
+        status: upstream.status,
+        headers: upstream.headers,
+        body: upstream.body,
+        error: None,
+    };
+    if !upstream.status.is_success() || answer.body.is_empty() {
+        return answer;
+    }
+    if is_json(content_type.as_deref()) {
+        let value: serde_json::Value = match serde_json::from_slice(&answer.body) {
+            Ok(value) => value,
+            Err(_) => {
+                return Answer::refusal(GatewayError::new(
+                    ErrorKind::ServiceFailed,
+                    format!(
+                        "the provider's system answered {} with a body that is not valid JSON",
+                        call.service
+                    ),
+                    call.message_id.clone(),
+                ));
+            }
+        };
+        let projected = Projection::of(agreement).project(&value);
+        answer.body = Bytes::from(projected.to_string());
+        answer.headers.retain(|(n, _)| *n != CONTENT_TYPE);
+        answer
+            .headers
+            .push((CONTENT_TYPE, HeaderValue::from_static("application/json")));
+    } else if !agreement.allow_non_json {
+        return Answer::refusal(GatewayError::new(
+            ErrorKind::ServiceFailed,
+            format!(
+                "the provider's system answered {} with {}, which cannot be cut to the granted fields, and agreement `{}` does not allow non-JSON answers",
+                call.service,
+                content_type
+                    .as_deref()
+                    .unwrap_or("a body of no stated type"),
+                agreement.id
+            ),
+            call.message_id.clone(),
+        ));
+    }
+
+    if answer.status == StatusCode::OK || answer.status.is_success() {
+        trace.subject = subject_of(service.subject.as_ref(), call).and_then(|subject| {
+            let consumer_participant = spec.participant(consumer.split('/').next()?)?;
+            Some(SubjectUse {
+                subject,
+                logtime: Utc::now(),
+                message_id: call.message_id.clone(),
+                action: format!("{} {}", call.method.as_str(), granted.operation),
+                receiver_code: consumer_participant.edrpou.clone(),
+                receiver_name: consumer_participant.name.clone(),
+                receiver_system: consumer.to_string(),
+                provider: provider_ref.clone(),
+                agreement: agreement.id.clone(),
+                purpose: agreement.purpose.clone(),
+                legal_basis: agreement.legal_basis.clone(),
+                fields: agreement.fields.clone(),
+                notify: agreement.notify_subject,
+            })
+        });
+    }
+    answer
+}
+
+/// The data subject's identifier, where the service says it travels.
+pub fn subject_of(location: Option<&SubjectLocation>, call: &Call) -> Option<String> {
+    let location = location?;
+    let found = if let Some(name) = &location.header {
+        call.header(name).map(str::to_string)
+    } else if let Some(n) = location.path_segment {
+        let segment = call
+            .path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .nth((n as usize).checked_sub(1)?)?;
+        Some(percent_encoding_decode(segment)?)
+    } else if let Some(name) = &location.query {
+        call.query_pairs()
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    } else {
+        None
+    };
+    found
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+fn percent_encoding_decode(segment: &str) -> Option<String> {
+    url::form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+}
+
+fn with_detail(mut error: GatewayError, call: &Call) -> GatewayError {
+    error.detail = call.message_id.clone();
+    error
+}
+
+fn period_name(limit: &crate::spec::model::RateLimit) -> &'static str {
+    use crate::spec::model::RatePeriod::*;
+    match limit.per {
+        Second => "second",
+        Minute => "minute",
+        Hour => "hour",
+        Day => "day",
+    }
+}

@@ -1,0 +1,121 @@
+//! What a gateway learns about a call while it handles it, and the message log record made
+//! from it once the answer is ready. A call is acknowledged only after its record is committed;
+//! when the log cannot take it, the consumer gets `LoggingFailed` instead of the answer.
+
+use chrono::{DateTime, Utc};
+
+use super::call::{Answer, Call, Unparsed};
+use super::record::{Exchange, Side, SubjectUse};
+
+#[derive(Debug, Default)]
+pub struct Trace {
+    pub consumer: Option<String>,
+    pub provider: Option<String>,
+    pub agreement: Option<String>,
+    pub operation: Option<String>,
+    pub request_out: Option<DateTime<Utc>>,
+    pub response_in: Option<DateTime<Utc>>,
+    pub request_seal: Option<String>,
+    pub response_seal: Option<String>,
+    pub subject: Option<SubjectUse>,
+}
+
+/// The request side of a record, from a parsed call or from what a refused request still told.
+pub struct Asked<'a> {
+    pub message_id: &'a str,
+    pub client: String,
+    pub service: String,
+    pub method: &'a str,
+    pub path: String,
+    pub user_id: Option<&'a str>,
+    pub issue: Option<&'a str>,
+    pub request_in: DateTime<Utc>,
+    pub request_size: u64,
+    pub request_hash: &'a str,
+    pub body: &'a [u8],
+}
+
+impl<'a> From<&'a Call> for Asked<'a> {
+    fn from(call: &'a Call) -> Self {
+        Asked {
+            message_id: &call.message_id,
+            client: call.client.to_string(),
+            service: call.service.to_string(),
+            method: call.method.as_str(),
+            path: call.path_and_query(),
+            user_id: call.user_id.as_deref(),
+            issue: call.issue.as_deref(),
+            request_in: call.request_in,
+            request_size: call.body.len() as u64,
+            request_hash: &call.request_hash,
+            body: &call.body,
+        }
+    }
+}
+
+impl<'a> From<&'a Unparsed> for Asked<'a> {
+    fn from(u: &'a Unparsed) -> Self {
+        Asked {
+            message_id: &u.message_id,
+            client: u.client.clone(),
+            service: u.service.clone(),
+            method: &u.method,
+            path: u.path.clone(),
+            user_id: None,
+            issue: None,
+            request_in: u.request_in,
+            request_size: u.request_size,
+            request_hash: &u.request_hash,
+            body: &[],
+        }
+    }
+}
+
+/// The message log record of one call on this node. `keep_bodies` follows the retention
+/// schedule: bodies are kept only when it has a `message-log` rule.
+pub fn exchange(
+    node: &str,
+    side: Side,
+    asked: Asked<'_>,
+    trace: &Trace,
+    answer: &Answer,
+    keep_bodies: bool,
+) -> Exchange {
+    let now = Utc::now();
+    Exchange {
+        message_id: asked.message_id.to_string(),
+        node: node.to_string(),
+        side,
+        client: asked.client,
+        service: asked.service,
+        consumer: trace.consumer.clone(),
+        provider: trace.provider.clone(),
+        agreement: trace.agreement.clone(),
+        method: asked.method.to_string(),
+        path: asked.path,
+        operation: trace.operation.clone(),
+        user_id: asked.user_id.map(str::to_string),
+        issue: asked.issue.map(str::to_string),
+        request_in: asked.request_in,
+        request_out: trace.request_out.unwrap_or(now),
+        response_in: trace.response_in.unwrap_or(now),
+        response_out: now,
+        request_size: asked.request_size,
+        response_size: answer.body.len() as u64,
+        status: answer.status.as_u16(),
+        error: answer.error.as_ref().map(|e| e.kind.to_string()),
+        request_hash: asked.request_hash.to_string(),
+        response_digest: hex_sha256(&answer.body),
+        request_seal: trace.request_seal.clone(),
+        response_seal: trace.response_seal.clone(),
+        request_body: keep_bodies.then(|| asked.body.to_vec()),
+        response_body: keep_bodies.then(|| answer.body.to_vec()),
+    }
+}
+
+pub fn hex_sha256(bytes: &[u8]) -> String {
+    openssl::sha::sha256(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

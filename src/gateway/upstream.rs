@@ -1,0 +1,134 @@
+//! Calling a provider's information system: the request as the agreement allows it, redirects
+//! passed back rather than followed, a deadline on the whole exchange and a bound on the
+//! response body. Failures become the X-Road error families a consumer can act on.
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+
+use super::call::{Call, HEADER_ISSUE, HEADER_USER_ID, carried_back};
+use super::protocol::{ErrorKind, GatewayError};
+
+/// A client for upstreams: no redirects followed, no proxy from the environment.
+pub fn client(connect_timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(connect_timeout)
+        .no_proxy()
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build()
+        .expect("the upstream HTTP client needs only settings known to be valid")
+}
+
+/// The provider's response, before projection.
+pub struct Upstream {
+    pub status: StatusCode,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Bytes,
+}
+
+/// Calls `base` (the service's upstream) with the call's path, query, headers and body.
+pub async fn call(
+    http: &reqwest::Client,
+    base: &str,
+    call: &Call,
+    timeout: Duration,
+    max_body: usize,
+) -> Result<Upstream, GatewayError> {
+    let url = format!("{}{}", base.trim_end_matches('/'), call.path_and_query());
+    let failed = |kind: ErrorKind, message: String| {
+        GatewayError::new(kind, message, call.message_id.clone())
+    };
+    let method = reqwest::Method::from_bytes(call.method.as_str().as_bytes())
+        .expect("the five carried methods are valid HTTP methods");
+    let mut request = http.request(method, &url).timeout(timeout);
+    for (name, value) in &call.headers {
+        request = request.header(name, value);
+    }
+    request = request
+        .header("x-road-client", call.client.to_string())
+        .header("x-road-service", call.service.to_string())
+        .header("x-road-id", &call.message_id);
+    if let Some(user) = &call.user_id {
+        request = request.header(HEADER_USER_ID, user);
+    }
+    if let Some(issue) = &call.issue {
+        request = request.header(HEADER_ISSUE, issue);
+    }
+    let service = call.service.to_string();
+    let mut response = request.body(call.body.clone()).send().await.map_err(|e| {
+        if e.is_timeout() {
+            failed(
+                ErrorKind::ServiceTimeout,
+                format!(
+                    "the provider's system did not answer {service} within {}",
+                    humantime::format_duration(timeout)
+                ),
+            )
+        } else {
+            failed(
+                ErrorKind::NetworkError,
+                format!("the provider's system of {service} cannot be reached"),
+            )
+        }
+    })?;
+    if response
+        .content_length()
+        .is_some_and(|n| n > max_body as u64)
+    {
+        return Err(too_large(&failed, &service, max_body));
+    }
+    let status = response.status();
+    let headers = response
+        .headers()
+        .iter()
+        .filter(|(n, _)| carried_back(n.as_str()))
+        .map(|(n, v)| (n.clone(), v.clone()))
+        .collect();
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > max_body {
+                    return Err(too_large(&failed, &service, max_body));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) if e.is_timeout() => {
+                return Err(failed(
+                    ErrorKind::ServiceTimeout,
+                    format!(
+                        "the provider's system did not finish answering {service} within {}",
+                        humantime::format_duration(timeout)
+                    ),
+                ));
+            }
+            Err(_) => {
+                return Err(failed(
+                    ErrorKind::ServiceFailed,
+                    format!("the provider's system broke off its answer to {service}"),
+                ));
+            }
+        }
+    }
+    Ok(Upstream {
+        status,
+        headers,
+        body: Bytes::from(body),
+    })
+}
+
+fn too_large(
+    failed: &impl Fn(ErrorKind, String) -> GatewayError,
+    service: &str,
+    max: usize,
+) -> GatewayError {
+    failed(
+        ErrorKind::ServiceFailed,
+        format!(
+            "the provider's answer to {service} is larger than the gateway carries ({max} bytes)"
+        ),
+    )
+}

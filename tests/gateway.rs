@@ -1,0 +1,470 @@
+//! The gateway end to end: real `hromada serve` processes of `examples/federation` on loopback,
+//! real upstream HTTP servers, X-Road REST calls from a consumer's system. Covers local calls,
+//! two nodes over mutual TLS with seals, minimisation, every refusal, and the metaservices.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::appliance::Appliance;
+use common::federation::{Federation, UNGRANTED_NOTE, UNGRANTED_RNOKPP};
+use serde_json::Value;
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+struct Reply {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    fn error_type(&self) -> Option<&str> {
+        self.header("x-road-error")
+    }
+}
+
+async fn call(
+    node: &Appliance,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Reply {
+    let mut request = http().request(method.parse().unwrap(), format!("{}{path}", node.url));
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let response = request
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}\n{}", node.log()));
+    Reply {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: response.text().await.unwrap(),
+    }
+}
+
+/// A GET written on the socket as given: an HTTP client would resolve `..` before sending.
+async fn raw_get(node: &Appliance, path: &str, client: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(&node.address).await.unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: x\r\nX-Road-Client: {client}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    stream.read_to_string(&mut out).await.unwrap();
+    out
+}
+
+async fn get(node: &Appliance, path: &str, client: &str) -> Reply {
+    call(node, "GET", path, &[("X-Road-Client", client)], "").await
+}
+
+fn start(fed: &Federation, data: &std::path::Path, node: &str, extra: &[&str]) -> Appliance {
+    let mut args = vec!["--node", node];
+    args.extend_from_slice(extra);
+    let appliance = Appliance::start(&fed.root, data, &args);
+    appliance.wait_for("a revision applied", |s| {
+        s["applied"]["revision"].is_string()
+    });
+    appliance
+}
+
+/// Waits until the node logs that it listens for other nodes.
+fn wait_for_peer_listener(node: &Appliance) {
+    let start = Instant::now();
+    while !node.log().contains("listening for other gateway nodes") {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no peer listener:\n{}",
+            node.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn assert_refused(reply: &Reply, status: u16, kind: &str, mentions: &str) {
+    assert_eq!(reply.status, status, "{}", reply.body);
+    assert_eq!(reply.error_type(), Some(kind), "{}", reply.body);
+    let body = reply.json();
+    assert_eq!(body["type"], kind);
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains(mentions),
+        "the message `{message}` should mention `{mentions}`"
+    );
+    assert_eq!(
+        body["detail"].as_str(),
+        reply.header("x-road-id"),
+        "detail names the log entry"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_call_is_answered_with_exactly_the_granted_fields_and_the_x_road_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    let core = start(&fed, &dir.path().join("core"), "gw-core", &[]);
+
+    let reply = call(
+        &core,
+        "GET",
+        &fed.residents_path("/persons/2900000001"),
+        &[
+            ("X-Road-Client", &fed.registry_client()),
+            ("X-Road-Id", "msg-1"),
+            ("X-Road-UserId", "UA2900000001"),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}\n{}", reply.body, core.log());
+    let body = reply.json();
+    assert_eq!(
+        body,
+        serde_json::json!({"full_name": "Іваненко Марія Петрівна", "address": "с. Щасливе, вул. Центральна, 5, кв. 12"})
+    );
+    assert!(!reply.body.contains(UNGRANTED_NOTE) && !reply.body.contains("registered_since"));
+    assert_eq!(reply.header("x-road-id"), Some("msg-1"));
+    assert_eq!(
+        reply.header("x-road-client"),
+        Some(fed.registry_client().as_str())
+    );
+    assert_eq!(
+        reply.header("x-road-service"),
+        Some(format!("{}/GOV/04363395/registry/residents", fed.instance).as_str())
+    );
+    assert!(
+        reply
+            .header("x-road-request-id")
+            .is_some_and(|v| v.len() == 36)
+    );
+    assert!(
+        reply
+            .header("x-road-request-hash")
+            .is_some_and(|v| v.len() == 88),
+        "base64 SHA-512"
+    );
+    assert!(reply.header("x-road-error").is_none());
+
+    let seen = fed.upstream.seen.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(
+        seen.get("x-road-client").unwrap(),
+        fed.registry_client().as_str()
+    );
+    assert_eq!(seen.get("x-road-id").unwrap(), "msg-1");
+    assert!(
+        seen.get("user-agent").is_none(),
+        "User-Agent is not forwarded"
+    );
+
+    let metrics = core.get("/metrics").1;
+    assert!(
+        metrics.contains("hromada_gateway_requests_total{"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("2900000001"), "no subject id in metrics");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_name_what_is_wrong_in_the_x_road_error_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    let core = start(
+        &fed,
+        &dir.path().join("core"),
+        "gw-core",
+        &["--max-body", "2048"],
+    );
+    let registry = fed.registry_client();
+    let portal = format!("{}/GOV/04363395/portal", fed.instance);
+
+    let r = get(&core, &fed.residents_path("/persons/1"), &portal).await;
+    assert_refused(
+        &r,
+        403,
+        "Server.ServerProxy.AccessDenied",
+        "no agreement grants `council/portal`",
+    );
+
+    let r = get(&core, &fed.residents_path("/persons/1/history"), &registry).await;
+    assert_refused(&r, 403, "Server.ServerProxy.AccessDenied", "GET /persons/*");
+
+    let r = call(
+        &core,
+        "DELETE",
+        &fed.residents_path("/persons/1"),
+        &[("X-Road-Client", &registry)],
+        "",
+    )
+    .await;
+    assert_refused(&r, 403, "Server.ServerProxy.AccessDenied", "DELETE");
+
+    let r = get(
+        &core,
+        &fed.residents_path("/persons/1?with_income=1&as_of=x"),
+        &registry,
+    )
+    .await;
+    assert_refused(
+        &r,
+        403,
+        "Server.ServerProxy.AccessDenied",
+        "`as_of`, `with_income`",
+    );
+
+    let r = get(
+        &core,
+        &fed.residents_path("/persons/1"),
+        "hromada-federation/GOV/04363395",
+    )
+    .await;
+    assert_refused(&r, 400, "Client.InvalidClientIdentifier", "");
+
+    let r = call(&core, "GET", &fed.residents_path("/persons/1"), &[], "").await;
+    assert_refused(&r, 400, "Client.MissingHeader", "X-Road-Client");
+
+    for traversal in [
+        "/persons/../../admin",
+        "/persons/%2e%2e/admin",
+        "/persons/a%2Fb",
+        "/persons/%2E%2e/%2e%2E/admin",
+        "/persons//1",
+    ] {
+        let raw = raw_get(&core, &fed.residents_path(traversal), &registry).await;
+        assert!(
+            raw.starts_with("HTTP/1.1 400") && raw.contains("Client.BadRequest"),
+            "{traversal}: {raw}"
+        );
+    }
+
+    let r = get(
+        &core,
+        &format!("/r1/{}/GOV/04363395/registry/no-such-service", fed.instance),
+        &registry,
+    )
+    .await;
+    assert_refused(
+        &r,
+        404,
+        "Server.ServerProxy.UnknownService",
+        "no-such-service",
+    );
+
+    let big = format!("{{\"a\":\"{}\"}}", "x".repeat(4096));
+    let r = call(
+        &core,
+        "POST",
+        &fed.residents_path("/persons/1"),
+        &[
+            ("X-Road-Client", &registry),
+            ("Content-Type", "application/json"),
+        ],
+        &big,
+    )
+    .await;
+    assert_refused(&r, 413, "Client.RequestTooLarge", "2048");
+
+    assert_eq!(
+        fed.upstream.seen.lock().unwrap().len(),
+        0,
+        "no refused call reached the upstream"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metaservices_list_clients_methods_and_only_what_the_caller_may_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    let core = start(&fed, &dir.path().join("core"), "gw-core", &[]);
+    let registry = fed.registry_client();
+    let portal = format!("{}/GOV/04363395/portal", fed.instance);
+
+    let (code, body) = core.get("/listClients");
+    assert_eq!(code, 200);
+    let clients: Value = serde_json::from_str(&body).unwrap();
+    let subsystems: Vec<&str> = clients["member"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["id"]["subsystem_code"].as_str())
+        .collect();
+    assert_eq!(subsystems, ["portal", "registry", "billing"]);
+
+    let path = format!("/r1/{}/COM/35418773/billing/listMethods", fed.instance);
+    let listed = get(&core, &path, &portal).await.json();
+    assert_eq!(listed["service"][0]["service_code"], "balance");
+    assert_eq!(
+        listed["service"][0]["endpoint_list"][0]["path"],
+        "/accounts/*/balance"
+    );
+
+    let path = format!("/r1/{}/COM/35418773/billing/allowedMethods", fed.instance);
+    assert_eq!(
+        get(&core, &path, &portal).await.json()["service"],
+        serde_json::json!([])
+    );
+    let allowed = get(&core, &path, &registry).await.json();
+    assert_eq!(allowed["service"][0]["service_code"], "balance");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_exchange_over_mutual_tls_with_seals_and_minimised_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    let vodokanal = start(
+        &fed,
+        &dir.path().join("vodokanal"),
+        "gw-vodokanal",
+        &["--upstream-timeout", "2s"],
+    );
+    wait_for_peer_listener(&vodokanal);
+    let core = start(&fed, &dir.path().join("core"), "gw-core", &[]);
+    let registry = fed.registry_client();
+
+    let r = call(
+        &core,
+        "GET",
+        &fed.balance_path("/accounts/120045/balance?as_of=2026-11-01"),
+        &[
+            ("X-Road-Client", &registry),
+            ("X-Road-UserId", "UA3012345678"),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        200,
+        "{}\ncore:\n{}\nvodokanal:\n{}",
+        r.body,
+        core.log(),
+        vodokanal.log()
+    );
+    assert_eq!(
+        r.json(),
+        serde_json::json!({
+            "holder_name": "Іваненко Марія Петрівна",
+            "address": {"street": "вул. Центральна", "building": "5"},
+            "debt_uah": "0.00",
+            "balance_date": "2026-11-01",
+        })
+    );
+    for leaked in [UNGRANTED_RNOKPP, UNGRANTED_NOTE, "apartment", "120045"] {
+        assert!(
+            !r.body.contains(leaked),
+            "`{leaked}` reached the consumer: {}",
+            r.body
+        );
+    }
+    let seen = fed.upstream.seen.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(seen.get("x-road-client").unwrap(), registry.as_str());
+    assert_eq!(seen.get("x-road-userid").unwrap(), "UA3012345678");
+    assert!(
+        seen.keys().all(|k| !k.as_str().starts_with("x-hromada-")),
+        "seals stay between gateways"
+    );
+
+    // The provider's own errors pass through unchanged; redirects are passed, not followed.
+    let r = get(
+        &core,
+        &fed.balance_path("/accounts/missing/balance"),
+        &registry,
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (404, r#"{"error":"no such account"}"#)
+    );
+    assert!(r.error_type().is_none());
+    let r = get(
+        &core,
+        &fed.balance_path("/accounts/moved/balance"),
+        &registry,
+    )
+    .await;
+    assert_eq!(r.status, 302);
+    // A non-JSON answer cannot be projected, so it does not pass.
+    let r = get(&core, &fed.balance_path("/accounts/pdf/balance"), &registry).await;
+    assert_refused(&r, 502, "Server.ServerProxy.ServiceFailed", "non-JSON");
+    assert!(!r.body.contains("secret"));
+    // A slow upstream gives an X-Road error, not a hang.
+    let started = Instant::now();
+    let r = get(
+        &core,
+        &fed.balance_path("/accounts/slow/balance"),
+        &registry,
+    )
+    .await;
+    assert_refused(
+        &r,
+        504,
+        "Server.ServerProxy.ServiceTimeout",
+        "did not answer",
+    );
+    assert!(started.elapsed() < Duration::from_secs(15));
+
+    // A suspended participant is refused at once, on both nodes.
+    let before = [core.applied(), vodokanal.applied()];
+    fed.edit(
+        "spec/vodokanal.kdl",
+        "    class \"COM\"\n",
+        "    class \"COM\"\n    status \"suspended\"\n",
+    );
+    for (node, before) in [&core, &vodokanal].into_iter().zip(before) {
+        node.wait_for("the suspension applied", |s| {
+            s["applied"]["revision"].as_str() != Some(before.as_str())
+        });
+    }
+    let r = get(
+        &core,
+        &fed.balance_path("/accounts/120045/balance"),
+        &registry,
+    )
+    .await;
+    assert_refused(&r, 403, "Server.ServerProxy.AccessDenied", "suspended");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_agreement_and_an_unreachable_node_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    fed.edit(
+        "spec/agreements.kdl",
+        "valid from=\"2026-01-01\" until=\"2030-12-31\"",
+        "valid from=\"2020-01-01\" until=\"2021-12-31\"",
+    );
+    let core = start(&fed, &dir.path().join("core"), "gw-core", &[]);
+    let registry = fed.registry_client();
+    let r = get(&core, &fed.balance_path("/accounts/1/balance"), &registry).await;
+    assert_refused(&r, 403, "Server.ServerProxy.AccessDenied", "not in force");
+
+    let before = core.applied();
+    fed.edit(
+        "spec/agreements.kdl",
+        "valid from=\"2020-01-01\" until=\"2021-12-31\"",
+        "valid from=\"2026-01-01\" until=\"2030-12-31\"",
+    );
+    core.wait_for("the renewed agreement", |s| {
+        s["applied"]["revision"].as_str() != Some(before.as_str())
+    });
+    // The provider's node is not running.
+    let r = get(&core, &fed.balance_path("/accounts/1/balance"), &registry).await;
+    assert_refused(&r, 502, "Server.ClientProxy.NetworkError", "gw-vodokanal");
+}
