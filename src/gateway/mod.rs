@@ -4,5 +4,6 @@
 
 pub mod access;
 pub mod minimise;
+pub mod peer_tls;
 pub mod protocol;
 pub mod record;
