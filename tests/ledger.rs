@@ -415,3 +415,208 @@ both! {
         store.close().await;
     }
 }
+
+fn hromada(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_hromada"))
+        .args(args)
+        .env_remove("HROMADA_DATABASE_URL")
+        .env_remove("HROMADA_DATA_DIR")
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A data folder whose SQLite store holds `n` exchanges of node `gw`.
+async fn data_dir_with(n: i64) -> (TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/hromada.db", dir.path().display());
+    let store = Store::connect(&url).await.unwrap();
+    fill(&store, n).await;
+    store.close().await;
+    (dir, url)
+}
+
+#[tokio::test]
+async fn audit_verify_exit_codes() {
+    let (dir, url) = data_dir_with(5).await;
+    let data = dir.path().to_str().unwrap();
+    let ok = hromada(&["audit", "verify", "--data-dir", data]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    let out = text(&ok.stdout);
+    assert!(out.contains("node gw: 5 records, chain intact"), "{out}");
+    assert!(
+        out.contains("chain intact: 5 record(s) on 1 node(s)"),
+        "{out}"
+    );
+    let by_url = hromada(&["audit", "verify", "--database-url", &url, "--node", "gw"]);
+    assert_eq!(by_url.status.code(), Some(0), "{}", text(&by_url.stderr));
+
+    execute(
+        &url,
+        "UPDATE message_log SET entry = REPLACE(entry, '\"GET\"', '\"DELETE\"') WHERE seq = 3",
+    )
+    .await;
+    let broken = hromada(&["audit", "verify", "--data-dir", data]);
+    assert_eq!(broken.status.code(), Some(1));
+    let out = text(&broken.stdout);
+    assert!(
+        out.contains(
+            "node gw: record 3 (message id msg-gw-3) was altered (2 records verified before it)"
+        ),
+        "{out}"
+    );
+
+    let unknown = hromada(&["audit", "verify", "--data-dir", data, "--node", "gw-x"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(text(&unknown.stderr).contains("no records of node `gw-x`"));
+
+    let empty = tempfile::tempdir().unwrap();
+    let missing = hromada(&[
+        "audit",
+        "verify",
+        "--data-dir",
+        empty.path().to_str().unwrap(),
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    let err = text(&missing.stderr);
+    assert!(
+        err.contains("there is no store at") && err.contains("--data-dir"),
+        "{err}"
+    );
+    assert!(
+        !empty.path().join("hromada.db").exists(),
+        "verify must not create a store"
+    );
+}
+
+/// A copy of `examples/minimal` with development keys made by `hromada keys dev`.
+fn minimal_with_keys() -> TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    for folder in ["spec", "policies"] {
+        common::copy_tree(&common::minimal().join(folder), &tmp.path().join(folder));
+    }
+    let keys = hromada(&["keys", "dev", tmp.path().to_str().unwrap()]);
+    assert!(keys.status.success(), "{}", text(&keys.stderr));
+    tmp
+}
+
+fn openssl_verify(
+    file: &std::path::Path,
+    ca: &std::path::Path,
+    content: &std::path::Path,
+) -> std::process::Output {
+    std::process::Command::new("openssl")
+        .args(["cms", "-verify", "-inform", "DER", "-in"])
+        .arg(file)
+        .arg("-CAfile")
+        .arg(ca)
+        .arg("-out")
+        .arg(content)
+        .output()
+        .expect("openssl is installed")
+}
+
+#[tokio::test]
+async fn audit_export_is_sealed_and_verified_by_openssl() {
+    let tree = minimal_with_keys();
+    let root = tree.path();
+    let (dir, _url) = data_dir_with(3).await;
+    let data = dir.path().to_str().unwrap();
+    let out = dir.path().join("msg-2.p7m");
+    let export = hromada(&[
+        "audit",
+        "export",
+        "msg-gw-2",
+        root.to_str().unwrap(),
+        "--data-dir",
+        data,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(export.status.success(), "{}", text(&export.stderr));
+    assert!(text(&export.stdout).contains("sealed by participant `council`"));
+
+    let content = dir.path().join("content.json");
+    let verified = openssl_verify(&out, &root.join("pki/ca.crt"), &content);
+    assert!(
+        verified.status.success(),
+        "openssl refused the export: {}",
+        text(&verified.stderr)
+    );
+    let document: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&content).unwrap()).unwrap();
+    assert_eq!(document["message_id"], "msg-gw-2");
+    let record = &document["records"][0];
+    assert_eq!(record["seq"], 2);
+    let entry = record["entry"].as_str().unwrap();
+    assert_eq!(Exchange::from_log_entry(entry).unwrap(), exchange("gw", 2));
+    assert_eq!(
+        record["hash"].as_str().unwrap(),
+        chain_hash(record["prev_hash"].as_str().unwrap(), 2, "gw", entry)
+    );
+
+    // One changed byte of the sealed content and openssl refuses it.
+    let mut der = std::fs::read(&out).unwrap();
+    let at = der.windows(8).position(|w| w == b"msg-gw-2").unwrap();
+    der[at + 7] = b'3';
+    let forged = dir.path().join("forged.p7m");
+    std::fs::write(&forged, der).unwrap();
+    assert!(
+        !openssl_verify(&forged, &root.join("pki/ca.crt"), &content)
+            .status
+            .success()
+    );
+    // Another CA does not vouch for it.
+    let other = minimal_with_keys();
+    assert!(
+        !openssl_verify(&out, &other.path().join("pki/ca.crt"), &content)
+            .status
+            .success()
+    );
+}
+
+#[tokio::test]
+async fn audit_export_says_what_is_missing() {
+    let tree = minimal_with_keys();
+    let root = tree.path().to_str().unwrap();
+    let (dir, _url) = data_dir_with(1).await;
+    let data = dir.path().to_str().unwrap();
+    let out = dir.path().join("x.p7m");
+    let out = out.to_str().unwrap();
+
+    let unknown = hromada(&[
+        "audit",
+        "export",
+        "no-such-id",
+        root,
+        "--data-dir",
+        data,
+        "--out",
+        out,
+    ]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(text(&unknown.stderr).contains("no record of message id `no-such-id`"));
+
+    std::fs::remove_file(tree.path().join("dev-keys/seals/council.key")).unwrap();
+    let no_key = hromada(&[
+        "audit",
+        "export",
+        "msg-gw-1",
+        root,
+        "--data-dir",
+        data,
+        "--out",
+        out,
+    ]);
+    assert_eq!(no_key.status.code(), Some(2));
+    let err = text(&no_key.stderr);
+    assert!(
+        err.contains("cannot read the seal key of participant `council`")
+            && err.contains("hromada keys dev"),
+        "{err}"
+    );
+    assert!(!std::path::Path::new(out).exists());
+}

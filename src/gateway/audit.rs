@@ -1,11 +1,18 @@
-//! Verifying the message log's hash chains: every node's chain is walked in pages, each record
-//! re-hashed with [`chain_hash`] and linked to the one before, and the first record that was
-//! altered, removed or reordered is named. Nothing here writes.
+//! Auditing the message log: `verify` walks every node's hash chain in pages, re-hashes each
+//! record with [`chain_hash`], links it to the one before and names the first record that was
+//! altered, removed or reordered; `export` seals one transaction's records as CMS SignedData.
+//! Nothing here writes to the store.
 
 use std::fmt;
+use std::path::Path;
 
+use openssl::cms::{CMSOptions, CmsContentInfo};
+use openssl::pkey::PKey;
 use serde::Deserialize;
+use serde_json::json;
 
+use super::record::{Exchange, Side};
+use crate::spec::Spec;
 use crate::store::{GENESIS_HASH, LogRecord, Store, StoreError, chain_hash};
 
 /// Records read per query while walking a chain.
@@ -260,6 +267,195 @@ fn written_as(record: &LogRecord) -> Option<i64> {
     })
 }
 
+/// What `audit export` needs to seal one transaction.
+pub struct ExportRequest<'a> {
+    pub message_id: &'a str,
+    /// The spec root whose participants' seals sign.
+    pub root: &'a Path,
+    /// The folder `hromada keys dev` wrote (`seals/<participant>.key` inside).
+    pub keys: &'a Path,
+    /// Only the records of this node.
+    pub node: Option<&'a str>,
+}
+
+/// A sealed export: the DER of the CMS SignedData and who sealed it.
+pub struct Export {
+    pub der: Vec<u8>,
+    pub participant: String,
+    pub records: usize,
+}
+
+/// The format name inside every export, for whoever reads one later.
+pub const EXPORT_FORMAT: &str = "hromada-message-log-export/1";
+
+/// Seals the message log records of one transaction: a JSON document (each record's entry
+/// exactly as hashed, with node, seq, prev_hash and hash) encapsulated in CMS SignedData,
+/// signed with the seal of the participant on the records' side (the provider on the producer
+/// side, the consumer on the client side). Refuses records that do not match their hash.
+pub async fn export(store: &Store, request: &ExportRequest<'_>) -> Result<Export, String> {
+    let id = request.message_id;
+    let mut records = store.message_by_id(id).await.map_err(|e| e.to_string())?;
+    if records.is_empty() {
+        return Err(format!(
+            "the message log holds no record of message id `{id}`; check the id (the \
+             X-Road-Id of the exchange) and that this is the store of the node that handled it"
+        ));
+    }
+    if let Some(node) = request.node {
+        let nodes: Vec<String> = records.iter().map(|r| r.node.clone()).collect();
+        records.retain(|r| r.node == node);
+        if records.is_empty() {
+            return Err(format!(
+                "message id `{id}` was not logged by node `{node}`, only by: {}",
+                nodes.join(", ")
+            ));
+        }
+    }
+    let loaded = crate::spec::load(request.root);
+    if loaded.sources.files.is_empty() {
+        return Err(format!(
+            "no spec files under {}: pass the spec root (the folder holding `spec/`) whose \
+             participants' seals sign the export",
+            request.root.display()
+        ));
+    }
+    let mut signer: Option<(String, &LogRecord)> = None;
+    for record in &records {
+        if chain_hash(&record.prev_hash, record.seq, &record.node, &record.entry) != record.hash {
+            return Err(format!(
+                "record {} of node {} (message id `{id}`) does not match its hash, so it is not \
+                 sealed; run `hromada audit verify --node {}`",
+                record.seq, record.node, record.node
+            ));
+        }
+        let exchange = Exchange::from_log_entry(&record.entry).map_err(|e| {
+            format!(
+                "record {} of node {} (message id `{id}`) cannot be read: {e}",
+                record.seq, record.node
+            )
+        })?;
+        let participant = sealing_participant(&loaded.spec, &exchange).ok_or_else(|| {
+            format!(
+                "record {} of node {} ({} side) names no participant of the spec at {} \
+                 (client {}, service {}); pass the spec root the node ran",
+                record.seq,
+                record.node,
+                exchange.side.as_str(),
+                request.root.display(),
+                exchange.client,
+                exchange.service
+            )
+        })?;
+        match &signer {
+            Some((first, first_record)) if *first != participant => {
+                return Err(format!(
+                    "message id `{id}` was logged by node {} (sealed by `{first}`) and node {} \
+                     (sealed by `{participant}`); export one of them with --node",
+                    first_record.node, record.node
+                ));
+            }
+            Some(_) => {}
+            None => signer = Some((participant, record)),
+        }
+    }
+    let (participant_id, _) = signer.expect("at least one record");
+    let participant = loaded
+        .spec
+        .participant(&participant_id)
+        .expect("the signer was found in this spec");
+    let cert_path = crate::spec::source::inside_root(request.root, &participant.seal.cert)
+        .map_err(|outside| {
+            format!(
+                "the seal of participant `{participant_id}`, `{}`, {outside}",
+                participant.seal.cert
+            )
+        })?;
+    let cert = crate::crypto::read_certificates(&cert_path)
+        .map_err(|e| {
+            format!(
+                "cannot read the seal certificate of participant `{participant_id}` at {}: {e}; \
+                 for development, run `hromada keys dev {}`",
+                cert_path.display(),
+                request.root.display()
+            )
+        })?
+        .remove(0);
+    let key_path = request
+        .keys
+        .join("seals")
+        .join(format!("{participant_id}.key"));
+    let key_pem = std::fs::read(&key_path).map_err(|e| {
+        format!(
+            "cannot read the seal key of participant `{participant_id}` at {}: {e}; for \
+             development, run `hromada keys dev {}` (it writes seals/<participant>.key), or \
+             pass the folder holding the keys with --keys",
+            key_path.display(),
+            request.root.display()
+        )
+    })?;
+    let key = PKey::private_key_from_pem(&key_pem)
+        .map_err(|e| format!("{} is not a PEM private key: {e}", key_path.display()))?;
+    if !cert.public_key().is_ok_and(|public| public.public_eq(&key)) {
+        return Err(format!(
+            "the key {} is not the key of the seal certificate {} of participant \
+             `{participant_id}`; run `hromada keys dev {}` again to make them match",
+            key_path.display(),
+            cert_path.display(),
+            request.root.display()
+        ));
+    }
+    let document = json!({
+        "format": EXPORT_FORMAT,
+        "message_id": id,
+        "hash": "lowercase hex SHA-256 of prev_hash \"\\n\" seq \"\\n\" node \"\\n\" entry; \
+                 the first record of a node has prev_hash 64 zeros",
+        "records": records.iter().map(|r| json!({
+            "node": r.node,
+            "seq": r.seq,
+            "logged_at": r.logged_at,
+            "prev_hash": r.prev_hash,
+            "hash": r.hash,
+            "entry": r.entry,
+        })).collect::<Vec<_>>(),
+    });
+    let content = serde_json::to_vec_pretty(&document).expect("JSON of strings and numbers");
+    let signed = CmsContentInfo::sign(
+        Some(&cert),
+        Some(&key),
+        None,
+        Some(&content),
+        CMSOptions::BINARY,
+    )
+    .and_then(|cms| cms.to_der())
+    .map_err(|e| format!("cannot sign the export with the seal of `{participant_id}`: {e}"))?;
+    Ok(Export {
+        der: signed,
+        participant: participant_id,
+        records: records.len(),
+    })
+}
+
+/// The participant whose seal speaks for a record: the provider on the producer side, the
+/// consumer on the client side; by spec id when the record has it, else by member code.
+fn sealing_participant(spec: &Spec, exchange: &Exchange) -> Option<String> {
+    let (spec_id, xroad_id) = match exchange.side {
+        Side::Producer => (&exchange.provider, &exchange.service),
+        Side::Client => (&exchange.consumer, &exchange.client),
+    };
+    if let Some(id) = spec_id
+        && let Some((participant, _)) = id.split_once('/')
+        && spec.participant(participant).is_some()
+    {
+        return Some(participant.to_string());
+    }
+    let member_code = xroad_id.split('/').nth(2)?;
+    let mut owners = spec.participants.iter().filter(|p| p.edrpou == member_code);
+    match (owners.next(), owners.next()) {
+        (Some(only), None) => Some(only.id.clone()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,7 +466,7 @@ mod tests {
             .map(|seq| {
                 let entry = format!(r#"{{"message_id":"m{seq}"}}"#);
                 let hash = chain_hash(&prev, seq, "gw", &entry);
-                let record = LogRecord {
+                LogRecord {
                     node: "gw".into(),
                     seq,
                     message_id: format!("m{seq}"),
@@ -278,8 +474,7 @@ mod tests {
                     entry,
                     prev_hash: std::mem::replace(&mut prev, hash.clone()),
                     hash,
-                };
-                record
+                }
             })
             .collect()
     }
