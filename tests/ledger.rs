@@ -620,3 +620,142 @@ async fn audit_export_says_what_is_missing() {
     );
     assert!(!std::path::Path::new(out).exists());
 }
+
+const TOKEN: &str = "s3cret-token-for-tests";
+
+/// GET `path` of the appliance with an optional bearer token: status and JSON body.
+async fn api(
+    app: &common::appliance::Appliance,
+    path: &str,
+    token: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new().get(format!("{}{path}", app.url));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (
+        status,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_read_api_needs_its_token_and_pages() {
+    let tree = tempfile::tempdir().unwrap();
+    common::copy_tree(&common::minimal(), tree.path());
+    let data = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/hromada.db", data.path().display());
+    let store = Store::connect(&url).await.unwrap();
+    let batch: Vec<_> = (1..=5)
+        .map(|n| {
+            let e = exchange("gw", n);
+            let u = subject_use(&e, false);
+            (e, Some(u))
+        })
+        .collect();
+    store.record_exchanges(&batch).await.unwrap();
+    store.close().await;
+    let usage = format!("/api/subjects/{SUBJECT}/usage");
+
+    let app = common::appliance::Appliance::start(tree.path(), data.path(), &[]);
+    let (status, body) = api(&app, &usage, Some(TOKEN)).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("--api-token-file"),
+        "{body}"
+    );
+    app.stop();
+
+    let token_file = tree.path().join("api-token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    let app = common::appliance::Appliance::start(
+        tree.path(),
+        data.path(),
+        &["--api-token-file", token_file.to_str().unwrap()],
+    );
+    for token in [None, Some("wrong"), Some("s3cret-token-for-test")] {
+        let (status, body) = api(&app, &usage, token).await;
+        assert_eq!(status, 401, "{token:?}: {body}");
+        assert_eq!(body["type"], "unauthorized");
+        let (status, _) = api(&app, "/api/operational", token).await;
+        assert_eq!(status, 401);
+    }
+
+    let (status, body) = api(&app, &format!("{usage}?page=2&per_page=2"), Some(TOKEN)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["subject"], SUBJECT);
+    assert_eq!(
+        (
+            body["page"].as_i64(),
+            body["per_page"].as_i64(),
+            body["total"].as_i64()
+        ),
+        (Some(2), Some(2), Some(5))
+    );
+    let usage_list = body["usage"].as_array().unwrap();
+    let ids: Vec<_> = usage_list
+        .iter()
+        .map(|u| u["messageId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["msg-gw-3", "msg-gw-2"]);
+    let first = &usage_list[0];
+    for key in [
+        "logtime",
+        "action",
+        "receiverCode",
+        "receiverName",
+        "receiverSystem",
+        "purpose",
+        "legalBasis",
+        "fields",
+        "agreement",
+        "messageId",
+    ] {
+        assert!(
+            first.get(key).is_some(),
+            "findUsage field {key} missing: {first}"
+        );
+    }
+    assert_eq!(first["receiverCode"], "04363395");
+    assert_eq!(first["fields"], serde_json::json!(["balance"]));
+    let (_, defaults) = api(&app, &usage, Some(TOKEN)).await;
+    assert_eq!(
+        (defaults["page"].as_i64(), defaults["per_page"].as_i64()),
+        (Some(1), Some(20))
+    );
+    assert_eq!(defaults["usage"].as_array().unwrap().len(), 5);
+    let (status, body) = api(&app, &format!("{usage}?per_page=0"), Some(TOKEN)).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("per_page"));
+
+    let since = at(300).to_rfc3339();
+    let (status, body) = api(
+        &app,
+        &format!(
+            "/api/operational?since={}&limit=2",
+            since.replace('+', "%2B")
+        ),
+        Some(TOKEN),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let records = body["records"].as_array().unwrap();
+    let ids: Vec<_> = records
+        .iter()
+        .map(|r| r["messageId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["msg-gw-3", "msg-gw-4"]);
+    assert_eq!(records[0]["restPath"], "/accounts/*/balance");
+    let (status, body) = api(&app, "/api/operational?since=yesterday", Some(TOKEN)).await;
+    assert_eq!(status, 400, "{body}");
+
+    // Neither the subject nor the token reaches the appliance's log.
+    let log = app.log();
+    assert!(!log.contains(SUBJECT) && !log.contains(TOKEN), "{log}");
+    app.stop();
+}

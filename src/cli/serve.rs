@@ -56,6 +56,10 @@ pub struct ServeArgs {
     /// How often to pull --git, e.g. `30s`, `5m`.
     #[arg(long, env = "HROMADA_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration, requires = "git")]
     pub interval: Duration,
+    /// File holding the bearer token of the read APIs (a data subject's records, operational
+    /// records); without it they answer 503.
+    #[arg(long, env = "HROMADA_API_TOKEN_FILE", value_name = "FILE")]
+    pub api_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -79,6 +83,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         database_url: args.database_url,
         node: args.node,
         tls: args.tls_cert.zip(args.tls_key),
+        api_token_file: args.api_token_file,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod audit;
 pub mod ledger;
+pub mod ledger_api;
 pub mod minimise;
 pub mod protocol;
 pub mod record;

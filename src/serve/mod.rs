@@ -16,6 +16,7 @@ use axum_server::Handle;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::{mpsc, watch};
 
+use crate::gateway::ledger::Ledger;
 use crate::reconcile::git::Remote;
 use crate::reconcile::{Reconciler, Settings, Shared};
 use crate::store::Store;
@@ -33,6 +34,8 @@ pub struct Options {
     pub node: Option<String>,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub remote: Option<Remote>,
+    /// File holding the bearer token of the ledger's read API; the API answers 503 without one.
+    pub api_token_file: Option<PathBuf>,
 }
 
 /// What the HTTP handlers share.
@@ -42,6 +45,10 @@ pub struct AppState {
     pub store: Store,
     pub prometheus: PrometheusHandle,
     pub node_key: String,
+    /// The bearer token of the read APIs (`--api-token-file`), when configured.
+    pub api_token: Option<Arc<str>>,
+    /// The message log's writer; closed after in-flight requests finish.
+    pub ledger: Ledger,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -50,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/api/status", get(ops::status))
+        .merge(crate::gateway::ledger_api::routes())
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
@@ -58,6 +66,11 @@ pub fn router(state: AppState) -> Router {
 /// Runs the appliance until it is told to stop. Errors are for the person starting it.
 pub async fn run(options: Options) -> Result<(), String> {
     let mut shutdown = Shutdown::register()?;
+    let api_token = options
+        .api_token_file
+        .as_deref()
+        .map(read_api_token)
+        .transpose()?;
     let prometheus = metrics::install()?;
     std::fs::create_dir_all(&options.data_dir).map_err(|e| {
         format!(
@@ -105,11 +118,14 @@ pub async fn run(options: Options) -> Result<(), String> {
     let node_key = settings.node_key().to_string();
     let mut reconciler = Reconciler::new(settings, store.clone());
     let shared = reconciler.shared();
+    let ledger = Ledger::start(store.clone());
     let app = router(AppState {
         shared: shared.clone(),
         store: store.clone(),
         prometheus,
         node_key,
+        api_token,
+        ledger: ledger.clone(),
     });
 
     let handle: Handle<SocketAddr> = Handle::new();
@@ -184,9 +200,30 @@ pub async fn run(options: Options) -> Result<(), String> {
     let _ = stop.send(true);
     let _ = reconciling.await;
     let served = server.await.map_err(|e| e.to_string()).and_then(|r| r);
+    ledger.close().await;
     store.close().await;
     tracing::info!("stopped");
     served
+}
+
+/// The API token in `path`: its text without surrounding whitespace, never empty.
+fn read_api_token(path: &std::path::Path) -> Result<Arc<str>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "cannot read the API token file {}: {e}; pass a readable file with --api-token-file",
+            path.display()
+        )
+    })?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(format!(
+            "the API token file {} is empty: write a long random token into it (for example \
+             `openssl rand -hex 32 > {}`)",
+            path.display(),
+            path.display()
+        ));
+    }
+    Ok(token.into())
 }
 
 type ServerTask = tokio::task::JoinHandle<Result<(), String>>;
