@@ -22,10 +22,19 @@ const SERVE_FLAGS: &[(&str, &str)] = &[
     ("--git", "HROMADA_GIT"),
     ("--branch", "HROMADA_BRANCH"),
     ("--interval", "HROMADA_INTERVAL"),
+    ("--api-token-file", "HROMADA_API_TOKEN_FILE"),
 ];
 
 const PROBE_PATHS: &[&str] = &["/healthz", "/readyz"];
-const ENDPOINTS: &[&str] = &["/healthz", "/readyz", "/metrics", "/api/status"];
+/// Endpoints as the prose names them (`/api/subjects/{subject}/usage` is matched up to `{`).
+const ENDPOINTS: &[&str] = &[
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/api/status",
+    "/api/subjects/",
+    "/api/operational",
+];
 
 fn deploy_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy")

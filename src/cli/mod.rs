@@ -1,6 +1,7 @@
 //! The command-line interface: one file per subcommand, plus the diagnostic renderers.
 //! Each subcommand returns its exit code; `main.rs` only parses and dispatches.
 
+pub mod audit;
 pub mod docs;
 pub mod keys;
 pub mod plan;
@@ -44,6 +45,9 @@ pub enum Command {
     /// Manage development keys and certificates.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Check the gateway's message log and export sealed transactions.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -56,5 +60,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Plan(args) => plan::run(args),
         Command::Docs(args) => docs::run(args),
         Command::Keys(command) => keys::run(command),
+        Command::Audit(command) => audit::run(command),
     }
 }

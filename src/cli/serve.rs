@@ -71,6 +71,10 @@ pub struct ServeArgs {
     /// How often to pull --git, e.g. `30s`, `5m`.
     #[arg(long, env = "HROMADA_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration, requires = "git")]
     pub interval: Duration,
+    /// File holding the bearer token of the read APIs (a data subject's records, operational
+    /// records); without it they answer 503.
+    #[arg(long, env = "HROMADA_API_TOKEN_FILE", value_name = "FILE")]
+    pub api_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -100,6 +104,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
             max_body: args.max_body,
             upstream_timeout: args.upstream_timeout,
         },
+        api_token_file: args.api_token_file,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

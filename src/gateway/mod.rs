@@ -3,12 +3,14 @@
 //! between nodes, the hash-chained message log, monitoring and the catalogue.
 
 pub mod access;
+pub mod audit;
 pub mod authorise;
 pub mod call;
 pub mod catalogue;
 pub mod exchange;
 pub mod keys;
 pub mod ledger;
+pub mod ledger_api;
 pub mod metaservices;
 pub mod minimise;
 pub mod peer;

@@ -113,3 +113,35 @@ pub struct SubjectUse {
     /// The agreement says `notify-subject`: a notice is queued for the portal to deliver.
     pub notify: bool,
 }
+
+impl Exchange {
+    /// The message log entry of this exchange: its canonical JSON (fields in declaration order,
+    /// no spaces), with the bodies as base64 strings. The text is what the log chain hashes.
+    pub fn log_entry(&self) -> String {
+        let mut value = serde_json::to_value(self).expect("an Exchange serialises to JSON");
+        for (field, body) in [
+            ("request_body", &self.request_body),
+            ("response_body", &self.response_body),
+        ] {
+            value[field] = match body {
+                Some(bytes) => openssl::base64::encode_block(bytes).into(),
+                None => serde_json::Value::Null,
+            };
+        }
+        value.to_string()
+    }
+
+    /// Reads back a [`Exchange::log_entry`] text.
+    pub fn from_log_entry(text: &str) -> Result<Exchange, String> {
+        let mut value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        for field in ["request_body", "response_body"] {
+            if let Some(encoded) = value[field].as_str() {
+                let bytes = openssl::base64::decode_block(encoded)
+                    .map_err(|_| format!("`{field}` is not base64"))?;
+                value[field] = serde_json::Value::from(bytes);
+            }
+        }
+        serde_json::from_value(value).map_err(|e| format!("not a message log entry: {e}"))
+    }
+}

@@ -42,6 +42,8 @@ pub struct Options {
     /// Where the listener for other nodes binds; from the node's address when `None`.
     pub peer_listen: Option<SocketAddr>,
     pub limits: Limits,
+    /// File holding the bearer token of the ledger's read API; the API answers 503 without one.
+    pub api_token_file: Option<PathBuf>,
 }
 
 /// What the HTTP handlers share.
@@ -52,6 +54,8 @@ pub struct AppState {
     pub prometheus: PrometheusHandle,
     pub node_key: String,
     pub gateway: Arc<Gateway>,
+    /// The bearer token of the read APIs (`--api-token-file`), when configured.
+    pub api_token: Option<Arc<str>>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -62,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/status", get(ops::status))
         .route("/listClients", get(metaservices::list_clients))
         .route("/r1/{*rest}", any(exchange::handle))
+        .merge(crate::gateway::ledger_api::routes())
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
@@ -70,6 +75,11 @@ pub fn router(state: AppState) -> Router {
 /// Runs the appliance until it is told to stop. Errors are for the person starting it.
 pub async fn run(options: Options) -> Result<(), String> {
     let mut shutdown = Shutdown::register()?;
+    let api_token = options
+        .api_token_file
+        .as_deref()
+        .map(read_api_token)
+        .transpose()?;
     let prometheus = metrics::install()?;
     std::fs::create_dir_all(&options.data_dir).map_err(|e| {
         format!(
@@ -129,6 +139,7 @@ pub async fn run(options: Options) -> Result<(), String> {
         prometheus,
         node_key,
         gateway,
+        api_token,
     };
     let app = router(state.clone());
 
@@ -217,6 +228,26 @@ pub async fn run(options: Options) -> Result<(), String> {
     store.close().await;
     tracing::info!("stopped");
     served
+}
+
+/// The API token in `path`: its text without surrounding whitespace, never empty.
+fn read_api_token(path: &std::path::Path) -> Result<Arc<str>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "cannot read the API token file {}: {e}; pass a readable file with --api-token-file",
+            path.display()
+        )
+    })?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(format!(
+            "the API token file {} is empty: write a long random token into it (for example \
+             `openssl rand -hex 32 > {}`)",
+            path.display(),
+            path.display()
+        ));
+    }
+    Ok(token.into())
 }
 
 type ServerTask = tokio::task::JoinHandle<Result<(), String>>;

@@ -61,7 +61,7 @@ pub async fn not_found() -> Response {
         StatusCode::NOT_FOUND,
         Json(json!({
             "type": "not_found",
-            "message": "no such endpoint; this appliance serves /healthz, /readyz, /metrics and /api/status",
+            "message": "no such endpoint; this appliance serves /healthz, /readyz, /metrics, /api/status, /api/subjects/{subject}/usage and /api/operational",
         })),
     )
         .into_response()

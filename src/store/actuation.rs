@@ -340,7 +340,7 @@ impl Store {
     }
 
     /// A JSON array of strings stored in a column, read back.
-    fn list(&self, text: &str, what: &str) -> Result<Vec<String>, StoreError> {
+    pub(super) fn list(&self, text: &str, what: &str) -> Result<Vec<String>, StoreError> {
         serde_json::from_str(text).map_err(|_| {
             StoreError::new(format!(
                 "the {what} in the {} database {} are not a JSON list of names (`{text}`); \

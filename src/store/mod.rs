@@ -1,11 +1,17 @@
-//! The appliance's store, on SQLite or PostgreSQL: the history of reconciles and the runtime state
-//! derived from the applied revision. Configuration never lives here (it lives in Git). Every
-//! query is one SQL text run on either database (`on_pool!`); migrations are applied at connect.
+//! The appliance's store, on SQLite or PostgreSQL: the history of reconciles, the runtime state
+//! derived from the applied revision, and the gateway's ledger (message log, monitoring, data
+//! subjects). Configuration never lives here (it lives in Git). Every query is one SQL text run
+//! on either database (`on_pool!`); migrations are applied at connect.
 
 mod actuation;
+mod ledger;
 mod reconciles;
 
 pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRow};
+pub use ledger::{
+    GENESIS_HASH, LogHead, LogReceipt, LogRecord, OperationalRecord, SubjectNotice, SubjectUsePage,
+    SubjectUseRecord, chain_hash,
+};
 pub use reconciles::{NewReconcile, Outcome, ReconcileRecord};
 
 use std::fmt;
@@ -85,7 +91,7 @@ pub struct StoreError {
 }
 
 impl StoreError {
-    fn new(message: impl Into<String>) -> StoreError {
+    pub(crate) fn new(message: impl Into<String>) -> StoreError {
         StoreError {
             message: message.into(),
         }

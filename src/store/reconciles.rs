@@ -69,7 +69,7 @@ pub struct ReconcileRecord {
     pub diagnostics_digest: String,
 }
 
-fn time_text(t: &DateTime<Utc>) -> String {
+pub(super) fn time_text(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
 

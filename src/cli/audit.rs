@@ -1,0 +1,217 @@
+//! `hromada audit`: checks the message log's hash chains (`verify`) and seals one transaction's
+//! records for a third party (`export`). Opens the same store `serve` does; exit 0 when all is
+//! well, 1 when the chain is broken, 2 when the check itself could not run.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+
+use crate::gateway::audit::{self, ExportRequest, Report};
+use crate::store::Store;
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the message log's hash chains and name the first record altered, removed or
+    /// reordered. Exit 0 when intact, 1 when not, 2 when the check could not run.
+    Verify(VerifyArgs),
+    /// Write one transaction's message log records as CMS SignedData (DER), sealed by the
+    /// participant on the records' side, for `openssl cms -verify`.
+    Export(ExportArgs),
+}
+
+/// Where the store is: the same options and defaults as `serve`.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The appliance's data folder; its SQLite database is `hromada.db` there.
+    #[arg(long, env = "HROMADA_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// `sqlite://FILE` or `postgres://…`; the SQLite file in the data folder when absent.
+    #[arg(long, env = "HROMADA_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Only this gateway node's chain.
+    #[arg(long)]
+    pub node: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The message id (`X-Road-Id`) of the transaction.
+    pub message_id: String,
+    /// Spec root: the folder holding `spec/`, whose participants' seals sign.
+    #[arg(default_value = ".")]
+    pub root: PathBuf,
+    /// Folder holding `seals/<participant>.key` [default: ROOT/dev-keys].
+    #[arg(long, value_name = "DIR")]
+    pub keys: Option<PathBuf>,
+    /// File to write [default: message-<ID>.p7m in the current folder].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Only the record of this gateway node (when several nodes logged the message).
+    #[arg(long)]
+    pub node: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+pub fn run(command: AuditCommand) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async {
+        match command {
+            AuditCommand::Verify(args) => verify(args).await,
+            AuditCommand::Export(args) => export(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Opens the store without creating one: a missing SQLite file is an error, not a new database.
+async fn open(args: &StoreArgs) -> Result<Store, String> {
+    let url = match &args.database_url {
+        Some(url) => url.clone(),
+        None => {
+            let file = args.data_dir.join("hromada.db");
+            if !file.is_file() {
+                return Err(format!(
+                    "there is no store at {}: pass the data folder of the appliance with \
+                     --data-dir, or its database with --database-url",
+                    file.display()
+                ));
+            }
+            format!("sqlite://{}", file.display())
+        }
+    };
+    Store::connect(&url).await.map_err(|e| e.to_string())
+}
+
+async fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
+    let store = open(&args.store).await?;
+    let report = audit::verify(&store, args.node.as_deref()).await;
+    store.close().await;
+    let report = report.map_err(|e| e.to_string())?;
+    print!("{}", human(&report));
+    Ok(if report.intact() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn human(report: &Report) -> String {
+    let mut out = String::new();
+    if report.nodes.is_empty() {
+        out.push_str("the message log is empty: nothing to verify\n");
+        return out;
+    }
+    for node in &report.nodes {
+        match &node.problem {
+            None => out.push_str(&format!(
+                "node {}: {} records, chain intact\n",
+                node.node, node.records
+            )),
+            Some(problem) => out.push_str(&format!(
+                "node {}: {problem} ({} records verified before it)\n",
+                node.node, node.records
+            )),
+        }
+    }
+    let broken = report.nodes.iter().filter(|n| n.problem.is_some()).count();
+    if broken == 0 {
+        out.push_str(&format!(
+            "chain intact: {} record(s) on {} node(s)\n",
+            report.records(),
+            report.nodes.len()
+        ));
+    } else {
+        out.push_str(&format!(
+            "chain BROKEN on {broken} of {} node(s)\n",
+            report.nodes.len()
+        ));
+    }
+    out
+}
+
+async fn export(args: ExportArgs) -> Result<ExitCode, String> {
+    let keys = args
+        .keys
+        .clone()
+        .unwrap_or_else(|| args.root.join("dev-keys"));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(&args.message_id));
+    let store = open(&args.store).await?;
+    let sealed = audit::export(
+        &store,
+        &ExportRequest {
+            message_id: &args.message_id,
+            root: &args.root,
+            keys: &keys,
+            node: args.node.as_deref(),
+        },
+    )
+    .await;
+    store.close().await;
+    let sealed = sealed?;
+    std::fs::write(&out, &sealed.der)
+        .map_err(|e| format!("cannot write the export to {}: {e}", out.display()))?;
+    println!(
+        "wrote {}: {} record(s) of message {}, sealed by participant `{}`",
+        out.display(),
+        sealed.records,
+        args.message_id,
+        sealed.participant
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `message-<id>.p7m`, with anything but letters, digits, `-` and `_` in the id replaced,
+/// so that an id never names a path.
+fn default_out(message_id: &str) -> PathBuf {
+    let safe: String = message_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Path::new(&format!("message-{safe}.p7m")).to_path_buf()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_never_names_a_path() {
+        assert_eq!(
+            default_out("../../etc/passwd"),
+            PathBuf::from("message-______etc_passwd.p7m")
+        );
+        assert_eq!(default_out("4a1c-9e"), PathBuf::from("message-4a1c-9e.p7m"));
+    }
+}

@@ -1,0 +1,152 @@
+//! The ledger writer: a cloneable handle over one background task that writes exchanges to the
+//! store in batches (group commit). `record` resolves only once the batch holding its exchange
+//! is committed, so a response is acknowledged only after it is in the message log.
+
+use std::fmt;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::record::{Exchange, SubjectUse};
+use crate::store::{LogReceipt, Store};
+
+/// Most exchanges written in one transaction.
+pub const MAX_BATCH: usize = 256;
+/// Exchanges that may wait for the writer before `record` itself waits (back-pressure).
+const QUEUE: usize = 4 * MAX_BATCH;
+
+/// Why an exchange was not written to the message log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerError {
+    message: String,
+}
+
+impl fmt::Display for LedgerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for LedgerError {}
+
+type Reply = oneshot::Sender<Result<LogReceipt, LedgerError>>;
+
+enum Command {
+    Record(Box<(Exchange, Option<SubjectUse>)>, Reply),
+    Close(oneshot::Sender<()>),
+}
+
+/// A handle on the ledger's writer; clones share the writer.
+#[derive(Clone)]
+pub struct Ledger {
+    commands: mpsc::Sender<Command>,
+}
+
+impl fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ledger")
+            .field("closed", &self.commands.is_closed())
+            .finish()
+    }
+}
+
+impl Ledger {
+    /// Starts the writer on the current Tokio runtime.
+    pub fn start(store: Store) -> Ledger {
+        let (commands, queue) = mpsc::channel(QUEUE);
+        tokio::spawn(write(store, queue));
+        Ledger { commands }
+    }
+
+    /// Writes one exchange (and its data subject's record) to the ledger; resolves once the
+    /// transaction holding it is committed, with where it landed in its node's chain.
+    pub async fn record(
+        &self,
+        exchange: Exchange,
+        subject: Option<SubjectUse>,
+    ) -> Result<LogReceipt, LedgerError> {
+        let message_id = exchange.message_id.clone();
+        let closed = || LedgerError {
+            message: format!(
+                "message {message_id} was not written to the message log: the ledger is closed \
+                 (the appliance is shutting down)"
+            ),
+        };
+        let (reply, receipt) = oneshot::channel();
+        self.commands
+            .send(Command::Record(Box::new((exchange, subject)), reply))
+            .await
+            .map_err(|_| closed())?;
+        receipt.await.map_err(|_| closed())?
+    }
+
+    /// Writes everything already queued, then stops the writer; later `record` calls fail.
+    /// Returns once the writer has stopped.
+    pub async fn close(&self) {
+        let (done, stopped) = oneshot::channel();
+        if self.commands.send(Command::Close(done)).await.is_ok() {
+            let _ = stopped.await;
+        }
+    }
+}
+
+/// The writer: takes whatever is queued (up to [`MAX_BATCH`]), writes it in one transaction and
+/// answers every waiting `record`.
+async fn write(store: Store, mut queue: mpsc::Receiver<Command>) {
+    let mut closing: Vec<oneshot::Sender<()>> = Vec::new();
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut replies: Vec<Reply> = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = queue.recv().await {
+        let mut next = Some(first);
+        while let Some(command) = next.take() {
+            match command {
+                Command::Record(exchange, reply) => {
+                    batch.push(*exchange);
+                    replies.push(reply);
+                }
+                Command::Close(done) => {
+                    // No new commands; the ones already queued are still received and written.
+                    queue.close();
+                    closing.push(done);
+                }
+            }
+            if batch.len() < MAX_BATCH {
+                next = queue.try_recv().ok();
+            }
+        }
+        if !batch.is_empty() {
+            commit(&store, &mut batch, &mut replies).await;
+        }
+    }
+    for done in closing {
+        let _ = done.send(());
+    }
+}
+
+async fn commit(
+    store: &Store,
+    batch: &mut Vec<(Exchange, Option<SubjectUse>)>,
+    replies: &mut Vec<Reply>,
+) {
+    match store.record_exchanges(batch).await {
+        Ok(receipts) => {
+            for (reply, receipt) in replies.drain(..).zip(receipts) {
+                let _ = reply.send(Ok(receipt));
+            }
+        }
+        Err(e) => {
+            tracing::error!(
+                "the message log could not write a batch of {} exchange(s): {e}",
+                batch.len()
+            );
+            for ((exchange, _), reply) in batch.iter().zip(replies.drain(..)) {
+                let _ = reply.send(Err(LedgerError {
+                    message: format!(
+                        "message {} was not written to the message log: {e}",
+                        exchange.message_id
+                    ),
+                }));
+            }
+        }
+    }
+    batch.clear();
+}

@@ -1,0 +1,184 @@
+//! The ledger's read API: a data subject's records shaped after the Data Tracker's `findUsage`
+//! (`/api/subjects/{subject}/usage`) and the operational records (`/api/operational`). Both need
+//! the bearer token of `--api-token-file`, compared in constant time; none is logged.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::serve::AppState;
+
+/// Records per page when the caller does not say.
+const DEFAULT_PER_PAGE: i64 = 20;
+const MAX_PER_PAGE: i64 = 100;
+const DEFAULT_LIMIT: i64 = 100;
+const MAX_LIMIT: i64 = 1000;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/subjects/{subject}/usage", get(subject_usage))
+        .route("/api/operational", get(operational))
+}
+
+fn error(status: StatusCode, kind: &str, message: &str) -> Response {
+    (status, Json(json!({"type": kind, "message": message}))).into_response()
+}
+
+/// The response refusing the request, unless it carries the configured token.
+fn refusal(app: &AppState, headers: &HeaderMap) -> Option<Response> {
+    let Some(token) = &app.api_token else {
+        return Some(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "api_not_configured",
+            "this appliance has no API token: start `hromada serve` with --api-token-file FILE \
+             (or HROMADA_API_TOKEN_FILE) naming a file that holds the token",
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    // Digests of equal length, so that the comparison takes the same time whatever was sent.
+    let matches = given.is_some_and(|given| {
+        openssl::memcmp::eq(
+            &openssl::sha::sha256(given.as_bytes()),
+            &openssl::sha::sha256(token.as_bytes()),
+        )
+    });
+    if matches {
+        None
+    } else {
+        let mut response = error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send the appliance's API token as `Authorization: Bearer TOKEN`",
+        );
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        Some(response)
+    }
+}
+
+fn bad_request(message: &str) -> Response {
+    error(StatusCode::BAD_REQUEST, "bad_request", message)
+}
+
+/// A whole number query parameter within `1..=max`, or `default` when absent; else what is wrong.
+fn number(
+    query: &HashMap<String, String>,
+    name: &str,
+    default: i64,
+    max: i64,
+) -> Result<i64, String> {
+    let Some(text) = query.get(name) else {
+        return Ok(default);
+    };
+    match text.parse::<i64>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{name}` must be a whole number from 1 to {max}, not `{text}`"
+        )),
+    }
+}
+
+async fn subject_usage(
+    State(app): State<AppState>,
+    Path(subject): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(refused) = refusal(&app, &headers) {
+        return refused;
+    }
+    let (page, per_page) = match (
+        number(&query, "page", 1, i64::MAX / MAX_PER_PAGE),
+        number(&query, "per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE),
+    ) {
+        (Ok(page), Ok(per_page)) => (page, per_page),
+        (Err(wrong), _) | (_, Err(wrong)) => return bad_request(&wrong),
+    };
+    match app.store.subject_uses(&subject, page, per_page).await {
+        Ok(found) => {
+            let usage: Vec<Value> = found
+                .uses
+                .into_iter()
+                .map(|u| {
+                    json!({
+                        "logtime": u.logtime,
+                        "action": u.action,
+                        "receiverCode": u.receiver_code,
+                        "receiverName": u.receiver_name,
+                        "receiverSystem": u.receiver_system,
+                        "purpose": u.purpose,
+                        "legalBasis": u.legal_basis,
+                        "fields": u.fields,
+                        "agreement": u.agreement,
+                        "messageId": u.message_id,
+                    })
+                })
+                .collect();
+            Json(json!({
+                "subject": subject,
+                "page": page,
+                "per_page": per_page,
+                "total": found.total,
+                "usage": usage,
+            }))
+            .into_response()
+        }
+        Err(e) => store_failed(&e),
+    }
+}
+
+async fn operational(
+    State(app): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(refused) = refusal(&app, &headers) {
+        return refused;
+    }
+    let limit = match number(&query, "limit", DEFAULT_LIMIT, MAX_LIMIT) {
+        Ok(limit) => limit,
+        Err(wrong) => return bad_request(&wrong),
+    };
+    let since = match query.get("since") {
+        None => DateTime::<Utc>::UNIX_EPOCH,
+        Some(text) => match DateTime::parse_from_rfc3339(text) {
+            Ok(t) => t.with_timezone(&Utc),
+            Err(_) => {
+                return bad_request(&format!(
+                    "`since` must be an RFC 3339 time such as 2026-11-23T10:00:00Z, not \
+                         `{text}`"
+                ));
+            }
+        },
+    };
+    match app.store.operational_records(since, limit).await {
+        Ok(records) => Json(json!({
+            "since": since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "limit": limit,
+            "records": records,
+        }))
+        .into_response(),
+        Err(e) => store_failed(&e),
+    }
+}
+
+fn store_failed(e: &crate::store::StoreError) -> Response {
+    tracing::error!("the ledger's read API cannot read the store: {e}");
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "store_unavailable",
+        "the store cannot be read right now; try again later",
+    )
+}

@@ -1,0 +1,565 @@
+//! The gateway's ledger in the store: the message log (hash-chained per node), X-Road operational
+//! records, data subjects' records and pending notices. A batch is written in one transaction
+//! that first locks each node's `message_log_head` row, so the chain of a node never forks.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::Row;
+
+use super::reconciles::{digest, time_text};
+use super::{Store, StoreError, on_pool};
+use crate::gateway::protocol::PROTOCOL_VERSION;
+use crate::gateway::record::{Exchange, SubjectUse};
+
+/// `prev_hash` of the first record of every node's chain.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The hash of one message log record: lowercase hex SHA-256 of the UTF-8 text
+/// `prev_hash "\n" seq "\n" node "\n" entry` (seq in decimal; a node id never holds a newline).
+/// This is the only definition of the chain; `audit verify` and exports rely on it.
+pub fn chain_hash(prev_hash: &str, seq: i64, node: &str, entry: &str) -> String {
+    digest(&format!("{prev_hash}\n{seq}\n{node}\n{entry}"))
+}
+
+/// Where a record landed in its node's chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogReceipt {
+    pub seq: i64,
+    pub hash: String,
+}
+
+/// One row of the message log, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogRecord {
+    pub node: String,
+    pub seq: i64,
+    pub message_id: String,
+    pub logged_at: String,
+    /// The exchange's canonical JSON ([`Exchange::log_entry`]), exactly as hashed.
+    pub entry: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The end of one node's chain, as the head row says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogHead {
+    pub node: String,
+    pub seq: i64,
+    pub hash: String,
+}
+
+/// An operational monitoring record, named as X-Road's operational monitoring names its fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationalRecord {
+    pub id: i64,
+    pub node: String,
+    pub message_id: String,
+    pub security_server_type: String,
+    pub request_in_ts: i64,
+    pub request_out_ts: i64,
+    pub response_in_ts: i64,
+    pub response_out_ts: i64,
+    pub client_x_road_instance: String,
+    pub client_member_class: String,
+    pub client_member_code: String,
+    pub client_subsystem_code: String,
+    pub service_x_road_instance: String,
+    pub service_member_class: String,
+    pub service_member_code: String,
+    pub service_subsystem_code: String,
+    pub service_code: String,
+    pub message_issue: Option<String>,
+    pub message_protocol_version: String,
+    pub request_size: i64,
+    pub response_size: i64,
+    pub succeeded: bool,
+    pub fault_code: Option<String>,
+    pub status_code: i64,
+    pub rest_method: String,
+    /// The operation's path pattern, never the path as called.
+    pub rest_path: Option<String>,
+}
+
+/// One stored release of a data subject's data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SubjectUseRecord {
+    pub id: i64,
+    pub subject: String,
+    pub logtime: String,
+    pub message_id: String,
+    pub action: String,
+    pub receiver_code: String,
+    pub receiver_name: String,
+    pub receiver_system: String,
+    pub provider: String,
+    pub agreement: String,
+    pub purpose: Option<String>,
+    pub legal_basis: Option<String>,
+    pub fields: Vec<String>,
+}
+
+/// One page of a subject's records, newest first, and how many there are in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubjectUsePage {
+    pub total: i64,
+    pub uses: Vec<SubjectUseRecord>,
+}
+
+/// A notice waiting for the portal to deliver it to the data subject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SubjectNotice {
+    pub id: i64,
+    pub subject: String,
+    pub created_at: String,
+    pub subject_use: i64,
+    pub status: String,
+    pub delivered_at: Option<String>,
+}
+
+const CREATE_HEAD: &str = "INSERT INTO message_log_head (node, seq, hash) VALUES ($1, 0, $2) \
+     ON CONFLICT (node) DO NOTHING";
+/// Takes the write lock on a node's head row (like `SELECT … FOR UPDATE` on PostgreSQL, and a
+/// statement that SQLite accepts too) and reads it.
+const LOCK_HEAD: &str = "UPDATE message_log_head SET seq = seq WHERE node = $1 RETURNING seq, hash";
+const SET_HEAD: &str = "UPDATE message_log_head SET seq = $2, hash = $3 WHERE node = $1";
+const INSERT_LOG: &str = "INSERT INTO message_log \
+     (node, seq, message_id, logged_at, entry, prev_hash, hash) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+const INSERT_OPERATIONAL: &str = "INSERT INTO operational_records (node, message_id, \
+     security_server_type, request_in_ts, request_out_ts, response_in_ts, response_out_ts, \
+     client_xroad_instance, client_member_class, client_member_code, client_subsystem_code, \
+     service_xroad_instance, service_member_class, service_member_code, service_subsystem_code, \
+     service_code, message_issue, message_protocol_version, request_size, response_size, \
+     succeeded, fault_code, status_code, rest_method, rest_path) VALUES ($1, $2, $3, $4, $5, $6, \
+     $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)";
+const INSERT_SUBJECT_USE: &str = "INSERT INTO subject_uses (subject, logtime, message_id, \
+     action, receiver_code, receiver_name, receiver_system, provider, agreement, purpose, \
+     legal_basis, fields) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id";
+const INSERT_NOTICE: &str = "INSERT INTO subject_notices (subject, created_at, subject_use, \
+     status) VALUES ($1, $2, $3, 'pending')";
+
+const LOG_COLUMNS: &str = "node, seq, message_id, logged_at, entry, prev_hash, hash";
+const HEADS: &str = "SELECT node, seq, hash FROM message_log_head ORDER BY node";
+const OPERATIONAL_COLUMNS: &str = "id, node, message_id, security_server_type, request_in_ts, \
+     request_out_ts, response_in_ts, response_out_ts, client_xroad_instance, client_member_class, \
+     client_member_code, client_subsystem_code, service_xroad_instance, service_member_class, \
+     service_member_code, service_subsystem_code, service_code, message_issue, \
+     message_protocol_version, request_size, response_size, succeeded, fault_code, status_code, \
+     rest_method, rest_path";
+const SUBJECT_COLUMNS: &str = "id, subject, logtime, message_id, action, receiver_code, \
+     receiver_name, receiver_system, provider, agreement, purpose, legal_basis, fields";
+const COUNT_SUBJECT: &str = "SELECT COUNT(*) FROM subject_uses WHERE subject = $1";
+const PENDING_NOTICES: &str = "SELECT id, subject, created_at, subject_use, status, delivered_at \
+     FROM subject_notices WHERE status = 'pending' ORDER BY id LIMIT $1";
+
+/// The `n` parts of an X-Road identifier (`instance/class/code/…`); missing parts are empty.
+fn id_parts<const N: usize>(id: &str) -> [String; N] {
+    let mut parts = id.splitn(N, '/');
+    std::array::from_fn(|_| parts.next().unwrap_or_default().to_string())
+}
+
+/// One row of the message log to insert.
+struct Chained {
+    node: String,
+    seq: i64,
+    entry: String,
+    prev_hash: String,
+    hash: String,
+}
+
+impl Store {
+    /// Writes a batch of exchanges in one transaction: each gets the next record of its node's
+    /// chain, its operational record and, with a [`SubjectUse`], the subject's record (and a
+    /// pending notice when the agreement says `notify-subject`). All or nothing; the receipts
+    /// are in the order of `batch`.
+    pub async fn record_exchanges(
+        &self,
+        batch: &[(Exchange, Option<SubjectUse>)],
+    ) -> Result<Vec<LogReceipt>, StoreError> {
+        if let Some((bad, _)) = batch
+            .iter()
+            .find(|(e, _)| e.node.is_empty() || e.node.contains('\n'))
+        {
+            return Err(StoreError::new(format!(
+                "cannot log message {}: the node id `{}` is empty or holds a line break; \
+                 nothing of this batch was written",
+                bad.message_id,
+                bad.node.escape_debug()
+            )));
+        }
+        let logged_at = time_text(&Utc::now());
+        let nodes: BTreeMap<&str, ()> = batch.iter().map(|(e, _)| (e.node.as_str(), ())).collect();
+        let result = on_pool!(&self.pool, pool => {
+            async {
+                let mut tx = pool.begin().await?;
+                // Heads are locked in node order, so two writers never wait on each other.
+                let mut heads: BTreeMap<&str, (i64, String)> = BTreeMap::new();
+                for node in nodes.keys() {
+                    sqlx::query(CREATE_HEAD)
+                        .bind(*node)
+                        .bind(GENESIS_HASH)
+                        .execute(&mut *tx)
+                        .await?;
+                    let row = sqlx::query(LOCK_HEAD).bind(*node).fetch_one(&mut *tx).await?;
+                    heads.insert(node, (row.try_get(0)?, row.try_get(1)?));
+                }
+                let mut receipts = Vec::with_capacity(batch.len());
+                for (exchange, subject) in batch {
+                    let head = heads
+                        .get_mut(exchange.node.as_str())
+                        .expect("every node of the batch has its head locked");
+                    let entry = exchange.log_entry();
+                    let seq = head.0 + 1;
+                    let hash = chain_hash(&head.1, seq, &exchange.node, &entry);
+                    let row = Chained {
+                        node: exchange.node.clone(),
+                        seq,
+                        entry,
+                        prev_hash: std::mem::replace(&mut head.1, hash.clone()),
+                        hash,
+                    };
+                    head.0 = seq;
+                    sqlx::query(INSERT_LOG)
+                        .bind(&row.node)
+                        .bind(row.seq)
+                        .bind(&exchange.message_id)
+                        .bind(&logged_at)
+                        .bind(&row.entry)
+                        .bind(&row.prev_hash)
+                        .bind(&row.hash)
+                        .execute(&mut *tx)
+                        .await?;
+                    let [ci, cc, cm, cs] = id_parts::<4>(&exchange.client);
+                    let [si, sc, sm, ss, code] = id_parts::<5>(&exchange.service);
+                    sqlx::query(INSERT_OPERATIONAL)
+                        .bind(&exchange.node)
+                        .bind(&exchange.message_id)
+                        .bind(exchange.side.as_str())
+                        .bind(exchange.request_in.timestamp_millis())
+                        .bind(exchange.request_out.timestamp_millis())
+                        .bind(exchange.response_in.timestamp_millis())
+                        .bind(exchange.response_out.timestamp_millis())
+                        .bind(ci)
+                        .bind(cc)
+                        .bind(cm)
+                        .bind(cs)
+                        .bind(si)
+                        .bind(sc)
+                        .bind(sm)
+                        .bind(ss)
+                        .bind(code)
+                        .bind(&exchange.issue)
+                        .bind(PROTOCOL_VERSION)
+                        .bind(i64::try_from(exchange.request_size).unwrap_or(i64::MAX))
+                        .bind(i64::try_from(exchange.response_size).unwrap_or(i64::MAX))
+                        .bind(exchange.succeeded())
+                        .bind(&exchange.error)
+                        .bind(i64::from(exchange.status))
+                        .bind(&exchange.method)
+                        .bind(&exchange.operation)
+                        .execute(&mut *tx)
+                        .await?;
+                    if let Some(use_) = subject {
+                        let fields = serde_json::Value::from(use_.fields.clone()).to_string();
+                        let id: i64 = sqlx::query_scalar(INSERT_SUBJECT_USE)
+                            .bind(&use_.subject)
+                            .bind(time_text(&use_.logtime))
+                            .bind(&use_.message_id)
+                            .bind(&use_.action)
+                            .bind(&use_.receiver_code)
+                            .bind(&use_.receiver_name)
+                            .bind(&use_.receiver_system)
+                            .bind(&use_.provider)
+                            .bind(&use_.agreement)
+                            .bind(&use_.purpose)
+                            .bind(&use_.legal_basis)
+                            .bind(fields)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        if use_.notify {
+                            sqlx::query(INSERT_NOTICE)
+                                .bind(&use_.subject)
+                                .bind(&logged_at)
+                                .bind(id)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
+                    receipts.push(LogReceipt {
+                        seq: row.seq,
+                        hash: row.hash,
+                    });
+                }
+                for (node, (seq, hash)) in &heads {
+                    sqlx::query(SET_HEAD)
+                        .bind(*node)
+                        .bind(*seq)
+                        .bind(hash)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok::<_, sqlx::Error>(receipts)
+            }
+            .await
+        });
+        result.map_err(|e| {
+            self.failed(
+                &format!(
+                    "write {} message log record(s) (none of them was written) to",
+                    batch.len()
+                ),
+                e,
+            )
+        })
+    }
+
+    /// Up to `limit` records of `node`'s chain after `after_seq`, in chain order.
+    pub async fn message_log(
+        &self,
+        node: &str,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<LogRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {LOG_COLUMNS} FROM message_log WHERE node = $1 AND seq > $2 \
+             ORDER BY seq LIMIT $3"
+        );
+        let rows: Vec<(String, i64, String, String, String, String, String)> = on_pool!(
+            &self.pool, pool => sqlx::query_as(&sql).bind(node).bind(after_seq).bind(limit)
+                .fetch_all(pool).await
+        )
+        .map_err(|e| self.failed(&format!("read the message log of node {node} from"), e))?;
+        Ok(rows.into_iter().map(log_record).collect())
+    }
+
+    /// Every message log record of one message id (one per node that handled it), by node.
+    pub async fn message_by_id(&self, message_id: &str) -> Result<Vec<LogRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {LOG_COLUMNS} FROM message_log WHERE message_id = $1 ORDER BY node, seq"
+        );
+        let rows: Vec<(String, i64, String, String, String, String, String)> = on_pool!(
+            &self.pool, pool => sqlx::query_as(&sql).bind(message_id).fetch_all(pool).await
+        )
+        .map_err(|e| self.failed("look up a message in the message log of", e))?;
+        Ok(rows.into_iter().map(log_record).collect())
+    }
+
+    /// The end of every node's chain, by node.
+    pub async fn message_log_heads(&self) -> Result<Vec<LogHead>, StoreError> {
+        let rows: Vec<(String, i64, String)> = on_pool!(
+            &self.pool, pool => sqlx::query_as(HEADS).fetch_all(pool).await
+        )
+        .map_err(|e| self.failed("read the message log heads from", e))?;
+        Ok(rows
+            .into_iter()
+            .map(|(node, seq, hash)| LogHead { node, seq, hash })
+            .collect())
+    }
+
+    /// Up to `limit` operational records whose request came in at or after `since`, oldest first.
+    pub async fn operational_records(
+        &self,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<OperationalRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {OPERATIONAL_COLUMNS} FROM operational_records WHERE request_in_ts >= $1 \
+             ORDER BY request_in_ts, id LIMIT $2"
+        );
+        on_pool!(&self.pool, pool => {
+            async {
+                let rows = sqlx::query(&sql)
+                    .bind(since.timestamp_millis())
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(OperationalRecord {
+                            id: r.try_get("id")?,
+                            node: r.try_get("node")?,
+                            message_id: r.try_get("message_id")?,
+                            security_server_type: r.try_get("security_server_type")?,
+                            request_in_ts: r.try_get("request_in_ts")?,
+                            request_out_ts: r.try_get("request_out_ts")?,
+                            response_in_ts: r.try_get("response_in_ts")?,
+                            response_out_ts: r.try_get("response_out_ts")?,
+                            client_x_road_instance: r.try_get("client_xroad_instance")?,
+                            client_member_class: r.try_get("client_member_class")?,
+                            client_member_code: r.try_get("client_member_code")?,
+                            client_subsystem_code: r.try_get("client_subsystem_code")?,
+                            service_x_road_instance: r.try_get("service_xroad_instance")?,
+                            service_member_class: r.try_get("service_member_class")?,
+                            service_member_code: r.try_get("service_member_code")?,
+                            service_subsystem_code: r.try_get("service_subsystem_code")?,
+                            service_code: r.try_get("service_code")?,
+                            message_issue: r.try_get("message_issue")?,
+                            message_protocol_version: r.try_get("message_protocol_version")?,
+                            request_size: r.try_get("request_size")?,
+                            response_size: r.try_get("response_size")?,
+                            succeeded: r.try_get("succeeded")?,
+                            fault_code: r.try_get("fault_code")?,
+                            status_code: r.try_get("status_code")?,
+                            rest_method: r.try_get("rest_method")?,
+                            rest_path: r.try_get("rest_path")?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, sqlx::Error>>()
+            }
+            .await
+        })
+        .map_err(|e| self.failed("read the operational records from", e))
+    }
+
+    /// Page `page` (from 1) of `per_page` records of one data subject, newest first.
+    pub async fn subject_uses(
+        &self,
+        subject: &str,
+        page: i64,
+        per_page: i64,
+    ) -> Result<SubjectUsePage, StoreError> {
+        let sql = format!(
+            "SELECT {SUBJECT_COLUMNS} FROM subject_uses WHERE subject = $1 \
+             ORDER BY logtime DESC, id DESC LIMIT $2 OFFSET $3"
+        );
+        let offset = page.saturating_sub(1).max(0).saturating_mul(per_page);
+        type Raw = (
+            i64,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            String,
+        );
+        let (total, rows): (i64, Vec<Raw>) = on_pool!(&self.pool, pool => {
+            async {
+                let total: i64 = sqlx::query_scalar(COUNT_SUBJECT)
+                    .bind(subject)
+                    .fetch_one(pool)
+                    .await?;
+                let rows = sqlx::query_as(&sql)
+                    .bind(subject)
+                    .bind(per_page)
+                    .bind(offset)
+                    .fetch_all(pool)
+                    .await?;
+                Ok::<_, sqlx::Error>((total, rows))
+            }
+            .await
+        })
+        .map_err(|e| self.failed("read a data subject's records from", e))?;
+        let uses = rows
+            .into_iter()
+            .map(|r| {
+                let fields = self.list(&r.12, &format!("fields of subject record {}", r.0))?;
+                Ok(SubjectUseRecord {
+                    id: r.0,
+                    subject: r.1,
+                    logtime: r.2,
+                    message_id: r.3,
+                    action: r.4,
+                    receiver_code: r.5,
+                    receiver_name: r.6,
+                    receiver_system: r.7,
+                    provider: r.8,
+                    agreement: r.9,
+                    purpose: r.10,
+                    legal_basis: r.11,
+                    fields,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(SubjectUsePage { total, uses })
+    }
+
+    /// Up to `limit` notices still to be delivered, oldest first.
+    pub async fn pending_notices(&self, limit: i64) -> Result<Vec<SubjectNotice>, StoreError> {
+        let rows: Vec<(i64, String, String, i64, String, Option<String>)> = on_pool!(
+            &self.pool, pool => sqlx::query_as(PENDING_NOTICES).bind(limit).fetch_all(pool).await
+        )
+        .map_err(|e| self.failed("read the pending subject notices from", e))?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, subject, created_at, subject_use, status, delivered_at)| SubjectNotice {
+                    id,
+                    subject,
+                    created_at,
+                    subject_use,
+                    status,
+                    delivered_at,
+                },
+            )
+            .collect())
+    }
+}
+
+fn log_record(
+    (node, seq, message_id, logged_at, entry, prev_hash, hash): (
+        String,
+        i64,
+        String,
+        String,
+        String,
+        String,
+        String,
+    ),
+) -> LogRecord {
+    LogRecord {
+        node,
+        seq,
+        message_id,
+        logged_at,
+        entry,
+        prev_hash,
+        hash,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chain_hash_covers_every_part() {
+        let base = chain_hash(GENESIS_HASH, 1, "gw", "{}");
+        assert_eq!(base.len(), 64);
+        assert!(
+            base.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
+        assert_ne!(base, chain_hash(&"1".repeat(64), 1, "gw", "{}"));
+        assert_ne!(base, chain_hash(GENESIS_HASH, 2, "gw", "{}"));
+        assert_ne!(base, chain_hash(GENESIS_HASH, 1, "gw2", "{}"));
+        assert_ne!(base, chain_hash(GENESIS_HASH, 1, "gw", "{ }"));
+        // `printf '%s\n1\ngw\n{}' 000…0 | sha256sum`
+        assert_eq!(
+            base,
+            "21f26ba2f6e6478ae676b9ff0930b4da79590aa5286c9a70f2b3c8e4e2a6a1d5"
+        );
+    }
+
+    #[test]
+    fn identifiers_split_into_their_parts() {
+        assert_eq!(
+            id_parts::<5>("UA/GOV/123/sub/svc"),
+            ["UA", "GOV", "123", "sub", "svc"].map(String::from)
+        );
+        assert_eq!(
+            id_parts::<4>("UA/GOV"),
+            ["UA", "GOV", "", ""].map(String::from)
+        );
+    }
+}
