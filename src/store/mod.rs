@@ -3,9 +3,11 @@
 //! query is one SQL text run on either database (`on_pool!`); migrations are applied at connect.
 
 mod actuation;
+mod health;
 mod reconciles;
 
 pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRow};
+pub use health::{Availability, HealthResult};
 pub use reconciles::{NewReconcile, Outcome, ReconcileRecord};
 
 use std::fmt;
