@@ -3,6 +3,8 @@
 //! hashes (`protocol`), access rules (`access`) and field projection (`minimise`).
 
 pub mod access;
+pub mod catalogue;
+pub mod health;
 pub mod minimise;
 pub mod protocol;
 pub mod record;

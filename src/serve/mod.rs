@@ -50,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/api/status", get(ops::status))
+        .merge(crate::gateway::catalogue::routes())
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
@@ -170,6 +171,11 @@ pub async fn run(options: Options) -> Result<(), String> {
         tokio::spawn(forward_pulls(remote, triggers.clone(), shared.clone()));
     }
     let (stop, stopped) = watch::channel(false);
+    let checking = tokio::spawn(crate::gateway::health::run(
+        shared.clone(),
+        store.clone(),
+        stopped.clone(),
+    ));
     let reconciling = tokio::spawn(reconciler.run(trigger_rx, stopped));
 
     shutdown.wait().await;
@@ -183,6 +189,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     handle.graceful_shutdown(Some(DRAIN));
     let _ = stop.send(true);
     let _ = reconciling.await;
+    let _ = checking.await;
     let served = server.await.map_err(|e| e.to_string()).and_then(|r| r);
     store.close().await;
     tracing::info!("stopped");
