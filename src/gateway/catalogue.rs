@@ -523,7 +523,7 @@ fn view(e: &Entry) -> serde_json::Value {
         "gateway": e.gateway,
         "state": h.state,
         "state_label": h.state.label(),
-        "every": h.every_ms.map(|ms| humantime::format_duration(std::time::Duration::from_millis(ms.max(0) as u64)).to_string()),
+        "every": h.every_ms.map(interval_label),
         "checked_at": h.last_checked_at.map(time_label),
         "checked_at_iso": h.last_checked_at.map(|t| t.to_rfc3339()),
         "status_code": h.status_code,
@@ -541,8 +541,18 @@ fn window_label(w: &Window) -> String {
         None => "перевірок не було".into(),
         Some(ratio) => {
             let percent = format!("{:.1}", ratio * 100.0).replace('.', ",");
-            format!("{percent} % ({} з {} перевірок успішні)", w.ok, w.total)
+            format!("{percent} % (успішних перевірок: {} з {})", w.ok, w.total)
         }
+    }
+}
+
+/// A check interval in Ukrainian abbreviations: `30 с`, `1 хв`, `2 год`, `1500 мс`.
+fn interval_label(ms: i64) -> String {
+    match ms {
+        ms if ms % 3_600_000 == 0 => format!("{} год", ms / 3_600_000),
+        ms if ms % 60_000 == 0 => format!("{} хв", ms / 60_000),
+        ms if ms % 1_000 == 0 => format!("{} с", ms / 1_000),
+        ms => format!("{ms} мс"),
     }
 }
 
@@ -673,6 +683,14 @@ mod tests {
             let e = public_openapi(doc, BASE).unwrap_err();
             assert!(e.contains(why), "{e} should say {why}");
         }
+    }
+
+    #[test]
+    fn intervals_read_in_ukrainian() {
+        assert_eq!(interval_label(30_000), "30 с");
+        assert_eq!(interval_label(60_000), "1 хв");
+        assert_eq!(interval_label(7_200_000), "2 год");
+        assert_eq!(interval_label(1_500), "1500 мс");
     }
 
     #[test]
