@@ -10,9 +10,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
-use hromada::crypto::dev_ca::{
-    Issued, ca_name, issue, new_key, self_signed_ca, validity_from_now,
-};
+use hromada::crypto::dev_ca::{Issued, ca_name, issue, new_key, self_signed_ca, validity_from_now};
 use hromada::crypto::{LeafProfile, LeafRequest, Validity};
 use hromada::gateway::peer_tls::{
     NodeIdentity, PeerCertificate, client_config, node_of, serve_peer, server_config,
@@ -239,7 +237,10 @@ fn a_key_that_is_not_the_certificates_is_named_with_both_files() {
     assert!(err.contains("is not the key of the certificate"), "{err}");
 
     let dir = tempfile::tempdir().unwrap();
-    let (cert_path, key_path) = (dir.path().join("gw-core.crt"), dir.path().join("gw-core.key"));
+    let (cert_path, key_path) = (
+        dir.path().join("gw-core.crt"),
+        dir.path().join("gw-core.key"),
+    );
     std::fs::write(&cert_path, &cert).unwrap();
     std::fs::write(&key_path, &other_key).unwrap();
     let err = NodeIdentity::from_files(&cert_path, &key_path).unwrap_err();
@@ -251,7 +252,10 @@ fn a_key_that_is_not_the_certificates_is_named_with_both_files() {
 #[test]
 fn a_missing_or_garbled_file_is_named() {
     let dir = tempfile::tempdir().unwrap();
-    let (cert_path, key_path) = (dir.path().join("gw-core.crt"), dir.path().join("gw-core.key"));
+    let (cert_path, key_path) = (
+        dir.path().join("gw-core.crt"),
+        dir.path().join("gw-core.key"),
+    );
     let err = NodeIdentity::from_files(&cert_path, &key_path).unwrap_err();
     assert!(err.contains(&cert_path.display().to_string()), "{err}");
 
@@ -294,7 +298,10 @@ fn a_sec1_key_and_a_certificate_chain_are_read() {
     let mut chain = cert.to_pem().unwrap();
     chain.extend(ca.cert.to_pem().unwrap());
     let identity = NodeIdentity::from_pem(&chain, &sec1).unwrap();
-    assert_eq!(identity.certificate_der(), cert.to_der().unwrap().as_slice());
+    assert_eq!(
+        identity.certificate_der(),
+        cert.to_der().unwrap().as_slice()
+    );
 }
 
 #[test]

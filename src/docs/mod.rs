@@ -8,7 +8,7 @@ mod eservices;
 mod labels;
 mod records;
 mod reference;
-mod render;
+pub(crate) mod render;
 mod site;
 mod workflows;
 

@@ -115,7 +115,7 @@ impl Renderer {
 
 /// Writes a value into a page: HTML-escaped (only `& < > " '`, so paths stay readable) unless
 /// marked safe, and `none` as nothing rather than the word "none".
-fn format_value(
+pub(crate) fn format_value(
     out: &mut Output,
     state: &mut State,
     value: &Value,
@@ -146,7 +146,7 @@ pub fn escape_html(s: &str) -> String {
 }
 
 /// Converts JSON view data into template values (minijinja is built without serde support).
-fn to_value(v: &serde_json::Value) -> Value {
+pub(crate) fn to_value(v: &serde_json::Value) -> Value {
     use serde_json::Value as J;
     match v {
         J::Null => Value::from(()),

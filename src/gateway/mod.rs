@@ -8,6 +8,7 @@ pub mod authorise;
 pub mod call;
 pub mod catalogue;
 pub mod exchange;
+pub mod health;
 pub mod keys;
 pub mod ledger;
 pub mod ledger_api;

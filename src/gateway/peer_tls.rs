@@ -120,9 +120,9 @@ impl NodeIdentity {
                 key_description(&leaf)
             ));
         }
-        let leaf_key = leaf
-            .public_key()
-            .map_err(|e| format!("{cert_source}: the certificate's public key is unreadable: {e}"))?;
+        let leaf_key = leaf.public_key().map_err(|e| {
+            format!("{cert_source}: the certificate's public key is unreadable: {e}")
+        })?;
         if !leaf_key.public_eq(&key) {
             return Err(format!(
                 "{key_source} is not the key of the certificate {cert_source} ({}): use the key \
@@ -244,9 +244,12 @@ pub fn server_config(
     identity.check_current()?;
     identity.check_chains(anchors)?;
     let provider = provider();
-    let verifier = WebPkiClientVerifier::builder_with_provider(root_store(anchors)?, provider.clone())
-        .build()
-        .map_err(|e| format!("cannot verify client certificates against the trust anchors: {e}"))?;
+    let verifier =
+        WebPkiClientVerifier::builder_with_provider(root_store(anchors)?, provider.clone())
+            .build()
+            .map_err(|e| {
+                format!("cannot verify client certificates against the trust anchors: {e}")
+            })?;
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| format!("TLS 1.3 is not available: {e}"))?

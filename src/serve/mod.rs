@@ -67,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .route("/listClients", get(metaservices::list_clients))
         .route("/r1/{*rest}", any(exchange::handle))
         .merge(crate::gateway::ledger_api::routes())
+        .merge(crate::gateway::catalogue::routes())
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
@@ -201,6 +202,11 @@ pub async fn run(options: Options) -> Result<(), String> {
         tokio::spawn(forward_pulls(remote, triggers.clone(), shared.clone()));
     }
     let (stop, stopped) = watch::channel(false);
+    let checking = tokio::spawn(crate::gateway::health::run(
+        shared.clone(),
+        store.clone(),
+        stopped.clone(),
+    ));
     let reconciling = tokio::spawn(reconciler.run(trigger_rx, stopped.clone()));
     let peer_handle: Handle<SocketAddr> = Handle::new();
     let peers = tokio::spawn(peer::listen(
@@ -222,6 +228,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     peer_handle.graceful_shutdown(Some(DRAIN));
     let _ = stop.send(true);
     let _ = reconciling.await;
+    let _ = checking.await;
     let served = server.await.map_err(|e| e.to_string()).and_then(|r| r);
     let _ = peers.await;
     ledger.close().await;

@@ -4,10 +4,12 @@
 //! on either database (`on_pool!`); migrations are applied at connect.
 
 mod actuation;
+mod health;
 mod ledger;
 mod reconciles;
 
 pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRow};
+pub use health::{Availability, HealthResult};
 pub use ledger::{
     GENESIS_HASH, LogHead, LogReceipt, LogRecord, OperationalRecord, SubjectNotice, SubjectUsePage,
     SubjectUseRecord, chain_hash,
