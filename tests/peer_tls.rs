@@ -175,7 +175,7 @@ async fn a_client_without_a_certificate_is_refused() {
 #[tokio::test]
 async fn a_client_from_another_ca_is_refused() {
     let (ca, other) = (ca("dev CA"), ca("other CA"));
-    let peer = start_peer(&node(&ca, "gw-core"), &[ca.cert.clone()]).await;
+    let peer = start_peer(&node(&ca, "gw-core"), std::slice::from_ref(&ca.cert)).await;
 
     // The stranger trusts the server's CA, so only the server can be the one refusing.
     let stranger = node(&other, "gw-stranger");
@@ -197,7 +197,7 @@ async fn a_client_refuses_a_server_from_another_ca() {
 
     let caller = node(&ca, "gw-local");
     let refused = who(
-        &client(client_config(&caller, &[ca.cert.clone()]).unwrap()),
+        &client(client_config(&caller, std::slice::from_ref(&ca.cert)).unwrap()),
         &peer,
     )
     .await
@@ -209,16 +209,18 @@ async fn a_client_refuses_a_server_from_another_ca() {
 #[tokio::test]
 async fn a_reload_swaps_the_server_identity_and_anchors() {
     let (old, new) = (ca("old CA"), ca("new CA"));
-    let peer = start_peer(&node(&old, "gw-core"), &[old.cert.clone()]).await;
+    let peer = start_peer(&node(&old, "gw-core"), std::slice::from_ref(&old.cert)).await;
     let old_caller = node(&old, "gw-local");
     let new_caller = node(&new, "gw-local");
-    let old_client = || client(client_config(&old_caller, &[old.cert.clone()]).unwrap());
-    let new_client = || client(client_config(&new_caller, &[new.cert.clone()]).unwrap());
+    let old_client =
+        || client(client_config(&old_caller, std::slice::from_ref(&old.cert)).unwrap());
+    let new_client =
+        || client(client_config(&new_caller, std::slice::from_ref(&new.cert)).unwrap());
 
     assert!(who(&old_client(), &peer).await.is_ok());
     assert!(who(&new_client(), &peer).await.is_err());
 
-    let reloaded = server_config(&node(&new, "gw-core"), &[new.cert.clone()]).unwrap();
+    let reloaded = server_config(&node(&new, "gw-core"), std::slice::from_ref(&new.cert)).unwrap();
     peer.config.reload_from_config(reloaded);
 
     assert_eq!(
@@ -316,9 +318,9 @@ fn a_non_p256_key_is_refused() {
 fn an_identity_from_another_ca_or_no_anchors_makes_no_config() {
     let (ca, other) = (ca("dev CA"), ca("other CA"));
     let identity = node(&other, "gw-core");
-    let err = server_config(&identity, &[ca.cert.clone()]).unwrap_err();
+    let err = server_config(&identity, std::slice::from_ref(&ca.cert)).unwrap_err();
     assert!(err.contains("does not chain to any trust anchor"), "{err}");
-    let err = client_config(&identity, &[ca.cert.clone()]).unwrap_err();
+    let err = client_config(&identity, std::slice::from_ref(&ca.cert)).unwrap_err();
     assert!(err.contains("does not chain to any trust anchor"), "{err}");
     let err = server_config(&identity, &[]).unwrap_err();
     assert!(err.contains("trust-anchor"), "{err}");
