@@ -468,3 +468,363 @@ async fn an_expired_agreement_and_an_unreachable_node_are_refused() {
     let r = get(&core, &fed.balance_path("/accounts/1/balance"), &registry).await;
     assert_refused(&r, 502, "Server.ClientProxy.NetworkError", "gw-vodokanal");
 }
+
+/// The message log entries of `message_id` in the store under `data`.
+async fn logged(
+    data: &std::path::Path,
+    message_id: &str,
+) -> Vec<hromada::gateway::record::Exchange> {
+    let store =
+        hromada::store::Store::connect(&format!("sqlite://{}", data.join("hromada.db").display()))
+            .await
+            .unwrap();
+    let records = store.message_by_id(message_id).await.unwrap();
+    store.close().await;
+    records
+        .iter()
+        .map(|r| hromada::gateway::record::Exchange::from_log_entry(&r.entry).unwrap())
+        .collect()
+}
+
+fn audit_verify(data: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_hromada"))
+        .args(["audit", "verify", "--data-dir"])
+        .arg(data)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_nodes_log_the_sealed_exchange_and_the_subject_sees_who_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    let token = dir.path().join("token");
+    std::fs::write(&token, "s3cret-token\n").unwrap();
+    let (core_data, vodokanal_data) = (dir.path().join("core"), dir.path().join("vodokanal"));
+    let vodokanal = start(
+        &fed,
+        &vodokanal_data,
+        "gw-vodokanal",
+        &["--api-token-file", token.to_str().unwrap()],
+    );
+    wait_for_peer_listener(&vodokanal);
+    let core = start(&fed, &core_data, "gw-core", &[]);
+
+    let r = call(
+        &core,
+        "GET",
+        &fed.balance_path("/accounts/120045/balance"),
+        &[
+            ("X-Road-Client", &fed.registry_client()),
+            ("X-Road-Id", "msg-fed-1"),
+            ("X-Road-UserId", "UA-official-7"),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    let consumer_side = logged(&core_data, "msg-fed-1").await;
+    let provider_side = logged(&vodokanal_data, "msg-fed-1").await;
+    assert_eq!((consumer_side.len(), provider_side.len()), (1, 1));
+    for (entry, side) in [
+        (&consumer_side[0], "client"),
+        (&provider_side[0], "producer"),
+    ] {
+        assert_eq!(entry.side.as_str(), side);
+        assert_eq!(entry.status, 200);
+        assert_eq!(
+            entry.agreement.as_deref(),
+            Some("registry-reads-water-balance")
+        );
+        assert_eq!(entry.operation.as_deref(), Some("/accounts/*/balance"));
+        assert!(
+            entry.request_seal.is_some() && entry.response_seal.is_some(),
+            "{side} keeps both seals"
+        );
+        assert!(
+            entry.request_in <= entry.request_out
+                && entry.request_out <= entry.response_in
+                && entry.response_in <= entry.response_out
+        );
+        let body = String::from_utf8(
+            entry
+                .response_body
+                .clone()
+                .expect("the retention schedule keeps bodies"),
+        )
+        .unwrap();
+        assert_eq!(body, r.body, "{side} logs the answer as sent on");
+        for leaked in [UNGRANTED_RNOKPP, UNGRANTED_NOTE, "apartment"] {
+            assert!(
+                !entry.log_entry().contains(leaked),
+                "`{leaked}` is in the {side}-side log"
+            );
+        }
+    }
+    assert_eq!(consumer_side[0].request_seal, provider_side[0].request_seal);
+    assert_eq!(
+        consumer_side[0].response_seal,
+        provider_side[0].response_seal
+    );
+    for node in [&core, &vodokanal] {
+        let metrics = node.get("/metrics").1;
+        for leaked in [UNGRANTED_RNOKPP, UNGRANTED_NOTE, "120045", "UA-official-7"] {
+            assert!(!metrics.contains(leaked), "`{leaked}` is in a metric");
+        }
+    }
+
+    // The subject (account 120045) is told who received what, when and why; never the data.
+    let usage = http()
+        .get(format!("{}/api/subjects/120045/usage", vodokanal.url))
+        .bearer_auth("s3cret-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(usage.status(), 200);
+    let usage: Value = usage.json().await.unwrap();
+    let first = &usage["usage"][0];
+    assert_eq!(usage["total"], 1, "{usage}");
+    assert_eq!(first["receiverCode"], "04363395");
+    assert_eq!(first["receiverSystem"], "council/registry");
+    assert_eq!(first["action"], "GET /accounts/*/balance");
+    assert_eq!(first["agreement"], "registry-reads-water-balance");
+    assert!(
+        first["purpose"]
+            .as_str()
+            .unwrap()
+            .contains("водопостачання")
+    );
+    assert_eq!(first["fields"][0], "holder_name");
+    assert!(
+        !usage.to_string().contains("Іваненко"),
+        "the data itself is never in the subject's record"
+    );
+    let unauthorised = http()
+        .get(format!("{}/api/subjects/120045/usage", vodokanal.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthorised.status(), 401);
+
+    assert!(vodokanal.stop().success());
+    assert!(core.stop().success());
+    for data in [&core_data, &vodokanal_data] {
+        let verified = audit_verify(data);
+        assert!(
+            verified.status.success(),
+            "{}",
+            String::from_utf8_lossy(&verified.stdout)
+        );
+    }
+}
+
+/// A client for the provider node's peer listener, presenting `cert` and `key`.
+fn peer_client(fed: &Federation, cert: &[u8], key: &[u8]) -> reqwest::Client {
+    use hromada::gateway::peer_tls::{NodeIdentity, client_config};
+    let anchor = hromada::crypto::read_certificates(&fed.root.join("pki/ca.crt")).unwrap();
+    let identity = NodeIdentity::from_pem(cert, key).unwrap();
+    reqwest::Client::builder()
+        .use_preconfigured_tls(client_config(&identity, &anchor).unwrap())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_provider_node_refuses_missing_or_bad_seals_and_untrusted_tls_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    let vodokanal = start(&fed, &dir.path().join("vodokanal"), "gw-vodokanal", &[]);
+    wait_for_peer_listener(&vodokanal);
+    let url = format!(
+        "https://127.0.0.1:{}{}",
+        fed.vodokanal_peer,
+        fed.balance_path("/accounts/1/balance")
+    );
+    let core_cert = std::fs::read(fed.root.join("pki/nodes/gw-core.crt")).unwrap();
+    let core_key = std::fs::read(fed.root.join("dev-keys/nodes/gw-core.key")).unwrap();
+    let as_core = peer_client(&fed, &core_cert, &core_key);
+
+    let send = |seal: Option<&str>| {
+        let mut request = as_core
+            .get(&url)
+            .header("X-Road-Client", fed.registry_client())
+            .header("X-Road-Id", "m-1");
+        if let Some(seal) = seal {
+            request = request.header("x-hromada-request-seal", seal);
+        }
+        request.send()
+    };
+    for seal in [None, Some("not-a-seal"), Some("MEUCIQDx")] {
+        let r = send(seal).await.unwrap();
+        assert_eq!(r.status(), 400, "{seal:?}");
+        assert_eq!(
+            r.headers()["x-road-error"],
+            "Server.ServerProxy.InvalidSignatureValue"
+        );
+    }
+    // A seal by the right participant over another request does not pass either.
+    let key = openssl::pkey::PKey::private_key_from_pem(
+        &std::fs::read(fed.root.join("dev-keys/seals/council.key")).unwrap(),
+    )
+    .unwrap();
+    let other = hromada::crypto::seal::seal(&key, b"hromada-seal/1 request\nid:m-0\n").unwrap();
+    let r = send(Some(&other)).await.unwrap();
+    assert_eq!(
+        r.headers()["x-road-error"],
+        "Server.ServerProxy.InvalidSignatureValue"
+    );
+    assert_eq!(
+        fed.upstream.seen.lock().unwrap().len(),
+        0,
+        "nothing reached the upstream"
+    );
+
+    // The provider's own node certificate is trusted, but it does not serve the council.
+    let own_cert = std::fs::read(fed.root.join("pki/nodes/gw-vodokanal.crt")).unwrap();
+    let own_key = std::fs::read(fed.root.join("dev-keys/nodes/gw-vodokanal.key")).unwrap();
+    let r = peer_client(&fed, &own_cert, &own_key)
+        .get(&url)
+        .header("X-Road-Client", fed.registry_client())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["x-road-error"],
+        "Server.ServerProxy.SslAuthenticationFailed"
+    );
+
+    // No client certificate, or one from another CA: no TLS session at all.
+    let anchor =
+        reqwest::Certificate::from_pem(&std::fs::read(fed.root.join("pki/ca.crt")).unwrap())
+            .unwrap();
+    let anonymous = reqwest::Client::builder()
+        .add_root_certificate(anchor)
+        .use_rustls_tls()
+        .build()
+        .unwrap();
+    assert!(
+        anonymous.get(&url).send().await.is_err(),
+        "a client without a certificate is refused"
+    );
+    let other_ca = tempfile::tempdir().unwrap();
+    let stranger = Federation::new(other_ca.path()).await;
+    let stranger_cert = std::fs::read(stranger.root.join("pki/nodes/gw-core.crt")).unwrap();
+    let stranger_key = std::fs::read(stranger.root.join("dev-keys/nodes/gw-core.key")).unwrap();
+    let foreign = {
+        use hromada::gateway::peer_tls::{NodeIdentity, client_config};
+        let anchors = hromada::crypto::read_certificates(&fed.root.join("pki/ca.crt")).unwrap();
+        let own_anchor =
+            hromada::crypto::read_certificates(&stranger.root.join("pki/ca.crt")).unwrap();
+        let identity = NodeIdentity::from_pem(&stranger_cert, &stranger_key).unwrap();
+        // Trusts the provider's CA for the server, but presents a certificate of another CA.
+        let mut all = anchors.clone();
+        all.extend(own_anchor);
+        reqwest::Client::builder()
+            .use_preconfigured_tls(client_config(&identity, &all).unwrap())
+            .build()
+            .unwrap()
+    };
+    assert!(
+        foreign.get(&url).send().await.is_err(),
+        "a client of another CA is refused"
+    );
+    assert!(
+        vodokanal
+            .log()
+            .contains("listening for other gateway nodes")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_crash_of_the_provider_node_every_answered_exchange_is_in_its_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    let vodokanal_data = dir.path().join("vodokanal");
+    let vodokanal = start(&fed, &vodokanal_data, "gw-vodokanal", &[]);
+    wait_for_peer_listener(&vodokanal);
+    let core = start(&fed, &dir.path().join("core"), "gw-core", &[]);
+
+    let answered = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut load = Vec::new();
+    for worker in 0..4 {
+        let (answered, stop) = (answered.clone(), stop.clone());
+        let url = format!(
+            "{}{}",
+            core.url,
+            fed.balance_path("/accounts/120045/balance")
+        );
+        let client_id = fed.registry_client();
+        load.push(tokio::spawn(async move {
+            let http = http();
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                n += 1;
+                let id = format!("crash-{worker}-{n}");
+                let sent = http
+                    .get(&url)
+                    .header("X-Road-Client", &client_id)
+                    .header("X-Road-Id", &id)
+                    .send()
+                    .await;
+                if let Ok(response) = sent
+                    && response.status() == 200
+                    && response
+                        .text()
+                        .await
+                        .is_ok_and(|b| b.contains("holder_name"))
+                {
+                    answered.lock().unwrap().push(id);
+                }
+            }
+        }));
+    }
+    let started = Instant::now();
+    while answered.lock().unwrap().len() < 200 && started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    vodokanal.kill_hard();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for task in load {
+        task.await.unwrap();
+    }
+    let answered = answered.lock().unwrap().clone();
+    assert!(
+        answered.len() >= 50,
+        "the load got {} answers",
+        answered.len()
+    );
+
+    let verified = audit_verify(&vodokanal_data);
+    assert!(
+        verified.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verified.stdout),
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    let restarted = start(&fed, &vodokanal_data, "gw-vodokanal", &[]);
+    let store = hromada::store::Store::connect(&format!(
+        "sqlite://{}",
+        vodokanal_data.join("hromada.db").display()
+    ))
+    .await
+    .unwrap();
+    for id in &answered {
+        let found = store.message_by_id(id).await.unwrap();
+        assert_eq!(
+            found.len(),
+            1,
+            "the answered exchange {id} is not in the provider's log"
+        );
+    }
+    store.close().await;
+    assert!(restarted.stop().success());
+    let verified = audit_verify(&vodokanal_data);
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
+}

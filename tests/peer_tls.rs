@@ -2,6 +2,8 @@
 //! a trust anchor get through (and the handler sees which one), clients refuse servers from other
 //! CAs, a reload swaps the server's identity and anchors, and bad identities are refused clearly.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -353,4 +355,31 @@ fn node_of_matches_the_exact_certificate_or_else_one_node_with_the_same_key() {
     assert_eq!(node_of(&der(&renewed), &nodes).as_deref(), Some("gw-twin"));
     let third = issue(&ca, &request, &key).unwrap();
     assert_eq!(node_of(&der(&third), &nodes), None);
+}
+
+#[tokio::test]
+async fn the_files_of_keys_dev_serve_and_call_each_other() {
+    let tree = tempfile::tempdir().unwrap();
+    for folder in ["spec", "policies"] {
+        common::copy_tree(&common::minimal().join(folder), &tree.path().join(folder));
+    }
+    let made = std::process::Command::new(env!("CARGO_BIN_EXE_hromada"))
+        .args(["keys", "dev"])
+        .arg(tree.path())
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let root = tree.path();
+    let identity = NodeIdentity::from_files(
+        &root.join("pki/nodes/gw-core.crt"),
+        &root.join("dev-keys/nodes/gw-core.key"),
+    )
+    .unwrap();
+    let anchors = hromada::crypto::read_certificates(&root.join("pki/ca.crt")).unwrap();
+
+    let peer = start_peer(&identity, &anchors).await;
+    let seen = who(&client(client_config(&identity, &anchors).unwrap()), &peer)
+        .await
+        .unwrap();
+    assert_eq!(seen, hex(identity.certificate_der()));
 }

@@ -451,9 +451,7 @@ async fn serve_forwarded(
         .flatten()
         .filter(|(p, _)| p.gateway == compiled.node);
     let provider_id = found.map(|(p, _)| p.id.clone());
-    let Some(node) =
-        peer.and_then(|Extension(cert)| compiled.trust.node_of(&cert.0).map(str::to_string))
-    else {
+    let Some(node) = peer.and_then(|Extension(cert)| compiled.trust.node_of(&cert.0)) else {
         return (
             refuse(
                 ErrorKind::ServerProxySslAuthenticationFailed,

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use openssl::x509::X509;
 
+use super::peer_tls;
 use crate::compile::Documents;
 use crate::crypto::{certs, chains_to};
 use crate::spec::Spec;
@@ -14,8 +15,8 @@ use crate::spec::Spec;
 #[derive(Default)]
 pub struct Trust {
     pub anchors: Vec<X509>,
-    /// Node id → its TLS certificate.
-    pub nodes: BTreeMap<String, X509>,
+    /// Each node's id and TLS certificate.
+    pub nodes: Vec<(String, X509)>,
     /// Participant id → its seal certificate.
     pub seals: BTreeMap<String, X509>,
 }
@@ -62,12 +63,9 @@ impl Trust {
         Ok(cert)
     }
 
-    /// Which node's certificate `der` is: the DER must equal the spec's certificate exactly.
-    pub fn node_of(&self, der: &[u8]) -> Option<&str> {
-        self.nodes
-            .iter()
-            .find(|(_, cert)| cert.to_der().is_ok_and(|d| d == der))
-            .map(|(id, _)| id.as_str())
+    /// Which node presented the TLS certificate `der` ([`peer_tls::node_of`]).
+    pub fn node_of(&self, der: &[u8]) -> Option<String> {
+        peer_tls::node_of(der, &self.nodes)
     }
 
     fn judge(&self, cert: &X509, now: DateTime<Utc>) -> Result<(), String> {

@@ -133,6 +133,13 @@ impl Appliance {
             .to_string()
     }
 
+    /// Kills the process with SIGKILL, as a power cut would, and waits for it.
+    pub fn kill_hard(mut self) {
+        let mut child = self.child.take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
     /// Sends SIGTERM and waits for the process to end.
     pub fn stop(mut self) -> ExitStatus {
         let mut child = self.child.take().unwrap();
