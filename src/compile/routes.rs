@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use crate::gateway::protocol::{ClientId, ServiceId};
 use crate::spec::Spec;
 use crate::spec::model::{Agreement, Participant, Service};
 
@@ -110,6 +111,38 @@ impl Routes {
     /// The `participant/subsystem` a client identifier names.
     pub fn client(&self, key: &ClientKey) -> Option<&str> {
         self.clients.get(key).map(String::as_str)
+    }
+
+    /// The service an X-Road service identifier names, when it is of this instance.
+    pub fn service_by_id<'s>(
+        &self,
+        spec: &'s Spec,
+        id: &ServiceId,
+    ) -> Option<(&'s Participant, &'s Service)> {
+        if id.instance != self.instance {
+            return None;
+        }
+        self.service(
+            spec,
+            &ServiceKey {
+                member_class: id.member_class.clone(),
+                member_code: id.member_code.clone(),
+                subsystem: id.subsystem.clone(),
+                service: id.service.clone(),
+            },
+        )
+    }
+
+    /// The `participant/subsystem` an X-Road client identifier names, when it is of this instance.
+    pub fn client_by_id(&self, id: &ClientId) -> Option<&str> {
+        if id.instance != self.instance {
+            return None;
+        }
+        self.client(&ClientKey {
+            member_class: id.member_class.clone(),
+            member_code: id.member_code.clone(),
+            subsystem: id.subsystem.clone(),
+        })
     }
 
     /// Every agreement between a consumer subsystem and a provider service (`participant/service`),

@@ -7,8 +7,10 @@ use chrono::NaiveDate;
 use serde_json::Value;
 
 use super::access::{granted_operations, inactive_party, path_matches, valid_on};
+use super::call::Call;
 use super::minimise::{Projection, refused_body_fields, refused_query};
 use super::protocol::{ErrorKind, GatewayError};
+use crate::compile::Compiled;
 use crate::spec::Spec;
 use crate::spec::model::{Agreement, Method, Participant, Service, Status};
 
@@ -20,10 +22,10 @@ pub struct Granted<'s> {
 }
 
 /// The request as the decision sees it.
-pub struct Asked<'a> {
+pub struct Asked<'a, 's> {
     pub consumer: &'a str,
-    pub provider: &'a Participant,
-    pub service: &'a Service,
+    pub provider: &'s Participant,
+    pub service: &'s Service,
     pub method: Method,
     /// The service path, percent-encoded as received, without query.
     pub path: &'a str,
@@ -32,11 +34,47 @@ pub struct Asked<'a> {
     pub body: &'a [u8],
 }
 
+/// Decides `call` from `consumer` to `provider` as of today, under the revision's agreements; a
+/// refusal's `detail` is the call's message id.
+pub fn decide<'s>(
+    compiled: &'s Compiled,
+    call: &Call,
+    consumer: &str,
+    provider: (&'s Participant, &'s Service),
+) -> Result<Granted<'s>, GatewayError> {
+    let (participant, service) = provider;
+    let query = call.query_pairs();
+    let asked = Asked {
+        consumer,
+        provider: participant,
+        service,
+        method: call.method,
+        path: &call.path,
+        query: &query,
+        content_type: call.content_type(),
+        body: &call.body,
+    };
+    let provider_ref = format!("{}/{}", participant.id, service.id);
+    let agreements = compiled
+        .routes
+        .agreements(&compiled.spec, consumer, &provider_ref);
+    authorise(
+        &compiled.spec,
+        agreements,
+        &asked,
+        chrono::Local::now().date_naive(),
+    )
+    .map_err(|mut e| {
+        e.detail = call.message_id.clone();
+        e
+    })
+}
+
 /// Decides a call; the error's `detail` is left empty for the caller to fill with the log id.
 pub fn authorise<'s>(
     spec: &'s Spec,
     agreements: Vec<&'s Agreement>,
-    asked: &Asked<'s>,
+    asked: &Asked<'_, 's>,
     today: NaiveDate,
 ) -> Result<Granted<'s>, GatewayError> {
     let denied = |message: String| GatewayError::new(ErrorKind::AccessDenied, message, "");

@@ -15,7 +15,6 @@ use super::record::Side;
 use super::trace::{self, Trace};
 use super::{Gateway, metaservices, peer, provider};
 use crate::compile::Compiled;
-use crate::compile::routes::{ClientKey, ServiceKey};
 use crate::serve::AppState;
 use crate::spec::model::RecordClass;
 
@@ -73,11 +72,7 @@ async fn route(
             ),
         );
     }
-    let Some(consumer) = routes.client(&ClientKey {
-        member_class: call.client.member_class.clone(),
-        member_code: call.client.member_code.clone(),
-        subsystem: call.client.subsystem.clone(),
-    }) else {
+    let Some(consumer) = routes.client_by_id(&call.client) else {
         return refuse(
             ErrorKind::InvalidClientIdentifier,
             format!("no subsystem `{}` is declared in the spec", call.client),
@@ -98,20 +93,7 @@ async fn route(
             ),
         );
     }
-    let found = (call.service.instance == routes.instance)
-        .then(|| {
-            routes.service(
-                spec,
-                &ServiceKey {
-                    member_class: call.service.member_class.clone(),
-                    member_code: call.service.member_code.clone(),
-                    subsystem: call.service.subsystem.clone(),
-                    service: call.service.service.clone(),
-                },
-            )
-        })
-        .flatten();
-    let Some((participant, service)) = found else {
+    let Some((participant, service)) = routes.service_by_id(spec, &call.service) else {
         return refuse(
             ErrorKind::UnknownService,
             format!("no service `{}` is published in this system", call.service),

@@ -15,7 +15,7 @@ use super::access::{granted_operations, inactive_party, valid_on};
 use super::call::{Answer, Call};
 use super::protocol::{ErrorKind, GatewayError};
 use crate::compile::Compiled;
-use crate::compile::routes::{ClientKey, member_class};
+use crate::compile::routes::member_class;
 use crate::serve::AppState;
 use crate::spec::model::{Participant, Service};
 
@@ -81,11 +81,7 @@ pub fn answer(compiled: &Compiled, call: &Call) -> Option<Answer> {
     Some(match code {
         LIST_METHODS => json_answer(methods(compiled, participant, &services, |_| None)),
         ALLOWED_METHODS => {
-            let consumer = routes.client(&ClientKey {
-                member_class: call.client.member_class.clone(),
-                member_code: call.client.member_code.clone(),
-                subsystem: call.client.subsystem.clone(),
-            });
+            let consumer = routes.client_by_id(&call.client);
             let today = chrono::Local::now().date_naive();
             json_answer(methods(compiled, participant, &services, |service| {
                 let Some(consumer) = consumer else {

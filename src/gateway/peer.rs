@@ -13,7 +13,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
-use super::authorise::{Asked, authorise};
+use super::authorise::decide;
 use super::call::{self, Answer, Call, ResponseIds, carried_back};
 use super::exchange::finish;
 use super::peer_tls::{self, NodeIdentity, PeerCertificate};
@@ -22,7 +22,6 @@ use super::record::Side;
 use super::trace::{Trace, hex_sha256};
 use super::{Gateway, provider};
 use crate::compile::Compiled;
-use crate::compile::routes::{ClientKey, ServiceKey};
 use crate::crypto::seal;
 use crate::serve::AppState;
 use crate::spec::model::{Participant, Service};
@@ -138,28 +137,13 @@ pub async fn forward(
         Answer::refusal(GatewayError::new(kind, message, call.message_id.clone()))
     };
     let spec = &compiled.spec;
-    let query = call.query_pairs();
-    let asked = Asked {
-        consumer,
-        provider: participant,
-        service,
-        method: call.method,
-        path: &call.path,
-        query: &query,
-        content_type: call.content_type(),
-        body: &call.body,
-    };
     let provider_ref = format!("{}/{}", participant.id, service.id);
-    let agreements = compiled.routes.agreements(spec, consumer, &provider_ref);
-    match authorise(spec, agreements, &asked, chrono::Local::now().date_naive()) {
+    match decide(compiled, call, consumer, provider) {
         Ok(granted) => {
             trace.agreement = Some(granted.agreement.id.clone());
             trace.operation = Some(granted.operation.to_string());
         }
-        Err(mut e) => {
-            e.detail = call.message_id.clone();
-            return Answer::refusal(e);
-        }
+        Err(e) => return Answer::refusal(e),
     }
     let client_participant = consumer.split('/').next().unwrap_or_default();
     let request_seal = match gateway
@@ -436,19 +420,8 @@ async fn serve_forwarded(
     };
     let spec = &compiled.spec;
     let routes = &compiled.routes;
-    let found = (call.service.instance == routes.instance)
-        .then(|| {
-            routes.service(
-                spec,
-                &ServiceKey {
-                    member_class: call.service.member_class.clone(),
-                    member_code: call.service.member_code.clone(),
-                    subsystem: call.service.subsystem.clone(),
-                    service: call.service.service.clone(),
-                },
-            )
-        })
-        .flatten()
+    let found = routes
+        .service_by_id(spec, &call.service)
         .filter(|(p, _)| p.gateway == compiled.node);
     let provider_id = found.map(|(p, _)| p.id.clone());
     let Some(node) = peer.and_then(|Extension(cert)| compiled.trust.node_of(&cert.0)) else {
@@ -460,11 +433,7 @@ async fn serve_forwarded(
             provider_id,
         );
     };
-    let Some(consumer) = routes.client(&ClientKey {
-        member_class: call.client.member_class.clone(),
-        member_code: call.client.member_code.clone(),
-        subsystem: call.client.subsystem.clone(),
-    }) else {
+    let Some(consumer) = routes.client_by_id(&call.client) else {
         return (
             refuse(
                 ErrorKind::InvalidClientIdentifier,
@@ -478,7 +447,7 @@ async fn serve_forwarded(
     let served_by = spec
         .participant(client_participant)
         .map(|p| p.gateway.as_str());
-    if served_by != Some(node.as_str()) || call.client.instance != routes.instance {
+    if served_by != Some(node.as_str()) {
         return (
             refuse(
                 ErrorKind::ServerProxySslAuthenticationFailed,

@@ -10,7 +10,7 @@ use axum::http::{HeaderValue, StatusCode};
 use chrono::Utc;
 
 use super::Gateway;
-use super::authorise::{Asked, authorise, is_json};
+use super::authorise::{decide, is_json};
 use super::call::{Answer, Call};
 use super::minimise::Projection;
 use super::protocol::{ErrorKind, GatewayError};
@@ -31,22 +31,10 @@ pub async fn provide(
 ) -> Answer {
     let (participant, service) = provider;
     let spec = &compiled.spec;
-    let query = call.query_pairs();
-    let asked = Asked {
-        consumer,
-        provider: participant,
-        service,
-        method: call.method,
-        path: &call.path,
-        query: &query,
-        content_type: call.content_type(),
-        body: &call.body,
-    };
     let provider_ref = format!("{}/{}", participant.id, service.id);
-    let agreements = compiled.routes.agreements(spec, consumer, &provider_ref);
-    let granted = match authorise(spec, agreements, &asked, chrono::Local::now().date_naive()) {
+    let granted = match decide(compiled, call, consumer, provider) {
         Ok(granted) => granted,
-        Err(e) => return Answer::refusal(with_detail(e, call)),
+        Err(e) => return Answer::refusal(e),
     };
     let agreement = granted.agreement;
     trace.agreement = Some(agreement.id.clone());
@@ -196,11 +184,6 @@ fn percent_encoding_decode(segment: &str) -> Option<String> {
     url::form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
         .next()
         .map(|(_, v)| v.into_owned())
-}
-
-fn with_detail(mut error: GatewayError, call: &Call) -> GatewayError {
-    error.detail = call.message_id.clone();
-    error
 }
 
 fn period_name(limit: &crate::spec::model::RateLimit) -> &'static str {
