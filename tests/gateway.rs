@@ -186,6 +186,11 @@ async fn a_local_call_is_answered_with_exactly_the_granted_fields_and_the_x_road
 async fn refusals_name_what_is_wrong_in_the_x_road_error_format() {
     let dir = tempfile::tempdir().unwrap();
     let fed = Federation::new(dir.path()).await;
+    fed.edit(
+        "spec/agreements.kdl",
+        "    operation \"GET\" \"/persons/*\"\n",
+        "    operation \"GET\" \"/persons/*\"\n    rate-limit 3 per=\"minute\"\n",
+    );
     let core = start(
         &fed,
         &dir.path().join("core"),
@@ -281,10 +286,63 @@ async fn refusals_name_what_is_wrong_in_the_x_road_error_format() {
     .await;
     assert_refused(&r, 413, "Client.RequestTooLarge", "2048");
 
+    let r = call(
+        &core,
+        "GET",
+        &fed.residents_path("/persons/1"),
+        &[
+            ("X-Road-Client", &registry),
+            ("Content-Type", "application/json"),
+        ],
+        r#"{"income": 1}"#,
+    )
+    .await;
+    assert_refused(&r, 403, "Server.ServerProxy.AccessDenied", "`income`");
+
     assert_eq!(
         fed.upstream.seen.lock().unwrap().len(),
         0,
         "no refused call reached the upstream"
+    );
+
+    // The provider's system is down: an X-Road error at once, not a hang.
+    let before = core.applied();
+    let closed = common::federation::free_port();
+    let register = std::fs::read_to_string(fed.root.join("spec/council.kdl")).unwrap();
+    let upstream = register
+        .lines()
+        .find(|l| l.contains("upstream"))
+        .unwrap()
+        .trim()
+        .to_string();
+    fed.edit(
+        "spec/council.kdl",
+        &upstream,
+        &format!("upstream \"http://127.0.0.1:{closed}/register\""),
+    );
+    core.wait_for("the moved upstream", |s| {
+        s["applied"]["revision"].as_str() != Some(before.as_str())
+    });
+    let r = get(&core, &fed.residents_path("/persons/2"), &registry).await;
+    assert_refused(
+        &r,
+        504,
+        "Server.ServerProxy.NetworkError",
+        "cannot be reached",
+    );
+    assert!(
+        !r.body.contains(&closed.to_string()),
+        "the upstream's address is not revealed"
+    );
+    // The agreement allows three calls a minute (the one above was the first): the fourth waits.
+    for _ in 0..2 {
+        get(&core, &fed.residents_path("/persons/1"), &registry).await;
+    }
+    let r = get(&core, &fed.residents_path("/persons/1"), &registry).await;
+    assert_refused(&r, 429, "Client.TooManyRequests", "3 requests per minute");
+    assert!(
+        r.header("retry-after")
+            .is_some_and(|s| s.parse::<u64>().unwrap() >= 1)
     );
 }
 
