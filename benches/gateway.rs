@@ -66,7 +66,10 @@ fn main() {
             for ungranted in ["account_number", "holder_rnokpp", "note"] {
                 object.remove(ungranted);
             }
-            object["address"].as_object_mut().unwrap().remove("apartment");
+            object["address"]
+                .as_object_mut()
+                .unwrap()
+                .remove("apartment");
         }
         value
     };
@@ -83,7 +86,9 @@ fn main() {
             let url = if target == "a" {
                 format!("{base}/abonents/accounts/{account}/balance")
             } else {
-                format!("{base}/r1/{INSTANCE}/COM/35418773/billing/balance/accounts/{account}/balance")
+                format!(
+                    "{base}/r1/{INSTANCE}/COM/35418773/billing/balance/accounts/{account}/balance"
+                )
             };
             let load = Load {
                 url,
@@ -260,7 +265,11 @@ fn federation(root: &Path, upstream: u16, one_node: bool) -> PathBuf {
         "\"address.building\"\n",
         "\"address.building\" \"readings\"\n",
     );
-    edit("spec/agreements.kdl", "    rate-limit 600 per=\"minute\"\n", "");
+    edit(
+        "spec/agreements.kdl",
+        "    rate-limit 600 per=\"minute\"\n",
+        "",
+    );
     if one_node {
         edit(
             "spec/vodokanal.kdl",
