@@ -173,7 +173,7 @@ fn answers() -> Answers {
     });
     let mut big = small.clone();
     big["account_number"] = json!(BIG);
-    let readings: Vec<Value> = (0..1450)
+    let readings: Vec<Value> = (0..1840)
         .map(|i| {
             json!({
                 "period": format!("{}-{:02}", 1900 + i / 12, i % 12 + 1),
@@ -308,6 +308,13 @@ struct Node {
     url: String,
 }
 
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Node {
     fn start(root: &Path, data: &Path, node: &str) -> Node {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hromada"))
@@ -322,10 +329,11 @@ impl Node {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("hromada serve starts");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
+        stdout.read_line(&mut first).unwrap();
+        // serve writes to stdout later too, and a closed pipe would end it.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
         let url = first
             .split_whitespace()
             .find(|w| w.starts_with("http://"))
@@ -350,12 +358,15 @@ async fn ready(base: &str, client: &str) {
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if let Ok(r) = http.get(&url).header("X-Road-Client", client).send().await
-            && r.status() == 200
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{base} not ready within 60 s");
+        let last = match http.get(&url).header("X-Road-Client", client).send().await {
+            Ok(r) if r.status() == 200 => return,
+            Ok(r) => format!("{}: {}", r.status(), r.text().await.unwrap_or_default()),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            Instant::now() < deadline,
+            "{base} not ready within 60 s; last answer {last}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
