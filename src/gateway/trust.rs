@@ -17,8 +17,9 @@ pub struct Trust {
     pub anchors: Vec<X509>,
     /// Each node's id and TLS certificate.
     pub nodes: Vec<(String, X509)>,
-    /// Participant id → its seal certificate.
-    pub seals: BTreeMap<String, X509>,
+    /// Participant id → its seal certificate, and why it cannot be used when it does not chain
+    /// to an anchor (judged once per revision, not per message).
+    pub seals: BTreeMap<String, (X509, Result<(), String>)>,
 }
 
 impl Trust {
@@ -34,12 +35,12 @@ impl Trust {
         let Some(system) = spec.system() else {
             return Trust::default();
         };
+        let anchors: Vec<X509> = system
+            .trust_anchors
+            .iter()
+            .filter_map(|a| first(&a.cert))
+            .collect();
         Trust {
-            anchors: system
-                .trust_anchors
-                .iter()
-                .filter_map(|a| first(&a.cert))
-                .collect(),
             nodes: system
                 .nodes
                 .iter()
@@ -48,17 +49,25 @@ impl Trust {
             seals: spec
                 .participants
                 .iter()
-                .filter_map(|p| Some((p.id.clone(), first(&p.seal.cert)?)))
+                .filter_map(|p| {
+                    let cert = first(&p.seal.cert)?;
+                    let chained = chains_to(&cert, &[], &anchors)
+                        .map_err(|e| format!("does not chain to a trust anchor: {e}"));
+                    Some((p.id.clone(), (cert, chained)))
+                })
                 .collect(),
+            anchors,
         }
     }
 
     /// The seal certificate of `participant`, if it is valid at `now` and chains to an anchor.
     pub fn seal(&self, participant: &str, now: DateTime<Utc>) -> Result<&X509, String> {
-        let cert = self.seals.get(participant).ok_or_else(|| {
+        let (cert, chained) = self.seals.get(participant).ok_or_else(|| {
             format!("the spec holds no readable seal certificate for participant `{participant}`")
         })?;
-        self.judge(cert, now)
+        chained
+            .clone()
+            .and_then(|()| current(cert, now))
             .map_err(|e| format!("the seal certificate of participant `{participant}` {e}"))?;
         Ok(cert)
     }
@@ -67,16 +76,15 @@ impl Trust {
     pub fn node_of(&self, der: &[u8]) -> Option<String> {
         peer_tls::node_of(der, &self.nodes)
     }
+}
 
-    fn judge(&self, cert: &X509, now: DateTime<Utc>) -> Result<(), String> {
-        if now < certs::not_before(cert) || now > certs::not_after(cert) {
-            return Err(format!(
-                "is not valid now (valid {} to {})",
-                certs::not_before(cert).date_naive(),
-                certs::not_after(cert).date_naive()
-            ));
-        }
-        chains_to(cert, &[], &self.anchors)
-            .map_err(|e| format!("does not chain to a trust anchor: {e}"))
+fn current(cert: &X509, now: DateTime<Utc>) -> Result<(), String> {
+    if now < certs::not_before(cert) || now > certs::not_after(cert) {
+        return Err(format!(
+            "is not valid now (valid {} to {})",
+            certs::not_before(cert).date_naive(),
+            certs::not_after(cert).date_naive()
+        ));
     }
+    Ok(())
 }
