@@ -787,11 +787,6 @@ async fn the_provider_node_refuses_missing_or_bad_seals_and_untrusted_tls_client
         foreign.get(&url).send().await.is_err(),
         "a client of another CA is refused"
     );
-    assert!(
-        vodokanal
-            .log()
-            .contains("listening for other gateway nodes")
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

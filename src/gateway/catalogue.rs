@@ -331,6 +331,27 @@ fn redact(text: &str, addresses: &[String]) -> String {
     out
 }
 
+/// The OpenAPI `document` of the service `id` as the catalogue and `getOpenAPI` publish it: its
+/// servers set to the gateway's address ([`public_openapi`]) and every upstream address of the
+/// revision hidden from its text; with its content type (JSON stays JSON, YAML stays YAML).
+pub fn published_openapi(
+    compiled: &Compiled,
+    document: &[u8],
+    id: &ServiceId,
+) -> Result<(String, &'static str), String> {
+    let public = public_openapi(document, &base_url(id))?;
+    let text = redact(
+        &String::from_utf8_lossy(&public),
+        &upstream_addresses(compiled),
+    );
+    let content_type = if text.trim_start().starts_with('{') {
+        "application/json"
+    } else {
+        "application/yaml; charset=utf-8"
+    };
+    Ok((text, content_type))
+}
+
 /// A service's OpenAPI document as consumers may see it: `servers` is exactly the gateway's
 /// `base_url`, and every `servers` of a path or operation (and Swagger 2's `host`, `basePath`,
 /// `schemes`) is removed, so the provider's own address is not published through them. JSON
@@ -604,18 +625,8 @@ fn openapi_response(compiled: &Arc<Compiled>, participant: &str, service: &str) 
             format!("the OpenAPI document of {reference} is not available in this revision"),
         );
     };
-    match public_openapi(bytes, &base_url(&id)) {
-        Ok(document) => {
-            let text = String::from_utf8_lossy(&document);
-            let text = redact(&text, &upstream_addresses(compiled));
-            let json = text.trim_start().starts_with('{');
-            let content_type = if json {
-                "application/json"
-            } else {
-                "application/yaml; charset=utf-8"
-            };
-            ([(header::CONTENT_TYPE, content_type)], text).into_response()
-        }
+    match published_openapi(compiled, bytes, &id) {
+        Ok((text, content_type)) => ([(header::CONTENT_TYPE, content_type)], text).into_response(),
         Err(e) => {
             tracing::error!(
                 "cannot publish the OpenAPI document {path} of {reference}: {e}; fix the document in the spec"

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::access::{granted_operations, inactive_party, valid_on};
 use super::call::{Answer, Call};
-use super::protocol::{ErrorKind, GatewayError};
+use super::protocol::{ErrorKind, GatewayError, ServiceId};
 use crate::compile::Compiled;
 use crate::compile::routes::member_class;
 use crate::serve::AppState;
@@ -126,12 +126,15 @@ pub fn answer(compiled: &Compiled, call: &Call) -> Option<Answer> {
                     format!("the service `{provider}/{wanted}` has no OpenAPI description"),
                 ));
             };
-            let base = format!("/r1/{provider}/{wanted}");
-            match super::catalogue::public_openapi(document, &base) {
-                Ok(bytes) => Answer {
+            let id = ServiceId {
+                service: service.id.clone(),
+                ..call.service.clone()
+            };
+            match super::catalogue::published_openapi(compiled, document, &id) {
+                Ok((text, content_type)) => Answer {
                     status: StatusCode::OK,
-                    headers: vec![(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-                    body: Bytes::from(bytes),
+                    headers: vec![(CONTENT_TYPE, HeaderValue::from_static(content_type))],
+                    body: Bytes::from(text),
                     error: None,
                 },
                 Err(e) => refuse(

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
 use axum::Extension;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -20,13 +20,13 @@ use super::peer_tls::{self, NodeIdentity, PeerCertificate};
 use super::protocol::{ErrorKind, GatewayError, new_message_id};
 use super::record::Side;
 use super::trace::{Trace, hex_sha256};
+use super::upstream::{BodyError, read_bounded, with_call_headers};
 use super::{Gateway, provider};
 use crate::compile::Compiled;
 use crate::crypto::seal;
 use crate::serve::AppState;
 use crate::spec::model::{Participant, Service};
 
-const HEADER_NODE: &str = "x-hromada-node";
 const HEADER_REQUEST_SEAL: &str = "x-hromada-request-seal";
 const HEADER_RESPONSE_SEAL: &str = "x-hromada-response-seal";
 
@@ -192,25 +192,10 @@ pub async fn forward(
     };
     let method = reqwest::Method::from_bytes(call.method.as_str().as_bytes())
         .expect("the five carried methods are valid HTTP methods");
-    let mut request = client
+    let request = client
         .request(method, &url)
         .timeout(gateway.limits.upstream_timeout + std::time::Duration::from_secs(5));
-    for (name, value) in &call.headers {
-        if !name.as_str().starts_with("x-road-") {
-            request = request.header(name, value);
-        }
-    }
-    request = request
-        .header("x-road-client", call.client.to_string())
-        .header("x-road-id", &call.message_id)
-        .header(HEADER_NODE, &compiled.node)
-        .header(HEADER_REQUEST_SEAL, &request_seal);
-    if let Some(user) = &call.user_id {
-        request = request.header(call::HEADER_USER_ID, user);
-    }
-    if let Some(issue) = &call.issue {
-        request = request.header(call::HEADER_ISSUE, issue);
-    }
+    let request = with_call_headers(request, call).header(HEADER_REQUEST_SEAL, &request_seal);
     trace.request_out = Some(Utc::now());
     let node = &participant.gateway;
     let mut response = match request.body(call.body.clone()).send().await {
@@ -240,29 +225,23 @@ pub async fn forward(
         .get(HEADER_RESPONSE_SEAL)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let mut body = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) if body.len() + chunk.len() <= gateway.limits.max_body => {
-                body.extend_from_slice(&chunk)
-            }
-            Ok(Some(_)) => {
-                return refuse(
-                    ErrorKind::ClientProxyNetworkError,
-                    format!(
-                        "the answer from gateway node `{node}` is larger than this gateway carries"
-                    ),
-                );
-            }
-            Ok(None) => break,
-            Err(_) => {
-                return refuse(
-                    ErrorKind::ClientProxyNetworkError,
-                    format!("gateway node `{node}` broke off its answer"),
-                );
-            }
+    let body = match read_bounded(&mut response, gateway.limits.max_body).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
+            return refuse(
+                ErrorKind::ClientProxyNetworkError,
+                format!(
+                    "the answer from gateway node `{node}` is larger than this gateway carries"
+                ),
+            );
         }
-    }
+        Err(_) => {
+            return refuse(
+                ErrorKind::ClientProxyNetworkError,
+                format!("gateway node `{node}` broke off its answer"),
+            );
+        }
+    };
     trace.response_in = Some(Utc::now());
     let error = error_type
         .as_deref()
@@ -275,7 +254,7 @@ pub async fn forward(
     let answer = Answer {
         status,
         headers,
-        body: Bytes::from(body),
+        body,
         error,
     };
     let verified = response_seal

@@ -193,7 +193,7 @@ impl fmt::Display for ProtocolError {
 impl std::error::Error for ProtocolError {}
 
 /// Decodes `%XX` escapes into bytes; any other byte is kept as it is.
-fn percent_decode(raw: &str) -> Result<Vec<u8>, ProtocolError> {
+pub fn percent_decode(raw: &str) -> Result<Vec<u8>, ProtocolError> {
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -5,15 +5,15 @@
 use std::time::Instant;
 
 use axum::body::Bytes;
+use axum::http::HeaderValue;
 use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderValue, StatusCode};
 use chrono::Utc;
 
 use super::Gateway;
 use super::authorise::{decide, is_json};
 use super::call::{Answer, Call};
 use super::minimise::Projection;
-use super::protocol::{ErrorKind, GatewayError};
+use super::protocol::{ErrorKind, GatewayError, percent_decode};
 use super::record::SubjectUse;
 use super::trace::Trace;
 use super::upstream;
@@ -132,26 +132,25 @@ pub async fn provide(
         ));
     }
 
-    if answer.status == StatusCode::OK || answer.status.is_success() {
-        trace.subject = subject_of(service.subject.as_ref(), call).and_then(|subject| {
-            let consumer_participant = spec.participant(consumer.split('/').next()?)?;
-            Some(SubjectUse {
-                subject,
-                logtime: Utc::now(),
-                message_id: call.message_id.clone(),
-                action: format!("{} {}", call.method.as_str(), granted.operation),
-                receiver_code: consumer_participant.edrpou.clone(),
-                receiver_name: consumer_participant.name.clone(),
-                receiver_system: consumer.to_string(),
-                provider: provider_ref.clone(),
-                agreement: agreement.id.clone(),
-                purpose: agreement.purpose.clone(),
-                legal_basis: agreement.legal_basis.clone(),
-                fields: agreement.fields.clone(),
-                notify: agreement.notify_subject,
-            })
-        });
-    }
+    // Only a successful answer with a body reaches here: that is a release of data.
+    trace.subject = subject_of(service.subject.as_ref(), call).and_then(|subject| {
+        let consumer_participant = spec.participant(consumer.split('/').next()?)?;
+        Some(SubjectUse {
+            subject,
+            logtime: Utc::now(),
+            message_id: call.message_id.clone(),
+            action: format!("{} {}", call.method.as_str(), granted.operation),
+            receiver_code: consumer_participant.edrpou.clone(),
+            receiver_name: consumer_participant.name.clone(),
+            receiver_system: consumer.to_string(),
+            provider: provider_ref.clone(),
+            agreement: agreement.id.clone(),
+            purpose: agreement.purpose.clone(),
+            legal_basis: agreement.legal_basis.clone(),
+            fields: agreement.fields.clone(),
+            notify: agreement.notify_subject,
+        })
+    });
     answer
 }
 
@@ -166,7 +165,7 @@ pub fn subject_of(location: Option<&SubjectLocation>, call: &Call) -> Option<Str
             .split('/')
             .filter(|s| !s.is_empty())
             .nth((n as usize).checked_sub(1)?)?;
-        Some(percent_encoding_decode(segment)?)
+        String::from_utf8(percent_decode(segment).ok()?).ok()
     } else if let Some(name) = &location.query {
         call.query_pairs()
             .into_iter()
@@ -178,12 +177,6 @@ pub fn subject_of(location: Option<&SubjectLocation>, call: &Call) -> Option<Str
     found
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
-}
-
-fn percent_encoding_decode(segment: &str) -> Option<String> {
-    url::form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
 }
 
 fn period_name(limit: &crate::spec::model::RateLimit) -> &'static str {

@@ -42,20 +42,7 @@ pub async fn call(
     };
     let method = reqwest::Method::from_bytes(call.method.as_str().as_bytes())
         .expect("the five carried methods are valid HTTP methods");
-    let mut request = http.request(method, &url).timeout(timeout);
-    for (name, value) in &call.headers {
-        request = request.header(name, value);
-    }
-    request = request
-        .header("x-road-client", call.client.to_string())
-        .header("x-road-service", call.service.to_string())
-        .header("x-road-id", &call.message_id);
-    if let Some(user) = &call.user_id {
-        request = request.header(HEADER_USER_ID, user);
-    }
-    if let Some(issue) = &call.issue {
-        request = request.header(HEADER_ISSUE, issue);
-    }
+    let request = with_call_headers(http.request(method, &url).timeout(timeout), call);
     let service = call.service.to_string();
     let mut response = request.body(call.body.clone()).send().await.map_err(|e| {
         if e.is_timeout() {
@@ -73,12 +60,6 @@ pub async fn call(
             )
         }
     })?;
-    if response
-        .content_length()
-        .is_some_and(|n| n > max_body as u64)
-    {
-        return Err(too_large(&failed, &service, max_body));
-    }
     let status = response.status();
     let headers = response
         .headers()
@@ -86,37 +67,29 @@ pub async fn call(
         .filter(|(n, _)| carried_back(n.as_str()))
         .map(|(n, v)| (n.clone(), v.clone()))
         .collect();
-    let mut body = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > max_body {
-                    return Err(too_large(&failed, &service, max_body));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) => break,
-            Err(e) if e.is_timeout() => {
-                return Err(failed(
-                    ErrorKind::ServiceTimeout,
-                    format!(
-                        "the provider's system did not finish answering {service} within {}",
-                        humantime::format_duration(timeout)
-                    ),
-                ));
-            }
-            Err(_) => {
-                return Err(failed(
-                    ErrorKind::ServiceFailed,
-                    format!("the provider's system broke off its answer to {service}"),
-                ));
-            }
+    let body = match read_bounded(&mut response, max_body).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => return Err(too_large(&failed, &service, max_body)),
+        Err(BodyError::Timeout) => {
+            return Err(failed(
+                ErrorKind::ServiceTimeout,
+                format!(
+                    "the provider's system did not finish answering {service} within {}",
+                    humantime::format_duration(timeout)
+                ),
+            ));
         }
-    }
+        Err(BodyError::Broken) => {
+            return Err(failed(
+                ErrorKind::ServiceFailed,
+                format!("the provider's system broke off its answer to {service}"),
+            ));
+        }
+    };
     Ok(Upstream {
         status,
         headers,
-        body: Bytes::from(body),
+        body,
     })
 }
 
@@ -131,4 +104,54 @@ fn too_large(
             "the provider's answer to {service} is larger than the gateway carries ({max} bytes)"
         ),
     )
+}
+
+/// `request` with the call's carried headers and its X-Road headers, each once.
+pub fn with_call_headers(
+    mut request: reqwest::RequestBuilder,
+    call: &Call,
+) -> reqwest::RequestBuilder {
+    for (name, value) in &call.headers {
+        if !name.as_str().starts_with("x-road-") {
+            request = request.header(name, value);
+        }
+    }
+    request = request
+        .header("x-road-client", call.client.to_string())
+        .header("x-road-service", call.service.to_string())
+        .header("x-road-id", &call.message_id);
+    if let Some(user) = &call.user_id {
+        request = request.header(HEADER_USER_ID, user);
+    }
+    if let Some(issue) = &call.issue {
+        request = request.header(HEADER_ISSUE, issue);
+    }
+    request
+}
+
+/// Why an answer's body could not be read whole.
+pub enum BodyError {
+    TooLarge,
+    Timeout,
+    Broken,
+}
+
+/// Reads an answer's body of at most `max` bytes, refusing a longer one as soon as it shows.
+pub async fn read_bounded(
+    response: &mut reqwest::Response,
+    max: usize,
+) -> Result<Bytes, BodyError> {
+    if response.content_length().is_some_and(|n| n > max as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) if body.len() + chunk.len() <= max => body.extend_from_slice(&chunk),
+            Ok(Some(_)) => return Err(BodyError::TooLarge),
+            Ok(None) => return Ok(Bytes::from(body)),
+            Err(e) if e.is_timeout() => return Err(BodyError::Timeout),
+            Err(_) => return Err(BodyError::Broken),
+        }
+    }
 }

@@ -153,13 +153,6 @@ async fn balance(
             [(header::LOCATION, "/abonents/accounts/other/balance")],
         )
             .into_response(),
-        "big" => axum::Json(json!({
-            "holder_name": "Іваненко Марія Петрівна",
-            "debt_uah": "0.00",
-            "balance_date": "2026-11-01",
-            "padding": "x".repeat(100_000),
-        }))
-        .into_response(),
         _ => axum::Json(json!({
             "account_number": account,
             "holder_name": "Іваненко Марія Петрівна",
