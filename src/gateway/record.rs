@@ -74,9 +74,12 @@ pub struct Exchange {
     pub request_seal: Option<String>,
     /// The provider participant's seal on the response (base64 DER ECDSA), between nodes.
     pub response_seal: Option<String>,
-    /// Request body, kept only when a `message-log` retention rule exists.
+    /// Request body, kept only when a `message-log` retention rule exists; base64 in JSON.
+    #[serde(with = "base64_body")]
     pub request_body: Option<Vec<u8>>,
-    /// Response body as sent on, kept only when a `message-log` retention rule exists.
+    /// Response body as sent on, kept only when a `message-log` retention rule exists; base64
+    /// in JSON.
+    #[serde(with = "base64_body")]
     pub response_body: Option<Vec<u8>>,
 }
 
@@ -118,30 +121,95 @@ impl Exchange {
     /// The message log entry of this exchange: its canonical JSON (fields in declaration order,
     /// no spaces), with the bodies as base64 strings. The text is what the log chain hashes.
     pub fn log_entry(&self) -> String {
-        let mut value = serde_json::to_value(self).expect("an Exchange serialises to JSON");
-        for (field, body) in [
-            ("request_body", &self.request_body),
-            ("response_body", &self.response_body),
-        ] {
-            value[field] = match body {
-                Some(bytes) => openssl::base64::encode_block(bytes).into(),
-                None => serde_json::Value::Null,
-            };
-        }
-        value.to_string()
+        serde_json::to_string(self).expect("an Exchange serialises to JSON")
     }
 
     /// Reads back a [`Exchange::log_entry`] text.
     pub fn from_log_entry(text: &str) -> Result<Exchange, String> {
-        let mut value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-        for field in ["request_body", "response_body"] {
-            if let Some(encoded) = value[field].as_str() {
-                let bytes = openssl::base64::decode_block(encoded)
-                    .map_err(|_| format!("`{field}` is not base64"))?;
-                value[field] = serde_json::Value::from(bytes);
-            }
+        serde_json::from_str(text).map_err(|e| format!("not a message log entry: {e}"))
+    }
+}
+
+/// A kept body in the message log entry: a base64 string (standard alphabet, padded), or null.
+mod base64_body {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(body: &Option<Vec<u8>>, to: S) -> Result<S::Ok, S::Error> {
+        match body {
+            Some(bytes) => to.serialize_str(&openssl::base64::encode_block(bytes)),
+            None => to.serialize_none(),
         }
-        serde_json::from_value(value).map_err(|e| format!("not a message log entry: {e}"))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<Option<Vec<u8>>, D::Error> {
+        Option::<String>::deserialize(from)?
+            .map(|text| {
+                openssl::base64::decode_block(&text)
+                    .map_err(|_| D::Error::custom("a kept body is not base64"))
+            })
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exchange() -> Exchange {
+        let at = "2026-11-23T10:00:00.123456789Z".parse().unwrap();
+        Exchange {
+            message_id: "m-1".into(),
+            node: "gw".into(),
+            side: Side::Producer,
+            client: "UA/GOV/1/app".into(),
+            service: "UA/GOV/2/reg/svc".into(),
+            consumer: Some("p1/app".into()),
+            provider: None,
+            agreement: None,
+            method: "GET".into(),
+            path: "/a?b=1".into(),
+            operation: None,
+            user_id: None,
+            issue: Some("\"№1\"".into()),
+            request_in: at,
+            request_out: at,
+            response_in: at,
+            response_out: at,
+            request_size: 0,
+            response_size: 3,
+            status: 200,
+            error: None,
+            request_hash: "h".into(),
+            response_digest: "d".into(),
+            request_seal: None,
+            response_seal: None,
+            request_body: None,
+            response_body: Some(b"{}\n".to_vec()),
+        }
+    }
+
+    #[test]
+    fn the_log_entry_text_is_fixed() {
+        // The chain hashes this text; entries already written must keep reading back.
+        let at = "\"2026-11-23T10:00:00.123456789Z\"";
+        let expected = format!(
+            "{{\"message_id\":\"m-1\",\"node\":\"gw\",\"side\":\"producer\",\"client\":\"UA/GOV/1/app\",\
+             \"service\":\"UA/GOV/2/reg/svc\",\"consumer\":\"p1/app\",\"provider\":null,\
+             \"agreement\":null,\"method\":\"GET\",\"path\":\"/a?b=1\",\"operation\":null,\
+             \"user_id\":null,\"issue\":\"\\\"№1\\\"\",\"request_in\":{at},\"request_out\":{at},\
+             \"response_in\":{at},\"response_out\":{at},\"request_size\":0,\"response_size\":3,\
+             \"status\":200,\"error\":null,\"request_hash\":\"h\",\"response_digest\":\"d\",\
+             \"request_seal\":null,\"response_seal\":null,\"request_body\":null,\
+             \"response_body\":\"e30K\"}}"
+        );
+        assert_eq!(exchange().log_entry(), expected);
+        assert_eq!(Exchange::from_log_entry(&expected).unwrap(), exchange());
+    }
+
+    #[test]
+    fn a_log_entry_with_a_body_that_is_not_base64_is_refused_by_name() {
+        let text = exchange().log_entry().replace("e30K", "not base64!");
+        let error = Exchange::from_log_entry(&text).unwrap_err();
+        assert!(error.contains("not base64"), "{error}");
     }
 }

@@ -120,27 +120,73 @@ pub struct SubjectNotice {
     pub delivered_at: Option<String>,
 }
 
-const CREATE_HEAD: &str = "INSERT INTO message_log_head (node, seq, hash) VALUES ($1, 0, $2) \
-     ON CONFLICT (node) DO NOTHING";
-/// Takes the write lock on a node's head row (like `SELECT … FOR UPDATE` on PostgreSQL, and a
-/// statement that SQLite accepts too) and reads it.
-const LOCK_HEAD: &str = "UPDATE message_log_head SET seq = seq WHERE node = $1 RETURNING seq, hash";
+/// Creates a node's head row if need be, takes its write lock (the upsert locks the row, like
+/// `SELECT … FOR UPDATE` on PostgreSQL; SQLite has one writer anyway) and reads it.
+const LOCK_HEAD: &str = "INSERT INTO message_log_head (node, seq, hash) VALUES ($1, 0, $2) \
+     ON CONFLICT (node) DO UPDATE SET seq = message_log_head.seq RETURNING seq, hash";
 const SET_HEAD: &str = "UPDATE message_log_head SET seq = $2, hash = $3 WHERE node = $1";
 const INSERT_LOG: &str = "INSERT INTO message_log \
-     (node, seq, message_id, logged_at, entry, prev_hash, hash) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+     (node, seq, message_id, logged_at, entry, prev_hash, hash) VALUES";
+const LOG_COLUMN_COUNT: usize = 7;
 const INSERT_OPERATIONAL: &str = "INSERT INTO operational_records (node, message_id, \
      security_server_type, request_in_ts, request_out_ts, response_in_ts, response_out_ts, \
      client_xroad_instance, client_member_class, client_member_code, client_subsystem_code, \
      service_xroad_instance, service_member_class, service_member_code, service_subsystem_code, \
      service_code, message_issue, message_protocol_version, request_size, response_size, \
-     succeeded, fault_code, status_code, rest_method, rest_path) VALUES ($1, $2, $3, $4, $5, $6, \
-     $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)";
+     succeeded, fault_code, status_code, rest_method, rest_path) VALUES";
+const OPERATIONAL_COLUMN_COUNT: usize = 25;
 const INSERT_SUBJECT_USE: &str = "INSERT INTO subject_uses (subject, logtime, message_id, \
      action, receiver_code, receiver_name, receiver_system, provider, agreement, purpose, \
-     legal_basis, fields) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id";
+     legal_basis, fields) VALUES";
+const SUBJECT_USE_COLUMN_COUNT: usize = 12;
 const INSERT_NOTICE: &str = "INSERT INTO subject_notices (subject, created_at, subject_use, \
      status) VALUES ($1, $2, $3, 'pending')";
+
+/// `insert` (ending in `VALUES`) followed by `rows` tuples of `columns` numbered placeholders:
+/// one statement for a whole batch. Both databases take `$n` placeholders; a full batch stays far
+/// below their limits on bound values.
+fn insert_rows(insert: &str, columns: usize, rows: usize) -> String {
+    use std::fmt::Write;
+    let mut sql = String::with_capacity(insert.len() + rows * columns * 5);
+    sql.push_str(insert);
+    for row in 0..rows {
+        sql.push_str(if row == 0 { " (" } else { ", (" });
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            let _ = write!(sql, "${}", row * columns + column + 1);
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// Binds one subject use's columns, in [`INSERT_SUBJECT_USE`]'s order.
+fn bind_subject_use<'q, DB>(
+    query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
+    use_: &'q SubjectUse,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    query
+        .bind(&use_.subject)
+        .bind(time_text(&use_.logtime))
+        .bind(&use_.message_id)
+        .bind(&use_.action)
+        .bind(&use_.receiver_code)
+        .bind(&use_.receiver_name)
+        .bind(&use_.receiver_system)
+        .bind(&use_.provider)
+        .bind(&use_.agreement)
+        .bind(&use_.purpose)
+        .bind(&use_.legal_basis)
+        .bind(serde_json::Value::from(use_.fields.clone()).to_string())
+}
 
 const LOG_COLUMNS: &str = "node, seq, message_id, logged_at, entry, prev_hash, hash";
 const HEADS: &str = "SELECT node, seq, hash FROM message_log_head ORDER BY node";
@@ -162,9 +208,8 @@ fn id_parts<const N: usize>(id: &str) -> [String; N] {
     std::array::from_fn(|_| parts.next().unwrap_or_default().to_string())
 }
 
-/// One row of the message log to insert.
+/// The chain part of one message log row to insert; node and message id are the exchange's.
 struct Chained {
-    node: String,
     seq: i64,
     entry: String,
     prev_hash: String,
@@ -199,43 +244,44 @@ impl Store {
                 // Heads are locked in node order, so two writers never wait on each other.
                 let mut heads: BTreeMap<&str, (i64, String)> = BTreeMap::new();
                 for node in nodes.keys() {
-                    sqlx::query(CREATE_HEAD)
+                    let row = sqlx::query(LOCK_HEAD)
                         .bind(*node)
                         .bind(GENESIS_HASH)
-                        .execute(&mut *tx)
+                        .fetch_one(&mut *tx)
                         .await?;
-                    let row = sqlx::query(LOCK_HEAD).bind(*node).fetch_one(&mut *tx).await?;
                     heads.insert(node, (row.try_get(0)?, row.try_get(1)?));
                 }
-                let mut receipts = Vec::with_capacity(batch.len());
-                for (exchange, subject) in batch {
+                let mut chained = Vec::with_capacity(batch.len());
+                for (exchange, _) in batch {
                     let head = heads
                         .get_mut(exchange.node.as_str())
                         .expect("every node of the batch has its head locked");
                     let entry = exchange.log_entry();
                     let seq = head.0 + 1;
                     let hash = chain_hash(&head.1, seq, &exchange.node, &entry);
-                    let row = Chained {
-                        node: exchange.node.clone(),
-                        seq,
-                        entry,
-                        prev_hash: std::mem::replace(&mut head.1, hash.clone()),
-                        hash,
-                    };
+                    let prev_hash = std::mem::replace(&mut head.1, hash.clone());
                     head.0 = seq;
-                    sqlx::query(INSERT_LOG)
-                        .bind(&row.node)
+                    chained.push(Chained { seq, entry, prev_hash, hash });
+                }
+                let sql = insert_rows(INSERT_LOG, LOG_COLUMN_COUNT, batch.len());
+                let mut query = sqlx::query(&sql);
+                for ((exchange, _), row) in batch.iter().zip(&chained) {
+                    query = query
+                        .bind(&exchange.node)
                         .bind(row.seq)
                         .bind(&exchange.message_id)
                         .bind(&logged_at)
                         .bind(&row.entry)
                         .bind(&row.prev_hash)
-                        .bind(&row.hash)
-                        .execute(&mut *tx)
-                        .await?;
+                        .bind(&row.hash);
+                }
+                query.execute(&mut *tx).await?;
+                let sql = insert_rows(INSERT_OPERATIONAL, OPERATIONAL_COLUMN_COUNT, batch.len());
+                let mut query = sqlx::query(&sql);
+                for (exchange, _) in batch {
                     let [ci, cc, cm, cs] = id_parts::<4>(&exchange.client);
                     let [si, sc, sm, ss, code] = id_parts::<5>(&exchange.service);
-                    sqlx::query(INSERT_OPERATIONAL)
+                    query = query
                         .bind(&exchange.node)
                         .bind(&exchange.message_id)
                         .bind(exchange.side.as_str())
@@ -260,39 +306,32 @@ impl Store {
                         .bind(&exchange.error)
                         .bind(i64::from(exchange.status))
                         .bind(&exchange.method)
-                        .bind(&exchange.operation)
+                        .bind(&exchange.operation);
+                }
+                query.execute(&mut *tx).await?;
+                // Uses without a notice go in one statement; a notice needs its use's id.
+                let (noticed, plain): (Vec<&SubjectUse>, Vec<&SubjectUse>) =
+                    batch.iter().filter_map(|(_, s)| s.as_ref()).partition(|s| s.notify);
+                if !plain.is_empty() {
+                    let sql = insert_rows(INSERT_SUBJECT_USE, SUBJECT_USE_COLUMN_COUNT, plain.len());
+                    let mut query = sqlx::query(&sql);
+                    for use_ in &plain {
+                        query = bind_subject_use(query, use_);
+                    }
+                    query.execute(&mut *tx).await?;
+                }
+                for use_ in noticed {
+                    let sql = format!("{} RETURNING id", insert_rows(INSERT_SUBJECT_USE, SUBJECT_USE_COLUMN_COUNT, 1));
+                    let id: i64 = bind_subject_use(sqlx::query(&sql), use_)
+                        .fetch_one(&mut *tx)
+                        .await?
+                        .try_get(0)?;
+                    sqlx::query(INSERT_NOTICE)
+                        .bind(&use_.subject)
+                        .bind(&logged_at)
+                        .bind(id)
                         .execute(&mut *tx)
                         .await?;
-                    if let Some(use_) = subject {
-                        let fields = serde_json::Value::from(use_.fields.clone()).to_string();
-                        let id: i64 = sqlx::query_scalar(INSERT_SUBJECT_USE)
-                            .bind(&use_.subject)
-                            .bind(time_text(&use_.logtime))
-                            .bind(&use_.message_id)
-                            .bind(&use_.action)
-                            .bind(&use_.receiver_code)
-                            .bind(&use_.receiver_name)
-                            .bind(&use_.receiver_system)
-                            .bind(&use_.provider)
-                            .bind(&use_.agreement)
-                            .bind(&use_.purpose)
-                            .bind(&use_.legal_basis)
-                            .bind(fields)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                        if use_.notify {
-                            sqlx::query(INSERT_NOTICE)
-                                .bind(&use_.subject)
-                                .bind(&logged_at)
-                                .bind(id)
-                                .execute(&mut *tx)
-                                .await?;
-                        }
-                    }
-                    receipts.push(LogReceipt {
-                        seq: row.seq,
-                        hash: row.hash,
-                    });
                 }
                 for (node, (seq, hash)) in &heads {
                     sqlx::query(SET_HEAD)
@@ -302,6 +341,10 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                 }
+                let receipts = chained
+                    .into_iter()
+                    .map(|row| LogReceipt { seq: row.seq, hash: row.hash })
+                    .collect::<Vec<_>>();
                 tx.commit().await?;
                 Ok::<_, sqlx::Error>(receipts)
             }
