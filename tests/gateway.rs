@@ -726,7 +726,9 @@ async fn the_provider_node_refuses_missing_or_bad_seals_and_untrusted_tls_client
         &std::fs::read(fed.root.join("dev-keys/seals/council.key")).unwrap(),
     )
     .unwrap();
-    let other = hromada::crypto::seal::seal(&key, b"hromada-seal/1 request\nid:m-0\n").unwrap();
+    let other =
+        hromada::crypto::seal::seal(&key.ec_key().unwrap(), b"hromada-seal/1 request\nid:m-0\n")
+            .unwrap();
     let r = send(Some(&other)).await.unwrap();
     assert_eq!(
         r.headers()["x-road-error"],

@@ -146,14 +146,14 @@ both! {
             .into_iter()
             .map(|(node, n)| (exchange(node, n), None))
             .collect();
-        let receipts = store.record_exchanges(&batch).await.unwrap();
+        let receipts = store.record_exchanges(batch.clone()).await.unwrap();
         assert_eq!(
             receipts.iter().map(|r| r.seq).collect::<Vec<_>>(),
             [1, 1, 2, 3, 2]
         );
         // A second batch continues where the first ended.
         let more = store
-            .record_exchanges(&[(exchange("gw-a", 4), None)])
+            .record_exchanges(vec![(exchange("gw-a", 4), None)])
             .await
             .unwrap();
         assert_eq!(more[0].seq, 4);
@@ -196,7 +196,7 @@ both! {
         failed.error = Some("Server.ServerProxy.ServiceFailed".into());
         failed.side = Side::Client;
         store
-            .record_exchanges(&[(exchange("gw", 1), None), (failed, None)])
+            .record_exchanges(vec![(exchange("gw", 1), None), (failed, None)])
             .await
             .unwrap();
         let records = store.operational_records(at(0), 10).await.unwrap();
@@ -245,7 +245,7 @@ both! {
             })
             .chain([(exchange("gw", 6), None)])
             .collect();
-        store.record_exchanges(&batch).await.unwrap();
+        store.record_exchanges(batch.clone()).await.unwrap();
         let page1 = store.subject_uses(SUBJECT, 1, 2).await.unwrap();
         assert_eq!(page1.total, 5);
         let ids = |p: &hromada::store::SubjectUsePage| {
@@ -655,7 +655,7 @@ async fn the_read_api_needs_its_token_and_pages() {
             (e, Some(u))
         })
         .collect();
-    store.record_exchanges(&batch).await.unwrap();
+    store.record_exchanges(batch.clone()).await.unwrap();
     store.close().await;
     let usage = format!("/api/subjects/{SUBJECT}/usage");
 
@@ -758,4 +758,35 @@ async fn the_read_api_needs_its_token_and_pages() {
     let log = app.log();
     assert!(!log.contains(SUBJECT) && !log.contains(TOKEN), "{log}");
     app.stop();
+}
+
+/// An in-memory SQLite store writes its message log through the pool (as PostgreSQL does), not
+/// through the file writer: the same chain, records and notices.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_in_memory_store_keeps_the_same_ledger() {
+    let store = Store::connect("sqlite::memory:").await.unwrap();
+    let batch: Vec<_> = (1..=4)
+        .map(|n| {
+            let e = exchange("gw", n);
+            let u = (n % 2 == 0).then(|| subject_use(&e, n == 4));
+            (e, u)
+        })
+        .collect();
+    let receipts = store.record_exchanges(batch).await.unwrap();
+    assert_eq!(
+        receipts.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
+    let report = audit::verify(&store, Some("gw")).await.unwrap();
+    assert!(report.intact(), "{report:?}");
+    assert_eq!(store.message_log_heads().await.unwrap()[0].seq, 4);
+    assert_eq!(store.subject_uses(SUBJECT, 1, 10).await.unwrap().total, 2);
+    let notices = store.pending_notices(10).await.unwrap();
+    let uses = store.subject_uses(SUBJECT, 1, 10).await.unwrap().uses;
+    let noticed = uses.iter().find(|u| u.message_id == "msg-gw-4").unwrap();
+    assert_eq!(
+        notices.iter().map(|n| n.subject_use).collect::<Vec<_>>(),
+        [noticed.id]
+    );
+    store.close().await;
 }

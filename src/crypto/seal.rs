@@ -4,8 +4,9 @@
 
 use std::fmt;
 
+use openssl::ec::{EcKey, EcKeyRef};
 use openssl::ecdsa::EcdsaSig;
-use openssl::pkey::{PKeyRef, Private};
+use openssl::pkey::{Private, Public};
 use openssl::sha::sha256;
 use openssl::x509::X509Ref;
 
@@ -35,21 +36,23 @@ impl fmt::Display for SealError {
 impl std::error::Error for SealError {}
 
 /// Seals `text` with `key` (EC P-256): base64 of the DER ECDSA signature over SHA-256(text).
-pub fn seal(key: &PKeyRef<Private>, text: &[u8]) -> Result<String, openssl::error::ErrorStack> {
-    let ec = key.ec_key()?;
-    let signature = EcdsaSig::sign(&sha256(text), &ec)?;
+pub fn seal(key: &EcKeyRef<Private>, text: &[u8]) -> Result<String, openssl::error::ErrorStack> {
+    let signature = EcdsaSig::sign(&sha256(text), key)?;
     Ok(openssl::base64::encode_block(&signature.to_der()?))
 }
 
-/// Verifies a seal made by [`seal`] against the public key of `cert`.
-pub fn verify(cert: &X509Ref, text: &[u8], seal: &str) -> Result<(), SealError> {
+/// The public key seals of `cert` are verified with; taken once per certificate, not per seal.
+pub fn public_key(cert: &X509Ref) -> Result<EcKey<Public>, SealError> {
+    cert.public_key()
+        .and_then(|k| k.ec_key())
+        .map_err(|_| SealError::NotEcCertificate)
+}
+
+/// Verifies a seal made by [`seal`] against `key`, a sealing certificate's [`public_key`].
+pub fn verify(key: &EcKeyRef<Public>, text: &[u8], seal: &str) -> Result<(), SealError> {
     let der = openssl::base64::decode_block(seal.trim()).map_err(|_| SealError::Malformed)?;
     let signature = EcdsaSig::from_der(&der).map_err(|_| SealError::Malformed)?;
-    let key = cert
-        .public_key()
-        .and_then(|k| k.ec_key())
-        .map_err(|_| SealError::NotEcCertificate)?;
-    match signature.verify(&sha256(text), &key) {
+    match signature.verify(&sha256(text), key) {
         Ok(true) => Ok(()),
         _ => Err(SealError::Mismatch),
     }
@@ -60,7 +63,7 @@ mod tests {
     use super::*;
     use crate::crypto::dev_ca::{self, LeafProfile, LeafRequest};
 
-    fn sealer() -> (openssl::pkey::PKey<Private>, openssl::x509::X509) {
+    fn sealer() -> (EcKey<Private>, EcKey<Public>) {
         let validity = dev_ca::validity_from_now(30);
         let ca_name = dev_ca::ca_name("test CA", "test").unwrap();
         let ca = dev_ca::self_signed_ca(dev_ca::new_key().unwrap(), &ca_name, &validity).unwrap();
@@ -74,7 +77,7 @@ mod tests {
             validity,
         };
         let cert = dev_ca::issue(&ca, &request, &key).unwrap();
-        (key, cert)
+        (key.ec_key().unwrap(), public_key(&cert).unwrap())
     }
 
     #[test]

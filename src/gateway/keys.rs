@@ -1,17 +1,29 @@
 //! The private keys a node holds, from its keys folder (the layout `hromada keys dev` writes:
-//! `nodes/<node>.key`, `seals/<participant>.key`). Keys are read when first needed and again
-//! when the file changes; they never enter the spec, the store or a log.
+//! `nodes/<node>.key`, `seals/<participant>.key`). Seal keys are read when first needed and
+//! again when the file changes (looked at no more than once per [`RECHECK`]); keys never enter
+//! the spec, the store or a log.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
+use openssl::ec::EcKey;
 use openssl::pkey::{PKey, Private};
+
+/// How long a seal key is used before its file is looked at again for a change.
+pub const RECHECK: Duration = Duration::from_secs(1);
+
+/// A seal key as read, with the file's modification time and when that was last looked at.
+struct Held {
+    modified: SystemTime,
+    checked: Instant,
+    key: EcKey<Private>,
+}
 
 pub struct KeyRing {
     dir: PathBuf,
-    cache: Mutex<HashMap<PathBuf, (SystemTime, PKey<Private>)>>,
+    cache: Mutex<HashMap<PathBuf, Held>>,
 }
 
 impl KeyRing {
@@ -31,32 +43,49 @@ impl KeyRing {
         self.dir.join("nodes").join(format!("{node}.key"))
     }
 
-    /// The seal key of `participant`.
-    pub fn seal_key(&self, participant: &str) -> Result<PKey<Private>, String> {
+    /// The seal key of `participant` (EC P-256).
+    pub fn seal_key(&self, participant: &str) -> Result<EcKey<Private>, String> {
         self.read(&self.dir.join("seals").join(format!("{participant}.key")))
             .map_err(|e| format!("cannot use the seal key of participant `{participant}`: {e}"))
     }
 
-    fn read(&self, path: &Path) -> Result<PKey<Private>, String> {
+    fn read(&self, path: &Path) -> Result<EcKey<Private>, String> {
+        let now = Instant::now();
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(held) = cache.get(path)
+            && now.duration_since(held.checked) < RECHECK
+        {
+            return Ok(held.key.clone());
+        }
         let modified = std::fs::metadata(path)
             .and_then(|m| m.modified())
             .map_err(|e| {
+                cache.remove(path);
                 format!(
                     "{} cannot be read ({e}); in development, `hromada keys dev` makes it",
                     path.display()
                 )
             })?;
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((at, key)) = cache.get(path)
-            && *at == modified
+        if let Some(held) = cache.get_mut(path)
+            && held.modified == modified
         {
-            return Ok(key.clone());
+            held.checked = now;
+            return Ok(held.key.clone());
         }
         let pem =
             std::fs::read(path).map_err(|e| format!("{} cannot be read ({e})", path.display()))?;
         let key = PKey::private_key_from_pem(&pem)
-            .map_err(|_| format!("{} holds no PEM private key", path.display()))?;
-        cache.insert(path.to_path_buf(), (modified, key.clone()));
+            .map_err(|_| format!("{} holds no PEM private key", path.display()))?
+            .ec_key()
+            .map_err(|_| format!("{} holds no EC P-256 private key", path.display()))?;
+        cache.insert(
+            path.to_path_buf(),
+            Held {
+                modified,
+                checked: now,
+                key: key.clone(),
+            },
+        );
         Ok(key)
     }
 }

@@ -127,7 +127,8 @@ async fn commit(
     batch: &mut Vec<(Exchange, Option<SubjectUse>)>,
     replies: &mut Vec<Reply>,
 ) {
-    match store.record_exchanges(batch).await {
+    let ids: Vec<String> = batch.iter().map(|(e, _)| e.message_id.clone()).collect();
+    match store.record_exchanges(std::mem::take(batch)).await {
         Ok(receipts) => {
             for (reply, receipt) in replies.drain(..).zip(receipts) {
                 let _ = reply.send(Ok(receipt));
@@ -136,17 +137,13 @@ async fn commit(
         Err(e) => {
             tracing::error!(
                 "the message log could not write a batch of {} exchange(s): {e}",
-                batch.len()
+                ids.len()
             );
-            for ((exchange, _), reply) in batch.iter().zip(replies.drain(..)) {
+            for (id, reply) in ids.iter().zip(replies.drain(..)) {
                 let _ = reply.send(Err(LedgerError {
-                    message: format!(
-                        "message {} was not written to the message log: {e}",
-                        exchange.message_id
-                    ),
+                    message: format!("message {id} was not written to the message log: {e}"),
                 }));
             }
         }
     }
-    batch.clear();
 }

@@ -261,9 +261,9 @@ pub async fn forward(
         .as_deref()
         .ok_or_else(|| "the answer carries no seal".to_string())
         .and_then(|s| {
-            let cert = compiled.trust.seal(&participant.id, Utc::now())?;
+            let key = compiled.trust.seal(&participant.id, Utc::now())?;
             seal::verify(
-                cert,
+                key,
                 &response_text(&call.message_id, &request_seal, &answer),
                 s,
             )
@@ -438,8 +438,8 @@ async fn serve_forwarded(
     let verified = request_seal
         .ok_or_else(|| "the request carries no seal".to_string())
         .and_then(|s| {
-            let cert = compiled.trust.seal(client_participant, Utc::now())?;
-            seal::verify(cert, &request_text(call), s).map_err(|e| e.to_string())
+            let key = compiled.trust.seal(client_participant, Utc::now())?;
+            seal::verify(key, &request_text(call), s).map_err(|e| e.to_string())
         });
     if let Err(e) = verified {
         tracing::warn!(message_id = %call.message_id, "a call of `{consumer}` from node `{node}` is refused: {e}");

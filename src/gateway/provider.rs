@@ -111,7 +111,7 @@ pub async fn provide(
                 ));
             }
         };
-        let projected = Projection::of(agreement).project(&value);
+        let projected = Projection::of(agreement).project(value);
         answer.body = Bytes::from(projected.to_string());
         answer.headers.retain(|(n, _)| *n != CONTENT_TYPE);
         answer

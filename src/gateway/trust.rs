@@ -5,11 +5,13 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use openssl::ec::{EcKey, EcKeyRef};
+use openssl::pkey::Public;
 use openssl::x509::X509;
 
 use super::peer_tls;
 use crate::compile::Documents;
-use crate::crypto::{certs, chains_to};
+use crate::crypto::{certs, chains_to, seal};
 use crate::spec::Spec;
 
 #[derive(Default)]
@@ -17,9 +19,32 @@ pub struct Trust {
     pub anchors: Vec<X509>,
     /// Each node's id and TLS certificate.
     pub nodes: Vec<(String, X509)>,
-    /// Participant id → its seal certificate, and why it cannot be used when it does not chain
-    /// to an anchor (judged once per revision, not per message).
-    pub seals: BTreeMap<String, (X509, Result<(), String>)>,
+    /// Participant id → its seal certificate, judged once per revision, not per message.
+    pub seals: BTreeMap<String, SealCertificate>,
+}
+
+/// A participant's seal certificate as a revision judged it.
+pub struct SealCertificate {
+    pub cert: X509,
+    not_before: DateTime<Utc>,
+    not_after: DateTime<Utc>,
+    /// The key seals are verified with, or why the certificate cannot be used (it does not chain
+    /// to an anchor, or holds no EC key).
+    key: Result<EcKey<Public>, String>,
+}
+
+impl SealCertificate {
+    fn judge(cert: X509, anchors: &[X509]) -> SealCertificate {
+        let key = chains_to(&cert, &[], anchors)
+            .map_err(|e| format!("does not chain to a trust anchor: {e}"))
+            .and_then(|()| seal::public_key(&cert).map_err(|e| e.to_string()));
+        SealCertificate {
+            not_before: certs::not_before(&cert),
+            not_after: certs::not_after(&cert),
+            cert,
+            key,
+        }
+    }
 }
 
 impl Trust {
@@ -51,40 +76,33 @@ impl Trust {
                 .iter()
                 .filter_map(|p| {
                     let cert = first(&p.seal.cert)?;
-                    let chained = chains_to(&cert, &[], &anchors)
-                        .map_err(|e| format!("does not chain to a trust anchor: {e}"));
-                    Some((p.id.clone(), (cert, chained)))
+                    Some((p.id.clone(), SealCertificate::judge(cert, &anchors)))
                 })
                 .collect(),
             anchors,
         }
     }
 
-    /// The seal certificate of `participant`, if it is valid at `now` and chains to an anchor.
-    pub fn seal(&self, participant: &str, now: DateTime<Utc>) -> Result<&X509, String> {
-        let (cert, chained) = self.seals.get(participant).ok_or_else(|| {
+    /// The key to verify `participant`'s seals with, if its certificate is valid at `now` and
+    /// chains to an anchor.
+    pub fn seal(&self, participant: &str, now: DateTime<Utc>) -> Result<&EcKeyRef<Public>, String> {
+        let held = self.seals.get(participant).ok_or_else(|| {
             format!("the spec holds no readable seal certificate for participant `{participant}`")
         })?;
-        chained
-            .clone()
-            .and_then(|()| current(cert, now))
-            .map_err(|e| format!("the seal certificate of participant `{participant}` {e}"))?;
-        Ok(cert)
+        let in_force = if now < held.not_before || now > held.not_after {
+            Err(format!(
+                "is not valid now (valid {} to {})",
+                held.not_before.date_naive(),
+                held.not_after.date_naive()
+            ))
+        } else {
+            held.key.as_deref().map_err(|e| e.to_string())
+        };
+        in_force.map_err(|e| format!("the seal certificate of participant `{participant}` {e}"))
     }
 
     /// Which node presented the TLS certificate `der` ([`peer_tls::node_of`]).
     pub fn node_of(&self, der: &[u8]) -> Option<String> {
         peer_tls::node_of(der, &self.nodes)
     }
-}
-
-fn current(cert: &X509, now: DateTime<Utc>) -> Result<(), String> {
-    if now < certs::not_before(cert) || now > certs::not_after(cert) {
-        return Err(format!(
-            "is not valid now (valid {} to {})",
-            certs::not_before(cert).date_naive(),
-            certs::not_after(cert).date_naive()
-        ));
-    }
-    Ok(())
 }

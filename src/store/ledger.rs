@@ -2,7 +2,7 @@
 //! records, data subjects' records and pending notices. A batch is written in one transaction
 //! that first locks each node's `message_log_head` row, so the chain of a node never forks.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -122,30 +122,30 @@ pub struct SubjectNotice {
 
 /// Creates a node's head row if need be, takes its write lock (the upsert locks the row, like
 /// `SELECT … FOR UPDATE` on PostgreSQL; SQLite has one writer anyway) and reads it.
-const LOCK_HEAD: &str = "INSERT INTO message_log_head (node, seq, hash) VALUES ($1, 0, $2) \
+pub(super) const LOCK_HEAD: &str = "INSERT INTO message_log_head (node, seq, hash) VALUES ($1, 0, $2) \
      ON CONFLICT (node) DO UPDATE SET seq = message_log_head.seq RETURNING seq, hash";
-const SET_HEAD: &str = "UPDATE message_log_head SET seq = $2, hash = $3 WHERE node = $1";
-const INSERT_LOG: &str = "INSERT INTO message_log \
+pub(super) const SET_HEAD: &str = "UPDATE message_log_head SET seq = $2, hash = $3 WHERE node = $1";
+pub(super) const INSERT_LOG: &str = "INSERT INTO message_log \
      (node, seq, message_id, logged_at, entry, prev_hash, hash) VALUES";
-const LOG_COLUMN_COUNT: usize = 7;
-const INSERT_OPERATIONAL: &str = "INSERT INTO operational_records (node, message_id, \
+pub(super) const LOG_COLUMN_COUNT: usize = 7;
+pub(super) const INSERT_OPERATIONAL: &str = "INSERT INTO operational_records (node, message_id, \
      security_server_type, request_in_ts, request_out_ts, response_in_ts, response_out_ts, \
      client_xroad_instance, client_member_class, client_member_code, client_subsystem_code, \
      service_xroad_instance, service_member_class, service_member_code, service_subsystem_code, \
      service_code, message_issue, message_protocol_version, request_size, response_size, \
      succeeded, fault_code, status_code, rest_method, rest_path) VALUES";
-const OPERATIONAL_COLUMN_COUNT: usize = 25;
-const INSERT_SUBJECT_USE: &str = "INSERT INTO subject_uses (subject, logtime, message_id, \
+pub(super) const OPERATIONAL_COLUMN_COUNT: usize = 25;
+pub(super) const INSERT_SUBJECT_USE: &str = "INSERT INTO subject_uses (subject, logtime, message_id, \
      action, receiver_code, receiver_name, receiver_system, provider, agreement, purpose, \
      legal_basis, fields) VALUES";
-const SUBJECT_USE_COLUMN_COUNT: usize = 12;
-const INSERT_NOTICE: &str = "INSERT INTO subject_notices (subject, created_at, subject_use, \
+pub(super) const SUBJECT_USE_COLUMN_COUNT: usize = 12;
+pub(super) const INSERT_NOTICE: &str = "INSERT INTO subject_notices (subject, created_at, subject_use, \
      status) VALUES ($1, $2, $3, 'pending')";
 
 /// `insert` (ending in `VALUES`) followed by `rows` tuples of `columns` numbered placeholders:
 /// one statement for a whole batch. Both databases take `$n` placeholders; a full batch stays far
 /// below their limits on bound values.
-fn insert_rows(insert: &str, columns: usize, rows: usize) -> String {
+pub(super) fn insert_rows(insert: &str, columns: usize, rows: usize) -> String {
     use std::fmt::Write;
     let mut sql = String::with_capacity(insert.len() + rows * columns * 5);
     sql.push_str(insert);
@@ -162,30 +162,167 @@ fn insert_rows(insert: &str, columns: usize, rows: usize) -> String {
     sql
 }
 
-/// Binds one subject use's columns, in [`INSERT_SUBJECT_USE`]'s order.
-fn bind_subject_use<'q, DB>(
-    query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
-    use_: &'q SubjectUse,
+/// One value of a row to insert, bound alike through sqlx and by the SQLite file writer.
+pub(super) enum Cell<'a> {
+    Text(&'a str),
+    Owned(String),
+    MaybeText(Option<&'a str>),
+    Int(i64),
+    Bool(bool),
+}
+
+impl rusqlite::ToSql for Cell<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            Cell::Text(text) => text.to_sql(),
+            Cell::Owned(text) => text.to_sql(),
+            Cell::MaybeText(text) => text.to_sql(),
+            Cell::Int(n) => n.to_sql(),
+            Cell::Bool(b) => b.to_sql(),
+        }
+    }
+}
+
+/// Binds `rows` to `sql` (made by [`insert_rows`] for that many rows), cell by cell.
+fn bound<'q, DB>(
+    sql: &'q str,
+    rows: impl IntoIterator<Item = &'q [Cell<'q>]>,
 ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
 where
     DB: sqlx::Database,
-    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    &'q String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    &'q Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
+    let mut query = sqlx::query(sql);
+    for cell in rows.into_iter().flatten() {
+        query = match cell {
+            Cell::Text(text) => query.bind(*text),
+            Cell::Owned(text) => query.bind(text.as_str()),
+            Cell::MaybeText(text) => query.bind(*text),
+            Cell::Int(n) => query.bind(*n),
+            Cell::Bool(b) => query.bind(*b),
+        };
+    }
     query
-        .bind(&use_.subject)
-        .bind(time_text(&use_.logtime))
-        .bind(&use_.message_id)
-        .bind(&use_.action)
-        .bind(&use_.receiver_code)
-        .bind(&use_.receiver_name)
-        .bind(&use_.receiver_system)
-        .bind(&use_.provider)
-        .bind(&use_.agreement)
-        .bind(&use_.purpose)
-        .bind(&use_.legal_basis)
-        .bind(serde_json::Value::from(use_.fields.clone()).to_string())
+}
+
+/// The message log row of `exchange`, in [`INSERT_LOG`]'s column order.
+pub(super) fn log_row<'a>(
+    exchange: &'a Exchange,
+    chained: &'a Chained,
+    logged_at: &'a str,
+) -> [Cell<'a>; LOG_COLUMN_COUNT] {
+    [
+        Cell::Text(&exchange.node),
+        Cell::Int(chained.seq),
+        Cell::Text(&exchange.message_id),
+        Cell::Text(logged_at),
+        Cell::Text(&chained.entry),
+        Cell::Text(&chained.prev_hash),
+        Cell::Text(&chained.hash),
+    ]
+}
+
+/// The operational record of `exchange`, in [`INSERT_OPERATIONAL`]'s column order.
+pub(super) fn operational_row(exchange: &Exchange) -> [Cell<'_>; OPERATIONAL_COLUMN_COUNT] {
+    let [ci, cc, cm, cs] = id_parts::<4>(&exchange.client);
+    let [si, sc, sm, ss, code] = id_parts::<5>(&exchange.service);
+    [
+        Cell::Text(&exchange.node),
+        Cell::Text(&exchange.message_id),
+        Cell::Text(exchange.side.as_str()),
+        Cell::Int(exchange.request_in.timestamp_millis()),
+        Cell::Int(exchange.request_out.timestamp_millis()),
+        Cell::Int(exchange.response_in.timestamp_millis()),
+        Cell::Int(exchange.response_out.timestamp_millis()),
+        Cell::Owned(ci),
+        Cell::Owned(cc),
+        Cell::Owned(cm),
+        Cell::Owned(cs),
+        Cell::Owned(si),
+        Cell::Owned(sc),
+        Cell::Owned(sm),
+        Cell::Owned(ss),
+        Cell::Owned(code),
+        Cell::MaybeText(exchange.issue.as_deref()),
+        Cell::Text(PROTOCOL_VERSION),
+        Cell::Int(i64::try_from(exchange.request_size).unwrap_or(i64::MAX)),
+        Cell::Int(i64::try_from(exchange.response_size).unwrap_or(i64::MAX)),
+        Cell::Bool(exchange.succeeded()),
+        Cell::MaybeText(exchange.error.as_deref()),
+        Cell::Int(i64::from(exchange.status)),
+        Cell::Text(&exchange.method),
+        Cell::MaybeText(exchange.operation.as_deref()),
+    ]
+}
+
+/// The data subject's record, in [`INSERT_SUBJECT_USE`]'s column order.
+pub(super) fn subject_row(use_: &SubjectUse) -> [Cell<'_>; SUBJECT_USE_COLUMN_COUNT] {
+    [
+        Cell::Text(&use_.subject),
+        Cell::Owned(time_text(&use_.logtime)),
+        Cell::Text(&use_.message_id),
+        Cell::Text(&use_.action),
+        Cell::Text(&use_.receiver_code),
+        Cell::Text(&use_.receiver_name),
+        Cell::Text(&use_.receiver_system),
+        Cell::Text(&use_.provider),
+        Cell::Text(&use_.agreement),
+        Cell::MaybeText(use_.purpose.as_deref()),
+        Cell::MaybeText(use_.legal_basis.as_deref()),
+        Cell::Owned(serde_json::Value::from(use_.fields.clone()).to_string()),
+    ]
+}
+
+/// Refuses a batch holding a node id the chain text cannot carry, before anything is written.
+pub(super) fn check_nodes(batch: &[(Exchange, Option<SubjectUse>)]) -> Result<(), StoreError> {
+    match batch
+        .iter()
+        .find(|(e, _)| e.node.is_empty() || e.node.contains('\n'))
+    {
+        Some((bad, _)) => Err(StoreError::new(format!(
+            "cannot log message {}: the node id `{}` is empty or holds a line break; \
+             nothing of this batch was written",
+            bad.message_id,
+            bad.node.escape_debug()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The distinct nodes of a batch, in the order their heads are locked (so that two writers never
+/// wait on each other).
+pub(super) fn batch_nodes(batch: &[(Exchange, Option<SubjectUse>)]) -> BTreeSet<&str> {
+    batch.iter().map(|(e, _)| e.node.as_str()).collect()
+}
+
+/// Links each exchange of `batch` to its node's chain, from the locked `heads` (node → seq and
+/// hash), which are advanced to the batch's last records.
+pub(super) fn chain(
+    batch: &[(Exchange, Option<SubjectUse>)],
+    heads: &mut BTreeMap<&str, (i64, String)>,
+) -> Vec<Chained> {
+    batch
+        .iter()
+        .map(|(exchange, _)| {
+            let head = heads
+                .get_mut(exchange.node.as_str())
+                .expect("every node of the batch has its head locked");
+            let entry = exchange.log_entry();
+            let seq = head.0 + 1;
+            let hash = chain_hash(&head.1, seq, &exchange.node, &entry);
+            let prev_hash = std::mem::replace(&mut head.1, hash.clone());
+            head.0 = seq;
+            Chained {
+                seq,
+                entry,
+                prev_hash,
+                hash,
+            }
+        })
+        .collect()
 }
 
 const LOG_COLUMNS: &str = "node, seq, message_id, logged_at, entry, prev_hash, hash";
@@ -209,11 +346,20 @@ fn id_parts<const N: usize>(id: &str) -> [String; N] {
 }
 
 /// The chain part of one message log row to insert; node and message id are the exchange's.
-struct Chained {
-    seq: i64,
-    entry: String,
-    prev_hash: String,
-    hash: String,
+pub(super) struct Chained {
+    pub seq: i64,
+    pub entry: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl Chained {
+    pub fn receipt(self) -> LogReceipt {
+        LogReceipt {
+            seq: self.seq,
+            hash: self.hash,
+        }
+    }
 }
 
 impl Store {
@@ -223,109 +369,52 @@ impl Store {
     /// are in the order of `batch`.
     pub async fn record_exchanges(
         &self,
-        batch: &[(Exchange, Option<SubjectUse>)],
+        batch: Vec<(Exchange, Option<SubjectUse>)>,
     ) -> Result<Vec<LogReceipt>, StoreError> {
-        if let Some((bad, _)) = batch
-            .iter()
-            .find(|(e, _)| e.node.is_empty() || e.node.contains('\n'))
-        {
-            return Err(StoreError::new(format!(
-                "cannot log message {}: the node id `{}` is empty or holds a line break; \
-                 nothing of this batch was written",
-                bad.message_id,
-                bad.node.escape_debug()
-            )));
+        check_nodes(&batch)?;
+        if let Some(writer) = &self.writer {
+            return writer.write(batch).await;
         }
         let logged_at = time_text(&Utc::now());
-        let nodes: BTreeMap<&str, ()> = batch.iter().map(|(e, _)| (e.node.as_str(), ())).collect();
+        let nodes = batch_nodes(&batch);
         let result = on_pool!(&self.pool, pool => {
             async {
                 let mut tx = pool.begin().await?;
-                // Heads are locked in node order, so two writers never wait on each other.
-                let mut heads: BTreeMap<&str, (i64, String)> = BTreeMap::new();
-                for node in nodes.keys() {
+                let mut heads = BTreeMap::new();
+                for node in nodes {
                     let row = sqlx::query(LOCK_HEAD)
-                        .bind(*node)
+                        .bind(node)
                         .bind(GENESIS_HASH)
                         .fetch_one(&mut *tx)
                         .await?;
                     heads.insert(node, (row.try_get(0)?, row.try_get(1)?));
                 }
-                let mut chained = Vec::with_capacity(batch.len());
-                for (exchange, _) in batch {
-                    let head = heads
-                        .get_mut(exchange.node.as_str())
-                        .expect("every node of the batch has its head locked");
-                    let entry = exchange.log_entry();
-                    let seq = head.0 + 1;
-                    let hash = chain_hash(&head.1, seq, &exchange.node, &entry);
-                    let prev_hash = std::mem::replace(&mut head.1, hash.clone());
-                    head.0 = seq;
-                    chained.push(Chained { seq, entry, prev_hash, hash });
-                }
-                let sql = insert_rows(INSERT_LOG, LOG_COLUMN_COUNT, batch.len());
-                let mut query = sqlx::query(&sql);
-                for ((exchange, _), row) in batch.iter().zip(&chained) {
-                    query = query
-                        .bind(&exchange.node)
-                        .bind(row.seq)
-                        .bind(&exchange.message_id)
-                        .bind(&logged_at)
-                        .bind(&row.entry)
-                        .bind(&row.prev_hash)
-                        .bind(&row.hash);
-                }
-                query.execute(&mut *tx).await?;
-                let sql = insert_rows(INSERT_OPERATIONAL, OPERATIONAL_COLUMN_COUNT, batch.len());
-                let mut query = sqlx::query(&sql);
-                for (exchange, _) in batch {
-                    let [ci, cc, cm, cs] = id_parts::<4>(&exchange.client);
-                    let [si, sc, sm, ss, code] = id_parts::<5>(&exchange.service);
-                    query = query
-                        .bind(&exchange.node)
-                        .bind(&exchange.message_id)
-                        .bind(exchange.side.as_str())
-                        .bind(exchange.request_in.timestamp_millis())
-                        .bind(exchange.request_out.timestamp_millis())
-                        .bind(exchange.response_in.timestamp_millis())
-                        .bind(exchange.response_out.timestamp_millis())
-                        .bind(ci)
-                        .bind(cc)
-                        .bind(cm)
-                        .bind(cs)
-                        .bind(si)
-                        .bind(sc)
-                        .bind(sm)
-                        .bind(ss)
-                        .bind(code)
-                        .bind(&exchange.issue)
-                        .bind(PROTOCOL_VERSION)
-                        .bind(i64::try_from(exchange.request_size).unwrap_or(i64::MAX))
-                        .bind(i64::try_from(exchange.response_size).unwrap_or(i64::MAX))
-                        .bind(exchange.succeeded())
-                        .bind(&exchange.error)
-                        .bind(i64::from(exchange.status))
-                        .bind(&exchange.method)
-                        .bind(&exchange.operation);
-                }
-                query.execute(&mut *tx).await?;
+                let chained = chain(&batch, &mut heads);
+                let rows: Vec<_> = batch
+                    .iter()
+                    .zip(&chained)
+                    .map(|((exchange, _), row)| log_row(exchange, row, &logged_at))
+                    .collect();
+                let sql = insert_rows(INSERT_LOG, LOG_COLUMN_COUNT, rows.len());
+                bound(&sql, rows.iter().map(|r| &r[..])).execute(&mut *tx).await?;
+                let rows: Vec<_> = batch.iter().map(|(e, _)| operational_row(e)).collect();
+                let sql = insert_rows(INSERT_OPERATIONAL, OPERATIONAL_COLUMN_COUNT, rows.len());
+                bound(&sql, rows.iter().map(|r| &r[..])).execute(&mut *tx).await?;
                 // Uses without a notice go in one statement; a notice needs its use's id.
                 let (noticed, plain): (Vec<&SubjectUse>, Vec<&SubjectUse>) =
                     batch.iter().filter_map(|(_, s)| s.as_ref()).partition(|s| s.notify);
                 if !plain.is_empty() {
-                    let sql = insert_rows(INSERT_SUBJECT_USE, SUBJECT_USE_COLUMN_COUNT, plain.len());
-                    let mut query = sqlx::query(&sql);
-                    for use_ in &plain {
-                        query = bind_subject_use(query, use_);
-                    }
-                    query.execute(&mut *tx).await?;
+                    let rows: Vec<_> = plain.iter().map(|u| subject_row(u)).collect();
+                    let sql = insert_rows(INSERT_SUBJECT_USE, SUBJECT_USE_COLUMN_COUNT, rows.len());
+                    bound(&sql, rows.iter().map(|r| &r[..])).execute(&mut *tx).await?;
                 }
+                let sql = format!(
+                    "{} RETURNING id",
+                    insert_rows(INSERT_SUBJECT_USE, SUBJECT_USE_COLUMN_COUNT, 1)
+                );
                 for use_ in noticed {
-                    let sql = format!("{} RETURNING id", insert_rows(INSERT_SUBJECT_USE, SUBJECT_USE_COLUMN_COUNT, 1));
-                    let id: i64 = bind_subject_use(sqlx::query(&sql), use_)
-                        .fetch_one(&mut *tx)
-                        .await?
-                        .try_get(0)?;
+                    let row = subject_row(use_);
+                    let id: i64 = bound(&sql, [&row[..]]).fetch_one(&mut *tx).await?.try_get(0)?;
                     sqlx::query(INSERT_NOTICE)
                         .bind(&use_.subject)
                         .bind(&logged_at)
@@ -341,12 +430,8 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                let receipts = chained
-                    .into_iter()
-                    .map(|row| LogReceipt { seq: row.seq, hash: row.hash })
-                    .collect::<Vec<_>>();
                 tx.commit().await?;
-                Ok::<_, sqlx::Error>(receipts)
+                Ok::<_, sqlx::Error>(chained.into_iter().map(Chained::receipt).collect())
             }
             .await
         });

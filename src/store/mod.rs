@@ -7,6 +7,7 @@ mod actuation;
 mod health;
 mod ledger;
 mod reconciles;
+mod sqlite_writer;
 
 pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRow};
 pub use health::{Availability, HealthResult};
@@ -72,6 +73,9 @@ pub(crate) enum Pool {
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    /// Writes the message log of a SQLite file; `None` on PostgreSQL and in memory, where the
+    /// message log is written through the pool.
+    writer: Option<Arc<sqlite_writer::SqliteWriter>>,
     /// The database as people should see it in messages: a file path or a url without password.
     target: Arc<str>,
 }
@@ -161,6 +165,12 @@ impl Store {
                 ))
             })?;
         }
+        let writer = (!in_memory).then(|| {
+            Arc::new(sqlite_writer::SqliteWriter::new(
+                options.get_filename(),
+                SQLITE_BUSY_TIMEOUT,
+            ))
+        });
         let mut pool_options = SqlitePoolOptions::new().acquire_timeout(CONNECT_TIMEOUT);
         if in_memory {
             // The database lives as long as one of its connections: keep one for good.
@@ -181,6 +191,7 @@ impl Store {
         })?;
         Ok(Store {
             pool: Pool::Sqlite(pool),
+            writer,
             target,
         })
     }
@@ -225,6 +236,7 @@ impl Store {
         })?;
         Ok(Store {
             pool: Pool::Postgres(pool),
+            writer: None,
             target,
         })
     }
@@ -245,6 +257,9 @@ impl Store {
 
     /// Closes every connection; waits for those in use to be returned.
     pub async fn close(&self) {
+        if let Some(writer) = &self.writer {
+            writer.stop().await;
+        }
         on_pool!(&self.pool, pool => pool.close().await)
     }
 

@@ -1,0 +1,183 @@
+//! The message log writer of a SQLite file: one thread owning one connection (rusqlite) writes
+//! each batch in one transaction with cached prepared statements. Through sqlx every statement is
+//! a round trip to its worker thread; here a batch costs one hand-over, its pages and one fsync.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use chrono::Utc;
+use rusqlite::{
+    Connection, OpenFlags, TransactionBehavior, named_params, params, params_from_iter,
+};
+use tokio::sync::oneshot;
+
+use super::StoreError;
+use super::ledger::{
+    Chained, GENESIS_HASH, INSERT_LOG, INSERT_NOTICE, INSERT_OPERATIONAL, INSERT_SUBJECT_USE,
+    LOCK_HEAD, LOG_COLUMN_COUNT, LogReceipt, OPERATIONAL_COLUMN_COUNT, SET_HEAD,
+    SUBJECT_USE_COLUMN_COUNT, batch_nodes, chain, insert_rows, log_row, operational_row,
+    subject_row,
+};
+use super::reconciles::time_text;
+use crate::gateway::record::{Exchange, SubjectUse};
+
+type Batch = Vec<(Exchange, Option<SubjectUse>)>;
+
+enum Job {
+    Write(Batch, oneshot::Sender<Result<Vec<LogReceipt>, String>>),
+    Stop(oneshot::Sender<()>),
+}
+
+/// The writer of one SQLite file; its thread starts with the first batch.
+pub(super) struct SqliteWriter {
+    path: PathBuf,
+    busy_timeout: Duration,
+    /// `None` before the first batch and after [`SqliteWriter::stop`].
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    stopped: std::sync::atomic::AtomicBool,
+}
+
+impl SqliteWriter {
+    pub fn new(path: &Path, busy_timeout: Duration) -> SqliteWriter {
+        SqliteWriter {
+            path: path.to_path_buf(),
+            busy_timeout,
+            jobs: Mutex::new(None),
+            stopped: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Writes `batch` ([`super::Store::record_exchanges`]); resolves once it is committed.
+    pub async fn write(&self, batch: Batch) -> Result<Vec<LogReceipt>, StoreError> {
+        let count = batch.len();
+        let failed = |why: String| {
+            StoreError::new(format!(
+                "cannot write {count} message log record(s) (none of them was written) to the \
+                 SQLite database {}: {why}",
+                self.path.display()
+            ))
+        };
+        let jobs = self.jobs().map_err(failed)?;
+        let (reply, written) = oneshot::channel();
+        jobs.send(Job::Write(batch, reply))
+            .map_err(|_| failed("its writer has stopped".into()))?;
+        written
+            .await
+            .map_err(|_| failed("its writer has stopped".into()))?
+            .map_err(failed)
+    }
+
+    /// The writer thread's queue, started if need be.
+    fn jobs(&self) -> Result<mpsc::Sender<Job>, String> {
+        let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(sender) = jobs.as_ref() {
+            return Ok(sender.clone());
+        }
+        if self.stopped.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err("the store is closed".into());
+        }
+        let connection = open(&self.path, self.busy_timeout)
+            .map_err(|e| format!("it cannot be opened for writing ({e})"))?;
+        let (sender, queue) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("hromada-ledger".into())
+            .spawn(move || run(connection, queue))
+            .map_err(|e| format!("the message log writer cannot start ({e})"))?;
+        *jobs = Some(sender.clone());
+        Ok(sender)
+    }
+
+    /// Lets the batch being written finish, then closes the connection; later writes fail.
+    pub async fn stop(&self) {
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let sender = self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(sender) = sender {
+            let (done, finished) = oneshot::channel();
+            if sender.send(Job::Stop(done)).is_ok() {
+                let _ = finished.await;
+            }
+        }
+    }
+}
+
+fn open(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
+    let connection = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    connection.busy_timeout(busy_timeout)?;
+    // As the store's own connections: nothing acknowledged is lost (WAL is the file's mode).
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    connection.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(connection)
+}
+
+fn run(mut connection: Connection, queue: mpsc::Receiver<Job>) {
+    for job in queue {
+        match job {
+            Job::Write(batch, reply) => {
+                let _ = reply.send(write(&mut connection, &batch).map_err(|e| e.to_string()));
+            }
+            Job::Stop(done) => {
+                drop(connection);
+                let _ = done.send(());
+                return;
+            }
+        }
+    }
+}
+
+fn write(
+    connection: &mut Connection,
+    batch: &[(Exchange, Option<SubjectUse>)],
+) -> rusqlite::Result<Vec<LogReceipt>> {
+    let logged_at = time_text(&Utc::now());
+    let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut heads = BTreeMap::new();
+    for node in batch_nodes(batch) {
+        let head = tx.query_row(LOCK_HEAD, params![node, GENESIS_HASH], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?;
+        heads.insert(node, head);
+    }
+    let chained = chain(batch, &mut heads);
+    {
+        let mut log = tx.prepare_cached(&insert_rows(INSERT_LOG, LOG_COLUMN_COUNT, 1))?;
+        let mut operational = tx.prepare_cached(&insert_rows(
+            INSERT_OPERATIONAL,
+            OPERATIONAL_COLUMN_COUNT,
+            1,
+        ))?;
+        let mut subject = tx.prepare_cached(&insert_rows(
+            INSERT_SUBJECT_USE,
+            SUBJECT_USE_COLUMN_COUNT,
+            1,
+        ))?;
+        for ((exchange, use_), row) in batch.iter().zip(&chained) {
+            log.execute(params_from_iter(log_row(exchange, row, &logged_at)))?;
+            operational.execute(params_from_iter(operational_row(exchange)))?;
+            if let Some(use_) = use_ {
+                subject.execute(params_from_iter(subject_row(use_)))?;
+                if use_.notify {
+                    let id = tx.last_insert_rowid();
+                    tx.prepare_cached(INSERT_NOTICE)?.execute(params![
+                        use_.subject,
+                        logged_at,
+                        id
+                    ])?;
+                }
+            }
+        }
+        let mut set_head = tx.prepare_cached(SET_HEAD)?;
+        for (node, (seq, hash)) in &heads {
+            // By name: SQLite numbers `$n` parameters in order of appearance, not by `n`.
+            set_head.execute(named_params! {"$1": node, "$2": seq, "$3": hash})?;
+        }
+    }
+    tx.commit()?;
+    Ok(chained.into_iter().map(Chained::receipt).collect())
+}
