@@ -231,6 +231,20 @@ fn with_nothing_valid_to_serve_the_appliance_is_alive_but_not_ready_until_fixed(
         "status fails while nothing is served"
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("not ready"));
+    // The gateway says "not yet, retry" rather than failing: 503 with Retry-After.
+    let answer = raw_request(
+        &app.url,
+        "GET /r1/zp/GOV/04363395/registry/residents/x HTTP/1.1\r\nHost: hromada\r\n\
+         X-Road-Client: zp/GOV/04363395/portal\r\nConnection: close\r\n\r\n",
+    );
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    let lower = answer.to_ascii_lowercase();
+    assert!(lower.contains("\r\nretry-after: 1\r\n"), "{answer}");
+    assert!(
+        lower.contains("\r\nx-road-error: server.clientproxy.outdatedglobalconf\r\n"),
+        "{answer}"
+    );
+    assert!(answer.contains("no applied revision"), "{answer}");
 
     replace_file(&root.path().join("spec/system.kdl"), &system);
     app.wait_for("the fix", |s| s["ready"] == true);
@@ -574,4 +588,15 @@ fn two_replicas_on_one_postgresql_converge_on_the_same_revision() {
             .count();
         assert_eq!(officials.len(), declared, "{officials:#?}");
     });
+}
+
+/// Sends `request` as is to the appliance at `url` and reads the whole answer.
+fn raw_request(url: &str, request: &str) -> String {
+    use std::io::{Read, Write};
+    let address = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
 }

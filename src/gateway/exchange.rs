@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
+use axum::http::HeaderValue;
+use axum::http::header::RETRY_AFTER;
 use axum::response::Response;
 
 use super::call::{self, Answer, Call, ResponseIds, Unparsed};
@@ -33,11 +35,15 @@ pub async fn handle(State(app): State<AppState>, request: Request<Body>) -> Resp
     };
     let Some(compiled) = compiled else {
         let error = GatewayError::new(
-            ErrorKind::ClientProxyInternalError,
-            "the gateway has no applied revision of the spec yet; see /api/status",
+            ErrorKind::ClientProxyOutdatedGlobalConf,
+            "the gateway has no applied revision of the spec yet; retry shortly, and see /api/status",
             call.message_id.clone(),
         );
-        return Answer::refusal(error).into_response(&ids(&call, request_id));
+        let mut answer = Answer::refusal(error);
+        answer
+            .headers
+            .push((RETRY_AFTER, HeaderValue::from_static("1")));
+        return answer.into_response(&ids(&call, request_id));
     };
     if let Some(answer) = metaservices::answer(&compiled, &call) {
         return answer.into_response(&ids(&call, request_id));

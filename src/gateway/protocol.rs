@@ -392,6 +392,8 @@ error_kinds! {
         "The provider gateway's response seal did not verify.";
     ClientProxyNetworkError => "Server.ClientProxy.NetworkError", 502,
         "The consumer gateway could not reach the provider gateway.";
+    ClientProxyOutdatedGlobalConf => "Server.ClientProxy.OutdatedGlobalConf", 503,
+        "The gateway has no applied revision of the spec yet (X-Road: no valid global configuration); retry shortly.";
     ClientProxyInternalError => "Server.ClientProxy.InternalError", 500,
         "The consumer gateway failed for a reason of its own.";
     ServerProxySslAuthenticationFailed => "Server.ServerProxy.SslAuthenticationFailed", 403,
