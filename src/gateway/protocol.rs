@@ -554,7 +554,7 @@ pub fn new_message_id() -> String {
         .expect("OpenSSL's random generator failed; the gateway cannot make message ids");
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    let hex = hex::encode(b);
     format!(
         "{}-{}-{}-{}-{}",
         &hex[0..8],

@@ -114,8 +114,5 @@ pub fn exchange(
 }
 
 pub fn hex_sha256(bytes: &[u8]) -> String {
-    openssl::sha::sha256(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(openssl::sha::sha256(bytes))
 }

@@ -90,11 +90,7 @@ fn content_hash(sources: &SourceSet, referenced: &[String]) -> String {
         hasher.update(&(bytes.len() as u64).to_le_bytes());
         hasher.update(&bytes);
     }
-    hex(&hasher.finish())
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(hasher.finish())
 }
 
 /// The HEAD commit when `root` is inside a Git checkout and none of the spec's files differ

@@ -75,10 +75,7 @@ pub(super) fn time_text(t: &DateTime<Utc>) -> String {
 
 /// The sha256 of `text`, in lowercase hex.
 pub(crate) fn digest(text: &str) -> String {
-    openssl::sha::sha256(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(openssl::sha::sha256(text.as_bytes()))
 }
 
 const INSERT: &str = "INSERT INTO reconciles (node, instance, revision, source, started_at, \
