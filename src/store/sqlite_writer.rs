@@ -62,8 +62,17 @@ impl SqliteWriter {
         };
         let jobs = self.jobs().map_err(failed)?;
         let (reply, written) = oneshot::channel();
-        jobs.send(Job::Write(batch, reply))
-            .map_err(|_| failed("its writer has stopped".into()))?;
+        if jobs.send(Job::Write(batch, reply)).is_err() {
+            // The thread is gone: the store was closed meanwhile, or the thread panicked and
+            // the next batch starts a new one.
+            self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let why = if self.stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                "the store is closed"
+            } else {
+                "its writer has stopped; the next batch restarts it"
+            };
+            return Err(failed(why.into()));
+        }
         written
             .await
             .map_err(|_| failed("its writer has stopped".into()))?
@@ -90,7 +99,8 @@ impl SqliteWriter {
         Ok(sender)
     }
 
-    /// Lets the batch being written finish, then closes the connection; later writes fail.
+    /// Lets the batches already handed over finish, then closes the connection; later writes
+    /// fail.
     pub async fn stop(&self) {
         self.stopped
             .store(true, std::sync::atomic::Ordering::SeqCst);
