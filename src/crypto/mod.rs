@@ -8,6 +8,12 @@ pub mod dev_ca;
 pub mod dev_keys;
 pub mod seal;
 
+/// Lowercase hex SHA-256 of `bytes`: the digests the message log, the seals' texts and the
+/// reconcile history record.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(openssl::sha::sha256(bytes))
+}
+
 pub use certs::{
     CertError, RENEW_WITHIN_DAYS, Validity, chains_to, is_p256, key_description, name_line,
     not_after, not_before, read_certificates,

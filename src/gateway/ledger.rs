@@ -28,7 +28,8 @@ impl fmt::Display for LedgerError {
 
 impl std::error::Error for LedgerError {}
 
-type Reply = oneshot::Sender<Result<LogReceipt, LedgerError>>;
+/// A batch's outcome for one exchange: where it landed, or why the batch was not written.
+type Reply = oneshot::Sender<Result<LogReceipt, String>>;
 
 enum Command {
     Record(Box<(Exchange, Option<SubjectUse>)>, Reply),
@@ -76,7 +77,12 @@ impl Ledger {
             .send(Command::Record(Box::new((exchange, subject)), reply))
             .await
             .map_err(|_| closed())?;
-        receipt.await.map_err(|_| closed())?
+        receipt
+            .await
+            .map_err(|_| closed())?
+            .map_err(|e| LedgerError {
+                message: format!("message {message_id} was not written to the message log: {e}"),
+            })
     }
 
     /// Writes everything already queued, then stops the writer; later `record` calls fail.
@@ -127,7 +133,7 @@ async fn commit(
     batch: &mut Vec<(Exchange, Option<SubjectUse>)>,
     replies: &mut Vec<Reply>,
 ) {
-    let ids: Vec<String> = batch.iter().map(|(e, _)| e.message_id.clone()).collect();
+    let count = batch.len();
     match store.record_exchanges(std::mem::take(batch)).await {
         Ok(receipts) => {
             for (reply, receipt) in replies.drain(..).zip(receipts) {
@@ -135,14 +141,9 @@ async fn commit(
             }
         }
         Err(e) => {
-            tracing::error!(
-                "the message log could not write a batch of {} exchange(s): {e}",
-                ids.len()
-            );
-            for (id, reply) in ids.iter().zip(replies.drain(..)) {
-                let _ = reply.send(Err(LedgerError {
-                    message: format!("message {id} was not written to the message log: {e}"),
-                }));
+            tracing::error!("the message log could not write a batch of {count} exchange(s): {e}");
+            for reply in replies.drain(..) {
+                let _ = reply.send(Err(e.to_string()));
             }
         }
     }

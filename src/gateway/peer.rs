@@ -19,11 +19,11 @@ use super::exchange::finish;
 use super::peer_tls::{self, NodeIdentity, PeerCertificate};
 use super::protocol::{ErrorKind, GatewayError, new_message_id};
 use super::record::Side;
-use super::trace::{Trace, hex_sha256};
+use super::trace::Trace;
 use super::upstream::{BodyError, read_bounded, with_call_headers};
 use super::{Gateway, provider};
 use crate::compile::Compiled;
-use crate::crypto::seal;
+use crate::crypto::{seal, sha256_hex};
 use crate::serve::AppState;
 use crate::spec::model::{Participant, Service};
 
@@ -105,7 +105,7 @@ pub fn request_text(call: &Call) -> Vec<u8> {
         call.user_id.as_deref().unwrap_or_default(),
         call.issue.as_deref().unwrap_or_default(),
         call.content_type().unwrap_or_default(),
-        hex_sha256(&call.body),
+        sha256_hex(&call.body),
     )
     .into_bytes()
 }
@@ -114,11 +114,11 @@ pub fn request_text(call: &Call) -> Vec<u8> {
 pub fn response_text(message_id: &str, request_seal: &str, answer: &Answer) -> Vec<u8> {
     format!(
         "hromada-seal/1 response\nid:{message_id}\nrequest-seal-sha256:{}\nstatus:{}\nerror:{}\ncontent-type:{}\nbody-sha256:{}\n",
-        hex_sha256(request_seal.as_bytes()),
+        sha256_hex(request_seal.as_bytes()),
         answer.status.as_u16(),
         answer.error.as_ref().map(|e| e.kind.to_string()).unwrap_or_default(),
         answer.content_type().unwrap_or_default(),
-        hex_sha256(&answer.body),
+        sha256_hex(&answer.body),
     )
     .into_bytes()
 }

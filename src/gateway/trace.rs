@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::call::{Answer, Call, Unparsed};
 use super::record::{Exchange, Side, SubjectUse};
+use crate::crypto::sha256_hex;
 
 #[derive(Debug, Default)]
 pub struct Trace {
@@ -105,14 +106,10 @@ pub fn exchange(
         status: answer.status.as_u16(),
         error: answer.error.as_ref().map(|e| e.kind.to_string()),
         request_hash: asked.request_hash.to_string(),
-        response_digest: hex_sha256(&answer.body),
+        response_digest: sha256_hex(&answer.body),
         request_seal: trace.request_seal.clone(),
         response_seal: trace.response_seal.clone(),
         request_body: keep_bodies.then(|| asked.body.to_vec()),
         response_body: keep_bodies.then(|| answer.body.to_vec()),
     }
-}
-
-pub fn hex_sha256(bytes: &[u8]) -> String {
-    hex::encode(openssl::sha::sha256(bytes))
 }

@@ -20,12 +20,11 @@ pub struct Trust {
     /// Each node's id and TLS certificate.
     pub nodes: Vec<(String, X509)>,
     /// Participant id → its seal certificate, judged once per revision, not per message.
-    pub seals: BTreeMap<String, SealCertificate>,
+    seals: BTreeMap<String, SealCertificate>,
 }
 
 /// A participant's seal certificate as a revision judged it.
-pub struct SealCertificate {
-    pub cert: X509,
+struct SealCertificate {
     not_before: DateTime<Utc>,
     not_after: DateTime<Utc>,
     /// The key seals are verified with, or why the certificate cannot be used (it does not chain
@@ -34,14 +33,13 @@ pub struct SealCertificate {
 }
 
 impl SealCertificate {
-    fn judge(cert: X509, anchors: &[X509]) -> SealCertificate {
-        let key = chains_to(&cert, &[], anchors)
+    fn judge(cert: &X509, anchors: &[X509]) -> SealCertificate {
+        let key = chains_to(cert, &[], anchors)
             .map_err(|e| format!("does not chain to a trust anchor: {e}"))
-            .and_then(|()| seal::public_key(&cert).map_err(|e| e.to_string()));
+            .and_then(|()| seal::public_key(cert).map_err(|e| e.to_string()));
         SealCertificate {
-            not_before: certs::not_before(&cert),
-            not_after: certs::not_after(&cert),
-            cert,
+            not_before: certs::not_before(cert),
+            not_after: certs::not_after(cert),
             key,
         }
     }
@@ -76,7 +74,7 @@ impl Trust {
                 .iter()
                 .filter_map(|p| {
                     let cert = first(&p.seal.cert)?;
-                    Some((p.id.clone(), SealCertificate::judge(cert, &anchors)))
+                    Some((p.id.clone(), SealCertificate::judge(&cert, &anchors)))
                 })
                 .collect(),
             anchors,

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Row;
 
-use super::reconciles::{digest, time_text};
+use super::reconciles::time_text;
 use super::{Store, StoreError, on_pool};
 use crate::gateway::protocol::PROTOCOL_VERSION;
 use crate::gateway::record::{Exchange, SubjectUse};
@@ -20,7 +20,11 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 /// `prev_hash "\n" seq "\n" node "\n" entry` (seq in decimal; a node id never holds a newline).
 /// This is the only definition of the chain; `audit verify` and exports rely on it.
 pub fn chain_hash(prev_hash: &str, seq: i64, node: &str, entry: &str) -> String {
-    digest(&format!("{prev_hash}\n{seq}\n{node}\n{entry}"))
+    let mut hasher = openssl::sha::Sha256::new();
+    for part in [prev_hash, "\n", &seq.to_string(), "\n", node, "\n", entry] {
+        hasher.update(part.as_bytes());
+    }
+    hex::encode(hasher.finish())
 }
 
 /// Where a record landed in its node's chain.
@@ -272,7 +276,7 @@ pub(super) fn subject_row(use_: &SubjectUse) -> [Cell<'_>; SUBJECT_USE_COLUMN_CO
         Cell::Text(&use_.agreement),
         Cell::MaybeText(use_.purpose.as_deref()),
         Cell::MaybeText(use_.legal_basis.as_deref()),
-        Cell::Owned(serde_json::Value::from(use_.fields.clone()).to_string()),
+        Cell::Owned(serde_json::to_string(&use_.fields).expect("a list of strings is JSON")),
     ]
 }
 

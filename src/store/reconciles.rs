@@ -7,6 +7,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::{Store, StoreError, on_pool};
+use crate::crypto::sha256_hex;
 
 /// What a reconcile did with the revision it looked at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -73,11 +74,6 @@ pub(super) fn time_text(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
 
-/// The sha256 of `text`, in lowercase hex.
-pub(crate) fn digest(text: &str) -> String {
-    hex::encode(openssl::sha::sha256(text.as_bytes()))
-}
-
 const INSERT: &str = "INSERT INTO reconciles (node, instance, revision, source, started_at, \
      finished_at, outcome, errors, warnings, diagnostics, diagnostics_digest) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
@@ -109,7 +105,7 @@ impl Store {
     /// Records a finished reconcile; returns its id.
     pub async fn record_reconcile(&self, r: &NewReconcile) -> Result<i64, StoreError> {
         let diagnostics = r.diagnostics.to_string();
-        let digest = digest(&diagnostics);
+        let digest = sha256_hex(diagnostics.as_bytes());
         on_pool!(&self.pool, pool => {
             sqlx::query(INSERT)
                 .bind(&r.node)
