@@ -418,9 +418,11 @@ fn pull_mode_follows_the_remote_branch_and_plan_compares_against_the_running_rev
     );
 
     // A replica whose data folder is gone restarts on a broken branch: the store's record and
-    // the Git history give it the last good revision.
+    // the Git history give it the last good revision. Its last pull was stopped mid-way and
+    // left git's lock behind, which must not keep it from pulling.
     assert!(app.stop().success());
     std::fs::remove_dir_all(data.path().join("state/revisions")).unwrap();
+    std::fs::write(checkout.join(".git/index.lock"), "").unwrap();
     git(work.path(), &["checkout", "--quiet", "--", "."]);
     std::fs::write(work.path().join("spec/system.kdl"), "system \"zp\" {").unwrap();
     git(work.path(), &["commit", "--quiet", "-am", "break"]);
@@ -439,9 +441,15 @@ fn pull_mode_follows_the_remote_branch_and_plan_compares_against_the_running_rev
     );
     let status = app.wait_for("the last good revision", |s| s["ready"] == true);
     assert_eq!(status["applied"]["revision"], second.as_str());
-    assert_eq!(status["applied"]["restored"], true);
+    assert_eq!(status["applied"]["restored"], true, "{}", app.log());
     assert_eq!(status["last_attempt"]["outcome"], "refused");
     assert!(app.log().contains("from the Git history"), "{}", app.log());
+    assert!(
+        app.log().contains("index.lock, left by a git command"),
+        "{}",
+        app.log()
+    );
+    assert!(!checkout.join(".git/index.lock").exists());
 }
 
 #[test]

@@ -49,6 +49,7 @@ impl Remote {
             .await?;
         } else {
             self.own_checkout().await?;
+            self.remove_stale_locks();
             run(
                 self.git()
                     .args(["fetch", "--quiet", "--", &self.url])
@@ -122,6 +123,40 @@ impl Remote {
             return Err(not_ours());
         }
         Ok(())
+    }
+
+    /// Removes the lock files a git command leaves behind when it is killed: by the appliance's
+    /// shutdown or [`GIT_TIMEOUT`] mid-pull. Pulls run one at a time and nothing else works in
+    /// the checkout, so a lock found before a pull starts is stale; left there, every later pull
+    /// would fail.
+    fn remove_stale_locks(&self) {
+        let git_dir = self.checkout.join(".git");
+        let top = [
+            "index.lock",
+            "HEAD.lock",
+            "packed-refs.lock",
+            "shallow.lock",
+            "config.lock",
+        ]
+        .map(|name| git_dir.join(name));
+        let refs = walkdir::WalkDir::new(git_dir.join("refs"))
+            .into_iter()
+            .filter_map(Result::ok)
+            .map(walkdir::DirEntry::into_path);
+        for lock in top.into_iter().chain(refs) {
+            if lock.extension().is_some_and(|e| e == "lock") && lock.is_file() {
+                match std::fs::remove_file(&lock) {
+                    Ok(()) => tracing::warn!(
+                        "removed {}, left by a git command that was stopped mid-pull",
+                        lock.display()
+                    ),
+                    Err(e) => tracing::error!(
+                        "cannot remove the stale git lock {} ({e}); pulls fail until it is removed",
+                        lock.display()
+                    ),
+                }
+            }
+        }
     }
 
     /// `git -C CHECKOUT`, never looking above the checkout for a repository.
