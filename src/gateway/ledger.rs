@@ -1,8 +1,11 @@
-//! The ledger writer: a cloneable handle over one background task that writes exchanges to the
-//! store in batches (group commit). `record` resolves only once the batch holding its exchange
-//! is committed, so a response is acknowledged only after it is in the message log.
+//! The ledger writer: a cloneable handle that writes exchanges to the store in batches (group
+//! commit), through a task of its own unless the store gathers batches itself. `record` resolves
+//! only once the batch holding its exchange is committed, so a response is acknowledged only
+//! after it is in the message log.
 
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -39,23 +42,45 @@ enum Command {
 /// A handle on the ledger's writer; clones share the writer.
 #[derive(Clone)]
 pub struct Ledger {
-    commands: mpsc::Sender<Command>,
+    writer: Writer,
+}
+
+#[derive(Clone)]
+enum Writer {
+    /// The store gathers concurrent records into one transaction itself (a SQLite file): each
+    /// record goes straight to it, with no hand-over through a task of the ledger's.
+    Store {
+        store: Store,
+        closed: Arc<AtomicBool>,
+    },
+    /// The ledger's own task gathers them (PostgreSQL, in-memory SQLite).
+    Task(mpsc::Sender<Command>),
 }
 
 impl fmt::Debug for Ledger {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Ledger")
-            .field("closed", &self.commands.is_closed())
-            .finish()
+        let closed = match &self.writer {
+            Writer::Store { closed, .. } => closed.load(Ordering::SeqCst),
+            Writer::Task(commands) => commands.is_closed(),
+        };
+        f.debug_struct("Ledger").field("closed", &closed).finish()
     }
 }
 
 impl Ledger {
-    /// Starts the writer on the current Tokio runtime.
+    /// Starts the writer (a task on the current Tokio runtime where the store needs one).
     pub fn start(store: Store) -> Ledger {
+        if store.gathers_commits() {
+            let closed = Arc::new(AtomicBool::new(false));
+            return Ledger {
+                writer: Writer::Store { store, closed },
+            };
+        }
         let (commands, queue) = mpsc::channel(QUEUE);
         tokio::spawn(write(store, queue));
-        Ledger { commands }
+        Ledger {
+            writer: Writer::Task(commands),
+        }
     }
 
     /// Writes one exchange (and its data subject's record) to the ledger; resolves once the
@@ -72,25 +97,50 @@ impl Ledger {
                  (the appliance is shutting down)"
             ),
         };
-        let (reply, receipt) = oneshot::channel();
-        self.commands
-            .send(Command::Record(Box::new((exchange, subject)), reply))
-            .await
-            .map_err(|_| closed())?;
-        receipt
-            .await
-            .map_err(|_| closed())?
-            .map_err(|e| LedgerError {
-                message: format!("message {message_id} was not written to the message log: {e}"),
-            })
+        let written = match &self.writer {
+            Writer::Store {
+                store,
+                closed: shut,
+            } => {
+                if shut.load(Ordering::SeqCst) {
+                    return Err(closed());
+                }
+                match store.record_exchanges(vec![(exchange, subject)]).await {
+                    Ok(mut receipts) => receipts
+                        .pop()
+                        .ok_or_else(|| "the store answered without a receipt".to_string()),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            Writer::Task(commands) => {
+                let (reply, receipt) = oneshot::channel();
+                commands
+                    .send(Command::Record(Box::new((exchange, subject)), reply))
+                    .await
+                    .map_err(|_| closed())?;
+                receipt.await.map_err(|_| closed())?
+            }
+        };
+        written.map_err(|e| LedgerError {
+            message: format!("message {message_id} was not written to the message log: {e}"),
+        })
     }
 
-    /// Writes everything already queued, then stops the writer; later `record` calls fail.
-    /// Returns once the writer has stopped.
+    /// Writes everything already handed over, then stops taking records; later `record` calls
+    /// fail. Returns once what was handed over is written.
     pub async fn close(&self) {
-        let (done, stopped) = oneshot::channel();
-        if self.commands.send(Command::Close(done)).await.is_ok() {
-            let _ = stopped.await;
+        match &self.writer {
+            Writer::Store { store, closed } => {
+                closed.store(true, Ordering::SeqCst);
+                // An empty batch resolves after every batch handed over before it.
+                let _ = store.record_exchanges(Vec::new()).await;
+            }
+            Writer::Task(commands) => {
+                let (done, stopped) = oneshot::channel();
+                if commands.send(Command::Close(done)).await.is_ok() {
+                    let _ = stopped.await;
+                }
+            }
         }
     }
 }

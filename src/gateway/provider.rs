@@ -112,7 +112,8 @@ pub async fn provide(
             }
         };
         let projected = Projection::of(agreement).project(value);
-        answer.body = Bytes::from(projected.to_string());
+        answer.body =
+            Bytes::from(serde_json::to_vec(&projected).expect("a JSON value serialises to JSON"));
         answer.headers.retain(|(n, _)| *n != CONTENT_TYPE);
         answer
             .headers

@@ -367,10 +367,17 @@ impl Chained {
 }
 
 impl Store {
+    /// Whether [`Store::record_exchanges`] gathers concurrent batches into one transaction by
+    /// itself (a SQLite file's writer thread), so that callers need no queue of their own.
+    pub fn gathers_commits(&self) -> bool {
+        self.writer.is_some()
+    }
+
     /// Writes a batch of exchanges in one transaction: each gets the next record of its node's
     /// chain, its operational record and, with a [`SubjectUse`], the subject's record (and a
     /// pending notice when the agreement says `notify-subject`). All or nothing; the receipts
-    /// are in the order of `batch`.
+    /// are in the order of `batch`. On a SQLite file, an empty batch waits for every batch
+    /// handed over before it.
     pub async fn record_exchanges(
         &self,
         batch: Vec<(Exchange, Option<SubjectUse>)>,

@@ -1,6 +1,6 @@
 //! The message log writer of a SQLite file: one thread owning one connection (rusqlite) writes
-//! each batch in one transaction with cached prepared statements. Through sqlx every statement is
-//! a round trip to its worker thread; here a batch costs one hand-over, its pages and one fsync.
+//! the batches waiting for it in one transaction (group commit) with cached prepared statements,
+//! and answers each caller directly: a batch costs one hand-over, its pages and a shared fsync.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,12 +22,14 @@ use super::ledger::{
     subject_row,
 };
 use super::reconciles::time_text;
+use crate::gateway::ledger::MAX_BATCH;
 use crate::gateway::record::{Exchange, SubjectUse};
 
 type Batch = Vec<(Exchange, Option<SubjectUse>)>;
+type Reply = oneshot::Sender<Result<Vec<LogReceipt>, String>>;
 
 enum Job {
-    Write(Batch, oneshot::Sender<Result<Vec<LogReceipt>, String>>),
+    Write(Batch, Reply),
     Stop(oneshot::Sender<()>),
 }
 
@@ -50,7 +52,9 @@ impl SqliteWriter {
         }
     }
 
-    /// Writes `batch` ([`super::Store::record_exchanges`]); resolves once it is committed.
+    /// Writes `batch` ([`super::Store::record_exchanges`]); resolves once it is committed. Batches
+    /// that wait for the thread together are committed together. An empty batch resolves once
+    /// every batch handed over before it is committed.
     pub async fn write(&self, batch: Batch) -> Result<Vec<LogReceipt>, StoreError> {
         let count = batch.len();
         let failed = |why: String| {
@@ -127,15 +131,63 @@ fn open(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
 }
 
 fn run(mut connection: Connection, queue: mpsc::Receiver<Job>) {
-    for job in queue {
-        match job {
-            Job::Write(batch, reply) => {
-                let _ = reply.send(write(&mut connection, &batch).map_err(|e| e.to_string()));
+    while let Ok(first) = queue.recv() {
+        let mut writes = Vec::new();
+        let mut exchanges = 0;
+        let mut stop = None;
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            match job {
+                Job::Write(batch, reply) => {
+                    exchanges += batch.len();
+                    writes.push((batch, reply));
+                }
+                Job::Stop(done) => {
+                    stop = Some(done);
+                    break;
+                }
             }
-            Job::Stop(done) => {
-                drop(connection);
-                let _ = done.send(());
-                return;
+            if exchanges < MAX_BATCH {
+                next = queue.try_recv().ok();
+            }
+        }
+        write_together(&mut connection, writes);
+        if let Some(done) = stop {
+            drop(connection);
+            let _ = done.send(());
+            return;
+        }
+    }
+}
+
+/// Group commit: the batches waiting together are written in one transaction, and each is
+/// answered with its own receipts (or the transaction's error).
+fn write_together(connection: &mut Connection, writes: Vec<(Batch, Reply)>) {
+    let mut sizes = Vec::with_capacity(writes.len());
+    let mut replies = Vec::with_capacity(writes.len());
+    let mut all = Vec::new();
+    for (batch, reply) in writes {
+        sizes.push(batch.len());
+        replies.push(reply);
+        all.extend(batch);
+    }
+    if all.is_empty() {
+        for reply in replies {
+            let _ = reply.send(Ok(Vec::new()));
+        }
+        return;
+    }
+    match write(connection, &all) {
+        Ok(receipts) => {
+            let mut receipts = receipts.into_iter();
+            for (reply, size) in replies.into_iter().zip(sizes) {
+                let _ = reply.send(Ok(receipts.by_ref().take(size).collect()));
+            }
+        }
+        Err(e) => {
+            let why = e.to_string();
+            for reply in replies {
+                let _ = reply.send(Err(why.clone()));
             }
         }
     }
@@ -149,9 +201,11 @@ fn write(
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut heads = BTreeMap::new();
     for node in batch_nodes(batch) {
-        let head = tx.query_row(LOCK_HEAD, params![node, GENESIS_HASH], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })?;
+        let head = tx
+            .prepare_cached(LOCK_HEAD)?
+            .query_row(params![node, GENESIS_HASH], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })?;
         heads.insert(node, head);
     }
     let chained = chain(batch, &mut heads);
