@@ -883,3 +883,56 @@ async fn after_a_crash_of_the_provider_node_every_answered_exchange_is_in_its_lo
         String::from_utf8_lossy(&verified.stdout)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_lets_the_exchange_in_flight_finish_and_both_nodes_log_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    let vodokanal_data = dir.path().join("vodokanal");
+    let core_data = dir.path().join("core");
+    let vodokanal = start(&fed, &vodokanal_data, "gw-vodokanal", &[]);
+    wait_for_peer_listener(&vodokanal);
+    let core = start(&fed, &core_data, "gw-core", &[]);
+
+    // The upstream takes 1.5 s; both nodes are told to stop while it works.
+    let url = format!(
+        "{}{}",
+        core.url,
+        fed.balance_path("/accounts/unhurried/balance")
+    );
+    let in_flight = http()
+        .get(&url)
+        .header("X-Road-Client", fed.registry_client())
+        .header("X-Road-Id", "in-flight-1")
+        .send();
+    let in_flight = tokio::spawn(in_flight);
+    let started = Instant::now();
+    while fed.upstream.seen.lock().unwrap().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the call never reached the upstream"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let stopping = tokio::task::spawn_blocking(move || (core.stop(), vodokanal.stop()));
+
+    let answer = in_flight.await.unwrap().unwrap();
+    assert_eq!(answer.status(), 200);
+    let body = answer.text().await.unwrap();
+    assert!(body.contains("holder_name"), "{body}");
+    assert!(!body.contains(UNGRANTED_RNOKPP), "{body}");
+    let (core_stopped, vodokanal_stopped) = stopping.await.unwrap();
+    assert!(core_stopped.success(), "{core_stopped}");
+    assert!(vodokanal_stopped.success(), "{vodokanal_stopped}");
+    for data in [&core_data, &vodokanal_data] {
+        let records = logged(data, "in-flight-1").await;
+        assert_eq!(records.len(), 1, "{}", data.display());
+        assert_eq!(records[0].status, 200);
+        let verified = audit_verify(data);
+        assert!(
+            verified.status.success(),
+            "{}",
+            String::from_utf8_lossy(&verified.stdout)
+        );
+    }
+}

@@ -64,6 +64,15 @@ impl SqliteWriter {
                 self.path.display()
             ))
         };
+        let running = self
+            .jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some();
+        if batch.is_empty() && !running {
+            // Nothing was handed over that an empty batch would have to wait for.
+            return Ok(Vec::new());
+        }
         let jobs = self.jobs().map_err(failed)?;
         let (reply, written) = oneshot::channel();
         if jobs.send(Job::Write(batch, reply)).is_err() {

@@ -137,6 +137,10 @@ async fn balance(
             tokio::time::sleep(Duration::from_secs(20)).await;
             StatusCode::OK.into_response()
         }
+        "unhurried" => {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            account_json(&account)
+        }
         "pdf" => (
             [(header::CONTENT_TYPE, "application/pdf")],
             "%PDF-1.7 secret",
@@ -153,17 +157,21 @@ async fn balance(
             [(header::LOCATION, "/abonents/accounts/other/balance")],
         )
             .into_response(),
-        _ => axum::Json(json!({
-            "account_number": account,
-            "holder_name": "Іваненко Марія Петрівна",
-            "holder_rnokpp": UNGRANTED_RNOKPP,
-            "address": {"street": "вул. Центральна", "building": "5", "apartment": "12"},
-            "debt_uah": "0.00",
-            "balance_date": "2026-11-01",
-            "note": UNGRANTED_NOTE,
-        }))
-        .into_response(),
+        _ => account_json(&account),
     }
+}
+
+fn account_json(account: &str) -> Response {
+    axum::Json(json!({
+        "account_number": account,
+        "holder_name": "Іваненко Марія Петрівна",
+        "holder_rnokpp": UNGRANTED_RNOKPP,
+        "address": {"street": "вул. Центральна", "building": "5", "apartment": "12"},
+        "debt_uah": "0.00",
+        "balance_date": "2026-11-01",
+        "note": UNGRANTED_NOTE,
+    }))
+    .into_response()
 }
 
 async fn person(
