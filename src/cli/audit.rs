@@ -99,7 +99,7 @@ async fn open(args: &StoreArgs) -> Result<Store, String> {
                     file.display()
                 ));
             }
-            format!("sqlite://{}", file.display())
+            Store::sqlite_url(&file)
         }
     };
     Store::connect(&url).await.map_err(|e| e.to_string())

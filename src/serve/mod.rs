@@ -91,7 +91,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     let database_url = options
         .database_url
         .clone()
-        .unwrap_or_else(|| format!("sqlite://{}", options.data_dir.join("hromada.db").display()));
+        .unwrap_or_else(|| Store::sqlite_url(&options.data_dir.join("hromada.db")));
     let store = Store::connect(&database_url)
         .await
         .map_err(|e| e.to_string())?;

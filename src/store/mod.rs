@@ -18,6 +18,7 @@ pub use ledger::{
 pub use reconciles::{NewReconcile, Outcome, ReconcileRecord};
 
 use std::fmt;
+use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -263,6 +264,18 @@ impl Store {
         on_pool!(&self.pool, pool => pool.close().await)
     }
 
+    /// The URL of the SQLite file at `path`: `?`, `#` and `%` in a folder's name are
+    /// percent-encoded, or they would be read as the URL's query, fragment or an escape.
+    pub fn sqlite_url(path: &Path) -> String {
+        const IN_PATH: &percent_encoding::AsciiSet =
+            &percent_encoding::CONTROLS.add(b'?').add(b'#').add(b'%');
+        let text = path.to_string_lossy();
+        format!(
+            "sqlite://{}",
+            percent_encoding::utf8_percent_encode(&text, IN_PATH)
+        )
+    }
+
     /// A url with any password replaced by `***`, for logs.
     pub fn display_url(url: &str) -> String {
         let (scheme, rest) = match url.find("://") {
@@ -341,5 +354,21 @@ mod tests {
         for (url, shown) in cases {
             assert_eq!(Store::display_url(url), shown, "{url}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_data_folder_named_with_url_characters_holds_its_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("міська рада?#50%");
+        std::fs::create_dir(&folder).unwrap();
+        let file = folder.join("hromada.db");
+        let store = Store::connect(&Store::sqlite_url(&file)).await.unwrap();
+        store.ping().await.unwrap();
+        store.close().await;
+        assert!(
+            file.is_file(),
+            "{:?}",
+            std::fs::read_dir(dir.path()).unwrap().collect::<Vec<_>>()
+        );
     }
 }
