@@ -3,7 +3,9 @@
 //! the message log on, for a small and a ~100 KB JSON answer. Every answer is checked.
 //!
 //! `cargo bench --bench gateway`; HROMADA_BENCH_CLIENTS (default 16), HROMADA_BENCH_SECONDS (10),
-//! HROMADA_BENCH_WARMUP (2), HROMADA_BENCH_ONLY (row names, comma-separated: `c-small-16`).
+//! HROMADA_BENCH_WARMUP (2), HROMADA_BENCH_ONLY (row names, comma-separated: `c-small-16`),
+//! HROMADA_BENCH_STORE (`sqlite`, the default, or `postgres`: each node on its own database of a
+//! throwaway PostgreSQL 15 cluster with durable settings, as `tests/common/postgres.rs` starts it).
 //! The figures go to benches/README.md.
 
 use std::io::{BufRead, BufReader};
@@ -19,6 +21,10 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use serde_json::{Value, json};
+
+#[allow(dead_code)]
+#[path = "../tests/common/postgres.rs"]
+mod postgres;
 
 const INSTANCE: &str = "hromada-federation";
 const SMALL: &str = "120045";
@@ -43,6 +49,15 @@ fn main() {
     let only: Option<Vec<String>> = std::env::var("HROMADA_BENCH_ONLY")
         .ok()
         .map(|v| v.split(',').map(str::to_string).collect());
+    let on_postgres = match std::env::var("HROMADA_BENCH_STORE").as_deref() {
+        Ok("postgres") => {
+            postgres::durable();
+            postgres::available().unwrap_or_else(|why| panic!("PostgreSQL: {why}"));
+            true
+        }
+        Ok("sqlite") | Err(_) => false,
+        Ok(other) => panic!("HROMADA_BENCH_STORE is `sqlite` or `postgres`, not `{other}`"),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -105,24 +120,29 @@ fn main() {
     };
 
     println!(
-        "{clients} keep-alive clients (and 1), {} s after {} s warm-up per row\n",
+        "{clients} keep-alive clients (and 1), {} s after {} s warm-up per row; store: {}\n",
         measure.as_secs(),
-        warmup.as_secs()
+        warmup.as_secs(),
+        if on_postgres {
+            "PostgreSQL (durable settings)"
+        } else {
+            "SQLite"
+        }
     );
     println!("{}", Outcome::HEADER);
     measure_target("a", &format!("http://127.0.0.1:{upstream}"), &[]);
     let headers = [("X-Road-Client", client.as_str())];
     if wanted_prefix(&only, "b-") {
         let data = tempfile::tempdir().unwrap();
-        let core = Node::start(&one, data.path(), "gw-core");
+        let core = Node::start(&one, data.path(), "gw-core", on_postgres);
         runtime.block_on(ready(&core.url, &client));
         measure_target("b", &core.url, &headers);
         core.stop();
     }
     if wanted_prefix(&only, "c-") {
         let (data_v, data_c) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let vodokanal = Node::start(&two, data_v.path(), "gw-vodokanal");
-        let core = Node::start(&two, data_c.path(), "gw-core");
+        let vodokanal = Node::start(&two, data_v.path(), "gw-vodokanal", on_postgres);
+        let core = Node::start(&two, data_c.path(), "gw-core", on_postgres);
         runtime.block_on(ready(&core.url, &client));
         measure_target("c", &core.url, &headers);
         core.stop();
@@ -316,12 +336,21 @@ impl Drop for Node {
 }
 
 impl Node {
-    fn start(root: &Path, data: &Path, node: &str) -> Node {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hromada"))
+    /// `on_postgres`: the node's store is a fresh database of the bench's PostgreSQL cluster
+    /// rather than SQLite in `data`.
+    fn start(root: &Path, data: &Path, node: &str, on_postgres: bool) -> Node {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_hromada"));
+        command
             .arg("serve")
             .arg(root)
             .args(["--node", node, "--data-dir"])
-            .arg(data)
+            .arg(data);
+        if on_postgres {
+            command
+                .arg("--database-url")
+                .arg(postgres::fresh_database_sync());
+        }
+        let mut child = command
             .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
             .env("HROMADA_LOG", "warn")
             .stdin(Stdio::null())

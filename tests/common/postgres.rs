@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 const DEFAULT_BIN: &str = "/usr/lib/postgresql/15/bin";
 
@@ -17,6 +17,14 @@ struct Cluster {
 }
 
 static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
+static DURABLE: AtomicBool = AtomicBool::new(false);
+
+/// The cluster started after this call keeps PostgreSQL's durable defaults (fsync, synchronous
+/// commit, full-page writes) instead of turning them off for speed: for benches, which measure
+/// what production pays.
+pub fn durable() {
+    DURABLE.store(true, Ordering::SeqCst);
+}
 
 fn bin_dir() -> PathBuf {
     std::env::var_os("HROMADA_PG_BIN")
@@ -129,9 +137,13 @@ fn start() -> Result<Cluster, String> {
             .args(["-w", "-o"])
             .arg(format!(
                 "-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={} \
-                 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-                 -c max_connections=300",
-                dir.display()
+                 -c max_connections=300{}",
+                dir.display(),
+                if DURABLE.load(Ordering::SeqCst) {
+                    ""
+                } else {
+                    " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+                }
             ))
             .arg("start");
         match run(pg_ctl, "pg_ctl start") {
