@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Row;
 
+use super::batch_rows::{ChainedBatch, WriteRows};
 use super::reconciles::time_text;
 use super::{Store, StoreError, on_pool};
 use crate::gateway::protocol::PROTOCOL_VERSION;
@@ -150,6 +151,11 @@ pub(super) const INSERT_NOTICE: &str = "INSERT INTO subject_notices (subject, cr
 /// one statement for a whole batch. Both databases take `$n` placeholders; a full batch stays far
 /// below their limits on bound values.
 pub(super) fn insert_rows(insert: &str, columns: usize, rows: usize) -> String {
+    insert_rows_from(insert, columns, rows, 1)
+}
+
+/// [`insert_rows`] with placeholders numbered from `$first`.
+pub(super) fn insert_rows_from(insert: &str, columns: usize, rows: usize, first: usize) -> String {
     use std::fmt::Write;
     let mut sql = String::with_capacity(insert.len() + rows * columns * 5);
     sql.push_str(insert);
@@ -159,7 +165,7 @@ pub(super) fn insert_rows(insert: &str, columns: usize, rows: usize) -> String {
             if column > 0 {
                 sql.push_str(", ");
             }
-            let _ = write!(sql, "${}", row * columns + column + 1);
+            let _ = write!(sql, "${}", first + row * columns + column);
         }
         sql.push(')');
     }
@@ -188,7 +194,7 @@ impl rusqlite::ToSql for Cell<'_> {
 }
 
 /// Binds `rows` to `sql` (made by [`insert_rows`] for that many rows), cell by cell.
-fn bound<'q, DB>(
+pub(super) fn bound<'q, DB>(
     sql: &'q str,
     rows: impl IntoIterator<Item = &'q [Cell<'q>]>,
 ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
@@ -401,46 +407,13 @@ impl Store {
                     heads.insert(node, (row.try_get(0)?, row.try_get(1)?));
                 }
                 let chained = chain(&batch, &mut heads);
-                let rows: Vec<_> = batch
-                    .iter()
-                    .zip(&chained)
-                    .map(|((exchange, _), row)| log_row(exchange, row, &logged_at))
-                    .collect();
-                let sql = insert_rows(INSERT_LOG, LOG_COLUMN_COUNT, rows.len());
-                bound(&sql, rows.iter().map(|r| &r[..])).execute(&mut *tx).await?;
-                let rows: Vec<_> = batch.iter().map(|(e, _)| operational_row(e)).collect();
-                let sql = insert_rows(INSERT_OPERATIONAL, OPERATIONAL_COLUMN_COUNT, rows.len());
-                bound(&sql, rows.iter().map(|r| &r[..])).execute(&mut *tx).await?;
-                // Uses without a notice go in one statement; a notice needs its use's id.
-                let (noticed, plain): (Vec<&SubjectUse>, Vec<&SubjectUse>) =
-                    batch.iter().filter_map(|(_, s)| s.as_ref()).partition(|s| s.notify);
-                if !plain.is_empty() {
-                    let rows: Vec<_> = plain.iter().map(|u| subject_row(u)).collect();
-                    let sql = insert_rows(INSERT_SUBJECT_USE, SUBJECT_USE_COLUMN_COUNT, rows.len());
-                    bound(&sql, rows.iter().map(|r| &r[..])).execute(&mut *tx).await?;
-                }
-                let sql = format!(
-                    "{} RETURNING id",
-                    insert_rows(INSERT_SUBJECT_USE, SUBJECT_USE_COLUMN_COUNT, 1)
-                );
-                for use_ in noticed {
-                    let row = subject_row(use_);
-                    let id: i64 = bound(&sql, [&row[..]]).fetch_one(&mut *tx).await?.try_get(0)?;
-                    sqlx::query(INSERT_NOTICE)
-                        .bind(&use_.subject)
-                        .bind(&logged_at)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                for (node, (seq, hash)) in &heads {
-                    sqlx::query(SET_HEAD)
-                        .bind(*node)
-                        .bind(*seq)
-                        .bind(hash)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                let rows = ChainedBatch {
+                    batch: &batch,
+                    chained: &chained,
+                    heads: &heads,
+                    logged_at: &logged_at,
+                };
+                tx.write_rows(&rows).await?;
                 tx.commit().await?;
                 Ok::<_, sqlx::Error>(chained.into_iter().map(Chained::receipt).collect())
             }

@@ -4,6 +4,7 @@
 //! on either database (`on_pool!`); migrations are applied at connect.
 
 mod actuation;
+mod batch_rows;
 mod health;
 mod ledger;
 mod reconciles;
