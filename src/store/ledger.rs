@@ -392,6 +392,9 @@ impl Store {
         if let Some(writer) = &self.writer {
             return writer.write(batch).await;
         }
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
         let logged_at = time_text(&Utc::now());
         let nodes = batch_nodes(&batch);
         let result = on_pool!(&self.pool, pool => {
