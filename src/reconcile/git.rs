@@ -52,6 +52,14 @@ impl Remote {
             self.remove_stale_locks();
             run(
                 self.git()
+                    // Maintenance after the fetch stays in the foreground: nothing of git's
+                    // may outlive the pull and hold a lock in the checkout.
+                    .args([
+                        "-c",
+                        "gc.autoDetach=false",
+                        "-c",
+                        "maintenance.autoDetach=false",
+                    ])
                     .args(["fetch", "--quiet", "--", &self.url])
                     .arg(format!(
                         "+refs/heads/{0}:refs/remotes/hromada/{0}",
@@ -126,9 +134,9 @@ impl Remote {
     }
 
     /// Removes the lock files a git command leaves behind when it is killed: by the appliance's
-    /// shutdown or [`GIT_TIMEOUT`] mid-pull. Pulls run one at a time and nothing else works in
-    /// the checkout, so a lock found before a pull starts is stale; left there, every later pull
-    /// would fail.
+    /// shutdown or [`GIT_TIMEOUT`] mid-pull. Pulls run one at a time, their maintenance in the
+    /// foreground, and the reconciler's `git status` takes no optional locks, so a lock found
+    /// before a pull starts is stale; left there, every later pull would fail.
     fn remove_stale_locks(&self) {
         let git_dir = self.checkout.join(".git");
         let top = [

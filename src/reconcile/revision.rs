@@ -98,6 +98,8 @@ fn content_hash(sources: &SourceSet, referenced: &[String]) -> String {
 fn clean_commit(root: &Path, referenced: &[String]) -> Option<String> {
     let commit = head(root)?;
     let status = Command::new("git")
+        // Read-only: no index refresh, so no `index.lock` racing a pull's reset.
+        .env("GIT_OPTIONAL_LOCKS", "0")
         .arg("-C")
         .arg(root)
         .args([

@@ -141,7 +141,9 @@ impl Store {
         let target: Arc<str> = if in_memory {
             "in memory".into()
         } else {
-            path.into()
+            percent_encoding::percent_decode_str(path)
+                .decode_utf8_lossy()
+                .into()
         };
         let cannot_open = |why: String| {
             StoreError::new(format!(
@@ -366,6 +368,17 @@ mod tests {
         let store = Store::connect(&Store::sqlite_url(&file)).await.unwrap();
         store.ping().await.unwrap();
         store.close().await;
+        // Errors name the folder as it is spelt, not as the URL encodes it.
+        std::fs::write(folder.join("файл"), "").unwrap();
+        let blocked = Store::sqlite_url(&folder.join("файл").join("hromada.db"));
+        let error = Store::connect(&blocked).await.unwrap_err().to_string();
+        assert!(
+            error.starts_with(&format!(
+                "cannot open the SQLite database {}",
+                folder.join("файл/hromada.db").display()
+            )),
+            "{error}"
+        );
         assert!(
             file.is_file(),
             "{:?}",
