@@ -11,12 +11,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use hromada::store::{Availability, Backend, HealthResult, Store};
+use hromada::store::{Availability, HealthResult, Store};
 use serde_json::Value;
 use tempfile::TempDir;
 
 use common::appliance::Appliance;
-use common::postgres;
+use common::db::Db;
 
 /// A loopback HTTP server answering every request with `status`, until the test ends.
 fn upstream(status: u16) -> u16 {
@@ -381,38 +381,6 @@ fn another_nodes_services_are_not_checked_here() {
     assert_eq!(healthy["health"]["availability_24h"]["total"], 0);
     assert!(!app.log().contains("council/healthy is"), "{}", app.log());
     assert!(app.stop().success());
-}
-
-/// A database for one test; the folder of a SQLite file lives as long as this.
-struct Db {
-    url: String,
-    backend: Backend,
-    _dir: Option<TempDir>,
-}
-
-macro_rules! both {
-    ($(async fn $name:ident($db:ident: Db) $body:block)*) => {$(
-        mod $name {
-            use super::*;
-
-            async fn run($db: Db) $body
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let dir = tempfile::tempdir().unwrap();
-                let url = format!("sqlite://{}/hromada.db", dir.path().display());
-                run(Db { url, backend: Backend::Sqlite, _dir: Some(dir) }).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let test = concat!(stringify!($name), "::postgres");
-                if let Some(url) = postgres::url_or_skip(test) {
-                    run(Db { url, backend: Backend::Postgres, _dir: None }).await
-                }
-            }
-        }
-    )*};
 }
 
 fn result(service: &str, checked_at: DateTime<Utc>, ok: bool, status: Option<u16>) -> HealthResult {

@@ -14,44 +14,7 @@ use hromada::gateway::record::{Exchange, Side, SubjectUse};
 use hromada::store::{GENESIS_HASH, Store, chain_hash};
 use tempfile::TempDir;
 
-use common::postgres;
-
-/// A database for one test; the folder of a SQLite file lives as long as this.
-struct Db {
-    url: String,
-    _dir: Option<TempDir>,
-}
-
-fn sqlite_db() -> Db {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/hromada.db", dir.path().display());
-    Db {
-        url,
-        _dir: Some(dir),
-    }
-}
-
-macro_rules! both {
-    ($(async fn $name:ident($db:ident: Db) $body:block)*) => {$(
-        mod $name {
-            use super::*;
-
-            async fn run($db: Db) $body
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                run(sqlite_db()).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                if let Some(url) = postgres::url_or_skip(concat!(stringify!($name), "::postgres")) {
-                    run(Db { url, _dir: None }).await
-                }
-            }
-        }
-    )*};
-}
+use common::db::Db;
 
 const USER_ID: &str = "UA1234567890";
 const SUBJECT: &str = "3021304567";

@@ -13,57 +13,8 @@ use hromada::store::{
     Store,
 };
 use serde_json::json;
-use tempfile::TempDir;
 
-use common::postgres;
-
-/// A database for one test; the folder of a SQLite file lives as long as this.
-struct Db {
-    url: String,
-    backend: Backend,
-    _dir: Option<TempDir>,
-}
-
-fn sqlite_db() -> Db {
-    let dir = tempfile::tempdir().unwrap();
-    // A folder that does not exist yet: connect creates it.
-    let url = format!("sqlite://{}/state/hromada.db", dir.path().display());
-    Db {
-        url,
-        backend: Backend::Sqlite,
-        _dir: Some(dir),
-    }
-}
-
-fn postgres_db(test: &str) -> Option<Db> {
-    postgres::url_or_skip(test).map(|url| Db {
-        url,
-        backend: Backend::Postgres,
-        _dir: None,
-    })
-}
-
-macro_rules! both {
-    ($(async fn $name:ident($db:ident: Db) $body:block)*) => {$(
-        mod $name {
-            use super::*;
-
-            async fn run($db: Db) $body
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                run(sqlite_db()).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                if let Some(db) = postgres_db(concat!(stringify!($name), "::postgres")) {
-                    run(db).await
-                }
-            }
-        }
-    )*};
-}
+use common::db::Db;
 
 fn at(seconds: i64, nanos: u32) -> DateTime<Utc> {
     Utc.timestamp_opt(1_780_000_000 + seconds, nanos).unwrap()

@@ -1,5 +1,5 @@
-//! Helpers shared by the integration tests: copying spec trees into temporary folders, and a
-//! throwaway PostgreSQL cluster (`postgres`).
+//! Helpers shared by the integration tests: copying spec trees into temporary folders, a
+//! throwaway PostgreSQL cluster (`postgres`) and a database per test on either backend (`db`).
 #![allow(dead_code)]
 
 use std::path::Path;
@@ -27,5 +27,6 @@ pub fn minimal() -> std::path::PathBuf {
 }
 
 pub mod appliance;
+pub mod db;
 pub mod federation;
 pub mod postgres;
