@@ -10,10 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::{mpsc, oneshot};
 
 use super::record::{Exchange, SubjectUse};
-use crate::store::{LogReceipt, Store};
+use crate::store::{LogReceipt, MAX_BATCH, Store};
 
-/// Most exchanges written in one transaction.
-pub const MAX_BATCH: usize = 256;
 /// Exchanges that may wait for the writer before `record` itself waits (back-pressure).
 const QUEUE: usize = 4 * MAX_BATCH;
 

@@ -3,9 +3,10 @@
 //! window; the runner prunes what has aged out. Times are RFC 3339 UTC text with nanoseconds,
 //! which sorts as time does, so windows are plain text comparisons on both databases.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::reconciles::time_text;
 use super::{Store, StoreError, on_pool};
 
 /// One health check of a service's upstream.
@@ -47,10 +48,6 @@ const LATEST: &str = "SELECT service, node, checked_at, ok, status_code, latency
 const AVAILABILITY: &str = "SELECT COUNT(*), COALESCE(SUM(CASE WHEN ok THEN 1 ELSE 0 END), 0) \
      FROM health_results WHERE service = $1 AND checked_at >= $2";
 const PRUNE: &str = "DELETE FROM health_results WHERE checked_at < $1";
-
-fn time_text(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Nanos, true)
-}
 
 type Row = (
     String,

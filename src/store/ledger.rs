@@ -14,6 +14,9 @@ use super::{Store, StoreError, on_pool};
 use crate::gateway::protocol::PROTOCOL_VERSION;
 use crate::gateway::record::{Exchange, SubjectUse};
 
+/// Most exchanges written in one transaction.
+pub const MAX_BATCH: usize = 256;
+
 /// `prev_hash` of the first record of every node's chain.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 

@@ -13,8 +13,8 @@ mod sqlite_writer;
 pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRow};
 pub use health::{Availability, HealthResult};
 pub use ledger::{
-    GENESIS_HASH, LogHead, LogReceipt, LogRecord, OperationalRecord, SubjectNotice, SubjectUsePage,
-    SubjectUseRecord, chain_hash,
+    GENESIS_HASH, LogHead, LogReceipt, LogRecord, MAX_BATCH, OperationalRecord, SubjectNotice,
+    SubjectUsePage, SubjectUseRecord, chain_hash,
 };
 pub use reconciles::{NewReconcile, Outcome, ReconcileRecord};
 

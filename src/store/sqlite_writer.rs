@@ -17,12 +17,11 @@ use tokio::sync::oneshot;
 use super::StoreError;
 use super::ledger::{
     Chained, GENESIS_HASH, INSERT_LOG, INSERT_NOTICE, INSERT_OPERATIONAL, INSERT_SUBJECT_USE,
-    LOCK_HEAD, LOG_COLUMN_COUNT, LogReceipt, OPERATIONAL_COLUMN_COUNT, SET_HEAD,
+    LOCK_HEAD, LOG_COLUMN_COUNT, LogReceipt, MAX_BATCH, OPERATIONAL_COLUMN_COUNT, SET_HEAD,
     SUBJECT_USE_COLUMN_COUNT, batch_nodes, chain, insert_rows, log_row, operational_row,
     subject_row,
 };
 use super::reconciles::time_text;
-use crate::gateway::ledger::MAX_BATCH;
 use crate::gateway::record::{Exchange, SubjectUse};
 
 type Batch = Vec<(Exchange, Option<SubjectUse>)>;
