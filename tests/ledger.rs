@@ -290,6 +290,60 @@ both! {
         two.close().await;
     }
 
+    async fn replicas_taking_turns_extend_the_head_the_other_wrote(db: Db) {
+        // Each store remembers the head it last wrote; the other's writes make that stale.
+        let (one, two) = (
+            Store::connect(&db.url).await.unwrap(),
+            Store::connect(&db.url).await.unwrap(),
+        );
+        let mut seqs = Vec::new();
+        for n in 1..=6 {
+            let store = if n % 3 == 0 { &two } else { &one };
+            let receipts = store
+                .record_exchanges(vec![(exchange("gw", n), Some(subject_use(&exchange("gw", n), n == 4)))])
+                .await
+                .unwrap();
+            seqs.push(receipts[0].seq);
+        }
+        assert_eq!(seqs, [1, 2, 3, 4, 5, 6]);
+        let report = audit::verify(&one, None).await.unwrap();
+        assert!(report.intact(), "{report:?}");
+        assert_eq!(report.records(), 6);
+        let log = two.message_log("gw", 0, 10).await.unwrap();
+        let ids: Vec<_> = log.iter().map(|r| r.message_id.as_str()).collect();
+        assert_eq!(ids, ["msg-gw-1", "msg-gw-2", "msg-gw-3", "msg-gw-4", "msg-gw-5", "msg-gw-6"]);
+        // Every row of a batch is written or none: one subject record each, one notice.
+        assert_eq!(one.subject_uses(SUBJECT, 1, 50).await.unwrap().total, 6);
+        assert_eq!(one.pending_notices(10).await.unwrap().len(), 1);
+        assert_eq!(one.operational_records(at(0), 50).await.unwrap().len(), 6);
+        one.close().await;
+        two.close().await;
+    }
+
+    async fn a_head_moved_behind_the_writer_is_followed(db: Db) {
+        // A head changed past the store (a restore, a replica on an older version) is read
+        // again rather than forked from.
+        let store = Store::connect(&db.url).await.unwrap();
+        fill(&store, 3).await;
+        let moved = chain_hash(GENESIS_HASH, 7, "gw", "{}");
+        execute(
+            &db.url,
+            &format!("UPDATE message_log_head SET seq = 7, hash = '{moved}' WHERE node = 'gw'"),
+        )
+        .await;
+        let receipts = store
+            .record_exchanges(vec![(exchange("gw", 4), None)])
+            .await
+            .unwrap();
+        assert_eq!(receipts[0].seq, 8);
+        let log = store.message_log("gw", 7, 10).await.unwrap();
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].prev_hash, moved);
+        let heads = store.message_log_heads().await.unwrap();
+        assert_eq!((heads[0].seq, heads[0].hash.as_str()), (8, receipts[0].hash.as_str()));
+        store.close().await;
+    }
+
     async fn an_altered_record_is_named(db: Db) {
         let store = Store::connect(&db.url).await.unwrap();
         fill(&store, 20).await;

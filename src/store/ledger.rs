@@ -1,6 +1,7 @@
 //! The gateway's ledger in the store: the message log (hash-chained per node), X-Road operational
 //! records, data subjects' records and pending notices. A batch is written in one transaction
-//! that first locks each node's `message_log_head` row, so the chain of a node never forks.
+//! that either first locks each node's `message_log_head` row or (PostgreSQL, heads cached)
+//! moves the heads only if they are unchanged, so the chain of a node never forks.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -8,9 +9,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Row;
 
-use super::batch_rows::{ChainedBatch, WriteRows};
+use super::batch_rows::{ChainedBatch, WriteRows, write_if_heads_unmoved};
 use super::reconciles::time_text;
-use super::{Store, StoreError, on_pool};
+use super::{Pool, Store, StoreError, on_pool};
 use crate::gateway::protocol::PROTOCOL_VERSION;
 use crate::gateway::record::{Exchange, SubjectUse};
 
@@ -134,36 +135,35 @@ pub(super) const LOCK_HEAD: &str = "INSERT INTO message_log_head (node, seq, has
      ON CONFLICT (node) DO UPDATE SET seq = message_log_head.seq RETURNING seq, hash";
 pub(super) const SET_HEAD: &str = "UPDATE message_log_head SET seq = $2, hash = $3 WHERE node = $1";
 pub(super) const INSERT_LOG: &str = "INSERT INTO message_log \
-     (node, seq, message_id, logged_at, entry, prev_hash, hash) VALUES";
+     (node, seq, message_id, logged_at, entry, prev_hash, hash)";
 pub(super) const LOG_COLUMN_COUNT: usize = 7;
 pub(super) const INSERT_OPERATIONAL: &str = "INSERT INTO operational_records (node, message_id, \
      security_server_type, request_in_ts, request_out_ts, response_in_ts, response_out_ts, \
      client_xroad_instance, client_member_class, client_member_code, client_subsystem_code, \
      service_xroad_instance, service_member_class, service_member_code, service_subsystem_code, \
      service_code, message_issue, message_protocol_version, request_size, response_size, \
-     succeeded, fault_code, status_code, rest_method, rest_path) VALUES";
+     succeeded, fault_code, status_code, rest_method, rest_path)";
 pub(super) const OPERATIONAL_COLUMN_COUNT: usize = 25;
 pub(super) const INSERT_SUBJECT_USE: &str = "INSERT INTO subject_uses (subject, logtime, message_id, \
      action, receiver_code, receiver_name, receiver_system, provider, agreement, purpose, \
-     legal_basis, fields) VALUES";
+     legal_basis, fields)";
 pub(super) const SUBJECT_USE_COLUMN_COUNT: usize = 12;
 pub(super) const INSERT_NOTICE: &str = "INSERT INTO subject_notices (subject, created_at, subject_use, \
      status) VALUES ($1, $2, $3, 'pending')";
 
-/// `insert` (ending in `VALUES`) followed by `rows` tuples of `columns` numbered placeholders:
-/// one statement for a whole batch. Both databases take `$n` placeholders; a full batch stays far
-/// below their limits on bound values.
+/// `insert` (`INSERT INTO table (columns)`) followed by `VALUES` and `rows` tuples of `columns`
+/// numbered placeholders: one statement for a whole batch. Both databases take `$n`
+/// placeholders; a full batch stays far below their limits on bound values.
 pub(super) fn insert_rows(insert: &str, columns: usize, rows: usize) -> String {
-    insert_rows_from(insert, columns, rows, 1)
+    format!("{insert} VALUES {}", value_rows(columns, rows, 1))
 }
 
-/// [`insert_rows`] with placeholders numbered from `$first`.
-pub(super) fn insert_rows_from(insert: &str, columns: usize, rows: usize, first: usize) -> String {
+/// `rows` tuples of `columns` placeholders, `($first, …), (…)`, numbered on from `$first`.
+pub(super) fn value_rows(columns: usize, rows: usize, first: usize) -> String {
     use std::fmt::Write;
-    let mut sql = String::with_capacity(insert.len() + rows * columns * 5);
-    sql.push_str(insert);
+    let mut sql = String::with_capacity(rows * columns * 5);
     for row in 0..rows {
-        sql.push_str(if row == 0 { " (" } else { ", (" });
+        sql.push_str(if row == 0 { "(" } else { ", (" });
         for column in 0..columns {
             if column > 0 {
                 sql.push_str(", ");
@@ -400,32 +400,8 @@ impl Store {
         }
         let logged_at = time_text(&Utc::now());
         let nodes = batch_nodes(&batch);
-        let result = on_pool!(&self.pool, pool => {
-            async {
-                let mut tx = pool.begin().await?;
-                let mut heads = BTreeMap::new();
-                for node in nodes {
-                    let row = sqlx::query(LOCK_HEAD)
-                        .bind(node)
-                        .bind(GENESIS_HASH)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    heads.insert(node, (row.try_get(0)?, row.try_get(1)?));
-                }
-                let chained = chain(&batch, &mut heads);
-                let rows = ChainedBatch {
-                    batch: &batch,
-                    chained: &chained,
-                    heads: &heads,
-                    logged_at: &logged_at,
-                };
-                tx.write_rows(&rows).await?;
-                tx.commit().await?;
-                Ok::<_, sqlx::Error>(chained.into_iter().map(Chained::receipt).collect())
-            }
-            .await
-        });
-        result.map_err(|e| {
+        let failed = |e| {
+            self.heads.forget(&nodes);
             self.failed(
                 &format!(
                     "write {} message log record(s) (none of them was written) to",
@@ -433,7 +409,54 @@ impl Store {
                 ),
                 e,
             )
+        };
+        if let (Pool::Postgres(pool), Some(from)) = (&self.pool, self.heads.get(&nodes)) {
+            let mut heads = from.clone();
+            let chained = chain(&batch, &mut heads);
+            let rows = ChainedBatch {
+                batch: &batch,
+                chained: &chained,
+                from: &from,
+                heads: &heads,
+                logged_at: &logged_at,
+            };
+            if write_if_heads_unmoved(pool, &rows).await.map_err(failed)? {
+                self.heads.set(&heads);
+                return Ok(chained.into_iter().map(Chained::receipt).collect());
+            }
+            // Another writer (a replica of the node) moved a head: lock and read them.
+        }
+        let (receipts, heads) = on_pool!(&self.pool, pool => {
+            async {
+                let mut tx = pool.begin().await?;
+                let mut from = BTreeMap::new();
+                for node in &nodes {
+                    let row = sqlx::query(LOCK_HEAD)
+                        .bind(*node)
+                        .bind(GENESIS_HASH)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    from.insert(*node, (row.try_get(0)?, row.try_get(1)?));
+                }
+                let mut heads = from.clone();
+                let chained = chain(&batch, &mut heads);
+                let rows = ChainedBatch {
+                    batch: &batch,
+                    chained: &chained,
+                    from: &from,
+                    heads: &heads,
+                    logged_at: &logged_at,
+                };
+                tx.write_rows(&rows).await?;
+                tx.commit().await?;
+                let receipts: Vec<_> = chained.into_iter().map(Chained::receipt).collect();
+                Ok::<_, sqlx::Error>((receipts, heads))
+            }
+            .await
         })
+        .map_err(failed)?;
+        self.heads.set(&heads);
+        Ok(receipts)
     }
 
     /// Up to `limit` records of `node`'s chain after `after_seq`, in chain order.

@@ -5,6 +5,7 @@
 
 mod actuation;
 mod batch_rows;
+mod head_cache;
 mod health;
 mod ledger;
 mod reconciles;
@@ -78,6 +79,8 @@ pub struct Store {
     /// Writes the message log of a SQLite file; `None` on PostgreSQL and in memory, where the
     /// message log is written through the pool.
     writer: Option<Arc<sqlite_writer::SqliteWriter>>,
+    /// The chain heads this process last wrote through the pool.
+    heads: Arc<head_cache::HeadCache>,
     /// The database as people should see it in messages: a file path or a url without password.
     target: Arc<str>,
 }
@@ -196,6 +199,7 @@ impl Store {
         Ok(Store {
             pool: Pool::Sqlite(pool),
             writer,
+            heads: Arc::default(),
             target,
         })
     }
@@ -241,6 +245,7 @@ impl Store {
         Ok(Store {
             pool: Pool::Postgres(pool),
             writer: None,
+            heads: Arc::default(),
             target,
         })
     }
