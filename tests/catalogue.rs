@@ -413,37 +413,35 @@ both! {
         ] {
             store.record_health(&r).await.unwrap();
         }
-        assert_eq!(
-            store.availability(a, now - day).await.unwrap(),
-            Availability { ok: 2, total: 3 }
-        );
-        assert_eq!(
-            store.availability(a, now - day * 30).await.unwrap(),
-            Availability { ok: 2, total: 4 }
-        );
-        assert_eq!(
-            store.availability("nobody/nothing", now - day).await.unwrap(),
-            Availability { ok: 0, total: 0 }
-        );
+        let health = store.health_by_service(now - day, now - day * 30).await.unwrap();
+        assert_eq!(health.keys().collect::<Vec<_>>(), [a, "vodokanal/outages"]);
+        assert_eq!(health[a].short, Availability { ok: 2, total: 3 });
+        assert_eq!(health[a].long, Availability { ok: 2, total: 4 });
+        assert_eq!(health[a].latest, result(a, ago(1), false, None), "read back exactly");
+        let other = &health["vodokanal/outages"];
+        assert_eq!(other.latest.status_code, Some(200));
+        assert_eq!(other.short, Availability { ok: 1, total: 1 });
         assert_eq!(Availability { ok: 0, total: 0 }.ratio(), None);
         assert_eq!(Availability { ok: 2, total: 4 }.ratio(), Some(0.5));
 
-        let latest = store.latest_health(a).await.unwrap().unwrap();
-        assert_eq!(latest, result(a, ago(1), false, None), "read back exactly");
-        let other = store.latest_health("vodokanal/outages").await.unwrap().unwrap();
-        assert_eq!(other.status_code, Some(200));
-        assert_eq!(store.latest_health("nobody/nothing").await.unwrap(), None);
+        // A service checked only before both windows still has its latest check.
+        let old = "vodokanal/meters";
+        store.record_health(&result(old, now - day * 35, true, Some(200))).await.unwrap();
+        let health = store.health_by_service(now - day, now - day * 30).await.unwrap();
+        assert_eq!(health[old].latest.checked_at, now - day * 35);
+        assert_eq!(health[old].long, Availability { ok: 0, total: 0 });
 
         // Two checks at the same instant (two replicas): the one recorded last is the latest.
         store.record_health(&result(a, ago(0), false, Some(500))).await.unwrap();
         store.record_health(&result(a, ago(0), true, Some(200))).await.unwrap();
-        assert!(store.latest_health(a).await.unwrap().unwrap().ok);
+        let health = store.health_by_service(now - day, now - day * 30).await.unwrap();
+        assert!(health[a].latest.ok);
+        assert_eq!(health[a].short, Availability { ok: 3, total: 5 });
 
-        assert_eq!(store.prune_health(now - day * 30).await.unwrap(), 1);
-        assert_eq!(
-            store.availability(a, now - day * 365).await.unwrap(),
-            Availability { ok: 3, total: 6 }
-        );
+        assert_eq!(store.prune_health(now - day * 30).await.unwrap(), 2);
+        let health = store.health_by_service(now - day, now - day * 365).await.unwrap();
+        assert_eq!(health[a].long, Availability { ok: 3, total: 6 });
+        assert!(!health.contains_key(old));
         assert_eq!(store.prune_health(now - day * 30).await.unwrap(), 0);
     }
 
@@ -453,9 +451,7 @@ both! {
         let bad = result("vodokanal/balance", now, false, Some(1000));
         let e = store.record_health(&bad).await.unwrap_err().to_string();
         assert!(e.contains("record a health check of vodokanal/balance"), "{e}");
-        assert_eq!(
-            store.availability("vodokanal/balance", now - chrono::Duration::days(1)).await.unwrap(),
-            Availability { ok: 0, total: 0 }
-        );
+        let day = chrono::Duration::days(1);
+        assert!(store.health_by_service(now - day, now - day).await.unwrap().is_empty());
     }
 }

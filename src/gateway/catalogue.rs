@@ -2,6 +2,7 @@
 //! provider, X-Road identifier, operations, OpenAPI document and health from the store, as an
 //! HTML page (`/catalogue`) and JSON (`/api/catalogue`). No output ever carries an upstream address.
 
+use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
 use axum::Json;
@@ -19,7 +20,7 @@ use crate::compile::routes::member_class;
 use crate::gateway::protocol::ServiceId;
 use crate::serve::AppState;
 use crate::spec::model::{Participant, Service, Status};
-use crate::store::{Availability, HealthCheckRow, Store};
+use crate::store::{Availability, HealthCheckRow, ServiceHealth, Store};
 
 /// What replaces an upstream address that a published text would otherwise carry.
 const HIDDEN: &str = "https://upstream.invalid";
@@ -135,25 +136,29 @@ impl From<Availability> for Window {
 /// Builds the catalogue of `compiled` with health read from `store` as of `now`.
 pub async fn catalogue(compiled: &Compiled, store: &Store, now: DateTime<Utc>) -> Catalogue {
     let addresses = upstream_addresses(compiled);
-    let mut health_available = true;
+    let checks: HashMap<&str, &HealthCheckRow> = compiled
+        .actuation
+        .health_checks
+        .iter()
+        .map(|h| (h.service.as_str(), h))
+        .collect();
+    let measured = store
+        .health_by_service(
+            now - chrono::Duration::hours(24),
+            now - chrono::Duration::days(30),
+        )
+        .await;
+    if let Err(e) = &measured {
+        tracing::warn!("{e}; the catalogue shows health as unknown");
+    }
     let mut services = Vec::new();
     for p in &compiled.spec.participants {
         for s in &p.services {
             let reference = format!("{}/{}", p.id, s.id);
-            let check = compiled
-                .actuation
-                .health_checks
-                .iter()
-                .find(|h| h.service == reference);
-            let health = match health(store, check, now).await {
-                Ok(health) => health,
-                Err(e) => {
-                    if health_available {
-                        tracing::warn!("{e}; the catalogue shows health as unknown");
-                    }
-                    health_available = false;
-                    Health::unknown(check)
-                }
+            let check = checks.get(reference.as_str()).copied();
+            let health = match (&measured, check) {
+                (Ok(measured), Some(check)) => Health::of(check, measured.get(&reference), now),
+                _ => Health::unknown(check),
             };
             services.push(entry(compiled, p, s, reference, health, &addresses));
         }
@@ -162,7 +167,7 @@ pub async fn catalogue(compiled: &Compiled, store: &Store, now: DateTime<Utc>) -
         revision: compiled.revision.id.clone(),
         node: compiled.node.clone(),
         generated_at: now,
-        health_available,
+        health_available: measured.is_ok(),
         services,
     }
 }
@@ -227,39 +232,29 @@ impl Health {
     }
 }
 
-/// The health of a service: its newest result, unless older than three intervals (then
-/// unknown), and its availability over the last 24 hours and 30 days.
-async fn health(
-    store: &Store,
-    check: Option<&HealthCheckRow>,
-    now: DateTime<Utc>,
-) -> Result<Health, crate::store::StoreError> {
-    let Some(check) = check else {
-        return Ok(Health::unknown(None));
-    };
-    let latest = store.latest_health(&check.service).await?;
-    let day = store
-        .availability(&check.service, now - chrono::Duration::hours(24))
-        .await?;
-    let month = store
-        .availability(&check.service, now - chrono::Duration::days(30))
-        .await?;
-    let fresh_for = chrono::Duration::milliseconds(3 * check.every_ms + check.timeout_ms);
-    let state = match &latest {
-        Some(r) if now - r.checked_at > fresh_for => HealthState::Unknown,
-        Some(r) if r.ok => HealthState::Up,
-        Some(_) => HealthState::Down,
-        None => HealthState::Unknown,
-    };
-    Ok(Health {
-        state,
-        every_ms: Some(check.every_ms),
-        last_checked_at: latest.as_ref().map(|r| r.checked_at),
-        status_code: latest.as_ref().and_then(|r| r.status_code),
-        latency_ms: latest.as_ref().map(|r| r.latency_ms),
-        availability_24h: Some(day.into()),
-        availability_30d: Some(month.into()),
-    })
+impl Health {
+    /// The health of a checked service: its newest result, unless older than three intervals
+    /// (then unknown), and its availability over the last 24 hours and 30 days.
+    fn of(check: &HealthCheckRow, measured: Option<&ServiceHealth>, now: DateTime<Utc>) -> Health {
+        let latest = measured.map(|m| &m.latest);
+        let fresh_for = chrono::Duration::milliseconds(3 * check.every_ms + check.timeout_ms);
+        let state = match latest {
+            Some(r) if now - r.checked_at > fresh_for => HealthState::Unknown,
+            Some(r) if r.ok => HealthState::Up,
+            Some(_) => HealthState::Down,
+            None => HealthState::Unknown,
+        };
+        let none = Availability { ok: 0, total: 0 };
+        Health {
+            state,
+            every_ms: Some(check.every_ms),
+            last_checked_at: latest.map(|r| r.checked_at),
+            status_code: latest.and_then(|r| r.status_code),
+            latency_ms: latest.map(|r| r.latency_ms),
+            availability_24h: Some(measured.map_or(none, |m| m.short).into()),
+            availability_30d: Some(measured.map_or(none, |m| m.long).into()),
+        }
+    }
 }
 
 fn service_id(compiled: &Compiled, p: &Participant, s: &Service) -> Option<ServiceId> {

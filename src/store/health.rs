@@ -1,7 +1,9 @@
 //! Results of the services' health checks: one row per check, by service (`participant/service`)
-//! and the node that ran it. The catalogue reads the latest result and the availability over a
-//! window; the runner prunes what has aged out. Times are RFC 3339 UTC text with nanoseconds,
+//! and the node that ran it. The catalogue reads every service's latest result and availability
+//! over two windows in one query; the runner prunes what has aged out. Times are RFC 3339 UTC text with nanoseconds,
 //! which sorts as time does, so windows are plain text comparisons on both databases.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -43,11 +45,27 @@ impl Availability {
 const INSERT: &str = "INSERT INTO health_results \
      (service, node, checked_at, ok, status_code, latency_ms, error) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
-const LATEST: &str = "SELECT service, node, checked_at, ok, status_code, latency_ms, error \
-     FROM health_results WHERE service = $1 ORDER BY checked_at DESC, id DESC LIMIT 1";
-const AVAILABILITY: &str = "SELECT COUNT(*), COALESCE(SUM(CASE WHEN ok THEN 1 ELSE 0 END), 0) \
-     FROM health_results WHERE service = $1 AND checked_at >= $2";
+/// Per service: its newest check (the one recorded last among equal times) and how many checks
+/// ran and passed since `$1` (the short window) and since `$2` (the long one), in one scan.
+const BY_SERVICE: &str = "SELECT service, node, checked_at, ok, status_code, latency_ms, error, \
+     short_ok, short_total, long_ok, long_total FROM (SELECT service, node, checked_at, ok, \
+     status_code, latency_ms, error, \
+     ROW_NUMBER() OVER (PARTITION BY service ORDER BY checked_at DESC, id DESC) AS newest, \
+     SUM(CASE WHEN checked_at >= $1 AND ok THEN 1 ELSE 0 END) OVER whole AS short_ok, \
+     SUM(CASE WHEN checked_at >= $1 THEN 1 ELSE 0 END) OVER whole AS short_total, \
+     SUM(CASE WHEN checked_at >= $2 AND ok THEN 1 ELSE 0 END) OVER whole AS long_ok, \
+     SUM(CASE WHEN checked_at >= $2 THEN 1 ELSE 0 END) OVER whole AS long_total \
+     FROM health_results WINDOW whole AS (PARTITION BY service)) AS ranked WHERE newest = 1";
 const PRUNE: &str = "DELETE FROM health_results WHERE checked_at < $1";
+
+/// What the store knows of one service's health: its newest check and its availability over
+/// the two windows [`Store::health_by_service`] was asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceHealth {
+    pub latest: HealthResult,
+    pub short: Availability,
+    pub long: Availability,
+}
 
 type Row = (
     String,
@@ -57,6 +75,10 @@ type Row = (
     Option<i32>,
     i64,
     Option<String>,
+    i64,
+    i64,
+    i64,
+    i64,
 );
 
 impl Store {
@@ -82,16 +104,27 @@ impl Store {
         })
     }
 
-    /// The newest health check of `service` (`participant/service`), by whichever node ran it.
-    pub async fn latest_health(&self, service: &str) -> Result<Option<HealthResult>, StoreError> {
-        let row: Option<Row> = on_pool!(&self.pool, pool => sqlx::query_as(LATEST)
-            .bind(service)
-            .fetch_optional(pool)
+    /// Every checked service's health (by `participant/service`), with its availability since
+    /// `short` and since `long`: one query, whatever the number of services.
+    pub async fn health_by_service(
+        &self,
+        short: DateTime<Utc>,
+        long: DateTime<Utc>,
+    ) -> Result<BTreeMap<String, ServiceHealth>, StoreError> {
+        let rows: Vec<Row> = on_pool!(&self.pool, pool => sqlx::query_as(BY_SERVICE)
+            .bind(time_text(&short))
+            .bind(time_text(&long))
+            .fetch_all(pool)
             .await)
-        .map_err(|e| self.failed(&format!("read the health of {service} from"), e))?;
-        let Some((service, node, checked_at, ok, status_code, latency_ms, error)) = row else {
-            return Ok(None);
-        };
+        .map_err(|e| self.failed("read the services' health from", e))?;
+        rows.into_iter()
+            .map(|row| self.service_health(row))
+            .collect()
+    }
+
+    fn service_health(&self, row: Row) -> Result<(String, ServiceHealth), StoreError> {
+        let (service, node, checked_at, ok, status_code, latency_ms, error) =
+            (row.0, row.1, row.2, row.3, row.4, row.5, row.6);
         let malformed = |what: &str, value: &str| {
             StoreError::new(format!(
                 "a health check of {service} in the {} database {} holds a malformed {what} \
@@ -106,30 +139,26 @@ impl Store {
         let status_code = status_code
             .map(|code| u16::try_from(code).map_err(|_| malformed("status", &code.to_string())))
             .transpose()?;
-        Ok(Some(HealthResult {
-            service,
-            node,
-            checked_at,
-            ok,
-            status_code,
-            latency_ms,
-            error,
-        }))
-    }
-
-    /// How many checks of `service` ran since `since`, and how many passed.
-    pub async fn availability(
-        &self,
-        service: &str,
-        since: DateTime<Utc>,
-    ) -> Result<Availability, StoreError> {
-        let (total, ok): (i64, i64) = on_pool!(&self.pool, pool => sqlx::query_as(AVAILABILITY)
-            .bind(service)
-            .bind(time_text(&since))
-            .fetch_one(pool)
-            .await)
-        .map_err(|e| self.failed(&format!("read the availability of {service} from"), e))?;
-        Ok(Availability { ok, total })
+        let health = ServiceHealth {
+            latest: HealthResult {
+                service: service.clone(),
+                node,
+                checked_at,
+                ok,
+                status_code,
+                latency_ms,
+                error,
+            },
+            short: Availability {
+                ok: row.7,
+                total: row.8,
+            },
+            long: Availability {
+                ok: row.9,
+                total: row.10,
+            },
+        };
+        Ok((service, health))
     }
 
     /// Deletes the health checks older than `before`; returns how many.

@@ -12,7 +12,7 @@ mod reconciles;
 mod sqlite_writer;
 
 pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRow};
-pub use health::{Availability, HealthResult};
+pub use health::{Availability, HealthResult, ServiceHealth};
 pub use ledger::{
     GENESIS_HASH, LogHead, LogReceipt, LogRecord, MAX_BATCH, OperationalRecord, SubjectNotice,
     SubjectUsePage, SubjectUseRecord, chain_hash,
