@@ -619,7 +619,40 @@ async fn audit_export_says_what_is_missing() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(text(&unknown.stderr).contains("no record of message id `no-such-id`"));
 
-    std::fs::remove_file(tree.path().join("dev-keys/seals/council.key")).unwrap();
+    let key = tree.path().join("dev-keys/seals/council.key");
+    let export = || {
+        hromada(&[
+            "audit",
+            "export",
+            "msg-gw-1",
+            root,
+            "--data-dir",
+            data,
+            "--out",
+            out,
+        ])
+    };
+    std::fs::write(&key, "not a key").unwrap();
+    let garbage = export();
+    assert_eq!(garbage.status.code(), Some(2));
+    assert!(
+        text(&garbage.stderr).contains("holds no PEM private key"),
+        "{}",
+        text(&garbage.stderr)
+    );
+    // A council key made for another tree: the export would not verify against this certificate.
+    let other = minimal_with_keys();
+    std::fs::copy(other.path().join("dev-keys/seals/council.key"), &key).unwrap();
+    let wrong = export();
+    assert_eq!(wrong.status.code(), Some(2));
+    let err = text(&wrong.stderr);
+    assert!(
+        err.contains("is not the key of the seal certificate"),
+        "{err}"
+    );
+    assert!(!std::path::Path::new(out).exists());
+
+    std::fs::remove_file(&key).unwrap();
     let no_key = hromada(&[
         "audit",
         "export",
@@ -633,8 +666,9 @@ async fn audit_export_says_what_is_missing() {
     assert_eq!(no_key.status.code(), Some(2));
     let err = text(&no_key.stderr);
     assert!(
-        err.contains("cannot read the seal key of participant `council`")
-            && err.contains("hromada keys dev"),
+        err.contains("cannot use the seal key of participant `council`")
+            && err.contains("hromada keys dev")
+            && err.contains("--keys"),
         "{err}"
     );
     assert!(!std::path::Path::new(out).exists());

@@ -11,6 +11,7 @@ use openssl::pkey::PKey;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::keys::KeyRing;
 use super::record::{Exchange, Side};
 use crate::spec::Spec;
 use crate::store::{GENESIS_HASH, LogRecord, Store, StoreError, chain_hash};
@@ -380,21 +381,12 @@ pub async fn export(store: &Store, request: &ExportRequest<'_>) -> Result<Export
             )
         })?
         .remove(0);
-    let key_path = request
-        .keys
-        .join("seals")
-        .join(format!("{participant_id}.key"));
-    let key_pem = std::fs::read(&key_path).map_err(|e| {
-        format!(
-            "cannot read the seal key of participant `{participant_id}` at {}: {e}; for \
-             development, run `hromada keys dev {}` (it writes seals/<participant>.key), or \
-             pass the folder holding the keys with --keys",
-            key_path.display(),
-            request.root.display()
-        )
-    })?;
-    let key = PKey::private_key_from_pem(&key_pem)
-        .map_err(|e| format!("{} is not a PEM private key: {e}", key_path.display()))?;
+    let keys = KeyRing::new(request.keys.to_path_buf());
+    let key = keys
+        .seal_key(&participant_id)
+        .and_then(|key| PKey::from_ec_key(key).map_err(|e| e.to_string()))
+        .map_err(|e| format!("{e}; or pass the folder holding the keys with --keys"))?;
+    let key_path = keys.seal_key_path(&participant_id);
     if !cert.public_key().is_ok_and(|public| public.public_eq(&key)) {
         return Err(format!(
             "the key {} is not the key of the seal certificate {} of participant \

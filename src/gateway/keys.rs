@@ -43,9 +43,14 @@ impl KeyRing {
         self.dir.join("nodes").join(format!("{node}.key"))
     }
 
+    /// The file holding the seal key of `participant`.
+    pub fn seal_key_path(&self, participant: &str) -> PathBuf {
+        self.dir.join("seals").join(format!("{participant}.key"))
+    }
+
     /// The seal key of `participant` (EC P-256).
     pub fn seal_key(&self, participant: &str) -> Result<EcKey<Private>, String> {
-        self.read(&self.dir.join("seals").join(format!("{participant}.key")))
+        self.read(&self.seal_key_path(participant))
             .map_err(|e| format!("cannot use the seal key of participant `{participant}`: {e}"))
     }
 
