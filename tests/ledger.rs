@@ -606,25 +606,11 @@ async fn audit_export_says_what_is_missing() {
     let out = dir.path().join("x.p7m");
     let out = out.to_str().unwrap();
 
-    let unknown = hromada(&[
-        "audit",
-        "export",
-        "no-such-id",
-        root,
-        "--data-dir",
-        data,
-        "--out",
-        out,
-    ]);
-    assert_eq!(unknown.status.code(), Some(2));
-    assert!(text(&unknown.stderr).contains("no record of message id `no-such-id`"));
-
-    let key = tree.path().join("dev-keys/seals/council.key");
-    let export = || {
+    let export = |id: &str| {
         hromada(&[
             "audit",
             "export",
-            "msg-gw-1",
+            id,
             root,
             "--data-dir",
             data,
@@ -632,8 +618,13 @@ async fn audit_export_says_what_is_missing() {
             out,
         ])
     };
+    let unknown = export("no-such-id");
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(text(&unknown.stderr).contains("no record of message id `no-such-id`"));
+
+    let key = tree.path().join("dev-keys/seals/council.key");
     std::fs::write(&key, "not a key").unwrap();
-    let garbage = export();
+    let garbage = export("msg-gw-1");
     assert_eq!(garbage.status.code(), Some(2));
     assert!(
         text(&garbage.stderr).contains("holds no PEM private key"),
@@ -643,7 +634,7 @@ async fn audit_export_says_what_is_missing() {
     // A council key made for another tree: the export would not verify against this certificate.
     let other = minimal_with_keys();
     std::fs::copy(other.path().join("dev-keys/seals/council.key"), &key).unwrap();
-    let wrong = export();
+    let wrong = export("msg-gw-1");
     assert_eq!(wrong.status.code(), Some(2));
     let err = text(&wrong.stderr);
     assert!(
@@ -653,16 +644,7 @@ async fn audit_export_says_what_is_missing() {
     assert!(!std::path::Path::new(out).exists());
 
     std::fs::remove_file(&key).unwrap();
-    let no_key = hromada(&[
-        "audit",
-        "export",
-        "msg-gw-1",
-        root,
-        "--data-dir",
-        data,
-        "--out",
-        out,
-    ]);
+    let no_key = export("msg-gw-1");
     assert_eq!(no_key.status.code(), Some(2));
     let err = text(&no_key.stderr);
     assert!(
