@@ -11,8 +11,8 @@ use sqlx::{Postgres, Row, Sqlite, Transaction};
 use super::head_cache::Head;
 use super::ledger::{
     Cell, Chained, INSERT_LOG, INSERT_NOTICE, INSERT_OPERATIONAL, INSERT_SUBJECT_USE,
-    LOG_COLUMN_COUNT, OPERATIONAL_COLUMN_COUNT, SET_HEAD, SUBJECT_USE_COLUMN_COUNT, bound,
-    insert_rows, log_row, operational_row, subject_row, value_rows,
+    LOG_COLUMN_COUNT, LogReceipt, OPERATIONAL_COLUMN_COUNT, SET_HEAD, SUBJECT_USE_COLUMN_COUNT,
+    bound, chain, insert_rows, log_row, operational_row, subject_row, value_rows,
 };
 use crate::gateway::record::{Exchange, SubjectUse};
 
@@ -20,10 +20,34 @@ use crate::gateway::record::{Exchange, SubjectUse};
 /// heads they extend and the heads to set, and the time the batch is logged at.
 pub(super) struct ChainedBatch<'a> {
     pub batch: &'a [(Exchange, Option<SubjectUse>)],
-    pub chained: &'a [Chained],
-    pub from: &'a BTreeMap<&'a str, Head>,
-    pub heads: &'a BTreeMap<&'a str, Head>,
+    pub chained: Vec<Chained>,
+    pub from: BTreeMap<&'a str, Head>,
+    pub heads: BTreeMap<&'a str, Head>,
     pub logged_at: &'a str,
+}
+
+impl<'a> ChainedBatch<'a> {
+    /// Links each exchange of `batch` to its node's chain, from the heads `from`.
+    pub fn new(
+        batch: &'a [(Exchange, Option<SubjectUse>)],
+        from: BTreeMap<&'a str, Head>,
+        logged_at: &'a str,
+    ) -> ChainedBatch<'a> {
+        let mut heads = from.clone();
+        let chained = chain(batch, &mut heads);
+        ChainedBatch {
+            batch,
+            chained,
+            from,
+            heads,
+            logged_at,
+        }
+    }
+
+    /// Where each exchange landed, in the order of the batch.
+    pub fn receipts(self) -> Vec<LogReceipt> {
+        self.chained.into_iter().map(Chained::receipt).collect()
+    }
 }
 
 impl ChainedBatch<'_> {
@@ -48,7 +72,7 @@ impl WriteRows for Transaction<'_, Sqlite> {
         let log: Vec<_> = rows
             .batch
             .iter()
-            .zip(rows.chained)
+            .zip(&rows.chained)
             .map(|((exchange, _), row)| log_row(exchange, row, rows.logged_at))
             .collect();
         let sql = insert_rows(INSERT_LOG, LOG_COLUMN_COUNT, log.len());
@@ -89,7 +113,7 @@ impl WriteRows for Transaction<'_, Sqlite> {
                 .execute(&mut **self)
                 .await?;
         }
-        for (node, (seq, hash)) in rows.heads {
+        for (node, (seq, hash)) in &rows.heads {
             sqlx::query(SET_HEAD)
                 .bind(*node)
                 .bind(*seq)
@@ -136,7 +160,7 @@ fn moved_heads(row: PgRow) -> Result<usize, sqlx::Error> {
 fn guarded_statement<'a>(rows: &'a ChainedBatch<'a>) -> (String, Vec<Cell<'a>>) {
     let mut cells: Vec<Cell<'a>> = Vec::new();
     let mut heads = String::new();
-    for (node, (seq, hash)) in rows.heads {
+    for (node, (seq, hash)) in &rows.heads {
         let (from_seq, from_hash) = &rows.from[node];
         let n = cells.len();
         let separator = if heads.is_empty() { "" } else { ", " };
@@ -167,7 +191,7 @@ fn guarded_statement<'a>(rows: &'a ChainedBatch<'a>) -> (String, Vec<Cell<'a>>) 
     let log = rows
         .batch
         .iter()
-        .zip(rows.chained)
+        .zip(&rows.chained)
         .map(|((exchange, _), row)| log_row(exchange, row, rows.logged_at))
         .collect();
     ctes.push(cte(&mut cells, "log", INSERT_LOG, log, &guard, ""));

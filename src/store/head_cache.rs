@@ -1,41 +1,37 @@
-//! The chain heads this process last wrote, kept so that a PostgreSQL commit can extend a node's
+//! The chain heads a pool writer last wrote, kept so that a PostgreSQL commit can extend a node's
 //! chain in one statement without locking its head first. A cached head is only a guess: the
 //! statement applies only if the stored head still equals it (a replica may have moved it).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Mutex;
 
 /// A head as the ledger works with it: the last record's seq and hash.
 pub(super) type Head = (i64, String);
 
 #[derive(Debug, Default)]
 pub(super) struct HeadCache {
-    heads: Mutex<HashMap<String, Head>>,
+    heads: HashMap<String, Head>,
 }
 
 impl HeadCache {
     /// The cached head of every node in `nodes`, or `None` if one of them is not cached.
     pub fn get<'a>(&self, nodes: &BTreeSet<&'a str>) -> Option<BTreeMap<&'a str, Head>> {
-        let heads = self.heads.lock().unwrap_or_else(|e| e.into_inner());
         nodes
             .iter()
-            .map(|node| heads.get(*node).map(|head| (*node, head.clone())))
+            .map(|node| self.heads.get(*node).map(|head| (*node, head.clone())))
             .collect()
     }
 
     /// Remembers the heads a committed batch left.
-    pub fn set(&self, written: &BTreeMap<&str, Head>) {
-        let mut heads = self.heads.lock().unwrap_or_else(|e| e.into_inner());
+    pub fn set(&mut self, written: &BTreeMap<&str, Head>) {
         for (node, head) in written {
-            heads.insert((*node).to_string(), head.clone());
+            self.heads.insert((*node).to_string(), head.clone());
         }
     }
 
     /// Forgets the heads of `nodes`: the next batch for them locks and reads the stored heads.
-    pub fn forget(&self, nodes: &BTreeSet<&str>) {
-        let mut heads = self.heads.lock().unwrap_or_else(|e| e.into_inner());
+    pub fn forget(&mut self, nodes: &BTreeSet<&str>) {
         for node in nodes {
-            heads.remove(*node);
+            self.heads.remove(*node);
         }
     }
 }
@@ -46,7 +42,7 @@ mod tests {
 
     #[test]
     fn a_batch_is_cached_only_if_all_its_nodes_are() {
-        let cache = HeadCache::default();
+        let mut cache = HeadCache::default();
         let both: BTreeSet<&str> = ["a", "b"].into();
         assert_eq!(cache.get(&both), None);
         cache.set(&[("a", (3, "h3".to_string()))].into());

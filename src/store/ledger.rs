@@ -9,9 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Row;
 
-use super::batch_rows::{ChainedBatch, WriteRows, write_if_heads_unmoved};
 use super::reconciles::time_text;
-use super::{Pool, Store, StoreError, on_pool};
+use super::{Store, StoreError, on_pool};
 use crate::gateway::protocol::PROTOCOL_VERSION;
 use crate::gateway::record::{Exchange, SubjectUse};
 
@@ -376,87 +375,17 @@ impl Chained {
 }
 
 impl Store {
-    /// Whether [`Store::record_exchanges`] gathers concurrent batches into one transaction by
-    /// itself (a SQLite file's writer thread), so that callers need no queue of their own.
-    pub fn gathers_commits(&self) -> bool {
-        self.writer.is_some()
-    }
-
     /// Writes a batch of exchanges in one transaction: each gets the next record of its node's
     /// chain, its operational record and, with a [`SubjectUse`], the subject's record (and a
     /// pending notice when the agreement says `notify-subject`). All or nothing; the receipts
-    /// are in the order of `batch`. On a SQLite file, an empty batch waits for every batch
-    /// handed over before it.
+    /// are in the order of `batch`. Batches handed over concurrently are committed together; an
+    /// empty batch waits for every batch handed over before it.
     pub async fn record_exchanges(
         &self,
         batch: Vec<(Exchange, Option<SubjectUse>)>,
     ) -> Result<Vec<LogReceipt>, StoreError> {
         check_nodes(&batch)?;
-        if let Some(writer) = &self.writer {
-            return writer.write(batch).await;
-        }
-        if batch.is_empty() {
-            return Ok(Vec::new());
-        }
-        let logged_at = time_text(&Utc::now());
-        let nodes = batch_nodes(&batch);
-        let failed = |e| {
-            self.heads.forget(&nodes);
-            self.failed(
-                &format!(
-                    "write {} message log record(s) (none of them was written) to",
-                    batch.len()
-                ),
-                e,
-            )
-        };
-        if let (Pool::Postgres(pool), Some(from)) = (&self.pool, self.heads.get(&nodes)) {
-            let mut heads = from.clone();
-            let chained = chain(&batch, &mut heads);
-            let rows = ChainedBatch {
-                batch: &batch,
-                chained: &chained,
-                from: &from,
-                heads: &heads,
-                logged_at: &logged_at,
-            };
-            if write_if_heads_unmoved(pool, &rows).await.map_err(failed)? {
-                self.heads.set(&heads);
-                return Ok(chained.into_iter().map(Chained::receipt).collect());
-            }
-            // Another writer (a replica of the node) moved a head: lock and read them.
-        }
-        let (receipts, heads) = on_pool!(&self.pool, pool => {
-            async {
-                let mut tx = pool.begin().await?;
-                let mut from = BTreeMap::new();
-                for node in &nodes {
-                    let row = sqlx::query(LOCK_HEAD)
-                        .bind(*node)
-                        .bind(GENESIS_HASH)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    from.insert(*node, (row.try_get(0)?, row.try_get(1)?));
-                }
-                let mut heads = from.clone();
-                let chained = chain(&batch, &mut heads);
-                let rows = ChainedBatch {
-                    batch: &batch,
-                    chained: &chained,
-                    from: &from,
-                    heads: &heads,
-                    logged_at: &logged_at,
-                };
-                tx.write_rows(&rows).await?;
-                tx.commit().await?;
-                let receipts: Vec<_> = chained.into_iter().map(Chained::receipt).collect();
-                Ok::<_, sqlx::Error>((receipts, heads))
-            }
-            .await
-        })
-        .map_err(failed)?;
-        self.heads.set(&heads);
-        Ok(receipts)
+        self.writer.write(batch).await
     }
 
     /// Up to `limit` records of `node`'s chain after `after_seq`, in chain order.

@@ -5,9 +5,11 @@
 
 mod actuation;
 mod batch_rows;
+mod group_commit;
 mod head_cache;
 mod health;
 mod ledger;
+mod pool_writer;
 mod reconciles;
 mod sqlite_writer;
 
@@ -76,11 +78,8 @@ pub(crate) enum Pool {
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
-    /// Writes the message log of a SQLite file; `None` on PostgreSQL and in memory, where the
-    /// message log is written through the pool.
-    writer: Option<Arc<sqlite_writer::SqliteWriter>>,
-    /// The chain heads this process last wrote through the pool.
-    heads: Arc<head_cache::HeadCache>,
+    /// Writes the message log: a SQLite file's own thread, or a task writing through the pool.
+    writer: Arc<group_commit::GroupCommit>,
     /// The database as people should see it in messages: a file path or a url without password.
     target: Arc<str>,
 }
@@ -172,12 +171,7 @@ impl Store {
                 ))
             })?;
         }
-        let writer = (!in_memory).then(|| {
-            Arc::new(sqlite_writer::SqliteWriter::new(
-                options.get_filename(),
-                SQLITE_BUSY_TIMEOUT,
-            ))
-        });
+        let file = options.get_filename().to_path_buf();
         let mut pool_options = SqlitePoolOptions::new().acquire_timeout(CONNECT_TIMEOUT);
         if in_memory {
             // The database lives as long as one of its connections: keep one for good.
@@ -196,10 +190,15 @@ impl Store {
                  used this file, run that version or restore a backup"
             ))
         })?;
+        let pool = Pool::Sqlite(pool);
+        let writer = if in_memory {
+            pool_writer::group_commit(pool.clone(), format!("the SQLite database {target}"))
+        } else {
+            sqlite_writer::group_commit(&file, SQLITE_BUSY_TIMEOUT)
+        };
         Ok(Store {
-            pool: Pool::Sqlite(pool),
-            writer,
-            heads: Arc::default(),
+            pool,
+            writer: Arc::new(writer),
             target,
         })
     }
@@ -242,10 +241,12 @@ impl Store {
                  hromada used this database, run that version or restore a backup"
             ))
         })?;
+        let pool = Pool::Postgres(pool);
+        let writer =
+            pool_writer::group_commit(pool.clone(), format!("the PostgreSQL database {target}"));
         Ok(Store {
-            pool: Pool::Postgres(pool),
-            writer: None,
-            heads: Arc::default(),
+            pool,
+            writer: Arc::new(writer),
             target,
         })
     }
@@ -266,9 +267,7 @@ impl Store {
 
     /// Closes every connection; waits for those in use to be returned.
     pub async fn close(&self) {
-        if let Some(writer) = &self.writer {
-            writer.stop().await;
-        }
+        self.writer.stop().await;
         on_pool!(&self.pool, pool => pool.close().await)
     }
 
@@ -322,17 +321,22 @@ impl Store {
 
     /// The error for a failed `action` ("record a reconcile in"), naming the database.
     fn failed(&self, action: &str, e: sqlx::Error) -> StoreError {
-        let hint = match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                "; check that the database is running and reachable"
-            }
-            _ => "",
-        };
         StoreError::new(format!(
-            "cannot {action} the {} database {}: {e}{hint}",
+            "cannot {action} the {} database {}: {e}{}",
             self.backend().name(),
-            self.target
+            self.target,
+            failure_hint(&e)
         ))
+    }
+}
+
+/// What to do about an error that says the database is out of reach.
+fn failure_hint(e: &sqlx::Error) -> &'static str {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+            "; check that the database is running and reachable"
+        }
+        _ => "",
     }
 }
 
