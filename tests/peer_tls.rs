@@ -15,7 +15,7 @@ use axum_server::tls_rustls::RustlsConfig;
 use hromada::crypto::dev_ca::{Issued, ca_name, issue, new_key, self_signed_ca, validity_from_now};
 use hromada::crypto::{LeafProfile, LeafRequest, Validity};
 use hromada::gateway::peer_tls::{
-    NodeIdentity, PeerCertificate, client_config, node_of, serve_peer, server_config,
+    NodeCertificates, NodeIdentity, PeerCertificate, client_config, serve_peer, server_config,
 };
 use openssl::x509::X509;
 
@@ -326,6 +326,11 @@ fn an_identity_from_another_ca_or_no_anchors_makes_no_config() {
     assert!(err.contains("does not chain to any trust anchor"), "{err}");
     let err = server_config(&identity, &[]).unwrap_err();
     assert!(err.contains("trust-anchor"), "{err}");
+}
+
+/// Which of `nodes` presented `der`, as a revision's [`NodeCertificates`] tells.
+fn node_of(der: &[u8], nodes: &[(String, X509)]) -> Option<String> {
+    NodeCertificates::new(nodes).node_of(der)
 }
 
 #[test]

@@ -321,30 +321,46 @@ async fn attach_peer_certificate(mut request: Request, next: Next) -> Response {
     }
 }
 
-/// Which spec node presented `cert_der`: the node whose certificate is byte-for-byte the same
-/// DER, or else the one node whose certificate has the same public key (a certificate renewed
-/// for the same key before this node applied the revision that carries it). `None` when no node
-/// matches or two nodes share the key.
-pub fn node_of(cert_der: &[u8], node_certs: &[(String, X509)]) -> Option<String> {
-    if let Some((node, _)) = node_certs
-        .iter()
-        .find(|(_, cert)| cert.to_der().is_ok_and(|der| der == cert_der))
-    {
-        return Some(node.clone());
+/// The gateway nodes' TLS certificates of one revision, encoded once for matching the
+/// certificate a peer presents.
+#[derive(Default)]
+pub struct NodeCertificates {
+    /// Each node's id, certificate (DER) and public key (DER).
+    nodes: Vec<(String, Vec<u8>, Vec<u8>)>,
+}
+
+impl NodeCertificates {
+    /// The nodes' certificates; one that cannot be encoded matches no peer.
+    pub fn new(nodes: &[(String, X509)]) -> NodeCertificates {
+        let nodes = nodes
+            .iter()
+            .filter_map(|(node, cert)| {
+                let der = cert.to_der().ok()?;
+                let key = cert.public_key().ok()?.public_key_to_der().ok()?;
+                Some((node.clone(), der, key))
+            })
+            .collect();
+        NodeCertificates { nodes }
     }
-    let presented = X509::from_der(cert_der)
-        .ok()?
-        .public_key()
-        .ok()?
-        .public_key_to_der()
-        .ok()?;
-    let mut same_key = node_certs.iter().filter(|(_, cert)| {
-        cert.public_key()
-            .and_then(|k| k.public_key_to_der())
-            .is_ok_and(|der| der == presented)
-    });
-    match (same_key.next(), same_key.next()) {
-        (Some((node, _)), None) => Some(node.clone()),
-        _ => None,
+
+    /// Which node presented `cert_der`: the node whose certificate is byte-for-byte the same
+    /// DER, or else the one node whose certificate has the same public key (a certificate
+    /// renewed for the same key before this node applied the revision that carries it). `None`
+    /// when no node matches or two nodes share the key.
+    pub fn node_of(&self, cert_der: &[u8]) -> Option<String> {
+        if let Some((node, _, _)) = self.nodes.iter().find(|(_, der, _)| der == cert_der) {
+            return Some(node.clone());
+        }
+        let presented = X509::from_der(cert_der)
+            .ok()?
+            .public_key()
+            .ok()?
+            .public_key_to_der()
+            .ok()?;
+        let mut same_key = self.nodes.iter().filter(|(_, _, key)| *key == presented);
+        match (same_key.next(), same_key.next()) {
+            (Some((node, _, _)), None) => Some(node.clone()),
+            _ => None,
+        }
     }
 }

@@ -9,7 +9,7 @@ use openssl::ec::{EcKey, EcKeyRef};
 use openssl::pkey::Public;
 use openssl::x509::X509;
 
-use super::peer_tls;
+use super::peer_tls::NodeCertificates;
 use crate::compile::Documents;
 use crate::crypto::{certs, chains_to, seal};
 use crate::spec::Spec;
@@ -17,8 +17,8 @@ use crate::spec::Spec;
 #[derive(Default)]
 pub struct Trust {
     pub anchors: Vec<X509>,
-    /// Each node's id and TLS certificate.
-    pub nodes: Vec<(String, X509)>,
+    /// The gateway nodes' TLS certificates.
+    nodes: NodeCertificates,
     /// Participant id → its seal certificate, judged once per revision, not per message.
     seals: BTreeMap<String, SealCertificate>,
 }
@@ -64,11 +64,13 @@ impl Trust {
             .filter_map(|a| first(&a.cert))
             .collect();
         Trust {
-            nodes: system
-                .nodes
-                .iter()
-                .filter_map(|n| Some((n.id.clone(), first(&n.cert)?)))
-                .collect(),
+            nodes: NodeCertificates::new(
+                &system
+                    .nodes
+                    .iter()
+                    .filter_map(|n| Some((n.id.clone(), first(&n.cert)?)))
+                    .collect::<Vec<_>>(),
+            ),
             seals: spec
                 .participants
                 .iter()
@@ -99,8 +101,8 @@ impl Trust {
         in_force.map_err(|e| format!("the seal certificate of participant `{participant}` {e}"))
     }
 
-    /// Which node presented the TLS certificate `der` ([`peer_tls::node_of`]).
+    /// Which node presented the TLS certificate `der` ([`NodeCertificates::node_of`]).
     pub fn node_of(&self, der: &[u8]) -> Option<String> {
-        peer_tls::node_of(der, &self.nodes)
+        self.nodes.node_of(der)
     }
 }
