@@ -11,7 +11,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use hromada::gateway::audit::{self, Problem};
 use hromada::gateway::ledger::Ledger;
 use hromada::gateway::record::{Exchange, Side, SubjectUse};
-use hromada::store::{GENESIS_HASH, Store, chain_hash};
+use hromada::store::{GENESIS_HASH, MAX_BATCH, Store, chain_hash};
 use tempfile::TempDir;
 
 use common::db::Db;
@@ -341,6 +341,49 @@ both! {
         assert_eq!(log[0].prev_hash, moved);
         let heads = store.message_log_heads().await.unwrap();
         assert_eq!((heads[0].seq, heads[0].hash.as_str()), (8, receipts[0].hash.as_str()));
+        store.close().await;
+    }
+
+    async fn a_batch_of_two_nodes_with_one_moved_head_forks_neither(db: Db) {
+        // The store knows both heads from its first batch; a replica then moves one of them.
+        let (one, two) = (
+            Store::connect(&db.url).await.unwrap(),
+            Store::connect(&db.url).await.unwrap(),
+        );
+        let both = |n| vec![(exchange("gw-a", n), None), (exchange("gw-b", n), None)];
+        one.record_exchanges(both(1)).await.unwrap();
+        two.record_exchanges(vec![(exchange("gw-b", 2), None)]).await.unwrap();
+        let seqs: Vec<_> = one
+            .record_exchanges(both(3))
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.seq)
+            .collect();
+        assert_eq!(seqs, [2, 3]);
+        let report = audit::verify(&one, None).await.unwrap();
+        assert!(report.intact(), "{report:?}");
+        assert_eq!(report.records(), 5);
+        let heads: Vec<_> = one
+            .message_log_heads()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|h| (h.node, h.seq))
+            .collect();
+        assert_eq!(heads, [("gw-a".to_string(), 2), ("gw-b".to_string(), 3)]);
+        one.close().await;
+        two.close().await;
+    }
+
+    async fn an_oversized_batch_is_refused_whole(db: Db) {
+        let store = Store::connect(&db.url).await.unwrap();
+        let batch: Vec<_> = (1..=MAX_BATCH as i64 + 1)
+            .map(|n| (exchange("gw", n), None))
+            .collect();
+        let e = store.record_exchanges(batch).await.unwrap_err().to_string();
+        assert!(e.contains(&format!("a batch holds at most {MAX_BATCH}")), "{e}");
+        assert!(store.message_log_heads().await.unwrap().is_empty());
         store.close().await;
     }
 
@@ -793,6 +836,44 @@ async fn the_read_api_needs_its_token_and_pages() {
     let log = app.log();
     assert!(!log.contains(SUBJECT) && !log.contains(TOKEN), "{log}");
     app.stop();
+}
+
+/// On PostgreSQL, a node's records after the first extend its cached head in one statement: the
+/// head row is updated once per batch, not locked by an upsert first (which is a second update).
+/// A trigger added past the store counts the updates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_extends_a_cached_head_without_locking_it_first() {
+    let Some(db) = Db::postgres("postgres_extends_a_cached_head_without_locking_it_first") else {
+        return;
+    };
+    let store = Store::connect(&db.url).await.unwrap();
+    for sql in [
+        "CREATE TABLE head_updates (node TEXT NOT NULL)",
+        "CREATE FUNCTION count_head_update() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN INSERT INTO head_updates VALUES (NEW.node); RETURN NEW; END $$",
+        "CREATE TRIGGER count_head_update AFTER UPDATE ON message_log_head \
+         FOR EACH ROW EXECUTE FUNCTION count_head_update()",
+    ] {
+        execute(&db.url, sql).await;
+    }
+    for n in 1..=10 {
+        store
+            .record_exchanges(vec![(exchange("gw", n), None)])
+            .await
+            .unwrap();
+    }
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let updates: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM head_updates")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    // The first batch creates the head row and sets it under the lock (one update); each of the
+    // nine others only moves it (one update each).
+    assert_eq!(updates, 10);
+    let report = audit::verify(&store, None).await.unwrap();
+    assert!(report.intact(), "{report:?}");
+    pool.close().await;
+    store.close().await;
 }
 
 /// An in-memory SQLite store writes its message log through the pool (as PostgreSQL does), not

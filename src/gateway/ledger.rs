@@ -73,8 +73,8 @@ impl Ledger {
             .ok_or_else(|| not_written("the store answered without a receipt".into()))
     }
 
-    /// Stops taking records (later `record` calls fail) and returns once everything already
-    /// handed over is written.
+    /// Stops taking records (`record` calls that start later fail) and returns once every record
+    /// handed over to the store before is written.
     pub async fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
         // An empty batch resolves after every batch handed over before it.

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use sqlx::postgres::{PgPool, PgRow};
+use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::{Postgres, Row, Sqlite, Transaction};
 
 use super::head_cache::Head;
@@ -139,14 +139,16 @@ impl WriteRows for Transaction<'_, Postgres> {
     }
 }
 
-/// Writes the batch in one statement, committed on its own, if every head it extends
-/// (`rows.from`) is still the stored head; otherwise writes nothing and answers `false`.
+/// Writes a batch of one node in one statement, committed on its own, if the head it extends
+/// (`rows.from`) is still the stored head; otherwise writes nothing and answers `false`. Not for
+/// several nodes: the statement would move the unchanged heads and write no rows.
 pub(super) async fn write_if_heads_unmoved(
-    pool: &PgPool,
+    connection: &mut PgConnection,
     rows: &ChainedBatch<'_>,
 ) -> Result<bool, sqlx::Error> {
+    debug_assert_eq!(rows.heads.len(), 1, "a batch of one node");
     let (sql, cells) = guarded_statement(rows);
-    let moved = moved_heads(bound(&sql, [&cells[..]]).fetch_one(pool).await?)?;
+    let moved = moved_heads(bound(&sql, [&cells[..]]).fetch_one(connection).await?)?;
     Ok(moved == rows.heads.len())
 }
 

@@ -47,9 +47,17 @@ impl GroupCommit {
     }
 
     /// Writes `batch` ([`super::Store::record_exchanges`]); resolves once it is committed. An
-    /// empty batch resolves once every batch handed over before it is committed.
+    /// empty batch resolves once every batch handed over before it is committed. A batch holds
+    /// at most [`MAX_BATCH`] exchanges, so that those committed together stay far below the
+    /// databases' limits on bound values.
     pub async fn write(&self, batch: Batch) -> Result<Vec<LogReceipt>, StoreError> {
         let count = batch.len();
+        if count > MAX_BATCH {
+            return Err(StoreError::new(format!(
+                "cannot write {count} message log records in one batch: a batch holds at most \
+                 {MAX_BATCH}; nothing of it was written"
+            )));
+        }
         let failed = |why: String| {
             StoreError::new(format!(
                 "cannot write {count} message log record(s) (none of them was written) to {}: \
@@ -66,18 +74,24 @@ impl GroupCommit {
             // Nothing was handed over that an empty batch would have to wait for.
             return Ok(Vec::new());
         }
-        let jobs = self.jobs().map_err(failed)?;
         let (reply, written) = oneshot::channel();
-        if jobs.send(Job::Write(batch, reply)).is_err() {
-            // The writer is gone: the store was closed meanwhile, or the writer panicked and
-            // the next batch starts a new one.
-            self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take();
-            let why = if self.stopped.load(Ordering::SeqCst) {
-                "the store is closed"
-            } else {
-                "its writer has stopped; the next batch restarts it"
-            };
-            return Err(failed(why.into()));
+        let mut job = Job::Write(batch, reply);
+        // A writer that died (it panicked) is started again once, for this very batch.
+        for attempt in 0..2 {
+            let jobs = self.jobs().map_err(failed)?;
+            match jobs.send(job) {
+                Ok(()) => break,
+                Err(mpsc::error::SendError(back)) => {
+                    self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take();
+                    if self.stopped.load(Ordering::SeqCst) {
+                        return Err(failed("the store is closed".into()));
+                    }
+                    if attempt == 1 {
+                        return Err(failed("its writer stops as soon as it starts".into()));
+                    }
+                    job = back;
+                }
+            }
         }
         written
             .await

@@ -105,7 +105,8 @@ impl Store {
     }
 
     /// Every checked service's health (by `participant/service`), with its availability since
-    /// `short` and since `long`: one query, whatever the number of services.
+    /// `short` and since `long`: one query, whatever the number of services. A service whose
+    /// newest row is malformed is left out (its health is unknown), with a warning.
     pub async fn health_by_service(
         &self,
         short: DateTime<Utc>,
@@ -117,9 +118,14 @@ impl Store {
             .fetch_all(pool)
             .await)
         .map_err(|e| self.failed("read the services' health from", e))?;
-        rows.into_iter()
-            .map(|row| self.service_health(row))
-            .collect()
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| {
+                self.service_health(row)
+                    .map_err(|e| tracing::warn!("{e}; its health shows as unknown"))
+                    .ok()
+            })
+            .collect())
     }
 
     fn service_health(&self, row: Row) -> Result<(String, ServiceHealth), StoreError> {

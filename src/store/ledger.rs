@@ -1,7 +1,7 @@
 //! The gateway's ledger in the store: the message log (hash-chained per node), X-Road operational
 //! records, data subjects' records and pending notices. A batch is written in one transaction
-//! that either first locks each node's `message_log_head` row or (PostgreSQL, heads cached)
-//! moves the heads only if they are unchanged, so the chain of a node never forks.
+//! that either first locks each node's `message_log_head` row or (PostgreSQL, a batch of one
+//! node whose head is cached) moves the head only if it is unchanged, so a chain never forks.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -378,8 +378,9 @@ impl Store {
     /// Writes a batch of exchanges in one transaction: each gets the next record of its node's
     /// chain, its operational record and, with a [`SubjectUse`], the subject's record (and a
     /// pending notice when the agreement says `notify-subject`). All or nothing; the receipts
-    /// are in the order of `batch`. Batches handed over concurrently are committed together; an
-    /// empty batch waits for every batch handed over before it.
+    /// are in the order of `batch`. Batches handed over concurrently are committed together (and
+    /// fail together); an empty batch waits for every batch handed over before it. A batch holds
+    /// at most [`MAX_BATCH`] exchanges.
     pub async fn record_exchanges(
         &self,
         batch: Vec<(Exchange, Option<SubjectUse>)>,
