@@ -609,7 +609,8 @@ async fn both_nodes_log_the_sealed_exchange_and_the_subject_sees_who_asked() {
             entry
                 .response_body
                 .clone()
-                .expect("the retention schedule keeps bodies"),
+                .expect("the retention schedule keeps bodies")
+                .to_vec(),
         )
         .unwrap();
         assert_eq!(body, r.body, "{side} logs the answer as sent on");

@@ -52,7 +52,7 @@ fn exchange(node: &str, n: i64) -> Exchange {
         request_seal: None,
         response_seal: None,
         request_body: None,
-        response_body: Some(br#"{"balance":12.5}"#.to_vec()),
+        response_body: Some(br#"{"balance":12.5}"#.to_vec().into()),
     }
 }
 

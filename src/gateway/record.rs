@@ -2,6 +2,7 @@
 //! operational record) and, where the service names a data subject, the [`SubjectUse`] (MIN-4).
 //! They hold digests, seals and metadata; bodies only where the retention policy keeps them.
 
+use axum::body::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -76,11 +77,11 @@ pub struct Exchange {
     pub response_seal: Option<String>,
     /// Request body, kept only when a `message-log` retention rule exists; base64 in JSON.
     #[serde(with = "base64_body")]
-    pub request_body: Option<Vec<u8>>,
+    pub request_body: Option<Bytes>,
     /// Response body as sent on, kept only when a `message-log` retention rule exists; base64
     /// in JSON.
     #[serde(with = "base64_body")]
-    pub response_body: Option<Vec<u8>>,
+    pub response_body: Option<Bytes>,
 }
 
 impl Exchange {
@@ -132,19 +133,21 @@ impl Exchange {
 
 /// A kept body in the message log entry: a base64 string (standard alphabet, padded), or null.
 mod base64_body {
+    use axum::body::Bytes;
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
-    pub fn serialize<S: Serializer>(body: &Option<Vec<u8>>, to: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(body: &Option<Bytes>, to: S) -> Result<S::Ok, S::Error> {
         match body {
             Some(bytes) => to.serialize_str(&openssl::base64::encode_block(bytes)),
             None => to.serialize_none(),
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<Option<Vec<u8>>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<Option<Bytes>, D::Error> {
         Option::<String>::deserialize(from)?
             .map(|text| {
                 openssl::base64::decode_block(&text)
+                    .map(Bytes::from)
                     .map_err(|_| D::Error::custom("a kept body is not base64"))
             })
             .transpose()
@@ -184,7 +187,7 @@ mod tests {
             request_seal: None,
             response_seal: None,
             request_body: None,
-            response_body: Some(b"{}\n".to_vec()),
+            response_body: Some(Bytes::from_static(b"{}\n")),
         }
     }
 

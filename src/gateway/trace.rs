@@ -2,6 +2,7 @@
 //! from it once the answer is ready. A call is acknowledged only after its record is committed;
 //! when the log cannot take it, the consumer gets `LoggingFailed` instead of the answer.
 
+use axum::body::Bytes;
 use chrono::{DateTime, Utc};
 
 use super::call::{Answer, Call, Unparsed};
@@ -21,6 +22,9 @@ pub struct Trace {
     pub subject: Option<SubjectUse>,
 }
 
+/// The body of a request refused before it was read.
+static NO_BODY: Bytes = Bytes::from_static(b"");
+
 /// The request side of a record, from a parsed call or from what a refused request still told.
 pub struct Asked<'a> {
     pub message_id: &'a str,
@@ -33,7 +37,7 @@ pub struct Asked<'a> {
     pub request_in: DateTime<Utc>,
     pub request_size: u64,
     pub request_hash: &'a str,
-    pub body: &'a [u8],
+    pub body: &'a Bytes,
 }
 
 impl<'a> From<&'a Call> for Asked<'a> {
@@ -67,7 +71,7 @@ impl<'a> From<&'a Unparsed> for Asked<'a> {
             request_in: u.request_in,
             request_size: u.request_size,
             request_hash: &u.request_hash,
-            body: &[],
+            body: &NO_BODY,
         }
     }
 }
@@ -109,7 +113,7 @@ pub fn exchange(
         response_digest: sha256_hex(&answer.body),
         request_seal: trace.request_seal.clone(),
         response_seal: trace.response_seal.clone(),
-        request_body: keep_bodies.then(|| asked.body.to_vec()),
-        response_body: keep_bodies.then(|| answer.body.to_vec()),
+        request_body: keep_bodies.then(|| asked.body.clone()),
+        response_body: keep_bodies.then(|| answer.body.clone()),
     }
 }
