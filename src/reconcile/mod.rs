@@ -85,20 +85,29 @@ impl Shared {
 
     /// The status, with the history read from the store.
     pub async fn report(&self, store: &Store, node_key: &str) -> StatusReport {
+        // The state before the history: a reconcile is recorded in the store before the state
+        // shows it, so the history read afterwards always holds the last attempt.
+        let (applied, last_attempt, source_error) = {
+            let state = self.state();
+            (
+                state.applied.clone(),
+                state.last_attempt.clone(),
+                state.source_error.clone(),
+            )
+        };
+        let current = self.current.load_full();
         let (history, history_error) = match store.recent_reconciles(node_key, HISTORY).await {
             Ok(records) => (records.iter().map(Attempt::from_record).collect(), None),
             Err(e) => (Vec::new(), Some(e.to_string())),
         };
-        let state = self.state();
-        let current = self.current.load();
         StatusReport {
             node: current.as_ref().map(|c| c.node.clone()),
             instance: self.instance.clone(),
             source: self.source.clone(),
             ready: current.is_some(),
-            applied: state.applied.clone(),
-            last_attempt: state.last_attempt.clone(),
-            source_error: state.source_error.clone(),
+            applied,
+            last_attempt,
+            source_error,
             history,
             history_error,
         }
@@ -282,22 +291,6 @@ impl Reconciler {
         let duration = clock.elapsed();
         metrics::counter!("hromada_reconciles_total", "outcome" => outcome.as_str()).increment(1);
         metrics::histogram!("hromada_reconcile_duration_seconds").record(duration.as_secs_f64());
-        {
-            let mut state = self.shared.state();
-            state.last_attempt = Some(Attempt {
-                revision: revision.clone(),
-                started_at,
-                finished_at,
-                duration_ms: (finished_at - started_at).num_milliseconds(),
-                outcome: outcome.as_str().into(),
-                errors,
-                warnings,
-                diagnostics: json.clone(),
-                diagnostics_digest: None,
-                instance: None,
-                message: None,
-            });
-        }
         match compiled {
             Some(compiled) => {
                 tracing::info!(
@@ -325,6 +318,24 @@ impl Reconciler {
                     first_errors(&json)
                 );
             }
+        }
+        // Last: whoever sees this attempt in the state also finds it recorded, logged and, when
+        // applied, served.
+        {
+            let mut state = self.shared.state();
+            state.last_attempt = Some(Attempt {
+                revision: revision.clone(),
+                started_at,
+                finished_at,
+                duration_ms: (finished_at - started_at).num_milliseconds(),
+                outcome: outcome.as_str().into(),
+                errors,
+                warnings,
+                diagnostics: json.clone(),
+                diagnostics_digest: None,
+                instance: None,
+                message: None,
+            });
         }
         Some(outcome)
     }
