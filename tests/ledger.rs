@@ -89,7 +89,7 @@ async fn execute(url: &str, sql: &str) {
 
 /// Writes `n` exchanges of node `gw` through a Ledger, one at a time.
 async fn fill(store: &Store, n: i64) {
-    let ledger = Ledger::start(store.clone());
+    let ledger = Ledger::new(store.clone());
     for i in 1..=n {
         ledger.record(exchange("gw", i), None).await.unwrap();
     }
@@ -244,7 +244,7 @@ both! {
 
     async fn concurrent_records_land_on_one_gap_free_chain(db: Db) {
         let store = Store::connect(&db.url).await.unwrap();
-        let ledger = Ledger::start(store.clone());
+        let ledger = Ledger::new(store.clone());
         let tasks: Vec<_> = (1..=300)
             .map(|n| {
                 let ledger = ledger.clone();
@@ -268,7 +268,7 @@ both! {
             Store::connect(&db.url).await.unwrap(),
             Store::connect(&db.url).await.unwrap(),
         );
-        let ledgers = [Ledger::start(one.clone()), Ledger::start(two.clone())];
+        let ledgers = [Ledger::new(one.clone()), Ledger::new(two.clone())];
         let tasks: Vec<_> = (1..=200)
             .map(|n| {
                 let ledger = ledgers[(n % 2) as usize].clone();
@@ -438,7 +438,7 @@ both! {
 
     async fn a_failed_commit_fails_the_record_with_the_reason(db: Db) {
         let store = Store::connect(&db.url).await.unwrap();
-        let ledger = Ledger::start(store.clone());
+        let ledger = Ledger::new(store.clone());
         store.close().await;
         let error = ledger.record(exchange("gw", 1), None).await.unwrap_err();
         let text = error.to_string();
@@ -454,7 +454,7 @@ both! {
 
     async fn close_answers_every_record(db: Db) {
         let store = Store::connect(&db.url).await.unwrap();
-        let ledger = Ledger::start(store.clone());
+        let ledger = Ledger::new(store.clone());
         ledger.record(exchange("gw", 0), None).await.unwrap();
         let tasks: Vec<_> = (1..=50)
             .map(|n| {

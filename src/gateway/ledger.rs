@@ -40,7 +40,7 @@ impl fmt::Debug for Ledger {
 
 impl Ledger {
     /// A handle on the message log of `store`.
-    pub fn start(store: Store) -> Ledger {
+    pub fn new(store: Store) -> Ledger {
         Ledger {
             store,
             closed: Arc::new(AtomicBool::new(false)),

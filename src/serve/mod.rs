@@ -128,7 +128,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     let node_key = settings.node_key().to_string();
     let mut reconciler = Reconciler::new(settings, store.clone());
     let shared = reconciler.shared();
-    let ledger = Ledger::start(store.clone());
+    let ledger = Ledger::new(store.clone());
     let gateway = Arc::new(Gateway::new(
         ledger.clone(),
         KeyRing::new(options.keys.clone()),

@@ -48,9 +48,7 @@ impl<'a> ChainedBatch<'a> {
     pub fn receipts(self) -> Vec<LogReceipt> {
         self.chained.into_iter().map(Chained::receipt).collect()
     }
-}
 
-impl ChainedBatch<'_> {
     /// Subject uses without a notice, then those with one (a notice needs its use's id).
     fn uses(&self) -> (Vec<&SubjectUse>, Vec<&SubjectUse>) {
         let (noticed, plain) = self

@@ -1,7 +1,7 @@
 //! Results of the services' health checks: one row per check, by service (`participant/service`)
 //! and the node that ran it. The catalogue reads every service's latest result and availability
-//! over two windows in one query; the runner prunes what has aged out. Times are RFC 3339 UTC text with nanoseconds,
-//! which sorts as time does, so windows are plain text comparisons on both databases.
+//! over two windows in one query; the runner prunes what has aged out. Times are RFC 3339 UTC
+//! text with nanoseconds, which sorts as time does, so windows are plain text comparisons.
 
 use std::collections::BTreeMap;
 
@@ -129,8 +129,19 @@ impl Store {
     }
 
     fn service_health(&self, row: Row) -> Result<(String, ServiceHealth), StoreError> {
-        let (service, node, checked_at, ok, status_code, latency_ms, error) =
-            (row.0, row.1, row.2, row.3, row.4, row.5, row.6);
+        let (
+            service,
+            node,
+            checked_at,
+            ok,
+            status_code,
+            latency_ms,
+            error,
+            short_ok,
+            short_total,
+            long_ok,
+            long_total,
+        ) = row;
         let malformed = |what: &str, value: &str| {
             StoreError::new(format!(
                 "a health check of {service} in the {} database {} holds a malformed {what} \
@@ -156,12 +167,12 @@ impl Store {
                 error,
             },
             short: Availability {
-                ok: row.7,
-                total: row.8,
+                ok: short_ok,
+                total: short_total,
             },
             long: Availability {
-                ok: row.9,
-                total: row.10,
+                ok: long_ok,
+                total: long_total,
             },
         };
         Ok((service, health))
