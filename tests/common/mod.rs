@@ -30,3 +30,4 @@ pub mod appliance;
 pub mod db;
 pub mod federation;
 pub mod postgres;
+pub mod xroad;

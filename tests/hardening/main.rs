@@ -1,0 +1,13 @@
+//! The gateway and the spec loader under attack (issue 11): one test binary, one module per
+//! promise, each trying as an outside attacker would to make personal data slip past an
+//! agreement, to pass as someone else, to rewrite history or to bring a node down.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod anchoring;
+mod edge;
+mod loader;
+mod projection;
+mod replicas;
+mod systems;
