@@ -167,7 +167,8 @@ impl RateLimiter {
     }
 }
 
-fn period(per: RatePeriod) -> Duration {
+/// The length of a rate limit's period.
+pub fn period(per: RatePeriod) -> Duration {
     Duration::from_secs(match per {
         RatePeriod::Second => 1,
         RatePeriod::Minute => 60,

@@ -18,17 +18,19 @@ pub mod peer;
 pub mod peer_tls;
 pub mod protocol;
 pub mod provider;
+pub mod rate_limit;
 pub mod record;
 pub mod trace;
 pub mod trust;
 pub mod upstream;
 
-use std::sync::Mutex;
 use std::time::Duration;
 
-use access::RateLimiter;
 use keys::KeyRing;
 use ledger::Ledger;
+use rate_limit::RateLimits;
+
+use crate::store::Store;
 
 /// Bounds on what the gateway carries.
 #[derive(Debug, Clone, Copy)]
@@ -52,7 +54,7 @@ impl Default for Limits {
 pub struct Gateway {
     pub ledger: Ledger,
     pub keys: KeyRing,
-    pub limiter: Mutex<RateLimiter>,
+    pub rate_limits: RateLimits,
     pub upstream: reqwest::Client,
     pub peers: peer::PeerClients,
     pub limits: Limits,
@@ -63,10 +65,16 @@ impl Gateway {
         Gateway {
             ledger,
             keys,
-            limiter: Mutex::new(RateLimiter::new()),
+            rate_limits: RateLimits::local(),
             upstream: upstream::client(Duration::from_secs(5).min(limits.upstream_timeout)),
             peers: peer::PeerClients::default(),
             limits,
         }
+    }
+
+    /// Counts the agreements' rate limits where every replica sharing `store` sees them.
+    pub fn sharing_rate_limits(mut self, store: &Store) -> Gateway {
+        self.rate_limits = RateLimits::for_store(store);
+        self
     }
 }

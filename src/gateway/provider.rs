@@ -2,8 +2,6 @@
 //! limit, call the provider's system and project its JSON answer to exactly the granted
 //! fields before anything leaves this node (MIN-1); note what was released about whom (MIN-4).
 
-use std::time::Instant;
-
 use axum::body::Bytes;
 use axum::http::HeaderValue;
 use axum::http::header::CONTENT_TYPE;
@@ -14,11 +12,12 @@ use super::authorise::{decide, is_json};
 use super::call::{Answer, Call};
 use super::minimise::Projection;
 use super::protocol::{ErrorKind, GatewayError, percent_decode};
+use super::rate_limit::Refusal;
 use super::record::SubjectUse;
 use super::trace::Trace;
 use super::upstream;
 use crate::compile::Compiled;
-use crate::spec::model::{Participant, Service, SubjectLocation};
+use crate::spec::model::{Participant, RateLimit, Service, SubjectLocation};
 
 /// Serves `call` from the provider's system; `trace` collects what the message log needs.
 pub async fn provide(
@@ -40,31 +39,13 @@ pub async fn provide(
     trace.agreement = Some(agreement.id.clone());
     trace.operation = Some(granted.operation.to_string());
 
-    if let Some(limit) = &agreement.rate_limit {
-        let verdict = gateway
-            .limiter
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .check(&agreement.id, limit, Instant::now());
-        if let Err(wait) = verdict {
-            let mut answer = Answer::refusal(GatewayError::new(
-                ErrorKind::TooManyRequests,
-                format!(
-                    "agreement `{}` allows {} requests per {}; retry in {} s",
-                    agreement.id,
-                    limit.requests,
-                    period_name(limit),
-                    wait.as_secs().max(1)
-                ),
-                call.message_id.clone(),
-            ));
-            if let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
-                answer
-                    .headers
-                    .push((axum::http::header::RETRY_AFTER, value));
-            }
-            return answer;
-        }
+    if let Some(limit) = &agreement.rate_limit
+        && let Err(refusal) = gateway
+            .rate_limits
+            .check(&compiled.node, &agreement.id, limit)
+            .await
+    {
+        return rate_refusal(refusal, &agreement.id, limit, call);
     }
 
     trace.request_out = Some(Utc::now());
@@ -180,7 +161,42 @@ pub fn subject_of(location: Option<&SubjectLocation>, call: &Call) -> Option<Str
         .filter(|s| !s.is_empty())
 }
 
-fn period_name(limit: &crate::spec::model::RateLimit) -> &'static str {
+/// The answer to a call the rate limit stops: `TooManyRequests` with `Retry-After`, or an
+/// internal error when the count replicas share cannot be reached.
+fn rate_refusal(refusal: Refusal, agreement: &str, limit: &RateLimit, call: &Call) -> Answer {
+    let wait = match refusal {
+        Refusal::Exhausted(wait) => wait.as_secs().max(1),
+        Refusal::Unavailable(e) => {
+            tracing::warn!(
+                agreement,
+                message_id = %call.message_id,
+                "a call was refused because its rate limit could not be counted: {e}"
+            );
+            return Answer::refusal(GatewayError::new(
+                ErrorKind::InternalError,
+                format!(
+                    "the provider's gateway cannot count this call against the rate limit of agreement `{agreement}` right now, so it was not carried out; try again later"
+                ),
+                call.message_id.clone(),
+            ));
+        }
+    };
+    let mut answer = Answer::refusal(GatewayError::new(
+        ErrorKind::TooManyRequests,
+        format!(
+            "agreement `{agreement}` allows {} requests per {}; retry in {wait} s",
+            limit.requests,
+            period_name(limit),
+        ),
+        call.message_id.clone(),
+    ));
+    answer
+        .headers
+        .push((axum::http::header::RETRY_AFTER, HeaderValue::from(wait)));
+    answer
+}
+
+fn period_name(limit: &RateLimit) -> &'static str {
     use crate::spec::model::RatePeriod::*;
     match limit.per {
         Second => "second",

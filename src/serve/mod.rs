@@ -129,11 +129,14 @@ pub async fn run(options: Options) -> Result<(), String> {
     let mut reconciler = Reconciler::new(settings, store.clone());
     let shared = reconciler.shared();
     let ledger = Ledger::new(store.clone());
-    let gateway = Arc::new(Gateway::new(
-        ledger.clone(),
-        KeyRing::new(options.keys.clone()),
-        options.limits,
-    ));
+    let gateway = Arc::new(
+        Gateway::new(
+            ledger.clone(),
+            KeyRing::new(options.keys.clone()),
+            options.limits,
+        )
+        .sharing_rate_limits(&store),
+    );
     let state = AppState {
         shared: shared.clone(),
         store: store.clone(),

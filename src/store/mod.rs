@@ -1,7 +1,8 @@
 //! The appliance's store, on SQLite or PostgreSQL: the history of reconciles, the runtime state
-//! derived from the applied revision, and the gateway's ledger (message log, monitoring, data
-//! subjects). Configuration never lives here (it lives in Git). Every query is one SQL text run
-//! on either database (`on_pool!`); migrations are applied at connect.
+//! derived from the applied revision, the gateway's ledger (message log, monitoring, data
+//! subjects) and the rate-limit buckets replicas share. Configuration never lives here (it lives
+//! in Git). Every query is one SQL text run on either database (`on_pool!`); migrations are
+//! applied at connect.
 
 mod actuation;
 mod batch_rows;
@@ -10,6 +11,7 @@ mod head_cache;
 mod health;
 mod ledger;
 mod pool_writer;
+mod rate_buckets;
 mod reconciles;
 mod sqlite_writer;
 
@@ -19,6 +21,7 @@ pub use ledger::{
     GENESIS_HASH, LogHead, LogReceipt, LogRecord, MAX_BATCH, OperationalRecord, SubjectNotice,
     SubjectUsePage, SubjectUseRecord, chain_hash,
 };
+pub use rate_buckets::{Lease, LeaseRequest};
 pub use reconciles::{NewReconcile, Outcome, ReconcileRecord};
 
 use std::fmt;
@@ -257,6 +260,12 @@ impl Store {
             Pool::Sqlite(_) => Backend::Sqlite,
             Pool::Postgres(_) => Backend::Postgres,
         }
+    }
+
+    /// Whether other processes may use this database at the same time: replicas of a node share
+    /// a PostgreSQL database, while a SQLite database is one process's own.
+    pub fn shared_by_replicas(&self) -> bool {
+        self.backend() == Backend::Postgres
     }
 
     /// Cheap round trip (SELECT 1) for /readyz.
