@@ -248,9 +248,16 @@ async fn metaservices_list_clients_methods_and_only_what_the_caller_may_call() {
     let registry = fed.registry_client();
     let portal = format!("{}/GOV/04363395/portal", fed.instance);
 
-    let (code, body) = core.get("/listClients");
-    assert_eq!(code, 200);
-    let clients: Value = serde_json::from_str(&body).unwrap();
+    let listed = call(
+        &core,
+        "GET",
+        "/listClients",
+        &[("Accept", "application/json")],
+        "",
+    )
+    .await;
+    assert_eq!(listed.status, 200);
+    let clients = listed.json();
     let subsystems: Vec<&str> = clients["member"]
         .as_array()
         .unwrap()

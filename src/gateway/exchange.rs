@@ -46,6 +46,8 @@ pub async fn handle(State(app): State<AppState>, request: Request<Body>) -> Resp
         return answer.into_response(&ids(&call, request_id));
     };
     if let Some(answer) = metaservices::answer(&compiled, &call) {
+        let trace = metaservices::trace(&compiled, &call);
+        let answer = finish(gateway, &compiled, Side::Client, &call, &trace, answer).await;
         return answer.into_response(&ids(&call, request_id));
     }
     let mut trace = Trace::default();

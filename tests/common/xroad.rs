@@ -114,3 +114,21 @@ pub fn assert_refused(reply: &Reply, status: u16, kind: &str, mentions: &str) {
         "detail names the log entry"
     );
 }
+
+/// The message log entries of `message_id` in the SQLite store under `data`.
+pub async fn logged_exchanges(
+    data: &std::path::Path,
+    message_id: &str,
+) -> Vec<hromada::gateway::record::Exchange> {
+    let store = hromada::store::Store::connect(&hromada::store::Store::sqlite_url(
+        &data.join("hromada.db"),
+    ))
+    .await
+    .unwrap();
+    let records = store.message_by_id(message_id).await.unwrap();
+    store.close().await;
+    records
+        .iter()
+        .map(|r| hromada::gateway::record::Exchange::from_log_entry(&r.entry).unwrap())
+        .collect()
+}

@@ -74,3 +74,149 @@ async fn two_replicas_of_a_node_on_one_postgresql_share_an_agreements_rate_limit
     );
     assert!(admitted[0] > 0 && admitted[1] > 0, "{admitted:?}");
 }
+
+/// Gives the water utility's balance service an OpenAPI description, written as JSON.
+fn describe_balance(fed: &Federation) {
+    std::fs::create_dir_all(fed.root.join("openapi")).unwrap();
+    std::fs::write(
+        fed.root.join("openapi/balance.json"),
+        r#"{"openapi": "3.0.3", "info": {"title": "Баланс", "version": "1"},
+            "paths": {"/accounts/{id}/balance": {"get": {"responses": {"200": {"description": "ok"}}}}}}"#,
+    )
+    .unwrap();
+    fed.edit(
+        "spec/vodokanal.kdl",
+        "        operation \"GET\" \"/accounts/*/balance\"\n",
+        "        operation \"GET\" \"/accounts/*/balance\"\n        openapi \"openapi/balance.json\"\n",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_clients_answers_x_road_xml_by_default_and_json_on_accept_and_is_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    let data = dir.path().join("core");
+    let core = start(&fed, &data, "gw-core", &[]);
+
+    let xml = call(
+        &core,
+        "GET",
+        "/listClients",
+        &[("X-Road-Id", "list-xml")],
+        "",
+    )
+    .await;
+    assert_eq!(xml.status, 200, "{}", xml.body);
+    assert_eq!(xml.header("content-type"), Some("text/xml; charset=utf-8"));
+    assert!(xml.body.starts_with("<?xml"), "{}", xml.body);
+    assert!(
+        xml.body
+            .contains("<xrd:clientList xmlns:xrd=\"http://x-road.eu/xsd/xroad.xsd\""),
+        "{}",
+        xml.body
+    );
+    let council_member = "<xrd:id id:objectType=\"MEMBER\">\n      \
+        <id:xRoadInstance>hromada-federation</id:xRoadInstance>\n      \
+        <id:memberClass>GOV</id:memberClass>\n      <id:memberCode>04363395</id:memberCode>\n    \
+        </xrd:id>";
+    assert!(xml.body.contains(council_member), "{}", xml.body);
+    assert!(
+        xml.body.contains("<id:memberCode>04363395</id:memberCode>\n      <id:subsystemCode>registry</id:subsystemCode>"),
+        "{}",
+        xml.body
+    );
+    assert_eq!(
+        xml.body.matches("<xrd:member>").count(),
+        5,
+        "2 members, 3 subsystems"
+    );
+
+    let json = call(
+        &core,
+        "GET",
+        "/listClients",
+        &[("Accept", "text/html;q=0.5, application/json")],
+        "",
+    )
+    .await;
+    assert_eq!(json.header("content-type"), Some("application/json"));
+    let members = json.json()["member"].as_array().unwrap().clone();
+    assert_eq!(members.len(), 5);
+    assert_eq!(members[0]["id"]["object_type"], "MEMBER");
+    assert!(members[0]["id"].get("subsystem_code").is_none());
+
+    let logged = logged_exchanges(&data, "list-xml").await;
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert_eq!(logged[0].path, "/listClients");
+    assert_eq!(logged[0].operation.as_deref(), Some("listClients"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metaservices_name_openapi3_services_answer_yaml_and_are_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    describe_balance(&fed);
+    let data = dir.path().join("core");
+    let core = start(&fed, &data, "gw-core", &[]);
+    let registry = fed.registry_client();
+    let provider = format!("/r1/{}/COM/35418773/billing", fed.instance);
+    let council = format!("/r1/{}/GOV/04363395/registry", fed.instance);
+
+    let listed = call(
+        &core,
+        "GET",
+        &format!("{provider}/listMethods"),
+        &[("X-Road-Client", &registry), ("X-Road-Id", "meta-1")],
+        "",
+    )
+    .await
+    .json();
+    assert_eq!(listed["service"][0]["service_type"], "OPENAPI3", "{listed}");
+    let listed = get(&core, &format!("{council}/listMethods"), &registry)
+        .await
+        .json();
+    assert_eq!(listed["service"][0]["service_type"], "REST", "{listed}");
+    let allowed = get(&core, &format!("{provider}/allowedMethods"), &registry)
+        .await
+        .json();
+    assert_eq!(
+        allowed["service"][0]["service_type"], "OPENAPI3",
+        "{allowed}"
+    );
+
+    let described = call(
+        &core,
+        "GET",
+        &format!("{provider}/getOpenAPI?serviceCode=balance"),
+        &[("X-Road-Client", &registry), ("X-Road-Id", "meta-2")],
+        "",
+    )
+    .await;
+    assert_eq!(described.status, 200, "{}", described.body);
+    assert_eq!(
+        described.header("content-type"),
+        Some("text/yaml; charset=utf-8")
+    );
+    assert!(
+        described.body.contains("openapi: 3.0.3"),
+        "{}",
+        described.body
+    );
+    assert!(
+        !described.body.trim_start().starts_with('{'),
+        "{}",
+        described.body
+    );
+    assert!(
+        described.body.contains(&format!("{provider}/balance")),
+        "servers name the gateway: {}",
+        described.body
+    );
+
+    for (id, operation) in [("meta-1", "listMethods"), ("meta-2", "getOpenAPI")] {
+        let logged = logged_exchanges(&data, id).await;
+        assert_eq!(logged.len(), 1, "{id}: {logged:?}");
+        assert_eq!(logged[0].operation.as_deref(), Some(operation));
+        assert_eq!(logged[0].consumer.as_deref(), Some("council/registry"));
+    }
+}
