@@ -42,7 +42,7 @@ pub struct Call {
     pub user_id: Option<String>,
     pub issue: Option<String>,
     pub request_in: DateTime<Utc>,
-    /// `X-Road-Request-Hash` of the request as received.
+    /// `X-Road-Request-Hash` of the request ([`exchanged_hash`]).
     pub request_hash: String,
 }
 
@@ -203,7 +203,7 @@ pub async fn parse(
             &unparsed,
         )
     })?;
-    Ok(Call {
+    let mut call = Call {
         message_id,
         client,
         service,
@@ -217,7 +217,32 @@ pub async fn parse(
         body,
         request_in,
         request_hash: unparsed.request_hash,
-    })
+    };
+    call.request_hash = exchanged_hash(&call);
+    Ok(call)
+}
+
+/// The `X-Road-Request-Hash` of a call over the request as the gateway nodes exchange it, which
+/// both nodes read alike: method, path and query as received, then the client, service, message
+/// id, user id, issue and content type in that order, and the body. Headers a node adds or drops
+/// on the way (hop-by-hop, client defaults, the seal) are left out, so the provider's node
+/// computes the hash the consumer's node expects.
+pub fn exchanged_hash(call: &Call) -> String {
+    let client = call.client.to_string();
+    let service = call.service.to_string();
+    let mut headers = vec![
+        ("x-road-client", client.as_str()),
+        ("x-road-service", service.as_str()),
+        ("x-road-id", call.message_id.as_str()),
+    ];
+    headers.extend(call.user_id.as_deref().map(|v| ("x-road-userid", v)));
+    headers.extend(call.issue.as_deref().map(|v| ("x-road-issue", v)));
+    headers.extend(call.content_type().map(|v| ("content-type", v)));
+    let path_and_query = match &call.query {
+        Some(q) => format!("{}?{q}", call.raw_path),
+        None => call.raw_path.clone(),
+    };
+    request_hash(call.method.as_str(), &path_and_query, &headers, &call.body)
 }
 
 /// Whether a request header travels on towards the provider.

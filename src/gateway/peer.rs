@@ -17,7 +17,7 @@ use super::authorise::decide;
 use super::call::{self, Answer, Call, ResponseIds, carried_back};
 use super::exchange::finish;
 use super::peer_tls::{self, NodeIdentity, PeerCertificate};
-use super::protocol::{ErrorKind, GatewayError, new_message_id};
+use super::protocol::{ErrorKind, GatewayError, HEADER_REQUEST_HASH, new_message_id};
 use super::record::Side;
 use super::trace::Trace;
 use super::upstream::{BodyError, read_bounded, with_call_headers};
@@ -220,6 +220,11 @@ pub async fn forward(
         .get("x-road-error")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let request_hash = response
+        .headers()
+        .get(HEADER_REQUEST_HASH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let response_seal = response
         .headers()
         .get(HEADER_RESPONSE_SEAL)
@@ -280,7 +285,29 @@ pub async fn forward(
         );
     }
     trace.response_seal = response_seal;
+    if answer.error.is_none()
+        && let Err(e) = answered_for(&call.request_hash, request_hash.as_deref())
+    {
+        tracing::warn!(message_id = %call.message_id, "the answer of `{provider_ref}` from node `{node}` is refused: {e}");
+        return refuse(
+            ErrorKind::ClientProxyInvalidSignatureValue,
+            format!(
+                "the answer of `{provider_ref}` from node `{node}` is not an answer to this request: {e}"
+            ),
+        );
+    }
     answer
+}
+
+/// Checks the `X-Road-Request-Hash` the provider's node sent back against the hash of the
+/// request this node sent (PR-REST §4.3: produced by the provider's side, verified by the
+/// consumer's).
+fn answered_for(sent: &str, answered: Option<&str>) -> Result<(), String> {
+    match answered {
+        None => Err("it carries no X-Road-Request-Hash".into()),
+        Some(hash) if hash == sent => Ok(()),
+        Some(_) => Err("its X-Road-Request-Hash is not the hash of the request sent".into()),
+    }
 }
 
 fn remote_error(kind: &str, body: &[u8], message_id: &str) -> GatewayError {
@@ -471,4 +498,24 @@ async fn serve_forwarded(
     )
     .await;
     (answer, provider_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::answered_for;
+
+    #[test]
+    fn an_answer_must_carry_the_hash_of_the_request_sent() {
+        assert_eq!(answered_for("abc", Some("abc")), Ok(()));
+        assert!(
+            answered_for("abc", None)
+                .unwrap_err()
+                .contains("no X-Road-Request-Hash")
+        );
+        assert!(
+            answered_for("abc", Some("abd"))
+                .unwrap_err()
+                .contains("not the hash of the request sent")
+        );
+    }
 }

@@ -220,3 +220,42 @@ async fn metaservices_name_openapi3_services_answer_yaml_and_are_logged() {
         assert_eq!(logged[0].consumer.as_deref(), Some("council/registry"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_hash_comes_from_the_providers_node_and_matches_the_request_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    let provider_data = dir.path().join("vodokanal");
+    let vodokanal = start(&fed, &provider_data, "gw-vodokanal", &[]);
+    wait_for_peer_listener(&vodokanal);
+    let consumer_data = dir.path().join("core");
+    let core = start(&fed, &consumer_data, "gw-core", &[]);
+
+    let reply = call(
+        &core,
+        "GET",
+        &fed.balance_path("/accounts/120045/balance?as_of=2026-11-01"),
+        &[
+            ("X-Road-Client", &fed.registry_client()),
+            ("X-Road-Id", "hashed-1"),
+            ("X-Road-UserId", "UA3012345678"),
+            ("Accept", "application/json"),
+            ("X-Custom", "dropped-from-the-hash"),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}\n{}", reply.body, vodokanal.log());
+    let hash = reply.header("x-road-request-hash").unwrap().to_string();
+    let produced = logged_exchanges(&provider_data, "hashed-1").await;
+    let sent = logged_exchanges(&consumer_data, "hashed-1").await;
+    assert_eq!(produced.len(), 1, "{produced:?}");
+    assert_eq!(
+        produced[0].request_hash, hash,
+        "the consumer's system gets the hash the provider's node produced"
+    );
+    assert_eq!(
+        sent[0].request_hash, hash,
+        "and the consumer's node logged it"
+    );
+}
