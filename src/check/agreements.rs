@@ -143,7 +143,8 @@ fn fields(c: &mut Checker, a: &Agreement, service: &Service) {
     }
 }
 
-/// H0402: every granted operation is covered by an operation of the service with the same method.
+/// H0402: every granted operation is covered by an operation of the service with a method that
+/// admits it (its own, or `GET` for `HEAD`).
 ///
 /// A granted path may be narrower than the offered one: the service's `/accounts/*` covers a grant
 /// of `/accounts/*` and of `/accounts/123`, and `/a/**` covers any path under `/a`.
@@ -152,7 +153,7 @@ fn operations(c: &mut Checker, a: &Agreement, service: &Service) {
         if service
             .operations
             .iter()
-            .any(|s| s.method == op.method && glob_covers(&s.path, &op.path))
+            .any(|s| s.method.admits(op.method) && glob_covers(&s.path, &op.path))
         {
             continue;
         }

@@ -66,11 +66,11 @@ fn safe_segment(segment: &str) -> bool {
             .any(|encoded| lower.contains(encoded))
 }
 
-/// Whether `method` on `path` is one of `ops`. An empty list allows nothing: an agreement that
+/// Whether `method` on `path` is admitted by one of `ops` (`HEAD` by `GET`). An empty list allows nothing: an agreement that
 /// lists no operations grants those of its service, so pass [`granted_operations`].
 pub fn operation_allowed(ops: &[Operation], method: Method, path: &str) -> bool {
     ops.iter()
-        .any(|op| op.method == method && path_matches(&op.path, path))
+        .any(|op| op.method.admits(method) && path_matches(&op.path, path))
 }
 
 /// The operations an agreement grants on its provider service: its own list, or every operation
@@ -261,6 +261,25 @@ mod tests {
         assert!(!operation_allowed(&ops, Method::Get, "/claims"));
         assert!(operation_allowed(&ops, Method::Post, "/claims"));
         assert!(!operation_allowed(&[], Method::Get, "/accounts/7/debt"));
+    }
+
+    #[test]
+    fn head_rides_on_get_and_options_must_be_named() {
+        let ops = [
+            op(Method::Get, "/accounts/*/debt"),
+            op(Method::Post, "/claims"),
+        ];
+        assert!(operation_allowed(&ops, Method::Head, "/accounts/7/debt"));
+        assert!(!operation_allowed(&ops, Method::Head, "/claims"));
+        assert!(!operation_allowed(
+            &ops,
+            Method::Options,
+            "/accounts/7/debt"
+        ));
+        let ops = [op(Method::Options, "/claims"), op(Method::Head, "/status")];
+        assert!(operation_allowed(&ops, Method::Options, "/claims"));
+        assert!(operation_allowed(&ops, Method::Head, "/status"));
+        assert!(!operation_allowed(&ops, Method::Get, "/status"));
     }
 
     fn agreement(from: &str, until: Option<&str>) -> Agreement {

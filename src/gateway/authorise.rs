@@ -123,7 +123,7 @@ pub fn authorise<'s>(
     let matched = in_force.iter().find_map(|a| {
         granted_operations(a, asked.service)
             .iter()
-            .find(|op| op.method == asked.method && path_matches(&op.path, asked.path))
+            .find(|op| op.method.admits(asked.method) && path_matches(&op.path, asked.path))
             .map(|op| Granted {
                 agreement: a,
                 operation: op.path.as_str(),

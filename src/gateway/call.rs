@@ -197,7 +197,7 @@ pub async fn parse(
         fail(
             ErrorKind::InvalidHttpMethod,
             format!(
-                "the method {} is not carried; the gateway carries GET, POST, PUT, PATCH and DELETE",
+                "the method {} is not carried; the gateway carries GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS",
                 parts.method
             ),
             &unparsed,
@@ -277,10 +277,12 @@ fn clip(text: &str) -> String {
 pub fn method_of(text: &str) -> Option<Method> {
     Some(match text {
         "GET" => Method::Get,
+        "HEAD" => Method::Head,
         "POST" => Method::Post,
         "PUT" => Method::Put,
         "PATCH" => Method::Patch,
         "DELETE" => Method::Delete,
+        "OPTIONS" => Method::Options,
         _ => return None,
     })
 }

@@ -191,7 +191,7 @@ pub async fn forward(
         None => format!("{address}{}", call.raw_path),
     };
     let method = reqwest::Method::from_bytes(call.method.as_str().as_bytes())
-        .expect("the five carried methods are valid HTTP methods");
+        .expect("the carried methods are valid HTTP methods");
     let request = client
         .request(method, &url)
         .timeout(gateway.limits.upstream_timeout + std::time::Duration::from_secs(5));

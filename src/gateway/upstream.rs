@@ -41,7 +41,7 @@ pub async fn call(
         GatewayError::new(kind, message, call.message_id.clone())
     };
     let method = reqwest::Method::from_bytes(call.method.as_str().as_bytes())
-        .expect("the five carried methods are valid HTTP methods");
+        .expect("the carried methods are valid HTTP methods");
     let request = with_call_headers(http.request(method, &url).timeout(timeout), call);
     let service = call.service.to_string();
     let mut response = request.body(call.body.clone()).send().await.map_err(|e| {

@@ -259,3 +259,85 @@ async fn the_request_hash_comes_from_the_providers_node_and_matches_the_request_
         "and the consumer's node logged it"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_is_carried_where_get_is_granted_and_options_only_where_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    let core = start(&fed, &dir.path().join("core"), "gw-core", &[]);
+    let registry = fed.registry_client();
+    let person = fed.residents_path("/persons/2900000001");
+
+    let head = call(&core, "HEAD", &person, &[("X-Road-Client", &registry)], "").await;
+    assert_eq!(head.status, 200, "{}\n{}", head.body, core.log());
+    assert!(head.body.is_empty());
+    assert_eq!(head.header("content-type"), Some("application/json"));
+    assert!(head.header("x-road-request-hash").is_some());
+    let head = call(
+        &core,
+        "HEAD",
+        &fed.residents_path("/persons/1/history"),
+        &[("X-Road-Client", &registry)],
+        "",
+    )
+    .await;
+    assert_eq!(head.status, 403, "HEAD only where GET is granted");
+
+    let options = call(
+        &core,
+        "OPTIONS",
+        &person,
+        &[("X-Road-Client", &registry)],
+        "",
+    )
+    .await;
+    assert_refused(
+        &options,
+        403,
+        "Server.ServerProxy.AccessDenied",
+        "OPTIONS /persons/2900000001",
+    );
+
+    fed.edit(
+        "spec/council.kdl",
+        "        operation \"GET\" \"/persons/*\"\n",
+        "        operation \"GET\" \"/persons/*\"\n        operation \"OPTIONS\" \"/persons/*\"\n",
+    );
+    fed.edit(
+        "spec/agreements.kdl",
+        "    operation \"GET\" \"/persons/*\"\n",
+        "    operation \"GET\" \"/persons/*\"\n    operation \"OPTIONS\" \"/persons/*\"\n",
+    );
+    let allowed_path = format!("/r1/{}/GOV/04363395/registry/allowedMethods", fed.instance);
+    let started = std::time::Instant::now();
+    let methods = loop {
+        let allowed = get(&core, &allowed_path, &registry).await.json();
+        let methods: Vec<String> = allowed["service"][0]["endpoint_list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["method"].as_str().unwrap().to_string())
+            .collect();
+        if methods.len() > 1 {
+            break methods;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the OPTIONS grant was never applied\n{}",
+            core.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let options = call(
+        &core,
+        "OPTIONS",
+        &person,
+        &[("X-Road-Client", &registry)],
+        "",
+    )
+    .await;
+    // The upstream's own answer (its router offers GET only), carried back as it is.
+    assert_eq!(options.status, 405, "{}\n{}", options.body, core.log());
+    assert!(options.error_type().is_none(), "{:?}", options.headers);
+    assert_eq!(methods, ["GET", "OPTIONS"]);
+}

@@ -60,21 +60,33 @@ pub struct Operation {
 #[serde(rename_all = "UPPERCASE")]
 pub enum Method {
     Get,
+    /// `GET` without the body; granted wherever `GET` is.
+    Head,
     Post,
     Put,
     Patch,
     Delete,
+    /// The methods and options a path supports; granted only where named.
+    Options,
 }
 
 impl Method {
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Get => "GET",
+            Method::Head => "HEAD",
             Method::Post => "POST",
             Method::Put => "PUT",
             Method::Patch => "PATCH",
             Method::Delete => "DELETE",
+            Method::Options => "OPTIONS",
         }
+    }
+
+    /// Whether an operation of this method also admits a request of `asked`: its own method,
+    /// and `HEAD` where `GET` is granted (the same answer without its body, RFC 9110 §9.3.2).
+    pub fn admits(self, asked: Method) -> bool {
+        self == asked || (self == Method::Get && asked == Method::Head)
     }
 }
 
