@@ -1,6 +1,7 @@
 //! Access agreements (H04xx): granted fields and operations must exist in the provider service,
-//! validity must be a real period still running, neither side may be suspended, and (MIN-3)
-//! portal grants must be used by a form or workflow and personal data must come with a purpose.
+//! validity must be a real period still running, neither side may be suspended, a member as a
+//! whole is named as consumer only knowingly, and (MIN-3) portal grants must be used by a form or
+//! workflow and personal data must come with a purpose.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -19,6 +20,7 @@ pub(super) fn check(c: &mut Checker) {
     for a in &spec.agreements {
         validity(c, a);
         suspended(c, a);
+        member_consumer(c, a);
         let Some((_, service)) = spec.service(&a.provider) else {
             continue;
         };
@@ -77,16 +79,52 @@ fn suspended(c: &mut Checker, a: &Agreement) {
         ("/consumer", "consumer", &a.consumer),
         ("/provider", "provider", &a.provider),
     ] {
-        let Some(p) = reference
-            .split_once('/')
-            .and_then(|(p, _)| spec.participant(p))
-        else {
+        let Some(p) = spec.participant(reference.split('/').next().unwrap_or_default()) else {
             continue;
         };
         if p.status == Status::Suspended {
             c.report(suspended_diagnostic(c, a, pointer, side, p));
         }
     }
+}
+
+/// H0408 (a warning): the consumer is a participant as a whole, not one of its subsystems. Only
+/// calls whose `X-Road-Client` names the member alone pass under it, and the message log cannot
+/// tell which of the member's systems called.
+fn member_consumer(c: &mut Checker, a: &Agreement) {
+    if a.consumer.contains('/') {
+        return;
+    }
+    let spec = c.spec();
+    let Some(p) = spec.participant(&a.consumer) else {
+        return;
+    };
+    let identifier = format!(
+        "{}/{}/{}",
+        spec.system().map(|s| s.id.as_str()).unwrap_or("INSTANCE"),
+        crate::compile::routes::member_class(p),
+        p.edrpou
+    );
+    let mut d = Diagnostic::warning(
+        "H0408",
+        format!(
+            "agreement `{}` grants participant `{}` as a whole, not one of its subsystems",
+            a.id, p.id
+        ),
+    )
+    .at(c.at(Kind::Agreement, &a.id, "/consumer"))
+    .detail(format!(
+        "only calls with `X-Road-Client: {identifier}` (the member, no subsystem) pass under it, \
+         and the message log records the member, not which of its information systems called"
+    ));
+    d = match p.subsystems.first() {
+        Some(s) => d.help(format!(
+            "name the subsystem that calls (`{}/{}`) unless the member itself does",
+            p.id, s.id
+        )),
+        None => d.help("declare the information system that calls as a subsystem and name it"),
+    };
+    c.report(d);
 }
 
 fn suspended_diagnostic(

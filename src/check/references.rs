@@ -172,22 +172,28 @@ pub(super) fn check(c: &mut Checker) {
         }
     }
 
-    for a in &spec.agreements {
-        let mut r = Refs {
-            c: &mut *c,
-            kind: Kind::Agreement,
-            id: &a.id,
-        };
-        r.one("/consumer", "subsystem", &a.consumer, &subsystems);
-        r.one("/provider", "service", &a.provider, &services);
-    }
-
     let participants: BTreeSet<String> = c
         .loaded
         .map
         .declared(Kind::Participant)
         .map(String::from)
         .collect();
+    // A consumer is a subsystem (`participant/subsystem`) or a member as a whole (`participant`).
+    let consumers: BTreeSet<String> = subsystems.union(&participants).cloned().collect();
+    for a in &spec.agreements {
+        let mut r = Refs {
+            c: &mut *c,
+            kind: Kind::Agreement,
+            id: &a.id,
+        };
+        let what = if a.consumer.contains('/') {
+            "subsystem"
+        } else {
+            "participant"
+        };
+        r.one("/consumer", what, &a.consumer, &consumers);
+        r.one("/provider", "service", &a.provider, &services);
+    }
     let forms: BTreeSet<String> = c
         .loaded
         .map

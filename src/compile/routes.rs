@@ -17,12 +17,13 @@ pub struct ServiceKey {
     pub service: String,
 }
 
-/// `memberClass/memberCode/subsystemCode` of a client subsystem inside this instance.
+/// `memberClass/memberCode[/subsystemCode]` of a client inside this instance: a subsystem, or
+/// the member itself.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ClientKey {
     pub member_class: String,
     pub member_code: String,
-    pub subsystem: String,
+    pub subsystem: Option<String>,
 }
 
 /// Where a service lives in the spec, by index.
@@ -37,7 +38,7 @@ pub struct Routes {
     /// The X-Road instance identifier (the system's id).
     pub instance: String,
     services: HashMap<ServiceKey, ServiceAt>,
-    /// Client subsystem → `participant/subsystem`.
+    /// Client → `participant/subsystem`, or `participant` for the member itself.
     clients: HashMap<ClientKey, String>,
     /// (`participant/subsystem`, `participant/service`) → indices into `spec.agreements`.
     grants: HashMap<(String, String), Vec<usize>>,
@@ -59,12 +60,20 @@ impl Routes {
         };
         for (pi, p) in spec.participants.iter().enumerate() {
             let class = member_class(p);
+            routes.clients.insert(
+                ClientKey {
+                    member_class: class.clone(),
+                    member_code: p.edrpou.clone(),
+                    subsystem: None,
+                },
+                p.id.clone(),
+            );
             for s in &p.subsystems {
                 routes.clients.insert(
                     ClientKey {
                         member_class: class.clone(),
                         member_code: p.edrpou.clone(),
-                        subsystem: s.id.clone(),
+                        subsystem: Some(s.id.clone()),
                     },
                     format!("{}/{}", p.id, s.id),
                 );
@@ -108,7 +117,7 @@ impl Routes {
         Some((participant, participant.services.get(at.service)?))
     }
 
-    /// The `participant/subsystem` a client identifier names.
+    /// The `participant/subsystem` (or `participant`, for a member) a client identifier names.
     pub fn client(&self, key: &ClientKey) -> Option<&str> {
         self.clients.get(key).map(String::as_str)
     }
@@ -133,7 +142,8 @@ impl Routes {
         )
     }
 
-    /// The `participant/subsystem` an X-Road client identifier names, when it is of this instance.
+    /// The `participant/subsystem` (or `participant`, for a member) an X-Road client identifier
+    /// names, when it is of this instance.
     pub fn client_by_id(&self, id: &ClientId) -> Option<&str> {
         if id.instance != self.instance {
             return None;
@@ -211,12 +221,17 @@ mod tests {
         let client = ClientKey {
             member_class: member_class(council),
             member_code: council.edrpou.clone(),
-            subsystem: council.subsystems[0].id.clone(),
+            subsystem: Some(council.subsystems[0].id.clone()),
         };
         assert_eq!(
             routes.client(&client),
             Some(format!("city-council/{}", council.subsystems[0].id).as_str())
         );
+        let member = ClientKey {
+            subsystem: None,
+            ..client
+        };
+        assert_eq!(routes.client(&member), Some("city-council"));
     }
 
     #[test]

@@ -106,9 +106,8 @@ pub fn inactive_party<'a>(spec: &Spec, agreement: &'a Agreement) -> Option<&'a s
     [&agreement.consumer, &agreement.provider]
         .into_iter()
         .find(|reference| {
-            reference
-                .split_once('/')
-                .and_then(|(participant, _)| spec.participant(participant))
+            let participant = reference.split('/').next().unwrap_or_default();
+            spec.participant(participant)
                 .is_none_or(|p| p.status == Status::Suspended)
         })
         .map(String::as_str)
@@ -364,6 +363,11 @@ mod tests {
             ..Spec::default()
         };
         assert_eq!(inactive_party(&spec, &a), None);
+        let member = Agreement {
+            consumer: "social-dept".into(),
+            ..a.clone()
+        };
+        assert_eq!(inactive_party(&spec, &member), None, "a member consumer");
         spec.participants[1] = participant("vodokanal", "suspended");
         assert_eq!(inactive_party(&spec, &a), Some("vodokanal/abonent-debt"));
         spec.participants.remove(0);

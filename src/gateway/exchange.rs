@@ -83,7 +83,10 @@ async fn route(
     let Some(consumer) = routes.client_by_id(&call.client) else {
         return refuse(
             ErrorKind::InvalidClientIdentifier,
-            format!("no subsystem `{}` is declared in the spec", call.client),
+            format!(
+                "no member or subsystem `{}` is declared in the spec",
+                call.client
+            ),
         );
     };
     trace.consumer = Some(consumer.to_string());
@@ -96,7 +99,7 @@ async fn route(
         return refuse(
             ErrorKind::InvalidClientIdentifier,
             format!(
-                "the subsystem `{consumer}` is served by gateway node `{}`, not by this node `{}`; call that node",
+                "the client `{consumer}` is served by gateway node `{}`, not by this node `{}`; call that node",
                 client_participant.gateway, compiled.node
             ),
         );

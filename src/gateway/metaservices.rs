@@ -252,7 +252,7 @@ pub fn answer(compiled: &Compiled, call: &Call) -> Option<Answer> {
             })
         })
         .flatten()
-        .filter(|p| p.subsystems.iter().any(|s| s.id == provider.subsystem));
+        .filter(|p| p.subsystems.iter().any(|s| s.id == call.service.subsystem));
     let Some(participant) = participant else {
         return Some(refuse(
             ErrorKind::UnknownService,
@@ -262,7 +262,7 @@ pub fn answer(compiled: &Compiled, call: &Call) -> Option<Answer> {
     let services: Vec<&Service> = participant
         .services
         .iter()
-        .filter(|s| participant.provider_subsystem(s) == Some(provider.subsystem.as_str()))
+        .filter(|s| participant.provider_subsystem(s) == Some(call.service.subsystem.as_str()))
         .collect();
     Some(match code {
         LIST_METHODS => json_answer(methods(compiled, participant, &services, |_| None)),

@@ -443,7 +443,10 @@ async fn serve_forwarded(
         return (
             refuse(
                 ErrorKind::InvalidClientIdentifier,
-                format!("no subsystem `{}` is declared in the spec", call.client),
+                format!(
+                    "no member or subsystem `{}` is declared in the spec",
+                    call.client
+                ),
             ),
             provider_id,
         );

@@ -32,13 +32,13 @@ pub struct ServiceId {
     pub service: String,
 }
 
-/// A calling subsystem as X-Road names it. hromada always requires the subsystem part.
+/// A caller as X-Road names it: a member's subsystem, or the member itself (no subsystem).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ClientId {
     pub instance: String,
     pub member_class: String,
     pub member_code: String,
-    pub subsystem: String,
+    pub subsystem: Option<String>,
 }
 
 impl fmt::Display for ServiceId {
@@ -55,9 +55,13 @@ impl fmt::Display for ClientId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}/{}/{}/{}",
-            self.instance, self.member_class, self.member_code, self.subsystem
-        )
+            "{}/{}/{}",
+            self.instance, self.member_class, self.member_code
+        )?;
+        match &self.subsystem {
+            Some(subsystem) => write!(f, "/{subsystem}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -68,7 +72,7 @@ impl ServiceId {
             instance: self.instance.clone(),
             member_class: self.member_class.clone(),
             member_code: self.member_code.clone(),
-            subsystem: self.subsystem.clone(),
+            subsystem: Some(self.subsystem.clone()),
         }
     }
 }
@@ -183,8 +187,9 @@ impl fmt::Display for ProtocolError {
             ),
             Self::ClientPartCount { found } => write!(
                 f,
-                "the X-Road-Client header has {found} part(s) but needs 4: \
-                 {{instance}}/{{memberClass}}/{{memberCode}}/{{subsystemCode}}"
+                "the X-Road-Client header has {found} part(s) but needs 3 or 4: \
+                 {{instance}}/{{memberClass}}/{{memberCode}} for a member, with \
+                 /{{subsystemCode}} for a subsystem"
             ),
         }
     }
@@ -315,12 +320,11 @@ pub fn parse_request_path(raw_path: &str) -> Result<(ServiceId, String), Protoco
     Ok((service, rest))
 }
 
-/// Parses an `X-Road-Client` header value: `{instance}/{memberClass}/{memberCode}/{subsystemCode}`,
-/// each part percent-encoded UTF-8. hromada's callers are always subsystems, so all four parts
-/// are required.
+/// Parses an `X-Road-Client` header value: `{instance}/{memberClass}/{memberCode}` and, for a
+/// subsystem, `/{subsystemCode}`, each part percent-encoded UTF-8.
 pub fn parse_client_header(value: &str) -> Result<ClientId, ProtocolError> {
     let raw_parts: Vec<&str> = value.trim().split('/').collect();
-    if raw_parts.len() != CLIENT_PARTS.len() {
+    if !(CLIENT_PARTS.len() - 1..=CLIENT_PARTS.len()).contains(&raw_parts.len()) {
         return Err(ProtocolError::ClientPartCount {
             found: raw_parts.len(),
         });
@@ -331,12 +335,12 @@ pub fn parse_client_header(value: &str) -> Result<ClientId, ProtocolError> {
         .map(|(raw, name)| decode_part(raw, name, true))
         .collect::<Result<Vec<_>, _>>()?
         .into_iter();
-    let mut next = || decoded.next().expect("four parts");
+    let mut next = || decoded.next().expect("three parts at least");
     Ok(ClientId {
         instance: next(),
         member_class: next(),
         member_code: next(),
-        subsystem: next(),
+        subsystem: decoded.next(),
     })
 }
 
@@ -609,6 +613,7 @@ mod tests {
         let (id, rest) = svc("/r1/UA/GOV/1/reg/BAR%2FSERVICE/x").unwrap();
         assert_eq!(id.service, "BAR/SERVICE");
         assert_eq!(id.subsystem, "reg");
+        assert_eq!(id.subsystem_id().subsystem.as_deref(), Some("reg"));
         assert_eq!(rest, "/x");
         let (id, _) = svc("/r1/UA/%D0%9C%D0%A1/1/reg/s").unwrap();
         assert_eq!(id.member_class, "МС");
@@ -732,17 +737,25 @@ mod tests {
     #[test]
     fn client_header_parses_with_each_part_decoded() {
         let id = parse_client_header("UA/GOV/87654321/portal").unwrap();
-        assert_eq!(id.subsystem, "portal");
+        assert_eq!(id.subsystem.as_deref(), Some("portal"));
         assert_eq!(id.to_string(), "UA/GOV/87654321/portal");
         let id = parse_client_header(" UA/GOV/1/my%2Fportal%20x ").unwrap();
-        assert_eq!(id.subsystem, "my/portal x");
+        assert_eq!(id.subsystem.as_deref(), Some("my/portal x"));
+    }
+
+    #[test]
+    fn a_member_calls_without_a_subsystem() {
+        let id = parse_client_header("UA/GOV/87654321").unwrap();
+        assert_eq!(id.member_code, "87654321");
+        assert_eq!(id.subsystem, None);
+        assert_eq!(id.to_string(), "UA/GOV/87654321");
     }
 
     #[test]
     fn client_header_refuses_wrong_counts_empty_parts_and_bad_bytes() {
-        let err = parse_client_header("UA/GOV/87654321").unwrap_err();
-        assert_eq!(err, ProtocolError::ClientPartCount { found: 3 });
-        assert!(err.to_string().contains("needs 4"));
+        let err = parse_client_header("UA/GOV").unwrap_err();
+        assert_eq!(err, ProtocolError::ClientPartCount { found: 2 });
+        assert!(err.to_string().contains("needs 3 or 4"));
         assert_eq!(err.kind(), ErrorKind::InvalidClientIdentifier);
         assert_eq!(
             parse_client_header("UA/GOV/1/portal/extra"),

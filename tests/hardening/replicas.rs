@@ -341,3 +341,61 @@ async fn head_is_carried_where_get_is_granted_and_options_only_where_named() {
     assert!(options.error_type().is_none(), "{:?}", options.headers);
     assert_eq!(methods, ["GET", "OPTIONS"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_calls_without_a_subsystem_where_an_agreement_names_the_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    fed.edit(
+        "spec/agreements.kdl",
+        "    consumer \"council/registry\"\n    provider \"council/residents\"",
+        "    consumer \"council\"\n    provider \"council/residents\"",
+    );
+    let data = dir.path().join("core");
+    let core = start(&fed, &data, "gw-core", &[]);
+    let member = format!("{}/GOV/04363395", fed.instance);
+    let person = fed.residents_path("/persons/2900000001");
+
+    let reply = call(
+        &core,
+        "GET",
+        &person,
+        &[("X-Road-Client", &member), ("X-Road-Id", "member-1")],
+        "",
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}\n{}", reply.body, core.log());
+    assert_eq!(reply.json()["full_name"], "Іваненко Марія Петрівна");
+    assert_eq!(reply.header("x-road-client"), Some(member.as_str()));
+    let logged = logged_exchanges(&data, "member-1").await;
+    assert_eq!(logged[0].client, member);
+    assert_eq!(logged[0].consumer.as_deref(), Some("council"));
+
+    // The grant is the member's own: its subsystems do not inherit it.
+    let subsystem = get(&core, &person, &fed.registry_client()).await;
+    assert_refused(
+        &subsystem,
+        403,
+        "Server.ServerProxy.AccessDenied",
+        "no agreement grants `council/registry`",
+    );
+    // A member the spec does not declare is still refused.
+    let stranger = get(&core, &person, &format!("{}/GOV/99999999", fed.instance)).await;
+    assert_refused(
+        &stranger,
+        400,
+        "Client.InvalidClientIdentifier",
+        "no member or subsystem",
+    );
+    let allowed = get(
+        &core,
+        &format!("/r1/{}/GOV/04363395/registry/allowedMethods", fed.instance),
+        &member,
+    )
+    .await
+    .json();
+    assert_eq!(
+        allowed["service"][0]["service_code"], "residents",
+        "{allowed}"
+    );
+}

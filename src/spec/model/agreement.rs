@@ -26,7 +26,8 @@ pub struct Agreement {
     /// Agreement id.
     #[schemars(extend("x-kdl" = "arg"))]
     pub id: String,
-    /// Consumer subsystem, `participant/subsystem`.
+    /// Consumer subsystem, `participant/subsystem`; or `participant` alone for the member itself
+    /// (an `X-Road-Client` without a subsystem).
     pub consumer: String,
     /// Provider service, `participant/service`.
     pub provider: String,
