@@ -131,10 +131,23 @@ async fn refusals_name_what_is_wrong_in_the_x_road_error_format() {
     let r = get(
         &core,
         &fed.residents_path("/persons/1"),
+        "hromada-federation/GOV",
+    )
+    .await;
+    assert_refused(&r, 400, "Client.InvalidClientIdentifier", "needs 3 or 4");
+    // The member itself may call, but no agreement names the council as a whole.
+    let r = get(
+        &core,
+        &fed.residents_path("/persons/1"),
         "hromada-federation/GOV/04363395",
     )
     .await;
-    assert_refused(&r, 400, "Client.InvalidClientIdentifier", "");
+    assert_refused(
+        &r,
+        403,
+        "Server.ServerProxy.AccessDenied",
+        "no agreement grants `council`",
+    );
 
     let r = call(&core, "GET", &fed.residents_path("/persons/1"), &[], "").await;
     assert_refused(&r, 400, "Client.MissingHeader", "X-Road-Client");
