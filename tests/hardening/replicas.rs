@@ -399,3 +399,89 @@ async fn a_member_calls_without_a_subsystem_where_an_agreement_names_the_member(
         "{allowed}"
     );
 }
+
+/// A provider's node gone wrong: it holds the water utility's node certificate and seal key and
+/// answers every forwarded call with a properly sealed answer, but with `request_hash` as the
+/// `X-Road-Request-Hash`, on the node's peer port.
+async fn hostile_provider_node(fed: &Federation, request_hash: &'static str) {
+    use axum::http::HeaderMap;
+    use hromada::gateway::call::Answer;
+    use hromada::gateway::keys::KeyRing;
+    use hromada::gateway::peer_tls::{NodeIdentity, serve_peer, server_config};
+
+    let keys = KeyRing::new(fed.root.join("dev-keys"));
+    let identity = NodeIdentity::from_files(
+        &fed.root.join("pki/nodes/gw-vodokanal.crt"),
+        &keys.node_key_path("gw-vodokanal"),
+    )
+    .unwrap();
+    let anchor =
+        openssl::x509::X509::from_pem(&std::fs::read(fed.root.join("pki/ca.crt")).unwrap())
+            .unwrap();
+    let config = axum_server::tls_rustls::RustlsConfig::from_config(
+        server_config(&identity, &[anchor]).unwrap(),
+    );
+    let seal_key = keys.seal_key("vodokanal").unwrap();
+    let answer = move |headers: HeaderMap| {
+        let seal_key = seal_key.clone();
+        async move {
+            let header = |name: &str| {
+                headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let answer = Answer {
+                status: axum::http::StatusCode::OK,
+                headers: vec![(
+                    axum::http::header::CONTENT_TYPE,
+                    axum::http::HeaderValue::from_static("application/json"),
+                )],
+                body: r#"{"holder_name":"Іваненко Марія Петрівна"}"#.into(),
+                error: None,
+            };
+            let text = hromada::gateway::peer::response_text(
+                &header("x-road-id"),
+                &header("x-hromada-request-seal"),
+                &answer,
+            );
+            let seal = hromada::crypto::seal::seal(&seal_key, &text).unwrap();
+            (
+                [
+                    ("content-type", "application/json".to_string()),
+                    ("x-hromada-response-seal", seal),
+                    ("x-road-request-hash", request_hash.to_string()),
+                ],
+                answer.body,
+            )
+        }
+    };
+    let app = axum::Router::new().fallback(answer);
+    let listen = format!("127.0.0.1:{}", fed.vodokanal_peer).parse().unwrap();
+    let handle = axum_server::Handle::new();
+    tokio::spawn(serve_peer(listen, config, app, handle.clone()));
+    handle.listening().await.expect("the hostile node listens");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consumers_node_refuses_an_answer_to_another_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    hostile_provider_node(&fed, "bm90IHRoZSBoYXNoIG9mIHRoaXMgcmVxdWVzdA==").await;
+    let core = start(&fed, &dir.path().join("core"), "gw-core", &[]);
+
+    let reply = get(
+        &core,
+        &fed.balance_path("/accounts/120045/balance"),
+        &fed.registry_client(),
+    )
+    .await;
+    assert_refused(
+        &reply,
+        502,
+        "Server.ClientProxy.InvalidSignatureValue",
+        "is not an answer to this request",
+    );
+    assert!(!reply.body.contains("Іваненко"), "{}", reply.body);
+}
