@@ -1,7 +1,6 @@
-//! The agreements' rate limits as the provider's node applies them. On a store one process owns
-//! (SQLite) the in-process token bucket of `access.rs` decides alone; on a store replicas share
-//! (PostgreSQL) tokens are leased from the store's bucket, in batches that grow while no other
-//! replica leases, so together the replicas stay within the limit and one alone rarely asks.
+//! The agreements' rate limits as the provider's node applies them: the in-process token bucket
+//! of `access.rs` where one process owns the store (SQLite), tokens leased from the store's shared
+//! bucket where replicas share it (PostgreSQL), so together they stay within the limit.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -64,7 +63,10 @@ impl RateLimits {
     }
 }
 
-/// Tokens leased from the store, per agreement.
+/// Tokens leased from the store, per agreement, in batches that grow while no other replica
+/// leases, so that a replica alone rarely asks (`hromada_rate_limit_leases_total` counts the
+/// round trips). Leases are timed by the replicas' clocks: keep them synchronised, as a skew of
+/// s seconds adds at most s × the rate.
 pub struct SharedLimits {
     store: Store,
     /// This process among the replicas, as the store's buckets name it.
@@ -90,6 +92,7 @@ impl SharedLimits {
             want,
             now_micros: chrono::Utc::now().timestamp_micros(),
         };
+        metrics::counter!("hromada_rate_limit_leases_total").increment(1);
         let lease = self
             .store
             .lease_tokens(&request)

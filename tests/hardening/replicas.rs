@@ -6,14 +6,12 @@ use crate::common;
 use common::federation::{Federation, free_port};
 use common::xroad::*;
 
-/// The residents agreement of `examples/federation` limited to `requests` per minute.
-fn limit_residents(fed: &Federation, requests: u32) {
+/// The residents agreement of `examples/federation` limited to `requests` per `per`.
+fn limit_residents(fed: &Federation, requests: u32, per: &str) {
     fed.edit(
         "spec/agreements.kdl",
         "    operation \"GET\" \"/persons/*\"\n",
-        &format!(
-            "    operation \"GET\" \"/persons/*\"\n    rate-limit {requests} per=\"minute\"\n"
-        ),
+        &format!("    operation \"GET\" \"/persons/*\"\n    rate-limit {requests} per=\"{per}\"\n"),
     );
 }
 
@@ -26,7 +24,7 @@ async fn two_replicas_of_a_node_on_one_postgresql_share_an_agreements_rate_limit
     };
     let dir = tempfile::tempdir().unwrap();
     let fed = Federation::new(dir.path()).await;
-    limit_residents(&fed, 5);
+    limit_residents(&fed, 5, "minute");
     let a = start(
         &fed,
         &dir.path().join("a"),
@@ -73,6 +71,47 @@ async fn two_replicas_of_a_node_on_one_postgresql_share_an_agreements_rate_limit
         b.log()
     );
     assert!(admitted[0] > 0 && admitted[1] > 0, "{admitted:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_alone_on_postgresql_admits_the_whole_limit_with_few_round_trips() {
+    let Some(url) = common::postgres::url_or_skip(
+        "a_replica_alone_on_postgresql_admits_the_whole_limit_with_few_round_trips",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    // One token per two minutes: none is refilled while the test runs.
+    limit_residents(&fed, 30, "hour");
+    let alone = start(
+        &fed,
+        &dir.path().join("a"),
+        "gw-core",
+        &["--database-url", &url],
+    );
+    let person = fed.residents_path("/persons/2900000001");
+    for i in 0..30 {
+        let reply = get(&alone, &person, &fed.registry_client()).await;
+        assert_eq!(reply.status, 200, "call {i}: {}", reply.body);
+    }
+    let over = get(&alone, &person, &fed.registry_client()).await;
+    assert_refused(&over, 429, "Client.TooManyRequests", "30 requests per hour");
+
+    let metrics = alone.get("/metrics").1;
+    let leases: u32 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("hromada_rate_limit_leases_total "))
+        .unwrap_or_else(|| panic!("no lease counter:\n{metrics}"))
+        .trim()
+        .parse()
+        .unwrap();
+    // Batches of 1, 2 and then 3 (a tenth of the limit): 11 leases, and one more that found
+    // the bucket empty.
+    assert!(
+        leases <= 12,
+        "{leases} round trips to the store for 31 calls"
+    );
 }
 
 /// Gives the water utility's balance service an OpenAPI description, written as JSON.
