@@ -165,7 +165,8 @@ pub fn subject_of(location: Option<&SubjectLocation>, call: &Call) -> Option<Str
 /// internal error when the count replicas share cannot be reached.
 fn rate_refusal(refusal: Refusal, agreement: &str, limit: &RateLimit, call: &Call) -> Answer {
     let wait = match refusal {
-        Refusal::Exhausted(wait) => wait.as_secs().max(1),
+        // Whole seconds, rounded up: a client retrying on time finds a token.
+        Refusal::Exhausted(wait) => (wait.as_secs_f64().ceil() as u64).max(1),
         Refusal::Unavailable(e) => {
             tracing::warn!(
                 agreement,
