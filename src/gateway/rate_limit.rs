@@ -306,6 +306,42 @@ mod tests {
         assert_eq!(leases.take("a", &limit, late), Local::Lease(8));
     }
 
+    fn replica(store: &Store) -> SharedLimits {
+        SharedLimits {
+            store: store.clone(),
+            holder: uuid::Uuid::now_v7().to_string(),
+            leases: Mutex::new(Leases::default()),
+        }
+    }
+
+    #[tokio::test]
+    async fn replicas_on_one_store_share_the_count() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let replicas = [replica(&store), replica(&store)];
+        let mut admitted = 0;
+        for i in 0..12 {
+            match replicas[i % 2].check("gw", "a", &per_minute(5)).await {
+                Ok(()) => admitted += 1,
+                Err(Refusal::Exhausted(wait)) => assert!(wait <= Duration::from_secs(12)),
+                Err(Refusal::Unavailable(e)) => panic!("{e}"),
+            }
+        }
+        assert_eq!(admitted, 5);
+    }
+
+    #[tokio::test]
+    async fn a_store_out_of_reach_refuses_the_call() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let limits = replica(&store);
+        store.close().await;
+        match limits.check("gw", "a", &per_minute(5)).await {
+            Err(Refusal::Unavailable(e)) => {
+                assert!(e.to_string().contains("lease rate-limit tokens"), "{e}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn a_limit_of_zero_refuses_without_asking() {
         let mut leases = Leases::default();
