@@ -19,6 +19,8 @@ pub mod peer_tls;
 pub mod protocol;
 pub mod provider;
 pub mod record;
+pub mod systems;
+pub mod systems_tls;
 pub mod trace;
 pub mod trust;
 pub mod upstream;
