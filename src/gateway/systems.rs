@@ -38,7 +38,7 @@ impl Origin {
         }
     }
 
-    fn from_this_host(&self) -> bool {
+    fn on_this_host(&self) -> bool {
         self.address
             .is_some_and(|a| a.ip().to_canonical().is_loopback())
     }
@@ -117,7 +117,7 @@ pub fn authenticate(
             protocol: ConnectionProtocol::Http,
             ..
         }) => {
-            if origin.from_this_host() {
+            if origin.on_this_host() {
                 Ok(())
             } else {
                 Err(format!(
@@ -185,4 +185,137 @@ fn quoted(list: &[&str]) -> String {
         .map(|s| format!("`{s}`"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::Duration;
+
+    use super::*;
+    use crate::crypto::dev_ca::{self, LeafProfile, LeafRequest};
+    use crate::spec::model::ClientCertificate;
+
+    /// `examples/minimal` with `council/portal` on `http` and `council/registry` on `https`
+    /// pinning a fresh certificate valid for 30 days, which is returned (DER).
+    fn setup() -> (Spec, ClientCertificates, Vec<u8>) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/minimal");
+        let mut spec = crate::spec::load(&root).spec;
+        let name = dev_ca::ca_name("test CA", "Тест").unwrap();
+        let ca = dev_ca::self_signed_ca(
+            dev_ca::new_key().unwrap(),
+            &name,
+            &dev_ca::validity_from_now(30),
+        )
+        .unwrap();
+        let request = LeafRequest {
+            common_name: "council/registry".into(),
+            organisation: "Тест".into(),
+            profile: LeafProfile::Client,
+            validity: dev_ca::validity_from_now(30),
+        };
+        let cert = dev_ca::issue(&ca, &request, &dev_ca::new_key().unwrap()).unwrap();
+        let council = &mut spec.participants[0];
+        council.subsystems[0].connection = Some(Connection {
+            protocol: ConnectionProtocol::Http,
+            clients: Vec::new(),
+        });
+        council.subsystems[1].connection = Some(Connection {
+            protocol: ConnectionProtocol::Https,
+            clients: vec![ClientCertificate {
+                cert: "pki/registry.crt".into(),
+            }],
+        });
+        let documents: Documents = [(
+            "pki/registry.crt".to_string(),
+            Arc::from(cert.to_pem().unwrap()),
+        )]
+        .into();
+        let certificates = ClientCertificates::from_spec(&spec, &documents);
+        (spec, certificates, cert.to_der().unwrap())
+    }
+
+    fn from(address: &str) -> Origin {
+        Origin {
+            address: Some(address.parse().unwrap()),
+            ..Origin::default()
+        }
+    }
+
+    #[test]
+    fn plain_http_passes_only_on_this_host() {
+        let (spec, certificates, _) = setup();
+        let check = |origin: &Origin| {
+            authenticate(&spec, &certificates, "council/portal", origin, Utc::now())
+        };
+        assert_eq!(check(&from("127.0.0.1:5000")), Ok(()));
+        assert_eq!(check(&from("[::1]:5000")), Ok(()));
+        assert_eq!(check(&from("[::ffff:127.0.0.1]:5000")), Ok(()));
+        for elsewhere in [
+            "192.0.2.7:5000",
+            "[::ffff:192.0.2.7]:5000",
+            "[2001:db8::1]:5000",
+        ] {
+            let refused = check(&from(elsewhere)).unwrap_err();
+            assert!(
+                refused.contains("only from this node's own host"),
+                "{refused}"
+            );
+        }
+        assert!(check(&Origin::default()).is_err(), "no address, no trust");
+    }
+
+    #[test]
+    fn https_wants_the_pinned_certificate_over_tls_and_in_its_validity() {
+        let (spec, certificates, der) = setup();
+        let presenting = |der: &[u8]| Origin {
+            tls: true,
+            certificate: Some(PeerCertificate(Arc::from(der))),
+            address: Some("192.0.2.7:5000".parse().unwrap()),
+        };
+        let now = Utc::now();
+        let check = |origin: &Origin, at| {
+            authenticate(&spec, &certificates, "council/registry", origin, at)
+        };
+        assert_eq!(check(&presenting(&der), now), Ok(()));
+        let plain = Origin {
+            tls: false,
+            ..presenting(&der)
+        };
+        assert!(check(&plain, now).unwrap_err().contains("plain HTTP"));
+        let later = check(&presenting(&der), now + Duration::days(60)).unwrap_err();
+        assert!(later.contains("renew it"), "{later}");
+        let refused = authenticate(
+            &spec,
+            &certificates,
+            "council/portal",
+            &presenting(&der),
+            now,
+        )
+        .unwrap_err();
+        assert!(
+            refused.contains("only from this node's own host"),
+            "{refused}"
+        );
+
+        let (_, _, other) = setup();
+        let refused = check(&presenting(&other), now).unwrap_err();
+        assert!(refused.contains("lists it for no subsystem"), "{refused}");
+    }
+
+    #[test]
+    fn a_subsystem_without_a_connection_cannot_call() {
+        let (mut spec, certificates, _) = setup();
+        spec.participants[0].subsystems[0].connection = None;
+        let refused = authenticate(
+            &spec,
+            &certificates,
+            "council/portal",
+            &from("127.0.0.1:5000"),
+            Utc::now(),
+        )
+        .unwrap_err();
+        assert!(refused.contains("declares no `connection`"), "{refused}");
+    }
 }

@@ -324,7 +324,10 @@ async fn a_plain_http_subsystem_is_served_only_to_the_nodes_own_host() {
     let reply = call(outward_address()).await;
     assert_refused(
         &reply,
-        &["only from this node's own host", "HTTPS with a client certificate"],
+        &[
+            "only from this node's own host",
+            "HTTPS with a client certificate",
+        ],
     );
     assert_eq!(fed.upstream.seen.lock().unwrap().len(), 1);
 }
