@@ -227,6 +227,24 @@ async fn a_system_passes_only_as_the_subsystem_its_pinned_certificate_is_listed_
         seen,
         "no refused call reached an upstream"
     );
+
+    // The image's health check: `hromada status` over HTTPS trusts exactly the served
+    // certificate, and no other.
+    let status = |cert: &str| {
+        Command::new(env!("CARGO_BIN_EXE_hromada"))
+            .args(["status", "--url", &core.url, "--tls-cert"])
+            .arg(fed.root.join(cert))
+            .env_remove("HROMADA_TLS_CERT")
+            .output()
+            .unwrap()
+    };
+    let served = status("pki/nodes/gw-core.crt");
+    assert!(
+        served.status.success(),
+        "{}",
+        String::from_utf8_lossy(&served.stderr)
+    );
+    assert_eq!(status("pki/nodes/gw-vodokanal.crt").status.code(), Some(1));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
