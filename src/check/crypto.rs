@@ -114,13 +114,17 @@ pub(super) fn check(c: &mut Checker) {
         let (cert, intermediates) = certs
             .split_first()
             .expect("a loaded file holds a certificate");
-        // Client certificates are pinned, whoever issued them. With no usable anchor, H1006 or
-        // the anchor's own diagnostic already says why.
-        if !anchors.is_empty() && !matches!(r.role, Role::Client(..)) {
+        // Client certificates are pinned, whoever issued them and whatever their profile (a
+        // self-signed one made with `openssl req -x509` is a CA certificate). With no usable
+        // anchor, H1006 or the anchor's own diagnostic already says why.
+        let pinned = matches!(r.role, Role::Client(..));
+        if !anchors.is_empty() && !pinned {
             chain(c, r, cert, intermediates, &anchors);
         }
         validity(c, r, cert);
-        fitness(c, r, cert);
+        if !pinned {
+            fitness(c, r, cert);
+        }
         if matches!(r.role, Role::Seal(_)) && !crypto::is_p256(cert) {
             c.report(
                 Diagnostic::error("H1007", format!(
@@ -284,7 +288,6 @@ fn fitness(c: &mut Checker, r: &Reference, cert: &X509) {
                 r.path,
                 match r.role {
                     Role::Seal(_) => "participant's seal",
-                    Role::Client(..) => "subsystem's system",
                     _ => "node",
                 }
             ))
