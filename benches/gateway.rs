@@ -236,8 +236,9 @@ async fn serve_upstream(answers: Arc<Answers>) -> u16 {
 }
 
 /// A copy of examples/federation in `root` on free ports, both upstreams at `upstream`, the
-/// meter readings declared and granted, no rate limit, development keys made. With `one_node`,
-/// the water utility is served by gw-core too.
+/// meter readings declared and granted, no rate limit, the council's systems on plain HTTP from
+/// this host, development keys made. With `one_node`, the water utility is served by gw-core
+/// too.
 fn federation(root: &Path, upstream: u16, one_node: bool) -> PathBuf {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/federation");
     for entry in walkdir::WalkDir::new(&example) {
@@ -290,6 +291,17 @@ fn federation(root: &Path, upstream: u16, one_node: bool) -> PathBuf {
         "    rate-limit 600 per=\"minute\"\n",
         "",
     );
+    // The load comes from this host over plain HTTP, as before systems were authenticated: the
+    // figures stay comparable, and the council's systems are declared to connect so.
+    for subsystem in ["portal", "registry"] {
+        edit(
+            "spec/council.kdl",
+            &format!(
+                "connection \"https\" {{\n            client cert=\"pki/systems/council-{subsystem}.crt\"\n        }}"
+            ),
+            "connection \"http\"",
+        );
+    }
     if one_node {
         edit(
             "spec/vodokanal.kdl",

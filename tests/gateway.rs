@@ -14,6 +14,7 @@ use serde_json::Value;
 async fn a_local_call_is_answered_with_exactly_the_granted_fields_and_the_x_road_headers() {
     let dir = tempfile::tempdir().unwrap();
     let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
     let core = start(&fed, &dir.path().join("core"), "gw-core", &[]);
 
     let reply = call(
@@ -80,6 +81,7 @@ async fn a_local_call_is_answered_with_exactly_the_granted_fields_and_the_x_road
 async fn refusals_name_what_is_wrong_in_the_x_road_error_format() {
     let dir = tempfile::tempdir().unwrap();
     let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
     fed.edit(
         "spec/agreements.kdl",
         "    operation \"GET\" \"/persons/*\"\n",
@@ -257,6 +259,7 @@ async fn refusals_name_what_is_wrong_in_the_x_road_error_format() {
 async fn metaservices_list_clients_methods_and_only_what_the_caller_may_call() {
     let dir = tempfile::tempdir().unwrap();
     let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
     let core = start(&fed, &dir.path().join("core"), "gw-core", &[]);
     let registry = fed.registry_client();
     let portal = format!("{}/GOV/04363395/portal", fed.instance);
@@ -300,6 +303,7 @@ async fn metaservices_list_clients_methods_and_only_what_the_caller_may_call() {
 async fn two_nodes_exchange_over_mutual_tls_with_seals_and_minimised_answers() {
     let dir = tempfile::tempdir().unwrap();
     let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
     let vodokanal = start(
         &fed,
         &dir.path().join("vodokanal"),
@@ -417,6 +421,7 @@ async fn two_nodes_exchange_over_mutual_tls_with_seals_and_minimised_answers() {
 async fn an_expired_agreement_and_an_unreachable_node_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
     fed.edit(
         "spec/agreements.kdl",
         "valid from=\"2026-01-01\" until=\"2030-12-31\"",
@@ -470,6 +475,7 @@ fn audit_verify(data: &std::path::Path) -> std::process::Output {
 async fn both_nodes_log_the_sealed_exchange_and_the_subject_sees_who_asked() {
     let dir = tempfile::tempdir().unwrap();
     let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
     let token = dir.path().join("token");
     std::fs::write(&token, "s3cret-token\n").unwrap();
     let (core_data, vodokanal_data) = (dir.path().join("core"), dir.path().join("vodokanal"));
@@ -607,6 +613,7 @@ fn peer_client(fed: &Federation, cert: &[u8], key: &[u8]) -> reqwest::Client {
 async fn the_provider_node_refuses_missing_or_bad_seals_and_untrusted_tls_clients() {
     let dir = tempfile::tempdir().unwrap();
     let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
     let vodokanal = start(&fed, &dir.path().join("vodokanal"), "gw-vodokanal", &[]);
     wait_for_peer_listener(&vodokanal);
     let url = format!(
@@ -710,6 +717,7 @@ async fn the_provider_node_refuses_missing_or_bad_seals_and_untrusted_tls_client
 async fn after_a_crash_of_the_provider_node_every_answered_exchange_is_in_its_log() {
     let dir = tempfile::tempdir().unwrap();
     let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
     let vodokanal_data = dir.path().join("vodokanal");
     let vodokanal = start(&fed, &vodokanal_data, "gw-vodokanal", &[]);
     wait_for_peer_listener(&vodokanal);
@@ -803,6 +811,7 @@ async fn after_a_crash_of_the_provider_node_every_answered_exchange_is_in_its_lo
 async fn a_stop_lets_the_exchange_in_flight_finish_and_both_nodes_log_it() {
     let dir = tempfile::tempdir().unwrap();
     let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
     let vodokanal_data = dir.path().join("vodokanal");
     let core_data = dir.path().join("core");
     let vodokanal = start(&fed, &vodokanal_data, "gw-vodokanal", &[]);

@@ -1,5 +1,5 @@
-//! `hromada keys dev` on a copy of `examples/minimal`: the certificates land where the spec's
-//! `cert=` paths point and chain to the development CA, the keys stay out of the versioned spec,
+//! `hromada keys dev` on a copy of `examples/minimal`: the certificates (the subsystems' client
+//! certificates too) land where the spec's `cert=` paths point and chain to the development CA, the keys stay out of the versioned spec,
 //! and running again keeps what is still valid.
 
 mod common;
@@ -9,10 +9,12 @@ use std::process::{Command, Output};
 
 use hromada::crypto::{chains_to, is_p256, read_certificates};
 
-const CERTS: [&str; 3] = [
+const CERTS: [&str; 5] = [
     "pki/ca.crt",
     "pki/nodes/gw-core.crt",
     "pki/seals/council.crt",
+    "pki/systems/council-portal.crt",
+    "pki/systems/council-registry.crt",
 ];
 
 /// A copy of the minimal example's spec without its certificates or keys.
@@ -104,7 +106,11 @@ fn certificates_chain_to_the_dev_ca_and_keys_stay_outside_the_spec() {
         .into_iter()
         .filter(|p| p.extension() == Some("key".as_ref()))
         .collect();
-    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert_eq!(keys.len(), 5, "{keys:?}");
+    for subsystem in ["portal", "registry"] {
+        let key = root.join(format!("dev-keys/systems/council-{subsystem}.key"));
+        assert!(keys.contains(&key), "{} in {keys:?}", key.display());
+    }
     assert!(
         std::fs::read_to_string(root.join("dev-keys/README.txt"))
             .unwrap()

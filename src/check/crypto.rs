@@ -1,6 +1,6 @@
 //! Certificates (H10xx): every `cert=` of the system and its participants names a readable PEM
-//! certificate, seals and node identities chain to a trust anchor, nothing is expired or about
-//! to expire, and seal keys are ECDSA P-256. Each file is read once however often it is named.
+//! certificate, seals and node identities chain to a trust anchor (subsystems' client certificates
+//! are pinned instead), nothing is expired or about to expire, and seal keys are ECDSA P-256. Each file is read once however often it is named.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -19,6 +19,8 @@ enum Role<'a> {
     Anchor(&'a str),
     Node(&'a str),
     Seal(&'a str),
+    /// A client certificate of subsystem `participant/subsystem`.
+    Client(&'a str, &'a str),
 }
 
 impl fmt::Display for Role<'_> {
@@ -27,6 +29,7 @@ impl fmt::Display for Role<'_> {
             Role::Anchor(id) => write!(f, "trust anchor `{id}`"),
             Role::Node(id) => write!(f, "the TLS certificate of node `{id}`"),
             Role::Seal(id) => write!(f, "the seal of participant `{id}`"),
+            Role::Client(p, s) => write!(f, "a client certificate of subsystem `{p}/{s}`"),
         }
     }
 }
@@ -88,6 +91,22 @@ pub(super) fn check(c: &mut Checker) {
             span: c.at(Kind::Participant, &p.id, "/seal/cert"),
         });
     }
+    for p in &c.spec().participants {
+        for (i, s) in p.subsystems.iter().enumerate() {
+            let clients = s.connection.iter().flat_map(|c| &c.clients);
+            for (j, client) in clients.enumerate() {
+                leaves.push(Reference {
+                    role: Role::Client(&p.id, &s.id),
+                    path: &client.cert,
+                    span: c.at(
+                        Kind::Participant,
+                        &p.id,
+                        &format!("/subsystems/{i}/connection/clients/{j}/cert"),
+                    ),
+                });
+            }
+        }
+    }
     for r in &leaves {
         let Some(certs) = load(c, &mut files, r) else {
             continue;
@@ -95,12 +114,17 @@ pub(super) fn check(c: &mut Checker) {
         let (cert, intermediates) = certs
             .split_first()
             .expect("a loaded file holds a certificate");
-        // With no usable anchor, H1006 or the anchor's own diagnostic already says why.
-        if !anchors.is_empty() {
+        // Client certificates are pinned, whoever issued them and whatever their profile (a
+        // self-signed one made with `openssl req -x509` is a CA certificate). With no usable
+        // anchor, H1006 or the anchor's own diagnostic already says why.
+        let pinned = matches!(r.role, Role::Client(..));
+        if !anchors.is_empty() && !pinned {
             chain(c, r, cert, intermediates, &anchors);
         }
         validity(c, r, cert);
-        fitness(c, r, cert);
+        if !pinned {
+            fitness(c, r, cert);
+        }
         if matches!(r.role, Role::Seal(_)) && !crypto::is_p256(cert) {
             c.report(
                 Diagnostic::error("H1007", format!(

@@ -1,9 +1,11 @@
 //! Semantic checks of a loaded spec tree: references, formats, agreements, policies (MIN-2),
-//! over-grants (MIN-3), forms, workflows, e-services, retention and certificates. Each check
-//! reads the typed model and reports through one `Checker`, locating values with the `SourceMap`.
-//! Checks never stop early: `validate` shows every problem of the tree in one run.
+//! over-grants (MIN-3), forms, workflows, e-services, retention, certificates and how systems
+//! connect. Each check reads the typed model and reports through one `Checker`, locating values
+//! with the `SourceMap`. Checks never stop early: `validate` shows every problem of the tree in
+//! one run.
 
 mod agreements;
+mod connections;
 mod crypto;
 mod documents;
 mod eservices;
@@ -70,6 +72,7 @@ pub fn run(loaded: &Loaded, today: NaiveDate) -> Vec<Diagnostic> {
     eservices::check(&mut checker);
     records::check(&mut checker);
     crypto::check(&mut checker);
+    connections::check(&mut checker);
     documents::check(&mut checker);
     let mut all = loaded.diagnostics.clone();
     all.append(&mut checker.diagnostics);

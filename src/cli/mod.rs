@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod docs;
 pub mod keys;
+mod pinned_tls;
 pub mod plan;
 pub mod render;
 pub mod schema;

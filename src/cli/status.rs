@@ -2,6 +2,7 @@
 //! (or as JSON). Exit 0 when the appliance serves a revision, 1 when it serves none or cannot be
 //! reached, so that it doubles as a container health check.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
@@ -17,10 +18,14 @@ pub struct StatusArgs {
     /// Print the JSON of /api/status instead.
     #[arg(long)]
     pub json: bool,
+    /// For an https URL: the certificate the appliance serves (`serve --tls-cert`), trusted
+    /// when the appliance presents exactly it; without it the system's roots are used.
+    #[arg(long, env = "HROMADA_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
 }
 
 pub fn run(args: StatusArgs) -> ExitCode {
-    match fetch(&args.url) {
+    match fetch_pinned(&args.url, args.tls_cert.as_deref()) {
         Ok((report, raw)) => {
             if args.json {
                 println!("{raw}");
@@ -42,14 +47,23 @@ pub fn run(args: StatusArgs) -> ExitCode {
 
 /// Reads `/api/status` of the appliance at `url`.
 pub fn fetch(url: &str) -> Result<(StatusReport, String), String> {
+    fetch_pinned(url, None)
+}
+
+/// Reads `/api/status` of the appliance at `url`, trusting its TLS certificate when it is the
+/// one in the file `tls_cert`.
+pub fn fetch_pinned(url: &str, tls_cert: Option<&Path>) -> Result<(StatusReport, String), String> {
     let endpoint = format!("{}/api/status", url.trim_end_matches('/'));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(async {
-        let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
+        let mut client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10));
+        if let Some(cert) = tls_cert.filter(|_| endpoint.starts_with("https:")) {
+            client = client.use_preconfigured_tls(super::pinned_tls::client_config(cert)?);
+        }
+        let client = client
             .build()
             .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
         let response = client.get(&endpoint).send().await.map_err(|e| {

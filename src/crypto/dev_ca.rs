@@ -1,5 +1,5 @@
 //! Issuing development certificates: a self-signed CA and the leaf certificates it signs — TLS
-//! identities for gateway nodes and electronic seals for participants, subject-named the way
+//! identities for gateway nodes and information systems, and electronic seals for participants, subject-named the way
 //! eIDAS seals are (`organizationIdentifier` = `NTRUA-<EDRPOU>`). Keys are ECDSA P-256, SHA-256.
 
 use std::net::IpAddr;
@@ -33,6 +33,8 @@ pub enum LeafProfile {
     Tls { dns: Vec<String>, ips: Vec<IpAddr> },
     /// A participant's electronic seal.
     Seal { edrpou: String },
+    /// An information system's TLS client certificate for its subsystem.
+    Client,
 }
 
 /// A leaf certificate to issue.
@@ -138,6 +140,10 @@ pub fn issue(
             let san = san.build(&builder.x509v3_context(Some(&ca.cert), None))?;
             builder.append_extension(san)?;
         }
+        LeafProfile::Client => {
+            builder.append_extension(KeyUsage::new().critical().digital_signature().build()?)?;
+            builder.append_extension(ExtendedKeyUsage::new().client_auth().build()?)?;
+        }
         LeafProfile::Seal { .. } => {
             builder.append_extension(
                 KeyUsage::new()
@@ -193,7 +199,7 @@ pub fn matches(cert: &X509Ref, request: &LeafRequest) -> bool {
             want_ips.sort();
             dns == want_dns && ips == want_ips
         }
-        LeafProfile::Seal { .. } => dns.is_empty() && ips.is_empty(),
+        LeafProfile::Seal { .. } | LeafProfile::Client => dns.is_empty() && ips.is_empty(),
     }
 }
 

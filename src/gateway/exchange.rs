@@ -1,7 +1,7 @@
 //! The gateway's face towards information systems: `/r1/…` requests in the X-Road REST
-//! protocol. A call is parsed, its client and service found in the applied revision, then served
-//! here (the provider is on this node) or forwarded to the provider's node; every call, refused
-//! ones too, is logged before it is answered.
+//! protocol. A call is parsed, its client found and authenticated (`systems`) and its service
+//! found in the applied revision, then served here (the provider is on this node) or forwarded
+//! to the provider's node; every call, refused ones too, is logged before it is answered.
 
 use std::sync::Arc;
 
@@ -14,6 +14,7 @@ use axum::response::Response;
 use super::call::{self, Answer, Call, ResponseIds, Unparsed};
 use super::protocol::{ErrorKind, GatewayError, new_message_id};
 use super::record::Side;
+use super::systems::{self, Origin};
 use super::trace::{self, Trace};
 use super::{Gateway, metaservices, peer, provider};
 use crate::compile::Compiled;
@@ -25,6 +26,7 @@ pub async fn handle(State(app): State<AppState>, request: Request<Body>) -> Resp
     let gateway = &app.gateway;
     let request_id = new_message_id();
     let compiled = app.shared.current.load_full();
+    let origin = Origin::of(&request);
     let call = match call::parse(request, gateway.limits.max_body).await {
         Ok(call) => call,
         Err(refused) => {
@@ -45,22 +47,96 @@ pub async fn handle(State(app): State<AppState>, request: Request<Body>) -> Resp
             .push((RETRY_AFTER, HeaderValue::from_static("1")));
         return answer.into_response(&ids(&call, request_id));
     };
+    let consumer = match consumer(&compiled, &call, &origin) {
+        Ok(consumer) => consumer,
+        Err(error) => {
+            let refused = Answer::refusal(*error);
+            let answer = finish(
+                gateway,
+                &compiled,
+                Side::Producer,
+                &call,
+                &Trace::default(),
+                refused,
+            )
+            .await;
+            return answer.into_response(&ids(&call, request_id));
+        }
+    };
     if let Some(answer) = metaservices::answer(&compiled, &call) {
         let trace = metaservices::trace(&compiled, &call);
         let answer = finish(gateway, &compiled, Side::Client, &call, &trace, answer).await;
         return answer.into_response(&ids(&call, request_id));
     }
-    let mut trace = Trace::default();
-    let (side, answer) = route(gateway, &compiled, &call, &mut trace).await;
+    let mut trace = Trace {
+        consumer: Some(consumer.to_string()),
+        ..Trace::default()
+    };
+    let (side, answer) = route(gateway, &compiled, &call, consumer, &mut trace).await;
     let answer = finish(gateway, &compiled, side, &call, &trace, answer).await;
     answer.into_response(&ids(&call, request_id))
 }
 
-/// Finds the client and the service, then serves the call here or on the provider's node.
+/// The subsystem (`participant/subsystem`) the call is made as: one the spec declares, served by
+/// this node, whose `connection` the caller satisfied (`systems::authenticate`).
+fn consumer<'c>(
+    compiled: &'c Compiled,
+    call: &Call,
+    origin: &Origin,
+) -> Result<&'c str, Box<GatewayError>> {
+    let refuse = |kind: ErrorKind, message: String| {
+        Box::new(GatewayError::new(kind, message, call.message_id.clone()))
+    };
+    let routes = &compiled.routes;
+    if call.client.instance != routes.instance {
+        return Err(refuse(
+            ErrorKind::InvalidClientIdentifier,
+            format!(
+                "the client names the instance `{}`, but this system is `{}`",
+                call.client.instance, routes.instance
+            ),
+        ));
+    }
+    let Some(consumer) = routes.client_by_id(&call.client) else {
+        return Err(refuse(
+            ErrorKind::InvalidClientIdentifier,
+            format!(
+                "no member or subsystem `{}` is declared in the spec",
+                call.client
+            ),
+        ));
+    };
+    let client_participant = consumer
+        .split('/')
+        .next()
+        .and_then(|id| compiled.spec.participant(id))
+        .expect("routes name only declared participants");
+    if client_participant.gateway != compiled.node {
+        return Err(refuse(
+            ErrorKind::InvalidClientIdentifier,
+            format!(
+                "the client `{consumer}` is served by gateway node `{}`, not by this node `{}`; call that node",
+                client_participant.gateway, compiled.node
+            ),
+        ));
+    }
+    systems::authenticate(
+        &compiled.spec,
+        &compiled.trust.clients,
+        consumer,
+        origin,
+        chrono::Utc::now(),
+    )
+    .map_err(|message| refuse(ErrorKind::ClientProxySslAuthenticationFailed, message))?;
+    Ok(consumer)
+}
+
+/// Finds the service, then serves the call here or on the provider's node.
 async fn route(
     gateway: &Gateway,
     compiled: &Arc<Compiled>,
     call: &Call,
+    consumer: &str,
     trace: &mut Trace,
 ) -> (Side, Answer) {
     let refuse = |kind: ErrorKind, message: String| {
@@ -71,39 +147,6 @@ async fn route(
     };
     let routes = &compiled.routes;
     let spec = &compiled.spec;
-    if call.client.instance != routes.instance {
-        return refuse(
-            ErrorKind::InvalidClientIdentifier,
-            format!(
-                "the client names the instance `{}`, but this system is `{}`",
-                call.client.instance, routes.instance
-            ),
-        );
-    }
-    let Some(consumer) = routes.client_by_id(&call.client) else {
-        return refuse(
-            ErrorKind::InvalidClientIdentifier,
-            format!(
-                "no member or subsystem `{}` is declared in the spec",
-                call.client
-            ),
-        );
-    };
-    trace.consumer = Some(consumer.to_string());
-    let client_participant = consumer
-        .split('/')
-        .next()
-        .and_then(|id| spec.participant(id))
-        .expect("routes name only declared participants");
-    if client_participant.gateway != compiled.node {
-        return refuse(
-            ErrorKind::InvalidClientIdentifier,
-            format!(
-                "the client `{consumer}` is served by gateway node `{}`, not by this node `{}`; call that node",
-                client_participant.gateway, compiled.node
-            ),
-        );
-    }
     let Some((participant, service)) = routes.service_by_id(spec, &call.service) else {
         return refuse(
             ErrorKind::UnknownService,

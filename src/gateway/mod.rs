@@ -20,6 +20,8 @@ pub mod protocol;
 pub mod provider;
 pub mod rate_limit;
 pub mod record;
+pub mod systems;
+pub mod systems_tls;
 pub mod trace;
 pub mod trust;
 pub mod upstream;

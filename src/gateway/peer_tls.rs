@@ -302,12 +302,7 @@ pub async fn serve_peer(
 /// Copies the leaf certificate the TLS handshake verified (axum-server's `TlsInfo`, filled from
 /// rustls' `peer_certificates()` once the handshake is done) into a [`PeerCertificate`].
 async fn attach_peer_certificate(mut request: Request, next: Next) -> Response {
-    let leaf = request
-        .extensions()
-        .get::<Arc<TlsInfo>>()
-        .and_then(|info| info.peer_certificates.first())
-        .map(|der| PeerCertificate(Arc::from(der.as_slice())));
-    match leaf {
+    match presented_certificate(&request) {
         Some(leaf) => {
             request.extensions_mut().insert(leaf);
             next.run(request).await
@@ -319,6 +314,16 @@ async fn attach_peer_certificate(mut request: Request, next: Next) -> Response {
         )
             .into_response(),
     }
+}
+
+/// The leaf certificate the client presented in the TLS handshake of `request`'s connection,
+/// when it came over TLS with one.
+pub fn presented_certificate<B>(request: &axum::http::Request<B>) -> Option<PeerCertificate> {
+    request
+        .extensions()
+        .get::<Arc<TlsInfo>>()
+        .and_then(|info| info.peer_certificates.first())
+        .map(|der| PeerCertificate(Arc::from(der.as_slice())))
 }
 
 /// The gateway nodes' TLS certificates of one revision, encoded once for matching the

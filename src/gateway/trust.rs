@@ -1,5 +1,6 @@
-//! The certificates one revision judges peers and seals by: the trust anchors, each gateway
-//! node's TLS certificate and each participant's seal, parsed once from the revision's files.
+//! The certificates one revision judges peers, seals and systems by: the trust anchors, each
+//! gateway node's TLS certificate, each participant's seal and the subsystems' pinned client
+//! certificates, parsed once from the revision's files.
 //! A certificate is used only while it is valid and chains to an anchor of the same revision.
 
 use std::collections::BTreeMap;
@@ -10,6 +11,7 @@ use openssl::pkey::Public;
 use openssl::x509::X509;
 
 use super::peer_tls::NodeCertificates;
+use super::systems::ClientCertificates;
 use crate::compile::Documents;
 use crate::crypto::{certs, chains_to, seal};
 use crate::spec::Spec;
@@ -21,6 +23,8 @@ pub struct Trust {
     nodes: NodeCertificates,
     /// Participant id → its seal certificate, judged once per revision, not per message.
     seals: BTreeMap<String, SealCertificate>,
+    /// The client certificates information systems present for their subsystems.
+    pub clients: ClientCertificates,
 }
 
 /// A participant's seal certificate as a revision judged it.
@@ -64,6 +68,7 @@ impl Trust {
             .filter_map(|a| first(&a.cert))
             .collect();
         Trust {
+            clients: ClientCertificates::from_spec(spec, documents),
             nodes: NodeCertificates::new(
                 &system
                     .nodes

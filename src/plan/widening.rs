@@ -8,7 +8,9 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::spec::Spec;
-use crate::spec::model::{Agreement, Level, Operation, Status, Validity};
+use crate::spec::model::{
+    Agreement, Connection, ConnectionProtocol, Level, Operation, Status, Validity,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -27,6 +29,9 @@ pub enum Reason {
     Validity,
     /// A suspended participant became active, so its agreements apply again.
     Reinstated,
+    /// More systems may call as a subsystem an agreement grants: it can connect for the first
+    /// time, now over plain HTTP, or lists a client certificate it did not.
+    Connection,
 }
 
 /// One way in which data access widens, with who gains what.
@@ -121,8 +126,8 @@ fn date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
 }
 
-/// Every widening of data access from `from` to `to`: reinstated participants first, then
-/// agreements in id order.
+/// Every widening of data access from `from` to `to`: reinstated participants and subsystems
+/// more systems may call as first, then agreements in id order.
 pub fn widening(from: &Spec, to: &Spec) -> Vec<Widening> {
     let mut out = Vec::new();
     for participant in &to.participants {
@@ -131,6 +136,15 @@ pub fn widening(from: &Spec, to: &Spec) -> Vec<Widening> {
             .is_some_and(|p| p.status == Status::Suspended);
         if was_suspended && participant.status == Status::Active {
             out.push(reinstated(to, &participant.id));
+        }
+        for subsystem in &participant.subsystems {
+            let who = format!("{}/{}", participant.id, subsystem.id);
+            let before = from
+                .subsystem(&who)
+                .and_then(|(_, s)| s.connection.as_ref());
+            if let Some(after) = &subsystem.connection {
+                out.extend(connection(to, who, before, after));
+            }
         }
     }
     for agreement in &to.agreements {
@@ -173,6 +187,64 @@ fn reinstated(to: &Spec, id: &str) -> Widening {
         after: Some("active".into()),
         message: format!("participant {id} is reinstated (suspended → active); {effect}"),
     }
+}
+
+/// How `who`'s connection widens from `before` to `after`, if it does and `who` is the consumer
+/// of an agreement (otherwise no data is reached through it).
+fn connection(
+    to: &Spec,
+    who: String,
+    before: Option<&Connection>,
+    after: &Connection,
+) -> Option<Widening> {
+    let describe = |c: &Connection| match c.protocol {
+        ConnectionProtocol::Http => "http".to_string(),
+        ConnectionProtocol::Https => {
+            let certs: Vec<&str> = c.clients.iter().map(|c| c.cert.as_str()).collect();
+            format!("https ({})", certs.join(", "))
+        }
+    };
+    let change = match (before, after.protocol) {
+        (None, _) => format!("can call for the first time, over {}", describe(after)),
+        (Some(b), ConnectionProtocol::Http) if b.protocol == ConnectionProtocol::Https => {
+            "now calls over plain HTTP from the node's host, unauthenticated".to_string()
+        }
+        (Some(b), ConnectionProtocol::Https) if b.protocol == ConnectionProtocol::Https => {
+            let added: Vec<&str> = after
+                .clients
+                .iter()
+                .filter(|c| !b.clients.contains(c))
+                .map(|c| c.cert.as_str())
+                .collect();
+            if added.is_empty() {
+                return None;
+            }
+            format!("accepts the client certificate {}", added.join(", "))
+        }
+        _ => return None,
+    };
+    let granted: Vec<&str> = to
+        .agreements
+        .iter()
+        .filter(|a| a.consumer == who)
+        .map(|a| a.id.as_str())
+        .collect();
+    if granted.is_empty() {
+        return None;
+    }
+    Some(Widening {
+        reason: Reason::Connection,
+        message: format!(
+            "subsystem {who} {change}; it is the consumer of {}",
+            granted.join(", ")
+        ),
+        who,
+        provider: None,
+        agreement: None,
+        subject: None,
+        before: before.map(describe),
+        after: Some(describe(after)),
+    })
 }
 
 /// A new agreement, or an existing one that now names another consumer or provider.
@@ -420,6 +492,68 @@ participant "water" {{
 
     fn messages(from: &Spec, to: &Spec) -> Vec<String> {
         widening(from, to).into_iter().map(|w| w.message).collect()
+    }
+
+    /// Participant `x` whose subsystem `y` declares `connection` (KDL, possibly empty) and, when
+    /// `granted`, is the consumer of agreement `a`.
+    fn connecting(connection: &str, granted: bool) -> Spec {
+        let agreement = if granted {
+            r#"agreement "a" { consumer "x/y"; provider "x/s"; fields "f"; operation "GET" "/a"; valid from="2026-01-01"; }"#
+        } else {
+            ""
+        };
+        let text = format!(
+            r#"participant "x" {{
+    name "X"; edrpou "03327121"; class "COM"; gateway "gw"; seal cert="x.crt"
+    contacts {{ kind "k"; address "a"; phone "p"; email "e"; schedule "s"; }}
+    subsystem "y" title="Y" {{
+        {connection}
+    }}
+}}
+{agreement}"#
+        );
+        let loaded = crate::spec::load_sources(SourceSet::from_files(
+            ".".into(),
+            vec![("spec/t.kdl".into(), text)],
+        ));
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        loaded.spec
+    }
+
+    #[test]
+    fn more_systems_calling_as_a_subsystem_widen_access() {
+        let none = connecting("", true);
+        let one = connecting(r#"connection "https" { client cert="a.crt"; }"#, true);
+        let two = connecting(
+            r#"connection "https" { client cert="a.crt"; client cert="b.crt"; }"#,
+            true,
+        );
+        let http = connecting(r#"connection "http""#, true);
+        assert_eq!(
+            messages(&none, &one),
+            [
+                "subsystem x/y can call for the first time, over https (a.crt); it is the consumer of a"
+            ]
+        );
+        assert_eq!(
+            messages(&one, &two),
+            ["subsystem x/y accepts the client certificate b.crt; it is the consumer of a"]
+        );
+        assert_eq!(
+            messages(&two, &http),
+            [
+                "subsystem x/y now calls over plain HTTP from the node's host, unauthenticated; it is the consumer of a"
+            ]
+        );
+        assert_eq!(widening(&one, &two)[0].reason, Reason::Connection);
+        let ungranted = connecting(r#"connection "http""#, false);
+        assert!(
+            widening(&none, &ungranted).is_empty(),
+            "no agreement, no data"
+        );
+        for narrower in [(&two, &one), (&one, &none), (&http, &one), (&one, &one)] {
+            assert!(widening(narrower.0, narrower.1).is_empty());
+        }
     }
 
     #[test]

@@ -14,12 +14,13 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::{any, get};
 use axum_server::Handle;
+use axum_server::tls_rustls::RustlsConfig;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::{mpsc, watch};
 
 use crate::gateway::keys::KeyRing;
 use crate::gateway::ledger::Ledger;
-use crate::gateway::{Gateway, Limits, exchange, metaservices};
+use crate::gateway::{Gateway, Limits, exchange, metaservices, systems_tls};
 use crate::reconcile::git::Remote;
 use crate::reconcile::{Reconciler, Settings, Shared};
 use crate::store::Store;
@@ -268,7 +269,7 @@ async fn spawn_server(
     handle: Handle<SocketAddr>,
 ) -> Result<ServerTask, String> {
     let listen = options.listen;
-    let service = app.into_make_service();
+    let service = app.into_make_service_with_connect_info::<SocketAddr>();
     match &options.tls {
         None => Ok(tokio::spawn(async move {
             axum_server::bind(listen)
@@ -279,15 +280,15 @@ async fn spawn_server(
         })),
         Some((cert, key)) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
-            let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
-                .await
-                .map_err(|e| {
-                    format!(
-                        "cannot use the TLS certificate {} with the key {}: {e}",
-                        cert.display(),
-                        key.display()
-                    )
-                })?;
+            let config = RustlsConfig::from_pem_file(cert, key).await.map_err(|e| {
+                format!(
+                    "cannot use the TLS certificate {} with the key {}: {e}",
+                    cert.display(),
+                    key.display()
+                )
+            })?;
+            let config =
+                RustlsConfig::from_config(systems_tls::server_config(&config.get_inner())?);
             Ok(tokio::spawn(async move {
                 axum_server::bind_rustls(listen, config)
                     .handle(handle)

@@ -189,3 +189,20 @@ async fn person(
     }))
     .into_response()
 }
+
+impl Federation {
+    /// Lets the council's systems call their node over plain HTTP from this host (`connection
+    /// "http"`), for tests about something other than how systems authenticate: the example
+    /// declares HTTPS with client certificates, which `tests/hardening/systems.rs` exercises.
+    pub fn systems_over_http(&self) {
+        for subsystem in ["portal", "registry"] {
+            self.edit(
+                "spec/council.kdl",
+                &format!(
+                    "connection \"https\" {{\n            client cert=\"pki/systems/council-{subsystem}.crt\"\n        }}"
+                ),
+                "connection \"http\"",
+            );
+        }
+    }
+}

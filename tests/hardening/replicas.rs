@@ -24,6 +24,7 @@ async fn two_replicas_of_a_node_on_one_postgresql_share_an_agreements_rate_limit
     };
     let dir = tempfile::tempdir().unwrap();
     let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
     limit_residents(&fed, 5, "minute");
     let a = start(
         &fed,
@@ -82,6 +83,7 @@ async fn a_replica_alone_on_postgresql_admits_the_whole_limit_with_few_round_tri
     };
     let dir = tempfile::tempdir().unwrap();
     let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
     // One token per two minutes: none is refilled while the test runs.
     limit_residents(&fed, 30, "hour");
     let alone = start(
@@ -134,6 +136,7 @@ fn describe_balance(fed: &Federation) {
 async fn list_clients_answers_x_road_xml_by_default_and_json_on_accept_and_is_logged() {
     let dir = tempfile::tempdir().unwrap();
     let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
     let data = dir.path().join("core");
     let core = start(&fed, &data, "gw-core", &[]);
 
@@ -194,6 +197,7 @@ async fn list_clients_answers_x_road_xml_by_default_and_json_on_accept_and_is_lo
 async fn metaservices_name_openapi3_services_answer_yaml_and_are_logged() {
     let dir = tempfile::tempdir().unwrap();
     let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
     describe_balance(&fed);
     let data = dir.path().join("core");
     let core = start(&fed, &data, "gw-core", &[]);
@@ -264,6 +268,7 @@ async fn metaservices_name_openapi3_services_answer_yaml_and_are_logged() {
 async fn the_request_hash_comes_from_the_providers_node_and_matches_the_request_sent() {
     let dir = tempfile::tempdir().unwrap();
     let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
     let provider_data = dir.path().join("vodokanal");
     let vodokanal = start(&fed, &provider_data, "gw-vodokanal", &[]);
     wait_for_peer_listener(&vodokanal);
@@ -303,6 +308,7 @@ async fn the_request_hash_comes_from_the_providers_node_and_matches_the_request_
 async fn head_is_carried_where_get_is_granted_and_options_only_where_named() {
     let dir = tempfile::tempdir().unwrap();
     let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
     let core = start(&fed, &dir.path().join("core"), "gw-core", &[]);
     let registry = fed.registry_client();
     let person = fed.residents_path("/persons/2900000001");
@@ -385,6 +391,7 @@ async fn head_is_carried_where_get_is_granted_and_options_only_where_named() {
 async fn a_member_calls_without_a_subsystem_where_an_agreement_names_the_member() {
     let dir = tempfile::tempdir().unwrap();
     let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
     fed.edit(
         "spec/agreements.kdl",
         "    consumer \"council/registry\"\n    provider \"council/residents\"",
@@ -507,6 +514,7 @@ async fn hostile_provider_node(fed: &Federation, request_hash: &'static str) {
 async fn the_consumers_node_refuses_an_answer_to_another_request() {
     let dir = tempfile::tempdir().unwrap();
     let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
     hostile_provider_node(&fed, "bm90IHRoZSBoYXNoIG9mIHRoaXMgcmVxdWVzdA==").await;
     let core = start(&fed, &dir.path().join("core"), "gw-core", &[]);
 

@@ -157,6 +157,45 @@ pub struct Subsystem {
     /// Name of the system.
     #[schemars(extend("x-kdl" = "prop"))]
     pub title: String,
+    /// How the subsystem's information systems connect to their gateway node. A subsystem that
+    /// declares none cannot call services.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<Connection>,
+}
+
+/// How an information system reaches its gateway node and proves which subsystem it is (X-Road's
+/// connection type and internal TLS certificates).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[schemars(extend("x-kdl-example" = r#"connection "https" {
+    client cert="pki/systems/council-registry.crt"
+}"#))]
+pub struct Connection {
+    /// `https`: over TLS, presenting one of the listed client certificates; `http`: plain HTTP
+    /// from the gateway node's own host, without authentication.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub protocol: ConnectionProtocol,
+    /// The client certificates the subsystem's systems present (pinned: only these are
+    /// accepted, whoever issued them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "client"))]
+    pub clients: Vec<ClientCertificate>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConnectionProtocol {
+    Https,
+    Http,
+}
+
+/// A client certificate an information system presents for its subsystem.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ClientCertificate {
+    /// X.509 certificate (PEM), relative to the spec root.
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub cert: String,
 }
 
 /// A web service published through the gateway.
