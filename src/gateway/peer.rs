@@ -14,11 +14,12 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
 use super::authorise::decide;
-use super::call::{self, Answer, Call, ResponseIds, carried_back};
+use super::call::{self, Answer, Call, ResponseIds};
 use super::exchange::finish;
 use super::peer_tls::{self, NodeIdentity, PeerCertificate};
 use super::protocol::{ErrorKind, GatewayError, new_message_id};
 use super::record::Side;
+use super::release::passes_on;
 use super::trace::Trace;
 use super::upstream::{BodyError, read_bounded, with_call_headers};
 use super::{Gateway, provider};
@@ -212,7 +213,7 @@ pub async fn forward(
     let mut headers: Vec<(HeaderName, HeaderValue)> = response
         .headers()
         .iter()
-        .filter(|(n, _)| carried_back(n.as_str()))
+        .filter(|(n, v)| passes_on(n, v, status, call, service))
         .map(|(n, v)| (n.clone(), v.clone()))
         .collect();
     let error_type = response

@@ -1,0 +1,212 @@
+//! What of a provider's answer may reach the consumer (MIN-1): a success cut to the granted
+//! fields, anything else to the service's error shape, a redirect only inside the agreement,
+//! headers by an allow-list. Minimisation wins over pass-through: what is not allowed is dropped.
+
+use std::collections::BTreeSet;
+
+use axum::body::Bytes;
+use axum::http::header::{CONTENT_ENCODING, CONTENT_TYPE, LOCATION};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use serde_json::Value;
+
+use super::authorise::is_json;
+use super::call::Call;
+use super::minimise::Projection;
+use super::redirect;
+use crate::spec::model::{Agreement, ErrorResponse, FieldType, ResponseField, Service};
+
+/// Response headers that always pass: content type and language, caching, `Retry-After`.
+const ALWAYS_PASSING: &[&str] = &[
+    "content-type",
+    "content-language",
+    "cache-control",
+    "expires",
+    "pragma",
+    "age",
+    "last-modified",
+    "vary",
+    "retry-after",
+];
+
+/// Headers a gateway sets itself or that could carry what minimisation removed: never passed,
+/// even when a service declares them.
+const NEVER_PASSING: &[&str] = &[
+    "content-length",
+    "content-encoding",
+    "location",
+    "set-cookie",
+    "set-cookie2",
+    "server",
+    "date",
+];
+
+/// Whether a provider's response header reaches the consumer: the always-passing ones and those
+/// the service declares (`response { headers … }`), never a hop-by-hop, gateway or X-Road one.
+pub fn passes(name: &HeaderName, service: &Service) -> bool {
+    let name = name.as_str();
+    ALWAYS_PASSING.contains(&name)
+        || (service
+            .response
+            .headers
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(name))
+            && !never_passes(name))
+}
+
+/// Whether a header of an answer another gateway node released passes on to the consumer: the
+/// same allow-list, the coding that node encoded with, and a redirect it rewrote for `call`.
+pub fn passes_on(
+    name: &HeaderName,
+    value: &HeaderValue,
+    status: StatusCode,
+    call: &Call,
+    service: &Service,
+) -> bool {
+    if *name == CONTENT_ENCODING {
+        return value.as_bytes() == b"gzip";
+    }
+    if *name == LOCATION {
+        return status.is_redirection()
+            && value
+                .to_str()
+                .is_ok_and(|to| redirect::is_rewritten(call, to));
+    }
+    passes(name, service)
+}
+
+/// Whether a header name is one no service may declare as passing.
+pub fn never_passes(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    NEVER_PASSING.contains(&name.as_str())
+        || name.starts_with("x-road-")
+        || name.starts_with(super::call::INTERNAL_PREFIX)
+        || !super::protocol::forwardable(&name, None)
+}
+
+/// A provider's answer after release: what the consumer gets, and what the logs must know.
+pub struct Released {
+    pub status: StatusCode,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Bytes,
+    /// Granted fields that were not of their declared type and became `null`.
+    pub mistyped: BTreeSet<String>,
+    /// What reached the consumer, for the data subject's record: the agreement's fields for a
+    /// success, the error fields (and `Location`) that passed otherwise.
+    pub fields: Vec<String>,
+}
+
+/// Why a provider's answer cannot be released at all.
+pub enum Withheld {
+    /// A body that is not valid JSON although it says so.
+    NotJson,
+    /// A success that is not JSON, under an agreement that passes only JSON.
+    NotProjectable(Option<String>),
+    /// A redirect outside the agreement.
+    Redirect(redirect::Outside),
+}
+
+/// The X-Road error fields, the error shape of a service that declares none.
+fn default_error_fields() -> Vec<ResponseField> {
+    ["type", "message", "detail"]
+        .into_iter()
+        .map(|name| ResponseField {
+            name: name.into(),
+            ty: FieldType::String,
+            class: None,
+            description: None,
+            items: None,
+            fields: Vec::new(),
+        })
+        .collect()
+}
+
+/// Releases a provider's answer (`body` already decoded) to `call` under `agreement`.
+pub fn release(
+    call: &Call,
+    agreement: &Agreement,
+    service: &Service,
+    status: StatusCode,
+    headers: &[(HeaderName, HeaderValue)],
+    body: Bytes,
+) -> Result<Released, Withheld> {
+    let content_type = headers
+        .iter()
+        .find(|(n, _)| *n == CONTENT_TYPE)
+        .and_then(|(_, v)| v.to_str().ok());
+    let mut passing: Vec<(HeaderName, HeaderValue)> = headers
+        .iter()
+        .filter(|(n, _)| passes(n, service))
+        .cloned()
+        .collect();
+    let mut fields = Vec::new();
+    if status.is_redirection()
+        && let Some((_, value)) = headers.iter().find(|(n, _)| *n == LOCATION)
+    {
+        let to = redirect::location(
+            &service.upstream,
+            call,
+            agreement,
+            service,
+            value.as_bytes(),
+        )
+        .map_err(Withheld::Redirect)?;
+        let value = HeaderValue::from_str(&to)
+            .map_err(|_| Withheld::Redirect(redirect::Outside("the location cannot be written")))?;
+        passing.push((LOCATION, value));
+        fields.push("Location".to_string());
+    }
+    let mut mistyped = BTreeSet::new();
+    let body = if body.is_empty() {
+        body
+    } else if status.is_success() {
+        if is_json(content_type) {
+            let value: Value = serde_json::from_slice(&body).map_err(|_| Withheld::NotJson)?;
+            let cut = Projection::of(agreement).project(&service.response.fields, value);
+            mistyped = cut.mistyped;
+            fields.extend(agreement.fields.iter().cloned());
+            to_bytes(&cut.value)
+        } else if agreement.allow_non_json {
+            fields.extend(agreement.fields.iter().cloned());
+            body
+        } else {
+            return Err(Withheld::NotProjectable(content_type.map(str::to_string)));
+        }
+    } else {
+        let declared = service
+            .error_response
+            .as_ref()
+            .map(|e: &ErrorResponse| e.fields.clone())
+            .unwrap_or_else(default_error_fields);
+        let cut = is_json(content_type)
+            .then(|| serde_json::from_slice::<Value>(&body).ok())
+            .flatten()
+            .map(|value| {
+                Projection::new(declared.iter().map(|f| &f.name)).project(&declared, value)
+            });
+        match cut {
+            Some(cut) if cut.value.is_object() => {
+                mistyped = cut.mistyped;
+                if let Value::Object(map) = &cut.value {
+                    fields.extend(map.keys().cloned());
+                }
+                to_bytes(&cut.value)
+            }
+            // An error body that cannot be cut to the error shape does not pass at all.
+            _ => {
+                passing.retain(|(n, _)| *n != CONTENT_TYPE);
+                Bytes::new()
+            }
+        }
+    };
+    Ok(Released {
+        status,
+        headers: passing,
+        body,
+        mistyped,
+        fields,
+    })
+}
+
+fn to_bytes(value: &Value) -> Bytes {
+    Bytes::from(serde_json::to_vec(value).expect("a JSON value serialises to JSON"))
+}
