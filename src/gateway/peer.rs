@@ -13,13 +13,13 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
+use super::answer_headers::passed_on;
 use super::authorise::decide;
 use super::call::{self, Answer, Call, ResponseIds};
 use super::exchange::finish;
 use super::peer_tls::{self, NodeIdentity, PeerCertificate};
 use super::protocol::{ErrorKind, GatewayError, new_message_id};
 use super::record::Side;
-use super::release::passes_on;
 use super::trace::Trace;
 use super::upstream::{BodyError, read_bounded, with_call_headers};
 use super::{Gateway, provider};
@@ -210,12 +210,7 @@ pub async fn forward(
         }
     };
     let status = response.status();
-    let mut headers: Vec<(HeaderName, HeaderValue)> = response
-        .headers()
-        .iter()
-        .filter(|(n, v)| passes_on(n, v, status, call, service))
-        .map(|(n, v)| (n.clone(), v.clone()))
-        .collect();
+    let mut headers = passed_on(response.headers(), status, call, service);
     let error_type = response
         .headers()
         .get("x-road-error")

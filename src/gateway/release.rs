@@ -1,87 +1,20 @@
 //! What of a provider's answer may reach the consumer (MIN-1): a success cut to the granted
 //! fields, anything else to the service's error shape, a redirect only inside the agreement,
-//! headers by an allow-list. Minimisation wins over pass-through: what is not allowed is dropped.
+//! headers by an allow-list (`answer_headers`). Minimisation wins over pass-through: what is not allowed is dropped.
 
 use std::collections::BTreeSet;
 
 use axum::body::Bytes;
-use axum::http::header::{CONTENT_ENCODING, CONTENT_TYPE, LOCATION};
+use axum::http::header::{CONTENT_TYPE, LOCATION};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use serde_json::Value;
 
+use super::answer_headers;
 use super::authorise::is_json;
 use super::call::Call;
 use super::minimise::Projection;
 use super::redirect;
 use crate::spec::model::{Agreement, ErrorResponse, FieldType, ResponseField, Service};
-
-/// Response headers that always pass: content type and language, caching, `Retry-After`.
-const ALWAYS_PASSING: &[&str] = &[
-    "content-type",
-    "content-language",
-    "cache-control",
-    "expires",
-    "pragma",
-    "age",
-    "last-modified",
-    "vary",
-    "retry-after",
-];
-
-/// Headers a gateway sets itself or that could carry what minimisation removed: never passed,
-/// even when a service declares them.
-const NEVER_PASSING: &[&str] = &[
-    "content-length",
-    "content-encoding",
-    "location",
-    "set-cookie",
-    "set-cookie2",
-    "server",
-    "date",
-];
-
-/// Whether a provider's response header reaches the consumer: the always-passing ones and those
-/// the service declares (`response { headers … }`), never a hop-by-hop, gateway or X-Road one.
-pub fn passes(name: &HeaderName, service: &Service) -> bool {
-    let name = name.as_str();
-    ALWAYS_PASSING.contains(&name)
-        || (service
-            .response
-            .headers
-            .iter()
-            .any(|h| h.eq_ignore_ascii_case(name))
-            && !never_passes(name))
-}
-
-/// Whether a header of an answer another gateway node released passes on to the consumer: the
-/// same allow-list, the coding that node encoded with, and a redirect it rewrote for `call`.
-pub fn passes_on(
-    name: &HeaderName,
-    value: &HeaderValue,
-    status: StatusCode,
-    call: &Call,
-    service: &Service,
-) -> bool {
-    if *name == CONTENT_ENCODING {
-        return value.as_bytes() == b"gzip";
-    }
-    if *name == LOCATION {
-        return status.is_redirection()
-            && value
-                .to_str()
-                .is_ok_and(|to| redirect::is_rewritten(call, to));
-    }
-    passes(name, service)
-}
-
-/// Whether a header name is one no service may declare as passing.
-pub fn never_passes(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    NEVER_PASSING.contains(&name.as_str())
-        || name.starts_with("x-road-")
-        || name.starts_with(super::call::INTERNAL_PREFIX)
-        || !super::protocol::forwardable(&name, None)
-}
 
 /// A provider's answer after release: what the consumer gets, and what the logs must know.
 pub struct Released {
@@ -133,11 +66,7 @@ pub fn release(
         .iter()
         .find(|(n, _)| *n == CONTENT_TYPE)
         .and_then(|(_, v)| v.to_str().ok());
-    let mut passing: Vec<(HeaderName, HeaderValue)> = headers
-        .iter()
-        .filter(|(n, _)| passes(n, service))
-        .cloned()
-        .collect();
+    let mut passing = answer_headers::released(headers, service);
     let mut fields = Vec::new();
     if status.is_redirection()
         && let Some((_, value)) = headers.iter().find(|(n, _)| *n == LOCATION)
