@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use serde_json::{Map, Value};
 
-use crate::spec::model::{Agreement, FieldType, ItemType, ResponseField};
+use crate::spec::model::{Agreement, FieldType, ResponseField};
 
 /// The granted fields as a tree of names. A path through an array applies to each of its
 /// elements, so `vehicles.vehicle_id` keeps that one key of every element of `vehicles`.
@@ -155,7 +155,7 @@ fn typed(
         (_, Value::Null) => Value::Null,
         (FieldType::Object, value) => object_of(grant, &field.fields, value, path, mistyped),
         (FieldType::Array, Value::Array(items)) => {
-            let item = item_field_type(field.item_type());
+            let item = field.item_type().field_type();
             Value::Array(
                 items
                     .into_iter()
@@ -172,18 +172,6 @@ fn typed(
             mistyped.insert(path.to_string());
             Value::Null
         }
-    }
-}
-
-fn item_field_type(item: ItemType) -> FieldType {
-    match item {
-        ItemType::Object => FieldType::Object,
-        ItemType::String => FieldType::String,
-        ItemType::Integer => FieldType::Integer,
-        ItemType::Decimal => FieldType::Decimal,
-        ItemType::Boolean => FieldType::Boolean,
-        ItemType::Date => FieldType::Date,
-        ItemType::Datetime => FieldType::Datetime,
     }
 }
 

@@ -416,6 +416,21 @@ pub enum ItemType {
     Object,
 }
 
+impl ItemType {
+    /// The field type an element of this item type has.
+    pub fn field_type(self) -> FieldType {
+        match self {
+            ItemType::String => FieldType::String,
+            ItemType::Integer => FieldType::Integer,
+            ItemType::Decimal => FieldType::Decimal,
+            ItemType::Boolean => FieldType::Boolean,
+            ItemType::Date => FieldType::Date,
+            ItemType::Datetime => FieldType::Datetime,
+            ItemType::Object => FieldType::Object,
+        }
+    }
+}
+
 /// A periodic health check of the upstream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
