@@ -19,7 +19,7 @@ use super::release::{Withheld, release};
 use super::trace::Trace;
 use super::upstream;
 use crate::compile::Compiled;
-use crate::spec::model::{Participant, Service, SubjectLocation};
+use crate::spec::model::{Agreement, Participant, Service, SubjectLocation};
 
 /// Serves `call` from the provider's system; `trace` collects what the message log needs.
 pub async fn provide(
@@ -83,95 +83,17 @@ pub async fn provide(
         Err(e) => return Answer::refusal(e),
     };
 
-    let service_name = &call.service;
-    let failed = |fault: ProviderFault, message: String, trace: &mut Trace| {
-        trace.fault = Some(fault);
-        count_fault(&provider_ref, fault);
-        Answer::refusal(GatewayError::new(
-            ErrorKind::ServiceFailed,
-            message,
-            call.message_id.clone(),
-        ))
-    };
-    let coding = header(&upstream.headers, CONTENT_ENCODING);
-    let body = match encoding::decode(coding, upstream.body, gateway.limits.max_body) {
-        Ok(body) => body,
-        Err(e) => {
-            let why = match e {
-                DecodeError::TooLarge => format!(
-                    "is larger than the gateway carries ({} bytes) once decoded",
-                    gateway.limits.max_body
-                ),
-                DecodeError::Unsupported(coding) => {
-                    format!(
-                        "is in the content coding `{coding}`, which the gateway does not decode"
-                    )
-                }
-                DecodeError::Corrupt => "is not valid in its stated content coding".into(),
-            };
-            let message = format!("the provider's answer to {service_name} {why}");
-            return failed(ProviderFault::Undecodable, message, trace);
-        }
-    };
-    let released = match release(
+    let (answer, released_fields) = match answer_of(
         call,
         agreement,
         service,
-        upstream.status,
-        &upstream.headers,
-        body,
+        &provider_ref,
+        upstream,
+        gateway.limits.max_body,
+        trace,
     ) {
         Ok(released) => released,
-        Err(Withheld::NotJson) => {
-            let message = format!(
-                "the provider's system answered {service_name} with a body that is not valid JSON"
-            );
-            return failed(ProviderFault::NotJson, message, trace);
-        }
-        Err(Withheld::NotProjectable(content_type)) => {
-            let message = format!(
-                "the provider's system answered {service_name} with {}, which cannot be cut to the granted fields, and agreement `{}` does not allow non-JSON answers",
-                content_type
-                    .as_deref()
-                    .unwrap_or("a body of no stated type"),
-                agreement.id
-            );
-            return failed(ProviderFault::NotProjectable, message, trace);
-        }
-        Err(Withheld::Redirect(outside)) => {
-            tracing::warn!(
-                message_id = %call.message_id,
-                "the provider's system of `{provider_ref}` redirected a call, which is refused: {}",
-                outside.0
-            );
-            let message = format!(
-                "the provider's system redirected the call to {service_name}, and the redirect cannot pass: {}",
-                outside.0
-            );
-            return failed(ProviderFault::RedirectOutside, message, trace);
-        }
-    };
-    if !released.mistyped.is_empty() {
-        let paths: Vec<&str> = released.mistyped.iter().map(String::as_str).collect();
-        tracing::warn!(
-            message_id = %call.message_id,
-            "the provider's system of `{provider_ref}` answered {} granted field(s) not of their declared type ({}); the consumer got null in their place — the provider must answer as its service declares",
-            paths.len(),
-            paths.join(", ")
-        );
-        trace.fault = Some(ProviderFault::MistypedField);
-        count_fault(&provider_ref, ProviderFault::MistypedField);
-    }
-    let (body, coding) = encoding::encode(call.header(ACCEPT_ENCODING.as_str()), released.body);
-    let mut headers = released.headers;
-    if let Some(coding) = coding {
-        headers.push((CONTENT_ENCODING, HeaderValue::from_static(coding)));
-    }
-    let answer = Answer {
-        status: released.status,
-        headers,
-        body,
-        error: None,
+        Err(refusal) => return refusal,
     };
 
     // Whatever passed, error answers and redirects included, was released about the subject.
@@ -189,11 +111,116 @@ pub async fn provide(
             agreement: agreement.id.clone(),
             purpose: agreement.purpose.clone(),
             legal_basis: agreement.legal_basis.clone(),
-            fields: released.fields.clone(),
+            fields: released_fields,
             notify: agreement.notify_subject,
         })
     });
     answer
+}
+
+/// The provider's answer as it may reach the consumer: decoded, released (`release.rs`) and
+/// encoded as the consumer accepts, with what passed for the subject's record; or the refusal of
+/// an answer that broke its service's declaration, counted as a provider fault.
+fn answer_of(
+    call: &Call,
+    agreement: &Agreement,
+    service: &Service,
+    provider_ref: &str,
+    upstream: upstream::Upstream,
+    max_body: usize,
+    trace: &mut Trace,
+) -> Result<(Answer, Vec<String>), Answer> {
+    let service_name = &call.service;
+    let failed = |fault: ProviderFault, message: String, trace: &mut Trace| {
+        trace.fault = Some(fault);
+        count_fault(provider_ref, fault);
+        Answer::refusal(GatewayError::new(
+            ErrorKind::ServiceFailed,
+            message,
+            call.message_id.clone(),
+        ))
+    };
+    let coding = header(&upstream.headers, CONTENT_ENCODING);
+    let body = match encoding::decode(coding, upstream.body, max_body) {
+        Ok(body) => body,
+        Err(e) => {
+            let why = match e {
+                DecodeError::TooLarge => format!(
+                    "is larger than the gateway carries ({} bytes) once decoded",
+                    max_body
+                ),
+                DecodeError::Unsupported(coding) => {
+                    format!(
+                        "is in the content coding `{coding}`, which the gateway does not decode"
+                    )
+                }
+                DecodeError::Corrupt => "is not valid in its stated content coding".into(),
+            };
+            let message = format!("the provider's answer to {service_name} {why}");
+            return Err(failed(ProviderFault::Undecodable, message, trace));
+        }
+    };
+    let released = match release(
+        call,
+        agreement,
+        service,
+        upstream.status,
+        &upstream.headers,
+        body,
+    ) {
+        Ok(released) => released,
+        Err(Withheld::NotJson) => {
+            let message = format!(
+                "the provider's system answered {service_name} with a body that is not valid JSON"
+            );
+            return Err(failed(ProviderFault::NotJson, message, trace));
+        }
+        Err(Withheld::NotProjectable(content_type)) => {
+            let message = format!(
+                "the provider's system answered {service_name} with {}, which cannot be cut to the granted fields, and agreement `{}` does not allow non-JSON answers",
+                content_type
+                    .as_deref()
+                    .unwrap_or("a body of no stated type"),
+                agreement.id
+            );
+            return Err(failed(ProviderFault::NotProjectable, message, trace));
+        }
+        Err(Withheld::Redirect(outside)) => {
+            tracing::warn!(
+                message_id = %call.message_id,
+                "the provider's system of `{provider_ref}` redirected a call, which is refused: {}",
+                outside.0
+            );
+            let message = format!(
+                "the provider's system redirected the call to {service_name}, and the redirect cannot pass: {}",
+                outside.0
+            );
+            return Err(failed(ProviderFault::RedirectOutside, message, trace));
+        }
+    };
+    if !released.mistyped.is_empty() {
+        let paths: Vec<&str> = released.mistyped.iter().map(String::as_str).collect();
+        tracing::warn!(
+            message_id = %call.message_id,
+            "the provider's system of `{provider_ref}` answered {} granted field(s) not of their declared type ({}); the consumer got null in their place — the provider must answer as its service declares",
+            paths.len(),
+            paths.join(", ")
+        );
+        trace.fault = Some(ProviderFault::MistypedField);
+        count_fault(provider_ref, ProviderFault::MistypedField);
+    }
+    let (body, coding) = encoding::encode(call.header(ACCEPT_ENCODING.as_str()), released.body);
+    let mut headers = released.headers;
+    if let Some(coding) = coding {
+        headers.push((CONTENT_ENCODING, HeaderValue::from_static(coding)));
+    }
+    let answer = Answer {
+        status: released.status,
+        headers,
+        body,
+        error: None,
+    };
+    Ok((answer, released.fields))
 }
 
 /// Counts a provider's answer that broke its service's declaration; both labels are closed sets

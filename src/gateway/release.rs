@@ -1,6 +1,7 @@
 //! What of a provider's answer may reach the consumer (MIN-1): a success cut to the granted
 //! fields, anything else to the service's error shape, a redirect only inside the agreement,
-//! headers by an allow-list (`answer_headers`). Minimisation wins over pass-through: what is not allowed is dropped.
+//! headers by an allow-list (`answer_headers`). Minimisation wins over pass-through: what is not
+//! allowed is dropped.
 
 use std::collections::BTreeSet;
 
@@ -14,7 +15,7 @@ use super::authorise::is_json;
 use super::call::Call;
 use super::minimise::Projection;
 use super::redirect;
-use crate::spec::model::{Agreement, ErrorResponse, FieldType, ResponseField, Service};
+use crate::spec::model::{Agreement, FieldType, ResponseField, Service};
 
 /// A provider's answer after release: what the consumer gets, and what the logs must know.
 pub struct Released {
@@ -104,7 +105,7 @@ pub fn release(
         let declared = service
             .error_response
             .as_ref()
-            .map(|e: &ErrorResponse| e.fields.clone())
+            .map(|e| e.fields.clone())
             .unwrap_or_else(default_error_fields);
         let cut = is_json(content_type)
             .then(|| serde_json::from_slice::<Value>(&body).ok())
