@@ -91,12 +91,12 @@ fn service_prefix(call: &Call) -> &str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::spec::model::Participant;
     use serde_json::json;
 
-    fn service() -> Service {
+    pub(in crate::gateway) fn service() -> Service {
         let p: Participant = serde_json::from_value(json!({
             "id": "vodokanal", "name": "В", "edrpou": "35418773", "class": "COM", "gateway": "gw",
             "seal": {"cert": "c.crt"},
@@ -112,7 +112,7 @@ mod tests {
         p.services[0].clone()
     }
 
-    fn agreement() -> Agreement {
+    pub(in crate::gateway) fn agreement() -> Agreement {
         serde_json::from_value(json!({
             "id": "a", "consumer": "council/registry", "provider": "vodokanal/balance",
             "fields": ["debt"], "parameters": ["as_of"],
@@ -122,7 +122,7 @@ mod tests {
         .unwrap()
     }
 
-    fn call() -> Call {
+    pub(in crate::gateway) fn call() -> Call {
         let request = axum::http::Request::builder()
             .uri("/r1/UA/COM/35418773/billing/balance/accounts/1/balance?as_of=2026-01-01")
             .header("X-Road-Client", "UA/GOV/04363395/registry")

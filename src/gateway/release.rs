@@ -140,3 +140,67 @@ pub fn release(
 fn to_bytes(value: &Value) -> Bytes {
     Bytes::from(serde_json::to_vec(value).expect("a JSON value serialises to JSON"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::redirect::tests::{agreement, call, service};
+
+    fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> Result<Released, Withheld> {
+        let headers: Vec<(HeaderName, HeaderValue)> = headers
+            .iter()
+            .map(|(n, v)| (n.parse().unwrap(), HeaderValue::from_str(v).unwrap()))
+            .collect();
+        let mut service = service();
+        service.response.fields = serde_json::from_value(serde_json::json!([
+            {"name": "debt", "type": "decimal"}, {"name": "rnokpp", "type": "string"}
+        ]))
+        .unwrap();
+        release(
+            &call(),
+            &agreement(),
+            &service,
+            StatusCode::from_u16(status).unwrap(),
+            &headers,
+            Bytes::from(body.to_string()),
+        )
+    }
+
+    #[test]
+    fn error_bodies_pass_only_as_an_object_of_the_error_shape() {
+        let json = [("content-type", "application/json")];
+        let r = answer(500, &json, r#"{"type": "E", "rnokpp": "3012345678"}"#)
+            .ok()
+            .unwrap();
+        assert_eq!(
+            (r.body.as_ref(), r.fields),
+            (&br#"{"type":"E"}"#[..], vec!["type".to_string()])
+        );
+        for body in [
+            r#"["3012345678"]"#,
+            r#""3012345678""#,
+            "not json 3012345678",
+        ] {
+            let r = answer(404, &json, body).ok().unwrap();
+            assert!(r.body.is_empty() && r.headers.is_empty(), "{body}");
+            assert!(r.fields.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_success_is_cut_to_the_grant_and_a_redirect_without_location_keeps_no_body() {
+        let json = [("content-type", "application/json")];
+        let r = answer(200, &json, r#"{"debt": 1.50, "rnokpp": "3012345678"}"#)
+            .ok()
+            .unwrap();
+        assert_eq!(r.body.as_ref(), br#"{"debt":1.50}"#);
+        assert_eq!(r.fields, vec!["debt".to_string()]);
+        assert!(matches!(answer(200, &json, "{"), Err(Withheld::NotJson)));
+        assert!(matches!(
+            answer(200, &[("content-type", "text/html")], "<p>3012345678</p>"),
+            Err(Withheld::NotProjectable(Some(_)))
+        ));
+        let r = answer(304, &[("etag", "\"3012345678\"")], "").ok().unwrap();
+        assert!(r.headers.is_empty() && r.body.is_empty());
+    }
+}

@@ -423,6 +423,25 @@ async fn on_one_node_a_hostile_provider_releases_only_declared_typed_fields_erro
                 && l.contains("service=\"council/residents\"")),
         "{metrics}"
     );
+    let operational: Value = crate::common::xroad::http()
+        .get(format!("{}/api/operational?limit=100", core.url))
+        .bearer_auth("projection-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let record = operational["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["messageId"] == "msg-lying")
+        .unwrap();
+    assert_eq!(
+        (&record["faultCode"], &record["succeeded"]),
+        (&json!("mistyped-field"), &json!(false))
+    );
     assert!(
         core.log()
             .contains("not of their declared type (address, full_name)")
