@@ -47,6 +47,7 @@ fn exchange(node: &str, n: i64) -> Exchange {
         response_size: 42,
         status: 200,
         error: None,
+        fault: None,
         request_hash: "3q2+7w==".into(),
         response_digest: "ab".repeat(32),
         request_seal: None,

@@ -16,6 +16,7 @@ mod nested_ids;
 mod policy;
 mod records;
 mod references;
+mod responses;
 mod workflows;
 
 use chrono::NaiveDate;
@@ -66,6 +67,7 @@ pub fn run(loaded: &Loaded, today: NaiveDate) -> Vec<Diagnostic> {
     nested_ids::check(&mut checker);
     formats::check(&mut checker);
     agreements::check(&mut checker);
+    responses::check(&mut checker);
     policy::check(&mut checker);
     forms::check(&mut checker);
     workflows::check(&mut checker);

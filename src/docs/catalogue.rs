@@ -6,7 +6,9 @@ use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
 use super::{Builder, labels};
-use crate::spec::model::{Participant, ResponseField, Service, SubjectLocation};
+use crate::spec::model::{
+    FieldType, ItemType, Participant, ResponseField, Service, SubjectLocation,
+};
 
 pub(super) fn build(b: &mut Builder) -> Result<()> {
     let spec = b.spec;
@@ -86,7 +88,14 @@ fn service(b: &mut Builder, p: &Participant, s: &Service) -> Result<Value> {
             json!({
                 "path": path,
                 "depth": depth,
-                "type": labels::field_type(f.ty),
+                "type": match f.ty {
+                    FieldType::Array if f.item_type() != ItemType::Object => format!(
+                        "{}: {}",
+                        labels::field_type(f.ty),
+                        labels::field_type(f.item_type().field_type())
+                    ),
+                    ty => labels::field_type(ty).to_string(),
+                },
                 "class": b.class_link(s.response.class_of(&path).unwrap_or("public")),
                 "description": f.description,
             })

@@ -145,16 +145,7 @@ pub fn authorise<'s>(
     };
     let agreement = granted.agreement;
 
-    let mut allowed: Vec<&str> = agreement.parameters.iter().map(String::as_str).collect();
-    if let Some(name) = asked
-        .service
-        .subject
-        .as_ref()
-        .and_then(|s| s.query.as_deref())
-    {
-        allowed.push(name);
-    }
-    let refused = refused_query(asked.query, &allowed);
+    let refused = refused_query(asked.query, &allowed_parameters(agreement, asked.service));
     if !refused.is_empty() {
         return Err(denied(format!(
             "agreement `{}` does not allow the query parameter(s) {}",
@@ -189,6 +180,16 @@ pub fn authorise<'s>(
         }
     }
     Ok(granted)
+}
+
+/// The query parameters a call under `agreement` may carry: the agreement's, and the one that
+/// carries the data subject's id where the service says so.
+pub fn allowed_parameters<'s>(agreement: &'s Agreement, service: &'s Service) -> Vec<&'s str> {
+    let mut allowed: Vec<&str> = agreement.parameters.iter().map(String::as_str).collect();
+    if let Some(name) = service.subject.as_ref().and_then(|s| s.query.as_deref()) {
+        allowed.push(name);
+    }
+    allowed
 }
 
 /// Whether a `Content-Type` is JSON (`application/json`, `application/*+json`).

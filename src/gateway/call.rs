@@ -255,14 +255,6 @@ fn carried(name: &str, connection: Option<&str>) -> bool {
         && !name.starts_with(INTERNAL_PREFIX)
 }
 
-/// Whether a response header from a provider travels back to the consumer.
-pub fn carried_back(name: &str) -> bool {
-    forwardable(name, None)
-        && !matches!(name, "server" | "content-length" | "date")
-        && !name.starts_with(INTERNAL_PREFIX)
-        && !name.starts_with("x-road-")
-}
-
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get(name)

@@ -1,12 +1,14 @@
 //! Data minimisation (MIN-1) as pure functions: a `Projection` keeps exactly the response fields
-//! an agreement grants, and the refusal helpers name request parameters and body fields beyond
-//! what is allowed. Nothing outside a grant ever passes, whatever shape the provider sends.
+//! an agreement grants, each as the service declares its type, and the refusal helpers name
+//! request parameters and body fields beyond what is allowed. Nothing outside a grant ever
+//! passes, whatever shape the provider sends.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use serde_json::{Map, Value};
 
-use crate::spec::model::Agreement;
+use crate::spec::model::{Agreement, FieldType, ResponseField};
 
 /// The granted fields as a tree of names. A path through an array applies to each of its
 /// elements, so `vehicles.vehicle_id` keeps that one key of every element of `vehicles`.
@@ -19,10 +21,18 @@ type Children = BTreeMap<String, Node>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Node {
-    /// Granted whole: the value and everything nested in it.
+    /// Granted whole: the value and every declared field nested in it.
     Whole,
     /// Only some fields nested in it are granted.
     Part(Children),
+}
+
+/// A response cut to a grant: the value that may pass, and the dotted paths of granted fields
+/// whose value was not of the declared type and became `null` (`$` for the body itself).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cut {
+    pub value: Value,
+    pub mistyped: BTreeSet<String>,
 }
 
 impl Projection {
@@ -46,13 +56,25 @@ impl Projection {
         Self::new(&agreement.fields)
     }
 
-    /// The granted part of a response. The top level is an object or an array of objects. Where
-    /// the grant expects an object (the top level, or a field only part of which is granted) and
-    /// the value is something else, it becomes `null`: the consumer sees the field came in an
-    /// unexpected shape, and nothing of it passes. Arrays are projected element by element, nested
-    /// arrays included; `null` stays `null`. Fields granted but absent stay absent.
-    pub fn project(&self, value: Value) -> Value {
-        project_part(&self.root, value)
+    /// The granted part of a response whose fields are `declared`. The top level is an object
+    /// or an array of objects. Only fields both granted and declared pass, each as its declared
+    /// type: a scalar only as that scalar, an object only through its declared fields (all of
+    /// them when it is granted whole), an array element by element. A value of another type
+    /// becomes `null` and is named in [`Cut::mistyped`]; nothing of it passes. `null` stays
+    /// `null`; fields granted but absent stay absent.
+    pub fn project(&self, declared: &[ResponseField], value: Value) -> Cut {
+        let mut mistyped = BTreeSet::new();
+        let grant = Grant::Part(&self.root);
+        let value = match value {
+            Value::Array(items) => Value::Array(
+                items
+                    .into_iter()
+                    .map(|item| object_of(grant, declared, item, "$", &mut mistyped))
+                    .collect(),
+            ),
+            other => object_of(grant, declared, other, "$", &mut mistyped),
+        };
+        Cut { value, mistyped }
     }
 }
 
@@ -72,32 +94,118 @@ fn grant(children: &mut Children, names: &[&str]) {
     }
 }
 
-fn project_part(children: &Children, value: Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let mut out = Map::new();
-            for (key, v) in map {
-                match children.get(&key) {
-                    Some(Node::Whole) => {
-                        out.insert(key, v);
-                    }
-                    Some(Node::Part(inner)) => {
-                        let part = project_part(inner, v);
-                        out.insert(key, part);
-                    }
-                    None => {}
-                }
-            }
-            Value::Object(out)
+/// How much of one value is granted.
+#[derive(Clone, Copy)]
+enum Grant<'a> {
+    Whole,
+    Part(&'a Children),
+}
+
+/// `value` where an object with `declared` fields is expected; `path` names it for faults.
+fn object_of(
+    grant: Grant,
+    declared: &[ResponseField],
+    value: Value,
+    path: &str,
+    mistyped: &mut BTreeSet<String>,
+) -> Value {
+    let map = match value {
+        Value::Object(map) => map,
+        Value::Null => return Value::Null,
+        _ => {
+            mistyped.insert(path.to_string());
+            return Value::Null;
         }
-        Value::Array(items) => Value::Array(
-            items
-                .into_iter()
-                .map(|item| project_part(children, item))
-                .collect(),
-        ),
-        _ => Value::Null,
+    };
+    let mut out = Map::new();
+    for (key, v) in map {
+        let Some(field) = declared.iter().find(|f| f.name == key) else {
+            continue;
+        };
+        let inner = match grant {
+            Grant::Whole => Grant::Whole,
+            Grant::Part(children) => match children.get(&key) {
+                Some(Node::Whole) => Grant::Whole,
+                Some(Node::Part(nested)) => Grant::Part(nested),
+                None => continue,
+            },
+        };
+        let at = if path == "$" {
+            key.clone()
+        } else {
+            format!("{path}.{key}")
+        };
+        let value = typed(field.ty, field, inner, v, &at, mistyped);
+        out.insert(key, value);
     }
+    Value::Object(out)
+}
+
+/// `value` where `field` is declared, read as type `ty`: the field's own, or its item type
+/// for an array's elements.
+fn typed(
+    ty: FieldType,
+    field: &ResponseField,
+    grant: Grant,
+    value: Value,
+    path: &str,
+    mistyped: &mut BTreeSet<String>,
+) -> Value {
+    match (ty, value) {
+        (_, Value::Null) => Value::Null,
+        (FieldType::Object, value) => object_of(grant, &field.fields, value, path, mistyped),
+        (FieldType::Array, Value::Array(items)) => {
+            let item = field.item_type().field_type();
+            Value::Array(
+                items
+                    .into_iter()
+                    .map(|v| typed(item, field, grant, v, path, mistyped))
+                    .collect(),
+            )
+        }
+        (ty, value) if fits(ty, &value) => match grant {
+            Grant::Whole => value,
+            // A grant of fields inside a scalar names nothing that exists: nothing passes.
+            Grant::Part(_) => Value::Null,
+        },
+        _ => {
+            mistyped.insert(path.to_string());
+            Value::Null
+        }
+    }
+}
+
+/// Whether a scalar `value` is of the declared type `ty`. Numbers are judged by their exact
+/// digits: an `integer` has neither fraction nor exponent; a `decimal` is any JSON number or a
+/// string holding a decimal numeral (`"120.50"`); `date` is `YYYY-MM-DD` and `datetime` RFC 3339
+/// (or ISO 8601 without an offset), both strings.
+pub fn fits(ty: FieldType, value: &Value) -> bool {
+    match (ty, value) {
+        (FieldType::String, Value::String(_)) => true,
+        (FieldType::Boolean, Value::Bool(_)) => true,
+        (FieldType::Integer, Value::Number(n)) => !n.to_string().contains(['.', 'e', 'E']),
+        (FieldType::Decimal, Value::Number(_)) => true,
+        (FieldType::Decimal, Value::String(s)) => is_decimal_numeral(s),
+        (FieldType::Date, Value::String(s)) => {
+            s.len() == 10 && NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
+        }
+        (FieldType::Datetime, Value::String(s)) => {
+            DateTime::parse_from_rfc3339(s).is_ok()
+                || NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").is_ok()
+        }
+        _ => false,
+    }
+}
+
+/// `-?digits(.digits)?`, without leading zeros, spaces or exponent.
+fn is_decimal_numeral(s: &str) -> bool {
+    let unsigned = s.strip_prefix('-').unwrap_or(s);
+    let (whole, fraction) = match unsigned.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (unsigned, None),
+    };
+    let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+    digits(whole) && (whole == "0" || !whole.starts_with('0')) && fraction.is_none_or(digits)
 }
 
 /// The names of query parameters outside `allowed`, each once, sorted. The model does not yet
@@ -159,6 +267,43 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The declared response of the vehicles service.
+    fn declared() -> Vec<ResponseField> {
+        serde_json::from_value(json!([
+            {"name": "owner", "type": "object", "fields": [
+                {"name": "name", "type": "string"},
+                {"name": "tax-id", "type": "string"},
+                {"name": "address", "type": "object", "fields": [
+                    {"name": "street", "type": "string"},
+                    {"name": "flat", "type": "integer"}
+                ]}
+            ]},
+            {"name": "vehicles", "type": "array", "fields": [
+                {"name": "vehicle_id", "type": "string"},
+                {"name": "vin", "type": "string"},
+                {"name": "driver", "type": "object", "fields": [
+                    {"name": "name", "type": "string"},
+                    {"name": "licence", "type": "string"}
+                ]},
+                {"name": "fines", "type": "array", "fields": [
+                    {"name": "sum", "type": "integer"},
+                    {"name": "officer", "type": "string"}
+                ]}
+            ]},
+            {"name": "debt-uah", "type": "decimal"},
+            {"name": "plates", "type": "array", "items": "string"},
+            {"name": "registered", "type": "date"},
+            {"name": "seen-at", "type": "datetime"},
+            {"name": "active", "type": "boolean"},
+            {"name": "mileage", "type": "integer"}
+        ]))
+        .unwrap()
+    }
+
+    fn cut(p: &Projection, value: Value) -> Value {
+        p.project(&declared(), value).value
+    }
+
     fn vehicles() -> Value {
         json!({
             "owner": {"name": "Петренко Олена", "tax-id": "1234567890", "address": {"street": "Хрещатик", "flat": 5}},
@@ -174,7 +319,7 @@ mod tests {
     fn granting_a_key_inside_array_elements_keeps_only_that_key() {
         let p = Projection::new(["vehicles.vehicle_id"]);
         assert_eq!(
-            p.project(vehicles()),
+            cut(&p, vehicles()),
             json!({"vehicles": [{"vehicle_id": "AA1234BB"}, {"vehicle_id": "AA5678CC"}]})
         );
     }
@@ -183,7 +328,7 @@ mod tests {
     fn granting_an_array_keeps_whole_elements() {
         let p = Projection::new(["vehicles"]);
         assert_eq!(
-            p.project(vehicles()),
+            cut(&p, vehicles()),
             json!({"vehicles": vehicles()["vehicles"].clone()})
         );
     }
@@ -191,7 +336,7 @@ mod tests {
     #[test]
     fn personal_fields_in_nested_objects_never_survive() {
         let p = Projection::new(["owner.address.street", "debt-uah"]);
-        let out = p.project(vehicles());
+        let out = cut(&p, vehicles());
         assert_eq!(
             out,
             json!({"owner": {"address": {"street": "Хрещатик"}}, "debt-uah": "120.50"})
@@ -207,7 +352,7 @@ mod tests {
     fn deep_paths_through_nested_arrays_apply_to_every_element() {
         let p = Projection::new(["vehicles.fines.sum", "vehicles.driver.name"]);
         assert_eq!(
-            p.project(vehicles()),
+            cut(&p, vehicles()),
             json!({"vehicles": [
                 {"driver": {"name": "Іван"}},
                 {"fines": [{"sum": 340}]}
@@ -221,7 +366,7 @@ mod tests {
         let b = Projection::new(["owner", "owner.name"]);
         assert_eq!(a, b);
         assert_eq!(
-            a.project(vehicles()),
+            cut(&a, vehicles()),
             json!({"owner": vehicles()["owner"].clone()})
         );
     }
@@ -235,9 +380,9 @@ mod tests {
             "owner..name",
             ".debt-uah",
         ]);
-        assert_eq!(p.project(vehicles()), json!({"owner": {}}));
+        assert_eq!(cut(&p, vehicles()), json!({"owner": {}}));
         assert_eq!(
-            Projection::new(Vec::<String>::new()).project(vehicles()),
+            cut(&Projection::new(Vec::<String>::new()), vehicles()),
             json!({})
         );
     }
@@ -250,13 +395,13 @@ mod tests {
             "vehicles": ["AA1234BB secret", {"vehicle_id": "AA5678CC", "vin": "X"}, null, 7]
         });
         assert_eq!(
-            p.project(odd),
+            cut(&p, odd),
             json!({"owner": null, "vehicles": [null, {"vehicle_id": "AA5678CC"}, null, null]})
         );
-        assert_eq!(p.project(json!("Петренко")), Value::Null);
-        assert_eq!(p.project(json!(42)), Value::Null);
+        assert_eq!(cut(&p, json!("Петренко")), Value::Null);
+        assert_eq!(cut(&p, json!(42)), Value::Null);
         assert_eq!(
-            p.project(json!([{"owner": {"name": "A", "tax-id": "1"}}, "B"])),
+            cut(&p, json!([{"owner": {"name": "A", "tax-id": "1"}}, "B"])),
             json!([{"owner": {"name": "A"}}, null])
         );
     }
@@ -270,10 +415,133 @@ mod tests {
         }))
         .unwrap();
         let response = json!({"account": "0042", "debt-uah": "12.00", "abonent": "Петренко"});
+        let declared: Vec<ResponseField> = serde_json::from_value(json!([
+            {"name": "account", "type": "string"},
+            {"name": "debt-uah", "type": "decimal"},
+            {"name": "abonent", "type": "string"}
+        ]))
+        .unwrap();
         assert_eq!(
-            Projection::of(&agreement).project(response),
+            Projection::of(&agreement)
+                .project(&declared, response)
+                .value,
             json!({"account": "0042", "debt-uah": "12.00"})
         );
+    }
+
+    #[test]
+    fn a_scalar_field_holding_an_object_or_array_becomes_null_and_is_named() {
+        let p = Projection::new(["owner.name", "vehicles.vin", "debt-uah", "plates"]);
+        let lying = json!({
+            "owner": {"name": {"first": "Олена", "tax-id": "1234567890"}},
+            "vehicles": [{"vin": ["WVWZZZ", {"driver": "Сидоренко"}]}],
+            "debt-uah": {"sum": "1", "holder": "Петренко"},
+            "plates": ["AA1234BB", {"owner": "Петренко"}, 7]
+        });
+        let out = p.project(&declared(), lying);
+        assert_eq!(
+            out.value,
+            json!({
+                "owner": {"name": null},
+                "vehicles": [{"vin": null}],
+                "debt-uah": null,
+                "plates": ["AA1234BB", null, null]
+            })
+        );
+        let named: Vec<&str> = out.mistyped.iter().map(String::as_str).collect();
+        assert_eq!(named, ["debt-uah", "owner.name", "plates", "vehicles.vin"]);
+        let text = out.value.to_string();
+        for secret in ["Олена", "1234567890", "Сидоренко", "Петренко", "WVWZZZ"]
+        {
+            assert!(!text.contains(secret), "{secret} leaked into {text}");
+        }
+    }
+
+    #[test]
+    fn an_object_granted_whole_passes_only_its_declared_fields_typed() {
+        let p = Projection::new(["owner"]);
+        let out = p.project(
+            &declared(),
+            json!({"owner": {
+                "name": "Олена",
+                "passport": "МЕ123456",
+                "address": {"street": "Хрещатик", "flat": "5", "phone": "+380501234567"}
+            }}),
+        );
+        assert_eq!(
+            out.value,
+            json!({"owner": {"name": "Олена", "address": {"street": "Хрещатик", "flat": null}}})
+        );
+        assert_eq!(
+            out.mistyped,
+            BTreeSet::from(["owner.address.flat".to_string()])
+        );
+    }
+
+    #[test]
+    fn numbers_keep_their_exact_digits_and_integers_have_no_fraction() {
+        let p = Projection::new(["mileage", "debt-uah"]);
+        let body = r#"{"mileage": 123456789012345678901234567890, "debt-uah": 0.1000000000000000055511151231257827}"#;
+        let out = p.project(&declared(), serde_json::from_str(body).unwrap());
+        assert_eq!(
+            out.value.to_string(),
+            r#"{"mileage":123456789012345678901234567890,"debt-uah":0.1000000000000000055511151231257827}"#
+        );
+        assert!(out.mistyped.is_empty());
+        for not_integer in ["1.0", "1e3", "\"12\"", "true"] {
+            let body = format!(r#"{{"mileage": {not_integer}}}"#);
+            let out = p.project(&declared(), serde_json::from_str(&body).unwrap());
+            assert_eq!(out.value, json!({"mileage": null}), "{not_integer}");
+            assert_eq!(out.mistyped.len(), 1);
+        }
+    }
+
+    #[test]
+    fn scalars_pass_only_in_their_declared_form() {
+        let ok = [
+            (FieldType::Decimal, json!("120.50")),
+            (FieldType::Decimal, json!("-0.5")),
+            (FieldType::Decimal, json!(12)),
+            (FieldType::Decimal, json!(1.5e3)),
+            (FieldType::Date, json!("2026-11-01")),
+            (FieldType::Datetime, json!("2026-11-01T10:00:00Z")),
+            (FieldType::Datetime, json!("2026-11-01T10:00:00.5+02:00")),
+            (FieldType::Datetime, json!("2026-11-01T10:00:00")),
+            (FieldType::Boolean, json!(false)),
+            (FieldType::String, json!("")),
+        ];
+        for (ty, value) in ok {
+            assert!(fits(ty, &value), "{ty:?} {value}");
+        }
+        let wrong = [
+            (FieldType::Decimal, json!("12,50")),
+            (FieldType::Decimal, json!("1e5")),
+            (FieldType::Decimal, json!(" 1")),
+            (FieldType::Decimal, json!("007")),
+            (FieldType::Decimal, json!("NaN")),
+            (FieldType::Decimal, json!("1.")),
+            (FieldType::Date, json!("01.11.2026")),
+            (FieldType::Date, json!("2026-11-1")),
+            (FieldType::Date, json!("2026-02-30")),
+            (FieldType::Date, json!(20261101)),
+            (FieldType::Datetime, json!("2026-11-01")),
+            (FieldType::Datetime, json!("вчора")),
+            (FieldType::Boolean, json!("true")),
+            (FieldType::String, json!(3012345678_u64)),
+            (FieldType::Integer, json!("1")),
+        ];
+        for (ty, value) in wrong {
+            assert!(!fits(ty, &value), "{ty:?} {value}");
+        }
+    }
+
+    #[test]
+    fn a_body_of_the_wrong_shape_is_named_as_a_whole() {
+        let p = Projection::new(["owner.name"]);
+        let out = p.project(&declared(), json!("Петренко"));
+        assert_eq!((out.value, out.mistyped.len()), (Value::Null, 1));
+        let out = p.project(&declared(), json!(null));
+        assert_eq!((out.value, out.mistyped.len()), (Value::Null, 0));
     }
 
     fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

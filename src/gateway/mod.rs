@@ -3,10 +3,12 @@
 //! between nodes, the hash-chained message log, monitoring and the catalogue.
 
 pub mod access;
+pub mod answer_headers;
 pub mod audit;
 pub mod authorise;
 pub mod call;
 pub mod catalogue;
+pub mod encoding;
 pub mod exchange;
 pub mod health;
 pub mod keys;
@@ -20,6 +22,8 @@ pub mod protocol;
 pub mod provider;
 pub mod rate_limit;
 pub mod record;
+pub mod redirect;
+pub mod release;
 pub mod systems;
 pub mod systems_tls;
 pub mod trace;

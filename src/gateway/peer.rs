@@ -13,8 +13,9 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
+use super::answer_headers::passed_on;
 use super::authorise::decide;
-use super::call::{self, Answer, Call, ResponseIds, carried_back};
+use super::call::{self, Answer, Call, ResponseIds};
 use super::exchange::finish;
 use super::peer_tls::{self, NodeIdentity, PeerCertificate};
 use super::protocol::{ErrorKind, GatewayError, HEADER_REQUEST_HASH, new_message_id};
@@ -209,12 +210,7 @@ pub async fn forward(
         }
     };
     let status = response.status();
-    let mut headers: Vec<(HeaderName, HeaderValue)> = response
-        .headers()
-        .iter()
-        .filter(|(n, _)| carried_back(n.as_str()))
-        .map(|(n, v)| (n.clone(), v.clone()))
-        .collect();
+    let mut headers = passed_on(response.headers(), status, call, service);
     let error_type = response
         .headers()
         .get("x-road-error")

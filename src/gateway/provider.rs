@@ -1,23 +1,24 @@
 //! The provider's side of an exchange: decide the call under its agreement, apply the rate
-//! limit, call the provider's system and project its JSON answer to exactly the granted
-//! fields before anything leaves this node (MIN-1); note what was released about whom (MIN-4).
+//! limit, call the provider's system, decode its answer and release only what the agreement and
+//! the service's declaration allow before anything leaves this node (MIN-1), encoded as the
+//! consumer accepts; note what was released about whom (MIN-4), error answers included.
 
-use axum::body::Bytes;
-use axum::http::HeaderValue;
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{ACCEPT_ENCODING, CONTENT_ENCODING};
+use axum::http::{HeaderName, HeaderValue};
 use chrono::Utc;
 
 use super::Gateway;
-use super::authorise::{decide, is_json};
+use super::authorise::decide;
 use super::call::{Answer, Call};
-use super::minimise::Projection;
+use super::encoding::{self, DecodeError};
 use super::protocol::{ErrorKind, GatewayError, percent_decode};
 use super::rate_limit::Refusal;
-use super::record::SubjectUse;
+use super::record::{ProviderFault, SubjectUse};
+use super::release::{Withheld, release};
 use super::trace::Trace;
 use super::upstream;
 use crate::compile::Compiled;
-use crate::spec::model::{Participant, RateLimit, Service, SubjectLocation};
+use crate::spec::model::{Agreement, Participant, RateLimit, Service, SubjectLocation};
 
 /// Serves `call` from the provider's system; `trace` collects what the message log needs.
 pub async fn provide(
@@ -63,58 +64,20 @@ pub async fn provide(
         Err(e) => return Answer::refusal(e),
     };
 
-    let content_type = upstream
-        .headers
-        .iter()
-        .find(|(n, _)| *n == CONTENT_TYPE)
-        .and_then(|(_, v)| v.to_str().ok())
-        .map(str::to_string);
-    let mut answer = Answer {
-        status: upstream.status,
-        headers: upstream.headers,
-        body: upstream.body,
-        error: None,
+    let (answer, released_fields) = match answer_of(
+        call,
+        agreement,
+        service,
+        &provider_ref,
+        upstream,
+        gateway.limits.max_body,
+        trace,
+    ) {
+        Ok(released) => released,
+        Err(refusal) => return refusal,
     };
-    if !upstream.status.is_success() || answer.body.is_empty() {
-        return answer;
-    }
-    if is_json(content_type.as_deref()) {
-        let value: serde_json::Value = match serde_json::from_slice(&answer.body) {
-            Ok(value) => value,
-            Err(_) => {
-                return Answer::refusal(GatewayError::new(
-                    ErrorKind::ServiceFailed,
-                    format!(
-                        "the provider's system answered {} with a body that is not valid JSON",
-                        call.service
-                    ),
-                    call.message_id.clone(),
-                ));
-            }
-        };
-        let projected = Projection::of(agreement).project(value);
-        answer.body =
-            Bytes::from(serde_json::to_vec(&projected).expect("a JSON value serialises to JSON"));
-        answer.headers.retain(|(n, _)| *n != CONTENT_TYPE);
-        answer
-            .headers
-            .push((CONTENT_TYPE, HeaderValue::from_static("application/json")));
-    } else if !agreement.allow_non_json {
-        return Answer::refusal(GatewayError::new(
-            ErrorKind::ServiceFailed,
-            format!(
-                "the provider's system answered {} with {}, which cannot be cut to the granted fields, and agreement `{}` does not allow non-JSON answers",
-                call.service,
-                content_type
-                    .as_deref()
-                    .unwrap_or("a body of no stated type"),
-                agreement.id
-            ),
-            call.message_id.clone(),
-        ));
-    }
 
-    // Only a successful answer with a body reaches here: that is a release of data.
+    // Whatever passed, error answers and redirects included, was released about the subject.
     trace.subject = subject_of(service.subject.as_ref(), call).and_then(|subject| {
         let consumer_participant = spec.participant(consumer.split('/').next()?)?;
         Some(SubjectUse {
@@ -129,11 +92,134 @@ pub async fn provide(
             agreement: agreement.id.clone(),
             purpose: agreement.purpose.clone(),
             legal_basis: agreement.legal_basis.clone(),
-            fields: agreement.fields.clone(),
+            fields: released_fields,
             notify: agreement.notify_subject,
         })
     });
     answer
+}
+
+/// The provider's answer as it may reach the consumer: decoded, released (`release.rs`) and
+/// encoded as the consumer accepts, with what passed for the subject's record; or the refusal of
+/// an answer that broke its service's declaration, counted as a provider fault.
+fn answer_of(
+    call: &Call,
+    agreement: &Agreement,
+    service: &Service,
+    provider_ref: &str,
+    upstream: upstream::Upstream,
+    max_body: usize,
+    trace: &mut Trace,
+) -> Result<(Answer, Vec<String>), Answer> {
+    let service_name = &call.service;
+    let failed = |fault: ProviderFault, message: String, trace: &mut Trace| {
+        trace.fault = Some(fault);
+        count_fault(provider_ref, fault);
+        Answer::refusal(GatewayError::new(
+            ErrorKind::ServiceFailed,
+            message,
+            call.message_id.clone(),
+        ))
+    };
+    let coding = header(&upstream.headers, CONTENT_ENCODING);
+    let body = match encoding::decode(coding, upstream.body, max_body) {
+        Ok(body) => body,
+        Err(e) => {
+            let why = match e {
+                DecodeError::TooLarge => format!(
+                    "is larger than the gateway carries ({} bytes) once decoded",
+                    max_body
+                ),
+                DecodeError::Unsupported(coding) => {
+                    format!(
+                        "is in the content coding `{coding}`, which the gateway does not decode"
+                    )
+                }
+                DecodeError::Corrupt => "is not valid in its stated content coding".into(),
+            };
+            let message = format!("the provider's answer to {service_name} {why}");
+            return Err(failed(ProviderFault::Undecodable, message, trace));
+        }
+    };
+    let released = match release(
+        call,
+        agreement,
+        service,
+        upstream.status,
+        &upstream.headers,
+        body,
+    ) {
+        Ok(released) => released,
+        Err(Withheld::NotJson) => {
+            let message = format!(
+                "the provider's system answered {service_name} with a body that is not valid JSON"
+            );
+            return Err(failed(ProviderFault::NotJson, message, trace));
+        }
+        Err(Withheld::NotProjectable(content_type)) => {
+            let message = format!(
+                "the provider's system answered {service_name} with {}, which cannot be cut to the granted fields, and agreement `{}` does not allow non-JSON answers",
+                content_type
+                    .as_deref()
+                    .unwrap_or("a body of no stated type"),
+                agreement.id
+            );
+            return Err(failed(ProviderFault::NotProjectable, message, trace));
+        }
+        Err(Withheld::Redirect(outside)) => {
+            tracing::warn!(
+                message_id = %call.message_id,
+                "the provider's system of `{provider_ref}` redirected a call, which is refused: {}",
+                outside.0
+            );
+            let message = format!(
+                "the provider's system redirected the call to {service_name}, and the redirect cannot pass: {}",
+                outside.0
+            );
+            return Err(failed(ProviderFault::RedirectOutside, message, trace));
+        }
+    };
+    if !released.mistyped.is_empty() {
+        let paths: Vec<&str> = released.mistyped.iter().map(String::as_str).collect();
+        tracing::warn!(
+            message_id = %call.message_id,
+            "the provider's system of `{provider_ref}` answered {} granted field(s) not of their declared type ({}); the consumer got null in their place — the provider must answer as its service declares",
+            paths.len(),
+            paths.join(", ")
+        );
+        trace.fault = Some(ProviderFault::MistypedField);
+        count_fault(provider_ref, ProviderFault::MistypedField);
+    }
+    let (body, coding) = encoding::encode(call.header(ACCEPT_ENCODING.as_str()), released.body);
+    let mut headers = released.headers;
+    if let Some(coding) = coding {
+        headers.push((CONTENT_ENCODING, HeaderValue::from_static(coding)));
+    }
+    let answer = Answer {
+        status: released.status,
+        headers,
+        body,
+        error: None,
+    };
+    Ok((answer, released.fields))
+}
+
+/// Counts a provider's answer that broke its service's declaration; both labels are closed sets
+/// (the spec's services, the kinds of fault).
+fn count_fault(provider: &str, fault: ProviderFault) {
+    metrics::counter!(
+        "hromada_gateway_provider_faults_total",
+        "service" => provider.to_string(),
+        "fault" => fault.as_str()
+    )
+    .increment(1);
+}
+
+fn header(headers: &[(HeaderName, HeaderValue)], name: HeaderName) -> Option<&str> {
+    headers
+        .iter()
+        .find(|(n, _)| *n == name)
+        .and_then(|(_, v)| v.to_str().ok())
 }
 
 /// The data subject's identifier, where the service says it travels.

@@ -67,6 +67,10 @@ pub struct Exchange {
     /// X-Road error `type` when a gateway refused or failed the call; `None` when the provider
     /// answered (whatever its status).
     pub error: Option<String>,
+    /// How the provider's answer broke what its service declares, when it did; absent from
+    /// entries of answers that kept to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<ProviderFault>,
     /// `X-Road-Request-Hash` of the request (base64 SHA-512, PR-REST §4.3).
     pub request_hash: String,
     /// SHA-256 (lowercase hex) of the response body as sent on.
@@ -85,9 +89,46 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    /// Whether the provider answered with a success status and no gateway error.
+    /// Whether the provider answered with a success status, kept to its declared shape, and no
+    /// gateway error.
     pub fn succeeded(&self) -> bool {
-        self.error.is_none() && (200..400).contains(&self.status)
+        self.error.is_none() && self.fault.is_none() && (200..400).contains(&self.status)
+    }
+
+    /// The operational record's fault code: the gateway's error, else the provider's fault.
+    pub fn fault_code(&self) -> Option<&str> {
+        self.error
+            .as_deref()
+            .or(self.fault.map(ProviderFault::as_str))
+    }
+}
+
+/// How a provider's answer broke what its service declares (a closed set: metric labels and
+/// the message log name it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProviderFault {
+    /// A granted field was not of its declared type; it reached the consumer as `null`.
+    MistypedField,
+    /// A redirect to a location outside the agreement; the call was refused.
+    RedirectOutside,
+    /// A body in a content coding the gateway cannot decode, or too large once decoded.
+    Undecodable,
+    /// A body that says it is JSON but is not.
+    NotJson,
+    /// A success that is not JSON under an agreement that passes only JSON.
+    NotProjectable,
+}
+
+impl ProviderFault {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderFault::MistypedField => "mistyped-field",
+            ProviderFault::RedirectOutside => "redirect-outside",
+            ProviderFault::Undecodable => "undecodable",
+            ProviderFault::NotJson => "not-json",
+            ProviderFault::NotProjectable => "not-projectable",
+        }
     }
 }
 
@@ -182,6 +223,7 @@ mod tests {
             response_size: 3,
             status: 200,
             error: None,
+            fault: None,
             request_hash: "h".into(),
             response_digest: "d".into(),
             request_seal: None,

@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use chrono::{DateTime, Utc};
 
 use super::call::{Answer, Call, Unparsed};
-use super::record::{Exchange, Side, SubjectUse};
+use super::record::{Exchange, ProviderFault, Side, SubjectUse};
 use crate::crypto::sha256_hex;
 
 #[derive(Debug, Default)]
@@ -20,6 +20,8 @@ pub struct Trace {
     pub request_seal: Option<String>,
     pub response_seal: Option<String>,
     pub subject: Option<SubjectUse>,
+    /// How the provider's answer broke its service's declaration, if it did.
+    pub fault: Option<ProviderFault>,
 }
 
 /// The body of a request refused before it was read.
@@ -109,6 +111,7 @@ pub fn exchange(
         response_size: answer.body.len() as u64,
         status: answer.status.as_u16(),
         error: answer.error.as_ref().map(|e| e.kind.to_string()),
+        fault: trace.fault,
         request_hash: asked.request_hash.to_string(),
         response_digest: sha256_hex(&answer.body),
         request_seal: trace.request_seal.clone(),

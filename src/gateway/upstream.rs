@@ -1,13 +1,15 @@
-//! Calling a provider's information system: the request as the agreement allows it, redirects
-//! passed back rather than followed, a deadline on the whole exchange and a bound on the
-//! response body. Failures become the X-Road error families a consumer can act on.
+//! Calling a provider's information system: the request as the agreement allows it (asking only
+//! for content codings the gateway decodes), redirects passed back rather than followed, a
+//! deadline on the whole exchange and a bound on the response body. Failures become the X-Road
+//! error families a consumer can act on.
 
 use std::time::Duration;
 
 use axum::body::Bytes;
+use axum::http::header::ACCEPT_ENCODING;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 
-use super::call::{Call, HEADER_ISSUE, HEADER_USER_ID, carried_back};
+use super::call::{Call, HEADER_ISSUE, HEADER_USER_ID};
 use super::protocol::{ErrorKind, GatewayError};
 
 /// A client for upstreams: no redirects followed, no proxy from the environment.
@@ -21,7 +23,7 @@ pub fn client(connect_timeout: Duration) -> reqwest::Client {
         .expect("the upstream HTTP client needs only settings known to be valid")
 }
 
-/// The provider's response, before projection.
+/// The provider's response as it came, before anything of it is released.
 pub struct Upstream {
     pub status: StatusCode,
     pub headers: Vec<(HeaderName, HeaderValue)>,
@@ -42,9 +44,23 @@ pub async fn call(
     };
     let method = reqwest::Method::from_bytes(call.method.as_str().as_bytes())
         .expect("the carried methods are valid HTTP methods");
-    let request = with_call_headers(http.request(method, &url).timeout(timeout), call);
     let service = call.service.to_string();
-    let mut response = request.body(call.body.clone()).send().await.map_err(|e| {
+    let mut request = with_call_headers(http.request(method, &url).timeout(timeout), call)
+        .body(call.body.clone())
+        .build()
+        .map_err(|_| {
+            failed(
+                ErrorKind::ServiceFailed,
+                format!(
+                    "the gateway cannot form the request to the provider's system of {service}"
+                ),
+            )
+        })?;
+    request.headers_mut().insert(
+        ACCEPT_ENCODING,
+        HeaderValue::from_static(super::encoding::DECODABLE),
+    );
+    let mut response = http.execute(request).await.map_err(|e| {
         if e.is_timeout() {
             failed(
                 ErrorKind::ServiceTimeout,
@@ -64,7 +80,6 @@ pub async fn call(
     let headers = response
         .headers()
         .iter()
-        .filter(|(n, _)| carried_back(n.as_str()))
         .map(|(n, v)| (n.clone(), v.clone()))
         .collect();
     let body = match read_bounded(&mut response, max_body).await {

@@ -263,7 +263,7 @@ pub(super) fn operational_row(exchange: &Exchange) -> [Cell<'_>; OPERATIONAL_COL
         Cell::Int(i64::try_from(exchange.request_size).unwrap_or(i64::MAX)),
         Cell::Int(i64::try_from(exchange.response_size).unwrap_or(i64::MAX)),
         Cell::Bool(exchange.succeeded()),
-        Cell::MaybeText(exchange.error.as_deref()),
+        Cell::MaybeText(exchange.fault_code()),
         Cell::Int(i64::from(exchange.status)),
         Cell::Text(&exchange.method),
         Cell::MaybeText(exchange.operation.as_deref()),

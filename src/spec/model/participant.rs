@@ -226,6 +226,11 @@ pub struct Service {
     /// Fields of the JSON response, with their data classes.
     #[serde(default)]
     pub response: Response,
+    /// The shape of the service's error answers (4xx, 5xx and redirects' bodies); when absent,
+    /// the X-Road error fields `type`, `message` and `detail`, all strings. Nothing else of an
+    /// error answer reaches a consumer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_response: Option<ErrorResponse>,
     /// Health check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<HealthCheck>,
@@ -256,7 +261,21 @@ pub struct SubjectLocation {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Response {
+    /// Response headers that pass to consumers besides those that always do (`Content-Type`,
+    /// `Content-Length`, caching, `Content-Language`, `Retry-After`); every other is dropped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<String>,
     /// Response fields.
+    #[serde(default)]
+    #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "field"))]
+    pub fields: Vec<ResponseField>,
+}
+
+/// The JSON body of a service's error answers: only these fields, typed, reach a consumer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ErrorResponse {
+    /// Error fields.
     #[serde(default)]
     #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "field"))]
     pub fields: Vec<ResponseField>,
@@ -389,10 +408,25 @@ pub struct ResponseField {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("x-kdl" = "prop"))]
     pub description: Option<String>,
+    /// The type of an array's elements; `object` when nested fields are given, else `string`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub items: Option<ItemType>,
     /// Nested fields of an object, or of the objects in an array.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "field"))]
     pub fields: Vec<ResponseField>,
+}
+
+impl ResponseField {
+    /// The type of this array's elements (see `items`); meaningless for other types.
+    pub fn item_type(&self) -> ItemType {
+        self.items.unwrap_or(if self.fields.is_empty() {
+            ItemType::String
+        } else {
+            ItemType::Object
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -406,6 +440,34 @@ pub enum FieldType {
     Datetime,
     Object,
     Array,
+}
+
+/// The type of an array's elements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ItemType {
+    String,
+    Integer,
+    Decimal,
+    Boolean,
+    Date,
+    Datetime,
+    Object,
+}
+
+impl ItemType {
+    /// The field type an element of this item type has.
+    pub fn field_type(self) -> FieldType {
+        match self {
+            ItemType::String => FieldType::String,
+            ItemType::Integer => FieldType::Integer,
+            ItemType::Decimal => FieldType::Decimal,
+            ItemType::Boolean => FieldType::Boolean,
+            ItemType::Date => FieldType::Date,
+            ItemType::Datetime => FieldType::Datetime,
+            ItemType::Object => FieldType::Object,
+        }
+    }
 }
 
 /// A periodic health check of the upstream.
@@ -438,6 +500,7 @@ mod tests {
             },
             class: class.map(String::from),
             description: None,
+            items: None,
             fields,
         }
     }
@@ -445,6 +508,7 @@ mod tests {
     #[test]
     fn granting_an_object_releases_its_fields_with_inherited_classes() {
         let response = Response {
+            headers: Vec::new(),
             fields: vec![
                 field("id", None, vec![]),
                 field(
