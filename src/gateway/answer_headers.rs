@@ -1,5 +1,5 @@
 //! The response headers a consumer may see: a closed allow-list (content type and language,
-//! caching, `Retry-After`) whose values must have their standard form, so that none carries
+//! caching, `Retry-After`, an OPTIONS answer's `Allow`) whose values must have their standard form, so that none carries
 //! personal data, and the headers a service declares. Never a cookie, a redirect, a content
 //! coding, a hop-by-hop, gateway or X-Road header.
 
@@ -155,6 +155,13 @@ fn standard(name: &HeaderName, value: &HeaderValue) -> Option<HeaderValue> {
         "age" => seconds(text),
         "retry-after" => seconds(text) || date(text),
         "pragma" => text.eq_ignore_ascii_case("no-cache"),
+        // An OPTIONS answer's methods: only the ones the gateway carries.
+        "allow" => text.split(',').all(|method| {
+            matches!(
+                method.trim(),
+                "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS"
+            )
+        }),
         _ => false,
     };
     fits.then(|| value.clone())
@@ -194,6 +201,7 @@ mod tests {
             ("age", "12"),
             ("retry-after", "120"),
             ("pragma", "no-cache"),
+            ("allow", "GET, HEAD, OPTIONS"),
         ];
         let expected: Vec<(String, String)> = sent
             .iter()
@@ -223,6 +231,7 @@ mod tests {
             ("age", "3012345678"),
             ("pragma", "3012345678"),
             ("vary", "X-3012345678"),
+            ("allow", "GET, X-3012345678"),
             ("x-road-id", "forged"),
         ];
         let passed = pass(&sent, &["ETag", "Set-Cookie", "Location", "X-Road-Id"]);
