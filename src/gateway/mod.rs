@@ -3,6 +3,7 @@
 //! between nodes, the hash-chained message log, monitoring and the catalogue.
 
 pub mod access;
+pub mod anchor;
 pub mod audit;
 pub mod authorise;
 pub mod call;
