@@ -17,7 +17,9 @@ use super::anchor::{self, NodeKeys};
 use super::keys::KeyRing;
 use super::record::{Exchange, Side};
 use crate::spec::Spec;
-use crate::store::{Checkpoint, GENESIS_HASH, Link, LogRecord, Store, StoreError, chain_hash};
+use crate::store::{
+    Checkpoint, GENESIS_HASH, Link, LogHead, LogRecord, Store, StoreError, chain_hash,
+};
 
 /// Records read per query while walking a chain.
 const PAGE: i64 = 1000;
@@ -268,6 +270,32 @@ pub async fn verify_anchored(
         });
     }
     Ok(report)
+}
+
+/// Verifies the records of `head`'s chain after `from` (a checkpoint's seq and hash; the start
+/// of the chain when `None`) up to `head`: the first problem, if any.
+pub async fn verify_since(
+    store: &Store,
+    head: &LogHead,
+    from: Option<(i64, &str)>,
+) -> Result<Option<Problem>, StoreError> {
+    let mut walk = Walk::new(&[]);
+    if let Some((seq, hash)) = from {
+        walk.seq = seq;
+        walk.hash = hash.to_string();
+    }
+    let mut after = walk.seq;
+    while after < head.seq {
+        let page = store
+            .message_log(&head.node, after, PAGE.min(head.seq - after))
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        if let Some(problem) = page.iter().find_map(|record| walk.step(record)) {
+            return Ok(Some(problem));
+        }
+    }
+    Ok(walk.end(head.seq, &head.hash))
 }
 
 /// Why the signatures of `node`'s checkpoints cannot be checked (no keys, or none for the node),

@@ -8,6 +8,8 @@ pub mod audit;
 pub mod authorise;
 pub mod call;
 pub mod catalogue;
+pub mod disposal;
+pub mod checkpoints;
 pub mod exchange;
 pub mod health;
 pub mod keys;
@@ -57,6 +59,7 @@ pub struct Gateway {
     pub upstream: reqwest::Client,
     pub peers: peer::PeerClients,
     pub limits: Limits,
+    pub anchoring: checkpoints::Anchoring,
 }
 
 impl Gateway {
@@ -68,6 +71,7 @@ impl Gateway {
             upstream: upstream::client(Duration::from_secs(5).min(limits.upstream_timeout)),
             peers: peer::PeerClients::default(),
             limits,
+            anchoring: checkpoints::Anchoring::default(),
         }
     }
 }

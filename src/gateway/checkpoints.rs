@@ -1,0 +1,245 @@
+//! Checkpoints at run time: every N records or T seconds this node verifies the records written
+//! since its last checkpoint and signs its chain's head (never one signature per exchange); the
+//! latest travels to the nodes it talks to, and theirs, verified, are countersigned and kept.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+use axum::http::{HeaderMap, HeaderValue};
+use chrono::Utc;
+use tokio::sync::{Notify, mpsc, watch};
+
+use super::Gateway;
+use super::anchor;
+use super::audit;
+use crate::compile::Compiled;
+use crate::reconcile::Shared;
+use crate::store::{Checkpoint, Store};
+
+/// The header a node's latest signed checkpoint travels in between nodes (base64 of its JSON).
+pub const HEADER_CHECKPOINT: &str = "x-hromada-checkpoint";
+
+/// How many records of this node at most go unsigned by default (`--checkpoint-records`).
+pub const DEFAULT_RECORDS: u64 = 1000;
+
+/// Counts the records written since the last checkpoint and wakes the checkpointer at N.
+pub struct Tally {
+    since: AtomicU64,
+    every: u64,
+    due: Notify,
+}
+
+impl Tally {
+    pub fn new(every: u64) -> Tally {
+        Tally {
+            since: AtomicU64::new(0),
+            every: every.max(1),
+            due: Notify::new(),
+        }
+    }
+
+    /// One more record written.
+    pub fn add(&self) {
+        if self.since.fetch_add(1, Ordering::Relaxed) + 1 == self.every {
+            self.due.notify_one();
+        }
+    }
+}
+
+/// Other nodes' checkpoints waiting to be verified and kept, at most this many.
+const RECEIVED_QUEUE: usize = 64;
+
+/// A checkpoint as received, with the node that sent it.
+type Received = (String, Checkpoint);
+
+/// What the gateway holds of checkpoints between requests.
+pub struct Anchoring {
+    /// This node's latest signed checkpoint, sent along with forwarded calls and answers.
+    latest: ArcSwapOption<Checkpoint>,
+    /// Per other node, the highest checkpoint seq kept from it: older ones cost nothing.
+    kept: Mutex<HashMap<String, i64>>,
+    received: mpsc::Sender<Received>,
+    /// Taken by [`run`], which verifies, countersigns and stores what was received.
+    to_keep: Mutex<Option<mpsc::Receiver<Received>>>,
+}
+
+impl Default for Anchoring {
+    fn default() -> Anchoring {
+        let (received, to_keep) = mpsc::channel(RECEIVED_QUEUE);
+        Anchoring {
+            latest: ArcSwapOption::empty(),
+            kept: Mutex::new(HashMap::new()),
+            received,
+            to_keep: Mutex::new(Some(to_keep)),
+        }
+    }
+}
+
+impl Anchoring {
+    /// This node's latest checkpoint as a header value, if it has signed one.
+    fn header(&self) -> Option<HeaderValue> {
+        let latest = self.latest.load_full()?;
+        let json = serde_json::to_vec(&*latest).expect("a checkpoint serialises to JSON");
+        HeaderValue::from_str(&openssl::base64::encode_block(&json)).ok()
+    }
+
+    /// Sets this node's latest checkpoint on a message to another node.
+    pub fn attach(&self, headers: &mut HeaderMap) {
+        if let Some(value) = self.header() {
+            headers.insert(HEADER_CHECKPOINT, value);
+        }
+    }
+
+    /// Takes the checkpoint node `from` (authenticated by mutual TLS) sent in `headers`, if any:
+    /// one newer than kept is queued for [`run`] to verify against `from`'s certificate in the
+    /// current revision, countersign and store, off the request path. A checkpoint that is not
+    /// `from`'s own or whose signature fails is logged and dropped there.
+    pub fn take(&self, from: &str, headers: &HeaderMap) {
+        let Some(value) = headers.get(HEADER_CHECKPOINT) else {
+            return;
+        };
+        let Some(checkpoint) = decode(value) else {
+            tracing::warn!("node `{from}` sent a checkpoint header that is not a checkpoint");
+            return;
+        };
+        let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.get(from).is_some_and(|seq| *seq >= checkpoint.seq) {
+            return;
+        }
+        // Full: the checkpoints of a moment ago are still being kept; a later one will come.
+        let _ = self.received.try_send((from.to_string(), checkpoint));
+    }
+
+    fn kept(&self, from: String, seq: i64) {
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        let held = kept.entry(from).or_insert(seq);
+        *held = (*held).max(seq);
+    }
+}
+
+fn decode(value: &HeaderValue) -> Option<Checkpoint> {
+    let json = openssl::base64::decode_block(value.to_str().ok()?).ok()?;
+    serde_json::from_slice(&json).ok()
+}
+
+/// Verifies, countersigns and stores one checkpoint of node `from`; answers its seq.
+async fn keep(
+    gateway: &Gateway,
+    compiled: &Compiled,
+    from: &str,
+    checkpoint: Checkpoint,
+) -> Result<i64, String> {
+    let seq = checkpoint.seq;
+    let refused =
+        |why: String| format!("the checkpoint {seq} node `{from}` sent is not kept: {why}");
+    if checkpoint.node != from {
+        return Err(refused(format!(
+            "it is a checkpoint of node `{}`",
+            checkpoint.node
+        )));
+    }
+    let key = compiled.trust.node_key(from).map_err(&refused)?;
+    anchor::verify(key, &checkpoint).map_err(|e| refused(e.to_string()))?;
+    let own = gateway.keys.node_key(&compiled.node).map_err(&refused)?;
+    let copy = anchor::countersign(&own, checkpoint, &compiled.node, Utc::now())?;
+    gateway
+        .ledger
+        .store()
+        .save_peer_checkpoint(&copy)
+        .await
+        .map_err(|e| refused(e.to_string()))?;
+    Ok(seq)
+}
+
+/// Signs this node's head when the tally reaches its count or `every` passes, and keeps the
+/// checkpoints other nodes sent, until `stopped`.
+pub async fn run(
+    shared: Arc<Shared>,
+    gateway: Arc<Gateway>,
+    tally: Arc<Tally>,
+    every: Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let taken = gateway
+        .anchoring
+        .to_keep
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    let Some(mut received) = taken else {
+        tracing::error!("the checkpointer runs twice; this one stops");
+        return;
+    };
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = tally.due.notified() => {}
+            Some((from, checkpoint)) = received.recv() => {
+                let Some(compiled) = shared.current.load_full() else { continue };
+                match keep(&gateway, &compiled, &from, checkpoint).await {
+                    Ok(seq) => gateway.anchoring.kept(from, seq),
+                    Err(e) => tracing::warn!("{e}"),
+                }
+                continue;
+            }
+            _ = stopped.changed() => return,
+        }
+        tally.since.store(0, Ordering::Relaxed);
+        take_now(&shared, &gateway).await;
+    }
+}
+
+/// Takes a checkpoint of this node's chain now (if a revision is applied), logging failures.
+pub async fn take_now(shared: &Shared, gateway: &Gateway) {
+    let Some(compiled) = shared.current.load_full() else {
+        return;
+    };
+    match checkpoint(gateway.ledger.store(), gateway, &compiled.node).await {
+        Ok(Some(latest)) => gateway.anchoring.latest.store(Some(Arc::new(latest))),
+        Ok(None) => {}
+        Err(e) => tracing::error!("{e}"),
+    }
+}
+
+/// This node's latest checkpoint, signing a new one first if the head moved past it: the
+/// records since the last checkpoint are verified before their head is signed, so a record
+/// rewritten in the database meanwhile is never vouched for.
+async fn checkpoint(
+    store: &Store,
+    gateway: &Gateway,
+    node: &str,
+) -> Result<Option<Checkpoint>, String> {
+    let failed = |e: String| format!("no checkpoint of the message log of node `{node}`: {e}");
+    let head = store
+        .message_log_head(node)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let latest = store
+        .latest_checkpoint(node)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let Some(head) = head.filter(|h| latest.as_ref().is_none_or(|c| c.seq < h.seq)) else {
+        return Ok(latest);
+    };
+    let from = latest.as_ref().map(|c| (c.seq, c.hash.as_str()));
+    if let Some(problem) = audit::verify_since(store, &head, from)
+        .await
+        .map_err(|e| failed(e.to_string()))?
+    {
+        return Err(failed(format!(
+            "{problem}; run `hromada audit verify --node {node}`"
+        )));
+    }
+    let key = gateway.keys.node_key(node).map_err(failed)?;
+    let signed = anchor::sign(&key, &head, Utc::now()).map_err(failed)?;
+    store
+        .save_checkpoint(&signed)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    Ok(Some(signed))
+}
