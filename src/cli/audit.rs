@@ -56,7 +56,9 @@ fn peer_store(text: &str) -> Result<(String, String), String> {
         Some((node, url)) if !node.is_empty() && !url.is_empty() => {
             Ok((node.to_string(), url.to_string()))
         }
-        _ => Err("expected NODE=DATABASE_URL, e.g. gw-b=sqlite:///var/lib/hromada/hromada.db".into()),
+        _ => {
+            Err("expected NODE=DATABASE_URL, e.g. gw-b=sqlite:///var/lib/hromada/hromada.db".into())
+        }
     }
 }
 
@@ -137,7 +139,10 @@ async fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
     let store = open(&args.store).await?;
     let anchors = Anchors {
         keys: keys.as_ref().ok(),
-        peers: peers.iter().map(|(node, store)| (node.clone(), store)).collect(),
+        peers: peers
+            .iter()
+            .map(|(node, store)| (node.clone(), store))
+            .collect(),
     };
     let report = audit::verify_anchored(&store, args.node.as_deref(), &anchors).await;
     store.close().await;
@@ -197,9 +202,9 @@ fn anchored(node: &NodeReport) -> String {
     match (node.checkpoints, &node.unsigned) {
         (0, _) => ", no signed checkpoint yet".to_string(),
         (n, None) => format!(", held to {n} signed checkpoint(s)"),
-        (n, Some(why)) => format!(
-            ", held to {n} checkpoint(s) whose signatures were not checked ({why})"
-        ),
+        (n, Some(why)) => {
+            format!(", held to {n} checkpoint(s) whose signatures were not checked ({why})")
+        }
     }
 }
 

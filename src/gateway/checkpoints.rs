@@ -3,8 +3,8 @@
 //! latest travels to the nodes it talks to, and theirs, verified, are countersigned and kept.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
