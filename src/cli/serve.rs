@@ -71,6 +71,17 @@ pub struct ServeArgs {
     /// How often to pull --git, e.g. `30s`, `5m`.
     #[arg(long, env = "HROMADA_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration, requires = "git")]
     pub interval: Duration,
+    #[command(flatten)]
+    pub log: Box<LogArgs>,
+    /// File holding the bearer token of the read APIs (a data subject's records, operational
+    /// records); without it they answer 503.
+    #[arg(long, env = "HROMADA_API_TOKEN_FILE", value_name = "FILE")]
+    pub api_token_file: Option<PathBuf>,
+}
+
+/// How the message log is anchored and its bodies disposed of.
+#[derive(Debug, Args)]
+pub struct LogArgs {
     /// Sign this node's message log head at least this often (while records are written).
     #[arg(long, env = "HROMADA_CHECKPOINT_EVERY", default_value = "60s", value_parser = humantime::parse_duration)]
     pub checkpoint_every: Duration,
@@ -81,10 +92,6 @@ pub struct ServeArgs {
     /// disposed of (their digests and the chain stay).
     #[arg(long, env = "HROMADA_DISPOSE_EVERY", default_value = "1h", value_parser = humantime::parse_duration)]
     pub dispose_every: Duration,
-    /// File holding the bearer token of the read APIs (a data subject's records, operational
-    /// records); without it they answer 503.
-    #[arg(long, env = "HROMADA_API_TOKEN_FILE", value_name = "FILE")]
-    pub api_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -114,9 +121,9 @@ pub fn run(args: ServeArgs) -> ExitCode {
             max_body: args.max_body,
             upstream_timeout: args.upstream_timeout,
         },
-        checkpoint_every: args.checkpoint_every,
-        checkpoint_records: args.checkpoint_records,
-        dispose_every: args.dispose_every,
+        checkpoint_every: args.log.checkpoint_every,
+        checkpoint_records: args.log.checkpoint_records,
+        dispose_every: args.log.dispose_every,
         api_token_file: args.api_token_file,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -203,42 +203,31 @@ pub async fn verify_anchored(
     node: Option<&str>,
     anchors: &Anchors<'_>,
 ) -> Result<Report, StoreError> {
-    let heads = store.message_log_heads().await?;
+    let mut heads = store.message_log_heads().await?;
+    // A chain removed whole, head and all, is still held to the checkpoints left of it.
+    for signed in store.checkpoint_nodes().await? {
+        if !heads.iter().any(|h| h.node == signed) {
+            heads.push(empty_head(signed));
+        }
+    }
     let heads: Vec<_> = match node {
-        Some(node) => {
-            let head = heads.into_iter().find(|h| h.node == node).ok_or_else(|| {
-                StoreError::new(format!(
+        Some(node) => match heads.into_iter().find(|h| h.node == node) {
+            Some(head) => vec![head],
+            None if !held_anchors(store, node, anchors).await?.is_empty() => {
+                vec![empty_head(node.to_string())]
+            }
+            None => {
+                return Err(StoreError::new(format!(
                     "the message log holds no records of node `{node}`; `hromada audit verify` \
                      without --node lists the nodes it holds"
-                ))
-            })?;
-            vec![head]
-        }
+                )));
+            }
+        },
         None => heads,
     };
     let mut report = Report::default();
     for head in heads {
-        let mut held: Vec<Anchor> = store
-            .checkpoints(&head.node)
-            .await?
-            .into_iter()
-            .map(|checkpoint| Anchor {
-                checkpoint,
-                source: "this store".into(),
-            })
-            .collect();
-        for (peer, peer_store) in &anchors.peers {
-            held.extend(
-                peer_store
-                    .peer_checkpoints(&head.node)
-                    .await?
-                    .into_iter()
-                    .map(|p| Anchor {
-                        checkpoint: p.checkpoint,
-                        source: format!("node {peer}'s copy"),
-                    }),
-            );
-        }
+        let held = held_anchors(store, &head.node, anchors).await?;
         let (unsigned, forged) = check_signatures(anchors.keys, &head.node, &held);
         let mut walk = Walk::new(&held);
         walk.problem = forged;
@@ -270,6 +259,45 @@ pub async fn verify_anchored(
         });
     }
     Ok(report)
+}
+
+/// The head of a chain of which nothing is left.
+fn empty_head(node: String) -> LogHead {
+    LogHead {
+        node,
+        seq: 0,
+        hash: GENESIS_HASH.to_string(),
+    }
+}
+
+/// The checkpoints of `node`'s chain in `store` and the other nodes' copies of them.
+async fn held_anchors(
+    store: &Store,
+    node: &str,
+    anchors: &Anchors<'_>,
+) -> Result<Vec<Anchor>, StoreError> {
+    let mut held: Vec<Anchor> = store
+        .checkpoints(node)
+        .await?
+        .into_iter()
+        .map(|checkpoint| Anchor {
+            checkpoint,
+            source: "this store".into(),
+        })
+        .collect();
+    for (peer, peer_store) in &anchors.peers {
+        held.extend(
+            peer_store
+                .peer_checkpoints(node)
+                .await?
+                .into_iter()
+                .map(|p| Anchor {
+                    checkpoint: p.checkpoint,
+                    source: format!("node {peer}'s copy"),
+                }),
+        );
+    }
+    Ok(held)
 }
 
 /// Verifies the records of `head`'s chain after `from` (a checkpoint's seq and hash; the start

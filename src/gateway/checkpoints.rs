@@ -144,14 +144,34 @@ async fn keep(
     let key = compiled.trust.node_key(from).map_err(&refused)?;
     anchor::verify(key, &checkpoint).map_err(|e| refused(e.to_string()))?;
     let own = gateway.keys.node_key(&compiled.node).map_err(&refused)?;
+    let store = gateway.ledger.store();
     let copy = anchor::countersign(&own, checkpoint, &compiled.node, Utc::now())?;
-    gateway
-        .ledger
-        .store()
+    if !store
         .save_peer_checkpoint(&copy)
         .await
-        .map_err(|e| refused(e.to_string()))?;
+        .map_err(|e| refused(e.to_string()))?
+    {
+        disagrees(store, &copy.checkpoint).await;
+    }
     Ok(seq)
+}
+
+/// Logs, as an error, a checkpoint that differs from the copy held of the same seq: the
+/// sender's message log was rewritten since it signed the first.
+async fn disagrees(store: &Store, sent: &Checkpoint) {
+    match store.peer_checkpoint(&sent.node, sent.seq).await {
+        Ok(Some(held)) if held.checkpoint.hash != sent.hash => tracing::error!(
+            "node `{}` sent checkpoint {} with a head other than the copy this node keeps \
+             (received at {}): its message log was rewritten; run `hromada audit verify --peer \
+             {}=<this node's database>` on that node's store",
+            sent.node,
+            sent.seq,
+            held.received_at,
+            held.received_by
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!("{e}"),
+    }
 }
 
 /// Signs this node's head when the tally reaches its count or `every` passes, and keeps the

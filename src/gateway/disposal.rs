@@ -101,11 +101,8 @@ mod tests {
     #[test]
     fn bodies_are_due_after_the_longest_disposing_rule() {
         let now: DateTime<Utc> = "2026-12-06T12:00:00Z".parse().unwrap();
-        let (before, by) = due(
-            &[rule("30d", "destroy", false), rule("3y", "destroy", false)],
-            now,
-        )
-        .unwrap();
+        let rules = [rule("30d", "destroy", false), rule("3y", "destroy", false)];
+        let (before, by) = due(&rules, now).unwrap();
         assert_eq!(by.id, "log-3y");
         assert_eq!(before, now - TimeDelta::days(3 * 365));
         assert_eq!(

@@ -76,6 +76,24 @@ impl Store {
         Ok(rows.into_iter().map(checkpoint).collect())
     }
 
+    /// The nodes this store holds checkpoints of.
+    pub async fn checkpoint_nodes(&self) -> Result<Vec<String>, StoreError> {
+        on_pool!(&self.pool, pool => sqlx::query_scalar(
+            "SELECT DISTINCT node FROM message_log_checkpoints ORDER BY node"
+        ).fetch_all(pool).await)
+        .map_err(|e| self.failed("read the checkpointed nodes from", e))
+    }
+
+    /// The copy of `node`'s checkpoint `seq` this store holds, if any.
+    pub async fn peer_checkpoint(
+        &self,
+        node: &str,
+        seq: i64,
+    ) -> Result<Option<PeerCheckpoint>, StoreError> {
+        let copies = self.peer_checkpoints_where(node, Some(seq)).await?;
+        Ok(copies.into_iter().next())
+    }
+
     /// The latest checkpoint of `node`'s chain.
     pub async fn latest_checkpoint(&self, node: &str) -> Result<Option<Checkpoint>, StoreError> {
         let sql = format!(
@@ -107,12 +125,20 @@ impl Store {
 
     /// The copies of `node`'s checkpoints this store received from it, by seq.
     pub async fn peer_checkpoints(&self, node: &str) -> Result<Vec<PeerCheckpoint>, StoreError> {
+        self.peer_checkpoints_where(node, None).await
+    }
+
+    async fn peer_checkpoints_where(
+        &self,
+        node: &str,
+        seq: Option<i64>,
+    ) -> Result<Vec<PeerCheckpoint>, StoreError> {
         let sql = format!(
             "SELECT {CHECKPOINT_COLUMNS}, received_by, received_at, countersignature \
-             FROM peer_checkpoints WHERE node = $1 ORDER BY seq"
+             FROM peer_checkpoints WHERE node = $1 AND ($2 IS NULL OR seq = $2) ORDER BY seq"
         );
         let rows: Vec<PeerRow> = on_pool!(&self.pool, pool =>
-            sqlx::query_as(&sql).bind(node).fetch_all(pool).await)
+            sqlx::query_as(&sql).bind(node).bind(seq).fetch_all(pool).await)
         .map_err(|e| {
             self.failed(
                 &format!("read the copies of node {node}'s checkpoints from"),

@@ -224,6 +224,19 @@ both! {
                 && text.contains("records 8 to 10 at least were cut off"),
             "{text}"
         );
+        // The whole chain removed, head and all: its checkpoint is still there to say so.
+        execute(
+            &db.url,
+            &[
+                "DELETE FROM message_log".to_string(),
+                "DELETE FROM message_log_head".to_string(),
+            ],
+        )
+        .await;
+        let anchors = Anchors { keys: Some(&keys), peers: vec![] };
+        let all = audit::verify_anchored(&store, None, &anchors).await.unwrap();
+        let found = problem(&all);
+        assert!(matches!(&found, Problem::Truncated { records: 0, .. }), "{found:?}");
         store.close().await;
     }
 
@@ -296,6 +309,11 @@ both! {
         let sent = checkpoint(&store, &key).await;
         let copy = anchor::countersign(&peer_key, sent, "gw-b", Utc::now()).unwrap();
         assert!(peer.save_peer_checkpoint(&copy).await.unwrap());
+        // On this database too (the other node's may be either): one copy per node and seq.
+        assert!(store.save_peer_checkpoint(&copy).await.unwrap());
+        assert!(!store.save_peer_checkpoint(&copy).await.unwrap());
+        assert_eq!(store.peer_checkpoint(NODE, 9).await.unwrap(), Some(copy.clone()));
+        assert_eq!(store.peer_checkpoint(NODE, 8).await.unwrap(), None);
         assert!(report(&store, &keys, vec![("gw-b".into(), &peer)]).await.intact());
 
         cut_after(&store, &db.url, 4).await;
@@ -456,7 +474,8 @@ async fn two_nodes_countersign_each_others_checkpoints_and_dispose_of_bodies() {
         .peer_checkpoints("gw-core")
         .await
         .unwrap()
-        .remove(0);
+        .pop()
+        .unwrap();
     assert_eq!(copy.received_by, "gw-vodokanal");
     let keys = anchor::node_keys(&fed.root).unwrap();
     let Ok(vodokanal_key) = &keys["gw-vodokanal"] else {
