@@ -37,9 +37,8 @@ pub struct StoreArgs {
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// Spec root the nodes ran: the checkpoints' signatures are checked against its node
-    /// certificates (not checked, and said so, when it holds no spec).
-    #[arg(default_value = ".")]
-    pub root: PathBuf,
+    /// certificates (not checked, and said so, without it).
+    pub root: Option<PathBuf>,
     #[command(flatten)]
     pub store: StoreArgs,
     /// Only this gateway node's chain.
@@ -128,7 +127,10 @@ async fn open(args: &StoreArgs) -> Result<Store, String> {
 }
 
 async fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
-    let keys = anchor::node_keys(&args.root);
+    let keys = match &args.root {
+        Some(root) => anchor::node_keys(root),
+        None => Err("pass the spec root the nodes ran (the folder holding `spec/`)".to_string()),
+    };
     let mut peers = Vec::new();
     for (node, url) in &args.peer {
         let store = Store::connect(url)

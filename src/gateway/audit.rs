@@ -122,8 +122,9 @@ impl fmt::Display for Problem {
             ),
             Problem::ForgedCheckpoint { anchor, why } => write!(
                 f,
-                "{anchor} is not signed by the node's key ({why}): it was forged or altered; \
-                 compare the log with the other nodes' copies of its checkpoints"
+                "{anchor} is not signed by the node's key ({why}): it was forged or altered \
+                 (or this is not the spec the node ran); compare the log with the other nodes' \
+                 copies of its checkpoints"
             ),
             Problem::Recomputed { anchor, after } => write!(
                 f,
