@@ -57,10 +57,10 @@ type Received = (String, Checkpoint);
 
 /// What the gateway holds of checkpoints between requests.
 pub struct Anchoring {
-    /// This node's latest signed checkpoint, sent along with forwarded calls and answers.
-    latest: ArcSwapOption<Checkpoint>,
-    /// Per other node, the highest checkpoint seq kept from it: older ones cost nothing.
-    kept: Mutex<HashMap<String, i64>>,
+    /// This node's latest signed checkpoint as sent along with forwarded calls and answers
+    /// (encoded once, when signed).
+    latest: ArcSwapOption<HeaderValue>,
+    kept: Mutex<Peers>,
     received: mpsc::Sender<Received>,
     /// Taken by [`run`], which verifies, countersigns and stores what was received.
     to_keep: Mutex<Option<mpsc::Receiver<Received>>>,
@@ -71,26 +71,35 @@ impl Default for Anchoring {
         let (received, to_keep) = mpsc::channel(RECEIVED_QUEUE);
         Anchoring {
             latest: ArcSwapOption::empty(),
-            kept: Mutex::new(HashMap::new()),
+            kept: Mutex::new(Peers::default()),
             received,
             to_keep: Mutex::new(Some(to_keep)),
         }
     }
 }
 
-impl Anchoring {
-    /// This node's latest checkpoint as a header value, if it has signed one.
-    fn header(&self) -> Option<HeaderValue> {
-        let latest = self.latest.load_full()?;
-        let json = serde_json::to_vec(&*latest).expect("a checkpoint serialises to JSON");
-        HeaderValue::from_str(&openssl::base64::encode_block(&json)).ok()
-    }
+/// Per other node, what it last sent (the same header again costs a comparison) and the
+/// highest checkpoint seq kept from it (older ones cost nothing either).
+#[derive(Default)]
+struct Peers {
+    seen: HashMap<String, HeaderValue>,
+    kept: HashMap<String, i64>,
+}
 
+impl Anchoring {
     /// Sets this node's latest checkpoint on a message to another node.
     pub fn attach(&self, headers: &mut HeaderMap) {
-        if let Some(value) = self.header() {
-            headers.insert(HEADER_CHECKPOINT, value);
+        if let Some(value) = self.latest.load_full() {
+            headers.insert(HEADER_CHECKPOINT, (*value).clone());
         }
+    }
+
+    /// Publishes `checkpoint` as this node's latest.
+    fn publish(&self, checkpoint: &Checkpoint) {
+        let json = serde_json::to_vec(checkpoint).expect("a checkpoint serialises to JSON");
+        let value = HeaderValue::from_str(&openssl::base64::encode_block(&json))
+            .expect("base64 is a valid header value");
+        self.latest.store(Some(Arc::new(value)));
     }
 
     /// Takes the checkpoint node `from` (authenticated by mutual TLS) sent in `headers`, if any:
@@ -101,21 +110,32 @@ impl Anchoring {
         let Some(value) = headers.get(HEADER_CHECKPOINT) else {
             return;
         };
+        let mut peers = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        if peers.seen.get(from) == Some(value) {
+            return;
+        }
         let Some(checkpoint) = decode(value) else {
             tracing::warn!("node `{from}` sent a checkpoint header that is not a checkpoint");
             return;
         };
-        let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
-        if kept.get(from).is_some_and(|seq| *seq >= checkpoint.seq) {
-            return;
+        let older = peers
+            .kept
+            .get(from)
+            .is_some_and(|seq| *seq >= checkpoint.seq);
+        // Full: the checkpoints of a moment ago are still being kept; this one comes again.
+        if older
+            || self
+                .received
+                .try_send((from.to_string(), checkpoint))
+                .is_ok()
+        {
+            peers.seen.insert(from.to_string(), value.clone());
         }
-        // Full: the checkpoints of a moment ago are still being kept; a later one will come.
-        let _ = self.received.try_send((from.to_string(), checkpoint));
     }
 
     fn kept(&self, from: String, seq: i64) {
-        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
-        let held = kept.entry(from).or_insert(seq);
+        let mut peers = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        let held = peers.kept.entry(from).or_insert(seq);
         *held = (*held).max(seq);
     }
 }
@@ -220,7 +240,7 @@ pub async fn take_now(shared: &Shared, gateway: &Gateway) {
         return;
     };
     match checkpoint(gateway.ledger.store(), gateway, &compiled.node).await {
-        Ok(Some(latest)) => gateway.anchoring.latest.store(Some(Arc::new(latest))),
+        Ok(Some(latest)) => gateway.anchoring.publish(&latest),
         Ok(None) => {}
         Err(e) => tracing::error!("{e}"),
     }
@@ -262,4 +282,62 @@ async fn checkpoint(
         .await
         .map_err(|e| failed(e.to_string()))?;
     Ok(Some(signed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sent(seq: i64) -> HeaderMap {
+        let anchoring = Anchoring::default();
+        anchoring.publish(&Checkpoint {
+            node: "gw-a".into(),
+            seq,
+            hash: "ab".repeat(32),
+            signed_at: "2026-12-06T00:00:00.000000000Z".into(),
+            signature: "c2ln".into(),
+        });
+        let mut headers = HeaderMap::new();
+        anchoring.attach(&mut headers);
+        headers
+    }
+
+    #[test]
+    fn a_checkpoint_is_queued_once_and_never_when_older_than_kept() {
+        let anchoring = Anchoring::default();
+        let mut queue = anchoring.to_keep.lock().unwrap().take().unwrap();
+        anchoring.take("gw-a", &sent(5));
+        let (from, checkpoint) = queue.try_recv().unwrap();
+        assert_eq!((from.as_str(), checkpoint.seq), ("gw-a", 5));
+        anchoring.take("gw-a", &sent(5));
+        assert!(
+            queue.try_recv().is_err(),
+            "the same header again costs nothing"
+        );
+        anchoring.kept("gw-a".into(), 7);
+        anchoring.take("gw-a", &sent(6));
+        assert!(queue.try_recv().is_err(), "older than kept");
+        anchoring.take("gw-a", &sent(8));
+        assert_eq!(queue.try_recv().unwrap().1.seq, 8);
+        let mut garbage = HeaderMap::new();
+        garbage.insert(HEADER_CHECKPOINT, HeaderValue::from_static("not base64!"));
+        anchoring.take("gw-a", &garbage);
+        anchoring.take("gw-b", &HeaderMap::new());
+        assert!(queue.try_recv().is_err());
+    }
+
+    #[test]
+    fn the_tally_wakes_the_checkpointer_at_its_count() {
+        let woken = |tally: &Tally| {
+            let notified = std::pin::pin!(tally.due.notified());
+            let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+            std::future::Future::poll(notified, &mut context).is_ready()
+        };
+        let tally = Tally::new(3);
+        tally.add();
+        tally.add();
+        assert!(!woken(&tally));
+        tally.add();
+        assert!(woken(&tally));
+    }
 }
