@@ -118,10 +118,12 @@ impl Anchoring {
             tracing::warn!("node `{from}` sent a checkpoint header that is not a checkpoint");
             return;
         };
+        // The seq kept last is looked at again: if its head differs, the sender's log was
+        // rewritten ([`disagrees`]).
         let older = peers
             .kept
             .get(from)
-            .is_some_and(|seq| *seq >= checkpoint.seq);
+            .is_some_and(|seq| *seq > checkpoint.seq);
         // Full: the checkpoints of a moment ago are still being kept; this one comes again.
         if older
             || self
@@ -317,6 +319,12 @@ mod tests {
         anchoring.kept("gw-a".into(), 7);
         anchoring.take("gw-a", &sent(6));
         assert!(queue.try_recv().is_err(), "older than kept");
+        anchoring.take("gw-a", &sent(7));
+        assert_eq!(
+            queue.try_recv().unwrap().1.seq,
+            7,
+            "the seq kept, sent anew"
+        );
         anchoring.take("gw-a", &sent(8));
         assert_eq!(queue.try_recv().unwrap().1.seq, 8);
         let mut garbage = HeaderMap::new();

@@ -18,6 +18,7 @@ use openssl::ec::EcKey;
 use openssl::pkey::Private;
 
 use crate::both;
+use crate::common::appliance::Appliance;
 use crate::common::db::Db;
 use crate::common::federation::Federation;
 use crate::common::xroad::{call, start, wait_for_peer_listener};
@@ -123,15 +124,26 @@ fn quoted(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
-/// Changes record `seq` with `change`, then recomputes its hash and every later one and moves
-/// the head: the chain is whole again, as only a checkpoint can tell.
+/// Changes record `seq` of [`NODE`] with `change`, then recomputes its hash and every later one
+/// and moves the head: the chain is whole again, as only a checkpoint can tell.
 async fn rewrite_and_recompute(
     store: &Store,
     url: &str,
     seq: i64,
     change: impl Fn(&mut LogRecord),
 ) {
-    let mut records = store.message_log(NODE, 0, 10_000).await.unwrap();
+    rewrite_node(store, url, NODE, seq, change).await;
+}
+
+/// [`rewrite_and_recompute`] on the chain of `node`.
+async fn rewrite_node(
+    store: &Store,
+    url: &str,
+    node: &str,
+    seq: i64,
+    change: impl Fn(&mut LogRecord),
+) {
+    let mut records = store.message_log(node, 0, 10_000).await.unwrap();
     let at = usize::try_from(seq - 1).unwrap();
     change(&mut records[at]);
     let mut sql = Vec::new();
@@ -143,7 +155,7 @@ async fn rewrite_and_recompute(
         let r = &records[i];
         sql.push(format!(
             "UPDATE message_log SET entry = {}, logged_at = {}, prev_hash = {}, hash = {} \
-             WHERE node = '{NODE}' AND seq = {}",
+             WHERE node = '{node}' AND seq = {}",
             quoted(&r.entry),
             quoted(&r.logged_at),
             quoted(&r.prev_hash),
@@ -153,7 +165,7 @@ async fn rewrite_and_recompute(
     }
     let last = records.last().unwrap();
     sql.push(format!(
-        "UPDATE message_log_head SET hash = {} WHERE node = '{NODE}'",
+        "UPDATE message_log_head SET hash = {} WHERE node = '{node}'",
         quoted(&last.hash)
     ));
     execute(url, &sql).await;
@@ -398,6 +410,58 @@ where
     }
 }
 
+/// A call of the council's registry to the water utility's balance service through `core`.
+async fn ask(core: &Appliance, fed: &Federation, n: usize) {
+    let id = format!("msg-anchor-{n}");
+    let r = call(
+        core,
+        "GET",
+        &fed.balance_path("/accounts/120045/balance"),
+        &[
+            ("X-Road-Client", &fed.registry_client()),
+            ("X-Road-Id", &id),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// Calls through `core` (numbered on from `*n`) until each node keeps a copy of the other's
+/// checkpoint.
+async fn until_each_keeps_the_other(
+    core: &Appliance,
+    fed: &Federation,
+    stores: (&Store, &Store),
+    n: &mut usize,
+) {
+    let (core_store, vodokanal_store) = stores;
+    let start = Instant::now();
+    loop {
+        *n += 1;
+        ask(core, fed, *n).await;
+        if !vodokanal_store
+            .peer_checkpoints("gw-core")
+            .await
+            .unwrap()
+            .is_empty()
+            && !core_store
+                .peer_checkpoints("gw-vodokanal")
+                .await
+                .unwrap()
+                .is_empty()
+        {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the nodes kept no copy of each other's checkpoints within 30 s\n{}",
+            core.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_countersign_each_others_checkpoints_and_dispose_of_bodies() {
     let dir = tempfile::tempdir().unwrap();
@@ -418,58 +482,8 @@ async fn two_nodes_countersign_each_others_checkpoints_and_dispose_of_bodies() {
     let core_store = Store::connect(&core_url).await.unwrap();
     let vodokanal_store = Store::connect(&vodokanal_url).await.unwrap();
 
-    let ask = |n: usize| {
-        let (core, fed) = (&core, &fed);
-        async move {
-            let id = format!("msg-anchor-{n}");
-            let r = call(
-                core,
-                "GET",
-                &fed.balance_path("/accounts/120045/balance"),
-                &[
-                    ("X-Road-Client", &fed.registry_client()),
-                    ("X-Road-Id", &id),
-                ],
-                "",
-            )
-            .await;
-            assert_eq!(r.status, 200, "{}", r.body);
-        }
-    };
-    ask(1).await;
-    // Each node signs its head; the next calls carry the checkpoints both ways.
-    eventually("both nodes sign a checkpoint", || async {
-        core_store
-            .latest_checkpoint("gw-core")
-            .await
-            .unwrap()
-            .is_some()
-            && vodokanal_store
-                .latest_checkpoint("gw-vodokanal")
-                .await
-                .unwrap()
-                .is_some()
-    })
-    .await;
-    let mut n = 1;
-    eventually("each node keeps the other's checkpoint", || {
-        n += 1;
-        let (core_store, vodokanal_store, ask) = (&core_store, &vodokanal_store, &ask);
-        async move {
-            ask(n).await;
-            !vodokanal_store
-                .peer_checkpoints("gw-core")
-                .await
-                .unwrap()
-                .is_empty()
-                && !core_store
-                    .peer_checkpoints("gw-vodokanal")
-                    .await
-                    .unwrap()
-                    .is_empty()
-        }
-    })
-    .await;
+    let mut n = 0;
+    until_each_keeps_the_other(&core, &fed, (&core_store, &vodokanal_store), &mut n).await;
     let copy = vodokanal_store
         .peer_checkpoints("gw-core")
         .await
@@ -578,6 +592,115 @@ async fn two_nodes_countersign_each_others_checkpoints_and_dispose_of_bodies() {
             "node gw-core: the chain ends at record {kept}, before checkpoint {}",
             copy.checkpoint.seq
         )) && out.contains("node gw-vodokanal's copy)"),
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rewritten_log_gets_no_checkpoint_and_the_peers_copy_contradicts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    let (core_data, vodokanal_data) = (dir.path().join("core"), dir.path().join("vodokanal"));
+    let often = ["--checkpoint-every", "200ms"];
+    let vodokanal = start(&fed, &vodokanal_data, "gw-vodokanal", &often);
+    wait_for_peer_listener(&vodokanal);
+    let core = start(&fed, &core_data, "gw-core", &often);
+    let (core_url, vodokanal_url) = (sqlite_url(&core_data), sqlite_url(&vodokanal_data));
+    let core_store = Store::connect(&core_url).await.unwrap();
+    let vodokanal_store = Store::connect(&vodokanal_url).await.unwrap();
+    let mut n = 0;
+    until_each_keeps_the_other(&core, &fed, (&core_store, &vodokanal_store), &mut n).await;
+
+    // Rewritten under the running node, every later hash recomputed: the node will not sign
+    // a head over records that no longer follow its last checkpoint.
+    rewrite_node(&core_store, &core_url, "gw-core", 1, |r| {
+        r.entry = r.entry.replace(r#""status":200"#, r#""status":404"#);
+    })
+    .await;
+    n += 1;
+    ask(&core, &fed, n).await;
+    eventually(
+        "the node refuses to checkpoint the rewritten log",
+        || async {
+            core.log()
+                .contains("no checkpoint of the message log of node `gw-core`: record ")
+        },
+    )
+    .await;
+    core.stop();
+
+    // The operator goes further: cuts the chain back to the checkpoint the water utility's
+    // node keeps, deletes the node's own checkpoints and restarts it, which signs the
+    // rewritten head afresh. The next call carries it, and the other node's copy disagrees.
+    let copy = vodokanal_store
+        .peer_checkpoints("gw-core")
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    let c = copy.checkpoint.seq;
+    let records = core_store.message_log("gw-core", 0, c).await.unwrap();
+    let rewritten = records.last().unwrap().hash.clone();
+    assert_ne!(rewritten, copy.checkpoint.hash);
+    execute(
+        &core_url,
+        &[
+            format!("DELETE FROM message_log WHERE node = 'gw-core' AND seq > {c}"),
+            "DELETE FROM message_log_checkpoints".into(),
+            format!(
+                "UPDATE message_log_head SET seq = {c}, hash = '{rewritten}' \
+                 WHERE node = 'gw-core'"
+            ),
+        ],
+    )
+    .await;
+    let core = start(&fed, &core_data, "gw-core", &["--checkpoint-every", "1s"]);
+    eventually("the restarted node signs the rewritten head", || async {
+        core_store
+            .latest_checkpoint("gw-core")
+            .await
+            .unwrap()
+            .is_some_and(|latest| latest.seq == c && latest.hash == rewritten)
+    })
+    .await;
+    let mut contradicted = false;
+    let start_at = Instant::now();
+    while !contradicted {
+        n += 1;
+        ask(&core, &fed, n).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        contradicted = vodokanal.log().contains(&format!(
+            "node `gw-core` sent checkpoint {c} with a head other than the copy this node keeps"
+        ));
+        assert!(
+            start_at.elapsed() < Duration::from_secs(30),
+            "the water utility's node did not notice within 30 s\n{}",
+            vodokanal.log()
+        );
+    }
+    core.stop();
+    vodokanal.stop();
+    core_store.close().await;
+    vodokanal_store.close().await;
+
+    // Its own store agrees with itself; the other node's copy does not.
+    let root = fed.root.to_str().unwrap();
+    let core_dir = core_data.to_str().unwrap();
+    let peer = format!("gw-vodokanal={vodokanal_url}");
+    let caught = hromada(&[
+        "audit",
+        "verify",
+        root,
+        "--data-dir",
+        core_dir,
+        "--peer",
+        &peer,
+    ]);
+    let out = text(&caught.stdout);
+    assert_eq!(caught.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("node gw-core: the chain does not match checkpoint ")
+            && out.contains("node gw-vodokanal's copy): a record after 0 and up to"),
         "{out}"
     );
 }
