@@ -241,6 +241,13 @@ async fn export(args: ExportArgs) -> Result<ExitCode, String> {
         args.message_id,
         sealed.participant
     );
+    if sealed.disposed > 0 {
+        println!(
+            "the bodies of {} of them were disposed of by retention: the export holds their \
+             digests and when they were disposed of",
+            sealed.disposed
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

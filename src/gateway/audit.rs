@@ -512,6 +512,8 @@ pub struct Export {
     pub der: Vec<u8>,
     pub participant: String,
     pub records: usize,
+    /// Records whose bodies retention disposed of.
+    pub disposed: usize,
 }
 
 /// How a record's hash is made, as an export states it for whoever checks it later.
@@ -666,6 +668,7 @@ pub async fn export(store: &Store, request: &ExportRequest<'_>) -> Result<Export
         der: signed,
         participant: participant_id,
         records: records.len(),
+        disposed: records.iter().filter(|r| r.disposed_at.is_some()).count(),
     })
 }
 

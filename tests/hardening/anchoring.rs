@@ -546,6 +546,11 @@ async fn two_nodes_countersign_each_others_checkpoints_and_dispose_of_bodies() {
         export.to_str().unwrap(),
     ]);
     assert!(exported.status.success(), "{}", text(&exported.stderr));
+    assert!(
+        text(&exported.stdout).contains("the bodies of 1 of them were disposed of by retention"),
+        "{}",
+        text(&exported.stdout)
+    );
     let content = text(&std::fs::read(&export).unwrap());
     assert!(
         content.contains("\"disposed\": \""),
