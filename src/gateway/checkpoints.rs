@@ -168,29 +168,39 @@ async fn keep(
     let own = gateway.keys.node_key(&compiled.node).map_err(&refused)?;
     let store = gateway.ledger.store();
     let copy = anchor::countersign(&own, checkpoint, &compiled.node, Utc::now())?;
-    if !store
+    if store
         .save_peer_checkpoint(&copy)
         .await
         .map_err(|e| refused(e.to_string()))?
     {
+        peer_outcome("kept");
+    } else {
         disagrees(store, &copy.checkpoint).await;
     }
     Ok(seq)
+}
+
+/// Counts what became of a checkpoint another node sent (`kept`, `refused`, `disagrees`).
+fn peer_outcome(outcome: &'static str) {
+    metrics::counter!("hromada_peer_checkpoints_total", "outcome" => outcome).increment(1);
 }
 
 /// Logs, as an error, a checkpoint that differs from the copy held of the same seq: the
 /// sender's message log was rewritten since it signed the first.
 async fn disagrees(store: &Store, sent: &Checkpoint) {
     match store.peer_checkpoint(&sent.node, sent.seq).await {
-        Ok(Some(held)) if held.checkpoint.hash != sent.hash => tracing::error!(
-            "node `{}` sent checkpoint {} with a head other than the copy this node keeps \
-             (received at {}): its message log was rewritten; run `hromada audit verify --peer \
-             {}=<this node's database>` on that node's store",
-            sent.node,
-            sent.seq,
-            held.received_at,
-            held.received_by
-        ),
+        Ok(Some(held)) if held.checkpoint.hash != sent.hash => {
+            peer_outcome("disagrees");
+            tracing::error!(
+                "node `{}` sent checkpoint {} with a head other than the copy this node keeps \
+                 (received at {}): its message log was rewritten; run `hromada audit verify \
+                 --peer {}=<this node's database>` on that node's store",
+                sent.node,
+                sent.seq,
+                held.received_at,
+                held.received_by
+            )
+        }
         Ok(_) => {}
         Err(e) => tracing::warn!("{e}"),
     }
@@ -225,7 +235,10 @@ pub async fn run(
                 let Some(compiled) = shared.current.load_full() else { continue };
                 match keep(&gateway, &compiled, &from, checkpoint).await {
                     Ok(seq) => gateway.anchoring.kept(from, seq),
-                    Err(e) => tracing::warn!("{e}"),
+                    Err(e) => {
+                        peer_outcome("refused");
+                        tracing::warn!("{e}");
+                    }
                 }
                 continue;
             }
@@ -242,9 +255,16 @@ pub async fn take_now(shared: &Shared, gateway: &Gateway) {
         return;
     };
     match checkpoint(gateway.ledger.store(), gateway, &compiled.node).await {
-        Ok(Some(latest)) => gateway.anchoring.publish(&latest),
+        Ok(Some(latest)) => {
+            metrics::gauge!("hromada_message_log_checkpoint_seq").set(latest.seq as f64);
+            gateway.anchoring.publish(&latest);
+        }
         Ok(None) => {}
-        Err(e) => tracing::error!("{e}"),
+        Err(e) => {
+            metrics::counter!("hromada_message_log_checkpoints_total", "outcome" => "failed")
+                .increment(1);
+            tracing::error!("{e}");
+        }
     }
 }
 
@@ -283,6 +303,7 @@ async fn checkpoint(
         .save_checkpoint(&signed)
         .await
         .map_err(|e| failed(e.to_string()))?;
+    metrics::counter!("hromada_message_log_checkpoints_total", "outcome" => "signed").increment(1);
     Ok(Some(signed))
 }
 

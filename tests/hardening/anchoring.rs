@@ -497,6 +497,15 @@ async fn two_nodes_countersign_each_others_checkpoints_and_dispose_of_bodies() {
     };
     anchor::verify_countersignature(vodokanal_key, &copy).unwrap();
 
+    let (_, metrics) = core.get("/metrics");
+    for line in [
+        "hromada_message_log_checkpoints_total{outcome=\"signed\"} ",
+        "hromada_peer_checkpoints_total{outcome=\"kept\"} ",
+        "hromada_message_log_checkpoint_seq ",
+    ] {
+        assert!(metrics.contains(line), "no `{line}` in\n{metrics}");
+    }
+
     // Retention: two seconds, then the bodies go and their digests stay.
     eventually(
         "the bodies of the first exchange are disposed of",
@@ -683,6 +692,11 @@ async fn a_rewritten_log_gets_no_checkpoint_and_the_peers_copy_contradicts_it() 
             vodokanal.log()
         );
     }
+    let (_, metrics) = vodokanal.get("/metrics");
+    assert!(
+        metrics.contains("hromada_peer_checkpoints_total{outcome=\"disagrees\"} 1"),
+        "{metrics}"
+    );
     core.stop();
     vodokanal.stop();
     core_store.close().await;
