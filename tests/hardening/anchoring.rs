@@ -13,7 +13,7 @@ use hromada::gateway::anchor::{self, NodeKeys};
 use hromada::gateway::audit::{self, Anchors, Problem, Report};
 use hromada::gateway::ledger::Ledger;
 use hromada::gateway::record::{Exchange, Side};
-use hromada::store::{Checkpoint, LogRecord, Store, chain_hash};
+use hromada::store::{Checkpoint, GENESIS_HASH, Link, LogRecord, Store, chain_hash};
 use openssl::ec::EcKey;
 use openssl::pkey::Private;
 
@@ -343,6 +343,47 @@ both! {
         );
         store.close().await;
         peer.close().await;
+    }
+
+    async fn records_written_before_the_upgrade_keep_verifying(db: Db) {
+        let store = Store::connect(&db.url).await.unwrap();
+        let (key, keys) = node_key();
+        // A record of format 1, as the previous version wrote it: bodies inside the entry, the
+        // hash over prev_hash, seq, node and entry only.
+        let old = exchange(1);
+        let entry = serde_json::to_string(&old).unwrap();
+        let hash = chain_hash(&Link {
+            format: 1,
+            prev_hash: GENESIS_HASH,
+            seq: 1,
+            node: NODE,
+            message_id: "msg-1",
+            logged_at: "2026-11-30T00:00:00.000000000Z",
+            bodies_digest: None,
+            entry: &entry,
+        })
+        .unwrap();
+        execute(
+            &db.url,
+            &[
+                format!(
+                    "INSERT INTO message_log (node, seq, message_id, logged_at, entry, prev_hash, \
+                     hash) VALUES ('{NODE}', 1, 'msg-1', '2026-11-30T00:00:00.000000000Z', {}, \
+                     '{GENESIS_HASH}', '{hash}')",
+                    quoted(&entry)
+                ),
+                format!("INSERT INTO message_log_head (node, seq, hash) VALUES ('{NODE}', 1, '{hash}')"),
+            ],
+        )
+        .await;
+        fill(&store, 2, 3).await;
+        checkpoint(&store, &key).await;
+        let records = store.message_log(NODE, 0, 10).await.unwrap();
+        assert_eq!(records.iter().map(|r| r.format).collect::<Vec<_>>(), [1, 2, 2]);
+        assert_eq!(records[0].exchange().unwrap(), old, "its bodies read back from the entry");
+        let verdict = report(&store, &keys, vec![]).await;
+        assert!(verdict.intact(), "{verdict:?}");
+        store.close().await;
     }
 
     async fn disposed_bodies_leave_a_chain_that_verifies(db: Db) {
