@@ -18,7 +18,8 @@ use super::keys::KeyRing;
 use super::record::{Exchange, Side};
 use crate::spec::Spec;
 use crate::store::{
-    Checkpoint, GENESIS_HASH, Link, LogHead, LogRecord, Store, StoreError, chain_hash,
+    Checkpoint, GENESIS_HASH, Link, LogHead, LogRecord, PeerCheckpoint, Store, StoreError,
+    chain_hash,
 };
 
 /// Records read per query while walking a chain.
@@ -60,6 +61,8 @@ pub struct Anchor {
     pub checkpoint: Checkpoint,
     /// `this store`, or the store of the node holding a copy (`node gw-b's copy`).
     pub source: String,
+    /// For a copy: the node that received it, when, and its countersignature.
+    pub receipt: Option<(String, String, String)>,
 }
 
 impl fmt::Display for Anchor {
@@ -284,6 +287,7 @@ async fn held_anchors(
         .map(|checkpoint| Anchor {
             checkpoint,
             source: "this store".into(),
+            receipt: None,
         })
         .collect();
     for (peer, peer_store) in &anchors.peers {
@@ -295,6 +299,7 @@ async fn held_anchors(
                 .map(|p| Anchor {
                     checkpoint: p.checkpoint,
                     source: format!("node {peer}'s copy"),
+                    receipt: Some((p.received_by, p.received_at, p.countersignature)),
                 }),
         );
     }
@@ -348,7 +353,7 @@ fn check_signatures(
     let forged = held.iter().find_map(|a| {
         let why = match anchor::verify(key, &a.checkpoint) {
             Ok(()) if a.checkpoint.node != node => "it names another node".to_string(),
-            Ok(()) => return None,
+            Ok(()) => countersignature_problem(keys?, a)?,
             Err(e) => e.to_string(),
         };
         Some(Problem::ForgedCheckpoint {
@@ -357,6 +362,27 @@ fn check_signatures(
         })
     });
     (None, forged)
+}
+
+/// Why the countersignature of a copy does not hold, if it does not (the receiving node's key
+/// must be in the spec and the countersignature its own).
+fn countersignature_problem(keys: &NodeKeys, a: &Anchor) -> Option<String> {
+    let (by, at, countersignature) = a.receipt.as_ref()?;
+    let copy = PeerCheckpoint {
+        checkpoint: a.checkpoint.clone(),
+        received_by: by.clone(),
+        received_at: at.clone(),
+        countersignature: countersignature.clone(),
+    };
+    match keys.get(by.as_str()) {
+        Some(Ok(key)) => anchor::verify_countersignature(key, &copy)
+            .err()
+            .map(|e| format!("its countersignature by node `{by}` does not hold: {e}")),
+        Some(Err(why)) => Some(format!("node `{by}`, which countersigned it: {why}")),
+        None => Some(format!(
+            "it was countersigned by `{by}`, no node of the spec"
+        )),
+    }
 }
 
 /// The state of a walk along one chain.
@@ -816,6 +842,7 @@ mod tests {
                 signature: String::new(),
             },
             source: "this store".into(),
+            receipt: None,
         }
     }
 

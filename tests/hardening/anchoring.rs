@@ -315,8 +315,9 @@ both! {
         let store = Store::connect(&db.url).await.unwrap();
         let peer_db = Db::sqlite();
         let peer = Store::connect(&peer_db.url).await.unwrap();
-        let (key, keys) = node_key();
-        let (peer_key, _) = node_key();
+        let (key, mut keys) = node_key();
+        let (peer_key, peer_keys) = node_key();
+        keys.insert("gw-b".into(), peer_keys.into_values().next().unwrap());
         fill(&store, 1, 9).await;
         let sent = checkpoint(&store, &key).await;
         let copy = anchor::countersign(&peer_key, sent, "gw-b", Utc::now()).unwrap();
@@ -327,6 +328,23 @@ both! {
         assert_eq!(store.peer_checkpoint(NODE, 9).await.unwrap(), Some(copy.clone()));
         assert_eq!(store.peer_checkpoint(NODE, 8).await.unwrap(), None);
         assert!(report(&store, &keys, vec![("gw-b".into(), &peer)]).await.intact());
+        // A copy the other node did not countersign as it holds it is no evidence.
+        let mut forged = copy.clone();
+        forged.received_at = "2020-01-01T00:00:00.000000000Z".into();
+        forged.checkpoint.seq = 5;
+        let resigned = anchor::sign(&key, &store.message_log(NODE, 4, 1).await.unwrap()
+            .into_iter().map(|r| hromada::store::LogHead { node: r.node, seq: r.seq, hash: r.hash })
+            .next().unwrap(), Utc::now()).unwrap();
+        forged.checkpoint = resigned;
+        let other_db = Db::sqlite();
+        let other = Store::connect(&other_db.url).await.unwrap();
+        other.save_peer_checkpoint(&forged).await.unwrap();
+        let found = problem(&report(&store, &keys, vec![("gw-b".into(), &other)]).await);
+        assert!(
+            found.to_string().contains("its countersignature by node `gw-b` does not hold"),
+            "{found}"
+        );
+        other.close().await;
 
         cut_after(&store, &db.url, 4).await;
         execute(&db.url, &["DELETE FROM message_log_checkpoints".to_string()]).await;
