@@ -459,10 +459,7 @@ async fn logged(
             .unwrap();
     let records = store.message_by_id(message_id).await.unwrap();
     store.close().await;
-    records
-        .iter()
-        .map(|r| hromada::gateway::record::Exchange::from_log_entry(&r.entry).unwrap())
-        .collect()
+    records.iter().map(|r| r.exchange().unwrap()).collect()
 }
 
 fn audit_verify(data: &std::path::Path) -> std::process::Output {

@@ -11,7 +11,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use hromada::gateway::audit::{self, Problem};
 use hromada::gateway::ledger::Ledger;
 use hromada::gateway::record::{Exchange, Side, SubjectUse};
-use hromada::store::{GENESIS_HASH, MAX_BATCH, Store, chain_hash};
+use hromada::store::{GENESIS_HASH, Link, MAX_BATCH, Store, chain_hash};
 use tempfile::TempDir;
 
 use common::db::Db;
@@ -131,18 +131,21 @@ both! {
             assert_eq!(pair[1].prev_hash, pair[0].hash);
         }
         for r in &log {
-            assert_eq!(r.hash, chain_hash(&r.prev_hash, r.seq, &r.node, &r.entry));
+            assert_eq!(Some(&r.hash), chain_hash(&r.link()).as_ref());
+            assert!(r.hashes_right());
         }
         assert_eq!(log[3].hash, more[0].hash);
         // Paging: after seq 2, at most 1.
         let page = store.message_log("gw-a", 2, 1).await.unwrap();
         assert_eq!(page.iter().map(|r| r.seq).collect::<Vec<_>>(), [3]);
 
-        // The entry is the exchange itself, bodies in base64.
+        // The entry is the exchange itself; its bodies, in base64, are kept beside it.
         let found = store.message_by_id("msg-gw-a-2").await.unwrap();
         assert_eq!(found.len(), 1);
-        assert!(found[0].entry.contains(r#""response_body":"eyJiYWxhbmNlIjoxMi41fQ==""#));
-        assert_eq!(Exchange::from_log_entry(&found[0].entry).unwrap(), exchange("gw-a", 2));
+        assert!(found[0].entry.contains(r#""response_body":null"#));
+        let bodies = found[0].bodies.as_deref().unwrap();
+        assert!(bodies.contains(r#""response_body":"eyJiYWxhbmNlIjoxMi41fQ==""#));
+        assert_eq!(found[0].exchange().unwrap(), exchange("gw-a", 2));
         assert!(store.message_by_id("no-such-message").await.unwrap().is_empty());
 
         let report = audit::verify(&store, None).await.unwrap();
@@ -326,7 +329,7 @@ both! {
         // again rather than forked from.
         let store = Store::connect(&db.url).await.unwrap();
         fill(&store, 3).await;
-        let moved = chain_hash(GENESIS_HASH, 7, "gw", "{}");
+        let moved = "7".repeat(64);
         execute(
             &db.url,
             &format!("UPDATE message_log_head SET seq = 7, hash = '{moved}' WHERE node = 'gw'"),
@@ -615,10 +618,29 @@ async fn audit_export_is_sealed_and_verified_by_openssl() {
     let record = &document["records"][0];
     assert_eq!(record["seq"], 2);
     let entry = record["entry"].as_str().unwrap();
-    assert_eq!(Exchange::from_log_entry(entry).unwrap(), exchange("gw", 2));
+    let bodies = record["bodies"]["kept"].as_str().unwrap();
     assert_eq!(
-        record["hash"].as_str().unwrap(),
-        chain_hash(record["prev_hash"].as_str().unwrap(), 2, "gw", entry)
+        Exchange::from_log_entry(entry)
+            .unwrap()
+            .with_bodies(bodies)
+            .unwrap(),
+        exchange("gw", 2)
+    );
+    let digest = hromada::store::bodies_digest(bodies);
+    assert_eq!(record["bodies_digest"].as_str(), Some(digest.as_str()));
+    assert_eq!(
+        Some(record["hash"].as_str().unwrap()),
+        chain_hash(&Link {
+            format: record["format"].as_i64().unwrap(),
+            prev_hash: record["prev_hash"].as_str().unwrap(),
+            seq: 2,
+            node: "gw",
+            message_id: "msg-gw-2",
+            logged_at: record["logged_at"].as_str().unwrap(),
+            bodies_digest: Some(&digest),
+            entry,
+        })
+        .as_deref()
     );
 
     // One changed byte of the sealed content and openssl refuses it.

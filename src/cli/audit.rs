@@ -1,19 +1,22 @@
-//! `hromada audit`: checks the message log's hash chains (`verify`) and seals one transaction's
-//! records for a third party (`export`). Opens the same store `serve` does; exit 0 when all is
-//! well, 1 when the chain is broken, 2 when the check itself could not run.
+//! `hromada audit`: checks the message log's hash chains against their signed checkpoints and
+//! other nodes' copies (`verify`) and seals one transaction's records for a third party
+//! (`export`). Opens the same store `serve` does; exit 0 when all is well, 1 when the chain is
+//! broken, 2 when the check itself could not run.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use crate::gateway::audit::{self, ExportRequest, Report};
+use crate::gateway::anchor;
+use crate::gateway::audit::{self, Anchors, ExportRequest, NodeReport, Report};
 use crate::store::Store;
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check the message log's hash chains and name the first record altered, removed or
-    /// reordered. Exit 0 when intact, 1 when not, 2 when the check could not run.
+    /// Check the message log's hash chains, hold them to their signed checkpoints and name the
+    /// first record altered, removed, reordered, recomputed or cut off. Exit 0 when intact, 1
+    /// when not, 2 when the check could not run.
     Verify(VerifyArgs),
     /// Write one transaction's message log records as CMS SignedData (DER), sealed by the
     /// participant on the records' side, for `openssl cms -verify`.
@@ -33,11 +36,29 @@ pub struct StoreArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
+    /// Spec root the nodes ran: the checkpoints' signatures are checked against its node
+    /// certificates (not checked, and said so, without it).
+    pub root: Option<PathBuf>,
     #[command(flatten)]
     pub store: StoreArgs,
     /// Only this gateway node's chain.
     #[arg(long)]
     pub node: Option<String>,
+    /// Another node's store, `NODE=DATABASE_URL` (repeatable): its copies of this store's
+    /// checkpoints, countersigned when they arrived, are held against the chain too.
+    #[arg(long, value_name = "NODE=URL", value_parser = peer_store)]
+    pub peer: Vec<(String, String)>,
+}
+
+fn peer_store(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((node, url)) if !node.is_empty() && !url.is_empty() => {
+            Ok((node.to_string(), url.to_string()))
+        }
+        _ => {
+            Err("expected NODE=DATABASE_URL, e.g. gw-b=sqlite:///var/lib/hromada/hromada.db".into())
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -106,10 +127,34 @@ async fn open(args: &StoreArgs) -> Result<Store, String> {
 }
 
 async fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
+    let keys = match &args.root {
+        Some(root) => anchor::node_keys(root),
+        None => Err("pass the spec root the nodes ran (the folder holding `spec/`)".to_string()),
+    };
+    let mut peers = Vec::new();
+    for (node, url) in &args.peer {
+        let store = Store::connect(url)
+            .await
+            .map_err(|e| format!("cannot open the store of node {node}: {e}"))?;
+        peers.push((node.clone(), store));
+    }
     let store = open(&args.store).await?;
-    let report = audit::verify(&store, args.node.as_deref()).await;
+    let anchors = Anchors {
+        keys: keys.as_ref().ok(),
+        peers: peers
+            .iter()
+            .map(|(node, store)| (node.clone(), store))
+            .collect(),
+    };
+    let report = audit::verify_anchored(&store, args.node.as_deref(), &anchors).await;
     store.close().await;
+    for (_, peer) in &peers {
+        peer.close().await;
+    }
     let report = report.map_err(|e| e.to_string())?;
+    if let Err(e) = &keys {
+        eprintln!("warning: checkpoint signatures are not checked: {e}");
+    }
     print!("{}", human(&report));
     Ok(if report.intact() {
         ExitCode::SUCCESS
@@ -127,8 +172,10 @@ fn human(report: &Report) -> String {
     for node in &report.nodes {
         match &node.problem {
             None => out.push_str(&format!(
-                "node {}: {} records, chain intact\n",
-                node.node, node.records
+                "node {}: {} records, chain intact{}\n",
+                node.node,
+                node.records,
+                anchored(node)
             )),
             Some(problem) => out.push_str(&format!(
                 "node {}: {problem} ({} records verified before it)\n",
@@ -150,6 +197,17 @@ fn human(report: &Report) -> String {
         ));
     }
     out
+}
+
+/// What the chain of `node` was held to, for its verdict line.
+fn anchored(node: &NodeReport) -> String {
+    match (node.checkpoints, &node.unsigned) {
+        (0, _) => ", no signed checkpoint yet".to_string(),
+        (n, None) => format!(", held to {n} signed checkpoint(s)"),
+        (n, Some(why)) => {
+            format!(", held to {n} checkpoint(s) whose signatures were not checked ({why})")
+        }
+    }
 }
 
 async fn export(args: ExportArgs) -> Result<ExitCode, String> {
@@ -183,6 +241,13 @@ async fn export(args: ExportArgs) -> Result<ExitCode, String> {
         args.message_id,
         sealed.participant
     );
+    if sealed.disposed > 0 {
+        println!(
+            "the bodies of {} of them were disposed of by retention: the export holds their \
+             digests and when they were disposed of",
+            sealed.disposed
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

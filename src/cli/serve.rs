@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use crate::gateway::Limits;
+use crate::gateway::{Limits, checkpoints};
 use crate::reconcile::git::Remote;
 use crate::serve::Options;
 
@@ -71,10 +71,27 @@ pub struct ServeArgs {
     /// How often to pull --git, e.g. `30s`, `5m`.
     #[arg(long, env = "HROMADA_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration, requires = "git")]
     pub interval: Duration,
+    #[command(flatten)]
+    pub log: Box<LogArgs>,
     /// File holding the bearer token of the read APIs (a data subject's records, operational
     /// records); without it they answer 503.
     #[arg(long, env = "HROMADA_API_TOKEN_FILE", value_name = "FILE")]
     pub api_token_file: Option<PathBuf>,
+}
+
+/// How the message log is anchored and its bodies disposed of.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Sign this node's message log head at least this often (while records are written).
+    #[arg(long, env = "HROMADA_CHECKPOINT_EVERY", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub checkpoint_every: Duration,
+    /// …and after at most this many records of this node.
+    #[arg(long, env = "HROMADA_CHECKPOINT_RECORDS", default_value_t = checkpoints::DEFAULT_RECORDS)]
+    pub checkpoint_records: u64,
+    /// How often message log bodies past the spec's `message-log` retention period are
+    /// disposed of (their digests and the chain stay).
+    #[arg(long, env = "HROMADA_DISPOSE_EVERY", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub dispose_every: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -104,6 +121,9 @@ pub fn run(args: ServeArgs) -> ExitCode {
             max_body: args.max_body,
             upstream_timeout: args.upstream_timeout,
         },
+        checkpoint_every: args.log.checkpoint_every,
+        checkpoint_records: args.log.checkpoint_records,
+        dispose_every: args.log.dispose_every,
         api_token_file: args.api_token_file,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -1,8 +1,10 @@
 //! Auditing the message log: `verify` walks every node's hash chain in pages, re-hashes each
-//! record with [`chain_hash`], links it to the one before and names the first record that was
-//! altered, removed or reordered; `export` seals one transaction's records as CMS SignedData.
-//! Nothing here writes to the store.
+//! record with [`chain_hash`], links it to the one before, holds it to the node's signed
+//! checkpoints (and other nodes' copies of them) and names the first record that was altered,
+//! removed, reordered, recomputed or cut; `export` seals one transaction's records as CMS
+//! SignedData. Nothing here writes to the store.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
@@ -11,10 +13,14 @@ use openssl::pkey::PKey;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::anchor::{self, NodeKeys};
 use super::keys::KeyRing;
 use super::record::{Exchange, Side};
 use crate::spec::Spec;
-use crate::store::{GENESIS_HASH, LogRecord, Store, StoreError, chain_hash};
+use crate::store::{
+    Checkpoint, GENESIS_HASH, Link, LogHead, LogRecord, PeerCheckpoint, Store, StoreError,
+    chain_hash,
+};
 
 /// Records read per query while walking a chain.
 const PAGE: i64 = 1000;
@@ -39,6 +45,34 @@ pub enum Problem {
     Unlinked { seq: i64, message_id: String },
     /// The last record hashes right but is not the one the chain's head recorded.
     LastReplaced { seq: i64, message_id: String },
+    /// A checkpoint does not carry a valid signature of its node.
+    ForgedCheckpoint { anchor: Anchor, why: String },
+    /// The chain is linked and hashed throughout but its record at a checkpoint's seq is not the
+    /// one the checkpoint signed: a record after `after` (the last checkpoint that matches) and
+    /// up to the checkpoint was rewritten and every hash after it recomputed.
+    Recomputed { anchor: Anchor, after: i64 },
+    /// The chain ends at `records`, before a checkpoint: its tail was cut and its head moved back.
+    Truncated { anchor: Anchor, records: i64 },
+}
+
+/// A checkpoint the chain is held to, and where it was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    pub checkpoint: Checkpoint,
+    /// `this store`, or the store of the node holding a copy (`node gw-b's copy`).
+    pub source: String,
+    /// For a copy: the node that received it, when, and its countersignature.
+    pub receipt: Option<(String, String, String)>,
+}
+
+impl fmt::Display for Anchor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "checkpoint {} (signed at {}, {})",
+            self.checkpoint.seq, self.checkpoint.signed_at, self.source
+        )
+    }
 }
 
 impl fmt::Display for Problem {
@@ -89,6 +123,26 @@ impl fmt::Display for Problem {
                 "record {seq} (message id {message_id}), the last one, was replaced: the chain's \
                  head recorded another"
             ),
+            Problem::ForgedCheckpoint { anchor, why } => write!(
+                f,
+                "{anchor} is not signed by the node's key ({why}): it was forged or altered \
+                 (or this is not the spec the node ran); compare the log with the other nodes' \
+                 copies of its checkpoints"
+            ),
+            Problem::Recomputed { anchor, after } => write!(
+                f,
+                "the chain does not match {anchor}: a record after {after} and up to {} was \
+                 rewritten and every later hash recomputed; restore the log from a backup and \
+                 compare it with the other nodes' copies",
+                anchor.checkpoint.seq
+            ),
+            Problem::Truncated { anchor, records } => write!(
+                f,
+                "the chain ends at record {records}, before {anchor}: records {} to {} at least \
+                 were cut off and the head moved back; restore them from a backup",
+                records + 1,
+                anchor.checkpoint.seq
+            ),
         }
     }
 }
@@ -101,6 +155,10 @@ pub struct NodeReport {
     pub records: i64,
     /// The record count the chain's head holds.
     pub head_seq: i64,
+    /// Checkpoints the chain was held to (this store's and other nodes' copies).
+    pub checkpoints: usize,
+    /// Why the checkpoints' signatures were not checked, when they were not.
+    pub unsigned: Option<String>,
     pub problem: Option<Problem>,
 }
 
@@ -125,29 +183,61 @@ struct EntryId {
     message_id: String,
 }
 
+/// What a chain is held to besides itself.
+#[derive(Default)]
+pub struct Anchors<'a> {
+    /// The node keys of the spec the nodes ran ([`anchor::node_keys`]); without them the
+    /// checkpoints' signatures are not checked.
+    pub keys: Option<&'a NodeKeys>,
+    /// Stores of other nodes, by node, whose copies of this store's checkpoints are compared.
+    pub peers: Vec<(String, &'a Store)>,
+}
+
 /// Walks the chain of `node` (every node's when `None`), up to the head each had when the walk
-/// began, and reports the first problem of each.
+/// began, holds it to its signed checkpoints and reports the first problem of each.
 /// A node named but without any record is an error, so a typo is not reported as intact.
 pub async fn verify(store: &Store, node: Option<&str>) -> Result<Report, StoreError> {
-    let heads = store.message_log_heads().await?;
+    verify_anchored(store, node, &Anchors::default()).await
+}
+
+/// [`verify`], with the checkpoints' signatures checked against `anchors.keys` and the other
+/// nodes' copies of the checkpoints in `anchors.peers` compared too.
+pub async fn verify_anchored(
+    store: &Store,
+    node: Option<&str>,
+    anchors: &Anchors<'_>,
+) -> Result<Report, StoreError> {
+    let mut heads = store.message_log_heads().await?;
+    // A chain removed whole, head and all, is still held to the checkpoints left of it.
+    for signed in store.checkpoint_nodes().await? {
+        if !heads.iter().any(|h| h.node == signed) {
+            heads.push(empty_head(signed));
+        }
+    }
     let heads: Vec<_> = match node {
-        Some(node) => {
-            let head = heads.into_iter().find(|h| h.node == node).ok_or_else(|| {
-                StoreError::new(format!(
+        Some(node) => match heads.into_iter().find(|h| h.node == node) {
+            Some(head) => vec![head],
+            None if !held_anchors(store, node, anchors).await?.is_empty() => {
+                vec![empty_head(node.to_string())]
+            }
+            None => {
+                return Err(StoreError::new(format!(
                     "the message log holds no records of node `{node}`; `hromada audit verify` \
                      without --node lists the nodes it holds"
-                ))
-            })?;
-            vec![head]
-        }
+                )));
+            }
+        },
         None => heads,
     };
     let mut report = Report::default();
     for head in heads {
-        let mut walk = Walk::new();
+        let held = held_anchors(store, &head.node, anchors).await?;
+        let (unsigned, forged) = check_signatures(anchors.keys, &head.node, &held);
+        let mut walk = Walk::new(&held);
+        walk.problem = forged;
         let mut after = 0;
         // Up to the head as read first: records written meanwhile are for the next run.
-        'pages: while after < head.seq {
+        'pages: while walk.problem.is_none() && after < head.seq {
             let page = store
                 .message_log(&head.node, after, PAGE.min(head.seq - after))
                 .await?;
@@ -167,28 +257,162 @@ pub async fn verify(store: &Store, node: Option<&str>) -> Result<Report, StoreEr
             node: head.node,
             records: walk.records,
             head_seq: head.seq,
+            checkpoints: held.len(),
+            unsigned,
             problem: walk.problem,
         });
     }
     Ok(report)
 }
 
+/// The head of a chain of which nothing is left.
+fn empty_head(node: String) -> LogHead {
+    LogHead {
+        node,
+        seq: 0,
+        hash: GENESIS_HASH.to_string(),
+    }
+}
+
+/// The checkpoints of `node`'s chain in `store` and the other nodes' copies of them.
+async fn held_anchors(
+    store: &Store,
+    node: &str,
+    anchors: &Anchors<'_>,
+) -> Result<Vec<Anchor>, StoreError> {
+    let mut held: Vec<Anchor> = store
+        .checkpoints(node)
+        .await?
+        .into_iter()
+        .map(|checkpoint| Anchor {
+            checkpoint,
+            source: "this store".into(),
+            receipt: None,
+        })
+        .collect();
+    for (peer, peer_store) in &anchors.peers {
+        held.extend(
+            peer_store
+                .peer_checkpoints(node)
+                .await?
+                .into_iter()
+                .map(|p| Anchor {
+                    checkpoint: p.checkpoint,
+                    source: format!("node {peer}'s copy"),
+                    receipt: Some((p.received_by, p.received_at, p.countersignature)),
+                }),
+        );
+    }
+    Ok(held)
+}
+
+/// Verifies the records of `head`'s chain after `from` (a checkpoint's seq and hash; the start
+/// of the chain when `None`) up to `head`: the first problem, if any.
+pub async fn verify_since(
+    store: &Store,
+    head: &LogHead,
+    from: Option<(i64, &str)>,
+) -> Result<Option<Problem>, StoreError> {
+    let mut walk = Walk::new(&[]);
+    if let Some((seq, hash)) = from {
+        walk.seq = seq;
+        walk.hash = hash.to_string();
+    }
+    let mut after = walk.seq;
+    while after < head.seq {
+        let page = store
+            .message_log(&head.node, after, PAGE.min(head.seq - after))
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        if let Some(problem) = page.iter().find_map(|record| walk.step(record)) {
+            return Ok(Some(problem));
+        }
+    }
+    Ok(walk.end(head.seq, &head.hash))
+}
+
+/// Why the signatures of `node`'s checkpoints cannot be checked (no keys, or none for the node),
+/// or the first checkpoint whose signature is not the node's.
+fn check_signatures(
+    keys: Option<&NodeKeys>,
+    node: &str,
+    held: &[Anchor],
+) -> (Option<String>, Option<Problem>) {
+    let key = match keys.map(|keys| keys.get(node)) {
+        None => return (Some("no spec to check them against".into()), None),
+        Some(None) => {
+            return (
+                Some(format!("the spec names no gateway node `{node}`")),
+                None,
+            );
+        }
+        Some(Some(Err(why))) => return (Some(format!("node `{node}`: {why}")), None),
+        Some(Some(Ok(key))) => key,
+    };
+    let forged = held.iter().find_map(|a| {
+        let why = match anchor::verify(key, &a.checkpoint) {
+            Ok(()) if a.checkpoint.node != node => "it names another node".to_string(),
+            Ok(()) => countersignature_problem(keys?, a)?,
+            Err(e) => e.to_string(),
+        };
+        Some(Problem::ForgedCheckpoint {
+            anchor: a.clone(),
+            why,
+        })
+    });
+    (None, forged)
+}
+
+/// Why the countersignature of a copy does not hold, if it does not (the receiving node's key
+/// must be in the spec and the countersignature its own).
+fn countersignature_problem(keys: &NodeKeys, a: &Anchor) -> Option<String> {
+    let (by, at, countersignature) = a.receipt.as_ref()?;
+    let copy = PeerCheckpoint {
+        checkpoint: a.checkpoint.clone(),
+        received_by: by.clone(),
+        received_at: at.clone(),
+        countersignature: countersignature.clone(),
+    };
+    match keys.get(by.as_str()) {
+        Some(Ok(key)) => anchor::verify_countersignature(key, &copy)
+            .err()
+            .map(|e| format!("its countersignature by node `{by}` does not hold: {e}")),
+        Some(Err(why)) => Some(format!("node `{by}`, which countersigned it: {why}")),
+        None => Some(format!(
+            "it was countersigned by `{by}`, no node of the spec"
+        )),
+    }
+}
+
 /// The state of a walk along one chain.
-struct Walk {
+struct Walk<'a> {
     seq: i64,
     hash: String,
     message_id: String,
+    format: i64,
     records: i64,
+    /// The checkpoints the chain is held to, by seq.
+    anchors: BTreeMap<i64, Vec<&'a Anchor>>,
+    /// The seq of the last checkpoint the chain matched.
+    matched: i64,
     problem: Option<Problem>,
 }
 
-impl Walk {
-    fn new() -> Walk {
+impl<'a> Walk<'a> {
+    fn new(anchors: &'a [Anchor]) -> Walk<'a> {
+        let mut by_seq: BTreeMap<i64, Vec<&Anchor>> = BTreeMap::new();
+        for a in anchors {
+            by_seq.entry(a.checkpoint.seq).or_default().push(a);
+        }
         Walk {
             seq: 0,
             hash: GENESIS_HASH.to_string(),
             message_id: String::new(),
+            format: 1,
             records: 0,
+            anchors: by_seq,
+            matched: 0,
             problem: None,
         }
     }
@@ -207,8 +431,8 @@ impl Walk {
         let shown_id = message_id
             .clone()
             .unwrap_or_else(|| record.message_id.clone());
-        let rehashed = chain_hash(&record.prev_hash, record.seq, &record.node, &record.entry);
-        if rehashed != record.hash {
+        // A record never goes back to an older format: that would drop columns from its hash.
+        if !record.hashes_right() || record.format < self.format {
             if let Some(written_as) = written_as(record) {
                 return Some(Problem::Reordered {
                     seq: record.seq,
@@ -234,15 +458,40 @@ impl Walk {
                 message_id: shown_id,
             });
         }
+        if let Some(anchor) = self
+            .anchors
+            .get(&record.seq)
+            .and_then(|held| held.iter().find(|a| a.checkpoint.hash != record.hash))
+        {
+            return Some(Problem::Recomputed {
+                anchor: (*anchor).clone(),
+                after: self.matched,
+            });
+        }
+        if self.anchors.contains_key(&record.seq) {
+            self.matched = record.seq;
+        }
         self.seq = record.seq;
         self.hash.clone_from(&record.hash);
         self.message_id = shown_id;
+        self.format = record.format;
         self.records += 1;
         None
     }
 
     /// After the last record: whether the head agrees that the chain ends here.
     fn end(&self, head_seq: i64, head_hash: &str) -> Option<Problem> {
+        if let Some(anchor) = self
+            .anchors
+            .range(self.seq + 1..)
+            .next_back()
+            .and_then(|(_, held)| held.first())
+        {
+            return Some(Problem::Truncated {
+                anchor: (*anchor).clone(),
+                records: self.seq,
+            });
+        }
         if head_seq > self.seq {
             return Some(Problem::Missing {
                 after: self.seq,
@@ -264,7 +513,12 @@ fn written_as(record: &LogRecord) -> Option<i64> {
     let low = (record.seq - REORDER_WINDOW).max(1);
     (low..=record.seq + REORDER_WINDOW).find(|&seq| {
         seq != record.seq
-            && chain_hash(&record.prev_hash, seq, &record.node, &record.entry) == record.hash
+            && chain_hash(&Link {
+                seq,
+                ..record.link()
+            })
+            .as_deref()
+                == Some(record.hash.as_str())
     })
 }
 
@@ -284,7 +538,16 @@ pub struct Export {
     pub der: Vec<u8>,
     pub participant: String,
     pub records: usize,
+    /// Records whose bodies retention disposed of.
+    pub disposed: usize,
 }
+
+/// How a record's hash is made, as an export states it for whoever checks it later.
+const HASH_RULE: &str = "lowercase hex SHA-256; format 2: of the lines \"hromada-log/2\", \
+     prev_hash, seq, node, message_id as a JSON string, logged_at, bodies_digest (empty when no \
+     bodies were kept), each followed by \"\\n\", then entry; bodies_digest is the SHA-256 of the \
+     kept bodies text, which retention may dispose of; format 1: of prev_hash \"\\n\" seq \"\\n\" \
+     node \"\\n\" entry. The first record of a node has prev_hash 64 zeros";
 
 /// The format name inside every export, for whoever reads one later.
 pub const EXPORT_FORMAT: &str = "hromada-message-log-export/1";
@@ -322,14 +585,14 @@ pub async fn export(store: &Store, request: &ExportRequest<'_>) -> Result<Export
     }
     let mut signer: Option<(String, &LogRecord)> = None;
     for record in &records {
-        if chain_hash(&record.prev_hash, record.seq, &record.node, &record.entry) != record.hash {
+        if !record.hashes_right() {
             return Err(format!(
                 "record {} of node {} (message id `{id}`) does not match its hash, so it is not \
                  sealed; run `hromada audit verify --node {}`",
                 record.seq, record.node, record.node
             ));
         }
-        let exchange = Exchange::from_log_entry(&record.entry).map_err(|e| {
+        let exchange = record.exchange().map_err(|e| {
             format!(
                 "record {} of node {} (message id `{id}`) cannot be read: {e}",
                 record.seq, record.node
@@ -399,15 +662,22 @@ pub async fn export(store: &Store, request: &ExportRequest<'_>) -> Result<Export
     let document = json!({
         "format": EXPORT_FORMAT,
         "message_id": id,
-        "hash": "lowercase hex SHA-256 of prev_hash \"\\n\" seq \"\\n\" node \"\\n\" entry; \
-                 the first record of a node has prev_hash 64 zeros",
+        "hash": HASH_RULE,
         "records": records.iter().map(|r| json!({
             "node": r.node,
             "seq": r.seq,
+            "message_id": r.message_id,
             "logged_at": r.logged_at,
+            "format": r.format,
             "prev_hash": r.prev_hash,
             "hash": r.hash,
             "entry": r.entry,
+            "bodies_digest": r.bodies_digest,
+            "bodies": match (&r.bodies, &r.disposed_at) {
+                (Some(bodies), _) => json!({"kept": bodies}),
+                (None, Some(at)) => json!({"disposed": at}),
+                (None, None) => json!(null),
+            },
         })).collect::<Vec<_>>(),
     });
     let content = serde_json::to_vec_pretty(&document).expect("JSON of strings and numbers");
@@ -424,6 +694,7 @@ pub async fn export(store: &Store, request: &ExportRequest<'_>) -> Result<Export
         der: signed,
         participant: participant_id,
         records: records.len(),
+        disposed: records.iter().filter(|r| r.disposed_at.is_some()).count(),
     })
 }
 
@@ -456,23 +727,36 @@ mod tests {
         let mut prev = GENESIS_HASH.to_string();
         (1..=n)
             .map(|seq| {
-                let entry = format!(r#"{{"message_id":"m{seq}"}}"#);
-                let hash = chain_hash(&prev, seq, "gw", &entry);
-                LogRecord {
+                let mut record = LogRecord {
                     node: "gw".into(),
                     seq,
                     message_id: format!("m{seq}"),
                     logged_at: "2026-01-01T00:00:00.000000000Z".into(),
-                    entry,
-                    prev_hash: std::mem::replace(&mut prev, hash.clone()),
-                    hash,
-                }
+                    entry: format!(r#"{{"message_id":"m{seq}"}}"#),
+                    prev_hash: prev.clone(),
+                    hash: String::new(),
+                    format: 2,
+                    bodies: None,
+                    bodies_digest: None,
+                    disposed_at: None,
+                };
+                record.hash = chain_hash(&record.link()).unwrap();
+                prev.clone_from(&record.hash);
+                record
             })
             .collect()
     }
 
     fn first_problem(records: &[LogRecord], head: (i64, &str)) -> Option<Problem> {
-        let mut walk = Walk::new();
+        first_problem_held(records, head, &[])
+    }
+
+    fn first_problem_held(
+        records: &[LogRecord],
+        head: (i64, &str),
+        anchors: &[Anchor],
+    ) -> Option<Problem> {
+        let mut walk = Walk::new(anchors);
         for r in records {
             if let Some(p) = walk.step(r) {
                 return Some(p);
@@ -538,12 +822,89 @@ mod tests {
         let (seq, hash) = head_of(&records);
         // Rewritten with a valid hash of its own: the next record no longer links to it.
         records[1].entry = r#"{"message_id":"m2","forged":true}"#.into();
-        records[1].hash = chain_hash(&records[1].prev_hash, 2, "gw", &records[1].entry);
+        records[1].hash = chain_hash(&records[1].link()).unwrap();
         let problem = first_problem(&records, (seq, &hash)).unwrap();
         assert_eq!(
             problem.to_string(),
             "record 3 (message id m3) does not follow record 2: a record before it was replaced \
              or removed"
         );
+    }
+
+    fn anchor_at(records: &[LogRecord], seq: i64) -> Anchor {
+        let r = &records[usize::try_from(seq - 1).unwrap()];
+        Anchor {
+            checkpoint: Checkpoint {
+                node: "gw".into(),
+                seq,
+                hash: r.hash.clone(),
+                signed_at: "2026-01-01T00:00:01.000000000Z".into(),
+                signature: String::new(),
+            },
+            source: "this store".into(),
+            receipt: None,
+        }
+    }
+
+    /// Rewrites record `at` and re-chains every record after it, as one who can write the
+    /// database (but not sign) would.
+    fn recompute_from(records: &mut [LogRecord], at: usize) {
+        records[at].entry = r#"{"message_id":"m3","forged":true}"#.into();
+        for i in at..records.len() {
+            if i > 0 {
+                records[i].prev_hash = records[i - 1].hash.clone();
+            }
+            records[i].hash = chain_hash(&records[i].link()).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_recomputed_chain_is_caught_by_the_checkpoint_after_it() {
+        let mut records = chain(8);
+        let anchors = [anchor_at(&records, 2), anchor_at(&records, 6)];
+        recompute_from(&mut records, 2);
+        let (seq, hash) = head_of(&records);
+        assert_eq!(
+            first_problem(&records, (seq, &hash)),
+            None,
+            "unanchored, it passes"
+        );
+        let problem = first_problem_held(&records, (seq, &hash), &anchors).unwrap();
+        assert_eq!(
+            problem.to_string(),
+            "the chain does not match checkpoint 6 (signed at 2026-01-01T00:00:01.000000000Z, \
+             this store): a record after 2 and up to 6 was rewritten and every later hash \
+             recomputed; restore the log from a backup and compare it with the other nodes' copies"
+        );
+    }
+
+    #[test]
+    fn a_chain_cut_before_a_checkpoint_is_truncated() {
+        let mut records = chain(8);
+        let anchors = [anchor_at(&records, 3), anchor_at(&records, 7)];
+        records.truncate(5);
+        let (seq, hash) = head_of(&records);
+        let problem = first_problem_held(&records, (seq, &hash), &anchors).unwrap();
+        assert!(
+            matches!(problem, Problem::Truncated { records: 5, .. }),
+            "{problem:?}"
+        );
+        assert!(
+            problem
+                .to_string()
+                .starts_with("the chain ends at record 5, before checkpoint 7 (signed at ")
+        );
+    }
+
+    #[test]
+    fn a_later_record_of_an_older_format_is_altered() {
+        let mut records = chain(3);
+        let (seq, hash) = head_of(&records);
+        records[1].format = 1;
+        records[1].hash = chain_hash(&records[1].link()).unwrap();
+        records[2].prev_hash = records[1].hash.clone();
+        records[2].hash = chain_hash(&records[2].link()).unwrap();
+        let problem = first_problem(&records, (seq, &hash)).unwrap();
+        assert_eq!(problem.to_string(), "record 2 (message id m2) was altered");
     }
 }

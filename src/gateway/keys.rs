@@ -48,6 +48,12 @@ impl KeyRing {
         self.dir.join("seals").join(format!("{participant}.key"))
     }
 
+    /// The key of `node` (EC P-256): its TLS key, which also signs its message log checkpoints.
+    pub fn node_key(&self, node: &str) -> Result<EcKey<Private>, String> {
+        self.read(&self.node_key_path(node))
+            .map_err(|e| format!("cannot use the key of gateway node `{node}`: {e}"))
+    }
+
     /// The seal key of `participant` (EC P-256).
     pub fn seal_key(&self, participant: &str) -> Result<EcKey<Private>, String> {
         self.read(&self.seal_key_path(participant))

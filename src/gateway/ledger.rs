@@ -6,6 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::checkpoints::Tally;
 use super::record::{Exchange, SubjectUse};
 use crate::store::{LogReceipt, Store};
 
@@ -28,6 +29,8 @@ impl std::error::Error for LedgerError {}
 pub struct Ledger {
     store: Store,
     closed: Arc<AtomicBool>,
+    /// Counts the records written, for the checkpoints taken every N of them.
+    tally: Option<Arc<Tally>>,
 }
 
 impl fmt::Debug for Ledger {
@@ -44,7 +47,21 @@ impl Ledger {
         Ledger {
             store,
             closed: Arc::new(AtomicBool::new(false)),
+            tally: None,
         }
+    }
+
+    /// This handle, counting the records it writes in `tally`.
+    pub fn counting(self, tally: Arc<Tally>) -> Ledger {
+        Ledger {
+            tally: Some(tally),
+            ..self
+        }
+    }
+
+    /// The store the message log is in.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// Writes one exchange (and its data subject's record) to the ledger; resolves once the
@@ -68,9 +85,13 @@ impl Ledger {
             .record_exchanges(vec![(exchange, subject)])
             .await
             .map_err(|e| not_written(e.to_string()))?;
-        receipts
+        let receipt = receipts
             .pop()
-            .ok_or_else(|| not_written("the store answered without a receipt".into()))
+            .ok_or_else(|| not_written("the store answered without a receipt".into()))?;
+        if let Some(tally) = &self.tally {
+            tally.add();
+        }
+        Ok(receipt)
     }
 
     /// Stops taking records (`record` calls that start later fail) and returns once every record

@@ -3,11 +3,14 @@
 //! between nodes, the hash-chained message log, monitoring and the catalogue.
 
 pub mod access;
+pub mod anchor;
 pub mod answer_headers;
 pub mod audit;
 pub mod authorise;
 pub mod call;
 pub mod catalogue;
+pub mod checkpoints;
+pub mod disposal;
 pub mod encoding;
 pub mod exchange;
 pub mod health;
@@ -64,6 +67,7 @@ pub struct Gateway {
     pub upstream: reqwest::Client,
     pub peers: peer::PeerClients,
     pub limits: Limits,
+    pub anchoring: checkpoints::Anchoring,
 }
 
 impl Gateway {
@@ -75,6 +79,7 @@ impl Gateway {
             upstream: upstream::client(Duration::from_secs(5).min(limits.upstream_timeout)),
             peers: peer::PeerClients::default(),
             limits,
+            anchoring: checkpoints::Anchoring::default(),
         }
     }
 

@@ -9,7 +9,7 @@ use arc_swap::ArcSwapOption;
 use axum::Extension;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
@@ -197,6 +197,7 @@ pub async fn forward(
         .request(method, &url)
         .timeout(gateway.limits.upstream_timeout + std::time::Duration::from_secs(5));
     let request = with_call_headers(request, call).header(HEADER_REQUEST_SEAL, &request_seal);
+    let request = request.headers(checkpoint_headers(gateway));
     trace.request_out = Some(Utc::now());
     let node = &participant.gateway;
     let mut response = match request.body(call.body.clone()).send().await {
@@ -209,6 +210,7 @@ pub async fn forward(
             );
         }
     };
+    gateway.anchoring.take(node, response.headers());
     let status = response.status();
     let mut headers = passed_on(response.headers(), status, call, service);
     let error_type = response
@@ -334,6 +336,7 @@ pub async fn receive(
         .get(HEADER_REQUEST_SEAL)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    exchange_checkpoints(gateway, &compiled, peer.as_ref(), request.headers());
     let call = match call::parse(request, gateway.limits.max_body).await {
         Ok(call) => call,
         Err(refused) => {
@@ -404,7 +407,28 @@ pub async fn receive(
     if let Some(seal) = response_seal.and_then(|s| HeaderValue::from_str(&s).ok()) {
         response.headers_mut().insert(HEADER_RESPONSE_SEAL, seal);
     }
+    gateway.anchoring.attach(response.headers_mut());
     response
+}
+
+/// This node's latest checkpoint, for a call forwarded to another node.
+fn checkpoint_headers(gateway: &Gateway) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    gateway.anchoring.attach(&mut headers);
+    headers
+}
+
+/// Takes the checkpoint a calling node sent, when its TLS certificate names it a node of the
+/// spec (the call itself is judged apart).
+fn exchange_checkpoints(
+    gateway: &Gateway,
+    compiled: &Compiled,
+    peer: Option<&Extension<PeerCertificate>>,
+    headers: &HeaderMap,
+) {
+    if let Some(node) = peer.and_then(|Extension(cert)| compiled.trust.node_of(&cert.0)) {
+        gateway.anchoring.take(&node, headers);
+    }
 }
 
 /// Checks the calling node and the request seal, then serves the call; returns the answer and

@@ -161,15 +161,53 @@ pub struct SubjectUse {
 
 impl Exchange {
     /// The message log entry of this exchange: its canonical JSON (fields in declaration order,
-    /// no spaces), with the bodies as base64 strings. The text is what the log chain hashes.
+    /// no spaces) without the bodies (`null`), which [`Exchange::bodies_text`] holds apart so
+    /// that retention can dispose of them while the chain, which hashes this text and the
+    /// bodies' digest, stays intact.
     pub fn log_entry(&self) -> String {
-        serde_json::to_string(self).expect("an Exchange serialises to JSON")
+        let without = Exchange {
+            request_body: None,
+            response_body: None,
+            ..self.clone()
+        };
+        serde_json::to_string(&without).expect("an Exchange serialises to JSON")
     }
 
-    /// Reads back a [`Exchange::log_entry`] text.
+    /// The kept bodies as stored beside the entry, `{"request_body":…,"response_body":…}` with
+    /// base64 strings or null; `None` when no body was kept.
+    pub fn bodies_text(&self) -> Option<String> {
+        if self.request_body.is_none() && self.response_body.is_none() {
+            return None;
+        }
+        let bodies = Bodies {
+            request_body: self.request_body.clone(),
+            response_body: self.response_body.clone(),
+        };
+        Some(serde_json::to_string(&bodies).expect("bodies serialise to JSON"))
+    }
+
+    /// Reads back a [`Exchange::log_entry`] text (an entry of format 1 holds its bodies).
     pub fn from_log_entry(text: &str) -> Result<Exchange, String> {
         serde_json::from_str(text).map_err(|e| format!("not a message log entry: {e}"))
     }
+
+    /// Puts back the bodies of a [`Exchange::bodies_text`].
+    pub fn with_bodies(mut self, text: &str) -> Result<Exchange, String> {
+        let bodies: Bodies = serde_json::from_str(text)
+            .map_err(|e| format!("not the bodies of a message log record: {e}"))?;
+        self.request_body = bodies.request_body;
+        self.response_body = bodies.response_body;
+        Ok(self)
+    }
+}
+
+/// The bodies of an exchange, stored apart from its entry.
+#[derive(Serialize, Deserialize)]
+struct Bodies {
+    #[serde(with = "base64_body")]
+    request_body: Option<Bytes>,
+    #[serde(with = "base64_body")]
+    response_body: Option<Bytes>,
 }
 
 /// A kept body in the message log entry: a base64 string (standard alphabet, padded), or null.
@@ -245,16 +283,30 @@ mod tests {
              \"response_in\":{at},\"response_out\":{at},\"request_size\":0,\"response_size\":3,\
              \"status\":200,\"error\":null,\"request_hash\":\"h\",\"response_digest\":\"d\",\
              \"request_seal\":null,\"response_seal\":null,\"request_body\":null,\
-             \"response_body\":\"e30K\"}}"
+             \"response_body\":null}}"
         );
         assert_eq!(exchange().log_entry(), expected);
-        assert_eq!(Exchange::from_log_entry(&expected).unwrap(), exchange());
+        let bodies = exchange().bodies_text().unwrap();
+        assert_eq!(bodies, r#"{"request_body":null,"response_body":"e30K"}"#);
+        let read = Exchange::from_log_entry(&expected).unwrap();
+        assert_eq!(read.with_bodies(&bodies).unwrap(), exchange());
+        // An entry of format 1 carries its bodies inside.
+        let v1 = expected.replace(r#""response_body":null"#, r#""response_body":"e30K""#);
+        assert_eq!(Exchange::from_log_entry(&v1).unwrap(), exchange());
     }
 
     #[test]
     fn a_log_entry_with_a_body_that_is_not_base64_is_refused_by_name() {
-        let text = exchange().log_entry().replace("e30K", "not base64!");
-        let error = Exchange::from_log_entry(&text).unwrap_err();
+        let text = exchange()
+            .bodies_text()
+            .unwrap()
+            .replace("e30K", "not base64!");
+        let error = exchange().with_bodies(&text).unwrap_err();
+        assert!(error.contains("not base64"), "{error}");
+        let v1 = exchange()
+            .log_entry()
+            .replace(r#""response_body":null"#, r#""response_body":"!""#);
+        let error = Exchange::from_log_entry(&v1).unwrap_err();
         assert!(error.contains("not base64"), "{error}");
     }
 }

@@ -21,6 +21,9 @@ pub struct Trust {
     pub anchors: Vec<X509>,
     /// The gateway nodes' TLS certificates.
     nodes: NodeCertificates,
+    /// Node id → the public key of its certificate, which signs the node's checkpoints, or why
+    /// it cannot be used (not chained to an anchor, not EC).
+    node_keys: BTreeMap<String, Result<EcKey<Public>, String>>,
     /// Participant id → its seal certificate, judged once per revision, not per message.
     seals: BTreeMap<String, SealCertificate>,
     /// The client certificates information systems present for their subsystems.
@@ -67,15 +70,23 @@ impl Trust {
             .iter()
             .filter_map(|a| first(&a.cert))
             .collect();
+        let nodes: Vec<_> = system
+            .nodes
+            .iter()
+            .filter_map(|n| Some((n.id.clone(), first(&n.cert)?)))
+            .collect();
         Trust {
             clients: ClientCertificates::from_spec(spec, documents),
-            nodes: NodeCertificates::new(
-                &system
-                    .nodes
-                    .iter()
-                    .filter_map(|n| Some((n.id.clone(), first(&n.cert)?)))
-                    .collect::<Vec<_>>(),
-            ),
+            node_keys: nodes
+                .iter()
+                .map(|(node, cert)| {
+                    let key = chains_to(cert, &[], &anchors)
+                        .map_err(|e| format!("does not chain to a trust anchor: {e}"))
+                        .and_then(|()| seal::public_key(cert).map_err(|e| e.to_string()));
+                    (node.clone(), key)
+                })
+                .collect(),
+            nodes: NodeCertificates::new(&nodes),
             seals: spec
                 .participants
                 .iter()
@@ -104,6 +115,17 @@ impl Trust {
             held.key.as_deref().map_err(|e| e.to_string())
         };
         in_force.map_err(|e| format!("the seal certificate of participant `{participant}` {e}"))
+    }
+
+    /// The key that verifies the checkpoints `node` signs.
+    pub fn node_key(&self, node: &str) -> Result<&EcKeyRef<Public>, String> {
+        match self.node_keys.get(node) {
+            Some(Ok(key)) => Ok(key),
+            Some(Err(e)) => Err(format!("the certificate of gateway node `{node}` {e}")),
+            None => Err(format!(
+                "the spec holds no readable certificate of gateway node `{node}`"
+            )),
+        }
     }
 
     /// Which node presented the TLS certificate `der` ([`NodeCertificates::node_of`]).

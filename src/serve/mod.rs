@@ -18,6 +18,8 @@ use axum_server::tls_rustls::RustlsConfig;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::{mpsc, watch};
 
+use crate::gateway::checkpoints::{self, Tally};
+use crate::gateway::disposal;
 use crate::gateway::keys::KeyRing;
 use crate::gateway::ledger::Ledger;
 use crate::gateway::{Gateway, Limits, exchange, metaservices, systems_tls};
@@ -43,6 +45,11 @@ pub struct Options {
     /// Where the listener for other nodes binds; from the node's address when `None`.
     pub peer_listen: Option<SocketAddr>,
     pub limits: Limits,
+    /// How often the message log's head is signed at the latest, and after how many records.
+    pub checkpoint_every: Duration,
+    pub checkpoint_records: u64,
+    /// How often message log bodies due under the retention rules are disposed of.
+    pub dispose_every: Duration,
     /// File holding the bearer token of the ledger's read API; the API answers 503 without one.
     pub api_token_file: Option<PathBuf>,
 }
@@ -129,7 +136,8 @@ pub async fn run(options: Options) -> Result<(), String> {
     let node_key = settings.node_key().to_string();
     let mut reconciler = Reconciler::new(settings, store.clone());
     let shared = reconciler.shared();
-    let ledger = Ledger::new(store.clone());
+    let tally = Arc::new(Tally::new(options.checkpoint_records));
+    let ledger = Ledger::new(store.clone()).counting(tally.clone());
     let gateway = Arc::new(
         Gateway::new(
             ledger.clone(),
@@ -212,6 +220,19 @@ pub async fn run(options: Options) -> Result<(), String> {
         stopped.clone(),
     ));
     let reconciling = tokio::spawn(reconciler.run(trigger_rx, stopped.clone()));
+    let checkpointing = tokio::spawn(checkpoints::run(
+        shared.clone(),
+        state.gateway.clone(),
+        tally,
+        options.checkpoint_every,
+        stopped.clone(),
+    ));
+    let disposing = tokio::spawn(disposal::run(
+        shared.clone(),
+        store.clone(),
+        options.dispose_every,
+        stopped.clone(),
+    ));
     let peer_handle: Handle<SocketAddr> = Handle::new();
     let peers = tokio::spawn(peer::listen(
         state.clone(),
@@ -233,9 +254,13 @@ pub async fn run(options: Options) -> Result<(), String> {
     let _ = stop.send(true);
     let _ = reconciling.await;
     let _ = checking.await;
+    let _ = disposing.await;
     let served = server.await.map_err(|e| e.to_string()).and_then(|r| r);
     let _ = peers.await;
     ledger.close().await;
+    let _ = checkpointing.await;
+    // The records written since the last checkpoint are signed before the node stops.
+    checkpoints::take_now(&shared, &state.gateway).await;
     store.close().await;
     tracing::info!("stopped");
     served

@@ -34,7 +34,7 @@ impl<'a> ChainedBatch<'a> {
         logged_at: &'a str,
     ) -> ChainedBatch<'a> {
         let mut heads = from.clone();
-        let chained = chain(batch, &mut heads);
+        let chained = chain(batch, &mut heads, logged_at);
         ChainedBatch {
             batch,
             chained,

@@ -20,15 +20,72 @@ pub const MAX_BATCH: usize = 256;
 /// `prev_hash` of the first record of every node's chain.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// The hash of one message log record: lowercase hex SHA-256 of the UTF-8 text
-/// `prev_hash "\n" seq "\n" node "\n" entry` (seq in decimal; a node id never holds a newline).
-/// This is the only definition of the chain; `audit verify` and exports rely on it.
-pub fn chain_hash(prev_hash: &str, seq: i64, node: &str, entry: &str) -> String {
+/// The format of the records written now (see [`chain_hash`]).
+pub const LOG_FORMAT: i64 = 2;
+
+/// Everything of one message log record that its hash covers: every column written with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Link<'a> {
+    pub format: i64,
+    pub prev_hash: &'a str,
+    pub seq: i64,
+    pub node: &'a str,
+    pub message_id: &'a str,
+    pub logged_at: &'a str,
+    /// SHA-256 (lowercase hex) of the stored bodies text, when bodies were kept.
+    pub bodies_digest: Option<&'a str>,
+    pub entry: &'a str,
+}
+
+/// The hash of one message log record: lowercase hex SHA-256 of a UTF-8 text. Format 2 (written
+/// now): `"hromada-log/2" "\n" prev_hash "\n" seq "\n" node "\n" message_id-as-JSON-string "\n"
+/// logged_at "\n" bodies_digest-or-empty "\n" entry`; the bodies are covered by their digest
+/// only, so disposing of them leaves the chain intact. Format 1 (written before): `prev_hash
+/// "\n" seq "\n" node "\n" entry`, the entry holding the bodies. Seq in decimal; a node id never
+/// holds a newline. `None` for a format this build does not know. This is the only definition
+/// of the chain; `audit verify`, checkpoints and exports rely on it.
+pub fn chain_hash(link: &Link) -> Option<String> {
     let mut hasher = openssl::sha::Sha256::new();
-    for part in [prev_hash, "\n", &seq.to_string(), "\n", node, "\n", entry] {
-        hasher.update(part.as_bytes());
+    let seq = link.seq.to_string();
+    match link.format {
+        1 => {
+            for part in [
+                link.prev_hash,
+                "\n",
+                &seq,
+                "\n",
+                link.node,
+                "\n",
+                link.entry,
+            ] {
+                hasher.update(part.as_bytes());
+            }
+        }
+        2 => {
+            let message_id =
+                serde_json::to_string(link.message_id).expect("a string serialises to JSON");
+            for part in [
+                "hromada-log/2",
+                link.prev_hash,
+                &seq,
+                link.node,
+                &message_id,
+                link.logged_at,
+                link.bodies_digest.unwrap_or_default(),
+            ] {
+                hasher.update(part.as_bytes());
+                hasher.update(b"\n");
+            }
+            hasher.update(link.entry.as_bytes());
+        }
+        _ => return None,
     }
-    hex::encode(hasher.finish())
+    Some(hex::encode(hasher.finish()))
+}
+
+/// Lowercase hex SHA-256 of a stored bodies text.
+pub fn bodies_digest(bodies: &str) -> String {
+    hex::encode(openssl::sha::sha256(bodies.as_bytes()))
 }
 
 /// Where a record landed in its node's chain.
@@ -49,6 +106,49 @@ pub struct LogRecord {
     pub entry: String,
     pub prev_hash: String,
     pub hash: String,
+    /// How the hash is made ([`chain_hash`]).
+    pub format: i64,
+    /// The kept bodies ([`Exchange::bodies_text`]); `None` when none were kept or they were
+    /// disposed of.
+    pub bodies: Option<String>,
+    /// The digest of the bodies as written, which the hash covers.
+    pub bodies_digest: Option<String>,
+    /// When retention disposed of the bodies.
+    pub disposed_at: Option<String>,
+}
+
+impl LogRecord {
+    /// What the record's hash covers.
+    pub fn link(&self) -> Link<'_> {
+        Link {
+            format: self.format,
+            prev_hash: &self.prev_hash,
+            seq: self.seq,
+            node: &self.node,
+            message_id: &self.message_id,
+            logged_at: &self.logged_at,
+            bodies_digest: self.bodies_digest.as_deref(),
+            entry: &self.entry,
+        }
+    }
+
+    /// Whether the record hashes to its stored hash, and its kept bodies (if any) to the digest
+    /// that hash covers.
+    pub fn hashes_right(&self) -> bool {
+        chain_hash(&self.link()).as_deref() == Some(self.hash.as_str())
+            && self.bodies.as_deref().is_none_or(|bodies| {
+                self.bodies_digest.as_deref() == Some(bodies_digest(bodies).as_str())
+            })
+    }
+
+    /// The exchange this record logged, with its bodies unless they were disposed of.
+    pub fn exchange(&self) -> Result<Exchange, String> {
+        let exchange = Exchange::from_log_entry(&self.entry)?;
+        match &self.bodies {
+            Some(bodies) => exchange.with_bodies(bodies),
+            None => Ok(exchange),
+        }
+    }
 }
 
 /// The end of one node's chain, as the head row says.
@@ -134,8 +234,8 @@ pub(super) const LOCK_HEAD: &str = "INSERT INTO message_log_head (node, seq, has
      ON CONFLICT (node) DO UPDATE SET seq = message_log_head.seq RETURNING seq, hash";
 pub(super) const SET_HEAD: &str = "UPDATE message_log_head SET seq = $2, hash = $3 WHERE node = $1";
 pub(super) const INSERT_LOG: &str = "INSERT INTO message_log \
-     (node, seq, message_id, logged_at, entry, prev_hash, hash)";
-pub(super) const LOG_COLUMN_COUNT: usize = 7;
+     (node, seq, message_id, logged_at, entry, prev_hash, hash, format, bodies, bodies_digest)";
+pub(super) const LOG_COLUMN_COUNT: usize = 10;
 pub(super) const INSERT_OPERATIONAL: &str = "INSERT INTO operational_records (node, message_id, \
      security_server_type, request_in_ts, request_out_ts, response_in_ts, response_out_ts, \
      client_xroad_instance, client_member_class, client_member_code, client_subsystem_code, \
@@ -234,6 +334,9 @@ pub(super) fn log_row<'a>(
         Cell::Text(&chained.entry),
         Cell::Text(&chained.prev_hash),
         Cell::Text(&chained.hash),
+        Cell::Int(LOG_FORMAT),
+        Cell::MaybeText(chained.bodies.as_deref()),
+        Cell::MaybeText(chained.bodies_digest.as_deref()),
     ]
 }
 
@@ -310,11 +413,12 @@ pub(super) fn batch_nodes(batch: &[(Exchange, Option<SubjectUse>)]) -> BTreeSet<
     batch.iter().map(|(e, _)| e.node.as_str()).collect()
 }
 
-/// Links each exchange of `batch` to its node's chain, from the locked `heads` (node → seq and
-/// hash), which are advanced to the batch's last records.
+/// Links each exchange of `batch`, logged at `logged_at`, to its node's chain, from the locked
+/// `heads` (node → seq and hash), which are advanced to the batch's last records.
 pub(super) fn chain(
     batch: &[(Exchange, Option<SubjectUse>)],
     heads: &mut BTreeMap<&str, (i64, String)>,
+    logged_at: &str,
 ) -> Vec<Chained> {
     batch
         .iter()
@@ -323,8 +427,20 @@ pub(super) fn chain(
                 .get_mut(exchange.node.as_str())
                 .expect("every node of the batch has its head locked");
             let entry = exchange.log_entry();
+            let bodies = exchange.bodies_text();
+            let digest = bodies.as_deref().map(bodies_digest);
             let seq = head.0 + 1;
-            let hash = chain_hash(&head.1, seq, &exchange.node, &entry);
+            let hash = chain_hash(&Link {
+                format: LOG_FORMAT,
+                prev_hash: &head.1,
+                seq,
+                node: &exchange.node,
+                message_id: &exchange.message_id,
+                logged_at,
+                bodies_digest: digest.as_deref(),
+                entry: &entry,
+            })
+            .expect("the format written is known");
             let prev_hash = std::mem::replace(&mut head.1, hash.clone());
             head.0 = seq;
             Chained {
@@ -332,12 +448,15 @@ pub(super) fn chain(
                 entry,
                 prev_hash,
                 hash,
+                bodies,
+                bodies_digest: digest,
             }
         })
         .collect()
 }
 
-const LOG_COLUMNS: &str = "node, seq, message_id, logged_at, entry, prev_hash, hash";
+const LOG_COLUMNS: &str = "node, seq, message_id, logged_at, entry, prev_hash, hash, format, \
+     bodies, bodies_digest, disposed_at";
 const HEADS: &str = "SELECT node, seq, hash FROM message_log_head ORDER BY node";
 const OPERATIONAL_COLUMNS: &str = "id, node, message_id, security_server_type, request_in_ts, \
      request_out_ts, response_in_ts, response_out_ts, client_xroad_instance, client_member_class, \
@@ -363,6 +482,8 @@ pub(super) struct Chained {
     pub entry: String,
     pub prev_hash: String,
     pub hash: String,
+    pub bodies: Option<String>,
+    pub bodies_digest: Option<String>,
 }
 
 impl Chained {
@@ -400,7 +521,7 @@ impl Store {
             "SELECT {LOG_COLUMNS} FROM message_log WHERE node = $1 AND seq > $2 \
              ORDER BY seq LIMIT $3"
         );
-        let rows: Vec<(String, i64, String, String, String, String, String)> = on_pool!(
+        let rows: Vec<LogRow> = on_pool!(
             &self.pool, pool => sqlx::query_as(&sql).bind(node).bind(after_seq).bind(limit)
                 .fetch_all(pool).await
         )
@@ -413,7 +534,7 @@ impl Store {
         let sql = format!(
             "SELECT {LOG_COLUMNS} FROM message_log WHERE message_id = $1 ORDER BY node, seq"
         );
-        let rows: Vec<(String, i64, String, String, String, String, String)> = on_pool!(
+        let rows: Vec<LogRow> = on_pool!(
             &self.pool, pool => sqlx::query_as(&sql).bind(message_id).fetch_all(pool).await
         )
         .map_err(|e| self.failed("look up a message in the message log of", e))?;
@@ -577,16 +698,35 @@ impl Store {
     }
 }
 
+/// A message log row as read, in [`LOG_COLUMNS`]' order.
+type LogRow = (
+    String,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 fn log_record(
-    (node, seq, message_id, logged_at, entry, prev_hash, hash): (
-        String,
-        i64,
-        String,
-        String,
-        String,
-        String,
-        String,
-    ),
+    (
+        node,
+        seq,
+        message_id,
+        logged_at,
+        entry,
+        prev_hash,
+        hash,
+        format,
+        bodies,
+        bodies_digest,
+        disposed_at,
+    ): LogRow,
 ) -> LogRecord {
     LogRecord {
         node,
@@ -596,6 +736,10 @@ fn log_record(
         entry,
         prev_hash,
         hash,
+        format,
+        bodies,
+        bodies_digest,
+        disposed_at,
     }
 }
 
@@ -605,19 +749,62 @@ mod tests {
 
     #[test]
     fn the_chain_hash_covers_every_part() {
-        let base = chain_hash(GENESIS_HASH, 1, "gw", "{}");
+        let link = Link {
+            format: 2,
+            prev_hash: GENESIS_HASH,
+            seq: 1,
+            node: "gw",
+            message_id: "m1",
+            logged_at: "2026-12-06T00:00:00.000000000Z",
+            bodies_digest: None,
+            entry: "{}",
+        };
+        let base = chain_hash(&link).unwrap();
         assert_eq!(base.len(), 64);
         assert!(
             base.chars()
                 .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
         );
-        assert_ne!(base, chain_hash(&"1".repeat(64), 1, "gw", "{}"));
-        assert_ne!(base, chain_hash(GENESIS_HASH, 2, "gw", "{}"));
-        assert_ne!(base, chain_hash(GENESIS_HASH, 1, "gw2", "{}"));
-        assert_ne!(base, chain_hash(GENESIS_HASH, 1, "gw", "{ }"));
-        // `printf '%s\n1\ngw\n{}' 000…0 | sha256sum`
+        let one = "1".repeat(64);
+        for changed in [
+            Link {
+                prev_hash: &one,
+                ..link
+            },
+            Link { seq: 2, ..link },
+            Link {
+                node: "gw2",
+                ..link
+            },
+            Link {
+                message_id: "m2",
+                ..link
+            },
+            Link {
+                logged_at: "2026-12-06T00:00:00.000000001Z",
+                ..link
+            },
+            Link {
+                bodies_digest: Some("ab"),
+                ..link
+            },
+            Link {
+                entry: "{ }",
+                ..link
+            },
+            Link { format: 1, ..link },
+        ] {
+            assert_ne!(Some(&base), chain_hash(&changed).as_ref(), "{changed:?}");
+        }
+        assert_eq!(chain_hash(&Link { format: 3, ..link }), None);
+        // `printf 'hromada-log/2\n%s\n1\ngw\n"m1"\n2026-12-06T00:00:00.000000000Z\n\n{}' 000…0 | sha256sum`
         assert_eq!(
             base,
+            "3db5e24923e03c09c7bd002092bf7eb0e8b9bff64e7acf83fc048dd24a79cc25"
+        );
+        // Format 1: `printf '%s\n1\ngw\n{}' 000…0 | sha256sum`
+        assert_eq!(
+            chain_hash(&Link { format: 1, ..link }).unwrap(),
             "21f26ba2f6e6478ae676b9ff0930b4da79590aa5286c9a70f2b3c8e4e2a6a1d5"
         );
     }

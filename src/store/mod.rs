@@ -5,6 +5,7 @@
 //! applied at connect.
 
 mod actuation;
+mod anchoring;
 mod batch_rows;
 mod group_commit;
 mod head_cache;
@@ -16,10 +17,11 @@ mod reconciles;
 mod sqlite_writer;
 
 pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRow};
+pub use anchoring::{Checkpoint, PeerCheckpoint};
 pub use health::{Availability, HealthResult, ServiceHealth};
 pub use ledger::{
-    GENESIS_HASH, LogHead, LogReceipt, LogRecord, MAX_BATCH, OperationalRecord, SubjectNotice,
-    SubjectUsePage, SubjectUseRecord, chain_hash,
+    GENESIS_HASH, LOG_FORMAT, Link, LogHead, LogReceipt, LogRecord, MAX_BATCH, OperationalRecord,
+    SubjectNotice, SubjectUsePage, SubjectUseRecord, bodies_digest, chain_hash,
 };
 pub use rate_buckets::{Lease, LeaseRequest};
 pub use reconciles::{NewReconcile, Outcome, ReconcileRecord};

@@ -81,7 +81,7 @@ fn write(
             })?;
         heads.insert(node, head);
     }
-    let chained = chain(batch, &mut heads);
+    let chained = chain(batch, &mut heads, &logged_at);
     {
         let mut log = tx.prepare_cached(&insert_rows(INSERT_LOG, LOG_COLUMN_COUNT, 1))?;
         let mut operational = tx.prepare_cached(&insert_rows(
