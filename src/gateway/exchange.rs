@@ -229,7 +229,10 @@ fn observe(side: Side, trace: &Trace, answer: &Answer, request_in: chrono::DateT
     let outcome = match &answer.error {
         Some(e) => e.kind.to_string(),
         None if answer.status.is_success() => "ok".into(),
-        None => format!("provider-{}xx", answer.status.as_u16() / 100),
+        None => match answer.status.as_u16() / 100 {
+            class @ 1..=5 => format!("provider-{class}xx"),
+            _ => "provider-other".into(),
+        },
     };
     metrics::counter!(
         "hromada_gateway_requests_total",
