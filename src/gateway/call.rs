@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 
+use super::Limits;
 use super::protocol::{
     ClientId, ErrorKind, GatewayError, HEADER_CLIENT, HEADER_ID, ServiceId, forwardable,
     in_request_hash, new_message_id, parse_client_header, parse_request_path, request_hash,
@@ -94,11 +95,12 @@ pub struct Unparsed {
     pub request_hash: String,
 }
 
-/// Reads and parses a request, refusing a body over `max_body` bytes.
+/// Reads and parses a request within `limits` (target and header sizes, body size and time).
 pub async fn parse(
     request: Request<Body>,
-    max_body: usize,
+    limits: &Limits,
 ) -> Result<Call, Box<(GatewayError, Unparsed)>> {
+    let max_body = limits.max_body;
     let request_in = Utc::now();
     let (parts, body) = request.into_parts();
     let raw_path = parts.uri.path().to_string();
@@ -124,6 +126,9 @@ pub async fn parse(
         ))
     };
 
+    if let Some(refusal) = oversized_head(&parts, limits) {
+        return Err(fail(ErrorKind::RequestTooLarge, refusal, &unparsed));
+    }
     let declared =
         header(&parts.headers, CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max_body as u64) {
@@ -133,9 +138,21 @@ pub async fn parse(
             &unparsed,
         ));
     }
-    let body = match axum::body::to_bytes(body, max_body).await {
-        Ok(body) => body,
+    let body = match tokio::time::timeout(limits.body_timeout, axum::body::to_bytes(body, max_body))
+        .await
+    {
+        Ok(Ok(body)) => body,
         Err(_) => {
+            return Err(fail(
+                ErrorKind::BadRequest,
+                format!(
+                    "the request body did not arrive within {}; send it at once after the headers",
+                    humantime::format_duration(limits.body_timeout)
+                ),
+                &unparsed,
+            ));
+        }
+        Ok(Err(_)) => {
             return Err(fail(
                 ErrorKind::RequestTooLarge,
                 format!(
@@ -217,6 +234,28 @@ pub async fn parse(
         body,
         request_in,
         request_hash: unparsed.request_hash,
+    })
+}
+
+/// Why the request's target or headers are larger than `limits` allow, if they are.
+fn oversized_head(parts: &axum::http::request::Parts, limits: &Limits) -> Option<String> {
+    let target = parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
+    if target > limits.max_uri {
+        return Some(format!(
+            "the request path and query are {target} bytes long; the gateway takes at most {}",
+            limits.max_uri
+        ));
+    }
+    let headers: usize = parts
+        .headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    (headers > limits.max_headers).then(|| {
+        format!(
+            "the request headers are {headers} bytes in all; the gateway takes at most {}",
+            limits.max_headers
+        )
     })
 }
 

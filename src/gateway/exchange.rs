@@ -25,7 +25,7 @@ pub async fn handle(State(app): State<AppState>, request: Request<Body>) -> Resp
     let gateway = &app.gateway;
     let request_id = new_message_id();
     let compiled = app.shared.current.load_full();
-    let call = match call::parse(request, gateway.limits.max_body).await {
+    let call = match call::parse(request, &gateway.limits).await {
         Ok(call) => call,
         Err(refused) => {
             let (error, unparsed) = *refused;

@@ -37,6 +37,12 @@ pub struct Limits {
     pub max_body: usize,
     /// How long a provider's system may take to answer.
     pub upstream_timeout: Duration,
+    /// How long a client may take to send a request's body once its headers are in.
+    pub body_timeout: Duration,
+    /// Longest request target (path and query), in bytes.
+    pub max_uri: usize,
+    /// Largest sum of the request's header names and values, in bytes.
+    pub max_headers: usize,
 }
 
 impl Default for Limits {
@@ -44,6 +50,9 @@ impl Default for Limits {
         Limits {
             max_body: 10 * 1024 * 1024,
             upstream_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(30),
+            max_uri: 8 * 1024,
+            max_headers: 64 * 1024,
         }
     }
 }

@@ -311,7 +311,7 @@ pub async fn receive(
         .get(HEADER_REQUEST_SEAL)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let call = match call::parse(request, gateway.limits.max_body).await {
+    let call = match call::parse(request, &gateway.limits).await {
         Ok(call) => call,
         Err(refused) => {
             let (error, unparsed) = *refused;

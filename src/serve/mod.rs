@@ -2,6 +2,7 @@
 //! revision, and serves HTTP (plain or rustls) until SIGTERM or SIGINT, when it stops accepting,
 //! lets in-flight requests finish, stops reconciling and closes the store.
 
+pub mod connections;
 pub mod metrics;
 pub mod ops;
 pub mod peer;
@@ -23,6 +24,7 @@ use crate::gateway::{Gateway, Limits, exchange, metaservices};
 use crate::reconcile::git::Remote;
 use crate::reconcile::{Reconciler, Settings, Shared};
 use crate::store::Store;
+use connections::ConnectionLimits;
 
 /// How long in-flight requests may take to finish once shutdown begins.
 const DRAIN: Duration = Duration::from_secs(30);
@@ -42,6 +44,8 @@ pub struct Options {
     /// Where the listener for other nodes binds; from the node's address when `None`.
     pub peer_listen: Option<SocketAddr>,
     pub limits: Limits,
+    /// Bounds on the connections of both listeners.
+    pub connections: ConnectionLimits,
     /// File holding the bearer token of the ledger's read API; the API answers 503 without one.
     pub api_token_file: Option<PathBuf>,
 }
@@ -76,6 +80,9 @@ pub fn router(state: AppState) -> Router {
 /// Runs the appliance until it is told to stop. Errors are for the person starting it.
 pub async fn run(options: Options) -> Result<(), String> {
     let mut shutdown = Shutdown::register()?;
+    if options.connections.max_connections == 0 {
+        return Err("--max-connections 0 would refuse every connection; give at least 1".into());
+    }
     let api_token = options
         .api_token_file
         .as_deref()
@@ -212,6 +219,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     let peers = tokio::spawn(peer::listen(
         state.clone(),
         options.peer_listen,
+        options.connections,
         peer_handle.clone(),
         stopped,
     ));
@@ -265,10 +273,12 @@ async fn spawn_server(
     handle: Handle<SocketAddr>,
 ) -> Result<ServerTask, String> {
     let listen = options.listen;
+    let limits = options.connections;
     let service = app.into_make_service();
     match &options.tls {
         None => Ok(tokio::spawn(async move {
-            axum_server::bind(listen)
+            limits
+                .apply(axum_server::bind(listen), "systems")
                 .handle(handle)
                 .serve(service)
                 .await
@@ -286,7 +296,10 @@ async fn spawn_server(
                     )
                 })?;
             Ok(tokio::spawn(async move {
-                axum_server::bind_rustls(listen, config)
+                let server = axum_server::bind_rustls(listen, config)
+                    .map(|tls| tls.handshake_timeout(limits.header_timeout));
+                limits
+                    .apply(server, "systems")
                     .handle(handle)
                     .serve(service)
                     .await
