@@ -10,8 +10,9 @@ use chrono::{DateTime, Utc};
 
 use super::Limits;
 use super::protocol::{
-    ClientId, ErrorKind, GatewayError, HEADER_CLIENT, HEADER_ID, ServiceId, forwardable,
-    in_request_hash, new_message_id, parse_client_header, parse_request_path, request_hash,
+    ClientId, ErrorKind, GatewayError, HEADER_CLIENT, HEADER_ID, ServiceId, check_query,
+    forwardable, in_request_hash, new_message_id, parse_client_header, parse_request_path,
+    request_hash,
 };
 use crate::spec::model::Method;
 
@@ -194,6 +195,9 @@ pub async fn parse(
     }
     let (service, path) =
         parse_request_path(&raw_path).map_err(|e| fail(e.kind(), e.to_string(), &unparsed))?;
+    if let Some(query) = &query {
+        check_query(query).map_err(|e| fail(e.kind(), e.to_string(), &unparsed))?;
+    }
     let Some(client_header) = parts.headers.get(HEADER_CLIENT) else {
         return Err(fail(
             ErrorKind::MissingHeader,

@@ -3,12 +3,15 @@
 //! labels a client chooses, replayed seals and reused message ids, upstream addresses in
 //! other spellings and identifiers in log lines.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::common::appliance::Appliance;
+use crate::common::federation::Federation;
+use crate::common::xroad::start;
 
 /// The longest any bound under test may take to act before the test fails.
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -173,4 +176,153 @@ async fn a_trickled_body_gets_an_x_road_error_within_the_bound() {
         "{said}"
     );
     assert!(said.contains("did not arrive within 2s"), "{said}");
+}
+
+// ---- What reaches the upstream is what was checked (finding 7) ----
+
+/// An upstream on loopback that records each request line exactly as it arrives on the socket
+/// (nothing parses or normalises it), with the size of the head, and answers a person.
+#[derive(Clone, Default)]
+struct Recorder {
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Recorder {
+    /// Starts it; returns its port.
+    async fn start(&self) -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = self.seen.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 8192];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let text = String::from_utf8_lossy(&head);
+                    let line = text.lines().next().unwrap_or_default().to_string();
+                    seen.lock()
+                        .unwrap()
+                        .push(format!("{line} ({} bytes)", head.len()));
+                    let body = r#"{"full_name":"Іваненко Марія","address":"вул. Центральна, 5"}"#;
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = stream.write_all(answer.as_bytes()).await;
+                });
+            }
+        });
+        port
+    }
+
+    /// The request lines seen for `/persons/…` (health checks left out).
+    fn persons(&self) -> Vec<String> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains("/persons"))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Writes `request` on a new connection to `node` and returns everything it answers.
+async fn raw(node: &Appliance, request: &[u8]) -> String {
+    let mut stream = TcpStream::connect(&node.address).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut out))
+        .await
+        .expect("the node answers")
+        .unwrap();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The federation with the council's residents service pointing at `recorder`'s port.
+async fn federation_with_residents_at(dir: &std::path::Path, port: u16) -> Federation {
+    let fed = Federation::new(dir).await;
+    let path = fed.root.join("spec/council.kdl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let upstream = regex::Regex::new(r"http://127\.0\.0\.1:\d+/register").unwrap();
+    let text = upstream.replace(&text, format!("http://127.0.0.1:{port}/register"));
+    std::fs::write(&path, text.as_ref()).unwrap();
+    fed
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_path_the_agreement_was_checked_against_reaches_the_upstream() {
+    let dir = tempfile::tempdir().unwrap();
+    let recorder = Recorder::default();
+    let port = recorder.start().await;
+    let fed = federation_with_residents_at(dir.path(), port).await;
+    let core = start(&fed, &dir.path().join("core"), "gw-core", &[]);
+    let client = fed.registry_client();
+    let request = |target: &str, extra: &str| {
+        format!(
+            "GET {target} HTTP/1.1\r\nHost: x\r\nX-Road-Client: {client}\r\n{extra}Connection: close\r\n\r\n"
+        )
+        .into_bytes()
+    };
+
+    let hostile = [
+        "/persons/1%252e%252e",
+        "/persons/%252e%252e%252fadmin",
+        "/persons/1;jsessionid=x",
+        "/persons/..;",
+        "/persons/1%3Bx",
+        "/persons/%E2%80%A4%E2%80%A4",
+        "/persons/%EF%BC%8E%EF%BC%8E",
+        "/persons/1%EF%BC%8F..%EF%BC%8Fadmin",
+        "/persons/1%3fadmin=1",
+        "/persons/1?as_of=1;admin=1",
+    ];
+    for rest in hostile {
+        let said = raw(&core, &request(&fed.residents_path(rest), "")).await;
+        assert!(said.starts_with("HTTP/1.1 400"), "{rest}: {said}");
+        assert!(
+            said.to_ascii_lowercase()
+                .contains("x-road-error: client.badrequest"),
+            "{rest}: {said}"
+        );
+    }
+    let long = format!("/persons/{}", "1".repeat(20 * 1024));
+    let said = raw(&core, &request(&fed.residents_path(&long), "")).await;
+    assert!(said.starts_with("HTTP/1.1 413"), "{said}");
+    assert!(
+        said.contains("Client.RequestTooLarge") && said.contains("path and query"),
+        "{said}"
+    );
+    let big = format!("X-Big: {}\r\n", "b".repeat(420 * 1024));
+    let said = raw(&core, &request(&fed.residents_path("/persons/1"), &big)).await;
+    assert!(said.starts_with("HTTP/1.1 413"), "{said}");
+    assert!(
+        said.contains("Client.RequestTooLarge") && said.contains("headers"),
+        "{said}"
+    );
+    assert_eq!(
+        recorder.persons(),
+        Vec::<String>::new(),
+        "nothing hostile reached the upstream"
+    );
+
+    // The control: an ordinary call reaches the upstream with exactly the path checked.
+    let said = raw(&core, &request(&fed.residents_path("/persons/1%20a"), "")).await;
+    assert!(said.starts_with("HTTP/1.1 200"), "{said}\n{}", core.log());
+    let seen = recorder.persons();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(
+        seen[0].starts_with("GET /register/persons/1%20a HTTP/1.1"),
+        "{seen:?}"
+    );
 }
