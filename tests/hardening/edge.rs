@@ -326,3 +326,25 @@ async fn only_the_path_the_agreement_was_checked_against_reaches_the_upstream() 
         "{seen:?}"
     );
 }
+
+// ---- Metrics labels come from closed sets (finding 6) ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odd_methods_never_become_metrics_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = minimal_node(dir.path(), &[]);
+    for i in 0..20 {
+        for target in ["/healthz", "/r1/i/GOV/1/s/svc/x", "/nowhere"] {
+            let request = format!(
+                "PERSON-3012345678-{i} {target} HTTP/1.1\r\nHost: x\r\nX-Road-Client: i/GOV/1/c\r\nConnection: close\r\n\r\n"
+            );
+            let said = raw(&node, request.as_bytes()).await;
+            assert!(said.starts_with("HTTP/1.1 "), "{said}");
+        }
+    }
+    let (code, metrics) = node.get("/metrics");
+    assert_eq!(code, 200);
+    assert!(!metrics.contains("3012345678"), "{metrics}");
+    assert!(!metrics.contains("PERSON"), "{metrics}");
+    assert!(metrics.contains(r#"method="other""#), "{metrics}");
+}
