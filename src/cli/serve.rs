@@ -73,6 +73,10 @@ pub struct ServeArgs {
     /// How long a client may take to send a request's body, e.g. `30s`.
     #[arg(long, env = "HROMADA_BODY_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub body_timeout: Duration,
+    /// How far the seal time of a request from another gateway node may be from this node's
+    /// clock; a sealed request is served once within it, e.g. `60s`.
+    #[arg(long, env = "HROMADA_SEAL_WINDOW", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub seal_window: Duration,
     /// Connections each listener (systems', other nodes') keeps open at once; more are closed
     /// on arrival.
     #[arg(long, env = "HROMADA_MAX_CONNECTIONS", default_value_t = ConnectionLimits::default().max_connections)]
@@ -124,6 +128,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
             body_timeout: args.body_timeout,
             max_uri: args.max_uri,
             max_headers: args.max_headers,
+            seal_window: args.seal_window,
         },
         connections: ConnectionLimits {
             max_connections: args.max_connections,

@@ -29,6 +29,9 @@ const MAX_XROAD_HEADER: usize = 1024;
 #[derive(Debug, Clone)]
 pub struct Call {
     pub message_id: String,
+    /// This gateway's own id of the exchange (`X-Road-Request-Id`): made by the consumer's
+    /// node, carried sealed to the provider's, never chosen by a client.
+    pub request_id: String,
     pub client: ClientId,
     pub service: ServiceId,
     pub method: Method,
@@ -87,6 +90,7 @@ impl Call {
 #[derive(Debug, Clone)]
 pub struct Unparsed {
     pub message_id: String,
+    pub request_id: String,
     pub client: String,
     pub service: String,
     pub method: String,
@@ -112,6 +116,7 @@ pub async fn parse(
         .unwrap_or_else(new_message_id);
     let mut unparsed = Unparsed {
         message_id: message_id.clone(),
+        request_id: new_message_id(),
         client: clip(header(&parts.headers, HEADER_CLIENT).unwrap_or_default()),
         service: clip(&raw_path),
         method: parts.method.as_str().to_string(),
@@ -226,6 +231,7 @@ pub async fn parse(
     })?;
     Ok(Call {
         message_id,
+        request_id: unparsed.request_id,
         client,
         service,
         method,

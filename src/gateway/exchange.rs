@@ -12,7 +12,7 @@ use axum::http::header::RETRY_AFTER;
 use axum::response::Response;
 
 use super::call::{self, Answer, Call, ResponseIds, Unparsed};
-use super::protocol::{ErrorKind, GatewayError, new_message_id};
+use super::protocol::{ErrorKind, GatewayError};
 use super::record::Side;
 use super::trace::{self, Trace};
 use super::{Gateway, metaservices, peer, provider};
@@ -23,14 +23,12 @@ use crate::spec::model::RecordClass;
 /// `ANY /r1/…` from an information system.
 pub async fn handle(State(app): State<AppState>, request: Request<Body>) -> Response {
     let gateway = &app.gateway;
-    let request_id = new_message_id();
     let compiled = app.shared.current.load_full();
     let call = match call::parse(request, &gateway.limits).await {
         Ok(call) => call,
         Err(refused) => {
             let (error, unparsed) = *refused;
-            return refuse_unparsed(gateway, compiled.as_deref(), error, unparsed, request_id)
-                .await;
+            return refuse_unparsed(gateway, compiled.as_deref(), error, unparsed).await;
         }
     };
     let Some(compiled) = compiled else {
@@ -43,15 +41,15 @@ pub async fn handle(State(app): State<AppState>, request: Request<Body>) -> Resp
         answer
             .headers
             .push((RETRY_AFTER, HeaderValue::from_static("1")));
-        return answer.into_response(&ids(&call, request_id));
+        return answer.into_response(&ids(&call));
     };
     if let Some(answer) = metaservices::answer(&compiled, &call) {
-        return answer.into_response(&ids(&call, request_id));
+        return answer.into_response(&ids(&call));
     }
     let mut trace = Trace::default();
     let (side, answer) = route(gateway, &compiled, &call, &mut trace).await;
     let answer = finish(gateway, &compiled, side, &call, &trace, answer).await;
-    answer.into_response(&ids(&call, request_id))
+    answer.into_response(&ids(&call))
 }
 
 /// Finds the client and the service, then serves the call here or on the provider's node.
@@ -169,7 +167,6 @@ async fn refuse_unparsed(
     compiled: Option<&Compiled>,
     error: GatewayError,
     unparsed: Unparsed,
-    request_id: String,
 ) -> Response {
     let answer = Answer::refusal(error);
     let node = compiled.map(|c| c.node.as_str()).unwrap_or_default();
@@ -196,17 +193,17 @@ async fn refuse_unparsed(
     };
     answer.into_response(&ResponseIds {
         message_id: unparsed.message_id,
-        request_id,
+        request_id: unparsed.request_id,
         request_hash: unparsed.request_hash,
         client: None,
         service: None,
     })
 }
 
-fn ids(call: &Call, request_id: String) -> ResponseIds {
+fn ids(call: &Call) -> ResponseIds {
     ResponseIds {
         message_id: call.message_id.clone(),
-        request_id,
+        request_id: call.request_id.clone(),
         request_hash: call.request_hash.clone(),
         client: Some(call.client.to_string()),
         service: Some(call.service.to_string()),

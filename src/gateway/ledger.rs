@@ -39,6 +39,11 @@ impl fmt::Debug for Ledger {
 }
 
 impl Ledger {
+    /// The store the message log is written to.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// A handle on the message log of `store`.
     pub fn new(store: Store) -> Ledger {
         Ledger {

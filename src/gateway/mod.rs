@@ -19,6 +19,7 @@ pub mod peer_tls;
 pub mod protocol;
 pub mod provider;
 pub mod record;
+pub mod replay;
 pub mod trace;
 pub mod trust;
 pub mod upstream;
@@ -43,6 +44,8 @@ pub struct Limits {
     pub max_uri: usize,
     /// Largest sum of the request's header names and values, in bytes.
     pub max_headers: usize,
+    /// How far from this node's clock the seal time of a request from another node may be.
+    pub seal_window: Duration,
 }
 
 impl Default for Limits {
@@ -53,6 +56,7 @@ impl Default for Limits {
             body_timeout: Duration::from_secs(30),
             max_uri: 8 * 1024,
             max_headers: 64 * 1024,
+            seal_window: Duration::from_secs(60),
         }
     }
 }
@@ -65,11 +69,13 @@ pub struct Gateway {
     pub upstream: reqwest::Client,
     pub peers: peer::PeerClients,
     pub limits: Limits,
+    pub replays: replay::ReplayGuard,
 }
 
 impl Gateway {
     pub fn new(ledger: Ledger, keys: KeyRing, limits: Limits) -> Gateway {
         Gateway {
+            replays: replay::ReplayGuard::new(ledger.store().clone(), limits.seal_window),
             ledger,
             keys,
             limiter: Mutex::new(RateLimiter::new()),

@@ -11,6 +11,7 @@ mod health;
 mod ledger;
 mod pool_writer;
 mod reconciles;
+mod seen_requests;
 mod sqlite_writer;
 
 pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRow};

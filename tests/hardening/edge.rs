@@ -11,7 +11,8 @@ use tokio::net::TcpStream;
 
 use crate::common::appliance::Appliance;
 use crate::common::federation::Federation;
-use crate::common::xroad::start;
+use crate::common::xroad::{start, wait_for_peer_listener};
+use hromada::gateway::replay::Stamp;
 
 /// The longest any bound under test may take to act before the test fails.
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -347,4 +348,184 @@ async fn odd_methods_never_become_metrics_labels() {
     assert!(!metrics.contains("3012345678"), "{metrics}");
     assert!(!metrics.contains("PERSON"), "{metrics}");
     assert!(metrics.contains(r#"method="other""#), "{metrics}");
+}
+
+// ---- Replays and reused ids (finding 5) ----
+
+fn peer_client(fed: &Federation, node: &str) -> reqwest::Client {
+    use hromada::gateway::peer_tls::{NodeIdentity, client_config};
+    let cert = std::fs::read(fed.root.join(format!("pki/nodes/{node}.crt"))).unwrap();
+    let key = std::fs::read(fed.root.join(format!("dev-keys/nodes/{node}.key"))).unwrap();
+    let anchor = hromada::crypto::read_certificates(&fed.root.join("pki/ca.crt")).unwrap();
+    let identity = NodeIdentity::from_pem(&cert, &key).unwrap();
+    reqwest::Client::builder()
+        .use_preconfigured_tls(client_config(&identity, &anchor).unwrap())
+        .build()
+        .unwrap()
+}
+
+/// A request to the water utility's balance as gw-core seals it for the council, with `stamp`:
+/// the headers to send (seal and stamp included).
+async fn sealed_balance_request(fed: &Federation, stamp: &Stamp) -> Vec<(&'static str, String)> {
+    let request = axum::http::Request::builder()
+        .uri(fed.balance_path("/accounts/1/balance"))
+        .header("X-Road-Client", fed.registry_client())
+        .header("X-Road-Id", "m-sealed")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let call = hromada::gateway::call::parse(request, &hromada::gateway::Limits::default())
+        .await
+        .unwrap();
+    let key = openssl::pkey::PKey::private_key_from_pem(
+        &std::fs::read(fed.root.join("dev-keys/seals/council.key")).unwrap(),
+    )
+    .unwrap();
+    let seal = hromada::crypto::seal::seal(
+        &key.ec_key().unwrap(),
+        &hromada::gateway::peer::request_text(&call, stamp),
+    )
+    .unwrap();
+    vec![
+        ("X-Road-Client", fed.registry_client()),
+        ("X-Road-Id", "m-sealed".to_string()),
+        ("x-hromada-request-seal", seal),
+        ("x-hromada-request-id", stamp.request_id.clone()),
+        ("x-hromada-sealed-at", stamp.sealed_at.clone()),
+    ]
+}
+
+async fn send_to_peer(
+    fed: &Federation,
+    headers: &[(&'static str, String)],
+) -> (u16, Option<String>, String) {
+    let url = format!(
+        "https://127.0.0.1:{}{}",
+        fed.vodokanal_peer,
+        fed.balance_path("/accounts/1/balance")
+    );
+    let mut request = peer_client(fed, "gw-core").get(&url);
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let error = response
+        .headers()
+        .get("x-road-error")
+        .map(|v| v.to_str().unwrap().to_string());
+    (status, error, response.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sealed_request_is_served_once_and_only_while_fresh_also_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    let data = dir.path().join("vodokanal");
+    let vodokanal = start(&fed, &data, "gw-vodokanal", &["--seal-window", "60s"]);
+    wait_for_peer_listener(&vodokanal);
+
+    let stamp = Stamp::now("0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b");
+    let sealed = sealed_balance_request(&fed, &stamp).await;
+    let (status, error, body) = send_to_peer(&fed, &sealed).await;
+    assert_eq!((status, error), (200, None), "{body}\n{}", vodokanal.log());
+    assert_eq!(fed.upstream.seen.lock().unwrap().len(), 1);
+
+    let (status, error, body) = send_to_peer(&fed, &sealed).await;
+    assert_eq!(status, 400, "a replay is refused: {body}");
+    assert_eq!(
+        error.as_deref(),
+        Some("Server.ServerProxy.InvalidSignatureValue")
+    );
+    assert!(body.contains("already served"), "{body}");
+
+    // Sealed properly, but five minutes ago.
+    let old = Stamp {
+        request_id: "0193a1b2-c3d4-7e5f-8a9b-00000000old1".into(),
+        sealed_at: (chrono::Utc::now() - chrono::Duration::minutes(5))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    };
+    let (status, _, body) = send_to_peer(&fed, &sealed_balance_request(&fed, &old).await).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("window"), "{body}");
+
+    // The stamp is under the seal: a fresh time on the old seal does not verify.
+    let mut restamped = sealed.clone();
+    restamped[4].1 = Stamp::now("x").sealed_at;
+    let (status, _, body) = send_to_peer(&fed, &restamped).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("valid seal"), "{body}");
+
+    // A restart within the window still knows the request.
+    vodokanal.stop();
+    let vodokanal = start(&fed, &data, "gw-vodokanal", &[]);
+    wait_for_peer_listener(&vodokanal);
+    let (status, _, body) = send_to_peer(&fed, &sealed).await;
+    assert_eq!(status, 400, "a replay after a restart is refused: {body}");
+    assert!(body.contains("already served"), "{body}");
+    assert_eq!(
+        fed.upstream.seen.lock().unwrap().len(),
+        1,
+        "only the first request reached the upstream"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_x_road_id_leaves_two_exchanges_that_export_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    let core_data = dir.path().join("core");
+    let core = start(&fed, &core_data, "gw-core", &[]);
+    let vodokanal = start(&fed, &dir.path().join("vodokanal"), "gw-vodokanal", &[]);
+    wait_for_peer_listener(&vodokanal);
+    let client = fed.registry_client();
+    let mut request_ids = Vec::new();
+    for account in ["1", "2"] {
+        let reply = crate::common::xroad::call(
+            &core,
+            "GET",
+            &fed.balance_path(&format!("/accounts/{account}/balance")),
+            &[("X-Road-Client", &client), ("X-Road-Id", "m-reused")],
+            "",
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{}\n{}", reply.body, core.log());
+        assert_eq!(reply.header("x-road-id"), Some("m-reused"));
+        request_ids.push(reply.header("x-road-request-id").unwrap().to_string());
+    }
+    assert_ne!(
+        request_ids[0], request_ids[1],
+        "each exchange has its own id"
+    );
+
+    let export = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_hromada"))
+            .args(["audit", "export", "m-reused"])
+            .arg(&fed.root)
+            .arg("--data-dir")
+            .arg(&core_data)
+            .arg("--out")
+            .arg(dir.path().join("export.p7m"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let merged = export(&[]);
+    let said = String::from_utf8_lossy(&merged.stderr);
+    assert!(
+        !merged.status.success(),
+        "two exchanges are not merged into one export"
+    );
+    assert!(said.contains("2 exchanges"), "{said}");
+    for id in &request_ids {
+        assert!(said.contains(id.as_str()), "{said}");
+    }
+    let one = export(&["--request-id", &request_ids[1]]);
+    let said = String::from_utf8_lossy(&one.stdout);
+    assert!(
+        one.status.success(),
+        "{}",
+        String::from_utf8_lossy(&one.stderr)
+    );
+    assert!(said.contains("1 record(s)"), "{said}");
+    drop(vodokanal);
 }
