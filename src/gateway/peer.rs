@@ -209,6 +209,8 @@ pub async fn forward(
     let mut response = match request.body(call.body.clone()).send().await {
         Ok(response) => response,
         Err(e) => {
+            // Without the URL: its path and query can name a data subject.
+            let e = e.without_url();
             tracing::warn!("gateway node `{node}` at {address} cannot be reached: {e}");
             return refuse(
                 ErrorKind::ClientProxyNetworkError,

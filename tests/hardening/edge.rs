@@ -529,3 +529,82 @@ async fn a_reused_x_road_id_leaves_two_exchanges_that_export_apart() {
     assert!(said.contains("1 record(s)"), "{said}");
     drop(vodokanal);
 }
+
+// ---- Upstream addresses, identifiers in logs, the read APIs' scheme (finding 8, in part) ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalogue_logs_and_read_apis_leak_no_address_identifier_or_scheme_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    let council = std::fs::read_to_string(fed.root.join("spec/council.kdl")).unwrap();
+    let port = regex::Regex::new(r"http://127\.0\.0\.1:(\d+)/register")
+        .unwrap()
+        .captures(&council)
+        .unwrap()[1]
+        .to_string();
+    fed.edit(
+        "spec/council.kdl",
+        "description \"Прізвище, ім'я та адреса зареєстрованої особи за РНОКПП\"",
+        &format!(
+            "description \"Дзеркала: localhost:{port}/register, HTTP://127.0.0.1:{port}/register/, \
+             127.0.0.1:{port} та http://[::1]:{port}\""
+        ),
+    );
+    let token = dir.path().join("token");
+    std::fs::write(&token, "s3cret-token\n").unwrap();
+    let core = start(
+        &fed,
+        &dir.path().join("core"),
+        "gw-core",
+        &["--api-token-file", token.to_str().unwrap()],
+    );
+
+    for page in ["/api/catalogue", "/catalogue"] {
+        let (code, body) = core.get(page);
+        assert_eq!(code, 200, "{page}: {body}");
+        assert!(
+            body.contains("Дзеркала"),
+            "{page}: the description is shown"
+        );
+        assert!(
+            !body.contains(&format!(":{port}")),
+            "{page} shows the upstream: {body}"
+        );
+        assert!(
+            !body.contains("localhost"),
+            "{page} shows the upstream: {body}"
+        );
+    }
+
+    // The water utility's node is down: the warning names the node, not the account asked for.
+    let reply = crate::common::xroad::get(
+        &core,
+        &fed.balance_path("/accounts/3012345678/balance?as_of=3012345678"),
+        &fed.registry_client(),
+    )
+    .await;
+    assert_eq!(
+        reply.error_type(),
+        Some("Server.ClientProxy.NetworkError"),
+        "{}",
+        reply.body
+    );
+    let log = core.log();
+    assert!(log.contains("cannot be reached"), "{log}");
+    assert!(
+        !log.contains("3012345678"),
+        "a log line carries the subject's id:\n{log}"
+    );
+
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let reply = crate::common::xroad::call(
+            &core,
+            "GET",
+            "/api/operational",
+            &[("Authorization", &format!("{scheme} s3cret-token"))],
+            "",
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{scheme}: {}", reply.body);
+    }
+}
