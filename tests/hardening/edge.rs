@@ -179,6 +179,34 @@ async fn a_trickled_body_gets_an_x_road_error_within_the_bound() {
     assert!(said.contains("did not arrive within 2s"), "{said}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_peer_listener_closes_silent_and_trickling_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    let vodokanal = start(
+        &fed,
+        &dir.path().join("vodokanal"),
+        "gw-vodokanal",
+        &["--header-timeout", "2s"],
+    );
+    wait_for_peer_listener(&vodokanal);
+    let address = format!("127.0.0.1:{}", fed.vodokanal_peer);
+    let mut silent = TcpStream::connect(&address).await.unwrap();
+    let slow: Vec<_> = (0..3)
+        .map(|_| tokio::spawn(trickle_headers(address.clone())))
+        .collect();
+    let stamp = Stamp::now("0193a1b2-c3d4-7e5f-8a9b-00000000slow");
+    let (status, _, body) = send_to_peer(&fed, &sealed_balance_request(&fed, &stamp).await).await;
+    assert_eq!(status, 200, "a node is served while others trickle: {body}");
+    assert!(
+        closed_by_server(&mut silent).await.is_some(),
+        "a connection without a TLS handshake stayed open"
+    );
+    for slow in slow {
+        assert!(slow.await.unwrap(), "a trickling connection stayed open");
+    }
+}
+
 // ---- What reaches the upstream is what was checked (finding 7) ----
 
 /// An upstream on loopback that records each request line exactly as it arrives on the socket
@@ -398,9 +426,16 @@ async fn send_to_peer(
     fed: &Federation,
     headers: &[(&'static str, String)],
 ) -> (u16, Option<String>, String) {
+    send_to_peer_at(fed, fed.vodokanal_peer, headers).await
+}
+
+async fn send_to_peer_at(
+    fed: &Federation,
+    port: u16,
+    headers: &[(&'static str, String)],
+) -> (u16, Option<String>, String) {
     let url = format!(
-        "https://127.0.0.1:{}{}",
-        fed.vodokanal_peer,
+        "https://127.0.0.1:{port}{}",
         fed.balance_path("/accounts/1/balance")
     );
     let mut request = peer_client(fed, "gw-core").get(&url);
@@ -467,6 +502,45 @@ async fn a_sealed_request_is_served_once_and_only_while_fresh_also_after_a_resta
         1,
         "only the first request reached the upstream"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sealed_request_served_by_one_replica_is_refused_by_the_other() {
+    let Some(url) = crate::common::postgres::url_or_skip(
+        "a_sealed_request_served_by_one_replica_is_refused_by_the_other",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    let a = start(
+        &fed,
+        &dir.path().join("a"),
+        "gw-vodokanal",
+        &["--database-url", &url],
+    );
+    let b_port = crate::common::federation::free_port();
+    let b_listen = format!("127.0.0.1:{b_port}");
+    let b = start(
+        &fed,
+        &dir.path().join("b"),
+        "gw-vodokanal",
+        &["--database-url", &url, "--peer-listen", &b_listen],
+    );
+    wait_for_peer_listener(&a);
+    wait_for_peer_listener(&b);
+    let stamp = Stamp::now("0193a1b2-c3d4-7e5f-8a9b-0000000replica");
+    let sealed = sealed_balance_request(&fed, &stamp).await;
+    let (status, _, body) = send_to_peer_at(&fed, fed.vodokanal_peer, &sealed).await;
+    assert_eq!(status, 200, "{body}\n{}", a.log());
+    let (status, error, body) = send_to_peer_at(&fed, b_port, &sealed).await;
+    assert_eq!(status, 400, "the other replica refuses the replay: {body}");
+    assert_eq!(
+        error.as_deref(),
+        Some("Server.ServerProxy.InvalidSignatureValue")
+    );
+    assert!(body.contains("already served"), "{body}");
+    assert_eq!(fed.upstream.seen.lock().unwrap().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
