@@ -570,6 +570,18 @@ async fn a_reused_x_road_id_leaves_two_exchanges_that_export_apart() {
         request_ids[0], request_ids[1],
         "each exchange has its own id"
     );
+    let carried: Vec<String> = fed
+        .upstream
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|h| h["x-road-request-id"].to_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        carried, request_ids,
+        "the provider's node and system see the consumer node's request ids"
+    );
 
     let export = |extra: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_hromada"))
