@@ -92,7 +92,7 @@ impl ReplayGuard {
                     stamp.sealed_at
                 ))
             })?;
-        if sealed_at < now - window || sealed_at > now + window {
+        if (now - sealed_at).abs() > window {
             return Err(Stale::OutsideWindow(format!(
                 "the request was sealed at {}, more than {} from this node's clock ({}); a \
                  sealed request is served only within that window (check both nodes' clocks)",
@@ -103,7 +103,13 @@ impl ReplayGuard {
         }
         let first = self
             .store
-            .remember_request(sealer, &stamp.request_id, sealed_at + window)
+            .remember_request(
+                sealer,
+                &stamp.request_id,
+                sealed_at
+                    .checked_add_signed(window)
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC),
+            )
             .await
             .map_err(|e| Stale::Unknown(e.to_string()))?;
         if !first {
@@ -113,10 +119,48 @@ impl ReplayGuard {
             )));
         }
         if self.admitted.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1
-            && let Err(e) = self.store.forget_requests(now - window).await
+            && let Err(e) = self.store.forget_requests(now).await
         {
             tracing::warn!("{e}; expired request stamps are pruned later");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(offset: chrono::Duration, id: &str) -> Stamp {
+        Stamp {
+            request_id: id.into(),
+            sealed_at: (Utc::now() + offset).to_rfc3339_opts(SecondsFormat::Millis, true),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stamp_is_admitted_once_and_only_within_the_window() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let guard = ReplayGuard::new(store, Duration::from_secs(60));
+        let fresh = Stamp::now("r-1");
+        assert_eq!(guard.admit("council", &fresh).await, Ok(()));
+        assert!(matches!(
+            guard.admit("council", &fresh).await,
+            Err(Stale::Replayed(_))
+        ));
+        assert_eq!(guard.admit("vodokanal", &fresh).await, Ok(()), "per sealer");
+        let skewed = at(chrono::Duration::seconds(-30), "r-2");
+        assert_eq!(guard.admit("council", &skewed).await, Ok(()));
+        for stale in [
+            at(chrono::Duration::seconds(-90), "r-3"),
+            at(chrono::Duration::seconds(90), "r-4"),
+            Stamp {
+                request_id: "r-5".into(),
+                sealed_at: "yesterday".into(),
+            },
+        ] {
+            let refused = guard.admit("council", &stale).await;
+            assert!(matches!(refused, Err(Stale::OutsideWindow(_))), "{stale:?}");
+        }
     }
 }
