@@ -267,6 +267,8 @@ fn read_api_token(path: &std::path::Path) -> Result<Arc<str>, String> {
 
 type ServerTask = tokio::task::JoinHandle<Result<(), String>>;
 
+/// The systems' listener speaks HTTP/1.1 only (as X-Road's information systems do): its
+/// header deadline also bounds idle connections, which HTTP/2 would keep open without limit.
 async fn spawn_server(
     options: &Options,
     app: Router,
@@ -278,7 +280,7 @@ async fn spawn_server(
     match &options.tls {
         None => Ok(tokio::spawn(async move {
             limits
-                .apply(axum_server::bind(listen), "systems")
+                .apply(axum_server::bind(listen).http1_only(), "systems")
                 .handle(handle)
                 .serve(service)
                 .await
@@ -295,8 +297,12 @@ async fn spawn_server(
                         key.display()
                     )
                 })?;
+            let mut http1 = (*config.get_inner()).clone();
+            http1.alpn_protocols = vec![b"http/1.1".to_vec()];
+            config.reload_from_config(Arc::new(http1));
             Ok(tokio::spawn(async move {
                 let server = axum_server::bind_rustls(listen, config)
+                    .http1_only()
                     .map(|tls| tls.handshake_timeout(limits.header_timeout));
                 limits
                     .apply(server, "systems")

@@ -112,6 +112,66 @@ async fn idle_and_silent_connections_are_closed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_systems_listener_does_not_hold_http2_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = minimal_node(dir.path(), &["--header-timeout", "2s"]);
+    let mut stream = TcpStream::connect(&node.address).await.unwrap();
+    // The HTTP/2 connection preface and an empty SETTINGS frame (prior knowledge, RFC 9113).
+    stream
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .unwrap();
+    let said = closed_by_server(&mut stream)
+        .await
+        .expect("an HTTP/2 connection is closed, not kept");
+    let settings = said.as_bytes().get(3) == Some(&4) && said.as_bytes().starts_with(&[0, 0]);
+    assert!(!settings, "the listener spoke HTTP/2: {said:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_systems_listener_over_tls_offers_http1_and_bounds_handshakes() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    let cert = fed.root.join("pki/nodes/gw-core.crt");
+    let key = fed.root.join("dev-keys/nodes/gw-core.key");
+    let node = Appliance::start(
+        &fed.root,
+        &dir.path().join("core"),
+        &[
+            "--node",
+            "gw-core",
+            "--header-timeout",
+            "2s",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    assert!(node.url.starts_with("https://"), "{}", node.url);
+    let anchor =
+        reqwest::Certificate::from_pem(&std::fs::read(fed.root.join("pki/ca.crt")).unwrap())
+            .unwrap();
+    let client = reqwest::Client::builder()
+        .add_root_certificate(anchor)
+        .use_rustls_tls()
+        .build()
+        .unwrap();
+    let reply = client
+        .get(format!("{}/healthz", node.url))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", node.log()));
+    assert_eq!(reply.status(), 200);
+    assert_eq!(reply.version(), reqwest::Version::HTTP_11);
+    let mut silent = TcpStream::connect(&node.address).await.unwrap();
+    assert!(
+        closed_by_server(&mut silent).await.is_some(),
+        "a connection that never starts its TLS handshake stayed open"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_beyond_the_cap_are_closed_and_slots_come_back() {
     let dir = tempfile::tempdir().unwrap();
     let node = minimal_node(
