@@ -176,14 +176,24 @@ async fn connections_beyond_the_cap_are_closed_and_slots_come_back() {
     let dir = tempfile::tempdir().unwrap();
     let node = minimal_node(
         dir.path(),
-        &["--header-timeout", "3s", "--max-connections", "3"],
+        &["--header-timeout", "5s", "--max-connections", "3"],
     );
+    // Three keep-alive connections, each surely holding its slot once it was answered.
     let mut held = Vec::new();
     for _ in 0..3 {
-        held.push(TcpStream::connect(&node.address).await.unwrap());
+        let mut stream = TcpStream::connect(&node.address).await.unwrap();
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 1024];
+        let n = tokio::time::timeout(PATIENCE, stream.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+        held.push(stream);
     }
-    // Give the server the time to accept the three before the fourth arrives.
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let mut fourth = TcpStream::connect(&node.address).await.unwrap();
     let _ = fourth
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -224,7 +234,9 @@ async fn a_trickled_body_gets_an_x_road_error_within_the_bound() {
             if let Ok(Ok(n)) =
                 tokio::time::timeout(Duration::from_millis(10), stream.read(&mut buf)).await
             {
-                return String::from_utf8_lossy(&buf[..n]).into_owned();
+                let first = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let rest = closed_by_server(&mut stream).await.unwrap_or_default();
+                return first + &rest;
             }
         }
         String::new()
