@@ -75,7 +75,7 @@ impl Address {
             format!("(?P<path>{})?", regex::escape(path))
         };
         let pattern = format!(
-            r"(?:(?P<scheme>(?i:[a-z][a-z0-9+.-]*)://)|(?P<lead>[A-Za-z0-9_.-]))?(?P<host>(?i:{}))(?P<port>:(?:{port}))?{path}(?P<tail>[A-Za-z0-9_-])?",
+            r"(?:(?P<scheme>(?i:[a-z][a-z0-9+.-]*)://)|(?P<lead>[A-Za-z0-9_.-]))?(?P<host>(?i:{}))(?P<port>:(?:{port}))?{path}(?P<tail>[A-Za-z0-9_-]|:[0-9])?",
             hosts.join("|")
         );
         Some(Address {
@@ -89,9 +89,14 @@ impl Address {
         let scheme = c.name("scheme").is_some();
         let lead = c.name("lead").map_or("", |m| m.as_str());
         let tail = c.name("tail").map_or("", |m| m.as_str());
-        let qualified = c.name("port").is_some() || c.name("path").is_some();
-        // Inside a longer name (`x127.0.0.1`, `10.0.0.10`): another host, not this one.
-        if (!lead.is_empty() && !scheme) || (!tail.is_empty() && !qualified) {
+        let port = c.name("port").is_some();
+        let path = c.name("path").is_some();
+        let qualified = port || path;
+        // Inside a longer name (`x127.0.0.1`, `10.0.0.10`), or another port (`:8443`,
+        // `:94021`): another system, not this one.
+        let other_port =
+            tail.starts_with(':') || (port && !path && tail.starts_with(char::is_numeric));
+        if (!lead.is_empty() && !scheme) || (!tail.is_empty() && !qualified) || other_port {
             return whole.to_string();
         }
         if !scheme && !qualified && !self.bare_host {
@@ -148,6 +153,11 @@ mod tests {
         assert_eq!(
             upstreams.redact("10.0.0.10 and x10.0.0.1 stay", HIDDEN),
             "10.0.0.10 and x10.0.0.1 stay"
+        );
+        let loopback = Upstreams::new(["http://127.0.0.1:9402/register"]);
+        assert_eq!(
+            loopback.redact("nodes at 127.0.0.1:8443 and localhost:94021 stay", HIDDEN),
+            "nodes at 127.0.0.1:8443 and localhost:94021 stay"
         );
         // A single-word host is hidden with its port or scheme, not as a word of prose.
         assert_eq!(

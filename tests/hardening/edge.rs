@@ -766,3 +766,42 @@ async fn the_catalogue_logs_and_read_apis_leak_no_address_identifier_or_scheme_c
         assert_eq!(reply.status, 200, "{scheme}: {}", reply.body);
     }
 }
+
+#[test]
+fn the_docs_site_refuses_an_upstream_address_in_another_spelling() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("federation");
+    crate::common::copy_tree(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/federation"),
+        &root,
+    );
+    let docs = |out: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_hromada"))
+            .arg("docs")
+            .arg(&root)
+            .arg("--out")
+            .arg(dir.path().join(out))
+            .output()
+            .unwrap()
+    };
+    assert!(docs("before").status.success(), "the example builds");
+    let council = root.join("spec/council.kdl");
+    let text = std::fs::read_to_string(&council).unwrap();
+    let quoted = "description \"Прізвище, ім'я та адреса зареєстрованої особи за РНОКПП\"";
+    assert!(text.contains(quoted));
+    std::fs::write(
+        &council,
+        text.replace(quoted, "description \"Дзеркало: localhost:9402/register\""),
+    )
+    .unwrap();
+    let built = docs("after");
+    let said = String::from_utf8_lossy(&built.stderr);
+    assert!(
+        !built.status.success(),
+        "the site was built with the address"
+    );
+    assert!(
+        said.contains("internal upstream address of council/residents"),
+        "{said}"
+    );
+}
