@@ -90,6 +90,8 @@ fn make_client(gateway: &Gateway, compiled: &Compiled) -> Result<reqwest::Client
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .connect_timeout(std::time::Duration::from_secs(5))
+        // Below the peers' default header deadline, which closes idle connections.
+        .pool_idle_timeout(std::time::Duration::from_secs(5))
         .build()
         .map_err(|e| format!("cannot build the client for other gateway nodes: {e}"))
 }
