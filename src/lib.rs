@@ -10,6 +10,7 @@ pub mod docs;
 pub mod gateway;
 pub mod plan;
 pub mod reconcile;
+pub mod redact;
 pub mod serve;
 pub mod spec;
 pub mod store;

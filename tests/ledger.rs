@@ -27,6 +27,7 @@ fn at(ms: i64) -> DateTime<Utc> {
 fn exchange(node: &str, n: i64) -> Exchange {
     Exchange {
         message_id: format!("msg-{node}-{n}"),
+        request_id: format!("r-{node}-{n}"),
         node: node.into(),
         side: Side::Producer,
         client: "UA/GOV/04363395/portal".into(),

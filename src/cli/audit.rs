@@ -77,6 +77,10 @@ pub struct ExportArgs {
     /// Only the record of this gateway node (when several nodes logged the message).
     #[arg(long)]
     pub node: Option<String>,
+    /// Only the exchange with this request id (the `X-Road-Request-Id` the gateway answered
+    /// with), when a client used one message id for several exchanges.
+    #[arg(long, value_name = "ID")]
+    pub request_id: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -227,6 +231,7 @@ async fn export(args: ExportArgs) -> Result<ExitCode, String> {
             root: &args.root,
             keys: &keys,
             node: args.node.as_deref(),
+            request_id: args.request_id.as_deref(),
         },
     )
     .await;

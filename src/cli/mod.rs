@@ -29,7 +29,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the appliance: reconcile the spec into the running revision and serve it.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Show what a running appliance has applied and its last reconciles.
     Status(status::StatusArgs),
     /// Check a spec tree and report every problem.
@@ -53,7 +53,7 @@ pub enum Command {
 
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
         Command::Status(args) => status::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Spec(command) => spec_export::run(command),

@@ -11,6 +11,7 @@ use clap::{Args, ValueEnum};
 use crate::gateway::{Limits, checkpoints};
 use crate::reconcile::git::Remote;
 use crate::serve::Options;
+use crate::serve::connections::ConnectionLimits;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -59,6 +60,27 @@ pub struct ServeArgs {
     /// How long a provider's system may take to answer, e.g. `30s`.
     #[arg(long, env = "HROMADA_UPSTREAM_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub upstream_timeout: Duration,
+    /// Longest request target (path and query) the gateway takes, in bytes.
+    #[arg(long, env = "HROMADA_MAX_URI", default_value_t = Limits::default().max_uri)]
+    pub max_uri: usize,
+    /// Largest total of a request's headers (names and values) the gateway takes, in bytes.
+    #[arg(long, env = "HROMADA_MAX_HEADERS", default_value_t = Limits::default().max_headers)]
+    pub max_headers: usize,
+    /// How long a client may take to send a request's headers (also how long an idle
+    /// keep-alive connection stays open, and the TLS handshake), e.g. `10s`.
+    #[arg(long, env = "HROMADA_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_timeout: Duration,
+    /// How long a client may take to send a request's body, e.g. `30s`.
+    #[arg(long, env = "HROMADA_BODY_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub body_timeout: Duration,
+    /// How far the seal time of a request from another gateway node may be from this node's
+    /// clock; a sealed request is served once within it, e.g. `60s`.
+    #[arg(long, env = "HROMADA_SEAL_WINDOW", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub seal_window: Duration,
+    /// Connections each listener (systems', other nodes') keeps open at once; more are closed
+    /// on arrival.
+    #[arg(long, env = "HROMADA_MAX_CONNECTIONS", default_value_t = ConnectionLimits::default().max_connections)]
+    pub max_connections: usize,
     /// Log format.
     #[arg(long, env = "HROMADA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -120,6 +142,14 @@ pub fn run(args: ServeArgs) -> ExitCode {
         limits: Limits {
             max_body: args.max_body,
             upstream_timeout: args.upstream_timeout,
+            body_timeout: args.body_timeout,
+            max_uri: args.max_uri,
+            max_headers: args.max_headers,
+            seal_window: args.seal_window,
+        },
+        connections: ConnectionLimits {
+            max_connections: args.max_connections,
+            header_timeout: args.header_timeout,
         },
         checkpoint_every: args.log.checkpoint_every,
         checkpoint_records: args.log.checkpoint_records,

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
 use super::{Builder, labels};
+use crate::redact::Upstreams;
 use crate::spec::model::{
     FieldType, ItemType, Participant, ResponseField, Service, SubjectLocation,
 };
@@ -182,10 +183,14 @@ fn copy_openapi(b: &mut Builder, p: &Participant, s: &Service, doc: &str) -> Res
             p.id, s.id
         )
     })?;
-    let mut redacted = text;
-    for (address, _) in b.upstream_addresses() {
-        redacted = redacted.replace(&address, "https://upstream.invalid");
-    }
+    let upstreams = Upstreams::new(
+        b.spec
+            .participants
+            .iter()
+            .flat_map(|p| &p.services)
+            .map(|s| s.upstream.as_str()),
+    );
+    let redacted = upstreams.redact(&text, "https://upstream.invalid");
     let ext = std::path::Path::new(doc)
         .extension()
         .and_then(|e| e.to_str())

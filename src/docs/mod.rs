@@ -17,6 +17,7 @@ use std::path::Path;
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
 
+use crate::redact::Upstreams;
 use crate::spec::Spec;
 use render::Renderer;
 pub use site::{MARKER, Site};
@@ -172,11 +173,13 @@ impl<'a> Builder<'a> {
         out
     }
 
-    /// Upstream URLs are internal addresses: no file of the site may carry one.
+    /// Upstream URLs are internal addresses: no file of the site may carry one, in any spelling.
     fn refuse_upstream_leaks(&self) -> Result<()> {
         for (address, service) in self.upstream_addresses() {
+            let spellings = Upstreams::new([address.as_str()]);
             for (path, bytes) in self.site.files() {
-                if String::from_utf8_lossy(bytes).contains(&address) {
+                let text = String::from_utf8_lossy(bytes);
+                if spellings.redact(&text, "") != text {
                     bail!(
                         "{path} would publish the internal upstream address of {service}; remove it from that document"
                     );

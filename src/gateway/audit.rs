@@ -531,6 +531,66 @@ pub struct ExportRequest<'a> {
     pub keys: &'a Path,
     /// Only the records of this node.
     pub node: Option<&'a str>,
+    /// Only the exchange with this gateway request id (`X-Road-Request-Id`), for a message id
+    /// a client used for several exchanges.
+    pub request_id: Option<&'a str>,
+}
+
+/// Keeps the records of one exchange: those with `request_id` when given, else all of them
+/// when they are of one exchange; a message id reused for several exchanges is refused with
+/// their request ids, never merged into one export.
+fn one_exchange(
+    records: &mut Vec<LogRecord>,
+    id: &str,
+    request_id: Option<&str>,
+) -> Result<String, String> {
+    let request_of = |record: &LogRecord| {
+        Exchange::from_log_entry(&record.entry)
+            .map(|e| e.request_id)
+            .unwrap_or_default()
+    };
+    if let Some(wanted) = request_id {
+        records.retain(|r| request_of(r) == wanted);
+        if records.is_empty() {
+            return Err(format!(
+                "message id `{id}` has no record with request id `{wanted}`; run without \
+                 --request-id to see the ones it has"
+            ));
+        }
+        return Ok(wanted.to_string());
+    }
+    let mut exchanges: Vec<(String, Vec<String>)> = Vec::new();
+    for record in records.iter() {
+        let place = format!("node {} record {}", record.node, record.seq);
+        let request = request_of(record);
+        match exchanges.iter_mut().find(|(r, _)| *r == request) {
+            Some((_, places)) => places.push(place),
+            None => exchanges.push((request, vec![place])),
+        }
+    }
+    if exchanges.len() > 1 {
+        let listed: Vec<String> = exchanges
+            .iter()
+            .map(|(request, places)| {
+                let request = if request.is_empty() {
+                    "(none)"
+                } else {
+                    request
+                };
+                format!("{request} ({})", places.join(", "))
+            })
+            .collect();
+        return Err(format!(
+            "message id `{id}` was used for {} exchanges (a client reused its X-Road-Id); \
+             export one with --request-id, the X-Road-Request-Id the gateway answered with: {}",
+            exchanges.len(),
+            listed.join("; ")
+        ));
+    }
+    Ok(exchanges
+        .pop()
+        .map(|(request, _)| request)
+        .unwrap_or_default())
 }
 
 /// A sealed export: the DER of the CMS SignedData and who sealed it.
@@ -575,6 +635,7 @@ pub async fn export(store: &Store, request: &ExportRequest<'_>) -> Result<Export
             ));
         }
     }
+    let request_id = one_exchange(&mut records, id, request.request_id)?;
     let loaded = crate::spec::load(request.root);
     if loaded.sources.files.is_empty() {
         return Err(format!(
@@ -662,6 +723,7 @@ pub async fn export(store: &Store, request: &ExportRequest<'_>) -> Result<Export
     let document = json!({
         "format": EXPORT_FORMAT,
         "message_id": id,
+        "request_id": request_id,
         "hash": HASH_RULE,
         "records": records.iter().map(|r| json!({
             "node": r.node,

@@ -8,9 +8,11 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 
+use super::Limits;
 use super::protocol::{
-    ClientId, ErrorKind, GatewayError, HEADER_CLIENT, HEADER_ID, ServiceId, forwardable,
-    in_request_hash, new_message_id, parse_client_header, parse_request_path, request_hash,
+    ClientId, ErrorKind, GatewayError, HEADER_CLIENT, HEADER_ID, ServiceId, check_query,
+    forwardable, in_request_hash, new_message_id, parse_client_header, parse_request_path,
+    request_hash,
 };
 use crate::spec::model::Method;
 
@@ -27,6 +29,9 @@ const MAX_XROAD_HEADER: usize = 1024;
 #[derive(Debug, Clone)]
 pub struct Call {
     pub message_id: String,
+    /// This gateway's own id of the exchange (`X-Road-Request-Id`): made by the consumer's
+    /// node, carried sealed to the provider's, never chosen by a client.
+    pub request_id: String,
     pub client: ClientId,
     pub service: ServiceId,
     pub method: Method,
@@ -85,6 +90,7 @@ impl Call {
 #[derive(Debug, Clone)]
 pub struct Unparsed {
     pub message_id: String,
+    pub request_id: String,
     pub client: String,
     pub service: String,
     pub method: String,
@@ -94,11 +100,12 @@ pub struct Unparsed {
     pub request_hash: String,
 }
 
-/// Reads and parses a request, refusing a body over `max_body` bytes.
+/// Reads and parses a request within `limits` (target and header sizes, body size and time).
 pub async fn parse(
     request: Request<Body>,
-    max_body: usize,
+    limits: &Limits,
 ) -> Result<Call, Box<(GatewayError, Unparsed)>> {
+    let max_body = limits.max_body;
     let request_in = Utc::now();
     let (parts, body) = request.into_parts();
     let raw_path = parts.uri.path().to_string();
@@ -109,6 +116,7 @@ pub async fn parse(
         .unwrap_or_else(new_message_id);
     let mut unparsed = Unparsed {
         message_id: message_id.clone(),
+        request_id: new_message_id(),
         client: clip(header(&parts.headers, HEADER_CLIENT).unwrap_or_default()),
         service: clip(&raw_path),
         method: parts.method.as_str().to_string(),
@@ -124,6 +132,9 @@ pub async fn parse(
         ))
     };
 
+    if let Some(refusal) = oversized_head(&parts, limits) {
+        return Err(fail(ErrorKind::RequestTooLarge, refusal, &unparsed));
+    }
     let declared =
         header(&parts.headers, CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max_body as u64) {
@@ -133,9 +144,21 @@ pub async fn parse(
             &unparsed,
         ));
     }
-    let body = match axum::body::to_bytes(body, max_body).await {
-        Ok(body) => body,
+    let body = match tokio::time::timeout(limits.body_timeout, axum::body::to_bytes(body, max_body))
+        .await
+    {
+        Ok(Ok(body)) => body,
         Err(_) => {
+            return Err(fail(
+                ErrorKind::BadRequest,
+                format!(
+                    "the request body did not arrive within {}; send it at once after the headers",
+                    humantime::format_duration(limits.body_timeout)
+                ),
+                &unparsed,
+            ));
+        }
+        Ok(Err(_)) => {
             return Err(fail(
                 ErrorKind::RequestTooLarge,
                 format!(
@@ -177,6 +200,9 @@ pub async fn parse(
     }
     let (service, path) =
         parse_request_path(&raw_path).map_err(|e| fail(e.kind(), e.to_string(), &unparsed))?;
+    if let Some(query) = &query {
+        check_query(query).map_err(|e| fail(e.kind(), e.to_string(), &unparsed))?;
+    }
     let Some(client_header) = parts.headers.get(HEADER_CLIENT) else {
         return Err(fail(
             ErrorKind::MissingHeader,
@@ -205,6 +231,7 @@ pub async fn parse(
     })?;
     let mut call = Call {
         message_id,
+        request_id: unparsed.request_id,
         client,
         service,
         method,
@@ -243,6 +270,28 @@ pub fn exchanged_hash(call: &Call) -> String {
         None => call.raw_path.clone(),
     };
     request_hash(call.method.as_str(), &path_and_query, &headers, &call.body)
+}
+
+/// Why the request's target or headers are larger than `limits` allow, if they are.
+fn oversized_head(parts: &axum::http::request::Parts, limits: &Limits) -> Option<String> {
+    let target = parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
+    if target > limits.max_uri {
+        return Some(format!(
+            "the request path and query are {target} bytes long; the gateway takes at most {}",
+            limits.max_uri
+        ));
+    }
+    let headers: usize = parts
+        .headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    (headers > limits.max_headers).then(|| {
+        format!(
+            "the request headers are {headers} bytes in all; the gateway takes at most {}",
+            limits.max_headers
+        )
+    })
 }
 
 /// Whether a request header travels on towards the provider.

@@ -18,6 +18,7 @@ use serde_json::json;
 use crate::compile::Compiled;
 use crate::compile::routes::member_class;
 use crate::gateway::protocol::ServiceId;
+use crate::redact::Upstreams;
 use crate::serve::AppState;
 use crate::spec::model::{Participant, Service, Status};
 use crate::store::{Availability, HealthCheckRow, ServiceHealth, Store};
@@ -178,7 +179,7 @@ fn entry(
     s: &Service,
     reference: String,
     health: Health,
-    addresses: &[String],
+    addresses: &Upstreams,
 ) -> Entry {
     let id = service_id(compiled, p, s);
     Entry {
@@ -293,37 +294,20 @@ fn encode_part(part: &str) -> String {
     out
 }
 
-/// Every service's upstream URL and its origin, longest first (so a URL is replaced whole).
-fn upstream_addresses(compiled: &Compiled) -> Vec<String> {
-    let mut out = Vec::new();
-    for p in &compiled.spec.participants {
-        for s in &p.services {
-            let url = s.upstream.trim_end_matches('/');
-            if url.is_empty() {
-                continue;
-            }
-            out.push(url.to_string());
-            if let Ok(parsed) = url::Url::parse(url) {
-                let origin = parsed.origin().ascii_serialization();
-                if origin != "null" && origin != url {
-                    out.push(origin);
-                }
-            }
-        }
-    }
-    out.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-    out.dedup();
-    out
+/// Every service's upstream address, to be hidden in every spelling.
+fn upstream_addresses(compiled: &Compiled) -> Upstreams {
+    Upstreams::new(
+        compiled
+            .spec
+            .participants
+            .iter()
+            .flat_map(|p| &p.services)
+            .map(|s| s.upstream.as_str()),
+    )
 }
 
-fn redact(text: &str, addresses: &[String]) -> String {
-    let mut out = text.to_string();
-    for address in addresses {
-        if out.contains(address.as_str()) {
-            out = out.replace(address.as_str(), HIDDEN);
-        }
-    }
-    out
+fn redact(text: &str, addresses: &Upstreams) -> String {
+    addresses.redact(text, HIDDEN)
 }
 
 /// The OpenAPI `document` of the service `id` as the catalogue and `getOpenAPI` publish it: its
@@ -711,21 +695,6 @@ mod tests {
         assert_eq!(
             base_url(&id),
             "/r1/city/GOV/0436%203395/reg%2Fistry/extract"
-        );
-    }
-
-    #[test]
-    fn redaction_replaces_whole_urls_before_origins() {
-        let addresses = vec![
-            "http://10.0.0.1:80/api".to_string(),
-            "http://10.0.0.1:80".to_string(),
-        ];
-        assert_eq!(
-            redact(
-                "see http://10.0.0.1:80/api and http://10.0.0.1:80/x",
-                &addresses
-            ),
-            format!("see {HIDDEN} and {HIDDEN}/x")
         );
     }
 }

@@ -12,7 +12,7 @@ use axum::http::header::RETRY_AFTER;
 use axum::response::Response;
 
 use super::call::{self, Answer, Call, ResponseIds, Unparsed};
-use super::protocol::{ErrorKind, GatewayError, new_message_id};
+use super::protocol::{ErrorKind, GatewayError};
 use super::record::Side;
 use super::systems::{self, Origin};
 use super::trace::{self, Trace};
@@ -24,15 +24,13 @@ use crate::spec::model::RecordClass;
 /// `ANY /r1/…` from an information system.
 pub async fn handle(State(app): State<AppState>, request: Request<Body>) -> Response {
     let gateway = &app.gateway;
-    let request_id = new_message_id();
     let compiled = app.shared.current.load_full();
     let origin = Origin::of(&request);
-    let call = match call::parse(request, gateway.limits.max_body).await {
+    let call = match call::parse(request, &gateway.limits).await {
         Ok(call) => call,
         Err(refused) => {
             let (error, unparsed) = *refused;
-            return refuse_unparsed(gateway, compiled.as_deref(), error, unparsed, request_id)
-                .await;
+            return refuse_unparsed(gateway, compiled.as_deref(), error, unparsed).await;
         }
     };
     let Some(compiled) = compiled else {
@@ -45,7 +43,7 @@ pub async fn handle(State(app): State<AppState>, request: Request<Body>) -> Resp
         answer
             .headers
             .push((RETRY_AFTER, HeaderValue::from_static("1")));
-        return answer.into_response(&ids(&call, request_id));
+        return answer.into_response(&ids(&call));
     };
     let consumer = match consumer(&compiled, &call, &origin) {
         Ok(consumer) => consumer,
@@ -60,13 +58,13 @@ pub async fn handle(State(app): State<AppState>, request: Request<Body>) -> Resp
                 refused,
             )
             .await;
-            return answer.into_response(&ids(&call, request_id));
+            return answer.into_response(&ids(&call));
         }
     };
     if let Some(answer) = metaservices::answer(&compiled, &call) {
         let trace = metaservices::trace(&compiled, &call);
         let answer = finish(gateway, &compiled, Side::Client, &call, &trace, answer).await;
-        return answer.into_response(&ids(&call, request_id));
+        return answer.into_response(&ids(&call));
     }
     let mut trace = Trace {
         consumer: Some(consumer.to_string()),
@@ -74,7 +72,7 @@ pub async fn handle(State(app): State<AppState>, request: Request<Body>) -> Resp
     };
     let (side, answer) = route(gateway, &compiled, &call, consumer, &mut trace).await;
     let answer = finish(gateway, &compiled, side, &call, &trace, answer).await;
-    answer.into_response(&ids(&call, request_id))
+    answer.into_response(&ids(&call))
 }
 
 /// The subsystem (`participant/subsystem`) the call is made as: one the spec declares, served by
@@ -217,7 +215,6 @@ async fn refuse_unparsed(
     compiled: Option<&Compiled>,
     error: GatewayError,
     unparsed: Unparsed,
-    request_id: String,
 ) -> Response {
     let answer = Answer::refusal(error);
     let node = compiled.map(|c| c.node.as_str()).unwrap_or_default();
@@ -244,17 +241,17 @@ async fn refuse_unparsed(
     };
     answer.into_response(&ResponseIds {
         message_id: unparsed.message_id,
-        request_id,
+        request_id: unparsed.request_id,
         request_hash: unparsed.request_hash,
         client: None,
         service: None,
     })
 }
 
-fn ids(call: &Call, request_id: String) -> ResponseIds {
+fn ids(call: &Call) -> ResponseIds {
     ResponseIds {
         message_id: call.message_id.clone(),
-        request_id,
+        request_id: call.request_id.clone(),
         request_hash: call.request_hash.clone(),
         client: Some(call.client.to_string()),
         service: Some(call.service.to_string()),
@@ -277,7 +274,10 @@ fn observe(side: Side, trace: &Trace, answer: &Answer, request_in: chrono::DateT
     let outcome = match &answer.error {
         Some(e) => e.kind.to_string(),
         None if answer.status.is_success() => "ok".into(),
-        None => format!("provider-{}xx", answer.status.as_u16() / 100),
+        None => match answer.status.as_u16() / 100 {
+            class @ 1..=5 => format!("provider-{class}xx"),
+            _ => "provider-other".into(),
+        },
     };
     metrics::counter!(
         "hromada_gateway_requests_total",

@@ -15,6 +15,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::compile::Compiled;
 use crate::reconcile::Shared;
+use crate::redact::Upstreams;
 use crate::store::{HealthResult, Store};
 
 /// How often the runner looks for a newly applied revision.
@@ -310,25 +311,9 @@ fn describe(e: &reqwest::Error, check: &Check) -> String {
     format!("{what} ({detail})")
 }
 
-/// `text` with the URL, its origin and its host replaced, should an error message quote them.
+/// `text` with the upstream address replaced in any spelling, should an error message quote it.
 fn redact(text: &str, url: &str) -> String {
-    let mut out = text.replace(url, "the upstream");
-    if let Ok(parsed) = url::Url::parse(url) {
-        let origin = parsed.origin().ascii_serialization();
-        if origin != "null" {
-            out = out.replace(&origin, "the upstream");
-        }
-        if let Some(host) = parsed.host_str() {
-            let authority = match parsed.port() {
-                Some(port) => format!("{host}:{port}"),
-                None => host.to_string(),
-            };
-            out = out
-                .replace(&authority, "the upstream")
-                .replace(host, "the upstream");
-        }
-    }
-    out
+    Upstreams::new([url]).redact(text, "the upstream")
 }
 
 #[cfg(test)]

@@ -42,6 +42,11 @@ impl fmt::Debug for Ledger {
 }
 
 impl Ledger {
+    /// The store the message log is written to.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// A handle on the message log of `store`.
     pub fn new(store: Store) -> Ledger {
         Ledger {
@@ -57,11 +62,6 @@ impl Ledger {
             tally: Some(tally),
             ..self
         }
-    }
-
-    /// The store the message log is in.
-    pub fn store(&self) -> &Store {
-        &self.store
     }
 
     /// Writes one exchange (and its data subject's record) to the ledger; resolves once the

@@ -44,8 +44,7 @@ fn refusal(app: &AppState, headers: &HeaderMap) -> Option<Response> {
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(bearer_token);
     // Digests of equal length, so that the comparison takes the same time whatever was sent.
     let matches = given.is_some_and(|given| {
         openssl::memcmp::eq(
@@ -66,6 +65,13 @@ fn refusal(app: &AppState, headers: &HeaderMap) -> Option<Response> {
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         Some(response)
     }
+}
+
+/// The token of an `Authorization: Bearer TOKEN` value; the scheme is case-insensitive
+/// (RFC 7235 §2.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 fn bad_request(message: &str) -> Response {
@@ -181,4 +187,18 @@ fn store_failed(e: &crate::store::StoreError) -> Response {
         "store_unavailable",
         "the store cannot be read right now; try again later",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for value in ["Bearer t0k", "bearer t0k", "BEARER  t0k ", " bEaReR t0k"] {
+            assert_eq!(bearer_token(value), Some("t0k"), "{value:?}");
+        }
+        assert_eq!(bearer_token("Basic t0k"), None);
+        assert_eq!(bearer_token("Bearert0k"), None);
+    }
 }

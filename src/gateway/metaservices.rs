@@ -68,8 +68,10 @@ pub async fn list_clients(State(app): State<AppState>, request: Request<Body>) -
                 .collect()
         })
         .unwrap_or_default();
+    let request_id = new_message_id();
     let asked = Unparsed {
         message_id: message_id.clone(),
+        request_id: request_id.clone(),
         client,
         service: LIST_CLIENTS.into(),
         method: request.method().as_str().chars().take(16).collect(),
@@ -81,7 +83,7 @@ pub async fn list_clients(State(app): State<AppState>, request: Request<Body>) -
     let answer = log_answer(&app.gateway, &compiled, &asked, body).await;
     answer.into_response(&ResponseIds {
         message_id,
-        request_id: new_message_id(),
+        request_id,
         request_hash: String::new(),
         client: None,
         service: None,

@@ -27,6 +27,7 @@ pub mod rate_limit;
 pub mod record;
 pub mod redirect;
 pub mod release;
+pub mod replay;
 pub mod systems;
 pub mod systems_tls;
 pub mod trace;
@@ -48,6 +49,14 @@ pub struct Limits {
     pub max_body: usize,
     /// How long a provider's system may take to answer.
     pub upstream_timeout: Duration,
+    /// How long a client may take to send a request's body once its headers are in.
+    pub body_timeout: Duration,
+    /// Longest request target (path and query), in bytes.
+    pub max_uri: usize,
+    /// Largest sum of the request's header names and values, in bytes.
+    pub max_headers: usize,
+    /// How far from this node's clock the seal time of a request from another node may be.
+    pub seal_window: Duration,
 }
 
 impl Default for Limits {
@@ -55,6 +64,10 @@ impl Default for Limits {
         Limits {
             max_body: 10 * 1024 * 1024,
             upstream_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(30),
+            max_uri: 8 * 1024,
+            max_headers: 64 * 1024,
+            seal_window: Duration::from_secs(60),
         }
     }
 }
@@ -68,11 +81,13 @@ pub struct Gateway {
     pub peers: peer::PeerClients,
     pub limits: Limits,
     pub anchoring: checkpoints::Anchoring,
+    pub replays: replay::ReplayGuard,
 }
 
 impl Gateway {
     pub fn new(ledger: Ledger, keys: KeyRing, limits: Limits) -> Gateway {
         Gateway {
+            replays: replay::ReplayGuard::new(ledger.store().clone(), limits.seal_window),
             ledger,
             keys,
             rate_limits: RateLimits::local(),

@@ -18,8 +18,9 @@ use super::authorise::decide;
 use super::call::{self, Answer, Call, ResponseIds};
 use super::exchange::finish;
 use super::peer_tls::{self, NodeIdentity, PeerCertificate};
-use super::protocol::{ErrorKind, GatewayError, HEADER_REQUEST_HASH, new_message_id};
+use super::protocol::{ErrorKind, GatewayError, HEADER_REQUEST_HASH};
 use super::record::Side;
+use super::replay::{HEADER_REQUEST_ID, HEADER_SEALED_AT, Stale, Stamp};
 use super::trace::Trace;
 use super::upstream::{BodyError, read_bounded, with_call_headers};
 use super::{Gateway, provider};
@@ -90,15 +91,20 @@ fn make_client(gateway: &Gateway, compiled: &Compiled) -> Result<reqwest::Client
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .connect_timeout(std::time::Duration::from_secs(5))
+        // Below the peers' default header deadline, which closes idle connections.
+        .pool_idle_timeout(std::time::Duration::from_secs(5))
         .build()
         .map_err(|e| format!("cannot build the client for other gateway nodes: {e}"))
 }
 
-/// The text the consumer participant seals: everything that says what is asked, and of whom.
-pub fn request_text(call: &Call) -> Vec<u8> {
+/// The text the consumer participant seals: everything that says what is asked, and of whom,
+/// and the stamp that makes it unique in time (the gateway's request id and the seal time).
+pub fn request_text(call: &Call, stamp: &Stamp) -> Vec<u8> {
     format!(
-        "hromada-seal/1 request\nid:{}\nclient:{}\nservice:{}\nmethod:{}\npath:{}\nuser:{}\nissue:{}\ncontent-type:{}\nbody-sha256:{}\n",
+        "hromada-seal/2 request\nid:{}\nrequest-id:{}\nsealed-at:{}\nclient:{}\nservice:{}\nmethod:{}\npath:{}\nuser:{}\nissue:{}\ncontent-type:{}\nbody-sha256:{}\n",
         call.message_id,
+        stamp.request_id,
+        stamp.sealed_at,
         call.client,
         call.service,
         call.method.as_str(),
@@ -147,10 +153,11 @@ pub async fn forward(
         Err(e) => return Answer::refusal(e),
     }
     let client_participant = consumer.split('/').next().unwrap_or_default();
+    let stamp = Stamp::now(&call.request_id);
     let request_seal = match gateway
         .keys
         .seal_key(client_participant)
-        .and_then(|key| seal::seal(&key, &request_text(call)).map_err(|e| e.to_string()))
+        .and_then(|key| seal::seal(&key, &request_text(call, &stamp)).map_err(|e| e.to_string()))
     {
         Ok(s) => s,
         Err(e) => {
@@ -196,13 +203,18 @@ pub async fn forward(
     let request = client
         .request(method, &url)
         .timeout(gateway.limits.upstream_timeout + std::time::Duration::from_secs(5));
-    let request = with_call_headers(request, call).header(HEADER_REQUEST_SEAL, &request_seal);
+    let request = with_call_headers(request, call)
+        .header(HEADER_REQUEST_SEAL, &request_seal)
+        .header(HEADER_REQUEST_ID, &stamp.request_id)
+        .header(HEADER_SEALED_AT, &stamp.sealed_at);
     let request = request.headers(checkpoint_headers(gateway));
     trace.request_out = Some(Utc::now());
     let node = &participant.gateway;
     let mut response = match request.body(call.body.clone()).send().await {
         Ok(response) => response,
         Err(e) => {
+            // Without the URL: its path and query can name a data subject.
+            let e = e.without_url();
             tracing::warn!("gateway node `{node}` at {address} cannot be reached: {e}");
             return refuse(
                 ErrorKind::ClientProxyNetworkError,
@@ -327,7 +339,6 @@ pub async fn receive(
     request: Request<Body>,
 ) -> Response {
     let gateway = &app.gateway;
-    let request_id = new_message_id();
     let Some(compiled) = app.shared.current.load_full() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "no revision applied yet\n").into_response();
     };
@@ -337,32 +348,30 @@ pub async fn receive(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     exchange_checkpoints(gateway, &compiled, peer.as_ref(), request.headers());
-    let call = match call::parse(request, gateway.limits.max_body).await {
+    let stamp = Stamp::from_headers(request.headers());
+    let mut call = match call::parse(request, &gateway.limits).await {
         Ok(call) => call,
         Err(refused) => {
             let (error, unparsed) = *refused;
             return Answer::refusal(error).into_response(&ResponseIds {
                 message_id: unparsed.message_id,
-                request_id,
+                request_id: unparsed.request_id,
                 request_hash: unparsed.request_hash,
                 client: None,
                 service: None,
             });
         }
     };
+    if let Ok(stamp) = &stamp {
+        call.request_id = stamp.request_id.clone();
+    }
     let mut trace = Trace {
         request_seal: request_seal.clone(),
         ..Trace::default()
     };
-    let (answer, provider) = serve_forwarded(
-        gateway,
-        &compiled,
-        &call,
-        peer,
-        request_seal.as_deref(),
-        &mut trace,
-    )
-    .await;
+    let sealed_request = request_seal.as_deref().map(|seal| (seal, stamp));
+    let (answer, provider) =
+        serve_forwarded(gateway, &compiled, &call, peer, sealed_request, &mut trace).await;
     let sealed = |answer: &Answer| {
         let provider = provider.as_deref()?;
         let key = gateway
@@ -399,7 +408,7 @@ pub async fn receive(
         };
     let mut response = answer.into_response(&ResponseIds {
         message_id: call.message_id.clone(),
-        request_id,
+        request_id: call.request_id.clone(),
         request_hash: call.request_hash.clone(),
         client: Some(call.client.to_string()),
         service: Some(call.service.to_string()),
@@ -431,6 +440,27 @@ fn exchange_checkpoints(
     }
 }
 
+/// The refusal of a sealed request that is stale or replayed (or that the store cannot vouch
+/// for), logged without request content.
+fn refuse_stale(call: &Call, consumer: &str, node: &str, stale: Stale) -> Answer {
+    let (kind, message) = match stale {
+        Stale::OutsideWindow(m) | Stale::Replayed(m) => {
+            (ErrorKind::ServerProxyInvalidSignatureValue, m)
+        }
+        Stale::Unknown(e) => {
+            tracing::error!("cannot check a sealed request for replay: {e}");
+            (
+                ErrorKind::InternalError,
+                "the provider's gateway cannot check the request against those it served; try \
+                 again later"
+                    .to_string(),
+            )
+        }
+    };
+    tracing::warn!(message_id = %call.message_id, "a call of `{consumer}` from node `{node}` is refused: {message}");
+    Answer::refusal(GatewayError::new(kind, message, call.message_id.clone()))
+}
+
 /// Checks the calling node and the request seal, then serves the call; returns the answer and
 /// the provider participant whose seal goes on it.
 async fn serve_forwarded(
@@ -438,7 +468,7 @@ async fn serve_forwarded(
     compiled: &Compiled,
     call: &Call,
     peer: Option<Extension<PeerCertificate>>,
-    request_seal: Option<&str>,
+    sealed_request: Option<(&str, Result<Stamp, String>)>,
     trace: &mut Trace,
 ) -> (Answer, Option<String>) {
     let refuse = |kind: ErrorKind, message: String| {
@@ -485,21 +515,31 @@ async fn serve_forwarded(
             provider_id,
         );
     }
-    let verified = request_seal
+    let verified = sealed_request
         .ok_or_else(|| "the request carries no seal".to_string())
-        .and_then(|s| {
+        .and_then(|(s, stamp)| {
+            let stamp = stamp?;
             let key = compiled.trust.seal(client_participant, Utc::now())?;
-            seal::verify(key, &request_text(call), s).map_err(|e| e.to_string())
+            seal::verify(key, &request_text(call, &stamp), s).map_err(|e| e.to_string())?;
+            Ok(stamp)
         });
-    if let Err(e) = verified {
-        tracing::warn!(message_id = %call.message_id, "a call of `{consumer}` from node `{node}` is refused: {e}");
-        return (
-            refuse(
-                ErrorKind::ServerProxyInvalidSignatureValue,
-                format!("the request does not carry a valid seal of `{client_participant}`: {e}"),
-            ),
-            provider_id,
-        );
+    let stamp = match verified {
+        Ok(stamp) => stamp,
+        Err(e) => {
+            tracing::warn!(message_id = %call.message_id, "a call of `{consumer}` from node `{node}` is refused: {e}");
+            return (
+                refuse(
+                    ErrorKind::ServerProxyInvalidSignatureValue,
+                    format!(
+                        "the request does not carry a valid seal of `{client_participant}`: {e}"
+                    ),
+                ),
+                provider_id,
+            );
+        }
+    };
+    if let Err(stale) = gateway.replays.admit(client_participant, &stamp).await {
+        return (refuse_stale(call, consumer, &node, stale), provider_id);
     }
     let Some((participant, service)) = found else {
         return (

@@ -26,6 +26,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::WebPkiClientVerifier;
 
 use crate::crypto::certs::{self, Validity, chains_to, key_description, name_line};
+use crate::serve::connections::ConnectionLimits;
 
 /// What to do about a node certificate or key, in development.
 const DEV_HINT: &str = "`hromada keys dev` makes the development ones";
@@ -291,8 +292,22 @@ pub async fn serve_peer(
     app: Router,
     handle: Handle<SocketAddr>,
 ) -> Result<(), String> {
+    serve_peer_bounded(listen, config, app, handle, ConnectionLimits::default()).await
+}
+
+/// [`serve_peer`] within `limits` (connections open at once, handshake and header deadlines).
+pub async fn serve_peer_bounded(
+    listen: SocketAddr,
+    config: RustlsConfig,
+    app: Router,
+    handle: Handle<SocketAddr>,
+    limits: ConnectionLimits,
+) -> Result<(), String> {
     let app = app.layer(axum::middleware::from_fn(attach_peer_certificate));
-    axum_server::bind_rustls(listen, config)
+    let server = axum_server::bind_rustls(listen, config)
+        .map(|tls| tls.handshake_timeout(limits.header_timeout));
+    limits
+        .apply(server, "peers")
         .handle(handle)
         .serve(app.into_make_service_with_connect_info::<SocketAddr>())
         .await

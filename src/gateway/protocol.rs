@@ -1,12 +1,14 @@
 //! The X-Road message protocol for REST (PR-REST, version `r1`) as pure functions: service and
 //! client identifiers, the error families and their HTTP statuses, the request hash, message ids
 //! and the headers a gateway never forwards. A path that leaves here is free of dot segments,
-//! empty segments, backslashes, encoded slashes and control characters; no I/O happens here.
+//! empty segments, backslashes, encoded slashes, `;`, double encoding, Unicode look-alikes of
+//! delimiters and control characters; no I/O happens here.
 
 use std::fmt;
 
 use openssl::sha::sha512;
 use serde_json::json;
+use unicode_normalization::UnicodeNormalization;
 
 /// The only protocol version this gateway speaks, as it appears first in the request path.
 pub const PROTOCOL_VERSION: &str = "r1";
@@ -112,6 +114,16 @@ pub enum ProtocolError {
     EncodedSlash { segment: String },
     /// The client header has the wrong number of `/`-separated parts.
     ClientPartCount { found: usize },
+    /// `;` in the service path: a path parameter, which some servers strip (`..;/`).
+    PathParameter { segment: String },
+    /// A segment that still holds percent-escapes once decoded (`%252e`), which a provider
+    /// decoding again would read as another path.
+    DoubleEncoded { segment: String },
+    /// A character that Unicode compatibility normalisation turns into `.`, `/`, `\` or
+    /// another character refused in a path (`․` U+2024, `．` U+FF0E, `／` U+FF0F…).
+    LookAlike { segment: String, character: char },
+    /// `;` in the query, which some servers read as a parameter separator.
+    QuerySemicolon,
 }
 
 impl ProtocolError {
@@ -185,6 +197,28 @@ impl fmt::Display for ProtocolError {
                 "the service path segment {segment:?} contains an encoded '/' (%2F), which the \
                  provider could decode into a separator; send the path without it"
             ),
+            Self::PathParameter { segment } => write!(
+                f,
+                "the service path segment {segment:?} contains ';' (a path parameter, which \
+                 servers may strip or read differently); send the path without it"
+            ),
+            Self::DoubleEncoded { segment } => write!(
+                f,
+                "the service path segment {segment:?} is percent-encoded twice (it still holds \
+                 an escape once decoded); encode the path once"
+            ),
+            Self::LookAlike { segment, character } => write!(
+                f,
+                "the service path segment {segment:?} contains {character:?} (U+{:04X}), which \
+                 some systems read as '.', '/', '\\' or a delimiter; send that part in plain \
+                 characters",
+                u32::from(*character)
+            ),
+            Self::QuerySemicolon => write!(
+                f,
+                "the query contains ';', which some servers read as a parameter separator; \
+                 separate parameters with '&' and percent-encode a ';' in a value as %3B"
+            ),
             Self::ClientPartCount { found } => write!(
                 f,
                 "the X-Road-Client header has {found} part(s) but needs 3 or 4: \
@@ -256,6 +290,28 @@ fn check_path_segment(segment: &str) -> Result<(), ProtocolError> {
             part: segment.to_string(),
         })?;
     refuse_forbidden(segment, &decoded)?;
+    if let Some(character) = decoded.chars().find(|c| matches!(c, '?' | '#')) {
+        return Err(ProtocolError::ForbiddenCharacter {
+            part: segment.to_string(),
+            character,
+        });
+    }
+    if decoded.contains(';') {
+        return Err(ProtocolError::PathParameter {
+            segment: segment.to_string(),
+        });
+    }
+    if percent_decode(&decoded).is_ok_and(|again| again != decoded.as_bytes()) {
+        return Err(ProtocolError::DoubleEncoded {
+            segment: segment.to_string(),
+        });
+    }
+    if let Some(character) = decoded.chars().find(|c| looks_like_delimiter(*c)) {
+        return Err(ProtocolError::LookAlike {
+            segment: segment.to_string(),
+            character,
+        });
+    }
     if decoded == "." || decoded == ".." {
         return Err(ProtocolError::DotSegment {
             segment: segment.to_string(),
@@ -265,6 +321,35 @@ fn check_path_segment(segment: &str) -> Result<(), ProtocolError> {
         return Err(ProtocolError::EncodedSlash {
             segment: segment.to_string(),
         });
+    }
+    Ok(())
+}
+
+/// Whether `c` is not ASCII but normalises (NFKC) to, or is commonly read as, a character that
+/// delimits or escapes a path: a provider or a proxy normalising Unicode would see another path.
+fn looks_like_delimiter(c: char) -> bool {
+    const DELIMITERS: &[char] = &['.', '/', '\\', ';', '?', '#', '%'];
+    /// Slashes and dots without a compatibility decomposition.
+    const CONFUSABLES: &[char] = &[
+        '\u{2215}', // DIVISION SLASH
+        '\u{2044}', // FRACTION SLASH
+        '\u{29F8}', // BIG SOLIDUS
+        '\u{29F9}', // BIG REVERSE SOLIDUS
+        '\u{2216}', // SET MINUS
+        '\u{3002}', // IDEOGRAPHIC FULL STOP
+        '\u{FF61}', // HALFWIDTH IDEOGRAPHIC FULL STOP
+    ];
+    !c.is_ascii()
+        && (CONFUSABLES.contains(&c)
+            || std::iter::once(c)
+                .nfkc()
+                .any(|n| DELIMITERS.contains(&n) || CONFUSABLES.contains(&n)))
+}
+
+/// Checks a request's raw query: no `;`, which some servers take for `&`.
+pub fn check_query(query: &str) -> Result<(), ProtocolError> {
+    if query.contains(';') {
+        return Err(ProtocolError::QuerySemicolon);
     }
     Ok(())
 }
@@ -637,6 +722,63 @@ mod tests {
         }
         assert!(svc("/r1/UA/GOV/1/reg/svc/...").is_ok());
         assert!(svc("/r1/UA/GOV/1/reg/svc/file.json").is_ok());
+    }
+
+    #[test]
+    fn paths_an_upstream_would_read_differently_are_refused() {
+        let refused = |rest: &str| {
+            svc(&format!("/r1/UA/GOV/1/reg/svc{rest}"))
+                .err()
+                .unwrap_or_else(|| panic!("{rest} passed"))
+        };
+        for rest in ["/a/%252e%252e/b", "/a/%252fetc", "/%25%32%65%25%32%65/x"] {
+            assert!(
+                matches!(refused(rest), ProtocolError::DoubleEncoded { .. }),
+                "{rest}"
+            );
+        }
+        for rest in ["/a;x=1/b", "/..;/admin", "/a/%3B/b", "/p;"] {
+            assert!(
+                matches!(refused(rest), ProtocolError::PathParameter { .. }),
+                "{rest}"
+            );
+        }
+        for rest in ["/a%3fb=1", "/a%3F", "/x%23frag"] {
+            assert!(
+                matches!(refused(rest), ProtocolError::ForbiddenCharacter { .. }),
+                "{rest}"
+            );
+        }
+        // U+2024 one dot leader, U+FF0E fullwidth full stop, U+FF0F fullwidth solidus,
+        // U+2215 division slash, U+FE68 small reverse solidus, U+2025 two dot leader.
+        for rest in [
+            "/%E2%80%A4%E2%80%A4/x",
+            "/%EF%BC%8E%EF%BC%8E/x",
+            "/a%EF%BC%8Fb",
+            "/a%E2%88%95b",
+            "/a%EF%B9%A8b",
+            "/%E2%80%A5",
+        ] {
+            let e = refused(rest);
+            assert!(
+                matches!(e, ProtocolError::LookAlike { .. }),
+                "{rest}: {e:?}"
+            );
+            assert!(e.to_string().contains("U+"), "{e}");
+        }
+        // Ordinary text in any script, a literal '%' and encoded spaces pass.
+        for rest in [
+            "/persons/%D0%86%D0%B2%D0%B0%D0%BD",
+            "/a/100%25",
+            "/a%20b/c.json",
+        ] {
+            assert!(
+                svc(&format!("/r1/UA/GOV/1/reg/svc{rest}")).is_ok(),
+                "{rest}"
+            );
+        }
+        assert_eq!(check_query("a=1;b=2"), Err(ProtocolError::QuerySemicolon));
+        assert!(check_query("a=1&b=%3B").is_ok());
     }
 
     #[test]

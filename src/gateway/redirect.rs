@@ -129,9 +129,13 @@ pub(super) mod tests {
             .body(axum::body::Body::empty())
             .unwrap();
         tokio::runtime::Builder::new_current_thread()
+            .enable_time()
             .build()
             .unwrap()
-            .block_on(crate::gateway::call::parse(request, 1024))
+            .block_on(crate::gateway::call::parse(
+                request,
+                &crate::gateway::Limits::default(),
+            ))
             .unwrap()
     }
 

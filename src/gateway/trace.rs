@@ -30,6 +30,7 @@ static NO_BODY: Bytes = Bytes::from_static(b"");
 /// The request side of a record, from a parsed call or from what a refused request still told.
 pub struct Asked<'a> {
     pub message_id: &'a str,
+    pub request_id: &'a str,
     pub client: String,
     pub service: String,
     pub method: &'a str,
@@ -46,6 +47,7 @@ impl<'a> From<&'a Call> for Asked<'a> {
     fn from(call: &'a Call) -> Self {
         Asked {
             message_id: &call.message_id,
+            request_id: &call.request_id,
             client: call.client.to_string(),
             service: call.service.to_string(),
             method: call.method.as_str(),
@@ -64,6 +66,7 @@ impl<'a> From<&'a Unparsed> for Asked<'a> {
     fn from(u: &'a Unparsed) -> Self {
         Asked {
             message_id: &u.message_id,
+            request_id: &u.request_id,
             client: u.client.clone(),
             service: u.service.clone(),
             method: &u.method,
@@ -91,6 +94,7 @@ pub fn exchange(
     let now = Utc::now();
     Exchange {
         message_id: asked.message_id.to_string(),
+        request_id: asked.request_id.to_string(),
         node: node.to_string(),
         side,
         client: asked.client,

@@ -134,7 +134,8 @@ pub fn with_call_headers(
     request = request
         .header("x-road-client", call.client.to_string())
         .header("x-road-service", call.service.to_string())
-        .header("x-road-id", &call.message_id);
+        .header("x-road-id", &call.message_id)
+        .header("x-road-request-id", &call.request_id);
     if let Some(user) = &call.user_id {
         request = request.header(HEADER_USER_ID, user);
     }

@@ -2,6 +2,7 @@
 //! revision, and serves HTTP (plain or rustls) until SIGTERM or SIGINT, when it stops accepting,
 //! lets in-flight requests finish, stops reconciling and closes the store.
 
+pub mod connections;
 pub mod metrics;
 pub mod ops;
 pub mod peer;
@@ -26,6 +27,7 @@ use crate::gateway::{Gateway, Limits, exchange, metaservices, systems_tls};
 use crate::reconcile::git::Remote;
 use crate::reconcile::{Reconciler, Settings, Shared};
 use crate::store::Store;
+use connections::ConnectionLimits;
 
 /// How long in-flight requests may take to finish once shutdown begins.
 const DRAIN: Duration = Duration::from_secs(30);
@@ -50,6 +52,8 @@ pub struct Options {
     pub checkpoint_records: u64,
     /// How often message log bodies due under the retention rules are disposed of.
     pub dispose_every: Duration,
+    /// Bounds on the connections of both listeners.
+    pub connections: ConnectionLimits,
     /// File holding the bearer token of the ledger's read API; the API answers 503 without one.
     pub api_token_file: Option<PathBuf>,
 }
@@ -84,6 +88,9 @@ pub fn router(state: AppState) -> Router {
 /// Runs the appliance until it is told to stop. Errors are for the person starting it.
 pub async fn run(options: Options) -> Result<(), String> {
     let mut shutdown = Shutdown::register()?;
+    if options.connections.max_connections == 0 {
+        return Err("--max-connections 0 would refuse every connection; give at least 1".into());
+    }
     let api_token = options
         .api_token_file
         .as_deref()
@@ -237,6 +244,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     let peers = tokio::spawn(peer::listen(
         state.clone(),
         options.peer_listen,
+        options.connections,
         peer_handle.clone(),
         stopped,
     ));
@@ -288,16 +296,20 @@ fn read_api_token(path: &std::path::Path) -> Result<Arc<str>, String> {
 
 type ServerTask = tokio::task::JoinHandle<Result<(), String>>;
 
+/// The systems' listener speaks HTTP/1.1 only (as X-Road's information systems do): its
+/// header deadline also bounds idle connections, which HTTP/2 would keep open without limit.
 async fn spawn_server(
     options: &Options,
     app: Router,
     handle: Handle<SocketAddr>,
 ) -> Result<ServerTask, String> {
     let listen = options.listen;
+    let limits = options.connections;
     let service = app.into_make_service_with_connect_info::<SocketAddr>();
     match &options.tls {
         None => Ok(tokio::spawn(async move {
-            axum_server::bind(listen)
+            limits
+                .apply(axum_server::bind(listen).http1_only(), "systems")
                 .handle(handle)
                 .serve(service)
                 .await
@@ -312,10 +324,16 @@ async fn spawn_server(
                     key.display()
                 )
             })?;
-            let config =
-                RustlsConfig::from_config(systems_tls::server_config(&config.get_inner())?);
+            // HTTP/1.1 only: an HTTP/2 connection could stay open beyond every bound.
+            let mut served = (*config.get_inner()).clone();
+            served.alpn_protocols = vec![b"http/1.1".to_vec()];
+            let config = RustlsConfig::from_config(systems_tls::server_config(&served)?);
             Ok(tokio::spawn(async move {
-                axum_server::bind_rustls(listen, config)
+                let server = axum_server::bind_rustls(listen, config)
+                    .http1_only()
+                    .map(|tls| tls.handshake_timeout(limits.header_timeout));
+                limits
+                    .apply(server, "systems")
                     .handle(handle)
                     .serve(service)
                     .await

@@ -12,6 +12,7 @@ use axum_server::tls_rustls::RustlsConfig;
 use tokio::sync::watch;
 
 use super::AppState;
+use super::connections::ConnectionLimits;
 use crate::compile::Compiled;
 use crate::gateway::{peer, peer_tls};
 
@@ -22,6 +23,7 @@ const POLL: Duration = Duration::from_millis(250);
 pub async fn listen(
     state: AppState,
     bind: Option<SocketAddr>,
+    limits: ConnectionLimits,
     handle: Handle<SocketAddr>,
     mut stopped: watch::Receiver<bool>,
 ) {
@@ -50,7 +52,8 @@ pub async fn listen(
                             let handle = handle.clone();
                             server = Some(tokio::spawn(async move {
                                 if let Err(e) =
-                                    peer_tls::serve_peer(address, made, app, handle).await
+                                    peer_tls::serve_peer_bounded(address, made, app, handle, limits)
+                                        .await
                                 {
                                     tracing::error!("{e}");
                                 }

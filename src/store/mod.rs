@@ -14,6 +14,7 @@ mod ledger;
 mod pool_writer;
 mod rate_buckets;
 mod reconciles;
+mod seen_requests;
 mod sqlite_writer;
 
 pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRow};

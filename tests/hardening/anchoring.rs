@@ -30,6 +30,7 @@ fn exchange(n: i64) -> Exchange {
     let at = Utc::now();
     Exchange {
         message_id: format!("msg-{n}"),
+        request_id: format!("req-{n}"),
         node: NODE.into(),
         side: Side::Producer,
         client: "UA/GOV/04363395/portal".into(),
