@@ -6,6 +6,9 @@
 mod common;
 
 mod anchoring;
+mod attack_answers;
+mod attack_http;
+mod attack_identity;
 mod edge;
 mod loader;
 mod projection;
