@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod docs;
 pub mod keys;
+mod limit;
 pub mod plan;
 pub mod render;
 pub mod schema;

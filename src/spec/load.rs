@@ -217,6 +217,9 @@ fn parse_file(file: usize, text: &str) -> Result<Vec<Node>, Vec<Diagnostic>> {
     if let Err(too_deep) = too_deep {
         return Err(vec![too_deep_diagnostic(file, text, too_deep)]);
     }
+    if !depth::fits_kdl(text) {
+        return Err(vec![first_problem(file, text, not_accepted.at)]);
+    }
     let doc = KdlDocument::parse_v2(text).map_err(|err| {
         err.diagnostics
             .into_iter()
@@ -236,6 +239,24 @@ fn parse_file(file: usize, text: &str) -> Result<Vec<Node>, Vec<Diagnostic>> {
             .collect::<Vec<_>>()
     })?;
     Ok(syntax::from_kdl(&doc, text))
+}
+
+/// H0001 for a file too large for the `kdl` crate's error recovery: where the fast reader stopped.
+fn first_problem(file: usize, text: &str, at: usize) -> Diagnostic {
+    let offset = text.floor_char_boundary(at.min(text.len()));
+    let len = text[offset..].chars().next().map_or(0, char::len_utf8);
+    Diagnostic::error("H0001", "KDL syntax error")
+        .at(Some(Span { file, offset, len }))
+        .detail(format!(
+            "this file holds more than {} `{{` or {} `*` and `/`, too many for the full syntax \
+             check, so only its first problem is reported: reading stopped here",
+            depth::MAX_KDL_BRACES,
+            2 * depth::MAX_COMMENT_TOKENS
+        ))
+        .help(
+            "fix it and validate again; a file this large cannot use multi-line strings \
+             (\"\"\"…\"\"\"), so split it if it needs them",
+        )
 }
 
 /// H0005: a file nested too deeply to be parsed at all; nothing else of it is read.

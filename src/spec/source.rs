@@ -54,6 +54,27 @@ impl SourceFile {
         }
     }
 
+    /// The number of lines (a final line break starts one more, empty line).
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
+    /// The byte range of one 1-based line, with its line break.
+    pub fn line_range(&self, line: usize) -> std::ops::Range<usize> {
+        let at = |l: usize| self.line_starts.get(l).copied().unwrap_or(self.text.len());
+        at(line.wrapping_sub(1))..at(line)
+    }
+
+    /// `span` moved onto character boundaries inside the text: an offset within a character
+    /// widens to the whole character, one past the end shrinks to the end.
+    pub fn clamp(&self, offset: usize, len: usize) -> (usize, usize) {
+        let start = self.text.floor_char_boundary(offset.min(self.text.len()));
+        let end = self
+            .text
+            .ceil_char_boundary(offset.saturating_add(len).min(self.text.len()));
+        (start, end.max(start) - start)
+    }
+
     /// The text of one 1-based line, without its line break.
     pub fn line(&self, line: usize) -> &str {
         let Some(&start) = self.line_starts.get(line.wrapping_sub(1)) else {

@@ -71,11 +71,12 @@ pub struct Node {
 /// The fast reader did not accept a document: either it has a syntax error or it uses a
 /// construct (multi-line strings, …) left to the `kdl` crate. `too_large` is a well-formed
 /// integer beyond 128 bits, which the `kdl` crate reports only as a confusing cascade;
-/// `too_deep` the `{` that nests past `depth::MAX_DEPTH`.
+/// `too_deep` the `{` that nests past `depth::MAX_DEPTH`; `at` where reading stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NotAccepted {
     pub too_large: Option<Range>,
     pub too_deep: Option<usize>,
+    pub at: usize,
 }
 
 /// Reads a KDL v2 document. `NotAccepted` means the caller asks the `kdl` crate, which either
@@ -95,6 +96,7 @@ pub fn parse(text: &str) -> Result<Vec<Node>, NotAccepted> {
     let not_accepted = |p: &Parser| NotAccepted {
         too_large: p.too_large,
         too_deep: p.too_deep,
+        at: p.i.min(p.s.len()),
     };
     let nodes = p.nodes(false).map_err(|()| not_accepted(&p))?;
     if p.i == p.s.len() {
