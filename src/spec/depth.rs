@@ -8,23 +8,28 @@ pub const MAX_DEPTH: usize = 64;
 /// The most `*` and `/` a block comment may hold, counting those of comments nested in it.
 pub const MAX_COMMENT_TOKENS: usize = 10_000;
 
-/// The most `{` a file handed to the `kdl` crate may hold. Its error recovery can read braces
-/// inside a broken string as blocks, so only the count of all braces bounds how deep it recurses
-/// (each level takes some 30 KB of stack in a debug build, a 256 MB reader stack holds 8,000).
+/// The most braces a file handed to the `kdl` crate may hold. Its error recovery can read braces
+/// inside a broken string as blocks, and it recurses once more for every stray `}`, so only the
+/// count of all braces bounds how deep it recurses (a level of children takes some 30 KB of stack
+/// in a debug build; the 256 MB reader stack holds 8,000).
 pub const MAX_KDL_BRACES: usize = 4_000;
 
+/// The largest file handed to the `kdl` crate: its recovery recurses once more for every
+/// stray token at the top level (`=`, `)`, `\\`, …), each of at least one byte.
+pub const MAX_KDL_BYTES: usize = 128 << 10;
+
 /// Whether the `kdl` crate can parse `text` within the reader's stack whatever it makes of it:
-/// its nesting is bounded by the number of `{`, its comments by the number of `*` and `/`.
+/// its recursion is bounded by the size, the number of braces and of `*` and `/` (comments).
 pub fn fits_kdl(text: &str) -> bool {
     let (mut braces, mut comment) = (0, 0);
     for b in text.bytes() {
         match b {
-            b'{' => braces += 1,
+            b'{' | b'}' => braces += 1,
             b'*' | b'/' => comment += 1,
             _ => {}
         }
     }
-    braces <= MAX_KDL_BRACES && comment <= 2 * MAX_COMMENT_TOKENS
+    text.len() <= MAX_KDL_BYTES && braces <= MAX_KDL_BRACES && comment <= 2 * MAX_COMMENT_TOKENS
 }
 
 /// What makes a file too deep for the parsers, and the byte where the bound was passed.

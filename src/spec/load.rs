@@ -248,8 +248,10 @@ fn first_problem(file: usize, text: &str, at: usize) -> Diagnostic {
     Diagnostic::error("H0001", "KDL syntax error")
         .at(Some(Span { file, offset, len }))
         .detail(format!(
-            "this file holds more than {} `{{` or {} `*` and `/`, too many for the full syntax \
-             check, so only its first problem is reported: reading stopped here",
+            "this file is larger than {} KiB or holds more than {} braces or {} `*` and `/`, \
+             too many for the full syntax check, so only its first problem is reported: reading \
+             stopped here",
+            depth::MAX_KDL_BYTES >> 10,
             depth::MAX_KDL_BRACES,
             2 * depth::MAX_COMMENT_TOKENS
         ))
