@@ -450,3 +450,65 @@ fn junit(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
     out.push_str("  </testsuite>\n</testsuites>\n");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one_file(text: &str) -> SourceSet {
+        SourceSet::from_files("/".into(), vec![("spec/a.kdl".into(), text.into())])
+    }
+
+    fn at(offset: usize, len: usize) -> Option<Span> {
+        Some(Span {
+            file: 0,
+            offset,
+            len,
+        })
+    }
+
+    #[test]
+    fn a_diagnostic_far_along_a_long_line_shows_part_of_it_at_its_true_column() {
+        let text = format!("a \"{}\" б=\n", "x".repeat(100_000));
+        let sources = one_file(&text);
+        let offset = text.find('б').unwrap();
+        let d = Diagnostic::error("H0001", "here").at(at(offset, 2));
+        let out = human(&[d], &sources);
+        assert!(out.contains("[spec/a.kdl:1:100006]"), "{out}");
+        assert!(out.len() < 2_000, "{} bytes", out.len());
+    }
+
+    #[test]
+    fn a_span_inside_a_character_or_past_the_end_is_shown_without_panicking() {
+        let sources = one_file("role \"бб\"\n");
+        for (offset, len) in [(7, 1), (8, 100), (500, 3), (0, usize::MAX / 2)] {
+            let d = Diagnostic::error("H0001", "odd span").at(at(offset, len));
+            for format in [
+                Format::Human,
+                Format::Json,
+                Format::Github,
+                Format::Sarif,
+                Format::Junit,
+            ] {
+                render(format, std::slice::from_ref(&d), &sources);
+            }
+        }
+    }
+
+    #[test]
+    fn a_span_over_many_lines_is_shown_by_its_first() {
+        let text = "a {\n".to_string() + &"    b 1\n".repeat(1_000) + "}\n";
+        let sources = one_file(&text);
+        let d = Diagnostic::error("H0101", "big node").at(at(0, text.len()));
+        let out = human(&[d], &sources);
+        assert!(out.matches("b 1").count() <= 2, "{out}");
+    }
+
+    #[test]
+    fn junit_stays_well_formed_whatever_a_message_holds() {
+        let d = Diagnostic::error("H0202", "unknown `gw\0\u{fffe}\u{1b}` & <x>");
+        let out = junit(&[d], &one_file(""));
+        assert!(!out.contains(['\0', '\u{fffe}', '\u{1b}']), "{out}");
+        assert!(out.contains("&amp; &lt;x&gt;"), "{out}");
+    }
+}
