@@ -190,14 +190,17 @@ fn spec_export_into_a_closed_pipe_ends_quietly() {
 }
 
 #[test]
-fn docs_and_spec_export_refuse_a_crasher_without_panicking() {
-    let tmp = tree(&repo().join("tests/data/crashers/line-separator-in-multiline-string"));
-    let root = tmp.path().to_str().unwrap();
-    let site = tmp.path().join("site");
-    let export = hromada(&["spec", "export", root]);
-    assert_refused("spec export", &export);
-    let docs = hromada(&["docs", root, "--out", site.to_str().unwrap()]);
-    assert_refused("docs", &docs);
+fn docs_and_spec_export_refuse_crashers_without_panicking() {
+    for name in ["deep-braces", "line-separator-in-multiline-string"] {
+        let tmp = tree(&repo().join("tests/data/crashers").join(name));
+        let root = tmp.path().to_str().unwrap();
+        let site = tmp.path().join("site");
+        assert_refused(name, &hromada(&["spec", "export", root]));
+        assert_refused(
+            name,
+            &hromada(&["docs", root, "--out", site.to_str().unwrap()]),
+        );
+    }
 }
 
 /// The spec files of the example city, as the mutations' starting points.
@@ -332,4 +335,44 @@ proptest! {
             }
         }
     }
+}
+
+/// The files of a crasher, relative to its folder, `/`-separated.
+fn files_of(crasher: &Path) -> Vec<String> {
+    walkdir::WalkDir::new(crasher)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e.path().strip_prefix(crasher).unwrap();
+            rel.to_string_lossy().replace('\\', "/")
+        })
+        .collect()
+}
+
+#[test]
+fn the_reconciler_refuses_every_crasher_and_keeps_serving() {
+    let root = tempfile::tempdir().unwrap();
+    copy_tree(&repo().join("examples/minimal"), root.path());
+    let data = tempfile::tempdir().unwrap();
+    let app = super::common::appliance::Appliance::start(root.path(), data.path(), &[]);
+    let first =
+        app.wait_for("the first revision", |s| s["ready"] == true)["applied"]["revision"].clone();
+    for crasher in crashers() {
+        copy_tree(&crasher, root.path());
+        let files = files_of(&crasher);
+        let status = app.wait_for(&format!("{crasher:?} to be refused"), |s| {
+            let named = |file: &String| {
+                s["last_attempt"]["diagnostics"]
+                    .as_array()
+                    .is_some_and(|ds| ds.iter().any(|d| d["range"]["filename"] == *file))
+            };
+            s["last_attempt"]["outcome"] == "refused" && files.iter().all(named)
+        });
+        assert_eq!(status["applied"]["revision"], first, "{status:#}");
+    }
+    assert_eq!(app.get("/healthz").0, 200, "{}", app.log());
+    assert!(!app.log().contains("panicked"), "{}", app.log());
+    let stopped = app.stop();
+    assert!(stopped.success(), "{stopped}");
 }
