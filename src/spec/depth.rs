@@ -16,7 +16,7 @@ pub const MAX_KDL_BRACES: usize = 4_000;
 
 /// The largest file handed to the `kdl` crate: its recovery recurses once more for every
 /// stray token at the top level (`=`, `)`, `\\`, …), each of at least one byte.
-pub const MAX_KDL_BYTES: usize = 128 << 10;
+pub const MAX_KDL_BYTES: usize = 64 << 10;
 
 /// Whether the `kdl` crate can parse `text` within the reader's stack whatever it makes of it:
 /// its recursion is bounded by the size, the number of braces and of `*` and `/` (comments).
