@@ -230,6 +230,9 @@ enum Edit {
     Truncate(f64),
     Nest(f64, usize),
     Repeat(f64, usize, usize),
+    /// A long run of one operator at the start of an expression or template tag where the file
+    /// has one (`----x`, `x.a.a…`), else anywhere.
+    Chain(f64, &'static str, usize),
 }
 
 fn edit() -> impl Strategy<Value = Edit> {
@@ -264,6 +267,19 @@ fn edit() -> impl Strategy<Value = Edit> {
         (0.0..1.0, prop_oneof![Just(10usize), Just(70), Just(5_000)])
             .prop_map(|(at, n)| Edit::Nest(at, n)),
         (0.0..1.0, 1usize..200, 2usize..50).prop_map(|(at, len, n)| Edit::Repeat(at, len, n)),
+        (
+            0.0..1.0,
+            prop_oneof![
+                Just("-"),
+                Just(".a"),
+                Just("|f"),
+                Just("+x"),
+                Just("not "),
+                Just("(")
+            ],
+            prop_oneof![Just(100usize), Just(8_000)],
+        )
+            .prop_map(|(at, piece, n)| Edit::Chain(at, piece, n)),
     ]
 }
 
@@ -288,6 +304,17 @@ fn apply(text: &mut String, edit: &Edit) {
         }
         Edit::Truncate(f) => text.truncate(at(*f, text)),
         Edit::Nest(f, n) => text.insert_str(at(*f, text), &"a {".repeat(*n)),
+        Edit::Chain(f, piece, n) => {
+            let starts: Vec<usize> = ["-if=\"", "rule \"", "guard \"", "{{ ", "{% if "]
+                .iter()
+                .flat_map(|m| text.match_indices(m).map(|(i, m)| i + m.len()))
+                .collect();
+            let i = match starts.len() {
+                0 => at(*f, text),
+                n => starts[((f * n as f64) as usize).min(n - 1)],
+            };
+            text.insert_str(i, &piece.repeat(*n));
+        }
         Edit::Repeat(f, len, n) => {
             let start = at(*f, text);
             let end = text.floor_char_boundary((start + len).min(text.len()));
