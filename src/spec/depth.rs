@@ -1,6 +1,6 @@
-//! Bounds on how deeply a KDL file may nest, checked before a file reaches a recursive parser:
-//! the `kdl` crate recurses once per children block and once per token of a block comment, so
-//! an unbounded file would overflow the reader's stack instead of getting a diagnostic.
+//! Bounds a KDL file must keep before a recursive parser sees it: how deep it nests (H0005), and
+//! the size, braces and comment marks under which the `kdl` crate, recursing per children block,
+//! per part of a block comment and per stray token it recovers from, fits the reader's stack.
 
 /// The deepest nesting of children blocks a spec file may use (the example city uses 4).
 pub const MAX_DEPTH: usize = 64;
