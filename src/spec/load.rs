@@ -241,12 +241,17 @@ fn parse_file(file: usize, text: &str) -> Result<Vec<Node>, Vec<Diagnostic>> {
     Ok(syntax::from_kdl(&doc, text))
 }
 
-/// H0001 for a file too large for the `kdl` crate's error recovery: where the fast reader stopped.
-fn first_problem(file: usize, text: &str, at: usize) -> Diagnostic {
+/// The span of the character at byte `at` (or of the end of the text).
+fn char_at(file: usize, text: &str, at: usize) -> Span {
     let offset = text.floor_char_boundary(at.min(text.len()));
     let len = text[offset..].chars().next().map_or(0, char::len_utf8);
+    Span { file, offset, len }
+}
+
+/// H0001 for a file too large for the `kdl` crate's error recovery: where the fast reader stopped.
+fn first_problem(file: usize, text: &str, at: usize) -> Diagnostic {
     Diagnostic::error("H0001", "KDL syntax error")
-        .at(Some(Span { file, offset, len }))
+        .at(Some(char_at(file, text, at)))
         .detail(format!(
             "this file is larger than {} KiB or holds more than {} braces or {} `*` and `/`, \
              too many for the full syntax check, so only its first problem is reported: reading \
@@ -283,10 +288,8 @@ fn too_deep_diagnostic(file: usize, text: &str, too_deep: depth::TooDeep) -> Dia
             "look for a missing `*/`, or shorten the comment",
         ),
     };
-    let offset = text.floor_char_boundary(at.min(text.len()));
-    let len = text[offset..].chars().next().map_or(0, char::len_utf8);
     Diagnostic::error("H0005", summary)
-        .at(Some(Span { file, offset, len }))
+        .at(Some(char_at(file, text, at)))
         .detail(format!("{detail}; the rest of the file was not read"))
         .help(help)
 }
@@ -299,7 +302,10 @@ fn error_site(file: usize, text: &str, offset: usize, len: usize) -> Span {
     match slice.trim_end().rfind('\n') {
         Some(nl) => {
             let line = slice[nl + 1..].trim_end();
-            let token = line.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+            let token = line
+                .char_indices()
+                .rfind(|(_, c)| c.is_whitespace())
+                .map_or(0, |(i, c)| i + c.len_utf8());
             Span {
                 file,
                 offset: offset + nl + 1 + token,
