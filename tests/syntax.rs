@@ -39,7 +39,16 @@ fn every_kdl_file_in_the_repository_reads_the_same() {
     ] {
         for entry in walkdir::WalkDir::new(root.join(dir)).into_iter().flatten() {
             if entry.path().extension().is_some_and(|e| e == "kdl") {
-                let text = std::fs::read_to_string(entry.path()).unwrap();
+                // The crashers of tests/data/crashers include files that are not UTF-8 or that
+                // the loader keeps from the kdl crate, which would overflow its stack on them.
+                let Ok(text) = std::fs::read_to_string(entry.path()) else {
+                    continue;
+                };
+                if hromada::spec::depth::check(&text).is_err()
+                    || !hromada::spec::depth::fits_kdl(&text)
+                {
+                    continue;
+                }
                 total += 1;
                 if agree(&text, &entry.path().display().to_string()) {
                     fast_path += 1;

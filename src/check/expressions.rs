@@ -19,6 +19,12 @@ fn environment() -> &'static Environment<'static> {
     ENV.get_or_init(Environment::new)
 }
 
+/// The longest expression, and the longest `{{ … }}` or `{% … %}` tag of a template, handed to
+/// minijinja: its parser recurses once per unary minus and its compiler once per link of a chain
+/// (`a.b.c…`, `x|f|g…`, `a + b + …`), so a longer one could overflow the stack of the thread that
+/// checks it (2 MB in `serve`'s reconciler).
+pub(super) const MAX_EXPRESSION: usize = 500;
+
 /// The names an expression may use, and how to describe them to the author.
 pub(super) struct Scope<'s> {
     pub names: &'s BTreeSet<String>,
@@ -40,6 +46,15 @@ pub(super) fn analyse(
     expr: &str,
     names: Option<&BTreeSet<String>>,
 ) -> Result<Vec<String>, SyntaxError> {
+    if expr.len() > MAX_EXPRESSION {
+        return Err(SyntaxError {
+            message: format!(
+                "the expression is {} bytes long, longer than the {MAX_EXPRESSION} an expression may be",
+                expr.len()
+            ),
+            range: None,
+        });
+    }
     let env = environment();
     let compiled = env
         .compile_expression_owned(expr.to_string())
@@ -65,6 +80,9 @@ pub(super) fn analyse(
 /// The dotted paths an expression reads below `root` (`registry.balance.debt_uah` for root
 /// `registry`), sorted; empty when it does not compile (H0611 reports that).
 pub(super) fn paths_under(expr: &str, root: &str) -> Vec<String> {
+    if expr.len() > MAX_EXPRESSION {
+        return Vec::new();
+    }
     let Ok(compiled) = environment().compile_expression_owned(expr.to_string()) else {
         return Vec::new();
     };
@@ -218,6 +236,14 @@ mod tests {
     fn globals_and_unchecked_scopes_are_accepted() {
         assert_eq!(analyse("3 in range(5)", Some(&names(&[]))), Ok(vec![]));
         assert_eq!(analyse("anything > 1", None), Ok(vec![]));
+        let chain = format!("{}x", "-".repeat(MAX_EXPRESSION));
+        assert!(
+            analyse(&chain, None)
+                .unwrap_err()
+                .message
+                .contains("longer than")
+        );
+        assert!(paths_under(&chain, "registry").is_empty());
     }
 
     #[test]

@@ -495,6 +495,20 @@ fn templates(c: &mut Checker) {
     let spec = c.spec();
     let env = Environment::new();
     for t in &spec.templates {
+        if let Some(offset) = long_tag(&t.body) {
+            let line = t.body[..offset].matches('\n').count() + 1;
+            let at = c.at(Kind::Template, &t.id, "/body");
+            c.report(
+                Diagnostic::error("H0711", format!("template `{}` does not compile", t.id))
+                    .at(at.and_then(|at| body_line(c, at, &t.body, line)).or(at))
+                    .detail(format!(
+                        "a tag on line {line} of the body is longer than the {} bytes a tag may be",
+                        super::expressions::MAX_EXPRESSION
+                    ))
+                    .help("split the expression: compute parts with `{% set part = … %}`"),
+            );
+            continue;
+        }
         let Err(e) = env.template_from_str(&t.body) else {
             continue;
         };
@@ -514,6 +528,29 @@ fn templates(c: &mut Checker) {
                 .help("fix the minijinja syntax: `{{ value }}` for output, `{% if … %}…{% endif %}` for logic"),
         );
     }
+}
+
+/// Where the first `{{ … }}` or `{% … %}` tag longer than `MAX_EXPRESSION` opens (an unclosed
+/// tag runs to the end of the body).
+fn long_tag(body: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(open) = body[from..].find(['{']).map(|i| from + i) {
+        let close = match body.get(open..open + 2) {
+            Some("{{") => "}}",
+            Some("{%") => "%}",
+            _ => {
+                from = open + 1;
+                continue;
+            }
+        };
+        let inner = open + 2;
+        let end = body[inner..].find(close).map_or(body.len(), |i| inner + i);
+        if end - inner > super::expressions::MAX_EXPRESSION {
+            return Some(open);
+        }
+        from = end;
+    }
+    None
 }
 
 /// The span of 1-based `line` of a template body written as a multi-line `"""` string, whose
@@ -540,6 +577,15 @@ fn body_line(c: &Checker, at: Span, body: &str, line: usize) -> Option<Span> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_tag_is_found_where_it_opens() {
+        let long = "x|f".repeat(super::super::expressions::MAX_EXPRESSION);
+        assert_eq!(long_tag("Dear {{ name }},\n{% if a %}b{% endif %}"), None);
+        assert_eq!(long_tag(&format!("ab\n{{{{ {long} }}}}")), Some(3));
+        assert_eq!(long_tag(&format!("{{% if {long}")), Some(0), "unclosed");
+        assert_eq!(long_tag(&format!("{{ {long} }} {{ not a tag")), None);
+    }
 
     /// submitted → review → granted | refused; `lost` has no way in; `limbo` no way out.
     fn graph() -> (Vec<Vec<usize>>, Vec<bool>) {

@@ -92,7 +92,7 @@ pub fn run(command: AuditCommand) -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            errln!("error: cannot start the async runtime: {e}");
             return ExitCode::from(2);
         }
     };
@@ -105,7 +105,7 @@ pub fn run(command: AuditCommand) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             ExitCode::from(2)
         }
     }
@@ -157,9 +157,9 @@ async fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
     }
     let report = report.map_err(|e| e.to_string())?;
     if let Err(e) = &keys {
-        eprintln!("warning: checkpoint signatures are not checked: {e}");
+        errln!("warning: checkpoint signatures are not checked: {e}");
     }
-    print!("{}", human(&report));
+    out!("{}", human(&report));
     Ok(if report.intact() {
         ExitCode::SUCCESS
     } else {
@@ -239,7 +239,7 @@ async fn export(args: ExportArgs) -> Result<ExitCode, String> {
     let sealed = sealed?;
     std::fs::write(&out, &sealed.der)
         .map_err(|e| format!("cannot write the export to {}: {e}", out.display()))?;
-    println!(
+    outln!(
         "wrote {}: {} record(s) of message {}, sealed by participant `{}`",
         out.display(),
         sealed.records,
@@ -247,7 +247,7 @@ async fn export(args: ExportArgs) -> Result<ExitCode, String> {
         sealed.participant
     );
     if sealed.disposed > 0 {
-        println!(
+        outln!(
             "the bodies of {} of them were disposed of by retention: the export holds their \
              digests and when they were disposed of",
             sealed.disposed

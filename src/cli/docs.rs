@@ -22,10 +22,10 @@ pub fn run(args: DocsArgs) -> ExitCode {
     let (loaded, diagnostics) = super::validate::validate(&args.root, None);
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     if !diagnostics.is_empty() {
-        eprint!("{}", render(Format::Human, &diagnostics, &loaded.sources));
+        err!("{}", render(Format::Human, &diagnostics, &loaded.sources));
     }
     if errors > 0 {
-        eprintln!(
+        errln!(
             "the spec tree at {} has {errors} error(s); the site was not built — fix them and run `hromada docs` again",
             args.root.display()
         );
@@ -34,14 +34,14 @@ pub fn run(args: DocsArgs) -> ExitCode {
     let site = match crate::docs::build(&loaded.spec, &args.root) {
         Ok(site) => site,
         Err(e) => {
-            eprintln!("cannot build the documentation site: {e:#}");
+            errln!("cannot build the documentation site: {e:#}");
             return ExitCode::from(1);
         }
     };
     if let Err(e) = site.write(&args.out) {
-        eprintln!("cannot write the documentation site: {e:#}");
+        errln!("cannot write the documentation site: {e:#}");
         return ExitCode::from(1);
     }
-    println!("wrote the documentation site to {}", args.out.display());
+    outln!("wrote the documentation site to {}", args.out.display());
     ExitCode::SUCCESS
 }

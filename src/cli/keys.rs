@@ -35,12 +35,12 @@ pub fn run(command: KeysCommand) -> ExitCode {
         }) {
             Ok(lines) => {
                 for line in lines {
-                    println!("{line}");
+                    outln!("{line}");
                 }
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("error: {e:#}");
+                errln!("error: {e:#}");
                 ExitCode::from(1)
             }
         },

@@ -1,9 +1,13 @@
 //! The command-line interface: one file per subcommand, plus the diagnostic renderers.
 //! Each subcommand returns its exit code; `main.rs` only parses and dispatches.
 
+#[macro_use]
+mod output;
+
 pub mod audit;
 pub mod docs;
 pub mod keys;
+mod limit;
 mod pinned_tls;
 pub mod plan;
 pub mod render;

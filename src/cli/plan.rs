@@ -51,8 +51,8 @@ pub fn run(args: PlanArgs) -> ExitCode {
     match plan(&args) {
         Ok((plan, compared)) => {
             match args.format {
-                PlanFormat::Human => print!("{}", crate::plan::render::human(&plan, &compared)),
-                PlanFormat::Json => print!("{}", crate::plan::render::json(&plan, &compared)),
+                PlanFormat::Human => out!("{}", crate::plan::render::human(&plan, &compared)),
+                PlanFormat::Json => out!("{}", crate::plan::render::json(&plan, &compared)),
             }
             if plan.is_empty() {
                 ExitCode::SUCCESS
@@ -61,7 +61,7 @@ pub fn run(args: PlanArgs) -> ExitCode {
             }
         }
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             ExitCode::from(1)
         }
     }
@@ -143,8 +143,8 @@ fn read_tree(root: &Path, name: &str, today: NaiveDate) -> Result<Spec, String> 
     if errors.is_empty() {
         return Ok(loaded.spec);
     }
-    eprintln!("{name} of the spec has errors:\n");
-    eprint!("{}", render(Format::Human, &errors, &loaded.sources));
+    errln!("{name} of the spec has errors:\n");
+    err!("{}", render(Format::Human, &errors, &loaded.sources));
     Err(format!(
         "{name} is not a valid spec ({} error(s) above); plan compares valid revisions only",
         errors.len()

@@ -11,8 +11,10 @@ use miette::{
 };
 use serde_json::json;
 
+use super::limit;
+use crate::spec::diagnostics::Span;
 use crate::spec::diagnostics::{Diagnostic, Severity};
-use crate::spec::source::SourceSet;
+use crate::spec::source::{SourceFile, SourceSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -38,14 +40,18 @@ fn counts(diagnostics: &[Diagnostic]) -> (usize, usize) {
     (errors, diagnostics.len() - errors)
 }
 
-/// A source file for miette whose locations count columns in characters, as editors, the JSON
-/// and the GitHub formats do (miette's own count is in bytes, wrong on Ukrainian text).
-struct CharColumns<'a> {
+/// A window of a source file for miette (the lines around a diagnostic, or part of one long
+/// line), whose locations are those of the whole file, as `SourceFile::pos` counts them: lines
+/// as KDL breaks them, columns in characters, as editors and the other formats do.
+struct Window<'a> {
     name: &'a str,
+    file: &'a SourceFile,
+    /// Where `text` starts in the file.
+    base: usize,
     text: &'a str,
 }
 
-impl SourceCode for CharColumns<'_> {
+impl SourceCode for Window<'_> {
     fn read_span<'b>(
         &'b self,
         span: &SourceSpan,
@@ -53,25 +59,68 @@ impl SourceCode for CharColumns<'_> {
         after: usize,
     ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
         let inner = self.text.read_span(span, before, after)?;
-        let start = inner.span().offset();
-        let before_start = self.text.get(..start).unwrap_or_default();
-        let line_start = before_start.rfind('\n').map_or(0, |i| i + 1);
-        let column = before_start[line_start..].chars().count();
+        let pos = self.file.pos(self.base + inner.span().offset());
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.to_string(),
             inner.data(),
             *inner.span(),
-            inner.line(),
-            column,
+            pos.line - 1,
+            pos.column - 1,
             inner.line_count(),
         )))
     }
 }
 
+/// The longest line shown whole; around a longer one only part of it is shown.
+const MAX_LINE: usize = 300;
+/// A span over more lines than this is shown by its first line.
+const MAX_SPAN_LINES: usize = 8;
+/// How much of a long line is shown before a span, and at most of the span itself.
+const LONG_LINE_MARGIN: usize = 80;
+
+/// The window of `file` to show for `span`, and the span relative to it. Miette reads a source
+/// from its start and prints whole lines, so a window keeps each diagnostic's cost bounded.
+fn window(file: &SourceFile, span: Span) -> (Window<'_>, (usize, usize)) {
+    let (offset, mut len) = file.clamp(span.offset, span.len);
+    let first = file.pos(offset).line;
+    let mut last = file.pos(offset + len).line;
+    if last - first > MAX_SPAN_LINES {
+        len = file.line_range(first).end - offset;
+        last = first;
+    }
+    let lines = first.saturating_sub(1).max(1)..=(last + 1).min(file.line_count());
+    let (base, end) = if lines.clone().all(|l| file.line_range(l).len() <= MAX_LINE) {
+        (
+            file.line_range(*lines.start()).start,
+            file.line_range(*lines.end()).end,
+        )
+    } else {
+        let line = file.line_range(first);
+        let content_end = line.start + file.line(first).len();
+        let base = file
+            .text
+            .floor_char_boundary(offset.saturating_sub(LONG_LINE_MARGIN).max(line.start));
+        let end = file
+            .text
+            .floor_char_boundary(
+                (offset + len.min(2 * LONG_LINE_MARGIN) + LONG_LINE_MARGIN).min(content_end),
+            )
+            .max(offset);
+        (base, end)
+    };
+    let window = Window {
+        name: &file.path,
+        file,
+        base,
+        text: &file.text[base..end],
+    };
+    (window, (offset - base, len.min(end - offset)))
+}
+
 /// A diagnostic prepared for miette's graphical handler.
 struct Report<'a> {
     d: &'a Diagnostic,
-    source: Option<CharColumns<'a>>,
+    source: Option<Window<'a>>,
     labels: Vec<LabeledSpan>,
 }
 
@@ -128,37 +177,39 @@ fn human(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
     };
     let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1);
     let mut out = String::new();
-    for d in diagnostics {
+    for d in &limit::shown(diagnostics, sources) {
+        let mut elsewhere = Vec::new();
         let (source, labels) = match d.span {
             Some(span) => {
-                let file = sources.file(span.file);
+                let (window, here) = window(sources.file(span.file), span);
                 let mut labels = vec![LabeledSpan::new_primary_with_span(
                     Some("here".into()),
-                    (span.offset, span.len),
+                    here,
                 )];
-                for r in d.related.iter().filter(|r| r.span.file == span.file) {
-                    labels.push(LabeledSpan::new_with_span(
-                        Some(r.message.clone()),
-                        (r.span.offset, r.span.len),
-                    ));
+                for r in &d.related {
+                    let (offset, len) = window.file.clamp(r.span.offset, r.span.len);
+                    let inside = r.span.file == span.file
+                        && offset >= window.base
+                        && offset + len <= window.base + window.text.len();
+                    if inside {
+                        labels.push(LabeledSpan::new_with_span(
+                            Some(r.message.clone()),
+                            (offset - window.base, len),
+                        ));
+                    } else {
+                        elsewhere.push(r);
+                    }
                 }
-                (
-                    Some(CharColumns {
-                        name: &file.path,
-                        text: &file.text,
-                    }),
-                    labels,
-                )
+                (Some(window), labels)
             }
-            None => (None, Vec::new()),
+            None => {
+                elsewhere.extend(&d.related);
+                (None, Vec::new())
+            }
         };
         let report = Report { d, source, labels };
         let _ = handler.render_report(&mut out, &report);
-        for r in d
-            .related
-            .iter()
-            .filter(|r| Some(r.span.file) != d.span.map(|s| s.file))
-        {
+        for r in elsewhere {
             let range = sources.range(r.span);
             let _ = writeln!(
                 out,
@@ -179,7 +230,7 @@ fn human(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
 
 fn json_report(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
     let (errors, warnings) = counts(diagnostics);
-    let list: Vec<_> = diagnostics
+    let list: Vec<_> = limit::shown(diagnostics, sources)
         .iter()
         .map(|d| {
             let mut v = json!({
@@ -228,7 +279,7 @@ fn gh_prop(s: &str) -> String {
 
 fn github(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
     let mut out = String::new();
-    for d in diagnostics {
+    for d in &limit::shown(diagnostics, sources) {
         let level = match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
@@ -260,6 +311,7 @@ fn github(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
 }
 
 fn sarif(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
+    let diagnostics = limit::shown(diagnostics, sources);
     let mut codes: Vec<&str> = diagnostics.iter().map(|d| d.code).collect();
     codes.sort_unstable();
     codes.dedup();
@@ -323,14 +375,21 @@ fn sarif(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
     serde_json::to_string_pretty(&report).expect("SARIF serialises") + "\n"
 }
 
+/// Escapes text for XML; characters XML 1.0 does not allow at all (NUL and the other C0 controls
+/// but tab and line breaks, U+FFFE, U+FFFF) become U+FFFD, so the report stays well-formed.
 fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
+    s.replace(
+        |c: char| matches!(c, '\0'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}'),
+        "\u{fffd}",
+    )
+    .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
 
 fn junit(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
+    let diagnostics = &limit::shown(diagnostics, sources);
     let (errors, warnings) = counts(diagnostics);
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
@@ -390,4 +449,66 @@ fn junit(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
     }
     out.push_str("  </testsuite>\n</testsuites>\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one_file(text: &str) -> SourceSet {
+        SourceSet::from_files("/".into(), vec![("spec/a.kdl".into(), text.into())])
+    }
+
+    fn at(offset: usize, len: usize) -> Option<Span> {
+        Some(Span {
+            file: 0,
+            offset,
+            len,
+        })
+    }
+
+    #[test]
+    fn a_diagnostic_far_along_a_long_line_shows_part_of_it_at_its_true_column() {
+        let text = format!("a \"{}\" б=\n", "x".repeat(100_000));
+        let sources = one_file(&text);
+        let offset = text.find('б').unwrap();
+        let d = Diagnostic::error("H0001", "here").at(at(offset, 2));
+        let out = human(&[d], &sources);
+        assert!(out.contains("[spec/a.kdl:1:100006]"), "{out}");
+        assert!(out.len() < 2_000, "{} bytes", out.len());
+    }
+
+    #[test]
+    fn a_span_inside_a_character_or_past_the_end_is_shown_without_panicking() {
+        let sources = one_file("role \"бб\"\n");
+        for (offset, len) in [(7, 1), (8, 100), (500, 3), (0, usize::MAX / 2)] {
+            let d = Diagnostic::error("H0001", "odd span").at(at(offset, len));
+            for format in [
+                Format::Human,
+                Format::Json,
+                Format::Github,
+                Format::Sarif,
+                Format::Junit,
+            ] {
+                render(format, std::slice::from_ref(&d), &sources);
+            }
+        }
+    }
+
+    #[test]
+    fn a_span_over_many_lines_is_shown_by_its_first() {
+        let text = "a {\n".to_string() + &"    b 1\n".repeat(1_000) + "}\n";
+        let sources = one_file(&text);
+        let d = Diagnostic::error("H0101", "big node").at(at(0, text.len()));
+        let out = human(&[d], &sources);
+        assert!(out.matches("b 1").count() <= 2, "{out}");
+    }
+
+    #[test]
+    fn junit_stays_well_formed_whatever_a_message_holds() {
+        let d = Diagnostic::error("H0202", "unknown `gw\0\u{fffe}\u{1b}` & <x>");
+        let out = junit(&[d], &one_file(""));
+        assert!(!out.contains(['\0', '\u{fffe}', '\u{1b}']), "{out}");
+        assert!(out.contains("&amp; &lt;x&gt;"), "{out}");
+    }
 }

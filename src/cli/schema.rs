@@ -43,7 +43,7 @@ pub fn run(args: SchemaArgs) -> ExitCode {
     if args.check {
         let stale = stale_files(&args.out, &files);
         if stale.is_empty() {
-            println!(
+            outln!(
                 "{} is current ({} schemas)",
                 args.out.display(),
                 files.len()
@@ -51,9 +51,9 @@ pub fn run(args: SchemaArgs) -> ExitCode {
             return ExitCode::SUCCESS;
         }
         for s in &stale {
-            eprintln!("stale: {s}");
+            errln!("stale: {s}");
         }
-        eprintln!(
+        errln!(
             "{} is out of date with the model; run `hromada schema --out {}` and commit the result",
             args.out.display(),
             args.out.display()
@@ -61,10 +61,10 @@ pub fn run(args: SchemaArgs) -> ExitCode {
         return ExitCode::from(1);
     }
     if let Err(e) = write(&args.out, &files) {
-        eprintln!("cannot write schemas to {}: {e}", args.out.display());
+        errln!("cannot write schemas to {}: {e}", args.out.display());
         return ExitCode::from(1);
     }
-    println!("wrote {} schemas to {}", files.len(), args.out.display());
+    outln!("wrote {} schemas to {}", files.len(), args.out.display());
     ExitCode::SUCCESS
 }
 

@@ -31,11 +31,11 @@ fn export(args: ExportArgs) -> ExitCode {
     let (loaded, diagnostics) = super::validate::validate(&args.root, None);
     let errors: Vec<_> = diagnostics.into_iter().filter(|d| d.is_error()).collect();
     if !errors.is_empty() {
-        eprint!("{}", render(Format::Human, &errors, &loaded.sources));
-        eprintln!("the spec has errors; fix them before exporting");
+        err!("{}", render(Format::Human, &errors, &loaded.sources));
+        errln!("the spec has errors; fix them before exporting");
         return ExitCode::from(1);
     }
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(&loaded.spec).expect("the model serialises")
     );

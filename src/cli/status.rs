@@ -28,9 +28,9 @@ pub fn run(args: StatusArgs) -> ExitCode {
     match fetch_pinned(&args.url, args.tls_cert.as_deref()) {
         Ok((report, raw)) => {
             if args.json {
-                println!("{raw}");
+                outln!("{raw}");
             } else {
-                print!("{}", human(&report));
+                out!("{}", human(&report));
             }
             if report.ready {
                 ExitCode::SUCCESS
@@ -39,7 +39,7 @@ pub fn run(args: StatusArgs) -> ExitCode {
             }
         }
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             ExitCode::from(1)
         }
     }

@@ -47,7 +47,7 @@ pub fn run(args: ValidateArgs) -> ExitCode {
             d.severity = crate::spec::Severity::Error;
         }
     }
-    print!("{}", render(args.format, &diagnostics, &loaded.sources));
+    out!("{}", render(args.format, &diagnostics, &loaded.sources));
     let failed = diagnostics.iter().any(|d| d.is_error());
     // The process ends here: freeing a large city's model piece by piece only costs time.
     std::mem::forget(loaded);

@@ -8,6 +8,7 @@ use std::path::Path;
 use kdl::KdlDocument;
 
 use super::decode::{Decoded, Decoder, NodeSpans};
+use super::depth;
 use super::diagnostics::{Diagnostic, Span};
 use super::model::{Declared, Kind, Spec};
 use super::source::SourceSet;
@@ -145,7 +146,13 @@ fn read_all(sources: &SourceSet) -> Vec<FileNodes> {
                         files
                             .iter()
                             .enumerate()
-                            .map(|(i, f)| read_file(c * chunk + i, &f.text))
+                            .map(|(i, f)| match f.readable {
+                                true => read_file(c * chunk + i, &f.text),
+                                false => FileNodes {
+                                    nodes: Vec::new(),
+                                    diagnostics: Vec::new(),
+                                },
+                            })
                             .collect::<Vec<_>>()
                     })
                     .expect("a spec reader thread starts")
@@ -187,11 +194,11 @@ fn read_file(file: usize, text: &str) -> FileNodes {
 /// Parses one file: the fast reader first, the `kdl` crate for what it does not accept (which
 /// reports every syntax error of the file, or parses a construct the fast reader leaves to it).
 fn parse_file(file: usize, text: &str) -> Result<Vec<Node>, Vec<Diagnostic>> {
-    let too_large = match syntax::parse(text) {
+    let not_accepted = match syntax::parse(text) {
         Ok(nodes) => return Ok(nodes),
-        Err(e) => e.too_large,
+        Err(e) => e,
     };
-    if let Some(r) = too_large {
+    if let Some(r) = not_accepted.too_large {
         return Err(vec![
             Diagnostic::error("H0001", "number too large")
                 .at(Some(Span {
@@ -202,6 +209,16 @@ fn parse_file(file: usize, text: &str) -> Result<Vec<Node>, Vec<Diagnostic>> {
                 .detail("KDL integers here hold up to 39 digits (128 bits)")
                 .help("write it as a string if it is a code, e.g. \"123…\""),
         ]);
+    }
+    let too_deep = match not_accepted.too_deep {
+        Some(at) => Err(depth::TooDeep::Children(at)),
+        None => depth::check(text),
+    };
+    if let Err(too_deep) = too_deep {
+        return Err(vec![too_deep_diagnostic(file, text, too_deep)]);
+    }
+    if !depth::fits_kdl(text) {
+        return Err(vec![first_problem(file, text, not_accepted.at)]);
     }
     let doc = KdlDocument::parse_v2(text).map_err(|err| {
         err.diagnostics
@@ -224,6 +241,59 @@ fn parse_file(file: usize, text: &str) -> Result<Vec<Node>, Vec<Diagnostic>> {
     Ok(syntax::from_kdl(&doc, text))
 }
 
+/// The span of the character at byte `at` (or of the end of the text).
+fn char_at(file: usize, text: &str, at: usize) -> Span {
+    let offset = text.floor_char_boundary(at.min(text.len()));
+    let len = text[offset..].chars().next().map_or(0, char::len_utf8);
+    Span { file, offset, len }
+}
+
+/// H0001 for a file too large for the `kdl` crate's error recovery: where the fast reader stopped.
+fn first_problem(file: usize, text: &str, at: usize) -> Diagnostic {
+    Diagnostic::error("H0001", "KDL syntax error")
+        .at(Some(char_at(file, text, at)))
+        .detail(format!(
+            "this file is larger than {} KiB or holds more than {} braces or {} `*` and `/`, \
+             too many for the full syntax check, so only its first problem is reported: reading \
+             stopped here",
+            depth::MAX_KDL_BYTES >> 10,
+            depth::MAX_KDL_BRACES,
+            2 * depth::MAX_COMMENT_TOKENS
+        ))
+        .help(
+            "fix it and validate again; a file this large cannot use multi-line strings \
+             (\"\"\"…\"\"\"), so split it if it needs them",
+        )
+}
+
+/// H0005: a file nested too deeply to be parsed at all; nothing else of it is read.
+fn too_deep_diagnostic(file: usize, text: &str, too_deep: depth::TooDeep) -> Diagnostic {
+    let (at, summary, detail, help) = match too_deep {
+        depth::TooDeep::Children(at) => (
+            at,
+            format!(
+                "children blocks nested deeper than {} levels",
+                depth::MAX_DEPTH
+            ),
+            "this `{` opens a block inside more enclosing blocks than a spec file may have",
+            "look for a missing `}` above this line, or flatten the nesting",
+        ),
+        depth::TooDeep::Comment(at) => (
+            at,
+            format!(
+                "a block comment holding more than {} parts",
+                depth::MAX_COMMENT_TOKENS
+            ),
+            "the `/* … */` comment around here has too many `*`, `/` or nested comments",
+            "look for a missing `*/`, or shorten the comment",
+        ),
+    };
+    Diagnostic::error("H0005", summary)
+        .at(Some(char_at(file, text, at)))
+        .detail(format!("{detail}; the rest of the file was not read"))
+        .help(help)
+}
+
 /// The KDL parser sometimes reports a span running from the start of the enclosing node to the
 /// error; the error itself is the last token of the span, so point there.
 fn error_site(file: usize, text: &str, offset: usize, len: usize) -> Span {
@@ -232,7 +302,10 @@ fn error_site(file: usize, text: &str, offset: usize, len: usize) -> Span {
     match slice.trim_end().rfind('\n') {
         Some(nl) => {
             let line = slice[nl + 1..].trim_end();
-            let token = line.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+            let token = line
+                .char_indices()
+                .rfind(|(_, c)| c.is_whitespace())
+                .map_or(0, |(i, c)| i + c.len_utf8());
             Span {
                 file,
                 offset: offset + nl + 1 + token,

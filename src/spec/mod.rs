@@ -2,6 +2,7 @@
 //! decoder that turns KDL into the model with spans, and the diagnostics type everything reports in.
 
 pub mod decode;
+pub mod depth;
 pub mod diagnostics;
 pub mod grammar;
 pub mod load;

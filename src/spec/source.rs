@@ -16,6 +16,10 @@ pub struct SourceFile {
     /// Path relative to the spec root, `/`-separated.
     pub path: String,
     pub text: String,
+    /// False for a file that is not UTF-8: `text` then holds it with every invalid sequence
+    /// replaced by U+FFFD (so that the H0002 diagnostic can point at the first one), and it is
+    /// not parsed.
+    pub readable: bool,
     line_starts: Vec<usize>,
 }
 
@@ -25,12 +29,15 @@ impl SourceFile {
         SourceFile {
             path,
             text,
+            readable: true,
             line_starts,
         }
     }
 
+    /// The position of a byte offset; an offset inside a character (or past the end) counts as
+    /// the start of that character (or the end), so a span from any source never panics here.
     pub fn pos(&self, byte: usize) -> Pos {
-        let byte = byte.min(self.text.len());
+        let byte = self.text.floor_char_boundary(byte.min(self.text.len()));
         let line = self.line_starts.partition_point(|&s| s <= byte) - 1;
         let start = self.line_starts[line];
         let prefix = &self.text[start..byte];
@@ -47,9 +54,32 @@ impl SourceFile {
         }
     }
 
+    /// The number of lines (a final line break starts one more, empty line).
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
+    /// The byte range of one 1-based line, with its line break.
+    pub fn line_range(&self, line: usize) -> std::ops::Range<usize> {
+        let at = |l: usize| self.line_starts.get(l).copied().unwrap_or(self.text.len());
+        at(line.wrapping_sub(1))..at(line)
+    }
+
+    /// `span` moved onto character boundaries inside the text: an offset within a character
+    /// widens to the whole character, one past the end shrinks to the end.
+    pub fn clamp(&self, offset: usize, len: usize) -> (usize, usize) {
+        let start = self.text.floor_char_boundary(offset.min(self.text.len()));
+        let end = self
+            .text
+            .ceil_char_boundary(offset.saturating_add(len).min(self.text.len()));
+        (start, end.max(start) - start)
+    }
+
     /// The text of one 1-based line, without its line break.
     pub fn line(&self, line: usize) -> &str {
-        let start = self.line_starts[line - 1];
+        let Some(&start) = self.line_starts.get(line.wrapping_sub(1)) else {
+            return "";
+        };
         let end = self
             .line_starts
             .get(line)
@@ -78,6 +108,35 @@ fn line_breaks(text: &str) -> impl Iterator<Item = usize> + '_ {
         }
         None
     })
+}
+
+/// A file that is not UTF-8, kept (unparsed) so that its H0002 can point at the first bad byte.
+fn not_utf8(id: FileId, path: String, e: std::string::FromUtf8Error) -> (SourceFile, Diagnostic) {
+    let at = e.utf8_error().valid_up_to();
+    let bad = e.as_bytes()[at..]
+        .iter()
+        .take(
+            e.utf8_error()
+                .error_len()
+                .unwrap_or(e.as_bytes().len() - at),
+        )
+        .map(|b| format!("0x{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+    let mut file = SourceFile::new(path, text);
+    file.readable = false;
+    let problem = Diagnostic::error("H0002", format!("{} is not UTF-8 text", file.path))
+        .at(Some(Span {
+            file: id,
+            offset: at,
+            len: '\u{fffd}'.len_utf8(),
+        }))
+        .detail(format!(
+            "byte {at} ({bad}) is not valid UTF-8; the file was not read further"
+        ))
+        .help("save the file as UTF-8 (KDL files are UTF-8 text)");
+    (file, problem)
 }
 
 /// All KDL files of one spec tree, plus the root they came from (for referenced files such as
@@ -126,12 +185,19 @@ impl SourceSet {
         }
         for path in paths {
             let rel = relative(root, &path);
-            match std::fs::read_to_string(&path) {
-                Ok(text) => set.files.push(SourceFile::new(rel, text)),
+            match std::fs::read(&path) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(text) => set.files.push(SourceFile::new(rel, text)),
+                    Err(e) => {
+                        let (file, problem) = not_utf8(set.files.len(), rel, e);
+                        set.files.push(file);
+                        problems.push(problem);
+                    }
+                },
                 Err(e) => problems.push(
                     Diagnostic::error("H0002", format!("cannot read {rel}"))
                         .detail(e.to_string())
-                        .help("check the file's permissions and that it is UTF-8 text"),
+                        .help("check the file's permissions"),
                 ),
             }
         }

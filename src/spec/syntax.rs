@@ -70,10 +70,13 @@ pub struct Node {
 
 /// The fast reader did not accept a document: either it has a syntax error or it uses a
 /// construct (multi-line strings, …) left to the `kdl` crate. `too_large` is a well-formed
-/// integer beyond 128 bits, which the `kdl` crate reports only as a confusing cascade.
+/// integer beyond 128 bits, which the `kdl` crate reports only as a confusing cascade;
+/// `too_deep` the `{` that nests past `depth::MAX_DEPTH`; `at` where reading stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NotAccepted {
     pub too_large: Option<Range>,
+    pub too_deep: Option<usize>,
+    pub at: usize,
 }
 
 /// Reads a KDL v2 document. `NotAccepted` means the caller asks the `kdl` crate, which either
@@ -83,13 +86,17 @@ pub fn parse(text: &str) -> Result<Vec<Node>, NotAccepted> {
         s: text.as_bytes(),
         text,
         i: 0,
+        depth: 0,
         too_large: None,
+        too_deep: None,
     };
     if p.s.starts_with("\u{feff}".as_bytes()) {
         p.i = 3;
     }
     let not_accepted = |p: &Parser| NotAccepted {
         too_large: p.too_large,
+        too_deep: p.too_deep,
+        at: p.i.min(p.s.len()),
     };
     let nodes = p.nodes(false).map_err(|()| not_accepted(&p))?;
     if p.i == p.s.len() {
@@ -159,7 +166,9 @@ struct Parser<'a> {
     s: &'a [u8],
     text: &'a str,
     i: usize,
+    depth: usize,
     too_large: Option<Range>,
+    too_deep: Option<usize>,
 }
 
 type R<T> = Result<T, ()>;
@@ -371,9 +380,15 @@ impl Parser<'_> {
     }
 
     fn children_block(&mut self) -> R<Vec<Node>> {
+        if self.depth == super::depth::MAX_DEPTH {
+            self.too_deep = Some(self.i);
+            return Err(());
+        }
+        self.depth += 1;
         self.i += 1;
         let children = self.nodes(true)?;
         self.i += 1;
+        self.depth -= 1;
         Ok(children)
     }
 
