@@ -44,7 +44,15 @@ fn problem(c: &Checker, path: &str) -> Option<String> {
             Err(e) => return Some(format!("is not valid JSON ({e})")),
         }
     } else {
-        text.lines().any(|line| line.starts_with("openapi:"))
+        // Read as the gateway reads it to publish it (`getOpenAPI`, the catalogue), so that a
+        // document it cannot serve is refused here rather than at a caller's request.
+        match yaml_rust2::YamlLoader::load_from_str(&text) {
+            Ok(docs) => match docs.as_slice() {
+                [doc] => doc["openapi"].as_str().is_some(),
+                _ => return Some(format!("holds {} YAML documents, not one", docs.len())),
+            },
+            Err(e) => return Some(format!("is not valid YAML ({e})")),
+        }
     };
     (!declares_openapi).then(|| "does not declare an `openapi` version".to_string())
 }
