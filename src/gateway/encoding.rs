@@ -12,13 +12,27 @@ use flate2::write::GzEncoder;
 /// What the gateway asks a provider's system for: the codings it can decode.
 pub const DECODABLE: &str = "gzip, deflate";
 
+/// The other content codings of the IANA registry, the only ones an error may name.
+const REGISTERED: &[&str] = &[
+    "aes128gcm",
+    "br",
+    "compress",
+    "dcb",
+    "dcz",
+    "exi",
+    "pack200-gzip",
+    "x-compress",
+    "zstd",
+];
+
 /// Why a provider's body could not be decoded.
 #[derive(Debug, PartialEq, Eq)]
 pub enum DecodeError {
     /// Decoded, it is larger than the gateway carries.
     TooLarge,
-    /// A coding the gateway does not decode (named as the provider sent it, a token).
-    Unsupported(String),
+    /// A coding the gateway does not decode: its registered name, or `None` for a name the
+    /// provider made up (which is never repeated, as it can carry anything).
+    Unsupported(Option<&'static str>),
     /// The body is not valid in its stated coding.
     Corrupt,
 }
@@ -42,12 +56,8 @@ pub fn decode(
             "gzip" | "x-gzip" => bounded(MultiGzDecoder::new(&body[..]), max)?,
             "deflate" => bounded(ZlibDecoder::new(&body[..]), max)?,
             other => {
-                let token: String = other
-                    .chars()
-                    .take(32)
-                    .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-                    .collect();
-                return Err(DecodeError::Unsupported(token));
+                let known = REGISTERED.iter().find(|known| **known == other).copied();
+                return Err(DecodeError::Unsupported(known));
             }
         };
         body = Bytes::from(decoded);
@@ -142,7 +152,11 @@ mod tests {
         );
         assert_eq!(
             decode(Some("br"), Bytes::from_static(b"x"), 10),
-            Err(DecodeError::Unsupported("br".into()))
+            Err(DecodeError::Unsupported(Some("br")))
+        );
+        assert_eq!(
+            decode(Some("x-3012345678"), Bytes::from_static(b"x"), 10),
+            Err(DecodeError::Unsupported(None))
         );
         assert_eq!(
             decode(Some("gzip"), Bytes::from_static(b"not gzip"), 10),

@@ -130,10 +130,13 @@ fn answer_of(
                     "is larger than the gateway carries ({} bytes) once decoded",
                     max_body
                 ),
-                DecodeError::Unsupported(coding) => {
+                DecodeError::Unsupported(Some(coding)) => {
                     format!(
                         "is in the content coding `{coding}`, which the gateway does not decode"
                     )
+                }
+                DecodeError::Unsupported(None) => {
+                    "is in a content coding the gateway does not know".into()
                 }
                 DecodeError::Corrupt => "is not valid in its stated content coding".into(),
             };
@@ -156,12 +159,10 @@ fn answer_of(
             );
             return Err(failed(ProviderFault::NotJson, message, trace));
         }
-        Err(Withheld::NotProjectable(content_type)) => {
+        Err(Withheld::NotProjectable) => {
+            // The provider's Content-Type is not quoted: its parameters can carry anything.
             let message = format!(
-                "the provider's system answered {service_name} with {}, which cannot be cut to the granted fields, and agreement `{}` does not allow non-JSON answers",
-                content_type
-                    .as_deref()
-                    .unwrap_or("a body of no stated type"),
+                "the provider's system answered {service_name} with a body whose Content-Type does not state JSON, which cannot be cut to the granted fields, and agreement `{}` does not allow non-JSON answers",
                 agreement.id
             );
             return Err(failed(ProviderFault::NotProjectable, message, trace));

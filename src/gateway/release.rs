@@ -33,8 +33,8 @@ pub struct Released {
 pub enum Withheld {
     /// A body that is not valid JSON although it says so.
     NotJson,
-    /// A success that is not JSON, under an agreement that passes only JSON.
-    NotProjectable(Option<String>),
+    /// A success not stated to be JSON, under an agreement that passes only JSON.
+    NotProjectable,
     /// A redirect outside the agreement.
     Redirect(redirect::Outside),
 }
@@ -89,17 +89,22 @@ pub fn release(
     let body = if body.is_empty() {
         body
     } else if status.is_success() {
-        if is_json(content_type) {
-            let value: Value = serde_json::from_slice(&body).map_err(|_| Withheld::NotJson)?;
-            let cut = Projection::of(agreement).project(&service.response.fields, value);
-            mistyped = cut.mistyped;
-            fields.extend(agreement.fields.iter().cloned());
-            to_bytes(&cut.value)
+        // A record under another type (or none) is still a record: it is cut like one.
+        let record = if is_json(content_type) {
+            Some(json_of(&body).ok_or(Withheld::NotJson)?)
         } else if agreement.allow_non_json {
-            fields.extend(agreement.fields.iter().cloned());
-            body
+            json_of(&body).filter(|v| v.is_object() || v.is_array())
         } else {
-            return Err(Withheld::NotProjectable(content_type.map(str::to_string)));
+            return Err(Withheld::NotProjectable);
+        };
+        fields.extend(agreement.fields.iter().cloned());
+        match record {
+            Some(value) => {
+                let cut = Projection::of(agreement).project(&service.response.fields, value);
+                mistyped = cut.mistyped;
+                to_bytes(&cut.value)
+            }
+            None => body,
         }
     } else {
         let declared = service
@@ -108,7 +113,7 @@ pub fn release(
             .map(|e| e.fields.clone())
             .unwrap_or_else(default_error_fields);
         let cut = is_json(content_type)
-            .then(|| serde_json::from_slice::<Value>(&body).ok())
+            .then(|| json_of(&body))
             .flatten()
             .map(|value| {
                 Projection::new(declared.iter().map(|f| &f.name)).project(&declared, value)
@@ -135,6 +140,12 @@ pub fn release(
         mistyped,
         fields,
     })
+}
+
+/// A body read as JSON, a byte order mark before it ignored (RFC 8259 §8.1).
+fn json_of(body: &[u8]) -> Option<Value> {
+    let text = body.strip_prefix("\u{FEFF}".as_bytes()).unwrap_or(body);
+    serde_json::from_slice(text).ok()
 }
 
 fn to_bytes(value: &Value) -> Bytes {
@@ -198,7 +209,7 @@ mod tests {
         assert!(matches!(answer(200, &json, "{"), Err(Withheld::NotJson)));
         assert!(matches!(
             answer(200, &[("content-type", "text/html")], "<p>3012345678</p>"),
-            Err(Withheld::NotProjectable(Some(_)))
+            Err(Withheld::NotProjectable)
         ));
         let r = answer(304, &[("etag", "\"3012345678\"")], "").ok().unwrap();
         assert!(r.headers.is_empty() && r.body.is_empty());

@@ -1,1 +1,165 @@
-//! (to be written)
+//! The merged gateway's release of a provider's answer, attacked where its parts meet: what the
+//! provider states about its answer (type, coding, redirect target) must neither reach the
+//! consumer in the gateway's own error messages nor let a body bypass the projection.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Response, Uri};
+use axum::routing::any;
+use serde_json::json;
+
+use crate::common::federation::{Federation, UNGRANTED_RNOKPP};
+use crate::common::xroad::{Reply, assert_refused, call, start};
+use crate::projection::{assert_nothing_personal, point_upstream};
+
+/// Personal data the hostile upstream slips in; it must never reach a consumer.
+const PERSONAL: &str = "PERSONAL-SECRET-Ivanenko";
+
+/// The hostile provider's answer to `path`, by its last segment.
+fn hostile(method: &Method, path: &str) -> Response<Body> {
+    let case = path.rsplit('/').next().unwrap_or_default();
+    let answer = |status: u16, headers: &[(&str, &str)], body: Vec<u8>| {
+        let mut builder = Response::builder().status(status);
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        builder.body(Body::from(body)).unwrap()
+    };
+    let record = format!(
+        r#"{{"full_name": "Іваненко Марія", "address": "вул. Центральна, 5",
+            "holder_rnokpp": "{UNGRANTED_RNOKPP}", "note": "{PERSONAL}"}}"#
+    );
+    let type_holder = format!("text/plain; holder={UNGRANTED_RNOKPP}");
+    let type_named = format!("text/{PERSONAL}");
+    let coding = format!("x-{UNGRANTED_RNOKPP}");
+    let encoded_query = format!("/register/persons/x%3Frnokpp%3D{UNGRANTED_RNOKPP}");
+    let encoded_slash = format!("/register/persons/x%2F..%2F{PERSONAL}");
+    let semicolon = format!("/register/persons/x;rnokpp={UNGRANTED_RNOKPP}");
+    match case {
+        "type-holder" => answer(200, &[("content-type", &type_holder)], record.into()),
+        "type-named" => answer(200, &[("content-type", &type_named)], record.into()),
+        "coding" => answer(
+            200,
+            &[
+                ("content-type", "application/json"),
+                ("content-encoding", &coding),
+            ],
+            record.into(),
+        ),
+        "redirect-query" => answer(302, &[("location", &encoded_query)], Vec::new()),
+        "redirect-slash" => answer(302, &[("location", &encoded_slash)], Vec::new()),
+        "redirect-semicolon" => answer(302, &[("location", &semicolon)], Vec::new()),
+        "disguised" => answer(200, &[("content-type", "text/plain")], record.into()),
+        "untyped" => answer(200, &[], record.into()),
+        "listed" => answer(
+            200,
+            &[("content-type", "application/json, text/plain")],
+            record.into(),
+        ),
+        "bom" => {
+            let mut body = "\u{FEFF}".as_bytes().to_vec();
+            body.extend(record.as_bytes());
+            answer(200, &[("content-type", "text/plain")], body)
+        }
+        "document" => answer(
+            200,
+            &[("content-type", "application/pdf")],
+            b"%PDF-1.4 certificate".to_vec(),
+        ),
+        other => panic!("the hostile upstream has no case `{other}` ({method})"),
+    }
+}
+
+/// Starts the hostile upstream on a free loopback port and returns its port.
+async fn serve_hostile() -> u16 {
+    let app = Router::new().fallback(any(|method: Method, uri: Uri| async move {
+        hostile(&method, uri.path())
+    }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    port
+}
+
+/// The two-node federation's core node with the council's residents service served by the
+/// hostile upstream; `agreement_extra` is added to the residents agreement.
+async fn residents_node(
+    dir: &std::path::Path,
+    agreement_extra: &str,
+) -> (Federation, crate::common::appliance::Appliance) {
+    let fed = Federation::new(dir).await;
+    fed.systems_over_http();
+    point_upstream(&fed, "spec/council.kdl", serve_hostile().await);
+    if !agreement_extra.is_empty() {
+        fed.edit(
+            "spec/agreements.kdl",
+            "    operation \"GET\" \"/persons/*\"\n",
+            &format!("    operation \"GET\" \"/persons/*\"\n    {agreement_extra}\n"),
+        );
+    }
+    let core = start(&fed, &dir.join("core"), "gw-core", &[]);
+    (fed, core)
+}
+
+async fn get(fed: &Federation, node: &crate::common::appliance::Appliance, case: &str) -> Reply {
+    let path = fed.residents_path(&format!("/persons/{case}"));
+    let reply = call(
+        node,
+        "GET",
+        &path,
+        &[("X-Road-Client", &fed.registry_client())],
+        "",
+    )
+    .await;
+    assert_nothing_personal(case, &reply);
+    reply
+}
+
+/// The gateway's refusal of a provider's answer names what is wrong with it in its own words:
+/// a media type, content coding or redirect target the provider wrote can carry a person's data,
+/// and the consumer must not read it in the `X-Road-Error` message either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_answer_never_quotes_what_the_provider_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fed, core) = residents_node(dir.path(), "").await;
+    for (case, mentions) in [
+        ("type-holder", "does not state JSON"),
+        ("type-named", "does not state JSON"),
+        ("coding", "content coding"),
+        ("redirect-query", "redirect"),
+        ("redirect-slash", "redirect"),
+        ("redirect-semicolon", "redirect"),
+    ] {
+        let reply = get(&fed, &core, case).await;
+        assert_refused(&reply, 502, "Server.ServerProxy.ServiceFailed", mentions);
+    }
+    let log = core.log();
+    assert!(
+        !log.contains(PERSONAL) && !log.contains(UNGRANTED_RNOKPP),
+        "{log}"
+    );
+}
+
+/// `allow-non-json` lets documents pass whole; a JSON record is still cut to the grant whatever
+/// the provider calls it (a wrong, missing or listed type, a byte order mark before it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_allow_non_json_a_mislabelled_json_record_is_still_cut_to_the_grant() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fed, core) = residents_node(dir.path(), "allow-non-json #true").await;
+    for case in ["disguised", "untyped", "listed", "bom"] {
+        let reply = get(&fed, &core, case).await;
+        assert_eq!(reply.status, 200, "{case}: {}", reply.body);
+        assert_eq!(
+            reply.json(),
+            json!({"full_name": "Іваненко Марія", "address": "вул. Центральна, 5"}),
+            "{case}"
+        );
+    }
+    let reply = get(&fed, &core, "document").await;
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (200, "%PDF-1.4 certificate"),
+        "a document passes whole under allow-non-json"
+    );
+    assert_eq!(reply.header("content-type"), Some("application/pdf"));
+}
