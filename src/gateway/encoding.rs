@@ -50,6 +50,10 @@ pub fn decode(
         .map(|c| c.trim().to_ascii_lowercase())
         .filter(|c| !c.is_empty() && c != "identity")
         .collect();
+    // HEAD, 204 and 304 answers state the coding of a body they do not carry.
+    if body.is_empty() {
+        return Ok(body);
+    }
     let mut body = body;
     for coding in codings.iter().rev() {
         let decoded = match coding.as_str() {
@@ -140,6 +144,7 @@ mod tests {
             decode(None, Bytes::from_static(json), 100).unwrap(),
             &json[..]
         );
+        assert_eq!(decode(Some("gzip"), Bytes::new(), 100).unwrap(), "");
     }
 
     #[test]

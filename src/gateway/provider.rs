@@ -153,6 +153,12 @@ fn answer_of(
         body,
     ) {
         Ok(released) => released,
+        Err(Withheld::TooDeep) => {
+            let message = format!(
+                "the provider's system answered {service_name} with JSON nested deeper than the gateway reads (128 levels)"
+            );
+            return Err(failed(ProviderFault::NotJson, message, trace));
+        }
         Err(Withheld::NotJson) => {
             let message = format!(
                 "the provider's system answered {service_name} with a body that is not valid JSON"

@@ -33,6 +33,8 @@ pub struct Released {
 pub enum Withheld {
     /// A body that is not valid JSON although it says so.
     NotJson,
+    /// JSON nested deeper than the gateway reads.
+    TooDeep,
     /// A success not stated to be JSON, under an agreement that passes only JSON.
     NotProjectable,
     /// A redirect outside the agreement.
@@ -86,14 +88,20 @@ pub fn release(
         fields.push("Location".to_string());
     }
     let mut mistyped = BTreeSet::new();
-    let body = if body.is_empty() {
-        body
+    // Whether the body that passes is JSON the gateway wrote, the provider's body whole, or none.
+    let (body, written) = if body.is_empty() {
+        let written = is_json(content_type);
+        (body, written)
     } else if status.is_success() {
         // A record under another type (or none) is still a record: it is cut like one.
         let record = if is_json(content_type) {
-            Some(json_of(&body).ok_or(Withheld::NotJson)?)
+            Some(json_of(&body)?)
         } else if agreement.allow_non_json {
-            json_of(&body).filter(|v| v.is_object() || v.is_array())
+            match json_of(&body) {
+                Ok(value) => Some(value).filter(|v| v.is_object() || v.is_array()),
+                Err(Withheld::TooDeep) => return Err(Withheld::TooDeep),
+                Err(_) => None,
+            }
         } else {
             return Err(Withheld::NotProjectable);
         };
@@ -102,9 +110,9 @@ pub fn release(
             Some(value) => {
                 let cut = Projection::of(agreement).project(&service.response.fields, value);
                 mistyped = cut.mistyped;
-                to_bytes(&cut.value)
+                (to_bytes(&cut.value), true)
             }
-            None => body,
+            None => (body, false),
         }
     } else {
         let declared = service
@@ -113,7 +121,7 @@ pub fn release(
             .map(|e| e.fields.clone())
             .unwrap_or_else(default_error_fields);
         let cut = is_json(content_type)
-            .then(|| json_of(&body))
+            .then(|| json_of(&body).ok())
             .flatten()
             .map(|value| {
                 Projection::new(declared.iter().map(|f| &f.name)).project(&declared, value)
@@ -124,15 +132,17 @@ pub fn release(
                 if let Value::Object(map) = &cut.value {
                     fields.extend(map.keys().cloned());
                 }
-                to_bytes(&cut.value)
+                (to_bytes(&cut.value), true)
             }
             // An error body that cannot be cut to the error shape does not pass at all.
-            _ => {
-                passing.retain(|(n, _)| *n != CONTENT_TYPE);
-                Bytes::new()
-            }
+            _ => (Bytes::new(), false),
         }
     };
+    state_type(
+        &mut passing,
+        written,
+        status.is_success() && agreement.allow_non_json,
+    );
     Ok(Released {
         status,
         headers: passing,
@@ -142,10 +152,41 @@ pub fn release(
     })
 }
 
-/// A body read as JSON, a byte order mark before it ignored (RFC 8259 §8.1).
-fn json_of(body: &[u8]) -> Option<Value> {
+/// The JSON media types whose names say nothing beyond the format, which pass as stated.
+const PLAIN_JSON: &[&str] = &["application/json", "application/problem+json"];
+
+/// Sets the `Content-Type` the consumer sees: JSON the gateway `written` is stated as plain JSON
+/// (a media type the provider made up for it can carry anything); a document passes with its own
+/// type where `documents` pass whole; any other type describes nothing that passes and is dropped.
+fn state_type(passing: &mut Vec<(HeaderName, HeaderValue)>, written: bool, documents: bool) {
+    let Some(at) = passing.iter().position(|(n, _)| *n == CONTENT_TYPE) else {
+        if written {
+            passing.push((CONTENT_TYPE, HeaderValue::from_static("application/json")));
+        }
+        return;
+    };
+    let stated = passing[at].1.to_str().unwrap_or_default();
+    let essence = stated.split(';').next().unwrap_or_default().trim();
+    if written {
+        if !PLAIN_JSON.iter().any(|t| t.eq_ignore_ascii_case(essence)) {
+            passing[at].1 = HeaderValue::from_static("application/json");
+        }
+    } else if !documents {
+        passing.remove(at);
+    }
+}
+
+/// A body read as JSON, a byte order mark before it ignored (RFC 8259 §8.1): `NotJson`, or
+/// `TooDeep` beyond the nesting serde_json reads (128 levels).
+fn json_of(body: &[u8]) -> Result<Value, Withheld> {
     let text = body.strip_prefix("\u{FEFF}".as_bytes()).unwrap_or(body);
-    serde_json::from_slice(text).ok()
+    serde_json::from_slice(text).map_err(|e| {
+        if e.to_string().starts_with("recursion limit exceeded") {
+            Withheld::TooDeep
+        } else {
+            Withheld::NotJson
+        }
+    })
 }
 
 fn to_bytes(value: &Value) -> Bytes {
@@ -196,6 +237,46 @@ mod tests {
             assert!(r.body.is_empty() && r.headers.is_empty(), "{body}");
             assert!(r.fields.is_empty());
         }
+    }
+
+    #[test]
+    fn a_cut_body_is_stated_as_plain_json_and_other_types_pass_only_with_their_body() {
+        let stated = |status: u16, content_type: &str, body: &str| {
+            let r = answer(status, &[("content-type", content_type)], body)
+                .ok()
+                .unwrap();
+            r.headers
+                .iter()
+                .find(|(n, _)| *n == CONTENT_TYPE)
+                .map(|(_, v)| v.to_str().unwrap().to_string())
+        };
+        let made_up = "application/vnd.holder-3012345678+json; charset=utf-8";
+        assert_eq!(
+            stated(200, made_up, "{}").as_deref(),
+            Some("application/json")
+        );
+        assert_eq!(
+            stated(404, made_up, "{}").as_deref(),
+            Some("application/json")
+        );
+        assert_eq!(
+            stated(200, made_up, "").as_deref(),
+            Some("application/json")
+        );
+        assert_eq!(
+            stated(200, "application/json; charset=utf-8", "{}").as_deref(),
+            Some("application/json; charset=utf-8")
+        );
+        assert_eq!(stated(200, "text/x-3012345678", ""), None);
+        assert_eq!(stated(500, "text/html", "<p>3012345678</p>"), None);
+    }
+
+    #[test]
+    fn json_nested_too_deep_is_named_apart_from_invalid_json() {
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        assert!(matches!(json_of(deep.as_bytes()), Err(Withheld::TooDeep)));
+        assert!(matches!(json_of(b"{"), Err(Withheld::NotJson)));
+        assert!(json_of("\u{FEFF} {}".as_bytes()).is_ok());
     }
 
     #[test]

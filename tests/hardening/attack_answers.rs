@@ -34,6 +34,7 @@ fn hostile(method: &Method, path: &str) -> Response<Body> {
     let coding = format!("x-{UNGRANTED_RNOKPP}");
     let encoded_query = format!("/register/persons/x%3Frnokpp%3D{UNGRANTED_RNOKPP}");
     let encoded_slash = format!("/register/persons/x%2F..%2F{PERSONAL}");
+    let vnd = format!("application/vnd.holder-{UNGRANTED_RNOKPP}+json; charset=utf-8");
     let semicolon = format!("/register/persons/x;rnokpp={UNGRANTED_RNOKPP}");
     match case {
         "type-holder" => answer(200, &[("content-type", &type_holder)], record.into()),
@@ -65,6 +66,41 @@ fn hostile(method: &Method, path: &str) -> Response<Body> {
             200,
             &[("content-type", "application/pdf")],
             b"%PDF-1.4 certificate".to_vec(),
+        ),
+        "deep" | "deep-disguised" => {
+            let nested = format!("{}{}", "[".repeat(200), "]".repeat(200));
+            let body = format!(
+                r#"{{"full_name": {nested}, "holder_rnokpp": "{UNGRANTED_RNOKPP}", "note": "{PERSONAL}"}}"#
+            );
+            let json = if case == "deep" {
+                "application/json"
+            } else {
+                "text/plain"
+            };
+            answer(200, &[("content-type", json)], body.into())
+        }
+        "vnd-type" => answer(200, &[("content-type", &vnd)], record.into()),
+        "vnd-error" => answer(
+            404,
+            &[("content-type", &vnd)],
+            br#"{"type": "NotFound"}"#.to_vec(),
+        ),
+        // What a server that gzips every answer sends for HEAD and 304: the coding, no body.
+        "cached" if method == Method::HEAD => answer(
+            200,
+            &[
+                ("content-type", "application/json"),
+                ("content-encoding", "gzip"),
+            ],
+            Vec::new(),
+        ),
+        "cached" => answer(
+            304,
+            &[
+                ("content-encoding", "gzip"),
+                ("cache-control", "max-age=60"),
+            ],
+            Vec::new(),
         ),
         other => panic!("the hostile upstream has no case `{other}` ({method})"),
     }
@@ -162,4 +198,63 @@ async fn under_allow_non_json_a_mislabelled_json_record_is_still_cut_to_the_gran
         "a document passes whole under allow-non-json"
     );
     assert_eq!(reply.header("content-type"), Some("application/pdf"));
+}
+
+/// A JSON answer the gateway cut is JSON as the gateway wrote it: a media type the provider made
+/// up for it (which can carry anything) does not pass, `application/json` is stated instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_answer_keeps_no_media_type_the_provider_made_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fed, core) = residents_node(dir.path(), "").await;
+    let reply = get(&fed, &core, "vnd-type").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    assert_eq!(
+        reply.json(),
+        json!({"full_name": "Іваненко Марія", "address": "вул. Центральна, 5"})
+    );
+    let reply = get(&fed, &core, "vnd-error").await;
+    assert_eq!(
+        (reply.status, reply.json()),
+        (404, json!({"type": "NotFound"}))
+    );
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+}
+
+/// JSON nested deeper than the gateway reads is refused with that reason, and does not pass
+/// whole as a document under `allow-non-json` either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_nested_too_deep_is_refused_not_passed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fed, core) = residents_node(dir.path(), "allow-non-json #true").await;
+    for case in ["deep", "deep-disguised"] {
+        let reply = get(&fed, &core, case).await;
+        assert_refused(
+            &reply,
+            502,
+            "Server.ServerProxy.ServiceFailed",
+            "nested deeper",
+        );
+    }
+}
+
+/// A server that gzips its answers states the coding on HEAD and 304 answers, which have no
+/// body: there is nothing to decode, and the answer passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_and_not_modified_answers_of_a_gzipping_server_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fed, core) = residents_node(dir.path(), "").await;
+    let path = fed.residents_path("/persons/cached");
+    let client = fed.registry_client();
+    let headers = [
+        ("X-Road-Client", client.as_str()),
+        ("If-None-Match", "\"1\""),
+    ];
+    let reply = call(&core, "GET", &path, &headers, "").await;
+    assert_eq!((reply.status, reply.body.as_str()), (304, ""));
+    assert_eq!(reply.header("cache-control"), Some("max-age=60"));
+    assert!(reply.header("content-encoding").is_none());
+    let reply = call(&core, "HEAD", &path, &headers, "").await;
+    assert_eq!(reply.status, 200, "{:?}", reply.headers);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
 }
