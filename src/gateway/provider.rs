@@ -144,15 +144,15 @@ fn answer_of(
             return Err(failed(ProviderFault::Undecodable, message, trace));
         }
     };
-    let released = match release(
-        call,
-        agreement,
-        service,
-        upstream.status,
-        &upstream.headers,
-        body,
-    ) {
+    let answered = (upstream.status, &upstream.headers[..]);
+    let released = match release(call, agreement, service, answered, body, max_body) {
         Ok(released) => released,
+        Err(Withheld::TooManyValues(most)) => {
+            let message = format!(
+                "the provider's answer to {service_name} holds more than {most} JSON values, more than the gateway reads whole under its body limit ({max_body} bytes)"
+            );
+            return Err(failed(ProviderFault::Undecodable, message, trace));
+        }
         Err(Withheld::TooDeep) => {
             let message = format!(
                 "the provider's system answered {service_name} with JSON nested deeper than the gateway reads (128 levels)"

@@ -35,6 +35,8 @@ pub enum Withheld {
     NotJson,
     /// JSON nested deeper than the gateway reads.
     TooDeep,
+    /// JSON of more values than the gateway reads whole (`max_values`).
+    TooManyValues(usize),
     /// A success not stated to be JSON, under an agreement that passes only JSON.
     NotProjectable,
     /// A redirect outside the agreement.
@@ -56,15 +58,25 @@ fn default_error_fields() -> Vec<ResponseField> {
         .collect()
 }
 
-/// Releases a provider's answer (`body` already decoded) to `call` under `agreement`.
+/// The most values (keys included) the gateway reads whole from an answer under a body limit of
+/// `max_body` bytes: in memory each costs about a hundred bytes, so that tiny values (`0,`) would
+/// make one answer hold dozens of times the limit.
+pub fn max_values(max_body: usize) -> usize {
+    (max_body / 16).max(65_536)
+}
+
+/// Releases a provider's answer (`body` already decoded, at most `max_body` bytes) to `call`
+/// under `agreement`.
 pub fn release(
     call: &Call,
     agreement: &Agreement,
     service: &Service,
-    status: StatusCode,
-    headers: &[(HeaderName, HeaderValue)],
+    answered: (StatusCode, &[(HeaderName, HeaderValue)]),
     body: Bytes,
+    max_body: usize,
 ) -> Result<Released, Withheld> {
+    let (status, headers) = answered;
+    let json_of = |body: &[u8]| json_of(body, max_values(max_body));
     let content_type = headers
         .iter()
         .find(|(n, _)| *n == CONTENT_TYPE)
@@ -99,8 +111,8 @@ pub fn release(
         } else if agreement.allow_non_json {
             match json_of(&body) {
                 Ok(value) => Some(value).filter(|v| v.is_object() || v.is_array()),
-                Err(Withheld::TooDeep) => return Err(Withheld::TooDeep),
-                Err(_) => None,
+                Err(Withheld::NotJson) => None,
+                Err(refused) => return Err(refused),
             }
         } else {
             return Err(Withheld::NotProjectable);
@@ -176,10 +188,13 @@ fn state_type(passing: &mut Vec<(HeaderName, HeaderValue)>, written: bool, docum
     }
 }
 
-/// A body read as JSON, a byte order mark before it ignored (RFC 8259 §8.1): `NotJson`, or
-/// `TooDeep` beyond the nesting serde_json reads (128 levels).
-fn json_of(body: &[u8]) -> Result<Value, Withheld> {
+/// A body read as JSON, a byte order mark before it ignored (RFC 8259 §8.1): `NotJson`,
+/// `TooManyValues` beyond `max_values`, or `TooDeep` beyond the nesting serde_json reads (128).
+fn json_of(body: &[u8], max_values: usize) -> Result<Value, Withheld> {
     let text = body.strip_prefix("\u{FEFF}".as_bytes()).unwrap_or(body);
+    if values_at_most(text) > max_values {
+        return Err(Withheld::TooManyValues(max_values));
+    }
     serde_json::from_slice(text).map_err(|e| {
         if e.to_string().starts_with("recursion limit exceeded") {
             Withheld::TooDeep
@@ -187,6 +202,29 @@ fn json_of(body: &[u8]) -> Result<Value, Withheld> {
             Withheld::NotJson
         }
     })
+}
+
+/// An upper bound of the values and keys in a JSON text, counted by the characters that start
+/// or separate them outside strings, without reading it.
+fn values_at_most(text: &[u8]) -> usize {
+    let (mut count, mut in_string, mut escaped) = (1, false, false);
+    for &b in text {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b',' | b':' | b'[' | b'{' => count += 1,
+                _ => {}
+            }
+        }
+    }
+    count
 }
 
 fn to_bytes(value: &Value) -> Bytes {
@@ -212,9 +250,9 @@ mod tests {
             &call(),
             &agreement(),
             &service,
-            StatusCode::from_u16(status).unwrap(),
-            &headers,
+            (StatusCode::from_u16(status).unwrap(), &headers),
             Bytes::from(body.to_string()),
+            1 << 20,
         )
     }
 
@@ -274,9 +312,25 @@ mod tests {
     #[test]
     fn json_nested_too_deep_is_named_apart_from_invalid_json() {
         let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
-        assert!(matches!(json_of(deep.as_bytes()), Err(Withheld::TooDeep)));
-        assert!(matches!(json_of(b"{"), Err(Withheld::NotJson)));
-        assert!(json_of("\u{FEFF} {}".as_bytes()).is_ok());
+        assert!(matches!(
+            json_of(deep.as_bytes(), 1000),
+            Err(Withheld::TooDeep)
+        ));
+        assert!(matches!(json_of(b"{", 1000), Err(Withheld::NotJson)));
+        assert!(json_of("\u{FEFF} {}".as_bytes(), 1000).is_ok());
+    }
+
+    #[test]
+    fn values_are_counted_outside_strings_and_bounded() {
+        assert_eq!(values_at_most(br#"{"a": [1, 2], "b": "x,:[{\"y"}"#), 7);
+        assert_eq!(values_at_most(b"0"), 1);
+        assert!(json_of(b"[0,0,0]", 4).is_ok());
+        assert!(matches!(
+            json_of(b"[0,0,0,0]", 4),
+            Err(Withheld::TooManyValues(4))
+        ));
+        assert_eq!(max_values(10 << 20), 655_360);
+        assert_eq!(max_values(1024), 65_536);
     }
 
     #[test]

@@ -79,6 +79,13 @@ fn hostile(method: &Method, path: &str) -> Response<Body> {
             };
             answer(200, &[("content-type", json)], body.into())
         }
+        // Ten million bytes of tiny values: each one a JSON value in memory if read whole.
+        "tiny-values" => {
+            let mut body = b"[".to_vec();
+            body.extend(b"0,".repeat(5_000_000));
+            body.extend(b"0]");
+            answer(200, &[("content-type", "application/json")], body)
+        }
         "vnd-type" => answer(200, &[("content-type", &vnd)], record.into()),
         "vnd-error" => answer(
             404,
@@ -257,4 +264,26 @@ async fn head_and_not_modified_answers_of_a_gzipping_server_pass() {
     let reply = call(&core, "HEAD", &path, &headers, "").await;
     assert_eq!(reply.status, 200, "{:?}", reply.headers);
     assert_eq!(reply.header("content-type"), Some("application/json"));
+}
+
+/// An answer within the body limit made of tiny values (each a JSON value in memory) does not
+/// make the provider's node hold many times the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_of_tiny_values_does_not_exhaust_the_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fed, core) = residents_node(dir.path(), "").await;
+    let before = core.peak_memory_kib();
+    let reply = get(&fed, &core, "tiny-values").await;
+    let grown = core.peak_memory_kib().saturating_sub(before);
+    assert_refused(
+        &reply,
+        502,
+        "Server.ServerProxy.ServiceFailed",
+        "JSON values",
+    );
+    // The answer is 10 MB; read whole into JSON values it took 700 MB.
+    assert!(
+        grown < 100 * 1024,
+        "the node grew by {grown} KiB for one answer"
+    );
 }
