@@ -147,6 +147,12 @@ fn answer_of(
     let answered = (upstream.status, &upstream.headers[..]);
     let released = match release(call, agreement, service, answered, body, max_body) {
         Ok(released) => released,
+        Err(Withheld::NotFinal(status)) => {
+            let message = format!(
+                "the provider's system answered {service_name} with status {status}, which is not a final HTTP answer the gateway can carry"
+            );
+            return Err(failed(ProviderFault::NotProjectable, message, trace));
+        }
         Err(Withheld::TooManyValues(most)) => {
             let message = format!(
                 "the provider's answer to {service_name} holds more than {most} JSON values, more than the gateway reads whole under its body limit ({max_body} bytes)"

@@ -39,6 +39,8 @@ pub enum Withheld {
     TooManyValues(usize),
     /// A success not stated to be JSON, under an agreement that passes only JSON.
     NotProjectable,
+    /// A status that is not a final HTTP answer (1xx, or beyond 599).
+    NotFinal(u16),
     /// A redirect outside the agreement.
     Redirect(redirect::Outside),
 }
@@ -76,6 +78,9 @@ pub fn release(
     max_body: usize,
 ) -> Result<Released, Withheld> {
     let (status, headers) = answered;
+    if !(200..=599).contains(&status.as_u16()) {
+        return Err(Withheld::NotFinal(status.as_u16()));
+    }
     let json_of = |body: &[u8]| json_of(body, max_values(max_body));
     let content_type = headers
         .iter()
@@ -346,6 +351,8 @@ mod tests {
             answer(200, &[("content-type", "text/html")], "<p>3012345678</p>"),
             Err(Withheld::NotProjectable)
         ));
+        assert!(matches!(answer(101, &[], ""), Err(Withheld::NotFinal(101))));
+        assert!(matches!(answer(600, &[], ""), Err(Withheld::NotFinal(600))));
         let r = answer(304, &[("etag", "\"3012345678\"")], "").ok().unwrap();
         assert!(r.headers.is_empty() && r.body.is_empty());
     }

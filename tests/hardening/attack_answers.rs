@@ -287,3 +287,56 @@ async fn an_answer_of_tiny_values_does_not_exhaust_the_node() {
         "the node grew by {grown} KiB for one answer"
     );
 }
+
+/// An upstream on a bare socket, for answers an HTTP server library would not send: it writes
+/// the answer `raw` gives for the request's path, then closes.
+async fn serve_raw(raw: fn(&str) -> String) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&seen);
+                let path = head.split(' ').nth(1).unwrap_or_default();
+                let _ = stream.write_all(raw(path).as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    port
+}
+
+/// The answer of an upstream that does not speak HTTP's final statuses.
+fn not_final(path: &str) -> String {
+    let status = if path.ends_with("/switching") {
+        "101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade"
+    } else {
+        "999 Beyond\r\nContent-Type: application/json\r\nContent-Length: 14"
+    };
+    format!("HTTP/1.1 {status}\r\nX-Holder: {UNGRANTED_RNOKPP}\r\n\r\n{{\"type\": \"E\"}} ")
+}
+
+/// A status that is not a final HTTP answer (a 101 to a request that asked for no upgrade, a
+/// status beyond 599) is refused: sent on, a 101 left the consumer's connection switched to
+/// nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_that_is_not_a_final_answer_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
+    point_upstream(&fed, "spec/council.kdl", serve_raw(not_final).await);
+    let core = start(&fed, &dir.path().join("core"), "gw-core", &[]);
+    for (case, status) in [("switching", "101"), ("beyond", "999")] {
+        let reply = get(&fed, &core, case).await;
+        assert_refused(&reply, 502, "Server.ServerProxy.ServiceFailed", status);
+    }
+}
