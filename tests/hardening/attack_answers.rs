@@ -9,15 +9,20 @@ use axum::routing::any;
 use serde_json::json;
 
 use crate::common::federation::{Federation, UNGRANTED_RNOKPP};
-use crate::common::xroad::{Reply, assert_refused, call, start};
+use crate::common::xroad::{Reply, assert_refused, call, start, wait_for_peer_listener};
 use crate::projection::{assert_nothing_personal, point_upstream};
 
 /// Personal data the hostile upstream slips in; it must never reach a consumer.
 const PERSONAL: &str = "PERSONAL-SECRET-Ivanenko";
 
-/// The hostile provider's answer to `path`, by its last segment.
+/// The hostile provider's answer to `path`, by its last segment (the account of the balance
+/// service, `/accounts/{case}/balance`).
 fn hostile(method: &Method, path: &str) -> Response<Body> {
-    let case = path.rsplit('/').next().unwrap_or_default();
+    let mut segments = path.rsplit('/');
+    let case = match segments.next().unwrap_or_default() {
+        "balance" => segments.next().unwrap_or_default(),
+        last => last,
+    };
     let answer = |status: u16, headers: &[(&str, &str)], body: Vec<u8>| {
         let mut builder = Response::builder().status(status);
         for (k, v) in headers {
@@ -338,5 +343,41 @@ async fn a_status_that_is_not_a_final_answer_is_refused() {
     for (case, status) in [("switching", "101"), ("beyond", "999")] {
         let reply = get(&fed, &core, case).await;
         assert_refused(&reply, 502, "Server.ServerProxy.ServiceFailed", status);
+    }
+}
+
+/// Across two nodes the same answers hold: the provider's node states the type it sealed, the
+/// consumer's node passes it on, and refusals name nothing of the provider's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn across_two_nodes_answers_are_stated_and_refused_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
+    point_upstream(&fed, "spec/vodokanal.kdl", serve_hostile().await);
+    let vodokanal = start(&fed, &dir.path().join("vodokanal"), "gw-vodokanal", &[]);
+    wait_for_peer_listener(&vodokanal);
+    let core = start(&fed, &dir.path().join("core"), "gw-core", &[]);
+    let client = fed.registry_client();
+    let get = |case: &'static str| {
+        let path = fed.balance_path(&format!("/accounts/{case}/balance"));
+        let client = client.clone();
+        let core = &core;
+        async move {
+            let reply = call(core, "GET", &path, &[("X-Road-Client", &client)], "").await;
+            assert_nothing_personal(case, &reply);
+            reply
+        }
+    };
+    let reply = get("vnd-type").await;
+    assert_eq!(reply.status, 200, "{}\n{}", reply.body, vodokanal.log());
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    for (case, mentions) in [
+        ("type-holder", "does not state JSON"),
+        ("coding", "content coding"),
+        ("redirect-query", "redirect"),
+        ("tiny-values", "JSON values"),
+    ] {
+        let reply = get(case).await;
+        assert_refused(&reply, 502, "Server.ServerProxy.ServiceFailed", mentions);
     }
 }
