@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 
 use axum::body::Bytes;
 use flate2::Compression;
-use flate2::read::{MultiGzDecoder, ZlibDecoder};
+use flate2::read::{DeflateDecoder, MultiGzDecoder, ZlibDecoder};
 use flate2::write::GzEncoder;
 
 /// What the gateway asks a provider's system for: the codings it can decode.
@@ -58,7 +58,9 @@ pub fn decode(
     for coding in codings.iter().rev() {
         let decoded = match coding.as_str() {
             "gzip" | "x-gzip" => bounded(MultiGzDecoder::new(&body[..]), max)?,
-            "deflate" => bounded(ZlibDecoder::new(&body[..]), max)?,
+            "deflate" if is_zlib(&body) => bounded(ZlibDecoder::new(&body[..]), max)?,
+            // Without the zlib wrapper, as some servers send it (RFC 9110 §8.4.1.2).
+            "deflate" => bounded(DeflateDecoder::new(&body[..]), max)?,
             other => {
                 let known = REGISTERED.iter().find(|known| **known == other).copied();
                 return Err(DecodeError::Unsupported(known));
@@ -67,6 +69,14 @@ pub fn decode(
         body = Bytes::from(decoded);
     }
     Ok(body)
+}
+
+/// Whether `body` starts with a zlib header: the deflate method and a valid check (RFC 1950).
+fn is_zlib(body: &[u8]) -> bool {
+    match body {
+        [cmf, flg, ..] => cmf & 0x0F == 8 && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0,
+        _ => false,
+    }
 }
 
 fn bounded(reader: impl Read, max: usize) -> Result<Vec<u8>, DecodeError> {
@@ -140,6 +150,10 @@ mod tests {
         z.write_all(json).unwrap();
         let deflated = Bytes::from(z.finish().unwrap());
         assert_eq!(decode(Some("deflate"), deflated, 100).unwrap(), &json[..]);
+        let mut raw = flate2::write::DeflateEncoder::new(Vec::new(), Compression::default());
+        raw.write_all(json).unwrap();
+        let raw = Bytes::from(raw.finish().unwrap());
+        assert_eq!(decode(Some("deflate"), raw, 100).unwrap(), &json[..]);
         assert_eq!(
             decode(None, Bytes::from_static(json), 100).unwrap(),
             &json[..]

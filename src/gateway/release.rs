@@ -339,6 +339,25 @@ mod tests {
     }
 
     #[test]
+    fn of_duplicate_keys_the_last_is_typed_and_nothing_of_the_other_passes() {
+        let json = [("content-type", "application/json")];
+        let r = answer(200, &json, r#"{"debt": {"x": "3012345678"}, "debt": 1.5}"#)
+            .ok()
+            .unwrap();
+        assert_eq!(
+            (r.body.as_ref(), r.mistyped.len()),
+            (&br#"{"debt":1.5}"#[..], 0)
+        );
+        let r = answer(200, &json, r#"{"debt": 1.5, "debt": {"x": "3012345678"}}"#)
+            .ok()
+            .unwrap();
+        assert_eq!(
+            (r.body.as_ref(), r.mistyped.len()),
+            (&br#"{"debt":null}"#[..], 1)
+        );
+    }
+
+    #[test]
     fn a_success_is_cut_to_the_grant_and_a_redirect_without_location_keeps_no_body() {
         let json = [("content-type", "application/json")];
         let r = answer(200, &json, r#"{"debt": 1.50, "rnokpp": "3012345678"}"#)
