@@ -1,7 +1,6 @@
 //! The merged gateway's release of a provider's answer, attacked where its parts meet: what the
-//! provider states about its answer (type, coding, redirect target) must neither reach the
-//! consumer in the gateway's own error messages nor let a body bypass the projection.
-
+//! provider writes about its answer (type, coding, status, redirect target) must neither reach
+//! the consumer nor let a body bypass the projection, and no answer may exhaust the node.
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Response, Uri};
