@@ -1,6 +1,7 @@
 //! The merged gateway's release of a provider's answer, attacked where its parts meet: what the
 //! provider writes about its answer (type, coding, status, redirect target) must neither reach
 //! the consumer nor let a body bypass the projection, and no answer may exhaust the node.
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Response, Uri};
