@@ -6,19 +6,33 @@ use std::io::{Read, Write};
 
 use axum::body::Bytes;
 use flate2::Compression;
-use flate2::read::{MultiGzDecoder, ZlibDecoder};
+use flate2::read::{DeflateDecoder, MultiGzDecoder, ZlibDecoder};
 use flate2::write::GzEncoder;
 
 /// What the gateway asks a provider's system for: the codings it can decode.
 pub const DECODABLE: &str = "gzip, deflate";
+
+/// The other content codings of the IANA registry, the only ones an error may name.
+const REGISTERED: &[&str] = &[
+    "aes128gcm",
+    "br",
+    "compress",
+    "dcb",
+    "dcz",
+    "exi",
+    "pack200-gzip",
+    "x-compress",
+    "zstd",
+];
 
 /// Why a provider's body could not be decoded.
 #[derive(Debug, PartialEq, Eq)]
 pub enum DecodeError {
     /// Decoded, it is larger than the gateway carries.
     TooLarge,
-    /// A coding the gateway does not decode (named as the provider sent it, a token).
-    Unsupported(String),
+    /// A coding the gateway does not decode: its registered name, or `None` for a name the
+    /// provider made up (which is never repeated, as it can carry anything).
+    Unsupported(Option<&'static str>),
     /// The body is not valid in its stated coding.
     Corrupt,
 }
@@ -36,23 +50,33 @@ pub fn decode(
         .map(|c| c.trim().to_ascii_lowercase())
         .filter(|c| !c.is_empty() && c != "identity")
         .collect();
+    // HEAD, 204 and 304 answers state the coding of a body they do not carry.
+    if body.is_empty() {
+        return Ok(body);
+    }
     let mut body = body;
     for coding in codings.iter().rev() {
         let decoded = match coding.as_str() {
             "gzip" | "x-gzip" => bounded(MultiGzDecoder::new(&body[..]), max)?,
-            "deflate" => bounded(ZlibDecoder::new(&body[..]), max)?,
+            "deflate" if is_zlib(&body) => bounded(ZlibDecoder::new(&body[..]), max)?,
+            // Without the zlib wrapper, as some servers send it (RFC 9110 §8.4.1.2).
+            "deflate" => bounded(DeflateDecoder::new(&body[..]), max)?,
             other => {
-                let token: String = other
-                    .chars()
-                    .take(32)
-                    .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-                    .collect();
-                return Err(DecodeError::Unsupported(token));
+                let known = REGISTERED.iter().find(|known| **known == other).copied();
+                return Err(DecodeError::Unsupported(known));
             }
         };
         body = Bytes::from(decoded);
     }
     Ok(body)
+}
+
+/// Whether `body` starts with a zlib header: the deflate method and a valid check (RFC 1950).
+fn is_zlib(body: &[u8]) -> bool {
+    match body {
+        [cmf, flg, ..] => cmf & 0x0F == 8 && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0,
+        _ => false,
+    }
 }
 
 fn bounded(reader: impl Read, max: usize) -> Result<Vec<u8>, DecodeError> {
@@ -126,10 +150,15 @@ mod tests {
         z.write_all(json).unwrap();
         let deflated = Bytes::from(z.finish().unwrap());
         assert_eq!(decode(Some("deflate"), deflated, 100).unwrap(), &json[..]);
+        let mut raw = flate2::write::DeflateEncoder::new(Vec::new(), Compression::default());
+        raw.write_all(json).unwrap();
+        let raw = Bytes::from(raw.finish().unwrap());
+        assert_eq!(decode(Some("deflate"), raw, 100).unwrap(), &json[..]);
         assert_eq!(
             decode(None, Bytes::from_static(json), 100).unwrap(),
             &json[..]
         );
+        assert_eq!(decode(Some("gzip"), Bytes::new(), 100).unwrap(), "");
     }
 
     #[test]
@@ -142,7 +171,11 @@ mod tests {
         );
         assert_eq!(
             decode(Some("br"), Bytes::from_static(b"x"), 10),
-            Err(DecodeError::Unsupported("br".into()))
+            Err(DecodeError::Unsupported(Some("br")))
+        );
+        assert_eq!(
+            decode(Some("x-3012345678"), Bytes::from_static(b"x"), 10),
+            Err(DecodeError::Unsupported(None))
         );
         assert_eq!(
             decode(Some("gzip"), Bytes::from_static(b"not gzip"), 10),

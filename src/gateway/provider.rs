@@ -130,10 +130,13 @@ fn answer_of(
                     "is larger than the gateway carries ({} bytes) once decoded",
                     max_body
                 ),
-                DecodeError::Unsupported(coding) => {
+                DecodeError::Unsupported(Some(coding)) => {
                     format!(
                         "is in the content coding `{coding}`, which the gateway does not decode"
                     )
+                }
+                DecodeError::Unsupported(None) => {
+                    "is in a content coding the gateway does not know".into()
                 }
                 DecodeError::Corrupt => "is not valid in its stated content coding".into(),
             };
@@ -141,27 +144,37 @@ fn answer_of(
             return Err(failed(ProviderFault::Undecodable, message, trace));
         }
     };
-    let released = match release(
-        call,
-        agreement,
-        service,
-        upstream.status,
-        &upstream.headers,
-        body,
-    ) {
+    let answered = (upstream.status, &upstream.headers[..]);
+    let released = match release(call, agreement, service, answered, body, max_body) {
         Ok(released) => released,
+        Err(Withheld::NotFinal(status)) => {
+            let message = format!(
+                "the provider's system answered {service_name} with status {status}, which is not a final HTTP answer the gateway can carry"
+            );
+            return Err(failed(ProviderFault::NotProjectable, message, trace));
+        }
+        Err(Withheld::TooManyValues(most)) => {
+            let message = format!(
+                "the provider's answer to {service_name} holds more than {most} JSON values, more than the gateway reads whole under its body limit ({max_body} bytes)"
+            );
+            return Err(failed(ProviderFault::Undecodable, message, trace));
+        }
+        Err(Withheld::TooDeep) => {
+            let message = format!(
+                "the provider's system answered {service_name} with JSON nested deeper than the gateway reads (128 levels)"
+            );
+            return Err(failed(ProviderFault::NotJson, message, trace));
+        }
         Err(Withheld::NotJson) => {
             let message = format!(
                 "the provider's system answered {service_name} with a body that is not valid JSON"
             );
             return Err(failed(ProviderFault::NotJson, message, trace));
         }
-        Err(Withheld::NotProjectable(content_type)) => {
+        Err(Withheld::NotProjectable) => {
+            // The provider's Content-Type is not quoted: its parameters can carry anything.
             let message = format!(
-                "the provider's system answered {service_name} with {}, which cannot be cut to the granted fields, and agreement `{}` does not allow non-JSON answers",
-                content_type
-                    .as_deref()
-                    .unwrap_or("a body of no stated type"),
+                "the provider's system answered {service_name} with a body whose Content-Type does not state JSON, which cannot be cut to the granted fields, and agreement `{}` does not allow non-JSON answers",
                 agreement.id
             );
             return Err(failed(ProviderFault::NotProjectable, message, trace));

@@ -7,6 +7,7 @@ use url::Url;
 use super::access::{granted_operations, path_matches};
 use super::authorise::allowed_parameters;
 use super::call::Call;
+use super::protocol::parse_request_path;
 use crate::spec::model::{Agreement, Service};
 
 /// Why a redirect cannot pass; worded for the consumer and the log, never quoting the location
@@ -56,6 +57,14 @@ pub fn location(
             "the location is outside the operations the agreement grants",
         ));
     }
+    let prefix = service_prefix(call);
+    // The consumer is sent only where it could call: the request path refusals hold too
+    // (an encoded `?` or `/`, a `;` parameter, a dot look-alike would carry text past them).
+    if parse_request_path(&format!("{prefix}{path}")).is_err() {
+        return Err(Outside(
+            "the location's path is one the gateway refuses in a request",
+        ));
+    }
     let allowed = allowed_parameters(agreement, service);
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     let mut any = false;
@@ -65,7 +74,6 @@ pub fn location(
             any = true;
         }
     }
-    let prefix = service_prefix(call);
     Ok(if any {
         format!("{prefix}{path}?{}", query.finish())
     } else {
@@ -190,6 +198,9 @@ pub(super) mod tests {
                 "outside the operations",
             ),
             ("/abonents/accounts/a%2Fb/balance", "outside the operations"),
+            ("/abonents/accounts/x%3Fr%3D3012345678/balance", "refuses"),
+            ("/abonents/accounts/x;r=3012345678/balance", "refuses"),
+            ("/abonents/accounts/x%252F/balance", "refuses"),
         ] {
             let refused = to(location).expect_err(location);
             assert!(refused.0.contains(why), "{location}: {}", refused.0);

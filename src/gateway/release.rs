@@ -33,8 +33,14 @@ pub struct Released {
 pub enum Withheld {
     /// A body that is not valid JSON although it says so.
     NotJson,
-    /// A success that is not JSON, under an agreement that passes only JSON.
-    NotProjectable(Option<String>),
+    /// JSON nested deeper than the gateway reads.
+    TooDeep,
+    /// JSON of more values than the gateway reads whole (`max_values`).
+    TooManyValues(usize),
+    /// A success not stated to be JSON, under an agreement that passes only JSON.
+    NotProjectable,
+    /// A status that is not a final HTTP answer (1xx, or beyond 599).
+    NotFinal(u16),
     /// A redirect outside the agreement.
     Redirect(redirect::Outside),
 }
@@ -54,15 +60,28 @@ fn default_error_fields() -> Vec<ResponseField> {
         .collect()
 }
 
-/// Releases a provider's answer (`body` already decoded) to `call` under `agreement`.
+/// The most values (keys included) the gateway reads whole from an answer under a body limit of
+/// `max_body` bytes: in memory each costs about a hundred bytes, so that tiny values (`0,`) would
+/// make one answer hold dozens of times the limit.
+pub fn max_values(max_body: usize) -> usize {
+    (max_body / 16).max(65_536)
+}
+
+/// Releases a provider's answer (`body` already decoded, at most `max_body` bytes) to `call`
+/// under `agreement`.
 pub fn release(
     call: &Call,
     agreement: &Agreement,
     service: &Service,
-    status: StatusCode,
-    headers: &[(HeaderName, HeaderValue)],
+    answered: (StatusCode, &[(HeaderName, HeaderValue)]),
     body: Bytes,
+    max_body: usize,
 ) -> Result<Released, Withheld> {
+    let (status, headers) = answered;
+    if !(200..=599).contains(&status.as_u16()) {
+        return Err(Withheld::NotFinal(status.as_u16()));
+    }
+    let json_of = |body: &[u8]| json_of(body, max_values(max_body));
     let content_type = headers
         .iter()
         .find(|(n, _)| *n == CONTENT_TYPE)
@@ -86,20 +105,31 @@ pub fn release(
         fields.push("Location".to_string());
     }
     let mut mistyped = BTreeSet::new();
-    let body = if body.is_empty() {
-        body
+    // Whether the body that passes is JSON the gateway wrote, the provider's body whole, or none.
+    let (body, written) = if body.is_empty() {
+        let written = is_json(content_type);
+        (body, written)
     } else if status.is_success() {
-        if is_json(content_type) {
-            let value: Value = serde_json::from_slice(&body).map_err(|_| Withheld::NotJson)?;
-            let cut = Projection::of(agreement).project(&service.response.fields, value);
-            mistyped = cut.mistyped;
-            fields.extend(agreement.fields.iter().cloned());
-            to_bytes(&cut.value)
+        // A record under another type (or none) is still a record: it is cut like one.
+        let record = if is_json(content_type) {
+            Some(json_of(&body)?)
         } else if agreement.allow_non_json {
-            fields.extend(agreement.fields.iter().cloned());
-            body
+            match json_of(&body) {
+                Ok(value) => Some(value).filter(|v| v.is_object() || v.is_array()),
+                Err(Withheld::NotJson) => None,
+                Err(refused) => return Err(refused),
+            }
         } else {
-            return Err(Withheld::NotProjectable(content_type.map(str::to_string)));
+            return Err(Withheld::NotProjectable);
+        };
+        fields.extend(agreement.fields.iter().cloned());
+        match record {
+            Some(value) => {
+                let cut = Projection::of(agreement).project(&service.response.fields, value);
+                mistyped = cut.mistyped;
+                (to_bytes(&cut.value), true)
+            }
+            None => (body, false),
         }
     } else {
         let declared = service
@@ -108,7 +138,7 @@ pub fn release(
             .map(|e| e.fields.clone())
             .unwrap_or_else(default_error_fields);
         let cut = is_json(content_type)
-            .then(|| serde_json::from_slice::<Value>(&body).ok())
+            .then(|| json_of(&body).ok())
             .flatten()
             .map(|value| {
                 Projection::new(declared.iter().map(|f| &f.name)).project(&declared, value)
@@ -119,15 +149,17 @@ pub fn release(
                 if let Value::Object(map) = &cut.value {
                     fields.extend(map.keys().cloned());
                 }
-                to_bytes(&cut.value)
+                (to_bytes(&cut.value), true)
             }
             // An error body that cannot be cut to the error shape does not pass at all.
-            _ => {
-                passing.retain(|(n, _)| *n != CONTENT_TYPE);
-                Bytes::new()
-            }
+            _ => (Bytes::new(), false),
         }
     };
+    state_type(
+        &mut passing,
+        written,
+        status.is_success() && agreement.allow_non_json,
+    );
     Ok(Released {
         status,
         headers: passing,
@@ -135,6 +167,69 @@ pub fn release(
         mistyped,
         fields,
     })
+}
+
+/// The JSON media types whose names say nothing beyond the format, which pass as stated.
+const PLAIN_JSON: &[&str] = &["application/json", "application/problem+json"];
+
+/// Sets the `Content-Type` the consumer sees: JSON the gateway `written` is stated as plain JSON
+/// (a media type the provider made up for it can carry anything); a document passes with its own
+/// type where `documents` pass whole; any other type describes nothing that passes and is dropped.
+fn state_type(passing: &mut Vec<(HeaderName, HeaderValue)>, written: bool, documents: bool) {
+    let Some(at) = passing.iter().position(|(n, _)| *n == CONTENT_TYPE) else {
+        if written {
+            passing.push((CONTENT_TYPE, HeaderValue::from_static("application/json")));
+        }
+        return;
+    };
+    let stated = passing[at].1.to_str().unwrap_or_default();
+    let essence = stated.split(';').next().unwrap_or_default().trim();
+    if written {
+        if !PLAIN_JSON.iter().any(|t| t.eq_ignore_ascii_case(essence)) {
+            passing[at].1 = HeaderValue::from_static("application/json");
+        }
+    } else if !documents {
+        passing.remove(at);
+    }
+}
+
+/// A body read as JSON, a byte order mark before it ignored (RFC 8259 §8.1): `NotJson`,
+/// `TooManyValues` beyond `max_values`, or `TooDeep` beyond the nesting serde_json reads (128).
+fn json_of(body: &[u8], max_values: usize) -> Result<Value, Withheld> {
+    let text = body.strip_prefix("\u{FEFF}".as_bytes()).unwrap_or(body);
+    if values_at_most(text) > max_values {
+        return Err(Withheld::TooManyValues(max_values));
+    }
+    serde_json::from_slice(text).map_err(|e| {
+        if e.to_string().starts_with("recursion limit exceeded") {
+            Withheld::TooDeep
+        } else {
+            Withheld::NotJson
+        }
+    })
+}
+
+/// An upper bound of the values and keys in a JSON text, counted by the characters that start
+/// or separate them outside strings, without reading it.
+fn values_at_most(text: &[u8]) -> usize {
+    let (mut count, mut in_string, mut escaped) = (1, false, false);
+    for &b in text {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b',' | b':' | b'[' | b'{' => count += 1,
+                _ => {}
+            }
+        }
+    }
+    count
 }
 
 fn to_bytes(value: &Value) -> Bytes {
@@ -160,9 +255,9 @@ mod tests {
             &call(),
             &agreement(),
             &service,
-            StatusCode::from_u16(status).unwrap(),
-            &headers,
+            (StatusCode::from_u16(status).unwrap(), &headers),
             Bytes::from(body.to_string()),
+            1 << 20,
         )
     }
 
@@ -188,6 +283,81 @@ mod tests {
     }
 
     #[test]
+    fn a_cut_body_is_stated_as_plain_json_and_other_types_pass_only_with_their_body() {
+        let stated = |status: u16, content_type: &str, body: &str| {
+            let r = answer(status, &[("content-type", content_type)], body)
+                .ok()
+                .unwrap();
+            r.headers
+                .iter()
+                .find(|(n, _)| *n == CONTENT_TYPE)
+                .map(|(_, v)| v.to_str().unwrap().to_string())
+        };
+        let made_up = "application/vnd.holder-3012345678+json; charset=utf-8";
+        assert_eq!(
+            stated(200, made_up, "{}").as_deref(),
+            Some("application/json")
+        );
+        assert_eq!(
+            stated(404, made_up, "{}").as_deref(),
+            Some("application/json")
+        );
+        assert_eq!(
+            stated(200, made_up, "").as_deref(),
+            Some("application/json")
+        );
+        assert_eq!(
+            stated(200, "application/json; charset=utf-8", "{}").as_deref(),
+            Some("application/json; charset=utf-8")
+        );
+        assert_eq!(stated(200, "text/x-3012345678", ""), None);
+        assert_eq!(stated(500, "text/html", "<p>3012345678</p>"), None);
+    }
+
+    #[test]
+    fn json_nested_too_deep_is_named_apart_from_invalid_json() {
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        assert!(matches!(
+            json_of(deep.as_bytes(), 1000),
+            Err(Withheld::TooDeep)
+        ));
+        assert!(matches!(json_of(b"{", 1000), Err(Withheld::NotJson)));
+        assert!(json_of("\u{FEFF} {}".as_bytes(), 1000).is_ok());
+    }
+
+    #[test]
+    fn values_are_counted_outside_strings_and_bounded() {
+        assert_eq!(values_at_most(br#"{"a": [1, 2], "b": "x,:[{\"y"}"#), 7);
+        assert_eq!(values_at_most(b"0"), 1);
+        assert!(json_of(b"[0,0,0]", 4).is_ok());
+        assert!(matches!(
+            json_of(b"[0,0,0,0]", 4),
+            Err(Withheld::TooManyValues(4))
+        ));
+        assert_eq!(max_values(10 << 20), 655_360);
+        assert_eq!(max_values(1024), 65_536);
+    }
+
+    #[test]
+    fn of_duplicate_keys_the_last_is_typed_and_nothing_of_the_other_passes() {
+        let json = [("content-type", "application/json")];
+        let r = answer(200, &json, r#"{"debt": {"x": "3012345678"}, "debt": 1.5}"#)
+            .ok()
+            .unwrap();
+        assert_eq!(
+            (r.body.as_ref(), r.mistyped.len()),
+            (&br#"{"debt":1.5}"#[..], 0)
+        );
+        let r = answer(200, &json, r#"{"debt": 1.5, "debt": {"x": "3012345678"}}"#)
+            .ok()
+            .unwrap();
+        assert_eq!(
+            (r.body.as_ref(), r.mistyped.len()),
+            (&br#"{"debt":null}"#[..], 1)
+        );
+    }
+
+    #[test]
     fn a_success_is_cut_to_the_grant_and_a_redirect_without_location_keeps_no_body() {
         let json = [("content-type", "application/json")];
         let r = answer(200, &json, r#"{"debt": 1.50, "rnokpp": "3012345678"}"#)
@@ -198,8 +368,10 @@ mod tests {
         assert!(matches!(answer(200, &json, "{"), Err(Withheld::NotJson)));
         assert!(matches!(
             answer(200, &[("content-type", "text/html")], "<p>3012345678</p>"),
-            Err(Withheld::NotProjectable(Some(_)))
+            Err(Withheld::NotProjectable)
         ));
+        assert!(matches!(answer(101, &[], ""), Err(Withheld::NotFinal(101))));
+        assert!(matches!(answer(600, &[], ""), Err(Withheld::NotFinal(600))));
         let r = answer(304, &[("etag", "\"3012345678\"")], "").ok().unwrap();
         assert!(r.headers.is_empty() && r.body.is_empty());
     }

@@ -221,3 +221,20 @@ pub fn example_city(to: &Path) {
         super::copy_tree(&repo.join(folder), &to.join(folder));
     }
 }
+
+impl Appliance {
+    /// The process id of the running `hromada serve`.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the appliance runs").id()
+    }
+
+    /// The most memory the process has held resident so far, in KiB (Linux `VmHWM`).
+    pub fn peak_memory_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc/PID/status")
+    }
+}

@@ -183,7 +183,7 @@ async fn serve_hostile() -> u16 {
 }
 
 /// Points the `upstream` of the service in `file` at the hostile server, keeping its base path.
-fn point_upstream(fed: &Federation, file: &str, port: u16) {
+pub(crate) fn point_upstream(fed: &Federation, file: &str, port: u16) {
     let path = fed.root.join(file);
     let text = std::fs::read_to_string(&path).unwrap();
     let pattern = regex::Regex::new(r#"upstream "http://127\.0\.0\.1:\d+/"#).unwrap();
@@ -204,7 +204,7 @@ fn received(reply: &Reply) -> String {
     text + &reply.body
 }
 
-fn assert_nothing_personal(case: &str, reply: &Reply) {
+pub(crate) fn assert_nothing_personal(case: &str, reply: &Reply) {
     let text = received(reply);
     for personal in [PERSONAL, UNGRANTED_RNOKPP, "evil.example", "admin"] {
         assert!(
