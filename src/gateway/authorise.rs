@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::access::{granted_operations, inactive_party, path_matches, valid_on};
 use super::call::Call;
+use super::json_read::{self, Unreadable, max_values};
 use super::minimise::{Projection, refused_body_fields, refused_query};
 use super::protocol::{ErrorKind, GatewayError};
 use crate::compile::Compiled;
@@ -32,15 +33,19 @@ pub struct Asked<'a, 's> {
     pub query: &'a [(String, String)],
     pub content_type: Option<&'a str>,
     pub body: &'a [u8],
+    /// The most values a JSON body may hold (`json_read::max_values`).
+    pub max_values: usize,
 }
 
-/// Decides `call` from `consumer` to `provider` as of today, under the revision's agreements; a
-/// refusal's `detail` is the call's message id.
+/// Decides `call` from `consumer` to `provider` as of today, under the revision's agreements,
+/// reading a JSON body within the bounds of a `max_body` limit; a refusal's `detail` is the
+/// call's message id.
 pub fn decide<'s>(
     compiled: &'s Compiled,
     call: &Call,
     consumer: &str,
     provider: (&'s Participant, &'s Service),
+    max_body: usize,
 ) -> Result<Granted<'s>, GatewayError> {
     let (participant, service) = provider;
     let query = call.query_pairs();
@@ -53,6 +58,7 @@ pub fn decide<'s>(
         query: &query,
         content_type: call.content_type(),
         body: &call.body,
+        max_values: max_values(max_body),
     };
     let provider_ref = format!("{}/{}", participant.id, service.id);
     let agreements = compiled
@@ -156,12 +162,17 @@ pub fn authorise<'s>(
 
     if !asked.body.is_empty() {
         if is_json(asked.content_type) {
-            let body: Value = serde_json::from_slice(asked.body).map_err(|e| {
-                GatewayError::new(
-                    ErrorKind::BadRequest,
-                    format!("the request body is not valid JSON: {e}"),
-                    "",
-                )
+            let body: Value = json_read::read(asked.body, asked.max_values).map_err(|e| {
+                let why = match e {
+                    Unreadable::NotJson(e) => format!("is not valid JSON: {e}"),
+                    Unreadable::TooDeep => {
+                        "is nested deeper than the gateway reads (128 levels)".to_string()
+                    }
+                    Unreadable::TooManyValues(most) => {
+                        format!("holds more than the {most} values the gateway reads")
+                    }
+                };
+                GatewayError::new(ErrorKind::BadRequest, format!("the request body {why}"), "")
             })?;
             let refused = refused_body_fields(&body, &Projection::new(&agreement.body_fields));
             if !refused.is_empty() {

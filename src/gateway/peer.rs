@@ -145,7 +145,7 @@ pub async fn forward(
     };
     let spec = &compiled.spec;
     let provider_ref = format!("{}/{}", participant.id, service.id);
-    match decide(compiled, call, consumer, provider) {
+    match decide(compiled, call, consumer, provider, gateway.limits.max_body) {
         Ok(granted) => {
             trace.agreement = Some(granted.agreement.id.clone());
             trace.operation = Some(granted.operation.to_string());

@@ -32,7 +32,7 @@ pub async fn provide(
     let (participant, service) = provider;
     let spec = &compiled.spec;
     let provider_ref = format!("{}/{}", participant.id, service.id);
-    let granted = match decide(compiled, call, consumer, provider) {
+    let granted = match decide(compiled, call, consumer, provider, gateway.limits.max_body) {
         Ok(granted) => granted,
         Err(e) => return Answer::refusal(e),
     };

@@ -381,3 +381,50 @@ async fn across_two_nodes_answers_are_stated_and_refused_alike() {
         assert_refused(&reply, 502, "Server.ServerProxy.ServiceFailed", mentions);
     }
 }
+
+/// A consumer's JSON body is read within the same bounds as a provider's answer: 10 MB of tiny
+/// values under an agreement that allows a body is refused before it is read whole (read whole,
+/// an answer like it made the node hold 750 MB).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_body_of_tiny_values_does_not_exhaust_the_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
+    fed.edit(
+        "spec/council.kdl",
+        "        operation \"GET\" \"/persons/*\"\n",
+        "        operation \"GET\" \"/persons/*\"\n        operation \"POST\" \"/persons/*\"\n",
+    );
+    fed.edit(
+        "spec/agreements.kdl",
+        "    operation \"GET\" \"/persons/*\"\n",
+        "    operation \"GET\" \"/persons/*\"\n    operation \"POST\" \"/persons/*\"\n    body-fields \"note\"\n",
+    );
+    let core = start(&fed, &dir.path().join("core"), "gw-core", &[]);
+    let path = fed.residents_path("/persons/2900000001");
+    let client = fed.registry_client();
+    let json = [
+        ("X-Road-Client", client.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+
+    // The gateway passes an allowed body on (the test register itself answers POST with 405).
+    let allowed = call(&core, "POST", &path, &json, r#"{"note": "so"}"#).await;
+    assert_eq!(allowed.error_type(), None, "{}", allowed.body);
+
+    let before = core.peak_memory_kib();
+    let tiny = format!("[{}0]", "0,".repeat(5_000_000));
+    let reply = call(&core, "POST", &path, &json, &tiny).await;
+    let grown = core.peak_memory_kib().saturating_sub(before);
+    assert_refused(&reply, 400, "Client.BadRequest", "values the gateway reads");
+    assert!(
+        grown < 100 * 1024,
+        "the node grew by {grown} KiB for one request"
+    );
+
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let reply = call(&core, "POST", &path, &json, &deep).await;
+    assert_refused(&reply, 400, "Client.BadRequest", "nested deeper");
+    let broken = call(&core, "POST", &path, &json, r#"{"note": }"#).await;
+    assert_refused(&broken, 400, "Client.BadRequest", "line 1 column");
+}
