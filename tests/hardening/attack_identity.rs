@@ -105,3 +105,92 @@ async fn a_call_is_forwarded_only_to_the_node_that_serves_the_provider() {
         "the log names the node expected and the one that answered:\n{log}"
     );
 }
+
+/// A peer client presenting gw-core's node certificate, as gw-core calls gw-vodokanal.
+fn as_gw_core(fed: &Federation) -> reqwest::Client {
+    use hromada::gateway::peer_tls::{NodeIdentity, client_config};
+    let cert = std::fs::read(fed.root.join("pki/nodes/gw-core.crt")).unwrap();
+    let key = std::fs::read(fed.root.join("dev-keys/nodes/gw-core.key")).unwrap();
+    let anchor = hromada::crypto::read_certificates(&fed.root.join("pki/ca.crt")).unwrap();
+    let identity = NodeIdentity::from_pem(&cert, &key).unwrap();
+    reqwest::Client::builder()
+        .use_preconfigured_tls(client_config(&identity, &anchor).unwrap())
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// A node may send its latest signed checkpoint with every message, but a node that signs a new
+/// one for every message (here: fifty garbage requests, each with the next seq, each properly
+/// signed by gw-core's key) must not make the other node verify, countersign and store one row
+/// per message: what it keeps grows with time, not with the requests sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flood_of_signed_checkpoints_is_not_kept_one_per_message() {
+    use hromada::gateway::anchor;
+    use hromada::gateway::keys::KeyRing;
+    use hromada::store::{LogHead, Store};
+
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
+    let data = dir.path().join("vodokanal");
+    let vodokanal = start(&fed, &data, "gw-vodokanal", &[]);
+    xroad::wait_for_peer_listener(&vodokanal);
+    let key = KeyRing::new(fed.root.join("dev-keys"))
+        .node_key("gw-core")
+        .unwrap();
+    let client = as_gw_core(&fed);
+    let url = format!(
+        "https://127.0.0.1:{}{}",
+        fed.vodokanal_peer,
+        fed.balance_path("/accounts/1/balance")
+    );
+    const SENT: i64 = 50;
+    let started = std::time::Instant::now();
+    for seq in 1..=SENT {
+        let head = LogHead {
+            node: "gw-core".into(),
+            seq,
+            hash: format!("{seq:064x}"),
+        };
+        let checkpoint = anchor::sign(&key, &head, chrono::Utc::now()).unwrap();
+        let header = openssl::base64::encode_block(&serde_json::to_vec(&checkpoint).unwrap());
+        let response = client
+            .get(&url)
+            .header("x-hromada-checkpoint", header)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_client_error(),
+            "an unsealed request is refused"
+        );
+    }
+    let elapsed = started.elapsed();
+    let store = Store::connect(&Store::sqlite_url(&data.join("hromada.db")))
+        .await
+        .unwrap();
+    // What was queued is kept shortly; wait until the first copy is there.
+    let waited = std::time::Instant::now();
+    let kept = loop {
+        let kept = store.peer_checkpoints("gw-core").await.unwrap().len();
+        if kept > 0 || waited.elapsed() > std::time::Duration::from_secs(30) {
+            break kept;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let kept = kept.max(store.peer_checkpoints("gw-core").await.unwrap().len());
+    assert!(
+        kept >= 1,
+        "a checkpoint of gw-core is kept:\n{}",
+        vodokanal.log()
+    );
+    // One a second at most, counted generously over the time the flood took.
+    let bound = elapsed.as_secs() as usize + 2;
+    assert!(
+        kept <= bound,
+        "gw-vodokanal kept {kept} of the {SENT} checkpoints sent within {elapsed:?} (at most \
+         {bound} expected)"
+    );
+}
