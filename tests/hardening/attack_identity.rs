@@ -194,3 +194,96 @@ async fn a_flood_of_signed_checkpoints_is_not_kept_one_per_message() {
          {bound} expected)"
     );
 }
+
+/// `hromada audit verify ROOT --data-dir DATA`: its exit code and what it printed.
+fn audit_verify(fed: &Federation, data: &std::path::Path) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hromada"))
+        .args(["audit", "verify"])
+        .arg(&fed.root)
+        .arg("--data-dir")
+        .arg(data)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+async fn on_sqlite(data: &std::path::Path, sql: &str) {
+    let url = format!("sqlite://{}", data.join("hromada.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query(sql).execute(&pool).await.unwrap();
+    pool.close().await;
+}
+
+/// The bodies of a record may leave the log only by retention: removing those of a recent record
+/// (the answer about a person, say), with or without marking them disposed of, leaves the chain's
+/// hashes intact, and `audit verify` must still name the record and say what is gone.
+#[tokio::test(flavor = "multi_thread")]
+async fn bodies_removed_outside_retention_are_named_by_audit_verify() {
+    use hromada::store::Store;
+
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
+    let data = dir.path().join("core");
+    let core = start(&fed, &data, "gw-core", &[]);
+    for id in ["2900000001", "2900000002", "2900000003"] {
+        let reply = xroad::get(
+            &core,
+            &fed.residents_path(&format!("/persons/{id}")),
+            &fed.registry_client(),
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    core.stop();
+    let store = Store::connect(&Store::sqlite_url(&data.join("hromada.db")))
+        .await
+        .unwrap();
+    let records = store.message_log("gw-core", 0, 100).await.unwrap();
+    store.close().await;
+    assert_eq!(records.len(), 3);
+    assert!(
+        records.iter().all(|r| r.bodies.is_some()),
+        "the spec keeps bodies for 3 years"
+    );
+    let (code, out) = audit_verify(&fed, &data);
+    assert_eq!(code, Some(0), "{out}");
+
+    on_sqlite(
+        &data,
+        "UPDATE message_log SET bodies = NULL WHERE node = 'gw-core' AND seq = 2",
+    )
+    .await;
+    let (code, out) = audit_verify(&fed, &data);
+    assert_eq!(
+        code,
+        Some(1),
+        "bodies removed without a disposal pass: {out}"
+    );
+    assert!(
+        out.contains("bodies of record 2") && out.contains("no disposal"),
+        "{out}"
+    );
+
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    on_sqlite(
+        &data,
+        &format!("UPDATE message_log SET disposed_at = '{now}' WHERE node = 'gw-core' AND seq = 2"),
+    )
+    .await;
+    let (code, out) = audit_verify(&fed, &data);
+    assert_eq!(
+        code,
+        Some(1),
+        "bodies marked disposed of a day early pass: {out}"
+    );
+    assert!(
+        out.contains("bodies of record 2") && out.contains("`message-log`") && out.contains("3y"),
+        "the verdict names the retention rule that keeps them: {out}"
+    );
+}
