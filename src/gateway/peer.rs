@@ -38,8 +38,11 @@ const HEADER_RESPONSE_SEAL: &str = "x-hromada-response-seal";
 #[derive(Default)]
 pub struct PeerClients {
     /// Node id → the revision its client was made for, and the client.
-    current: Mutex<HashMap<String, (String, Result<reqwest::Client, String>)>>,
+    current: Mutex<HashMap<String, Made>>,
 }
+
+/// A node's client as made for a revision (its id), or why it could not be.
+type Made = (String, Result<reqwest::Client, String>);
 
 impl PeerClients {
     fn for_node(
@@ -48,7 +51,7 @@ impl PeerClients {
         compiled: &Compiled,
         node: &str,
     ) -> Result<reqwest::Client, String> {
-        let held = |clients: &HashMap<String, (String, Result<reqwest::Client, String>)>| {
+        let held = |clients: &HashMap<String, Made>| {
             clients
                 .get(node)
                 .filter(|(revision, _)| *revision == compiled.revision.id)
