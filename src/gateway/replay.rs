@@ -124,7 +124,9 @@ impl ReplayGuard {
         }
         // Kept one window past their expiry: a replica whose clock is behind this one's (by less
         // than a window) takes a seal as fresh for that much longer.
-        let expired = now.checked_sub_signed(window).unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let expired = now
+            .checked_sub_signed(window)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
         if self.admitted.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1
             && let Err(e) = self.store.forget_requests(expired).await
         {

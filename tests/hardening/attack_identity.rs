@@ -287,3 +287,97 @@ async fn bodies_removed_outside_retention_are_named_by_audit_verify() {
         "the verdict names the retention rule that keeps them: {out}"
     );
 }
+
+/// Sends gw-core's next message to gw-vodokanal's peer listener carrying `checkpoint`, once the
+/// interval in which gw-vodokanal looks at one new checkpoint header of a node has passed.
+async fn send_checkpoint(fed: &Federation, checkpoint: &hromada::store::Checkpoint) {
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let header = openssl::base64::encode_block(&serde_json::to_vec(checkpoint).unwrap());
+    let url = format!(
+        "https://127.0.0.1:{}{}",
+        fed.vodokanal_peer,
+        fed.balance_path("/accounts/1/balance")
+    );
+    as_gw_core(fed)
+        .get(&url)
+        .header("x-hromada-checkpoint", header)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A node countersigns and keeps only the sender's own checkpoints, signed by the sender's key:
+/// gw-core passing off a checkpoint of gw-vodokanal's own chain, or one of its own chain signed
+/// by another key, is refused and nothing is kept; its genuine one is kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_keeps_only_the_senders_own_checkpoints_under_its_key() {
+    use hromada::gateway::anchor;
+    use hromada::gateway::keys::KeyRing;
+    use hromada::store::{LogHead, Store};
+
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
+    let data = dir.path().join("vodokanal");
+    let vodokanal = start(&fed, &data, "gw-vodokanal", &[]);
+    xroad::wait_for_peer_listener(&vodokanal);
+    let keys = KeyRing::new(fed.root.join("dev-keys"));
+    let (core_key, vodokanal_key) = (
+        keys.node_key("gw-core").unwrap(),
+        keys.node_key("gw-vodokanal").unwrap(),
+    );
+    let head = |node: &str, seq: i64| LogHead {
+        node: node.into(),
+        seq,
+        hash: "ab".repeat(32),
+    };
+    let now = chrono::Utc::now;
+
+    let about_the_receiver = anchor::sign(&core_key, &head("gw-vodokanal", 7), now()).unwrap();
+    send_checkpoint(&fed, &about_the_receiver).await;
+    let under_another_key = anchor::sign(&vodokanal_key, &head("gw-core", 8), now()).unwrap();
+    send_checkpoint(&fed, &under_another_key).await;
+    let genuine = anchor::sign(&core_key, &head("gw-core", 9), now()).unwrap();
+    send_checkpoint(&fed, &genuine).await;
+
+    let store = Store::connect(&Store::sqlite_url(&data.join("hromada.db")))
+        .await
+        .unwrap();
+    let waited = std::time::Instant::now();
+    let kept = loop {
+        let kept = store.peer_checkpoints("gw-core").await.unwrap();
+        if !kept.is_empty() || waited.elapsed() > std::time::Duration::from_secs(30) {
+            break kept;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let seqs: Vec<i64> = kept.iter().map(|k| k.checkpoint.seq).collect();
+    assert_eq!(
+        seqs,
+        [9],
+        "only the genuine checkpoint is kept\n{}",
+        vodokanal.log()
+    );
+    assert!(
+        store
+            .peer_checkpoints("gw-vodokanal")
+            .await
+            .unwrap()
+            .is_empty(),
+        "gw-core cannot vouch for gw-vodokanal's own chain"
+    );
+    let log = vodokanal.log();
+    assert!(
+        log.contains("the checkpoint 7 node `gw-core` sent is not kept: it is a checkpoint of node `gw-vodokanal`"),
+        "{log}"
+    );
+    assert!(
+        log.contains("the checkpoint 8 node `gw-core` sent is not kept"),
+        "{log}"
+    );
+    let (_, metrics) = vodokanal.get("/metrics");
+    assert!(
+        metrics.contains("hromada_peer_checkpoints_total{outcome=\"refused\"} 2"),
+        "{metrics}"
+    );
+}
