@@ -286,6 +286,19 @@ async fn bodies_removed_outside_retention_are_named_by_audit_verify() {
         out.contains("bodies of record 2") && out.contains("`message-log`") && out.contains("3y"),
         "the verdict names the retention rule that keeps them: {out}"
     );
+
+    // Nor does a disposal hide other bodies put in their place: their digest is hashed.
+    on_sqlite(
+        &data,
+        r#"UPDATE message_log SET bodies = '{"response_body":"e30="}' WHERE node = 'gw-core' AND seq = 2"#,
+    )
+    .await;
+    let (code, out) = audit_verify(&fed, &data);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("record 2 (message id ") && out.contains("was altered"),
+        "{out}"
+    );
 }
 
 /// Sends gw-core's next message to gw-vodokanal's peer listener carrying `checkpoint`, once the
