@@ -15,8 +15,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::anchor::{self, NodeKeys};
-#[cfg(doc)]
-use super::disposal;
 use super::keys::KeyRing;
 use super::record::{Exchange, Side};
 use crate::spec::Spec;
@@ -229,7 +227,7 @@ pub async fn verify_anchored(
 }
 
 /// [`verify_anchored`], with bodies disposed of sooner than `keep_bodies` (how long the spec the
-/// nodes ran keeps them, and its rule: [`disposal::kept_for`]) named too.
+/// nodes ran keeps them, and its rule: [`super::disposal::kept_for`]) named too.
 pub async fn verify_retained(
     store: &Store,
     node: Option<&str>,
@@ -427,7 +425,7 @@ struct Walk<'a> {
     /// The seq of the last checkpoint the chain matched.
     matched: i64,
     problem: Option<Problem>,
-    /// [`Anchors::keep_bodies`].
+    /// How long bodies are kept, and the rule ([`verify_retained`]).
     keep_bodies: Option<&'a (TimeDelta, RetentionRow)>,
 }
 
@@ -578,7 +576,9 @@ fn bodies_gone(record: &LogRecord, keep: Option<&(TimeDelta, RetentionRow)>) -> 
         format!(
             "were disposed of at {at}, {} after the record was logged, while the retention rule \
              `{}` keeps them {}",
-            humantime::format_duration(after.to_std().unwrap_or_default()),
+            humantime::format_duration(std::time::Duration::from_secs(
+                after.num_seconds().unsigned_abs()
+            )),
             rule.id,
             rule.period
         )

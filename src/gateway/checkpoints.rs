@@ -113,6 +113,7 @@ impl Anchoring {
     /// one newer than kept is queued for [`run`] to verify against `from`'s certificate in the
     /// current revision, countersign and store, off the request path. A checkpoint that is not
     /// `from`'s own or whose signature fails is logged and dropped there.
+    ///
     /// A new header is looked at once per [`CONSIDER_EVERY`] per node; one sent sooner is left,
     /// and the node's next message carries its latest again.
     pub fn take(&self, from: &str, headers: &HeaderMap) {
