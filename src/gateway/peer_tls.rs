@@ -239,7 +239,8 @@ fn root_store(anchors: &[X509]) -> Result<Arc<RootCertStore>, String> {
 }
 
 /// The peer listener's configuration: serves `identity`, requires every client to present a
-/// certificate chained to `anchors`, TLS 1.3 only, ALPN `h2` and `http/1.1`.
+/// certificate chained to `anchors`, TLS 1.3 only, ALPN `http/1.1` only (the nodes' client speaks
+/// nothing else, and an HTTP/2 connection answering pings would stay open beyond every bound).
 pub fn server_config(
     identity: &NodeIdentity,
     anchors: &[X509],
@@ -259,7 +260,7 @@ pub fn server_config(
         .with_client_cert_verifier(verifier)
         .with_single_cert(identity.chain.clone(), identity.key_der())
         .map_err(|e| format!("{} cannot serve TLS: {e}", identity.cert_source))?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 
@@ -393,6 +394,7 @@ pub async fn serve_peer_bounded(
 ) -> Result<(), String> {
     let app = app.layer(axum::middleware::from_fn(attach_peer_certificate));
     let server = axum_server::bind_rustls(listen, config)
+        .http1_only()
         .map(|tls| tls.handshake_timeout(limits.header_timeout));
     limits
         .apply(server, "peers")

@@ -394,3 +394,72 @@ async fn a_node_keeps_only_the_senders_own_checkpoints_under_its_key() {
         "{metrics}"
     );
 }
+
+/// What gw-core, offering `alpn`, is answered by gw-vodokanal's peer listener after the HTTP/2
+/// preface and an empty SETTINGS frame: the protocol agreed, and the bytes until the server
+/// closes (or 30 s).
+fn http2_to_the_peer_listener(fed: &Federation, alpn: &[&[u8]]) -> (Option<Vec<u8>>, Vec<u8>) {
+    use std::io::{Read, Write};
+
+    use hromada::gateway::peer_tls::{NodeIdentity, client_config};
+    let cert = std::fs::read(fed.root.join("pki/nodes/gw-core.crt")).unwrap();
+    let key = std::fs::read(fed.root.join("dev-keys/nodes/gw-core.key")).unwrap();
+    let anchor = hromada::crypto::read_certificates(&fed.root.join("pki/ca.crt")).unwrap();
+    let identity = NodeIdentity::from_pem(&cert, &key).unwrap();
+    let mut config = client_config(&identity, &anchor).unwrap();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let connection = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    let socket = std::net::TcpStream::connect(("127.0.0.1", fed.vodokanal_peer)).unwrap();
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let mut tls = rustls::StreamOwned::new(connection, socket);
+    let preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+    if tls.write_all(preface).is_err() {
+        // The handshake failed: no protocol in common.
+        return (None, Vec::new());
+    }
+    let alpn = tls.conn.alpn_protocol().map(<[u8]>::to_vec);
+    let mut said = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match tls.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => said.extend_from_slice(&buffer[..n]),
+        }
+    }
+    (alpn, said)
+}
+
+/// Only nodes reach the peer listener, but one hostile node must not hold its connections open
+/// without bound: HTTP/2 answers pings and keeps idle connections beyond the header deadline
+/// (as on the systems' listener), and the nodes' own client speaks HTTP/1.1 only.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_peer_listener_speaks_http1_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
+    let vodokanal = start(&fed, &dir.path().join("vodokanal"), "gw-vodokanal", &[]);
+    xroad::wait_for_peer_listener(&vodokanal);
+    let fed = Arc::new(fed);
+    // Asked for in ALPN, and with prior knowledge (no ALPN at all).
+    const H2: &[&[u8]] = &[b"h2"];
+    for offered in [H2, &[]] {
+        let asked = fed.clone();
+        let (alpn, said) =
+            tokio::task::spawn_blocking(move || http2_to_the_peer_listener(&asked, offered))
+                .await
+                .unwrap();
+        assert_ne!(
+            alpn.as_deref(),
+            Some(&b"h2"[..]),
+            "the peer listener agreed to HTTP/2"
+        );
+        let settings = said.get(3) == Some(&4) && said.starts_with(&[0, 0]);
+        assert!(
+            !settings,
+            "the peer listener spoke HTTP/2 ({offered:?} offered): {said:?}"
+        );
+    }
+}
