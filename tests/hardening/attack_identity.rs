@@ -1,6 +1,7 @@
 //! Who a caller is, replays and the message log's evidence, attacked on the merged gateway:
-//! another node answering at a node's address, and records whose evidence is removed behind
-//! `audit verify`'s back. Real `hromada serve` processes and real loopback servers.
+//! another node answering at a node's address, a node flooding or passing off checkpoints or
+//! holding HTTP/2 connections, bodies removed behind `audit verify`'s back. Real `hromada serve`
+//! processes and real loopback servers.
 
 use std::sync::{Arc, Mutex};
 
