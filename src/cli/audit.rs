@@ -8,9 +8,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use crate::gateway::anchor;
 use crate::gateway::audit::{self, Anchors, ExportRequest, NodeReport, Report};
-use crate::store::Store;
+use crate::gateway::{anchor, disposal};
+use crate::store::{Actuation, Store};
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
@@ -37,7 +37,8 @@ pub struct StoreArgs {
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// Spec root the nodes ran: the checkpoints' signatures are checked against its node
-    /// certificates (not checked, and said so, without it).
+    /// certificates (not checked, and said so, without it), and bodies disposed of sooner than
+    /// its `message-log` retention rule keeps them are named.
     pub root: Option<PathBuf>,
     #[command(flatten)]
     pub store: StoreArgs,
@@ -150,7 +151,14 @@ async fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
             .map(|(node, store)| (node.clone(), store))
             .collect(),
     };
-    let report = audit::verify_anchored(&store, args.node.as_deref(), &anchors).await;
+    let retention = args
+        .root
+        .as_deref()
+        .map(|root| Actuation::from_spec(&crate::spec::load(root).spec).retention)
+        .unwrap_or_default();
+    let keep_bodies = disposal::kept_for(&retention).map(|(kept, rule)| (kept, rule.clone()));
+    let report =
+        audit::verify_retained(&store, args.node.as_deref(), &anchors, keep_bodies.as_ref()).await;
     store.close().await;
     for (_, peer) in &peers {
         peer.close().await;

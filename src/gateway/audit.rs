@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
+use chrono::{DateTime, TimeDelta};
 use openssl::cms::{CMSOptions, CmsContentInfo};
 use openssl::pkey::PKey;
 use serde::Deserialize;
@@ -18,8 +19,8 @@ use super::keys::KeyRing;
 use super::record::{Exchange, Side};
 use crate::spec::Spec;
 use crate::store::{
-    Checkpoint, GENESIS_HASH, Link, LogHead, LogRecord, PeerCheckpoint, Store, StoreError,
-    chain_hash,
+    Checkpoint, GENESIS_HASH, Link, LogHead, LogRecord, PeerCheckpoint, RetentionRow, Store,
+    StoreError, chain_hash,
 };
 
 /// Records read per query while walking a chain.
@@ -53,6 +54,12 @@ pub enum Problem {
     Recomputed { anchor: Anchor, after: i64 },
     /// The chain ends at `records`, before a checkpoint: its tail was cut and its head moved back.
     Truncated { anchor: Anchor, records: i64 },
+    /// The record at `seq` is intact but its bodies left the log other than by retention (`why`).
+    BodiesRemoved {
+        seq: i64,
+        message_id: String,
+        why: String,
+    },
 }
 
 /// A checkpoint the chain is held to, and where it was found.
@@ -136,6 +143,15 @@ impl fmt::Display for Problem {
                  compare it with the other nodes' copies",
                 anchor.checkpoint.seq
             ),
+            Problem::BodiesRemoved {
+                seq,
+                message_id,
+                why,
+            } => write!(
+                f,
+                "the bodies of record {seq} (message id {message_id}) {why}; only retention \
+                 disposes of bodies: restore them from a backup"
+            ),
             Problem::Truncated { anchor, records } => write!(
                 f,
                 "the chain ends at record {records}, before {anchor}: records {} to {} at least \
@@ -207,6 +223,17 @@ pub async fn verify_anchored(
     node: Option<&str>,
     anchors: &Anchors<'_>,
 ) -> Result<Report, StoreError> {
+    verify_retained(store, node, anchors, None).await
+}
+
+/// [`verify_anchored`], with bodies disposed of sooner than `keep_bodies` (how long the spec the
+/// nodes ran keeps them, and its rule: [`super::disposal::kept_for`]) named too.
+pub async fn verify_retained(
+    store: &Store,
+    node: Option<&str>,
+    anchors: &Anchors<'_>,
+    keep_bodies: Option<&(TimeDelta, RetentionRow)>,
+) -> Result<Report, StoreError> {
     let mut heads = store.message_log_heads().await?;
     // A chain removed whole, head and all, is still held to the checkpoints left of it.
     for signed in store.checkpoint_nodes().await? {
@@ -234,6 +261,7 @@ pub async fn verify_anchored(
         let held = held_anchors(store, &head.node, anchors).await?;
         let (unsigned, forged) = check_signatures(anchors.keys, &head.node, &held);
         let mut walk = Walk::new(&held);
+        walk.keep_bodies = keep_bodies;
         walk.problem = forged;
         let mut after = 0;
         // Up to the head as read first: records written meanwhile are for the next run.
@@ -397,6 +425,8 @@ struct Walk<'a> {
     /// The seq of the last checkpoint the chain matched.
     matched: i64,
     problem: Option<Problem>,
+    /// How long bodies are kept, and the rule ([`verify_retained`]).
+    keep_bodies: Option<&'a (TimeDelta, RetentionRow)>,
 }
 
 impl<'a> Walk<'a> {
@@ -414,6 +444,7 @@ impl<'a> Walk<'a> {
             anchors: by_seq,
             matched: 0,
             problem: None,
+            keep_bodies: None,
         }
     }
 
@@ -468,6 +499,13 @@ impl<'a> Walk<'a> {
                 after: self.matched,
             });
         }
+        if let Some(why) = bodies_gone(record, self.keep_bodies) {
+            return Some(Problem::BodiesRemoved {
+                seq: record.seq,
+                message_id: shown_id,
+                why,
+            });
+        }
         if self.anchors.contains_key(&record.seq) {
             self.matched = record.seq;
         }
@@ -506,6 +544,45 @@ impl<'a> Walk<'a> {
         }
         None
     }
+}
+
+/// How the bodies of an intact record left the log other than by retention, if they did: gone
+/// with no disposal recorded, marked disposed of before the record was logged, or sooner than
+/// `keep` (the period bodies are kept, and its rule) allows.
+fn bodies_gone(record: &LogRecord, keep: Option<&(TimeDelta, RetentionRow)>) -> Option<String> {
+    if record.bodies.is_some() || record.bodies_digest.is_none() {
+        return None;
+    }
+    let Some(at) = &record.disposed_at else {
+        return Some("are gone, and no disposal is recorded".into());
+    };
+    let time = |text: &str| DateTime::parse_from_rfc3339(text).ok();
+    let (Some(logged), Some(disposed)) = (time(&record.logged_at), time(at)) else {
+        return Some(format!(
+            "are marked disposed of at {at:?}, which is not a time to compare with when the \
+             record was logged ({})",
+            record.logged_at
+        ));
+    };
+    let after = disposed - logged;
+    if after < TimeDelta::zero() {
+        return Some(format!(
+            "are marked disposed of at {at}, before the record was logged ({})",
+            record.logged_at
+        ));
+    }
+    let (kept, rule) = keep?;
+    (after < *kept).then(|| {
+        format!(
+            "were disposed of at {at}, {} after the record was logged, while the retention rule \
+             `{}` keeps them {}",
+            humantime::format_duration(std::time::Duration::from_secs(
+                after.num_seconds().unsigned_abs()
+            )),
+            rule.id,
+            rule.period
+        )
+    })
 }
 
 /// The seq an intact record was written with, when it now sits elsewhere.

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use axum::http::{HeaderMap, HeaderValue};
@@ -78,11 +78,18 @@ impl Default for Anchoring {
     }
 }
 
-/// Per other node, what it last sent (the same header again costs a comparison) and the
-/// highest checkpoint seq kept from it (older ones cost nothing either).
+/// How often at most a new checkpoint header of one other node is looked at: a node signs every
+/// N records or T seconds, but one that sent a new header with every message would otherwise
+/// make this node decode, verify, countersign and store one per message.
+const CONSIDER_EVERY: Duration = Duration::from_secs(1);
+
+/// Per other node, what it last sent (the same header again costs a comparison), when a new
+/// header of it was last looked at, and the highest checkpoint seq kept from it (older ones cost
+/// nothing either).
 #[derive(Default)]
 struct Peers {
     seen: HashMap<String, HeaderValue>,
+    considered: HashMap<String, Instant>,
     kept: HashMap<String, i64>,
 }
 
@@ -106,7 +113,14 @@ impl Anchoring {
     /// one newer than kept is queued for [`run`] to verify against `from`'s certificate in the
     /// current revision, countersign and store, off the request path. A checkpoint that is not
     /// `from`'s own or whose signature fails is logged and dropped there.
+    ///
+    /// A new header is looked at once per [`CONSIDER_EVERY`] per node; one sent sooner is left,
+    /// and the node's next message carries its latest again.
     pub fn take(&self, from: &str, headers: &HeaderMap) {
+        self.take_at(from, headers, Instant::now());
+    }
+
+    fn take_at(&self, from: &str, headers: &HeaderMap, now: Instant) {
         let Some(value) = headers.get(HEADER_CHECKPOINT) else {
             return;
         };
@@ -114,6 +128,14 @@ impl Anchoring {
         if peers.seen.get(from) == Some(value) {
             return;
         }
+        if peers
+            .considered
+            .get(from)
+            .is_some_and(|at| now.saturating_duration_since(*at) < CONSIDER_EVERY)
+        {
+            return;
+        }
+        peers.considered.insert(from.to_string(), now);
         let Some(checkpoint) = decode(value) else {
             tracing::warn!("node `{from}` sent a checkpoint header that is not a checkpoint");
             return;
@@ -329,30 +351,57 @@ mod tests {
     fn a_checkpoint_is_queued_once_and_never_when_older_than_kept() {
         let anchoring = Anchoring::default();
         let mut queue = anchoring.to_keep.lock().unwrap().take().unwrap();
-        anchoring.take("gw-a", &sent(5));
+        let start = Instant::now();
+        let at = |seconds: u64| start + Duration::from_secs(seconds);
+        anchoring.take_at("gw-a", &sent(5), at(0));
         let (from, checkpoint) = queue.try_recv().unwrap();
         assert_eq!((from.as_str(), checkpoint.seq), ("gw-a", 5));
-        anchoring.take("gw-a", &sent(5));
+        anchoring.take_at("gw-a", &sent(5), at(1));
         assert!(
             queue.try_recv().is_err(),
             "the same header again costs nothing"
         );
         anchoring.kept("gw-a".into(), 7);
-        anchoring.take("gw-a", &sent(6));
+        anchoring.take_at("gw-a", &sent(6), at(2));
         assert!(queue.try_recv().is_err(), "older than kept");
-        anchoring.take("gw-a", &sent(7));
+        anchoring.take_at("gw-a", &sent(7), at(3));
         assert_eq!(
             queue.try_recv().unwrap().1.seq,
             7,
             "the seq kept, sent anew"
         );
-        anchoring.take("gw-a", &sent(8));
+        anchoring.take_at("gw-a", &sent(8), at(4));
         assert_eq!(queue.try_recv().unwrap().1.seq, 8);
         let mut garbage = HeaderMap::new();
         garbage.insert(HEADER_CHECKPOINT, HeaderValue::from_static("not base64!"));
-        anchoring.take("gw-a", &garbage);
-        anchoring.take("gw-b", &HeaderMap::new());
+        anchoring.take_at("gw-a", &garbage, at(5));
+        anchoring.take_at("gw-b", &HeaderMap::new(), at(5));
         assert!(queue.try_recv().is_err());
+    }
+
+    #[test]
+    fn a_node_gets_one_new_checkpoint_looked_at_per_interval() {
+        let anchoring = Anchoring::default();
+        let mut queue = anchoring.to_keep.lock().unwrap().take().unwrap();
+        let start = Instant::now();
+        for seq in 1..=50 {
+            anchoring.take_at(
+                "gw-a",
+                &sent(seq),
+                start + Duration::from_millis(seq as u64),
+            );
+        }
+        assert_eq!(queue.try_recv().unwrap().1.seq, 1);
+        assert!(queue.try_recv().is_err(), "the other 49 are left");
+        anchoring.take_at("gw-b", &sent(3), start);
+        assert_eq!(queue.try_recv().unwrap().0, "gw-b", "each node apart");
+        let later = start + Duration::from_millis(1) + CONSIDER_EVERY;
+        anchoring.take_at("gw-a", &sent(50), later);
+        assert_eq!(
+            queue.try_recv().unwrap().1.seq,
+            50,
+            "the latest, sent again after the interval"
+        );
     }
 
     #[test]

@@ -60,11 +60,18 @@ pub async fn dispose(
     Ok(Some((n, rule.clone())))
 }
 
-/// The time before which bodies are due for disposal, and the rule that says so: of the
-/// `message-log` rules that destroy or anonymise and are not on legal hold, the one keeping
-/// bodies longest (a record of the log has one event, its creation, from which it counts).
-/// `None` when no rule disposes of bodies (none, on hold, archive or review, or permanent).
+/// The time before which bodies are due for disposal, and the rule that says so
+/// ([`kept_for`]).
 fn due(rules: &[RetentionRow], now: DateTime<Utc>) -> Option<(DateTime<Utc>, &RetentionRow)> {
+    let (kept, rule) = kept_for(rules)?;
+    Some((now.checked_sub_signed(kept)?, rule))
+}
+
+/// How long bodies are kept, and the rule that says so: of the `message-log` rules that destroy
+/// or anonymise and are not on legal hold, the one keeping bodies longest (a record of the log
+/// has one event, its creation, from which it counts). `None` when no rule disposes of bodies
+/// (none, on hold, archive or review, or permanent).
+pub fn kept_for(rules: &[RetentionRow]) -> Option<(TimeDelta, &RetentionRow)> {
     let rules: Vec<_> = rules.iter().filter(|r| r.record == "message-log").collect();
     if rules
         .iter()
@@ -80,7 +87,7 @@ fn due(rules: &[RetentionRow], now: DateTime<Utc>) -> Option<(DateTime<Utc>, &Re
         return None;
     }
     let kept = TimeDelta::try_milliseconds((days * 86_400_000.0).round() as i64)?;
-    Some((now.checked_sub_signed(kept)?, rule))
+    Some((kept, rule))
 }
 
 #[cfg(test)]

@@ -3,9 +3,10 @@
 //! node and the seal, serves the call and seals its answer, which the consumer's node verifies.
 //! What is sealed is fixed here, in [`request_text`] and [`response_text`].
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::error::Error as _;
+use std::sync::Mutex;
 
-use arc_swap::ArcSwapOption;
 use axum::Extension;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -32,29 +33,44 @@ use crate::spec::model::{Participant, Service};
 const HEADER_REQUEST_SEAL: &str = "x-hromada-request-seal";
 const HEADER_RESPONSE_SEAL: &str = "x-hromada-response-seal";
 
-/// The mTLS client of one revision (its node identity and anchors), made when first needed.
+/// The mTLS clients of one revision (its node identity and anchors), one per node called, each
+/// accepting only that node's certificate; made when first needed.
 #[derive(Default)]
 pub struct PeerClients {
-    current: ArcSwapOption<(String, Result<reqwest::Client, String>)>,
+    /// Node id → the revision its client was made for, and the client.
+    current: Mutex<HashMap<String, Made>>,
 }
 
+/// A node's client as made for a revision (its id), or why it could not be.
+type Made = (String, Result<reqwest::Client, String>);
+
 impl PeerClients {
-    fn for_revision(
+    fn for_node(
         &self,
         gateway: &Gateway,
         compiled: &Compiled,
+        node: &str,
     ) -> Result<reqwest::Client, String> {
-        if let Some(held) = self.current.load_full()
-            && held.0 == compiled.revision.id
-        {
-            return held.1.clone();
+        let held = |clients: &HashMap<String, Made>| {
+            clients
+                .get(node)
+                .filter(|(revision, _)| *revision == compiled.revision.id)
+                .map(|(_, made)| made.clone())
+        };
+        if let Some(made) = held(&self.current.lock().unwrap_or_else(|p| p.into_inner())) {
+            return made;
         }
-        let made = make_client(gateway, compiled);
+        let made = make_client(gateway, compiled, node);
         if let Err(e) = &made {
             tracing::error!("this node cannot call other gateway nodes: {e}");
         }
         self.current
-            .store(Some(Arc::new((compiled.revision.id.clone(), made.clone()))));
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                node.to_string(),
+                (compiled.revision.id.clone(), made.clone()),
+            );
         made
     }
 }
@@ -83,9 +99,18 @@ pub fn identity(gateway: &Gateway, compiled: &Compiled) -> Result<NodeIdentity, 
     NodeIdentity::from_pem(cert, &key)
 }
 
-fn make_client(gateway: &Gateway, compiled: &Compiled) -> Result<reqwest::Client, String> {
+fn make_client(
+    gateway: &Gateway,
+    compiled: &Compiled,
+    node: &str,
+) -> Result<reqwest::Client, String> {
     let identity = identity(gateway, compiled)?;
-    let config = peer_tls::client_config(&identity, &compiled.trust.anchors)?;
+    let config = peer_tls::node_client_config(
+        &identity,
+        &compiled.trust.anchors,
+        node,
+        compiled.trust.node_certificates(),
+    )?;
     reqwest::Client::builder()
         .use_preconfigured_tls(config)
         .redirect(reqwest::redirect::Policy::none())
@@ -184,7 +209,10 @@ pub async fn forward(
             ),
         );
     };
-    let client = match gateway.peers.for_revision(gateway, compiled) {
+    let client = match gateway
+        .peers
+        .for_node(gateway, compiled, &participant.gateway)
+    {
         Ok(client) => client,
         Err(e) => {
             return refuse(
@@ -215,7 +243,13 @@ pub async fn forward(
         Err(e) => {
             // Without the URL: its path and query can name a data subject.
             let e = e.without_url();
-            tracing::warn!("gateway node `{node}` at {address} cannot be reached: {e}");
+            let mut why = e.to_string();
+            let mut cause = e.source();
+            while let Some(inner) = cause {
+                why = format!("{why}: {inner}");
+                cause = inner.source();
+            }
+            tracing::warn!("gateway node `{node}` at {address} cannot be reached: {why}");
             return refuse(
                 ErrorKind::ClientProxyNetworkError,
                 format!("the provider's gateway node `{node}` cannot be reached"),

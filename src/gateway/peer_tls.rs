@@ -20,10 +20,12 @@ use chrono::Utc;
 use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
-use rustls::RootCertStore;
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
 use rustls::server::WebPkiClientVerifier;
+use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::crypto::certs::{self, Validity, chains_to, key_description, name_line};
 use crate::serve::connections::ConnectionLimits;
@@ -237,7 +239,8 @@ fn root_store(anchors: &[X509]) -> Result<Arc<RootCertStore>, String> {
 }
 
 /// The peer listener's configuration: serves `identity`, requires every client to present a
-/// certificate chained to `anchors`, TLS 1.3 only, ALPN `h2` and `http/1.1`.
+/// certificate chained to `anchors`, TLS 1.3 only, ALPN `http/1.1` only (the nodes' client speaks
+/// nothing else, and an HTTP/2 connection answering pings would stay open beyond every bound).
 pub fn server_config(
     identity: &NodeIdentity,
     anchors: &[X509],
@@ -257,7 +260,7 @@ pub fn server_config(
         .with_client_cert_verifier(verifier)
         .with_single_cert(identity.chain.clone(), identity.key_der())
         .map_err(|e| format!("{} cannot serve TLS: {e}", identity.cert_source))?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 
@@ -279,6 +282,92 @@ pub fn client_config(
         .map_err(|e| format!("{} cannot be presented to peers: {e}", identity.cert_source))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
+}
+
+/// [`client_config`] for calling node `node` only: the server must also present that node's
+/// certificate (as `nodes` of the revision tell it), not merely one chained to `anchors` for
+/// the host, which every other node's certificate is as well.
+pub fn node_client_config(
+    identity: &NodeIdentity,
+    anchors: &[X509],
+    node: &str,
+    nodes: Arc<NodeCertificates>,
+) -> Result<rustls::ClientConfig, String> {
+    let mut config = client_config(identity, anchors)?;
+    let webpki = WebPkiServerVerifier::builder_with_provider(root_store(anchors)?, provider())
+        .build()
+        .map_err(|e| format!("cannot verify peer certificates against the trust anchors: {e}"))?;
+    config
+        .dangerous()
+        .set_certificate_verifier(Arc::new(TheNode {
+            webpki,
+            node: node.to_string(),
+            nodes,
+        }));
+    Ok(config)
+}
+
+/// A server certificate verifier that accepts only the certificate of one node.
+#[derive(Debug)]
+struct TheNode {
+    webpki: Arc<WebPkiServerVerifier>,
+    node: String,
+    nodes: Arc<NodeCertificates>,
+}
+
+impl ServerCertVerifier for TheNode {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verified = self.webpki.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        )?;
+        let node = &self.node;
+        match self.nodes.node_of(end_entity.as_ref()) {
+            Some(presented) if presented == *node => Ok(verified),
+            Some(other) => Err(rustls::Error::General(format!(
+                "the server at the address of node `{node}` presented the certificate of node \
+                 `{other}`, so the call is not sent; check the address the spec gives `{node}` \
+                 and the network between the nodes"
+            ))),
+            None => Err(rustls::Error::General(format!(
+                "the server at the address of node `{node}` presented a certificate the spec gives \
+                 no node, so the call is not sent; check the address the spec gives `{node}` and \
+                 that it runs with the certificate the spec names"
+            ))),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
 }
 
 /// Serves `app` on `listen` to peer nodes until `handle` shuts it down. Every request carries
@@ -305,6 +394,7 @@ pub async fn serve_peer_bounded(
 ) -> Result<(), String> {
     let app = app.layer(axum::middleware::from_fn(attach_peer_certificate));
     let server = axum_server::bind_rustls(listen, config)
+        .http1_only()
         .map(|tls| tls.handshake_timeout(limits.header_timeout));
     limits
         .apply(server, "peers")
@@ -343,7 +433,7 @@ pub fn presented_certificate<B>(request: &axum::http::Request<B>) -> Option<Peer
 
 /// The gateway nodes' TLS certificates of one revision, encoded once for matching the
 /// certificate a peer presents.
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub struct NodeCertificates {
     /// Each node's id, certificate (DER) and public key (DER).
     nodes: Vec<(String, Vec<u8>, Vec<u8>)>,

@@ -125,6 +125,21 @@ struct Held {
     batch: u32,
     /// The store had no token before this time.
     empty_until: Option<Instant>,
+    /// The limit the tokens were leased under.
+    limit: RateLimit,
+}
+
+impl Held {
+    /// Nothing held yet under `limit`.
+    fn none(limit: &RateLimit, now: Instant) -> Held {
+        Held {
+            left: 0,
+            until: now,
+            batch: 1,
+            empty_until: None,
+            limit: limit.clone(),
+        }
+    }
 }
 
 #[derive(Debug, PartialEq)]
@@ -148,12 +163,12 @@ impl Leases {
         let held = self
             .by_agreement
             .entry(agreement.to_string())
-            .or_insert(Held {
-                left: 0,
-                until: now,
-                batch: 1,
-                empty_until: None,
-            });
+            .or_insert_with(|| Held::none(limit, now));
+        if held.limit != *limit {
+            // A new revision changed the limit: what was leased under the old one is not used
+            // (tokens leased at a higher rate would pass beyond a lowered limit).
+            *held = Held::none(limit, now);
+        }
         held.batch = held.batch.min(largest_batch(limit));
         if held.left > 0 && now < held.until {
             held.left -= 1;
@@ -304,6 +319,24 @@ mod tests {
         // Eight tokens at ten per second may be used for 0.8 s.
         let late = t0 + Duration::from_millis(800);
         assert_eq!(leases.take("a", &limit, late), Local::Lease(8));
+    }
+
+    #[test]
+    fn tokens_leased_under_a_limit_a_new_revision_lowered_are_not_used() {
+        let (before, after) = (per_minute(600), per_minute(5));
+        let mut leases = Leases::default();
+        let t0 = Instant::now();
+        assert_eq!(leases.take("a", &before, t0), Local::Lease(1));
+        leases
+            .leased("a", &before, 60, lease(60, 500.0, false), t0)
+            .unwrap();
+        let soon = t0 + Duration::from_secs(1);
+        assert_eq!(leases.take("a", &before, soon), Local::Taken);
+        assert_eq!(
+            leases.take("a", &after, soon),
+            Local::Lease(1),
+            "the 58 tokens left of the lease at 600 a minute would pass at 5 a minute"
+        );
     }
 
     fn replica(store: &Store) -> SharedLimits {

@@ -82,7 +82,11 @@ impl ReplayGuard {
 
     /// Admits `stamp` of a request sealed by `sealer`, whose seal has been verified.
     pub async fn admit(&self, sealer: &str, stamp: &Stamp) -> Result<(), Stale> {
-        let now = Utc::now();
+        self.admit_at(sealer, stamp, Utc::now()).await
+    }
+
+    /// [`Self::admit`] on this replica's clock reading `now`.
+    async fn admit_at(&self, sealer: &str, stamp: &Stamp, now: DateTime<Utc>) -> Result<(), Stale> {
         let window = chrono::Duration::from_std(self.window).unwrap_or(chrono::Duration::MAX);
         let sealed_at = DateTime::parse_from_rfc3339(&stamp.sealed_at)
             .map(|t| t.with_timezone(&Utc))
@@ -118,8 +122,13 @@ impl ReplayGuard {
                 stamp.request_id
             )));
         }
+        // Kept one window past their expiry: a replica whose clock is behind this one's (by less
+        // than a window) takes a seal as fresh for that much longer.
+        let expired = now
+            .checked_sub_signed(window)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
         if self.admitted.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1
-            && let Err(e) = self.store.forget_requests(now).await
+            && let Err(e) = self.store.forget_requests(expired).await
         {
             tracing::warn!("{e}; expired request stamps are pruned later");
         }
@@ -136,6 +145,42 @@ mod tests {
             request_id: id.into(),
             sealed_at: (Utc::now() + offset).to_rfc3339_opts(SecondsFormat::Millis, true),
         }
+    }
+
+    /// Two replicas on one store, B's clock 10 s behind A's: A prunes when its clock says a
+    /// stamp expired, while B still takes that stamp as within the window.
+    #[tokio::test]
+    async fn a_replica_whose_clock_is_behind_still_refuses_a_stamp_another_pruned() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let window = Duration::from_secs(60);
+        let (a, b) = (
+            ReplayGuard::new(store.clone(), window),
+            ReplayGuard::new(store, window),
+        );
+        let sealed = Utc::now();
+        let stamp = Stamp {
+            request_id: "r-edge".into(),
+            sealed_at: sealed.to_rfc3339_opts(SecondsFormat::Millis, true),
+        };
+        let edge = sealed + chrono::Duration::seconds(59);
+        assert_eq!(a.admit_at("council", &stamp, edge).await, Ok(()));
+        // A admits others until it prunes, its clock past the stamp's expiry.
+        let later = sealed + chrono::Duration::seconds(65);
+        for n in 1..PRUNE_EVERY {
+            let other = Stamp {
+                request_id: format!("r-{n}"),
+                sealed_at: later.to_rfc3339_opts(SecondsFormat::Millis, true),
+            };
+            assert_eq!(a.admit_at("council", &other, later).await, Ok(()));
+        }
+        let behind = later - chrono::Duration::seconds(10);
+        assert!(
+            matches!(
+                b.admit_at("council", &stamp, behind).await,
+                Err(Stale::Replayed(_))
+            ),
+            "replica B served the stamp A pruned"
+        );
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@
 //! A certificate is used only while it is valid and chains to an anchor of the same revision.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use openssl::ec::{EcKey, EcKeyRef};
@@ -20,7 +21,7 @@ use crate::spec::Spec;
 pub struct Trust {
     pub anchors: Vec<X509>,
     /// The gateway nodes' TLS certificates.
-    nodes: NodeCertificates,
+    nodes: Arc<NodeCertificates>,
     /// Node id → the public key of its certificate, which signs the node's checkpoints, or why
     /// it cannot be used (not chained to an anchor, not EC).
     node_keys: BTreeMap<String, Result<EcKey<Public>, String>>,
@@ -86,7 +87,7 @@ impl Trust {
                     (node.clone(), key)
                 })
                 .collect(),
-            nodes: NodeCertificates::new(&nodes),
+            nodes: Arc::new(NodeCertificates::new(&nodes)),
             seals: spec
                 .participants
                 .iter()
@@ -131,5 +132,10 @@ impl Trust {
     /// Which node presented the TLS certificate `der` ([`NodeCertificates::node_of`]).
     pub fn node_of(&self, der: &[u8]) -> Option<String> {
         self.nodes.node_of(der)
+    }
+
+    /// The gateway nodes' TLS certificates, for checking the server a call is sent to.
+    pub fn node_certificates(&self) -> Arc<NodeCertificates> {
+        self.nodes.clone()
     }
 }
