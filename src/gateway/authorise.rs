@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::access::{granted_operations, inactive_party, path_matches, valid_on};
 use super::call::Call;
+use super::json_keys::repeated_key;
 use super::minimise::{Projection, refused_body_fields, refused_query};
 use super::protocol::{ErrorKind, GatewayError};
 use crate::compile::Compiled;
@@ -155,31 +156,54 @@ pub fn authorise<'s>(
     }
 
     if !asked.body.is_empty() {
-        if is_json(asked.content_type) {
-            let body: Value = serde_json::from_slice(asked.body).map_err(|e| {
-                GatewayError::new(
-                    ErrorKind::BadRequest,
-                    format!("the request body is not valid JSON: {e}"),
-                    "",
-                )
-            })?;
-            let refused = refused_body_fields(&body, &Projection::new(&agreement.body_fields));
-            if !refused.is_empty() {
-                return Err(denied(format!(
-                    "agreement `{}` does not allow the request body field(s) {}",
-                    agreement.id,
-                    quoted(&refused)
-                )));
-            }
-        } else if !agreement.allow_non_json {
-            return Err(denied(format!(
+        check_body(agreement, asked)?;
+    }
+    Ok(granted)
+}
+
+/// Checks a request body against the agreement's body fields. A body sent under another type
+/// that still is a JSON object or array is checked as JSON too: many frameworks read JSON
+/// whatever `Content-Type` says.
+fn check_body(agreement: &Agreement, asked: &Asked<'_, '_>) -> Result<(), GatewayError> {
+    let bad = |message: String| GatewayError::new(ErrorKind::BadRequest, message, "");
+    let body: Value = if is_json(asked.content_type) {
+        serde_json::from_slice(asked.body)
+            .map_err(|e| bad(format!("the request body is not valid JSON: {e}")))?
+    } else if !agreement.allow_non_json {
+        return Err(GatewayError::new(
+            ErrorKind::AccessDenied,
+            format!(
                 "agreement `{}` allows only JSON request bodies, and this one is {}",
                 agreement.id,
                 asked.content_type.unwrap_or("of no stated type")
-            )));
+            ),
+            "",
+        ));
+    } else {
+        match serde_json::from_slice::<Value>(asked.body) {
+            Ok(body) if body.is_object() || body.is_array() => body,
+            _ => return Ok(()),
         }
+    };
+    if let Some(key) = repeated_key(asked.body) {
+        return Err(bad(format!(
+            "the request body gives `{key}` more than once in one object; a provider's system \
+             may read either value (or both), so send each key once"
+        )));
     }
-    Ok(granted)
+    let refused = refused_body_fields(&body, &Projection::new(&agreement.body_fields));
+    if !refused.is_empty() {
+        return Err(GatewayError::new(
+            ErrorKind::AccessDenied,
+            format!(
+                "agreement `{}` does not allow the request body field(s) {}",
+                agreement.id,
+                quoted(&refused)
+            ),
+            "",
+        ));
+    }
+    Ok(())
 }
 
 /// The query parameters a call under `agreement` may carry: the agreement's, and the one that

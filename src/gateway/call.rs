@@ -198,6 +198,18 @@ pub async fn parse(
             ));
         }
     }
+    // The body is checked as the first type; a provider's system could read it as another.
+    let types = parts.headers.get_all(CONTENT_TYPE).iter().count();
+    if types > 1 {
+        return Err(fail(
+            ErrorKind::BadRequest,
+            format!(
+                "the request has {types} Content-Type headers; a provider's system could read \
+                 the body as another type than the gateway checked, so send one"
+            ),
+            &unparsed,
+        ));
+    }
     let (service, path) =
         parse_request_path(&raw_path).map_err(|e| fail(e.kind(), e.to_string(), &unparsed))?;
     if let Some(query) = &query {

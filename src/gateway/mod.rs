@@ -14,6 +14,7 @@ pub mod disposal;
 pub mod encoding;
 pub mod exchange;
 pub mod health;
+pub mod json_keys;
 pub mod keys;
 pub mod ledger;
 pub mod ledger_api;
