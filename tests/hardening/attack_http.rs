@@ -704,3 +704,62 @@ async fn futures_join(node: &Appliance, batch: &[Vec<u8>]) -> Vec<Vec<u8>> {
     }
     out
 }
+
+// ---- Clients that never read their answers ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_never_read_their_answers_do_not_hold_the_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("tree");
+    crate::common::copy_tree(&crate::common::minimal(), &root);
+    let node = Appliance::start(
+        &root,
+        &dir.path().join("data"),
+        &["--header-timeout", "2s", "--max-connections", "3"],
+    );
+    node.wait_for("a revision applied", |s| {
+        s["applied"]["revision"].is_string()
+    });
+    // Each asks for the catalogue thousands of times at once and reads nothing: the node's
+    // answers fill both sides' buffers and its writes wait.
+    let pipelined = b"GET /catalogue HTTP/1.1\r\nHost: x\r\n\r\n".repeat(3000);
+    let mut readers_that_never_read = Vec::new();
+    for _ in 0..3 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let mut stream = socket.connect(node.address.parse().unwrap()).await.unwrap();
+        let request = pipelined.clone();
+        let writer = tokio::spawn(async move {
+            let _ = stream.write_all(&request).await;
+            stream
+        });
+        readers_that_never_read.push(writer);
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let said = String::from_utf8_lossy(
+            &raw(
+                &node.address,
+                b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            )
+            .await,
+        )
+        .into_owned();
+        if status_of(&said) == 200 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "three clients that read nothing held every connection slot for {PATIENCE:?}\n{}",
+            node.log()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let (_, metrics) = node.get("/metrics");
+    assert!(
+        metrics.contains(r#"hromada_connections_stalled_total{listener="systems"}"#),
+        "{metrics}"
+    );
+    drop(readers_that_never_read);
+}
