@@ -763,3 +763,40 @@ async fn clients_that_never_read_their_answers_do_not_hold_the_node() {
     );
     drop(readers_that_never_read);
 }
+
+// ---- A target the HTTP client re-spells still carries its seal to the provider's node ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_with_raw_utf8_or_quotes_reaches_the_providers_node_with_a_valid_seal() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
+    let core = start(&fed, &dir.path().join("core"), "gw-core", &[]);
+    let vodokanal = start(&fed, &dir.path().join("vodokanal"), "gw-vodokanal", &[]);
+    crate::common::xroad::wait_for_peer_listener(&vodokanal);
+    // Raw UTF-8 and `{}` in the path, `'` in the query: hyper takes them as they are, the HTTP
+    // client towards the other node percent-encodes them, and the seal was over the raw text.
+    for rest in [
+        "/accounts/\u{0406}-1/balance",
+        "/accounts/{1}/balance",
+        "/accounts/1/balance?as_of='2026-11-01'",
+    ] {
+        let target = fed.balance_path(rest);
+        let said = String::from_utf8_lossy(
+            &raw(&core.address, &request(&fed, "GET", &target, "", "")).await,
+        )
+        .into_owned();
+        assert_eq!(
+            status_of(&said),
+            200,
+            "{rest}: {said}\n{}\n{}",
+            core.log(),
+            vodokanal.log()
+        );
+    }
+    assert!(
+        !vodokanal.log().contains("seal does not match"),
+        "a false alarm of a forged seal:\n{}",
+        vodokanal.log()
+    );
+}
