@@ -32,6 +32,7 @@ pub struct Asked<'a, 's> {
     pub path: &'a str,
     pub query: &'a [(String, String)],
     pub content_type: Option<&'a str>,
+    pub content_encoding: Option<&'a str>,
     pub body: &'a [u8],
 }
 
@@ -53,6 +54,7 @@ pub fn decide<'s>(
         path: &call.path,
         query: &query,
         content_type: call.content_type(),
+        content_encoding: call.header("content-encoding"),
         body: &call.body,
     };
     let provider_ref = format!("{}/{}", participant.id, service.id);
@@ -163,9 +165,20 @@ pub fn authorise<'s>(
 
 /// Checks a request body against the agreement's body fields. A body sent under another type
 /// that still is a JSON object or array is checked as JSON too: many frameworks read JSON
-/// whatever `Content-Type` says.
+/// whatever `Content-Type` says; a body in a content coding is refused.
 fn check_body(agreement: &Agreement, asked: &Asked<'_, '_>) -> Result<(), GatewayError> {
     let bad = |message: String| GatewayError::new(ErrorKind::BadRequest, message, "");
+    // A provider's system may decode what the gateway would not read.
+    if let Some(coding) = asked
+        .content_encoding
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("identity"))
+    {
+        return Err(bad(format!(
+            "the request body is sent in the content coding `{coding}`; the gateway checks a \
+             body against the agreement as it is sent, so send it without Content-Encoding"
+        )));
+    }
     let body: Value = if is_json(asked.content_type) {
         serde_json::from_slice(asked.body)
             .map_err(|e| bad(format!("the request body is not valid JSON: {e}")))?

@@ -227,7 +227,7 @@ async fn a_request_body_passes_only_as_the_upstream_would_read_it() {
     assert_eq!(status_of(&said), 200, "{said}\n{}", core.log());
     assert_eq!(recorder.requests().len(), 1);
 
-    let hostile: [(&str, String, &str); 4] = [
+    let hostile: [(&str, String, &str); 5] = [
         // Go's encoding/json merges both objects into one struct: `secret` arrives.
         (
             "a key given twice",
@@ -244,6 +244,12 @@ async fn a_request_body_passes_only_as_the_upstream_would_read_it() {
             "two Content-Types",
             format!("{json}Content-Type: application/x-www-form-urlencoded\r\n"),
             r#"{"name":"a&secret=3012345678&b=c"}"#,
+        ),
+        // A provider's framework may inflate a request body the gateway would not read.
+        (
+            "a gzip-coded body",
+            "Content-Type: text/json\r\nContent-Encoding: gzip\r\n".to_string(),
+            "\u{1f}\u{8b}coded",
         ),
         // Many frameworks parse JSON under `text/json` or with no type at all.
         (
