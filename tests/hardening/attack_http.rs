@@ -806,3 +806,40 @@ async fn a_target_with_raw_utf8_or_quotes_reaches_the_providers_node_with_a_vali
         vodokanal.log()
     );
 }
+
+// ---- The unauthenticated status and the log never show an upstream address ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_revision_with_a_mistyped_upstream_does_not_show_the_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
+    let core = start(&fed, &dir.path().join("core"), "gw-core", &[]);
+    let council = std::fs::read_to_string(fed.root.join("spec/council.kdl")).unwrap();
+    let upstream = regex::Regex::new(r"http://127\.0\.0\.1:\d+/register")
+        .unwrap()
+        .find(&council)
+        .unwrap()
+        .as_str()
+        .to_string();
+    fed.edit(
+        "spec/council.kdl",
+        &upstream,
+        "htp://10.20.30.40:9402/register",
+    );
+    let status = core.wait_for("the mistyped revision refused", |s| {
+        s["last_attempt"]["outcome"] == "refused"
+    });
+    let text = status.to_string();
+    assert!(text.contains("H0303"), "{text}");
+    assert!(text.contains("upstream of service `residents`"), "{text}");
+    assert!(
+        !text.contains("10.20.30.40"),
+        "/api/status shows the upstream: {text}"
+    );
+    assert!(
+        !core.log().contains("10.20.30.40"),
+        "the log shows the upstream:\n{}",
+        core.log()
+    );
+}
