@@ -7,6 +7,7 @@ pub mod anchor;
 pub mod answer_headers;
 pub mod audit;
 pub mod authorise;
+pub mod body_budget;
 pub mod call;
 pub mod catalogue;
 pub mod checkpoints;
@@ -83,12 +84,14 @@ pub struct Gateway {
     pub limits: Limits,
     pub anchoring: checkpoints::Anchoring,
     pub replays: replay::ReplayGuard,
+    pub bodies: body_budget::BodyBudget,
 }
 
 impl Gateway {
     pub fn new(ledger: Ledger, keys: KeyRing, limits: Limits) -> Gateway {
         Gateway {
             replays: replay::ReplayGuard::new(ledger.store().clone(), limits.seal_window),
+            bodies: body_budget::BodyBudget::new(limits.max_body),
             ledger,
             keys,
             rate_limits: RateLimits::local(),

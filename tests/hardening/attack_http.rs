@@ -841,3 +841,91 @@ async fn a_refused_revision_with_a_mistyped_upstream_does_not_show_the_address()
         core.log()
     );
 }
+
+// ---- Many large bodies at once, before any caller is authenticated ----
+
+/// A gateway call announcing a body of `length` bytes, with `sent` of them.
+fn posting(length: usize, sent: usize) -> Vec<u8> {
+    let mut request = format!(
+        "POST /r1/i/GOV/1/s/svc/x HTTP/1.1\r\nHost: x\r\nX-Road-Client: i/GOV/1/c\r\n\
+         Content-Type: application/json\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
+    )
+    .into_bytes();
+    request.extend(std::iter::repeat_n(b' ', sent));
+    request
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_bodies_a_node_holds_at_once_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("tree");
+    crate::common::copy_tree(&crate::common::minimal(), &root);
+    let node = Appliance::start(
+        &root,
+        &dir.path().join("data"),
+        &["--max-body", "1024", "--body-timeout", "60s"],
+    );
+    node.wait_for("a revision applied", |s| {
+        s["applied"]["revision"].is_string()
+    });
+    // Unauthenticated bodies of the largest size, each sent but for its last byte and held:
+    // one more than the node holds, so that one of them is refused once the others hold all.
+    let at_once = hromada::gateway::body_budget::LARGEST_BODIES_AT_ONCE;
+    let mut held = Vec::new();
+    for _ in 0..=at_once {
+        let mut stream = TcpStream::connect(&node.address).await.unwrap();
+        stream.write_all(&posting(1024, 1023)).await.unwrap();
+        held.push(stream);
+    }
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let refused = 'wait: loop {
+        for stream in &mut held {
+            let mut buf = [0u8; 4096];
+            if let Ok(n) = stream.try_read(&mut buf)
+                && n > 0
+            {
+                break 'wait String::from_utf8_lossy(&buf[..n]).into_owned();
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} bodies of the largest size sent at once, and all are being read\n{}",
+            at_once + 1,
+            node.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(status_of(&refused), 429, "{refused}");
+    // While the others are held, another is refused at once rather than read.
+    let refused =
+        String::from_utf8_lossy(&raw(&node.address, &posting(1024, 1024)).await).into_owned();
+    assert_eq!(status_of(&refused), 429, "{refused}");
+    assert_eq!(
+        x_road_error(&refused).as_deref(),
+        Some("client.toomanyrequests"),
+        "{refused}"
+    );
+    assert!(refused.contains("request bodies"), "{refused}");
+    assert!(
+        refused.to_ascii_lowercase().contains("retry-after: 1"),
+        "{refused}"
+    );
+    let (code, _) = node.get("/healthz");
+    assert_eq!(code, 200, "requests without a body are served");
+
+    // Once the senders are gone, their room comes back.
+    drop(held);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let said =
+            String::from_utf8_lossy(&raw(&node.address, &posting(1024, 1024)).await).into_owned();
+        if status_of(&said) != 429 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the room of closed connections did not come back: {said}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
