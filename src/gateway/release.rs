@@ -89,8 +89,17 @@ pub fn release(
     let body = if body.is_empty() {
         body
     } else if status.is_success() {
-        if is_json(content_type) {
-            let value: Value = serde_json::from_slice(&body).map_err(|_| Withheld::NotJson)?;
+        // Where other types may pass, JSON sent as another type (`text/plain`, none) is still
+        // the record: it is cut like JSON, not passed whole.
+        let sniffed = (agreement.allow_non_json && !is_json(content_type))
+            .then(|| serde_json::from_slice::<Value>(&body).ok())
+            .flatten()
+            .filter(|v| v.is_object() || v.is_array());
+        if is_json(content_type) || sniffed.is_some() {
+            let value: Value = match sniffed {
+                Some(value) => value,
+                None => serde_json::from_slice(&body).map_err(|_| Withheld::NotJson)?,
+            };
             let cut = Projection::of(agreement).project(&service.response.fields, value);
             mistyped = cut.mistyped;
             fields.extend(agreement.fields.iter().cloned());
