@@ -194,7 +194,9 @@ impl Formats<'_, '_> {
         }
     }
 
-    fn url(&mut self, pointer: &str, value: &str, https_only: bool) {
+    /// Checks a URL; `named` is what the summary calls it instead of quoting it (an upstream
+    /// address, which `/api/status` and the logs must not show).
+    fn url(&mut self, pointer: &str, value: &str, https_only: bool, named: Option<&str>) {
         let ok = url::Url::parse(value)
             .ok()
             .filter(|u| u.has_host())
@@ -205,10 +207,11 @@ impl Formats<'_, '_> {
             } else {
                 "an http or https URL"
             };
+            let what = named.map_or_else(|| format!("`{value}`"), str::to_string);
             self.bad(
                 "H0303",
                 pointer,
-                format!("`{value}` is not {want}"),
+                format!("{what} is not {want}"),
                 if https_only {
                     "write it as `https://host[:port]`"
                 } else {
@@ -298,7 +301,7 @@ pub(super) fn check(c: &mut Checker) {
         f.edrpou("/administrator/edrpou", &s.administrator.edrpou);
         for (i, n) in s.nodes.iter().enumerate() {
             f.id(&format!("/nodes/{i}/id"), "gateway node", &n.id);
-            f.url(&format!("/nodes/{i}/address"), &n.address, true);
+            f.url(&format!("/nodes/{i}/address"), &n.address, true, None);
         }
         for (i, h) in s.calendar.holidays.iter().enumerate() {
             f.date(&format!("/calendar/holidays/{i}/date"), &h.date);
@@ -311,7 +314,7 @@ pub(super) fn check(c: &mut Checker) {
         f.phone("/contacts/phone", &p.contacts.phone);
         f.email("/contacts/email", &p.contacts.email);
         if let Some(w) = &p.contacts.website {
-            f.url("/contacts/website", w, false);
+            f.url("/contacts/website", w, false, None);
         }
         for (i, r) in p.contacts.responsible.iter().enumerate() {
             f.phone(&format!("/contacts/responsible/{i}/phone"), &r.phone);
@@ -325,7 +328,12 @@ pub(super) fn check(c: &mut Checker) {
         }
         for (i, s) in p.services.iter().enumerate() {
             f.id(&format!("/services/{i}/id"), "service", &s.id);
-            f.url(&format!("/services/{i}/upstream"), &s.upstream, false);
+            f.url(
+                &format!("/services/{i}/upstream"),
+                &s.upstream,
+                false,
+                Some(&format!("the upstream of service `{}`", s.id)),
+            );
             for (o, op) in s.operations.iter().enumerate() {
                 f.glob(&format!("/services/{i}/operations/{o}/path"), &op.path);
             }

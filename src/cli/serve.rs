@@ -67,7 +67,8 @@ pub struct ServeArgs {
     #[arg(long, env = "HROMADA_MAX_HEADERS", default_value_t = Limits::default().max_headers)]
     pub max_headers: usize,
     /// How long a client may take to send a request's headers (also how long an idle
-    /// keep-alive connection stays open, and the TLS handshake), e.g. `10s`.
+    /// keep-alive connection stays open, the TLS handshake, and how long an answer waits for a
+    /// client that reads none of it), e.g. `10s`.
     #[arg(long, env = "HROMADA_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub header_timeout: Duration,
     /// How long a client may take to send a request's body, e.g. `30s`.

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::access::{granted_operations, inactive_party, path_matches, valid_on};
 use super::call::Call;
+use super::json_keys::repeated_key;
 use super::json_read::{self, Unreadable, max_values};
 use super::minimise::{Projection, refused_body_fields, refused_query};
 use super::protocol::{ErrorKind, GatewayError};
@@ -32,6 +33,7 @@ pub struct Asked<'a, 's> {
     pub path: &'a str,
     pub query: &'a [(String, String)],
     pub content_type: Option<&'a str>,
+    pub content_encoding: Option<&'a str>,
     pub body: &'a [u8],
     /// The most values a JSON body may hold (`json_read::max_values`).
     pub max_values: usize,
@@ -57,6 +59,7 @@ pub fn decide<'s>(
         path: &call.path,
         query: &query,
         content_type: call.content_type(),
+        content_encoding: call.header("content-encoding"),
         body: &call.body,
         max_values: max_values(max_body),
     };
@@ -161,36 +164,82 @@ pub fn authorise<'s>(
     }
 
     if !asked.body.is_empty() {
-        if is_json(asked.content_type) {
-            let body: Value = json_read::read(asked.body, asked.max_values).map_err(|e| {
-                let why = match e {
-                    Unreadable::NotJson(e) => format!("is not valid JSON: {e}"),
-                    Unreadable::TooDeep => {
-                        "is nested deeper than the gateway reads (128 levels)".to_string()
-                    }
-                    Unreadable::TooManyValues(most) => {
-                        format!("holds more than the {most} values the gateway reads")
-                    }
-                };
-                GatewayError::new(ErrorKind::BadRequest, format!("the request body {why}"), "")
-            })?;
-            let refused = refused_body_fields(&body, &Projection::new(&agreement.body_fields));
-            if !refused.is_empty() {
-                return Err(denied(format!(
-                    "agreement `{}` does not allow the request body field(s) {}",
-                    agreement.id,
-                    quoted(&refused)
-                )));
-            }
-        } else if !agreement.allow_non_json {
-            return Err(denied(format!(
+        check_body(agreement, asked)?;
+    }
+    Ok(granted)
+}
+
+/// Checks a request body against the agreement's body fields. A body sent under another type
+/// that still is a JSON object or array is checked as JSON too: many frameworks read JSON
+/// whatever `Content-Type` says; a body in a content coding is refused.
+fn check_body(agreement: &Agreement, asked: &Asked<'_, '_>) -> Result<(), GatewayError> {
+    let bad = |message: String| GatewayError::new(ErrorKind::BadRequest, message, "");
+    // A provider's system may decode what the gateway would not read.
+    if let Some(coding) = asked
+        .content_encoding
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("identity"))
+    {
+        return Err(bad(format!(
+            "the request body is sent in the content coding `{coding}`; the gateway checks a \
+             body against the agreement as it is sent, so send it without Content-Encoding"
+        )));
+    }
+    let read = |body: &[u8]| json_read::read(body, asked.max_values);
+    let body: Value = if is_json(asked.content_type) {
+        read(asked.body).map_err(|e| {
+            bad(match e {
+                Unreadable::NotJson(e) => format!("the request body is not valid JSON: {e}"),
+                Unreadable::TooDeep => {
+                    "the request body is nested deeper than the gateway reads (128 levels)".into()
+                }
+                Unreadable::TooManyValues(most) => {
+                    format!("the request body holds more than the {most} values the gateway reads")
+                }
+            })
+        })?
+    } else if !agreement.allow_non_json {
+        return Err(GatewayError::new(
+            ErrorKind::AccessDenied,
+            format!(
                 "agreement `{}` allows only JSON request bodies, and this one is {}",
                 agreement.id,
                 asked.content_type.unwrap_or("of no stated type")
-            )));
+            ),
+            "",
+        ));
+    } else {
+        match read(asked.body) {
+            Ok(body) if body.is_object() || body.is_array() => body,
+            Ok(_) | Err(Unreadable::NotJson(_)) => return Ok(()),
+            Err(_) => {
+                return Err(bad(
+                    "the request body is JSON beyond what the gateway reads (nesting or number \
+                     of values), so it cannot be checked against the agreement"
+                        .into(),
+                ));
+            }
         }
+    };
+    if let Some(key) = repeated_key(asked.body) {
+        return Err(bad(format!(
+            "the request body gives `{key}` more than once in one object; a provider's system \
+             may read either value (or both), so send each key once"
+        )));
     }
-    Ok(granted)
+    let refused = refused_body_fields(&body, &Projection::new(&agreement.body_fields));
+    if !refused.is_empty() {
+        return Err(GatewayError::new(
+            ErrorKind::AccessDenied,
+            format!(
+                "agreement `{}` does not allow the request body field(s) {}",
+                agreement.id,
+                quoted(&refused)
+            ),
+            "",
+        ));
+    }
+    Ok(())
 }
 
 /// The query parameters a call under `agreement` may carry: the agreement's, and the one that

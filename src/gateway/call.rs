@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::Limits;
 use super::protocol::{
-    ClientId, ErrorKind, GatewayError, HEADER_CLIENT, HEADER_ID, ServiceId, check_query,
+    ClientId, ErrorKind, GatewayError, HEADER_CLIENT, HEADER_ID, ServiceId, as_sent, check_query,
     forwardable, in_request_hash, new_message_id, parse_client_header, parse_request_path,
     request_hash,
 };
@@ -108,8 +108,7 @@ pub async fn parse(
     let max_body = limits.max_body;
     let request_in = Utc::now();
     let (parts, body) = request.into_parts();
-    let raw_path = parts.uri.path().to_string();
-    let query = parts.uri.query().map(str::to_string);
+    let (raw_path, query) = as_sent(parts.uri.path(), parts.uri.query());
     let message_id = header(&parts.headers, HEADER_ID)
         .filter(|v| !v.is_empty() && v.len() <= MAX_XROAD_HEADER)
         .map(str::to_string)
@@ -197,6 +196,18 @@ pub async fn parse(
                 &unparsed,
             ));
         }
+    }
+    // The body is checked as the first type; a provider's system could read it as another.
+    let types = parts.headers.get_all(CONTENT_TYPE).iter().count();
+    if types > 1 {
+        return Err(fail(
+            ErrorKind::BadRequest,
+            format!(
+                "the request has {types} Content-Type headers; a provider's system could read \
+                 the body as another type than the gateway checked, so send one"
+            ),
+            &unparsed,
+        ));
     }
     let (service, path) =
         parse_request_path(&raw_path).map_err(|e| fail(e.kind(), e.to_string(), &unparsed))?;

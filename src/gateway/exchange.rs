@@ -11,8 +11,9 @@ use axum::http::HeaderValue;
 use axum::http::header::RETRY_AFTER;
 use axum::response::Response;
 
+use super::body_budget::Full;
 use super::call::{self, Answer, Call, ResponseIds, Unparsed};
-use super::protocol::{ErrorKind, GatewayError};
+use super::protocol::{ErrorKind, GatewayError, new_message_id};
 use super::record::Side;
 use super::systems::{self, Origin};
 use super::trace::{self, Trace};
@@ -26,6 +27,10 @@ pub async fn handle(State(app): State<AppState>, request: Request<Body>) -> Resp
     let gateway = &app.gateway;
     let compiled = app.shared.current.load_full();
     let origin = Origin::of(&request);
+    let _room = match gateway.bodies.reserve(request.headers()) {
+        Ok(room) => room,
+        Err(full) => return busy(&full),
+    };
     let call = match call::parse(request, &gateway.limits).await {
         Ok(call) => call,
         Err(refused) => {
@@ -243,6 +248,31 @@ async fn refuse_unparsed(
         message_id: unparsed.message_id,
         request_id: unparsed.request_id,
         request_hash: unparsed.request_hash,
+        client: None,
+        service: None,
+    })
+}
+
+/// The answer to a request whose body the node has no room for now; not logged, as nothing of
+/// the request was read.
+pub fn busy(full: &Full) -> Response {
+    let message_id = new_message_id();
+    let mut answer = Answer::refusal(GatewayError::new(
+        ErrorKind::TooManyRequests,
+        format!(
+            "the gateway is receiving as many request bodies as it holds at once ({} bytes in \
+             all); retry shortly",
+            full.budget
+        ),
+        message_id.clone(),
+    ));
+    answer
+        .headers
+        .push((RETRY_AFTER, HeaderValue::from_static("1")));
+    answer.into_response(&ResponseIds {
+        message_id,
+        request_id: new_message_id(),
+        request_hash: String::new(),
         client: None,
         service: None,
     })

@@ -7,6 +7,7 @@ pub mod anchor;
 pub mod answer_headers;
 pub mod audit;
 pub mod authorise;
+pub mod body_budget;
 pub mod call;
 pub mod catalogue;
 pub mod checkpoints;
@@ -14,6 +15,7 @@ pub mod disposal;
 pub mod encoding;
 pub mod exchange;
 pub mod health;
+pub mod json_keys;
 pub mod json_read;
 pub mod keys;
 pub mod ledger;
@@ -83,12 +85,14 @@ pub struct Gateway {
     pub limits: Limits,
     pub anchoring: checkpoints::Anchoring,
     pub replays: replay::ReplayGuard,
+    pub bodies: body_budget::BodyBudget,
 }
 
 impl Gateway {
     pub fn new(ledger: Ledger, keys: KeyRing, limits: Limits) -> Gateway {
         Gateway {
             replays: replay::ReplayGuard::new(ledger.store().clone(), limits.seal_window),
+            bodies: body_budget::BodyBudget::new(limits.max_body),
             ledger,
             keys,
             rate_limits: RateLimits::local(),

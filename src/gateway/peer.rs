@@ -382,6 +382,10 @@ pub async fn receive(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     exchange_checkpoints(gateway, &compiled, peer.as_ref(), request.headers());
+    let _room = match gateway.bodies.reserve(request.headers()) {
+        Ok(room) => room,
+        Err(full) => return super::exchange::busy(&full),
+    };
     let stamp = Stamp::from_headers(request.headers());
     let mut call = match call::parse(request, &gateway.limits).await {
         Ok(call) => call,

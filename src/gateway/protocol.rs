@@ -7,6 +7,7 @@
 use std::fmt;
 
 use openssl::sha::sha512;
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde_json::json;
 use unicode_normalization::UnicodeNormalization;
 
@@ -346,6 +347,37 @@ fn looks_like_delimiter(c: char) -> bool {
                 .any(|n| DELIMITERS.contains(&n) || CONFUSABLES.contains(&n)))
 }
 
+/// What the HTTP client towards upstreams and other nodes (the `url` crate, after WHATWG URL)
+/// percent-encodes in a path, besides every byte that is not ASCII.
+const PATH_AS_SENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'#')
+    .add(b'?')
+    .add(b'{')
+    .add(b'}');
+/// The same for the query of an `http(s)` URL.
+const QUERY_AS_SENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'\'');
+
+/// A request's path and query spelt as they will be sent on (raw UTF-8, `{`, `"` or `'`
+/// percent-encoded), so that the target a node checks, hashes and seals is the one the next
+/// hop receives: another node verifies the seal over the target as it arrives there.
+pub fn as_sent(path: &str, query: Option<&str>) -> (String, Option<String>) {
+    (
+        utf8_percent_encode(path, PATH_AS_SENT).to_string(),
+        query.map(|q| utf8_percent_encode(q, QUERY_AS_SENT).to_string()),
+    )
+}
+
 /// Checks a request's raw query: no `;`, which some servers take for `&`.
 pub fn check_query(query: &str) -> Result<(), ProtocolError> {
     if query.contains(';') {
@@ -676,6 +708,17 @@ mod tests {
 
     fn svc(path: &str) -> Result<(ServiceId, String), ProtocolError> {
         parse_request_path(path)
+    }
+
+    #[test]
+    fn a_target_is_spelt_as_the_http_client_sends_it() {
+        let (path, query) = as_sent("/a/\u{0406}/{1}\"x", Some("q='\u{0406}'&b={1}"));
+        assert_eq!(path, "/a/%D0%86/%7B1%7D%22x");
+        assert_eq!(query.as_deref(), Some("q=%27%D0%86%27&b={1}"));
+        let url =
+            url::Url::parse(&format!("http://h{path}?{}", query.as_deref().unwrap())).unwrap();
+        assert_eq!((url.path(), url.query()), (path.as_str(), query.as_deref()));
+        assert_eq!(as_sent("/p%20q", None), ("/p%20q".to_string(), None));
     }
 
     #[test]

@@ -39,6 +39,20 @@ pub async fn provide(
     let agreement = granted.agreement;
     trace.agreement = Some(agreement.id.clone());
     trace.operation = Some(granted.operation.to_string());
+    let subject = match subject_of(service.subject.as_ref(), call) {
+        Ok(subject) => subject,
+        Err(ambiguous) => {
+            return Answer::refusal(GatewayError::new(
+                ErrorKind::BadRequest,
+                format!(
+                    "the call names more than one data subject in {ambiguous}; a provider's system \
+                     may answer about any of them, while the exchange is recorded against one, so \
+                     name exactly one"
+                ),
+                call.message_id.clone(),
+            ));
+        }
+    };
 
     if let Some(limit) = &agreement.rate_limit
         && let Err(refusal) = gateway
@@ -78,7 +92,7 @@ pub async fn provide(
     };
 
     // Whatever passed, error answers and redirects included, was released about the subject.
-    trace.subject = subject_of(service.subject.as_ref(), call).and_then(|subject| {
+    trace.subject = subject.and_then(|subject| {
         let consumer_participant = spec.participant(consumer.split('/').next()?)?;
         Some(SubjectUse {
             subject,
@@ -235,29 +249,53 @@ fn header(headers: &[(HeaderName, HeaderValue)], name: HeaderName) -> Option<&st
         .and_then(|(_, v)| v.to_str().ok())
 }
 
-/// The data subject's identifier, where the service says it travels.
-pub fn subject_of(location: Option<&SubjectLocation>, call: &Call) -> Option<String> {
-    let location = location?;
+/// The data subject's identifier, where the service says it travels; `Err` names the place
+/// when it holds more than one (a repeated header or query parameter, or a header listing
+/// values, which HTTP treats as the same as repeating it).
+pub fn subject_of(
+    location: Option<&SubjectLocation>,
+    call: &Call,
+) -> Result<Option<String>, String> {
+    let Some(location) = location else {
+        return Ok(None);
+    };
     let found = if let Some(name) = &location.header {
-        call.header(name).map(str::to_string)
+        let values: Vec<&str> = call
+            .headers
+            .iter()
+            .filter(|(n, _)| n.as_str().eq_ignore_ascii_case(name))
+            .filter_map(|(_, v)| v.to_str().ok())
+            .collect();
+        if values.len() > 1 || values.iter().any(|v| v.contains(',')) {
+            return Err(format!("the header {name}"));
+        }
+        values.first().map(|v| v.to_string())
     } else if let Some(n) = location.path_segment {
-        let segment = call
-            .path
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .nth((n as usize).checked_sub(1)?)?;
-        String::from_utf8(percent_decode(segment).ok()?).ok()
+        n.checked_sub(1).and_then(|index| {
+            let segment = call
+                .path
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .nth(index as usize)?;
+            String::from_utf8(percent_decode(segment).ok()?).ok()
+        })
     } else if let Some(name) = &location.query {
-        call.query_pairs()
+        let values: Vec<String> = call
+            .query_pairs()
             .into_iter()
-            .find(|(k, _)| k == name)
+            .filter(|(k, _)| k == name)
             .map(|(_, v)| v)
+            .collect();
+        if values.len() > 1 {
+            return Err(format!("the query parameter {name}"));
+        }
+        values.into_iter().next()
     } else {
         None
     };
-    found
+    Ok(found
         .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
+        .filter(|s| !s.is_empty()))
 }
 
 /// The answer to a call the rate limit stops: `TooManyRequests` with `Retry-After`, or an

@@ -1,6 +1,6 @@
 //! Bounds on the connections of both listeners, so that slow or idle clients cannot exhaust a
 //! node: a cap on open connections, a deadline for each request's headers (which also closes
-//! idle keep-alive connections), for the first request and for the TLS handshake.
+//! idle keep-alive connections), for the first request, the TLS handshake and a stalled write.
 
 use std::io;
 use std::pin::Pin;
@@ -24,7 +24,7 @@ pub struct ConnectionLimits {
     pub max_connections: usize,
     /// How long a client may take to send a request's line and headers, counted from when the
     /// connection is ready for the request (so it also bounds an idle keep-alive connection),
-    /// and the TLS handshake.
+    /// the TLS handshake, and how long a write to a client that reads nothing may wait.
     pub header_timeout: Duration,
 }
 
@@ -66,6 +66,7 @@ impl ConnectionLimits {
                 inner,
                 slots,
                 listener,
+                stall_limit: self.header_timeout,
             })
     }
 }
@@ -76,6 +77,7 @@ pub struct Capped<A> {
     inner: A,
     slots: Arc<Semaphore>,
     listener: &'static str,
+    stall_limit: Duration,
 }
 
 impl<A, I, S> Accept<I, S> for Capped<A>
@@ -104,12 +106,16 @@ where
             ))));
         };
         let accepted = self.inner.accept(stream, service);
+        let (listener, stall_limit) = (self.listener, self.stall_limit);
         Box::pin(async move {
             let (stream, service) = accepted.await?;
             Ok((
                 Held {
                     stream,
                     _slot: permit,
+                    listener,
+                    stall_limit,
+                    stalled: None,
                 },
                 service,
             ))
@@ -117,10 +123,46 @@ where
     }
 }
 
-/// A connection's stream with its slot, given back when the connection closes.
+/// A connection's stream with its slot, given back when the connection closes. A write that
+/// cannot progress for `stall_limit` (the client reads none of its answers) fails, which closes
+/// the connection: otherwise a client that never reads would hold its slot for good.
 pub struct Held<S> {
     stream: S,
     _slot: OwnedSemaphorePermit,
+    listener: &'static str,
+    stall_limit: Duration,
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<S> Held<S> {
+    /// `polled`, a write's outcome, unless the write has been pending for `stall_limit`.
+    fn unless_stalled<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if polled.is_ready() {
+            self.stalled = None;
+            return polled;
+        }
+        let limit = self.stall_limit;
+        let timer = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        if timer.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        metrics::counter!("hromada_connections_stalled_total", "listener" => self.listener)
+            .increment(1);
+        tracing::debug!(
+            listener = self.listener,
+            "a connection was closed: its client read nothing of the answer in time"
+        );
+        Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the client read nothing of its answer in time",
+        )))
+    }
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Held<S> {
@@ -139,11 +181,13 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Held<S> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.stream).poll_write(cx, buf);
+        self.unless_stalled(cx, polled)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
+        let polled = Pin::new(&mut self.stream).poll_flush(cx);
+        self.unless_stalled(cx, polled)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -155,7 +199,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Held<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.unless_stalled(cx, polled)
     }
 
     fn is_write_vectored(&self) -> bool {
