@@ -1,14 +1,18 @@
 //! Freshness of sealed requests between nodes: the consumer's node stamps each request with its
 //! own request id and the time of sealing, both under the seal; the provider's node serves a
-//! stamp once, and only within the seal window (remembered in the store, so across replicas).
+//! stamp once, and only within the seal window. Replicas sharing a database decide in it; a
+//! process owning its store decides in memory and writes the stamps behind, for its restarts.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::http::HeaderMap;
 use chrono::{DateTime, SecondsFormat, Utc};
+use tokio::sync::{OnceCell, mpsc};
 
-use crate::store::Store;
+use crate::store::{SeenRequest, Store};
 
 /// The consumer gateway's request id, sealed.
 pub const HEADER_REQUEST_ID: &str = "x-hromada-request-id";
@@ -64,19 +68,44 @@ pub enum Stale {
     Unknown(String),
 }
 
-/// Admits each stamp once within the window, remembering it in the store.
+/// Admits each stamp once within the window.
 pub struct ReplayGuard {
     store: Store,
     window: Duration,
     admitted: AtomicU64,
+    /// Where the stamps are decided when no other process shares the store: a write to the store
+    /// per request would wait on the message log's writer for the database lock.
+    own: Option<OwnStore>,
+}
+
+/// The stamps of a process that owns its store: in memory, read back from the store when the
+/// first one arrives, and each admitted one written behind by one task in batches.
+struct OwnStore {
+    seen: Mutex<HashMap<(String, String), DateTime<Utc>>>,
+    started: OnceCell<mpsc::UnboundedSender<SeenRequest>>,
 }
 
 impl ReplayGuard {
+    /// A guard deciding where every replica of the node sees it: in `store` when replicas share
+    /// it, in this process otherwise.
     pub fn new(store: Store, window: Duration) -> ReplayGuard {
+        let own = (!store.shared_by_replicas()).then(|| OwnStore {
+            seen: Mutex::new(HashMap::new()),
+            started: OnceCell::new(),
+        });
         ReplayGuard {
             store,
             window,
             admitted: AtomicU64::new(0),
+            own,
+        }
+    }
+
+    /// A guard deciding every stamp in `store`, as replicas sharing it do.
+    pub fn shared(store: Store, window: Duration) -> ReplayGuard {
+        ReplayGuard {
+            own: None,
+            ..ReplayGuard::new(store, window)
         }
     }
 
@@ -105,17 +134,20 @@ impl ReplayGuard {
                 now.to_rfc3339_opts(SecondsFormat::Millis, true)
             )));
         }
-        let first = self
-            .store
-            .remember_request(
-                sealer,
-                &stamp.request_id,
-                sealed_at
-                    .checked_add_signed(window)
-                    .unwrap_or(DateTime::<Utc>::MAX_UTC),
-            )
-            .await
-            .map_err(|e| Stale::Unknown(e.to_string()))?;
+        let expires_at = sealed_at
+            .checked_add_signed(window)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let first = match &self.own {
+            Some(own) => {
+                own.remember(&self.store, (sealer, stamp), expires_at, (now, window))
+                    .await?
+            }
+            None => self
+                .store
+                .remember_request(sealer, &stamp.request_id, expires_at)
+                .await
+                .map_err(|e| Stale::Unknown(e.to_string()))?,
+        };
         if !first {
             return Err(Stale::Replayed(format!(
                 "the sealed request {} was already served; a sealed request is served once",
@@ -127,12 +159,97 @@ impl ReplayGuard {
         let expired = now
             .checked_sub_signed(window)
             .unwrap_or(DateTime::<Utc>::MIN_UTC);
-        if self.admitted.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1
-            && let Err(e) = self.store.forget_requests(expired).await
-        {
-            tracing::warn!("{e}; expired request stamps are pruned later");
+        if self.admitted.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
+            match &self.own {
+                Some(own) => own.forget(expired),
+                None => prune(&self.store, expired).await,
+            }
         }
         Ok(())
+    }
+}
+
+impl OwnStore {
+    /// Whether `stamp` is new, remembering it; the stamps the store kept are read back first.
+    async fn remember(
+        &self,
+        store: &Store,
+        (sealer, stamp): (&str, &Stamp),
+        expires_at: DateTime<Utc>,
+        (now, window): (DateTime<Utc>, chrono::Duration),
+    ) -> Result<bool, Stale> {
+        let behind = self
+            .started
+            .get_or_try_init(|| async {
+                let kept = store
+                    .remembered_requests(now)
+                    .await
+                    .map_err(|e| Stale::Unknown(e.to_string()))?;
+                let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+                for k in kept {
+                    seen.insert((k.sealer, k.request_id), k.expires_at);
+                }
+                Ok::<_, Stale>(write_behind(store.clone(), window))
+            })
+            .await?;
+        let key = (sealer.to_string(), stamp.request_id.clone());
+        let first = {
+            let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+            match seen.entry(key) {
+                std::collections::hash_map::Entry::Occupied(_) => false,
+                std::collections::hash_map::Entry::Vacant(entry) => {
+                    entry.insert(expires_at);
+                    true
+                }
+            }
+        };
+        if first {
+            let _ = behind.send(SeenRequest {
+                sealer: sealer.to_string(),
+                request_id: stamp.request_id.clone(),
+                expires_at,
+            });
+        }
+        Ok(first)
+    }
+
+    fn forget(&self, expired: DateTime<Utc>) {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.retain(|_, expires_at| *expires_at >= expired);
+    }
+}
+
+/// The task that writes admitted stamps to `store`, all those waiting in one statement, and
+/// forgets the expired ones there from time to time (the stamps outlive their expiry by `window`).
+fn write_behind(store: Store, window: chrono::Duration) -> mpsc::UnboundedSender<SeenRequest> {
+    let (sender, mut receiver) = mpsc::unbounded_channel::<SeenRequest>();
+    tokio::spawn(async move {
+        let mut pruned = std::time::Instant::now();
+        while let Some(first) = receiver.recv().await {
+            let mut batch = vec![first];
+            while let Ok(more) = receiver.try_recv() {
+                batch.push(more);
+            }
+            if let Err(e) = store.remember_requests(&batch).await {
+                tracing::warn!(
+                    "{e}; {} served request stamp(s) are kept in memory only, so a restart within \
+                     the seal window would not know them",
+                    batch.len()
+                );
+            }
+            if pruned.elapsed() >= window.to_std().unwrap_or_default() {
+                pruned = std::time::Instant::now();
+                let expired = Utc::now().checked_sub_signed(window);
+                prune(&store, expired.unwrap_or(DateTime::<Utc>::MIN_UTC)).await;
+            }
+        }
+    });
+    sender
+}
+
+async fn prune(store: &Store, expired: DateTime<Utc>) {
+    if let Err(e) = store.forget_requests(expired).await {
+        tracing::warn!("{e}; expired request stamps are pruned later");
     }
 }
 
@@ -154,8 +271,8 @@ mod tests {
         let store = Store::connect("sqlite::memory:").await.unwrap();
         let window = Duration::from_secs(60);
         let (a, b) = (
-            ReplayGuard::new(store.clone(), window),
-            ReplayGuard::new(store, window),
+            ReplayGuard::shared(store.clone(), window),
+            ReplayGuard::shared(store, window),
         );
         let sealed = Utc::now();
         let stamp = Stamp {
@@ -181,6 +298,37 @@ mod tests {
             ),
             "replica B served the stamp A pruned"
         );
+    }
+
+    /// A process owning its store decides in memory, and a restart reads back what it wrote.
+    #[tokio::test]
+    async fn an_own_store_remembers_stamps_across_a_restart() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let window = Duration::from_secs(60);
+        let before = ReplayGuard::new(store.clone(), window);
+        assert!(before.own.is_some());
+        let stamp = Stamp::now("r-own");
+        assert_eq!(before.admit("council", &stamp).await, Ok(()));
+        assert!(matches!(
+            before.admit("council", &stamp).await,
+            Err(Stale::Replayed(_))
+        ));
+        let written = std::time::Instant::now();
+        while store
+            .remembered_requests(Utc::now())
+            .await
+            .unwrap()
+            .is_empty()
+        {
+            assert!(written.elapsed() < Duration::from_secs(10), "never written");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let after = ReplayGuard::new(store, window);
+        assert!(matches!(
+            after.admit("council", &stamp).await,
+            Err(Stale::Replayed(_))
+        ));
+        assert_eq!(after.admit("council", &Stamp::now("r-new")).await, Ok(()));
     }
 
     #[tokio::test]

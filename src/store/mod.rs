@@ -26,6 +26,7 @@ pub use ledger::{
 };
 pub use rate_buckets::{Lease, LeaseRequest};
 pub use reconciles::{NewReconcile, Outcome, ReconcileRecord};
+pub use seen_requests::SeenRequest;
 
 use std::fmt;
 use std::path::Path;

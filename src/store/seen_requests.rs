@@ -1,6 +1,7 @@
 //! The sealed requests a provider's node has served, remembered until their seal expires, so
 //! that a replayed one is refused by every replica sharing the store, also after a restart.
-//! One insert per request decides; expired rows are pruned.
+//! On a shared database one insert per request decides; a process that owns its store writes
+//! them in batches and reads them back when it starts. Expired rows are pruned.
 
 use chrono::{DateTime, Utc};
 
@@ -10,6 +11,19 @@ use super::{Store, StoreError, on_pool};
 const REMEMBER: &str = "INSERT INTO seen_requests (sealer, request_id, expires_at) \
      VALUES ($1, $2, $3) ON CONFLICT (sealer, request_id) DO NOTHING";
 const FORGET: &str = "DELETE FROM seen_requests WHERE expires_at < $1";
+const REMEMBERED: &str =
+    "SELECT sealer, request_id, expires_at FROM seen_requests WHERE expires_at >= $1";
+/// Rows written by one statement of [`Store::remember_requests`] (three parameters each, well
+/// under SQLite's limit of parameters).
+const BATCH: usize = 500;
+
+/// A served request, remembered until `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenRequest {
+    pub sealer: String,
+    pub request_id: String,
+    pub expires_at: DateTime<Utc>,
+}
 
 impl Store {
     /// Remembers the request `request_id` sealed by `sealer` until `expires_at`; `false` when it
@@ -29,6 +43,56 @@ impl Store {
             .map(|done| done.rows_affected()))
         .map_err(|e| self.failed("remember a sealed request in", e))?;
         Ok(inserted == 1)
+    }
+
+    /// Remembers every request of `seen`, those already remembered left as they are.
+    pub async fn remember_requests(&self, seen: &[SeenRequest]) -> Result<(), StoreError> {
+        for batch in seen.chunks(BATCH) {
+            let rows: Vec<String> = (0..batch.len())
+                .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+                .collect();
+            let sql = format!(
+                "INSERT INTO seen_requests (sealer, request_id, expires_at) VALUES {} \
+                 ON CONFLICT (sealer, request_id) DO NOTHING",
+                rows.join(", ")
+            );
+            on_pool!(&self.pool, pool => {
+                let mut query = sqlx::query(&sql);
+                for row in batch {
+                    query = query
+                        .bind(&row.sealer)
+                        .bind(&row.request_id)
+                        .bind(time_text(&row.expires_at));
+                }
+                query.execute(pool).await.map(drop)
+            })
+            .map_err(|e| self.failed("remember sealed requests in", e))?;
+        }
+        Ok(())
+    }
+
+    /// The requests remembered until `now` or later.
+    pub async fn remembered_requests(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SeenRequest>, StoreError> {
+        let rows: Vec<(String, String, String)> =
+            on_pool!(&self.pool, pool => sqlx::query_as(REMEMBERED)
+            .bind(time_text(&now))
+            .fetch_all(pool)
+            .await)
+            .map_err(|e| self.failed("read the sealed requests remembered in", e))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(sealer, request_id, expires_at)| {
+                let expires_at = DateTime::parse_from_rfc3339(&expires_at).ok()?;
+                Some(SeenRequest {
+                    sealer,
+                    request_id,
+                    expires_at: expires_at.with_timezone(&Utc),
+                })
+            })
+            .collect())
     }
 
     /// Forgets the requests whose seals expired before `now`.
@@ -76,6 +140,30 @@ mod tests {
         );
         assert!(
             store
+                .remember_request("council", "r1", later)
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_remembered_and_read_back_until_it_expires() {
+        use super::SeenRequest;
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let now = Utc::now();
+        let seen: Vec<SeenRequest> = (0..1_200)
+            .map(|n| SeenRequest {
+                sealer: "council".into(),
+                request_id: format!("r{n}"),
+                expires_at: now + Duration::seconds(n % 2 * 120),
+            })
+            .collect();
+        store.remember_requests(&seen).await.unwrap();
+        store.remember_requests(&seen[..10]).await.unwrap();
+        let later = now + Duration::seconds(60);
+        assert_eq!(store.remembered_requests(later).await.unwrap().len(), 600);
+        assert!(
+            !store
                 .remember_request("council", "r1", later)
                 .await
                 .unwrap()
