@@ -21,6 +21,10 @@ pub const HEADER_SEALED_AT: &str = "x-hromada-sealed-at";
 
 /// Expired stamps are pruned from the store once per this many admitted requests.
 const PRUNE_EVERY: u64 = 256;
+/// How long a process owning its store gathers admitted stamps before writing them: a crash
+/// forgets at most the stamps of this long, which a restart within the seal window would serve
+/// again.
+const WRITE_BEHIND_EVERY: Duration = Duration::from_millis(500);
 
 /// What makes one sealed request unique in time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,6 +230,9 @@ fn write_behind(store: Store, window: chrono::Duration) -> mpsc::UnboundedSender
     tokio::spawn(async move {
         let mut pruned = std::time::Instant::now();
         while let Some(first) = receiver.recv().await {
+            // One write per interval at most: each takes the database's lock from the message
+            // log's writer, which then waits.
+            tokio::time::sleep(WRITE_BEHIND_EVERY).await;
             let mut batch = vec![first];
             while let Ok(more) = receiver.try_recv() {
                 batch.push(more);
