@@ -206,3 +206,11 @@ impl Federation {
         }
     }
 }
+
+/// Serves `app` on a free loopback port, as a stand-in upstream of a test; answers the port.
+pub async fn serve_on_loopback(app: Router) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    port
+}

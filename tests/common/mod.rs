@@ -31,3 +31,11 @@ pub mod db;
 pub mod federation;
 pub mod postgres;
 pub mod xroad;
+
+/// Runs the `hromada` binary with `args` to its end.
+pub fn hromada<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_hromada"))
+        .args(args)
+        .output()
+        .unwrap()
+}

@@ -21,6 +21,7 @@ use crate::both;
 use crate::common::appliance::Appliance;
 use crate::common::db::Db;
 use crate::common::federation::Federation;
+use crate::common::hromada;
 use crate::common::xroad::{call, start, wait_for_peer_listener};
 
 const NODE: &str = "gw";
@@ -438,13 +439,6 @@ both! {
         );
         store.close().await;
     }
-}
-
-fn hromada(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_hromada"))
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {

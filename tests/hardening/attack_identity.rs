@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, Uri};
 use axum_server::tls_rustls::RustlsConfig;
 
 use crate::common::federation::{Federation, free_port};
+use crate::common::hromada;
 use crate::common::xroad::{self, start};
 
 /// A TLS server holding the certificate and key of node `gw-third`, recording every request it
@@ -62,11 +63,7 @@ async fn a_call_is_forwarded_only_to_the_node_that_serves_the_provider() {
             free_port()
         ),
     );
-    let made = std::process::Command::new(env!("CARGO_BIN_EXE_hromada"))
-        .args(["keys", "dev"])
-        .arg(&fed.root)
-        .output()
-        .unwrap();
+    let made = hromada(&["keys".as_ref(), "dev".as_ref(), fed.root.as_os_str()]);
     assert!(
         made.status.success(),
         "{}",
@@ -198,13 +195,13 @@ async fn a_flood_of_signed_checkpoints_is_not_kept_one_per_message() {
 
 /// `hromada audit verify ROOT --data-dir DATA`: its exit code and what it printed.
 fn audit_verify(fed: &Federation, data: &std::path::Path) -> (Option<i32>, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hromada"))
-        .args(["audit", "verify"])
-        .arg(&fed.root)
-        .arg("--data-dir")
-        .arg(data)
-        .output()
-        .unwrap();
+    let out = hromada(&[
+        "audit".as_ref(),
+        "verify".as_ref(),
+        fed.root.as_os_str(),
+        "--data-dir".as_ref(),
+        data.as_os_str(),
+    ]);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

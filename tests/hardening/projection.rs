@@ -12,7 +12,7 @@ use axum::routing::any;
 use serde_json::{Value, json};
 
 use crate::common::appliance::Appliance;
-use crate::common::federation::{Federation, UNGRANTED_RNOKPP};
+use crate::common::federation::{Federation, UNGRANTED_RNOKPP, serve_on_loopback};
 use crate::common::xroad::{Reply, call, start, wait_for_peer_listener};
 
 /// Personal data the hostile upstream slips in; it must never reach a consumer.
@@ -175,11 +175,8 @@ fn gunzip(data: &[u8]) -> String {
 
 /// Starts the hostile upstream on a free loopback port and returns its port.
 async fn serve_hostile() -> u16 {
-    let app = Router::new().fallback(any(|uri: Uri| async move { hostile(uri.path()) }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    port
+    serve_on_loopback(Router::new().fallback(any(|uri: Uri| async move { hostile(uri.path()) })))
+        .await
 }
 
 /// Points the `upstream` of the service in `file` at the hostile server, keeping its base path.
