@@ -21,8 +21,8 @@ use crate::both;
 use crate::common::appliance::Appliance;
 use crate::common::db::Db;
 use crate::common::federation::Federation;
-use crate::common::hromada;
 use crate::common::xroad::{call, start, wait_for_peer_listener};
+use crate::common::{holds_within_30s, hromada};
 
 const NODE: &str = "gw";
 
@@ -450,19 +450,12 @@ fn sqlite_url(data: &Path) -> String {
 }
 
 /// Polls `what` until it holds, for at most 30 s.
-async fn eventually<F, Fut>(what: &str, mut check: F)
+async fn eventually<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let start = Instant::now();
-    while !check().await {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "not within 30 s: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    assert!(holds_within_30s(check).await, "not within 30 s: {what}");
 }
 
 /// A call of the council's registry to the water utility's balance service through `core`.
