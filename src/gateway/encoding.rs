@@ -150,10 +150,10 @@ mod tests {
         for _ in 0..MAX_CODINGS {
             body = gzip(&body);
         }
-        let stated = vec!["gzip"; MAX_CODINGS].join(", ");
+        let stated = ["gzip"; MAX_CODINGS].join(", ");
         assert_eq!(decode(Some(&stated), body.clone(), 100).unwrap(), &json[..]);
         let nested = gzip(&body);
-        let stated = vec!["gzip"; MAX_CODINGS + 1].join(", ");
+        let stated = ["gzip"; MAX_CODINGS + 1].join(", ");
         assert_eq!(
             decode(Some(&stated), nested, 100),
             Err(DecodeError::TooManyCodings(MAX_CODINGS + 1))
