@@ -441,6 +441,12 @@ both! {
     }
 }
 
+/// `hromada audit verify` of the store in `data`, held to the copies of its checkpoints in the
+/// other node's store that `peer` (`NODE=URL`) names.
+fn verify_with_copies(root: &str, data: &str, peer: &str) -> std::process::Output {
+    hromada(&["audit", "verify", root, "--data-dir", data, "--peer", peer])
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -573,15 +579,7 @@ async fn two_nodes_countersign_each_others_checkpoints_and_dispose_of_bodies() {
     let root = fed.root.to_str().unwrap();
     let core_dir = core_data.to_str().unwrap();
     let peer = format!("gw-vodokanal={vodokanal_url}");
-    let verified = hromada(&[
-        "audit",
-        "verify",
-        root,
-        "--data-dir",
-        core_dir,
-        "--peer",
-        &peer,
-    ]);
+    let verified = verify_with_copies(root, core_dir, &peer);
     let out = text(&verified.stdout);
     assert_eq!(
         verified.status.code(),
@@ -639,15 +637,7 @@ async fn two_nodes_countersign_each_others_checkpoints_and_dispose_of_bodies() {
     .await;
     let alone = hromada(&["audit", "verify", root, "--data-dir", core_dir]);
     assert_eq!(alone.status.code(), Some(0), "{}", text(&alone.stdout));
-    let caught = hromada(&[
-        "audit",
-        "verify",
-        root,
-        "--data-dir",
-        core_dir,
-        "--peer",
-        &peer,
-    ]);
+    let caught = verify_with_copies(root, core_dir, &peer);
     let out = text(&caught.stdout);
     assert_eq!(caught.status.code(), Some(1), "{out}");
     assert!(
@@ -756,15 +746,7 @@ async fn a_rewritten_log_gets_no_checkpoint_and_the_peers_copy_contradicts_it() 
     let root = fed.root.to_str().unwrap();
     let core_dir = core_data.to_str().unwrap();
     let peer = format!("gw-vodokanal={vodokanal_url}");
-    let caught = hromada(&[
-        "audit",
-        "verify",
-        root,
-        "--data-dir",
-        core_dir,
-        "--peer",
-        &peer,
-    ]);
+    let caught = verify_with_copies(root, core_dir, &peer);
     let out = text(&caught.stdout);
     assert_eq!(caught.status.code(), Some(1), "{out}");
     assert!(
