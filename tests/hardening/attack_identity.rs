@@ -107,20 +107,6 @@ async fn a_call_is_forwarded_only_to_the_node_that_serves_the_provider() {
     );
 }
 
-/// A peer client presenting gw-core's node certificate, as gw-core calls gw-vodokanal.
-fn as_gw_core(fed: &Federation) -> reqwest::Client {
-    use hromada::gateway::peer_tls::{NodeIdentity, client_config};
-    let cert = std::fs::read(fed.root.join("pki/nodes/gw-core.crt")).unwrap();
-    let key = std::fs::read(fed.root.join("dev-keys/nodes/gw-core.key")).unwrap();
-    let anchor = hromada::crypto::read_certificates(&fed.root.join("pki/ca.crt")).unwrap();
-    let identity = NodeIdentity::from_pem(&cert, &key).unwrap();
-    reqwest::Client::builder()
-        .use_preconfigured_tls(client_config(&identity, &anchor).unwrap())
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .unwrap()
-}
-
 /// A node may send its latest signed checkpoint with every message, but a node that signs a new
 /// one for every message (here: fifty garbage requests, each with the next seq, each properly
 /// signed by gw-core's key) must not make the other node verify, countersign and store one row
@@ -136,7 +122,7 @@ async fn a_flood_of_signed_checkpoints_is_not_kept_one_per_message() {
     let key = KeyRing::new(fed.root.join("dev-keys"))
         .node_key("gw-core")
         .unwrap();
-    let client = as_gw_core(&fed);
+    let client = fed.node_client("gw-core");
     let url = vodokanal_peer_url(&fed);
     const SENT: i64 = 50;
     let started = std::time::Instant::now();
@@ -322,7 +308,7 @@ async fn bodies_removed_outside_retention_are_named_by_audit_verify() {
 /// interval in which gw-vodokanal looks at one new checkpoint header of a node has passed.
 async fn send_checkpoint(fed: &Federation, checkpoint: &Checkpoint) {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    as_gw_core(fed)
+    fed.node_client("gw-core")
         .get(vodokanal_peer_url(fed))
         .header("x-hromada-checkpoint", checkpoint_header(checkpoint))
         .send()
@@ -398,12 +384,7 @@ async fn a_node_keeps_only_the_senders_own_checkpoints_under_its_key() {
 fn http2_to_the_peer_listener(fed: &Federation, alpn: &[&[u8]]) -> (Option<Vec<u8>>, Vec<u8>) {
     use std::io::{Read, Write};
 
-    use hromada::gateway::peer_tls::{NodeIdentity, client_config};
-    let cert = std::fs::read(fed.root.join("pki/nodes/gw-core.crt")).unwrap();
-    let key = std::fs::read(fed.root.join("dev-keys/nodes/gw-core.key")).unwrap();
-    let anchor = hromada::crypto::read_certificates(&fed.root.join("pki/ca.crt")).unwrap();
-    let identity = NodeIdentity::from_pem(&cert, &key).unwrap();
-    let mut config = client_config(&identity, &anchor).unwrap();
+    let mut config = fed.node_tls("gw-core");
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
     let connection = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
