@@ -1,6 +1,6 @@
 //! `hromada keys dev` on a copy of `examples/minimal`: the certificates (the subsystems' client
-//! certificates too) land where the spec's `cert=` paths point and chain to the development CA, the keys stay out of the versioned spec,
-//! and running again keeps what is still valid.
+//! certificates too) land where the spec's `cert=` paths point and chain to the development CA, the
+//! keys stay out of the versioned spec, and running again keeps what is still valid.
 
 mod common;
 

@@ -1,8 +1,9 @@
 //! How information systems connect (H1009, H1010, H0409): a subsystem's `connection` is `https`
 //! with the client certificates its systems present, or plain `http` from the node's own host (a
-//! warning: nothing authenticates such a caller); an agreement's consumer must be able to connect.
+//! warning: nothing authenticates such a caller); an agreement's consumer (a subsystem, or a member
+//! through one of its subsystems) must be able to connect.
 
-use crate::spec::model::{Connection, ConnectionProtocol, Participant, Subsystem};
+use crate::spec::model::{Agreement, Connection, ConnectionProtocol, Participant, Subsystem};
 use crate::spec::{Diagnostic, Kind};
 
 use super::Checker;
@@ -20,16 +21,15 @@ pub(super) fn check(c: &mut Checker) {
         }
     }
     for a in &spec.agreements {
+        if !a.consumer.contains('/') {
+            member_cannot_call(c, a);
+            continue;
+        }
         let Some((p, s)) = spec.subsystem(&a.consumer) else {
             continue;
         };
-        let why = match &s.connection {
-            None => "declares no `connection`",
-            Some(Connection {
-                protocol: ConnectionProtocol::Https,
-                clients,
-            }) if clients.is_empty() => "connects over HTTPS but lists no client certificate",
-            Some(_) => continue,
+        let Some(why) = unusable(s.connection.as_ref()) else {
+            continue;
         };
         c.report(
             Diagnostic::warning(
@@ -45,6 +45,44 @@ pub(super) fn check(c: &mut Checker) {
             .help(format!("declare how the subsystem's systems connect: `{HTTPS_EXAMPLE}`")),
         );
     }
+}
+
+/// Why a subsystem declaring `connection` cannot be called as, if it cannot.
+fn unusable(connection: Option<&Connection>) -> Option<&'static str> {
+    match connection {
+        None => Some("declares no `connection`"),
+        Some(Connection {
+            protocol: ConnectionProtocol::Https,
+            clients,
+        }) if clients.is_empty() => Some("connects over HTTPS but lists no client certificate"),
+        Some(_) => None,
+    }
+}
+
+/// H0409 for a member consumer: it calls as a whole only from a system that satisfies the
+/// `connection` of one of its subsystems, so with none usable its agreement grants nothing.
+fn member_cannot_call(c: &mut Checker, a: &Agreement) {
+    let Some(p) = c.spec().participant(&a.consumer) else {
+        return;
+    };
+    if p.subsystems
+        .iter()
+        .any(|s| unusable(s.connection.as_ref()).is_none())
+    {
+        return;
+    }
+    c.report(
+        Diagnostic::warning(
+            "H0409",
+            format!(
+                "the consumer of agreement `{}` cannot call: member `{}` has no subsystem with a usable `connection`",
+                a.id, a.consumer
+            ),
+        )
+        .at(c.at(Kind::Agreement, &a.id, "/consumer"))
+        .detail("a member calls as a whole only from a system that satisfies the connection of one of its subsystems, so this agreement grants nothing yet")
+        .help(format!("declare how one of its subsystems' systems connect: `{HTTPS_EXAMPLE}`")),
+    );
 }
 
 /// H1009 (plain HTTP, a warning) and H1010 (`https` without certificates, `http` with some).

@@ -1,6 +1,7 @@
 //! Certificates (H10xx): every `cert=` of the system and its participants names a readable PEM
 //! certificate, seals and node identities chain to a trust anchor (subsystems' client certificates
-//! are pinned instead), nothing is expired or about to expire, and seal keys are ECDSA P-256. Each file is read once however often it is named.
+//! are pinned instead), nothing is expired or about to expire, and seal keys are ECDSA P-256. Each
+//! file is read once however often it is named.
 
 use std::collections::HashMap;
 use std::fmt;

@@ -106,14 +106,14 @@ pub struct ServeArgs {
 #[derive(Debug, Args)]
 pub struct LogArgs {
     /// Sign this node's message log head at least this often (while records are written).
-    #[arg(long, env = "HROMADA_CHECKPOINT_EVERY", default_value = "60s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "HROMADA_CHECKPOINT_EVERY", default_value = "60s", value_parser = period)]
     pub checkpoint_every: Duration,
     /// …and after at most this many records of this node.
     #[arg(long, env = "HROMADA_CHECKPOINT_RECORDS", default_value_t = checkpoints::DEFAULT_RECORDS)]
     pub checkpoint_records: u64,
     /// How often message log bodies past the spec's `message-log` retention period are
     /// disposed of (their digests and the chain stay).
-    #[arg(long, env = "HROMADA_DISPOSE_EVERY", default_value = "1h", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "HROMADA_DISPOSE_EVERY", default_value = "1h", value_parser = period)]
     pub dispose_every: Duration,
 }
 
@@ -176,6 +176,17 @@ pub fn run(args: ServeArgs) -> ExitCode {
     }
 }
 
+/// A duration a task repeats at: longer than zero.
+fn period(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(period) if period.is_zero() => {
+            Err("a task cannot repeat every 0s; give a period such as 60s or 1h".into())
+        }
+        Ok(period) => Ok(period),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HROMADA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -186,5 +197,25 @@ fn init_logging(format: LogFormat) {
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::Cli;
+
+    #[test]
+    fn a_period_of_zero_is_refused_where_it_is_given() {
+        for flag in ["--checkpoint-every", "--dispose-every"] {
+            let refused = Cli::try_parse_from(["hromada", "serve", ".", flag, "0s"]).unwrap_err();
+            let message = refused.to_string();
+            assert!(
+                message.contains(flag) && message.contains("cannot repeat every 0s"),
+                "{message}"
+            );
+            assert!(Cli::try_parse_from(["hromada", "serve", ".", flag, "5s"]).is_ok());
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Issuing development certificates: a self-signed CA and the leaf certificates it signs — TLS
-//! identities for gateway nodes and information systems, and electronic seals for participants, subject-named the way
-//! eIDAS seals are (`organizationIdentifier` = `NTRUA-<EDRPOU>`). Keys are ECDSA P-256, SHA-256.
+//! identities for gateway nodes and information systems, and electronic seals for participants,
+//! subject-named the way eIDAS seals are (`organizationIdentifier` = `NTRUA-<EDRPOU>`). Keys are
+//! ECDSA P-256, SHA-256.
 
 use std::net::IpAddr;
 

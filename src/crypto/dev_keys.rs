@@ -1,6 +1,7 @@
 //! Development keys for a spec tree: a development CA and, signed by it, a TLS certificate for
 //! every gateway node, a seal for every participant and a client certificate for every one a
-//! subsystem's `connection` lists, written where the spec's `cert=` paths point. Private keys go to a separate folder (default `ROOT/dev-keys/`); good certificates are kept.
+//! subsystem's `connection` lists, written where the spec's `cert=` paths point. Private keys go to
+//! a separate folder (default `ROOT/dev-keys/`); good certificates are kept.
 
 use std::collections::BTreeMap;
 use std::io::Write;

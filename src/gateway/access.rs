@@ -66,8 +66,9 @@ fn safe_segment(segment: &str) -> bool {
             .any(|encoded| lower.contains(encoded))
 }
 
-/// Whether `method` on `path` is admitted by one of `ops` (`HEAD` by `GET`). An empty list allows nothing: an agreement that
-/// lists no operations grants those of its service, so pass [`granted_operations`].
+/// Whether `method` on `path` is admitted by one of `ops` (`HEAD` by `GET`). An empty list allows
+/// nothing: an agreement that lists no operations grants those of its service, so pass
+/// [`granted_operations`].
 pub fn operation_allowed(ops: &[Operation], method: Method, path: &str) -> bool {
     ops.iter()
         .any(|op| op.method.admits(method) && path_matches(&op.path, path))

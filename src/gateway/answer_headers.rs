@@ -1,7 +1,7 @@
 //! The response headers a consumer may see: a closed allow-list (content type and language,
-//! caching, `Retry-After`, an OPTIONS answer's `Allow`) whose values must have their standard form, so that none carries
-//! personal data, and the headers a service declares. Never a cookie, a redirect, a content
-//! coding, a hop-by-hop, gateway or X-Road header.
+//! caching, `Retry-After`, an OPTIONS answer's `Allow`) whose values must have their standard form,
+//! so that none carries personal data, and the headers a service declares. Never a cookie, a
+//! redirect, a content coding, a hop-by-hop, gateway or X-Road header.
 
 use std::sync::LazyLock;
 

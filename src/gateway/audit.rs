@@ -68,8 +68,16 @@ pub struct Anchor {
     pub checkpoint: Checkpoint,
     /// `this store`, or the store of the node holding a copy (`node gw-b's copy`).
     pub source: String,
-    /// For a copy: the node that received it, when, and its countersignature.
-    pub receipt: Option<(String, String, String)>,
+    /// For a copy: how the node holding it received it.
+    pub receipt: Option<Receipt>,
+}
+
+/// How a node received another node's checkpoint: which node, when, and its countersignature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub received_by: String,
+    pub received_at: String,
+    pub countersignature: String,
 }
 
 impl fmt::Display for Anchor {
@@ -327,7 +335,11 @@ async fn held_anchors(
                 .map(|p| Anchor {
                     checkpoint: p.checkpoint,
                     source: format!("node {peer}'s copy"),
-                    receipt: Some((p.received_by, p.received_at, p.countersignature)),
+                    receipt: Some(Receipt {
+                        received_by: p.received_by,
+                        received_at: p.received_at,
+                        countersignature: p.countersignature,
+                    }),
                 }),
         );
     }
@@ -395,12 +407,13 @@ fn check_signatures(
 /// Why the countersignature of a copy does not hold, if it does not (the receiving node's key
 /// must be in the spec and the countersignature its own).
 fn countersignature_problem(keys: &NodeKeys, a: &Anchor) -> Option<String> {
-    let (by, at, countersignature) = a.receipt.as_ref()?;
+    let receipt = a.receipt.as_ref()?;
+    let by = &receipt.received_by;
     let copy = PeerCheckpoint {
         checkpoint: a.checkpoint.clone(),
         received_by: by.clone(),
-        received_at: at.clone(),
-        countersignature: countersignature.clone(),
+        received_at: receipt.received_at.clone(),
+        countersignature: receipt.countersignature.clone(),
     };
     match keys.get(by.as_str()) {
         Some(Ok(key)) => anchor::verify_countersignature(key, &copy)

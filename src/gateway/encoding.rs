@@ -25,6 +25,10 @@ const REGISTERED: &[&str] = &[
     "zstd",
 ];
 
+/// The most codings one body is decoded from: each is undone over the whole body, so a header
+/// listing thousands over a body nested as deep would cost time quadratic in its size.
+pub const MAX_CODINGS: usize = 3;
+
 /// Why a provider's body could not be decoded.
 #[derive(Debug, PartialEq, Eq)]
 pub enum DecodeError {
@@ -35,6 +39,8 @@ pub enum DecodeError {
     Unsupported(Option<&'static str>),
     /// The body is not valid in its stated coding.
     Corrupt,
+    /// More codings are stated than [`MAX_CODINGS`]: how many.
+    TooManyCodings(usize),
 }
 
 /// `body` decoded from the codings of `Content-Encoding` (applied in the order listed, so
@@ -53,6 +59,9 @@ pub fn decode(
     // HEAD, 204 and 304 answers state the coding of a body they do not carry.
     if body.is_empty() {
         return Ok(body);
+    }
+    if codings.len() > MAX_CODINGS {
+        return Err(DecodeError::TooManyCodings(codings.len()));
     }
     let mut body = body;
     for coding in codings.iter().rev() {
@@ -132,6 +141,23 @@ mod tests {
         let mut e = GzEncoder::new(Vec::new(), Compression::default());
         e.write_all(data).unwrap();
         Bytes::from(e.finish().unwrap())
+    }
+
+    #[test]
+    fn a_body_is_decoded_from_a_few_codings_at_most() {
+        let json = br#"{"a":1}"#;
+        let mut body = Bytes::from_static(json);
+        for _ in 0..MAX_CODINGS {
+            body = gzip(&body);
+        }
+        let stated = ["gzip"; MAX_CODINGS].join(", ");
+        assert_eq!(decode(Some(&stated), body.clone(), 100).unwrap(), &json[..]);
+        let nested = gzip(&body);
+        let stated = ["gzip"; MAX_CODINGS + 1].join(", ");
+        assert_eq!(
+            decode(Some(&stated), nested, 100),
+            Err(DecodeError::TooManyCodings(MAX_CODINGS + 1))
+        );
     }
 
     #[test]

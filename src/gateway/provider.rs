@@ -153,6 +153,10 @@ fn answer_of(
                     "is in a content coding the gateway does not know".into()
                 }
                 DecodeError::Corrupt => "is not valid in its stated content coding".into(),
+                DecodeError::TooManyCodings(n) => format!(
+                    "states {n} content codings, more than the {} the gateway decodes",
+                    encoding::MAX_CODINGS
+                ),
             };
             let message = format!("the provider's answer to {service_name} {why}");
             return Err(failed(ProviderFault::Undecodable, message, trace));

@@ -205,6 +205,11 @@ impl Leases {
             return Err(wait);
         }
         held.empty_until = None;
+        if held.limit != *limit {
+            // A new revision changed the limit while this lease was asked: the call it was
+            // asked for goes ahead, the rest of it is not kept under the new limit.
+            return Ok(());
+        }
         held.left += lease.granted - 1;
         held.until = now + Duration::from_secs_f64(f64::from(lease.granted) / per_second);
         held.batch = if lease.contended {
@@ -336,6 +341,27 @@ mod tests {
             leases.take("a", &after, soon),
             Local::Lease(1),
             "the 58 tokens left of the lease at 600 a minute would pass at 5 a minute"
+        );
+    }
+
+    #[test]
+    fn a_lease_answered_after_the_limit_changed_is_not_kept_under_the_new_one() {
+        let (before, after) = (per_minute(600), per_minute(5));
+        let mut leases = Leases::default();
+        let t0 = Instant::now();
+        assert_eq!(leases.take("a", &before, t0), Local::Lease(1));
+        assert_eq!(
+            leases.take("a", &after, t0),
+            Local::Lease(1),
+            "asked meanwhile"
+        );
+        leases
+            .leased("a", &before, 60, lease(60, 500.0, false), t0)
+            .unwrap();
+        assert_eq!(
+            leases.take("a", &after, t0),
+            Local::Lease(1),
+            "the 59 tokens leased at 600 a minute would pass at 5 a minute"
         );
     }
 

@@ -143,7 +143,7 @@ pub fn widening(from: &Spec, to: &Spec) -> Vec<Widening> {
                 .subsystem(&who)
                 .and_then(|(_, s)| s.connection.as_ref());
             if let Some(after) = &subsystem.connection {
-                out.extend(connection(to, who, before, after));
+                out.extend(connection(to, &participant.id, who, before, after));
             }
         }
     }
@@ -190,9 +190,11 @@ fn reinstated(to: &Spec, id: &str) -> Widening {
 }
 
 /// How `who`'s connection widens from `before` to `after`, if it does and `who` is the consumer
-/// of an agreement (otherwise no data is reached through it).
+/// of an agreement, or its `member` is (a member calls as a whole from a system that could call as
+/// one of its subsystems); otherwise no data is reached through it.
 fn connection(
     to: &Spec,
+    member: &str,
     who: String,
     before: Option<&Connection>,
     after: &Connection,
@@ -226,7 +228,7 @@ fn connection(
     let granted: Vec<&str> = to
         .agreements
         .iter()
-        .filter(|a| a.consumer == who)
+        .filter(|a| a.consumer == who || a.consumer == member)
         .map(|a| a.id.as_str())
         .collect();
     if granted.is_empty() {
@@ -494,14 +496,14 @@ participant "water" {{
         widening(from, to).into_iter().map(|w| w.message).collect()
     }
 
-    /// Participant `x` whose subsystem `y` declares `connection` (KDL, possibly empty) and, when
-    /// `granted`, is the consumer of agreement `a`.
-    fn connecting(connection: &str, granted: bool) -> Spec {
-        let agreement = if granted {
-            r#"agreement "a" { consumer "x/y"; provider "x/s"; fields "f"; operation "GET" "/a"; valid from="2026-01-01"; }"#
-        } else {
-            ""
-        };
+    /// Participant `x` whose subsystem `y` declares `connection` (KDL, possibly empty), and
+    /// agreement `a` granting `consumer` when given.
+    fn connecting(connection: &str, consumer: Option<&str>) -> Spec {
+        let agreement = consumer.map_or(String::new(), |consumer| {
+            format!(
+                r#"agreement "a" {{ consumer "{consumer}"; provider "x/s"; fields "f"; operation "GET" "/a"; valid from="2026-01-01"; }}"#
+            )
+        });
         let text = format!(
             r#"participant "x" {{
     name "X"; edrpou "03327121"; class "COM"; gateway "gw"; seal cert="x.crt"
@@ -522,13 +524,16 @@ participant "water" {{
 
     #[test]
     fn more_systems_calling_as_a_subsystem_widen_access() {
-        let none = connecting("", true);
-        let one = connecting(r#"connection "https" { client cert="a.crt"; }"#, true);
+        let none = connecting("", Some("x/y"));
+        let one = connecting(
+            r#"connection "https" { client cert="a.crt"; }"#,
+            Some("x/y"),
+        );
         let two = connecting(
             r#"connection "https" { client cert="a.crt"; client cert="b.crt"; }"#,
-            true,
+            Some("x/y"),
         );
-        let http = connecting(r#"connection "http""#, true);
+        let http = connecting(r#"connection "http""#, Some("x/y"));
         assert_eq!(
             messages(&none, &one),
             [
@@ -546,7 +551,7 @@ participant "water" {{
             ]
         );
         assert_eq!(widening(&one, &two)[0].reason, Reason::Connection);
-        let ungranted = connecting(r#"connection "http""#, false);
+        let ungranted = connecting(r#"connection "http""#, None);
         assert!(
             widening(&none, &ungranted).is_empty(),
             "no agreement, no data"
@@ -554,6 +559,19 @@ participant "water" {{
         for narrower in [(&two, &one), (&one, &none), (&http, &one), (&one, &one)] {
             assert!(widening(narrower.0, narrower.1).is_empty());
         }
+    }
+
+    #[test]
+    fn a_subsystem_connecting_widens_what_its_member_is_granted_as_a_whole() {
+        let one = connecting(r#"connection "https" { client cert="a.crt"; }"#, Some("x"));
+        let two = connecting(
+            r#"connection "https" { client cert="a.crt"; client cert="b.crt"; }"#,
+            Some("x"),
+        );
+        assert_eq!(
+            messages(&one, &two),
+            ["subsystem x/y accepts the client certificate b.crt; it is the consumer of a"]
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use super::{LogHead, Store, StoreError, on_pool};
 
 /// A chain head signed with its node's key: the node vouches that its chain held `seq` records
 /// ending in `hash` at `signed_at`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Checkpoint {
     pub node: String,
     pub seq: i64,
@@ -21,8 +21,9 @@ pub struct Checkpoint {
 }
 
 /// Another node's checkpoint as this node received and countersigned it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct PeerCheckpoint {
+    #[sqlx(flatten)]
     pub checkpoint: Checkpoint,
     pub received_by: String,
     pub received_at: String,
@@ -41,19 +42,6 @@ const DISPOSE: &str = "UPDATE message_log SET bodies = NULL, disposed_at = $1 \
      WHERE bodies IS NOT NULL AND logged_at < $2";
 const HEAD: &str = "SELECT seq, hash FROM message_log_head WHERE node = $1";
 
-type CheckpointRow = (String, i64, String, String, String);
-type PeerRow = (String, i64, String, String, String, String, String, String);
-
-fn checkpoint((node, seq, hash, signed_at, signature): CheckpointRow) -> Checkpoint {
-    Checkpoint {
-        node,
-        seq,
-        hash,
-        signed_at,
-        signature,
-    }
-}
-
 impl Store {
     /// Stores a checkpoint of this store's chain; `false` when one of that seq was stored already
     /// (by a replica of the node).
@@ -70,10 +58,9 @@ impl Store {
         let sql = format!(
             "SELECT {CHECKPOINT_COLUMNS} FROM message_log_checkpoints WHERE node = $1 ORDER BY seq"
         );
-        let rows: Vec<CheckpointRow> = on_pool!(&self.pool, pool =>
+        on_pool!(&self.pool, pool =>
             sqlx::query_as(&sql).bind(node).fetch_all(pool).await)
-        .map_err(|e| self.failed(&format!("read the checkpoints of node {node} from"), e))?;
-        Ok(rows.into_iter().map(checkpoint).collect())
+        .map_err(|e| self.failed(&format!("read the checkpoints of node {node} from"), e))
     }
 
     /// The nodes this store holds checkpoints of.
@@ -100,15 +87,14 @@ impl Store {
             "SELECT {CHECKPOINT_COLUMNS} FROM message_log_checkpoints WHERE node = $1 \
              ORDER BY seq DESC LIMIT 1"
         );
-        let row: Option<CheckpointRow> = on_pool!(&self.pool, pool =>
+        on_pool!(&self.pool, pool =>
             sqlx::query_as(&sql).bind(node).fetch_optional(pool).await)
         .map_err(|e| {
             self.failed(
                 &format!("read the latest checkpoint of node {node} from"),
                 e,
             )
-        })?;
-        Ok(row.map(checkpoint))
+        })
     }
 
     /// Stores another node's countersigned checkpoint; `false` when one of that node and seq is
@@ -137,27 +123,14 @@ impl Store {
             "SELECT {CHECKPOINT_COLUMNS}, received_by, received_at, countersignature \
              FROM peer_checkpoints WHERE node = $1 AND ($2 IS NULL OR seq = $2) ORDER BY seq"
         );
-        let rows: Vec<PeerRow> = on_pool!(&self.pool, pool =>
+        on_pool!(&self.pool, pool =>
             sqlx::query_as(&sql).bind(node).bind(seq).fetch_all(pool).await)
         .map_err(|e| {
             self.failed(
                 &format!("read the copies of node {node}'s checkpoints from"),
                 e,
             )
-        })?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(node, seq, hash, signed_at, signature, by, at, countersignature)| {
-                    PeerCheckpoint {
-                        checkpoint: checkpoint((node, seq, hash, signed_at, signature)),
-                        received_by: by,
-                        received_at: at,
-                        countersignature,
-                    }
-                },
-            )
-            .collect())
+        })
     }
 
     /// The end of `node`'s chain, if it has one.

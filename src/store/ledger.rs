@@ -95,8 +95,8 @@ pub struct LogReceipt {
     pub hash: String,
 }
 
-/// One row of the message log, as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One row of the message log, as stored (read by [`LOG_COLUMNS`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct LogRecord {
     pub node: String,
     pub seq: i64,
@@ -521,12 +521,12 @@ impl Store {
             "SELECT {LOG_COLUMNS} FROM message_log WHERE node = $1 AND seq > $2 \
              ORDER BY seq LIMIT $3"
         );
-        let rows: Vec<LogRow> = on_pool!(
+        let rows: Vec<LogRecord> = on_pool!(
             &self.pool, pool => sqlx::query_as(&sql).bind(node).bind(after_seq).bind(limit)
                 .fetch_all(pool).await
         )
         .map_err(|e| self.failed(&format!("read the message log of node {node} from"), e))?;
-        Ok(rows.into_iter().map(log_record).collect())
+        Ok(rows)
     }
 
     /// Every message log record of one message id (one per node that handled it), by node.
@@ -534,11 +534,11 @@ impl Store {
         let sql = format!(
             "SELECT {LOG_COLUMNS} FROM message_log WHERE message_id = $1 ORDER BY node, seq"
         );
-        let rows: Vec<LogRow> = on_pool!(
+        let rows: Vec<LogRecord> = on_pool!(
             &self.pool, pool => sqlx::query_as(&sql).bind(message_id).fetch_all(pool).await
         )
         .map_err(|e| self.failed("look up a message in the message log of", e))?;
-        Ok(rows.into_iter().map(log_record).collect())
+        Ok(rows)
     }
 
     /// The end of every node's chain, by node.
@@ -695,51 +695,6 @@ impl Store {
                 },
             )
             .collect())
-    }
-}
-
-/// A message log row as read, in [`LOG_COLUMNS`]' order.
-type LogRow = (
-    String,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
-fn log_record(
-    (
-        node,
-        seq,
-        message_id,
-        logged_at,
-        entry,
-        prev_hash,
-        hash,
-        format,
-        bodies,
-        bodies_digest,
-        disposed_at,
-    ): LogRow,
-) -> LogRecord {
-    LogRecord {
-        node,
-        seq,
-        message_id,
-        logged_at,
-        entry,
-        prev_hash,
-        hash,
-        format,
-        bodies,
-        bodies_digest,
-        disposed_at,
     }
 }
 

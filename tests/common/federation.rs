@@ -206,3 +206,32 @@ impl Federation {
         }
     }
 }
+
+/// Serves `app` on a free loopback port, as a stand-in upstream of a test; answers the port.
+pub async fn serve_on_loopback(app: Router) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    port
+}
+
+impl Federation {
+    /// The TLS client configuration of gateway node `node` (its certificate and development key,
+    /// the federation's CA as anchor), as it calls another node.
+    pub fn node_tls(&self, node: &str) -> rustls::ClientConfig {
+        use hromada::gateway::peer_tls::{NodeIdentity, client_config};
+        let cert = std::fs::read(self.root.join(format!("pki/nodes/{node}.crt"))).unwrap();
+        let key = std::fs::read(self.root.join(format!("dev-keys/nodes/{node}.key"))).unwrap();
+        let anchor = hromada::crypto::read_certificates(&self.root.join("pki/ca.crt")).unwrap();
+        client_config(&NodeIdentity::from_pem(&cert, &key).unwrap(), &anchor).unwrap()
+    }
+
+    /// An HTTP client presenting node `node`'s certificate, as that node calls another.
+    pub fn node_client(&self, node: &str) -> reqwest::Client {
+        reqwest::Client::builder()
+            .use_preconfigured_tls(self.node_tls(node))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap()
+    }
+}

@@ -31,3 +31,29 @@ pub mod db;
 pub mod federation;
 pub mod postgres;
 pub mod xroad;
+
+/// Runs the `hromada` binary with `args` to its end.
+pub fn hromada<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_hromada"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Polls `check` every 100 ms until it holds or 30 s have passed; whether it held.
+pub async fn holds_within_30s<F, Fut>(mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = std::time::Instant::now();
+    loop {
+        if check().await {
+            return true;
+        }
+        if start.elapsed() >= std::time::Duration::from_secs(30) {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

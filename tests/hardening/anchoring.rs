@@ -22,6 +22,7 @@ use crate::common::appliance::Appliance;
 use crate::common::db::Db;
 use crate::common::federation::Federation;
 use crate::common::xroad::{call, start, wait_for_peer_listener};
+use crate::common::{holds_within_30s, hromada};
 
 const NODE: &str = "gw";
 
@@ -440,11 +441,10 @@ both! {
     }
 }
 
-fn hromada(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_hromada"))
-        .args(args)
-        .output()
-        .unwrap()
+/// `hromada audit verify` of the store in `data`, held to the copies of its checkpoints in the
+/// other node's store that `peer` (`NODE=URL`) names.
+fn verify_with_copies(root: &str, data: &str, peer: &str) -> std::process::Output {
+    hromada(&["audit", "verify", root, "--data-dir", data, "--peer", peer])
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -456,19 +456,12 @@ fn sqlite_url(data: &Path) -> String {
 }
 
 /// Polls `what` until it holds, for at most 30 s.
-async fn eventually<F, Fut>(what: &str, mut check: F)
+async fn eventually<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let start = Instant::now();
-    while !check().await {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "not within 30 s: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    assert!(holds_within_30s(check).await, "not within 30 s: {what}");
 }
 
 /// A call of the council's registry to the water utility's balance service through `core`.
@@ -586,15 +579,7 @@ async fn two_nodes_countersign_each_others_checkpoints_and_dispose_of_bodies() {
     let root = fed.root.to_str().unwrap();
     let core_dir = core_data.to_str().unwrap();
     let peer = format!("gw-vodokanal={vodokanal_url}");
-    let verified = hromada(&[
-        "audit",
-        "verify",
-        root,
-        "--data-dir",
-        core_dir,
-        "--peer",
-        &peer,
-    ]);
+    let verified = verify_with_copies(root, core_dir, &peer);
     let out = text(&verified.stdout);
     assert_eq!(
         verified.status.code(),
@@ -652,15 +637,7 @@ async fn two_nodes_countersign_each_others_checkpoints_and_dispose_of_bodies() {
     .await;
     let alone = hromada(&["audit", "verify", root, "--data-dir", core_dir]);
     assert_eq!(alone.status.code(), Some(0), "{}", text(&alone.stdout));
-    let caught = hromada(&[
-        "audit",
-        "verify",
-        root,
-        "--data-dir",
-        core_dir,
-        "--peer",
-        &peer,
-    ]);
+    let caught = verify_with_copies(root, core_dir, &peer);
     let out = text(&caught.stdout);
     assert_eq!(caught.status.code(), Some(1), "{out}");
     assert!(
@@ -769,15 +746,7 @@ async fn a_rewritten_log_gets_no_checkpoint_and_the_peers_copy_contradicts_it() 
     let root = fed.root.to_str().unwrap();
     let core_dir = core_data.to_str().unwrap();
     let peer = format!("gw-vodokanal={vodokanal_url}");
-    let caught = hromada(&[
-        "audit",
-        "verify",
-        root,
-        "--data-dir",
-        core_dir,
-        "--peer",
-        &peer,
-    ]);
+    let caught = verify_with_copies(root, core_dir, &peer);
     let out = text(&caught.stdout);
     assert_eq!(caught.status.code(), Some(1), "{out}");
     assert!(

@@ -8,7 +8,7 @@ use axum::http::{Method, Response, Uri};
 use axum::routing::any;
 use serde_json::json;
 
-use crate::common::federation::{Federation, UNGRANTED_RNOKPP};
+use crate::common::federation::{Federation, UNGRANTED_RNOKPP, serve_on_loopback};
 use crate::common::xroad::{Reply, assert_refused, call, start, wait_for_peer_listener};
 use crate::projection::{assert_nothing_personal, point_upstream};
 
@@ -120,13 +120,12 @@ fn hostile(method: &Method, path: &str) -> Response<Body> {
 
 /// Starts the hostile upstream on a free loopback port and returns its port.
 async fn serve_hostile() -> u16 {
-    let app = Router::new().fallback(any(|method: Method, uri: Uri| async move {
-        hostile(&method, uri.path())
-    }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    port
+    serve_on_loopback(
+        Router::new().fallback(any(|method: Method, uri: Uri| async move {
+            hostile(&method, uri.path())
+        })),
+    )
+    .await
 }
 
 /// The two-node federation's core node with the council's residents service served by the

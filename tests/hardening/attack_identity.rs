@@ -3,14 +3,18 @@
 //! holding HTTP/2 connections, bodies removed behind `audit verify`'s back. Real `hromada serve`
 //! processes and real loopback servers.
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::http::{HeaderMap, Uri};
 use axum_server::tls_rustls::RustlsConfig;
+use hromada::store::{Checkpoint, PeerCheckpoint, Store};
 
+use crate::common::appliance::Appliance;
 use crate::common::federation::{Federation, free_port};
 use crate::common::xroad::{self, start};
+use crate::common::{holds_within_30s, hromada};
 
 /// A TLS server holding the certificate and key of node `gw-third`, recording every request it
 /// is sent (path and query, headers).
@@ -62,11 +66,7 @@ async fn a_call_is_forwarded_only_to_the_node_that_serves_the_provider() {
             free_port()
         ),
     );
-    let made = std::process::Command::new(env!("CARGO_BIN_EXE_hromada"))
-        .args(["keys", "dev"])
-        .arg(&fed.root)
-        .output()
-        .unwrap();
+    let made = hromada(&["keys".as_ref(), "dev".as_ref(), fed.root.as_os_str()]);
     assert!(
         made.status.success(),
         "{}",
@@ -107,20 +107,6 @@ async fn a_call_is_forwarded_only_to_the_node_that_serves_the_provider() {
     );
 }
 
-/// A peer client presenting gw-core's node certificate, as gw-core calls gw-vodokanal.
-fn as_gw_core(fed: &Federation) -> reqwest::Client {
-    use hromada::gateway::peer_tls::{NodeIdentity, client_config};
-    let cert = std::fs::read(fed.root.join("pki/nodes/gw-core.crt")).unwrap();
-    let key = std::fs::read(fed.root.join("dev-keys/nodes/gw-core.key")).unwrap();
-    let anchor = hromada::crypto::read_certificates(&fed.root.join("pki/ca.crt")).unwrap();
-    let identity = NodeIdentity::from_pem(&cert, &key).unwrap();
-    reqwest::Client::builder()
-        .use_preconfigured_tls(client_config(&identity, &anchor).unwrap())
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .unwrap()
-}
-
 /// A node may send its latest signed checkpoint with every message, but a node that signs a new
 /// one for every message (here: fifty garbage requests, each with the next seq, each properly
 /// signed by gw-core's key) must not make the other node verify, countersign and store one row
@@ -129,23 +115,15 @@ fn as_gw_core(fed: &Federation) -> reqwest::Client {
 async fn a_flood_of_signed_checkpoints_is_not_kept_one_per_message() {
     use hromada::gateway::anchor;
     use hromada::gateway::keys::KeyRing;
-    use hromada::store::{LogHead, Store};
+    use hromada::store::LogHead;
 
     let dir = tempfile::tempdir().unwrap();
-    let fed = Federation::new(dir.path()).await;
-    fed.systems_over_http();
-    let data = dir.path().join("vodokanal");
-    let vodokanal = start(&fed, &data, "gw-vodokanal", &[]);
-    xroad::wait_for_peer_listener(&vodokanal);
+    let (fed, data, vodokanal) = vodokanal_alone(dir.path()).await;
     let key = KeyRing::new(fed.root.join("dev-keys"))
         .node_key("gw-core")
         .unwrap();
-    let client = as_gw_core(&fed);
-    let url = format!(
-        "https://127.0.0.1:{}{}",
-        fed.vodokanal_peer,
-        fed.balance_path("/accounts/1/balance")
-    );
+    let client = fed.node_client("gw-core");
+    let url = vodokanal_peer_url(&fed);
     const SENT: i64 = 50;
     let started = std::time::Instant::now();
     for seq in 1..=SENT {
@@ -155,10 +133,9 @@ async fn a_flood_of_signed_checkpoints_is_not_kept_one_per_message() {
             hash: format!("{seq:064x}"),
         };
         let checkpoint = anchor::sign(&key, &head, chrono::Utc::now()).unwrap();
-        let header = openssl::base64::encode_block(&serde_json::to_vec(&checkpoint).unwrap());
         let response = client
             .get(&url)
-            .header("x-hromada-checkpoint", header)
+            .header("x-hromada-checkpoint", checkpoint_header(&checkpoint))
             .send()
             .await
             .unwrap();
@@ -168,18 +145,9 @@ async fn a_flood_of_signed_checkpoints_is_not_kept_one_per_message() {
         );
     }
     let elapsed = started.elapsed();
-    let store = Store::connect(&Store::sqlite_url(&data.join("hromada.db")))
-        .await
-        .unwrap();
     // What was queued is kept shortly; wait until the first copy is there.
-    let waited = std::time::Instant::now();
-    let kept = loop {
-        let kept = store.peer_checkpoints("gw-core").await.unwrap().len();
-        if kept > 0 || waited.elapsed() > std::time::Duration::from_secs(30) {
-            break kept;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let (store, kept) = kept_of_gw_core(&data).await;
+    let kept = kept.len();
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     let kept = kept.max(store.peer_checkpoints("gw-core").await.unwrap().len());
     assert!(
@@ -196,15 +164,51 @@ async fn a_flood_of_signed_checkpoints_is_not_kept_one_per_message() {
     );
 }
 
-/// `hromada audit verify ROOT --data-dir DATA`: its exit code and what it printed.
-fn audit_verify(fed: &Federation, data: &std::path::Path) -> (Option<i32>, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hromada"))
-        .args(["audit", "verify"])
-        .arg(&fed.root)
-        .arg("--data-dir")
-        .arg(data)
-        .output()
+/// The federation with gw-vodokanal alone running, its data folder and the node.
+async fn vodokanal_alone(dir: &Path) -> (Federation, PathBuf, Appliance) {
+    let fed = Federation::new(dir).await;
+    fed.systems_over_http();
+    let data = dir.join("vodokanal");
+    let vodokanal = start(&fed, &data, "gw-vodokanal", &[]);
+    xroad::wait_for_peer_listener(&vodokanal);
+    (fed, data, vodokanal)
+}
+
+/// A call of gw-vodokanal's balance service at its peer listener.
+fn vodokanal_peer_url(fed: &Federation) -> String {
+    format!(
+        "https://127.0.0.1:{}{}",
+        fed.vodokanal_peer,
+        fed.balance_path("/accounts/1/balance")
+    )
+}
+
+/// `checkpoint` as it travels in the `x-hromada-checkpoint` header.
+fn checkpoint_header(checkpoint: &Checkpoint) -> String {
+    openssl::base64::encode_block(&serde_json::to_vec(checkpoint).unwrap())
+}
+
+/// The store in `data` and the copies of gw-core's checkpoints it keeps, once there is one (or
+/// 30 s have passed).
+async fn kept_of_gw_core(data: &Path) -> (Store, Vec<PeerCheckpoint>) {
+    let store = Store::connect(&Store::sqlite_url(&data.join("hromada.db")))
+        .await
         .unwrap();
+    holds_within_30s(|| async { !store.peer_checkpoints("gw-core").await.unwrap().is_empty() })
+        .await;
+    let kept = store.peer_checkpoints("gw-core").await.unwrap();
+    (store, kept)
+}
+
+/// `hromada audit verify ROOT --data-dir DATA`: its exit code and what it printed.
+fn audit_verify(fed: &Federation, data: &Path) -> (Option<i32>, String) {
+    let out = hromada(&[
+        "audit".as_ref(),
+        "verify".as_ref(),
+        fed.root.as_os_str(),
+        "--data-dir".as_ref(),
+        data.as_os_str(),
+    ]);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -213,7 +217,7 @@ fn audit_verify(fed: &Federation, data: &std::path::Path) -> (Option<i32>, Strin
     (out.status.code(), text)
 }
 
-async fn on_sqlite(data: &std::path::Path, sql: &str) {
+async fn on_sqlite(data: &Path, sql: &str) {
     let url = format!("sqlite://{}", data.join("hromada.db").display());
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
     sqlx::query(sql).execute(&pool).await.unwrap();
@@ -225,8 +229,6 @@ async fn on_sqlite(data: &std::path::Path, sql: &str) {
 /// hashes intact, and `audit verify` must still name the record and say what is gone.
 #[tokio::test(flavor = "multi_thread")]
 async fn bodies_removed_outside_retention_are_named_by_audit_verify() {
-    use hromada::store::Store;
-
     let dir = tempfile::tempdir().unwrap();
     let fed = Federation::new(dir.path()).await;
     fed.systems_over_http();
@@ -304,17 +306,11 @@ async fn bodies_removed_outside_retention_are_named_by_audit_verify() {
 
 /// Sends gw-core's next message to gw-vodokanal's peer listener carrying `checkpoint`, once the
 /// interval in which gw-vodokanal looks at one new checkpoint header of a node has passed.
-async fn send_checkpoint(fed: &Federation, checkpoint: &hromada::store::Checkpoint) {
+async fn send_checkpoint(fed: &Federation, checkpoint: &Checkpoint) {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let header = openssl::base64::encode_block(&serde_json::to_vec(checkpoint).unwrap());
-    let url = format!(
-        "https://127.0.0.1:{}{}",
-        fed.vodokanal_peer,
-        fed.balance_path("/accounts/1/balance")
-    );
-    as_gw_core(fed)
-        .get(&url)
-        .header("x-hromada-checkpoint", header)
+    fed.node_client("gw-core")
+        .get(vodokanal_peer_url(fed))
+        .header("x-hromada-checkpoint", checkpoint_header(checkpoint))
         .send()
         .await
         .unwrap();
@@ -327,14 +323,10 @@ async fn send_checkpoint(fed: &Federation, checkpoint: &hromada::store::Checkpoi
 async fn a_node_keeps_only_the_senders_own_checkpoints_under_its_key() {
     use hromada::gateway::anchor;
     use hromada::gateway::keys::KeyRing;
-    use hromada::store::{LogHead, Store};
+    use hromada::store::LogHead;
 
     let dir = tempfile::tempdir().unwrap();
-    let fed = Federation::new(dir.path()).await;
-    fed.systems_over_http();
-    let data = dir.path().join("vodokanal");
-    let vodokanal = start(&fed, &data, "gw-vodokanal", &[]);
-    xroad::wait_for_peer_listener(&vodokanal);
+    let (fed, data, vodokanal) = vodokanal_alone(dir.path()).await;
     let keys = KeyRing::new(fed.root.join("dev-keys"));
     let (core_key, vodokanal_key) = (
         keys.node_key("gw-core").unwrap(),
@@ -354,17 +346,7 @@ async fn a_node_keeps_only_the_senders_own_checkpoints_under_its_key() {
     let genuine = anchor::sign(&core_key, &head("gw-core", 9), now()).unwrap();
     send_checkpoint(&fed, &genuine).await;
 
-    let store = Store::connect(&Store::sqlite_url(&data.join("hromada.db")))
-        .await
-        .unwrap();
-    let waited = std::time::Instant::now();
-    let kept = loop {
-        let kept = store.peer_checkpoints("gw-core").await.unwrap();
-        if !kept.is_empty() || waited.elapsed() > std::time::Duration::from_secs(30) {
-            break kept;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let (store, kept) = kept_of_gw_core(&data).await;
     let seqs: Vec<i64> = kept.iter().map(|k| k.checkpoint.seq).collect();
     assert_eq!(
         seqs,
@@ -402,12 +384,7 @@ async fn a_node_keeps_only_the_senders_own_checkpoints_under_its_key() {
 fn http2_to_the_peer_listener(fed: &Federation, alpn: &[&[u8]]) -> (Option<Vec<u8>>, Vec<u8>) {
     use std::io::{Read, Write};
 
-    use hromada::gateway::peer_tls::{NodeIdentity, client_config};
-    let cert = std::fs::read(fed.root.join("pki/nodes/gw-core.crt")).unwrap();
-    let key = std::fs::read(fed.root.join("dev-keys/nodes/gw-core.key")).unwrap();
-    let anchor = hromada::crypto::read_certificates(&fed.root.join("pki/ca.crt")).unwrap();
-    let identity = NodeIdentity::from_pem(&cert, &key).unwrap();
-    let mut config = client_config(&identity, &anchor).unwrap();
+    let mut config = fed.node_tls("gw-core");
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
     let connection = rustls::ClientConnection::new(Arc::new(config), name).unwrap();

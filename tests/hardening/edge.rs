@@ -455,18 +455,6 @@ async fn odd_methods_never_become_metrics_labels() {
 
 // ---- Replays and reused ids (finding 5) ----
 
-fn peer_client(fed: &Federation, node: &str) -> reqwest::Client {
-    use hromada::gateway::peer_tls::{NodeIdentity, client_config};
-    let cert = std::fs::read(fed.root.join(format!("pki/nodes/{node}.crt"))).unwrap();
-    let key = std::fs::read(fed.root.join(format!("dev-keys/nodes/{node}.key"))).unwrap();
-    let anchor = hromada::crypto::read_certificates(&fed.root.join("pki/ca.crt")).unwrap();
-    let identity = NodeIdentity::from_pem(&cert, &key).unwrap();
-    reqwest::Client::builder()
-        .use_preconfigured_tls(client_config(&identity, &anchor).unwrap())
-        .build()
-        .unwrap()
-}
-
 /// A request to the water utility's balance as gw-core seals it for the council, with `stamp`:
 /// the headers to send (seal and stamp included).
 async fn sealed_balance_request(fed: &Federation, stamp: &Stamp) -> Vec<(&'static str, String)> {
@@ -513,7 +501,7 @@ async fn send_to_peer_at(
         "https://127.0.0.1:{port}{}",
         fed.balance_path("/accounts/1/balance")
     );
-    let mut request = peer_client(fed, "gw-core").get(&url);
+    let mut request = fed.node_client("gw-core").get(&url);
     for (name, value) in headers {
         request = request.header(*name, value);
     }

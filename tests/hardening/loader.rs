@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 use hromada::cli::render::{Format, render};
 use proptest::prelude::*;
 
-use super::common::copy_tree;
+use super::common::{copy_tree, hromada};
 
 const FORMATS: [&str; 5] = ["human", "json", "github", "sarif", "junit"];
 
@@ -36,13 +36,6 @@ fn tree(crasher: &Path) -> tempfile::TempDir {
     copy_tree(&repo().join("examples/minimal"), tmp.path());
     copy_tree(crasher, tmp.path());
     tmp
-}
-
-fn hromada(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hromada"))
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 fn validate(root: &Path, format: &str) -> Output {

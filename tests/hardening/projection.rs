@@ -12,8 +12,8 @@ use axum::routing::any;
 use serde_json::{Value, json};
 
 use crate::common::appliance::Appliance;
-use crate::common::federation::{Federation, UNGRANTED_RNOKPP};
-use crate::common::xroad::{Reply, call, start, wait_for_peer_listener};
+use crate::common::federation::{Federation, UNGRANTED_RNOKPP, serve_on_loopback};
+use crate::common::xroad::{Reply, call, logged_exchanges, start, wait_for_peer_listener};
 
 /// Personal data the hostile upstream slips in; it must never reach a consumer.
 const PERSONAL: &str = "PERSONAL-SECRET-Ivanenko";
@@ -175,11 +175,8 @@ fn gunzip(data: &[u8]) -> String {
 
 /// Starts the hostile upstream on a free loopback port and returns its port.
 async fn serve_hostile() -> u16 {
-    let app = Router::new().fallback(any(|uri: Uri| async move { hostile(uri.path()) }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    port
+    serve_on_loopback(Router::new().fallback(any(|uri: Uri| async move { hostile(uri.path()) })))
+        .await
 }
 
 /// Points the `upstream` of the service in `file` at the hostile server, keeping its base path.
@@ -318,18 +315,6 @@ async fn usage(node: &Appliance, subject: &str) -> Vec<Value> {
     page["usage"].as_array().cloned().unwrap_or_default()
 }
 
-/// The message log entries of `message_id` in the store under `data`.
-async fn logged(data: &Path, message_id: &str) -> Vec<hromada::gateway::record::Exchange> {
-    let url = format!("sqlite://{}", data.join("hromada.db").display());
-    let store = hromada::store::Store::connect(&url).await.unwrap();
-    let records = store.message_by_id(message_id).await.unwrap();
-    store.close().await;
-    records
-        .iter()
-        .map(|r| hromada::gateway::record::Exchange::from_log_entry(&r.entry).unwrap())
-        .collect()
-}
-
 fn token(dir: &Path) -> String {
     let file = dir.join("token");
     std::fs::write(&file, "projection-token\n").unwrap();
@@ -412,7 +397,7 @@ async fn on_one_node_a_hostile_provider_releases_only_declared_typed_fields_erro
     );
 
     // The lie is a provider fault: logged, counted with closed-set labels, named in the log.
-    let entry = &logged(&data, "msg-lying").await[0];
+    let entry = &logged_exchanges(&data, "msg-lying").await[0];
     assert_eq!(entry.fault.map(|f| f.as_str()), Some("mistyped-field"));
     assert!(!entry.succeeded());
     let metrics = core.get("/metrics").1;
@@ -557,7 +542,7 @@ async fn across_two_nodes_a_hostile_provider_releases_only_the_agreement() {
                "balance_date": "2026-11-01"})
     );
 
-    let entry = &logged(&vodokanal_data, "msg-lying").await[0];
+    let entry = &logged_exchanges(&vodokanal_data, "msg-lying").await[0];
     assert_eq!(entry.fault.map(|f| f.as_str()), Some("mistyped-field"));
     let error = usage(&vodokanal, "error").await;
     assert_eq!(error.len(), 1, "{error:?}");

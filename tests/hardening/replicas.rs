@@ -15,6 +15,21 @@ fn limit_residents(fed: &Federation, requests: u32, per: &str) {
     );
 }
 
+/// The federation under `dir` with the residents agreement limited to `requests` per `per`, and
+/// a replica of gw-core on the PostgreSQL database `url` (its data in `dir/a`).
+async fn limited_core_on(
+    url: &str,
+    dir: &std::path::Path,
+    requests: u32,
+    per: &str,
+) -> (Federation, crate::common::appliance::Appliance) {
+    let fed = Federation::new(dir).await;
+    fed.systems_over_http();
+    limit_residents(&fed, requests, per);
+    let core = start(&fed, &dir.join("a"), "gw-core", &["--database-url", url]);
+    (fed, core)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_of_a_node_on_one_postgresql_share_an_agreements_rate_limit() {
     let Some(url) = common::postgres::url_or_skip(
@@ -23,15 +38,7 @@ async fn two_replicas_of_a_node_on_one_postgresql_share_an_agreements_rate_limit
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let fed = Federation::new(dir.path()).await;
-    fed.systems_over_http();
-    limit_residents(&fed, 5, "minute");
-    let a = start(
-        &fed,
-        &dir.path().join("a"),
-        "gw-core",
-        &["--database-url", &url],
-    );
+    let (fed, a) = limited_core_on(&url, dir.path(), 5, "minute").await;
     // The second replica listens for other nodes elsewhere: both run on this one host.
     let peer = format!("127.0.0.1:{}", free_port());
     let b = start(
@@ -82,16 +89,8 @@ async fn a_replica_alone_on_postgresql_admits_the_whole_limit_with_few_round_tri
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let fed = Federation::new(dir.path()).await;
-    fed.systems_over_http();
     // One token per two minutes: none is refilled while the test runs.
-    limit_residents(&fed, 30, "hour");
-    let alone = start(
-        &fed,
-        &dir.path().join("a"),
-        "gw-core",
-        &["--database-url", &url],
-    );
+    let (fed, alone) = limited_core_on(&url, dir.path(), 30, "hour").await;
     let person = fed.residents_path("/persons/2900000001");
     for i in 0..30 {
         let reply = get(&alone, &person, &fed.registry_client()).await;
