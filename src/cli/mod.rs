@@ -2,7 +2,7 @@
 //! Each subcommand returns its exit code; `main.rs` only parses and dispatches.
 
 #[macro_use]
-mod output;
+pub(crate) mod output;
 
 pub mod audit;
 pub mod docs;

@@ -178,13 +178,12 @@ pub async fn run(options: Options) -> Result<(), String> {
     } else {
         "http"
     };
-    println!(
-        "hromada {} listening on {scheme}://{address}",
+    // Through the CLI's output, so that `hromada serve | head -1` does not panic the process.
+    crate::cli::output::stdout(format_args!(
+        "hromada {} listening on {scheme}://{address}\n  {scheme}://{address}/healthz  \
+         {scheme}://{address}/readyz  {scheme}://{address}/metrics  {scheme}://{address}/api/status\n",
         env!("CARGO_PKG_VERSION")
-    );
-    println!(
-        "  {scheme}://{address}/healthz  {scheme}://{address}/readyz  {scheme}://{address}/metrics  {scheme}://{address}/api/status"
-    );
+    ));
 
     if let Some(remote) = &options.remote {
         match remote.sync().await {
