@@ -4,13 +4,13 @@
 //! process owning its store decides in memory and writes the stamps behind, for its restarts.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::HeaderMap;
 use chrono::{DateTime, SecondsFormat, Utc};
-use tokio::sync::{OnceCell, mpsc};
+use tokio::sync::OnceCell;
 
 use crate::store::{SeenRequest, Store};
 
@@ -83,10 +83,11 @@ pub struct ReplayGuard {
 }
 
 /// The stamps of a process that owns its store: in memory, read back from the store when the
-/// first one arrives, and each admitted one written behind by one task in batches.
+/// first one arrives, and the admitted ones written behind in batches by one task, and at a stop.
 struct OwnStore {
     seen: Mutex<HashMap<(String, String), DateTime<Utc>>>,
-    started: OnceCell<mpsc::UnboundedSender<SeenRequest>>,
+    pending: Arc<Mutex<Vec<SeenRequest>>>,
+    started: OnceCell<()>,
 }
 
 impl ReplayGuard {
@@ -95,6 +96,7 @@ impl ReplayGuard {
     pub fn new(store: Store, window: Duration) -> ReplayGuard {
         let own = (!store.shared_by_replicas()).then(|| OwnStore {
             seen: Mutex::new(HashMap::new()),
+            pending: Arc::default(),
             started: OnceCell::new(),
         });
         ReplayGuard {
@@ -110,6 +112,13 @@ impl ReplayGuard {
         ReplayGuard {
             own: None,
             ..ReplayGuard::new(store, window)
+        }
+    }
+
+    /// Writes the stamps admitted but not yet written to the store; for a stop.
+    pub async fn flush(&self) {
+        if let Some(own) = &self.own {
+            write_pending(&self.store, &own.pending).await;
         }
     }
 
@@ -182,8 +191,7 @@ impl OwnStore {
         expires_at: DateTime<Utc>,
         (now, window): (DateTime<Utc>, chrono::Duration),
     ) -> Result<bool, Stale> {
-        let behind = self
-            .started
+        self.started
             .get_or_try_init(|| async {
                 let kept = store
                     .remembered_requests(now)
@@ -193,7 +201,8 @@ impl OwnStore {
                 for k in kept {
                     seen.insert((k.sealer, k.request_id), k.expires_at);
                 }
-                Ok::<_, Stale>(write_behind(store.clone(), window))
+                write_behind(store.clone(), self.pending.clone(), window);
+                Ok::<_, Stale>(())
             })
             .await?;
         let key = (sealer.to_string(), stamp.request_id.clone());
@@ -208,11 +217,14 @@ impl OwnStore {
             }
         };
         if first {
-            let _ = behind.send(SeenRequest {
-                sealer: sealer.to_string(),
-                request_id: stamp.request_id.clone(),
-                expires_at,
-            });
+            self.pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(SeenRequest {
+                    sealer: sealer.to_string(),
+                    request_id: stamp.request_id.clone(),
+                    expires_at,
+                });
         }
         Ok(first)
     }
@@ -223,27 +235,16 @@ impl OwnStore {
     }
 }
 
-/// The task that writes admitted stamps to `store`, all those waiting in one statement, and
-/// forgets the expired ones there from time to time (the stamps outlive their expiry by `window`).
-fn write_behind(store: Store, window: chrono::Duration) -> mpsc::UnboundedSender<SeenRequest> {
-    let (sender, mut receiver) = mpsc::unbounded_channel::<SeenRequest>();
+/// The task that writes the admitted stamps to `store` once per interval, all in one statement,
+/// and forgets the expired ones there from time to time (stamps outlive their expiry by `window`).
+fn write_behind(store: Store, pending: Arc<Mutex<Vec<SeenRequest>>>, window: chrono::Duration) {
     tokio::spawn(async move {
         let mut pruned = std::time::Instant::now();
-        while let Some(first) = receiver.recv().await {
+        loop {
             // One write per interval at most: each takes the database's lock from the message
             // log's writer, which then waits.
             tokio::time::sleep(WRITE_BEHIND_EVERY).await;
-            let mut batch = vec![first];
-            while let Ok(more) = receiver.try_recv() {
-                batch.push(more);
-            }
-            if let Err(e) = store.remember_requests(&batch).await {
-                tracing::warn!(
-                    "{e}; {} served request stamp(s) are kept in memory only, so a restart within \
-                     the seal window would not know them",
-                    batch.len()
-                );
-            }
+            write_pending(&store, &pending).await;
             if pruned.elapsed() >= window.to_std().unwrap_or_default() {
                 pruned = std::time::Instant::now();
                 let expired = Utc::now().checked_sub_signed(window);
@@ -251,7 +252,20 @@ fn write_behind(store: Store, window: chrono::Duration) -> mpsc::UnboundedSender
             }
         }
     });
-    sender
+}
+
+async fn write_pending(store: &Store, pending: &Mutex<Vec<SeenRequest>>) {
+    let batch = std::mem::take(&mut *pending.lock().unwrap_or_else(|p| p.into_inner()));
+    if batch.is_empty() {
+        return;
+    }
+    if let Err(e) = store.remember_requests(&batch).await {
+        tracing::warn!(
+            "{e}; {} served request stamp(s) are kept in memory only, so a restart within the \
+             seal window would not know them",
+            batch.len()
+        );
+    }
 }
 
 async fn prune(store: &Store, expired: DateTime<Utc>) {

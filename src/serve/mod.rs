@@ -264,6 +264,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     let _ = disposing.await;
     let served = server.await.map_err(|e| e.to_string()).and_then(|r| r);
     let _ = peers.await;
+    state.gateway.replays.flush().await;
     ledger.close().await;
     let _ = checkpointing.await;
     // The records written since the last checkpoint are signed before the node stops.
