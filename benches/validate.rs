@@ -97,8 +97,16 @@ fn generate(root: &Path, s: &Scale) {
         schedule "пн–пт 08:00–17:00"
     }}
     unit "cnap" title="ЦНАП"
-    subsystem "portal" title="Портал"
-    subsystem "registry" title="Реєстраційна система"
+    subsystem "portal" title="Портал" {{
+        connection "https" {{
+            client cert="pki/systems/council-portal.crt"
+        }}
+    }}
+    subsystem "registry" title="Реєстраційна система" {{
+        connection "https" {{
+            client cert="pki/systems/council-registry.crt"
+        }}
+    }}
 }}
 
 role "clerk" {{
@@ -159,7 +167,11 @@ retention "message-log" {
         website "https://p{p}.city.example"
         schedule "пн–пт 08:00–17:00"
     }}
-    subsystem "client" title="Клієнтська система"
+    subsystem "client" title="Клієнтська система" {{
+        connection "https" {{
+            client cert="pki/systems/council-registry.crt"
+        }}
+    }}
 "#,
             edrpou(p),
             p / 100,
