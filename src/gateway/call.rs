@@ -283,6 +283,11 @@ pub fn exchanged_hash(call: &Call) -> String {
     request_hash(call.method.as_str(), &path_and_query, &headers, &call.body)
 }
 
+/// The most header fields a request may have. The HTTP layer reads up to
+/// `serve::connections::MAX_HEADER_FIELDS_READ`, so that a request with more than this gets an
+/// X-Road error rather than the HTTP layer's bare 431.
+pub const MAX_HEADER_FIELDS: usize = 100;
+
 /// Why the request's target or headers are larger than `limits` allow, if they are.
 fn oversized_head(parts: &axum::http::request::Parts, limits: &Limits) -> Option<String> {
     let target = parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
@@ -290,6 +295,12 @@ fn oversized_head(parts: &axum::http::request::Parts, limits: &Limits) -> Option
         return Some(format!(
             "the request path and query are {target} bytes long; the gateway takes at most {}",
             limits.max_uri
+        ));
+    }
+    let fields = parts.headers.len();
+    if fields > MAX_HEADER_FIELDS {
+        return Some(format!(
+            "the request has {fields} header fields; the gateway takes at most {MAX_HEADER_FIELDS}"
         ));
     }
     let headers: usize = parts

@@ -16,6 +16,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// Largest request head (request line and headers) hyper buffers; a larger one is answered
 /// `431` by hyper itself. The gateway's own, smaller bounds answer with an X-Road error.
 const MAX_HEAD_BUFFER: usize = 512 * 1024;
+/// Header fields the HTTP layer reads before it answers a bare 431: well above the gateway's own
+/// bound (`gateway::call::MAX_HEADER_FIELDS`), which answers with an X-Road error.
+pub const MAX_HEADER_FIELDS_READ: usize = 1000;
 
 /// The bounds of one listener.
 #[derive(Debug, Clone, Copy)]
@@ -53,7 +56,8 @@ impl ConnectionLimits {
         builder
             .http1()
             .header_read_timeout(self.header_timeout)
-            .max_buf_size(MAX_HEAD_BUFFER);
+            .max_buf_size(MAX_HEAD_BUFFER)
+            .max_headers(MAX_HEADER_FIELDS_READ);
         builder
             .http2()
             .keep_alive_interval(self.header_timeout)

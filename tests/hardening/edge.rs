@@ -414,6 +414,14 @@ async fn only_the_path_the_agreement_was_checked_against_reaches_the_upstream() 
         said.contains("Client.RequestTooLarge") && said.contains("headers"),
         "{said}"
     );
+    // Many small header fields: the HTTP layer alone would answer a bare 431 past 100.
+    let many: String = (0..150).map(|n| format!("X-F{n}: v\r\n")).collect();
+    let said = raw(&core, &request(&fed.residents_path("/persons/1"), &many)).await;
+    assert!(said.starts_with("HTTP/1.1 413"), "{said}");
+    assert!(
+        said.contains("Client.RequestTooLarge") && said.contains("header fields"),
+        "{said}"
+    );
     assert_eq!(
         recorder.persons(),
         Vec::<String>::new(),
