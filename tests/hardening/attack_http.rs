@@ -18,12 +18,13 @@ const PATIENCE: Duration = Duration::from_secs(30);
 /// An upstream on loopback that keeps every request exactly as it arrived on the socket (head
 /// and body, nothing parsed or normalised) and answers with more than any agreement grants.
 #[derive(Clone, Default)]
-struct Recorder {
+pub(crate) struct Recorder {
     seen: Arc<Mutex<Vec<String>>>,
 }
 
 impl Recorder {
-    async fn start(&self) -> u16 {
+    /// Starts it; returns its port.
+    pub(crate) async fn start(&self) -> u16 {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let seen = self.seen.clone();
@@ -36,7 +37,7 @@ impl Recorder {
     }
 
     /// The requests seen, health checks left out.
-    fn requests(&self) -> Vec<String> {
+    pub(crate) fn requests(&self) -> Vec<String> {
         self.seen
             .lock()
             .unwrap()

@@ -3,12 +3,12 @@
 //! labels a client chooses, replayed seals and reused message ids, upstream addresses in
 //! other spellings and identifiers in log lines.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::attack_http::Recorder;
 use crate::common::appliance::Appliance;
 use crate::common::federation::Federation;
 use crate::common::xroad::{start, wait_for_peer_listener};
@@ -283,61 +283,13 @@ async fn the_peer_listener_closes_silent_and_trickling_connections() {
 
 // ---- What reaches the upstream is what was checked (finding 7) ----
 
-/// An upstream on loopback that records each request line exactly as it arrives on the socket
-/// (nothing parses or normalises it), with the size of the head, and answers a person.
-#[derive(Clone, Default)]
-struct Recorder {
-    seen: Arc<Mutex<Vec<String>>>,
-}
-
-impl Recorder {
-    /// Starts it; returns its port.
-    async fn start(&self) -> u16 {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let seen = self.seen.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let seen = seen.clone();
-                tokio::spawn(async move {
-                    let mut head = Vec::new();
-                    let mut buf = [0u8; 8192];
-                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match stream.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => head.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                    let text = String::from_utf8_lossy(&head);
-                    let line = text.lines().next().unwrap_or_default().to_string();
-                    seen.lock()
-                        .unwrap()
-                        .push(format!("{line} ({} bytes)", head.len()));
-                    let body = r#"{"full_name":"Іваненко Марія","address":"вул. Центральна, 5"}"#;
-                    let answer = format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = stream.write_all(answer.as_bytes()).await;
-                });
-            }
-        });
-        port
-    }
-
-    /// The request lines seen for `/persons/…` (health checks left out).
-    fn persons(&self) -> Vec<String> {
-        self.seen
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|l| l.contains("/persons"))
-            .cloned()
-            .collect()
-    }
+/// The requests for `/persons/…` that reached `recorder`, each exactly as it arrived.
+fn persons(recorder: &Recorder) -> Vec<String> {
+    recorder
+        .requests()
+        .into_iter()
+        .filter(|r| r.contains("/persons"))
+        .collect()
 }
 
 /// Writes `request` on a new connection to `node` and returns everything it answers.
@@ -423,7 +375,7 @@ async fn only_the_path_the_agreement_was_checked_against_reaches_the_upstream() 
         "{said}"
     );
     assert_eq!(
-        recorder.persons(),
+        persons(&recorder),
         Vec::<String>::new(),
         "nothing hostile reached the upstream"
     );
@@ -431,7 +383,7 @@ async fn only_the_path_the_agreement_was_checked_against_reaches_the_upstream() 
     // The control: an ordinary call reaches the upstream with exactly the path checked.
     let said = raw(&core, &request(&fed.residents_path("/persons/1%20a"), "")).await;
     assert!(said.starts_with("HTTP/1.1 200"), "{said}\n{}", core.log());
-    let seen = recorder.persons();
+    let seen = persons(&recorder);
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert!(
         seen[0].starts_with("GET /register/persons/1%20a HTTP/1.1"),
