@@ -725,16 +725,10 @@ async fn futures_join(node: &Appliance, batch: &[Vec<u8>]) -> Vec<Vec<u8>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_that_never_read_their_answers_do_not_hold_the_node() {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("tree");
-    crate::common::copy_tree(&crate::common::minimal(), &root);
-    let node = Appliance::start(
-        &root,
-        &dir.path().join("data"),
+    let node = crate::edge::minimal_node(
+        dir.path(),
         &["--header-timeout", "2s", "--max-connections", "3"],
     );
-    node.wait_for("a revision applied", |s| {
-        s["applied"]["revision"].is_string()
-    });
     // Each asks for the catalogue thousands of times at once and reads nothing: the node's
     // answers fill both sides' buffers and its writes wait.
     let pipelined = b"GET /catalogue HTTP/1.1\r\nHost: x\r\n\r\n".repeat(3000);
@@ -867,16 +861,8 @@ fn posting(length: usize, sent: usize) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_request_bodies_a_node_holds_at_once_are_bounded() {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("tree");
-    crate::common::copy_tree(&crate::common::minimal(), &root);
-    let node = Appliance::start(
-        &root,
-        &dir.path().join("data"),
-        &["--max-body", "1024", "--body-timeout", "60s"],
-    );
-    node.wait_for("a revision applied", |s| {
-        s["applied"]["revision"].is_string()
-    });
+    let node =
+        crate::edge::minimal_node(dir.path(), &["--max-body", "1024", "--body-timeout", "60s"]);
     // Unauthenticated bodies of the largest size, each sent but for its last byte and held:
     // one more than the node holds, so that one of them is refused once the others hold all.
     let at_once = hromada::gateway::body_budget::LARGEST_BODIES_AT_ONCE;

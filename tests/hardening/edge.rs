@@ -18,7 +18,7 @@ use hromada::gateway::replay::Stamp;
 const PATIENCE: Duration = Duration::from_secs(30);
 
 /// Starts `hromada serve` on a copy of `examples/minimal` with `extra` options.
-fn minimal_node(dir: &std::path::Path, extra: &[&str]) -> Appliance {
+pub(crate) fn minimal_node(dir: &std::path::Path, extra: &[&str]) -> Appliance {
     let root = dir.join("tree");
     crate::common::copy_tree(&crate::common::minimal(), &root);
     let node = Appliance::start(&root, &dir.join("data"), extra);
