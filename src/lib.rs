@@ -14,3 +14,4 @@ pub mod redact;
 pub mod serve;
 pub mod spec;
 pub mod store;
+pub mod workflow;

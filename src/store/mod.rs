@@ -16,6 +16,7 @@ mod rate_buckets;
 mod reconciles;
 mod seen_requests;
 mod sqlite_writer;
+mod tx;
 
 pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRow};
 pub use anchoring::{Checkpoint, PeerCheckpoint};
@@ -27,6 +28,9 @@ pub use ledger::{
 pub use rate_buckets::{Lease, LeaseRequest};
 pub use reconciles::{NewReconcile, Outcome, ReconcileRecord};
 pub use seen_requests::SeenRequest;
+pub use tx::Tx;
+#[allow(unused_imports)]
+pub(crate) use tx::on_tx;
 
 use std::fmt;
 use std::path::Path;

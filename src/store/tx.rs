@@ -1,0 +1,68 @@
+//! One write transaction on whichever database the store has, for repositories whose changes
+//! must commit together (a case's transition with its events, notices, mail, numbers and timers).
+//! On SQLite it begins IMMEDIATE, so two writers queue on the lock instead of failing to upgrade.
+
+use sqlx::{Postgres, Sqlite, Transaction};
+
+use super::{Pool, Store, StoreError};
+
+/// An open transaction; dropped without `commit`, it rolls back.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Runs `$body` with `$t` bound to the transaction's connection (`&mut *$t` is an executor):
+/// the same SQL text serves both databases.
+#[allow(unused_macros)] // used by the case repositories being written
+macro_rules! on_tx {
+    ($tx:expr, $t:ident => $body:expr) => {
+        match $tx {
+            $crate::store::Tx::Sqlite($t) => $body,
+            $crate::store::Tx::Postgres($t) => $body,
+        }
+    };
+}
+pub(crate) use on_tx;
+
+impl Store {
+    /// Begins a write transaction.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => pool.begin_with("BEGIN IMMEDIATE").await.map(Tx::Sqlite),
+            Pool::Postgres(pool) => pool.begin().await.map(Tx::Postgres),
+        }
+        .map_err(|e| self.failed("begin a transaction on", e))
+    }
+}
+
+impl Tx {
+    /// Makes every change of the transaction durable at once.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await,
+            Tx::Postgres(t) => t.commit().await,
+        }
+        .map_err(|e| StoreError::new(format!("cannot commit a transaction to the store: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_transaction_dropped_without_commit_leaves_nothing() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        on_tx!(&mut tx, t => sqlx::query("CREATE TABLE scratch (x INTEGER)").execute(&mut **t).await.map(drop))
+            .unwrap();
+        drop(tx);
+        let mut tx = store.begin().await.unwrap();
+        let found: Option<i64> = on_tx!(&mut tx, t => sqlx::query_scalar(
+            "SELECT 1 FROM sqlite_master WHERE name = 'scratch'").fetch_optional(&mut **t).await)
+        .unwrap();
+        assert_eq!(found, None);
+        tx.commit().await.unwrap();
+    }
+}
