@@ -3,7 +3,8 @@
 //! the message log on, for a small and a ~100 KB JSON answer. Every answer is checked.
 //!
 //! `cargo bench --bench gateway`; HROMADA_BENCH_CLIENTS (default 16), HROMADA_BENCH_SECONDS (10),
-//! HROMADA_BENCH_WARMUP (2), HROMADA_BENCH_ONLY (row names, comma-separated: `c-small-16`),
+//! HROMADA_BENCH_WARMUP (2), HROMADA_BENCH_BINARY (the `hromada` to run,
+//! for an A/B of two builds), HROMADA_BENCH_ONLY (row names, comma-separated: `c-small-16`),
 //! HROMADA_BENCH_STORE (`sqlite`, the default, or `postgres`: each node on its own database of a
 //! throwaway PostgreSQL 15 cluster with durable settings, as `tests/common/postgres.rs` starts it).
 //! The figures go to benches/README.md.
@@ -310,7 +311,7 @@ fn federation(root: &Path, upstream: u16, one_node: bool) -> PathBuf {
         );
     }
     for args in [&["keys", "dev"][..], &["validate"]] {
-        let out = Command::new(env!("CARGO_BIN_EXE_hromada"))
+        let out = Command::new(hromada_binary())
             .args(args)
             .arg(root)
             .output()
@@ -323,6 +324,14 @@ fn federation(root: &Path, upstream: u16, one_node: bool) -> PathBuf {
         );
     }
     root.to_path_buf()
+}
+
+/// The binary under test: `HROMADA_BENCH_BINARY` (another build, for an interleaved A/B of two
+/// versions) or the one this bench was built with.
+fn hromada_binary() -> PathBuf {
+    std::env::var_os("HROMADA_BENCH_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_hromada")))
 }
 
 /// The peer ports must be fixed in the spec before the nodes start, so they are picked here.
@@ -351,7 +360,7 @@ impl Node {
     /// `on_postgres`: the node's store is a fresh database of the bench's PostgreSQL cluster
     /// rather than SQLite in `data`.
     fn start(root: &Path, data: &Path, node: &str, on_postgres: bool) -> Node {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_hromada"));
+        let mut command = Command::new(hromada_binary());
         command
             .arg("serve")
             .arg(root)
