@@ -10,8 +10,9 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, TimeZone, Utc};
 use hromada::gateway::audit::{self, Problem};
 use hromada::gateway::ledger::Ledger;
-use hromada::gateway::record::{Exchange, Side, SubjectUse};
-use hromada::store::{GENESIS_HASH, Link, MAX_BATCH, Store, chain_hash};
+use hromada::store::{
+    Exchange, GENESIS_HASH, Link, MAX_BATCH, Side, Store, SubjectUse, chain_hash,
+};
 use tempfile::TempDir;
 
 use common::db::Db;
