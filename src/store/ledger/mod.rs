@@ -1,8 +1,11 @@
 //! The gateway's ledger in the store: the message log (hash-chained per node, `chain.rs`), X-Road
 //! operational records, data subjects' records and pending notices, whose row types it owns
-//! (`record.rs`: what an exchange leaves behind). A batch's rows (`rows.rs`) are written by one
-//! group-commit writer (`group_commit.rs`): a SQLite file's own thread (`sqlite_writer.rs`) or a
-//! task writing through the pool (`pool_writer.rs`, `batch_rows.rs`, `head_cache.rs`).
+//! (`record.rs`: what an exchange leaves behind). A batch's rows (`rows.rs`) are written in one
+//! transaction by one group-commit writer (`group_commit.rs`): a SQLite file's own thread
+//! (`sqlite_writer.rs`) or a task writing through the pool (`pool_writer.rs`, `batch_rows.rs`,
+//! `head_cache.rs`). The transaction first locks each node's `message_log_head` row or
+//! (PostgreSQL, a batch of one node whose head is cached) moves the head only if it is
+//! unchanged, so a chain never forks.
 
 mod batch_rows;
 mod chain;
