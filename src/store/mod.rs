@@ -200,9 +200,9 @@ impl Store {
         })?;
         let pool = Pool::Sqlite(pool);
         let writer = if in_memory {
-            ledger::pool_writer(pool.clone(), format!("the SQLite database {target}"))
+            ledger::writer_through_pool(pool.clone(), format!("the SQLite database {target}"))
         } else {
-            ledger::sqlite_writer(&file, SQLITE_BUSY_TIMEOUT)
+            ledger::writer_on_sqlite_file(&file, SQLITE_BUSY_TIMEOUT)
         };
         Ok(Store {
             pool,
@@ -250,7 +250,8 @@ impl Store {
             ))
         })?;
         let pool = Pool::Postgres(pool);
-        let writer = ledger::pool_writer(pool.clone(), format!("the PostgreSQL database {target}"));
+        let writer =
+            ledger::writer_through_pool(pool.clone(), format!("the PostgreSQL database {target}"));
         Ok(Store {
             pool,
             writer: Arc::new(writer),

@@ -21,9 +21,9 @@ use serde::Serialize;
 
 pub use chain::{GENESIS_HASH, LOG_FORMAT, Link, LogReceipt, bodies_digest, chain_hash};
 pub(super) use group_commit::GroupCommit as Writer;
-pub(super) use pool_writer::group_commit as pool_writer;
+pub(super) use pool_writer::group_commit as writer_through_pool;
 pub use record::{Exchange, ProviderFault, Side, SubjectUse, SubjectUseRecord};
-pub(super) use sqlite_writer::group_commit as sqlite_writer;
+pub(super) use sqlite_writer::group_commit as writer_on_sqlite_file;
 
 use super::{Store, StoreError, on_pool, parse_time};
 use chain::check_nodes;
