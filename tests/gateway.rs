@@ -449,10 +449,7 @@ async fn an_expired_agreement_and_an_unreachable_node_are_refused() {
 }
 
 /// The message log entries of `message_id` in the store under `data`.
-async fn logged(
-    data: &std::path::Path,
-    message_id: &str,
-) -> Vec<hromada::gateway::record::Exchange> {
+async fn logged(data: &std::path::Path, message_id: &str) -> Vec<hromada::store::Exchange> {
     let store =
         hromada::store::Store::connect(&format!("sqlite://{}", data.join("hromada.db").display()))
             .await

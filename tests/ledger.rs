@@ -10,8 +10,9 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, TimeZone, Utc};
 use hromada::gateway::audit::{self, Problem};
 use hromada::gateway::ledger::Ledger;
-use hromada::gateway::record::{Exchange, Side, SubjectUse};
-use hromada::store::{GENESIS_HASH, Link, MAX_BATCH, Store, chain_hash};
+use hromada::store::{
+    Exchange, GENESIS_HASH, Link, MAX_BATCH, Side, Store, SubjectUse, chain_hash,
+};
 use tempfile::TempDir;
 
 use common::db::Db;
@@ -244,6 +245,48 @@ both! {
             .map(|u| u.id)
             .collect();
         assert_eq!(noticed, expected);
+        store.close().await;
+    }
+
+    async fn a_subject_record_reads_back_as_written_or_is_named(db: Db) {
+        let store = Store::connect(&db.url).await.unwrap();
+        let batch: Vec<_> = (1..=3)
+            .map(|n| {
+                let e = exchange("gw", n);
+                let u = subject_use(&e, n == 2);
+                (e, Some(u))
+            })
+            .collect();
+        store.record_exchanges(batch.clone()).await.unwrap();
+        let read = store.subject_uses(SUBJECT, 1, 10).await.unwrap().uses;
+        let mut read: Vec<SubjectUse> = read.into_iter().map(|r| r.subject_use).collect();
+        read.reverse();
+        let written: Vec<SubjectUse> = batch.into_iter().filter_map(|(_, u)| u).collect();
+        // Time to the nanosecond, the fields released and whether a notice was queued.
+        assert_eq!(read, written);
+
+        // A record rewritten past the store's API is named, not passed on as it reads.
+        execute(
+            &db.url,
+            "UPDATE subject_uses SET logtime = 'yesterday' WHERE message_id = 'msg-gw-1'",
+        )
+        .await;
+        let error = store.subject_uses(SUBJECT, 1, 10).await.unwrap_err().to_string();
+        assert!(error.contains("subject record "), "{error}");
+        assert!(error.contains("holds a malformed log time `yesterday`"), "{error}");
+        assert!(error.contains("the row was changed outside hromada"), "{error}");
+        execute(
+            &db.url,
+            "UPDATE subject_uses SET logtime = '2026-05-28T20:26:40.000000000Z', \
+             fields = 'balance' WHERE message_id = 'msg-gw-1'",
+        )
+        .await;
+        let error = store.subject_uses(SUBJECT, 1, 10).await.unwrap_err().to_string();
+        assert!(error.contains("are not a JSON list of names (`balance`)"), "{error}");
+        // The other records, and the log they came with, are as they were.
+        assert_eq!(store.pending_notices(10).await.unwrap().len(), 1);
+        assert_eq!(store.message_log("gw", 0, 10).await.unwrap().len(), 3);
+        assert!(audit::verify(&store, Some("gw")).await.unwrap().intact());
         store.close().await;
     }
 

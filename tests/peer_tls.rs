@@ -15,8 +15,9 @@ use axum_server::tls_rustls::RustlsConfig;
 use hromada::crypto::dev_ca::{Issued, ca_name, issue, new_key, self_signed_ca, validity_from_now};
 use hromada::crypto::{LeafProfile, LeafRequest, Validity};
 use hromada::gateway::peer_tls::{
-    NodeCertificates, NodeIdentity, PeerCertificate, client_config, serve_peer, server_config,
+    NodeIdentity, PeerCertificate, client_config, serve_peer, server_config,
 };
+use hromada::identity::NodeCertificates;
 use openssl::x509::X509;
 
 fn ca(name: &str) -> Issued {

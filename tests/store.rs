@@ -115,6 +115,19 @@ async fn official_history(url: &str, id: &str) -> Vec<(String, bool)> {
     }
 }
 
+/// Runs `sql` on the database behind `url`, past the store's API (what a tamperer would do).
+async fn execute(url: &str, sql: &str) {
+    if url.starts_with("sqlite") {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+}
+
 async fn assert_holds(store: &Store, revision: &str, actuation: &Actuation) {
     assert_eq!(
         store.actuated_revision().await.unwrap().as_deref(),
@@ -316,6 +329,40 @@ both! {
         // The next attempt with a good actuation goes through.
         assert!(store.actuate("r2", &actuation_2()).await.unwrap());
         assert_holds(&store, "r2", &actuation_2()).await;
+    }
+
+    async fn a_row_rewritten_outside_hromada_is_named_and_the_rest_reads_as_written(db: Db) {
+        let store = Store::connect(&db.url).await.unwrap();
+        let id = store
+            .record_reconcile(&reconcile("n1", "r1", Outcome::Applied, 1))
+            .await
+            .unwrap();
+        assert!(store.actuate("r1", &actuation_1()).await.unwrap());
+        let named = |error: &str, what: &str| {
+            assert!(error.contains(what), "{error}");
+            assert!(error.contains(" database "), "{error}");
+            assert!(error.contains("the row was changed outside hromada"), "{error}");
+        };
+
+        execute(&db.url, &format!("UPDATE reconciles SET started_at = 'last tuesday' WHERE id = {id}")).await;
+        let error = store.recent_reconciles("n1", 10).await.unwrap_err().to_string();
+        named(&error, &format!("reconcile {id} in the "));
+        named(&error, "malformed start time `last tuesday`");
+        execute(&db.url, "UPDATE reconciles SET started_at = finished_at, diagnostics = '[{'").await;
+        let error = store.recent_reconciles("n1", 10).await.unwrap_err().to_string();
+        named(&error, "malformed diagnostics text `[{`");
+        // The history of applied revisions does not read the rewritten columns.
+        assert_eq!(store.applied_revisions("n1", 10).await.unwrap(), ["r1"]);
+
+        execute(&db.url, "UPDATE officials SET roles = 'clerk' WHERE id = 'a'").await;
+        let error = store.active_officials().await.unwrap_err().to_string();
+        named(&error, "the roles of official a in the ");
+        named(&error, "are not a JSON list of names (`clerk`)");
+        // Nothing else the revision derived is touched by the rewritten row.
+        let written = actuation_1();
+        assert_eq!(store.actuated_revision().await.unwrap().as_deref(), Some("r1"));
+        assert_eq!(store.active_health_checks().await.unwrap(), written.health_checks);
+        assert_eq!(store.active_retention().await.unwrap(), written.retention);
     }
 
     async fn example_city_round_trips(db: Db) {

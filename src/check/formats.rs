@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 use chrono::NaiveDate;
 use regex::Regex;
 
+pub use crate::spec::model::common::parse_duration_days;
 use crate::spec::{Diagnostic, Kind};
 
 use super::Checker;
@@ -15,8 +16,6 @@ static ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-z0-9]+(-[a-z0-9]+)*$").expect("id pattern"));
 static NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9_]*$").expect("name pattern"));
-static DURATION: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^([0-9]+)(s|m|h|d|w|mo|y)$").expect("duration pattern"));
 
 /// EDRPOU: 8 digits, the last a check digit (the Ministry of Finance algorithm).
 pub fn valid_edrpou(code: &str) -> bool {
@@ -108,25 +107,6 @@ pub fn valid_phone(s: &str) -> bool {
 
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
-}
-
-/// A duration such as `30s`, `5m`, `2h`, `10d`, `2w`, `18mo`, `5y`, in days (`permanent`: infinite).
-pub fn parse_duration_days(s: &str) -> Option<f64> {
-    if s == "permanent" {
-        return Some(f64::INFINITY);
-    }
-    let caps = DURATION.captures(s)?;
-    let n: f64 = caps[1].parse().ok()?;
-    let per_day = match &caps[2] {
-        "s" => 1.0 / 86_400.0,
-        "m" => 1.0 / 1_440.0,
-        "h" => 1.0 / 24.0,
-        "d" => 1.0,
-        "w" => 7.0,
-        "mo" => 30.0,
-        _ => 365.0,
-    };
-    Some(n * per_day)
 }
 
 /// Problems with an operation path glob, if any.

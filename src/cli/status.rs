@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::reconcile::revision::short;
+use crate::identity::short;
 use crate::reconcile::status::{Attempt, StatusReport};
 
 #[derive(Debug, Args)]

@@ -4,19 +4,12 @@
 
 pub mod routes;
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 
-use crate::gateway::trust::Trust;
-use crate::reconcile::revision::Revision;
+pub use crate::identity::Documents;
+use crate::identity::{Revision, Trust};
 use crate::spec::{Diagnostic, Spec};
 use crate::store::Actuation;
-
-/// The files a revision references (certificates, OpenAPI documents), by the path the spec
-/// writes, as read together with the revision.
-pub type Documents = BTreeMap<String, Arc<[u8]>>;
 
 /// One applied revision, ready to serve.
 pub struct Compiled {

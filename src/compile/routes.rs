@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::gateway::protocol::{ClientId, ServiceId};
+use crate::identity::{ClientId, ServiceId};
 use crate::spec::Spec;
 use crate::spec::model::{Agreement, Participant, Service};
 

@@ -16,11 +16,10 @@ use serde_json::json;
 
 use super::anchor::{self, NodeKeys};
 use super::keys::KeyRing;
-use super::record::{Exchange, Side};
 use crate::spec::Spec;
 use crate::store::{
-    Checkpoint, GENESIS_HASH, Link, LogHead, LogRecord, PeerCheckpoint, RetentionRow, Store,
-    StoreError, chain_hash,
+    Checkpoint, Exchange, GENESIS_HASH, Link, LogHead, LogRecord, PeerCheckpoint, RetentionRow,
+    Side, Store, StoreError, chain_hash,
 };
 
 /// Records read per query while walking a chain.

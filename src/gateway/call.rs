@@ -10,10 +10,10 @@ use chrono::{DateTime, Utc};
 
 use super::Limits;
 use super::protocol::{
-    ClientId, ErrorKind, GatewayError, HEADER_CLIENT, HEADER_ID, ServiceId, as_sent, check_query,
-    forwardable, in_request_hash, new_message_id, parse_client_header, parse_request_path,
-    request_hash,
+    ErrorKind, GatewayError, HEADER_CLIENT, HEADER_ID, as_sent, check_query, forwardable,
+    in_request_hash, new_message_id, parse_client_header, parse_request_path, request_hash,
 };
+use crate::identity::{ClientId, ServiceId};
 use crate::spec::model::Method;
 
 pub const HEADER_USER_ID: &str = "X-Road-UserId";

@@ -17,7 +17,7 @@ use serde_json::json;
 
 use crate::compile::Compiled;
 use crate::compile::routes::member_class;
-use crate::gateway::protocol::ServiceId;
+use crate::identity::ServiceId;
 use crate::redact::Upstreams;
 use crate::serve::AppState;
 use crate::spec::model::{Participant, Service, Status};

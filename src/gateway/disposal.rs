@@ -8,9 +8,9 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::watch;
 
-use crate::check::formats::parse_duration_days;
 use crate::compile::Compiled;
 use crate::reconcile::Shared;
+use crate::spec::model::parse_duration_days;
 use crate::store::{RetentionRow, Store};
 
 /// Disposes of due bodies every `every` under the applied revision's rules, until `stopped`.

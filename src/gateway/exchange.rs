@@ -14,13 +14,13 @@ use axum::response::Response;
 use super::body_budget::Full;
 use super::call::{self, Answer, Call, ResponseIds, Unparsed};
 use super::protocol::{ErrorKind, GatewayError, new_message_id};
-use super::record::Side;
 use super::systems::{self, Origin};
 use super::trace::{self, Trace};
 use super::{Gateway, metaservices, peer, provider};
 use crate::compile::Compiled;
 use crate::serve::AppState;
 use crate::spec::model::RecordClass;
+use crate::store::Side;
 
 /// `ANY /r1/…` from an information system.
 pub async fn handle(State(app): State<AppState>, request: Request<Body>) -> Response {

@@ -7,8 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::checkpoints::Tally;
-use super::record::{Exchange, SubjectUse};
-use crate::store::{LogReceipt, Store};
+use crate::store::{Exchange, LogReceipt, Store, SubjectUse};
 
 /// Why an exchange was not written to the message log.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::serve::AppState;
+use crate::store::time_text;
 
 /// Records per page when the caller does not say.
 const DEFAULT_PER_PAGE: i64 = 20;
@@ -119,7 +120,7 @@ async fn subject_usage(
                 .into_iter()
                 .map(|u| {
                     json!({
-                        "logtime": u.logtime,
+                        "logtime": time_text(&u.logtime),
                         "action": u.action,
                         "receiverCode": u.receiver_code,
                         "receiverName": u.receiver_name,

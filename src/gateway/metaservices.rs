@@ -15,16 +15,15 @@ use super::Gateway;
 use super::access::{granted_operations, inactive_party, valid_on};
 use super::call::{Answer, Call, ResponseIds, Unparsed};
 use super::exchange::keeps_bodies;
-use super::protocol::{
-    ErrorKind, GatewayError, HEADER_CLIENT, HEADER_ID, ServiceId, new_message_id,
-};
-use super::record::Side;
+use super::protocol::{ErrorKind, GatewayError, HEADER_CLIENT, HEADER_ID, new_message_id};
 use super::trace::{self, Trace};
 use crate::compile::Compiled;
 use crate::compile::routes::member_class;
 use crate::docs::render::escape_html;
+use crate::identity::ServiceId;
 use crate::serve::AppState;
 use crate::spec::model::{Participant, Service};
+use crate::store::Side;
 
 const LIST_CLIENTS: &str = "listClients";
 const LIST_METHODS: &str = "listMethods";

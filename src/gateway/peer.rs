@@ -20,7 +20,6 @@ use super::call::{self, Answer, Call, ResponseIds};
 use super::exchange::finish;
 use super::peer_tls::{self, NodeIdentity, PeerCertificate};
 use super::protocol::{ErrorKind, GatewayError, HEADER_REQUEST_HASH};
-use super::record::Side;
 use super::replay::{HEADER_REQUEST_ID, HEADER_SEALED_AT, Stale, Stamp};
 use super::trace::Trace;
 use super::upstream::{BodyError, read_bounded, with_call_headers};
@@ -29,6 +28,7 @@ use crate::compile::Compiled;
 use crate::crypto::{seal, sha256_hex};
 use crate::serve::AppState;
 use crate::spec::model::{Participant, Service};
+use crate::store::Side;
 
 const HEADER_REQUEST_SEAL: &str = "x-hromada-request-seal";
 const HEADER_RESPONSE_SEAL: &str = "x-hromada-response-seal";

@@ -28,6 +28,7 @@ use rustls::server::WebPkiClientVerifier;
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::crypto::certs::{self, Validity, chains_to, key_description, name_line};
+pub use crate::identity::NodeCertificates;
 use crate::serve::connections::ConnectionLimits;
 
 /// What to do about a node certificate or key, in development.
@@ -429,48 +430,4 @@ pub fn presented_certificate<B>(request: &axum::http::Request<B>) -> Option<Peer
         .get::<Arc<TlsInfo>>()
         .and_then(|info| info.peer_certificates.first())
         .map(|der| PeerCertificate(Arc::from(der.as_slice())))
-}
-
-/// The gateway nodes' TLS certificates of one revision, encoded once for matching the
-/// certificate a peer presents.
-#[derive(Default, Debug)]
-pub struct NodeCertificates {
-    /// Each node's id, certificate (DER) and public key (DER).
-    nodes: Vec<(String, Vec<u8>, Vec<u8>)>,
-}
-
-impl NodeCertificates {
-    /// The nodes' certificates; one that cannot be encoded matches no peer.
-    pub fn new(nodes: &[(String, X509)]) -> NodeCertificates {
-        let nodes = nodes
-            .iter()
-            .filter_map(|(node, cert)| {
-                let der = cert.to_der().ok()?;
-                let key = cert.public_key().ok()?.public_key_to_der().ok()?;
-                Some((node.clone(), der, key))
-            })
-            .collect();
-        NodeCertificates { nodes }
-    }
-
-    /// Which node presented `cert_der`: the node whose certificate is byte-for-byte the same
-    /// DER, or else the one node whose certificate has the same public key (a certificate
-    /// renewed for the same key before this node applied the revision that carries it). `None`
-    /// when no node matches or two nodes share the key.
-    pub fn node_of(&self, cert_der: &[u8]) -> Option<String> {
-        if let Some((node, _, _)) = self.nodes.iter().find(|(_, der, _)| der == cert_der) {
-            return Some(node.clone());
-        }
-        let presented = X509::from_der(cert_der)
-            .ok()?
-            .public_key()
-            .ok()?
-            .public_key_to_der()
-            .ok()?;
-        let mut same_key = self.nodes.iter().filter(|(_, _, key)| *key == presented);
-        match (same_key.next(), same_key.next()) {
-            (Some((node, _, _)), None) => Some(node.clone()),
-            _ => None,
-        }
-    }
 }

@@ -13,12 +13,12 @@ use super::call::{Answer, Call};
 use super::encoding::{self, DecodeError};
 use super::protocol::{ErrorKind, GatewayError, percent_decode};
 use super::rate_limit::Refusal;
-use super::record::{ProviderFault, SubjectUse};
 use super::release::{Withheld, release};
 use super::trace::Trace;
 use super::upstream;
 use crate::compile::Compiled;
 use crate::spec::model::{Agreement, Participant, RateLimit, Service, SubjectLocation};
+use crate::store::{ProviderFault, SubjectUse};
 
 /// Serves `call` from the provider's system; `trace` collects what the message log needs.
 pub async fn provide(

@@ -2,7 +2,6 @@
 //! subsystem is accepted only as the subsystem's `connection` says — over TLS presenting one of
 //! the client certificates the spec pins for it, or over plain HTTP from the node's own host.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use axum::extract::ConnectInfo;
@@ -10,8 +9,8 @@ use axum::http::Request;
 use chrono::{DateTime, Utc};
 
 use super::peer_tls::{PeerCertificate, presented_certificate};
-use crate::compile::Documents;
-use crate::crypto::{certs, sha256_hex};
+use crate::crypto::sha256_hex;
+pub use crate::identity::ClientCertificates;
 use crate::spec::Spec;
 use crate::spec::model::{Connection, ConnectionProtocol};
 
@@ -41,58 +40,6 @@ impl Origin {
     fn on_this_host(&self) -> bool {
         self.address
             .is_some_and(|a| a.ip().to_canonical().is_loopback())
-    }
-}
-
-/// A client certificate the spec pins for a subsystem.
-struct Pinned {
-    der: Vec<u8>,
-    not_before: DateTime<Utc>,
-    not_after: DateTime<Utc>,
-}
-
-/// Every subsystem's pinned client certificates of one revision, by `participant/subsystem`.
-#[derive(Default)]
-pub struct ClientCertificates {
-    pinned: HashMap<String, Vec<Pinned>>,
-}
-
-impl ClientCertificates {
-    /// The certificates the subsystems list, from the revision's files; an unreadable one is
-    /// left out (the checks refuse a revision whose certificates do not parse).
-    pub fn from_spec(spec: &Spec, documents: &Documents) -> ClientCertificates {
-        let mut pinned: HashMap<String, Vec<Pinned>> = HashMap::new();
-        for p in &spec.participants {
-            for s in &p.subsystems {
-                let clients = s.connection.iter().flat_map(|c| &c.clients);
-                let certificates = clients.filter_map(|client| {
-                    let bytes = documents.get(&client.cert)?;
-                    let cert = certs::parse_certificates(bytes).ok()?.into_iter().next()?;
-                    Some(Pinned {
-                        der: cert.to_der().ok()?,
-                        not_before: certs::not_before(&cert),
-                        not_after: certs::not_after(&cert),
-                    })
-                });
-                pinned
-                    .entry(format!("{}/{}", p.id, s.id))
-                    .or_default()
-                    .extend(certificates);
-            }
-        }
-        ClientCertificates { pinned }
-    }
-
-    /// The subsystems that pin `der`.
-    fn holders(&self, der: &[u8]) -> Vec<&str> {
-        let mut holders: Vec<&str> = self
-            .pinned
-            .iter()
-            .filter(|(_, list)| list.iter().any(|p| p.der == der))
-            .map(|(subsystem, _)| subsystem.as_str())
-            .collect();
-        holders.sort_unstable();
-        holders
     }
 }
 
@@ -188,7 +135,7 @@ fn https(
              the certificates its `connection` lists: present one of them"
         ));
     };
-    let pinned = certificates.pinned.get(consumer).into_iter().flatten();
+    let pinned = certificates.pinned(consumer).iter();
     let Some(found) = pinned.into_iter().find(|p| p.der[..] == presented[..]) else {
         let fingerprint = sha256_hex(presented);
         let holders = certificates.holders(presented);
@@ -229,6 +176,7 @@ mod tests {
 
     use super::*;
     use crate::crypto::dev_ca::{self, LeafProfile, LeafRequest};
+    use crate::identity::Documents;
     use crate::spec::model::ClientCertificate;
 
     /// `examples/minimal` with `council/portal` on `http` and `council/registry` on `https`

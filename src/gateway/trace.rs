@@ -6,8 +6,8 @@ use axum::body::Bytes;
 use chrono::{DateTime, Utc};
 
 use super::call::{Answer, Call, Unparsed};
-use super::record::{Exchange, ProviderFault, Side, SubjectUse};
 use crate::crypto::sha256_hex;
+use crate::store::{Exchange, ProviderFault, Side, SubjectUse};
 
 #[derive(Debug, Default)]
 pub struct Trace {

@@ -1,37 +1,13 @@
-//! What a revision of the spec is: the Git commit when the spec root is a clean checkout, or a
-//! content hash of the files the spec consists of (its KDL sources and the files they reference)
-//! when it is not. The content hash is always computed: it is how the reconciler tells change.
+//! Which revision a loaded tree is ([`Revision`], in `crate::identity`): the Git commit when the
+//! spec root is a clean checkout, or a content hash of the files the spec consists of (its KDL
+//! sources and the files they reference) when it is not. The content hash is always computed: it
+//! is how the reconciler tells change.
 
 use std::path::Path;
 use std::process::Command;
 
-use serde::Serialize;
-
+pub use crate::identity::revision::{Revision, short};
 use crate::spec::source::{SPEC_FOLDERS, SourceSet};
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Revision {
-    /// The commit id, or `sha256:` and the first 16 hex digits of the content hash.
-    pub id: String,
-    /// SHA-256 over every file of the revision, in path order, hex.
-    pub content_hash: String,
-}
-
-impl Revision {
-    /// A short form for logs and tables.
-    pub fn short(&self) -> &str {
-        short(&self.id)
-    }
-}
-
-pub fn short(id: &str) -> &str {
-    let len = if id.starts_with("sha256:") {
-        7 + 12
-    } else {
-        12
-    };
-    &id[..id.len().min(len)]
-}
 
 /// The files of a loaded tree beyond its KDL sources, relative to the root: what the checks
 /// resolved (certificates, OpenAPI documents), where they exist.

@@ -3,13 +3,13 @@
 //! head revision's rows are active. `actuate` locks the single `actuation_head` row first, so
 //! replicas sharing a database converge and each switch of revision is written exactly once.
 
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{Store, StoreError, on_pool};
-use crate::check::formats::parse_duration_days;
+use super::{Store, StoreError, on_pool, time_text};
 use crate::spec::Spec;
+use crate::spec::model::parse_duration_days;
 
 /// Timeout of a health check that does not state one.
 const DEFAULT_HEALTH_TIMEOUT_MS: i64 = 5_000;
@@ -42,7 +42,7 @@ pub struct OfficialRow {
     pub roles: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct HealthCheckRow {
     /// `participant/service`.
     pub service: String,
@@ -52,14 +52,27 @@ pub struct HealthCheckRow {
     pub timeout_ms: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct RetentionRow {
     pub id: String,
     pub record: String,
     pub period: String,
+    #[sqlx(rename = "trigger_event")]
     pub trigger: String,
+    #[sqlx(rename = "end_action")]
     pub action: String,
     pub legal_hold: bool,
+}
+
+/// An `officials` row as stored: its roles still JSON text.
+#[derive(sqlx::FromRow)]
+struct StoredOfficial {
+    id: String,
+    name: String,
+    position: String,
+    unit: String,
+    email: String,
+    roles: String,
 }
 
 /// The kebab-case name a model enum has in the spec language.
@@ -194,7 +207,7 @@ impl Store {
     /// retention schedules) equal to `actuation`, exactly once per switch of revision:
     /// returns Ok(true) when this call wrote, Ok(false) when the store already holds `revision`.
     pub async fn actuate(&self, revision: &str, actuation: &Actuation) -> Result<bool, StoreError> {
-        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Nanos, true);
+        let now = time_text(&Utc::now());
         on_pool!(&self.pool, pool => {
             async {
                 let mut tx = pool.begin().await?;
@@ -279,19 +292,19 @@ impl Store {
 
     /// The officials of the actuated revision, by id.
     pub async fn active_officials(&self) -> Result<Vec<OfficialRow>, StoreError> {
-        let rows: Vec<(String, String, String, String, String, String)> = on_pool!(
+        let rows: Vec<StoredOfficial> = on_pool!(
             &self.pool, pool => sqlx::query_as(ACTIVE_OFFICIALS).fetch_all(pool).await
         )
         .map_err(|e| self.failed("read the active officials from", e))?;
         rows.into_iter()
-            .map(|(id, name, position, unit, email, roles)| {
-                let roles = self.list(&roles, &format!("roles of official {id}"))?;
+            .map(|row| {
+                let roles = self.list(&row.roles, &format!("roles of official {}", row.id))?;
                 Ok(OfficialRow {
-                    id,
-                    name,
-                    position,
-                    unit,
-                    email,
+                    id: row.id,
+                    name: row.name,
+                    position: row.position,
+                    unit: row.unit,
+                    email: row.email,
                     roles,
                 })
             })
@@ -300,54 +313,13 @@ impl Store {
 
     /// The health checks of the actuated revision, by service.
     pub async fn active_health_checks(&self) -> Result<Vec<HealthCheckRow>, StoreError> {
-        let rows: Vec<(String, String, String, i64, i64)> = on_pool!(
-            &self.pool, pool => sqlx::query_as(ACTIVE_HEALTH_CHECKS).fetch_all(pool).await
-        )
-        .map_err(|e| self.failed("read the active health checks from", e))?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(service, upstream, path, every_ms, timeout_ms)| HealthCheckRow {
-                    service,
-                    upstream,
-                    path,
-                    every_ms,
-                    timeout_ms,
-                },
-            )
-            .collect())
+        on_pool!(&self.pool, pool => sqlx::query_as(ACTIVE_HEALTH_CHECKS).fetch_all(pool).await)
+            .map_err(|e| self.failed("read the active health checks from", e))
     }
 
     /// The retention rules of the actuated revision, by id.
     pub async fn active_retention(&self) -> Result<Vec<RetentionRow>, StoreError> {
-        let rows: Vec<(String, String, String, String, String, bool)> = on_pool!(
-            &self.pool, pool => sqlx::query_as(ACTIVE_RETENTION).fetch_all(pool).await
-        )
-        .map_err(|e| self.failed("read the active retention rules from", e))?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(id, record, period, trigger, action, legal_hold)| RetentionRow {
-                    id,
-                    record,
-                    period,
-                    trigger,
-                    action,
-                    legal_hold,
-                },
-            )
-            .collect())
-    }
-
-    /// A JSON array of strings stored in a column, read back.
-    pub(super) fn list(&self, text: &str, what: &str) -> Result<Vec<String>, StoreError> {
-        serde_json::from_str(text).map_err(|_| {
-            StoreError::new(format!(
-                "the {what} in the {} database {} are not a JSON list of names (`{text}`); \
-                 the row was changed outside hromada",
-                self.backend().name(),
-                self.target
-            ))
-        })
+        on_pool!(&self.pool, pool => sqlx::query_as(ACTIVE_RETENTION).fetch_all(pool).await)
+            .map_err(|e| self.failed("read the active retention rules from", e))
     }
 }

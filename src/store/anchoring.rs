@@ -5,8 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::reconciles::time_text;
-use super::{LogHead, Store, StoreError, on_pool};
+use super::{LogHead, Store, StoreError, on_pool, time_text};
 
 /// A chain head signed with its node's key: the node vouches that its chain held `seq` records
 /// ending in `hash` at `signed_at`.
@@ -40,7 +39,7 @@ const SAVE_PEER_CHECKPOINT: &str = "INSERT INTO peer_checkpoints (node, seq, has
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (node, seq) DO NOTHING";
 const DISPOSE: &str = "UPDATE message_log SET bodies = NULL, disposed_at = $1 \
      WHERE bodies IS NOT NULL AND logged_at < $2";
-const HEAD: &str = "SELECT seq, hash FROM message_log_head WHERE node = $1";
+const HEAD: &str = "SELECT node, seq, hash FROM message_log_head WHERE node = $1";
 
 impl Store {
     /// Stores a checkpoint of this store's chain; `false` when one of that seq was stored already
@@ -135,14 +134,9 @@ impl Store {
 
     /// The end of `node`'s chain, if it has one.
     pub async fn message_log_head(&self, node: &str) -> Result<Option<LogHead>, StoreError> {
-        let row: Option<(i64, String)> = on_pool!(&self.pool, pool =>
+        on_pool!(&self.pool, pool =>
             sqlx::query_as(HEAD).bind(node).fetch_optional(pool).await)
-        .map_err(|e| self.failed(&format!("read the message log head of node {node} from"), e))?;
-        Ok(row.map(|(seq, hash)| LogHead {
-            node: node.to_string(),
-            seq,
-            hash,
-        }))
+        .map_err(|e| self.failed(&format!("read the message log head of node {node} from"), e))
     }
 
     /// Disposes of the bodies kept with records logged before `before` (every node's): sets

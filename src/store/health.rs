@@ -1,15 +1,14 @@
 //! Results of the services' health checks: one row per check, by service (`participant/service`)
 //! and the node that ran it. The catalogue reads every service's latest result and availability
-//! over two windows in one query; the runner prunes what has aged out. Times are RFC 3339 UTC
-//! text with nanoseconds, which sorts as time does, so windows are plain text comparisons.
+//! over two windows in one query; the runner prunes what has aged out. Times are the store's time
+//! text (`time.rs`), which sorts as time does, so windows are plain text comparisons.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::reconciles::time_text;
-use super::{Store, StoreError, on_pool};
+use super::{Store, StoreError, on_pool, parse_time, time_text};
 
 /// One health check of a service's upstream.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -67,19 +66,21 @@ pub struct ServiceHealth {
     pub long: Availability,
 }
 
-type Row = (
-    String,
-    String,
-    String,
-    bool,
-    Option<i32>,
-    i64,
-    Option<String>,
-    i64,
-    i64,
-    i64,
-    i64,
-);
+/// One `BY_SERVICE` row: a service's newest check, as stored, and its counts.
+#[derive(sqlx::FromRow)]
+struct ServiceRow {
+    service: String,
+    node: String,
+    checked_at: String,
+    ok: bool,
+    status_code: Option<i32>,
+    latency_ms: i64,
+    error: Option<String>,
+    short_ok: i64,
+    short_total: i64,
+    long_ok: i64,
+    long_total: i64,
+}
 
 impl Store {
     /// Records one health check.
@@ -112,7 +113,7 @@ impl Store {
         short: DateTime<Utc>,
         long: DateTime<Utc>,
     ) -> Result<BTreeMap<String, ServiceHealth>, StoreError> {
-        let rows: Vec<Row> = on_pool!(&self.pool, pool => sqlx::query_as(BY_SERVICE)
+        let rows: Vec<ServiceRow> = on_pool!(&self.pool, pool => sqlx::query_as(BY_SERVICE)
             .bind(time_text(&short))
             .bind(time_text(&long))
             .fetch_all(pool)
@@ -128,54 +129,36 @@ impl Store {
             .collect())
     }
 
-    fn service_health(&self, row: Row) -> Result<(String, ServiceHealth), StoreError> {
-        let (
-            service,
-            node,
-            checked_at,
-            ok,
-            status_code,
-            latency_ms,
-            error,
-            short_ok,
-            short_total,
-            long_ok,
-            long_total,
-        ) = row;
-        let malformed = |what: &str, value: &str| {
-            StoreError::new(format!(
-                "a health check of {service} in the {} database {} holds a malformed {what} \
-                 `{value}`; the row was changed outside hromada",
-                self.backend().name(),
-                self.target
-            ))
-        };
-        let checked_at = DateTime::parse_from_rfc3339(&checked_at)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|_| malformed("check time", &checked_at))?;
-        let status_code = status_code
-            .map(|code| u16::try_from(code).map_err(|_| malformed("status", &code.to_string())))
+    fn service_health(&self, row: ServiceRow) -> Result<(String, ServiceHealth), StoreError> {
+        let what = format!("a health check of {}", row.service);
+        let checked_at = parse_time(&row.checked_at)
+            .ok_or_else(|| self.malformed(&what, "check time", &row.checked_at))?;
+        let status_code = row
+            .status_code
+            .map(|code| {
+                u16::try_from(code).map_err(|_| self.malformed(&what, "status", &code.to_string()))
+            })
             .transpose()?;
         let health = ServiceHealth {
             latest: HealthResult {
-                service: service.clone(),
-                node,
+                service: row.service.clone(),
+                node: row.node,
                 checked_at,
-                ok,
+                ok: row.ok,
                 status_code,
-                latency_ms,
-                error,
+                latency_ms: row.latency_ms,
+                error: row.error,
             },
             short: Availability {
-                ok: short_ok,
-                total: short_total,
+                ok: row.short_ok,
+                total: row.short_total,
             },
             long: Availability {
-                ok: long_ok,
-                total: long_total,
+                ok: row.long_ok,
+                total: row.long_total,
             },
         };
-        Ok((service, health))
+        Ok((row.service, health))
     }
 
     /// Deletes the health checks older than `before`; returns how many.

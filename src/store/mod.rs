@@ -1,33 +1,30 @@
-//! The appliance's store, on SQLite or PostgreSQL: the history of reconciles, the runtime state
-//! derived from the applied revision, the gateway's ledger (message log, monitoring, data
-//! subjects) and the rate-limit buckets replicas share. Configuration never lives here (it lives
-//! in Git). Every query is one SQL text run on either database (`on_pool!`); migrations are
-//! applied at connect.
+//! The appliance's store, on SQLite or PostgreSQL. This file is its core (the pool, migrations,
+//! `on_pool!`, errors; `time.rs` the one time encoding, `tx.rs` write transactions); each domain
+//! is one repository owning its tables' row types. It imports no subsystem: `spec`, `identity`
+//! and `crypto` only. Configuration never lives here (it lives in Git).
 
 mod actuation;
 mod anchoring;
-mod batch_rows;
-mod group_commit;
-mod head_cache;
 mod health;
 mod ledger;
-mod pool_writer;
 mod rate_buckets;
 mod reconciles;
 mod seen_requests;
-mod sqlite_writer;
+mod time;
 mod tx;
 
 pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRow};
 pub use anchoring::{Checkpoint, PeerCheckpoint};
 pub use health::{Availability, HealthResult, ServiceHealth};
 pub use ledger::{
-    GENESIS_HASH, LOG_FORMAT, Link, LogHead, LogReceipt, LogRecord, MAX_BATCH, OperationalRecord,
-    SubjectNotice, SubjectUsePage, SubjectUseRecord, bodies_digest, chain_hash,
+    Exchange, GENESIS_HASH, LOG_FORMAT, Link, LogHead, LogReceipt, LogRecord, MAX_BATCH,
+    OperationalRecord, ProviderFault, Side, SubjectNotice, SubjectUse, SubjectUsePage,
+    SubjectUseRecord, bodies_digest, chain_hash,
 };
 pub use rate_buckets::{Lease, LeaseRequest};
 pub use reconciles::{NewReconcile, Outcome, ReconcileRecord};
 pub use seen_requests::SeenRequest;
+pub use time::{parse_time, time_text};
 pub use tx::Tx;
 #[allow(unused_imports)]
 pub(crate) use tx::on_tx;
@@ -90,7 +87,7 @@ pub(crate) enum Pool {
 pub struct Store {
     pool: Pool,
     /// Writes the message log: a SQLite file's own thread, or a task writing through the pool.
-    writer: Arc<group_commit::GroupCommit>,
+    writer: Arc<ledger::Writer>,
     /// The database as people should see it in messages: a file path or a url without password.
     target: Arc<str>,
 }
@@ -203,9 +200,9 @@ impl Store {
         })?;
         let pool = Pool::Sqlite(pool);
         let writer = if in_memory {
-            pool_writer::group_commit(pool.clone(), format!("the SQLite database {target}"))
+            ledger::writer_through_pool(pool.clone(), format!("the SQLite database {target}"))
         } else {
-            sqlite_writer::group_commit(&file, SQLITE_BUSY_TIMEOUT)
+            ledger::writer_on_sqlite_file(&file, SQLITE_BUSY_TIMEOUT)
         };
         Ok(Store {
             pool,
@@ -254,7 +251,7 @@ impl Store {
         })?;
         let pool = Pool::Postgres(pool);
         let writer =
-            pool_writer::group_commit(pool.clone(), format!("the PostgreSQL database {target}"));
+            ledger::writer_through_pool(pool.clone(), format!("the PostgreSQL database {target}"));
         Ok(Store {
             pool,
             writer: Arc::new(writer),
@@ -344,6 +341,29 @@ impl Store {
             self.target,
             failure_hint(&e)
         ))
+    }
+
+    /// The error for a stored `row` ("reconcile 7") whose `what` ("start time") holds `value`,
+    /// which hromada never writes.
+    fn malformed(&self, row: &str, what: &str, value: &str) -> StoreError {
+        StoreError::new(format!(
+            "{row} in the {} database {} holds a malformed {what} `{value}`; the row was changed \
+             outside hromada",
+            self.backend().name(),
+            self.target
+        ))
+    }
+
+    /// A JSON array of strings stored in a column, read back.
+    fn list(&self, text: &str, what: &str) -> Result<Vec<String>, StoreError> {
+        serde_json::from_str(text).map_err(|_| {
+            StoreError::new(format!(
+                "the {what} in the {} database {} are not a JSON list of names (`{text}`); \
+                 the row was changed outside hromada",
+                self.backend().name(),
+                self.target
+            ))
+        })
     }
 }
 

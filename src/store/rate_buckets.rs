@@ -2,8 +2,6 @@
 //! replicas sharing a database share the count: a replica leases a batch of tokens in one
 //! statement that refills the bucket for the time passed and takes what it can.
 
-use sqlx::Row;
-
 use super::{Store, StoreError, on_pool};
 
 /// What a lease took from the shared bucket.
@@ -56,6 +54,14 @@ const LEASE: &str = concat!(
      RETURNING taken, tokens, contended"
 );
 
+/// What the `LEASE` statement returns.
+#[derive(sqlx::FromRow)]
+struct LeaseRow {
+    taken: i64,
+    tokens: f64,
+    contended: bool,
+}
+
 /// A lease to take: up to `want` tokens (at least one, at most `capacity`) for `holder` from the
 /// bucket of `node` and `agreement`, which holds up to `capacity` tokens and refills
 /// `per_microsecond`; `now_micros` is the caller's clock in microseconds since the epoch.
@@ -74,7 +80,7 @@ impl Store {
     /// Takes what `request` asks from its shared bucket, in one statement.
     pub async fn lease_tokens(&self, request: &LeaseRequest<'_>) -> Result<Lease, StoreError> {
         let want = request.want.clamp(1, request.capacity.max(1));
-        let row = on_pool!(&self.pool, pool => sqlx::query(LEASE)
+        let row: LeaseRow = on_pool!(&self.pool, pool => sqlx::query_as(LEASE)
         .bind(request.node)
         .bind(request.agreement)
         .bind(f64::from(request.capacity))
@@ -83,18 +89,12 @@ impl Store {
         .bind(i64::from(want))
         .bind(request.holder)
         .fetch_one(pool)
-        .await
-        .map(|row| (
-            row.get::<i64, _>("taken"),
-            row.get::<f64, _>("tokens"),
-            row.get::<bool, _>("contended"),
-        )))
+        .await)
         .map_err(|e| self.failed("lease rate-limit tokens from", e))?;
-        let (taken, left, contended) = row;
         Ok(Lease {
-            granted: u32::try_from(taken).unwrap_or(0),
-            left,
-            contended,
+            granted: u32::try_from(row.taken).unwrap_or(0),
+            left: row.tokens,
+            contended: row.contended,
         })
     }
 }

@@ -5,8 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::reconciles::time_text;
-use super::{Store, StoreError, on_pool};
+use super::{Store, StoreError, on_pool, parse_time, time_text};
 
 const REMEMBER: &str = "INSERT INTO seen_requests (sealer, request_id, expires_at) \
      VALUES ($1, $2, $3) ON CONFLICT (sealer, request_id) DO NOTHING";
@@ -16,6 +15,14 @@ const REMEMBERED: &str =
 /// Rows written by one statement of [`Store::remember_requests`] (three parameters each, well
 /// under SQLite's limit of parameters).
 const BATCH: usize = 500;
+
+/// A `seen_requests` row as stored.
+#[derive(sqlx::FromRow)]
+struct SeenRow {
+    sealer: String,
+    request_id: String,
+    expires_at: String,
+}
 
 /// A served request, remembered until `expires_at`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,20 +83,18 @@ impl Store {
         &self,
         now: DateTime<Utc>,
     ) -> Result<Vec<SeenRequest>, StoreError> {
-        let rows: Vec<(String, String, String)> =
-            on_pool!(&self.pool, pool => sqlx::query_as(REMEMBERED)
+        let rows: Vec<SeenRow> = on_pool!(&self.pool, pool => sqlx::query_as(REMEMBERED)
             .bind(time_text(&now))
             .fetch_all(pool)
             .await)
-            .map_err(|e| self.failed("read the sealed requests remembered in", e))?;
+        .map_err(|e| self.failed("read the sealed requests remembered in", e))?;
         Ok(rows
             .into_iter()
-            .filter_map(|(sealer, request_id, expires_at)| {
-                let expires_at = DateTime::parse_from_rfc3339(&expires_at).ok()?;
+            .filter_map(|row| {
                 Some(SeenRequest {
-                    sealer,
-                    request_id,
-                    expires_at: expires_at.with_timezone(&Utc),
+                    expires_at: parse_time(&row.expires_at)?,
+                    sealer: row.sealer,
+                    request_id: row.request_id,
                 })
             })
             .collect())

@@ -12,8 +12,9 @@ use chrono::{TimeDelta, Utc};
 use hromada::gateway::anchor::{self, NodeKeys};
 use hromada::gateway::audit::{self, Anchors, Problem, Report};
 use hromada::gateway::ledger::Ledger;
-use hromada::gateway::record::{Exchange, Side};
-use hromada::store::{Checkpoint, GENESIS_HASH, Link, LogRecord, Store, chain_hash};
+use hromada::store::{
+    Checkpoint, Exchange, GENESIS_HASH, Link, LogRecord, Side, Store, chain_hash,
+};
 use openssl::ec::EcKey;
 use openssl::pkey::Private;
 

@@ -1,9 +1,35 @@
 //! Value types shared by several kinds: references, validity periods, operations, enums of
 //! the X-Road member classes and participant statuses. Dates, durations and references are kept
-//! as the strings the author wrote; `crate::check` validates their formats with precise locations.
+//! as the strings the author wrote; `crate::check` validates their formats with precise locations,
+//! and a duration is read by the one [`parse_duration_days`] that checks and the runtime share.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+static DURATION: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^([0-9]+)(s|m|h|d|w|mo|y)$").expect("duration pattern"));
+
+/// A duration such as `30s`, `5m`, `2h`, `10d`, `2w`, `18mo`, `5y`, in days (`permanent`: infinite).
+pub fn parse_duration_days(s: &str) -> Option<f64> {
+    if s == "permanent" {
+        return Some(f64::INFINITY);
+    }
+    let caps = DURATION.captures(s)?;
+    let n: f64 = caps[1].parse().ok()?;
+    let per_day = match &caps[2] {
+        "s" => 1.0 / 86_400.0,
+        "m" => 1.0 / 1_440.0,
+        "h" => 1.0 / 24.0,
+        "d" => 1.0,
+        "w" => 7.0,
+        "mo" => 30.0,
+        _ => 365.0,
+    };
+    Some(n * per_day)
+}
 
 /// X-Road member class of a participant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -11,18 +11,18 @@ use rusqlite::{
     Connection, OpenFlags, TransactionBehavior, named_params, params, params_from_iter,
 };
 
+use super::chain::{Chained, GENESIS_HASH, LogReceipt, batch_nodes, chain};
 use super::group_commit::{Gathered, GroupCommit, Jobs};
-use super::ledger::{
-    Chained, GENESIS_HASH, INSERT_LOG, INSERT_NOTICE, INSERT_OPERATIONAL, INSERT_SUBJECT_USE,
-    LOCK_HEAD, LOG_COLUMN_COUNT, LogReceipt, OPERATIONAL_COLUMN_COUNT, SET_HEAD,
-    SUBJECT_USE_COLUMN_COUNT, batch_nodes, chain, insert_rows, log_row, operational_row,
-    subject_row,
+use super::rows::{
+    INSERT_LOG, INSERT_NOTICE, INSERT_OPERATIONAL, INSERT_SUBJECT_USE, LOCK_HEAD, LOG_COLUMN_COUNT,
+    OPERATIONAL_COLUMN_COUNT, SET_HEAD, SUBJECT_USE_COLUMN_COUNT, insert_rows, log_row,
+    operational_row, subject_row,
 };
-use super::reconciles::time_text;
-use crate::gateway::record::{Exchange, SubjectUse};
+use super::{Exchange, SubjectUse};
+use crate::store::time_text;
 
 /// The group commit of the SQLite file at `path`; its thread starts with the first batch.
-pub(super) fn group_commit(path: &Path, busy_timeout: Duration) -> GroupCommit {
+pub(in crate::store) fn group_commit(path: &Path, busy_timeout: Duration) -> GroupCommit {
     let file = path.to_path_buf();
     GroupCommit::new(
         format!("the SQLite database {}", path.display()),

@@ -8,13 +8,14 @@ use std::fmt::Write;
 use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::{Postgres, Row, Sqlite, Transaction};
 
+use super::chain::{Chained, LogReceipt, chain};
 use super::head_cache::Head;
-use super::ledger::{
-    Cell, Chained, INSERT_LOG, INSERT_NOTICE, INSERT_OPERATIONAL, INSERT_SUBJECT_USE,
-    LOG_COLUMN_COUNT, LogReceipt, OPERATIONAL_COLUMN_COUNT, SET_HEAD, SUBJECT_USE_COLUMN_COUNT,
-    bound, chain, insert_rows, log_row, operational_row, subject_row, value_rows,
+use super::rows::{
+    Cell, INSERT_LOG, INSERT_NOTICE, INSERT_OPERATIONAL, INSERT_SUBJECT_USE, LOG_COLUMN_COUNT,
+    OPERATIONAL_COLUMN_COUNT, SET_HEAD, SUBJECT_USE_COLUMN_COUNT, bound, insert_rows, log_row,
+    operational_row, subject_row, value_rows,
 };
-use crate::gateway::record::{Exchange, SubjectUse};
+use super::{Exchange, SubjectUse};
 
 /// A batch as [`WriteRows::write_rows`] takes it: the exchanges, their chained records, the
 /// heads they extend and the heads to set, and the time the batch is logged at.

@@ -7,9 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::StoreError;
-use super::ledger::{LogReceipt, MAX_BATCH};
-use crate::gateway::record::{Exchange, SubjectUse};
+use super::{Exchange, LogReceipt, MAX_BATCH, SubjectUse};
+use crate::store::StoreError;
 
 pub(super) type Batch = Vec<(Exchange, Option<SubjectUse>)>;
 type Reply = oneshot::Sender<Result<Vec<LogReceipt>, String>>;
@@ -27,7 +26,7 @@ pub(super) type Jobs = mpsc::UnboundedReceiver<Job>;
 type Start = Box<dyn Fn(Jobs) -> Result<(), String> + Send + Sync>;
 
 /// The callers' end of one writer.
-pub(super) struct GroupCommit {
+pub(in crate::store) struct GroupCommit {
     /// The database as errors name it, e.g. "the SQLite database data/hromada.db".
     database: String,
     start: Start,
@@ -37,7 +36,7 @@ pub(super) struct GroupCommit {
 }
 
 impl GroupCommit {
-    pub fn new(database: String, start: Start) -> GroupCommit {
+    pub(super) fn new(database: String, start: Start) -> GroupCommit {
         GroupCommit {
             database,
             start,
@@ -46,7 +45,7 @@ impl GroupCommit {
         }
     }
 
-    /// Writes `batch` ([`super::Store::record_exchanges`]); resolves once it is committed. An
+    /// Writes `batch` ([`crate::store::Store::record_exchanges`]); resolves once it is committed. An
     /// empty batch resolves once every batch handed over before it is committed. A batch holds
     /// at most [`MAX_BATCH`] exchanges, so that those committed together stay far below the
     /// databases' limits on bound values.

@@ -12,15 +12,15 @@ use sqlx::sqlite::SqlitePool;
 use sqlx::{Acquire, Connection, Postgres, Row};
 
 use super::batch_rows::{ChainedBatch, WriteRows, write_if_heads_unmoved};
+use super::chain::{GENESIS_HASH, LogReceipt, batch_nodes};
 use super::group_commit::{Batch, Gathered, GroupCommit, Jobs};
 use super::head_cache::HeadCache;
-use super::ledger::{GENESIS_HASH, LOCK_HEAD, LogReceipt, batch_nodes};
-use super::reconciles::time_text;
-use super::{Pool, failure_hint};
+use super::rows::LOCK_HEAD;
+use crate::store::{Pool, failure_hint, time_text};
 
 /// The group commit of `pool` (named `database` in errors); its task starts with the first batch
 /// on the runtime of that batch.
-pub(super) fn group_commit(pool: Pool, database: String) -> GroupCommit {
+pub(in crate::store) fn group_commit(pool: Pool, database: String) -> GroupCommit {
     GroupCommit::new(
         database,
         Box::new(move |jobs| {
