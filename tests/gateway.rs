@@ -924,3 +924,52 @@ async fn a_new_revision_reaches_the_health_checks_and_the_calls_between_nodes() 
     );
     assert_eq!(r.json()["debt_uah"], "0.00");
 }
+
+/// A new TLS certificate for the provider's node, applied while both nodes serve: its listener
+/// presents it from then on, and the consumer's node, which accepts only the certificate the
+/// applied revision gives that node, calls it with a client made for the new revision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewed_node_certificate_is_served_and_trusted_once_its_revision_is_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
+    let vodokanal = start(&fed, &dir.path().join("vodokanal"), "gw-vodokanal", &[]);
+    wait_for_peer_listener(&vodokanal);
+    let core = start(&fed, &dir.path().join("core"), "gw-core", &[]);
+    let registry = fed.registry_client();
+    let balance = fed.balance_path("/accounts/120045/balance");
+    let r = get(&core, &balance, &registry).await;
+    assert_eq!(r.status, 200, "{}\n{}", r.body, core.log());
+
+    let before = [core.applied(), vodokanal.applied()];
+    let cert = fed.root.join("pki/nodes/gw-vodokanal.crt");
+    let old = std::fs::read(&cert).unwrap();
+    std::fs::remove_file(&cert).unwrap();
+    let made = std::process::Command::new(env!("CARGO_BIN_EXE_hromada"))
+        .args(["keys", "dev"])
+        .arg(&fed.root)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    assert_ne!(std::fs::read(&cert).unwrap(), old, "a new certificate");
+    for (node, before) in [&core, &vodokanal].into_iter().zip(before) {
+        node.wait_for("the renewed certificate applied", |s| {
+            s["applied"]["revision"].as_str() != Some(before.as_str())
+        });
+    }
+
+    let r = get(&core, &balance, &registry).await;
+    assert_eq!(
+        r.status,
+        200,
+        "{}\ncore:\n{}\nvodokanal:\n{}",
+        r.body,
+        core.log(),
+        vodokanal.log()
+    );
+    assert_eq!(r.json()["debt_uah"], "0.00");
+}
