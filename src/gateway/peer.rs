@@ -52,12 +52,8 @@ struct RevisionClients {
 }
 
 impl PeerClients {
-    /// Makes clients for each revision announced, until `stopped` turns true.
-    pub async fn renew(
-        gateway: Arc<Gateway>,
-        mut revisions: Revisions,
-        mut stopped: watch::Receiver<bool>,
-    ) {
+    /// Starts afresh with each revision announced, until `stopped` turns true.
+    pub async fn renew(&self, mut revisions: Revisions, mut stopped: watch::Receiver<bool>) {
         loop {
             tokio::select! {
                 changed = stopped.changed() => {
@@ -66,7 +62,7 @@ impl PeerClients {
                     }
                 }
                 compiled = revisions.next() => {
-                    gateway.peers.current.store(Arc::new(RevisionClients {
+                    self.current.store(Arc::new(RevisionClients {
                         revision: compiled.revision.id.clone(),
                         clients: Mutex::default(),
                     }));

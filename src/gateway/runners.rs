@@ -12,7 +12,6 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::checkpoints::{self, Tally};
-use super::peer::PeerClients;
 use super::{GatewayState, disposal, health, peer_listener};
 use crate::connections::ConnectionLimits;
 
@@ -71,11 +70,12 @@ impl Runners {
                 settings.dispose_every,
                 stopped.clone(),
             )),
-            peer_clients: tokio::spawn(PeerClients::renew(
-                gateway.clone(),
-                current.subscribe(),
-                stopped.clone(),
-            )),
+            peer_clients: tokio::spawn({
+                let gateway = gateway.clone();
+                let revisions = current.subscribe();
+                let stopped = stopped.clone();
+                async move { gateway.peers.renew(revisions, stopped).await }
+            }),
             peer_listener: tokio::spawn(peer_listener::listen(
                 gateway.clone(),
                 peer_app,
