@@ -5,6 +5,7 @@
 pub mod check;
 pub mod cli;
 pub mod compile;
+pub mod connections;
 pub mod crypto;
 pub mod docs;
 pub mod gateway;

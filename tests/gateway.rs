@@ -856,3 +856,117 @@ async fn a_stop_lets_the_exchange_in_flight_finish_and_both_nodes_log_it() {
         );
     }
 }
+
+/// A revision applied while both nodes serve reaches what runs beside the requests: the water
+/// utility's node checks its service as the new revision says at once, and calls between the
+/// nodes go on over the peer clients and the listener of the new revision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_revision_reaches_the_health_checks_and_the_calls_between_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
+    let vodokanal = start(&fed, &dir.path().join("vodokanal"), "gw-vodokanal", &[]);
+    wait_for_peer_listener(&vodokanal);
+    let core = start(&fed, &dir.path().join("core"), "gw-core", &[]);
+    let registry = fed.registry_client();
+    let balance = fed.balance_path("/accounts/120045/balance");
+    let r = get(&core, &balance, &registry).await;
+    assert_eq!(r.status, 200, "{}\n{}", r.body, core.log());
+
+    let before = [core.applied(), vodokanal.applied()];
+    fed.edit(
+        "spec/vodokanal.kdl",
+        r#"health path="/health" every="30s""#,
+        r#"health path="/gone" every="1s""#,
+    );
+    for (node, before) in [&core, &vodokanal].into_iter().zip(before) {
+        node.wait_for("the changed health check applied", |s| {
+            s["applied"]["revision"].as_str() != Some(before.as_str())
+        });
+    }
+    // Only the new revision's check asks for a path the upstream does not serve.
+    let started = Instant::now();
+    loop {
+        let (code, body) = vodokanal.get("/api/catalogue");
+        assert_eq!(code, 200, "{body}");
+        let catalogue: Value = serde_json::from_str(&body).unwrap();
+        let health = catalogue["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["reference"] == "vodokanal/balance")
+            .map(|s| s["health"].clone())
+            .unwrap_or_else(|| panic!("no vodokanal/balance in {catalogue:#}"));
+        if health["state"] == "down" {
+            assert_eq!(health["every_ms"], 1000);
+            assert_eq!(health["status_code"], 404);
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the new revision's health check did not run: {health:#}\n{}",
+            vodokanal.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let r = get(&core, &balance, &registry).await;
+    assert_eq!(
+        r.status,
+        200,
+        "{}\ncore:\n{}\nvodokanal:\n{}",
+        r.body,
+        core.log(),
+        vodokanal.log()
+    );
+    assert_eq!(r.json()["debt_uah"], "0.00");
+}
+
+/// A new TLS certificate for the provider's node, applied while both nodes serve: its listener
+/// presents it from then on, and the consumer's node, which accepts only the certificate the
+/// applied revision gives that node, calls it with a client made for the new revision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewed_node_certificate_is_served_and_trusted_once_its_revision_is_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    fed.systems_over_http();
+    let vodokanal = start(&fed, &dir.path().join("vodokanal"), "gw-vodokanal", &[]);
+    wait_for_peer_listener(&vodokanal);
+    let core = start(&fed, &dir.path().join("core"), "gw-core", &[]);
+    let registry = fed.registry_client();
+    let balance = fed.balance_path("/accounts/120045/balance");
+    let r = get(&core, &balance, &registry).await;
+    assert_eq!(r.status, 200, "{}\n{}", r.body, core.log());
+
+    let before = [core.applied(), vodokanal.applied()];
+    let cert = fed.root.join("pki/nodes/gw-vodokanal.crt");
+    let old = std::fs::read(&cert).unwrap();
+    std::fs::remove_file(&cert).unwrap();
+    let made = std::process::Command::new(env!("CARGO_BIN_EXE_hromada"))
+        .args(["keys", "dev"])
+        .arg(&fed.root)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    assert_ne!(std::fs::read(&cert).unwrap(), old, "a new certificate");
+    for (node, before) in [&core, &vodokanal].into_iter().zip(before) {
+        node.wait_for("the renewed certificate applied", |s| {
+            s["applied"]["revision"].as_str() != Some(before.as_str())
+        });
+    }
+
+    let r = get(&core, &balance, &registry).await;
+    assert_eq!(
+        r.status,
+        200,
+        "{}\ncore:\n{}\nvodokanal:\n{}",
+        r.body,
+        core.log(),
+        vodokanal.log()
+    );
+    assert_eq!(r.json()["debt_uah"], "0.00");
+}

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+use crate::connections::ConnectionLimits;
 use crate::gateway::{Limits, checkpoints};
 use crate::reconcile::git::Remote;
 use crate::serve::Options;
-use crate::serve::connections::ConnectionLimits;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {

@@ -1,13 +1,15 @@
 //! Spec → `Compiled`: the immutable runtime snapshot that one revision is served from. The
 //! reconciler swaps whole snapshots, so a request sees one revision from its start to its end;
 //! nothing here may fail on a spec that passed the checks, except what depends on this process.
+//! A snapshot holds one section per subsystem, each compiled by its own module.
 
-pub mod routes;
+pub mod current;
+pub mod gateway;
 
 use chrono::{DateTime, Utc};
 
 pub use crate::identity::Documents;
-use crate::identity::{Revision, Trust};
+use crate::identity::Revision;
 use crate::spec::{Diagnostic, Spec};
 use crate::store::Actuation;
 
@@ -19,13 +21,11 @@ pub struct Compiled {
     pub spec: Spec,
     /// What the store must hold for this revision (officials, schedules).
     pub actuation: Actuation,
-    /// The gateway's lookup tables: identifiers to services, clients and agreements.
-    pub routes: routes::Routes,
     /// The referenced files of this revision.
     pub documents: Documents,
-    /// Trust anchors, node certificates and seals, parsed from `documents`.
-    pub trust: Trust,
     pub compiled_at: DateTime<Utc>,
+    /// The subsystems' sections (the case engine's, the portal's and the registry's go beside).
+    pub gateway: gateway::GatewaySection,
 }
 
 /// Compiles a checked spec for the process that serves `node` (the portal's node when `None`).
@@ -37,10 +37,9 @@ pub fn compile(
 ) -> Result<Compiled, Box<Diagnostic>> {
     let node = serving_node(&spec, node)?;
     Ok(Compiled {
-        trust: Trust::from_spec(&spec, &documents),
+        gateway: gateway::GatewaySection::compile(&spec, &documents),
         documents,
         actuation: Actuation::from_spec(&spec),
-        routes: routes::Routes::new(&spec),
         revision,
         node,
         spec,

@@ -65,6 +65,7 @@ pub fn decide<'s>(
     };
     let provider_ref = format!("{}/{}", participant.id, service.id);
     let agreements = compiled
+        .gateway
         .routes
         .agreements(&compiled.spec, consumer, &provider_ref);
     authorise(

@@ -284,7 +284,7 @@ pub fn exchanged_hash(call: &Call) -> String {
 }
 
 /// The most header fields a request may have. The HTTP layer reads up to
-/// `serve::connections::MAX_HEADER_FIELDS_READ`, so that a request with more than this gets an
+/// `connections::MAX_HEADER_FIELDS_READ`, so that a request with more than this gets an
 /// X-Road error rather than the HTTP layer's bare 431.
 pub const MAX_HEADER_FIELDS: usize = 100;
 

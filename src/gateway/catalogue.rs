@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -15,18 +15,22 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 use serde_json::json;
 
+use super::GatewayState;
 use crate::compile::Compiled;
-use crate::compile::routes::member_class;
+use crate::compile::gateway::routes::member_class;
 use crate::identity::ServiceId;
 use crate::redact::Upstreams;
-use crate::serve::AppState;
 use crate::spec::model::{Participant, Service, Status};
 use crate::store::{Availability, HealthCheckRow, ServiceHealth, Store};
 
 /// What replaces an upstream address that a published text would otherwise carry.
 const HIDDEN: &str = "https://upstream.invalid";
 
-pub fn routes() -> axum::Router<AppState> {
+pub fn routes<S>() -> axum::Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    GatewayState: FromRef<S>,
+{
     axum::Router::new()
         .route("/catalogue", get(page))
         .route("/api/catalogue", get(api))
@@ -260,7 +264,7 @@ impl Health {
 
 fn service_id(compiled: &Compiled, p: &Participant, s: &Service) -> Option<ServiceId> {
     Some(ServiceId {
-        instance: compiled.routes.instance.clone(),
+        instance: compiled.gateway.routes.instance.clone(),
         member_class: member_class(p),
         member_code: p.edrpou.clone(),
         subsystem: p.provider_subsystem(s)?.to_string(),
@@ -449,18 +453,18 @@ fn error(status: StatusCode, kind: &str, message: String) -> Response {
     (status, Json(json!({"type": kind, "message": message}))).into_response()
 }
 
-async fn api(State(app): State<AppState>) -> Response {
-    let Some(compiled) = app.shared.current.load_full() else {
+async fn api(State(app): State<GatewayState>) -> Response {
+    let Some(compiled) = app.current.load_full() else {
         return not_ready();
     };
-    Json(catalogue(&compiled, &app.store, Utc::now()).await).into_response()
+    Json(catalogue(&compiled, app.store(), Utc::now()).await).into_response()
 }
 
-async fn page(State(app): State<AppState>) -> Response {
-    let Some(compiled) = app.shared.current.load_full() else {
+async fn page(State(app): State<GatewayState>) -> Response {
+    let Some(compiled) = app.current.load_full() else {
         return not_ready();
     };
-    let catalogue = catalogue(&compiled, &app.store, Utc::now()).await;
+    let catalogue = catalogue(&compiled, app.store(), Utc::now()).await;
     match render(&compiled, &catalogue) {
         Ok(html) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
         Err(e) => {
@@ -557,10 +561,10 @@ fn interval_label(ms: i64) -> String {
 }
 
 async fn openapi(
-    State(app): State<AppState>,
+    State(app): State<GatewayState>,
     Path((participant, service)): Path<(String, String)>,
 ) -> Response {
-    let Some(compiled) = app.shared.current.load_full() else {
+    let Some(compiled) = app.current.load_full() else {
         return not_ready();
     };
     openapi_response(&compiled, &participant, &service)

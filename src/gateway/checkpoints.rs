@@ -16,7 +16,7 @@ use super::Gateway;
 use super::anchor;
 use super::audit;
 use crate::compile::Compiled;
-use crate::reconcile::Shared;
+use crate::compile::current::Current;
 use crate::store::{Checkpoint, Store};
 
 /// The header a node's latest signed checkpoint travels in between nodes (base64 of its JSON).
@@ -185,7 +185,7 @@ async fn keep(
             checkpoint.node
         )));
     }
-    let key = compiled.trust.node_key(from).map_err(&refused)?;
+    let key = compiled.gateway.trust.node_key(from).map_err(&refused)?;
     anchor::verify(key, &checkpoint).map_err(|e| refused(e.to_string()))?;
     let own = gateway.keys.node_key(&compiled.node).map_err(&refused)?;
     let store = gateway.ledger.store();
@@ -231,7 +231,7 @@ async fn disagrees(store: &Store, sent: &Checkpoint) {
 /// Signs this node's head when the tally reaches its count or `every` passes, and keeps the
 /// checkpoints other nodes sent, until `stopped`.
 pub async fn run(
-    shared: Arc<Shared>,
+    current: Current,
     gateway: Arc<Gateway>,
     tally: Arc<Tally>,
     every: Duration,
@@ -254,7 +254,7 @@ pub async fn run(
             _ = tick.tick() => {}
             _ = tally.due.notified() => {}
             Some((from, checkpoint)) = received.recv() => {
-                let Some(compiled) = shared.current.load_full() else { continue };
+                let Some(compiled) = current.load_full() else { continue };
                 match keep(&gateway, &compiled, &from, checkpoint).await {
                     Ok(seq) => gateway.anchoring.kept(from, seq),
                     Err(e) => {
@@ -267,13 +267,13 @@ pub async fn run(
             _ = stopped.changed() => return,
         }
         tally.since.store(0, Ordering::Relaxed);
-        take_now(&shared, &gateway).await;
+        take_now(&current, &gateway).await;
     }
 }
 
 /// Takes a checkpoint of this node's chain now (if a revision is applied), logging failures.
-pub async fn take_now(shared: &Shared, gateway: &Gateway) {
-    let Some(compiled) = shared.current.load_full() else {
+pub async fn take_now(current: &Current, gateway: &Gateway) {
+    let Some(compiled) = current.load_full() else {
         return;
     };
     match checkpoint(gateway.ledger.store(), gateway, &compiled.node).await {

@@ -2,20 +2,19 @@
 //! the period of the spec's `message-log` retention rule are disposed of. Entries, digests and
 //! hashes stay, so the chain still verifies and `audit export` says what was disposed of when.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::watch;
 
 use crate::compile::Compiled;
-use crate::reconcile::Shared;
+use crate::compile::current::Current;
 use crate::spec::model::parse_duration_days;
 use crate::store::{RetentionRow, Store};
 
 /// Disposes of due bodies every `every` under the applied revision's rules, until `stopped`.
 pub async fn run(
-    shared: Arc<Shared>,
+    current: Current,
     store: Store,
     every: Duration,
     mut stopped: watch::Receiver<bool>,
@@ -27,7 +26,7 @@ pub async fn run(
             _ = tick.tick() => {}
             _ = stopped.changed() => return,
         }
-        let Some(compiled) = shared.current.load_full() else {
+        let Some(compiled) = current.load_full() else {
             continue;
         };
         match dispose(&compiled, &store, Utc::now()).await {

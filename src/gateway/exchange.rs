@@ -16,16 +16,15 @@ use super::call::{self, Answer, Call, ResponseIds, Unparsed};
 use super::protocol::{ErrorKind, GatewayError, new_message_id};
 use super::systems::{self, Origin};
 use super::trace::{self, Trace};
-use super::{Gateway, metaservices, peer, provider};
+use super::{Gateway, GatewayState, metaservices, peer, provider};
 use crate::compile::Compiled;
-use crate::serve::AppState;
 use crate::spec::model::RecordClass;
 use crate::store::Side;
 
 /// `ANY /r1/…` from an information system.
-pub async fn handle(State(app): State<AppState>, request: Request<Body>) -> Response {
+pub async fn handle(State(app): State<GatewayState>, request: Request<Body>) -> Response {
     let gateway = &app.gateway;
-    let compiled = app.shared.current.load_full();
+    let compiled = app.current.load_full();
     let origin = Origin::of(&request);
     let _room = match gateway.bodies.reserve(request.headers()) {
         Ok(room) => room,
@@ -90,7 +89,7 @@ fn consumer<'c>(
     let refuse = |kind: ErrorKind, message: String| {
         Box::new(GatewayError::new(kind, message, call.message_id.clone()))
     };
-    let routes = &compiled.routes;
+    let routes = &compiled.gateway.routes;
     if call.client.instance != routes.instance {
         return Err(refuse(
             ErrorKind::InvalidClientIdentifier,
@@ -125,7 +124,7 @@ fn consumer<'c>(
     }
     systems::authenticate(
         &compiled.spec,
-        &compiled.trust.clients,
+        &compiled.gateway.trust.clients,
         consumer,
         origin,
         chrono::Utc::now(),
@@ -148,7 +147,7 @@ async fn route(
             Answer::refusal(GatewayError::new(kind, message, call.message_id.clone())),
         )
     };
-    let routes = &compiled.routes;
+    let routes = &compiled.gateway.routes;
     let spec = &compiled.spec;
     let Some((participant, service)) = routes.service_by_id(spec, &call.service) else {
         return refuse(

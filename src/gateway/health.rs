@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::hash::BuildHasher;
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -14,12 +13,10 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::compile::Compiled;
-use crate::reconcile::Shared;
+use crate::compile::current::Revisions;
 use crate::redact::Upstreams;
 use crate::store::{HealthResult, Store};
 
-/// How often the runner looks for a newly applied revision.
-const POLL: Duration = Duration::from_secs(1);
 /// How often results older than `KEEP` are deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// How long results are kept: the catalogue's longest window (30 days) and a day to spare.
@@ -83,9 +80,9 @@ fn jitter(service: &str, every: Duration) -> Duration {
     Duration::from_millis(random % spread)
 }
 
-/// Runs the checks of whatever revision is applied, rescheduling when another is, until `stop`
-/// turns true (or its sender is gone). Checks in flight finish before it returns.
-pub async fn run(shared: Arc<Shared>, store: Store, mut stop: watch::Receiver<bool>) {
+/// Runs the checks of the applied revision, rescheduling as each new one is announced, until
+/// `stop` turns true (or its sender is gone). Checks in flight finish before it returns.
+pub async fn run(mut revisions: Revisions, store: Store, mut stop: watch::Receiver<bool>) {
     let client = match reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
@@ -103,9 +100,6 @@ pub async fn run(shared: Arc<Shared>, store: Store, mut stop: watch::Receiver<bo
         }
     };
     let mut running: BTreeMap<String, Running> = BTreeMap::new();
-    let mut revision: Option<String> = None;
-    let mut poll = tokio::time::interval(POLL);
-    poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut prune = tokio::time::interval(PRUNE_EVERY);
     prune.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
@@ -115,12 +109,8 @@ pub async fn run(shared: Arc<Shared>, store: Store, mut stop: watch::Receiver<bo
                     break;
                 }
             }
-            _ = poll.tick() => {
-                let Some(compiled) = shared.current.load_full() else { continue };
-                if revision.as_deref() != Some(compiled.revision.id.as_str()) {
-                    revision = Some(compiled.revision.id.clone());
-                    reschedule(&mut running, local_checks(&compiled), &client, &store).await;
-                }
+            compiled = revisions.next() => {
+                reschedule(&mut running, local_checks(&compiled), &client, &store).await;
             }
             _ = prune.tick() => {
                 let before = Utc::now() - chrono::Duration::days(KEEP_DAYS);
@@ -350,7 +340,7 @@ mod tests {
     fn only_the_services_of_this_nodes_participants_are_checked() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let loaded = crate::spec::load::load(root);
-        let revision = crate::reconcile::revision::Revision {
+        let revision = crate::identity::Revision {
             id: "sha256:test".into(),
             content_hash: "test".into(),
         };

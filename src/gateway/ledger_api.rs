@@ -6,14 +6,14 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRef, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::serve::AppState;
+use super::GatewayState;
 use crate::store::time_text;
 
 /// Records per page when the caller does not say.
@@ -22,7 +22,11 @@ const MAX_PER_PAGE: i64 = 100;
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 1000;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    GatewayState: FromRef<S>,
+{
     Router::new()
         .route("/api/subjects/{subject}/usage", get(subject_usage))
         .route("/api/operational", get(operational))
@@ -33,7 +37,7 @@ fn error(status: StatusCode, kind: &str, message: &str) -> Response {
 }
 
 /// The response refusing the request, unless it carries the configured token.
-fn refusal(app: &AppState, headers: &HeaderMap) -> Option<Response> {
+fn refusal(app: &GatewayState, headers: &HeaderMap) -> Option<Response> {
     let Some(token) = &app.api_token else {
         return Some(error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -98,7 +102,7 @@ fn number(
 }
 
 async fn subject_usage(
-    State(app): State<AppState>,
+    State(app): State<GatewayState>,
     Path(subject): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
@@ -113,7 +117,7 @@ async fn subject_usage(
         (Ok(page), Ok(per_page)) => (page, per_page),
         (Err(wrong), _) | (_, Err(wrong)) => return bad_request(&wrong),
     };
-    match app.store.subject_uses(&subject, page, per_page).await {
+    match app.store().subject_uses(&subject, page, per_page).await {
         Ok(found) => {
             let usage: Vec<Value> = found
                 .uses
@@ -147,7 +151,7 @@ async fn subject_usage(
 }
 
 async fn operational(
-    State(app): State<AppState>,
+    State(app): State<GatewayState>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
@@ -170,7 +174,7 @@ async fn operational(
             }
         },
     };
-    match app.store.operational_records(since, limit).await {
+    match app.store().operational_records(since, limit).await {
         Ok(records) => Json(json!({
             "since": since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             "limit": limit,

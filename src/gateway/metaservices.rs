@@ -11,17 +11,16 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use super::Gateway;
 use super::access::{granted_operations, inactive_party, valid_on};
 use super::call::{Answer, Call, ResponseIds, Unparsed};
 use super::exchange::keeps_bodies;
 use super::protocol::{ErrorKind, GatewayError, HEADER_CLIENT, HEADER_ID, new_message_id};
 use super::trace::{self, Trace};
+use super::{Gateway, GatewayState};
 use crate::compile::Compiled;
-use crate::compile::routes::member_class;
+use crate::compile::gateway::routes::member_class;
 use crate::docs::render::escape_html;
 use crate::identity::ServiceId;
-use crate::serve::AppState;
 use crate::spec::model::{Participant, Service};
 use crate::store::Side;
 
@@ -32,13 +31,13 @@ const GET_OPENAPI: &str = "getOpenAPI";
 
 /// `GET /listClients`: every participant and subsystem of the system, as X-Road's `clientList`
 /// XML, or its JSON shape when the caller accepts `application/json`. Logged like an exchange.
-pub async fn list_clients(State(app): State<AppState>, request: Request<Body>) -> Response {
-    let Some(compiled) = app.shared.current.load_full() else {
+pub async fn list_clients(State(app): State<GatewayState>, request: Request<Body>) -> Response {
+    let Some(compiled) = app.current.load_full() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "no revision applied yet\n").into_response();
     };
     let clients = clients(&compiled);
     let body = if accepts_json(request.headers()) {
-        json_answer(clients_json(&compiled.routes.instance, &clients))
+        json_answer(clients_json(&compiled.gateway.routes.instance, &clients))
     } else {
         Answer {
             status: StatusCode::OK,
@@ -46,7 +45,7 @@ pub async fn list_clients(State(app): State<AppState>, request: Request<Body>) -
                 CONTENT_TYPE,
                 HeaderValue::from_static("text/xml; charset=utf-8"),
             )],
-            body: Bytes::from(clients_xml(&compiled.routes.instance, &clients)),
+            body: Bytes::from(clients_xml(&compiled.gateway.routes.instance, &clients)),
             error: None,
         }
     };
@@ -243,7 +242,7 @@ pub fn answer(compiled: &Compiled, call: &Call) -> Option<Answer> {
     let refuse = |kind, message: String| {
         Answer::refusal(GatewayError::new(kind, message, call.message_id.clone()))
     };
-    let routes = &compiled.routes;
+    let routes = &compiled.gateway.routes;
     let spec = &compiled.spec;
     let provider = call.service.subsystem_id();
     let participant = (provider.instance == routes.instance)
@@ -343,6 +342,7 @@ pub fn answer(compiled: &Compiled, call: &Call) -> Option<Answer> {
 pub fn trace(compiled: &Compiled, call: &Call) -> Trace {
     Trace {
         consumer: compiled
+            .gateway
             .routes
             .client_by_id(&call.client)
             .map(str::to_string),
@@ -374,7 +374,7 @@ fn methods(
             };
             Some(json!({
                 "object_type": "SERVICE",
-                "xroad_instance": compiled.routes.instance,
+                "xroad_instance": compiled.gateway.routes.instance,
                 "member_class": class,
                 "member_code": participant.edrpou,
                 "subsystem_code": participant.provider_subsystem(service),

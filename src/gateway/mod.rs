@@ -1,6 +1,7 @@
 //! The gateway between information systems (GW-1 … GW-7): the X-Road REST protocol towards
 //! information systems, access decisions, minimisation, seals and mutually authenticated TLS
-//! between nodes, the hash-chained message log, monitoring and the catalogue.
+//! between nodes, the hash-chained message log, monitoring and the catalogue. `serve` mounts its
+//! `router` and `peer_router` over `GatewayState` and starts its `Runners`.
 
 pub mod access;
 pub mod anchor;
@@ -23,6 +24,7 @@ pub mod ledger_api;
 pub mod metaservices;
 pub mod minimise;
 pub mod peer;
+pub mod peer_listener;
 pub mod peer_tls;
 pub mod protocol;
 pub mod provider;
@@ -31,6 +33,8 @@ pub mod record;
 pub mod redirect;
 pub mod release;
 pub mod replay;
+pub mod router;
+pub mod runners;
 pub mod systems;
 pub mod systems_tls;
 pub mod trace;
@@ -44,6 +48,9 @@ use ledger::Ledger;
 use rate_limit::RateLimits;
 
 use crate::store::Store;
+
+pub use router::{GatewayState, peer_router, router};
+pub use runners::{RunnerSettings, Runners};
 
 /// Bounds on what the gateway carries.
 #[derive(Debug, Clone, Copy)]

@@ -5,14 +5,16 @@
 
 use std::collections::HashMap;
 use std::error::Error as _;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+use arc_swap::ArcSwap;
 use axum::Extension;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
+use tokio::sync::watch;
 
 use super::answer_headers::passed_on;
 use super::authorise::decide;
@@ -23,54 +25,72 @@ use super::protocol::{ErrorKind, GatewayError, HEADER_REQUEST_HASH};
 use super::replay::{HEADER_REQUEST_ID, HEADER_SEALED_AT, Stale, Stamp};
 use super::trace::Trace;
 use super::upstream::{BodyError, read_bounded, with_call_headers};
-use super::{Gateway, provider};
+use super::{Gateway, GatewayState, provider};
 use crate::compile::Compiled;
+use crate::compile::current::Revisions;
 use crate::crypto::{seal, sha256_hex};
-use crate::serve::AppState;
 use crate::spec::model::{Participant, Service};
 use crate::store::Side;
 
 const HEADER_REQUEST_SEAL: &str = "x-hromada-request-seal";
 const HEADER_RESPONSE_SEAL: &str = "x-hromada-response-seal";
 
-/// The mTLS clients of one revision (its node identity and anchors), one per node called, each
-/// accepting only that node's certificate; made when first needed.
+/// The mTLS clients of the announced revision (its node identity and anchors), one per node
+/// called, each accepting only that node's certificate; made when first needed, and dropped
+/// with their revision when `renew` is told of the next.
 #[derive(Default)]
 pub struct PeerClients {
-    /// Node id → the revision its client was made for, and the client.
-    current: Mutex<HashMap<String, Made>>,
+    current: ArcSwap<RevisionClients>,
 }
 
-/// A node's client as made for a revision (its id), or why it could not be.
-type Made = (String, Result<reqwest::Client, String>);
+#[derive(Default)]
+struct RevisionClients {
+    /// The id of the revision the clients are made for.
+    revision: String,
+    /// Node id → its client, or why it could not be made.
+    clients: Mutex<HashMap<String, Result<reqwest::Client, String>>>,
+}
 
 impl PeerClients {
+    /// Starts afresh with each revision announced, until `stopped` turns true.
+    pub async fn renew(&self, mut revisions: Revisions, mut stopped: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                changed = stopped.changed() => {
+                    if changed.is_err() || *stopped.borrow() {
+                        return;
+                    }
+                }
+                compiled = revisions.next() => {
+                    self.current.store(Arc::new(RevisionClients {
+                        revision: compiled.revision.id.clone(),
+                        clients: Mutex::default(),
+                    }));
+                }
+            }
+        }
+    }
+
     fn for_node(
         &self,
         gateway: &Gateway,
         compiled: &Compiled,
         node: &str,
     ) -> Result<reqwest::Client, String> {
-        let held = |clients: &HashMap<String, Made>| {
-            clients
-                .get(node)
-                .filter(|(revision, _)| *revision == compiled.revision.id)
-                .map(|(_, made)| made.clone())
-        };
-        if let Some(made) = held(&self.current.lock().unwrap_or_else(|p| p.into_inner())) {
-            return made;
+        let current = self.current.load();
+        if current.revision != compiled.revision.id {
+            // A request that outlived its revision, or came before its announcement arrived.
+            return make_client(gateway, compiled, node);
+        }
+        let clients = || current.clients.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(made) = clients().get(node) {
+            return made.clone();
         }
         let made = make_client(gateway, compiled, node);
         if let Err(e) = &made {
             tracing::error!("this node cannot call other gateway nodes: {e}");
         }
-        self.current
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                node.to_string(),
-                (compiled.revision.id.clone(), made.clone()),
-            );
+        clients().insert(node.to_string(), made.clone());
         made
     }
 }
@@ -107,9 +127,9 @@ fn make_client(
     let identity = identity(gateway, compiled)?;
     let config = peer_tls::node_client_config(
         &identity,
-        &compiled.trust.anchors,
+        &compiled.gateway.trust.anchors,
         node,
-        compiled.trust.node_certificates(),
+        compiled.gateway.trust.node_certificates(),
     )?;
     reqwest::Client::builder()
         .use_preconfigured_tls(config)
@@ -310,7 +330,7 @@ pub async fn forward(
         .as_deref()
         .ok_or_else(|| "the answer carries no seal".to_string())
         .and_then(|s| {
-            let key = compiled.trust.seal(&participant.id, Utc::now())?;
+            let key = compiled.gateway.trust.seal(&participant.id, Utc::now())?;
             seal::verify(
                 key,
                 &response_text(&call.message_id, &request_seal, &answer),
@@ -368,12 +388,12 @@ fn remote_error(kind: &str, body: &[u8], message_id: &str) -> GatewayError {
 
 /// `ANY /r1/…` on the peer listener: a call forwarded by another node.
 pub async fn receive(
-    State(app): State<AppState>,
+    State(app): State<GatewayState>,
     peer: Option<Extension<PeerCertificate>>,
     request: Request<Body>,
 ) -> Response {
     let gateway = &app.gateway;
-    let Some(compiled) = app.shared.current.load_full() else {
+    let Some(compiled) = app.current.load_full() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "no revision applied yet\n").into_response();
     };
     let request_seal = request
@@ -473,7 +493,7 @@ fn exchange_checkpoints(
     peer: Option<&Extension<PeerCertificate>>,
     headers: &HeaderMap,
 ) {
-    if let Some(node) = peer.and_then(|Extension(cert)| compiled.trust.node_of(&cert.0)) {
+    if let Some(node) = peer.and_then(|Extension(cert)| compiled.gateway.trust.node_of(&cert.0)) {
         gateway.anchoring.take(&node, headers);
     }
 }
@@ -513,12 +533,13 @@ async fn serve_forwarded(
         Answer::refusal(GatewayError::new(kind, message, call.message_id.clone()))
     };
     let spec = &compiled.spec;
-    let routes = &compiled.routes;
+    let routes = &compiled.gateway.routes;
     let found = routes
         .service_by_id(spec, &call.service)
         .filter(|(p, _)| p.gateway == compiled.node);
     let provider_id = found.map(|(p, _)| p.id.clone());
-    let Some(node) = peer.and_then(|Extension(cert)| compiled.trust.node_of(&cert.0)) else {
+    let Some(node) = peer.and_then(|Extension(cert)| compiled.gateway.trust.node_of(&cert.0))
+    else {
         return (
             refuse(
                 ErrorKind::ServerProxySslAuthenticationFailed,
@@ -557,7 +578,10 @@ async fn serve_forwarded(
         .ok_or_else(|| "the request carries no seal".to_string())
         .and_then(|(s, stamp)| {
             let stamp = stamp?;
-            let key = compiled.trust.seal(client_participant, Utc::now())?;
+            let key = compiled
+                .gateway
+                .trust
+                .seal(client_participant, Utc::now())?;
             seal::verify(key, &request_text(call, &stamp), s).map_err(|e| e.to_string())?;
             Ok(stamp)
         });

@@ -27,9 +27,9 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, Serve
 use rustls::server::WebPkiClientVerifier;
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
+use crate::connections::ConnectionLimits;
 use crate::crypto::certs::{self, Validity, chains_to, key_description, name_line};
 pub use crate::identity::NodeCertificates;
-use crate::serve::connections::ConnectionLimits;
 
 /// What to do about a node certificate or key, in development.
 const DEV_HINT: &str = "`hromada keys dev` makes the development ones";

@@ -13,11 +13,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwapOption;
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch as signal};
 
 use crate::cli::render::{Format, render};
+use crate::compile::current::{self, Current, Publisher};
 use crate::compile::{Compiled, Documents, compile};
 use crate::spec::{Diagnostic, Loaded};
 use crate::store::{NewReconcile, Outcome, Store};
@@ -49,7 +49,9 @@ impl Settings {
 
 /// What the HTTP side reads: the served snapshot and the status.
 pub struct Shared {
-    pub current: ArcSwapOption<Compiled>,
+    /// The applied revision, which `swap` publishes to the requests and the runners.
+    pub current: Current,
+    publisher: Publisher,
     /// Set when shutdown begins, so that `/readyz` sends traffic elsewhere while requests drain.
     pub stopping: std::sync::atomic::AtomicBool,
     state: Mutex<State>,
@@ -66,8 +68,10 @@ struct State {
 
 impl Shared {
     fn new(settings: &Settings) -> Shared {
+        let (publisher, current) = current::channel();
         Shared {
-            current: ArcSwapOption::empty(),
+            current,
+            publisher,
             stopping: std::sync::atomic::AtomicBool::new(false),
             state: Mutex::new(State::default()),
             instance: format!("{}:{}", host_name(), std::process::id()),
@@ -152,7 +156,7 @@ impl Reconciler {
     /// last good one is restored from its snapshot.
     pub async fn start(&mut self) {
         self.reconcile().await;
-        if self.shared.current.load().is_none() {
+        if !self.shared.current.is_applied() {
             self.restore().await;
         }
     }
@@ -306,8 +310,7 @@ impl Reconciler {
                 let serving = self
                     .shared
                     .current
-                    .load()
-                    .as_ref()
+                    .load_full()
                     .map(|c| format!("revision {} keeps serving", c.revision.short()))
                     .unwrap_or_else(|| "nothing is served until a valid revision comes".into());
                 tracing::warn!(
@@ -366,20 +369,19 @@ impl Reconciler {
         None
     }
 
+    /// Serves `compiled` and announces it to the runners.
     fn swap(&self, compiled: Compiled, applied_at: DateTime<Utc>, restored: bool) {
-        let previous = self.shared.current.swap(Some(Arc::new(compiled)));
-        let current = self.shared.current.load();
-        let current = current.as_ref().expect("just stored");
+        let revision = compiled.revision.id.clone();
+        let previous = self.shared.publisher.publish(compiled);
         if let Some(previous) = previous {
             metrics::gauge!("hromada_applied_revision_info", "revision" => previous.revision.id.clone())
                 .set(0.0);
         }
-        metrics::gauge!("hromada_applied_revision_info", "revision" => current.revision.id.clone())
-            .set(1.0);
+        metrics::gauge!("hromada_applied_revision_info", "revision" => revision.clone()).set(1.0);
         metrics::gauge!("hromada_applied_revision_timestamp_seconds")
             .set(applied_at.timestamp() as f64);
         self.shared.state().applied = Some(Applied {
-            revision: current.revision.id.clone(),
+            revision,
             applied_at,
             restored,
         });

@@ -2,10 +2,8 @@
 //! revision, and serves HTTP (plain or rustls) until SIGTERM or SIGINT, when it stops accepting,
 //! lets in-flight requests finish, stops reconciling and closes the store.
 
-pub mod connections;
 pub mod metrics;
 pub mod ops;
-pub mod peer;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,21 +11,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::{any, get};
+use axum::extract::FromRef;
+use axum::routing::get;
 use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
-use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::{mpsc, watch};
 
-use crate::gateway::checkpoints::{self, Tally};
-use crate::gateway::disposal;
+use crate::connections::ConnectionLimits;
+use crate::gateway::checkpoints::Tally;
 use crate::gateway::keys::KeyRing;
 use crate::gateway::ledger::Ledger;
-use crate::gateway::{Gateway, Limits, exchange, metaservices, systems_tls};
+use crate::gateway::{self, Gateway, GatewayState, Limits, RunnerSettings, Runners, systems_tls};
 use crate::reconcile::git::Remote;
 use crate::reconcile::{Reconciler, Settings, Shared};
 use crate::store::Store;
-use connections::ConnectionLimits;
+use ops::OpsState;
 
 /// How long in-flight requests may take to finish once shutdown begins.
 const DRAIN: Duration = Duration::from_secs(30);
@@ -58,29 +56,45 @@ pub struct Options {
     pub api_token_file: Option<PathBuf>,
 }
 
-/// What the HTTP handlers share.
+/// What the HTTP handlers share, one part per subsystem: each handler takes its own part
+/// (`FromRef`), never the whole.
 #[derive(Clone)]
 pub struct AppState {
-    pub shared: Arc<Shared>,
-    pub store: Store,
-    pub prometheus: PrometheusHandle,
-    pub node_key: String,
-    pub gateway: Arc<Gateway>,
-    /// The bearer token of the read APIs (`--api-token-file`), when configured.
-    pub api_token: Option<Arc<str>>,
+    pub ops: OpsState,
+    pub gateway: GatewayState,
 }
 
+impl FromRef<AppState> for OpsState {
+    fn from_ref(app: &AppState) -> OpsState {
+        app.ops.clone()
+    }
+}
+
+impl FromRef<AppState> for GatewayState {
+    fn from_ref(app: &AppState) -> GatewayState {
+        app.gateway.clone()
+    }
+}
+
+/// The systems' listener: the operations endpoints and every subsystem's routes. This and
+/// `peer_router` are the only places routers are composed.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/api/status", get(ops::status))
-        .route("/listClients", get(metaservices::list_clients))
-        .route("/r1/{*rest}", any(exchange::handle))
-        .merge(crate::gateway::ledger_api::routes())
-        .merge(crate::gateway::catalogue::routes())
+        .merge(gateway::router())
+        // The case engine's `workflow::router()`, the portal's `portal::router()` and the
+        // registry's `registry::router()` merge here, each over its own part of `AppState`.
         .fallback(ops::not_found)
+        .layer(axum::middleware::from_fn(metrics::track))
+        .with_state(state)
+}
+
+/// The listener for other gateway nodes, which the gateway's runners bind.
+pub fn peer_router(state: AppState) -> Router {
+    gateway::peer_router()
         .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
 }
@@ -146,20 +160,21 @@ pub async fn run(options: Options) -> Result<(), String> {
     let tally = Arc::new(Tally::new(options.checkpoint_records));
     let ledger = Ledger::new(store.clone()).counting(tally.clone());
     let gateway = Arc::new(
-        Gateway::new(
-            ledger.clone(),
-            KeyRing::new(options.keys.clone()),
-            options.limits,
-        )
-        .sharing_rate_limits(&store),
+        Gateway::new(ledger, KeyRing::new(options.keys.clone()), options.limits)
+            .sharing_rate_limits(&store),
     );
     let state = AppState {
-        shared: shared.clone(),
-        store: store.clone(),
-        prometheus,
-        node_key,
-        gateway,
-        api_token,
+        ops: OpsState {
+            shared: shared.clone(),
+            store: store.clone(),
+            prometheus,
+            node_key: node_key.into(),
+        },
+        gateway: GatewayState {
+            gateway,
+            current: shared.current.clone(),
+            api_token,
+        },
     };
     let app = router(state.clone());
 
@@ -220,33 +235,20 @@ pub async fn run(options: Options) -> Result<(), String> {
         tokio::spawn(forward_pulls(remote, triggers.clone(), shared.clone()));
     }
     let (stop, stopped) = watch::channel(false);
-    let checking = tokio::spawn(crate::gateway::health::run(
-        shared.clone(),
-        store.clone(),
-        stopped.clone(),
-    ));
     let reconciling = tokio::spawn(reconciler.run(trigger_rx, stopped.clone()));
-    let checkpointing = tokio::spawn(checkpoints::run(
-        shared.clone(),
-        state.gateway.clone(),
-        tally,
-        options.checkpoint_every,
-        stopped.clone(),
-    ));
-    let disposing = tokio::spawn(disposal::run(
-        shared.clone(),
-        store.clone(),
-        options.dispose_every,
-        stopped.clone(),
-    ));
-    let peer_handle: Handle<SocketAddr> = Handle::new();
-    let peers = tokio::spawn(peer::listen(
-        state.clone(),
-        options.peer_listen,
-        options.connections,
-        peer_handle.clone(),
+    // The portal's and the registry's runners, and the case engine's timers, start here too.
+    let gateway_runners = Runners::spawn(
+        &state.gateway,
+        peer_router(state.clone()),
+        RunnerSettings {
+            checkpoint_every: options.checkpoint_every,
+            tally,
+            dispose_every: options.dispose_every,
+            peer_listen: options.peer_listen,
+            connections: options.connections,
+        },
         stopped,
-    ));
+    );
 
     shutdown.wait().await;
     shared
@@ -257,18 +259,12 @@ pub async fn run(options: Options) -> Result<(), String> {
         DRAIN.as_secs()
     );
     handle.graceful_shutdown(Some(DRAIN));
-    peer_handle.graceful_shutdown(Some(DRAIN));
+    gateway_runners.drain(DRAIN);
     let _ = stop.send(true);
     let _ = reconciling.await;
-    let _ = checking.await;
-    let _ = disposing.await;
     let served = server.await.map_err(|e| e.to_string()).and_then(|r| r);
-    let _ = peers.await;
-    state.gateway.replays.flush().await;
-    ledger.close().await;
-    let _ = checkpointing.await;
     // The records written since the last checkpoint are signed before the node stops.
-    checkpoints::take_now(&shared, &state.gateway).await;
+    gateway_runners.finish().await;
     store.close().await;
     tracing::info!("stopped");
     served

@@ -2,25 +2,34 @@
 //! and the store answers), `/metrics` (Prometheus text) and `/api/status` (the reconciler's
 //! status as JSON). They read the shared state and never block on a reconcile.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
 
-use super::AppState;
+use crate::reconcile::Shared;
+use crate::store::Store;
+
+/// What the operations endpoints read.
+#[derive(Clone)]
+pub struct OpsState {
+    pub shared: Arc<Shared>,
+    pub store: Store,
+    pub prometheus: PrometheusHandle,
+    /// The key this process's reconciles are recorded under.
+    pub node_key: Arc<str>,
+}
 
 pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-pub async fn readyz(State(app): State<AppState>) -> Response {
-    let revision = app
-        .shared
-        .current
-        .load()
-        .as_ref()
-        .map(|c| c.revision.id.clone());
+pub async fn readyz(State(app): State<OpsState>) -> Response {
+    let revision = app.shared.current.revision_id();
     let store = app.store.ping().await;
     let stopping = app
         .shared
@@ -41,7 +50,7 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
     (status, Json(body)).into_response()
 }
 
-pub async fn metrics(State(app): State<AppState>) -> Response {
+pub async fn metrics(State(app): State<OpsState>) -> Response {
     (
         [(
             header::CONTENT_TYPE,
@@ -52,7 +61,7 @@ pub async fn metrics(State(app): State<AppState>) -> Response {
         .into_response()
 }
 
-pub async fn status(State(app): State<AppState>) -> Response {
+pub async fn status(State(app): State<OpsState>) -> Response {
     Json(app.shared.report(&app.store, &app.node_key).await).into_response()
 }
 

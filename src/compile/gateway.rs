@@ -1,0 +1,25 @@
+//! The gateway's section of a compiled revision: the lookup tables from X-Road identifiers to the
+//! spec (`routes`) and the certificates peers, seals and systems are judged by (`trust`).
+
+pub mod routes;
+
+use super::Documents;
+use crate::identity::Trust;
+use crate::spec::Spec;
+
+/// What the gateway serves one revision from.
+pub struct GatewaySection {
+    /// Identifiers to services, clients and agreements.
+    pub routes: routes::Routes,
+    /// Trust anchors, node certificates and seals, parsed from the revision's documents.
+    pub trust: Trust,
+}
+
+impl GatewaySection {
+    pub fn compile(spec: &Spec, documents: &Documents) -> GatewaySection {
+        GatewaySection {
+            routes: routes::Routes::new(spec),
+            trust: Trust::from_spec(spec, documents),
+        }
+    }
+}
