@@ -4,9 +4,9 @@
 
 use std::sync::LazyLock;
 
-use chrono::NaiveDate;
 use regex::Regex;
 
+pub use crate::spec::agreement_rules::parse_date;
 use crate::spec::{Diagnostic, Kind};
 
 use super::Checker;
@@ -104,10 +104,6 @@ pub fn valid_phone(s: &str) -> bool {
     rest.chars()
         .all(|c| c.is_ascii_digit() || " -()".contains(c))
         && (10..=15).contains(&digits)
-}
-
-pub fn parse_date(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }
 
 /// A duration such as `30s`, `5m`, `2h`, `10d`, `2w`, `18mo`, `5y`, in days (`permanent`: infinite).

@@ -12,7 +12,6 @@ use chrono::Utc;
 use serde_json::{Value, json};
 
 use super::Gateway;
-use super::access::{granted_operations, inactive_party, valid_on};
 use super::call::{Answer, Call, ResponseIds, Unparsed};
 use super::exchange::keeps_bodies;
 use super::protocol::{
@@ -24,6 +23,7 @@ use crate::compile::Compiled;
 use crate::compile::routes::member_class;
 use crate::docs::render::escape_html;
 use crate::serve::AppState;
+use crate::spec::agreement_rules::{granted_operations, inactive_party, valid_on};
 use crate::spec::model::{Participant, Service};
 
 const LIST_CLIENTS: &str = "listClients";

@@ -2,7 +2,6 @@
 //! information systems, access decisions, minimisation, seals and mutually authenticated TLS
 //! between nodes, the hash-chained message log, monitoring and the catalogue.
 
-pub mod access;
 pub mod anchor;
 pub mod answer_headers;
 pub mod audit;
@@ -33,6 +32,7 @@ pub mod release;
 pub mod replay;
 pub mod systems;
 pub mod systems_tls;
+pub mod token_bucket;
 pub mod trace;
 pub mod trust;
 pub mod upstream;

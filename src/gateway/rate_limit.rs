@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::access::{RateLimiter, period};
+use super::token_bucket::{RateLimiter, period};
 use crate::spec::model::RateLimit;
 use crate::store::{LeaseRequest, Store, StoreError};
 

@@ -1,6 +1,7 @@
 //! The spec language: source files, the typed model, the grammar read from its schemas, the
 //! decoder that turns KDL into the model with spans, and the diagnostics type everything reports in.
 
+pub mod agreement_rules;
 pub mod decode;
 pub mod depth;
 pub mod diagnostics;
