@@ -8,6 +8,7 @@ pub mod compile;
 pub mod crypto;
 pub mod docs;
 pub mod gateway;
+pub mod http_error;
 pub mod plan;
 pub mod reconcile;
 pub mod redact;

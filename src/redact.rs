@@ -4,6 +4,8 @@
 
 use regex::{Captures, Regex};
 
+use crate::spec::Spec;
+
 /// The upstream addresses of some services, ready to be hidden from text.
 pub struct Upstreams {
     addresses: Vec<Address>,
@@ -30,6 +32,22 @@ impl Upstreams {
         Upstreams {
             addresses: urls.into_iter().filter_map(Address::new).collect(),
         }
+    }
+
+    /// Every service's upstream address in `spec`: what the catalogue, `getOpenAPI` and the
+    /// documentation site hide.
+    pub fn of(spec: &Spec) -> Upstreams {
+        Upstreams::new(
+            spec.participants
+                .iter()
+                .flat_map(|p| &p.services)
+                .map(|s| s.upstream.as_str()),
+        )
+    }
+
+    /// Whether `text` names one of the addresses in any spelling.
+    pub fn appears_in(&self, text: &str) -> bool {
+        self.redact(text, "") != text
     }
 
     /// `text` with every spelling of every address replaced by `replacement`.

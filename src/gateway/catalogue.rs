@@ -18,6 +18,7 @@ use serde_json::json;
 use crate::compile::Compiled;
 use crate::compile::routes::member_class;
 use crate::gateway::protocol::ServiceId;
+use crate::http_error::error;
 use crate::redact::Upstreams;
 use crate::serve::AppState;
 use crate::spec::model::{Participant, Service, Status};
@@ -136,7 +137,7 @@ impl From<Availability> for Window {
 
 /// Builds the catalogue of `compiled` with health read from `store` as of `now`.
 pub async fn catalogue(compiled: &Compiled, store: &Store, now: DateTime<Utc>) -> Catalogue {
-    let addresses = upstream_addresses(compiled);
+    let addresses = Upstreams::of(&compiled.spec);
     let checks: HashMap<&str, &HealthCheckRow> = compiled
         .actuation
         .health_checks
@@ -294,18 +295,6 @@ fn encode_part(part: &str) -> String {
     out
 }
 
-/// Every service's upstream address, to be hidden in every spelling.
-fn upstream_addresses(compiled: &Compiled) -> Upstreams {
-    Upstreams::new(
-        compiled
-            .spec
-            .participants
-            .iter()
-            .flat_map(|p| &p.services)
-            .map(|s| s.upstream.as_str()),
-    )
-}
-
 fn redact(text: &str, addresses: &Upstreams) -> String {
     addresses.redact(text, HIDDEN)
 }
@@ -321,7 +310,7 @@ pub fn published_openapi(
     let public = public_openapi(document, &base_url(id))?;
     let text = redact(
         &String::from_utf8_lossy(&public),
-        &upstream_addresses(compiled),
+        &Upstreams::of(&compiled.spec),
     );
     let content_type = if text.trim_start().starts_with('{') {
         "application/json"
@@ -441,12 +430,8 @@ fn not_ready() -> Response {
     error(
         StatusCode::SERVICE_UNAVAILABLE,
         "not_ready",
-        "no revision of the spec is applied yet; try again shortly".into(),
+        "no revision of the spec is applied yet; try again shortly",
     )
-}
-
-fn error(status: StatusCode, kind: &str, message: String) -> Response {
-    (status, Json(json!({"type": kind, "message": message}))).into_response()
 }
 
 async fn api(State(app): State<AppState>) -> Response {
@@ -468,7 +453,7 @@ async fn page(State(app): State<AppState>) -> Response {
             error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
-                "the catalogue page could not be rendered; /api/catalogue has the same data".into(),
+                "the catalogue page could not be rendered; /api/catalogue has the same data",
             )
         }
     }

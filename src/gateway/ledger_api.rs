@@ -13,6 +13,7 @@ use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use crate::http_error::error;
 use crate::serve::AppState;
 
 /// Records per page when the caller does not say.
@@ -25,10 +26,6 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/subjects/{subject}/usage", get(subject_usage))
         .route("/api/operational", get(operational))
-}
-
-fn error(status: StatusCode, kind: &str, message: &str) -> Response {
-    (status, Json(json!({"type": kind, "message": message}))).into_response()
 }
 
 /// The response refusing the request, unless it carries the configured token.

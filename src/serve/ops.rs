@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::AppState;
+use crate::http_error::error;
 
 pub async fn healthz() -> &'static str {
     "ok\n"
@@ -57,12 +58,9 @@ pub async fn status(State(app): State<AppState>) -> Response {
 }
 
 pub async fn not_found() -> Response {
-    (
+    error(
         StatusCode::NOT_FOUND,
-        Json(json!({
-            "type": "not_found",
-            "message": "no such endpoint; this appliance serves /healthz, /readyz, /metrics, /api/status, /api/subjects/{subject}/usage and /api/operational",
-        })),
+        "not_found",
+        "no such endpoint; this appliance serves /healthz, /readyz, /metrics, /api/status, /api/subjects/{subject}/usage and /api/operational",
     )
-        .into_response()
 }
