@@ -8,6 +8,7 @@ pub mod compile;
 pub mod crypto;
 pub mod docs;
 pub mod gateway;
+pub mod git;
 pub mod http_error;
 pub mod plan;
 pub mod reconcile;

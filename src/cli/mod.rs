@@ -7,7 +7,6 @@ pub(crate) mod output;
 pub mod audit;
 pub mod docs;
 pub mod keys;
-mod limit;
 mod pinned_tls;
 pub mod plan;
 pub mod render;

@@ -9,9 +9,9 @@ use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 
 use super::render::{Format, render};
+use crate::git::tree::{Commit, Repository, RevisionError};
 use crate::plan::Plan;
 use crate::plan::render::{Compared, Side};
-use crate::plan::revision::{Commit, Repository, RevisionError};
 use crate::spec::Spec;
 
 #[derive(Debug, Args)]

@@ -17,8 +17,8 @@ pub mod health;
 pub mod json_keys;
 pub mod json_read;
 pub mod keys;
-pub mod ledger;
 pub mod ledger_api;
+pub mod message_log;
 pub mod metaservices;
 pub mod minimise;
 pub mod peer;
@@ -40,7 +40,7 @@ pub mod upstream;
 use std::time::Duration;
 
 use keys::KeyRing;
-use ledger::Ledger;
+use message_log::MessageLog;
 use rate_limit::RateLimits;
 
 use crate::store::Store;
@@ -77,7 +77,7 @@ impl Default for Limits {
 
 /// What the gateway keeps across requests and revisions.
 pub struct Gateway {
-    pub ledger: Ledger,
+    pub ledger: MessageLog,
     pub keys: KeyRing,
     pub rate_limits: RateLimits,
     pub upstream: reqwest::Client,
@@ -89,7 +89,7 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    pub fn new(ledger: Ledger, keys: KeyRing, limits: Limits) -> Gateway {
+    pub fn new(ledger: MessageLog, keys: KeyRing, limits: Limits) -> Gateway {
         Gateway {
             replays: replay::ReplayGuard::new(ledger.store().clone(), limits.seal_window),
             bodies: body_budget::BodyBudget::new(limits.max_body),

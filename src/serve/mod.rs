@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, watch};
 use crate::gateway::checkpoints::{self, Tally};
 use crate::gateway::disposal;
 use crate::gateway::keys::KeyRing;
-use crate::gateway::ledger::Ledger;
+use crate::gateway::message_log::MessageLog;
 use crate::gateway::{Gateway, Limits, exchange, metaservices, systems_tls};
 use crate::reconcile::git::Remote;
 use crate::reconcile::{Reconciler, Settings, Shared};
@@ -144,7 +144,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     let mut reconciler = Reconciler::new(settings, store.clone());
     let shared = reconciler.shared();
     let tally = Arc::new(Tally::new(options.checkpoint_records));
-    let ledger = Ledger::new(store.clone()).counting(tally.clone());
+    let ledger = MessageLog::new(store.clone()).counting(tally.clone());
     let gateway = Arc::new(
         Gateway::new(
             ledger.clone(),

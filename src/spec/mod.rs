@@ -8,6 +8,7 @@ pub mod diagnostics;
 pub mod grammar;
 pub mod load;
 pub mod model;
+pub mod shown;
 pub mod source;
 pub mod syntax;
 

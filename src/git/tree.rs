@@ -1,6 +1,7 @@
-//! Reads one revision of a spec tree out of Git by shelling out to the `git` CLI: finds the
-//! repository holding the spec root, resolves the revision to a commit, and extracts the files
-//! under the root's prefix into a temporary folder that lives as long as the `Checkout`.
+//! Reads the tree of one commit out of Git (`ls-tree` + one `cat-file --batch`): finds the
+//! repository holding a spec root, resolves a revision to a commit, and extracts the files under
+//! the root's prefix into a temporary folder that lives as long as the `Checkout`. `plan` reads
+//! both sides of a change this way, and the reconciler a last good commit without a snapshot.
 
 use std::fmt;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -92,9 +93,7 @@ impl fmt::Display for RevisionError {
 impl std::error::Error for RevisionError {}
 
 fn git(dir: &Path) -> Command {
-    let mut c = Command::new("git");
-    c.arg("-C").arg(dir);
-    c
+    super::at(dir)
 }
 
 fn output(command: &mut Command) -> Result<(bool, String, String), RevisionError> {
