@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod docs;
 pub mod gateway;
 pub mod git;
+pub mod html;
 pub mod http_error;
 pub mod plan;
 pub mod reconcile;

@@ -462,7 +462,7 @@ async fn page(State(app): State<AppState>) -> Response {
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_formatter(crate::docs::render::format_value);
+    env.set_formatter(crate::html::format_value);
     env.add_template(
         "catalogue.html",
         include_str!("../../templates/catalogue.html"),
@@ -489,7 +489,7 @@ fn render(compiled: &Compiled, catalogue: &Catalogue) -> Result<String, minijinj
     });
     TEMPLATES
         .get_template("catalogue.html")?
-        .render(crate::docs::render::to_value(&context))
+        .render(crate::html::to_value(&context))
 }
 
 /// An entry with the texts the page shows.

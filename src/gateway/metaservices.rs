@@ -21,7 +21,7 @@ use super::record::Side;
 use super::trace::{self, Trace};
 use crate::compile::Compiled;
 use crate::compile::routes::member_class;
-use crate::docs::render::escape_html;
+use crate::html::escape_html;
 use crate::serve::AppState;
 use crate::spec::agreement_rules::{granted_operations, inactive_party, valid_on};
 use crate::spec::model::{Participant, Service};
