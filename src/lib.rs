@@ -2,6 +2,9 @@
 //! language (`spec`), its semantic checks (`check`), and the tools built on them; `main.rs` is a
 //! thin command-line front end over it.
 
+#[macro_use]
+pub(crate) mod output;
+
 pub mod check;
 pub mod cli;
 pub mod compile;

@@ -1,9 +1,6 @@
 //! The command-line interface: one file per subcommand, plus the diagnostic renderers.
 //! Each subcommand returns its exit code; `main.rs` only parses and dispatches.
 
-#[macro_use]
-pub(crate) mod output;
-
 pub mod audit;
 pub mod docs;
 pub mod keys;

@@ -178,8 +178,8 @@ pub async fn run(options: Options) -> Result<(), String> {
     } else {
         "http"
     };
-    // Through the CLI's output, so that `hromada serve | head -1` does not panic the process.
-    crate::cli::output::stdout(format_args!(
+    // Through `output`, so that `hromada serve | head -1` does not panic the process.
+    crate::output::stdout(format_args!(
         "hromada {} listening on {scheme}://{address}\n  {scheme}://{address}/healthz  \
          {scheme}://{address}/readyz  {scheme}://{address}/metrics  {scheme}://{address}/api/status\n",
         env!("CARGO_PKG_VERSION")
