@@ -127,6 +127,7 @@ impl Address {
 #[cfg(test)]
 mod tests {
     use super::Upstreams;
+    use crate::spec::Spec;
 
     const HIDDEN: &str = "https://upstream.invalid";
 
@@ -181,6 +182,31 @@ mod tests {
         assert_eq!(
             upstreams.redact("the billing system at billing:8080", HIDDEN),
             format!("the billing system at {HIDDEN}")
+        );
+    }
+
+    #[test]
+    fn a_spec_s_upstreams_are_found_in_any_spelling_and_nothing_else() {
+        let participant: crate::spec::model::Participant = serde_json::from_value(serde_json::json!({
+            "id": "water", "name": "Водоканал", "edrpou": "23456783", "class": "COM", "status": "active",
+            "gateway": "gw-core", "seal": {"cert": "pki/x.crt"},
+            "contacts": {"kind": "k", "address": "a", "phone": "+380440000000",
+                         "email": "e@city.example", "schedule": "s"},
+            "services": [{"id": "debt", "title": "t", "description": "d",
+                          "upstream": "http://billing.internal:8080/api", "operations": []}],
+        }))
+        .unwrap();
+        let spec = Spec {
+            participants: vec![participant],
+            ..Spec::default()
+        };
+        let upstreams = Upstreams::of(&spec);
+        assert!(upstreams.appears_in("see BILLING.internal:8080/api/v1"));
+        assert!(upstreams.appears_in("billing.internal"));
+        assert!(!upstreams.appears_in("billing.internal:9090 and xbilling.internal"));
+        assert_eq!(
+            upstreams.redact("down: http://billing.internal:8080/api", "the upstream"),
+            "down: the upstream"
         );
     }
 }

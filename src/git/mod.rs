@@ -103,4 +103,30 @@ mod tests {
         let ceiling = env_of(&confined(&dir), "GIT_CEILING_DIRECTORIES").unwrap();
         assert_eq!(Path::new(&ceiling), dir.parent().unwrap());
     }
+
+    #[test]
+    fn a_confined_git_does_not_see_the_repository_around_its_folder() {
+        let top = std::env::temp_dir().join(format!("hromada-git-{}", std::process::id()));
+        let inner = top.join("checkout");
+        std::fs::create_dir_all(&inner).unwrap();
+        let init = at(&top).args(["init", "--quiet"]).status().unwrap();
+        assert!(init.success());
+        let found = |mut command: Command| {
+            command
+                .args(["rev-parse", "--show-toplevel"])
+                .output()
+                .unwrap()
+                .status
+                .success()
+        };
+        assert!(
+            found(at(&inner)),
+            "plain `git -C` finds the enclosing repository"
+        );
+        assert!(
+            !found(confined(&inner)),
+            "a confined git must not act on the enclosing repository"
+        );
+        std::fs::remove_dir_all(&top).unwrap();
+    }
 }
