@@ -1,5 +1,6 @@
 //! The spec language: source files, the typed model, the grammar read from its schemas, the
-//! decoder that turns KDL into the model with spans, and the diagnostics type everything reports in.
+//! decoder that turns KDL into the model with spans, the diagnostics type everything reports in,
+//! and what an agreement means (`agreement_rules`), for every part that judges one.
 
 pub mod agreement_rules;
 pub mod decode;
