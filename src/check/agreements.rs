@@ -102,7 +102,7 @@ fn member_consumer(c: &mut Checker, a: &Agreement) {
     let identifier = format!(
         "{}/{}/{}",
         spec.system().map(|s| s.id.as_str()).unwrap_or("INSTANCE"),
-        crate::compile::routes::member_class(p),
+        p.class.code(),
         p.edrpou
     );
     let mut d = Diagnostic::warning(
