@@ -14,6 +14,7 @@ pub mod gateway;
 pub mod git;
 pub mod html;
 pub mod http_error;
+pub mod http_headers;
 pub mod plan;
 pub mod reconcile;
 pub mod redact;
