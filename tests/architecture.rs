@@ -426,7 +426,13 @@ fn written(tokens: &[(usize, String)], start: usize) -> String {
     let mut s = String::new();
     let mut i = start;
     while let Some((_, t)) = tokens.get(i) {
-        if !(is_ident(t) || t == "::") || (s.ends_with("::") == (t == "::") && !s.is_empty()) {
+        let separator_due = !s.is_empty() && !s.ends_with("::");
+        let fits = if separator_due {
+            t == "::"
+        } else {
+            is_ident(t)
+        };
+        if !fits {
             break;
         }
         s.push_str(t);
@@ -493,6 +499,13 @@ fn the_reader_finds_paths_in_use_and_in_code_with_their_lines() {
             (4, "cli".to_string()),
         ]
     );
+    let path = ["check".to_string(), "forms".to_string()];
+    let written: Vec<String> = references(text, &path)
+        .into_iter()
+        .map(|r| r.written)
+        .collect();
+    assert_eq!(written[0], "crate::spec::Spec");
+    assert_eq!(written[3], "crate::docs::render::to_value");
 }
 
 #[test]
