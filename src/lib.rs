@@ -2,6 +2,9 @@
 //! language (`spec`), its semantic checks (`check`), and the tools built on them; `main.rs` is a
 //! thin command-line front end over it.
 
+#[macro_use]
+pub(crate) mod output;
+
 pub mod check;
 pub mod cli;
 pub mod compile;
@@ -9,6 +12,10 @@ pub mod connections;
 pub mod crypto;
 pub mod docs;
 pub mod gateway;
+pub mod git;
+pub mod html;
+pub mod http_error;
+pub mod http_headers;
 pub mod identity;
 pub mod plan;
 pub mod reconcile;

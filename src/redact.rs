@@ -4,6 +4,8 @@
 
 use regex::{Captures, Regex};
 
+use crate::spec::Spec;
+
 /// The upstream addresses of some services, ready to be hidden from text.
 pub struct Upstreams {
     addresses: Vec<Address>,
@@ -30,6 +32,22 @@ impl Upstreams {
         Upstreams {
             addresses: urls.into_iter().filter_map(Address::new).collect(),
         }
+    }
+
+    /// Every service's upstream address in `spec`: what the catalogue, `getOpenAPI` and the
+    /// documentation site hide.
+    pub fn of(spec: &Spec) -> Upstreams {
+        Upstreams::new(
+            spec.participants
+                .iter()
+                .flat_map(|p| &p.services)
+                .map(|s| s.upstream.as_str()),
+        )
+    }
+
+    /// Whether `text` names one of the addresses in any spelling.
+    pub fn appears_in(&self, text: &str) -> bool {
+        self.redact(text, "") != text
     }
 
     /// `text` with every spelling of every address replaced by `replacement`.
@@ -109,6 +127,7 @@ impl Address {
 #[cfg(test)]
 mod tests {
     use super::Upstreams;
+    use crate::spec::Spec;
 
     const HIDDEN: &str = "https://upstream.invalid";
 
@@ -163,6 +182,31 @@ mod tests {
         assert_eq!(
             upstreams.redact("the billing system at billing:8080", HIDDEN),
             format!("the billing system at {HIDDEN}")
+        );
+    }
+
+    #[test]
+    fn a_spec_s_upstreams_are_found_in_any_spelling_and_nothing_else() {
+        let participant: crate::spec::model::Participant = serde_json::from_value(serde_json::json!({
+            "id": "water", "name": "Водоканал", "edrpou": "23456783", "class": "COM", "status": "active",
+            "gateway": "gw-core", "seal": {"cert": "pki/x.crt"},
+            "contacts": {"kind": "k", "address": "a", "phone": "+380440000000",
+                         "email": "e@city.example", "schedule": "s"},
+            "services": [{"id": "debt", "title": "t", "description": "d",
+                          "upstream": "http://billing.internal:8080/api", "operations": []}],
+        }))
+        .unwrap();
+        let spec = Spec {
+            participants: vec![participant],
+            ..Spec::default()
+        };
+        let upstreams = Upstreams::of(&spec);
+        assert!(upstreams.appears_in("see BILLING.internal:8080/api/v1"));
+        assert!(upstreams.appears_in("billing.internal"));
+        assert!(!upstreams.appears_in("billing.internal:9090 and xbilling.internal"));
+        assert_eq!(
+            upstreams.redact("down: http://billing.internal:8080/api", "the upstream"),
+            "down: the upstream"
         );
     }
 }

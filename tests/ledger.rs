@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, TimeZone, Utc};
 use hromada::gateway::audit::{self, Problem};
-use hromada::gateway::ledger::Ledger;
+use hromada::gateway::message_log::MessageLog;
 use hromada::store::{
     Exchange, GENESIS_HASH, Link, MAX_BATCH, Side, Store, SubjectUse, chain_hash,
 };
@@ -90,9 +90,9 @@ async fn execute(url: &str, sql: &str) {
     }
 }
 
-/// Writes `n` exchanges of node `gw` through a Ledger, one at a time.
+/// Writes `n` exchanges of node `gw` through a MessageLog, one at a time.
 async fn fill(store: &Store, n: i64) {
-    let ledger = Ledger::new(store.clone());
+    let ledger = MessageLog::new(store.clone());
     for i in 1..=n {
         ledger.record(exchange("gw", i), None).await.unwrap();
     }
@@ -292,7 +292,7 @@ both! {
 
     async fn concurrent_records_land_on_one_gap_free_chain(db: Db) {
         let store = Store::connect(&db.url).await.unwrap();
-        let ledger = Ledger::new(store.clone());
+        let ledger = MessageLog::new(store.clone());
         let tasks: Vec<_> = (1..=300)
             .map(|n| {
                 let ledger = ledger.clone();
@@ -316,7 +316,7 @@ both! {
             Store::connect(&db.url).await.unwrap(),
             Store::connect(&db.url).await.unwrap(),
         );
-        let ledgers = [Ledger::new(one.clone()), Ledger::new(two.clone())];
+        let ledgers = [MessageLog::new(one.clone()), MessageLog::new(two.clone())];
         let tasks: Vec<_> = (1..=200)
             .map(|n| {
                 let ledger = ledgers[(n % 2) as usize].clone();
@@ -486,7 +486,7 @@ both! {
 
     async fn a_failed_commit_fails_the_record_with_the_reason(db: Db) {
         let store = Store::connect(&db.url).await.unwrap();
-        let ledger = Ledger::new(store.clone());
+        let ledger = MessageLog::new(store.clone());
         store.close().await;
         let error = ledger.record(exchange("gw", 1), None).await.unwrap_err();
         let text = error.to_string();
@@ -502,7 +502,7 @@ both! {
 
     async fn close_answers_every_record(db: Db) {
         let store = Store::connect(&db.url).await.unwrap();
-        let ledger = Ledger::new(store.clone());
+        let ledger = MessageLog::new(store.clone());
         ledger.record(exchange("gw", 0), None).await.unwrap();
         let tasks: Vec<_> = (1..=50)
             .map(|n| {

@@ -5,12 +5,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use crate::spec::agreement_rules::{glob_covers, overlaps, parse_date};
 use crate::spec::diagnostics::did_you_mean;
 use crate::spec::model::{Action, Agreement, Level, Participant, Service, Status};
 use crate::spec::{Diagnostic, Kind, Spec};
 
 use super::Checker;
-use super::formats::parse_date;
 
 pub(super) fn check(c: &mut Checker) {
     let spec = c.spec();
@@ -102,7 +102,7 @@ fn member_consumer(c: &mut Checker, a: &Agreement) {
     let identifier = format!(
         "{}/{}/{}",
         spec.system().map(|s| s.id.as_str()).unwrap_or("INSTANCE"),
-        crate::compile::gateway::routes::member_class(p),
+        p.class.code(),
         p.edrpou
     );
     let mut d = Diagnostic::warning(
@@ -229,34 +229,6 @@ fn operations(c: &mut Checker, a: &Agreement, service: &Service) {
     }
 }
 
-/// Whether every path matched by glob `inner` is also matched by glob `outer`
-/// (`*` one segment, `**` any number of segments). Greedy, backtracking only to the last `**`
-/// of `outer`: time in the product of the two lengths, never exponential in the `**`s.
-fn glob_covers(outer: &str, inner: &str) -> bool {
-    let o: Vec<&str> = outer.split('/').collect();
-    let i: Vec<&str> = inner.split('/').collect();
-    let one = |x: &str, y: &str| y != "**" && (x == "*" || (x == y && y != "*"));
-    let (mut a, mut b) = (0, 0);
-    // After the last `**` of `outer` seen: where `outer` resumes and how much of `inner` it took.
-    let mut star: Option<(usize, usize)> = None;
-    while b < i.len() {
-        if o.get(a) == Some(&"**") {
-            a += 1;
-            star = Some((a, b));
-        } else if a < o.len() && one(o[a], i[b]) {
-            a += 1;
-            b += 1;
-        } else if let Some((resume, taken)) = star {
-            a = resume;
-            b = taken + 1;
-            star = Some((resume, b));
-        } else {
-            return false;
-        }
-    }
-    o[a..].iter().all(|x| *x == "**")
-}
-
 /// H0407 (MIN-3): granting personal or sensitive data requires a stated purpose.
 fn personal_purpose(c: &mut Checker, a: &Agreement, service: &Service) {
     if a.purpose.as_deref().is_some_and(|p| !p.trim().is_empty()) {
@@ -359,15 +331,6 @@ fn portal_uses(spec: &Spec) -> HashMap<&str, BTreeSet<&str>> {
     used
 }
 
-/// Whether one dotted path is the other or lies inside it.
-fn overlaps(a: &str, b: &str) -> bool {
-    let inside = |long: &str, short: &str| {
-        long.strip_prefix(short)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
-    };
-    inside(a, b) || inside(b, a)
-}
-
 fn list_or_none(items: &[String]) -> String {
     if items.is_empty() {
         "nothing".into()
@@ -377,90 +340,5 @@ fn list_or_none(items: &[String]) -> String {
             .map(|i| format!("`{i}`"))
             .collect::<Vec<_>>()
             .join(", ")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn globs_cover_equal_and_narrower_paths() {
-        assert!(glob_covers("/accounts/*/debt", "/accounts/*/debt"));
-        assert!(glob_covers("/accounts/*/debt", "/accounts/42/debt"));
-        assert!(glob_covers("/a/**", "/a"));
-        assert!(glob_covers("/a/**", "/a/b/*/c"));
-        assert!(glob_covers("/a/**", "/a/**"));
-        assert!(glob_covers("/**/x", "/a/b/x"));
-    }
-
-    /// The definition, by recursion over both globs (exponential in the `**`s).
-    fn covers_by_definition(o: &[&str], i: &[&str]) -> bool {
-        match (o.first(), i.first()) {
-            (None, None) => true,
-            (Some(&"**"), _) => {
-                covers_by_definition(&o[1..], i)
-                    || (!i.is_empty() && covers_by_definition(o, &i[1..]))
-            }
-            (Some(_), Some(&"**")) | (None, Some(_)) | (Some(_), None) => false,
-            (Some(&"*"), Some(_)) => covers_by_definition(&o[1..], &i[1..]),
-            (Some(x), Some(y)) => x == y && *y != "*" && covers_by_definition(&o[1..], &i[1..]),
-        }
-    }
-
-    #[test]
-    fn the_greedy_match_agrees_with_the_definition_on_every_short_glob() {
-        let tokens = ["a", "b", "*", "**"];
-        let mut globs = vec![vec![]];
-        for _ in 0..4 {
-            let longer: Vec<Vec<&str>> = globs
-                .iter()
-                .filter(|g: &&Vec<&str>| g.len() == globs.last().unwrap().len())
-                .flat_map(|g| tokens.iter().map(move |t| [g.clone(), vec![*t]].concat()))
-                .collect();
-            globs.extend(longer);
-        }
-        for o in &globs {
-            for i in &globs {
-                let (o, i) = (o.join("/"), i.join("/"));
-                let segments = |g: &str| g.split('/').map(str::to_string).collect::<Vec<_>>();
-                let (os, is) = (segments(&o), segments(&i));
-                let (os, is): (Vec<&str>, Vec<&str>) = (
-                    os.iter().map(String::as_str).collect(),
-                    is.iter().map(String::as_str).collect(),
-                );
-                assert_eq!(
-                    glob_covers(&o, &i),
-                    covers_by_definition(&os, &is),
-                    "{o:?} over {i:?}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn globs_do_not_cover_wider_or_other_paths() {
-        assert!(!glob_covers("/accounts/42/debt", "/accounts/*/debt"));
-        let many = "/a".to_string() + &"/**".repeat(40) + "/z";
-        let long = "/a".to_string() + &"/b".repeat(40) + "/y";
-        assert!(
-            !glob_covers(&many, &long),
-            "answered without trying every split"
-        );
-        assert!(glob_covers(&many, &(long + "/z")));
-        assert!(!glob_covers("/accounts/*/debt", "/accounts/*"));
-        assert!(!glob_covers("/accounts/*", "/accounts/*/debt"));
-        assert!(!glob_covers("/a/*", "/a/**"));
-        assert!(!glob_covers("/a/**", "/b"));
-        assert!(!glob_covers("/a/b", "/a/c"));
-    }
-
-    #[test]
-    fn dotted_paths_overlap_on_segment_boundaries() {
-        assert!(overlaps("address", "address.street"));
-        assert!(overlaps("address.street", "address"));
-        assert!(overlaps("debt", "debt"));
-        assert!(!overlaps("debt", "debt-uah"));
-        assert!(!overlaps("address.street", "address.city"));
     }
 }

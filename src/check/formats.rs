@@ -4,9 +4,9 @@
 
 use std::sync::LazyLock;
 
-use chrono::NaiveDate;
 use regex::Regex;
 
+pub use crate::spec::agreement_rules::parse_date;
 pub use crate::spec::model::common::parse_duration_days;
 use crate::spec::{Diagnostic, Kind};
 
@@ -103,10 +103,6 @@ pub fn valid_phone(s: &str) -> bool {
     rest.chars()
         .all(|c| c.is_ascii_digit() || " -()".contains(c))
         && (10..=15).contains(&digits)
-}
-
-pub fn parse_date(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }
 
 /// Problems with an operation path glob, if any.

@@ -6,13 +6,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 
+use crate::spec::agreement_rules::{InForce, grants_field, in_force};
 use crate::spec::diagnostics::did_you_mean;
 use crate::spec::model::{Agreement, Form, FormField, InputType};
 use crate::spec::{Diagnostic, Kind, Span, Spec};
 
 use super::Checker;
 use super::expressions::{Scope, check_expression};
-use super::formats::parse_date;
 
 /// Open formats an applicant may upload (REG-1: scans are uploaded in open formats).
 const OPEN_FORMATS: [&str; 15] = [
@@ -422,8 +422,10 @@ pub(super) fn portal_access_gap(
     let mut expired: Option<&Agreement> = None;
     let mut unlisted: Option<&Agreement> = None;
     for a in portal_grants.by_provider.get(service).into_iter().flatten() {
-        let lists = a.fields.iter().any(|f| grants(f, field));
-        match (lists, valid_on(a, today)) {
+        let lists = a.fields.iter().any(|f| grants_field(f, field));
+        // An unreadable date is H0305's to report; here it does not limit validity.
+        let in_force = in_force(&a.valid, today) != InForce::No;
+        match (lists, in_force) {
             (true, true) => return None,
             (true, false) => expired = Some(a),
             (false, _) => unlisted = unlisted.or(Some(a)),
@@ -445,26 +447,6 @@ pub(super) fn portal_access_gap(
             "sign an agreement with consumer `{portal}` and provider `{service}` that lists `{field}`"
         ),
     })
-}
-
-/// A granted dotted path grants itself and everything beneath it.
-fn grants(granted: &str, field: &str) -> bool {
-    field == granted
-        || field
-            .strip_prefix(granted)
-            .is_some_and(|rest| rest.starts_with('.'))
-}
-
-/// An unreadable date is reported by the format checks; here it does not limit validity.
-fn valid_on(a: &Agreement, today: NaiveDate) -> bool {
-    let from_ok = parse_date(&a.valid.from).is_none_or(|from| from <= today);
-    let until_ok = a
-        .valid
-        .until
-        .as_deref()
-        .and_then(parse_date)
-        .is_none_or(|until| today <= until);
-    from_ok && until_ok
 }
 
 #[cfg(test)]
@@ -528,7 +510,7 @@ participant "water" {
     }
 
     fn day(s: &str) -> NaiveDate {
-        parse_date(s).unwrap()
+        crate::spec::agreement_rules::parse_date(s).unwrap()
     }
 
     const PORTAL: &str = r#"consumer "council/portal"
@@ -625,13 +607,5 @@ valid from="2026-01-01""#
         );
         let p = portal_read(&PortalGrants::of(&s), today, "water/abonent", "address").unwrap();
         assert_eq!(p.why, Unreadable::NotGranted);
-    }
-
-    #[test]
-    fn a_granted_path_covers_its_children_only() {
-        assert!(grants("address", "address"));
-        assert!(grants("address", "address.street"));
-        assert!(!grants("address", "addresses"));
-        assert!(!grants("address.street", "address"));
     }
 }

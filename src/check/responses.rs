@@ -4,7 +4,7 @@
 
 use axum::http::HeaderName;
 
-use crate::gateway::answer_headers::never_passes;
+use crate::http_headers::never_passes;
 use crate::spec::model::{FieldType, ItemType, Response};
 use crate::spec::{Diagnostic, Kind};
 

@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use minijinja::Environment;
 
+use crate::spec::agreement_rules::overlaps;
 use crate::spec::diagnostics::did_you_mean;
 use crate::spec::model::{Action, Call, EService, State, Workflow};
 use crate::spec::{Diagnostic, Kind, Span};
@@ -456,14 +457,7 @@ fn registry_reads(
     fetched: &BTreeSet<String>,
 ) {
     for path in paths_under(guard, "registry") {
-        let covered = fetched.iter().any(|f| {
-            f == &path
-                || f.strip_prefix(&path)
-                    .is_some_and(|rest| rest.starts_with('.'))
-                || path
-                    .strip_prefix(f.as_str())
-                    .is_some_and(|rest| rest.starts_with('.'))
-        });
+        let covered = fetched.iter().any(|f| overlaps(f, &path));
         if covered {
             continue;
         }

@@ -1,13 +1,9 @@
 //! The command-line interface: one file per subcommand, plus the diagnostic renderers.
 //! Each subcommand returns its exit code; `main.rs` only parses and dispatches.
 
-#[macro_use]
-pub(crate) mod output;
-
 pub mod audit;
 pub mod docs;
 pub mod keys;
-mod limit;
 mod pinned_tls;
 pub mod plan;
 pub mod render;

@@ -9,9 +9,9 @@ use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 
 use super::render::{Format, render};
+use crate::git::tree::{Commit, Repository, TreeError};
 use crate::plan::Plan;
 use crate::plan::render::{Compared, Side};
-use crate::plan::revision::{Commit, Repository, RevisionError};
 use crate::spec::Spec;
 
 #[derive(Debug, Args)]
@@ -123,7 +123,7 @@ fn read_commit(
     let mut side = Side::commit(&commit.revision, &commit.id);
     let checkout = match repo.checkout(commit) {
         Ok(checkout) => checkout,
-        Err(RevisionError::MissingRoot { .. }) => {
+        Err(TreeError::MissingRoot { .. }) => {
             side.absent = true;
             return Ok((Spec::default(), side));
         }

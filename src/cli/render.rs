@@ -11,9 +11,9 @@ use miette::{
 };
 use serde_json::json;
 
-use super::limit;
 use crate::spec::diagnostics::Span;
 use crate::spec::diagnostics::{Diagnostic, Severity};
+use crate::spec::shown::shown;
 use crate::spec::source::{SourceFile, SourceSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -177,7 +177,7 @@ fn human(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
     };
     let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1);
     let mut out = String::new();
-    for d in &limit::shown(diagnostics, sources) {
+    for d in &shown(diagnostics, sources) {
         let mut elsewhere = Vec::new();
         let (source, labels) = match d.span {
             Some(span) => {
@@ -230,30 +230,9 @@ fn human(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
 
 fn json_report(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
     let (errors, warnings) = counts(diagnostics);
-    let list: Vec<_> = limit::shown(diagnostics, sources)
+    let list: Vec<_> = shown(diagnostics, sources)
         .iter()
-        .map(|d| {
-            let mut v = json!({
-                "severity": d.severity,
-                "code": d.code,
-                "summary": d.summary,
-                "detail": d.detail,
-            });
-            if let Some(h) = &d.help {
-                v["help"] = json!(h);
-            }
-            if let Some(r) = d.range(sources) {
-                v["range"] = json!(r);
-            }
-            if !d.related.is_empty() {
-                v["related"] = d
-                    .related
-                    .iter()
-                    .map(|r| json!({"message": r.message, "range": sources.range(r.span)}))
-                    .collect();
-            }
-            v
-        })
+        .map(|d| d.located(sources))
         .collect();
     let report = json!({
         "format_version": "1.0",
@@ -279,7 +258,7 @@ fn gh_prop(s: &str) -> String {
 
 fn github(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
     let mut out = String::new();
-    for d in &limit::shown(diagnostics, sources) {
+    for d in &shown(diagnostics, sources) {
         let level = match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
@@ -311,7 +290,7 @@ fn github(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
 }
 
 fn sarif(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
-    let diagnostics = limit::shown(diagnostics, sources);
+    let diagnostics = shown(diagnostics, sources);
     let mut codes: Vec<&str> = diagnostics.iter().map(|d| d.code).collect();
     codes.sort_unstable();
     codes.dedup();
@@ -389,7 +368,7 @@ fn xml(s: &str) -> String {
 }
 
 fn junit(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
-    let diagnostics = &limit::shown(diagnostics, sources);
+    let diagnostics = &shown(diagnostics, sources);
     let (errors, warnings) = counts(diagnostics);
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(

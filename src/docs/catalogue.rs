@@ -183,14 +183,7 @@ fn copy_openapi(b: &mut Builder, p: &Participant, s: &Service, doc: &str) -> Res
             p.id, s.id
         )
     })?;
-    let upstreams = Upstreams::new(
-        b.spec
-            .participants
-            .iter()
-            .flat_map(|p| &p.services)
-            .map(|s| s.upstream.as_str()),
-    );
-    let redacted = upstreams.redact(&text, "https://upstream.invalid");
+    let redacted = Upstreams::of(b.spec).redact(&text, "https://upstream.invalid");
     let ext = std::path::Path::new(doc)
         .extension()
         .and_then(|e| e.to_str())

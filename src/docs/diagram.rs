@@ -6,7 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 
 use super::labels;
-use super::render::escape_html;
+use crate::html::escape_html;
 use crate::spec::model::Workflow;
 
 const BOX_H: f64 = 50.0;

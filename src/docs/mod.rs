@@ -149,37 +149,27 @@ impl<'a> Builder<'a> {
             .unwrap_or_else(|| unit.to_string())
     }
 
-    /// Every upstream URL of the tree and its origin (`scheme://host:port`): internal addresses.
-    fn upstream_addresses(&self) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        for p in &self.spec.participants {
-            for s in &p.services {
-                let reference = format!("{}/{}", p.id, s.id);
-                let url = s.upstream.trim_end_matches('/');
-                if url.is_empty() {
-                    continue;
-                }
-                out.push((url.to_string(), reference.clone()));
-                if let Ok(parsed) = url::Url::parse(url) {
-                    let origin = parsed.origin().ascii_serialization();
-                    if origin != "null" && origin != url {
-                        out.push((origin, reference));
-                    }
-                }
-            }
-        }
-        // Longest first, so that a URL is replaced whole before its origin is.
-        out.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.cmp(b)));
-        out
-    }
-
-    /// Upstream URLs are internal addresses: no file of the site may carry one, in any spelling.
+    /// Upstream URLs are internal addresses: no file of the site may carry one, in any spelling
+    /// `redact::Upstreams` knows (with or without scheme, port or path, the host alone, …).
     fn refuse_upstream_leaks(&self) -> Result<()> {
-        for (address, service) in self.upstream_addresses() {
-            let spellings = Upstreams::new([address.as_str()]);
+        let mut upstreams: Vec<(&str, String)> = self
+            .spec
+            .participants
+            .iter()
+            .flat_map(|p| {
+                p.services
+                    .iter()
+                    .map(move |s| (s.upstream.trim(), format!("{}/{}", p.id, s.id)))
+            })
+            .filter(|(url, _)| !url.is_empty())
+            .collect();
+        // Longest first, so that of two services on one host the one whose URL leaked is named.
+        upstreams.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.cmp(b)));
+        for (url, service) in upstreams {
+            let spellings = Upstreams::new([url]);
             for (path, bytes) in self.site.files() {
                 let text = String::from_utf8_lossy(bytes);
-                if spellings.redact(&text, "") != text {
+                if spellings.appears_in(&text) {
                     bail!(
                         "{path} would publish the internal upstream address of {service}; remove it from that document"
                     );

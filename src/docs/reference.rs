@@ -6,7 +6,7 @@ use anyhow::Result;
 use serde_json::{Value, json};
 
 use super::Builder;
-use super::render::escape_html;
+use crate::html::escape_html;
 use crate::spec::Kind;
 use crate::spec::grammar::schema_generator;
 

@@ -10,22 +10,10 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use chrono::DateTime;
 use regex::Regex;
 
-use super::call::{Call, INTERNAL_PREFIX};
-use super::protocol::forwardable;
+use super::call::Call;
 use super::redirect;
+use crate::http_headers::never_passes;
 use crate::spec::model::Service;
-
-/// Headers a gateway sets itself or that could carry what minimisation removed: never passed,
-/// even when a service declares them.
-const NEVER_PASSING: &[&str] = &[
-    "content-length",
-    "content-encoding",
-    "location",
-    "set-cookie",
-    "set-cookie2",
-    "server",
-    "date",
-];
 
 /// The caching directives a provider may send (RFC 9111, RFC 8246, RFC 5861).
 const CACHE_DIRECTIVES: &[&str] = &[
@@ -105,15 +93,6 @@ pub fn passed_on(
         }
     }
     out
-}
-
-/// Whether a header name is one no service may declare as passing.
-pub fn never_passes(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    NEVER_PASSING.contains(&name.as_str())
-        || name.starts_with("x-road-")
-        || name.starts_with(INTERNAL_PREFIX)
-        || !forwardable(&name, None)
 }
 
 fn declared(name: &str, service: &Service) -> bool {

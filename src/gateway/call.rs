@@ -13,14 +13,13 @@ use super::protocol::{
     ErrorKind, GatewayError, HEADER_CLIENT, HEADER_ID, as_sent, check_query, forwardable,
     in_request_hash, new_message_id, parse_client_header, parse_request_path, request_hash,
 };
+use crate::http_headers::INTERNAL_PREFIX;
 use crate::identity::{ClientId, ServiceId};
 use crate::spec::model::Method;
 
 pub const HEADER_USER_ID: &str = "X-Road-UserId";
 pub const HEADER_ISSUE: &str = "X-Road-Issue";
 pub const HEADER_REQUEST_ID: &str = "X-Road-Request-Id";
-/// Headers between gateway nodes only; never taken from a client, never passed to a provider.
-pub const INTERNAL_PREFIX: &str = "x-hromada-";
 
 /// The longest `X-Road-*` header value accepted; identifiers are short.
 const MAX_XROAD_HEADER: usize = 1024;

@@ -18,6 +18,7 @@ use serde_json::json;
 use super::GatewayState;
 use crate::compile::Compiled;
 use crate::compile::gateway::routes::member_class;
+use crate::http_error::error;
 use crate::identity::ServiceId;
 use crate::redact::Upstreams;
 use crate::spec::model::{Participant, Service, Status};
@@ -140,7 +141,7 @@ impl From<Availability> for Window {
 
 /// Builds the catalogue of `compiled` with health read from `store` as of `now`.
 pub async fn catalogue(compiled: &Compiled, store: &Store, now: DateTime<Utc>) -> Catalogue {
-    let addresses = upstream_addresses(compiled);
+    let addresses = Upstreams::of(&compiled.spec);
     let checks: HashMap<&str, &HealthCheckRow> = compiled
         .actuation
         .health_checks
@@ -298,18 +299,6 @@ fn encode_part(part: &str) -> String {
     out
 }
 
-/// Every service's upstream address, to be hidden in every spelling.
-fn upstream_addresses(compiled: &Compiled) -> Upstreams {
-    Upstreams::new(
-        compiled
-            .spec
-            .participants
-            .iter()
-            .flat_map(|p| &p.services)
-            .map(|s| s.upstream.as_str()),
-    )
-}
-
 fn redact(text: &str, addresses: &Upstreams) -> String {
     addresses.redact(text, HIDDEN)
 }
@@ -325,7 +314,7 @@ pub fn published_openapi(
     let public = public_openapi(document, &base_url(id))?;
     let text = redact(
         &String::from_utf8_lossy(&public),
-        &upstream_addresses(compiled),
+        &Upstreams::of(&compiled.spec),
     );
     let content_type = if text.trim_start().starts_with('{') {
         "application/json"
@@ -445,12 +434,8 @@ fn not_ready() -> Response {
     error(
         StatusCode::SERVICE_UNAVAILABLE,
         "not_ready",
-        "no revision of the spec is applied yet; try again shortly".into(),
+        "no revision of the spec is applied yet; try again shortly",
     )
-}
-
-fn error(status: StatusCode, kind: &str, message: String) -> Response {
-    (status, Json(json!({"type": kind, "message": message}))).into_response()
 }
 
 async fn api(State(app): State<GatewayState>) -> Response {
@@ -472,7 +457,7 @@ async fn page(State(app): State<GatewayState>) -> Response {
             error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
-                "the catalogue page could not be rendered; /api/catalogue has the same data".into(),
+                "the catalogue page could not be rendered; /api/catalogue has the same data",
             )
         }
     }
@@ -481,7 +466,7 @@ async fn page(State(app): State<GatewayState>) -> Response {
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_formatter(crate::docs::render::format_value);
+    env.set_formatter(crate::html::format_value);
     env.add_template(
         "catalogue.html",
         include_str!("../../templates/catalogue.html"),
@@ -508,7 +493,7 @@ fn render(compiled: &Compiled, catalogue: &Catalogue) -> Result<String, minijinj
     });
     TEMPLATES
         .get_template("catalogue.html")?
-        .render(crate::docs::render::to_value(&context))
+        .render(crate::html::to_value(&context))
 }
 
 /// An entry with the texts the page shows.

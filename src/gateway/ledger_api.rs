@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::GatewayState;
+use crate::http_error::error;
 use crate::store::time_text;
 
 /// Records per page when the caller does not say.
@@ -30,10 +31,6 @@ where
     Router::new()
         .route("/api/subjects/{subject}/usage", get(subject_usage))
         .route("/api/operational", get(operational))
-}
-
-fn error(status: StatusCode, kind: &str, message: &str) -> Response {
-    (status, Json(json!({"type": kind, "message": message}))).into_response()
 }
 
 /// The response refusing the request, unless it carries the configured token.

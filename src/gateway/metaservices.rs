@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use super::access::{granted_operations, inactive_party, valid_on};
 use super::call::{Answer, Call, ResponseIds, Unparsed};
 use super::exchange::keeps_bodies;
 use super::protocol::{ErrorKind, GatewayError, HEADER_CLIENT, HEADER_ID, new_message_id};
@@ -19,8 +18,9 @@ use super::trace::{self, Trace};
 use super::{Gateway, GatewayState};
 use crate::compile::Compiled;
 use crate::compile::gateway::routes::member_class;
-use crate::docs::render::escape_html;
+use crate::html::escape_html;
 use crate::identity::ServiceId;
+use crate::spec::agreement_rules::{granted_operations, inactive_party, valid_on};
 use crate::spec::model::{Participant, Service};
 use crate::store::Side;
 

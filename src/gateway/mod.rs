@@ -3,7 +3,6 @@
 //! between nodes, the hash-chained message log, monitoring and the catalogue. `serve` mounts its
 //! `router` and `peer_router` over `GatewayState` and starts its `Runners`.
 
-pub mod access;
 pub mod anchor;
 pub mod answer_headers;
 pub mod audit;
@@ -19,8 +18,8 @@ pub mod health;
 pub mod json_keys;
 pub mod json_read;
 pub mod keys;
-pub mod ledger;
 pub mod ledger_api;
+pub mod message_log;
 pub mod metaservices;
 pub mod minimise;
 pub mod peer;
@@ -37,6 +36,7 @@ pub mod router;
 pub mod runners;
 pub mod systems;
 pub mod systems_tls;
+pub mod token_bucket;
 pub mod trace;
 pub mod trust;
 pub mod upstream;
@@ -44,7 +44,7 @@ pub mod upstream;
 use std::time::Duration;
 
 use keys::KeyRing;
-use ledger::Ledger;
+use message_log::MessageLog;
 use rate_limit::RateLimits;
 
 use crate::store::Store;
@@ -84,7 +84,7 @@ impl Default for Limits {
 
 /// What the gateway keeps across requests and revisions.
 pub struct Gateway {
-    pub ledger: Ledger,
+    pub ledger: MessageLog,
     pub keys: KeyRing,
     pub rate_limits: RateLimits,
     pub upstream: reqwest::Client,
@@ -96,7 +96,7 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    pub fn new(ledger: Ledger, keys: KeyRing, limits: Limits) -> Gateway {
+    pub fn new(ledger: MessageLog, keys: KeyRing, limits: Limits) -> Gateway {
         Gateway {
             replays: replay::ReplayGuard::new(ledger.store().clone(), limits.seal_window),
             bodies: body_budget::BodyBudget::new(limits.max_body),

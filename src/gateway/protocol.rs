@@ -11,6 +11,7 @@ use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde_json::json;
 use unicode_normalization::UnicodeNormalization;
 
+use crate::http_headers::hop_by_hop;
 pub use crate::identity::xroad::{ClientId, PROTOCOL_VERSION, ServiceId};
 
 /// Header naming the calling subsystem (`instance/class/code/subsystem`).
@@ -617,27 +618,11 @@ pub fn new_message_id() -> String {
     uuid::Uuid::now_v7().hyphenated().to_string()
 }
 
-/// Headers that belong to one connection (RFC 9110 §7.6.1) or to the origin host, never forwarded.
-/// Any header starting with `Proxy-` is treated the same way.
-pub const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-];
-
 /// Whether a header may be forwarded: not hop-by-hop, not `Proxy-*`, and not named in the
 /// request's `Connection` header (`connection`, all its values joined with commas if repeated).
 pub fn forwardable(name: &str, connection: Option<&str>) -> bool {
     let name = name.trim();
-    let lower = name.to_ascii_lowercase();
-    if HOP_BY_HOP.contains(&lower.as_str()) || lower.starts_with("proxy-") {
+    if hop_by_hop(name) {
         return false;
     }
     !connection
@@ -649,6 +634,7 @@ pub fn forwardable(name: &str, connection: Option<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http_headers::HOP_BY_HOP;
 
     fn svc(path: &str) -> Result<(ServiceId, String), ProtocolError> {
         parse_request_path(path)

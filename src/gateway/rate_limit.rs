@@ -1,12 +1,12 @@
 //! The agreements' rate limits as the provider's node applies them: the in-process token bucket
-//! of `access.rs` where one process owns the store (SQLite), tokens leased from the store's shared
+//! of `token_bucket.rs` where one process owns the store (SQLite), tokens leased from the store's shared
 //! bucket where replicas share it (PostgreSQL), so together they stay within the limit.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::access::{RateLimiter, period};
+use super::token_bucket::{RateLimiter, period};
 use crate::spec::model::RateLimit;
 use crate::store::{LeaseRequest, Store, StoreError};
 

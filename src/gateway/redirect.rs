@@ -4,10 +4,10 @@
 
 use url::Url;
 
-use super::access::{granted_operations, path_matches};
 use super::authorise::allowed_parameters;
 use super::call::Call;
 use super::protocol::parse_request_path;
+use crate::spec::agreement_rules::{granted_operations, path_matches};
 use crate::spec::model::{Agreement, Service};
 
 /// Why a redirect cannot pass; worded for the consumer and the log, never quoting the location

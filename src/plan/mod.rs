@@ -4,7 +4,6 @@
 
 pub mod diff;
 pub mod render;
-pub mod revision;
 pub mod widening;
 
 use serde::Serialize;

@@ -4,10 +4,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::spec::Spec;
+use crate::spec::agreement_rules::{granted_operations, grants_field, parse_date};
 use crate::spec::model::{
     Agreement, Connection, ConnectionProtocol, Level, Operation, Status, Validity,
 };
@@ -75,10 +75,9 @@ impl<'a> Access<'a> {
         let service = spec.service(&agreement.provider).map(|(_, s)| s);
         let mut fields = BTreeMap::new();
         for granted in &agreement.fields {
-            let nested = format!("{granted}.");
             let mut found = false;
             for at in service.iter().flat_map(|s| s.response.walk()) {
-                if at.path == *granted || at.path.starts_with(&nested) {
+                if grants_field(granted, &at.path) {
                     let id = at.class.to_string();
                     let level = spec.data_class(&id).map(|c| c.level);
                     fields.insert(at.path, Some(Class { id, level }));
@@ -89,10 +88,9 @@ impl<'a> Access<'a> {
                 fields.insert(granted.clone(), None);
             }
         }
-        let listed = if agreement.operations.is_empty() {
-            service.map_or(&[][..], |s| &s.operations[..])
-        } else {
-            &agreement.operations[..]
+        let listed = match service {
+            Some(service) => granted_operations(agreement, service),
+            None => &agreement.operations[..],
         };
         Access {
             agreement,
@@ -120,10 +118,6 @@ fn describe_field(path: &str, class: &Option<Class>) -> String {
         Some(level) if level > Level::Public => format!("{path} ({})", level_name(level)),
         _ => path.to_string(),
     }
-}
-
-fn date(text: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
 }
 
 /// Every widening of data access from `from` to `to`: reinstated participants and subsystems
@@ -408,7 +402,7 @@ fn extended(
 ) -> Vec<(String, Option<String>, Option<String>, String)> {
     let new = &a.valid;
     let mut out = Vec::new();
-    let earlier = match (date(&old.from), date(&new.from)) {
+    let earlier = match (parse_date(&old.from), parse_date(&new.from)) {
         (Some(o), Some(n)) => n < o,
         _ => new.from < old.from,
     };
@@ -425,7 +419,7 @@ fn extended(
     }
     let later = match (&old.until, &new.until) {
         (Some(_), None) => true,
-        (Some(o), Some(n)) => match (date(o), date(n)) {
+        (Some(o), Some(n)) => match (parse_date(o), parse_date(n)) {
             (Some(o), Some(n)) => n > o,
             _ => n > o,
         },

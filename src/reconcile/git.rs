@@ -38,7 +38,7 @@ impl Remote {
                 )
             })?;
             run(
-                Command::new("git")
+                Command::from(crate::git::anywhere())
                     .args(["clone", "--quiet", "--single-branch", "--branch"])
                     .arg(&self.branch)
                     .arg("--")
@@ -169,17 +169,7 @@ impl Remote {
 
     /// `git -C CHECKOUT`, never looking above the checkout for a repository.
     fn git(&self) -> Command {
-        let mut command = Command::new("git");
-        command.arg("-C").arg(&self.checkout);
-        if let Some(parent) = self
-            .checkout
-            .canonicalize()
-            .ok()
-            .and_then(|c| c.parent().map(Path::to_path_buf))
-        {
-            command.env("GIT_CEILING_DIRECTORIES", parent);
-        }
-        command
+        Command::from(crate::git::confined(&self.checkout))
     }
 
     /// Pulls every interval; sends `Ok(commit)` after each successful pull and `Err(message)`
@@ -198,15 +188,7 @@ impl Remote {
 const GIT_TIMEOUT: Duration = Duration::from_secs(300);
 
 async fn run(command: &mut Command, what: &str) -> Result<String, String> {
-    command
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_HTTP_LOW_SPEED_LIMIT", "1000")
-        .env("GIT_HTTP_LOW_SPEED_TIME", "60")
-        .env(
-            "GIT_SSH_COMMAND",
-            "ssh -o BatchMode=yes -o ConnectTimeout=30",
-        )
-        .kill_on_drop(true);
+    command.kill_on_drop(true);
     let out = tokio::time::timeout(GIT_TIMEOUT, command.output())
         .await
         .map_err(|_| {

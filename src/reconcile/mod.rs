@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch as signal};
 
-use crate::cli::render::{Format, render};
 use crate::compile::current::{self, Current, Publisher};
 use crate::compile::{Compiled, Documents, compile};
 use crate::spec::{Diagnostic, Loaded};
@@ -54,13 +53,14 @@ pub struct Shared {
     publisher: Publisher,
     /// Set when shutdown begins, so that `/readyz` sends traffic elsewhere while requests drain.
     pub stopping: std::sync::atomic::AtomicBool,
-    state: Mutex<State>,
+    progress: Mutex<Progress>,
     pub instance: String,
     pub source: String,
 }
 
+/// What this process last applied and attempted, and the source's error, for the status.
 #[derive(Default)]
-struct State {
+struct Progress {
     applied: Option<Applied>,
     last_attempt: Option<Attempt>,
     source_error: Option<String>,
@@ -73,18 +73,18 @@ impl Shared {
             current,
             publisher,
             stopping: std::sync::atomic::AtomicBool::new(false),
-            state: Mutex::new(State::default()),
+            progress: Mutex::new(Progress::default()),
             instance: format!("{}:{}", host_name(), std::process::id()),
             source: settings.source.clone(),
         }
     }
 
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn progress(&self) -> std::sync::MutexGuard<'_, Progress> {
+        self.progress.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn set_source_error(&self, error: Option<String>) {
-        self.state().source_error = error;
+        self.progress().source_error = error;
     }
 
     /// The status, with the history read from the store.
@@ -92,11 +92,11 @@ impl Shared {
         // The state before the history: a reconcile is recorded in the store before the state
         // shows it, so the history read afterwards always holds the last attempt.
         let (applied, last_attempt, source_error) = {
-            let state = self.state();
+            let progress = self.progress();
             (
-                state.applied.clone(),
-                state.last_attempt.clone(),
-                state.source_error.clone(),
+                progress.applied.clone(),
+                progress.last_attempt.clone(),
+                progress.source_error.clone(),
             )
         };
         let current = self.current.load_full();
@@ -325,8 +325,8 @@ impl Reconciler {
         // Last: whoever sees this attempt in the state also finds it recorded, logged and, when
         // applied, served.
         {
-            let mut state = self.shared.state();
-            state.last_attempt = Some(Attempt {
+            let mut progress = self.shared.progress();
+            progress.last_attempt = Some(Attempt {
                 revision: revision.clone(),
                 started_at,
                 finished_at,
@@ -352,7 +352,7 @@ impl Reconciler {
         tracing::error!(revision = %revision, "{message}; retrying in {}s", RETRY.as_secs());
         metrics::counter!("hromada_reconciles_total", "outcome" => "failed").increment(1);
         let finished_at = Utc::now();
-        self.shared.state().last_attempt = Some(Attempt {
+        self.shared.progress().last_attempt = Some(Attempt {
             revision: revision.to_string(),
             started_at,
             finished_at,
@@ -380,7 +380,7 @@ impl Reconciler {
         metrics::gauge!("hromada_applied_revision_info", "revision" => revision.clone()).set(1.0);
         metrics::gauge!("hromada_applied_revision_timestamp_seconds")
             .set(applied_at.timestamp() as f64);
-        self.shared.state().applied = Some(Applied {
+        self.shared.progress().applied = Some(Applied {
             revision,
             applied_at,
             restored,
@@ -485,7 +485,7 @@ fn read_last_good(
     snapshots: &Snapshots,
     revisions: &[String],
 ) -> Option<(String, Candidate, &'static str)> {
-    let repository = crate::plan::revision::Repository::discover(root).ok();
+    let repository = crate::git::tree::Repository::discover(root).ok();
     revisions.iter().find_map(|id| {
         if snapshots.exists(id) {
             return Some((id.clone(), read(&snapshots.path(id)), "its snapshot"));
@@ -531,11 +531,10 @@ fn diagnostics_json(
     diagnostics: &[Diagnostic],
     sources: &crate::spec::source::SourceSet,
 ) -> Vec<serde_json::Value> {
-    let rendered = render(Format::Json, diagnostics, sources);
-    serde_json::from_str::<serde_json::Value>(&rendered)
-        .ok()
-        .and_then(|v| v.get("diagnostics").and_then(|d| d.as_array()).cloned())
-        .unwrap_or_default()
+    crate::spec::shown::shown(diagnostics, sources)
+        .iter()
+        .filter_map(|d| serde_json::to_value(d.located(sources)).ok())
+        .collect()
 }
 
 /// The first errors as `file:line:col summary`, for the log line of a refused revision.

@@ -4,7 +4,6 @@
 //! is how the reconciler tells change.
 
 use std::path::Path;
-use std::process::Command;
 
 pub use crate::identity::revision::{Revision, short};
 use crate::spec::source::{SPEC_FOLDERS, SourceSet};
@@ -37,14 +36,7 @@ pub fn identify(
 
 /// The HEAD commit of the repository holding `root`, if any.
 pub fn head(root: &Path) -> Option<String> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["rev-parse", "--verify", "--quiet", "HEAD"])
-        .output()
-        .ok()?;
-    let commit = String::from_utf8(out.stdout).ok()?.trim().to_string();
-    (out.status.success() && !commit.is_empty()).then_some(commit)
+    crate::git::head(root)
 }
 
 fn content_hash(sources: &SourceSet, referenced: &[String]) -> String {
@@ -73,23 +65,11 @@ fn content_hash(sources: &SourceSet, referenced: &[String]) -> String {
 /// from it (modified, staged, untracked or ignored); `None` otherwise, or without `git`.
 fn clean_commit(root: &Path, referenced: &[String]) -> Option<String> {
     let commit = head(root)?;
-    let status = Command::new("git")
-        // Read-only: no index refresh, so no `index.lock` racing a pull's reset.
-        .env("GIT_OPTIONAL_LOCKS", "0")
-        .arg("-C")
-        .arg(root)
-        .args([
-            "status",
-            "--porcelain",
-            "--untracked-files=all",
-            "--ignored=matching",
-            "--",
-        ])
-        .args(SPEC_FOLDERS)
-        .args(referenced)
-        .output()
-        .ok()?;
-    (status.status.success() && status.stdout.is_empty()).then_some(commit)
+    let paths = SPEC_FOLDERS
+        .iter()
+        .copied()
+        .chain(referenced.iter().map(String::as_str));
+    crate::git::unchanged(root, paths)?.then_some(commit)
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, watch};
 use crate::connections::ConnectionLimits;
 use crate::gateway::checkpoints::Tally;
 use crate::gateway::keys::KeyRing;
-use crate::gateway::ledger::Ledger;
+use crate::gateway::message_log::MessageLog;
 use crate::gateway::{self, Gateway, GatewayState, Limits, RunnerSettings, Runners, systems_tls};
 use crate::reconcile::git::Remote;
 use crate::reconcile::{Reconciler, Settings, Shared};
@@ -158,7 +158,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     let mut reconciler = Reconciler::new(settings, store.clone());
     let shared = reconciler.shared();
     let tally = Arc::new(Tally::new(options.checkpoint_records));
-    let ledger = Ledger::new(store.clone()).counting(tally.clone());
+    let ledger = MessageLog::new(store.clone()).counting(tally.clone());
     let gateway = Arc::new(
         Gateway::new(ledger, KeyRing::new(options.keys.clone()), options.limits)
             .sharing_rate_limits(&store),
@@ -193,8 +193,8 @@ pub async fn run(options: Options) -> Result<(), String> {
     } else {
         "http"
     };
-    // Through the CLI's output, so that `hromada serve | head -1` does not panic the process.
-    crate::cli::output::stdout(format_args!(
+    // Through `output`, so that `hromada serve | head -1` does not panic the process.
+    crate::output::stdout(format_args!(
         "hromada {} listening on {scheme}://{address}\n  {scheme}://{address}/healthz  \
          {scheme}://{address}/readyz  {scheme}://{address}/metrics  {scheme}://{address}/api/status\n",
         env!("CARGO_PKG_VERSION")

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
 
+use crate::http_error::error;
 use crate::reconcile::Shared;
 use crate::store::Store;
 
@@ -66,12 +67,9 @@ pub async fn status(State(app): State<OpsState>) -> Response {
 }
 
 pub async fn not_found() -> Response {
-    (
+    error(
         StatusCode::NOT_FOUND,
-        Json(json!({
-            "type": "not_found",
-            "message": "no such endpoint; this appliance serves /healthz, /readyz, /metrics, /api/status, /api/subjects/{subject}/usage and /api/operational",
-        })),
+        "not_found",
+        "no such endpoint; this appliance serves /healthz, /readyz, /metrics, /api/status, /api/subjects/{subject}/usage and /api/operational",
     )
-        .into_response()
 }

@@ -1,6 +1,7 @@
 //! One diagnostic type for everything `validate` reports: parse, decode, check and policy.
 //! A diagnostic carries a stable code, a severity and a source location (file, 1-based line and
-//! column, byte offsets); renderers in `crate::cli::render` turn a list of them into each output format.
+//! column, byte offsets). `Located` is its JSON form; renderers in `crate::cli::render` turn a
+//! list of them into each output format.
 
 use serde::Serialize;
 
@@ -106,6 +107,51 @@ impl Diagnostic {
 
     pub fn range(&self, sources: &SourceSet) -> Option<Range> {
         self.span.map(|span| sources.range(span))
+    }
+}
+
+/// A diagnostic as JSON shows it (`validate --format json`, `/api/status`, the reconcile
+/// history): its spans resolved to file, line and column.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Located {
+    pub severity: Severity,
+    pub code: &'static str,
+    pub summary: String,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<Range>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<RelatedRange>,
+}
+
+/// A secondary location of a [`Located`] diagnostic.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RelatedRange {
+    pub message: String,
+    pub range: Range,
+}
+
+impl Diagnostic {
+    /// Its JSON form, located in `sources`.
+    pub fn located(&self, sources: &SourceSet) -> Located {
+        Located {
+            severity: self.severity,
+            code: self.code,
+            summary: self.summary.clone(),
+            detail: self.detail.clone(),
+            help: self.help.clone(),
+            range: self.range(sources),
+            related: self
+                .related
+                .iter()
+                .map(|r| RelatedRange {
+                    message: r.message.clone(),
+                    range: sources.range(r.span),
+                })
+                .collect(),
+        }
     }
 }
 

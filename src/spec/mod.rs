@@ -1,12 +1,15 @@
 //! The spec language: source files, the typed model, the grammar read from its schemas, the
-//! decoder that turns KDL into the model with spans, and the diagnostics type everything reports in.
+//! decoder that turns KDL into the model with spans, the diagnostics type everything reports in,
+//! and what an agreement means (`agreement_rules`), for every part that judges one.
 
+pub mod agreement_rules;
 pub mod decode;
 pub mod depth;
 pub mod diagnostics;
 pub mod grammar;
 pub mod load;
 pub mod model;
+pub mod shown;
 pub mod source;
 pub mod syntax;
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use chrono::{TimeDelta, Utc};
 use hromada::gateway::anchor::{self, NodeKeys};
 use hromada::gateway::audit::{self, Anchors, Problem, Report};
-use hromada::gateway::ledger::Ledger;
+use hromada::gateway::message_log::MessageLog;
 use hromada::store::{
     Checkpoint, Exchange, GENESIS_HASH, Link, LogRecord, Side, Store, chain_hash,
 };
@@ -75,9 +75,9 @@ fn node_key() -> (EcKey<Private>, NodeKeys) {
     (key, BTreeMap::from([(NODE.to_string(), Ok(public))]))
 }
 
-/// Writes exchanges `from..=to` through a Ledger, one at a time.
+/// Writes exchanges `from..=to` through a MessageLog, one at a time.
 async fn fill(store: &Store, from: i64, to: i64) {
-    let ledger = Ledger::new(store.clone());
+    let ledger = MessageLog::new(store.clone());
     for n in from..=to {
         ledger.record(exchange(n), None).await.unwrap();
     }

@@ -46,10 +46,7 @@ pub struct Routes {
 
 /// The X-Road member class code of a participant (`GOV`, `COM`, …).
 pub fn member_class(participant: &Participant) -> String {
-    serde_json::to_value(participant.class)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+    participant.class.code().to_string()
 }
 
 impl Routes {

@@ -45,6 +45,35 @@ pub enum MemberClass {
     Nee,
 }
 
+impl MemberClass {
+    /// The class code as the spec and X-Road identifiers write it (`GOV`, `COM`, …).
+    pub fn code(self) -> &'static str {
+        match self {
+            MemberClass::Gov => "GOV",
+            MemberClass::Com => "COM",
+            MemberClass::Ngo => "NGO",
+            MemberClass::Nee => "NEE",
+        }
+    }
+}
+
+#[cfg(test)]
+mod member_class_tests {
+    use super::MemberClass;
+
+    #[test]
+    fn the_code_is_the_class_as_the_spec_writes_it() {
+        for class in [
+            MemberClass::Gov,
+            MemberClass::Com,
+            MemberClass::Ngo,
+            MemberClass::Nee,
+        ] {
+            assert_eq!(serde_json::to_value(class).unwrap(), class.code());
+        }
+    }
+}
+
 /// Whether a participant may take part in electronic interaction (000 §16).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]

@@ -18,17 +18,17 @@ pub fn stderr(args: std::fmt::Arguments) {
 }
 
 macro_rules! out {
-    ($($t:tt)*) => { $crate::cli::output::stdout(format_args!($($t)*)) };
+    ($($t:tt)*) => { $crate::output::stdout(format_args!($($t)*)) };
 }
 
 macro_rules! outln {
-    ($($t:tt)*) => { $crate::cli::output::stdout(format_args!("{}\n", format_args!($($t)*))) };
+    ($($t:tt)*) => { $crate::output::stdout(format_args!("{}\n", format_args!($($t)*))) };
 }
 
 macro_rules! err {
-    ($($t:tt)*) => { $crate::cli::output::stderr(format_args!($($t)*)) };
+    ($($t:tt)*) => { $crate::output::stderr(format_args!($($t)*)) };
 }
 
 macro_rules! errln {
-    ($($t:tt)*) => { $crate::cli::output::stderr(format_args!("{}\n", format_args!($($t)*))) };
+    ($($t:tt)*) => { $crate::output::stderr(format_args!("{}\n", format_args!($($t)*))) };
 }

@@ -1,14 +1,51 @@
-//! Access rules of the gateway as pure functions: which request paths an agreement's operation
-//! globs admit, whether an agreement is in force on a day and between active participants, and a
-//! per-agreement rate limiter driven by the caller's clock. Every doubt resolves to a refusal.
-
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+//! What an agreement means, written once for `check`, `plan` and the gateway: when it is in
+//! force (with an explicit rule for a date that does not parse), which fields and operations it
+//! grants, and how request paths and operation globs match. Every doubt resolves to a refusal.
 
 use chrono::NaiveDate;
 
 use crate::spec::Spec;
-use crate::spec::model::{Agreement, Method, Operation, RateLimit, RatePeriod, Service, Status};
+use crate::spec::model::{Agreement, Method, Operation, Service, Status, Validity};
+
+/// A date as the spec writes it, `YYYY-MM-DD`.
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+}
+
+/// Whether a validity period covers a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InForce {
+    Yes,
+    No,
+    /// `from` or `until` is not a `YYYY-MM-DD` date, so the period cannot be judged. `validate`
+    /// reports the date itself (H0305); at run time such an agreement is not in force.
+    Unreadable,
+}
+
+/// Whether `valid` covers `day`: both bounds inclusive, `until` open when absent.
+pub fn in_force(valid: &Validity, day: NaiveDate) -> InForce {
+    let Some(from) = parse_date(&valid.from) else {
+        return InForce::Unreadable;
+    };
+    let until = match valid.until.as_deref() {
+        None => None,
+        Some(text) => match parse_date(text) {
+            Some(until) => Some(until),
+            None => return InForce::Unreadable,
+        },
+    };
+    if from <= day && until.is_none_or(|until| day <= until) {
+        InForce::Yes
+    } else {
+        InForce::No
+    }
+}
+
+/// Whether the agreement is in force on `day`, the safe reading the gateway takes: an agreement
+/// with a date that does not parse is not.
+pub fn valid_on(agreement: &Agreement, day: NaiveDate) -> bool {
+    in_force(&agreement.valid, day) == InForce::Yes
+}
 
 /// Whether the request `path` (without query string) is matched by the operation `glob`.
 ///
@@ -84,23 +121,6 @@ pub fn granted_operations<'a>(agreement: &'a Agreement, service: &'a Service) ->
     }
 }
 
-/// Whether the agreement is valid on `day`, both bounds inclusive and `until` open when absent.
-/// A date that does not parse as `YYYY-MM-DD` makes the agreement invalid (the checker reports it).
-pub fn valid_on(agreement: &Agreement, day: NaiveDate) -> bool {
-    let parse = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
-    let Some(from) = parse(&agreement.valid.from) else {
-        return false;
-    };
-    let until = match agreement.valid.until.as_deref() {
-        None => None,
-        Some(text) => match parse(text) {
-            Some(until) => Some(until),
-            None => return false,
-        },
-    };
-    from <= day && until.is_none_or(|until| day <= until)
-}
-
 /// The first party of the agreement (consumer, then provider) whose participant is suspended or
 /// not declared at all; `None` when both may take part in electronic interaction.
 pub fn inactive_party<'a>(spec: &Spec, agreement: &'a Agreement) -> Option<&'a str> {
@@ -114,73 +134,56 @@ pub fn inactive_party<'a>(spec: &Spec, agreement: &'a Agreement) -> Option<&'a s
         .map(String::as_str)
 }
 
-/// Token buckets keyed by agreement id: a bucket holds up to `limit.requests` tokens and refills
-/// continuously at `limit.requests` per period, so a full period's allowance may come as a burst.
-/// Time is passed in by the caller; a clock that goes backwards refills nothing.
-#[derive(Debug, Default)]
-pub struct RateLimiter {
-    buckets: HashMap<String, Bucket>,
+/// Whether a granted dotted path (`address`) grants `field`: itself and everything beneath it
+/// (`address.street`), never a sibling that merely shares a prefix (`address-line`).
+pub fn grants_field(granted: &str, field: &str) -> bool {
+    field == granted
+        || field
+            .strip_prefix(granted)
+            .is_some_and(|rest| rest.starts_with('.'))
 }
 
-#[derive(Debug)]
-struct Bucket {
-    tokens: f64,
-    at: Instant,
+/// Whether one dotted path is the other or lies inside it: a use of `address.street` uses a
+/// grant of `address`, and the other way round.
+pub fn overlaps(a: &str, b: &str) -> bool {
+    let inside = |long: &str, short: &str| {
+        long.strip_prefix(short)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+    };
+    inside(a, b) || inside(b, a)
 }
 
-impl RateLimiter {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Takes one token for `key`, or says how long until one is available. A limit of zero
-    /// requests refuses every call, asking to retry after a whole period. A changed limit (a
-    /// reloaded spec) applies at once: tokens above the new capacity are dropped.
-    pub fn check(&mut self, key: &str, limit: &RateLimit, now: Instant) -> Result<(), Duration> {
-        let period = period(limit.per);
-        if limit.requests == 0 {
-            return Err(period);
-        }
-        let capacity = f64::from(limit.requests);
-        let per_second = capacity / period.as_secs_f64();
-        let bucket = self.buckets.entry(key.to_string()).or_insert(Bucket {
-            tokens: capacity,
-            at: now,
-        });
-        let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * per_second).min(capacity);
-        if now > bucket.at {
-            bucket.at = now;
-        }
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
+/// Whether every path matched by glob `inner` is also matched by glob `outer`
+/// (`*` one segment, `**` any number of segments). Greedy, backtracking only to the last `**`
+/// of `outer`: time in the product of the two lengths, never exponential in the `**`s.
+pub fn glob_covers(outer: &str, inner: &str) -> bool {
+    let o: Vec<&str> = outer.split('/').collect();
+    let i: Vec<&str> = inner.split('/').collect();
+    let one = |x: &str, y: &str| y != "**" && (x == "*" || (x == y && y != "*"));
+    let (mut a, mut b) = (0, 0);
+    // After the last `**` of `outer` seen: where `outer` resumes and how much of `inner` it took.
+    let mut star: Option<(usize, usize)> = None;
+    while b < i.len() {
+        if o.get(a) == Some(&"**") {
+            a += 1;
+            star = Some((a, b));
+        } else if a < o.len() && one(o[a], i[b]) {
+            a += 1;
+            b += 1;
+        } else if let Some((resume, taken)) = star {
+            a = resume;
+            b = taken + 1;
+            star = Some((resume, b));
         } else {
-            let wait = (1.0 - bucket.tokens) / per_second;
-            Err(Duration::from_secs_f64(wait).max(Duration::from_millis(1)))
+            return false;
         }
     }
-
-    /// Forgets the buckets of agreements no longer declared, so the map stays as small as the spec.
-    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
-        self.buckets.retain(|key, _| keep(key));
-    }
-}
-
-/// The length of a rate limit's period.
-pub fn period(per: RatePeriod) -> Duration {
-    Duration::from_secs(match per {
-        RatePeriod::Second => 1,
-        RatePeriod::Minute => 60,
-        RatePeriod::Hour => 3_600,
-        RatePeriod::Day => 86_400,
-    })
+    o[a..].iter().all(|x| *x == "**")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::model::Validity;
 
     #[test]
     fn star_matches_exactly_one_non_empty_segment() {
@@ -319,6 +322,24 @@ mod tests {
     }
 
     #[test]
+    fn unparseable_validity_is_unreadable_and_never_in_force() {
+        let soon = agreement("soon", None);
+        assert_eq!(
+            in_force(&soon.valid, day("2026-06-01")),
+            InForce::Unreadable
+        );
+        let dotted = agreement("2026-01-01", Some("31.12.2027"));
+        assert_eq!(
+            in_force(&dotted.valid, day("2026-06-01")),
+            InForce::Unreadable
+        );
+        assert_eq!(
+            in_force(&dotted.valid, day("2020-01-01")),
+            InForce::Unreadable
+        );
+    }
+
+    #[test]
     fn unparseable_validity_is_never_valid() {
         assert!(!valid_on(&agreement("soon", None), day("2026-06-01")));
         assert!(!valid_on(
@@ -375,81 +396,92 @@ mod tests {
         assert_eq!(inactive_party(&spec, &a), Some("social-dept/subsidies"));
     }
 
-    fn per_minute(requests: u32) -> RateLimit {
-        RateLimit {
-            requests,
-            per: RatePeriod::Minute,
+    #[test]
+    fn globs_cover_equal_and_narrower_paths() {
+        assert!(glob_covers("/accounts/*/debt", "/accounts/*/debt"));
+        assert!(glob_covers("/accounts/*/debt", "/accounts/42/debt"));
+        assert!(glob_covers("/a/**", "/a"));
+        assert!(glob_covers("/a/**", "/a/b/*/c"));
+        assert!(glob_covers("/a/**", "/a/**"));
+        assert!(glob_covers("/**/x", "/a/b/x"));
+    }
+
+    /// The definition, by recursion over both globs (exponential in the `**`s).
+    fn covers_by_definition(o: &[&str], i: &[&str]) -> bool {
+        match (o.first(), i.first()) {
+            (None, None) => true,
+            (Some(&"**"), _) => {
+                covers_by_definition(&o[1..], i)
+                    || (!i.is_empty() && covers_by_definition(o, &i[1..]))
+            }
+            (Some(_), Some(&"**")) | (None, Some(_)) | (Some(_), None) => false,
+            (Some(&"*"), Some(_)) => covers_by_definition(&o[1..], &i[1..]),
+            (Some(x), Some(y)) => x == y && *y != "*" && covers_by_definition(&o[1..], &i[1..]),
         }
     }
 
     #[test]
-    fn rate_limiter_allows_the_burst_then_asks_to_wait() {
-        let mut limiter = RateLimiter::new();
-        let limit = per_minute(3);
-        let t0 = Instant::now();
-        for _ in 0..3 {
-            assert_eq!(limiter.check("a", &limit, t0), Ok(()));
+    fn the_greedy_match_agrees_with_the_definition_on_every_short_glob() {
+        let tokens = ["a", "b", "*", "**"];
+        let mut globs = vec![vec![]];
+        for _ in 0..4 {
+            let longer: Vec<Vec<&str>> = globs
+                .iter()
+                .filter(|g: &&Vec<&str>| g.len() == globs.last().unwrap().len())
+                .flat_map(|g| tokens.iter().map(move |t| [g.clone(), vec![*t]].concat()))
+                .collect();
+            globs.extend(longer);
         }
-        let wait = limiter.check("a", &limit, t0).unwrap_err();
-        assert_eq!(wait.as_secs(), 20, "one token per 20 s, got {wait:?}");
-        assert!(
-            limiter
-                .check("a", &limit, t0 + Duration::from_secs(10))
-                .is_err()
-        );
-        assert_eq!(
-            limiter.check("a", &limit, t0 + Duration::from_secs(20)),
-            Ok(())
-        );
-        assert!(
-            limiter
-                .check("a", &limit, t0 + Duration::from_secs(20))
-                .is_err()
-        );
+        for o in &globs {
+            for i in &globs {
+                let (o, i) = (o.join("/"), i.join("/"));
+                let segments = |g: &str| g.split('/').map(str::to_string).collect::<Vec<_>>();
+                let (os, is) = (segments(&o), segments(&i));
+                let (os, is): (Vec<&str>, Vec<&str>) = (
+                    os.iter().map(String::as_str).collect(),
+                    is.iter().map(String::as_str).collect(),
+                );
+                assert_eq!(
+                    glob_covers(&o, &i),
+                    covers_by_definition(&os, &is),
+                    "{o:?} over {i:?}"
+                );
+            }
+        }
     }
 
     #[test]
-    fn rate_limiter_keys_are_independent_and_refill_is_capped() {
-        let mut limiter = RateLimiter::new();
-        let limit = per_minute(1);
-        let t0 = Instant::now();
-        assert_eq!(limiter.check("a", &limit, t0), Ok(()));
-        assert!(limiter.check("a", &limit, t0).is_err());
-        assert_eq!(limiter.check("b", &limit, t0), Ok(()));
-        let later = t0 + Duration::from_secs(3_600);
-        assert_eq!(limiter.check("a", &limit, later), Ok(()));
-        assert!(limiter.check("a", &limit, later).is_err());
-    }
-
-    #[test]
-    fn rate_limiter_refuses_zero_and_survives_a_clock_going_back() {
-        let mut limiter = RateLimiter::new();
-        let t0 = Instant::now() + Duration::from_secs(60);
-        assert_eq!(
-            limiter.check("z", &per_minute(0), t0),
-            Err(Duration::from_secs(60))
-        );
-        let limit = per_minute(1);
-        assert_eq!(limiter.check("a", &limit, t0), Ok(()));
+    fn globs_do_not_cover_wider_or_other_paths() {
+        assert!(!glob_covers("/accounts/42/debt", "/accounts/*/debt"));
+        let many = "/a".to_string() + &"/**".repeat(40) + "/z";
+        let long = "/a".to_string() + &"/b".repeat(40) + "/y";
         assert!(
-            limiter
-                .check("a", &limit, t0 - Duration::from_secs(30))
-                .is_err()
+            !glob_covers(&many, &long),
+            "answered without trying every split"
         );
-        assert_eq!(
-            limiter.check("a", &limit, t0 + Duration::from_secs(60)),
-            Ok(())
-        );
+        assert!(glob_covers(&many, &(long + "/z")));
+        assert!(!glob_covers("/accounts/*/debt", "/accounts/*"));
+        assert!(!glob_covers("/accounts/*", "/accounts/*/debt"));
+        assert!(!glob_covers("/a/*", "/a/**"));
+        assert!(!glob_covers("/a/**", "/b"));
+        assert!(!glob_covers("/a/b", "/a/c"));
     }
 
     #[test]
-    fn a_lowered_limit_applies_at_once_and_retain_forgets_buckets() {
-        let mut limiter = RateLimiter::new();
-        let t0 = Instant::now();
-        assert_eq!(limiter.check("a", &per_minute(100), t0), Ok(()));
-        assert_eq!(limiter.check("a", &per_minute(1), t0), Ok(()));
-        assert!(limiter.check("a", &per_minute(1), t0).is_err());
-        limiter.retain(|key| key != "a");
-        assert_eq!(limiter.check("a", &per_minute(1), t0), Ok(()));
+    fn a_granted_path_grants_itself_and_what_lies_beneath() {
+        assert!(grants_field("address", "address"));
+        assert!(grants_field("address", "address.street"));
+        assert!(!grants_field("address.street", "address"));
+        assert!(!grants_field("address", "address-line"));
+        assert!(!grants_field("address", "addresses"));
+    }
+
+    #[test]
+    fn dotted_paths_overlap_on_segment_boundaries() {
+        assert!(overlaps("address", "address.street"));
+        assert!(overlaps("address.street", "address"));
+        assert!(overlaps("debt", "debt"));
+        assert!(!overlaps("debt", "debt-uah"));
+        assert!(!overlaps("address.street", "address.city"));
     }
 }

@@ -1,4 +1,4 @@
-//! What the renderers print of a list of diagnostics: at most `MAX_PER_FILE` per file, then one
+//! What is shown of a list of diagnostics (by every renderer, and in `/api/status`): at most `MAX_PER_FILE` per file, then one
 //! H0006 saying how many more there were, and texts cut to `MAX_TEXT` characters, so that what is
 //! printed stays proportional to the input however broken the input is.
 

@@ -1,4 +1,4 @@
-//! The ledger handle the gateway writes exchanges through: `record` resolves only once the
+//! The gateway's handle on the store's message log: `record` resolves only once the
 //! transaction holding its exchange is committed (the store commits concurrent records together),
 //! so a response is acknowledged only after it is in the message log.
 
@@ -11,44 +11,44 @@ use crate::store::{Exchange, LogReceipt, Store, SubjectUse};
 
 /// Why an exchange was not written to the message log.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LedgerError {
+pub struct MessageLogError {
     message: String,
 }
 
-impl fmt::Display for LedgerError {
+impl fmt::Display for MessageLogError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
     }
 }
 
-impl std::error::Error for LedgerError {}
+impl std::error::Error for MessageLogError {}
 
 /// A handle on the message log; clones share it, and closing one closes them all.
 #[derive(Clone)]
-pub struct Ledger {
+pub struct MessageLog {
     store: Store,
     closed: Arc<AtomicBool>,
     /// Counts the records written, for the checkpoints taken every N of them.
     tally: Option<Arc<Tally>>,
 }
 
-impl fmt::Debug for Ledger {
+impl fmt::Debug for MessageLog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Ledger")
+        f.debug_struct("MessageLog")
             .field("closed", &self.closed.load(Ordering::SeqCst))
             .finish()
     }
 }
 
-impl Ledger {
+impl MessageLog {
     /// The store the message log is written to.
     pub fn store(&self) -> &Store {
         &self.store
     }
 
     /// A handle on the message log of `store`.
-    pub fn new(store: Store) -> Ledger {
-        Ledger {
+    pub fn new(store: Store) -> MessageLog {
+        MessageLog {
             store,
             closed: Arc::new(AtomicBool::new(false)),
             tally: None,
@@ -56,8 +56,8 @@ impl Ledger {
     }
 
     /// This handle, counting the records it writes in `tally`.
-    pub fn counting(self, tally: Arc<Tally>) -> Ledger {
-        Ledger {
+    pub fn counting(self, tally: Arc<Tally>) -> MessageLog {
+        MessageLog {
             tally: Some(tally),
             ..self
         }
@@ -69,9 +69,9 @@ impl Ledger {
         &self,
         exchange: Exchange,
         subject: Option<SubjectUse>,
-    ) -> Result<LogReceipt, LedgerError> {
+    ) -> Result<LogReceipt, MessageLogError> {
         let message_id = exchange.message_id.clone();
-        let not_written = |why: String| LedgerError {
+        let not_written = |why: String| MessageLogError {
             message: format!("message {message_id} was not written to the message log: {why}"),
         };
         if self.closed.load(Ordering::SeqCst) {

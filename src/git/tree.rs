@@ -1,6 +1,7 @@
-//! Reads one revision of a spec tree out of Git by shelling out to the `git` CLI: finds the
-//! repository holding the spec root, resolves the revision to a commit, and extracts the files
-//! under the root's prefix into a temporary folder that lives as long as the `Checkout`.
+//! Reads the tree of one commit out of Git (`ls-tree` + one `cat-file --batch`): finds the
+//! repository holding a spec root, resolves a revision to a commit, and extracts the files under
+//! the root's prefix into a temporary folder that lives as long as the `Checkout`. `plan` reads
+//! both sides of a change this way, and the reconciler a last good commit without a snapshot.
 
 use std::fmt;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -31,7 +32,7 @@ impl Commit {
 
 /// Why a revision could not be read.
 #[derive(Debug)]
-pub enum RevisionError {
+pub enum TreeError {
     /// `git` itself could not be started.
     NoGit(std::io::Error),
     NotARepository {
@@ -57,48 +58,42 @@ pub enum RevisionError {
     },
 }
 
-impl fmt::Display for RevisionError {
+impl fmt::Display for TreeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RevisionError::NoGit(e) => write!(
+            TreeError::NoGit(e) => write!(
                 f,
                 "cannot run `git` ({e}); plan reads revisions with the git CLI"
             ),
-            RevisionError::NotARepository { root, message } => write!(
+            TreeError::NotARepository { root, message } => write!(
                 f,
                 "{} is not inside a git repository ({message}); plan compares git revisions of the spec root",
                 root.display()
             ),
-            RevisionError::UnknownRevision { revision, top } => write!(
+            TreeError::UnknownRevision { revision, top } => write!(
                 f,
                 "unknown revision `{revision}` in the repository at {}; pass a commit, branch or tag (see `git log`)",
                 top.display()
             ),
-            RevisionError::MissingRoot { commit, prefix } => write!(
+            TreeError::MissingRoot { commit, prefix } => write!(
                 f,
                 "the spec root `{}` does not exist at revision `{}` ({})",
                 prefix.trim_end_matches('/'),
                 commit.revision,
                 commit.short()
             ),
-            RevisionError::Git { what, message } => write!(f, "git failed to {what}: {message}"),
-            RevisionError::Io { path, error } => {
+            TreeError::Git { what, message } => write!(f, "git failed to {what}: {message}"),
+            TreeError::Io { path, error } => {
                 write!(f, "cannot write {}: {error}", path.display())
             }
         }
     }
 }
 
-impl std::error::Error for RevisionError {}
+impl std::error::Error for TreeError {}
 
-fn git(dir: &Path) -> Command {
-    let mut c = Command::new("git");
-    c.arg("-C").arg(dir);
-    c
-}
-
-fn output(command: &mut Command) -> Result<(bool, String, String), RevisionError> {
-    let out = command.output().map_err(RevisionError::NoGit)?;
+fn output(command: &mut Command) -> Result<(bool, String, String), TreeError> {
+    let out = command.output().map_err(TreeError::NoGit)?;
     Ok((
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -108,17 +103,17 @@ fn output(command: &mut Command) -> Result<(bool, String, String), RevisionError
 
 impl Repository {
     /// The repository holding `root`.
-    pub fn discover(root: &Path) -> Result<Repository, RevisionError> {
+    pub fn discover(root: &Path) -> Result<Repository, TreeError> {
         if !root.is_dir() {
-            return Err(RevisionError::NotARepository {
+            return Err(TreeError::NotARepository {
                 root: root.to_path_buf(),
                 message: "no such folder".into(),
             });
         }
         let (ok, stdout, stderr) =
-            output(git(root).args(["rev-parse", "--show-toplevel", "--show-prefix"]))?;
+            output(super::at(root).args(["rev-parse", "--show-toplevel", "--show-prefix"]))?;
         if !ok {
-            return Err(RevisionError::NotARepository {
+            return Err(TreeError::NotARepository {
                 root: root.to_path_buf(),
                 message: stderr,
             });
@@ -127,7 +122,7 @@ impl Repository {
         let top = lines.next().unwrap_or_default();
         let prefix = lines.next().unwrap_or_default();
         if top.is_empty() {
-            return Err(RevisionError::NotARepository {
+            return Err(TreeError::NotARepository {
                 root: root.to_path_buf(),
                 message: "the folder has no working tree (a bare repository?)".into(),
             });
@@ -139,8 +134,8 @@ impl Repository {
     }
 
     /// Resolves `revision` to the commit it names.
-    pub fn resolve(&self, revision: &str) -> Result<Commit, RevisionError> {
-        let (ok, stdout, _) = output(git(&self.top).args([
+    pub fn resolve(&self, revision: &str) -> Result<Commit, TreeError> {
+        let (ok, stdout, _) = output(super::at(&self.top).args([
             "rev-parse",
             "--verify",
             "--quiet",
@@ -149,7 +144,7 @@ impl Repository {
         ]))?;
         let id = stdout.trim();
         if !ok || id.is_empty() {
-            return Err(RevisionError::UnknownRevision {
+            return Err(TreeError::UnknownRevision {
                 revision: revision.to_string(),
                 top: self.top.clone(),
             });
@@ -161,10 +156,10 @@ impl Repository {
     }
 
     /// Writes the files under the spec root as of `commit` into a fresh temporary folder.
-    pub fn checkout(&self, commit: &Commit) -> Result<Checkout, RevisionError> {
+    pub fn checkout(&self, commit: &Commit) -> Result<Checkout, TreeError> {
         let entries = self.list(commit)?;
         if entries.is_empty() {
-            return Err(RevisionError::MissingRoot {
+            return Err(TreeError::MissingRoot {
                 commit: commit.clone(),
                 prefix: self.prefix.clone(),
             });
@@ -175,15 +170,15 @@ impl Repository {
     }
 
     /// The blobs (and symbolic links) under the prefix: mode, object id, path below the prefix.
-    fn list(&self, commit: &Commit) -> Result<Vec<Entry>, RevisionError> {
-        let mut command = git(&self.top);
+    fn list(&self, commit: &Commit) -> Result<Vec<Entry>, TreeError> {
+        let mut command = super::at(&self.top);
         command.args(["ls-tree", "-r", "-z", &commit.id]);
         if !self.prefix.is_empty() {
             command.args(["--", &self.prefix]);
         }
         let (ok, stdout, stderr) = output(&mut command)?;
         if !ok {
-            return Err(RevisionError::Git {
+            return Err(TreeError::Git {
                 what: format!("list the files of {}", commit.revision),
                 message: stderr,
             });
@@ -211,19 +206,19 @@ impl Repository {
     }
 
     /// Reads every blob through one `git cat-file --batch` and writes it below `dir`.
-    fn write_blobs(&self, entries: &[Entry], dir: &Path) -> Result<(), RevisionError> {
-        let mut child = git(&self.top)
+    fn write_blobs(&self, entries: &[Entry], dir: &Path) -> Result<(), TreeError> {
+        let mut child = super::at(&self.top)
             .args(["cat-file", "--batch"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(RevisionError::NoGit)?;
+            .map_err(TreeError::NoGit)?;
         let mut stdin = child.stdin.take().expect("piped stdin");
         let request: String = entries.iter().map(|e| format!("{}\n", e.oid)).collect();
         let feeder = std::thread::spawn(move || stdin.write_all(request.as_bytes()));
         let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-        let batch_error = |message: String| RevisionError::Git {
+        let batch_error = |message: String| TreeError::Git {
             what: "read the files of the revision".into(),
             message,
         };
@@ -258,9 +253,9 @@ struct Entry {
     rel: String,
 }
 
-fn write_entry(dir: &Path, entry: &Entry, content: &[u8]) -> Result<(), RevisionError> {
+fn write_entry(dir: &Path, entry: &Entry, content: &[u8]) -> Result<(), TreeError> {
     let target = dir.join(&entry.rel);
-    let io = |error| RevisionError::Io {
+    let io = |error| TreeError::Io {
         path: target.clone(),
         error,
     };
@@ -284,7 +279,7 @@ pub struct Checkout {
 }
 
 impl Checkout {
-    fn create() -> Result<Checkout, RevisionError> {
+    fn create() -> Result<Checkout, TreeError> {
         let base = std::env::temp_dir();
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -300,7 +295,7 @@ impl Checkout {
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
                     attempt += 1
                 }
-                Err(error) => return Err(RevisionError::Io { path, error }),
+                Err(error) => return Err(TreeError::Io { path, error }),
             }
         }
     }
