@@ -100,6 +100,11 @@ pub struct ServeArgs {
     /// records); without it they answer 503.
     #[arg(long, env = "HROMADA_API_TOKEN_FILE", value_name = "FILE")]
     pub api_token_file: Option<PathBuf>,
+    /// For integration tests only, and only in debug builds: the case engine reads its time from
+    /// this file (one RFC 3339 time, read again on every use) instead of the system clock.
+    #[cfg(debug_assertions)]
+    #[arg(long, hide = true, value_name = "FILE")]
+    pub clock_file: Option<PathBuf>,
 }
 
 /// How the message log is anchored and its bodies disposed of.
@@ -125,6 +130,10 @@ pub enum LogFormat {
 
 pub fn run(args: ServeArgs) -> ExitCode {
     init_logging(args.log_format);
+    #[cfg(debug_assertions)]
+    let clock_file = args.clock_file.clone();
+    #[cfg(not(debug_assertions))]
+    let clock_file = None;
     let options = Options {
         remote: args.git.as_ref().map(|url| Remote {
             url: url.clone(),
@@ -156,6 +165,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         checkpoint_records: args.log.checkpoint_records,
         dispose_every: args.log.dispose_every,
         api_token_file: args.api_token_file,
+        clock_file,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -56,6 +56,8 @@ pub struct Options {
     pub connections: ConnectionLimits,
     /// File holding the bearer token of the ledger's read API; the API answers 503 without one.
     pub api_token_file: Option<PathBuf>,
+    /// Tests only (debug builds): the file the case engine's clock is read from.
+    pub clock_file: Option<PathBuf>,
 }
 
 /// What the HTTP handlers share.

@@ -7,6 +7,7 @@
 mod actuation;
 mod anchoring;
 mod batch_rows;
+mod case_lists;
 mod cases;
 mod group_commit;
 mod head_cache;
@@ -21,6 +22,7 @@ mod tx;
 
 pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRow};
 pub use anchoring::{Checkpoint, PeerCheckpoint};
+pub use case_lists::{CasePage, CaseQuery};
 pub use cases::{
     CaseEventRow, CaseFilter, CaseRequestRow, CaseRow, DefinitionRow, NewCaseEvent, NewNotice,
     NoticeRow, case_event_hash,

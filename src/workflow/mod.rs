@@ -2,8 +2,10 @@
 //! workflow, pinned to the revision it started under, with its data, state, assignee, deadlines
 //! and an append-only, hash-chained history.
 pub mod actions;
+pub mod api;
 pub mod calls;
 pub mod clock;
+pub mod clock_file;
 pub mod definition;
 pub mod engine;
 pub mod guards;
