@@ -83,8 +83,9 @@ impl<'a> Api<'a> {
             .unwrap_or_else(|e| panic!("{method} {path}: {e}\n{}", self.app.log()));
         let status = response.status().as_u16();
         let text = response.text().await.unwrap();
-        let body: Value = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{method} {path} answered {status} not in JSON ({e}): {text}"));
+        let body: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+            panic!("{method} {path} answered {status} not in JSON ({e}): {text}")
+        });
         conforms(method, template, status, &body);
         Reply { status, body }
     }
@@ -171,7 +172,9 @@ pub fn conforms(method: &str, template: &str, status: u16, body: &Value) {
         .pointer(&responses)
         .unwrap_or_else(|| panic!("the document has no operation {method} {template}"));
     let Some(response) = declared.get(status.to_string()) else {
-        panic!("{method} {template} answered {status}, which the document does not declare: {body:#}");
+        panic!(
+            "{method} {template} answered {status}, which the document does not declare: {body:#}"
+        );
     };
     let response = resolve(response);
     let schema_at = response
@@ -180,10 +183,14 @@ pub fn conforms(method: &str, template: &str, status: u16, body: &Value) {
     // The document itself is the root, so that its `#/components/…` references resolve.
     let mut schema = document().clone();
     let root = schema.as_object_mut().unwrap();
-    root.insert("$schema".into(), json!("https://json-schema.org/draft/2020-12/schema"));
+    root.insert(
+        "$schema".into(),
+        json!("https://json-schema.org/draft/2020-12/schema"),
+    );
     root.insert("allOf".into(), json!([schema_at]));
-    let validator = jsonschema::validator_for(&schema)
-        .unwrap_or_else(|e| panic!("the schema of {method} {template} {status} does not compile: {e}"));
+    let validator = jsonschema::validator_for(&schema).unwrap_or_else(|e| {
+        panic!("the schema of {method} {template} {status} does not compile: {e}")
+    });
     let errors: Vec<String> = validator
         .iter_errors(body)
         .map(|e| format!("{} at {}", e, e.instance_path()))

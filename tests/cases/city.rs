@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::extract::{Path as UrlPath, State};
@@ -32,6 +32,10 @@ pub const MONDAY: &str = "2026-12-21T09:00:00Z";
 pub struct Registries {
     /// The water utility's billing does not answer (HTTP 503) while set.
     pub billing_down: Arc<AtomicBool>,
+    /// The residents' register holds its answers (for a minute) while set.
+    pub register_slow: Arc<AtomicBool>,
+    /// How many residence requests the register has received.
+    pub register_asked: Arc<AtomicUsize>,
 }
 
 pub struct City {
@@ -49,13 +53,19 @@ impl City {
         example_city(&root);
         let registries = Registries::default();
         let billing = serve_on_loopback(billing(registries.clone())).await;
-        let register = serve_on_loopback(register()).await;
+        let register = serve_on_loopback(register(registries.clone())).await;
         let mut moves = vec![
             ("127.0.0.1:9103".to_string(), format!("127.0.0.1:{billing}")),
-            ("127.0.0.1:9101".to_string(), format!("127.0.0.1:{register}")),
+            (
+                "127.0.0.1:9101".to_string(),
+                format!("127.0.0.1:{register}"),
+            ),
         ];
         for port in [8443, 8444, 8445] {
-            moves.push((format!("127.0.0.1:{port}"), format!("127.0.0.1:{}", free_port())));
+            moves.push((
+                format!("127.0.0.1:{port}"),
+                format!("127.0.0.1:{}", free_port()),
+            ));
         }
         for entry in walkdir::WalkDir::new(root.join("spec")) {
             let entry = entry.unwrap();
@@ -98,8 +108,9 @@ impl City {
         std::fs::rename(&staging, &self.clock_file).unwrap();
     }
 
-    /// The portal's node (`gw-core`), with the cases API and the tests' clock, on `data`.
-    pub fn start_core(&self, data: &Path, extra: &[&str]) -> Appliance {
+    /// The portal's node (`gw-core`), with the cases API and the tests' clock, on `data`, once
+    /// its engine has taken the applied revision.
+    pub async fn start_core(&self, data: &Path, extra: &[&str]) -> Appliance {
         let mut args = vec![
             "--api-token-file",
             self.token_file.to_str().unwrap(),
@@ -109,6 +120,18 @@ impl City {
         args.extend_from_slice(extra);
         let app = Appliance::start(&self.root(), data, &args);
         app.wait_for("a revision applied", |s| s["ready"] == true);
+        let client = reqwest::Client::new();
+        let taken = crate::common::holds_within_30s(|| async {
+            client
+                .get(format!("{}/api/cases", app.url))
+                .bearer_auth(TOKEN)
+                .header("X-Hromada-Actor", format!("applicant:{APPLICANT}"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().as_u16() == 200)
+        })
+        .await;
+        assert!(taken, "the cases API did not become ready\n{}", app.log());
         app
     }
 
@@ -138,14 +161,23 @@ fn billing(registries: Registries) -> Router {
         .with_state(registries)
 }
 
-async fn balance(State(registries): State<Registries>, UrlPath(account): UrlPath<String>) -> Response {
+async fn balance(
+    State(registries): State<Registries>,
+    UrlPath(account): UrlPath<String>,
+) -> Response {
     if registries.billing_down.load(Ordering::SeqCst) {
         return (StatusCode::SERVICE_UNAVAILABLE, "maintenance").into_response();
     }
     let debt = match account.as_str() {
         NO_DEBT => "0.00",
         IN_DEBT => "1250.40",
-        _ => return (StatusCode::NOT_FOUND, axum::Json(json!({"error": "no such account"}))).into_response(),
+        _ => {
+            return (
+                StatusCode::NOT_FOUND,
+                axum::Json(json!({"error": "no such account"})),
+            )
+                .into_response();
+        }
     };
     axum::Json(json!({
         "account_number": account,
@@ -160,13 +192,18 @@ async fn balance(State(registries): State<Registries>, UrlPath(account): UrlPath
     .into_response()
 }
 
-fn register() -> Router {
+fn register(registries: Registries) -> Router {
     Router::new()
         .route("/api/v1/persons/{id}/residence", get(residence))
         .route("/api/v1/health", get(|| async { "ok" }))
+        .with_state(registries)
 }
 
-async fn residence(UrlPath(id): UrlPath<String>) -> Response {
+async fn residence(State(registries): State<Registries>, UrlPath(id): UrlPath<String>) -> Response {
+    registries.register_asked.fetch_add(1, Ordering::SeqCst);
+    if registries.register_slow.load(Ordering::SeqCst) {
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    }
     axum::Json(json!({
         "rnokpp": id,
         "last_name": "Іваненко",

@@ -24,6 +24,7 @@ pub fn summary(case: &CaseRow, definition: Option<&Definition>, now: DateTime<Ut
         },
         "outcome": case.outcome,
         "applicant": case.applicant,
+        "role": case.role,
         "assignee": case.assignee,
         "deadline_at": case.deadline_at,
         "overdue": overdue(case, now),
