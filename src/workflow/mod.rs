@@ -7,3 +7,4 @@ pub mod clock;
 pub mod definition;
 pub mod engine;
 pub mod guards;
+pub mod history;
