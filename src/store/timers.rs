@@ -187,19 +187,20 @@ impl Store {
         Ok(row.map(TimerRow::read))
     }
 
-    /// Marks the claimed timer `id` fired at `at` in the transaction that applies it.
+    /// Marks the claimed timer `id` fired at `at` in the transaction that applies it; `false`
+    /// when it is no longer there to fire (fired or cancelled since it was read).
     pub async fn mark_timer_fired(
         &self,
         tx: &mut Tx,
         id: i64,
         at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         on_tx!(tx, t => sqlx::query(FIRED)
             .bind(id)
             .bind(time_text(&at))
             .execute(&mut **t)
             .await
-            .map(drop))
+            .map(|done| done.rows_affected() == 1))
         .map_err(|e| self.failed(&format!("mark timer {id} fired in"), e))
     }
 

@@ -93,7 +93,9 @@ pub async fn sweep(
         };
         match claimed {
             ClaimedTimer::Due { timer, attempts } => {
-                store.mark_timer_fired(&mut tx, timer.id, now).await?;
+                if !store.mark_timer_fired(&mut tx, timer.id, now).await? {
+                    continue;
+                }
                 match handler.fire(&mut tx, &timer).await {
                     Ok(()) => {
                         tx.commit().await?;
