@@ -17,6 +17,7 @@ mod rate_buckets;
 mod reconciles;
 mod seen_requests;
 mod sqlite_writer;
+mod timers;
 mod tx;
 
 pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRow};
@@ -33,6 +34,7 @@ pub use ledger::{
 pub use rate_buckets::{Lease, LeaseRequest};
 pub use reconciles::{NewReconcile, Outcome, ReconcileRecord};
 pub use seen_requests::SeenRequest;
+pub use timers::{ClaimedTimer, NewTimer, Timer, TimerKind};
 pub use tx::Tx;
 #[allow(unused_imports)]
 pub(crate) use tx::on_tx;
@@ -98,6 +100,8 @@ pub struct Store {
     writer: Arc<group_commit::GroupCommit>,
     /// The database as people should see it in messages: a file path or a url without password.
     target: Arc<str>,
+    /// Wakes this process's timer runner when an earlier timer may have been scheduled.
+    timers_changed: Arc<tokio::sync::Notify>,
 }
 
 impl fmt::Debug for Store {
@@ -216,6 +220,7 @@ impl Store {
             pool,
             writer: Arc::new(writer),
             target,
+            timers_changed: Arc::default(),
         })
     }
 
@@ -264,6 +269,7 @@ impl Store {
             pool,
             writer: Arc::new(writer),
             target,
+            timers_changed: Arc::default(),
         })
     }
 
