@@ -7,10 +7,13 @@
 mod actuation;
 mod anchoring;
 mod batch_rows;
+mod documents;
 mod group_commit;
 mod head_cache;
 mod health;
+mod journals;
 mod ledger;
+mod outbox;
 mod pool_writer;
 mod rate_buckets;
 mod reconciles;
@@ -20,11 +23,13 @@ mod tx;
 
 pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRow};
 pub use anchoring::{Checkpoint, PeerCheckpoint};
+pub use documents::DocumentRow;
 pub use health::{Availability, HealthResult, ServiceHealth};
 pub use ledger::{
     GENESIS_HASH, LOG_FORMAT, Link, LogHead, LogReceipt, LogRecord, MAX_BATCH, OperationalRecord,
     SubjectNotice, SubjectUsePage, SubjectUseRecord, bodies_digest, chain_hash,
 };
+pub use outbox::{LeasedMail, MailOutcome, MailStatus, NewMail};
 pub use rate_buckets::{Lease, LeaseRequest};
 pub use reconciles::{NewReconcile, Outcome, ReconcileRecord};
 pub use seen_requests::SeenRequest;

@@ -2,3 +2,5 @@
 //! workflow, pinned to the revision it started under, with its data, state, assignee, deadlines
 //! and an append-only, hash-chained history.
 pub mod clock;
+pub mod documents;
+pub mod outbox;
