@@ -8,10 +8,13 @@ mod actuation;
 mod anchoring;
 mod batch_rows;
 mod cases;
+mod documents;
 mod group_commit;
 mod head_cache;
 mod health;
+mod journals;
 mod ledger;
+mod outbox;
 mod pool_writer;
 mod rate_buckets;
 mod reconciles;
@@ -26,11 +29,13 @@ pub use cases::{
     CaseEventRow, CaseFilter, CaseRequestRow, CaseRow, DefinitionRow, NewCaseEvent, NewNotice,
     NoticeRow, case_event_hash,
 };
+pub use documents::DocumentRow;
 pub use health::{Availability, HealthResult, ServiceHealth};
 pub use ledger::{
     GENESIS_HASH, LOG_FORMAT, Link, LogHead, LogReceipt, LogRecord, MAX_BATCH, OperationalRecord,
     SubjectNotice, SubjectUsePage, SubjectUseRecord, bodies_digest, chain_hash,
 };
+pub use outbox::{LeasedMail, MailOutcome, MailStatus, NewMail};
 pub use rate_buckets::{Lease, LeaseRequest};
 pub use reconciles::{NewReconcile, Outcome, ReconcileRecord};
 pub use seen_requests::SeenRequest;
