@@ -58,6 +58,8 @@ pub struct Options {
     pub api_token_file: Option<PathBuf>,
     /// Tests only (debug builds): the file the case engine's clock is read from.
     pub clock_file: Option<PathBuf>,
+    /// The SMTP server the outbox delivers through; mail stays queued without one.
+    pub smtp: Option<crate::workflow::outbox::SmtpSettings>,
 }
 
 /// What the HTTP handlers share.
@@ -116,6 +118,12 @@ pub async fn run(options: Options) -> Result<(), String> {
         "store: {} (migrations applied)",
         Store::display_url(&database_url)
     );
+    if options.smtp.is_none() {
+        tracing::warn!(
+            "e-mail is not configured: the case engine's mail stays queued in the store until \
+             serve runs with --smtp and --mail-from"
+        );
+    }
 
     if let Some(remote) = &options.remote {
         remote.check_folder().await?;

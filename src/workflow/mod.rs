@@ -3,9 +3,14 @@
 //! and an append-only, hash-chained history.
 pub mod actions;
 pub mod api;
+pub mod calendar;
 pub mod calls;
 pub mod clock;
 pub mod clock_file;
 pub mod definition;
+pub mod documents;
 pub mod engine;
 pub mod guards;
+pub mod history;
+pub mod outbox;
+pub mod timers;
