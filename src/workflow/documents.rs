@@ -263,9 +263,11 @@ fn exact(value: &Value) -> minijinja::Value {
         },
         Value::String(s) => minijinja::Value::from(s.as_str()),
         Value::Array(items) => minijinja::Value::from(items.iter().map(exact).collect::<Vec<_>>()),
-        Value::Object(map) => {
-            minijinja::Value::from_iter(map.iter().map(|(k, v)| (k.clone(), exact(v))))
-        }
+        Value::Object(map) => minijinja::Value::from(
+            map.iter()
+                .map(|(k, v)| (k.clone(), exact(v)))
+                .collect::<std::collections::BTreeMap<String, minijinja::Value>>(),
+        ),
     }
 }
 

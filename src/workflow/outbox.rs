@@ -183,7 +183,8 @@ pub struct Pass {
 }
 
 impl Pass {
-    fn leased(&self) -> usize {
+    /// How many mails the pass leased.
+    pub fn leased(&self) -> usize {
         self.sent + self.retried + self.failed + self.lost
     }
 }

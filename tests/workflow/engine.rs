@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{TimeZone, Utc};
+use hromada::crypto::dev_ca::{self, LeafProfile, LeafRequest};
+use hromada::crypto::{Seal, Validity};
 use hromada::spec::Spec;
 use hromada::spec::model::{EService, Workflow};
 use hromada::store::Store;
@@ -15,6 +17,8 @@ use hromada::workflow::calls::{BoxFuture, Registries, RegistryAnswer, RegistryCa
 use hromada::workflow::clock::{FakeClock, SharedClock};
 use hromada::workflow::engine::{Actor, Applicant, Engine, EngineError, Fire, Start};
 use hromada::workflow::history;
+use hromada::workflow::seals::SealSet;
+use hromada::workflow::timers::sweep;
 use serde_json::{Value, json};
 
 use crate::both;
@@ -131,23 +135,53 @@ fn city(grant_title: &str) -> Spec {
 }
 
 struct Setup {
-    engine: Engine,
+    engine: Arc<Engine>,
     answers: Arc<Answers>,
     store: Store,
+    clock: FakeClock,
 }
 
 async fn setup(db: &Db) -> Setup {
     let store = Store::connect(&db.url).await.unwrap();
     let answers = Arc::new(Answers::default());
-    let clock: SharedClock = Arc::new(FakeClock::at(
-        Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
-    ));
-    let engine = Engine::new(store.clone(), clock, answers.clone());
+    // Monday 2 March 2026, 09:00 UTC.
+    let clock = FakeClock::at(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap());
+    let shared: SharedClock = Arc::new(clock.clone());
+    let engine = Arc::new(Engine::new(store.clone(), shared, answers.clone()));
     engine.apply_revision("r1", &city("Видати")).await.unwrap();
     Setup {
         engine,
         answers,
         store,
+        clock,
+    }
+}
+
+/// A seal of `participant` from a throwaway development CA, valid from 2025 to the start of
+/// `until`.
+fn seal(participant: &str, until: i32) -> Seal {
+    let validity = dev_ca::validity_from_now(3650);
+    let name = dev_ca::ca_name("Тестовий ЦСК", "Тест").unwrap();
+    let ca = dev_ca::self_signed_ca(dev_ca::new_key().unwrap(), &name, &validity).unwrap();
+    let key = dev_ca::new_key().unwrap();
+    let request = LeafRequest {
+        common_name: format!("Печатка {participant}"),
+        organisation: participant.into(),
+        profile: LeafProfile::Seal {
+            edrpou: "04053915".into(),
+        },
+        validity: Validity {
+            not_before: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
+            not_after: Utc.with_ymd_and_hms(until, 1, 1, 0, 0, 0).unwrap(),
+        },
+    };
+    let cert = dev_ca::issue(&ca, &request, &key).unwrap();
+    Seal::new(participant, cert, key).unwrap()
+}
+
+impl Setup {
+    fn clock_now(&self) -> chrono::DateTime<Utc> {
+        hromada::workflow::clock::Clock::now(&self.clock)
     }
 }
 
@@ -224,6 +258,93 @@ async fn intact(store: &Store) -> bool {
 }
 
 both! {
+    async fn the_water_certificate_is_issued_sealed_numbered_and_mailed_in_one_request(db: Db) {
+        let s = setup(&db).await;
+        s.answers.set("vodokanal/balance", RegistryAnswer::Answered {
+            data: serde_json::from_str(r#"{"debt_uah": 0.00, "balance_date": "2026-03-01",
+                "address": {"street": "Соборна", "building": "12", "apartment": "5"}}"#).unwrap(),
+        });
+        // Without vodokanal's seal the whole move is refused and nothing of it stays.
+        let e = start(&s.engine, "k1", "water-no-debt").await.unwrap_err();
+        assert!(e.to_string().contains("participant `vodokanal` has no seal key"), "{e}");
+        assert!(s.engine.cases(&Default::default()).await.unwrap().is_empty());
+        assert_eq!(s.store.case_events_head().await.unwrap().0, 0);
+        assert_eq!(s.store.queued_mail().await.unwrap(), 0);
+        // With an expired seal it fails after the journal gave it a number: the number is given
+        // back with the rest.
+        let mut seals = SealSet::default();
+        seals.insert(seal("vodokanal", 2026));
+        s.engine.set_seals(Arc::new(seals));
+        let e = start(&s.engine, "k1", "water-no-debt").await.unwrap_err();
+        assert!(e.to_string().contains("renew it before issuing documents"), "{e}");
+        assert!(s.engine.cases(&Default::default()).await.unwrap().is_empty());
+
+        let mut seals = SealSet::default();
+        seals.insert(seal("vodokanal", 2030));
+        s.engine.set_seals(Arc::new(seals));
+        let moved = start(&s.engine, "k1", "water-no-debt").await.unwrap();
+        assert_eq!((moved.state.as_str(), moved.outcome.as_deref()), ("issued", Some("granted")));
+        let documents = s.store.documents_of_case(&moved.case_id).await.unwrap();
+        assert_eq!(documents.len(), 1);
+        assert_eq!(documents[0].number.as_deref(), Some("АВ-1/2026"), "no number lost to the failed tries");
+        assert_eq!(documents[0].sealed_by, "vodokanal");
+        assert!(documents[0].text.contains("вул. Соборна, буд. 12, кв. 5"), "{}", documents[0].text);
+        assert!(documents[0].text.contains(&format!("№ {} від 02.03.2026", moved.case_id)), "{}", documents[0].text);
+        assert_eq!(s.store.queued_mail().await.unwrap(), 1, "one mail to the applicant");
+        assert!(s.store.pending_timers(&moved.case_id).await.unwrap().is_empty(), "checking's deadline was cancelled on leaving it");
+        let kinds = kinds(&s.engine, &moved.case_id).await;
+        assert!(kinds.contains(&"issued:auto-issue".to_string()), "{kinds:?}");
+
+        // The same request again issues nothing more.
+        let again = start(&s.engine, "k1", "water-no-debt").await.unwrap();
+        assert_eq!(again, moved);
+        assert_eq!(s.store.documents_of_case(&moved.case_id).await.unwrap().len(), 1);
+        assert_eq!(s.store.queued_mail().await.unwrap(), 1);
+        assert!(intact(&s.store).await);
+    }
+
+    async fn reminders_escalations_and_the_deadline_fire_from_the_timers(db: Db) {
+        let s = setup(&db).await;
+        let data = json!({"monthly_income": 4200});
+        let moved = s.engine.start(Start {
+            key: "k1", e_service: "material-aid", applicant: &applicant(), data: &data,
+            on_behalf: None,
+        }).await.unwrap();
+        let id = moved.case_id;
+        let case = s.engine.case(&id).await.unwrap();
+        assert_eq!((case.state.as_str(), case.role.as_deref()), ("received", Some("social-clerk")));
+        // 5 working days from Monday 2 March: the end of Monday 9 March in Kyiv.
+        assert!(case.deadline_at.as_deref().unwrap().starts_with("2026-03-09T22:00:00"), "{:?}", case.deadline_at);
+        let timers = s.store.pending_timers(&id).await.unwrap();
+        assert_eq!(timers.len(), 3, "deadline, one reminder, one escalation: {timers:?}");
+
+        // A week later the reminder (2 working days before) is due: the clerks are reminded.
+        s.clock.set(Utc.with_ymd_and_hms(2026, 3, 6, 9, 0, 0).unwrap());
+        assert_eq!(sweep(&s.store, s.clock_now(), s.engine.as_ref()).await.unwrap(), 1);
+        let notices = s.engine.notices(&id).await.unwrap();
+        let mut reminded: Vec<&str> = notices.iter().map(|n| n.recipient.as_str()).collect();
+        reminded.sort();
+        assert_eq!(reminded, ["koval-o", "moroz-v"], "no assignee: the role's officials are reminded");
+        // Past the deadline and a working day more: overdue, then escalated to the head.
+        s.clock.set(Utc.with_ymd_and_hms(2026, 3, 12, 9, 0, 0).unwrap());
+        assert_eq!(sweep(&s.store, s.clock_now(), s.engine.as_ref()).await.unwrap(), 2);
+        let case = s.engine.case(&id).await.unwrap();
+        assert_eq!(case.role.as_deref(), Some("social-head"));
+        assert_eq!(case.state, "received");
+        let kinds = kinds(&s.engine, &id).await;
+        assert!(kinds.contains(&"overdue".to_string()) && kinds.contains(&"escalated".to_string()), "{kinds:?}");
+        assert!(s.engine.notices(&id).await.unwrap().iter().any(|n| n.recipient == "tkachenko-o"));
+        assert_eq!(sweep(&s.store, s.clock_now(), s.engine.as_ref()).await.unwrap(), 0, "each fires once");
+
+        // Moving on cancels what was left and schedules the next state's timers.
+        let clerk = Actor::Official("koval-o".into());
+        s.engine.fire(fire("f1", &id, "to-commission", &clerk, "received")).await.unwrap();
+        let timers = s.store.pending_timers(&id).await.unwrap();
+        assert_eq!(timers.len(), 3, "commission: deadline, reminder, escalation: {timers:?}");
+        assert!(timers.iter().all(|t| t.key.starts_with("commission#")), "{timers:?}");
+        assert!(intact(&s.store).await);
+    }
+
     async fn a_case_with_no_debt_is_decided_automatically_in_one_request(db: Db) {
         let s = setup(&db).await;
         s.answers.set("vodokanal/balance", debt("0.00"));
