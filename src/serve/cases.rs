@@ -1,30 +1,31 @@
-//! The case engine inside `serve`: its clock, the engine with its registries, the cases API's
-//! state, and the runners that keep it going (each applied revision handed to the engine, the
-//! timers). `serve::run` calls `start` once and `Cases::stop` when it stops.
+//! The case engine inside `serve`: its clock, the engine with its registries and seals, the
+//! cases API's state (`api`), and the runners that keep it going (`spawn`: each applied
+//! revision handed to the engine, the timers, the outbox).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use openssl::pkey::PKey;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::compile::Compiled;
+use crate::crypto::Seal;
+use crate::gateway::keys::KeyRing;
 use crate::reconcile::Shared;
 use crate::store::Store;
 use crate::workflow::api::CasesApi;
 use crate::workflow::calls::Registries;
 use crate::workflow::clock::{SharedClock, SystemClock};
 use crate::workflow::engine::Engine;
+use crate::workflow::seals::SealSet;
+use crate::workflow::{outbox, timers};
 
 use super::Options;
 
 /// How often the served revision is compared with the engine's, until the reconciler announces
 /// each revision it applies (issue 12, part 1: then this becomes a subscription).
 const REVISION_CHECK: Duration = Duration::from_millis(250);
-
-pub struct Cases {
-    pub api: CasesApi,
-    runners: Vec<JoinHandle<()>>,
-}
 
 /// The engine's clock: the system's, or in a debug build the file `--clock-file` names.
 pub fn clock(options: &Options) -> Result<SharedClock, String> {
@@ -41,42 +42,87 @@ pub fn clock(options: &Options) -> Result<SharedClock, String> {
     }
 }
 
-/// The engine and its runners, started.
-pub fn start(
+/// The engine and the cases API's state; nothing runs until `spawn`.
+pub fn api(
     store: &Store,
-    shared: &Arc<Shared>,
     clock: SharedClock,
     registries: Arc<dyn Registries>,
     api_token: Option<Arc<str>>,
-    stopped: &watch::Receiver<bool>,
-) -> Cases {
-    let engine = Arc::new(Engine::new(store.clone(), clock, registries));
-    let api = CasesApi::new(engine, api_token);
-    let runners = vec![tokio::spawn(follow_revisions(
-        shared.clone(),
-        api.clone(),
-        stopped.clone(),
-    ))];
-    Cases { api, runners }
+) -> CasesApi {
+    CasesApi::new(
+        Arc::new(Engine::new(store.clone(), clock, registries)),
+        api_token,
+    )
 }
 
-impl Cases {
+/// The engine's runners, until `stopped` turns.
+pub fn spawn(
+    api: &CasesApi,
+    options: &Options,
+    store: &Store,
+    shared: &Arc<Shared>,
+    stopped: &watch::Receiver<bool>,
+) -> Runners {
+    let clock = api.engine().clock().clone();
+    let mut runners = vec![
+        tokio::spawn(follow_revisions(
+            shared.clone(),
+            api.clone(),
+            KeyRing::new(options.keys.clone()),
+            stopped.clone(),
+        )),
+        timers::spawn(
+            store.clone(),
+            clock.clone(),
+            api.engine().clone(),
+            stopped.clone(),
+        ),
+    ];
+    if let Some(smtp) = &options.smtp {
+        runners.push(outbox::spawn(
+            store.clone(),
+            smtp.clone(),
+            clock.clone(),
+            stopped.clone(),
+        ));
+    }
+    if options.clock_file.is_some() {
+        runners.push(tokio::spawn(wake_timers_on_jumps(
+            store.clone(),
+            clock,
+            stopped.clone(),
+        )));
+    }
+    Runners(runners)
+}
+
+/// The engine's background tasks.
+pub struct Runners(Vec<JoinHandle<()>>);
+
+impl Runners {
     /// Waits for the runners, once `stopped` has turned.
     pub async fn stop(self) {
-        for runner in self.runners {
+        for runner in self.0 {
             let _ = runner.await;
         }
     }
 }
 
 /// Hands each revision the appliance serves to the engine: its workflows pinned in the store,
-/// new cases started on it. A revision the engine cannot take is logged and tried again.
-async fn follow_revisions(shared: Arc<Shared>, api: CasesApi, mut stopped: watch::Receiver<bool>) {
+/// new cases started on it, its participants' seals. A revision the engine cannot take is
+/// logged and tried again.
+async fn follow_revisions(
+    shared: Arc<Shared>,
+    api: CasesApi,
+    keys: KeyRing,
+    mut stopped: watch::Receiver<bool>,
+) {
     let mut taken: Option<String> = None;
     loop {
         if let Some(compiled) = shared.current.load_full()
             && taken.as_deref() != Some(compiled.revision.id.as_str())
         {
+            api.engine().set_seals(Arc::new(seals(&compiled, &keys)));
             match api
                 .apply_revision(&compiled.revision.id, &compiled.spec)
                 .await
@@ -91,6 +137,63 @@ async fn follow_revisions(shared: Arc<Shared>, api: CasesApi, mut stopped: watch
         }
         tokio::select! {
             _ = tokio::time::sleep(REVISION_CHECK) => {}
+            changed = stopped.changed() => if changed.is_err() || *stopped.borrow() { return },
+        }
+    }
+}
+
+/// The seals of the participants whose seal key is in the keys folder, with the certificates
+/// of `compiled`. A participant without one cannot issue documents (its `issue` actions fail,
+/// naming it), which is logged once per revision.
+fn seals(compiled: &Compiled, keys: &KeyRing) -> SealSet {
+    let mut set = SealSet::default();
+    for participant in &compiled.spec.participants {
+        if !keys.seal_key_path(&participant.id).is_file() {
+            continue;
+        }
+        let seal = compiled
+            .documents
+            .get(&participant.seal.cert)
+            .ok_or_else(|| format!("the revision holds no file {}", participant.seal.cert))
+            .and_then(|pem| {
+                crate::crypto::certs::parse_certificates(pem)
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| format!("{} holds no certificate", participant.seal.cert))
+            })
+            .and_then(|certificate| {
+                let key = keys.seal_key(&participant.id)?;
+                let key = PKey::from_ec_key(key).map_err(|e| e.to_string())?;
+                Seal::new(participant.id.clone(), certificate, key)
+            });
+        match seal {
+            Ok(seal) => set.insert(seal),
+            Err(e) => tracing::warn!(
+                "participant `{}` cannot seal documents on this appliance: {e}",
+                participant.id
+            ),
+        }
+    }
+    set
+}
+
+/// Tests only (`--clock-file`): wakes the timer runner when the test moves the clock, as a
+/// newly scheduled timer would, so that a month passes without waiting for the runner's ceiling.
+async fn wake_timers_on_jumps(
+    store: Store,
+    clock: SharedClock,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut last = clock.now();
+    loop {
+        let now = clock.now();
+        if now != last {
+            last = now;
+            store.timers_changed().notify_one();
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
             changed = stopped.changed() => if changed.is_err() || *stopped.borrow() { return },
         }
     }

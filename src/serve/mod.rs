@@ -2,6 +2,7 @@
 //! revision, and serves HTTP (plain or rustls) until SIGTERM or SIGINT, when it stops accepting,
 //! lets in-flight requests finish, stops reconciling and closes the store.
 
+pub mod cases;
 pub mod connections;
 pub mod metrics;
 pub mod ops;
@@ -72,6 +73,14 @@ pub struct AppState {
     pub gateway: Arc<Gateway>,
     /// The bearer token of the read APIs (`--api-token-file`), when configured.
     pub api_token: Option<Arc<str>>,
+    /// The case engine's API.
+    pub cases: crate::workflow::api::CasesApi,
+}
+
+impl axum::extract::FromRef<AppState> for crate::workflow::api::CasesApi {
+    fn from_ref(state: &AppState) -> Self {
+        state.cases.clone()
+    }
 }
 
 pub fn router(state: AppState) -> Router {
@@ -84,6 +93,7 @@ pub fn router(state: AppState) -> Router {
         .route("/r1/{*rest}", any(exchange::handle))
         .merge(crate::gateway::ledger_api::routes())
         .merge(crate::gateway::catalogue::routes())
+        .merge(crate::workflow::api::router())
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
@@ -163,6 +173,16 @@ pub async fn run(options: Options) -> Result<(), String> {
         )
         .sharing_rate_limits(&store),
     );
+    let current = shared.clone();
+    let cases = cases::api(
+        &store,
+        cases::clock(&options)?,
+        Arc::new(crate::gateway::in_process::InProcess::new(
+            gateway.clone(),
+            Arc::new(move || current.current.load_full()),
+        )),
+        api_token.clone(),
+    );
     let state = AppState {
         shared: shared.clone(),
         store: store.clone(),
@@ -170,6 +190,7 @@ pub async fn run(options: Options) -> Result<(), String> {
         node_key,
         gateway,
         api_token,
+        cases,
     };
     let app = router(state.clone());
 
@@ -249,6 +270,7 @@ pub async fn run(options: Options) -> Result<(), String> {
         options.dispose_every,
         stopped.clone(),
     ));
+    let engine = cases::spawn(&state.cases, &options, &store, &shared, &stopped);
     let peer_handle: Handle<SocketAddr> = Handle::new();
     let peers = tokio::spawn(peer::listen(
         state.clone(),
@@ -272,6 +294,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     let _ = reconciling.await;
     let _ = checking.await;
     let _ = disposing.await;
+    engine.stop().await;
     let served = server.await.map_err(|e| e.to_string()).and_then(|r| r);
     let _ = peers.await;
     state.gateway.replays.flush().await;

@@ -168,3 +168,66 @@ async fn material_aid_runs_through_every_state_of_its_workflow() {
     assert_eq!(open.ok(200)["total"], 0, "every case reached a final state");
     let _ = MONDAY;
 }
+
+/// The case's history once it holds a `kind` event (within 30 s, or the test fails).
+pub async fn wait_for_kind(api: &Api<'_>, id: &str, kind: &str) -> Vec<String> {
+    let started = std::time::Instant::now();
+    loop {
+        let seen = history_kinds(api, id).await;
+        if seen.iter().any(|k| k == kind) {
+            return seen;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "no `{kind}` event for case {id}: {seen:?}\n{}",
+            api.app.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn material_aid_reminds_then_escalates_on_the_city_calendar_across_christmas() {
+    let city = City::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let core = city.start_core(data.path(), &[]).await;
+    let api = Api::new(&core);
+
+    // Monday 21 December: five working days are 22, 23, 24, 28 and 29 December, since the 25th
+    // is Christmas; the deadline is the end of the 29th in Kyiv (without the holiday, the 28th).
+    let case = api.start(&me(), "timers-start", &application()).await.ok(201).clone();
+    let id = case["id"].as_str().unwrap();
+    assert_eq!(state(&case), "received");
+    let deadline = case["deadline_at"].as_str().unwrap();
+    assert!(deadline.starts_with("2026-12-29T22:00:00"), "{deadline}");
+    assert_eq!(case["overdue"], false);
+
+    // Two working days before the deadline the clerks are reminded.
+    city.set_time("2026-12-25T12:00:00Z");
+    let kinds = wait_for_kind(&api, id, "reminded").await;
+    assert!(!kinds.iter().any(|k| k == "overdue"), "{kinds:?}");
+
+    // An hour before the deadline the case is not overdue; a night after, it is.
+    city.set_time("2026-12-29T21:00:00Z");
+    let listed = api.list(CLERK, "overdue=true").await;
+    assert_eq!(listed.ok(200)["total"], 0);
+    city.set_time("2026-12-30T09:00:00Z");
+    let kinds = wait_for_kind(&api, id, "overdue").await;
+    assert!(!kinds.iter().any(|k| k == "escalated"), "not escalated before its day: {kinds:?}");
+    let listed = api.list(CLERK, "overdue=true").await;
+    let listed = listed.ok(200);
+    assert_eq!(listed["total"], 1, "{listed:#}");
+    assert_eq!(listed["cases"][0]["overdue"], true);
+
+    // A working day after the deadline the case goes to the head of the department.
+    city.set_time("2026-12-31T09:00:00Z");
+    let kinds = wait_for_kind(&api, id, "escalated").await;
+    for kind in ["reminded", "overdue", "escalated"] {
+        assert_eq!(kinds.iter().filter(|k| *k == kind).count(), 1, "{kind}: {kinds:?}");
+    }
+    let now = api.case(&me(), id).await.ok(200).clone();
+    assert_eq!(now["role"], "social-head", "{now:#}");
+    assert_eq!(state(&now), "received");
+    let queue = api.list(HEAD, "role=social-head").await;
+    assert_eq!(queue.ok(200)["cases"][0]["id"], case["id"]);
+}
