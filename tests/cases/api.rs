@@ -142,7 +142,7 @@ impl<'a> Api<'a> {
                 case["id"].as_str().unwrap(),
                 event,
                 key,
-                &json!({"seen_state": case["state"]["id"], "seen_version": case["version"]}),
+                &json!({"seen_state": case["state"]["id"]}),
             )
             .await;
         reply.ok(200).clone()
