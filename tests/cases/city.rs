@@ -22,6 +22,9 @@ pub const APPLICANT: &str = "3184710691";
 pub const NO_DEBT: &str = "10000001";
 /// A water account that owes 1,250.40 UAH.
 pub const IN_DEBT: &str = "10000002";
+/// A water account with nothing owed, the amount sent as a decimal numeral in a string
+/// (`"0.00"`), which the service's `decimal` field allows.
+pub const NO_DEBT_AS_TEXT: &str = "10000003";
 /// The bearer token of the cases API in these tests.
 pub const TOKEN: &str = "cases-test-token-0123456789abcdef";
 /// Where the tests' time starts: a Monday, three working days before Christmas (a holiday).

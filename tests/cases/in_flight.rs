@@ -28,11 +28,12 @@ async fn a_case_in_flight_keeps_its_definition_when_the_workflow_changes() {
         .clone();
     assert_eq!(old["revision"], before.as_str());
 
-    // The merged change: in `received`, only the head of the department may refuse now.
+    // The merged change: in `received`, only the head of the department may ask the applicant
+    // for more documents now.
     city.edit(
         "spec/workflows/material-aid.kdl",
-        r#"transition "refuse" title="Відмовити" to="refused" role="social-clerk""#,
-        r#"transition "refuse" title="Відмовити" to="refused" role="social-head""#,
+        r#"to="awaiting-documents" role="social-clerk""#,
+        r#"to="awaiting-documents" role="social-head""#,
     );
     let after = core.wait_for("the changed workflow applied", |s| {
         s["applied"]["revision"]
@@ -73,12 +74,12 @@ async fn a_case_in_flight_keeps_its_definition_when_the_workflow_changes() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
 
-    let refuse_role = |case: &serde_json::Value| {
+    let asking_role = |case: &serde_json::Value| {
         case["transitions"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|t| t["event"] == "refuse")
+            .find(|t| t["event"] == "request-documents")
             .map(|t| t["role"].clone())
     };
     let old_now = api
@@ -91,26 +92,32 @@ async fn a_case_in_flight_keeps_its_definition_when_the_workflow_changes() {
         before.as_str(),
         "the old case stays pinned"
     );
-    assert_eq!(refuse_role(&old_now), Some(json!("social-clerk")));
-    assert_eq!(refuse_role(&new), Some(json!("social-head")));
+    assert_eq!(asking_role(&old_now), Some(json!("social-clerk")));
+    assert_eq!(asking_role(&new), Some(json!("social-head")));
 
-    // The clerk may still refuse the old case, by its own definition, but not the new one.
+    // The clerk may still ask on the old case, by its own definition, but not on the new one.
     let new_id = new["id"].as_str().unwrap();
     api.fire(
         CLERK,
         new_id,
-        "refuse",
-        "flight-refuse-new-clerk",
+        "request-documents",
+        "flight-ask-new-clerk",
         &json!({"seen_state": "received"}),
     )
     .await
     .refused(403, "not_allowed");
-    let refused_old = api
-        .fire_seen(CLERK, &old_now, "refuse", "flight-refuse-old")
+    let asked_old = api
+        .fire_seen(CLERK, &old_now, "request-documents", "flight-ask-old")
         .await;
-    assert_eq!(refused_old["outcome"], "refused", "{refused_old:#}");
-    let refused_new = api
-        .fire_seen(HEAD, &new, "refuse", "flight-refuse-new")
+    assert_eq!(
+        asked_old["state"]["id"], "awaiting-documents",
+        "{asked_old:#}"
+    );
+    let asked_new = api
+        .fire_seen(HEAD, &new, "request-documents", "flight-ask-new")
         .await;
-    assert_eq!(refused_new["outcome"], "refused", "{refused_new:#}");
+    assert_eq!(
+        asked_new["state"]["id"], "awaiting-documents",
+        "{asked_new:#}"
+    );
 }

@@ -195,7 +195,11 @@ async fn material_aid_reminds_then_escalates_on_the_city_calendar_across_christm
 
     // Monday 21 December: five working days are 22, 23, 24, 28 and 29 December, since the 25th
     // is Christmas; the deadline is the end of the 29th in Kyiv (without the holiday, the 28th).
-    let case = api.start(&me(), "timers-start", &application()).await.ok(201).clone();
+    let case = api
+        .start(&me(), "timers-start", &application())
+        .await
+        .ok(201)
+        .clone();
     let id = case["id"].as_str().unwrap();
     assert_eq!(state(&case), "received");
     let deadline = case["deadline_at"].as_str().unwrap();
@@ -213,7 +217,10 @@ async fn material_aid_reminds_then_escalates_on_the_city_calendar_across_christm
     assert_eq!(listed.ok(200)["total"], 0);
     city.set_time("2026-12-30T09:00:00Z");
     let kinds = wait_for_kind(&api, id, "overdue").await;
-    assert!(!kinds.iter().any(|k| k == "escalated"), "not escalated before its day: {kinds:?}");
+    assert!(
+        !kinds.iter().any(|k| k == "escalated"),
+        "not escalated before its day: {kinds:?}"
+    );
     let listed = api.list(CLERK, "overdue=true").await;
     let listed = listed.ok(200);
     assert_eq!(listed["total"], 1, "{listed:#}");
@@ -223,7 +230,11 @@ async fn material_aid_reminds_then_escalates_on_the_city_calendar_across_christm
     city.set_time("2026-12-31T09:00:00Z");
     let kinds = wait_for_kind(&api, id, "escalated").await;
     for kind in ["reminded", "overdue", "escalated"] {
-        assert_eq!(kinds.iter().filter(|k| *k == kind).count(), 1, "{kind}: {kinds:?}");
+        assert_eq!(
+            kinds.iter().filter(|k| *k == kind).count(),
+            1,
+            "{kind}: {kinds:?}"
+        );
     }
     let now = api.case(&me(), id).await.ok(200).clone();
     assert_eq!(now["role"], "social-head", "{now:#}");

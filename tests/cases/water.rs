@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use serde_json::{Value, json};
 
 use crate::api::Api;
-use crate::city::{APPLICANT, City, IN_DEBT, NO_DEBT};
+use crate::city::{APPLICANT, City, IN_DEBT, NO_DEBT, NO_DEBT_AS_TEXT};
 
 pub fn application(account: &str) -> Value {
     json!({
@@ -121,4 +121,23 @@ async fn water_no_debt_is_decided_in_the_request_that_starts_it() {
     assert_eq!(issued["outcome"], "granted");
     let queue = api.list(clerk, "role=water-clerk&open=true").await;
     assert_eq!(queue.ok(200)["total"], 0);
+}
+
+/// The billing may send a `decimal` as a numeral in a string (the gateway lets `"0.00"` through
+/// as the declared type); the guards must judge it as the number it is, not refuse a citizen
+/// who owes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_debt_sent_as_a_decimal_numeral_in_a_string_is_judged_as_a_number() {
+    let city = City::new().await;
+    let vodokanal_data = tempfile::tempdir().unwrap();
+    let core_data = tempfile::tempdir().unwrap();
+    let _vodokanal = city.start_vodokanal(vodokanal_data.path());
+    let core = city.start_core(core_data.path(), &[]).await;
+    let api = Api::new(&core);
+    let case = api
+        .start(&applicant(), "water-text-1", &application(NO_DEBT_AS_TEXT))
+        .await;
+    let case = case.ok(201);
+    assert_eq!(case["registry"]["balance"]["debt_uah"], "0.00");
+    assert_eq!(case["outcome"], "granted", "{case:#}");
 }
