@@ -171,9 +171,11 @@ async fn balance(
     if registries.billing_down.load(Ordering::SeqCst) {
         return (StatusCode::SERVICE_UNAVAILABLE, "maintenance").into_response();
     }
+    // The amount as the billing writes it: a JSON number with its exact digits, or a string.
     let debt = match account.as_str() {
         NO_DEBT => "0.00",
         IN_DEBT => "1250.40",
+        NO_DEBT_AS_TEXT => r#""0.00""#,
         _ => {
             return (
                 StatusCode::NOT_FOUND,
@@ -182,17 +184,22 @@ async fn balance(
                 .into_response();
         }
     };
-    axum::Json(json!({
+    let mut answer = json!({
         "account_number": account,
         "holder_name": "Іваненко Марія Петрівна",
         "holder_rnokpp": APPLICANT,
         "address": {"address_id": "A-1", "street": "вул. Соборна", "building": "5", "apartment": "12"},
         "registered_persons": 2,
         "meter_installed": true,
-        "debt_uah": debt,
         "balance_date": "2026-12-01",
-    }))
-    .into_response()
+    })
+    .to_string();
+    answer.insert_str(answer.len() - 1, &format!(r#","debt_uah":{debt}"#));
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        answer,
+    )
+        .into_response()
 }
 
 fn register(registries: Registries) -> Router {

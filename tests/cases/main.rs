@@ -9,6 +9,7 @@ mod api;
 mod city;
 mod crash;
 mod in_flight;
+mod lists;
 mod material_aid;
 mod refusals;
 mod replicas;
