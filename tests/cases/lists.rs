@@ -12,7 +12,7 @@ fn case(n: u32, role: Option<&str>, assignee: Option<&str>, outcome: Option<&str
     let at = format!("2026-12-{:02}T09:00:00.000000000Z", n);
     CaseRow {
         id: format!("case-{n:02}"),
-        workflow: if n % 2 == 0 {
+        workflow: if n.is_multiple_of(2) {
             "material-aid"
         } else {
             "water-no-debt"

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
 use super::directory::Directory;
-use super::errors::error;
+use super::errors::{Refusal, error};
 
 /// The header naming the person a request acts for.
 pub const ACTOR_HEADER: &str = "x-hromada-actor";
@@ -63,8 +63,8 @@ fn bearer_token(value: &str) -> Option<&str> {
 }
 
 /// The caller named in `X-Hromada-Actor`, checked against the spec; else the refusal.
-pub(super) fn caller(headers: &HeaderMap, directory: &Directory) -> Result<Caller, Response> {
-    let bad = |message: String| error(StatusCode::BAD_REQUEST, "bad_actor", &message);
+pub(super) fn caller(headers: &HeaderMap, directory: &Directory) -> Result<Caller, Refusal> {
+    let bad = |message: String| Box::new(error(StatusCode::BAD_REQUEST, "bad_actor", &message));
     let Some(value) = headers.get(ACTOR_HEADER) else {
         return Err(bad(
             "name the person this request acts for in `X-Hromada-Actor`: `official:<id>` or \
@@ -78,14 +78,14 @@ pub(super) fn caller(headers: &HeaderMap, directory: &Directory) -> Result<Calle
     match value.trim().split_once(':') {
         Some(("official", id)) => match directory.is_official(id) {
             true => Ok(Caller::Official(id.to_string())),
-            false => Err(error(
+            false => Err(Box::new(error(
                 StatusCode::FORBIDDEN,
                 "unknown_official",
                 &format!(
                     "`{id}` is not an official of the applied revision; officials are declared \
                      in the spec's `official` nodes"
                 ),
-            )),
+            ))),
         },
         Some(("applicant", rnokpp)) if crate::check::formats::valid_rnokpp(rnokpp) => {
             Ok(Caller::Applicant(rnokpp.to_string()))

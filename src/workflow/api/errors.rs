@@ -6,6 +6,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+/// A refusal on its way out of a handler, boxed (a `Response` is large for a `Result`).
+pub type Refusal = Box<Response>;
+
 pub fn error(status: StatusCode, kind: &str, message: &str) -> Response {
     (status, Json(json!({"type": kind, "message": message}))).into_response()
 }

@@ -23,7 +23,7 @@ use crate::spec::Spec;
 use crate::store::{CaseQuery, CaseRow};
 use access::Caller;
 use directory::Directory;
-use errors::{bad_request, error, error_with, not_ready, store_failed};
+use errors::{Refusal, bad_request, error, error_with, not_ready, store_failed};
 
 use super::engine::{Actor, Applicant, Engine, EngineError, Fire, Moved, Start};
 
@@ -85,36 +85,41 @@ async fn openapi() -> Response {
 }
 
 /// The caller of a request that carries the token and names a known actor; else the refusal.
-fn admit(api: &CasesApi, headers: &HeaderMap) -> Result<(Caller, Arc<Directory>), Response> {
+fn admit(api: &CasesApi, headers: &HeaderMap) -> Result<(Caller, Arc<Directory>), Refusal> {
     if let Some(refused) = access::token_refusal(api.token.as_deref(), headers) {
-        return Err(refused);
+        return Err(Box::new(refused));
     }
-    let directory = api.directory.load_full().ok_or_else(not_ready)?;
+    let directory = api
+        .directory
+        .load_full()
+        .ok_or_else(|| Box::new(not_ready()))?;
     let caller = access::caller(headers, &directory)?;
     Ok((caller, directory))
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<&str, Response> {
+fn idempotency_key(headers: &HeaderMap) -> Result<&str, Refusal> {
     match headers.get(IDEMPOTENCY_KEY).map(|v| v.to_str()) {
         Some(Ok(key)) if !key.trim().is_empty() && key.len() <= 200 => Ok(key.trim()),
-        Some(_) => Err(bad_request(
+        Some(_) => Err(Box::new(bad_request(
             "`Idempotency-Key` must be 1 to 200 visible ASCII characters",
-        )),
-        None => Err(bad_request(
+        ))),
+        None => Err(Box::new(bad_request(
             "send an `Idempotency-Key` header: a fresh random key for each new request, the \
              same key when repeating one (a double submit then moves the case once)",
-        )),
+        ))),
     }
 }
 
 /// The JSON object of a request body, or what is wrong with it.
-fn body_object(body: &Bytes) -> Result<serde_json::Map<String, Value>, Response> {
+fn body_object(body: &Bytes) -> Result<serde_json::Map<String, Value>, Refusal> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(fields)) => Ok(fields),
-        Ok(_) => Err(bad_request("the request body must be a JSON object")),
-        Err(e) => Err(bad_request(&format!(
-            "the request body is not valid JSON: {e}"
+        Ok(_) => Err(Box::new(bad_request(
+            "the request body must be a JSON object",
         ))),
+        Err(e) => Err(Box::new(bad_request(&format!(
+            "the request body is not valid JSON: {e}"
+        )))),
     }
 }
 
@@ -122,29 +127,29 @@ fn text_field<'a>(
     fields: &'a serde_json::Map<String, Value>,
     name: &str,
     required: bool,
-) -> Result<Option<&'a str>, Response> {
+) -> Result<Option<&'a str>, Refusal> {
     match fields.get(name) {
         None | Some(Value::Null) if !required => Ok(None),
         Some(Value::String(text)) if !text.trim().is_empty() => Ok(Some(text)),
-        _ => Err(bad_request(&format!(
+        _ => Err(Box::new(bad_request(&format!(
             "`{name}` must be a non-empty string{}",
             if required { " and is required" } else { "" }
-        ))),
+        )))),
     }
 }
 
 async fn start(State(api): State<CasesApi>, headers: HeaderMap, body: Bytes) -> Response {
     let (caller, _) = match admit(&api, &headers) {
         Ok(admitted) => admitted,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let key = match idempotency_key(&headers) {
         Ok(key) => key,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let fields = match body_object(&body) {
         Ok(fields) => fields,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     if let Some(unknown) = fields.keys().find(|k| {
         ![
@@ -168,7 +173,7 @@ async fn start(State(api): State<CasesApi>, headers: HeaderMap, body: Bytes) -> 
         text_field(&fields, "applicant_email", false),
     ) {
         (Ok(Some(s)), Ok(a), Ok(Some(n)), Ok(e)) => (s, a, n, e),
-        (Err(r), ..) | (_, Err(r), ..) | (_, _, Err(r), _) | (.., Err(r)) => return r,
+        (Err(r), ..) | (_, Err(r), ..) | (_, _, Err(r), _) | (.., Err(r)) => return *r,
         _ => unreachable!("required fields are present when Ok"),
     };
     let Some(data) = fields.get("data").filter(|d| d.is_object()) else {
@@ -221,15 +226,15 @@ async fn fire(
 ) -> Response {
     let (caller, _) = match admit(&api, &headers) {
         Ok(admitted) => admitted,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let key = match idempotency_key(&headers) {
         Ok(key) => key,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let fields = match body_object(&body) {
         Ok(fields) => fields,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     if let Some(unknown) = fields.keys().find(|k| *k != "seen_state") {
         return bad_request(&format!(
@@ -247,7 +252,7 @@ async fn fire(
         }
     };
     if let Err(refused) = visible_case(&api, &caller, &id).await {
-        return refused;
+        return *refused;
     }
     let actor = caller.actor();
     let request = Fire {
@@ -267,11 +272,11 @@ async fn fire(
 async fn read(State(api): State<CasesApi>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let (caller, _) = match admit(&api, &headers) {
         Ok(admitted) => admitted,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     match visible_case(&api, &caller, &id).await {
         Ok(row) => show(&api, &row, None).await,
-        Err(refused) => refused,
+        Err(refused) => *refused,
     }
 }
 
@@ -282,10 +287,10 @@ async fn history(
 ) -> Response {
     let (caller, _) = match admit(&api, &headers) {
         Ok(admitted) => admitted,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     if let Err(refused) = visible_case(&api, &caller, &id).await {
-        return refused;
+        return *refused;
     }
     match api.engine.history(&id).await {
         Ok(events) => axum::Json(json!({
@@ -304,7 +309,7 @@ async fn list(
 ) -> Response {
     let (caller, directory) = match admit(&api, &headers) {
         Ok(admitted) => admitted,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let wanted = match ListQuery::parse(&query) {
         Ok(wanted) => wanted,
@@ -445,30 +450,33 @@ fn number(
 /// The case `id` if the caller may see it: an applicant their own cases, an official the cases
 /// of a workflow that names one of their roles, or assigned to them. Another applicant's case
 /// is answered as unknown, so that ids cannot be probed.
-async fn visible_case(api: &CasesApi, caller: &Caller, id: &str) -> Result<CaseRow, Response> {
+async fn visible_case(api: &CasesApi, caller: &Caller, id: &str) -> Result<CaseRow, Refusal> {
     let unknown = || {
-        error(
+        Box::new(error(
             StatusCode::NOT_FOUND,
             "unknown_case",
             &format!("there is no case `{id}` you may see"),
-        )
+        ))
     };
     let row = match api.engine.store().case(id).await {
         Ok(Some(row)) => row,
         Ok(None) => return Err(unknown()),
-        Err(e) => return Err(store_failed("read a case", &e)),
+        Err(e) => return Err(Box::new(store_failed("read a case", &e))),
     };
     match caller {
         Caller::Applicant(rnokpp) if *rnokpp == row.applicant => Ok(row),
         Caller::Applicant(_) => Err(unknown()),
         Caller::Official(official) => {
-            let directory = api.directory.load_full().ok_or_else(not_ready)?;
+            let directory = api
+                .directory
+                .load_full()
+                .ok_or_else(|| Box::new(not_ready()))?;
             let roles = directory.roles_of(official);
             let runnable = api
                 .engine
                 .runnable(&row.revision, &row.workflow)
                 .await
-                .map_err(|e| refusal(&e))?;
+                .map_err(|e| Box::new(refusal(&e)))?;
             let definition = &runnable.definition;
             let works_it = definition.official(official).is_some()
                 || definition.workflow.states.iter().any(|s| {
@@ -480,7 +488,7 @@ async fn visible_case(api: &CasesApi, caller: &Caller, id: &str) -> Result<CaseR
             if works_it || row.assignee.as_deref() == Some(official) {
                 Ok(row)
             } else {
-                Err(error(
+                Err(Box::new(error(
                     StatusCode::FORBIDDEN,
                     "not_allowed",
                     &format!(
@@ -488,7 +496,7 @@ async fn visible_case(api: &CasesApi, caller: &Caller, id: &str) -> Result<CaseR
                          not assigned to them",
                         row.workflow
                     ),
-                ))
+                )))
             }
         }
     }
