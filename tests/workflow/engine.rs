@@ -21,8 +21,15 @@ use hromada::workflow::seals::SealSet;
 use hromada::workflow::timers::sweep;
 use serde_json::{Value, json};
 
+use hromada::gateway::in_process::InProcess;
+use hromada::gateway::keys::KeyRing;
+use hromada::gateway::ledger::Ledger;
+use hromada::gateway::{Gateway, Limits};
+use hromada::reconcile::revision::{Revision, referenced_files};
+
 use crate::both;
 use crate::common::db::{Db, execute};
+use crate::common::federation::Federation;
 
 /// Registry answers set by the test; counts the calls; `hang` makes calls never answer.
 #[derive(Default)]
@@ -343,6 +350,65 @@ both! {
         assert_eq!(timers.len(), 3, "commission: deadline, reminder, escalation: {timers:?}");
         assert!(timers.iter().all(|t| t.key.starts_with("commission#")), "{timers:?}");
         assert!(intact(&s.store).await);
+    }
+
+    async fn the_gateway_answers_a_call_in_process_projected_and_logged(db: Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let federation = Federation::new(dir.path()).await;
+        let loaded = hromada::spec::load(&federation.root);
+        let documents = referenced_files(&loaded.sources)
+            .into_iter()
+            .filter_map(|path| {
+                let bytes = std::fs::read(loaded.sources.root.join(&path)).ok()?;
+                Some((path, Arc::<[u8]>::from(bytes)))
+            })
+            .collect();
+        let revision = Revision { id: "r1".into(), content_hash: "0".repeat(64) };
+        let compiled = Arc::new(
+            hromada::compile::compile(loaded.spec, revision, Some("gw-core"), documents).unwrap(),
+        );
+        let store = Store::connect(&db.url).await.unwrap();
+        let gateway = Arc::new(Gateway::new(
+            Ledger::new(store.clone()),
+            KeyRing::new(federation.root.join("dev-keys")),
+            Limits::default(),
+        ));
+        let registries = InProcess::new(gateway, Arc::new(move || Some(compiled.clone())));
+        let call = |consumer: &'static str, data: Value| {
+            let registries = &registries;
+            async move {
+                registries.call(RegistryCall {
+                    case_id: "c0ffee",
+                    consumer,
+                    service: "council/residents",
+                    fields: &[],
+                    subject: "3182736455",
+                    data: &data,
+                }).await
+            }
+        };
+
+        let answer = call("council/registry", json!({"purpose": "01"})).await;
+        let RegistryAnswer::Answered { data } = answer else { panic!("{answer:?}") };
+        assert_eq!(data["full_name"], "Іваненко Марія Петрівна");
+        assert!(data.get("note").is_none() && data.get("rnokpp").is_none(), "projected to the grant: {data}");
+        let seen = federation.upstream.seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].get("x-road-userid").unwrap(), "3182736455");
+        let uses = store.subject_uses("3182736455", 1, 10).await.unwrap();
+        assert_eq!(uses.total, 1, "the data subject's record is written");
+        assert_eq!(uses.uses[0].provider, "council/residents");
+
+        // The portal holds no agreement for the register: refused by the gateway, and logged.
+        let answer = call("council/portal", json!({})).await;
+        let RegistryAnswer::Failed { reason } = answer else { panic!("{answer:?}") };
+        assert!(reason.to_lowercase().contains("agreement"), "{reason}");
+        assert_eq!(federation.upstream.seen.lock().unwrap().len(), 1, "the upstream was not asked");
+        let heads = store.message_log_heads().await.unwrap();
+        assert_eq!(heads.iter().map(|h| h.seq).sum::<i64>(), 2, "both calls are in the message log");
+        // A consumer the spec does not declare is refused before anything is sent.
+        let answer = call("council/nobody", json!({})).await;
+        assert!(matches!(answer, RegistryAnswer::Failed { .. }), "{answer:?}");
     }
 
     async fn a_case_with_no_debt_is_decided_automatically_in_one_request(db: Db) {
