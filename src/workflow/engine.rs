@@ -21,7 +21,7 @@ use super::actions;
 use super::calendar::Calendar;
 use super::calls::{Registries, RegistryAnswer, RegistryCall};
 use super::clock::SharedClock;
-use super::definition::{Definition, Person, is_automatic};
+use super::definition::{Definition, Person, is_automatic, with_numbers};
 use super::guards::{Facts, Guards};
 use super::seals::{SealSet, Seals};
 
@@ -824,6 +824,15 @@ impl Engine {
                     })
                     .await;
                 let key = service_key(&call.service).to_string();
+                let answer = match answer {
+                    RegistryAnswer::Answered { data } => RegistryAnswer::Answered {
+                        data: with_numbers(
+                            data,
+                            def.numbers.get(&call.service).map_or(&[], Vec::as_slice),
+                        ),
+                    },
+                    failed => failed,
+                };
                 if let Some(registry) = draft.registry.as_object_mut() {
                     match &answer {
                         RegistryAnswer::Answered { data } => {

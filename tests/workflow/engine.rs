@@ -456,6 +456,19 @@ both! {
         assert!(intact(&s.store).await);
     }
 
+    async fn a_debt_given_as_a_numeral_string_is_judged_as_the_number_it_is(db: Db) {
+        let s = setup(&db).await;
+        for (key, debt, state) in [("k1", "0.00", "granted"), ("k2", "12.50", "refused")] {
+            s.answers.set("vodokanal/balance", RegistryAnswer::Answered {
+                data: json!({"debt_uah": debt}),
+            });
+            let moved = start(&s.engine, key, "test-water").await.unwrap();
+            assert_eq!(moved.state, state, "a debt of \"{debt}\"");
+            let case = s.engine.case(&moved.case_id).await.unwrap();
+            assert_eq!(case.registry["balance"]["debt_uah"].to_string(), debt, "its digits kept");
+        }
+    }
+
     async fn a_case_with_debt_is_refused_and_a_silent_registry_sends_it_to_an_official(db: Db) {
         let s = setup(&db).await;
         s.answers.set("vodokanal/balance", debt("12.50"));
