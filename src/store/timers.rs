@@ -17,6 +17,8 @@ const CANCEL: &str = "DELETE FROM timers WHERE case_id = $1";
 /// `timers_pending` (its `WHERE` must repeat the index's `fired_at IS NULL`).
 const DUE: &str = "SELECT id, case_id, kind, key, due_at, attempts FROM timers \
      WHERE fired_at IS NULL AND wake_at <= $1 ORDER BY wake_at LIMIT 1";
+const ANY_DUE: &str = "SELECT id FROM timers WHERE fired_at IS NULL AND wake_at <= $1 \
+     ORDER BY wake_at LIMIT 1";
 const FIRED: &str = "UPDATE timers SET fired_at = $2 WHERE id = $1 AND fired_at IS NULL";
 const RETRY: &str =
     "UPDATE timers SET attempts = $2, wake_at = $3 WHERE id = $1 AND fired_at IS NULL";
@@ -187,6 +189,16 @@ impl Store {
         Ok(row.map(TimerRow::read))
     }
 
+    /// Whether a timer is due at `now`, read without taking a write lock.
+    pub async fn any_timer_due(&self, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let due: Option<i64> = on_pool!(&self.pool, pool => sqlx::query_scalar(ANY_DUE)
+            .bind(time_text(&now))
+            .fetch_optional(pool)
+            .await)
+        .map_err(|e| self.failed("look for due timers in", e))?;
+        Ok(due.is_some())
+    }
+
     /// Marks the claimed timer `id` fired at `at` in the transaction that applies it; `false`
     /// when it is no longer there to fire (fired or cancelled since it was read).
     pub async fn mark_timer_fired(
@@ -291,7 +303,7 @@ mod tests {
         let super::super::Pool::Sqlite(pool) = &store.pool else {
             unreachable!()
         };
-        for query in [DUE, NEXT_WAKE] {
+        for query in [DUE, ANY_DUE, NEXT_WAKE] {
             let plan: Vec<(i64, i64, i64, String)> =
                 sqlx::query_as(&format!("EXPLAIN QUERY PLAN {query}"))
                     .bind("2026-01-01T00:00:00Z")

@@ -85,6 +85,9 @@ pub async fn sweep(
     now: DateTime<Utc>,
     handler: &dyn TimerHandler,
 ) -> Result<usize, StoreError> {
+    if !store.any_timer_due(now).await? {
+        return Ok(0);
+    }
     let mut fired = 0;
     loop {
         let mut tx = store.begin().await?;
