@@ -174,10 +174,10 @@ both! {
         let store = Store::connect(&db.url).await.unwrap();
         let recorder = Recorder::new(&store);
         let first = new_timer("case-a", TimerKind::Deadline, "review", t0());
-        schedule(&store, &[first.clone()]).await;
+        schedule(&store, std::slice::from_ref(&first)).await;
         // A double submit, and the same timer after it fired: neither moves nor revives it.
         let moved = new_timer("case-a", TimerKind::Deadline, "review", t0() + TimeDelta::days(3));
-        schedule(&store, &[moved.clone()]).await;
+        schedule(&store, std::slice::from_ref(&moved)).await;
         assert_eq!(pending(&store, "case-a").await, [(TimerKind::Deadline, t0())]);
         assert_eq!(sweep(&store, t0(), recorder.as_ref()).await.unwrap(), 1);
         schedule(&store, &[moved]).await;
