@@ -270,6 +270,32 @@ impl Store {
             .collect())
     }
 
+    /// How the database finds the timers due at `now`, as its `EXPLAIN` shows it (run, with the
+    /// pages read, on PostgreSQL): for the bench, and for an operator checking that a sweep reads
+    /// the index of unfired timers rather than every open case's.
+    pub async fn timer_sweep_plan(&self, now: DateTime<Utc>) -> Result<String, StoreError> {
+        let now = time_text(&now);
+        let lines: Vec<String> = match &self.pool {
+            super::Pool::Sqlite(pool) => {
+                let rows: Vec<(i64, i64, i64, String)> =
+                    sqlx::query_as(&format!("EXPLAIN QUERY PLAN {DUE}"))
+                        .bind(now)
+                        .fetch_all(pool)
+                        .await
+                        .map_err(|e| self.failed("explain the timer sweep in", e))?;
+                rows.into_iter().map(|row| row.3).collect()
+            }
+            super::Pool::Postgres(pool) => sqlx::query_scalar(&format!(
+                "EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, SUMMARY OFF) {DUE}"
+            ))
+            .bind(now)
+            .fetch_all(pool)
+            .await
+            .map_err(|e| self.failed("explain the timer sweep in", e))?,
+        };
+        Ok(lines.join("\n"))
+    }
+
     /// Wakes this process's timer runner, after committing a transaction that scheduled a
     /// timer possibly earlier than those it knew of (or after moving a test's clock).
     pub fn wake_timers(&self) {

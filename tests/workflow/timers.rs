@@ -283,6 +283,27 @@ both! {
         tokio::time::timeout(std::time::Duration::from_secs(30), runner).await.unwrap().unwrap();
     }
 
+    async fn a_sweep_reads_the_index_of_unfired_timers_not_every_open_case(db: Db) {
+        const OPEN: usize = 5_000;
+        let store = Store::connect(&db.url).await.unwrap();
+        let later = t0() + TimeDelta::days(30);
+        let open: Vec<NewTimer> = (0..OPEN)
+            .map(|i| new_timer(&format!("case-{i}"), TimerKind::Deadline, "review", later))
+            .collect();
+        schedule(&store, &open).await;
+        if db.backend == Backend::Postgres {
+            by_hand(&db, "ANALYZE timers").await;
+        }
+        let plan = store.timer_sweep_plan(t0()).await.unwrap();
+        assert!(plan.contains("timers_pending"), "{plan}");
+        if db.backend == Backend::Postgres {
+            // Not one of the open cases' timers is read.
+            assert!(plan.contains("rows=0 loops=1"), "{plan}");
+        }
+        let recorder = Recorder::new(&store);
+        assert_eq!(sweep(&store, t0(), recorder.as_ref()).await.unwrap(), 0);
+    }
+
     async fn two_sweepers_on_one_database_fire_each_timer_once(db: Db) {
         const TIMERS: usize = 300;
         let one = Store::connect(&db.url).await.unwrap();
