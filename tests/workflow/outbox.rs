@@ -201,3 +201,50 @@ both! {
             .unwrap();
     }
 }
+
+#[test]
+fn serve_says_once_that_mail_stays_queued_without_smtp() {
+    let tree = tempfile::tempdir().unwrap();
+    crate::common::copy_tree(&crate::common::minimal(), tree.path());
+    let data = tempfile::tempdir().unwrap();
+    let appliance = crate::common::appliance::Appliance::start(tree.path(), data.path(), &[]);
+    appliance.wait_for("the first revision", |s| s["applied"].is_object());
+    let log = appliance.log();
+    assert_eq!(log.matches("e-mail is not configured").count(), 1, "{log}");
+    assert!(log.contains("--smtp and --mail-from"), "{log}");
+    appliance.stop();
+}
+
+#[test]
+fn serve_refuses_smtp_credentials_on_the_command_line_and_smtp_without_a_sender() {
+    let data = tempfile::tempdir().unwrap();
+    let root = crate::common::minimal();
+    let base = [
+        "serve",
+        root.to_str().unwrap(),
+        "--data-dir",
+        data.path().to_str().unwrap(),
+    ];
+    let secret = [
+        &base[..],
+        &[
+            "--smtp",
+            "smtp://mailer:s3cret@mail.example.org",
+            "--mail-from",
+            FROM,
+        ],
+    ]
+    .concat();
+    let out = crate::common::hromada(&secret);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("--smtp-credentials"), "{said}");
+    assert!(
+        !said.contains("s3cret"),
+        "the password reached the log: {said}"
+    );
+    let out = crate::common::hromada(&[&base[..], &["--smtp", "smtp://127.0.0.1:25"]].concat());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("--mail-from"), "{said}");
+}
