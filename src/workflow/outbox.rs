@@ -226,6 +226,13 @@ impl Deliverer {
                 .store
                 .finish_mail(mail.id, &self.holder, self.clock.now(), &outcome)
                 .await?;
+            let counted = match (&outcome, finished) {
+                (_, false) => "lost",
+                (MailOutcome::Sent, true) => "sent",
+                (MailOutcome::Retry { .. }, true) => "retried",
+                (MailOutcome::Failed { .. }, true) => "failed",
+            };
+            metrics::counter!("hromada_mail_attempts_total", "outcome" => counted).increment(1);
             match (&outcome, finished) {
                 (_, false) => {
                     pass.lost += 1;

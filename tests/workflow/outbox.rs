@@ -68,6 +68,25 @@ both! {
         assert_eq!(store.queued_mail().await.unwrap(), 0);
     }
 
+    async fn a_subject_or_body_cannot_add_recipients_or_headers(db: Db) {
+        let store = Store::connect(&db.url).await.unwrap();
+        let server = SmtpServer::start();
+        let clock = clock();
+        let hostile = NewMail {
+            subject: "Заяву отримано\r\nBcc: spy@example.org".into(),
+            body: "Текст\r\n.\r\nRCPT TO:<spy@example.org>\r\n".into(),
+            ..mail("case-7/hostile", "olena@example.org")
+        };
+        enqueue(&store, &hostile).await;
+        let deliverer = deliverer(&store, &server, &clock);
+        assert_eq!(deliverer.deliver_due().await.unwrap().sent, 1);
+        let received = server.received();
+        assert_eq!(received.len(), 1, "{received:?}");
+        assert_eq!(received[0].rcpt_tos, ["olena@example.org"]);
+        assert!(!received[0].to.contains("spy"), "{:?}", received[0]);
+        assert!(received[0].body.contains("RCPT TO:<spy@example.org>"), "{:?}", received[0]);
+    }
+
     async fn a_rolled_back_transition_queues_no_mail(db: Db) {
         let store = Store::connect(&db.url).await.unwrap();
         let mut tx = store.begin().await.unwrap();
