@@ -13,11 +13,11 @@ use serde_json::Value;
 use super::Gateway;
 use super::call::{self, HEADER_ISSUE, HEADER_USER_ID};
 use super::exchange::{finish, route};
-use super::protocol::{ErrorKind, GatewayError, HEADER_CLIENT};
+use super::protocol::HEADER_CLIENT;
 use super::trace::Trace;
 use crate::compile::Compiled;
 use crate::compile::routes::member_class;
-use crate::spec::model::{Agreement, Service};
+use crate::spec::model::{Operation, Service};
 use crate::workflow::calls::{BoxFuture, Registries, RegistryAnswer, RegistryCall};
 
 /// The applied revision, as the caller holds it (read once per call).
@@ -57,18 +57,13 @@ impl InProcess {
         let agreements = compiled
             .routes
             .agreements(spec, request.consumer, request.service);
-        let agreement = agreements
+        // With no agreement the call still goes the whole way: the gateway refuses and logs it.
+        let operations = agreements
             .iter()
             .find(|a| super::access::valid_on(a, today))
             .or(agreements.first())
-            .copied()
-            .ok_or_else(|| {
-                format!(
-                    "no agreement grants `{}` access to `{}`",
-                    request.consumer, request.service
-                )
-            })?;
-        let path = path_of(agreement, service, &request)?;
+            .map_or(&service.operations, |a| &a.operations);
+        let path = path_of(operations, service, &request)?;
         let target = format!(
             "/r1/{}/{}/{}/{}/{}{path}",
             compiled.routes.instance,
@@ -151,12 +146,12 @@ fn provider_subsystem(provider: &crate::spec::model::Participant, service: &Serv
         .unwrap_or_default()
 }
 
-/// The path of the first `GET` operation of the agreement whose `*` segments the call can fill:
+/// The path of the first `GET` operation (of the agreement) whose `*` segments the call can fill:
 /// the service's subject segment (`subject path-segment=N`) takes the application field named as
 /// the service's first response field (its identifier: `account_number`, `rnokpp`, …), or else
 /// the data subject's id; an operation with another `*` is skipped.
 fn path_of(
-    agreement: &Agreement,
+    operations: &[Operation],
     service: &Service,
     request: &RegistryCall,
 ) -> Result<String, String> {
@@ -177,8 +172,7 @@ fn path_of(
     let encoded =
         percent_encoding::utf8_percent_encode(&subject_value, percent_encoding::NON_ALPHANUMERIC)
             .to_string();
-    for op in agreement
-        .operations
+    for op in operations
         .iter()
         .filter(|o| o.method == crate::spec::model::Method::Get)
     {
@@ -198,13 +192,8 @@ fn path_of(
             return Ok(filled.join("/"));
         }
     }
-    Err(GatewayError::new(
-        ErrorKind::AccessDenied,
-        format!(
-            "agreement `{}` has no GET operation whose path the case's data can fill",
-            agreement.id
-        ),
-        String::new(),
-    )
-    .to_string())
+    Err(format!(
+        "service `{}` has no GET operation whose path the case's data can fill",
+        request.service
+    ))
 }

@@ -190,7 +190,7 @@ async fn wake_timers_on_jumps(
         let now = clock.now();
         if now != last {
             last = now;
-            store.timers_changed().notify_one();
+            store.wake_timers();
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(100)) => {}

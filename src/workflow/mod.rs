@@ -3,6 +3,7 @@
 //! and an append-only, hash-chained history.
 pub mod actions;
 pub mod api;
+pub mod assignment;
 pub mod calendar;
 pub mod calls;
 pub mod clock;
