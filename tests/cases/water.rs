@@ -140,6 +140,10 @@ async fn a_debt_sent_as_a_decimal_numeral_in_a_string_is_judged_as_a_number() {
         .start(&applicant(), "water-text-1", &application(NO_DEBT_AS_TEXT))
         .await;
     let case = case.ok(201);
-    assert_eq!(case["registry"]["balance"]["debt_uah"], "0.00");
+    assert_eq!(
+        case["registry"]["balance"]["debt_uah"].to_string(),
+        "0.00",
+        "read as the number it writes, exact digits kept"
+    );
     assert_eq!(case["outcome"], "granted", "{case:#}");
 }
