@@ -111,6 +111,10 @@ async fn material_aid_runs_through_every_state_of_its_workflow() {
     let case = api.fire_seen(HEAD, &case, "grant", "aid-1-f").await;
     assert_eq!(state(&case), "granted", "{case:#}");
     assert_eq!(case["outcome"], "granted");
+    let history = api.history(&me(), id).await.ok(200).clone();
+    let decision = crate::water::issued(&history);
+    assert_eq!(decision["number"], "03-10/1", "{decision:#}");
+    assert_eq!(decision["sealed-by"], "city-council");
     let kinds = history_kinds(&api, id).await;
     let transitions = kinds.iter().filter(|k| *k == "transition").count();
     assert!(

@@ -222,3 +222,54 @@ async fn the_cases_api_refuses_what_it_must_and_changes_nothing_when_it_does() {
     assert_eq!(mine.ok(200)["total"], 1, "refused starts started nothing");
     let _ = APPLICANT;
 }
+
+/// A pinned workflow definition rewritten in the store behind the appliance's back: the case
+/// cannot be shown or moved, and the answer names the workflow, the revision and what to do;
+/// nothing else of the case is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rewritten_pinned_definition_is_named_not_run() {
+    let city = City::new().await;
+    city.registries.billing_down.store(true, Ordering::SeqCst);
+    let data = tempfile::tempdir().unwrap();
+    let core = city.start_core(data.path(), &[]).await;
+    let me = applicant();
+    let case = Api::new(&core)
+        .start(&me, "tamper-start", &application(NO_DEBT))
+        .await
+        .ok(201)
+        .clone();
+    let id = case["id"].as_str().unwrap();
+    assert!(core.stop().success());
+
+    let url = hromada::store::Store::sqlite_url(&data.path().join("hromada.db"));
+    crate::common::db::execute(
+        &url,
+        "UPDATE workflow_definitions SET definition = replace(definition, 'water-clerk', 'any-clerk') \
+         WHERE workflow = 'water-no-debt'",
+    )
+    .await;
+    let core = city.start_core(data.path(), &[]).await;
+    let api = Api::new(&core);
+    let reply = api.case(&me, id).await;
+    reply.refused(500, "definition");
+    let message = reply.body["message"].as_str().unwrap();
+    assert!(
+        message.contains("water-no-debt") && message.contains("restore"),
+        "{message}"
+    );
+    api.fire(
+        &me,
+        id,
+        "withdraw",
+        "tamper-withdraw",
+        &json!({"seen_state": "manual-review"}),
+    )
+    .await
+    .refused(500, "definition");
+    let mine = api.list(&me, "").await;
+    assert_eq!(
+        mine.ok(200)["cases"][0]["id"],
+        case["id"],
+        "the case is still listed"
+    );
+}

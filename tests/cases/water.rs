@@ -28,6 +28,18 @@ pub fn applicant() -> String {
     format!("applicant:{APPLICANT}")
 }
 
+/// The detail of the one `issued` event of a case's history.
+pub fn issued(history: &Value) -> Value {
+    let issued: Vec<&Value> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "issued")
+        .collect();
+    assert_eq!(issued.len(), 1, "one document issued: {history:#}");
+    issued[0]["detail"].clone()
+}
+
 fn kinds(history: &Value) -> Vec<String> {
     history["events"]
         .as_array()
@@ -64,10 +76,22 @@ async fn water_no_debt_is_decided_in_the_request_that_starts_it() {
         "a final state offers nothing"
     );
     let history = api.history(&me, case["id"].as_str().unwrap()).await;
-    let kinds = kinds(history.ok(200));
-    for kind in ["started", "transition", "decided"] {
+    let history = history.ok(200);
+    let kinds = kinds(history);
+    for kind in [
+        "started",
+        "called",
+        "transition",
+        "decided",
+        "issued",
+        "notified",
+    ] {
         assert!(kinds.iter().any(|k| k == kind), "no `{kind}` in {kinds:?}");
     }
+    // The certificate, numbered in the subscriber department's journal and sealed by the utility.
+    let issued = issued(history);
+    assert_eq!(issued["number"], "АВ-1/2026", "{issued:#}");
+    assert_eq!(issued["sealed-by"], "vodokanal");
 
     // The same submit again (a double click): the same case, nothing new started.
     let again = api
