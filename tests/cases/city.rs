@@ -57,8 +57,10 @@ impl City {
         let registries = Registries::default();
         let billing = serve_on_loopback(billing(registries.clone())).await;
         let register = serve_on_loopback(register(registries.clone())).await;
+        let parking = serve_on_loopback(parking()).await;
         let mut moves = vec![
             ("127.0.0.1:9103".to_string(), format!("127.0.0.1:{billing}")),
+            ("127.0.0.1:9106".to_string(), format!("127.0.0.1:{parking}")),
             (
                 "127.0.0.1:9101".to_string(),
                 format!("127.0.0.1:{register}"),
@@ -223,6 +225,27 @@ async fn residence(State(registries): State<Registries>, UrlPath(id): UrlPath<St
         "registered": true,
         "registration_date": "2001-05-14",
         "address": {"address_id": "A-1", "district": "03", "street": "вул. Соборна", "building": "5", "apartment": "12"},
+    }))
+    .into_response()
+}
+
+/// The parking control department's register of fines (`legal-dept/fines`).
+fn parking() -> Router {
+    Router::new()
+        .route("/parking/v2/fines/{number}", get(fine))
+        .route("/parking/v2/health", get(|| async { "ok" }))
+}
+
+async fn fine(UrlPath(number): UrlPath<String>) -> Response {
+    axum::Json(json!({
+        "resolution_number": number,
+        "issued_at": "2026-11-15T10:20:00+02:00",
+        "plate_number": "AP1234BC",
+        "violation_article": "152-1",
+        "location": "просп. Соборний, 150",
+        "amount_uah": 340,
+        "status": "не сплачено",
+        "due_date": "2026-12-01",
     }))
     .into_response()
 }

@@ -13,4 +13,5 @@ mod lists;
 mod material_aid;
 mod refusals;
 mod replicas;
+mod services;
 mod water;
