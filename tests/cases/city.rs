@@ -58,9 +58,16 @@ impl City {
         let billing = serve_on_loopback(billing(registries.clone())).await;
         let register = serve_on_loopback(register(registries.clone())).await;
         let parking = serve_on_loopback(parking()).await;
+        let addresses = serve_on_loopback(addresses()).await;
+        let heating = serve_on_loopback(heating()).await;
         let mut moves = vec![
             ("127.0.0.1:9103".to_string(), format!("127.0.0.1:{billing}")),
             ("127.0.0.1:9106".to_string(), format!("127.0.0.1:{parking}")),
+            (
+                "127.0.0.1:9102".to_string(),
+                format!("127.0.0.1:{addresses}"),
+            ),
+            ("127.0.0.1:9104".to_string(), format!("127.0.0.1:{heating}")),
             (
                 "127.0.0.1:9101".to_string(),
                 format!("127.0.0.1:{register}"),
@@ -137,6 +144,14 @@ impl City {
         })
         .await;
         assert!(taken, "the cases API did not become ready\n{}", app.log());
+        app
+    }
+
+    /// The heating network's node (`gw-teplo`), which its accounts service is provided on.
+    pub fn start_teplo(&self, data: &Path) -> Appliance {
+        let app = Appliance::start(&self.root(), data, &["--node", "gw-teplo"]);
+        app.wait_for("a revision applied", |s| s["ready"] == true);
+        crate::common::xroad::wait_for_peer_listener(&app);
         app
     }
 
@@ -246,6 +261,45 @@ async fn fine(UrlPath(number): UrlPath<String>) -> Response {
         "amount_uah": 340,
         "status": "не сплачено",
         "due_date": "2026-12-01",
+    }))
+    .into_response()
+}
+
+/// The architecture department's address register (`architecture-dept/addresses`): the
+/// address asked for is reserved, not yet in force.
+fn addresses() -> Router {
+    let address = || {
+        axum::Json(json!({
+            "address_id": "A-77",
+            "district": "03",
+            "street_code": "S-12",
+            "street_name": "вулиця Соборна",
+            "building": "150",
+            "postal_code": "69063",
+            "status": "зарезервована",
+        }))
+    };
+    Router::new()
+        .route("/addresses", get(move || async move { address() }))
+        .route("/addresses/{id}", get(move || async move { address() }))
+        .route("/status", get(|| async { "ok" }))
+}
+
+/// The heating network's accounts (`teplomerezhi/accounts`).
+fn heating() -> Router {
+    Router::new()
+        .route("/zbut/api/accounts/{account}", get(heat_account))
+        .route("/zbut/api/ping", get(|| async { "ok" }))
+}
+
+async fn heat_account(UrlPath(account): UrlPath<String>) -> Response {
+    axum::Json(json!({
+        "account_number": account,
+        "holder_name": "Іваненко Марія Петрівна",
+        "holder_rnokpp": APPLICANT,
+        "heated_area_m2": 54.2,
+        "heating_connected": true,
+        "charges": [{"period": "2026-11", "amount_uah": 2140.5, "paid_uah": 2140.5}],
     }))
     .into_response()
 }

@@ -126,3 +126,96 @@ async fn a_parking_fine_appeal_goes_from_the_lawyer_to_the_head_who_cancels_the_
     assert_eq!(document["number"], "ПК-1/2026", "{document:#}");
     assert_eq!(document["sealed-by"], "legal-dept");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_address_is_assigned_by_the_clerk_and_signed_by_the_head() {
+    let city = City::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let core = city.start_core(data.path(), &[]).await;
+    let api = Api::new(&core);
+    let application = json!({
+        "e_service": "address-assignment",
+        "applicant_name": "Іваненко Марія Петрівна",
+        "data": {
+            "object_type": "01",
+            "ownership": "10",
+            "district": "03",
+            "street_name": "вулиця Соборна",
+            "cadastral_number": "2310100000:03:012:0456",
+            "total_area": 142.5,
+            "commissioning_date": "2026-10-01",
+            "owners": [{"owner_kind": "10", "owner_name": "Іваненко Марія Петрівна", "owner_rnokpp": APPLICANT}],
+            "rnokpp": APPLICANT,
+            "email": "maria@example.org",
+        },
+    });
+    let case = api
+        .start(&me(), "address-start", &application)
+        .await
+        .ok(201)
+        .clone();
+    assert_eq!(case["state"]["id"], "received", "{case:#}");
+    assert_eq!(
+        case["registry"]["addresses"]["status"], "зарезервована",
+        "{case:#}"
+    );
+    let signing = api
+        .fire_seen(
+            "official:oliinyk-k",
+            &case,
+            "prepare-order",
+            "address-prepare",
+        )
+        .await;
+    assert_eq!(signing["state"]["id"], "signing", "{signing:#}");
+    let assigned = api
+        .fire_seen("official:melnyk-v", &signing, "sign", "address-sign")
+        .await;
+    assert_eq!(assigned["outcome"], "granted", "{assigned:#}");
+    let history = api.history(&me(), case["id"].as_str().unwrap()).await;
+    let document = issued(history.ok(200));
+    assert_eq!(document["number"], "1-А/2026", "{document:#}");
+    assert_eq!(document["sealed-by"], "architecture-dept");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn heating_is_recalculated_from_the_heating_networks_accounts_on_their_own_node() {
+    let city = City::new().await;
+    let (teplo_data, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let _teplo = city.start_teplo(teplo_data.path());
+    let core = city.start_core(data.path(), &[]).await;
+    let api = Api::new(&core);
+    let application = json!({
+        "e_service": "heating-recalculation",
+        "applicant_name": "Іваненко Марія Петрівна",
+        "data": {
+            "rnokpp": APPLICANT,
+            "heat_account": "123456789",
+            "holder_name": "Іваненко Марія Петрівна",
+            "problem": "02",
+            "measured_temperature": 14.5,
+            "periods": [{"period_from": "2026-11-10", "period_to": "2026-11-20"}],
+        },
+    });
+    let case = api
+        .start(&me(), "heat-start", &application)
+        .await
+        .ok(201)
+        .clone();
+    assert_eq!(case["state"]["id"], "received", "{case:#}");
+    let clerk = "official:bilyk-r";
+    let calculating = api.fire_seen(clerk, &case, "check", "heat-check").await;
+    assert_eq!(calculating["state"]["id"], "calculating", "{calculating:#}");
+    assert_eq!(
+        calculating["registry"]["accounts"]["heating_connected"], true,
+        "{calculating:#}"
+    );
+    let done = api
+        .fire_seen(clerk, &calculating, "recalculate", "heat-recalculate")
+        .await;
+    assert_eq!(done["outcome"], "granted", "{done:#}");
+    let history = api.history(&me(), case["id"].as_str().unwrap()).await;
+    let document = issued(history.ok(200));
+    assert_eq!(document["number"], "ПР-1/12-2026", "{document:#}");
+    assert_eq!(document["sealed-by"], "teplomerezhi");
+}
