@@ -18,10 +18,11 @@ use hromada::workflow::calls::{BoxFuture, Registries, RegistryAnswer, RegistryCa
 use hromada::workflow::clock::{FakeClock, SharedClock};
 use hromada::workflow::engine::{Actor, Applicant, Engine, EngineError, Fire, Start};
 use hromada::workflow::history;
-use hromada::workflow::seals::SealSet;
+use hromada::workflow::seals::{SealSet, Seals};
 use hromada::workflow::timers::sweep;
 use serde_json::{Value, json};
 
+use hromada::gateway::document_seals::KeyRingSeals;
 use hromada::gateway::in_process::InProcess;
 use hromada::gateway::keys::KeyRing;
 use hromada::gateway::ledger::Ledger;
@@ -377,6 +378,8 @@ both! {
         let dir = tempfile::tempdir().unwrap();
         let federation = Federation::new(dir.path()).await;
         let loaded = hromada::spec::load(&federation.root);
+        // The checks read (and so name) the certificates a revision references, as serve's do.
+        hromada::check::run(&loaded, Utc::now().date_naive());
         let documents = referenced_files(&loaded.sources)
             .into_iter()
             .filter_map(|path| {
@@ -394,6 +397,11 @@ both! {
             KeyRing::new(federation.root.join("dev-keys")),
             Limits::default(),
         ));
+        // The participants' seals come from the keys folder with the revision's certificates.
+        let seals = KeyRingSeals::new(KeyRing::new(federation.root.join("dev-keys")), compiled.clone());
+        assert_eq!(seals.seal("council").unwrap().participant(), "council");
+        let e = seals.seal("nobody").unwrap_err();
+        assert!(e.contains("`nobody` is not declared"), "{e}");
         let registries = InProcess::new(gateway, Arc::new(move || Some(compiled.clone())));
         let call = |consumer: &'static str, data: Value| {
             let registries = &registries;
