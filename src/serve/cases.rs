@@ -2,15 +2,14 @@
 //! cases API's state (`api`), and the runners that keep it going (`spawn`: each applied
 //! revision handed to the engine, the timers, the outbox).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use openssl::pkey::PKey;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::compile::Compiled;
-use crate::crypto::Seal;
+use crate::gateway::document_seals::KeyRingSeals;
 use crate::gateway::keys::KeyRing;
 use crate::reconcile::Shared;
 use crate::store::Store;
@@ -18,7 +17,6 @@ use crate::workflow::api::CasesApi;
 use crate::workflow::calls::Registries;
 use crate::workflow::clock::{SharedClock, SystemClock};
 use crate::workflow::engine::Engine;
-use crate::workflow::seals::SealSet;
 use crate::workflow::{outbox, timers};
 
 use super::Options;
@@ -68,7 +66,7 @@ pub fn spawn(
         tokio::spawn(follow_revisions(
             shared.clone(),
             api.clone(),
-            KeyRing::new(options.keys.clone()),
+            options.keys.clone(),
             stopped.clone(),
         )),
         timers::spawn(
@@ -109,12 +107,12 @@ impl Runners {
 }
 
 /// Hands each revision the appliance serves to the engine: its workflows pinned in the store,
-/// new cases started on it, its participants' seals. A revision the engine cannot take is
-/// logged and tried again.
+/// new cases started on it, its participants' seals (keys from the folder `keys`). A revision
+/// the engine cannot take is logged and tried again.
 async fn follow_revisions(
     shared: Arc<Shared>,
     api: CasesApi,
-    keys: KeyRing,
+    keys: PathBuf,
     mut stopped: watch::Receiver<bool>,
 ) {
     let mut taken: Option<String> = None;
@@ -122,7 +120,10 @@ async fn follow_revisions(
         if let Some(compiled) = shared.current.load_full()
             && taken.as_deref() != Some(compiled.revision.id.as_str())
         {
-            api.engine().set_seals(Arc::new(seals(&compiled, &keys)));
+            api.engine().set_seals(Arc::new(KeyRingSeals::new(
+                KeyRing::new(keys.clone()),
+                compiled.clone(),
+            )));
             match api
                 .apply_revision(&compiled.revision.id, &compiled.spec)
                 .await
@@ -140,42 +141,6 @@ async fn follow_revisions(
             changed = stopped.changed() => if changed.is_err() || *stopped.borrow() { return },
         }
     }
-}
-
-/// The seals of the participants whose seal key is in the keys folder, with the certificates
-/// of `compiled`. A participant without one cannot issue documents (its `issue` actions fail,
-/// naming it), which is logged once per revision.
-fn seals(compiled: &Compiled, keys: &KeyRing) -> SealSet {
-    let mut set = SealSet::default();
-    for participant in &compiled.spec.participants {
-        if !keys.seal_key_path(&participant.id).is_file() {
-            continue;
-        }
-        let seal = compiled
-            .documents
-            .get(&participant.seal.cert)
-            .ok_or_else(|| format!("the revision holds no file {}", participant.seal.cert))
-            .and_then(|pem| {
-                crate::crypto::certs::parse_certificates(pem)
-                    .map_err(|e| e.to_string())?
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| format!("{} holds no certificate", participant.seal.cert))
-            })
-            .and_then(|certificate| {
-                let key = keys.seal_key(&participant.id)?;
-                let key = PKey::from_ec_key(key).map_err(|e| e.to_string())?;
-                Seal::new(participant.id.clone(), certificate, key)
-            });
-        match seal {
-            Ok(seal) => set.insert(seal),
-            Err(e) => tracing::warn!(
-                "participant `{}` cannot seal documents on this appliance: {e}",
-                participant.id
-            ),
-        }
-    }
-    set
 }
 
 /// Tests only (`--clock-file`): wakes the timer runner when the test moves the clock, as a
