@@ -7,6 +7,7 @@ mod common;
 
 mod api;
 mod city;
+mod concurrency;
 mod crash;
 mod in_flight;
 mod lists;
