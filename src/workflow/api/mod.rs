@@ -86,7 +86,8 @@ async fn openapi() -> Response {
 
 /// The caller of a request that carries the token and names a known actor; else the refusal.
 fn admit(api: &CasesApi, headers: &HeaderMap) -> Result<(Caller, Arc<Directory>), Refusal> {
-    if let Some(refused) = access::token_refusal(api.token.as_deref(), headers) {
+    if let Some(refused) = crate::gateway::ledger_api::token_refusal(api.token.as_deref(), headers)
+    {
         return Err(Box::new(refused));
     }
     let directory = api
