@@ -273,3 +273,31 @@ async fn a_rewritten_pinned_definition_is_named_not_run() {
         "the case is still listed"
     );
 }
+
+/// A front office official (ЦНАП) submits an application for a citizen: the case is the
+/// citizen's, and its history names the official who submitted it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_official_starts_a_case_for_an_applicant_and_the_history_names_them() {
+    let city = City::new().await;
+    city.registries.billing_down.store(true, Ordering::SeqCst);
+    let data = tempfile::tempdir().unwrap();
+    let core = city.start_core(data.path(), &[]).await;
+    let api = Api::new(&core);
+    let front_office = "official:sydorenko-m";
+    let mut submitted = application(NO_DEBT);
+    submitted["applicant"] = json!(APPLICANT);
+    let case = api.start(front_office, "cnap-start", &submitted).await;
+    let case = case.ok(201).clone();
+    assert_eq!(case["applicant"], APPLICANT);
+    let id = case["id"].as_str().unwrap();
+    // The citizen sees it among their cases.
+    let mine = api.list(&applicant(), "").await;
+    assert_eq!(mine.ok(200)["cases"][0]["id"], case["id"]);
+    let history = api.history(&applicant(), id).await;
+    let started = history.ok(200)["events"][0].clone();
+    assert_eq!(started["kind"], "started");
+    assert!(
+        [&started["actor"], &started["on_behalf"]].contains(&&json!(front_office)),
+        "{started:#}"
+    );
+}
