@@ -705,6 +705,10 @@ both! {
         let a = start(&s.engine, "k1", "test-water").await.unwrap().case_id;
         let b = start(&s.engine, "k2", "test-water").await.unwrap().case_id;
         assert!(intact(&s.store).await);
+        let out = crate::common::hromada(&["audit", "verify", "--database-url", &db.url]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("case history intact: 10 event(s) of 2 case(s)"), "{stdout}");
 
         // A case row changed without an event.
         execute(&db.url, &format!("UPDATE cases SET state = 'checking', outcome = NULL WHERE id = '{a}'")).await;
@@ -717,6 +721,11 @@ both! {
         execute(&db.url, &format!("UPDATE case_events SET actor = 'official:someone' WHERE case_id = '{b}' AND kind = 'started'")).await;
         let report = history::verify(&s.store).await.unwrap();
         assert!(report.problems.iter().any(|p| p.contains(&b) && p.contains("changed after it was written")), "{:?}", report.problems);
+        // `hromada audit verify` says so and exits 1.
+        let out = crate::common::hromada(&["audit", "verify", "--database-url", &db.url]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("case history BROKEN") && stdout.contains(&b), "{stdout}");
 
         // A whole case deleted with its events.
         let fresh = Db::sqlite();
