@@ -739,3 +739,50 @@ both! {
         assert!(report.problems.iter().any(|p| p.contains("missing") && p.contains("deleted")), "{:?}", report.problems);
     }
 }
+
+/// `hromada test` runs the engine on an in-memory store: a whole case there, timers included.
+#[tokio::test]
+async fn the_engine_runs_on_an_in_memory_store() {
+    let store = Store::connect("sqlite::memory:").await.unwrap();
+    let answers = Arc::new(Answers::default());
+    let clock = FakeClock::at(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap());
+    let engine = Engine::new(store.clone(), Arc::new(clock.clone()), answers.clone());
+    engine.apply_revision("r1", &city("Видати")).await.unwrap();
+    let moved = engine
+        .start(Start {
+            key: "k1",
+            e_service: "material-aid",
+            applicant: &applicant(),
+            data: &json!({"monthly_income": 4200}),
+            on_behalf: None,
+        })
+        .await
+        .unwrap();
+    clock.set(Utc.with_ymd_and_hms(2026, 3, 12, 9, 0, 0).unwrap());
+    let now = hromada::workflow::clock::Clock::now(&clock);
+    assert_eq!(sweep(&store, now, &engine).await.unwrap(), 3);
+    let clerk = Actor::Official("koval-o".into());
+    let e = engine
+        .fire(fire(
+            "f0",
+            &moved.case_id,
+            "to-commission",
+            &clerk,
+            "commission",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "stale", "{e}");
+    let moved = engine
+        .fire(fire(
+            "f1",
+            &moved.case_id,
+            "to-commission",
+            &clerk,
+            "received",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(moved.state, "commission");
+    assert!(intact(&store).await);
+}
