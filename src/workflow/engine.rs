@@ -943,8 +943,14 @@ impl Engine {
     }
 
     /// The error for a case that another request changed between this one's read and write.
-    pub(super) async fn moved_meanwhile(&self, case_id: &str, seen: &str) -> EngineError {
-        match self.store.case(case_id).await {
+    /// Read inside the caller's transaction: an in-memory store may have no other connection.
+    pub(super) async fn moved_meanwhile(
+        &self,
+        tx: &mut Tx,
+        case_id: &str,
+        seen: &str,
+    ) -> EngineError {
+        match self.store.case_in(tx, case_id).await {
             Ok(Some(row)) => EngineError::Stale {
                 case_id: case_id.to_string(),
                 seen: seen.to_string(),

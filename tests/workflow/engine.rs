@@ -705,6 +705,10 @@ both! {
         let a = start(&s.engine, "k1", "test-water").await.unwrap().case_id;
         let b = start(&s.engine, "k2", "test-water").await.unwrap().case_id;
         assert!(intact(&s.store).await);
+        let out = crate::common::hromada(&["audit", "verify", "--database-url", &db.url]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("case history intact: 10 event(s) of 2 case(s)"), "{stdout}");
 
         // A case row changed without an event.
         execute(&db.url, &format!("UPDATE cases SET state = 'checking', outcome = NULL WHERE id = '{a}'")).await;
@@ -717,6 +721,11 @@ both! {
         execute(&db.url, &format!("UPDATE case_events SET actor = 'official:someone' WHERE case_id = '{b}' AND kind = 'started'")).await;
         let report = history::verify(&s.store).await.unwrap();
         assert!(report.problems.iter().any(|p| p.contains(&b) && p.contains("changed after it was written")), "{:?}", report.problems);
+        // `hromada audit verify` says so and exits 1.
+        let out = crate::common::hromada(&["audit", "verify", "--database-url", &db.url]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("case history BROKEN") && stdout.contains(&b), "{stdout}");
 
         // A whole case deleted with its events.
         let fresh = Db::sqlite();
@@ -729,4 +738,51 @@ both! {
         let report = history::verify(&t.store).await.unwrap();
         assert!(report.problems.iter().any(|p| p.contains("missing") && p.contains("deleted")), "{:?}", report.problems);
     }
+}
+
+/// `hromada test` runs the engine on an in-memory store: a whole case there, timers included.
+#[tokio::test]
+async fn the_engine_runs_on_an_in_memory_store() {
+    let store = Store::connect("sqlite::memory:").await.unwrap();
+    let answers = Arc::new(Answers::default());
+    let clock = FakeClock::at(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap());
+    let engine = Engine::new(store.clone(), Arc::new(clock.clone()), answers.clone());
+    engine.apply_revision("r1", &city("Видати")).await.unwrap();
+    let moved = engine
+        .start(Start {
+            key: "k1",
+            e_service: "material-aid",
+            applicant: &applicant(),
+            data: &json!({"monthly_income": 4200}),
+            on_behalf: None,
+        })
+        .await
+        .unwrap();
+    clock.set(Utc.with_ymd_and_hms(2026, 3, 12, 9, 0, 0).unwrap());
+    let now = hromada::workflow::clock::Clock::now(&clock);
+    assert_eq!(sweep(&store, now, &engine).await.unwrap(), 3);
+    let clerk = Actor::Official("koval-o".into());
+    let e = engine
+        .fire(fire(
+            "f0",
+            &moved.case_id,
+            "to-commission",
+            &clerk,
+            "commission",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "stale", "{e}");
+    let moved = engine
+        .fire(fire(
+            "f1",
+            &moved.case_id,
+            "to-commission",
+            &clerk,
+            "received",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(moved.state, "commission");
+    assert!(intact(&store).await);
 }
