@@ -12,6 +12,7 @@ use crate::connections::ConnectionLimits;
 use crate::gateway::{Limits, checkpoints};
 use crate::reconcile::git::Remote;
 use crate::serve::Options;
+use crate::workflow::outbox::SmtpSettings;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -100,6 +101,59 @@ pub struct ServeArgs {
     /// records); without it they answer 503.
     #[arg(long, env = "HROMADA_API_TOKEN_FILE", value_name = "FILE")]
     pub api_token_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub mail: MailArgs,
+    /// For integration tests only, and only in debug builds: the case engine reads its time from
+    /// this file (one RFC 3339 time, read again on every use) instead of the system clock.
+    #[cfg(debug_assertions)]
+    #[arg(long, hide = true, value_name = "FILE")]
+    pub clock_file: Option<PathBuf>,
+}
+
+/// Where the case engine's e-mail goes; without --smtp it stays queued in the store.
+#[derive(Debug, Args)]
+pub struct MailArgs {
+    /// SMTP server: `smtp://HOST:PORT` (STARTTLS, plain only to this machine) or
+    /// `smtps://HOST:PORT` (TLS).
+    #[arg(long, env = "HROMADA_SMTP", value_name = "URL", requires = "mail_from")]
+    pub smtp: Option<String>,
+    /// File with the SMTP user name on its first line and the password on its second.
+    #[arg(
+        long,
+        env = "HROMADA_SMTP_CREDENTIALS",
+        value_name = "FILE",
+        requires = "smtp"
+    )]
+    pub smtp_credentials: Option<PathBuf>,
+    /// A CA certificate (PEM) to trust for the SMTP server's certificate, besides the public
+    /// ones: an internal relay's.
+    #[arg(long, env = "HROMADA_SMTP_CA", value_name = "FILE", requires = "smtp")]
+    pub smtp_ca: Option<PathBuf>,
+    /// The address e-mail is sent from.
+    #[arg(
+        long,
+        env = "HROMADA_MAIL_FROM",
+        value_name = "ADDRESS",
+        requires = "smtp"
+    )]
+    pub mail_from: Option<String>,
+}
+
+impl MailArgs {
+    /// The SMTP server to deliver through, when one is configured.
+    fn settings(&self) -> Result<Option<SmtpSettings>, String> {
+        let (Some(url), Some(from)) = (&self.smtp, &self.mail_from) else {
+            return Ok(None);
+        };
+        let mut smtp = SmtpSettings::parse(url, from)?;
+        if let Some(path) = &self.smtp_credentials {
+            smtp = smtp.with_credentials_file(path)?;
+        }
+        if let Some(path) = &self.smtp_ca {
+            smtp = smtp.with_ca_file(path)?;
+        }
+        Ok(Some(smtp))
+    }
 }
 
 /// How the message log is anchored and its bodies disposed of.
@@ -125,6 +179,17 @@ pub enum LogFormat {
 
 pub fn run(args: ServeArgs) -> ExitCode {
     init_logging(args.log_format);
+    #[cfg(debug_assertions)]
+    let clock_file = args.clock_file.clone();
+    #[cfg(not(debug_assertions))]
+    let clock_file = None;
+    let smtp = match args.mail.settings() {
+        Ok(smtp) => smtp,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::from(1);
+        }
+    };
     let options = Options {
         remote: args.git.as_ref().map(|url| Remote {
             url: url.clone(),
@@ -156,6 +221,8 @@ pub fn run(args: ServeArgs) -> ExitCode {
         checkpoint_records: args.log.checkpoint_records,
         dispose_every: args.log.dispose_every,
         api_token_file: args.api_token_file,
+        clock_file,
+        smtp,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

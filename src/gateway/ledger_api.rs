@@ -35,7 +35,13 @@ where
 
 /// The response refusing the request, unless it carries the configured token.
 fn refusal(app: &GatewayState, headers: &HeaderMap) -> Option<Response> {
-    let Some(token) = &app.api_token else {
+    token_refusal(app.api_token.as_deref(), headers)
+}
+
+/// The response refusing a request to a token-guarded API (these and the case engine's), unless
+/// it carries `token`; `None` for `token` means the appliance has none configured.
+pub fn token_refusal(token: Option<&str>, headers: &HeaderMap) -> Option<Response> {
+    let Some(token) = token else {
         return Some(error(
             StatusCode::SERVICE_UNAVAILABLE,
             "api_not_configured",

@@ -2,6 +2,7 @@
 //! revision, and serves HTTP (plain or rustls) until SIGTERM or SIGINT, when it stops accepting,
 //! lets in-flight requests finish, stops reconciling and closes the store.
 
+pub mod cases;
 pub mod metrics;
 pub mod ops;
 
@@ -54,6 +55,10 @@ pub struct Options {
     pub connections: ConnectionLimits,
     /// File holding the bearer token of the ledger's read API; the API answers 503 without one.
     pub api_token_file: Option<PathBuf>,
+    /// Tests only (debug builds): the file the case engine's clock is read from.
+    pub clock_file: Option<PathBuf>,
+    /// The SMTP server the outbox delivers through; mail stays queued without one.
+    pub smtp: Option<crate::workflow::outbox::SmtpSettings>,
 }
 
 /// What the HTTP handlers share, one part per subsystem: each handler takes its own part
@@ -62,6 +67,13 @@ pub struct Options {
 pub struct AppState {
     pub ops: OpsState,
     pub gateway: GatewayState,
+    pub cases: crate::workflow::api::CasesApi,
+}
+
+impl FromRef<AppState> for crate::workflow::api::CasesApi {
+    fn from_ref(app: &AppState) -> Self {
+        app.cases.clone()
+    }
 }
 
 impl FromRef<AppState> for OpsState {
@@ -85,8 +97,9 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/api/status", get(ops::status))
         .merge(gateway::router())
-        // The case engine's `workflow::router()`, the portal's `portal::router()` and the
-        // registry's `registry::router()` merge here, each over its own part of `AppState`.
+        .merge(crate::workflow::api::router())
+        // The portal's `portal::router()` and the registry's `registry::router()` merge here,
+        // each over its own part of `AppState`.
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
@@ -128,6 +141,12 @@ pub async fn run(options: Options) -> Result<(), String> {
         "store: {} (migrations applied)",
         Store::display_url(&database_url)
     );
+    if options.smtp.is_none() {
+        tracing::warn!(
+            "e-mail is not configured: the case engine's mail stays queued in the store until \
+             serve runs with --smtp and --mail-from"
+        );
+    }
 
     if let Some(remote) = &options.remote {
         remote.check_folder().await?;
@@ -163,6 +182,16 @@ pub async fn run(options: Options) -> Result<(), String> {
         Gateway::new(ledger, KeyRing::new(options.keys.clone()), options.limits)
             .sharing_rate_limits(&store),
     );
+    let current = shared.clone();
+    let cases = cases::api(
+        &store,
+        cases::clock(&options)?,
+        Arc::new(crate::gateway::in_process::InProcess::new(
+            gateway.clone(),
+            Arc::new(move || current.current.load_full()),
+        )),
+        api_token.clone(),
+    );
     let state = AppState {
         ops: OpsState {
             shared: shared.clone(),
@@ -175,6 +204,7 @@ pub async fn run(options: Options) -> Result<(), String> {
             current: shared.current.clone(),
             api_token,
         },
+        cases,
     };
     let app = router(state.clone());
 
@@ -236,7 +266,8 @@ pub async fn run(options: Options) -> Result<(), String> {
     }
     let (stop, stopped) = watch::channel(false);
     let reconciling = tokio::spawn(reconciler.run(trigger_rx, stopped.clone()));
-    // The portal's and the registry's runners, and the case engine's timers, start here too.
+    let engine = cases::spawn(&state.cases, &options, &store, &shared, &stopped);
+    // The portal's and the registry's runners start here too.
     let gateway_runners = Runners::spawn(
         &state.gateway,
         peer_router(state.clone()),
@@ -262,6 +293,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     gateway_runners.drain(DRAIN);
     let _ = stop.send(true);
     let _ = reconciling.await;
+    engine.stop().await;
     let served = server.await.map_err(|e| e.to_string()).and_then(|r| r);
     // The records written since the last checkpoint are signed before the node stops.
     gateway_runners.finish().await;

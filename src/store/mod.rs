@@ -5,26 +5,40 @@
 
 mod actuation;
 mod anchoring;
+mod case_lists;
+mod cases;
+mod documents;
 mod health;
+mod journals;
 mod ledger;
+mod outbox;
 mod rate_buckets;
 mod reconciles;
 mod seen_requests;
 mod time;
+mod timers;
 mod tx;
 
 pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRow};
 pub use anchoring::{Checkpoint, PeerCheckpoint};
+pub use case_lists::{CasePage, CaseQuery};
+pub use cases::{
+    CaseEventRow, CaseFilter, CaseRequestRow, CaseRow, DefinitionRow, NewCaseEvent, NewNotice,
+    NoticeRow, case_event_hash,
+};
+pub use documents::DocumentRow;
 pub use health::{Availability, HealthResult, ServiceHealth};
 pub use ledger::{
     Exchange, GENESIS_HASH, LOG_FORMAT, Link, LogHead, LogReceipt, LogRecord, MAX_BATCH,
     OperationalRecord, ProviderFault, Side, SubjectNotice, SubjectUse, SubjectUsePage,
     SubjectUseRecord, bodies_digest, chain_hash,
 };
+pub use outbox::{LeasedMail, MailOutcome, MailStatus, NewMail};
 pub use rate_buckets::{Lease, LeaseRequest};
 pub use reconciles::{NewReconcile, Outcome, ReconcileRecord};
 pub use seen_requests::SeenRequest;
 pub use time::{parse_time, time_text};
+pub use timers::{ClaimedTimer, NewTimer, Timer, TimerKind};
 pub use tx::Tx;
 #[allow(unused_imports)]
 pub(crate) use tx::on_tx;
@@ -90,6 +104,8 @@ pub struct Store {
     writer: Arc<ledger::Writer>,
     /// The database as people should see it in messages: a file path or a url without password.
     target: Arc<str>,
+    /// Wakes this process's timer runner when an earlier timer may have been scheduled.
+    timers_changed: Arc<tokio::sync::Notify>,
 }
 
 impl fmt::Debug for Store {
@@ -208,6 +224,7 @@ impl Store {
             pool,
             writer: Arc::new(writer),
             target,
+            timers_changed: Arc::default(),
         })
     }
 
@@ -256,6 +273,7 @@ impl Store {
             pool,
             writer: Arc::new(writer),
             target,
+            timers_changed: Arc::default(),
         })
     }
 
