@@ -619,8 +619,21 @@ impl Engine {
                 return;
             }
             let facts = facts(draft);
-            let next = s.transitions.iter().find(|t| {
-                is_automatic(t) && runnable.guards.holds(&s.id, &t.event, &facts) == Ok(true)
+            let next = s.transitions.iter().filter(|t| is_automatic(t)).find(|t| {
+                match runnable.guards.holds(&s.id, &t.event, &facts) {
+                    Ok(holds) => holds,
+                    Err(why) => {
+                        tracing::warn!(
+                            case = %draft.row.id,
+                            workflow = %draft.row.workflow,
+                            "the condition of automatic transition `{}` in state `{}` could not \
+                             be judged, so it does not fire: {why}; fix the workflow's guard",
+                            t.event,
+                            s.id
+                        );
+                        false
+                    }
+                }
             });
             let Some(t) = next else { return };
             let t = t.clone();
