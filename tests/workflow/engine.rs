@@ -12,7 +12,7 @@ use hromada::crypto::dev_ca::{self, LeafProfile, LeafRequest};
 use hromada::crypto::{Seal, Validity};
 use hromada::spec::Spec;
 use hromada::spec::model::{EService, Workflow};
-use hromada::store::Store;
+use hromada::store::{CaseFilter, Store};
 use hromada::workflow::assignment::Assign;
 use hromada::workflow::calls::{BoxFuture, Registries, RegistryAnswer, RegistryCall};
 use hromada::workflow::clock::{FakeClock, SharedClock};
@@ -647,6 +647,10 @@ both! {
         let e = start(&s.engine, "g", "test-water").await.unwrap_err();
         assert_eq!(e.code(), "key-reused", "{e}");
         assert_eq!(s.engine.cases(&Default::default()).await.unwrap().len(), 1);
+        start(&s.engine, "k2", "test-water").await.unwrap();
+        let open = CaseFilter { state: Some("review".into()), open_only: true, ..Default::default() };
+        assert_eq!(s.engine.cases(&open).await.unwrap().len(), 1, "one granted, one in review");
+        assert_eq!(s.engine.cases(&Default::default()).await.unwrap().len(), 2);
     }
 
     async fn a_request_cut_off_after_its_call_leaves_the_case_where_it_was(db: Db) {
