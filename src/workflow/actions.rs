@@ -162,15 +162,15 @@ async fn enter(
     row.deadline_at = schedule(engine, tx, runnable, &case_id, state, at, version)
         .await?
         .map(|d| time_text(&d));
-    if let Some(role) = &state.role
-        && row.role.as_deref() != Some(role)
+    // The state's role works the case now; its assignee stays only if they hold that role.
+    row.role = state.role.clone();
+    if let Some(assignee) = row.assignee.clone()
+        && !state
+            .role
+            .as_deref()
+            .is_some_and(|role| engine.holds_role(runnable, &assignee, role))
     {
-        row.role = Some(role.clone());
-        if let Some(assignee) = row.assignee.clone()
-            && !engine.holds_role(runnable, &assignee, role)
-        {
-            row.assignee = None;
-        }
+        row.assignee = None;
     }
     if let Some(outcome) = state.outcome {
         row.outcome = Some(
