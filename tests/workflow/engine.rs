@@ -12,7 +12,7 @@ use hromada::crypto::dev_ca::{self, LeafProfile, LeafRequest};
 use hromada::crypto::{Seal, Validity};
 use hromada::spec::Spec;
 use hromada::spec::model::{EService, Workflow};
-use hromada::store::Store;
+use hromada::store::{CaseFilter, Store};
 use hromada::workflow::assignment::Assign;
 use hromada::workflow::calls::{BoxFuture, Registries, RegistryAnswer, RegistryCall};
 use hromada::workflow::clock::{FakeClock, SharedClock};
@@ -564,6 +564,10 @@ both! {
         sweep(&s.store, s.clock_now(), s.engine.as_ref()).await.unwrap();
         let reminded: Vec<String> = s.engine.notices(&id).await.unwrap().into_iter().map(|n| n.recipient).collect();
         assert_eq!(reminded, ["koval-o"]);
+        // In the commission's state the head's role works it, and the clerk no longer holds it.
+        s.engine.fire(fire("f1", &id, "to-commission", &koval, "received")).await.unwrap();
+        let case = s.engine.case(&id).await.unwrap();
+        assert_eq!((case.role.as_deref(), case.assignee), (Some("social-head"), None));
         assert!(intact(&s.store).await);
     }
 
@@ -647,6 +651,10 @@ both! {
         let e = start(&s.engine, "g", "test-water").await.unwrap_err();
         assert_eq!(e.code(), "key-reused", "{e}");
         assert_eq!(s.engine.cases(&Default::default()).await.unwrap().len(), 1);
+        start(&s.engine, "k2", "test-water").await.unwrap();
+        let open = CaseFilter { state: Some("review".into()), open_only: true, ..Default::default() };
+        assert_eq!(s.engine.cases(&open).await.unwrap().len(), 1, "one granted, one in review");
+        assert_eq!(s.engine.cases(&Default::default()).await.unwrap().len(), 2);
     }
 
     async fn a_request_cut_off_after_its_call_leaves_the_case_where_it_was(db: Db) {
