@@ -1,7 +1,8 @@
 //! The timer sweep with many open cases: the cost of one sweep when 1,000 and when 100,000 open
-//! cases each have a timer not yet due, with nothing due and with 10 due, on SQLite (a file) and
-//! on PostgreSQL (a throwaway cluster, as `tests/common/postgres.rs` starts it; skipped with a
-//! message when its binaries are absent). Target: the cost does not grow with the cases not due.
+//! cases each have a timer not yet due, with nothing due and with 10 due (the two stores swept
+//! in turn), on SQLite (a file) and on PostgreSQL (a throwaway cluster, as
+//! `tests/common/postgres.rs` starts it; skipped with a message when its binaries are absent).
+//! Target: the cost does not grow with the cases not due.
 //!
 //! `cargo bench --bench timers` (HROMADA_BENCH_RUNS=N sweeps per figure, 9 by default). The
 //! figures go to benches/README.md; the database's plan of the sweep's query goes to stderr.
@@ -43,60 +44,69 @@ fn main() {
     println!("| store | open cases not due | median sweep, none due | median sweep, {DUE} due |");
     println!("|---|---:|---:|---:|");
     let dir = tempfile::tempdir().unwrap();
-    for size in SIZES {
-        let url = format!("sqlite://{}/timers-{size}.db", dir.path().display());
-        runtime.block_on(measure("SQLite", &url, size, runs));
-    }
+    let urls = SIZES.map(|size| format!("sqlite://{}/timers-{size}.db", dir.path().display()));
+    runtime.block_on(measure("SQLite", &urls, runs));
     postgres::durable();
     match postgres::available() {
         Ok(()) => {
-            for size in SIZES {
-                let url = postgres::fresh_database_sync();
-                runtime.block_on(measure("PostgreSQL", &url, size, runs));
-            }
+            let urls = SIZES.map(|_| postgres::fresh_database_sync());
+            runtime.block_on(measure("PostgreSQL", &urls, runs));
         }
         Err(why) => println!("PostgreSQL skipped: {why}"),
     }
 }
 
-/// Fills a store with `size` timers not due, then prints the median sweep with none and with
-/// [`DUE`] due.
-async fn measure(store_name: &str, url: &str, size: usize, runs: usize) {
-    let store = Store::connect(url).await.unwrap();
+/// Fills one store per size of [`SIZES`] with that many timers not due, then sweeps them in
+/// turn (interleaved, so that the machine's noise falls on both alike) and prints the median
+/// sweep of each with none and with [`DUE`] due.
+async fn measure(store_name: &str, urls: &[String; 2], runs: usize) {
     let now = Utc.with_ymd_and_hms(2026, 12, 7, 10, 0, 0).unwrap();
     let later = now + TimeDelta::days(30);
-    for start in (0..size).step_by(FILL_BATCH) {
-        let mut tx = store.begin().await.unwrap();
-        for case in start..(start + FILL_BATCH).min(size) {
-            let timer = new_timer(&format!("open-{case}"), later);
-            store.schedule_timer(&mut tx, &timer).await.unwrap();
+    let mut stores = Vec::new();
+    for (url, size) in urls.iter().zip(SIZES) {
+        let store = Store::connect(url).await.unwrap();
+        for start in (0..size).step_by(FILL_BATCH) {
+            let mut tx = store.begin().await.unwrap();
+            for case in start..(start + FILL_BATCH).min(size) {
+                let timer = new_timer(&format!("open-{case}"), later);
+                store.schedule_timer(&mut tx, &timer).await.unwrap();
+            }
+            tx.commit().await.unwrap();
         }
-        tx.commit().await.unwrap();
+        stores.push(store);
     }
-    let mut idle = Vec::with_capacity(runs);
-    let mut busy = Vec::with_capacity(runs);
+    let mut idle = [const { Vec::new() }; 2];
+    let mut busy = [const { Vec::new() }; 2];
     for run in 0..runs {
-        let started = Instant::now();
-        assert_eq!(sweep(&store, now, &Nothing).await.unwrap(), 0);
-        idle.push(started.elapsed());
+        for (i, store) in stores.iter().enumerate() {
+            let started = Instant::now();
+            assert_eq!(sweep(store, now, &Nothing).await.unwrap(), 0);
+            idle[i].push(started.elapsed());
 
-        let mut tx = store.begin().await.unwrap();
-        for i in 0..DUE {
-            let timer = new_timer(&format!("due-{run}-{i}"), now);
-            store.schedule_timer(&mut tx, &timer).await.unwrap();
+            let mut tx = store.begin().await.unwrap();
+            for d in 0..DUE {
+                let timer = new_timer(&format!("due-{run}-{d}"), now);
+                store.schedule_timer(&mut tx, &timer).await.unwrap();
+            }
+            tx.commit().await.unwrap();
+            let started = Instant::now();
+            assert_eq!(sweep(store, now, &Nothing).await.unwrap(), DUE);
+            busy[i].push(started.elapsed());
         }
-        tx.commit().await.unwrap();
-        let started = Instant::now();
-        assert_eq!(sweep(&store, now, &Nothing).await.unwrap(), DUE);
-        busy.push(started.elapsed());
     }
-    println!(
-        "| {store_name} | {size} | {} | {} |",
-        shown(median(idle)),
-        shown(median(busy))
-    );
-    let plan = store.timer_sweep_plan(now).await.unwrap();
-    eprintln!("{store_name}, {size} open cases, how a sweep finds due timers:\n{plan}\n");
+    for (i, store) in stores.iter().enumerate() {
+        println!(
+            "| {store_name} | {} | {} | {} |",
+            SIZES[i],
+            shown(median(std::mem::take(&mut idle[i]))),
+            shown(median(std::mem::take(&mut busy[i])))
+        );
+        let plan = store.timer_sweep_plan(now).await.unwrap();
+        eprintln!(
+            "{store_name}, {} open cases, how a sweep finds due timers:\n{plan}\n",
+            SIZES[i]
+        );
+    }
 }
 
 fn new_timer(case_id: &str, due_at: DateTime<Utc>) -> NewTimer {

@@ -12,6 +12,10 @@ use crate::spec::model::{self, DayCount};
 /// Where a zone or hours in the spec cannot be read (`validate` refuses them first).
 const FALLBACK_ZONE: Tz = chrono_tz::Europe::Kyiv;
 
+/// The most days counted one by one (a century of calendar days, some 140 years of working
+/// days): a longer term from a hand-written spec ends there rather than keep the engine counting.
+const MAX_DAYS: u32 = 36_600;
+
 /// A calendar ready to count days.
 #[derive(Debug, Clone)]
 pub struct Calendar {
@@ -72,7 +76,7 @@ impl Calendar {
                     self.next_working_day(arrived)
                 };
                 let end = start
-                    .checked_add_days(DateDays::new(u64::from(days.days)))
+                    .checked_add_days(DateDays::new(u64::from(days.days.min(MAX_DAYS))))
                     .unwrap_or(NaiveDate::MAX);
                 if self.is_working_day(end) {
                     end
@@ -89,7 +93,7 @@ impl Calendar {
     pub fn working_days_before(&self, at: DateTime<Utc>, days: u32) -> DateTime<Utc> {
         let (date, end_of_day) = self.day_of(at);
         let mut d = date;
-        for _ in 0..days {
+        for _ in 0..days.min(MAX_DAYS) {
             d = self.previous_working_day(d);
         }
         self.at_same_time(at, date, d, end_of_day)
@@ -100,7 +104,7 @@ impl Calendar {
     pub fn working_days_after(&self, at: DateTime<Utc>, days: u32) -> DateTime<Utc> {
         let (date, end_of_day) = self.day_of(at);
         let mut d = date;
-        for _ in 0..days {
+        for _ in 0..days.min(MAX_DAYS) {
             d = self.next_working_day(d);
         }
         self.at_same_time(at, date, d, end_of_day)
@@ -117,7 +121,7 @@ impl Calendar {
             };
         }
         let mut d = date;
-        for _ in 0..n {
+        for _ in 0..n.min(MAX_DAYS) {
             d = self.next_working_day(d);
         }
         d
@@ -359,6 +363,9 @@ mod tests {
             utc("2026-05-07T21:00:00Z")
         );
         assert_eq!(CITY.working_days_before(deadline, 0), deadline);
+        // A term no one means ends after some 140 years instead of keeping the engine counting.
+        let far = CITY.deadline(deadline, &working(u32::MAX));
+        assert!(far > deadline && far < deadline + TimeDelta::days(366 * 150));
         assert_eq!(
             CITY.working_days_after(utc("2026-04-30T21:00:00Z"), 1),
             utc("2026-05-04T21:00:00Z")
