@@ -10,6 +10,7 @@ mod crypto;
 mod documents;
 mod eservices;
 mod expressions;
+pub mod form_data;
 pub(crate) mod formats;
 mod forms;
 mod nested_ids;
