@@ -7,6 +7,7 @@
 mod actuation;
 mod anchoring;
 mod batch_rows;
+mod cases;
 mod group_commit;
 mod head_cache;
 mod health;
@@ -20,6 +21,10 @@ mod tx;
 
 pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRow};
 pub use anchoring::{Checkpoint, PeerCheckpoint};
+pub use cases::{
+    CaseEventRow, CaseFilter, CaseRequestRow, CaseRow, DefinitionRow, NewCaseEvent, NewNotice,
+    NoticeRow, case_event_hash,
+};
 pub use health::{Availability, HealthResult, ServiceHealth};
 pub use ledger::{
     GENESIS_HASH, LOG_FORMAT, Link, LogHead, LogReceipt, LogRecord, MAX_BATCH, OperationalRecord,
