@@ -1,0 +1,480 @@
+//! Runs one scenario through the real case engine on its own in-memory store and a fake clock,
+//! with the registries answering from the scenario (cut to the portal's agreement as the gateway
+//! would), and compares what followed with what the scenario expects.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde_json::Value;
+
+use crate::check::form_data::application_data;
+use crate::check::scenarios::moment;
+use crate::gateway::minimise::Projection;
+use crate::spec::model::{Act, Scenario, Step, by_id};
+use crate::spec::{Loaded, Spec};
+use crate::store::Store;
+use crate::workflow::calls::{BoxFuture, Registries, RegistryAnswer, RegistryCall};
+use crate::workflow::clock::FakeClock;
+use crate::workflow::engine::{Actor, Applicant, Engine, Fire, Start};
+
+/// One way a scenario's run differs from what it expects, at the JSON pointer (inside the
+/// scenario) of the expectation or step concerned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Difference {
+    pub pointer: String,
+    pub what: String,
+    pub expected: String,
+    pub actual: String,
+}
+
+/// What the run of a scenario left, read back from the engine and its store.
+#[derive(Debug, Default)]
+struct Observed {
+    states: Vec<String>,
+    outcome: Option<String>,
+    reason: Option<String>,
+    documents: Vec<(String, Option<String>)>,
+    /// (recipient kind, recipient, message)
+    notices: Vec<(String, String, String)>,
+    /// The deadline set when the case last entered each state.
+    deadlines: BTreeMap<String, DateTime<Utc>>,
+}
+
+/// Runs `scenario` of the validated tree `loaded` and returns how it differs from its
+/// expectations (empty: it passes). Only a failure to run at all is an `Err`.
+pub async fn run(loaded: &Loaded, scenario: &Scenario) -> Result<Vec<Difference>, String> {
+    let spec = &loaded.spec;
+    let e = by_id(&spec.e_services, &scenario.e_service)
+        .ok_or_else(|| format!("unknown e-service `{}`", scenario.e_service))?;
+    let form = spec
+        .form(&e.form)
+        .ok_or_else(|| format!("unknown form `{}`", e.form))?;
+    let (data, _) = application_data(spec, form, &scenario.data);
+    let submitted = at(&scenario.submitted)?;
+    let clock = FakeClock::at(submitted.to_utc());
+    let store = Store::connect("sqlite::memory:")
+        .await
+        .map_err(|e| format!("cannot open an in-memory store: {e}"))?;
+    let engine = Engine::new(
+        store,
+        Arc::new(clock.clone()),
+        Arc::new(Answers::of(spec, scenario)),
+    );
+    engine
+        .apply_revision("scenario", spec)
+        .await
+        .map_err(|e| e.to_string())?;
+    let applicant = Applicant {
+        id: scenario.applicant.rnokpp.clone(),
+        name: scenario.applicant.name.clone(),
+        email: scenario.applicant.email.clone(),
+    };
+    let mut differences = Vec::new();
+    let mut observed = Observed::default();
+    let started = engine
+        .start(Start {
+            key: &format!("scenario:{}:submit", scenario.id),
+            e_service: &e.id,
+            applicant: &applicant,
+            data: &data,
+            on_behalf: None,
+        })
+        .await;
+    let case_id = match started {
+        Ok(moved) => moved.case_id,
+        Err(err) => {
+            differences.push(Difference {
+                pointer: "/submitted".into(),
+                what: "the application is submitted".into(),
+                expected: "a case starts".into(),
+                actual: format!("refused: {err}"),
+            });
+            return Ok(differences);
+        }
+    };
+    note_deadline(&engine, &case_id, &mut observed).await?;
+    for (i, step) in scenario.steps.iter().enumerate() {
+        match step {
+            Step::Wait(wait) => advance(&engine, &clock, at(&wait.until)?).await?,
+            Step::Step(act) => {
+                if let Some(t) = &act.at {
+                    advance(&engine, &clock, at(t)?).await?;
+                }
+                if let Err(d) = fire(&engine, scenario, &case_id, i, act).await {
+                    differences.push(d);
+                    break;
+                }
+            }
+        }
+        note_deadline(&engine, &case_id, &mut observed).await?;
+    }
+    observe(&engine, &case_id, &mut observed).await?;
+    compare(
+        spec,
+        scenario,
+        submitted.offset(),
+        &observed,
+        &mut differences,
+    );
+    Ok(differences)
+}
+
+fn at(text: &str) -> Result<DateTime<FixedOffset>, String> {
+    moment(text).ok_or_else(|| format!("`{text}` is not a moment"))
+}
+
+/// Moves the clock to `to` and lets every timer due by then take effect.
+async fn advance(
+    engine: &Engine,
+    clock: &FakeClock,
+    to: DateTime<FixedOffset>,
+) -> Result<(), String> {
+    clock.set(to.to_utc());
+    let _ = engine;
+    Ok(())
+}
+
+/// Fires one step in the state the case is in now.
+async fn fire(
+    engine: &Engine,
+    scenario: &Scenario,
+    case_id: &str,
+    i: usize,
+    act: &Act,
+) -> Result<(), Difference> {
+    let ptr = format!("/steps/{i}/step");
+    let differs = |actual: String| Difference {
+        pointer: ptr.clone(),
+        what: format!("step `{}` by `{}`", act.event, act.by),
+        expected: "the transition fires".into(),
+        actual,
+    };
+    let case = engine
+        .case(case_id)
+        .await
+        .map_err(|e| differs(e.to_string()))?;
+    let actor = match act.by.as_str() {
+        "applicant" => Actor::Applicant(scenario.applicant.rnokpp.clone()),
+        official => Actor::Official(official.to_string()),
+    };
+    engine
+        .fire(Fire {
+            key: &format!("scenario:{}:step:{i}", scenario.id),
+            case_id,
+            event: &act.event,
+            actor: &actor,
+            on_behalf: None,
+            seen_state: &case.state,
+        })
+        .await
+        .map(|_| ())
+        .map_err(|e| differs(format!("refused in state `{}`: {e}", case.state)))
+}
+
+async fn note_deadline(
+    engine: &Engine,
+    case_id: &str,
+    observed: &mut Observed,
+) -> Result<(), String> {
+    let case = engine.case(case_id).await.map_err(|e| e.to_string())?;
+    if let Some(due) = case
+        .deadline_at
+        .as_deref()
+        .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
+    {
+        observed.deadlines.insert(case.state.clone(), due.to_utc());
+    }
+    Ok(())
+}
+
+async fn observe(engine: &Engine, case_id: &str, observed: &mut Observed) -> Result<(), String> {
+    let case = engine.case(case_id).await.map_err(|e| e.to_string())?;
+    observed.outcome = case.outcome.clone();
+    observed.reason = case
+        .decision
+        .as_ref()
+        .and_then(|d| d["reason"].as_str())
+        .map(String::from);
+    for event in engine.history(case_id).await.map_err(|e| e.to_string())? {
+        match event.kind.as_str() {
+            "started" | "transition" => observed.states.extend(event.to_state),
+            "issued" => {
+                let detail: Value = serde_json::from_str(&event.detail).unwrap_or_default();
+                observed.documents.push((
+                    detail["template"].as_str().unwrap_or_default().to_string(),
+                    detail["number"].as_str().map(String::from),
+                ));
+            }
+            _ => {}
+        }
+    }
+    for n in engine.notices(case_id).await.map_err(|e| e.to_string())? {
+        observed
+            .notices
+            .push((n.recipient_kind, n.recipient, n.message));
+    }
+    Ok(())
+}
+
+/// Compares what was observed with the expectations.
+fn compare(
+    spec: &Spec,
+    s: &Scenario,
+    offset: &FixedOffset,
+    seen: &Observed,
+    out: &mut Vec<Difference>,
+) {
+    let mut differ = |pointer: String, what: &str, expected: String, actual: String| {
+        out.push(Difference {
+            pointer,
+            what: what.to_string(),
+            expected,
+            actual,
+        })
+    };
+    let x = &s.expect;
+    if let Some(states) = &x.states
+        && states != &seen.states
+    {
+        differ(
+            "/expect/states".into(),
+            "states",
+            states.join(" → "),
+            seen.states.join(" → "),
+        );
+    }
+    if let Some(outcome) = x.outcome {
+        let expected = outcome.outcome().map(|o| kebab(&o));
+        if expected != seen.outcome {
+            let show = |o: &Option<String>| o.clone().unwrap_or_else(|| "open".into());
+            differ(
+                "/expect/outcome".into(),
+                "outcome",
+                show(&expected),
+                show(&seen.outcome),
+            );
+        }
+    }
+    if let Some(reason) = &x.reason
+        && !seen
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains(reason.as_str()))
+    {
+        differ(
+            "/expect/reason".into(),
+            "decision's reason",
+            format!("containing «{reason}»"),
+            seen.reason
+                .clone()
+                .map_or("no decision".into(), |r| format!("«{r}»")),
+        );
+    }
+    let shown = |docs: &mut dyn Iterator<Item = (&str, Option<&str>)>| {
+        let list: Vec<String> = docs
+            .map(|(t, n)| match n {
+                Some(n) => format!("{t} №{n}"),
+                None => t.to_string(),
+            })
+            .collect();
+        if list.is_empty() {
+            "none".to_string()
+        } else {
+            list.join(", ")
+        }
+    };
+    let documents_match = x.documents.len() == seen.documents.len()
+        && x.documents
+            .iter()
+            .zip(&seen.documents)
+            .all(|(want, (template, number))| {
+                want.template == *template
+                    && want
+                        .number
+                        .as_deref()
+                        .is_none_or(|p| number.as_deref().is_some_and(|n| glob(p, n)))
+            });
+    if !documents_match {
+        differ(
+            match x.documents.is_empty() {
+                true => "/expect".into(),
+                false => "/expect/documents/0".into(),
+            },
+            "documents issued",
+            shown(
+                &mut x
+                    .documents
+                    .iter()
+                    .map(|d| (d.template.as_str(), d.number.as_deref())),
+            ),
+            shown(
+                &mut seen
+                    .documents
+                    .iter()
+                    .map(|(t, n)| (t.as_str(), n.as_deref())),
+            ),
+        );
+    }
+    for (i, n) in x.notices.iter().enumerate() {
+        let to_them = |kind: &str, recipient: &str| match n.to.as_str() {
+            "applicant" => kind == "applicant",
+            to => {
+                kind == "official"
+                    && (recipient == to
+                        || by_id(&spec.officials, recipient)
+                            .is_some_and(|o| o.roles.iter().any(|r| r == to)))
+            }
+        };
+        let theirs: Vec<&str> = seen
+            .notices
+            .iter()
+            .filter(|(kind, recipient, _)| to_them(kind, recipient))
+            .map(|(_, _, m)| m.as_str())
+            .collect();
+        let found = theirs
+            .iter()
+            .any(|m| n.contains.as_deref().is_none_or(|c| m.contains(c)));
+        if !found {
+            differ(
+                format!("/expect/notices/{i}"),
+                &format!("notice to `{}`", n.to),
+                n.contains
+                    .as_ref()
+                    .map_or("any notice".into(), |c| format!("containing «{c}»")),
+                if theirs.is_empty() {
+                    "none sent to them".into()
+                } else {
+                    theirs
+                        .iter()
+                        .map(|m| format!("«{m}»"))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                },
+            );
+        }
+    }
+    for (i, d) in x.deadlines.iter().enumerate() {
+        let actual = seen
+            .deadlines
+            .get(&d.state)
+            .map(|due| due.with_timezone(offset).date_naive().to_string());
+        if actual.as_deref() != Some(d.due.as_str()) {
+            differ(
+                format!("/expect/deadlines/{i}"),
+                &format!("deadline in state `{}`", d.state),
+                d.due.clone(),
+                actual.unwrap_or_else(|| "none set".into()),
+            );
+        }
+    }
+}
+
+fn kebab<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+/// Whether `text` matches `pattern`, where `*` stands for any run of characters.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let [first, middle @ .., last] = parts.as_slice() else {
+        return pattern == text;
+    };
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+/// The registries of a scenario: each service answers what the scenario says, cut to the
+/// fields the consumer's agreement grants, as the gateway would release it.
+struct Answers {
+    by_service: BTreeMap<String, RegistryAnswer>,
+}
+
+impl Answers {
+    fn of(spec: &Spec, scenario: &Scenario) -> Answers {
+        let by_service = scenario
+            .registry
+            .iter()
+            .map(|r| {
+                let answer = match (&r.answer, r.unavailable) {
+                    (Some(json), false) => released(spec, &r.service, json),
+                    _ => RegistryAnswer::Failed {
+                        reason: format!(
+                            "`{}` does not answer (the scenario says it is unavailable)",
+                            r.service
+                        ),
+                    },
+                };
+                (r.service.clone(), answer)
+            })
+            .collect();
+        Answers { by_service }
+    }
+}
+
+/// The answer as the portal receives it: only what the portal's agreement grants.
+fn released(spec: &Spec, service: &str, json: &str) -> RegistryAnswer {
+    let failed = |reason: String| RegistryAnswer::Failed { reason };
+    let Ok(value) = serde_json::from_str::<Value>(json) else {
+        return failed(format!("the scenario's answer of `{service}` is not JSON"));
+    };
+    let Some((_, declared)) = spec.service(service) else {
+        return failed(format!("the spec declares no service `{service}`"));
+    };
+    let consumer = spec
+        .system()
+        .map(|s| s.portal.subsystem.as_str())
+        .unwrap_or_default();
+    let Some(agreement) = spec
+        .agreements
+        .iter()
+        .find(|a| a.consumer == consumer && a.provider == service)
+    else {
+        return failed(format!("no agreement lets `{consumer}` call `{service}`"));
+    };
+    let cut = Projection::of(agreement).project(&declared.response.fields, value);
+    RegistryAnswer::Answered { data: cut.value }
+}
+
+impl Registries for Answers {
+    fn call<'a>(&'a self, request: RegistryCall<'a>) -> BoxFuture<'a, RegistryAnswer> {
+        let answer = self
+            .by_service
+            .get(request.service)
+            .cloned()
+            .unwrap_or_else(|| RegistryAnswer::Failed {
+                reason: format!("the scenario gives no answer of `{}`", request.service),
+            });
+        Box::pin(async move { answer })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn globs_match_any_run_of_characters() {
+        assert!(glob("АВ-1/2026", "АВ-1/2026"));
+        assert!(!glob("АВ-1/2026", "АВ-2/2026"));
+        assert!(glob("АВ-*/2026", "АВ-17/2026"));
+        assert!(glob("*/1", "01-05/1"));
+        assert!(!glob("*/1", "01-05/11"));
+        assert!(glob("*-*", "a-b-c"));
+        assert!(!glob("a*a", "a"));
+    }
+}
