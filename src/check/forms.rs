@@ -448,7 +448,7 @@ pub(super) fn portal_access_gap(
 }
 
 /// A granted dotted path grants itself and everything beneath it.
-fn grants(granted: &str, field: &str) -> bool {
+pub(crate) fn grants(granted: &str, field: &str) -> bool {
     field == granted
         || field
             .strip_prefix(granted)

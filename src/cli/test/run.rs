@@ -102,8 +102,9 @@ pub async fn run(loaded: &Loaded, scenario: &Scenario) -> Result<Vec<Difference>
                     advance(&engine, &clock, at(t)?).await?;
                 }
                 if let Err(d) = fire(&engine, scenario, &case_id, i, act).await {
+                    // What the scenario expects after a refused step would only echo the refusal.
                     differences.push(d);
-                    break;
+                    return Ok(differences);
                 }
             }
         }
@@ -358,7 +359,7 @@ fn compare(
         let actual = seen
             .deadlines
             .get(&d.state)
-            .map(|due| due.with_timezone(offset).date_naive().to_string());
+            .map(|due| last_day(*due, offset).to_string());
         if actual.as_deref() != Some(d.due.as_str()) {
             differ(
                 format!("/expect/deadlines/{i}"),
@@ -368,6 +369,14 @@ fn compare(
             );
         }
     }
+}
+
+/// The last day of a period that ends at `due`: a period ending at midnight ends with the day
+/// before it.
+fn last_day(due: DateTime<Utc>, offset: &FixedOffset) -> chrono::NaiveDate {
+    (due - chrono::Duration::nanoseconds(1))
+        .with_timezone(offset)
+        .date_naive()
 }
 
 fn kebab<T: serde::Serialize>(value: &T) -> String {
@@ -401,7 +410,9 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 /// The registries of a scenario: each service answers what the scenario says, cut to the
 /// fields the consumer's agreement grants, as the gateway would release it.
 struct Answers {
-    by_service: BTreeMap<String, RegistryAnswer>,
+    spec: Spec,
+    /// The answer's JSON text by service; `None`: the service is unavailable.
+    by_service: BTreeMap<String, Option<String>>,
 }
 
 impl Answers {
@@ -410,55 +421,65 @@ impl Answers {
             .registry
             .iter()
             .map(|r| {
-                let answer = match (&r.answer, r.unavailable) {
-                    (Some(json), false) => released(spec, &r.service, json),
-                    _ => RegistryAnswer::Failed {
-                        reason: format!(
-                            "`{}` does not answer (the scenario says it is unavailable)",
-                            r.service
-                        ),
-                    },
-                };
+                let answer = r.answer.clone().filter(|_| !r.unavailable);
                 (r.service.clone(), answer)
             })
             .collect();
-        Answers { by_service }
+        Answers {
+            spec: spec.clone(),
+            by_service,
+        }
     }
-}
 
-/// The answer as the portal receives it: only what the portal's agreement grants.
-fn released(spec: &Spec, service: &str, json: &str) -> RegistryAnswer {
-    let failed = |reason: String| RegistryAnswer::Failed { reason };
-    let Ok(value) = serde_json::from_str::<Value>(json) else {
-        return failed(format!("the scenario's answer of `{service}` is not JSON"));
-    };
-    let Some((_, declared)) = spec.service(service) else {
-        return failed(format!("the spec declares no service `{service}`"));
-    };
-    let consumer = spec
-        .system()
-        .map(|s| s.portal.subsystem.as_str())
-        .unwrap_or_default();
-    let Some(agreement) = spec
-        .agreements
-        .iter()
-        .find(|a| a.consumer == consumer && a.provider == service)
-    else {
-        return failed(format!("no agreement lets `{consumer}` call `{service}`"));
-    };
-    let cut = Projection::of(agreement).project(&declared.response.fields, value);
-    RegistryAnswer::Answered { data: cut.value }
+    /// The answer as the consumer receives it: only what its agreement grants. Of several
+    /// agreements for the service, the one granting every field the call uses (as the gateway
+    /// picks the agreement whose operation the request matches).
+    fn released(&self, request: &RegistryCall, json: &str) -> RegistryAnswer {
+        let failed = |reason: String| RegistryAnswer::Failed { reason };
+        let service = request.service;
+        let Ok(value) = serde_json::from_str::<Value>(json) else {
+            return failed(format!("the scenario's answer of `{service}` is not JSON"));
+        };
+        let Some((_, declared)) = self.spec.service(service) else {
+            return failed(format!("the spec declares no service `{service}`"));
+        };
+        let agreements: Vec<_> = self
+            .spec
+            .agreements
+            .iter()
+            .filter(|a| a.consumer == request.consumer && a.provider == service)
+            .collect();
+        let grants_all = |a: &&&crate::spec::model::Agreement| {
+            request
+                .fields
+                .iter()
+                .all(|f| a.fields.iter().any(|g| crate::check::grants(g, f)))
+        };
+        let Some(agreement) = agreements.iter().find(grants_all).or(agreements.first()) else {
+            return failed(format!(
+                "no agreement lets `{}` call `{service}`",
+                request.consumer
+            ));
+        };
+        let cut = Projection::of(agreement).project(&declared.response.fields, value);
+        RegistryAnswer::Answered { data: cut.value }
+    }
 }
 
 impl Registries for Answers {
     fn call<'a>(&'a self, request: RegistryCall<'a>) -> BoxFuture<'a, RegistryAnswer> {
-        let answer = self
-            .by_service
-            .get(request.service)
-            .cloned()
-            .unwrap_or_else(|| RegistryAnswer::Failed {
+        let answer = match self.by_service.get(request.service) {
+            Some(Some(json)) => self.released(&request, json),
+            Some(None) => RegistryAnswer::Failed {
+                reason: format!(
+                    "`{}` does not answer (the scenario says it is unavailable)",
+                    request.service
+                ),
+            },
+            None => RegistryAnswer::Failed {
                 reason: format!("the scenario gives no answer of `{}`", request.service),
-            });
+            },
+        };
         Box::pin(async move { answer })
     }
 }
