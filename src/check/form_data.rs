@@ -58,6 +58,8 @@ pub fn application_data(
     for (id, list) in &entries {
         out.insert((*id).to_string(), Value::Array(list.clone()));
     }
+    // Conditions and rules over data with a refused value would echo that one refusal.
+    let complete = problems.is_empty();
     let context = to_context(&Value::Object(out.clone()));
     for page in &form.pages {
         let page_shown = shown(page.visible_if.as_deref(), &context);
@@ -75,7 +77,7 @@ pub fn application_data(
                         help: format!("add `field \"{}\" \"…\"` to `data`", field.id),
                     })
                 }
-                Some(i) if !visible => problems.push(DataProblem {
+                Some(i) if !visible && complete => problems.push(DataProblem {
                     pointer: format!("/fields/{i}/name"),
                     message: format!(
                         "field `{}` is hidden by its `visible-if`, so the form does not take it",
@@ -91,7 +93,7 @@ pub fn application_data(
             let visible = page_shown && shown(group.visible_if.as_deref(), &context);
             let too_few = visible && count < group.min as usize;
             let too_many = group.max.is_some_and(|max| count > max as usize);
-            if too_few || too_many || (!visible && count > 0) {
+            if too_few || too_many || (!visible && count > 0 && complete) {
                 let bound = if !visible {
                     "none: its `visible-if` hides it".to_string()
                 } else if too_few {
@@ -102,15 +104,42 @@ pub fn application_data(
                 problems.push(DataProblem {
                     pointer: String::new(),
                     message: format!(
-                        "group `{}` ({}) has {count} entries; the form takes {bound}",
-                        group.id, group.label
+                        "group `{}` ({}) has {count} {}; the form takes {bound}",
+                        group.id,
+                        group.label,
+                        if count == 1 { "entry" } else { "entries" }
                     ),
                     help: format!("write one `group \"{}\" {{ … }}` per entry", group.id),
                 });
             }
         }
     }
-    for rule in &form.rules {
+    for (gi, entry) in data.groups.iter().enumerate() {
+        let Some(group) = groups.get(entry.group.as_str()) else {
+            continue;
+        };
+        let mut scope = out.clone();
+        if let Some(Value::Array(list)) = out.get(&group.id)
+            && let Some(Value::Object(own)) = list.get(position_in_group(data, gi))
+        {
+            scope.extend(own.clone());
+        }
+        let scope = to_context(&Value::Object(scope));
+        for field in &group.fields {
+            let given = entry.fields.iter().any(|f| f.name == field.id);
+            if !given && field.required && shown(field.visible_if.as_deref(), &scope) {
+                problems.push(DataProblem {
+                    pointer: format!("/groups/{gi}"),
+                    message: format!(
+                        "required field `{}` ({}) is missing from this entry of group `{}`",
+                        field.id, field.label, group.id
+                    ),
+                    help: format!("add `field \"{}\" \"…\"` to the entry", field.id),
+                });
+            }
+        }
+    }
+    for rule in form.rules.iter().filter(|_| complete) {
         if !holds(&rule.expr, &context) {
             problems.push(DataProblem {
                 pointer: String::new(),
@@ -123,6 +152,15 @@ pub fn application_data(
         }
     }
     (Value::Object(out), problems)
+}
+
+/// Which entry of its group the `gi`-th group node of the data is.
+fn position_in_group(data: &ApplicationData, gi: usize) -> usize {
+    let group = &data.groups[gi].group;
+    data.groups[..gi]
+        .iter()
+        .filter(|g| &g.group == group)
+        .count()
 }
 
 /// The values of one level (the form's fields, or one group entry's) by the fields they fill.
