@@ -221,6 +221,20 @@ impl Store {
         .map_err(|e| self.failed("read a pinned workflow definition from", e))
     }
 
+    /// The definition of `workflow` pinned for `revision`, read inside `tx`.
+    pub async fn definition_in(
+        &self,
+        tx: &mut Tx,
+        revision: &str,
+        workflow: &str,
+    ) -> Result<Option<DefinitionRow>, StoreError> {
+        on_tx!(tx, t => sqlx::query_as(
+            "SELECT revision, workflow, definition, digest, stored_at FROM workflow_definitions \
+             WHERE revision = $1 AND workflow = $2")
+            .bind(revision).bind(workflow).fetch_optional(&mut **t).await)
+        .map_err(|e| self.failed("read a pinned workflow definition from", e))
+    }
+
     /// Every pinned definition, for verification.
     pub async fn definitions(&self) -> Result<Vec<DefinitionRow>, StoreError> {
         on_pool!(&self.pool, pool => sqlx::query_as(

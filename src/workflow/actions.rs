@@ -2,13 +2,15 @@
 //! transition (`decide`, `notify`, `issue`), the registry answers of each state entered, the
 //! timers of its deadline, and the case row, written only if nobody changed it meanwhile.
 
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::spec::model::{Action, Notify, Transition};
-use crate::store::{NewNotice, Tx};
+use crate::spec::model::{Action, Issue, Notify, State, Transition};
+use crate::store::{NewMail, NewNotice, NewTimer, TimerKind, Tx};
 
 use super::calls::RegistryAnswer;
 use super::definition::Person;
+use super::documents::{self, IssueRequest};
 use super::engine::{
     Actor, Draft, Engine, EngineError, Moved, PlannedStep, Runnable, Step, new_event, time_text,
 };
@@ -27,7 +29,8 @@ pub(super) async fn write(
     from: Option<String>,
 ) -> Result<Moved, EngineError> {
     let store = engine.store();
-    let now = time_text(&engine.clock().now());
+    let at = engine.clock().now();
+    let now = time_text(&at);
     let expected = draft.row.version;
     let version = expected + 1;
     let case_id = draft.row.id.clone();
@@ -71,7 +74,9 @@ pub(super) async fn write(
                 e.to_state = Some(t.to.clone());
                 e.detail = json!({"automatic": step.automatic}).to_string();
                 store.append_case_event(tx, &e).await?;
-                transition_actions(engine, tx, runnable, draft, &t, &now, version, i).await?;
+                store.cancel_timers(tx, &case_id).await?;
+                let cause = format!("{case_id}/{version}/{i}");
+                transition_actions(engine, tx, runnable, draft, &t, at, &cause).await?;
                 made.push(Step {
                     event: t.event.clone(),
                     from: left,
@@ -80,7 +85,7 @@ pub(super) async fn write(
                 });
             }
         }
-        enter(engine, tx, runnable, draft, step, &now).await?;
+        enter(engine, tx, runnable, draft, step, at, version).await?;
         from = Some(step.state.clone());
     }
     let row = &mut draft.row;
@@ -111,9 +116,11 @@ async fn enter(
     runnable: &Runnable,
     draft: &mut Draft,
     step: &PlannedStep,
-    now: &str,
+    at: DateTime<Utc>,
+    version: i64,
 ) -> Result<(), EngineError> {
     let store = engine.store();
+    let now = &time_text(&at);
     let case_id = draft.row.id.clone();
     for (service, key, answer) in &step.answers {
         let registry = draft
@@ -144,7 +151,9 @@ async fn enter(
     let row = &mut draft.row;
     row.state = state.id.clone();
     row.state_entered_at = now.to_string();
-    row.deadline_at = None;
+    row.deadline_at = schedule(engine, tx, runnable, &case_id, state, at, version)
+        .await?
+        .map(|d| time_text(&d));
     if let Some(role) = &state.role
         && row.role.as_deref() != Some(role)
     {
@@ -168,45 +177,186 @@ async fn enter(
 }
 
 /// The actions of a fired transition, in the spec's order (its `call`s were made on entering the
-/// state it leaves).
-#[allow(clippy::too_many_arguments)]
+/// state it leaves). `cause` names the transition within its request: with an action's index it
+/// is the idempotency key of what the action makes, so a retried request makes nothing twice.
 async fn transition_actions(
     engine: &Engine,
     tx: &mut Tx,
     runnable: &Runnable,
     draft: &mut Draft,
     t: &Transition,
-    now: &str,
-    version: i64,
-    step: usize,
+    at: DateTime<Utc>,
+    cause: &str,
 ) -> Result<(), EngineError> {
     let store = engine.store();
+    let now = time_text(&at);
     let case_id = draft.row.id.clone();
     for (a, action) in t.actions.iter().enumerate() {
+        let cause = format!("{cause}/{a}");
         match action {
             Action::Call(_) => {}
             Action::Decide(d) => {
                 let decision = json!({"outcome": d.outcome, "reason": d.reason});
                 draft.decision = Some(decision.clone());
-                let mut e = new_event(&case_id, now, &Actor::Engine, None, "decided");
+                let mut e = new_event(&case_id, &now, &Actor::Engine, None, "decided");
                 e.event = Some(t.event.clone());
                 e.detail = decision.to_string();
                 store.append_case_event(tx, &e).await?;
             }
             Action::Notify(n) => {
-                let cause = format!("{case_id}/{version}/{step}/{a}");
-                notify(engine, tx, runnable, draft, n, &cause, now).await?;
+                notify(engine, tx, runnable, draft, n, &cause, at).await?;
             }
             Action::Issue(i) => {
-                return Err(EngineError::Definition(format!(
-                    "transition `{}` of case {case_id} issues document `{}`, and this build of \
-                     the engine cannot issue documents yet; the case stays where it was",
-                    t.event, i.template
-                )));
+                issue(engine, tx, runnable, draft, t, i, &cause, at).await?;
             }
         }
     }
     Ok(())
+}
+
+/// Issues the document an `issue` action names, sealed by the journal's participant (or the
+/// e-service's provider for a document no journal registers).
+#[allow(clippy::too_many_arguments)]
+async fn issue(
+    engine: &Engine,
+    tx: &mut Tx,
+    runnable: &Runnable,
+    draft: &Draft,
+    t: &Transition,
+    i: &Issue,
+    cause: &str,
+    at: DateTime<Utc>,
+) -> Result<(), EngineError> {
+    let def = &runnable.definition;
+    let case_id = &draft.row.id;
+    let failed = |why: String| {
+        EngineError::Definition(format!(
+            "transition `{}` of case {case_id} cannot issue document `{}`: {why}; the case stays \
+             where it was",
+            t.event, i.template
+        ))
+    };
+    let template = def
+        .template(&i.template)
+        .ok_or_else(|| failed("its template is not in the case's definition".into()))?;
+    let journal = match &i.journal {
+        Some(id) => Some(
+            def.journal(id)
+                .ok_or_else(|| failed(format!("journal `{id}` is not in the case's definition")))?,
+        ),
+        None => None,
+    };
+    let participant = journal
+        .map(|j| j.participant.clone())
+        .or_else(|| {
+            def.e_service(&draft.row.e_service)
+                .and_then(|e| e.provider.as_ref())
+                .map(|p| p.participant.clone())
+        })
+        .ok_or_else(|| failed("neither a journal nor the e-service names who seals it".into()))?;
+    let seal = engine.seals().seal(&participant).map_err(failed)?;
+    let context = json!({
+        "application": application_view(draft),
+        "applicant": {"id": draft.row.applicant, "name": draft.row.applicant_name},
+        "registry": draft.registry,
+        "decision": decision_view(draft, at),
+        "case": {"id": case_id, "e-service": draft.row.e_service},
+    });
+    let document = documents::issue(
+        engine.store(),
+        tx,
+        IssueRequest {
+            key: cause,
+            case_id,
+            template,
+            journal,
+            filed_in: None,
+            context: &context,
+            seal: &seal,
+            at,
+        },
+    )
+    .await
+    .map_err(failed)?;
+    let mut e = new_event(case_id, &time_text(&at), &Actor::Engine, None, "issued");
+    e.event = Some(t.event.clone());
+    e.detail = json!({
+        "document": document.id, "template": template.id, "number": document.number,
+        "sealed-by": participant,
+    })
+    .to_string();
+    engine.store().append_case_event(tx, &e).await?;
+    Ok(())
+}
+
+/// The application as templates see it: its fields, and its registration number (the case id,
+/// unless the application carries one).
+fn application_view(draft: &Draft) -> Value {
+    let mut application = draft.data.clone();
+    if let Some(fields) = application.as_object_mut() {
+        fields
+            .entry("registration_number")
+            .or_insert_with(|| Value::String(draft.row.id.clone()));
+    }
+    application
+}
+
+/// The decision as templates see it: its outcome and reason, and the date it is issued on.
+fn decision_view(draft: &Draft, at: DateTime<Utc>) -> Value {
+    let mut decision = draft.decision.clone().unwrap_or_else(|| json!({}));
+    if let Some(fields) = decision.as_object_mut() {
+        fields
+            .entry("date")
+            .or_insert_with(|| Value::String(at.format("%d.%m.%Y").to_string()));
+    }
+    decision
+}
+
+/// Schedules the timers of a state entered at `at`: its deadline, the reminders before it and
+/// the escalations after it, by the definition's calendar; the deadline, if it has one.
+async fn schedule(
+    engine: &Engine,
+    tx: &mut Tx,
+    runnable: &Runnable,
+    case_id: &str,
+    state: &State,
+    at: DateTime<Utc>,
+    version: i64,
+) -> Result<Option<DateTime<Utc>>, EngineError> {
+    let (Some(days), None) = (&state.deadline, state.outcome) else {
+        return Ok(None);
+    };
+    let calendar = &runnable.calendar;
+    let deadline = calendar.deadline(at, days);
+    let entry = format!("{}#{version}", state.id);
+    let mut timers = vec![NewTimer {
+        case_id: case_id.to_string(),
+        kind: TimerKind::Deadline,
+        key: entry.clone(),
+        due_at: deadline,
+    }];
+    for (i, r) in state.reminders.iter().enumerate() {
+        timers.push(NewTimer {
+            case_id: case_id.to_string(),
+            kind: TimerKind::Remind,
+            key: format!("{entry}/{i}"),
+            due_at: calendar
+                .working_days_before(deadline, r.days_before)
+                .max(at),
+        });
+    }
+    for (i, e) in state.escalations.iter().enumerate() {
+        timers.push(NewTimer {
+            case_id: case_id.to_string(),
+            kind: TimerKind::Escalate,
+            key: format!("{entry}/{i}"),
+            due_at: calendar.working_days_after(deadline, e.days_after),
+        });
+    }
+    for timer in &timers {
+        engine.store().schedule_timer(tx, timer).await?;
+    }
+    Ok(Some(deadline))
 }
 
 /// Who a `notify` reaches: the applicant, the assignee (or, with none, the officials of the
@@ -254,8 +404,8 @@ pub(super) fn recipients(
     }
 }
 
-/// Leaves a notice in each recipient's cabinet (once per `cause` and recipient) and records
-/// whom it reached.
+/// Leaves a notice in each recipient's cabinet and queues an e-mail to each whose address is
+/// known (once per `cause` and recipient), and records whom it reached.
 pub(super) async fn notify(
     engine: &Engine,
     tx: &mut Tx,
@@ -263,36 +413,61 @@ pub(super) async fn notify(
     draft: &Draft,
     n: &Notify,
     cause: &str,
-    now: &str,
+    at: DateTime<Utc>,
 ) -> Result<(), EngineError> {
     let store = engine.store();
+    let now = time_text(&at);
     let case_id = &draft.row.id;
+    let subject = match runnable.definition.e_service(&draft.row.e_service) {
+        Some(e) => format!("{}: заява {}", e.title, short(case_id)),
+        None => format!("Заява {}", short(case_id)),
+    };
     let mut reached = Vec::new();
     for r in recipients(engine, runnable, draft, &n.to) {
-        let (kind, id) = match &r {
-            Recipient::Applicant { id, .. } => ("applicant", id.clone()),
-            Recipient::Official(p) => ("official", p.id.clone()),
+        let (kind, id, email) = match &r {
+            Recipient::Applicant { id, email } => ("applicant", id.clone(), email.clone()),
+            Recipient::Official(p) => ("official", p.id.clone(), Some(p.email.clone())),
         };
+        let key = format!("{cause}/{kind}:{id}");
         store
             .add_notice(
                 tx,
                 &NewNotice {
-                    key: format!("{cause}/{kind}:{id}"),
+                    key: key.clone(),
                     case_id: case_id.clone(),
                     recipient_kind: kind.into(),
                     recipient: id.clone(),
                     message: n.message.clone(),
-                    created_at: now.to_string(),
+                    created_at: now.clone(),
                 },
             )
             .await?;
+        if let Some(to) = email.filter(|e| !e.trim().is_empty()) {
+            store
+                .enqueue_mail(
+                    tx,
+                    &NewMail {
+                        key,
+                        to,
+                        subject: subject.clone(),
+                        body: format!("{}\n\nЗаява {case_id}", n.message),
+                        case_id: Some(case_id.clone()),
+                    },
+                )
+                .await?;
+        }
         reached.push(match r {
             Recipient::Applicant { .. } => "applicant".to_string(),
             Recipient::Official(p) => format!("official:{}", p.id),
         });
     }
-    let mut e = new_event(case_id, now, &Actor::Engine, None, "notified");
+    let mut e = new_event(case_id, &now, &Actor::Engine, None, "notified");
     e.detail = json!({"to": n.to, "reached": reached}).to_string();
     store.append_case_event(tx, &e).await?;
     Ok(())
+}
+
+/// The first 8 characters of a case id, for subjects and messages.
+fn short(case_id: &str) -> &str {
+    case_id.get(..8).unwrap_or(case_id)
 }

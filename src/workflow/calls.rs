@@ -1,13 +1,9 @@
 //! How the engine asks registries: the `Registries` trait a case's `call`s go through. The
 //! gateway answers them in-process (`gateway::in_process`); scenarios answer from the spec.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use serde::{Deserialize, Serialize};
 
-/// A future the engine's seams return (`Send`, boxed, borrowing for `'a`).
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use super::timers::BoxFuture;
 
 /// One `call` action of a state the case entered.
 #[derive(Debug, Clone, Copy)]

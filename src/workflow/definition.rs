@@ -5,8 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::spec::Spec;
 use crate::spec::model::{
-    Action, Calendar, EService, Journal, Official, Placement, State, Template, Transition,
-    Workflow, by_id,
+    Action, Calendar, EService, Journal, Official, Placement, State, Template, Transition, Workflow,
 };
 
 /// A workflow as one revision declares it, with what running its cases needs.
@@ -52,7 +51,7 @@ impl Definition {
     /// The definition of `workflow` in `spec`; `None` when the spec does not declare it or has
     /// no system (a checked spec always has one).
     pub fn from_spec(spec: &Spec, revision: &str, workflow: &str) -> Option<Definition> {
-        let w = by_id(&spec.workflows, workflow)?.clone();
+        let w = spec.workflows.iter().find(|w| w.id == workflow)?.clone();
         let system = spec.system()?;
         let issues = || {
             w.states

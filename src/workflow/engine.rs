@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use arc_swap::ArcSwapOption;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -18,10 +18,12 @@ use crate::store::{
 };
 
 use super::actions;
+use super::calendar::Calendar;
 use super::calls::{Registries, RegistryAnswer, RegistryCall};
 use super::clock::SharedClock;
 use super::definition::{Definition, Person, is_automatic};
 use super::guards::{Facts, Guards};
+use super::seals::{SealSet, Seals};
 
 /// How many automatic transitions one request may follow before the engine stops and leaves the
 /// case where it is (a workflow whose automatic transitions loop).
@@ -276,10 +278,11 @@ impl From<StoreError> for EngineError {
     }
 }
 
-/// A pinned definition with its guards compiled.
+/// A pinned definition with its guards and calendar compiled.
 pub struct Runnable {
     pub definition: Definition,
     pub guards: Guards,
+    pub calendar: Calendar,
 }
 
 /// The applied revision: what new cases start on, and who holds which role now.
@@ -297,6 +300,7 @@ pub struct Engine {
     registries: Arc<dyn Registries>,
     current: ArcSwapOption<Current>,
     runnables: Mutex<HashMap<(String, String), Arc<Runnable>>>,
+    seals: RwLock<Arc<dyn Seals>>,
 }
 
 /// The case as a transition is planned on it.
@@ -330,7 +334,18 @@ impl Engine {
             registries,
             current: ArcSwapOption::empty(),
             runnables: Mutex::new(HashMap::new()),
+            seals: RwLock::new(Arc::new(SealSet::default())),
         }
+    }
+
+    /// Where `issue` actions take participants' seals from (none until set: issuing fails with
+    /// a message naming the participant).
+    pub fn set_seals(&self, seals: Arc<dyn Seals>) {
+        *self.seals.write().expect("seals lock") = seals;
+    }
+
+    pub(super) fn seals(&self) -> Arc<dyn Seals> {
+        self.seals.read().expect("seals lock").clone()
     }
 
     pub fn store(&self) -> &Store {
@@ -376,11 +391,43 @@ impl Engine {
         revision: &str,
         workflow: &str,
     ) -> Result<Arc<Runnable>, EngineError> {
-        let key = (revision.to_string(), workflow.to_string());
-        if let Some(r) = self.runnables.lock().expect("runnables lock").get(&key) {
-            return Ok(r.clone());
+        if let Some(r) = self.cached(revision, workflow) {
+            return Ok(r);
         }
-        let row = self.store.definition(revision, workflow).await?.ok_or_else(|| {
+        let row = self.store.definition(revision, workflow).await?;
+        self.compile(revision, workflow, row)
+    }
+
+    /// As `runnable`, reading the store inside `tx` (a timer's transaction holds its connection).
+    pub async fn runnable_in(
+        &self,
+        tx: &mut Tx,
+        revision: &str,
+        workflow: &str,
+    ) -> Result<Arc<Runnable>, EngineError> {
+        if let Some(r) = self.cached(revision, workflow) {
+            return Ok(r);
+        }
+        let row = self.store.definition_in(tx, revision, workflow).await?;
+        self.compile(revision, workflow, row)
+    }
+
+    fn cached(&self, revision: &str, workflow: &str) -> Option<Arc<Runnable>> {
+        let key = (revision.to_string(), workflow.to_string());
+        self.runnables
+            .lock()
+            .expect("runnables lock")
+            .get(&key)
+            .cloned()
+    }
+
+    fn compile(
+        &self,
+        revision: &str,
+        workflow: &str,
+        row: Option<crate::store::DefinitionRow>,
+    ) -> Result<Arc<Runnable>, EngineError> {
+        let row = row.ok_or_else(|| {
             EngineError::Definition(format!(
                 "the store holds no definition of workflow `{workflow}` for revision {revision}; \
                  cases of it cannot move until it is restored (from a backup of the store)"
@@ -400,11 +447,16 @@ impl Engine {
             ))
         })?;
         let guards = Guards::compile(&definition.workflow).map_err(EngineError::Definition)?;
-        let runnable = Arc::new(Runnable { definition, guards });
-        self.runnables
-            .lock()
-            .expect("runnables lock")
-            .insert(key, runnable.clone());
+        let calendar = Calendar::from_spec(&definition.calendar);
+        let runnable = Arc::new(Runnable {
+            definition,
+            guards,
+            calendar,
+        });
+        self.runnables.lock().expect("runnables lock").insert(
+            (revision.to_string(), workflow.to_string()),
+            runnable.clone(),
+        );
         Ok(runnable)
     }
 
@@ -555,8 +607,32 @@ impl Engine {
             answers,
         }];
         self.follow(&runnable, &mut draft, &mut steps).await;
+        let written = self
+            .write_fire(&request, &fingerprint, &runnable, &draft, &steps, state)
+            .await;
+        match written {
+            // The same request under the same key, committed meanwhile, answers for this one.
+            Err(e @ EngineError::Stale { .. }) => {
+                match self.replay(request.key, &fingerprint).await? {
+                    Some(done) => Ok(done),
+                    None => Err(e),
+                }
+            }
+            other => other,
+        }
+    }
+
+    async fn write_fire(
+        &self,
+        request: &Fire<'_>,
+        fingerprint: &str,
+        runnable: &Runnable,
+        draft: &Draft,
+        steps: &[PlannedStep],
+        state: String,
+    ) -> Result<Moved, EngineError> {
         let mut tx = self.store.begin().await?;
-        if let Some(done) = self.replay_in(&mut tx, request.key, &fingerprint).await? {
+        if let Some(done) = self.replay_in(&mut tx, request.key, fingerprint).await? {
             return Ok(done);
         }
         let mut current = draft_of(
@@ -582,15 +658,15 @@ impl Engine {
         let moved = actions::write(
             self,
             &mut tx,
-            &runnable,
+            runnable,
             request.actor,
             request.on_behalf,
             &mut current,
-            &steps,
+            steps,
             Some(state),
         )
         .await?;
-        self.finish(tx, request.key, &fingerprint, &moved).await
+        self.finish(tx, request.key, fingerprint, &moved).await
     }
 
     /// Refuses a request the actor may not make: a closed case, a moved case, an unknown event,
