@@ -79,10 +79,26 @@ pub async fn run_all(loaded: &Loaded) -> Vec<ScenarioReport> {
             .at(Kind::Scenario, &s.id, "")
             .map(|span| (span.file, span.offset))
     });
+    let seals = match run::throwaway_seals(&loaded.spec) {
+        Ok(seals) => std::sync::Arc::new(seals),
+        Err(e) => {
+            return scenarios
+                .iter()
+                .map(|s| ScenarioReport {
+                    id: s.id.clone(),
+                    title: s.title.clone(),
+                    e_service: s.e_service.clone(),
+                    location: Location::of(loaded, &s.id, ""),
+                    differences: Vec::new(),
+                    error: Some(e.clone()),
+                })
+                .collect();
+        }
+    };
     let mut reports = Vec::new();
     for s in scenarios {
         let locate = |pointer: &str| Location::of(loaded, &s.id, pointer);
-        let outcome = run::run(loaded, s).await;
+        let outcome = run::run(loaded, s, seals.clone()).await;
         reports.push(ScenarioReport {
             id: s.id.clone(),
             title: s.title.clone(),

@@ -8,8 +8,13 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde_json::Value;
 
+use chrono_tz::Tz;
+
 use crate::check::form_data::application_data;
 use crate::check::scenarios::moment;
+use crate::crypto::Seal;
+use crate::crypto::certs::Validity;
+use crate::crypto::dev_ca::{self, LeafProfile, LeafRequest};
 use crate::gateway::minimise::Projection;
 use crate::spec::model::{Act, Scenario, Step, by_id};
 use crate::spec::{Loaded, Spec};
@@ -17,6 +22,8 @@ use crate::store::Store;
 use crate::workflow::calls::{BoxFuture, Registries, RegistryAnswer, RegistryCall};
 use crate::workflow::clock::FakeClock;
 use crate::workflow::engine::{Actor, Applicant, Engine, Fire, Start};
+use crate::workflow::seals::SealSet;
+use crate::workflow::timers::sweep;
 
 /// One way a scenario's run differs from what it expects, at the JSON pointer (inside the
 /// scenario) of the expectation or step concerned.
@@ -43,7 +50,11 @@ struct Observed {
 
 /// Runs `scenario` of the validated tree `loaded` and returns how it differs from its
 /// expectations (empty: it passes). Only a failure to run at all is an `Err`.
-pub async fn run(loaded: &Loaded, scenario: &Scenario) -> Result<Vec<Difference>, String> {
+pub async fn run(
+    loaded: &Loaded,
+    scenario: &Scenario,
+    seals: Arc<SealSet>,
+) -> Result<Vec<Difference>, String> {
     let spec = &loaded.spec;
     let e = by_id(&spec.e_services, &scenario.e_service)
         .ok_or_else(|| format!("unknown e-service `{}`", scenario.e_service))?;
@@ -61,6 +72,7 @@ pub async fn run(loaded: &Loaded, scenario: &Scenario) -> Result<Vec<Difference>
         Arc::new(clock.clone()),
         Arc::new(Answers::of(spec, scenario)),
     );
+    engine.set_seals(seals);
     engine
         .apply_revision("scenario", spec)
         .await
@@ -111,13 +123,11 @@ pub async fn run(loaded: &Loaded, scenario: &Scenario) -> Result<Vec<Difference>
         note_deadline(&engine, &case_id, &mut observed).await?;
     }
     observe(&engine, &case_id, &mut observed).await?;
-    compare(
-        spec,
-        scenario,
-        submitted.offset(),
-        &observed,
-        &mut differences,
-    );
+    let zone = spec
+        .system()
+        .and_then(|s| s.calendar.time_zone.parse::<Tz>().ok())
+        .unwrap_or(Tz::Europe__Kyiv);
+    compare(spec, scenario, &zone, &observed, &mut differences);
     Ok(differences)
 }
 
@@ -132,8 +142,10 @@ async fn advance(
     to: DateTime<FixedOffset>,
 ) -> Result<(), String> {
     clock.set(to.to_utc());
-    let _ = engine;
-    Ok(())
+    sweep(engine.store(), to.to_utc(), engine)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("the timers due by {to} could not fire: {e}"))
 }
 
 /// Fires one step in the state the case is in now.
@@ -219,13 +231,7 @@ async fn observe(engine: &Engine, case_id: &str, observed: &mut Observed) -> Res
 }
 
 /// Compares what was observed with the expectations.
-fn compare(
-    spec: &Spec,
-    s: &Scenario,
-    offset: &FixedOffset,
-    seen: &Observed,
-    out: &mut Vec<Difference>,
-) {
+fn compare(spec: &Spec, s: &Scenario, zone: &Tz, seen: &Observed, out: &mut Vec<Difference>) {
     let mut differ = |pointer: String, what: &str, expected: String, actual: String| {
         out.push(Difference {
             pointer,
@@ -359,7 +365,7 @@ fn compare(
         let actual = seen
             .deadlines
             .get(&d.state)
-            .map(|due| last_day(*due, offset).to_string());
+            .map(|due| last_day(*due, zone).to_string());
         if actual.as_deref() != Some(d.due.as_str()) {
             differ(
                 format!("/expect/deadlines/{i}"),
@@ -371,12 +377,44 @@ fn compare(
     }
 }
 
-/// The last day of a period that ends at `due`: a period ending at midnight ends with the day
-/// before it.
-fn last_day(due: DateTime<Utc>, offset: &FixedOffset) -> chrono::NaiveDate {
+/// The last day, in the city's zone, of a period that ends at `due`: a period ending at
+/// midnight ends with the day before it.
+fn last_day(due: DateTime<Utc>, zone: &Tz) -> chrono::NaiveDate {
     (due - chrono::Duration::nanoseconds(1))
-        .with_timezone(offset)
+        .with_timezone(zone)
         .date_naive()
+}
+
+/// Throwaway seals for every participant of the tree, from a throwaway CA: a scenario shows a
+/// document's text and number, not a participant's key (which never is in the spec).
+pub fn throwaway_seals(spec: &Spec) -> Result<SealSet, String> {
+    let failed = |e: openssl::error::ErrorStack| format!("cannot make the scenarios' seals: {e}");
+    let validity = Validity {
+        not_before: DateTime::parse_from_rfc3339("2000-01-01T00:00:00Z")
+            .map_err(|e| e.to_string())?
+            .to_utc(),
+        not_after: DateTime::parse_from_rfc3339("2099-12-31T00:00:00Z")
+            .map_err(|e| e.to_string())?
+            .to_utc(),
+    };
+    let name = dev_ca::ca_name("Сценарії hromada test", "hromada").map_err(failed)?;
+    let ca = dev_ca::self_signed_ca(dev_ca::new_key().map_err(failed)?, &name, &validity)
+        .map_err(failed)?;
+    let mut seals = SealSet::default();
+    for p in &spec.participants {
+        let key = dev_ca::new_key().map_err(failed)?;
+        let request = LeafRequest {
+            common_name: format!("Печатка {} (сценарії)", p.id),
+            organisation: p.name.clone(),
+            profile: LeafProfile::Seal {
+                edrpou: p.edrpou.clone(),
+            },
+            validity,
+        };
+        let cert = dev_ca::issue(&ca, &request, &key).map_err(failed)?;
+        seals.insert(Seal::new(p.id.clone(), cert, key)?);
+    }
+    Ok(seals)
 }
 
 fn kebab<T: serde::Serialize>(value: &T) -> String {
