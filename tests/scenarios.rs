@@ -255,3 +255,30 @@ fn a_tree_without_scenarios_passes_and_says_so() {
     assert_eq!(code, 0);
     assert!(out.contains("declares no scenarios"), "{out}");
 }
+
+#[test]
+fn a_workflow_page_of_the_docs_lists_its_scenarios_without_the_applicants() {
+    let t = tree(|s| s);
+    let site = t.path().join("site");
+    let out = common::hromada(&[
+        "docs".as_ref(),
+        t.path().as_os_str(),
+        "--out".as_ref(),
+        site.as_os_str(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(site.join("workflows/connection.html")).unwrap();
+    assert!(page.contains("connection-refused-debt"), "{page}");
+    assert!(page.contains("Реєстр не відповів — заява чекає спеціаліста"));
+    assert!(page.contains("у наданні відмовлено"));
+    assert!(page.contains("не вирішено"));
+    assert!(
+        !page.contains("3012345670"),
+        "no applicant's taxpayer number"
+    );
+    assert!(!page.contains("Петренко"), "no applicant's name");
+}
