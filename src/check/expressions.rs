@@ -1,6 +1,8 @@
 //! Expressions of forms and workflows — form rules, `visible-if` conditions and transition
-//! guards — are minijinja expressions: each must compile (H0611) and may name only the variables
-//! in its scope (H0612). Forms and workflows both check theirs through `check_expression`.
+//! guards — are minijinja expressions: each must compile (H0611), may name only the variables
+//! in its scope (H0612) and only filters and tests minijinja has (H0613; minijinja itself finds
+//! an unknown one only when it runs). Forms and workflows both check theirs through
+//! `check_expression`.
 
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -123,6 +125,30 @@ pub(super) fn check_expression(
             );
         }
         Ok(unknown) => {
+            for (what, name, range) in unknown_callables(expr) {
+                c.report(
+                    Diagnostic::error(
+                        "H0613",
+                        format!("expression `{expr}` uses unknown {what} `{name}`"),
+                    )
+                    .at(at.and_then(|at| narrow(c, at, expr, &range)).or(at))
+                    .detail(format!(
+                        "minijinja has no {what} `{name}`; the expression would fail each time it \
+                         is judged"
+                    ))
+                    .help(match what {
+                        "filter" => {
+                            "use a built-in filter, e.g. `length`, `lower`, `upper`, \
+                                     `default`, `int`, `float`, `round`, `abs`, `trim`, `first`, \
+                                     `last`, `join`"
+                        }
+                        _ => {
+                            "use a built-in test, e.g. `defined`, `none`, `number`, `string`, \
+                              `odd`, `even`, `in`"
+                        }
+                    }),
+                );
+            }
             let Some(scope) = scope else { return };
             for name in unknown {
                 let help = match did_you_mean(&name, scope.names.iter().map(String::as_str)) {
@@ -203,6 +229,76 @@ fn name_range(expr: &str, name: &str) -> Option<Range<usize>> {
     None
 }
 
+/// The filters (`x|name`) and tests (`x is name`, `x is not name`) an expression uses that
+/// minijinja does not have, with their ranges, in order. Names are read outside string literals;
+/// whether minijinja has one is asked of minijinja itself.
+fn unknown_callables(expr: &str) -> Vec<(&'static str, String, Range<usize>)> {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let word_at = |from: usize| -> Option<Range<usize>> {
+        let start = from + expr[from..].len() - expr[from..].trim_start().len();
+        let len = expr[start..]
+            .find(|c: char| !ident(c))
+            .unwrap_or(expr.len() - start);
+        (len > 0).then(|| start..start + len)
+    };
+    let mut found = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut previous = ' ';
+    for (i, ch) in expr.char_indices() {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if ch == '\\' {
+                    escaped = true;
+                } else if ch == q {
+                    quote = None;
+                }
+            }
+            None if ch == '\'' || ch == '"' => quote = Some(ch),
+            None if ch == '|' => {
+                if let Some(r) = word_at(i + 1) {
+                    found.push(("filter", r));
+                }
+            }
+            None if !ident(previous)
+                && previous != '.'
+                && expr[i..].starts_with("is")
+                && !expr[i + 2..].starts_with(ident) =>
+            {
+                let mut next = word_at(i + 2);
+                if let Some(r) = next.clone().filter(|r| &expr[r.clone()] == "not") {
+                    next = word_at(r.end);
+                }
+                if let Some(r) = next {
+                    found.push(("test", r));
+                }
+            }
+            None => {}
+        }
+        previous = ch;
+    }
+    found
+        .into_iter()
+        .filter(|(what, r)| {
+            let name = &expr[r.clone()];
+            let probe = match *what {
+                "filter" => format!("none|{name}"),
+                _ => format!("none is {name}"),
+            };
+            let kind = match *what {
+                "filter" => minijinja::ErrorKind::UnknownFilter,
+                _ => minijinja::ErrorKind::UnknownTest,
+            };
+            environment()
+                .compile_expression_owned(probe)
+                .is_ok_and(|e| e.eval(()).is_err_and(|err| err.kind() == kind))
+        })
+        .map(|(what, r)| (what, expr[r.clone()].to_string(), r))
+        .collect()
+}
+
 fn list(names: &BTreeSet<String>) -> String {
     let mut shown: Vec<String> = names.iter().take(8).map(|n| format!("`{n}`")).collect();
     if names.len() > 8 {
@@ -252,6 +348,21 @@ mod tests {
         assert_eq!(name_range(expr, "age"), Some(20..23));
         assert_eq!(name_range("ages > 1", "age"), None);
         assert_eq!(name_range(r#""a\"age" ~ age"#, "age"), Some(11..14));
+    }
+
+    #[test]
+    fn unknown_filters_and_tests_are_found_with_their_ranges() {
+        let expr = "x|lenght > 1 and y | length and '|nope' and z is nosuch and w is not defined";
+        let found = unknown_callables(expr);
+        assert_eq!(
+            found,
+            vec![
+                ("filter", "lenght".to_string(), 2..8),
+                ("test", "nosuch".to_string(), 49..55),
+            ]
+        );
+        assert!(unknown_callables("a|default(1) is number and b|round(2)").is_empty());
+        assert!(unknown_callables("island > 1 and x.is_open and y.is").is_empty());
     }
 
     #[test]

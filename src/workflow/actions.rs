@@ -12,7 +12,8 @@ use super::calls::RegistryAnswer;
 use super::definition::Person;
 use super::documents::{self, IssueRequest};
 use super::engine::{
-    Actor, Draft, Engine, EngineError, Moved, PlannedStep, Runnable, Step, new_event, time_text,
+    Actor, Draft, Engine, EngineError, Moved, PlannedStep, Runnable, Step, merge_decision,
+    new_event, time_text,
 };
 
 /// Writes `steps` onto `draft` (the case as read inside `tx`). `from` is the state the first
@@ -68,11 +69,18 @@ pub(super) async fn write(
                         ))
                     })?
                     .clone();
+                if let Some(details) = &step.details {
+                    merge_decision(draft, details);
+                }
                 let mut e = new_event(&case_id, &now, who, behalf, "transition");
                 e.event = Some(t.event.clone());
                 e.from_state = Some(left.clone());
                 e.to_state = Some(t.to.clone());
-                e.detail = json!({"automatic": step.automatic}).to_string();
+                e.detail = match &step.details {
+                    Some(details) => json!({"automatic": step.automatic, "details": details}),
+                    None => json!({"automatic": step.automatic}),
+                }
+                .to_string();
                 store.append_case_event(tx, &e).await?;
                 store.cancel_timers(tx, &case_id).await?;
                 let cause = format!("{case_id}/{version}/{i}");
@@ -197,7 +205,7 @@ async fn transition_actions(
             Action::Call(_) => {}
             Action::Decide(d) => {
                 let decision = json!({"outcome": d.outcome, "reason": d.reason});
-                draft.decision = Some(decision.clone());
+                merge_decision(draft, &decision);
                 let mut e = new_event(&case_id, &now, &Actor::Engine, None, "decided");
                 e.event = Some(t.event.clone());
                 e.detail = decision.to_string();

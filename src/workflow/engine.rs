@@ -320,6 +320,8 @@ pub(super) struct PlannedStep {
     pub automatic: bool,
     /// The registry answers of the target state's calls, by service id.
     pub answers: Vec<(String, String, RegistryAnswer)>,
+    /// What the official gave with the decision (`decision.<field>` in templates and guards).
+    pub details: Option<Value>,
 }
 
 pub(super) fn time_text(t: &DateTime<Utc>) -> String {
@@ -555,6 +557,7 @@ impl Engine {
             event: String::new(),
             automatic: false,
             answers: entered,
+            details: None,
         }];
         self.follow(&runnable, &mut draft, &mut steps).await;
         let actor = Actor::Applicant(request.applicant.id.clone());
@@ -580,10 +583,26 @@ impl Engine {
     /// Fires transition `request.event` of a case, by `request.actor`, and follows what fires
     /// by itself after it.
     pub async fn fire(&self, request: Fire<'_>) -> Result<Moved, EngineError> {
+        self.fire_with(request, None).await
+    }
+
+    /// As `fire`, with what the official decided beyond the transition itself (an amount, a
+    /// building number): an object merged into the case's `decision` before the guard is judged
+    /// and the actions run, and recorded in the transition's event.
+    pub async fn fire_with(
+        &self,
+        request: Fire<'_>,
+        details: Option<&Value>,
+    ) -> Result<Moved, EngineError> {
         check_key(request.key)?;
+        if details.is_some_and(|d| !d.is_object()) {
+            return Err(EngineError::Invalid(
+                "the decision's details must be a JSON object of named values".into(),
+            ));
+        }
         let fingerprint = fingerprint(&json!({
             "fire": request.event, "case": request.case_id, "actor": request.actor,
-            "on-behalf": request.on_behalf, "seen": request.seen_state,
+            "on-behalf": request.on_behalf, "seen": request.seen_state, "details": details,
         }));
         if let Some(done) = self.replay(request.key, &fingerprint).await? {
             return Ok(done);
@@ -595,6 +614,9 @@ impl Engine {
             .ok_or_else(|| EngineError::UnknownCase(request.case_id.to_string()))?;
         let runnable = self.runnable(&row.revision, &row.workflow).await?;
         let mut draft = draft_of(row)?;
+        if let Some(details) = details {
+            merge_decision(&mut draft, details);
+        }
         self.allowed(&runnable, &draft, &request)?;
         let state = draft.row.state.clone();
         let t = transition(&runnable, &state, request.event)?.clone();
@@ -605,6 +627,7 @@ impl Engine {
             event: t.event.clone(),
             automatic: false,
             answers,
+            details: details.cloned(),
         }];
         self.follow(&runnable, &mut draft, &mut steps).await;
         let written = self
@@ -841,6 +864,7 @@ impl Engine {
                 event: t.event.clone(),
                 automatic: true,
                 answers,
+                details: None,
             });
         }
         tracing::warn!(
@@ -852,14 +876,18 @@ impl Engine {
     }
 
     /// The answer recorded under `key`, if the same request was made before.
-    async fn replay(&self, key: &str, fingerprint: &str) -> Result<Option<Moved>, EngineError> {
+    pub(super) async fn replay(
+        &self,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<Option<Moved>, EngineError> {
         match self.store.case_request_by_key(key).await? {
             Some(row) => result_of(&row, key, fingerprint).map(Some),
             None => Ok(None),
         }
     }
 
-    async fn replay_in(
+    pub(super) async fn replay_in(
         &self,
         tx: &mut Tx,
         key: &str,
@@ -873,7 +901,7 @@ impl Engine {
 
     /// Records the request under its key and commits. When another request under the same key
     /// committed first, answers what that one made.
-    async fn finish(
+    pub(super) async fn finish(
         &self,
         mut tx: Tx,
         key: &str,
@@ -948,9 +976,23 @@ pub(super) fn facts(draft: &Draft) -> Facts<'_> {
 pub(super) fn apply_decision(draft: &mut Draft, t: &crate::spec::model::Transition) {
     for a in &t.actions {
         if let crate::spec::model::Action::Decide(d) = a {
-            draft.decision = Some(json!({"outcome": d.outcome, "reason": d.reason}));
+            merge_decision(draft, &json!({"outcome": d.outcome, "reason": d.reason}));
         }
     }
+}
+
+/// Merges the fields of `fields` into the case's decision, keeping what it held.
+pub(super) fn merge_decision(draft: &mut Draft, fields: &Value) {
+    let mut decision = match draft.decision.take() {
+        Some(Value::Object(held)) => held,
+        _ => serde_json::Map::new(),
+    };
+    if let Value::Object(fields) = fields {
+        for (k, v) in fields {
+            decision.insert(k.clone(), v.clone());
+        }
+    }
+    draft.decision = Some(Value::Object(decision));
 }
 
 /// The last segment of `participant/service`: the key of its answers in `registry`.
@@ -958,7 +1000,7 @@ pub fn service_key(service: &str) -> &str {
     service.rsplit('/').next().unwrap_or(service)
 }
 
-fn check_key(key: &str) -> Result<(), EngineError> {
+pub(super) fn check_key(key: &str) -> Result<(), EngineError> {
     if key.is_empty() || key.len() > 200 {
         return Err(EngineError::Invalid(
             "the idempotency key must be 1 to 200 characters; send a fresh random key with each \
@@ -969,7 +1011,7 @@ fn check_key(key: &str) -> Result<(), EngineError> {
     Ok(())
 }
 
-fn fingerprint(request: &Value) -> String {
+pub(super) fn fingerprint(request: &Value) -> String {
     hex::encode(openssl::sha::sha256(request.to_string().as_bytes()))
 }
 

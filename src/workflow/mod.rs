@@ -2,6 +2,7 @@
 //! workflow, pinned to the revision it started under, with its data, state, assignee, deadlines
 //! and an append-only, hash-chained history.
 pub mod actions;
+pub mod assignment;
 pub mod calendar;
 pub mod calls;
 pub mod clock;

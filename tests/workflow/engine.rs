@@ -13,6 +13,7 @@ use hromada::crypto::{Seal, Validity};
 use hromada::spec::Spec;
 use hromada::spec::model::{EService, Workflow};
 use hromada::store::Store;
+use hromada::workflow::assignment::Assign;
 use hromada::workflow::calls::{BoxFuture, Registries, RegistryAnswer, RegistryCall};
 use hromada::workflow::clock::{FakeClock, SharedClock};
 use hromada::workflow::engine::{Actor, Applicant, Engine, EngineError, Fire, Start};
@@ -21,8 +22,15 @@ use hromada::workflow::seals::SealSet;
 use hromada::workflow::timers::sweep;
 use serde_json::{Value, json};
 
+use hromada::gateway::in_process::InProcess;
+use hromada::gateway::keys::KeyRing;
+use hromada::gateway::ledger::Ledger;
+use hromada::gateway::{Gateway, Limits};
+use hromada::reconcile::revision::{Revision, referenced_files};
+
 use crate::both;
 use crate::common::db::{Db, execute};
+use crate::common::federation::Federation;
 
 /// Registry answers set by the test; counts the calls; `hang` makes calls never answer.
 #[derive(Default)]
@@ -237,6 +245,26 @@ fn fire<'a>(
     }
 }
 
+async fn assign(
+    engine: &Engine,
+    case_id: &str,
+    key: &str,
+    assignee: Option<&str>,
+    actor: &Actor,
+    seen_version: i64,
+) -> Result<hromada::workflow::engine::Moved, EngineError> {
+    engine
+        .assign(Assign {
+            key,
+            case_id,
+            assignee,
+            actor,
+            on_behalf: None,
+            seen_version,
+        })
+        .await
+}
+
 /// The kinds of a case's events, in order.
 async fn kinds(engine: &Engine, case_id: &str) -> Vec<String> {
     engine
@@ -345,6 +373,65 @@ both! {
         assert!(intact(&s.store).await);
     }
 
+    async fn the_gateway_answers_a_call_in_process_projected_and_logged(db: Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let federation = Federation::new(dir.path()).await;
+        let loaded = hromada::spec::load(&federation.root);
+        let documents = referenced_files(&loaded.sources)
+            .into_iter()
+            .filter_map(|path| {
+                let bytes = std::fs::read(loaded.sources.root.join(&path)).ok()?;
+                Some((path, Arc::<[u8]>::from(bytes)))
+            })
+            .collect();
+        let revision = Revision { id: "r1".into(), content_hash: "0".repeat(64) };
+        let compiled = Arc::new(
+            hromada::compile::compile(loaded.spec, revision, Some("gw-core"), documents).unwrap(),
+        );
+        let store = Store::connect(&db.url).await.unwrap();
+        let gateway = Arc::new(Gateway::new(
+            Ledger::new(store.clone()),
+            KeyRing::new(federation.root.join("dev-keys")),
+            Limits::default(),
+        ));
+        let registries = InProcess::new(gateway, Arc::new(move || Some(compiled.clone())));
+        let call = |consumer: &'static str, data: Value| {
+            let registries = &registries;
+            async move {
+                registries.call(RegistryCall {
+                    case_id: "c0ffee",
+                    consumer,
+                    service: "council/residents",
+                    fields: &[],
+                    subject: "3182736455",
+                    data: &data,
+                }).await
+            }
+        };
+
+        let answer = call("council/registry", json!({"purpose": "01"})).await;
+        let RegistryAnswer::Answered { data } = answer else { panic!("{answer:?}") };
+        assert_eq!(data["full_name"], "Іваненко Марія Петрівна");
+        assert!(data.get("note").is_none() && data.get("rnokpp").is_none(), "projected to the grant: {data}");
+        let seen = federation.upstream.seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].get("x-road-userid").unwrap(), "3182736455");
+        let uses = store.subject_uses("3182736455", 1, 10).await.unwrap();
+        assert_eq!(uses.total, 1, "the data subject's record is written");
+        assert_eq!(uses.uses[0].provider, "council/residents");
+
+        // The portal holds no agreement for the register: refused by the gateway, and logged.
+        let answer = call("council/portal", json!({})).await;
+        let RegistryAnswer::Failed { reason } = answer else { panic!("{answer:?}") };
+        assert!(reason.to_lowercase().contains("agreement"), "{reason}");
+        assert_eq!(federation.upstream.seen.lock().unwrap().len(), 1, "the upstream was not asked");
+        let heads = store.message_log_heads().await.unwrap();
+        assert_eq!(heads.iter().map(|h| h.seq).sum::<i64>(), 2, "both calls are in the message log");
+        // A consumer the spec does not declare is refused before anything is sent.
+        let answer = call("council/nobody", json!({})).await;
+        assert!(matches!(answer, RegistryAnswer::Failed { .. }), "{answer:?}");
+    }
+
     async fn a_case_with_no_debt_is_decided_automatically_in_one_request(db: Db) {
         let s = setup(&db).await;
         s.answers.set("vodokanal/balance", debt("0.00"));
@@ -425,6 +512,53 @@ both! {
         let e = s.engine.fire(fire("f7", &id, "withdraw", &me, "granted")).await.unwrap_err();
         assert_eq!(e.code(), "closed", "{e}");
         assert!(intact(&s.store).await);
+    }
+
+    async fn officials_of_the_role_take_and_hand_over_a_case(db: Db) {
+        let s = setup(&db).await;
+        let moved = s.engine.start(Start {
+            key: "k1", e_service: "material-aid", applicant: &applicant(),
+            data: &json!({"monthly_income": 4200}), on_behalf: None,
+        }).await.unwrap();
+        let id = moved.case_id;
+        let koval = Actor::Official("koval-o".into());
+        let head = Actor::Official("tkachenko-o".into());
+        let e = assign(&s.engine, &id, "a0", Some("tkachenko-o"), &koval, 1).await.unwrap_err();
+        assert!(e.to_string().contains("`tkachenko-o` does not hold role `social-clerk`"), "{e}");
+        let e = assign(&s.engine, &id, "a1", Some("koval-o"), &head, 1).await.unwrap_err();
+        assert_eq!(e.code(), "not-allowed", "{e}");
+        let taken = assign(&s.engine, &id, "a2", Some("koval-o"), &koval, 1).await.unwrap();
+        assert_eq!(taken.version, 2);
+        assert_eq!(assign(&s.engine, &id, "a2", Some("koval-o"), &koval, 1).await.unwrap(), taken, "a double submit");
+        let e = assign(&s.engine, &id, "a3", Some("moroz-v"), &koval, 1).await.unwrap_err();
+        assert_eq!(e.code(), "stale", "{e}");
+        let case = s.engine.case(&id).await.unwrap();
+        assert_eq!(case.assignee.as_deref(), Some("koval-o"));
+        let assigned: Vec<_> = s.engine.history(&id).await.unwrap().into_iter()
+            .filter(|e| e.kind == "assigned").collect();
+        assert_eq!(assigned.len(), 1);
+        assert_eq!(assigned[0].actor, "official:koval-o");
+        // The reminder now reaches the assignee alone.
+        s.clock.set(Utc.with_ymd_and_hms(2026, 3, 6, 9, 0, 0).unwrap());
+        sweep(&s.store, s.clock_now(), s.engine.as_ref()).await.unwrap();
+        let reminded: Vec<String> = s.engine.notices(&id).await.unwrap().into_iter().map(|n| n.recipient).collect();
+        assert_eq!(reminded, ["koval-o"]);
+        assert!(intact(&s.store).await);
+    }
+
+    async fn an_officials_decision_details_reach_the_decision_and_the_history(db: Db) {
+        let s = setup(&db).await;
+        let id = start(&s.engine, "k1", "test-water").await.unwrap().case_id;
+        let clerk = Actor::Official("honcharenko-n".into());
+        let e = s.engine.fire_with(fire("f0", &id, "grant", &clerk, "review"), Some(&json!("12.50"))).await.unwrap_err();
+        assert_eq!(e.code(), "invalid", "{e}");
+        let details: Value = serde_json::from_str(r#"{"amount": 1500.50}"#).unwrap();
+        s.engine.fire_with(fire("f1", &id, "grant", &clerk, "review"), Some(&details)).await.unwrap();
+        let case = s.engine.case(&id).await.unwrap();
+        assert_eq!(case.decision.unwrap()["amount"].to_string(), "1500.50");
+        let history = s.engine.history(&id).await.unwrap();
+        let grant = history.iter().find(|e| e.event.as_deref() == Some("grant")).unwrap();
+        assert!(grant.detail.contains("1500.50"), "{}", grant.detail);
     }
 
     async fn a_guard_that_does_not_hold_refuses_the_transition(db: Db) {
