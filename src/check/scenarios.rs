@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 
+use crate::gateway::minimise::Projection;
 use crate::spec::diagnostics::did_you_mean;
 use crate::spec::model::{Action, EService, Scenario, Step, Workflow, by_id};
 use crate::spec::{Diagnostic, Kind, Span};
@@ -334,7 +335,7 @@ fn registry(at: &mut At, s: &Scenario, w: &Workflow) {
                 &ptr,
             ),
             (Some(json), false) => match serde_json::from_str::<serde_json::Value>(json) {
-                Ok(serde_json::Value::Object(_)) => {}
+                Ok(answer @ serde_json::Value::Object(_)) => mistyped(at, &ptr, &r.service, answer),
                 Ok(_) => at.report(
                     Diagnostic::error("H1106", format!("the answer of `{}` is not a JSON object", r.service))
                         .help("a registry service answers an object: `{\"field\": …}`"),
@@ -357,6 +358,25 @@ fn registry(at: &mut At, s: &Scenario, w: &Workflow) {
                 .detail(format!("workflow `{}` calls `{service}`; a scenario makes no live call, so it must answer in its place", w.id))
                 .help(format!("add `registry \"{service}\" #\"{{…}}\"#`, or `registry \"{service}\" unavailable=#true`")),
             "/e-service",
+        );
+    }
+}
+
+/// H1106: an answer's values that are not of the types the service declares for them (the
+/// gateway would release them as `null`, so guards and templates would not see what is written).
+fn mistyped(at: &mut At, ptr: &str, service: &str, answer: serde_json::Value) {
+    let Some((_, declared)) = at.c.spec().service(service) else {
+        return;
+    };
+    let fields = &declared.response.fields;
+    let everything = Projection::new(fields.iter().map(|f| f.name.as_str()));
+    let cut = everything.project(fields, answer);
+    for path in cut.mistyped {
+        at.report(
+            Diagnostic::error("H1106", format!("`{path}` in the answer of `{service}` is not of its declared type"))
+                .detail(format!("service `{service}` declares the type of each field of its answer; the gateway releases a value of another type as `null`"))
+                .help("write the value as the service declares it (a number without quotes, a date as YYYY-MM-DD, …)"),
+            &format!("{ptr}/answer"),
         );
     }
 }
