@@ -142,8 +142,8 @@ fn states_documents_and_notices_that_differ_are_each_named() {
 fn a_refused_step_is_reported_where_it_is_written() {
     let t = tree(|s| {
         s.replacen(
-            "    expect {\n        states \"submitted\" \"refused\"",
-            "    step \"approve\" by=\"hnatiuk-o\" at=\"2026-03-02T11:00+02:00\"\n    expect {\n        states \"submitted\" \"refused\"",
+            "refused=#true\n",
+            "refused=#true\n    step \"approve\" by=\"hnatiuk-o\" at=\"2026-03-02T11:00+02:00\"\n",
             1,
         )
     });
@@ -281,4 +281,26 @@ fn a_workflow_page_of_the_docs_lists_its_scenarios_without_the_applicants() {
         "no applicant's taxpayer number"
     );
     assert!(!page.contains("Петренко"), "no applicant's name");
+}
+
+#[test]
+fn a_step_the_engine_must_refuse_fails_when_it_fires() {
+    let t = tree(|s| {
+        s.replacen(
+            "    expect {\n        states \"submitted\" \"review\"",
+            "    step \"withdraw\" by=\"applicant\" refused=#true\n    expect {\n        states \"submitted\" \"review\"",
+            1,
+        )
+    });
+    let (code, out, err) = test(t.path(), "json");
+    assert_eq!(code, 1, "{out}\n{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        report["scenarios"][0]["result"], "passed",
+        "a refused step that is refused passes"
+    );
+    let differences = report["scenarios"][1]["differences"].as_array().unwrap();
+    assert_eq!(differences.len(), 1, "{out}");
+    assert_eq!(differences[0]["expected"], "the engine refuses it");
+    assert_eq!(differences[0]["actual"], "it fired: `review` → `withdrawn`");
 }

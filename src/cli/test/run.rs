@@ -171,7 +171,7 @@ async fn fire(
         "applicant" => Actor::Applicant(scenario.applicant.rnokpp.clone()),
         official => Actor::Official(official.to_string()),
     };
-    engine
+    let fired = engine
         .fire(Fire {
             key: &format!("scenario:{}:step:{i}", scenario.id),
             case_id,
@@ -180,9 +180,15 @@ async fn fire(
             on_behalf: None,
             seen_state: &case.state,
         })
-        .await
-        .map(|_| ())
-        .map_err(|e| differs(format!("refused in state `{}`: {e}", case.state)))
+        .await;
+    match (fired, act.refused) {
+        (Ok(_), false) | (Err(_), true) => Ok(()),
+        (Err(e), false) => Err(differs(format!("refused in state `{}`: {e}", case.state))),
+        (Ok(moved), true) => Err(Difference {
+            expected: "the engine refuses it".into(),
+            ..differs(format!("it fired: `{}` → `{}`", case.state, moved.state))
+        }),
+    }
 }
 
 async fn note_deadline(

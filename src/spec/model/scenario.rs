@@ -24,6 +24,7 @@ use super::workflow::Outcome;
         }
     }
     step "approve" by="koval-o" at="2026-03-04T11:30+02:00"
+    step "approve" by="koval-o" refused=#true
     wait until="2026-03-31T09:00+03:00"
     expect {
         states "submitted" "granted"
@@ -157,6 +158,11 @@ pub struct Act {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("x-kdl" = "prop"))]
     pub at: Option<String>,
+    /// The engine must refuse the step (a guard that does not hold, a case already decided); the
+    /// application stays where it was.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub refused: bool,
 }
 
 /// The clock moves on.
