@@ -344,9 +344,12 @@ fn shown(visible_if: Option<&str>, context: &minijinja::Value) -> bool {
     visible_if.is_none_or(|e| holds(e, context))
 }
 
-/// Whether an expression is true over the data; one that does not compile is H0611's concern,
-/// so it is taken to hold here rather than reported twice.
+/// Whether an expression is true over the data; one that does not compile, or is too long to
+/// hand to minijinja, is H0611's concern, so it is taken to hold here rather than reported twice.
 fn holds(expr: &str, context: &minijinja::Value) -> bool {
+    if expr.len() > super::expressions::MAX_EXPRESSION {
+        return true;
+    }
     match environment().compile_expression(expr) {
         Ok(e) => e.eval(context).is_ok_and(|v| v.is_true()),
         Err(_) => true,

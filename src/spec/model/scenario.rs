@@ -259,7 +259,7 @@ pub struct ExpectedDeadline {
     /// State id.
     #[schemars(extend("x-kdl" = "arg"))]
     pub state: String,
-    /// The last day, `YYYY-MM-DD`, in the time of the submission's offset.
+    /// The last day of the term, `YYYY-MM-DD`, in the city's time zone.
     #[schemars(extend("x-kdl" = "prop"))]
     pub due: String,
 }
