@@ -495,3 +495,31 @@ fn expectations(at: &mut At, s: &Scenario, w: &Workflow) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::moment;
+
+    #[test]
+    fn moments_carry_an_offset() {
+        let t = moment("2026-03-02T10:00+02:00").unwrap();
+        assert_eq!(t.to_utc().to_rfc3339(), "2026-03-02T08:00:00+00:00");
+        assert_eq!(
+            moment("2026-03-02T10:00:30+02:00").unwrap().timestamp() % 60,
+            30
+        );
+        assert_eq!(
+            moment("2026-03-02T10:00Z").unwrap().to_utc(),
+            moment("2026-03-02T12:00+02:00").unwrap().to_utc()
+        );
+        for bad in [
+            "2026-03-02 10:00",
+            "2026-03-02T10:00",
+            "2026-03-02",
+            "завтра",
+            "",
+        ] {
+            assert!(moment(bad).is_none(), "{bad}");
+        }
+    }
+}

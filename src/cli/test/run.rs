@@ -21,7 +21,7 @@ use crate::spec::{Loaded, Spec};
 use crate::store::Store;
 use crate::workflow::calls::{BoxFuture, Registries, RegistryAnswer, RegistryCall};
 use crate::workflow::clock::FakeClock;
-use crate::workflow::engine::{Actor, Applicant, Engine, Fire, Start};
+use crate::workflow::engine::{Actor, Applicant, Engine, EngineError, Fire, Start};
 use crate::workflow::seals::SealSet;
 use crate::workflow::timers::sweep;
 
@@ -182,13 +182,32 @@ async fn fire(
         })
         .await;
     match (fired, act.refused) {
-        (Ok(_), false) | (Err(_), true) => Ok(()),
-        (Err(e), false) => Err(differs(format!("refused in state `{}`: {e}", case.state))),
+        (Ok(_), false) => Ok(()),
+        (Err(e), true) if refusal(&e) => Ok(()),
+        (Err(e), _) => Err(Difference {
+            expected: match act.refused {
+                true => "the engine refuses it for the case's own reasons".into(),
+                false => "the transition fires".into(),
+            },
+            ..differs(format!("refused in state `{}`: {e}", case.state))
+        }),
         (Ok(moved), true) => Err(Difference {
             expected: "the engine refuses it".into(),
             ..differs(format!("it fired: `{}` → `{}`", case.state, moved.state))
         }),
     }
+}
+
+/// Whether the engine refused a step for what the case is (its state, decision, guard, who
+/// acts), not because it could not carry it out (a broken definition, the store).
+fn refusal(e: &EngineError) -> bool {
+    matches!(
+        e,
+        EngineError::UnknownEvent { .. }
+            | EngineError::NotAllowed { .. }
+            | EngineError::GuardFailed { .. }
+            | EngineError::Closed { .. }
+    )
 }
 
 async fn note_deadline(
