@@ -6,9 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use serde_json::Value;
-
 use chrono_tz::Tz;
+use serde_json::Value;
 
 use crate::check::form_data::application_data;
 use crate::check::scenarios::moment;
