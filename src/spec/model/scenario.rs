@@ -13,11 +13,11 @@ use super::workflow::Outcome;
 #[schemars(extend("x-kdl-example" = r##"scenario "subsidy-granted" {
     title "Субсидію призначено після перевірки спеціалістом"
     e-service "housing-subsidy"
-    applicant "Петренко Іван Михайлович" rnokpp="3012345675" email="petrenko@example.com"
+    applicant "Петренко Іван Михайлович" rnokpp="3012345670" email="petrenko@example.com"
     submitted "2026-03-02T10:00+02:00"
     registry "vodokanal/abonent-debt" #"{"account": "12345678", "debt_uah": 0}"#
     data {
-        field "rnokpp" "3012345675"
+        field "rnokpp" "3012345670"
         field "account" "12345678"
         group "family" {
             field "name" "Петренко Олена Іванівна"
