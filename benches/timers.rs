@@ -4,7 +4,7 @@
 //! message when its binaries are absent). Target: the cost does not grow with the cases not due.
 //!
 //! `cargo bench --bench timers` (HROMADA_BENCH_RUNS=N sweeps per figure, 9 by default). The
-//! figures go to benches/README.md.
+//! figures go to benches/README.md; the database's plan of the sweep's query goes to stderr.
 
 use std::time::{Duration, Instant};
 
@@ -95,6 +95,8 @@ async fn measure(store_name: &str, url: &str, size: usize, runs: usize) {
         shown(median(idle)),
         shown(median(busy))
     );
+    let plan = store.timer_sweep_plan(now).await.unwrap();
+    eprintln!("{store_name}, {size} open cases, how a sweep finds due timers:\n{plan}\n");
 }
 
 fn new_timer(case_id: &str, due_at: DateTime<Utc>) -> NewTimer {

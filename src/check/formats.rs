@@ -1,5 +1,6 @@
 //! Formats of written values (H03xx): ids, EDRPOU and RNOKPP codes with their check digits,
-//! IBANs, URLs, durations, dates, e-mail addresses, phone numbers and operation path globs.
+//! IBANs, URLs, durations, dates, e-mail addresses, phone numbers, operation path globs, and
+//! the calendar's working hours, time zone and working week.
 //! The validators are public so that the portal can check applicants' input the same way.
 
 use std::sync::LazyLock;
@@ -249,6 +250,64 @@ impl Formats<'_, '_> {
         }
     }
 
+    fn calendar(&mut self, calendar: &crate::spec::model::Calendar) {
+        let hours = &calendar.working_hours;
+        let help = "write times of day as HH:MM on the 24-hour clock, e.g. `working-hours \"09:00\" \"18:00\"`";
+        for (pointer, value, parsed) in [
+            (
+                "/calendar/working-hours/opens",
+                &hours.opens,
+                hours.opening(),
+            ),
+            (
+                "/calendar/working-hours/closes",
+                &hours.closes,
+                hours.closing(),
+            ),
+        ] {
+            if parsed.is_none() {
+                self.bad(
+                    "H0313",
+                    pointer,
+                    format!("`{value}` is not a time of day"),
+                    help,
+                );
+            }
+        }
+        if let (Some(opens), Some(closes)) = (hours.opening(), hours.closing())
+            && closes <= opens
+        {
+            self.bad(
+                "H0313",
+                "/calendar/working-hours/closes",
+                format!(
+                    "the working day closes at {} but opens only at {}",
+                    hours.closes, hours.opens
+                ),
+                "give the opening time first, then the closing time",
+            );
+        }
+        if calendar.zone().is_none() {
+            let zones = chrono_tz::TZ_VARIANTS.iter().map(|z| z.name());
+            let help = crate::spec::diagnostics::did_you_mean(&calendar.time_zone, zones)
+                .unwrap_or_else(|| "name an IANA time zone, e.g. `Europe/Kyiv`".into());
+            self.bad(
+                "H0314",
+                "/calendar/time-zone",
+                format!("`{}` is not a known time zone", calendar.time_zone),
+                &help,
+            );
+        }
+        if calendar.working_week.is_empty() {
+            self.bad(
+                "H0315",
+                "/calendar/working-week",
+                "the working week names no day, so no deadline could ever end".into(),
+                "list the working days, e.g. `working-week \"mon\" \"tue\" \"wed\" \"thu\" \"fri\"`",
+            );
+        }
+    }
+
     fn email(&mut self, pointer: &str, value: &str) {
         if !valid_email(value) {
             self.bad(
@@ -306,6 +365,7 @@ pub(super) fn check(c: &mut Checker) {
         for (i, h) in s.calendar.holidays.iter().enumerate() {
             f.date(&format!("/calendar/holidays/{i}/date"), &h.date);
         }
+        f.calendar(&s.calendar);
     }
     for p in &spec.participants {
         let mut f = formats!(Kind::Participant, p.id);

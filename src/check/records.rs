@@ -1,9 +1,10 @@
 //! Records management (H0309, H09xx): journal numbering patterns, one retention rule per record
-//! class (and case), unique case codes within a case index, and journals of one participant whose
-//! registration numbers would collide.
+//! class (and case), unique case codes within a case index, journals of one participant whose
+//! registration numbers would collide, and the case an issued document is filed in.
 
 use std::collections::HashMap;
 
+use crate::spec::model::Action;
 use crate::spec::{Diagnostic, Kind};
 
 use super::Checker;
@@ -15,6 +16,7 @@ pub(super) fn check(c: &mut Checker) {
     retention_duplicates(c);
     case_duplicates(c);
     journal_collisions(c);
+    filing_cases(c);
 }
 
 /// The `{…}` placeholders of a numbering pattern, in order, or an error for an unclosed `{`.
@@ -161,6 +163,71 @@ fn journal_collisions(c: &mut Checker) {
                 j.numbering
             ))
             .help("add a distinguishing part to one pattern, e.g. an index such as `{seq}/02-{yyyy}`"),
+        );
+    }
+}
+
+/// H0904: a document issued into a journal numbered by `{case}` must name its case (`case=`),
+/// and a case named must be one of the journal keeper's case index.
+fn filing_cases(c: &mut Checker) {
+    let spec = c.spec();
+    let mut found = Vec::new();
+    for w in &spec.workflows {
+        for (si, s) in w.states.iter().enumerate() {
+            for (ti, t) in s.transitions.iter().enumerate() {
+                for (ai, action) in t.actions.iter().enumerate() {
+                    let Action::Issue(issue) = action else {
+                        continue;
+                    };
+                    let Some(journal) = issue
+                        .journal
+                        .as_ref()
+                        .and_then(|j| spec.journals.iter().find(|k| &k.id == j))
+                    else {
+                        continue;
+                    };
+                    let ptr = format!("/states/{si}/transitions/{ti}/actions/{ai}/issue");
+                    found.push((w.id.clone(), ptr, journal, issue.case.clone()));
+                }
+            }
+        }
+    }
+    for (workflow, ptr, journal, case) in found {
+        let numbered_by_case = placeholders(&journal.numbering).is_ok_and(|p| p.contains(&"case"));
+        let problem = match &case {
+            None if numbered_by_case => format!(
+                "`issue` into journal `{}` names no case, and its numbers need one",
+                journal.id
+            ),
+            Some(code)
+                if !spec.case_indexes.iter().any(|ci| {
+                    ci.participant == journal.participant
+                        && ci.cases.iter().any(|k| &k.code == code)
+                }) =>
+            {
+                format!(
+                    "`issue` files its document in case `{code}`, which no case index of `{}` lists",
+                    journal.participant
+                )
+            }
+            _ => continue,
+        };
+        let at = match case {
+            Some(_) => c.at(Kind::Workflow, &workflow, &format!("{ptr}/case")),
+            None => c.at(Kind::Workflow, &workflow, &format!("{ptr}/journal")),
+        };
+        c.report(
+            Diagnostic::error("H0904", problem)
+                .at(at)
+                .related(
+                    c.at(Kind::Journal, &journal.id, "/numbering"),
+                    format!("journal `{}` numbers documents as `{}`", journal.id, journal.numbering),
+                )
+                .detail(format!(
+                    "`{{case}}` is the case of `{}`'s case index (номенклатура справ) the document is filed in",
+                    journal.participant
+                ))
+                .help("name the case with `case=\"…\"`, e.g. `issue \"decision\" journal=\"outgoing\" case=\"01-25\"`, with a code of the participant's case index"),
         );
     }
 }

@@ -354,8 +354,9 @@ fn unknown(
 }
 
 /// Guards may use the fields and groups of the forms of every e-service this workflow serves,
-/// `registry` (what `call` actions returned) and `application` (its metadata). When no e-service
-/// uses the workflow, or one names an unknown form, the fields are unknown and names go unchecked.
+/// `registry` (what `call` actions returned), `application` (the application) and `decision`
+/// (what was decided so far), as the engine judges them. When no e-service uses the workflow, or
+/// one names an unknown form, the fields are unknown and names go unchecked.
 fn guards(c: &mut Checker, w: &Workflow, served: &[&EService]) {
     let spec = c.spec();
     let mut names: Option<BTreeSet<String>> = None;
@@ -377,12 +378,12 @@ fn guards(c: &mut Checker, w: &Workflow, served: &[&EService]) {
         }
     }
     if let Some(n) = &mut names {
-        n.extend(["registry".to_string(), "application".to_string()]);
+        n.extend(["registry", "application", "decision"].map(String::from));
     }
     forms.sort();
     forms.dedup();
     let what = format!(
-        "the fields and groups {} form{} {} (the e-services using workflow `{}`), `registry` and `application`",
+        "the fields and groups {} form{} {} (the e-services using workflow `{}`), `registry`, `application` and `decision`",
         if forms.len() > 1 { "common to" } else { "of" },
         if forms.len() > 1 { "s" } else { "" },
         forms.join(", "),

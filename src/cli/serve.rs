@@ -120,6 +120,10 @@ pub struct MailArgs {
         requires = "smtp"
     )]
     pub smtp_credentials: Option<PathBuf>,
+    /// A CA certificate (PEM) to trust for the SMTP server's certificate, besides the public
+    /// ones: an internal relay's.
+    #[arg(long, env = "HROMADA_SMTP_CA", value_name = "FILE", requires = "smtp")]
+    pub smtp_ca: Option<PathBuf>,
     /// The address e-mail is sent from.
     #[arg(
         long,
@@ -128,6 +132,23 @@ pub struct MailArgs {
         requires = "smtp"
     )]
     pub mail_from: Option<String>,
+}
+
+impl MailArgs {
+    /// The SMTP server to deliver through, when one is configured.
+    fn settings(&self) -> Result<Option<SmtpSettings>, String> {
+        let (Some(url), Some(from)) = (&self.smtp, &self.mail_from) else {
+            return Ok(None);
+        };
+        let mut smtp = SmtpSettings::parse(url, from)?;
+        if let Some(path) = &self.smtp_credentials {
+            smtp = smtp.with_credentials_file(path)?;
+        }
+        if let Some(path) = &self.smtp_ca {
+            smtp = smtp.with_ca_file(path)?;
+        }
+        Ok(Some(smtp))
+    }
 }
 
 /// How the message log is anchored and its bodies disposed of.
@@ -153,17 +174,12 @@ pub enum LogFormat {
 
 pub fn run(args: ServeArgs) -> ExitCode {
     init_logging(args.log_format);
-    let smtp = match (&args.mail.smtp, &args.mail.mail_from) {
-        (Some(url), Some(from)) => {
-            match SmtpSettings::parse(url, from, args.mail.smtp_credentials.as_deref()) {
-                Ok(smtp) => Some(smtp),
-                Err(e) => {
-                    tracing::error!("{e}");
-                    return ExitCode::from(1);
-                }
-            }
+    let smtp = match args.mail.settings() {
+        Ok(smtp) => smtp,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::from(1);
         }
-        _ => None,
     };
     let options = Options {
         remote: args.git.as_ref().map(|url| Remote {

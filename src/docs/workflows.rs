@@ -143,7 +143,12 @@ fn action(b: &Builder, a: &Action) -> Value {
                     format!(", реєстрація в журналі «{title}»")
                 })
                 .unwrap_or_default();
-            json!({"text": format!("Видати документ «{title}» з кваліфікованою електронною печаткою{journal}"), "link": null})
+            let case = i
+                .case
+                .as_ref()
+                .map(|c| format!(" (справа {c} за номенклатурою)"))
+                .unwrap_or_default();
+            json!({"text": format!("Видати документ «{title}» з кваліфікованою електронною печаткою{journal}{case}"), "link": null})
         }
         Action::Decide(d) => json!({
             "text": format!("Автоматичне рішення за даними реєстрів: {} — {}", labels::outcome(d.outcome), d.reason),

@@ -12,6 +12,7 @@ pub mod call;
 pub mod catalogue;
 pub mod checkpoints;
 pub mod disposal;
+pub mod document_seals;
 pub mod encoding;
 pub mod exchange;
 pub mod health;

@@ -502,3 +502,46 @@ impl Store {
         Ok(added == 1)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event() -> NewCaseEvent {
+        NewCaseEvent {
+            case_id: "c1".into(),
+            at: "2026-03-02T09:00:00.000000000Z".into(),
+            actor: "official:koval-o".into(),
+            on_behalf: None,
+            kind: "transition".into(),
+            event: Some("grant".into()),
+            from_state: Some("review".into()),
+            to_state: Some("granted".into()),
+            detail: "{}".into(),
+        }
+    }
+
+    #[test]
+    fn the_hash_covers_every_column_and_the_link() {
+        let base = case_event_hash(GENESIS_HASH, 1, &event());
+        assert_eq!(base, case_event_hash(GENESIS_HASH, 1, &event()));
+        let changes: [fn(&mut NewCaseEvent); 9] = [
+            |e| e.case_id.push('x'),
+            |e| e.at.push('x'),
+            |e| e.actor.push('x'),
+            |e| e.on_behalf = Some(String::new()),
+            |e| e.kind.push('x'),
+            |e| e.event = None,
+            |e| e.from_state = None,
+            |e| e.to_state = None,
+            |e| e.detail.push(' '),
+        ];
+        for change in changes {
+            let mut e = event();
+            change(&mut e);
+            assert_ne!(case_event_hash(GENESIS_HASH, 1, &e), base);
+        }
+        assert_ne!(case_event_hash(GENESIS_HASH, 2, &event()), base);
+        assert_ne!(case_event_hash(&base, 1, &event()), base);
+    }
+}

@@ -278,7 +278,7 @@ async fn issue(
             case_id,
             template,
             journal,
-            filed_in: None,
+            filed_in: i.case.as_deref(),
             context: &context,
             seal: &seal,
             at,

@@ -34,14 +34,16 @@ impl Calendar {
             week = [true, true, true, true, true, false, false];
         }
         Calendar {
-            zone: calendar.time_zone.parse().unwrap_or(FALLBACK_ZONE),
+            zone: calendar.zone().unwrap_or(FALLBACK_ZONE),
             week,
             holidays: calendar
                 .holidays
                 .iter()
                 .filter_map(|h| NaiveDate::parse_from_str(&h.date, "%Y-%m-%d").ok())
                 .collect(),
-            closes: parse_hour(&calendar.working_hours.closes)
+            closes: calendar
+                .working_hours
+                .closing()
                 .unwrap_or(NaiveTime::from_hms_opt(18, 0, 0).expect("18:00")),
         }
     }
@@ -199,15 +201,6 @@ impl Calendar {
                 .unwrap_or_else(|| naive.and_utc()),
         }
     }
-}
-
-/// `HH:MM` of the spec, as a time of day.
-pub fn parse_hour(text: &str) -> Option<NaiveTime> {
-    let (h, m) = text.split_once(':')?;
-    if h.len() != 2 || m.len() != 2 {
-        return None;
-    }
-    NaiveTime::from_hms_opt(h.parse().ok()?, m.parse().ok()?, 0)
 }
 
 fn weekday_index(day: model::Weekday) -> usize {

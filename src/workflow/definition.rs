@@ -1,11 +1,14 @@
 //! What a case runs on: a workflow with everything its actions reference, taken from one
 //! revision and pinned in the store, so that a merged change never rewrites a case in flight.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::spec::Spec;
 use crate::spec::model::{
-    Action, Calendar, EService, Journal, Official, Placement, State, Template, Transition, Workflow,
+    Action, Calendar, EService, FieldType, Journal, Official, Placement, ResponseField, State,
+    Template, Transition, Workflow,
 };
 
 /// A workflow as one revision declares it, with what running its cases needs.
@@ -23,6 +26,11 @@ pub struct Definition {
     pub calendar: Calendar,
     /// The subsystem the workflow's calls are made as.
     pub portal: Placement,
+    /// Per called service (`participant/service`), the dotted paths of the response fields it
+    /// declares as integer or decimal: an answer giving one as a numeral string is read as the
+    /// number it is, so guards compare numbers.
+    #[serde(default)]
+    pub numbers: BTreeMap<String, Vec<String>>,
 }
 
 /// An official as the engine needs them: no more personal data than a notice or e-mail takes.
@@ -75,6 +83,22 @@ impl Definition {
             .filter(|j| issues().any(|i| i.journal.as_deref() == Some(&j.id)))
             .cloned()
             .collect();
+        let numbers = w
+            .states
+            .iter()
+            .flat_map(|s| &s.transitions)
+            .flat_map(|t| &t.actions)
+            .filter_map(|a| match a {
+                Action::Call(call) => Some(call.service.as_str()),
+                _ => None,
+            })
+            .filter_map(|service| {
+                let (_, declared) = spec.service(service)?;
+                let mut paths = Vec::new();
+                numeric_paths(&declared.response.fields, "", &mut paths);
+                Some((service.to_string(), paths))
+            })
+            .collect();
         let roles = roles_named(&w);
         let officials = spec
             .officials
@@ -95,6 +119,7 @@ impl Definition {
             officials,
             calendar: system.calendar.clone(),
             portal: system.portal.clone(),
+            numbers,
             workflow: w,
         })
     }
@@ -127,6 +152,37 @@ impl Definition {
     }
 }
 
+/// The dotted paths of integer and decimal fields, objects' fields included.
+fn numeric_paths(fields: &[ResponseField], prefix: &str, paths: &mut Vec<String>) {
+    for f in fields {
+        let path = format!("{prefix}{}", f.name);
+        match f.ty {
+            FieldType::Integer | FieldType::Decimal => paths.push(path),
+            FieldType::Object => numeric_paths(&f.fields, &format!("{path}."), paths),
+            _ => {}
+        }
+    }
+}
+
+/// A registry answer with each field `paths` declares numeric, given as a numeral string, made
+/// the number it writes (its exact digits kept).
+pub fn with_numbers(mut answer: serde_json::Value, paths: &[String]) -> serde_json::Value {
+    for path in paths {
+        let mut at = Some(&mut answer);
+        for part in path.split('.') {
+            at = at.and_then(|v| v.get_mut(part));
+        }
+        if let Some(v) = at
+            && let Some(text) = v.as_str()
+            && let Ok(number @ serde_json::Value::Number(_)) =
+                serde_json::from_str::<serde_json::Value>(text.trim())
+        {
+            *v = number;
+        }
+    }
+    answer
+}
+
 /// Every role a workflow names: states', transitions', reminders', escalations' and notices'.
 fn roles_named(w: &Workflow) -> Vec<String> {
     let mut roles = Vec::new();
@@ -150,4 +206,30 @@ fn roles_named(w: &Workflow) -> Vec<String> {
 /// Whether a transition fires by itself: it names no role.
 pub fn is_automatic(t: &Transition) -> bool {
     t.role.is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn numeral_strings_of_numeric_fields_become_numbers_with_their_digits() {
+        let paths = vec!["debt_uah".to_string(), "address.flats".to_string()];
+        let answer = json!({"debt_uah": "1500.50", "account": "00012345",
+                            "address": {"flats": " 12 ", "street": "7"}});
+        let read = with_numbers(answer, &paths);
+        assert_eq!(read["debt_uah"].to_string(), "1500.50");
+        assert!(read["debt_uah"].is_number() && read["address"]["flats"].is_number());
+        assert_eq!(
+            read["account"], "00012345",
+            "an undeclared field stays as given"
+        );
+        assert_eq!(read["address"]["street"], "7");
+        let odd = with_numbers(json!({"debt_uah": "a lot"}), &paths);
+        assert_eq!(
+            odd["debt_uah"], "a lot",
+            "what is not a numeral stays a string"
+        );
+    }
 }

@@ -21,7 +21,7 @@ pub struct IssueRequest<'a> {
     /// The journal that registers it, when it is numbered.
     pub journal: Option<&'a Journal>,
     /// The case of the case index (справа, e.g. `03-10`) the document is filed in: the
-    /// `{case}` of a journal's numbering pattern.
+    /// `{case}` of a journal's numbering pattern, from the `issue` action's `case=`.
     pub filed_in: Option<&'a str>,
     /// An object with `application`, `applicant`, `registry` and `decision`; the template also
     /// sees `document.number` and `document.date`.

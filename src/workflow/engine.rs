@@ -21,7 +21,7 @@ use super::actions;
 use super::calendar::Calendar;
 use super::calls::{Registries, RegistryAnswer, RegistryCall};
 use super::clock::SharedClock;
-use super::definition::{Definition, Person, is_automatic};
+use super::definition::{Definition, Person, is_automatic, with_numbers};
 use super::guards::{Facts, Guards};
 use super::seals::{SealSet, Seals};
 
@@ -595,15 +595,33 @@ impl Engine {
         details: Option<&Value>,
     ) -> Result<Moved, EngineError> {
         check_key(request.key)?;
+        let done = self.fire_once(request, details).await;
+        match done {
+            // The same request under the same key, committed meanwhile, answers for this one.
+            Err(e) if !matches!(e, EngineError::KeyReused { .. }) => {
+                match self
+                    .replay(request.key, &fire_fingerprint(&request, details))
+                    .await
+                {
+                    Ok(Some(done)) => Ok(done),
+                    _ => Err(e),
+                }
+            }
+            other => other,
+        }
+    }
+
+    async fn fire_once(
+        &self,
+        request: Fire<'_>,
+        details: Option<&Value>,
+    ) -> Result<Moved, EngineError> {
         if details.is_some_and(|d| !d.is_object()) {
             return Err(EngineError::Invalid(
                 "the decision's details must be a JSON object of named values".into(),
             ));
         }
-        let fingerprint = fingerprint(&json!({
-            "fire": request.event, "case": request.case_id, "actor": request.actor,
-            "on-behalf": request.on_behalf, "seen": request.seen_state, "details": details,
-        }));
+        let fingerprint = fire_fingerprint(&request, details);
         if let Some(done) = self.replay(request.key, &fingerprint).await? {
             return Ok(done);
         }
@@ -630,19 +648,8 @@ impl Engine {
             details: details.cloned(),
         }];
         self.follow(&runnable, &mut draft, &mut steps).await;
-        let written = self
-            .write_fire(&request, &fingerprint, &runnable, &draft, &steps, state)
-            .await;
-        match written {
-            // The same request under the same key, committed meanwhile, answers for this one.
-            Err(e @ EngineError::Stale { .. }) => {
-                match self.replay(request.key, &fingerprint).await? {
-                    Some(done) => Ok(done),
-                    None => Err(e),
-                }
-            }
-            other => other,
-        }
+        self.write_fire(&request, &fingerprint, &runnable, &draft, &steps, state)
+            .await
     }
 
     async fn write_fire(
@@ -824,6 +831,15 @@ impl Engine {
                     })
                     .await;
                 let key = service_key(&call.service).to_string();
+                let answer = match answer {
+                    RegistryAnswer::Answered { data } => RegistryAnswer::Answered {
+                        data: with_numbers(
+                            data,
+                            def.numbers.get(&call.service).map_or(&[], Vec::as_slice),
+                        ),
+                    },
+                    failed => failed,
+                };
                 if let Some(registry) = draft.registry.as_object_mut() {
                     match &answer {
                         RegistryAnswer::Answered { data } => {
@@ -1009,6 +1025,13 @@ pub(super) fn check_key(key: &str) -> Result<(), EngineError> {
         ));
     }
     Ok(())
+}
+
+fn fire_fingerprint(request: &Fire, details: Option<&Value>) -> String {
+    fingerprint(&json!({
+        "fire": request.event, "case": request.case_id, "actor": request.actor,
+        "on-behalf": request.on_behalf, "seen": request.seen_state, "details": details,
+    }))
 }
 
 pub(super) fn fingerprint(request: &Value) -> String {

@@ -10,7 +10,7 @@ use chrono::Duration;
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use regex::Regex;
 use tokio::sync::watch;
@@ -40,6 +40,8 @@ pub struct SmtpSettings {
     port: u16,
     security: Security,
     credentials: Option<Credentials>,
+    /// A CA trusted for the server's certificate besides the public ones (an internal relay).
+    ca: Vec<Certificate>,
     from: Mailbox,
 }
 
@@ -64,13 +66,8 @@ impl std::fmt::Debug for SmtpSettings {
 
 impl SmtpSettings {
     /// `url` is `smtp://HOST[:PORT]` (port 25; STARTTLS required unless HOST is this machine)
-    /// or `smtps://HOST[:PORT]` (port 465, TLS); `from` the sender's address; `credentials` a
-    /// file whose first line is the user name and second the password.
-    pub fn parse(
-        url: &str,
-        from: &str,
-        credentials: Option<&Path>,
-    ) -> Result<SmtpSettings, String> {
+    /// or `smtps://HOST[:PORT]` (port 465, TLS); `from` the sender's address.
+    pub fn parse(url: &str, from: &str) -> Result<SmtpSettings, String> {
         let bad = |why: &str| {
             format!(
                 "--smtp {}: {why}; write smtp://HOST:PORT (STARTTLS) or smtps://HOST:PORT (TLS)",
@@ -108,14 +105,38 @@ impl SmtpSettings {
         let from: Mailbox = from.parse().map_err(|e| {
             format!("--mail-from `{from}` is not an e-mail address ({e}); write e.g. noreply@city.gov.ua")
         })?;
-        let credentials = credentials.map(read_credentials).transpose()?;
         Ok(SmtpSettings {
             host,
             port: parsed.port().unwrap_or(default_port),
             security,
-            credentials,
+            credentials: None,
+            ca: Vec::new(),
             from,
         })
+    }
+
+    /// Logs in with the user name on the first line of `path` and the password on its second.
+    pub fn with_credentials_file(mut self, path: &Path) -> Result<SmtpSettings, String> {
+        self.credentials = Some(read_credentials(path)?);
+        Ok(self)
+    }
+
+    /// Trusts the CA certificates (PEM) in `path` for the server's certificate too.
+    pub fn with_ca_file(mut self, path: &Path) -> Result<SmtpSettings, String> {
+        let cannot = |why: String| {
+            format!(
+                "cannot use {} as the SMTP server's CA (--smtp-ca): {why}",
+                path.display()
+            )
+        };
+        let certificates =
+            crate::crypto::read_certificates(path).map_err(|e| cannot(e.to_string()))?;
+        for certificate in certificates {
+            let der = certificate.to_der().map_err(|e| cannot(e.to_string()))?;
+            self.ca
+                .push(Certificate::from_der(der).map_err(|e| cannot(e.to_string()))?);
+        }
+        Ok(self)
     }
 
     /// The server as logs may name it: no credentials.
@@ -129,7 +150,11 @@ impl SmtpSettings {
 
     fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
         let tls = |host: &str| {
-            TlsParameters::new(host.to_string()).map_err(|e| {
+            let mut parameters = TlsParameters::builder(host.to_string());
+            for ca in &self.ca {
+                parameters = parameters.add_root_certificate(ca.clone());
+            }
+            parameters.build_rustls().map_err(|e| {
                 format!(
                     "cannot set up TLS to the SMTP server {}: {e}",
                     self.describe()
@@ -226,6 +251,13 @@ impl Deliverer {
                 .store
                 .finish_mail(mail.id, &self.holder, self.clock.now(), &outcome)
                 .await?;
+            let counted = match (&outcome, finished) {
+                (_, false) => "lost",
+                (MailOutcome::Sent, true) => "sent",
+                (MailOutcome::Retry { .. }, true) => "retried",
+                (MailOutcome::Failed { .. }, true) => "failed",
+            };
+            metrics::counter!("hromada_mail_attempts_total", "outcome" => counted).increment(1);
             match (&outcome, finished) {
                 (_, false) => {
                     pass.lost += 1;
@@ -275,13 +307,35 @@ impl Deliverer {
             Ok(message) => message,
             Err(error) => return MailOutcome::Failed { error },
         };
-        let error = match self.transport.send(message).await {
-            Ok(_) => return MailOutcome::Sent,
-            Err(e) => e,
+        // lettre's own timeout does not bound every read of a TLS connection.
+        let sent = tokio::time::timeout(SEND_TIMEOUT, self.transport.send(message)).await;
+        let (text, permanent, login) = match sent {
+            Ok(Ok(_)) => return MailOutcome::Sent,
+            Ok(Err(e)) => (
+                without_addresses(&e.to_string()),
+                e.is_permanent(),
+                login_refused(&e),
+            ),
+            Err(_) => (
+                format!("no answer within {} s", SEND_TIMEOUT.as_secs()),
+                false,
+                false,
+            ),
         };
-        let text = without_addresses(&error.to_string());
         let attempts = mail.attempts + 1;
-        if error.is_permanent() {
+        let retry_at = self.clock.now() + backoff(attempts);
+        if login {
+            // The server's configuration, not this mail: it waits, however long, for the right
+            // credentials.
+            MailOutcome::Retry {
+                at: retry_at,
+                error: format!(
+                    "the SMTP server {} refused the login; check the file --smtp-credentials \
+                     names: {text}",
+                    self.server
+                ),
+            }
+        } else if permanent {
             MailOutcome::Failed {
                 error: format!("the SMTP server {} refused it: {text}", self.server),
             }
@@ -294,7 +348,7 @@ impl Deliverer {
             }
         } else {
             MailOutcome::Retry {
-                at: self.clock.now() + backoff(attempts),
+                at: retry_at,
                 error: text,
             }
         }
@@ -319,6 +373,14 @@ impl Deliverer {
             .body(mail.body.clone())
             .map_err(|e| format!("cannot compose it: {e}"))
     }
+}
+
+/// Whether the server refused to let this client send at all (530, 534, 535, 538: a login
+/// missing, too weak or wrong), which no mail is to blame for.
+fn login_refused(error: &lettre::transport::smtp::Error) -> bool {
+    error
+        .status()
+        .is_some_and(|code| matches!(code.to_string().as_str(), "530" | "534" | "535" | "538"))
 }
 
 /// The wait after `attempts` failed attempts: 30 s, 1 min, 2 min, … up to an hour.
@@ -412,31 +474,28 @@ mod tests {
     fn settings_refuse_credentials_in_the_url_and_plain_smtp_only_leaves_this_machine_with_starttls()
      {
         let error =
-            SmtpSettings::parse("smtp://user:secret@mail.city.gov.ua", "a@b.ua", None).unwrap_err();
+            SmtpSettings::parse("smtp://user:secret@mail.city.gov.ua", "a@b.ua").unwrap_err();
         assert!(
             error.contains("--smtp-credentials") && !error.contains("secret"),
             "{error}"
         );
-        let local =
-            SmtpSettings::parse("smtp://127.0.0.1:2525", "noreply@city.gov.ua", None).unwrap();
+        let local = SmtpSettings::parse("smtp://127.0.0.1:2525", "noreply@city.gov.ua").unwrap();
         assert_eq!(local.security, Security::Plain);
         assert_eq!(local.describe(), "smtp://127.0.0.1:2525");
-        let remote =
-            SmtpSettings::parse("smtp://mail.city.gov.ua", "noreply@city.gov.ua", None).unwrap();
+        let remote = SmtpSettings::parse("smtp://mail.city.gov.ua", "noreply@city.gov.ua").unwrap();
         assert_eq!((remote.security, remote.port), (Security::StartTls, 25));
-        let tls =
-            SmtpSettings::parse("smtps://mail.city.gov.ua", "noreply@city.gov.ua", None).unwrap();
+        let tls = SmtpSettings::parse("smtps://mail.city.gov.ua", "noreply@city.gov.ua").unwrap();
         assert_eq!(
             (tls.security, tls.describe().as_str()),
             (Security::Tls, "smtps://mail.city.gov.ua:465")
         );
         assert!(
-            SmtpSettings::parse("http://mail", "a@b.ua", None)
+            SmtpSettings::parse("http://mail", "a@b.ua")
                 .unwrap_err()
                 .contains("`http`")
         );
         assert!(
-            SmtpSettings::parse("smtp://mail", "nobody", None)
+            SmtpSettings::parse("smtp://mail", "nobody")
                 .unwrap_err()
                 .contains("--mail-from")
         );

@@ -43,14 +43,27 @@ pub fn spawn(
     tokio::spawn(async move {
         let mut failures = 0u32;
         while !*shutdown.borrow_and_update() {
-            let wait = match sweep(&store, clock.now(), handler.as_ref()).await {
-                Ok(_) => {
+            // A task of its own, so that a handler that panics stops one sweep, not the runner.
+            let swept = tokio::spawn({
+                let (store, handler, now) = (store.clone(), handler.clone(), clock.now());
+                async move { sweep(&store, now, handler.as_ref()).await }
+            })
+            .await;
+            let wait = match swept {
+                Ok(Ok(_)) => {
                     failures = 0;
                     until_next(&store, &clock).await
                 }
-                Err(e) => {
+                failed => {
                     failures = failures.saturating_add(1);
-                    tracing::error!("the timer sweep stopped: {e}; trying again shortly");
+                    match failed {
+                        Ok(Err(e)) => {
+                            tracing::error!("the timer sweep stopped: {e}; trying again shortly")
+                        }
+                        _ => tracing::error!(
+                            "a timer handler panicked; the sweep is tried again shortly"
+                        ),
+                    }
                     backoff(failures).to_std().unwrap_or(CEILING).min(CEILING)
                 }
             };
@@ -85,6 +98,9 @@ pub async fn sweep(
     now: DateTime<Utc>,
     handler: &dyn TimerHandler,
 ) -> Result<usize, StoreError> {
+    if !store.any_timer_due(now).await? {
+        return Ok(0);
+    }
     let mut fired = 0;
     loop {
         let mut tx = store.begin().await?;

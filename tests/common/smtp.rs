@@ -1,6 +1,7 @@
 //! A real SMTP server on loopback for the outbox tests: Python's aiosmtpd, started on a free
 //! port, writing each message it accepts as JSON (envelope, decoded subject and body) into a
-//! folder the test reads. Recipients whose local part starts with `refuse` get a 550.
+//! folder the test reads. Recipients whose local part starts with `refuse` get a 550. Started
+//! with a certificate, it speaks TLS from the first byte (SMTPS) and wants a login.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -9,10 +10,12 @@ use std::process::{Child, Command, Stdio};
 use tempfile::TempDir;
 
 const SERVER: &str = r#"
-import email, email.policy, json, os, pathlib, signal, sys, time
+import email, email.policy, json, os, pathlib, signal, ssl, sys, time
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 port, out = int(sys.argv[1]), pathlib.Path(sys.argv[2])
+tls = sys.argv[3:7]
 
 class Handler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -33,11 +36,24 @@ class Handler:
             'subject': str(message['subject']),
             'message_id': str(message['message-id']),
             'body': message.get_content(),
+            'login': session.auth_data.login.decode() if session.auth_data else None,
         }))
         tmp.rename(out / (name + '.json'))
         return '250 Message accepted for delivery'
 
-controller = Controller(Handler(), hostname='127.0.0.1', port=port)
+def authenticate(server, session, envelope, mechanism, auth_data):
+    ok = (auth_data.login.decode(), auth_data.password.decode()) == (tls[2], tls[3])
+    return AuthResult(success=ok, handled=False, auth_data=auth_data)
+
+if tls:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tls[0], tls[1])
+    controller = Controller(Handler(), hostname='127.0.0.1', port=port, ssl_context=context,
+                            authenticator=authenticate, auth_required=True,
+                            # the connection is TLS from its first byte, which aiosmtpd does not see
+                            auth_require_tls=False)
+else:
+    controller = Controller(Handler(), hostname='127.0.0.1', port=port)
 controller.start()
 print('ready', flush=True)
 signal.signal(signal.SIGTERM, lambda *_: (controller.stop(), sys.exit(0)))
@@ -55,17 +71,36 @@ pub struct Received {
     pub subject: String,
     pub message_id: String,
     pub body: String,
+    /// The user name the client logged in with.
+    pub login: Option<String>,
 }
 
 /// The running server (killed when dropped); it can be stopped and started again on its port.
 pub struct SmtpServer {
     pub port: u16,
     dir: TempDir,
+    /// Certificate and key files, user name and password of an SMTPS server.
+    tls: Vec<String>,
     child: Option<Child>,
 }
 
 impl SmtpServer {
     pub fn start() -> SmtpServer {
+        SmtpServer::start_with(Vec::new())
+    }
+
+    /// An SMTPS server with the certificate and key (PEM files) that accepts one login.
+    pub fn start_tls(cert: &Path, key: &Path, user: &str, password: &str) -> SmtpServer {
+        let tls = [
+            cert.to_str().unwrap(),
+            key.to_str().unwrap(),
+            user,
+            password,
+        ];
+        SmtpServer::start_with(tls.map(String::from).to_vec())
+    }
+
+    fn start_with(tls: Vec<String>) -> SmtpServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -74,15 +109,17 @@ impl SmtpServer {
         let mut server = SmtpServer {
             port,
             dir: tempfile::tempdir().unwrap(),
+            tls,
             child: None,
         };
         server.resume();
         server
     }
 
-    /// `smtp://127.0.0.1:PORT`.
+    /// `smtp://127.0.0.1:PORT`, or `smtps://` for a TLS server.
     pub fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
+        let scheme = if self.tls.is_empty() { "smtp" } else { "smtps" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// Stops the server: connections to its port are refused until `resume`.
@@ -101,6 +138,7 @@ impl SmtpServer {
             .arg(SERVER)
             .arg(self.port.to_string())
             .arg(self.dir.path())
+            .args(&self.tls)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

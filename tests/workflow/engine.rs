@@ -18,10 +18,11 @@ use hromada::workflow::calls::{BoxFuture, Registries, RegistryAnswer, RegistryCa
 use hromada::workflow::clock::{FakeClock, SharedClock};
 use hromada::workflow::engine::{Actor, Applicant, Engine, EngineError, Fire, Start};
 use hromada::workflow::history;
-use hromada::workflow::seals::SealSet;
+use hromada::workflow::seals::{SealSet, Seals};
 use hromada::workflow::timers::sweep;
 use serde_json::{Value, json};
 
+use hromada::gateway::document_seals::KeyRingSeals;
 use hromada::gateway::in_process::InProcess;
 use hromada::gateway::keys::KeyRing;
 use hromada::gateway::ledger::Ledger;
@@ -377,6 +378,8 @@ both! {
         let dir = tempfile::tempdir().unwrap();
         let federation = Federation::new(dir.path()).await;
         let loaded = hromada::spec::load(&federation.root);
+        // The checks read (and so name) the certificates a revision references, as serve's do.
+        hromada::check::run(&loaded, Utc::now().date_naive());
         let documents = referenced_files(&loaded.sources)
             .into_iter()
             .filter_map(|path| {
@@ -394,6 +397,11 @@ both! {
             KeyRing::new(federation.root.join("dev-keys")),
             Limits::default(),
         ));
+        // The participants' seals come from the keys folder with the revision's certificates.
+        let seals = KeyRingSeals::new(KeyRing::new(federation.root.join("dev-keys")), compiled.clone());
+        assert_eq!(seals.seal("council").unwrap().participant(), "council");
+        let e = seals.seal("nobody").unwrap_err();
+        assert!(e.contains("`nobody` is not declared"), "{e}");
         let registries = InProcess::new(gateway, Arc::new(move || Some(compiled.clone())));
         let call = |consumer: &'static str, data: Value| {
             let registries = &registries;
@@ -454,6 +462,19 @@ both! {
         // The call was made as the portal's subsystem for the applicant as data subject.
         assert_eq!(s.answers.subjects.lock().unwrap().as_slice(), ["3182736455 as city-council/portal"]);
         assert!(intact(&s.store).await);
+    }
+
+    async fn a_debt_given_as_a_numeral_string_is_judged_as_the_number_it_is(db: Db) {
+        let s = setup(&db).await;
+        for (key, debt, state) in [("k1", "0.00", "granted"), ("k2", "12.50", "refused")] {
+            s.answers.set("vodokanal/balance", RegistryAnswer::Answered {
+                data: json!({"debt_uah": debt}),
+            });
+            let moved = start(&s.engine, key, "test-water").await.unwrap();
+            assert_eq!(moved.state, state, "a debt of \"{debt}\"");
+            let case = s.engine.case(&moved.case_id).await.unwrap();
+            assert_eq!(case.registry["balance"]["debt_uah"].to_string(), debt, "its digits kept");
+        }
     }
 
     async fn a_case_with_debt_is_refused_and_a_silent_registry_sends_it_to_an_official(db: Db) {
@@ -684,6 +705,10 @@ both! {
         let a = start(&s.engine, "k1", "test-water").await.unwrap().case_id;
         let b = start(&s.engine, "k2", "test-water").await.unwrap().case_id;
         assert!(intact(&s.store).await);
+        let out = crate::common::hromada(&["audit", "verify", "--database-url", &db.url]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("case history intact: 10 event(s) of 2 case(s)"), "{stdout}");
 
         // A case row changed without an event.
         execute(&db.url, &format!("UPDATE cases SET state = 'checking', outcome = NULL WHERE id = '{a}'")).await;
@@ -696,6 +721,11 @@ both! {
         execute(&db.url, &format!("UPDATE case_events SET actor = 'official:someone' WHERE case_id = '{b}' AND kind = 'started'")).await;
         let report = history::verify(&s.store).await.unwrap();
         assert!(report.problems.iter().any(|p| p.contains(&b) && p.contains("changed after it was written")), "{:?}", report.problems);
+        // `hromada audit verify` says so and exits 1.
+        let out = crate::common::hromada(&["audit", "verify", "--database-url", &db.url]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("case history BROKEN") && stdout.contains(&b), "{stdout}");
 
         // A whole case deleted with its events.
         let fresh = Db::sqlite();

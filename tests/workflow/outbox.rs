@@ -37,9 +37,16 @@ async fn enqueue(store: &Store, mail: &NewMail) {
 }
 
 fn deliverer(store: &Store, server: &SmtpServer, clock: &FakeClock) -> Deliverer {
-    let smtp = SmtpSettings::parse(&server.url(), FROM, None).unwrap();
+    deliverer_with(
+        store,
+        &SmtpSettings::parse(&server.url(), FROM).unwrap(),
+        clock,
+    )
+}
+
+fn deliverer_with(store: &Store, smtp: &SmtpSettings, clock: &FakeClock) -> Deliverer {
     let clock: SharedClock = Arc::new(clock.clone());
-    Deliverer::new(store.clone(), &smtp, clock).unwrap()
+    Deliverer::new(store.clone(), smtp, clock).unwrap()
 }
 
 both! {
@@ -66,6 +73,25 @@ both! {
         assert_eq!((status.status.as_str(), status.attempts), ("sent", 1));
         assert_eq!(status.last_error, None);
         assert_eq!(store.queued_mail().await.unwrap(), 0);
+    }
+
+    async fn a_subject_or_body_cannot_add_recipients_or_headers(db: Db) {
+        let store = Store::connect(&db.url).await.unwrap();
+        let server = SmtpServer::start();
+        let clock = clock();
+        let hostile = NewMail {
+            subject: "Заяву отримано\r\nBcc: spy@example.org".into(),
+            body: "Текст\r\n.\r\nRCPT TO:<spy@example.org>\r\n".into(),
+            ..mail("case-7/hostile", "olena@example.org")
+        };
+        enqueue(&store, &hostile).await;
+        let deliverer = deliverer(&store, &server, &clock);
+        assert_eq!(deliverer.deliver_due().await.unwrap().sent, 1);
+        let received = server.received();
+        assert_eq!(received.len(), 1, "{received:?}");
+        assert_eq!(received[0].rcpt_tos, ["olena@example.org"]);
+        assert!(!received[0].to.contains("spy"), "{:?}", received[0]);
+        assert!(received[0].body.contains("RCPT TO:<spy@example.org>"), "{:?}", received[0]);
     }
 
     async fn a_rolled_back_transition_queues_no_mail(db: Db) {
@@ -189,7 +215,7 @@ both! {
         let store = Store::connect(&db.url).await.unwrap();
         let server = SmtpServer::start();
         let clock: SharedClock = Arc::new(clock());
-        let smtp = SmtpSettings::parse(&server.url(), FROM, None).unwrap();
+        let smtp = SmtpSettings::parse(&server.url(), FROM).unwrap();
         let (stop, shutdown) = tokio::sync::watch::channel(false);
         let runner = outbox::spawn(store.clone(), smtp, clock, shutdown);
         enqueue(&store, &mail("case-7/granted", "olena@example.org")).await;
@@ -200,4 +226,153 @@ both! {
             .expect("the runner stops within 30 s")
             .unwrap();
     }
+}
+
+#[test]
+fn serve_says_once_that_mail_stays_queued_without_smtp() {
+    let tree = tempfile::tempdir().unwrap();
+    crate::common::copy_tree(&crate::common::minimal(), tree.path());
+    let data = tempfile::tempdir().unwrap();
+    let appliance = crate::common::appliance::Appliance::start(tree.path(), data.path(), &[]);
+    appliance.wait_for("the first revision", |s| s["applied"].is_object());
+    let log = appliance.log();
+    assert_eq!(log.matches("e-mail is not configured").count(), 1, "{log}");
+    assert!(log.contains("--smtp and --mail-from"), "{log}");
+    appliance.stop();
+}
+
+#[test]
+fn serve_refuses_smtp_credentials_on_the_command_line_and_smtp_without_a_sender() {
+    let data = tempfile::tempdir().unwrap();
+    let root = crate::common::minimal();
+    let base = [
+        "serve",
+        root.to_str().unwrap(),
+        "--data-dir",
+        data.path().to_str().unwrap(),
+    ];
+    let secret = [
+        &base[..],
+        &[
+            "--smtp",
+            "smtp://mailer:s3cret@mail.example.org",
+            "--mail-from",
+            FROM,
+        ],
+    ]
+    .concat();
+    let out = crate::common::hromada(&secret);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("--smtp-credentials"), "{said}");
+    assert!(
+        !said.contains("s3cret"),
+        "the password reached the log: {said}"
+    );
+    let out = crate::common::hromada(&[&base[..], &["--smtp", "smtp://127.0.0.1:25"]].concat());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("--mail-from"), "{said}");
+}
+
+/// A TLS identity for 127.0.0.1 from a fresh development CA: (CA file, certificate, key), in `dir`.
+fn tls_identity(
+    dir: &std::path::Path,
+) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    use hromada::crypto::dev_ca::{self, LeafProfile, LeafRequest};
+    let validity = dev_ca::validity_from_now(30);
+    let name = dev_ca::ca_name("Поштовий ЦСК", "Запорізька міська рада").unwrap();
+    let ca = dev_ca::self_signed_ca(dev_ca::new_key().unwrap(), &name, &validity).unwrap();
+    let key = dev_ca::new_key().unwrap();
+    let request = LeafRequest {
+        common_name: "mail".into(),
+        organisation: "Запорізька міська рада".into(),
+        profile: LeafProfile::Tls {
+            dns: vec!["localhost".into()],
+            ips: vec!["127.0.0.1".parse().unwrap()],
+        },
+        validity,
+    };
+    let cert = dev_ca::issue(&ca, &request, &key).unwrap();
+    let paths = (
+        dir.join("ca.crt"),
+        dir.join("mail.crt"),
+        dir.join("mail.key"),
+    );
+    std::fs::write(&paths.0, ca.cert.to_pem().unwrap()).unwrap();
+    std::fs::write(&paths.1, cert.to_pem().unwrap()).unwrap();
+    std::fs::write(&paths.2, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    paths
+}
+
+#[tokio::test]
+async fn smtps_with_a_login_from_a_file_and_an_internal_ca_delivers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = tls_identity(dir.path());
+    let server = SmtpServer::start_tls(&cert, &key, "portal", "пароль s3cret");
+    let credentials = dir.path().join("smtp-credentials");
+    std::fs::write(&credentials, "portal\nпароль s3cret\n").unwrap();
+    let store = Store::connect("sqlite::memory:").await.unwrap();
+    enqueue(&store, &mail("case-7/tls", "olena@example.org")).await;
+    let clock = clock();
+    // Without the internal CA the server's certificate is not trusted: nothing is sent.
+    let untrusted = SmtpSettings::parse(&server.url(), FROM)
+        .unwrap()
+        .with_credentials_file(&credentials)
+        .unwrap();
+    let pass = deliverer_with(&store, &untrusted, &clock)
+        .deliver_due()
+        .await
+        .unwrap();
+    assert_eq!(pass.retried, 1);
+    assert!(server.received().is_empty());
+    let smtp = untrusted.with_ca_file(&ca).unwrap();
+    let settings = format!("{smtp:?}");
+    assert!(
+        !settings.contains("s3cret") && !settings.contains("portal"),
+        "{settings}"
+    );
+    // A wrong password is the configuration's fault, not the mail's: it stays queued.
+    let wrong = dir.path().join("wrong-credentials");
+    std::fs::write(&wrong, "portal\nпароль\n").unwrap();
+    let misconfigured = smtp.clone().with_credentials_file(&wrong).unwrap();
+    clock.advance(outbox::backoff(1));
+    let pass = deliverer_with(&store, &misconfigured, &clock)
+        .deliver_due()
+        .await
+        .unwrap();
+    assert_eq!(pass.retried, 1);
+    let status = store.mail_status("case-7/tls").await.unwrap().unwrap();
+    let error = status.last_error.unwrap();
+    assert!(
+        error.contains("refused the login") && error.contains("535"),
+        "{error}"
+    );
+    assert!(server.received().is_empty());
+    clock.advance(outbox::backoff(2));
+    let pass = deliverer_with(&store, &smtp, &clock)
+        .deliver_due()
+        .await
+        .unwrap();
+    let status = store.mail_status("case-7/tls").await.unwrap().unwrap();
+    assert_eq!(pass.sent, 1, "{status:?}");
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].login.as_deref(), Some("portal"));
+    assert_eq!(received[0].rcpt_tos, ["olena@example.org"]);
+}
+
+#[test]
+fn a_credentials_file_must_hold_a_user_and_a_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("smtp-credentials");
+    std::fs::write(&file, "portal\n").unwrap();
+    let smtp = SmtpSettings::parse("smtps://mail.example.org", FROM).unwrap();
+    let error = smtp.clone().with_credentials_file(&file).unwrap_err();
+    assert!(
+        error.contains("first line") && error.contains("smtp-credentials"),
+        "{error}"
+    );
+    let error = smtp.with_ca_file(&file).unwrap_err();
+    assert!(error.contains("--smtp-ca"), "{error}");
 }

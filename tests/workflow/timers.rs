@@ -44,6 +44,8 @@ async fn schedule(store: &Store, timers: &[NewTimer]) {
 struct Recorder {
     fired: Mutex<Vec<Timer>>,
     failing: Mutex<HashSet<String>>,
+    /// Cases whose next timer makes the handler panic once.
+    panicking: Mutex<HashSet<String>>,
     store: Mutex<Option<Store>>,
 }
 
@@ -91,6 +93,9 @@ impl TimerHandler for Recorder {
                     .schedule_timer(tx, &follow_up)
                     .await
                     .map_err(|e| e.to_string())?;
+            }
+            if self.panicking.lock().unwrap().remove(&timer.case_id) {
+                panic!("the test handler panics once for this case");
             }
             if self.failing.lock().unwrap().contains(&timer.case_id) {
                 return Err("the test handler refuses this case".into());
@@ -174,10 +179,10 @@ both! {
         let store = Store::connect(&db.url).await.unwrap();
         let recorder = Recorder::new(&store);
         let first = new_timer("case-a", TimerKind::Deadline, "review", t0());
-        schedule(&store, &[first.clone()]).await;
+        schedule(&store, std::slice::from_ref(&first)).await;
         // A double submit, and the same timer after it fired: neither moves nor revives it.
         let moved = new_timer("case-a", TimerKind::Deadline, "review", t0() + TimeDelta::days(3));
-        schedule(&store, &[moved.clone()]).await;
+        schedule(&store, std::slice::from_ref(&moved)).await;
         assert_eq!(pending(&store, "case-a").await, [(TimerKind::Deadline, t0())]);
         assert_eq!(sweep(&store, t0(), recorder.as_ref()).await.unwrap(), 1);
         schedule(&store, &[moved]).await;
@@ -258,6 +263,45 @@ both! {
             pending(&store, "case-bad").await,
             [(TimerKind::Escalate, t0() + TimeDelta::days(1))]
         );
+    }
+
+    async fn a_handler_that_panics_leaves_its_timer_to_fire_later_and_the_runner_running(db: Db) {
+        let store = Store::connect(&db.url).await.unwrap();
+        let recorder = Recorder::new(&store);
+        recorder.panicking.lock().unwrap().insert("case-a".into());
+        schedule(&store, &[new_timer("case-a", TimerKind::Remind, "review", t0())]).await;
+        let clock: SharedClock = Arc::new(FakeClock::at(t0()));
+        let (stop, stopped) = watch::channel(false);
+        let runner = spawn(store.clone(), clock, recorder.clone(), stopped);
+        assert!(holds_within_30s(|| async { recorder.panicking.lock().unwrap().is_empty() }).await);
+        // Rolled back with the panic: neither fired nor its escalation written.
+        assert_eq!(pending(&store, "case-a").await, [(TimerKind::Remind, t0())]);
+        store.wake_timers();
+        assert!(holds_within_30s(|| async { recorder.fired().len() == 1 }).await);
+        assert_eq!(pending(&store, "case-a").await, [(TimerKind::Escalate, t0() + TimeDelta::days(1))]);
+        stop.send(true).unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(30), runner).await.unwrap().unwrap();
+    }
+
+    async fn a_sweep_reads_the_index_of_unfired_timers_not_every_open_case(db: Db) {
+        const OPEN: usize = 5_000;
+        let store = Store::connect(&db.url).await.unwrap();
+        let later = t0() + TimeDelta::days(30);
+        let open: Vec<NewTimer> = (0..OPEN)
+            .map(|i| new_timer(&format!("case-{i}"), TimerKind::Deadline, "review", later))
+            .collect();
+        schedule(&store, &open).await;
+        if db.backend == Backend::Postgres {
+            by_hand(&db, "ANALYZE timers").await;
+        }
+        let plan = store.timer_sweep_plan(t0()).await.unwrap();
+        assert!(plan.contains("timers_pending"), "{plan}");
+        if db.backend == Backend::Postgres {
+            // Not one of the open cases' timers is read.
+            assert!(plan.contains("rows=0 loops=1"), "{plan}");
+        }
+        let recorder = Recorder::new(&store);
+        assert_eq!(sweep(&store, t0(), recorder.as_ref()).await.unwrap(), 0);
     }
 
     async fn two_sweepers_on_one_database_fire_each_timer_once(db: Db) {

@@ -2,6 +2,7 @@
 //! administrator, gateway nodes, trust anchors, where the portal and registry run, and the
 //! working-day calendar every deadline is counted by. Exactly one per spec tree.
 
+use chrono::NaiveTime;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -136,6 +137,13 @@ fn default_working_week() -> Vec<Weekday> {
     vec![Mon, Tue, Wed, Thu, Fri]
 }
 
+impl Calendar {
+    /// The declared time zone, if it is a known IANA name.
+    pub fn zone(&self) -> Option<chrono_tz::Tz> {
+        self.time_zone.parse().ok()
+    }
+}
+
 fn default_time_zone() -> String {
     "Europe/Kyiv".into()
 }
@@ -150,6 +158,25 @@ pub struct WorkingHours {
     /// Closing time, `HH:MM`.
     #[schemars(extend("x-kdl" = "arg"))]
     pub closes: String,
+}
+
+impl WorkingHours {
+    pub fn opening(&self) -> Option<NaiveTime> {
+        parse_hour(&self.opens)
+    }
+
+    pub fn closing(&self) -> Option<NaiveTime> {
+        parse_hour(&self.closes)
+    }
+}
+
+/// A time of day written `HH:MM` (00:00 to 23:59).
+pub fn parse_hour(text: &str) -> Option<NaiveTime> {
+    let (h, m) = text.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 || !(h.bytes().chain(m.bytes())).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    NaiveTime::from_hms_opt(h.parse().ok()?, m.parse().ok()?, 0)
 }
 
 impl Default for WorkingHours {

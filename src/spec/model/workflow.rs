@@ -187,6 +187,11 @@ pub struct Issue {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("x-kdl" = "prop"))]
     pub journal: Option<String>,
+    /// Case of the journal keeper's case index (справа) the document is filed in, e.g. `03-10`:
+    /// the `{case}` of the journal's numbering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub case: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
