@@ -96,7 +96,13 @@ fn human(reports: &[ScenarioReport]) -> String {
     }
     for r in reports {
         let verdict = if r.passed() { "PASS" } else { "FAIL" };
-        let _ = writeln!(out, "{verdict} {}  {}", r.id, located(&r.location));
+        let _ = writeln!(
+            out,
+            "{verdict} {}  {}  {}",
+            r.id,
+            located(&r.location),
+            r.title
+        );
         for line in r.lines() {
             let _ = writeln!(out, "  {line}");
         }
