@@ -548,7 +548,63 @@ impl Registries for Answers {
 
 #[cfg(test)]
 mod tests {
-    use super::glob;
+    use super::*;
+
+    /// examples/minimal with the small tree of tests/data/scenarios laid over it.
+    fn small_tree() -> Loaded {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        for dir in ["examples/minimal", "tests/data/scenarios"] {
+            for sub in ["spec", "policies"] {
+                let Ok(entries) = std::fs::read_dir(root.join(dir).join(sub)) else {
+                    continue;
+                };
+                for entry in entries.flatten() {
+                    let text = std::fs::read_to_string(entry.path()).unwrap();
+                    let name = format!("{sub}/{}", entry.file_name().to_string_lossy());
+                    files.push((name, text));
+                }
+            }
+        }
+        let sources =
+            crate::spec::source::SourceSet::from_files(root.join("examples/minimal"), files);
+        crate::spec::load_sources(sources)
+    }
+
+    #[tokio::test]
+    async fn answers_are_cut_to_the_agreement_and_unavailable_ones_fail() {
+        let loaded = small_tree();
+        let mut scenario = loaded.spec.scenarios[0].clone();
+        scenario.registry[0].answer = Some(
+            r#"{"account": "12345678", "debt-uah": 5, "owner_phone": "+380 67 000 00 00"}"#.into(),
+        );
+        let answers = Answers::of(&loaded.spec, &scenario);
+        let fields = vec!["debt-uah".to_string()];
+        let data = serde_json::json!({});
+        let call = |service| RegistryCall {
+            case_id: "c",
+            consumer: "council/portal",
+            service,
+            fields: &fields,
+            subject: "3012345670",
+            data: &data,
+        };
+        let RegistryAnswer::Answered { data: released } = answers.call(call("water/abonent")).await
+        else {
+            panic!("the service answers");
+        };
+        assert_eq!(
+            released,
+            serde_json::json!({"account": "12345678", "debt-uah": 5})
+        );
+        let other = answers.call(call("water/outages")).await;
+        assert!(matches!(other, RegistryAnswer::Failed { .. }), "{other:?}");
+        scenario.registry[0].unavailable = true;
+        let down = Answers::of(&loaded.spec, &scenario)
+            .call(call("water/abonent"))
+            .await;
+        assert!(matches!(down, RegistryAnswer::Failed { .. }), "{down:?}");
+    }
 
     #[test]
     fn globs_match_any_run_of_characters() {
