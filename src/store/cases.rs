@@ -129,6 +129,7 @@ pub struct CaseFilter {
     pub overdue_at: Option<String>,
     /// Only open cases.
     pub open_only: bool,
+    /// At most this many (1000 at most; 0 for 100).
     pub limit: i64,
 }
 
@@ -313,10 +314,12 @@ impl Store {
         if filter.open_only || filter.overdue_at.is_some() {
             sql.push_str(" AND outcome IS NULL");
         }
-        sql.push_str(&format!(
-            " ORDER BY created_at DESC, id LIMIT {}",
-            filter.limit.clamp(1, 1000)
-        ));
+        let limit = if filter.limit <= 0 {
+            100
+        } else {
+            filter.limit.min(1000)
+        };
+        sql.push_str(&format!(" ORDER BY created_at DESC, id LIMIT {limit}"));
         on_pool!(&self.pool, pool => {
             let mut q = sqlx::query_as(&sql);
             for b in &binds {

@@ -105,7 +105,7 @@ pub(super) async fn write(
     if expected == 0 {
         store.insert_case(tx, row).await?;
     } else if !store.update_case(tx, row, expected).await? {
-        return Err(engine.moved_meanwhile(&case_id, &seen).await);
+        return Err(engine.moved_meanwhile(tx, &case_id, &seen).await);
     }
     Ok(Moved {
         case_id,

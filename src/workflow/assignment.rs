@@ -109,7 +109,9 @@ impl Engine {
             .update_case(&mut tx, &draft.row, expected)
             .await?
         {
-            return Err(self.moved_meanwhile(&draft.row.id, &draft.row.state).await);
+            return Err(self
+                .moved_meanwhile(&mut tx, &draft.row.id, &draft.row.state)
+                .await);
         }
         let moved = Moved {
             case_id: draft.row.id.clone(),

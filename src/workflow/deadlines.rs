@@ -106,7 +106,7 @@ impl Engine {
                 draft.row.version = expected + 1;
                 draft.row.updated_at = now;
                 if !store.update_case(tx, &draft.row, expected).await? {
-                    return Err(self.moved_meanwhile(&case_id, state_id).await);
+                    return Err(self.moved_meanwhile(tx, &case_id, state_id).await);
                 }
             }
         }

@@ -3,19 +3,19 @@
 //! writes the whole move in ONE transaction: case row, events, notices, mail, documents, timers.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::{Arc, Mutex, RwLock};
 
 use arc_swap::ArcSwapOption;
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::spec::Spec;
 use crate::store::{
-    CaseEventRow, CaseFilter, CaseRequestRow, CaseRow, NewCaseEvent, NoticeRow, Store, StoreError,
-    Tx,
+    CaseEventRow, CaseFilter, CaseRequestRow, CaseRow, NewCaseEvent, NoticeRow, Store, Tx,
 };
+
+pub use super::errors::EngineError;
+pub use super::requests::{Actor, Applicant, Case, Fire, Moved, Start, Step};
 
 use super::actions;
 use super::calendar::Calendar;
@@ -28,255 +28,6 @@ use super::seals::{SealSet, Seals};
 /// How many automatic transitions one request may follow before the engine stops and leaves the
 /// case where it is (a workflow whose automatic transitions loop).
 pub const MAX_AUTOMATIC_STEPS: usize = 16;
-
-/// Who acts on a case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "kind", content = "id")]
-pub enum Actor {
-    /// The applicant, by their id (РНОКПП or the portal's user id).
-    Applicant(String),
-    /// An official, by their id in the spec.
-    Official(String),
-    /// The engine itself (automatic transitions).
-    Engine,
-    /// A timer (reminders, escalations, deadlines).
-    Timer,
-}
-
-impl Actor {
-    /// The actor as the history writes it.
-    pub fn label(&self) -> String {
-        match self {
-            Actor::Applicant(id) => format!("applicant:{id}"),
-            Actor::Official(id) => format!("official:{id}"),
-            Actor::Engine => "engine".into(),
-            Actor::Timer => "timer".into(),
-        }
-    }
-}
-
-/// The person a case is for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Applicant {
-    /// Their id: the data subject of the case's registry calls.
-    pub id: String,
-    pub name: String,
-    /// Where e-mail notices go, if they gave an address.
-    pub email: Option<String>,
-}
-
-/// A request to start a case.
-#[derive(Debug, Clone, Copy)]
-pub struct Start<'a> {
-    /// Idempotency key: the same key again starts nothing and answers the same.
-    pub key: &'a str,
-    pub e_service: &'a str,
-    pub applicant: &'a Applicant,
-    /// The application's data (the form's fields).
-    pub data: &'a Value,
-    /// Acting for whom, when someone submits for the applicant (a representative, ЦНАП staff).
-    pub on_behalf: Option<&'a str>,
-}
-
-/// A request to fire a transition.
-#[derive(Debug, Clone, Copy)]
-pub struct Fire<'a> {
-    /// Idempotency key: the same key again moves nothing and answers the same.
-    pub key: &'a str,
-    pub case_id: &'a str,
-    pub event: &'a str,
-    pub actor: &'a Actor,
-    pub on_behalf: Option<&'a str>,
-    /// The state the caller saw the case in; if it moved since, the request is refused.
-    pub seen_state: &'a str,
-}
-
-/// One transition a request made.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Step {
-    pub event: String,
-    pub from: String,
-    pub to: String,
-    /// Fired by the engine because its guard held, not by a person.
-    pub automatic: bool,
-}
-
-/// What a request did: the case's state after it and the transitions made.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Moved {
-    pub case_id: String,
-    pub state: String,
-    pub outcome: Option<String>,
-    pub version: i64,
-    pub steps: Vec<Step>,
-}
-
-/// A case as the engine shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Case {
-    pub id: String,
-    pub workflow: String,
-    pub revision: String,
-    pub e_service: String,
-    pub state: String,
-    pub outcome: Option<String>,
-    pub applicant: Applicant,
-    pub assignee: Option<String>,
-    pub role: Option<String>,
-    pub data: Value,
-    /// Registry answers by service id (`registry.<service id>` in guards).
-    pub registry: Value,
-    /// `{outcome, reason}` once decided.
-    pub decision: Option<Value>,
-    pub deadline_at: Option<String>,
-    pub version: i64,
-    pub created_at: String,
-    pub updated_at: String,
-    pub state_entered_at: String,
-}
-
-/// Why the engine refused or failed a request; the message says what, to which case, and what
-/// to do.
-#[derive(Debug)]
-pub enum EngineError {
-    /// No revision has been applied to the engine yet.
-    NoRevision,
-    UnknownEService(String),
-    UnknownCase(String),
-    /// The event is not a transition of the case's state.
-    UnknownEvent {
-        case_id: String,
-        state: String,
-        event: String,
-        events: Vec<String>,
-    },
-    /// The actor may not fire the transition.
-    NotAllowed {
-        case_id: String,
-        message: String,
-    },
-    /// The transition's guard does not hold.
-    GuardFailed {
-        case_id: String,
-        event: String,
-        guard: String,
-        why: Option<String>,
-    },
-    /// The case is no longer in the state the caller saw (someone else moved it).
-    Stale {
-        case_id: String,
-        seen: String,
-        now: String,
-    },
-    /// The case has an outcome; nothing moves it any more.
-    Closed {
-        case_id: String,
-        outcome: String,
-    },
-    /// The idempotency key was used for a different request.
-    KeyReused {
-        key: String,
-    },
-    /// A request is malformed (empty key, data that is not an object, …).
-    Invalid(String),
-    /// The pinned definition is missing or broken, or an action cannot be done.
-    Definition(String),
-    Store(StoreError),
-}
-
-impl EngineError {
-    /// A stable short name of the error's kind, for APIs.
-    pub fn code(&self) -> &'static str {
-        match self {
-            EngineError::NoRevision => "no-revision",
-            EngineError::UnknownEService(_) => "unknown-e-service",
-            EngineError::UnknownCase(_) => "unknown-case",
-            EngineError::UnknownEvent { .. } => "unknown-event",
-            EngineError::NotAllowed { .. } => "not-allowed",
-            EngineError::GuardFailed { .. } => "guard-failed",
-            EngineError::Stale { .. } => "stale",
-            EngineError::Closed { .. } => "closed",
-            EngineError::KeyReused { .. } => "key-reused",
-            EngineError::Invalid(_) => "invalid",
-            EngineError::Definition(_) => "definition",
-            EngineError::Store(_) => "store",
-        }
-    }
-}
-
-impl fmt::Display for EngineError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            EngineError::NoRevision => f.write_str(
-                "the case engine has no revision of the spec yet; wait until the appliance has \
-                 applied one (see /api/status)",
-            ),
-            EngineError::UnknownEService(id) => write!(
-                f,
-                "e-service `{id}` is not declared in the applied revision; check its id in the catalogue"
-            ),
-            EngineError::UnknownCase(id) => write!(f, "there is no case `{id}`"),
-            EngineError::UnknownEvent {
-                case_id,
-                state,
-                event,
-                events,
-            } => write!(
-                f,
-                "case {case_id} is in state `{state}`, which has no transition `{event}`; it has: {}",
-                if events.is_empty() {
-                    "none".to_string()
-                } else {
-                    events.join(", ")
-                }
-            ),
-            EngineError::NotAllowed { case_id, message } => {
-                write!(f, "case {case_id}: {message}")
-            }
-            EngineError::GuardFailed {
-                case_id,
-                event,
-                guard,
-                why,
-            } => {
-                write!(
-                    f,
-                    "case {case_id}: transition `{event}` is not allowed now: its condition \
-                     `{guard}` does not hold"
-                )?;
-                match why {
-                    Some(why) => write!(f, " (it could not be judged: {why})"),
-                    None => Ok(()),
-                }
-            }
-            EngineError::Stale { case_id, seen, now } => write!(
-                f,
-                "case {case_id} is no longer in state `{seen}`: someone else moved it to `{now}`; \
-                 reload the case and decide again"
-            ),
-            EngineError::Closed { case_id, outcome } => write!(
-                f,
-                "case {case_id} is closed with outcome `{outcome}`; nothing can move it any more"
-            ),
-            EngineError::KeyReused { key } => write!(
-                f,
-                "the idempotency key `{key}` was already used for a different request; send a new \
-                 key for a new request"
-            ),
-            EngineError::Invalid(message) => f.write_str(message),
-            EngineError::Definition(message) => f.write_str(message),
-            EngineError::Store(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for EngineError {}
-
-impl From<StoreError> for EngineError {
-    fn from(e: StoreError) -> EngineError {
-        EngineError::Store(e)
-    }
-}
 
 /// A pinned definition with its guards and calendar compiled.
 pub struct Runnable {
@@ -868,8 +619,21 @@ impl Engine {
                 return;
             }
             let facts = facts(draft);
-            let next = s.transitions.iter().find(|t| {
-                is_automatic(t) && runnable.guards.holds(&s.id, &t.event, &facts) == Ok(true)
+            let next = s.transitions.iter().filter(|t| is_automatic(t)).find(|t| {
+                match runnable.guards.holds(&s.id, &t.event, &facts) {
+                    Ok(holds) => holds,
+                    Err(why) => {
+                        tracing::warn!(
+                            case = %draft.row.id,
+                            workflow = %draft.row.workflow,
+                            "the condition of automatic transition `{}` in state `{}` could not \
+                             be judged, so it does not fire: {why}; fix the workflow's guard",
+                            t.event,
+                            s.id
+                        );
+                        false
+                    }
+                }
             });
             let Some(t) = next else { return };
             let t = t.clone();
@@ -943,8 +707,14 @@ impl Engine {
     }
 
     /// The error for a case that another request changed between this one's read and write.
-    pub(super) async fn moved_meanwhile(&self, case_id: &str, seen: &str) -> EngineError {
-        match self.store.case(case_id).await {
+    /// Read inside the caller's transaction: an in-memory store may have no other connection.
+    pub(super) async fn moved_meanwhile(
+        &self,
+        tx: &mut Tx,
+        case_id: &str,
+        seen: &str,
+    ) -> EngineError {
+        match self.store.case_in(tx, case_id).await {
             Ok(Some(row)) => EngineError::Stale {
                 case_id: case_id.to_string(),
                 seen: seen.to_string(),

@@ -12,7 +12,7 @@ use hromada::crypto::dev_ca::{self, LeafProfile, LeafRequest};
 use hromada::crypto::{Seal, Validity};
 use hromada::spec::Spec;
 use hromada::spec::model::{EService, Workflow};
-use hromada::store::Store;
+use hromada::store::{CaseFilter, Store};
 use hromada::workflow::assignment::Assign;
 use hromada::workflow::calls::{BoxFuture, Registries, RegistryAnswer, RegistryCall};
 use hromada::workflow::clock::{FakeClock, SharedClock};
@@ -647,6 +647,10 @@ both! {
         let e = start(&s.engine, "g", "test-water").await.unwrap_err();
         assert_eq!(e.code(), "key-reused", "{e}");
         assert_eq!(s.engine.cases(&Default::default()).await.unwrap().len(), 1);
+        start(&s.engine, "k2", "test-water").await.unwrap();
+        let open = CaseFilter { state: Some("review".into()), open_only: true, ..Default::default() };
+        assert_eq!(s.engine.cases(&open).await.unwrap().len(), 1, "one granted, one in review");
+        assert_eq!(s.engine.cases(&Default::default()).await.unwrap().len(), 2);
     }
 
     async fn a_request_cut_off_after_its_call_leaves_the_case_where_it_was(db: Db) {
@@ -738,4 +742,51 @@ both! {
         let report = history::verify(&t.store).await.unwrap();
         assert!(report.problems.iter().any(|p| p.contains("missing") && p.contains("deleted")), "{:?}", report.problems);
     }
+}
+
+/// `hromada test` runs the engine on an in-memory store: a whole case there, timers included.
+#[tokio::test]
+async fn the_engine_runs_on_an_in_memory_store() {
+    let store = Store::connect("sqlite::memory:").await.unwrap();
+    let answers = Arc::new(Answers::default());
+    let clock = FakeClock::at(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap());
+    let engine = Engine::new(store.clone(), Arc::new(clock.clone()), answers.clone());
+    engine.apply_revision("r1", &city("Видати")).await.unwrap();
+    let moved = engine
+        .start(Start {
+            key: "k1",
+            e_service: "material-aid",
+            applicant: &applicant(),
+            data: &json!({"monthly_income": 4200}),
+            on_behalf: None,
+        })
+        .await
+        .unwrap();
+    clock.set(Utc.with_ymd_and_hms(2026, 3, 12, 9, 0, 0).unwrap());
+    let now = hromada::workflow::clock::Clock::now(&clock);
+    assert_eq!(sweep(&store, now, &engine).await.unwrap(), 3);
+    let clerk = Actor::Official("koval-o".into());
+    let e = engine
+        .fire(fire(
+            "f0",
+            &moved.case_id,
+            "to-commission",
+            &clerk,
+            "commission",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "stale", "{e}");
+    let moved = engine
+        .fire(fire(
+            "f1",
+            &moved.case_id,
+            "to-commission",
+            &clerk,
+            "received",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(moved.state, "commission");
+    assert!(intact(&store).await);
 }
