@@ -384,6 +384,21 @@ fn mistyped(at: &mut At, ptr: &str, service: &str, answer: serde_json::Value) {
 /// H1107: expectations name states and templates of the workflow, the states start where the
 /// workflow starts, and deadlines are dates.
 fn expectations(at: &mut At, s: &Scenario, w: &Workflow) {
+    let x = &s.expect;
+    let nothing = x.states.is_none()
+        && x.outcome.is_none()
+        && x.reason.is_none()
+        && x.documents.is_empty()
+        && x.notices.is_empty()
+        && x.deadlines.is_empty();
+    if nothing {
+        at.report(
+            Diagnostic::error("H1107", format!("scenario `{}` expects nothing", s.id))
+                .detail("a scenario that expects nothing passes whatever the workflow does")
+                .help("say what must follow, e.g. `states …`, `outcome \"granted\"`, `document …`"),
+            "/expect",
+        );
+    }
     let states: Vec<&str> = w.states.iter().map(|st| st.id.as_str()).collect();
     let unknown_state = |at: &mut At, ptr: &str, name: &str| {
         at.report(
