@@ -195,7 +195,8 @@ pub struct Expectations {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "notice"))]
     pub notices: Vec<ExpectedNotice>,
-    /// The deadline set when the application last entered a state.
+    /// The deadline set when the application last entered a state and stayed there (a state it
+    /// leaves by an automatic transition at once is not waited in).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "deadline"))]
     pub deadlines: Vec<ExpectedDeadline>,
