@@ -72,6 +72,10 @@ pub(super) async fn write(
                 if let Some(details) = &step.details {
                     merge_decision(draft, details);
                 }
+                // Leaving the state ends its timers. Taken before the history's head, in the
+                // order a timer's sweep takes them (its timer, then the head), so that the two
+                // never wait on each other on PostgreSQL.
+                store.cancel_timers(tx, &case_id).await?;
                 let mut e = new_event(&case_id, &now, who, behalf, "transition");
                 e.event = Some(t.event.clone());
                 e.from_state = Some(left.clone());
@@ -82,7 +86,6 @@ pub(super) async fn write(
                 }
                 .to_string();
                 store.append_case_event(tx, &e).await?;
-                store.cancel_timers(tx, &case_id).await?;
                 let cause = format!("{case_id}/{version}/{i}");
                 transition_actions(engine, tx, runnable, draft, &t, at, &cause).await?;
                 made.push(Step {
@@ -162,15 +165,15 @@ async fn enter(
     row.deadline_at = schedule(engine, tx, runnable, &case_id, state, at, version)
         .await?
         .map(|d| time_text(&d));
-    if let Some(role) = &state.role
-        && row.role.as_deref() != Some(role)
+    // The state's role works the case now; its assignee stays only if they hold that role.
+    row.role = state.role.clone();
+    if let Some(assignee) = row.assignee.clone()
+        && !state
+            .role
+            .as_deref()
+            .is_some_and(|role| engine.holds_role(runnable, &assignee, role))
     {
-        row.role = Some(role.clone());
-        if let Some(assignee) = row.assignee.clone()
-            && !engine.holds_role(runnable, &assignee, role)
-        {
-            row.assignee = None;
-        }
+        row.assignee = None;
     }
     if let Some(outcome) = state.outcome {
         row.outcome = Some(

@@ -564,6 +564,10 @@ both! {
         sweep(&s.store, s.clock_now(), s.engine.as_ref()).await.unwrap();
         let reminded: Vec<String> = s.engine.notices(&id).await.unwrap().into_iter().map(|n| n.recipient).collect();
         assert_eq!(reminded, ["koval-o"]);
+        // In the commission's state the head's role works it, and the clerk no longer holds it.
+        s.engine.fire(fire("f1", &id, "to-commission", &koval, "received")).await.unwrap();
+        let case = s.engine.case(&id).await.unwrap();
+        assert_eq!((case.role.as_deref(), case.assignee), (Some("social-head"), None));
         assert!(intact(&s.store).await);
     }
 
