@@ -49,15 +49,17 @@ fn the_workflow_commands_run_against_a_spec_checkout() {
     let commands = workflow_commands();
     assert!(commands.iter().any(|c| c[0] == "validate"), "{commands:?}");
     assert!(commands.iter().any(|c| c[0] == "plan"), "{commands:?}");
+    assert!(commands.iter().any(|c| c[0] == "test"), "{commands:?}");
 
     let repo = tempfile::tempdir().unwrap();
     common::copy_tree(&common::minimal(), repo.path());
+    common::copy_tree(&scenarios(), repo.path());
     git(repo.path(), &["init", "-q"]);
     git(repo.path(), &["add", "-A"]);
     git(repo.path(), &["commit", "-qm", "base"]);
     std::fs::write(
         repo.path().join("spec/roles.kdl"),
-        "role \"clerk\" {\n    title \"Спеціаліст\"\n    permissions \"applications-read\"\n}\n",
+        "role \"registrar\" {\n    title \"Спеціаліст\"\n    permissions \"applications-read\"\n}\n",
     )
     .unwrap();
 
@@ -78,7 +80,43 @@ fn the_workflow_commands_run_against_a_spec_checkout() {
                 );
                 assert!(stdout.contains("role"), "{stdout}");
             }
+            "test" => {
+                assert_eq!(code, 0, "hromada {args:?}: {stdout}");
+                assert!(stdout.contains("2 passed, 0 failed"), "{stdout}");
+            }
             other => panic!("the workflow runs an unexpected command: {other}"),
         }
     }
+}
+
+/// The small tree with scenarios that tests/scenarios.rs runs.
+fn scenarios() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/scenarios")
+}
+
+#[test]
+fn the_workflow_fails_a_pull_request_that_breaks_a_scenario() {
+    let test = workflow_commands()
+        .into_iter()
+        .find(|c| c[0] == "test")
+        .expect("the workflow runs hromada test");
+    let repo = tempfile::tempdir().unwrap();
+    common::copy_tree(&common::minimal(), repo.path());
+    common::copy_tree(&scenarios(), repo.path());
+    let file = repo.path().join("spec/scenarios.kdl");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replacen("outcome \"open\"", "outcome \"granted\"", 1),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hromada"))
+        .args(&test)
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "the check fails: {stdout}");
+    assert!(stdout.contains("FAIL connection-registry-down"), "{stdout}");
+    assert!(stdout.contains("expected: granted"), "{stdout}");
 }

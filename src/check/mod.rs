@@ -10,6 +10,7 @@ mod crypto;
 mod documents;
 mod eservices;
 mod expressions;
+pub mod form_data;
 pub(crate) mod formats;
 mod forms;
 mod nested_ids;
@@ -17,6 +18,7 @@ mod policy;
 mod records;
 mod references;
 mod responses;
+pub mod scenarios;
 mod workflows;
 
 use chrono::NaiveDate;
@@ -76,6 +78,7 @@ pub fn run(loaded: &Loaded, today: NaiveDate) -> Vec<Diagnostic> {
     crypto::check(&mut checker);
     connections::check(&mut checker);
     documents::check(&mut checker);
+    scenarios::check(&mut checker);
     let mut all = loaded.diagnostics.clone();
     all.append(&mut checker.diagnostics);
     crate::spec::diagnostics::sort(&mut all);

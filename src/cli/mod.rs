@@ -11,6 +11,7 @@ pub mod schema;
 pub mod serve;
 pub mod spec_export;
 pub mod status;
+pub mod test;
 pub mod validate;
 
 use std::process::ExitCode;
@@ -49,6 +50,8 @@ pub enum Command {
     /// Check the gateway's message log and export sealed transactions.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Run the spec's scenarios through the case engine, with no network, and report each.
+    Test(test::TestArgs),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -62,5 +65,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Docs(args) => docs::run(args),
         Command::Keys(command) => keys::run(command),
         Command::Audit(command) => audit::run(command),
+        Command::Test(args) => test::run(args),
     }
 }

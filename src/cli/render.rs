@@ -356,7 +356,7 @@ fn sarif(diagnostics: &[Diagnostic], sources: &SourceSet) -> String {
 
 /// Escapes text for XML; characters XML 1.0 does not allow at all (NUL and the other C0 controls
 /// but tab and line breaks, U+FFFE, U+FFFF) become U+FFFD, so the report stays well-formed.
-fn xml(s: &str) -> String {
+pub(crate) fn xml(s: &str) -> String {
     s.replace(
         |c: char| matches!(c, '\0'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}'),
         "\u{fffd}",

@@ -82,7 +82,31 @@ fn workflow(b: &Builder, w: &Workflow) -> Value {
         "states": states,
         "transitions": transitions,
         "used_by": used_by(b, |e| e.workflow == w.id),
+        "scenarios": scenarios(b, w),
     })
+}
+
+/// The scenarios of the e-services this workflow serves: what each shows and must lead to.
+fn scenarios(b: &Builder, w: &Workflow) -> Vec<Value> {
+    b.spec
+        .scenarios
+        .iter()
+        .filter(|s| {
+            b.spec
+                .e_services
+                .iter()
+                .any(|e| e.id == s.e_service && e.workflow == w.id)
+        })
+        .map(|s| {
+            json!({
+                "id": s.id,
+                "title": s.title,
+                "e_service": s.e_service,
+                "states": s.expect.states,
+                "outcome": s.expect.outcome.map(|o| o.outcome().map_or("не вирішено", labels::outcome)),
+            })
+        })
+        .collect()
 }
 
 /// An action in words, with a link where it names something the site has a page for.

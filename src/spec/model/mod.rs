@@ -11,6 +11,7 @@ pub mod form;
 pub mod participant;
 pub mod policy;
 pub mod retention;
+pub mod scenario;
 pub mod system;
 pub mod template;
 pub mod workflow;
@@ -23,6 +24,7 @@ pub use form::*;
 pub use participant::*;
 pub use policy::*;
 pub use retention::*;
+pub use scenario::*;
 pub use system::*;
 pub use template::*;
 pub use workflow::*;
@@ -50,6 +52,7 @@ macro_rules! for_each_kind {
             "official" => officials: Official,
             "journal" => journals: Journal,
             "case-index" => case_indexes: CaseIndex,
+            "scenario" => scenarios: Scenario,
         }
     };
 }
