@@ -3,6 +3,7 @@
 //! atomically, an invalid one is refused while the last good one keeps serving, and every
 //! attempt is recorded in the store. An old failure never blocks a newer fix.
 
+pub mod cases;
 pub mod git;
 pub mod revision;
 pub mod snapshot;
@@ -100,6 +101,10 @@ impl Shared {
             Ok(records) => (records.iter().map(Attempt::from_record).collect(), None),
             Err(e) => (Vec::new(), Some(e.to_string())),
         };
+        let (open_cases, open_cases_error) = match store.open_cases().await {
+            Ok(open) => (open, None),
+            Err(e) => (Vec::new(), Some(e.to_string())),
+        };
         StatusReport {
             node: current.as_ref().map(|c| c.node.clone()),
             instance: self.instance.clone(),
@@ -110,6 +115,8 @@ impl Shared {
             source_error,
             history,
             history_error,
+            open_cases,
+            open_cases_error,
         }
     }
 }

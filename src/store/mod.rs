@@ -11,6 +11,7 @@ mod group_commit;
 mod head_cache;
 mod health;
 mod ledger;
+mod open_cases;
 mod pool_writer;
 mod rate_buckets;
 mod reconciles;
@@ -25,6 +26,7 @@ pub use ledger::{
     GENESIS_HASH, LOG_FORMAT, Link, LogHead, LogReceipt, LogRecord, MAX_BATCH, OperationalRecord,
     SubjectNotice, SubjectUsePage, SubjectUseRecord, bodies_digest, chain_hash,
 };
+pub use open_cases::OpenCases;
 pub use rate_buckets::{Lease, LeaseRequest};
 pub use reconciles::{NewReconcile, Outcome, ReconcileRecord};
 pub use seen_requests::SeenRequest;
