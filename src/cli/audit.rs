@@ -1,7 +1,7 @@
 //! `hromada audit`: checks the message log's hash chains against their signed checkpoints and
-//! other nodes' copies (`verify`) and seals one transaction's records for a third party
-//! (`export`). Opens the same store `serve` does; exit 0 when all is well, 1 when the chain is
-//! broken, 2 when the check itself could not run.
+//! other nodes' copies, and the case history's chain (`verify`), and seals one transaction's
+//! records for a third party (`export`). Opens the same store `serve` does; exit 0 when all is
+//! well, 1 when a chain is broken, 2 when the check itself could not run.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,6 +11,7 @@ use clap::{Args, Subcommand};
 use crate::gateway::audit::{self, Anchors, ExportRequest, NodeReport, Report};
 use crate::gateway::{anchor, disposal};
 use crate::store::{Actuation, Store};
+use crate::workflow::history::HistoryReport;
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
@@ -159,6 +160,7 @@ async fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
     let keep_bodies = disposal::kept_for(&retention).map(|(kept, rule)| (kept, rule.clone()));
     let report =
         audit::verify_retained(&store, args.node.as_deref(), &anchors, keep_bodies.as_ref()).await;
+    let cases = crate::workflow::history::verify(&store).await;
     store.close().await;
     for (_, peer) in &peers {
         peer.close().await;
@@ -167,8 +169,10 @@ async fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
     if let Err(e) = &keys {
         errln!("warning: checkpoint signatures are not checked: {e}");
     }
+    let cases = cases.map_err(|e| e.to_string())?;
     out!("{}", human(&report));
-    Ok(if report.intact() {
+    out!("{}", human_cases(&cases));
+    Ok(if report.intact() && cases.intact() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -208,6 +212,27 @@ fn human(report: &Report) -> String {
             report.nodes.len()
         ));
     }
+    out
+}
+
+fn human_cases(report: &HistoryReport) -> String {
+    let mut out = String::new();
+    for problem in &report.problems {
+        out.push_str(problem);
+        out.push('\n');
+    }
+    out.push_str(&if report.intact() {
+        format!(
+            "case history intact: {} event(s) of {} case(s)\n",
+            report.events, report.cases
+        )
+    } else {
+        format!(
+            "case history BROKEN: {} problem(s); {} event(s) verified before the first\n",
+            report.problems.len(),
+            report.events
+        )
+    });
     out
 }
 

@@ -12,6 +12,7 @@ use crate::gateway::{Limits, checkpoints};
 use crate::reconcile::git::Remote;
 use crate::serve::Options;
 use crate::serve::connections::ConnectionLimits;
+use crate::workflow::outbox::SmtpSettings;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -100,6 +101,33 @@ pub struct ServeArgs {
     /// records); without it they answer 503.
     #[arg(long, env = "HROMADA_API_TOKEN_FILE", value_name = "FILE")]
     pub api_token_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub mail: MailArgs,
+}
+
+/// Where the case engine's e-mail goes; without --smtp it stays queued in the store.
+#[derive(Debug, Args)]
+pub struct MailArgs {
+    /// SMTP server: `smtp://HOST:PORT` (STARTTLS, plain only to this machine) or
+    /// `smtps://HOST:PORT` (TLS).
+    #[arg(long, env = "HROMADA_SMTP", value_name = "URL", requires = "mail_from")]
+    pub smtp: Option<String>,
+    /// File with the SMTP user name on its first line and the password on its second.
+    #[arg(
+        long,
+        env = "HROMADA_SMTP_CREDENTIALS",
+        value_name = "FILE",
+        requires = "smtp"
+    )]
+    pub smtp_credentials: Option<PathBuf>,
+    /// The address e-mail is sent from.
+    #[arg(
+        long,
+        env = "HROMADA_MAIL_FROM",
+        value_name = "ADDRESS",
+        requires = "smtp"
+    )]
+    pub mail_from: Option<String>,
 }
 
 /// How the message log is anchored and its bodies disposed of.
@@ -125,6 +153,18 @@ pub enum LogFormat {
 
 pub fn run(args: ServeArgs) -> ExitCode {
     init_logging(args.log_format);
+    let smtp = match (&args.mail.smtp, &args.mail.mail_from) {
+        (Some(url), Some(from)) => {
+            match SmtpSettings::parse(url, from, args.mail.smtp_credentials.as_deref()) {
+                Ok(smtp) => Some(smtp),
+                Err(e) => {
+                    tracing::error!("{e}");
+                    return ExitCode::from(1);
+                }
+            }
+        }
+        _ => None,
+    };
     let options = Options {
         remote: args.git.as_ref().map(|url| Remote {
             url: url.clone(),
@@ -156,6 +196,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         checkpoint_records: args.log.checkpoint_records,
         dispose_every: args.log.dispose_every,
         api_token_file: args.api_token_file,
+        smtp,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -135,7 +135,7 @@ fn consumer<'c>(
 }
 
 /// Finds the service, then serves the call here or on the provider's node.
-async fn route(
+pub(super) async fn route(
     gateway: &Gateway,
     compiled: &Arc<Compiled>,
     call: &Call,

@@ -15,6 +15,7 @@ pub mod disposal;
 pub mod encoding;
 pub mod exchange;
 pub mod health;
+pub mod in_process;
 pub mod json_keys;
 pub mod json_read;
 pub mod keys;

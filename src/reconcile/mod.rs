@@ -226,6 +226,30 @@ impl Reconciler {
         } else {
             None
         };
+        let compiled = match compiled {
+            Some(compiled) => match self.store.open_cases().await {
+                Ok(open) => {
+                    let stranded = cases::stranded(&compiled.spec, &candidate.loaded.map, &open);
+                    if stranded.is_empty() {
+                        Some(compiled)
+                    } else {
+                        diagnostics.extend(stranded);
+                        None
+                    }
+                }
+                Err(e) => {
+                    return self.failed(
+                        &candidate.revision.id,
+                        started_at,
+                        format!(
+                            "cannot count the open cases before applying revision {}: {e}",
+                            revision::short(&candidate.revision.id)
+                        ),
+                    );
+                }
+            },
+            None => None,
+        };
         let errors = count(&diagnostics, true);
         let json = diagnostics_json(&diagnostics, &candidate.loaded.sources);
         let outcome = if compiled.is_some() {

@@ -56,6 +56,8 @@ pub struct Options {
     pub connections: ConnectionLimits,
     /// File holding the bearer token of the ledger's read API; the API answers 503 without one.
     pub api_token_file: Option<PathBuf>,
+    /// The SMTP server the outbox delivers through; mail stays queued without one.
+    pub smtp: Option<crate::workflow::outbox::SmtpSettings>,
 }
 
 /// What the HTTP handlers share.
@@ -114,6 +116,12 @@ pub async fn run(options: Options) -> Result<(), String> {
         "store: {} (migrations applied)",
         Store::display_url(&database_url)
     );
+    if options.smtp.is_none() {
+        tracing::warn!(
+            "e-mail is not configured: the case engine's mail stays queued in the store until \
+             serve runs with --smtp and --mail-from"
+        );
+    }
 
     if let Some(remote) = &options.remote {
         remote.check_folder().await?;

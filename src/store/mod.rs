@@ -7,29 +7,41 @@
 mod actuation;
 mod anchoring;
 mod batch_rows;
+mod cases;
+mod documents;
 mod group_commit;
 mod head_cache;
 mod health;
+mod journals;
 mod ledger;
 mod open_cases;
+mod outbox;
 mod pool_writer;
 mod rate_buckets;
 mod reconciles;
 mod seen_requests;
 mod sqlite_writer;
+mod timers;
 mod tx;
 
 pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRow};
 pub use anchoring::{Checkpoint, PeerCheckpoint};
+pub use cases::{
+    CaseEventRow, CaseFilter, CaseRequestRow, CaseRow, DefinitionRow, NewCaseEvent, NewNotice,
+    NoticeRow, case_event_hash,
+};
+pub use documents::DocumentRow;
 pub use health::{Availability, HealthResult, ServiceHealth};
 pub use ledger::{
     GENESIS_HASH, LOG_FORMAT, Link, LogHead, LogReceipt, LogRecord, MAX_BATCH, OperationalRecord,
     SubjectNotice, SubjectUsePage, SubjectUseRecord, bodies_digest, chain_hash,
 };
-pub use open_cases::OpenCases;
+pub use open_cases::{CaseMove, OpenCases};
+pub use outbox::{LeasedMail, MailOutcome, MailStatus, NewMail};
 pub use rate_buckets::{Lease, LeaseRequest};
 pub use reconciles::{NewReconcile, Outcome, ReconcileRecord};
 pub use seen_requests::SeenRequest;
+pub use timers::{ClaimedTimer, NewTimer, Timer, TimerKind};
 pub use tx::Tx;
 #[allow(unused_imports)]
 pub(crate) use tx::on_tx;
@@ -95,6 +107,8 @@ pub struct Store {
     writer: Arc<group_commit::GroupCommit>,
     /// The database as people should see it in messages: a file path or a url without password.
     target: Arc<str>,
+    /// Wakes this process's timer runner when an earlier timer may have been scheduled.
+    timers_changed: Arc<tokio::sync::Notify>,
 }
 
 impl fmt::Debug for Store {
@@ -213,6 +227,7 @@ impl Store {
             pool,
             writer: Arc::new(writer),
             target,
+            timers_changed: Arc::default(),
         })
     }
 
@@ -261,6 +276,7 @@ impl Store {
             pool,
             writer: Arc::new(writer),
             target,
+            timers_changed: Arc::default(),
         })
     }
 

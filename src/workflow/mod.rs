@@ -1,4 +1,17 @@
 //! The case engine: one engine runs every declared `workflow`. A case is one instance of a
 //! workflow, pinned to the revision it started under, with its data, state, assignee, deadlines
 //! and an append-only, hash-chained history.
+pub mod actions;
+pub mod calendar;
+pub mod calls;
 pub mod clock;
+pub mod deadlines;
+pub mod definition;
+pub mod documents;
+pub mod engine;
+pub mod guards;
+pub mod history;
+pub mod migrate;
+pub mod outbox;
+pub mod seals;
+pub mod timers;

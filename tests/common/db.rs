@@ -57,3 +57,16 @@ macro_rules! both {
         }
     )*};
 }
+
+/// Runs `sql` on the database behind `url`, past the store's API (what a tamperer would do).
+pub async fn execute(url: &str, sql: &str) {
+    if url.starts_with("sqlite") {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+}

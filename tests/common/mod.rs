@@ -57,3 +57,5 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+pub mod smtp;

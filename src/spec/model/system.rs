@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
     portal node="gw-core" subsystem="city-council/portal"
     registry node="gw-core" subsystem="city-council/registry"
     calendar {
+        working-hours "09:00" "18:00"
+        time-zone "Europe/Kyiv"
         holiday "2026-01-01" "Новий рік"
     }
 }"#))]
@@ -98,13 +100,20 @@ pub struct Placement {
     pub subsystem: String,
 }
 
-/// Working days and public holidays.
+/// Working days, working hours, the city's time zone and public holidays.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Calendar {
     /// Days of the week that are working days.
     #[serde(default = "default_working_week")]
     pub working_week: Vec<Weekday>,
+    /// When a working day opens and closes, `HH:MM` local time: a document that arrives after
+    /// closing (or on a day off) is counted from the next working day.
+    #[serde(default)]
+    pub working_hours: WorkingHours,
+    /// The city's IANA time zone: days start and deadlines end at its midnight.
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
     /// Public holidays (non-working days).
     #[serde(default)]
     #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "holiday"))]
@@ -115,6 +124,8 @@ impl Default for Calendar {
     fn default() -> Self {
         Calendar {
             working_week: default_working_week(),
+            working_hours: WorkingHours::default(),
+            time_zone: default_time_zone(),
             holidays: Vec::new(),
         }
     }
@@ -123,6 +134,31 @@ impl Default for Calendar {
 fn default_working_week() -> Vec<Weekday> {
     use Weekday::*;
     vec![Mon, Tue, Wed, Thu, Fri]
+}
+
+fn default_time_zone() -> String {
+    "Europe/Kyiv".into()
+}
+
+/// The working day's opening and closing times.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct WorkingHours {
+    /// Opening time, `HH:MM`.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub opens: String,
+    /// Closing time, `HH:MM`.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub closes: String,
+}
+
+impl Default for WorkingHours {
+    fn default() -> Self {
+        WorkingHours {
+            opens: "09:00".into(),
+            closes: "18:00".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -1,0 +1,199 @@
+//! The case engine's registry calls, made in-process as the workflow's consumer subsystem
+//! (`system.portal`) through the same path as `/r1/…`: the request is built and parsed as any
+//! other, routed (agreement check, rate limit, upstream or peer node, projection) and logged with
+//! its data-subject record before its answer is used. Only `systems::authenticate` is skipped:
+//! the appliance is that subsystem, so no connection is crossed.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use serde_json::Value;
+
+use super::Gateway;
+use super::call::{self, HEADER_ISSUE, HEADER_USER_ID};
+use super::exchange::{finish, route};
+use super::protocol::HEADER_CLIENT;
+use super::trace::Trace;
+use crate::compile::Compiled;
+use crate::compile::routes::member_class;
+use crate::spec::model::{Operation, Service};
+use crate::workflow::calls::{BoxFuture, Registries, RegistryAnswer, RegistryCall};
+
+/// The applied revision, as the caller holds it (read once per call).
+pub type CurrentRevision = Arc<dyn Fn() -> Option<Arc<Compiled>> + Send + Sync>;
+
+/// The gateway answering the engine's calls.
+pub struct InProcess {
+    gateway: Arc<Gateway>,
+    current: CurrentRevision,
+}
+
+impl InProcess {
+    pub fn new(gateway: Arc<Gateway>, current: CurrentRevision) -> InProcess {
+        InProcess { gateway, current }
+    }
+
+    async fn exchange(&self, request: RegistryCall<'_>) -> Result<Value, String> {
+        let compiled = (self.current)().ok_or("the gateway has no applied revision yet")?;
+        let spec = &compiled.spec;
+        let (consumer_participant, consumer_subsystem) =
+            spec.subsystem(request.consumer).ok_or_else(|| {
+                format!(
+                    "the workflow calls as `{}`, which the spec does not declare",
+                    request.consumer
+                )
+            })?;
+        if consumer_participant.gateway != compiled.node {
+            return Err(format!(
+                "the workflow calls as `{}`, which gateway node `{}` serves, not this node `{}`",
+                request.consumer, consumer_participant.gateway, compiled.node
+            ));
+        }
+        let (provider, service) = spec
+            .service(request.service)
+            .ok_or_else(|| format!("service `{}` is not declared", request.service))?;
+        let today = chrono::Utc::now().date_naive();
+        let agreements = compiled
+            .routes
+            .agreements(spec, request.consumer, request.service);
+        // With no agreement the call still goes the whole way: the gateway refuses and logs it.
+        let operations = agreements
+            .iter()
+            .find(|a| super::access::valid_on(a, today))
+            .or(agreements.first())
+            .map_or(&service.operations, |a| &a.operations);
+        let path = path_of(operations, service, &request)?;
+        let target = format!(
+            "/r1/{}/{}/{}/{}/{}{path}",
+            compiled.routes.instance,
+            member_class(provider),
+            provider.edrpou,
+            provider_subsystem(provider, service),
+            service.id
+        );
+        let client = format!(
+            "{}/{}/{}/{}",
+            compiled.routes.instance,
+            member_class(consumer_participant),
+            consumer_participant.edrpou,
+            consumer_subsystem.id
+        );
+        let http = Request::builder()
+            .method(Method::GET)
+            .uri(&target)
+            .header(HEADER_CLIENT, client)
+            .header(HEADER_USER_ID, request.subject)
+            .header(HEADER_ISSUE, request.case_id)
+            .body(Body::empty())
+            .map_err(|e| format!("cannot build the request: {e}"))?;
+        let call = call::parse(http, &self.gateway.limits)
+            .await
+            .map_err(|refused| refused.0.to_string())?;
+        let mut trace = Trace {
+            consumer: Some(request.consumer.to_string()),
+            ..Trace::default()
+        };
+        let (side, answer) = route(
+            &self.gateway,
+            &compiled,
+            &call,
+            request.consumer,
+            &mut trace,
+        )
+        .await;
+        let answer = finish(&self.gateway, &compiled, side, &call, &trace, answer).await;
+        if let Some(error) = &answer.error {
+            return Err(error.to_string());
+        }
+        if answer.status != StatusCode::OK {
+            return Err(format!(
+                "the service answered with status {}",
+                answer.status
+            ));
+        }
+        serde_json::from_slice(&answer.body)
+            .map_err(|e| format!("the service's answer is not JSON: {e}"))
+    }
+}
+
+impl Registries for InProcess {
+    fn call<'a>(&'a self, request: RegistryCall<'a>) -> BoxFuture<'a, RegistryAnswer> {
+        Box::pin(async move {
+            match self.exchange(request).await {
+                Ok(data) => RegistryAnswer::Answered { data },
+                Err(reason) => {
+                    tracing::warn!(
+                        service = request.service,
+                        "a workflow's call of service {} for a case failed: {}",
+                        request.service,
+                        reason
+                    );
+                    RegistryAnswer::Failed { reason }
+                }
+            }
+        })
+    }
+}
+
+/// The subsystem a service is published under: the one its participant declares it in, or the
+/// participant's first subsystem.
+fn provider_subsystem(provider: &crate::spec::model::Participant, service: &Service) -> String {
+    service
+        .subsystem
+        .clone()
+        .or_else(|| provider.subsystems.first().map(|s| s.id.clone()))
+        .unwrap_or_default()
+}
+
+/// The path of the first `GET` operation (of the agreement) whose `*` segments the call can fill:
+/// the service's subject segment (`subject path-segment=N`) takes the application field named as
+/// the service's first response field (its identifier: `account_number`, `rnokpp`, …), or else
+/// the data subject's id; an operation with another `*` is skipped.
+fn path_of(
+    operations: &[Operation],
+    service: &Service,
+    request: &RegistryCall,
+) -> Result<String, String> {
+    let subject_segment = service
+        .subject
+        .as_ref()
+        .and_then(|s| s.path_segment)
+        .map(|n| n as usize);
+    let key_field = service.response.fields.first().map(|f| f.name.as_str());
+    let subject_value = key_field
+        .and_then(|name| request.data.get(name))
+        .and_then(|v| match v {
+            Value::String(s) if !s.is_empty() => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+        .unwrap_or_else(|| request.subject.to_string());
+    let encoded =
+        percent_encoding::utf8_percent_encode(&subject_value, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
+    for op in operations
+        .iter()
+        .filter(|o| o.method == crate::spec::model::Method::Get)
+    {
+        let mut filled = Vec::new();
+        let mut usable = true;
+        for (i, segment) in op.path.split('/').enumerate() {
+            match segment {
+                "*" if Some(i) == subject_segment => filled.push(encoded.clone()),
+                "*" | "**" => {
+                    usable = false;
+                    break;
+                }
+                literal => filled.push(literal.to_string()),
+            }
+        }
+        if usable {
+            return Ok(filled.join("/"));
+        }
+    }
+    Err(format!(
+        "service `{}` has no GET operation whose path the case's data can fill",
+        request.service
+    ))
+}
