@@ -115,6 +115,13 @@ fn states(c: &mut Checker, w: &Workflow) -> bool {
             c.report(d);
         }
     }
+    for (mi, m) in w.migrations.iter().enumerate() {
+        if !index.contains_key(m.to.as_str()) {
+            let ptr = format!("/migrations/{mi}/to");
+            unknown_state(c, &ptr, &m.to, &format!("`migrate \"{}\"`", m.from));
+        }
+    }
+    migrations(c, w, &index);
     if !w.states.iter().any(|s| s.outcome.is_some()) {
         c.report(
             Diagnostic::error("H0705", format!("workflow `{}` has no final state", w.id))
@@ -124,6 +131,55 @@ fn states(c: &mut Checker, w: &Workflow) -> bool {
         );
     }
     known
+}
+
+/// H0710, H0712: a `migrate` line moves the cases of a state the workflow no longer declares,
+/// once per state.
+fn migrations(c: &mut Checker, w: &Workflow, index: &HashMap<&str, usize>) {
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    for (mi, m) in w.migrations.iter().enumerate() {
+        let at = c.at(Kind::Workflow, &w.id, &format!("/migrations/{mi}/from"));
+        if let Some(&si) = index.get(m.from.as_str()) {
+            c.report(
+                Diagnostic::error(
+                    "H0710",
+                    format!("`migrate \"{}\"` names a state the workflow declares", m.from),
+                )
+                .at(at)
+                .related(
+                    c.at(Kind::Workflow, &w.id, &format!("/states/{si}/id")),
+                    "the state is declared here",
+                )
+                .detail(format!(
+                    "`migrate` moves the open cases of a state that this revision of workflow `{}` \
+                     no longer declares; cases in a declared state stay where they are",
+                    w.id
+                ))
+                .help("remove the `migrate` line, or remove or rename the state it moves cases out of"),
+            );
+        }
+        if let Some(&earlier) = first.get(m.from.as_str()) {
+            c.report(
+                Diagnostic::error(
+                    "H0712",
+                    format!("the cases of state `{}` are migrated twice", m.from),
+                )
+                .at(at)
+                .related(
+                    c.at(
+                        Kind::Workflow,
+                        &w.id,
+                        &format!("/migrations/{earlier}/from"),
+                    ),
+                    "the first `migrate` of that state",
+                )
+                .detail("each open case can move to one state only")
+                .help("keep one `migrate` line for the state"),
+            );
+        } else {
+            first.insert(m.from.as_str(), mi);
+        }
+    }
 }
 
 /// H0701 and H0702. Run only when every target is a state: a misspelt target would make the

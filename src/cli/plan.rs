@@ -10,8 +10,8 @@ use clap::{Args, ValueEnum};
 
 use super::render::{Format, render};
 use crate::git::tree::{Commit, Repository, TreeError};
-use crate::plan::Plan;
 use crate::plan::render::{Compared, Side};
+use crate::plan::{InState, Plan};
 use crate::spec::Spec;
 
 #[derive(Debug, Args)]
@@ -54,7 +54,15 @@ pub fn run(args: PlanArgs) -> ExitCode {
                 PlanFormat::Human => out!("{}", crate::plan::render::human(&plan, &compared)),
                 PlanFormat::Json => out!("{}", crate::plan::render::json(&plan, &compared)),
             }
-            if plan.is_empty() {
+            let stranded = plan.summary().stranded;
+            if stranded > 0 {
+                errln!(
+                    "error: the appliance refuses this revision: {stranded} open case(s) sit in \
+                     states it removes with no `migrate` line saying where they go (see \
+                     \"Cases in flight\" above)"
+                );
+                ExitCode::from(1)
+            } else if plan.is_empty() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(2)
@@ -70,9 +78,12 @@ pub fn run(args: PlanArgs) -> ExitCode {
 fn plan(args: &PlanArgs) -> Result<(Plan, Compared), String> {
     let today = super::validate::today_or(args.as_of);
     let repo = Repository::discover(&args.root).map_err(|e| e.to_string())?;
-    let from_revision = match (&args.from, &args.against) {
-        (Some(from), _) => from.clone(),
-        (None, Some(url)) => applied_revision(url)?,
+    let (from_revision, counts) = match (&args.from, &args.against) {
+        (Some(from), _) => (from.clone(), None),
+        (None, Some(url)) => {
+            let (revision, counts) = applied_revision(url)?;
+            (revision, Some(counts))
+        }
         (None, None) => return Err("pass --from REV or --against URL".into()),
     };
     let from_commit = repo.resolve(&from_revision).map_err(|e| e.to_string())?;
@@ -93,12 +104,26 @@ fn plan(args: &PlanArgs) -> Result<(Plan, Compared), String> {
         from: from_side,
         to: to_side,
     };
-    Ok((Plan::new(&from, &to), compared))
+    Ok((Plan::new(&from, &to, counts.as_deref()), compared))
 }
 
-/// The commit that the appliance at `url` serves.
-fn applied_revision(url: &str) -> Result<String, String> {
+/// The commit that the appliance at `url` serves, and its open cases per workflow and state.
+fn applied_revision(url: &str) -> Result<(String, Vec<InState>), String> {
     let (report, _) = super::status::fetch(url)?;
+    if let Some(error) = &report.open_cases_error {
+        return Err(format!(
+            "the appliance at {url} cannot count its open cases ({error}), so the plan cannot say what this change does to them"
+        ));
+    }
+    let counts = report
+        .open_cases
+        .iter()
+        .map(|c| InState {
+            workflow: c.workflow.clone(),
+            state: c.state.clone(),
+            open: u64::try_from(c.open).unwrap_or(0),
+        })
+        .collect();
     let Some(applied) = report.applied else {
         return Err(format!(
             "the appliance at {url} has not applied any revision yet, so there is nothing to compare against"
@@ -110,7 +135,7 @@ fn applied_revision(url: &str) -> Result<String, String> {
             applied.revision
         ));
     }
-    Ok(applied.revision)
+    Ok((applied.revision, counts))
 }
 
 /// The checked spec of one commit; a commit in which the spec root does not exist yet (or any

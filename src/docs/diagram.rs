@@ -446,6 +446,7 @@ mod tests {
                 state("a", &["b"], None),
                 state("orphan", &["done"], None),
             ],
+            migrations: Vec::new(),
         };
         let ids = |l: &Vec<usize>| {
             l.iter()

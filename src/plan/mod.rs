@@ -2,6 +2,7 @@
 //! nodes by kind and id with attribute-level detail, and the widenings of data access, which a
 //! reviewer must see first. Revisions are read from Git; the diff works on two checked `Spec`s.
 
+pub mod cases;
 pub mod diff;
 pub mod render;
 pub mod widening;
@@ -10,6 +11,7 @@ use serde::Serialize;
 
 use crate::spec::Spec;
 
+pub use cases::{Cases, Fate, InState};
 pub use diff::{Action, Attribute, Change};
 pub use widening::{Reason, Widening};
 
@@ -18,6 +20,8 @@ pub use widening::{Reason, Widening};
 pub struct Plan {
     pub widening: Vec<Widening>,
     pub changes: Vec<Change>,
+    /// The open cases of the workflows the change touches, and where they go.
+    pub cases: Cases,
 }
 
 /// How many nodes are added, changed and removed, and how many ways data access widens.
@@ -27,13 +31,18 @@ pub struct Summary {
     pub change: usize,
     pub remove: usize,
     pub widen: usize,
+    /// Open cases in states the new revision removes with no `migrate` for them.
+    pub stranded: u64,
 }
 
 impl Plan {
-    pub fn new(from: &Spec, to: &Spec) -> Plan {
+    /// `counts`: the open cases per workflow and state of the appliance running `from`, when known.
+    pub fn new(from: &Spec, to: &Spec, counts: Option<&[InState]>) -> Plan {
+        let changes = diff::changes(from, to);
         Plan {
             widening: widening::widening(from, to),
-            changes: diff::changes(from, to),
+            cases: Cases::new(from, to, &changes, counts),
+            changes,
         }
     }
 
@@ -48,6 +57,7 @@ impl Plan {
             change: count(Action::Change),
             remove: count(Action::Remove),
             widen: self.widening.len(),
+            stranded: self.cases.stranded(),
         }
     }
 }

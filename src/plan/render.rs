@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{Action, Plan, Summary};
+use super::{Action, Cases, Fate, Plan, Summary};
 
 pub const FORMAT_VERSION: &str = "1.0";
 
@@ -78,8 +78,13 @@ pub fn summary_line(s: Summary) -> String {
         1 => "1 widens data access".to_string(),
         n => format!("{n} widen data access"),
     };
+    let stranded = match s.stranded {
+        0 => String::new(),
+        1 => "; 1 open case stranded".to_string(),
+        n => format!("; {n} open cases stranded"),
+    };
     format!(
-        "Plan: {} to add, {} to change, {} to remove; {widen}.",
+        "Plan: {} to add, {} to change, {} to remove; {widen}{stranded}.",
         s.add, s.change, s.remove
     )
 }
@@ -111,6 +116,7 @@ pub fn human(plan: &Plan, compared: &Compared) -> String {
             let _ = writeln!(out, "  ! {}", w.message);
         }
     }
+    cases(&mut out, &plan.cases);
     let _ = writeln!(out, "\nChanges:");
     for change in &plan.changes {
         let _ = writeln!(
@@ -133,6 +139,50 @@ pub fn human(plan: &Plan, compared: &Compared) -> String {
     out
 }
 
+/// The cases section: stranded cases first in each workflow's lines, since they block the apply.
+fn cases(out: &mut String, cases: &Cases) {
+    if cases.workflows.is_empty() {
+        return;
+    }
+    if cases.counted {
+        let _ = writeln!(
+            out,
+            "\nCases in flight (open cases of the running appliance):"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "\nCases in flight (not counted: `plan --against URL` asks the running appliance):"
+        );
+    }
+    for w in &cases.workflows {
+        let _ = writeln!(out, "  workflow {}", w.workflow);
+        let width = w
+            .states
+            .iter()
+            .map(|s| s.state.chars().count())
+            .max()
+            .unwrap_or(0);
+        for s in &w.states {
+            let open = s
+                .open
+                .map_or_else(String::new, |n| format!("{n:>5} open  "));
+            let fate = match &s.fate {
+                Fate::Stays => "stay, on the definition they started under".to_string(),
+                Fate::Moves { to } => format!("move to `{to}` (migrate)"),
+                Fate::Stranded => format!(
+                    "STRANDED: this revision removes the state and says nowhere for its cases to \
+                     go, so the appliance refuses it while cases sit there; add \
+                     `migrate \"{}\" to=\"…\"` to workflow `{}`",
+                    s.state, w.workflow
+                ),
+            };
+            let mark = if s.fate == Fate::Stranded { "!" } else { " " };
+            let _ = writeln!(out, "  {mark} {:<width$}  {open}{fate}", s.state);
+        }
+    }
+}
+
 pub fn json(plan: &Plan, compared: &Compared) -> String {
     let document = json!({
         "format_version": FORMAT_VERSION,
@@ -141,6 +191,7 @@ pub fn json(plan: &Plan, compared: &Compared) -> String {
         "to": compared.to,
         "widening": plan.widening,
         "changes": plan.changes,
+        "cases": plan.cases,
         "summary": plan.summary(),
     });
     let mut text = serde_json::to_string_pretty(&document).expect("the plan serialises");

@@ -3,6 +3,7 @@
 //! atomically, an invalid one is refused while the last good one keeps serving, and every
 //! attempt is recorded in the store. An old failure never blocks a newer fix.
 
+pub mod cases;
 pub mod git;
 pub mod revision;
 pub mod snapshot;
@@ -104,6 +105,10 @@ impl Shared {
             Ok(records) => (records.iter().map(Attempt::from_record).collect(), None),
             Err(e) => (Vec::new(), Some(e.to_string())),
         };
+        let (open_cases, open_cases_error) = match store.open_cases().await {
+            Ok(open) => (open, None),
+            Err(e) => (Vec::new(), Some(e.to_string())),
+        };
         StatusReport {
             node: current.as_ref().map(|c| c.node.clone()),
             instance: self.instance.clone(),
@@ -114,6 +119,8 @@ impl Shared {
             source_error,
             history,
             history_error,
+            open_cases,
+            open_cases_error,
         }
     }
 }
@@ -222,6 +229,30 @@ impl Reconciler {
             .ok()
         } else {
             None
+        };
+        let compiled = match compiled {
+            Some(compiled) => match self.store.open_cases().await {
+                Ok(open) => {
+                    let stranded = cases::stranded(&compiled.spec, &candidate.loaded.map, &open);
+                    if stranded.is_empty() {
+                        Some(compiled)
+                    } else {
+                        diagnostics.extend(stranded);
+                        None
+                    }
+                }
+                Err(e) => {
+                    return self.failed(
+                        &candidate.revision.id,
+                        started_at,
+                        format!(
+                            "cannot count the open cases before applying revision {}: {e}",
+                            revision::short(&candidate.revision.id)
+                        ),
+                    );
+                }
+            },
+            None => None,
         };
         let errors = count(&diagnostics, true);
         let json = diagnostics_json(&diagnostics, &candidate.loaded.sources);

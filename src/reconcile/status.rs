@@ -57,6 +57,12 @@ pub struct StatusReport {
     /// Set when the history could not be read from the store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history_error: Option<String>,
+    /// Open cases per workflow and state (`plan --against` shows what a change does to them).
+    #[serde(default)]
+    pub open_cases: Vec<crate::store::OpenCases>,
+    /// Set when the open cases could not be counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_cases_error: Option<String>,
 }
 
 impl Attempt {

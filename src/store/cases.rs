@@ -330,23 +330,6 @@ impl Store {
         .map_err(|e| self.failed("list cases in", e))
     }
 
-    /// How many open cases of `workflow` sit in each state, by state.
-    pub async fn open_cases_by_state(
-        &self,
-        workflow: &str,
-    ) -> Result<Vec<(String, i64)>, StoreError> {
-        on_pool!(&self.pool, pool => sqlx::query_as(
-            "SELECT state, COUNT(*) FROM cases WHERE workflow = $1 AND outcome IS NULL \
-             GROUP BY state ORDER BY state")
-            .bind(workflow).fetch_all(pool).await)
-        .map_err(|e| {
-            self.failed(
-                &format!("count the open cases of workflow {workflow} in"),
-                e,
-            )
-        })
-    }
-
     /// Appends an event to the case history: takes the chain's head (its lock, until `tx` ends),
     /// links the event to it and moves the head.
     pub async fn append_case_event(

@@ -11,6 +11,7 @@ mod documents;
 mod health;
 mod journals;
 mod ledger;
+mod open_cases;
 mod outbox;
 mod rate_buckets;
 mod reconciles;
@@ -33,6 +34,7 @@ pub use ledger::{
     OperationalRecord, ProviderFault, Side, SubjectNotice, SubjectUse, SubjectUsePage,
     SubjectUseRecord, bodies_digest, chain_hash,
 };
+pub use open_cases::{CaseMove, OpenCases};
 pub use outbox::{LeasedMail, MailOutcome, MailStatus, NewMail};
 pub use rate_buckets::{Lease, LeaseRequest};
 pub use reconciles::{NewReconcile, Outcome, ReconcileRecord};

@@ -325,7 +325,7 @@ fn decision_view(draft: &Draft, at: DateTime<Utc>) -> Value {
 
 /// Schedules the timers of a state entered at `at`: its deadline, the reminders before it and
 /// the escalations after it, by the definition's calendar; the deadline, if it has one.
-async fn schedule(
+pub(super) async fn schedule(
     engine: &Engine,
     tx: &mut Tx,
     runnable: &Runnable,

@@ -110,7 +110,8 @@ impl Engine {
     }
 
     /// Makes `revision` the one new cases start on: pins every workflow of `spec` in the store
-    /// (a revision pinned before stays as it was) and takes its officials for role checks.
+    /// (a revision pinned before stays as it was), takes its officials for role checks, and
+    /// moves the open cases its `migrate` lines name.
     pub async fn apply_revision(&self, revision: &str, spec: &Spec) -> Result<(), EngineError> {
         for w in &spec.workflows {
             let Some(definition) = Definition::from_spec(spec, revision, &w.id) else {
@@ -130,6 +131,14 @@ impl Engine {
                 .map(|e| (e.id.clone(), e.workflow.clone()))
                 .collect(),
         })));
+        let moved = self.migrate_cases(revision, spec).await?;
+        if moved > 0 {
+            tracing::info!(
+                revision,
+                moved,
+                "moved {moved} open case(s) as the workflows' `migrate` lines say"
+            );
+        }
         Ok(())
     }
 

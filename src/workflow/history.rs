@@ -69,7 +69,7 @@ pub async fn verify(store: &Store) -> Result<HistoryReport, StoreError> {
                 broken = true;
                 break;
             }
-            if matches!(e.kind.as_str(), "started" | "transition") {
+            if matches!(e.kind.as_str(), "started" | "transition" | "migrated") {
                 states.insert(e.case_id.clone(), e.to_state.clone());
             } else {
                 states.entry(e.case_id.clone()).or_insert(None);

@@ -15,6 +15,7 @@ pub mod engine;
 pub mod errors;
 pub mod guards;
 pub mod history;
+pub mod migrate;
 pub mod outbox;
 pub mod requests;
 pub mod seals;

@@ -6,5 +6,6 @@ mod common;
 
 mod documents;
 mod engine;
+mod migrate;
 mod outbox;
 mod timers;

@@ -25,6 +25,7 @@ use super::common::Days;
     }
     state "granted" title="Субсидію призначено" outcome="granted"
     state "refused" title="У призначенні відмовлено" outcome="refused"
+    migrate "review" to="submitted"
 }"#))]
 pub struct Workflow {
     /// Workflow id.
@@ -37,6 +38,23 @@ pub struct Workflow {
     /// States.
     #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "state"))]
     pub states: Vec<State>,
+    /// Where the open cases of a state that this revision no longer declares go. Without one,
+    /// the appliance refuses a revision that removes or renames a state open cases sit in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "migrate"))]
+    pub migrations: Vec<Migration>,
+}
+
+/// Open cases of a state no longer declared move to a declared one when the revision is applied.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Migration {
+    /// The state that an earlier revision declared and this one does not.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub from: String,
+    /// The declared state the cases move to.
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub to: String,
 }
 
 /// A state of an application.
@@ -203,6 +221,20 @@ pub struct Decide {
     /// Reason recorded with the decision and shown to the applicant.
     #[schemars(extend("x-kdl" = "prop"))]
     pub reason: String,
+}
+
+impl Workflow {
+    /// The state an open case sitting in `state` is in under this definition: the state itself
+    /// when declared, the target of its `migrate` line otherwise, or none (the case is stranded).
+    pub fn home_of<'w>(&'w self, state: &'w str) -> Option<&'w str> {
+        if self.states.iter().any(|s| s.id == state) {
+            return Some(state);
+        }
+        self.migrations
+            .iter()
+            .find(|m| m.from == state)
+            .map(|m| m.to.as_str())
+    }
 }
 
 impl State {
