@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 
-use crate::gateway::minimise::Projection;
 use crate::spec::diagnostics::did_you_mean;
+use crate::spec::minimise::Projection;
 use crate::spec::model::{Action, EService, Scenario, Step, Workflow, by_id};
 use crate::spec::{Diagnostic, Kind, Span};
 

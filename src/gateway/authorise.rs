@@ -9,11 +9,11 @@ use serde_json::Value;
 use super::call::Call;
 use super::json_keys::repeated_key;
 use super::json_read::{self, Unreadable, max_values};
-use super::minimise::{Projection, refused_body_fields, refused_query};
 use super::protocol::{ErrorKind, GatewayError};
 use crate::compile::Compiled;
 use crate::spec::Spec;
 use crate::spec::agreement_rules::{granted_operations, inactive_party, path_matches, valid_on};
+use crate::spec::minimise::{Projection, refused_body_fields, refused_query};
 use crate::spec::model::{Agreement, Method, Participant, Service, Status};
 
 /// What a call passed under.

@@ -1,5 +1,5 @@
-//! The case engine's registry calls, made in-process as the workflow's consumer subsystem
-//! (`system.portal`) through the same path as `/r1/…`: the request is built and parsed as any
+//! Calls the appliance makes as one of its own subsystems (the case engine's registry calls, as
+//! `system.portal`), in-process through the same path as `/r1/…`: the request is built and parsed as any
 //! other, routed (agreement check, rate limit, upstream or peer node, projection) and logged with
 //! its data-subject record before its answer is used. Only `systems::authenticate` is skipped:
 //! the appliance is that subsystem, so no connection is crossed.
@@ -18,12 +18,26 @@ use super::trace::Trace;
 use crate::compile::Compiled;
 use crate::compile::gateway::routes::member_class;
 use crate::spec::model::{Operation, Service};
-use crate::workflow::calls::{BoxFuture, Registries, RegistryAnswer, RegistryCall};
 
 /// The applied revision, as the caller holds it (read once per call).
 pub type CurrentRevision = Arc<dyn Fn() -> Option<Arc<Compiled>> + Send + Sync>;
 
-/// The gateway answering the engine's calls.
+/// One call made as one of the appliance's own subsystems.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnCall<'a> {
+    /// The consumer subsystem the call is made as, `participant/subsystem`.
+    pub consumer: &'a str,
+    /// The provider service, `participant/service`.
+    pub service: &'a str,
+    /// The data subject's id, sent as `X-Road-UserId`.
+    pub subject: &'a str,
+    /// What the call is for (a case id), sent as `X-Road-Issue`.
+    pub issue: &'a str,
+    /// The data the request's path is filled from.
+    pub data: &'a Value,
+}
+
+/// The gateway answering the appliance's own calls.
 pub struct InProcess {
     gateway: Arc<Gateway>,
     current: CurrentRevision,
@@ -34,19 +48,20 @@ impl InProcess {
         InProcess { gateway, current }
     }
 
-    async fn exchange(&self, request: RegistryCall<'_>) -> Result<Value, String> {
+    /// Makes `request` and returns the JSON released to the consumer, or why there is none.
+    pub async fn call(&self, request: OwnCall<'_>) -> Result<Value, String> {
         let compiled = (self.current)().ok_or("the gateway has no applied revision yet")?;
         let spec = &compiled.spec;
         let (consumer_participant, consumer_subsystem) =
             spec.subsystem(request.consumer).ok_or_else(|| {
                 format!(
-                    "the workflow calls as `{}`, which the spec does not declare",
+                    "the call is made as `{}`, which the spec does not declare",
                     request.consumer
                 )
             })?;
         if consumer_participant.gateway != compiled.node {
             return Err(format!(
-                "the workflow calls as `{}`, which gateway node `{}` serves, not this node `{}`",
+                "the call is made as `{}`, which gateway node `{}` serves, not this node `{}`",
                 request.consumer, consumer_participant.gateway, compiled.node
             ));
         }
@@ -86,7 +101,7 @@ impl InProcess {
             .uri(&target)
             .header(HEADER_CLIENT, client)
             .header(HEADER_USER_ID, request.subject)
-            .header(HEADER_ISSUE, request.case_id)
+            .header(HEADER_ISSUE, request.issue)
             .body(Body::empty())
             .map_err(|e| format!("cannot build the request: {e}"))?;
         let call = call::parse(http, &self.gateway.limits)
@@ -119,25 +134,6 @@ impl InProcess {
     }
 }
 
-impl Registries for InProcess {
-    fn call<'a>(&'a self, request: RegistryCall<'a>) -> BoxFuture<'a, RegistryAnswer> {
-        Box::pin(async move {
-            match self.exchange(request).await {
-                Ok(data) => RegistryAnswer::Answered { data },
-                Err(reason) => {
-                    tracing::warn!(
-                        service = request.service,
-                        "a workflow's call of service {} for a case failed: {}",
-                        request.service,
-                        reason
-                    );
-                    RegistryAnswer::Failed { reason }
-                }
-            }
-        })
-    }
-}
-
 /// The subsystem a service is published under: the one its participant declares it in, or the
 /// participant's first subsystem.
 fn provider_subsystem(provider: &crate::spec::model::Participant, service: &Service) -> String {
@@ -155,7 +151,7 @@ fn provider_subsystem(provider: &crate::spec::model::Participant, service: &Serv
 fn path_of(
     operations: &[Operation],
     service: &Service,
-    request: &RegistryCall,
+    request: &OwnCall,
 ) -> Result<String, String> {
     let subject_segment = service
         .subject

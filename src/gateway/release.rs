@@ -14,8 +14,8 @@ use super::answer_headers;
 use super::authorise::is_json;
 use super::call::Call;
 use super::json_read::{self, Unreadable, max_values};
-use super::minimise::Projection;
 use super::redirect;
+use crate::spec::minimise::Projection;
 use crate::spec::model::{Agreement, FieldType, ResponseField, Service};
 
 /// A provider's answer after release: what the consumer gets, and what the logs must know.

@@ -11,7 +11,6 @@ use tokio::task::JoinHandle;
 
 use crate::compile::Compiled;
 use crate::compile::current::Current;
-use crate::gateway::document_seals::KeyRingSeals;
 use crate::gateway::keys::KeyRing;
 use crate::reconcile::Shared;
 use crate::store::Store;
@@ -19,6 +18,7 @@ use crate::workflow::api::CasesApi;
 use crate::workflow::calls::Registries;
 use crate::workflow::clock::{SharedClock, SystemClock};
 use crate::workflow::engine::Engine;
+use crate::workflow::key_seals::KeyRingSeals;
 use crate::workflow::{outbox, timers};
 
 use super::Options;

@@ -186,9 +186,11 @@ pub async fn run(options: Options) -> Result<(), String> {
     let cases = cases::api(
         &store,
         cases::clock(&options)?,
-        Arc::new(crate::gateway::in_process::InProcess::new(
-            gateway.clone(),
-            Arc::new(move || current.current.load_full()),
+        Arc::new(crate::workflow::registries::GatewayRegistries::new(
+            crate::gateway::in_process::InProcess::new(
+                gateway.clone(),
+                Arc::new(move || current.current.load_full()),
+            ),
         )),
         api_token.clone(),
     );

@@ -8,6 +8,7 @@ pub mod depth;
 pub mod diagnostics;
 pub mod grammar;
 pub mod load;
+pub mod minimise;
 pub mod model;
 pub mod shown;
 pub mod source;

@@ -22,12 +22,13 @@ use hromada::workflow::seals::{SealSet, Seals};
 use hromada::workflow::timers::sweep;
 use serde_json::{Value, json};
 
-use hromada::gateway::document_seals::KeyRingSeals;
 use hromada::gateway::in_process::InProcess;
 use hromada::gateway::keys::KeyRing;
 use hromada::gateway::message_log::MessageLog;
 use hromada::gateway::{Gateway, Limits};
 use hromada::reconcile::revision::{Revision, referenced_files};
+use hromada::workflow::key_seals::KeyRingSeals;
+use hromada::workflow::registries::GatewayRegistries;
 
 use crate::both;
 use crate::common::db::{Db, execute};
@@ -402,7 +403,7 @@ both! {
         assert_eq!(seals.seal("council").unwrap().participant(), "council");
         let e = seals.seal("nobody").unwrap_err();
         assert!(e.contains("`nobody` is not declared"), "{e}");
-        let registries = InProcess::new(gateway, Arc::new(move || Some(compiled.clone())));
+        let registries = GatewayRegistries::new(InProcess::new(gateway, Arc::new(move || Some(compiled.clone()))));
         let call = |consumer: &'static str, data: Value| {
             let registries = &registries;
             async move {

@@ -14,7 +14,7 @@ use crate::check::scenarios::moment;
 use crate::crypto::Seal;
 use crate::crypto::certs::Validity;
 use crate::crypto::dev_ca::{self, LeafProfile, LeafRequest};
-use crate::gateway::minimise::Projection;
+use crate::spec::minimise::Projection;
 use crate::spec::model::{Act, Scenario, Step, by_id};
 use crate::spec::{Loaded, Spec};
 use crate::store::Store;

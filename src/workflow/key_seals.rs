@@ -7,10 +7,10 @@ use std::sync::Arc;
 use openssl::pkey::PKey;
 use openssl::x509::X509;
 
-use super::keys::KeyRing;
+use super::seals::Seals;
 use crate::compile::Compiled;
 use crate::crypto::Seal;
-use crate::workflow::seals::Seals;
+use crate::gateway::keys::KeyRing;
 
 /// The seals of one revision's participants, their keys read when a document is issued.
 pub struct KeyRingSeals {
