@@ -29,7 +29,13 @@ async fn a_case_in_flight_keeps_its_definition_when_the_workflow_changes() {
     assert_eq!(old["revision"], before.as_str());
 
     // The merged change: in `received`, only the head of the department may ask the applicant
-    // for more documents now.
+    // for more documents now; the city's scenario of that step changes with it (a revision whose
+    // scenario names a step its workflow no longer lets that official take does not validate).
+    city.edit(
+        "spec/scenarios/material-aid.kdl",
+        r#"step "request-documents" by="koval-o""#,
+        r#"step "request-documents" by="tkachenko-o""#,
+    );
     city.edit(
         "spec/workflows/material-aid.kdl",
         r#"to="awaiting-documents" role="social-clerk""#,
