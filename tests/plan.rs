@@ -485,14 +485,19 @@ fn json_output_is_a_stable_document() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     let doc: serde_json::Value =
         serde_json::from_str(&run.stdout).expect("plan --format json prints JSON");
-    assert_eq!(doc["format_version"], "1.0");
+    assert_eq!(doc["format_version"], "1.1");
     assert_eq!(doc["root"], "city");
     assert_eq!(doc["from"]["revision"], "HEAD");
     assert_eq!(doc["from"]["commit"], repo.head());
     assert_eq!(doc["to"]["working_tree"], true);
     assert_eq!(
         doc["summary"],
-        serde_json::json!({"add": 1, "change": 1, "remove": 0, "widen": 3})
+        serde_json::json!({"add": 1, "change": 1, "remove": 0, "widen": 3, "stranded": 0})
+    );
+    assert_eq!(
+        doc["cases"],
+        serde_json::json!({"counted": false, "workflows": []}),
+        "no workflow changes, and --from counts no cases"
     );
 
     let widening = doc["widening"].as_array().unwrap();

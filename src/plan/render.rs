@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::{Action, Cases, Fate, Plan, Summary};
 
-pub const FORMAT_VERSION: &str = "1.0";
+pub const FORMAT_VERSION: &str = "1.1";
 
 /// One side of the comparison: a commit, or the working tree.
 #[derive(Debug, Clone, Serialize)]
