@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 use crate::spec::Spec;
 use crate::spec::model::{ApplicationData, FieldValue, Form, FormField, InputType};
 
-use super::formats::{parse_date, valid_edrpou, valid_email, valid_phone, valid_rnokpp};
+use super::formats::{valid_edrpou, valid_email, valid_phone, valid_rnokpp};
+use crate::spec::agreement_rules::parse_date;
 
 /// One thing the form refuses, at a JSON pointer inside the data (`/fields/2/value`, or empty
 /// for the data as a whole).

@@ -7,8 +7,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-pub use crate::spec::agreement_rules::parse_date;
-pub use crate::spec::model::common::parse_duration_days;
+use crate::spec::agreement_rules::parse_date;
+use crate::spec::model::common::parse_duration_days;
 use crate::spec::{Diagnostic, Kind};
 
 use super::Checker;

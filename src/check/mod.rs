@@ -25,7 +25,7 @@ use chrono::NaiveDate;
 
 use crate::spec::{Diagnostic, Kind, Loaded, Span};
 
-pub use formats::{parse_duration_days, valid_edrpou, valid_rnokpp};
+pub use formats::{valid_edrpou, valid_rnokpp};
 
 /// What every check needs: the tree, where its values are written, and today's date.
 pub struct Checker<'a> {

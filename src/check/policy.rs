@@ -5,7 +5,8 @@
 use crate::spec::model::{Agreement, Policy};
 use crate::spec::{Diagnostic, Kind};
 
-use super::{Checker, parse_duration_days};
+use super::Checker;
+use crate::spec::model::parse_duration_days;
 
 pub(super) fn check(c: &mut Checker) {
     let spec = c.spec();

@@ -8,7 +8,7 @@ pub mod gateway;
 
 use chrono::{DateTime, Utc};
 
-pub use crate::identity::Documents;
+use crate::identity::Documents;
 use crate::identity::Revision;
 use crate::spec::{Diagnostic, Spec};
 use crate::store::Actuation;

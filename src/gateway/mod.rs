@@ -28,7 +28,6 @@ pub mod peer_tls;
 pub mod protocol;
 pub mod provider;
 pub mod rate_limit;
-pub mod record;
 pub mod redirect;
 pub mod release;
 pub mod replay;
@@ -38,7 +37,6 @@ pub mod systems;
 pub mod systems_tls;
 pub mod token_bucket;
 pub mod trace;
-pub mod trust;
 pub mod upstream;
 
 use std::time::Duration;

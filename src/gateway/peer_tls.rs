@@ -29,7 +29,7 @@ use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::connections::ConnectionLimits;
 use crate::crypto::certs::{self, Validity, chains_to, key_description, name_line};
-pub use crate::identity::NodeCertificates;
+use crate::identity::NodeCertificates;
 
 /// What to do about a node certificate or key, in development.
 const DEV_HINT: &str = "`hromada keys dev` makes the development ones";

@@ -12,7 +12,7 @@ use serde_json::json;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::http_headers::hop_by_hop;
-pub use crate::identity::xroad::{ClientId, PROTOCOL_VERSION, ServiceId};
+use crate::identity::xroad::{ClientId, PROTOCOL_VERSION, ServiceId};
 
 /// Header naming the calling subsystem (`instance/class/code/subsystem`).
 pub const HEADER_CLIENT: &str = "X-Road-Client";

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::peer_tls::{PeerCertificate, presented_certificate};
 use crate::crypto::sha256_hex;
-pub use crate::identity::ClientCertificates;
+use crate::identity::ClientCertificates;
 use crate::spec::Spec;
 use crate::spec::model::{Connection, ConnectionProtocol};
 

@@ -18,10 +18,11 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch as signal};
 
 use crate::compile::current::{self, Current, Publisher};
-use crate::compile::{Compiled, Documents, compile};
+use crate::compile::{Compiled, compile};
+use crate::identity::Documents;
+use crate::identity::{Revision, short};
 use crate::spec::{Diagnostic, Loaded};
 use crate::store::{NewReconcile, Outcome, Store};
-use revision::Revision;
 use snapshot::Snapshots;
 use status::{Applied, Attempt, StatusReport};
 
@@ -247,7 +248,7 @@ impl Reconciler {
                         started_at,
                         format!(
                             "cannot count the open cases before applying revision {}: {e}",
-                            revision::short(&candidate.revision.id)
+                            short(&candidate.revision.id)
                         ),
                     );
                 }
@@ -283,7 +284,7 @@ impl Reconciler {
                     started_at,
                     format!(
                         "cannot write the snapshot of revision {} under {}: {e}; check that the data folder is writable",
-                        revision::short(&revision),
+                        short(&revision),
                         self.snapshots.path(&revision).display()
                     ),
                 );
@@ -294,7 +295,7 @@ impl Reconciler {
                     started_at,
                     format!(
                         "cannot write revision {} to the store: {e}",
-                        revision::short(&revision)
+                        short(&revision)
                     ),
                 );
             }
@@ -318,7 +319,7 @@ impl Reconciler {
                 started_at,
                 format!(
                     "cannot record the reconcile of {} in the store: {e}",
-                    revision::short(&revision)
+                    short(&revision)
                 ),
             );
         }
@@ -333,7 +334,7 @@ impl Reconciler {
                     node = %compiled.node,
                     warnings,
                     duration_ms = duration.as_millis() as u64,
-                    "applied revision {}", revision::short(&revision)
+                    "applied revision {}", short(&revision)
                 );
                 self.swap(compiled, finished_at, false);
             }
@@ -348,7 +349,7 @@ impl Reconciler {
                     revision = %revision,
                     errors,
                     "refused revision {}: {errors} error(s); {serving}. {}",
-                    revision::short(&revision),
+                    short(&revision),
                     first_errors(&json)
                 );
             }
@@ -468,16 +469,13 @@ impl Reconciler {
                     Err(e) => Err(e),
                 };
                 if let Err(e) = actuated {
-                    tracing::error!(
-                        "cannot write revision {} to the store: {e}",
-                        revision::short(&id)
-                    );
+                    tracing::error!("cannot write revision {} to the store: {e}", short(&id));
                     return;
                 }
                 tracing::warn!(
                     revision = %id,
                     "serving the last good revision {} from {from}, because the spec folder's revision was refused{}",
-                    revision::short(&id),
+                    short(&id),
                     if errors > 0 {
                         format!(" (checked today, that revision itself now has {errors} error(s))")
                     } else {
@@ -488,7 +486,7 @@ impl Reconciler {
             }
             Err(d) => tracing::error!(
                 "the last good revision {} cannot be served: {}; {}{}",
-                revision::short(&id),
+                short(&id),
                 d.summary,
                 d.detail,
                 d.help.map(|h| format!(" ({h})")).unwrap_or_default()

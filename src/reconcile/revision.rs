@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-pub use crate::identity::revision::{Revision, short};
+use crate::identity::revision::Revision;
 use crate::spec::source::{SPEC_FOLDERS, SourceSet};
 
 /// The files of a loaded tree beyond its KDL sources, relative to the root: what the checks

@@ -119,7 +119,7 @@ pub fn assert_refused(reply: &Reply, status: u16, kind: &str, mentions: &str) {
 pub async fn logged_exchanges(
     data: &std::path::Path,
     message_id: &str,
-) -> Vec<hromada::gateway::record::Exchange> {
+) -> Vec<hromada::store::Exchange> {
     let store = hromada::store::Store::connect(&hromada::store::Store::sqlite_url(
         &data.join("hromada.db"),
     ))
@@ -129,6 +129,6 @@ pub async fn logged_exchanges(
     store.close().await;
     records
         .iter()
-        .map(|r| hromada::gateway::record::Exchange::from_log_entry(&r.entry).unwrap())
+        .map(|r| hromada::store::Exchange::from_log_entry(&r.entry).unwrap())
         .collect()
 }

@@ -26,7 +26,8 @@ use hromada::gateway::in_process::InProcess;
 use hromada::gateway::keys::KeyRing;
 use hromada::gateway::message_log::MessageLog;
 use hromada::gateway::{Gateway, Limits};
-use hromada::reconcile::revision::{Revision, referenced_files};
+use hromada::identity::Revision;
+use hromada::reconcile::revision::referenced_files;
 use hromada::workflow::key_seals::KeyRingSeals;
 use hromada::workflow::registries::GatewayRegistries;
 
