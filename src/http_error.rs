@@ -1,5 +1,6 @@
 //! The JSON error response of the appliance's own endpoints (operations, catalogue, read APIs):
-//! `{"type": "...", "message": "..."}` with its status, the message saying what to do. The
+//! `{"type": "...", "message": "..."}` (and a `detail` where it helps) with its status, the
+//! message saying what to do. The
 //! gateway's X-Road errors have their own shape (`gateway::protocol`).
 
 use axum::Json;
@@ -33,6 +34,20 @@ impl IntoResponse for HttpError {
         )
             .into_response()
     }
+}
+
+/// The same answer with a `detail` that helps the caller act (the valid choices, the state seen).
+pub fn error_with(
+    status: StatusCode,
+    kind: &'static str,
+    message: impl Into<String>,
+    detail: serde_json::Value,
+) -> Response {
+    (
+        status,
+        Json(json!({"type": kind, "message": message.into(), "detail": detail})),
+    )
+        .into_response()
 }
 
 /// The response of an [`HttpError`], for handlers that answer with a `Response`.

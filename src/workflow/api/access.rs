@@ -38,7 +38,7 @@ pub(super) fn caller(headers: &HeaderMap, directory: &Directory) -> Result<Calle
             false => Err(Box::new(error(
                 StatusCode::FORBIDDEN,
                 "unknown_official",
-                &format!(
+                format!(
                     "`{id}` is not an official of the applied revision; officials are declared \
                      in the spec's `official` nodes"
                 ),

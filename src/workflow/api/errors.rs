@@ -1,25 +1,13 @@
 //! The cases API's refusals, in the JSON error shape the rest of the appliance answers with:
 //! `{"type", "message"}` and, where it helps, `detail`. Messages say what is wrong and what to do.
 
-use axum::Json;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use axum::response::Response;
 
 /// A refusal on its way out of a handler, boxed (a `Response` is large for a `Result`).
 pub type Refusal = Box<Response>;
 
-pub fn error(status: StatusCode, kind: &str, message: &str) -> Response {
-    (status, Json(json!({"type": kind, "message": message}))).into_response()
-}
-
-pub fn error_with(status: StatusCode, kind: &str, message: &str, detail: Value) -> Response {
-    (
-        status,
-        Json(json!({"type": kind, "message": message, "detail": detail})),
-    )
-        .into_response()
-}
+pub use crate::http_error::{error, error_with};
 
 pub fn bad_request(message: &str) -> Response {
     error(StatusCode::BAD_REQUEST, "bad_request", message)

@@ -343,7 +343,7 @@ async fn list(
                     return error(
                         StatusCode::FORBIDDEN,
                         "not_allowed",
-                        &format!(
+                        format!(
                             "official `{official}` does not hold role `{role}`; they hold: {}",
                             if roles.is_empty() {
                                 "none".to_string()
@@ -456,7 +456,7 @@ async fn visible_case(api: &CasesApi, caller: &Caller, id: &str) -> Result<CaseR
         Box::new(error(
             StatusCode::NOT_FOUND,
             "unknown_case",
-            &format!("there is no case `{id}` you may see"),
+            format!("there is no case `{id}` you may see"),
         ))
     };
     let row = match api.engine.store().case(id).await {
@@ -492,7 +492,7 @@ async fn visible_case(api: &CasesApi, caller: &Caller, id: &str) -> Result<CaseR
                 Err(Box::new(error(
                     StatusCode::FORBIDDEN,
                     "not_allowed",
-                    &format!(
+                    format!(
                         "official `{official}` holds no role of workflow `{}`, and the case is \
                          not assigned to them",
                         row.workflow
@@ -514,7 +514,7 @@ async fn answer(api: &CasesApi, status: StatusCode, moved: &Moved) -> Response {
         Ok(None) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
-            &format!(
+            format!(
                 "case {} was written but cannot be read back; report this to the appliance's \
                  operators",
                 moved.case_id
