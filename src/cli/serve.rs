@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 
 use crate::connections::ConnectionLimits;
 use crate::gateway::{Limits, checkpoints};
-use crate::reconcile::git::Remote;
+use crate::reconcile::pull::Remote;
 use crate::serve::Options;
 use crate::workflow::outbox::SmtpSettings;
 

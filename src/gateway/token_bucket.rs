@@ -1,5 +1,5 @@
-//! The in-process token buckets of the agreements' rate limits, driven by the caller's clock.
-//! What an agreement grants and when it is in force is `spec::agreement_rules`.
+//! The in-process token buckets of the agreements' rate limits, driven by the caller's clock
+//! (`rate_limit.rs` uses them on a store the process owns).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

@@ -63,11 +63,11 @@ impl fmt::Display for TreeError {
         match self {
             TreeError::NoGit(e) => write!(
                 f,
-                "cannot run `git` ({e}); plan reads revisions with the git CLI"
+                "cannot run `git` ({e}); hromada reads revisions of the spec with the git CLI"
             ),
             TreeError::NotARepository { root, message } => write!(
                 f,
-                "{} is not inside a git repository ({message}); plan compares git revisions of the spec root",
+                "{} is not inside a git repository ({message}), so no revision of the spec root can be read from Git",
                 root.display()
             ),
             TreeError::UnknownRevision { revision, top } => write!(
@@ -287,7 +287,7 @@ impl Checkout {
         let mut attempt = 0u32;
         loop {
             let path = base.join(format!(
-                "hromada-plan-{}-{stamp}-{attempt}",
+                "hromada-revision-{}-{stamp}-{attempt}",
                 std::process::id()
             ));
             match std::fs::create_dir(&path) {

@@ -1,5 +1,5 @@
 //! What names a revision of the spec: the Git commit when the spec root is a clean checkout, or
-//! a content hash of its files when it is not (`reconcile::revision` decides which), and the
+//! a content hash of its files when it is not (`reconcile::identify` decides which), and the
 //! files a revision references, read together with it.
 
 use std::collections::BTreeMap;

@@ -4,8 +4,8 @@
 //! attempt is recorded in the store. An old failure never blocks a newer fix.
 
 pub mod cases;
-pub mod git;
-pub mod revision;
+pub mod identify;
+pub mod pull;
 pub mod snapshot;
 pub mod status;
 pub mod watch;
@@ -528,11 +528,11 @@ fn read_last_good(
 
 /// Loads and checks the tree at `root` and identifies its revision.
 fn read(root: &std::path::Path) -> Candidate {
-    let head = revision::head(root);
+    let head = identify::head(root);
     let loaded = crate::spec::load(root);
     let diagnostics = crate::check::run(&loaded, chrono::Local::now().date_naive());
-    let referenced = revision::referenced_files(&loaded.sources);
-    let revision = revision::identify(&loaded.sources, &referenced, head.as_deref());
+    let referenced = identify::referenced_files(&loaded.sources);
+    let revision = identify::identify(&loaded.sources, &referenced, head.as_deref());
     let documents = referenced
         .iter()
         .filter_map(|path| {

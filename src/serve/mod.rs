@@ -23,7 +23,7 @@ use crate::gateway::checkpoints::Tally;
 use crate::gateway::keys::KeyRing;
 use crate::gateway::message_log::MessageLog;
 use crate::gateway::{self, Gateway, GatewayState, Limits, RunnerSettings, Runners, systems_tls};
-use crate::reconcile::git::Remote;
+use crate::reconcile::pull::Remote;
 use crate::reconcile::{Reconciler, Settings, Shared};
 use crate::store::Store;
 use ops::OpsState;

@@ -42,7 +42,6 @@ pub use seen_requests::SeenRequest;
 pub use time::{parse_time, time_text};
 pub use timers::{ClaimedTimer, NewTimer, Timer, TimerKind};
 pub use tx::Tx;
-#[allow(unused_imports)]
 pub(crate) use tx::on_tx;
 
 use std::fmt;

@@ -14,7 +14,6 @@ pub enum Tx {
 
 /// Runs `$body` with `$t` bound to the transaction's connection (`&mut *$t` is an executor):
 /// the same SQL text serves both databases.
-#[allow(unused_macros)] // used by the case repositories being written
 macro_rules! on_tx {
     ($tx:expr, $t:ident => $body:expr) => {
         match $tx {

@@ -27,7 +27,7 @@ use hromada::gateway::keys::KeyRing;
 use hromada::gateway::message_log::MessageLog;
 use hromada::gateway::{Gateway, Limits};
 use hromada::identity::Revision;
-use hromada::reconcile::revision::referenced_files;
+use hromada::reconcile::identify::referenced_files;
 use hromada::workflow::key_seals::KeyRingSeals;
 use hromada::workflow::registries::GatewayRegistries;
 
