@@ -91,7 +91,10 @@ impl Federation {
         let path = self.root.join(file);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains(from), "{file} has no `{from}`");
-        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+        // Whole or not at all: the watcher must never read a half-written file.
+        let staging = path.with_extension("kdl.new");
+        std::fs::write(&staging, text.replacen(from, to, 1)).unwrap();
+        std::fs::rename(&staging, &path).unwrap();
     }
 
     /// `X-Road-Client` of the council's registry subsystem.
