@@ -5,6 +5,7 @@
 
 pub mod current;
 pub mod gateway;
+pub mod workflow;
 
 use chrono::{DateTime, Utc};
 
@@ -26,6 +27,8 @@ pub struct Compiled {
     pub compiled_at: DateTime<Utc>,
     /// The subsystems' sections (the case engine's, the portal's and the registry's go beside).
     pub gateway: gateway::GatewaySection,
+    /// The case engine's workflows, with what their cases need.
+    pub workflow: workflow::WorkflowSection,
 }
 
 /// Compiles a checked spec for the process that serves `node` (the portal's node when `None`).
@@ -38,6 +41,7 @@ pub fn compile(
     let node = serving_node(&spec, node)?;
     Ok(Compiled {
         gateway: gateway::GatewaySection::compile(&spec, &documents),
+        workflow: workflow::WorkflowSection::compile(&spec, &revision.id),
         documents,
         actuation: Actuation::from_spec(&spec),
         revision,

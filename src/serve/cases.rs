@@ -137,10 +137,7 @@ async fn follow_revisions(
             KeyRing::new(keys.clone()),
             compiled.clone(),
         )));
-        if let Err(e) = api
-            .apply_revision(&compiled.revision.id, &compiled.spec)
-            .await
-        {
+        if let Err(e) = api.apply(&compiled).await {
             tracing::error!(
                 "the case engine cannot take revision {}: {e}; new cases start on the one before \
                  until it can (retrying in {}s)",

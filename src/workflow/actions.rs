@@ -9,12 +9,12 @@ use crate::spec::model::{Action, Issue, Notify, State, Transition};
 use crate::store::{NewMail, NewNotice, NewTimer, TimerKind, Tx};
 
 use super::calls::RegistryAnswer;
-use super::definition::Person;
 use super::documents::{self, IssueRequest};
 use super::engine::{
     Actor, Draft, Engine, EngineError, Moved, PlannedStep, Runnable, Step, merge_decision,
     new_event, time_text,
 };
+use crate::compile::workflow::Person;
 
 /// Writes `steps` onto `draft` (the case as read inside `tx`). `from` is the state the first
 /// step leaves; `None` when the first step is the case's start.

@@ -21,9 +21,10 @@ use super::actions;
 use super::calendar::Calendar;
 use super::calls::{Registries, RegistryAnswer, RegistryCall};
 use super::clock::SharedClock;
-use super::definition::{Definition, Person, is_automatic, with_numbers};
+use super::definition::{is_automatic, with_numbers};
 use super::guards::{Facts, Guards};
 use super::seals::{SealSet, Seals};
+use crate::compile::workflow::{Definition, Person, WorkflowSection};
 
 /// How many automatic transitions one request may follow before the engine stops and leaves the
 /// case where it is (a workflow whose automatic transitions loop).
@@ -109,29 +110,37 @@ impl Engine {
         &self.clock
     }
 
-    /// Makes `revision` the one new cases start on: pins every workflow of `spec` in the store
-    /// (a revision pinned before stays as it was), takes its officials for role checks, and
-    /// moves the open cases its `migrate` lines name.
+    /// Makes `revision` (as `spec` declares it) the one new cases start on; see `apply`.
     pub async fn apply_revision(&self, revision: &str, spec: &Spec) -> Result<(), EngineError> {
-        for w in &spec.workflows {
-            let Some(definition) = Definition::from_spec(spec, revision, &w.id) else {
-                continue;
-            };
-            let text = serde_json::to_string(&definition).map_err(|e| {
-                EngineError::Definition(format!("cannot encode workflow `{}`: {e}", w.id))
+        self.apply(revision, &WorkflowSection::compile(spec, revision))
+            .await
+    }
+
+    /// Makes `revision`, compiled into `section`, the one new cases start on: pins every
+    /// workflow in the store (a revision pinned before stays as it was), takes its officials for
+    /// role checks, and moves the open cases its `migrate` lines name.
+    pub async fn apply(
+        &self,
+        revision: &str,
+        section: &WorkflowSection,
+    ) -> Result<(), EngineError> {
+        for definition in &section.definitions {
+            let id = &definition.workflow.id;
+            let text = serde_json::to_string(definition).map_err(|e| {
+                EngineError::Definition(format!("cannot encode workflow `{id}`: {e}"))
             })?;
-            self.store.put_definition(revision, &w.id, &text).await?;
+            self.store.put_definition(revision, id, &text).await?;
         }
         self.current.store(Some(Arc::new(Current {
             revision: revision.to_string(),
-            officials: spec.officials.iter().map(Person::from).collect(),
-            e_services: spec
+            officials: section.officials.clone(),
+            e_services: section
                 .e_services
                 .iter()
-                .map(|e| (e.id.clone(), e.workflow.clone()))
+                .map(|(e, w)| (e.clone(), w.clone()))
                 .collect(),
         })));
-        let moved = self.migrate_cases(revision, spec).await?;
+        let moved = self.migrate_cases(revision, section).await?;
         if moved > 0 {
             tracing::info!(
                 revision,

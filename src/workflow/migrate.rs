@@ -4,21 +4,25 @@
 
 use serde_json::json;
 
-use crate::spec::Spec;
+use crate::compile::workflow::WorkflowSection;
 use crate::store::CaseMove;
 
 use super::actions::schedule;
 use super::engine::{Actor, Engine, EngineError, new_event, time_text};
 
 impl Engine {
-    /// Moves the open cases that `spec`'s `migrate` lines name into the states they name, on
+    /// Moves the open cases that `section`'s `migrate` lines name into the states they name, on
     /// `revision` (which must be pinned already); returns how many moved. A case changed by
     /// someone else meanwhile (or moved by another replica) is left to them.
-    pub async fn migrate_cases(&self, revision: &str, spec: &Spec) -> Result<usize, EngineError> {
+    pub async fn migrate_cases(
+        &self,
+        revision: &str,
+        section: &WorkflowSection,
+    ) -> Result<usize, EngineError> {
         let store = self.store();
         let mut moved = 0;
         for open in store.open_cases().await? {
-            let Some(workflow) = spec.workflows.iter().find(|w| w.id == open.workflow) else {
+            let Some(workflow) = section.definition(&open.workflow).map(|d| &d.workflow) else {
                 continue;
             };
             let Some(to) = workflow.home_of(&open.state).filter(|to| *to != open.state) else {

@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use crate::spec::Spec;
+use crate::compile::Compiled;
 use crate::store::{CaseQuery, CaseRow};
 use access::Caller;
 use directory::Directory;
@@ -56,12 +56,14 @@ impl CasesApi {
         &self.engine
     }
 
-    /// Makes `revision` of `spec` the one new cases start on (its workflows pinned in the store)
-    /// and the one actors are checked against.
-    pub async fn apply_revision(&self, revision: &str, spec: &Spec) -> Result<(), EngineError> {
-        self.engine.apply_revision(revision, spec).await?;
+    /// Makes the applied revision `compiled` the one new cases start on (its workflow section
+    /// pinned in the store) and the one actors are checked against.
+    pub async fn apply(&self, compiled: &Compiled) -> Result<(), EngineError> {
+        self.engine
+            .apply(&compiled.revision.id, &compiled.workflow)
+            .await?;
         self.directory
-            .store(Some(Arc::new(Directory::from_spec(spec))));
+            .store(Some(Arc::new(Directory::from_spec(&compiled.spec))));
         Ok(())
     }
 }

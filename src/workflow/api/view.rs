@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
+use crate::compile::workflow::Definition;
 use crate::store::{CaseEventRow, CaseRow};
-use crate::workflow::definition::Definition;
 
 /// A case as lists show it.
 pub fn summary(case: &CaseRow, definition: Option<&Definition>, now: DateTime<Utc>) -> Value {
