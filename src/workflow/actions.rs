@@ -270,7 +270,7 @@ async fn issue(
         "application": application_view(draft),
         "applicant": {"id": draft.row.applicant, "name": draft.row.applicant_name},
         "registry": draft.registry,
-        "decision": decision_view(draft, at),
+        "decision": decision_view(draft, at.with_timezone(&city_zone(&def.calendar))),
         "case": {"id": case_id, "e-service": draft.row.e_service},
     });
     let document = documents::issue(
@@ -285,6 +285,7 @@ async fn issue(
             context: &context,
             seal: &seal,
             at,
+            zone: city_zone(&def.calendar),
         },
     )
     .await
@@ -312,8 +313,15 @@ fn application_view(draft: &Draft) -> Value {
     application
 }
 
-/// The decision as templates see it: its outcome and reason, and the date it is issued on.
-fn decision_view(draft: &Draft, at: DateTime<Utc>) -> Value {
+/// The city's time zone, by which documents and decisions are dated (a checked spec names a
+/// valid one: H0314).
+fn city_zone(calendar: &crate::spec::model::Calendar) -> chrono_tz::Tz {
+    calendar.zone().unwrap_or(chrono_tz::Europe::Kyiv)
+}
+
+/// The decision as templates see it: its outcome and reason, and the date it is issued on (the
+/// city's day at `at`).
+fn decision_view(draft: &Draft, at: DateTime<chrono_tz::Tz>) -> Value {
     let mut decision = draft.decision.clone().unwrap_or_else(|| json!({}));
     if let Some(fields) = decision.as_object_mut() {
         fields

@@ -2,7 +2,7 @@
 //! the journal's numbering pattern, sealed by the participant (CMS, detached) and stored with
 //! its case, all in the transition's transaction; the same idempotency key gives the same one.
 
-use chrono::{DateTime, Datelike, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
 use minijinja::Environment;
 use openssl::cms::{CMSOptions, CmsContentInfo};
 use openssl::stack::Stack;
@@ -29,6 +29,9 @@ pub struct IssueRequest<'a> {
     /// The seal of the participant that issues it.
     pub seal: &'a Seal,
     pub at: DateTime<Utc>,
+    /// The city's time zone (the system calendar's): a document's date, and the year and day in
+    /// its number, are the city's, not UTC's.
+    pub zone: chrono_tz::Tz,
 }
 
 /// An issued document.
@@ -58,6 +61,7 @@ pub async fn issue(
     }
     let template = request.template;
     let mut numbered = None;
+    let day = request.at.with_timezone(&request.zone).date_naive();
     if let Some(journal) = request.journal {
         if journal.participant != request.seal.participant() {
             return Err(format!(
@@ -70,17 +74,17 @@ pub async fn issue(
             ));
         }
         // Checked before a number is taken, though the transaction would give it back anyway.
-        number_text(journal, 1, request.at, request.filed_in)?;
-        let period = period(journal, request.at);
+        number_text(journal, 1, day, request.filed_in)?;
+        let period = period(journal, day);
         let seq = store
             .next_number(tx, &journal.id, &period)
             .await
             .map_err(|e| e.to_string())?;
-        let number = number_text(journal, seq, request.at, request.filed_in)?;
+        let number = number_text(journal, seq, day, request.filed_in)?;
         numbered = Some((journal, period, seq, number));
     }
     let number = numbered.as_ref().map(|(.., number)| number.clone());
-    let text = render(template, request.context, number.as_deref(), request.at)?;
+    let text = render(template, request.context, number.as_deref(), day)?;
     let signature = request.seal.sign_detached(text.as_bytes(), request.at)?;
     let row = DocumentRow {
         id: uuid::Uuid::now_v7().to_string(),
@@ -163,8 +167,8 @@ fn verify_detached(signature: &[u8], content: &[u8], seal: &Seal) -> Result<(), 
     .map_err(|e| e.to_string())
 }
 
-/// The numbering period of `journal` at `at`: the year for a yearly reset, `` for none.
-pub fn period(journal: &Journal, at: DateTime<Utc>) -> String {
+/// The numbering period of `journal` on the city's `day`: the year for a yearly reset, `` for none.
+pub fn period(journal: &Journal, at: NaiveDate) -> String {
     match journal.reset {
         Reset::Yearly => at.year().to_string(),
         Reset::Never => String::new(),
@@ -172,11 +176,11 @@ pub fn period(journal: &Journal, at: DateTime<Utc>) -> String {
 }
 
 /// The registration number `seq` of `journal` at `at` by its pattern: `{seq}`, `{yyyy}`,
-/// `{yy}`, `{mm}`, `{dd}` (the UTC date) and `{case}` (`filed_in`).
+/// `{yy}`, `{mm}`, `{dd}` (the city's date) and `{case}` (`filed_in`).
 pub fn number_text(
     journal: &Journal,
     seq: i64,
-    at: DateTime<Utc>,
+    at: NaiveDate,
     filed_in: Option<&str>,
 ) -> Result<String, String> {
     let mut number = String::new();
@@ -223,7 +227,7 @@ fn render(
     template: &Template,
     context: &Value,
     number: Option<&str>,
-    at: DateTime<Utc>,
+    at: NaiveDate,
 ) -> Result<String, String> {
     let mut context = match context {
         Value::Object(map) => map.clone(),
@@ -273,7 +277,6 @@ fn exact(value: &Value) -> minijinja::Value {
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
 
     use super::*;
     use crate::spec::model::Direction;
@@ -291,7 +294,7 @@ mod tests {
 
     #[test]
     fn numbers_follow_the_journal_pattern() {
-        let at = Utc.with_ymd_and_hms(2026, 3, 9, 10, 0, 0).unwrap();
+        let at = NaiveDate::from_ymd_opt(2026, 3, 9).unwrap();
         let cases = [
             ("{seq}/01-{yyyy}", None, "17/01-2026"),
             ("Ж-{seq}/{yy}", None, "Ж-17/26"),
@@ -310,7 +313,7 @@ mod tests {
 
     #[test]
     fn a_pattern_that_cannot_be_filled_says_which_journal_and_why() {
-        let at = Utc::now();
+        let at = Utc::now().date_naive();
         let error = number_text(&journal("{case}/{seq}"), 1, at, None).unwrap_err();
         assert!(
             error.contains("`council-outgoing`") && error.contains("{case}"),
@@ -335,7 +338,7 @@ mod tests {
             r#"{"applicant": {"name": "Олена"}, "decision": {"amount": 1500.50}}"#,
         )
         .unwrap();
-        let at = Utc.with_ymd_and_hms(2026, 3, 9, 10, 0, 0).unwrap();
+        let at = NaiveDate::from_ymd_opt(2026, 3, 9).unwrap();
         assert_eq!(
             render(&template, &context, Some("03-10/7"), at).unwrap(),
             "№ 03-10/7 від 09.03.2026: Олена, 1500.50 грн"
@@ -344,7 +347,7 @@ mod tests {
 
     #[test]
     fn the_period_is_the_year_unless_the_journal_never_resets() {
-        let at = Utc.with_ymd_and_hms(2026, 12, 31, 23, 0, 0).unwrap();
+        let at = NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
         let mut j = journal("{seq}");
         assert_eq!(period(&j, at), "2026");
         j.reset = Reset::Never;

@@ -139,6 +139,7 @@ async fn certificate(
             context: &context,
             seal,
             at: when,
+            zone: chrono_tz::Europe::Kyiv,
         },
     )
     .await
@@ -207,6 +208,19 @@ both! {
         }
     }
 
+    async fn a_document_issued_after_the_citys_midnight_is_numbered_and_dated_by_the_citys_day(db: Db) {
+        let store = Store::connect(&db.url).await.unwrap();
+        let seal = Trust::new().seal("vodokanal");
+        // 22:30 UTC on 31 December is 00:30 on 1 January in Kyiv: the city's new year.
+        for (key, when, number) in [
+            ("a", Utc.with_ymd_and_hms(2026, 12, 31, 21, 30, 0).unwrap(), "АВ-1/2026"),
+            ("b", Utc.with_ymd_and_hms(2026, 12, 31, 22, 30, 0).unwrap(), "АВ-1/2027"),
+        ] {
+            let document = issue_one(&store, &seal, key, when).await;
+            assert_eq!(document.number.as_deref(), Some(number), "{key}");
+        }
+    }
+
     async fn the_seal_verifies_with_openssl_and_a_changed_text_does_not(db: Db) {
         let store = Store::connect(&db.url).await.unwrap();
         let trust = Trust::new();
@@ -221,6 +235,7 @@ both! {
             context: &decision(),
             seal: &seal,
             at: at(2026, 3, 9),
+            zone: chrono_tz::Europe::Kyiv,
         })
         .await
         .unwrap();
@@ -265,6 +280,7 @@ both! {
             context: &context,
             seal: &vodokanal,
             at: at(2026, 3, 9),
+            zone: chrono_tz::Europe::Kyiv,
         })
         .await
         .unwrap_err();
@@ -286,6 +302,7 @@ both! {
             context: &decision(),
             seal: &council,
             at: at(2026, 3, 9),
+            zone: chrono_tz::Europe::Kyiv,
         })
         .await
         .unwrap_err();
