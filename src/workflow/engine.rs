@@ -273,6 +273,7 @@ impl Engine {
         let fingerprint = fingerprint(&json!({
             "start": request.e_service, "applicant": request.applicant.id,
             "data": request.data, "on-behalf": request.on_behalf,
+            "submitted-by": request.submitted_by.map(Actor::label),
         }));
         if let Some(done) = self.replay(request.key, &fingerprint).await? {
             return Ok(done);
@@ -329,7 +330,11 @@ impl Engine {
             details: None,
         }];
         self.follow(&runnable, &mut draft, &mut steps).await;
-        let actor = Actor::Applicant(request.applicant.id.clone());
+        let applicant = Actor::Applicant(request.applicant.id.clone());
+        let (actor, on_behalf) = match request.submitted_by {
+            Some(by) => (by.clone(), Some(applicant.label())),
+            None => (applicant, request.on_behalf.map(str::to_string)),
+        };
         let mut tx = self.store.begin().await?;
         if let Some(done) = self.replay_in(&mut tx, request.key, &fingerprint).await? {
             return Ok(done);
@@ -340,7 +345,7 @@ impl Engine {
             &mut tx,
             &runnable,
             &actor,
-            request.on_behalf,
+            on_behalf.as_deref(),
             &mut initial,
             &steps,
             None,

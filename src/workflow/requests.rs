@@ -49,8 +49,11 @@ pub struct Start<'a> {
     pub applicant: &'a Applicant,
     /// The application's data (the form's fields).
     pub data: &'a Value,
-    /// Acting for whom, when someone submits for the applicant (a representative, ЦНАП staff).
+    /// Acting for whom, when the applicant's representative submits as the applicant.
     pub on_behalf: Option<&'a str>,
+    /// Who submits, when not the applicant (an official of a front office, ЦНАП): the history
+    /// then records them, acting for the applicant.
+    pub submitted_by: Option<&'a Actor>,
 }
 
 /// A request to fire a transition.

@@ -296,8 +296,10 @@ async fn an_official_starts_a_case_for_an_applicant_and_the_history_names_them()
     let history = api.history(&applicant(), id).await;
     let started = history.ok(200)["events"][0].clone();
     assert_eq!(started["kind"], "started");
-    assert!(
-        [&started["actor"], &started["on_behalf"]].contains(&&json!(front_office)),
-        "{started:#}"
+    assert_eq!(started["actor"], front_office, "{started:#}");
+    assert_eq!(
+        started["on_behalf"],
+        format!("applicant:{APPLICANT}"),
+        "the official acts for the applicant: {started:#}"
     );
 }

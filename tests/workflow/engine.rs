@@ -227,6 +227,7 @@ async fn start(
             applicant: &applicant(),
             data: &data(),
             on_behalf: None,
+            submitted_by: None,
         })
         .await
 }
@@ -340,6 +341,7 @@ both! {
         let moved = s.engine.start(Start {
             key: "k1", e_service: "material-aid", applicant: &applicant(), data: &data,
             on_behalf: None,
+            submitted_by: None,
         }).await.unwrap();
         let id = moved.case_id;
         let case = s.engine.case(&id).await.unwrap();
@@ -541,7 +543,7 @@ both! {
         let s = setup(&db).await;
         let moved = s.engine.start(Start {
             key: "k1", e_service: "material-aid", applicant: &applicant(),
-            data: &json!({"monthly_income": 4200}), on_behalf: None,
+            data: &json!({"monthly_income": 4200}), on_behalf: None, submitted_by: None,
         }).await.unwrap();
         let id = moved.case_id;
         let koval = Actor::Official("koval-o".into());
@@ -592,7 +594,7 @@ both! {
         let s = setup(&db).await;
         let moved = s.engine.start(Start {
             key: "k1", e_service: "test-water", applicant: &applicant(),
-            data: &json!({"account_number": "123"}), on_behalf: None,
+            data: &json!({"account_number": "123"}), on_behalf: None, submitted_by: None,
         }).await.unwrap();
         let clerk = Actor::Official("honcharenko-n".into());
         let e = s.engine.fire(fire("f1", &moved.case_id, "grant", &clerk, "review")).await.unwrap_err();
@@ -765,6 +767,7 @@ async fn the_engine_runs_on_an_in_memory_store() {
             applicant: &applicant(),
             data: &json!({"monthly_income": 4200}),
             on_behalf: None,
+            submitted_by: None,
         })
         .await
         .unwrap();

@@ -68,7 +68,7 @@ both! {
         for key in ["a", "b"] {
             let moved = first.start(Start {
                 key, e_service: "material-aid", applicant: &applicant,
-                data: &json!({"rnokpp": "3182736455", "monthly_income": 4200}), on_behalf: None,
+                data: &json!({"rnokpp": "3182736455", "monthly_income": 4200}), on_behalf: None, submitted_by: None,
             }).await.unwrap();
             started.push(moved.case_id);
         }
@@ -169,7 +169,7 @@ both! {
         let applicant = Applicant { id: "3182736455".into(), name: "Тест Тестович".into(), email: None };
         engine.start(Start {
             key: "a", e_service: "material-aid", applicant: &applicant,
-            data: &json!({"rnokpp": "3182736455", "monthly_income": 4200}), on_behalf: None,
+            data: &json!({"rnokpp": "3182736455", "monthly_income": 4200}), on_behalf: None, submitted_by: None,
         }).await.unwrap();
 
         // Renaming `received`, where the case sits, strands it: refused, and the last good

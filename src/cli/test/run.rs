@@ -90,6 +90,7 @@ pub async fn run(
             applicant: &applicant,
             data: &data,
             on_behalf: None,
+            submitted_by: None,
         })
         .await;
     let case_id = match started {

@@ -182,7 +182,7 @@ async fn start(State(api): State<CasesApi>, headers: HeaderMap, body: Bytes) -> 
     let Some(data) = fields.get("data").filter(|d| d.is_object()) else {
         return bad_request("`data` must be a JSON object of the application's fields");
     };
-    let (applicant, on_behalf) = match (&caller, named) {
+    let (applicant, submitted_by) = match (&caller, named) {
         (Caller::Applicant(own), None) => (own.clone(), None),
         (Caller::Applicant(own), Some(named)) if named == own => (own.clone(), None),
         (Caller::Applicant(_), Some(_)) => {
@@ -194,7 +194,7 @@ async fn start(State(api): State<CasesApi>, headers: HeaderMap, body: Bytes) -> 
             );
         }
         (Caller::Official(_), Some(named)) if crate::check::formats::valid_rnokpp(named) => {
-            (named.to_string(), Some(caller.label()))
+            (named.to_string(), Some(caller.actor()))
         }
         (Caller::Official(_), _) => {
             return bad_request(
@@ -213,7 +213,8 @@ async fn start(State(api): State<CasesApi>, headers: HeaderMap, body: Bytes) -> 
         e_service,
         applicant: &applicant,
         data,
-        on_behalf: on_behalf.as_deref(),
+        on_behalf: None,
+        submitted_by: submitted_by.as_ref(),
     };
     match api.engine.start(request).await {
         Ok(moved) => answer(&api, StatusCode::CREATED, &moved).await,
@@ -593,10 +594,5 @@ impl Caller {
             Caller::Official(id) => Actor::Official(id.clone()),
             Caller::Applicant(id) => Actor::Applicant(id.clone()),
         }
-    }
-
-    /// The caller as the history writes them.
-    fn label(&self) -> String {
-        self.actor().label()
     }
 }
