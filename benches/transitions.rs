@@ -17,7 +17,8 @@
 //! HROMADA_BENCH_WARMUP (1), HROMADA_BENCH_RUNS (3; the figure is the median),
 //! HROMADA_BENCH_CONCURRENCY (`1,8`), HROMADA_BENCH_STORE (`sqlite`, `postgres` or `both`, the
 //! default). The figures go to benches/README.md; stderr has each run's rate with the median of
-//! its calls alone, and the events a transition writes to the case history.
+//! its calls alone, the events a transition writes to the case history, and, before a store's
+//! rows, the median of 3,000 gateway calls made one after the other without the engine.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -50,6 +51,8 @@ mod federation;
 const WORKFLOW: &str = "bench-ping";
 const SUBJECT: &str = "3182736455";
 const RESIDENTS: &str = "council/residents";
+/// Gateway calls made alone, without the engine, before a store's rows.
+const ALONE: usize = 3_000;
 
 /// Copies the folder `from` into `to`, leaving out development keys (as `tests/common` does; the
 /// federation helper calls it as `super::copy_tree`).
@@ -289,6 +292,7 @@ async fn measure(
         gateway,
         Arc::new(move || Some(current.clone())),
     )));
+    call_alone(store_name, through_gateway.as_ref(), federation).await;
     let clock: SharedClock = Arc::new(SystemClock);
     let mut engines = Vec::new();
     for (name, registries) in [
@@ -346,6 +350,45 @@ async fn measure(
             times[times.len() / 2].as_secs_f64() * 1000.0
         );
     }
+}
+
+/// Makes [`ALONE`] calls through `registries` one after the other, with no engine around them,
+/// and prints their median and 90th percentile to stderr: what the in-process call costs by
+/// itself on this store (its message log commit is on it).
+async fn call_alone(
+    store_name: &str,
+    registries: &dyn Registries,
+    federation: &federation::Federation,
+) {
+    let data = json!({"purpose": "01"});
+    let mut times = Vec::with_capacity(ALONE);
+    for i in 0..ALONE {
+        let case_id = format!("alone-{i}");
+        let started = Instant::now();
+        let answer = registries
+            .call(RegistryCall {
+                case_id: &case_id,
+                consumer: "council/portal",
+                service: RESIDENTS,
+                fields: &[],
+                subject: SUBJECT,
+                data: &data,
+            })
+            .await;
+        times.push(started.elapsed());
+        assert!(
+            matches!(answer, RegistryAnswer::Answered { .. }),
+            "{answer:?}"
+        );
+    }
+    assert_eq!(federation.upstream.seen.lock().unwrap().len(), ALONE);
+    federation.upstream.seen.lock().unwrap().clear();
+    times.sort();
+    eprintln!(
+        "{store_name}: {ALONE} gateway calls alone, no engine: median {:.3} ms, p90 {:.3} ms",
+        times[ALONE / 2].as_secs_f64() * 1000.0,
+        times[ALONE * 9 / 10].as_secs_f64() * 1000.0
+    );
 }
 
 /// Starts `concurrency` cases and fires their transitions, one task per case, for the warm-up
