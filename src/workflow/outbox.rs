@@ -252,13 +252,6 @@ impl Deliverer {
                 .finish_mail(mail.id, &self.holder, self.clock.now(), &outcome)
                 .await?;
             let counted = match (&outcome, finished) {
-                (_, false) => "lost",
-                (MailOutcome::Sent, true) => "sent",
-                (MailOutcome::Retry { .. }, true) => "retried",
-                (MailOutcome::Failed { .. }, true) => "failed",
-            };
-            metrics::counter!("hromada_mail_attempts_total", "outcome" => counted).increment(1);
-            match (&outcome, finished) {
                 (_, false) => {
                     pass.lost += 1;
                     tracing::warn!(
@@ -268,10 +261,12 @@ impl Deliverer {
                         mail.id,
                         LEASE.num_minutes()
                     );
+                    "lost"
                 }
                 (MailOutcome::Sent, true) => {
                     pass.sent += 1;
                     tracing::debug!(mail = mail.id, "mail {} delivered", mail.id);
+                    "sent"
                 }
                 (MailOutcome::Retry { at, error }, true) => {
                     pass.retried += 1;
@@ -286,6 +281,7 @@ impl Deliverer {
                         mail.attempts + 1,
                         at.to_rfc3339()
                     );
+                    "retried"
                 }
                 (MailOutcome::Failed { error }, true) => {
                     pass.failed += 1;
@@ -295,8 +291,10 @@ impl Deliverer {
                         mail.id,
                         mail.case_id.as_deref().unwrap_or("none"),
                     );
+                    "failed"
                 }
-            }
+            };
+            metrics::counter!("hromada_mail_attempts_total", "outcome" => counted).increment(1);
         }
         Ok(pass)
     }

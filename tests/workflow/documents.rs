@@ -314,6 +314,32 @@ both! {
         assert!(store.documents_of_case("case-aid").await.unwrap().is_empty());
     }
 
+    async fn a_document_without_a_journal_is_sealed_and_unnumbered(db: Db) {
+        let store = Store::connect(&db.url).await.unwrap();
+        let trust = Trust::new();
+        let seal = trust.seal("city-council");
+        let mut tx = store.begin().await.unwrap();
+        let document = issue(&store, &mut tx, IssueRequest {
+            key: "aid/draft",
+            case_id: "case-aid",
+            template: template("material-aid-decision"),
+            journal: None,
+            filed_in: None,
+            context: &decision(),
+            seal: &seal,
+            at: at(2026, 3, 9),
+        })
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(document.number, None);
+        assert!(trust.openssl_accepts(&document.text, &document.signature));
+        let stored = store.documents_of_case("case-aid").await.unwrap();
+        assert_eq!(stored.len(), 1);
+        assert_eq!((stored[0].journal.as_deref(), stored[0].seq), (None, None));
+        assert_eq!(stored[0].sealed_by, "city-council");
+    }
+
     async fn a_document_rewritten_in_the_database_is_refused(db: Db) {
         let store = Store::connect(&db.url).await.unwrap();
         let seal = Trust::new().seal("vodokanal");

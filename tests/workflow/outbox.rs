@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
-use hromada::store::{NewMail, Store};
-use hromada::workflow::clock::{FakeClock, SharedClock};
+use hromada::store::{MailOutcome, NewMail, Store};
+use hromada::workflow::clock::{Clock, FakeClock, SharedClock};
 use hromada::workflow::outbox::{self, Deliverer, Pass, SmtpSettings};
 
 use crate::both;
@@ -163,6 +163,26 @@ both! {
         let status = store.mail_status("case-7/decided").await.unwrap().unwrap();
         assert_eq!((status.status.as_str(), status.attempts), ("failed", outbox::MAX_ATTEMPTS));
         assert!(status.last_error.unwrap().starts_with("gave up after 20 attempts"));
+    }
+
+    async fn a_lease_left_by_a_crashed_deliverer_ends_and_its_late_outcome_is_ignored(db: Db) {
+        let store = Store::connect(&db.url).await.unwrap();
+        enqueue(&store, &mail("case-7/lease", "olena@example.org")).await;
+        let now = clock().now();
+        let until = now + Duration::minutes(5);
+        let crashed = store.lease_mail("replica-a", now, until, 10).await.unwrap();
+        assert_eq!(crashed.len(), 1);
+        assert!(store.lease_mail("replica-b", now, until, 10).await.unwrap().is_empty());
+        let later = until + Duration::seconds(1);
+        let taken = store
+            .lease_mail("replica-b", later, later + Duration::minutes(5), 10)
+            .await
+            .unwrap();
+        assert_eq!(taken, crashed);
+        assert!(!store.finish_mail(crashed[0].id, "replica-a", later, &MailOutcome::Sent).await.unwrap());
+        assert!(store.finish_mail(taken[0].id, "replica-b", later, &MailOutcome::Sent).await.unwrap());
+        let status = store.mail_status("case-7/lease").await.unwrap().unwrap();
+        assert_eq!((status.status.as_str(), status.attempts), ("sent", 1));
     }
 
     async fn two_deliverers_send_each_mail_once(db: Db) {
