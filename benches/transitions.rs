@@ -30,7 +30,7 @@ use hromada::gateway::keys::KeyRing;
 use hromada::gateway::message_log::MessageLog;
 use hromada::gateway::{Gateway, Limits};
 use hromada::identity::Revision;
-use hromada::reconcile::revision::referenced_files;
+use hromada::reconcile::identify::referenced_files;
 use hromada::spec::Spec;
 use hromada::spec::model::{EService, Workflow};
 use hromada::store::Store;
@@ -415,6 +415,7 @@ async fn drive(
                 applicant: &applicant,
                 data: &data,
                 on_behalf: None,
+                submitted_by: None,
             })
             .await
             .unwrap();

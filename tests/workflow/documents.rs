@@ -328,6 +328,7 @@ both! {
             context: &decision(),
             seal: &seal,
             at: at(2026, 3, 9),
+            zone: chrono_tz::Europe::Kyiv,
         })
         .await
         .unwrap();
