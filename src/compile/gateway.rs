@@ -1,10 +1,12 @@
 //! The gateway's section of a compiled revision: the lookup tables from X-Road identifiers to the
-//! spec (`routes`) and the certificates peers, seals and systems are judged by (`trust`).
+//! spec (`routes`), the certificates peers, seals and systems are judged by (`trust`), and the
+//! services' upstream addresses to hide from what the catalogue shows (`upstreams`).
 
 pub mod routes;
 
 use super::Documents;
 use crate::identity::Trust;
+use crate::redact::Upstreams;
 use crate::spec::Spec;
 
 /// What the gateway serves one revision from.
@@ -13,6 +15,8 @@ pub struct GatewaySection {
     pub routes: routes::Routes,
     /// Trust anchors, node certificates and seals, parsed from the revision's documents.
     pub trust: Trust,
+    /// Every spelling of the services' upstream addresses, compiled once per revision.
+    pub upstreams: Upstreams,
 }
 
 impl GatewaySection {
@@ -20,6 +24,7 @@ impl GatewaySection {
         GatewaySection {
             routes: routes::Routes::new(spec),
             trust: Trust::from_spec(spec, documents),
+            upstreams: Upstreams::of(spec),
         }
     }
 }

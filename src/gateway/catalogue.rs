@@ -141,7 +141,7 @@ impl From<Availability> for Window {
 
 /// Builds the catalogue of `compiled` with health read from `store` as of `now`.
 pub async fn catalogue(compiled: &Compiled, store: &Store, now: DateTime<Utc>) -> Catalogue {
-    let addresses = Upstreams::of(&compiled.spec);
+    let addresses = &compiled.gateway.upstreams;
     let checks: HashMap<&str, &HealthCheckRow> = compiled
         .actuation
         .health_checks
@@ -166,7 +166,7 @@ pub async fn catalogue(compiled: &Compiled, store: &Store, now: DateTime<Utc>) -
                 (Ok(measured), Some(check)) => Health::of(check, measured.get(&reference), now),
                 _ => Health::unknown(check),
             };
-            services.push(entry(compiled, p, s, reference, health, &addresses));
+            services.push(entry(compiled, p, s, reference, health, addresses));
         }
     }
     Catalogue {
@@ -314,7 +314,7 @@ pub fn published_openapi(
     let public = public_openapi(document, &base_url(id))?;
     let text = redact(
         &String::from_utf8_lossy(&public),
-        &Upstreams::of(&compiled.spec),
+        &compiled.gateway.upstreams,
     );
     let content_type = if text.trim_start().starts_with('{') {
         "application/json"
