@@ -55,7 +55,7 @@ pub struct NewCaseEvent {
     /// Acting for whom, when someone acts for another (a representative, a delegate).
     pub on_behalf: Option<String>,
     /// `started`, `transition`, `called`, `decided`, `notified`, `issued`, `assigned`,
-    /// `reminded`, `escalated`, `overdue`.
+    /// `reminded`, `escalated`, `overdue`, `migrated`.
     pub kind: String,
     /// The transition's event, for a transition.
     pub event: Option<String>,

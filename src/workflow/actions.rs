@@ -6,13 +6,13 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::spec::model::{Action, Issue, Notify, State, Transition};
-use crate::store::{NewMail, NewNotice, NewTimer, TimerKind, Tx};
+use crate::store::{NewMail, NewNotice, NewTimer, TimerKind, Tx, time_text};
 
 use super::calls::RegistryAnswer;
 use super::documents::{self, IssueRequest};
 use super::engine::{
     Actor, Draft, Engine, EngineError, Moved, PlannedStep, Runnable, Step, merge_decision,
-    new_event, time_text,
+    new_event,
 };
 use crate::compile::workflow::Person;
 
@@ -176,12 +176,7 @@ async fn enter(
         row.assignee = None;
     }
     if let Some(outcome) = state.outcome {
-        row.outcome = Some(
-            serde_json::to_value(outcome)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
-        );
+        row.outcome = Some(outcome.as_str().to_string());
         row.role = None;
     }
     Ok(())

@@ -4,8 +4,10 @@
 
 use serde_json::json;
 
+use crate::store::time_text;
+
 use super::engine::{
-    Actor, Engine, EngineError, Moved, check_key, draft_of, fingerprint, new_event, time_text,
+    Actor, Engine, EngineError, Moved, check_key, draft_of, fingerprint, new_event,
 };
 
 /// A request to change a case's assignee.

@@ -5,10 +5,10 @@
 use serde_json::json;
 
 use crate::spec::model::Notify;
-use crate::store::{Timer, TimerKind, Tx};
+use crate::store::{Timer, TimerKind, Tx, time_text};
 
 use super::actions::notify;
-use super::engine::{Actor, Engine, EngineError, draft_of, new_event, time_text};
+use super::engine::{Actor, Engine, EngineError, draft_of, new_event};
 use super::timers::{BoxFuture, TimerHandler};
 
 impl TimerHandler for Engine {

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
+use crate::store::time_text;
 use arc_swap::ArcSwapOption;
-use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
 use crate::spec::Spec;
@@ -74,10 +74,6 @@ pub(super) struct PlannedStep {
     pub answers: Vec<(String, String, RegistryAnswer)>,
     /// What the official gave with the decision (`decision.<field>` in templates and guards).
     pub details: Option<Value>,
-}
-
-pub(super) fn time_text(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
 
 impl Engine {

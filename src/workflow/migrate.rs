@@ -5,10 +5,10 @@
 use serde_json::json;
 
 use crate::compile::workflow::WorkflowSection;
-use crate::store::CaseMove;
+use crate::store::{CaseMove, time_text};
 
 use super::actions::schedule;
-use super::engine::{Actor, Engine, EngineError, new_event, time_text};
+use super::engine::{Actor, Engine, EngineError, new_event};
 
 impl Engine {
     /// Moves the open cases that `section`'s `migrate` lines name into the states they name, on
@@ -62,12 +62,7 @@ impl Engine {
                 let to = CaseMove {
                     revision: revision.to_string(),
                     state: state.id.clone(),
-                    outcome: state.outcome.map(|o| {
-                        serde_json::to_value(o)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_string))
-                            .unwrap_or_default()
-                    }),
+                    outcome: state.outcome.map(|o| o.as_str().to_string()),
                     role: state.role.clone(),
                     assignee,
                     deadline_at: deadline.as_ref().map(time_text),

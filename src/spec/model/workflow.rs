@@ -223,6 +223,17 @@ pub struct Decide {
     pub reason: String,
 }
 
+impl Outcome {
+    /// The outcome as the spec writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Granted => "granted",
+            Outcome::Refused => "refused",
+            Outcome::Withdrawn => "withdrawn",
+        }
+    }
+}
+
 impl Workflow {
     /// The state an open case sitting in `state` is in under this definition: the state itself
     /// when declared, the target of its `migrate` line otherwise, or none (the case is stranded).
