@@ -18,6 +18,7 @@ pub mod http_error;
 pub mod http_headers;
 pub mod identity;
 pub mod plan;
+pub mod portal;
 pub mod reconcile;
 pub mod redact;
 pub mod serve;

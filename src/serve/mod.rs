@@ -68,6 +68,13 @@ pub struct AppState {
     pub ops: OpsState,
     pub gateway: GatewayState,
     pub cases: crate::workflow::api::CasesApi,
+    pub portal: crate::portal::PortalState,
+}
+
+impl FromRef<AppState> for crate::portal::PortalState {
+    fn from_ref(app: &AppState) -> Self {
+        app.portal.clone()
+    }
 }
 
 impl FromRef<AppState> for crate::workflow::api::CasesApi {
@@ -98,8 +105,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/status", get(ops::status))
         .merge(gateway::router())
         .merge(crate::workflow::api::router())
-        // The portal's `portal::router()` and the registry's `registry::router()` merge here,
-        // each over its own part of `AppState`.
+        .merge(crate::portal::router())
+        // The registry's `registry::router()` merges here, over its own part of `AppState`.
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
@@ -183,6 +190,11 @@ pub async fn run(options: Options) -> Result<(), String> {
             .sharing_rate_limits(&store),
     );
     let current = shared.clone();
+    let portal_current = shared.clone();
+    let portal_registries = Arc::new(crate::gateway::in_process::InProcess::new(
+        gateway.clone(),
+        Arc::new(move || portal_current.current.load_full()),
+    ));
     let cases = cases::api(
         &store,
         cases::clock(&options)?,
@@ -205,6 +217,16 @@ pub async fn run(options: Options) -> Result<(), String> {
             gateway,
             current: shared.current.clone(),
             api_token,
+        },
+        portal: crate::portal::PortalState {
+            current: shared.current.clone(),
+            store: store.clone(),
+            engine: cases.engine().clone(),
+            registries: portal_registries,
+            pages: Arc::new(crate::portal::pages::Pages::new()?),
+            settings: Arc::new(crate::portal::PortalSettings {
+                secure_cookies: options.tls.is_some(),
+            }),
         },
         cases,
     };

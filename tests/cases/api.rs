@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::city::TOKEN;
 use crate::common::appliance::Appliance;
+use crate::common::city::TOKEN;
 
 /// The document as the repository holds it.
 pub fn document() -> &'static Value {

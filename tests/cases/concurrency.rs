@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use serde_json::json;
 
 use crate::api::Api;
-use crate::city::{City, NO_DEBT};
+use crate::common::city::{City, NO_DEBT};
 use crate::water::{applicant, application};
 
 async fn races(database_url: Option<&str>) {

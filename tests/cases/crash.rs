@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use serde_json::json;
 
 use crate::api::Api;
-use crate::city::{APPLICANT, City, TOKEN};
+use crate::common::city::{APPLICANT, City, TOKEN};
 use crate::material_aid::{application, history_kinds};
 
 const CLERK: &str = "official:koval-o";

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::api::Api;
-use crate::city::{APPLICANT, City};
+use crate::common::city::{APPLICANT, City};
 use crate::material_aid::application;
 
 const CLERK: &str = "official:koval-o";

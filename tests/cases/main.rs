@@ -6,7 +6,6 @@
 mod common;
 
 mod api;
-mod city;
 mod concurrency;
 mod crash;
 mod in_flight;

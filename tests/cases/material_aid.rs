@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::api::Api;
-use crate::city::{APPLICANT, City, MONDAY};
+use crate::common::city::{APPLICANT, City, MONDAY};
 
 const CLERK: &str = "official:koval-o";
 const HEAD: &str = "official:tkachenko-o";

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use serde_json::json;
 
 use crate::api::{Api, conforms};
-use crate::city::{APPLICANT, City, NO_DEBT, TOKEN};
+use crate::common::city::{APPLICANT, City, NO_DEBT, TOKEN};
 use crate::water::{applicant, application};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

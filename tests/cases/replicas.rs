@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::api::Api;
-use crate::city::{APPLICANT, City};
+use crate::common::city::{APPLICANT, City};
 use crate::material_aid::{application, history_kinds};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

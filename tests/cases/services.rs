@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::api::Api;
-use crate::city::{APPLICANT, City};
+use crate::common::city::{APPLICANT, City};
 use crate::water::issued;
 
 fn me() -> String {

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use serde_json::{Value, json};
 
 use crate::api::Api;
-use crate::city::{APPLICANT, City, IN_DEBT, NO_DEBT, NO_DEBT_AS_TEXT};
+use crate::common::city::{APPLICANT, City, IN_DEBT, NO_DEBT, NO_DEBT_AS_TEXT};
 
 pub fn application(account: &str) -> Value {
     json!({

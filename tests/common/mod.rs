@@ -27,6 +27,7 @@ pub fn minimal() -> std::path::PathBuf {
 }
 
 pub mod appliance;
+pub mod city;
 pub mod db;
 pub mod federation;
 pub mod postgres;

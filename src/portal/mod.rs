@@ -1,0 +1,55 @@
+//! The citizens' e-services portal (PORTAL-*): server-rendered pages over its own state
+//! (`PortalState`, an axum `FromRef` substate) that `serve` composes. Every page works without
+//! JavaScript, and the server's checks are the truth.
+
+pub mod home;
+pub mod pages;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::FromRef;
+use axum::routing::get;
+
+use crate::compile::current::Current;
+use crate::gateway::in_process::InProcess;
+use crate::store::Store;
+use crate::workflow::engine::Engine;
+use pages::Pages;
+
+/// The subsystem the portal's own registry calls (prefill, cross-checks) are made as when the
+/// spec's `system { portal … }` names none.
+pub const DEFAULT_SUBSYSTEM: &str = "city-council/portal";
+
+/// What the portal's handlers share.
+#[derive(Clone)]
+pub struct PortalState {
+    /// The applied revision, read once per request.
+    pub current: Current,
+    pub store: Store,
+    /// The case engine: a signed application starts a case; the cabinet reads them.
+    pub engine: Arc<Engine>,
+    /// The gateway, called in-process as the portal's subsystem (prefill, cross-checks), so
+    /// that the message log and the citizen's data-access records see each call.
+    pub registries: Arc<InProcess>,
+    pub pages: Arc<Pages>,
+    pub settings: Arc<PortalSettings>,
+}
+
+/// How this appliance runs the portal.
+#[derive(Debug, Clone, Default)]
+pub struct PortalSettings {
+    /// The portal is served over TLS: its cookies are `Secure`.
+    pub secure_cookies: bool,
+}
+
+/// The portal's routes; `serve` merges them over its part of the state.
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    PortalState: FromRef<S>,
+{
+    Router::new()
+        .route("/", get(home::page))
+        .route("/assets/portal.css", get(pages::stylesheet))
+}

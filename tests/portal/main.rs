@@ -1,0 +1,7 @@
+//! The citizens' portal through `hromada serve` (issue 13): its pages over HTTP and in a real
+//! browser, against the example city with real upstreams and a real OpenID provider on loopback.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod home;
