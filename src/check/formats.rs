@@ -332,7 +332,10 @@ impl Formats<'_, '_> {
             empty.push(("/sign-in/client-id", "the sign-in client id"));
         }
         if sign_in.client_secret_file.trim().is_empty() {
-            empty.push(("/sign-in/client-secret-file", "the sign-in client secret file"));
+            empty.push((
+                "/sign-in/client-secret-file",
+                "the sign-in client secret file",
+            ));
         }
         for (name, claim) in sign_in.claims.named() {
             if claim.trim().is_empty() {
