@@ -255,3 +255,28 @@ async fn find(portal: &PortalState, parts: &Parts) -> Result<Option<Citizen>, Re
         }),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_that_needs_a_session_sends_the_browser_to_sign_in_and_back() {
+        let (parts, ()) = axum::http::Request::get("/drafts/7/pages/2?x=1&y=2")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let response = to_sign_in(&parts);
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            response.headers()[header::LOCATION],
+            "/sign-in?next=%2Fdrafts%2F7%2Fpages%2F2%3Fx%3D1%26y%3D2"
+        );
+    }
+
+    #[test]
+    fn the_owner_is_the_rnokpp_or_else_the_subject() {
+        assert_eq!(Citizen::owner_of(Some("3184710691"), "abc"), "3184710691");
+        assert_eq!(Citizen::owner_of(None, "abc"), "sub:abc");
+    }
+}

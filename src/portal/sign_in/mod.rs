@@ -88,6 +88,12 @@ pub async fn callback(
             .collect();
         return refuse(format!("the identity provider answered `{error}`")).await;
     }
+    // RFC 9207: a provider that names itself in the answer must be the one the spec declares.
+    if let Some(iss) = query_value(query, "iss")
+        && iss.trim_end_matches('/') != provider.issuer.trim_end_matches('/')
+    {
+        return refuse("the sign-in callback names another issuer than the spec's".into()).await;
+    }
     let (Some(code), Some(state)) = (query_value(query, "code"), query_value(query, "state"))
     else {
         return refuse("the sign-in callback came without a code or state".into()).await;
