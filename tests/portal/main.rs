@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod fake_issuer;
 mod home;
 mod portal;
 mod sign_in;

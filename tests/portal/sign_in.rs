@@ -377,3 +377,106 @@ fn without_a_sign_in_block_the_portal_says_sign_in_is_not_configured_and_a_dead_
         app.log()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_token_with_a_bad_signature_audience_issuer_or_expiry_signs_nobody_in() {
+    use crate::fake_issuer::{FakeIssuer, Forgery};
+
+    let city = crate::common::city::City::new().await;
+    let fake = FakeIssuer::start(crate::portal::CLIENT_ID).await;
+    let secret = city.root().join("dev-keys/sign-in/client-secret");
+    std::fs::create_dir_all(secret.parent().unwrap()).unwrap();
+    std::fs::write(&secret, "fake-issuer-secret").unwrap();
+    city.edit(
+        "spec/system.kdl",
+        r#"issuer "https://id.gov.ua""#,
+        &format!(r#"issuer "{}""#, fake.issuer()),
+    );
+    // The provider sends people back under the public URL, not the listener's address.
+    let app = city
+        .start_core(
+            &city.dir.path().join("data"),
+            &["--public-url", "http://portal.invalid:8080/"],
+        )
+        .await;
+    let events = || async {
+        let db = city.dir.path().join("data/hromada.db");
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        let rows: Vec<(String, Option<String>, String)> =
+            sqlx::query_as("SELECT kind, subject, reason FROM security_events ORDER BY id")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        pool.close().await;
+        rows
+    };
+    let attempt = |forgery: Forgery| {
+        let fake = fake.clone();
+        let url = app.url.clone();
+        async move {
+            fake.forge(forgery);
+            let browser = crate::portal::Browser::new(&url);
+            let to_provider = browser.get("/sign-in").await;
+            assert_eq!(to_provider.status, 303, "{}", to_provider.body);
+            let back = browser.get(to_provider.location.as_deref().unwrap()).await;
+            let location = back.location.clone().unwrap();
+            assert!(
+                location.starts_with("http://portal.invalid:8080/sign-in/callback?"),
+                "{location}"
+            );
+            let callback = location.replace("http://portal.invalid:8080", &url);
+            let landed = browser.get(&callback).await;
+            let signed_in = browser
+                .get("/")
+                .await
+                .body
+                .contains("Ви увійшли як Іваненко Марія");
+            (landed, signed_in)
+        }
+    };
+
+    // The genuine token first: the refusals below are the forgeries', not the harness's.
+    let (landed, signed_in) = attempt(Forgery::None).await;
+    assert_eq!(landed.status, 303, "{}\n{}", landed.body, app.log());
+    assert!(signed_in);
+
+    for (forgery, reason) in [
+        (Forgery::OtherKey, "Signature verification failed"),
+        (Forgery::OtherAudience, "Invalid audiences"),
+        (Forgery::Expired, "Expired"),
+        (Forgery::OtherIssuer, "Invalid issuer"),
+        (Forgery::Unsigned, "the ID token is refused"),
+    ] {
+        let (landed, signed_in) = attempt(forgery).await;
+        assert_eq!(landed.status, 403, "{forgery:?}: {}", landed.body);
+        assert!(landed.body.contains("Вхід не вдався"), "{}", landed.body);
+        assert!(!signed_in, "{forgery:?} signed someone in");
+        let recorded = events().await;
+        let (kind, subject, last) = recorded.last().unwrap();
+        assert_eq!(kind, "refused-token", "{forgery:?}: {recorded:#?}");
+        assert_eq!(subject, &None);
+        assert!(last.contains(reason), "{forgery:?}: {last}");
+    }
+
+    // A token that passes every check but carries an RNOKPP with a wrong check digit.
+    let (landed, signed_in) = attempt(Forgery::BadRnokpp).await;
+    assert_eq!(landed.status, 403, "{}", landed.body);
+    assert!(!signed_in);
+    let recorded = events().await;
+    let (kind, subject, reason) = recorded.last().unwrap();
+    assert_eq!(kind, "sign-in-failed");
+    assert_eq!(subject.as_deref(), Some("fake-subject-1"));
+    assert!(reason.contains("not a valid RNOKPP"), "{reason}");
+    assert!(!reason.contains("1234567890"), "{reason}");
+
+    // After a signature failure the keys are read again; a genuine token still works.
+    let (landed, signed_in) = attempt(Forgery::None).await;
+    assert_eq!(landed.status, 303, "{}", landed.body);
+    assert!(signed_in);
+    assert_eq!(
+        fake.last_redirect_uri().as_deref(),
+        Some("http://portal.invalid:8080/sign-in/callback")
+    );
+}
