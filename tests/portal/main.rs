@@ -7,4 +7,5 @@ mod common;
 mod fake_issuer;
 mod home;
 mod portal;
+mod sessions_store;
 mod sign_in;
