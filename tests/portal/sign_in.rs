@@ -36,6 +36,41 @@ async fn wait_for_event(portal: &Portal, kind: &str, subject: Option<&str>) {
     );
 }
 
+async fn sessions_db(portal: &Portal) -> sqlx::SqlitePool {
+    let db = portal.city.dir.path().join("data/hromada.db");
+    sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap()
+}
+
+/// The sessions' ids in the order they were opened.
+async fn session_ids(portal: &Portal) -> Vec<String> {
+    let pool = sessions_db(portal).await;
+    let ids = sqlx::query_scalar("SELECT id FROM portal_sessions ORDER BY created_at")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    ids
+}
+
+async fn ended_why(portal: &Portal) -> Vec<(String, Option<String>)> {
+    let pool = sessions_db(portal).await;
+    let rows = sqlx::query_as("SELECT id, ended_why FROM portal_sessions")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    rows
+}
+
+/// Changes the store behind the appliance's back.
+async fn rewrite(portal: &Portal, sql: &str) {
+    let pool = sessions_db(portal).await;
+    sqlx::query(sql).execute(&pool).await.unwrap();
+    pool.close().await;
+}
+
 fn set_cookies(page: &Page) -> Vec<String> {
     page.headers
         .get_all(reqwest::header::SET_COOKIE)
@@ -101,6 +136,55 @@ async fn a_citizen_signs_in_with_a_cookie_that_scripts_cannot_read_and_comes_bac
     let again = browser.get("/sign-in?next=%2Fcabinet").await;
     assert_eq!(again.location.as_deref(), Some("/cabinet"));
     wait_for_event(&portal, "signed-in", Some(CITIZEN.sub)).await;
+
+    // Sessions rewritten in the store as if time had passed: idle, past their lifetime, or with
+    // an identity that no longer reads. Each is ended, not honoured.
+    let idle = portal.sign_in(&CITIZEN).await;
+    let expired = portal.sign_in(&OTHER).await;
+    let garbled = portal.sign_in(&CITIZEN).await;
+    let sessions = session_ids(&portal).await;
+    let [idle_id, expired_id, garbled_id] = &sessions[sessions.len() - 3..] else {
+        unreachable!()
+    };
+    rewrite(
+        &portal,
+        &format!("UPDATE portal_sessions SET last_seen_at = '2020-01-01T00:00:00.000000000Z' WHERE id = '{idle_id}'"),
+    )
+    .await;
+    rewrite(
+        &portal,
+        &format!("UPDATE portal_sessions SET expires_at = '2020-01-01T00:00:00.000000000Z' WHERE id = '{expired_id}'"),
+    )
+    .await;
+    rewrite(
+        &portal,
+        &format!("UPDATE portal_sessions SET claims = 'not json' WHERE id = '{garbled_id}'"),
+    )
+    .await;
+    assert!(!greets(&idle.get("/").await, "Іваненко Марія Петрівна"));
+    assert!(!greets(&expired.get("/").await, "Петренко Олег Іванович"));
+    assert!(!greets(&garbled.get("/").await, "Іваненко Марія Петрівна"));
+    assert!(
+        greets(&browser.get("/").await, "Іваненко Марія Петрівна"),
+        "others' sessions stay"
+    );
+    let ended = ended_why(&portal).await;
+    for (id, why) in [
+        (idle_id, "idle"),
+        (expired_id, "expired"),
+        (garbled_id, "expired"),
+    ] {
+        assert!(
+            ended.contains(&(id.clone(), Some(why.to_string()))),
+            "{id} not ended as {why}: {ended:?}"
+        );
+    }
+    wait_for_event(&portal, "session-ended", Some(OTHER.sub)).await;
+    assert!(
+        portal.app.log().contains("stored identity does not read"),
+        "{}",
+        portal.app.log()
+    );
 
     // `next` that leaves the site is dropped: no open redirect.
     for hostile in [
