@@ -564,3 +564,63 @@ async fn an_id_token_with_a_bad_signature_audience_issuer_or_expiry_signs_nobody
         Some("http://portal.invalid:8080/sign-in/callback")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_an_https_address_the_cookies_are_secure_and_host_only() {
+    let fake = crate::fake_issuer::FakeIssuer::start(crate::portal::CLIENT_ID).await;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("city");
+    example_city(&root);
+    let system = root.join("spec/system.kdl");
+    let text = std::fs::read_to_string(&system).unwrap();
+    std::fs::write(
+        &system,
+        text.replace(
+            r#"issuer "https://id.gov.ua""#,
+            &format!(r#"issuer "{}""#, fake.issuer()),
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("dev-keys/sign-in")).unwrap();
+    std::fs::write(root.join("dev-keys/sign-in/client-secret"), "s3cret").unwrap();
+    // A TLS-terminating proxy in front: browsers see https, so the cookies must say Secure.
+    let app = Appliance::start(
+        &root,
+        &dir.path().join("data"),
+        &["--public-url", "https://e.city.example"],
+    );
+    app.wait_for("the first revision", |s| s["ready"] == true);
+    let browser = crate::portal::Browser::new(&app.url);
+    let to_provider = browser.get("/sign-in").await;
+    assert_eq!(
+        to_provider.status,
+        303,
+        "{}\n{}",
+        to_provider.body,
+        app.log()
+    );
+    let cookies = set_cookies(&to_provider);
+    assert_eq!(cookies.len(), 1, "{cookies:?}");
+    let cookie = &cookies[0];
+    assert!(cookie.starts_with("__Host-hromada-sign-in="), "{cookie}");
+    for flag in ["; Secure", "; HttpOnly", "; SameSite=Lax", "; Path=/"] {
+        assert!(cookie.contains(flag), "{cookie} lacks {flag}");
+    }
+    assert!(!cookie.to_ascii_lowercase().contains("domain="), "{cookie}");
+    let location = to_provider.location.unwrap();
+    assert!(
+        location.contains("redirect_uri=https%3A%2F%2Fe.city.example%2Fsign-in%2Fcallback"),
+        "{location}"
+    );
+    // PKCE and a nonce go with every request.
+    assert!(
+        location.contains("code_challenge_method=S256"),
+        "{location}"
+    );
+    assert!(location.contains("nonce="), "{location}");
+    assert!(
+        location.contains("scope=openid+profile+email")
+            || location.contains("scope=openid%20profile%20email"),
+        "{location}"
+    );
+}
