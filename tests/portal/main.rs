@@ -4,4 +4,6 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod catalogue;
 mod home;
+mod procedure_versions;
