@@ -109,7 +109,7 @@ fn the_material_aid_page_shows_every_annex_1_item_in_order_and_who_is_responsibl
         "Способи подання заяви",
         "в електронній формі через Портал послуг",
         "Строк надання послуги",
-        "До 20 робочих днів",
+        "Не більше ніж 20 робочих днів",
         "Підстави для відмови",
         "Отримання допомоги з тієї самої підстави протягом останніх 12 місяців",
         "Порядок оскарження",
@@ -128,7 +128,7 @@ fn the_material_aid_page_shows_every_annex_1_item_in_order_and_who_is_responsibl
         &[
             "Як розглядається заява",
             "Заяву отримано",
-            "строк — до 5 робочих днів",
+            "строк — 5 робочих днів",
             "Розгляд комісією",
             "Можливі результати: послугу надано; у наданні відмовлено",
             "ви можете відкликати заяву",
@@ -282,7 +282,7 @@ async fn an_edited_e_service_is_live_after_the_next_reconcile_with_a_newer_since
     }
     let (new_since, body) =
         edited.unwrap_or_else(|| panic!("the date did not change\n{}", appliance.log()));
-    assert!(body.contains("До 15 робочих днів"), "{body}");
+    assert!(body.contains("Не більше ніж 15 робочих днів"), "{body}");
     let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap();
     assert!(
         parse(&new_since) > parse(&aid_since),
