@@ -8,6 +8,7 @@ use hromada::html::escape_html;
 
 use crate::common::appliance::{Appliance, example_city};
 use crate::common::city::City;
+use crate::portal::{CITIZEN, Portal};
 
 /// The example city served from a temporary folder, after `prepare` edits its tree.
 fn serve_city(dir: &Path, prepare: impl FnOnce(&Path)) -> Appliance {
@@ -378,4 +379,28 @@ fn a_suspended_providers_service_says_so_and_takes_no_applications() {
     assert!(home.contains("Надавач тимчасово не приймає заяви через портал."));
     let other = page(&appliance, "/services/material-aid");
     assert!(other.contains("Подати заяву онлайн"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_in_the_apply_button_posts_with_the_sessions_csrf_token() {
+    let portal = Portal::start().await;
+    let browser = portal.sign_in(&CITIZEN).await;
+    let page = browser.get("/services/material-aid").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("Іваненко Марія Петрівна"),
+        "{}",
+        page.body
+    );
+    let form = r#"<form method="post" action="/services/material-aid/apply">"#;
+    let at = page
+        .body
+        .find(form)
+        .unwrap_or_else(|| panic!("no apply form:\n{}", page.body));
+    let token = format!(
+        r#"<input type="hidden" name="csrf" value="{}">"#,
+        browser.csrf()
+    );
+    assert!(page.body[at..].contains(&token), "{}", page.body);
+    assert!(!page.body.contains("/sign-in?next="), "{}", page.body);
 }

@@ -6,4 +6,6 @@ mod common;
 
 mod catalogue;
 mod home;
+mod portal;
 mod procedure_versions;
+mod sign_in;
