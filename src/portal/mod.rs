@@ -2,12 +2,16 @@
 //! (`PortalState`, an axum `FromRef` substate) that `serve` composes. Every page works without
 //! JavaScript, and the server's checks are the truth.
 
+pub mod catalogue;
 pub mod citizen;
+pub mod e_service;
 pub mod home;
 pub mod pages;
+pub mod procedure_since;
 pub mod security_log;
 pub mod session;
 pub mod sign_in;
+pub mod way_through;
 
 use std::sync::Arc;
 
@@ -60,6 +64,7 @@ where
 {
     Router::new()
         .route("/", get(home::page))
+        .route("/services/{id}", get(e_service::page))
         .route("/assets/portal.css", get(pages::stylesheet))
         .route("/sign-in", get(sign_in::start))
         .route("/sign-in/callback", get(sign_in::callback))

@@ -14,6 +14,7 @@ mod ledger;
 mod open_cases;
 mod outbox;
 mod portal_sessions;
+mod procedure_versions;
 mod rate_buckets;
 mod reconciles;
 mod security_events;
@@ -39,6 +40,7 @@ pub use ledger::{
 pub use open_cases::{CaseMove, OpenCases};
 pub use outbox::{LeasedMail, MailOutcome, MailStatus, NewMail};
 pub use portal_sessions::{NewSession, PendingSignIn, SessionEnd, SessionRow};
+pub use procedure_versions::ProcedureVersion;
 pub use rate_buckets::{Lease, LeaseRequest};
 pub use reconciles::{NewReconcile, Outcome, ReconcileRecord};
 pub use security_events::{SecurityEvent, SecurityEventRow};

@@ -4,8 +4,10 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod catalogue;
 mod fake_issuer;
 mod home;
 mod portal;
+mod procedure_versions;
 mod sessions_store;
 mod sign_in;
