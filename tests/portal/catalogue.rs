@@ -359,7 +359,7 @@ fn hostile_text_in_the_spec_is_escaped_and_no_upstream_address_is_shown() {
 }
 
 #[test]
-fn a_suspended_providers_service_says_so_and_takes_no_applications() {
+fn a_suspended_provider_or_a_service_not_offered_online_takes_no_applications() {
     let dir = tempfile::tempdir().unwrap();
     let appliance = serve_city(dir.path(), |root| {
         edit(
@@ -367,6 +367,12 @@ fn a_suspended_providers_service_says_so_and_takes_no_applications() {
             "spec/participants/vodokanal.kdl",
             "    class \"COM\"\n",
             "    class \"COM\"\n    status \"suspended\"\n",
+        );
+        edit(
+            root,
+            "spec/e-services/heating-recalculation.kdl",
+            "submission \"portal\" \"cnap\" \"mail\"",
+            "submission \"cnap\" \"mail\"",
         );
     });
     let body = page(&appliance, "/services/water-no-debt");
@@ -379,6 +385,12 @@ fn a_suspended_providers_service_says_so_and_takes_no_applications() {
     assert!(home.contains("Надавач тимчасово не приймає заяви через портал."));
     let other = page(&appliance, "/services/material-aid");
     assert!(other.contains("Подати заяву онлайн"));
+    let offline = page(&appliance, "/services/heating-recalculation");
+    assert!(
+        offline.contains("Подати заяву на цю послугу онлайн не можна"),
+        "{offline}"
+    );
+    assert!(!offline.contains("Подати заяву онлайн"), "{offline}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
