@@ -5,7 +5,9 @@
 mod common;
 
 mod catalogue;
+mod fake_issuer;
 mod home;
 mod portal;
 mod procedure_versions;
+mod sessions_store;
 mod sign_in;

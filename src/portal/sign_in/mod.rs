@@ -34,7 +34,7 @@ pub async fn start(
     }
     let (chrome, provider) = match provider(&portal) {
         Ok(found) => found,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let Some(redirect) = redirect_uri(&portal) else {
         return unavailable(&portal, &chrome, "the portal's public URL is not known yet").await;
@@ -76,7 +76,7 @@ pub async fn callback(
     let log = SecurityLog::new(portal.store.clone());
     let (chrome, provider) = match provider(&portal) {
         Ok(found) => found,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let query = query.as_deref();
     let refuse = |reason: String| refused(&portal, &chrome, &log, EventKind::SignInFailed, reason);
@@ -87,6 +87,12 @@ pub async fn callback(
             .take(64)
             .collect();
         return refuse(format!("the identity provider answered `{error}`")).await;
+    }
+    // RFC 9207: a provider that names itself in the answer must be the one the spec declares.
+    if let Some(iss) = query_value(query, "iss")
+        && iss.trim_end_matches('/') != provider.issuer.trim_end_matches('/')
+    {
+        return refuse("the sign-in callback names another issuer than the spec's".into()).await;
     }
     let (Some(code), Some(state)) = (query_value(query, "code"), query_value(query, "state"))
     else {
@@ -229,14 +235,14 @@ fn signed_out_page(portal: &PortalState, chrome: &Chrome, ended: u64) -> Respons
 }
 
 /// The sign-in block of the applied revision, or the page that says why there is none.
-fn provider(portal: &PortalState) -> Result<(Chrome, SignIn), Response> {
+fn provider(portal: &PortalState) -> Result<(Chrome, SignIn), Box<Response>> {
     let Some(compiled) = portal.current.load_full() else {
-        return Err(portal.pages.problem(
+        return Err(Box::new(portal.pages.problem(
             StatusCode::SERVICE_UNAVAILABLE,
             &Chrome::default(),
             "Портал ще запускається",
             "Вхід стане доступним за хвилину. Оновіть сторінку згодом.",
-        ));
+        )));
     };
     let chrome = home::chrome(&compiled);
     match compiled
@@ -246,13 +252,13 @@ fn provider(portal: &PortalState) -> Result<(Chrome, SignIn), Response> {
         .and_then(|s| s.sign_in.clone())
     {
         Some(provider) => Ok((chrome, provider)),
-        None => Err(portal.pages.problem(
+        None => Err(Box::new(portal.pages.problem(
             StatusCode::SERVICE_UNAVAILABLE,
             &chrome,
             "Вхід не налаштовано",
             "Цей портал ще не підключено до сервісу ідентифікації, тож увійти зараз неможливо. \
              Послуги можна переглядати без входу.",
-        )),
+        ))),
     }
 }
 
