@@ -196,7 +196,10 @@ fn the_search_finds_by_a_word_and_by_code_and_says_when_it_finds_nothing() {
     let (status, body) = appliance.get(&catalogue(&[("q", &"д".repeat(201))]));
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("href=\"#q\""), "{body}");
-    assert!(body.contains("<title>Помилка: "), "the title says so too:\n{body}");
+    assert!(
+        body.contains("<title>Помилка: "),
+        "the title says so too:\n{body}"
+    );
     assert!(body.contains("скоротіть його до 200 символів"), "{body}");
 }
 
