@@ -72,6 +72,16 @@ impl Citizen {
             .join(" ")
     }
 
+    /// This person as the applicant of a case: their RNOKPP (the owner key when the provider
+    /// gave none), full name and e-mail.
+    pub fn applicant(&self) -> crate::workflow::requests::Applicant {
+        crate::workflow::requests::Applicant {
+            id: self.rnokpp.clone().unwrap_or_else(|| self.owner.clone()),
+            name: self.full_name(),
+            email: self.email.clone(),
+        }
+    }
+
     /// The layout of a page this person is signed in to, for revision `compiled`.
     pub fn chrome(&self, compiled: &Compiled) -> Chrome {
         let name = self.full_name();

@@ -555,6 +555,10 @@ async fn an_id_token_with_a_bad_signature_audience_issuer_or_expiry_signs_nobody
     assert!(reason.contains("not a valid RNOKPP"), "{reason}");
     assert!(!reason.contains("1234567890"), "{reason}");
 
+    // The discovery document (with the keys) was read once, then kept: until a token failed
+    // its signature check (another key, then `alg: none`), after which the next sign-in reads
+    // the keys again, as a provider that rotated them needs.
+    assert_eq!(fake.discoveries(), 3);
     // After a signature failure the keys are read again; a genuine token still works.
     let (landed, signed_in) = attempt(Forgery::None).await;
     assert_eq!(landed.status, 303, "{}", landed.body);
