@@ -341,6 +341,13 @@ async fn open_session(
     }
     log.record(EventKind::SignedIn, Some(&new.subject), "signed in")
         .await;
+    if let Err(e) = portal
+        .store
+        .forget_sessions(now - session::KEEP_AFTER_EXPIRY)
+        .await
+    {
+        tracing::warn!("old portal sessions could not be forgotten this time: {e}");
+    }
     let settings = &portal.settings;
     see_other(
         next,
