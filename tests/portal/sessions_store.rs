@@ -74,7 +74,7 @@ crate::both! {
         // Expires 12 h after 1_800_000_000.
         store.open_session(&session("old", "3184710691", "sub-a")).await.unwrap();
         let mut recent = session("recent", "3184710691", "sub-a");
-        recent.expires_at = recent.expires_at + Duration::days(40);
+        recent.expires_at += Duration::days(40);
         store.open_session(&recent).await.unwrap();
         store
             .end_session("old", recent.created_at, SessionEnd::SignedOut)
