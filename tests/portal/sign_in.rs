@@ -276,6 +276,11 @@ async fn a_forged_replayed_or_misdirected_callback_signs_nobody_in() {
         .get("/sign-in/callback?error=access_denied&state=x")
         .await;
     assert_eq!(cancelled.status, 403);
+    assert!(
+        cancelled.body.contains("Вхід не завершено"),
+        "{}",
+        cancelled.body
+    );
 
     let events = security_events(&portal).await;
     let failed: Vec<_> = events
@@ -388,6 +393,13 @@ async fn a_form_without_its_csrf_token_is_refused_and_sign_out_ends_every_device
         stale.body
     );
     wait_for_event(&portal, "signed-out", Some(CITIZEN.sub)).await;
+    let (_, metrics) = portal.app.get("/metrics");
+    for kind in ["signed-in", "signed-out", "refused-csrf"] {
+        assert!(
+            metrics.contains(&format!("hromada_security_events_total{{kind=\"{kind}\"}}")),
+            "{kind} is not counted:\n{metrics}"
+        );
+    }
 
     // Nothing in the security log or its log lines names a person.
     let events = security_events(&portal).await;
