@@ -420,3 +420,300 @@ fn number(n: f64) -> String {
         n.to_string().replace('.', ",")
     }
 }
+
+/// The whole form judged as at submission, page by page over the saved `data` (whatever the
+/// pages said when they were saved): the data as it stands, and each refusal with its page.
+pub fn judge_form(
+    spec: &Spec,
+    form: &Form,
+    data: &Map<String, Value>,
+) -> (Map<String, Value>, Vec<(String, FieldError)>) {
+    let mut current: Map<String, Value> = data
+        .iter()
+        .filter(|(k, _)| page_of(form, k).is_some())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut errors = Vec::new();
+    for page in &form.pages {
+        let context = to_context(&Value::Object(current.clone()));
+        if !shown(page.visible_if.as_deref(), &context) {
+            continue;
+        }
+        let input = super::input::shown_input(page, &current);
+        let judged = judge_page(spec, form, page, &current, &input);
+        current = judged.data;
+        errors.extend(judged.errors.into_iter().map(|e| (page.id.clone(), e)));
+    }
+    drop_hidden(form, &mut current);
+    (current, errors)
+}
+
+/// Typed data as `check::form_data` reads an application (each value as the text it was typed
+/// as), so that the submission is held to the one whole-form judgement too.
+pub fn as_application(data: &Map<String, Value>) -> crate::spec::model::ApplicationData {
+    use crate::spec::model::{ApplicationData, FieldValue, GroupEntry};
+    let values = |map: &Map<String, Value>| {
+        map.iter()
+            .filter(|(_, v)| !v.is_array())
+            .map(|(k, v)| FieldValue {
+                name: k.clone(),
+                value: super::input::text(v),
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut groups = Vec::new();
+    for (id, value) in data {
+        if let Value::Array(entries) = value {
+            for entry in entries {
+                let own = entry.as_object().cloned().unwrap_or_default();
+                groups.push(GroupEntry {
+                    group: id.clone(),
+                    fields: values(&own),
+                });
+            }
+        }
+    }
+    ApplicationData {
+        fields: values(data),
+        groups,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::portal::forms::input::{Action, read, shown_input};
+
+    fn form() -> (Spec, Form) {
+        let kdl = r#"
+classifier "reason" {
+    title "Підстави"
+    item "01" "Пожежа"
+    item "09" "Інше"
+}
+form "aid" {
+    title "Заява"
+    page "about" title="Про вас" {
+        field "rnokpp" type="rnokpp" label="РНОКПП" required=#true
+        field "reason" type="select" label="Підстава" classifier="reason" required=#true
+        field "details" type="textarea" label="Обставини" required=#true min=5 visible-if="reason == '09'"
+        field "amount" type="decimal" label="Сума" required=#true min=1 max=50000
+    }
+    page "family" title="Сім'я" visible-if="amount > 100" {
+        field "income" type="decimal" label="Дохід" min=0
+        group "members" label="Член сім'ї" min=1 max=2 {
+            field "name" type="text" label="ПІБ" required=#true
+            field "born" type="date" label="Дата народження"
+        }
+    }
+    rule "income < amount * 10" message="Дохід завеликий для допомоги"
+    rule "reason != '09' or details" message="Опишіть обставини"
+}"#;
+        let sources = crate::spec::source::SourceSet::from_files(
+            std::path::PathBuf::from("."),
+            vec![("spec/f.kdl".to_string(), kdl.to_string())],
+        );
+        let loaded = crate::spec::load::load_sources(sources);
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        let form = loaded.spec.forms[0].clone();
+        (loaded.spec, form)
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn fields(errors: &[FieldError]) -> Vec<&str> {
+        errors.iter().map(|e| e.field.as_str()).collect()
+    }
+
+    #[test]
+    fn every_kind_of_refusal_is_shown_against_its_input_in_page_order() {
+        let (spec, form) = form();
+        let page = &form.pages[0];
+        let posted = read(
+            page,
+            &Map::new(),
+            pairs(&[
+                ("csrf", "t"),
+                ("f.rnokpp", "3184710692"),
+                ("f.amount", "1e3"),
+            ]),
+            &[],
+        )
+        .unwrap();
+        let judged = judge_page(&spec, &form, page, &Map::new(), &posted.input);
+        assert_eq!(fields(&judged.errors), ["f-rnokpp", "f-reason", "f-amount"]);
+        assert!(
+            judged.errors[0].message.contains("контрольна"),
+            "{judged:?}"
+        );
+        assert_eq!(judged.errors[1].message, "Оберіть «Підстава»");
+        assert!(judged.errors[2].message.contains("4500,50"), "{judged:?}");
+        assert!(
+            judged.data.is_empty(),
+            "nothing refused is kept: {:?}",
+            judged.data
+        );
+    }
+
+    #[test]
+    fn values_are_typed_exactly_and_a_decimal_comma_is_read() {
+        let (spec, form) = form();
+        let page = &form.pages[0];
+        let input = read(
+            page,
+            &Map::new(),
+            pairs(&[
+                ("f.rnokpp", " 3184710691 "),
+                ("f.reason", "01"),
+                ("f.amount", "4 500,10"),
+            ]),
+            &[],
+        )
+        .unwrap()
+        .input;
+        let judged = judge_page(&spec, &form, page, &Map::new(), &input);
+        assert_eq!(judged.errors, []);
+        assert_eq!(judged.data["amount"].to_string(), "4500.10");
+        assert_eq!(judged.data["rnokpp"], "3184710691");
+    }
+
+    #[test]
+    fn a_field_that_appears_is_asked_for_and_one_that_hides_is_dropped() {
+        let (spec, form) = form();
+        let page = &form.pages[0];
+        let good = [("f.rnokpp", "3184710691"), ("f.amount", "50")];
+        let mut with_other = good.to_vec();
+        with_other.push(("f.reason", "09"));
+        let input = read(page, &Map::new(), pairs(&with_other), &[])
+            .unwrap()
+            .input;
+        let judged = judge_page(&spec, &form, page, &Map::new(), &input);
+        assert_eq!(fields(&judged.errors), ["f-details"]);
+
+        with_other.push(("f.details", "Згоріла хата"));
+        let input = read(page, &Map::new(), pairs(&with_other), &[])
+            .unwrap()
+            .input;
+        let before = judge_page(&spec, &form, page, &Map::new(), &input).data;
+        assert_eq!(before["details"], "Згоріла хата");
+
+        let mut fire = good.to_vec();
+        fire.push(("f.reason", "01"));
+        fire.push(("f.details", "x"));
+        let input = read(page, &before, pairs(&fire), &[]).unwrap().input;
+        let judged = judge_page(&spec, &form, page, &before, &input);
+        assert_eq!(judged.errors, [], "a hidden field's refusal is no refusal");
+        assert!(!judged.data.contains_key("details"), "{:?}", judged.data);
+    }
+
+    #[test]
+    fn a_page_hidden_later_loses_its_values() {
+        let (spec, form) = form();
+        let mut data: Map<String, Value> = serde_json::from_value(json!({
+            "rnokpp": "3184710691", "reason": "01", "amount": 500,
+            "income": 10, "members": [{"name": "Олена"}]
+        }))
+        .unwrap();
+        assert_eq!(visible_pages(&form, &data).len(), 2);
+        data.insert("amount".into(), json!(50));
+        let (data, errors) = judge_form(&spec, &form, &data);
+        assert_eq!(errors, []);
+        assert!(
+            !data.contains_key("income") && !data.contains_key("members"),
+            "{data:?}"
+        );
+    }
+
+    #[test]
+    fn groups_count_their_entries_and_judge_each() {
+        let (spec, form) = form();
+        let page = &form.pages[1];
+        let data: Map<String, Value> =
+            serde_json::from_value(json!({"amount": 500, "reason": "01"})).unwrap();
+        let shown = shown_input(page, &data);
+        assert_eq!(
+            shown.groups["members"].len(),
+            1,
+            "min 1: one empty entry shown"
+        );
+        let posted = read(
+            page,
+            &data,
+            pairs(&[
+                ("g.members.0.born", "2000-13-01"),
+                ("action", "add:members"),
+            ]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(posted.action, Action::Add("members".into()));
+        let judged = judge_page(&spec, &form, page, &data, &posted.input);
+        assert_eq!(
+            fields(&judged.errors),
+            ["g-members-0-name", "g-members-0-born"]
+        );
+        assert!(judged.errors[0].message.starts_with("Член сім'ї 1: "));
+
+        let mut too_many = posted.input.clone();
+        too_many.groups.insert(
+            "members".into(),
+            vec![BTreeMap::from([("name".to_string(), "А".to_string())]); 3],
+        );
+        let judged = judge_page(&spec, &form, page, &data, &too_many);
+        assert_eq!(fields(&judged.errors), ["group-members"]);
+        assert!(judged.errors[0].message.contains("не більше 2"));
+    }
+
+    #[test]
+    fn a_rule_is_judged_on_the_page_of_its_last_field_against_its_first() {
+        let (spec, form) = form();
+        let page = &form.pages[1];
+        let data: Map<String, Value> =
+            serde_json::from_value(json!({"amount": 500, "reason": "01"})).unwrap();
+        let input = read(
+            page,
+            &data,
+            pairs(&[("f.income", "6000"), ("g.members.0.name", "Олена")]),
+            &[],
+        )
+        .unwrap()
+        .input;
+        let judged = judge_page(&spec, &form, page, &data, &input);
+        assert_eq!(judged.errors.len(), 1, "{judged:?}");
+        assert_eq!(judged.errors[0].field, "f-income");
+        assert_eq!(judged.errors[0].message, "Дохід завеликий для допомоги");
+    }
+
+    #[test]
+    fn tampered_forms_are_refused_by_name() {
+        let (_, form) = form();
+        let page = &form.pages[0];
+        let data = Map::new();
+        let refused = |list: &[(&str, &str)]| read(page, &data, pairs(list), &[]).unwrap_err();
+        assert!(refused(&[("f.income", "1")]).contains("no field `income`"));
+        assert!(refused(&[("page", "family")]).contains("no input `page`"));
+        assert!(refused(&[("f.amount", "1"), ("f.amount", "2")]).contains("twice"));
+        assert!(refused(&[("g.members.0.name", "x")]).contains("no group `members`"));
+        assert!(refused(&[("action", "remove:members:0")]).contains("no group"));
+        let family = &form.pages[1];
+        let wrong = read(family, &data, pairs(&[("g.members.5.name", "x")]), &[]).unwrap_err();
+        assert!(wrong.contains("not an entry 6"), "{wrong}");
+        let wrong = read(family, &data, pairs(&[("action", "remove:members:3")]), &[]);
+        assert!(wrong.unwrap_err().contains("cannot be removed"));
+        let bound = read(
+            page,
+            &data,
+            pairs(&[("f.rnokpp", "2912345671")]),
+            &["rnokpp"],
+        );
+        assert_eq!(bound.unwrap().input.fields.get("rnokpp"), None);
+    }
+}
