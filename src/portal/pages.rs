@@ -45,6 +45,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/portal/draft_deleted.html"),
     ),
     (
+        "signed-out.html",
+        include_str!("../../templates/portal/signed-out.html"),
+    ),
+    (
         "problem.html",
         include_str!("../../templates/portal/problem.html"),
     ),

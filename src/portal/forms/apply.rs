@@ -20,7 +20,10 @@ pub async fn apply(
     Path(service): Path<String>,
     axum::Form(pairs): axum::Form<Vec<(String, String)>>,
 ) -> Response {
-    let csrf = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str());
+    let csrf = pairs
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str());
     if let Err(refused) = citizen.check_csrf(csrf) {
         return refused;
     }
@@ -42,8 +45,8 @@ pub async fn apply(
             "Такої послуги немає в переліку. Оберіть послугу на головній сторінці.",
         );
     };
-    let online = e_service.submission.is_empty()
-        || e_service.submission.contains(&SubmissionMethod::Portal);
+    let online =
+        e_service.submission.is_empty() || e_service.submission.contains(&SubmissionMethod::Portal);
     let form = by_id(&spec.forms, &e_service.form);
     let (true, Some(form)) = (online, form) else {
         return portal.pages.problem(
@@ -56,7 +59,10 @@ pub async fn apply(
     let mut data = Map::new();
     identity::fill(form, &mut data, &citizen);
     // Prefill from registries (p-formspec's `portal::prefill`) fills `data` here.
-    let Some(first) = judge::visible_pages(form, &data).first().map(|p| p.id.clone()) else {
+    let Some(first) = judge::visible_pages(form, &data)
+        .first()
+        .map(|p| p.id.clone())
+    else {
         return portal.pages.problem(
             StatusCode::CONFLICT,
             &chrome,

@@ -10,8 +10,8 @@ use serde_json::{Map, Value, json};
 
 use super::input::text;
 use super::judge::{
-    FieldError, as_application, asked, entry_field_id, field_id, field_shown, group_id,
-    judge_form, visible_pages,
+    FieldError, as_application, asked, entry_field_id, field_id, field_shown, group_id, judge_form,
+    visible_pages,
 };
 use super::{Opened, Purpose, identity, open, save, see_other, tampered};
 use crate::check::form_data::application_data;
@@ -58,7 +58,10 @@ pub async fn submit(
     Path(draft): Path<String>,
     axum::Form(pairs): axum::Form<Vec<(String, String)>>,
 ) -> Response {
-    let csrf = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str());
+    let csrf = pairs
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str());
     if let Err(refused) = citizen.check_csrf(csrf) {
         return refused;
     }
@@ -162,14 +165,20 @@ fn render(
     let sections: Vec<Value> = visible_pages(&opened.form, data)
         .into_iter()
         .map(|page| {
-            let change = |anchor: &str| {
-                format!("/drafts/{draft}/pages/{}?from=check#{anchor}", page.id)
-            };
+            let change =
+                |anchor: &str| format!("/drafts/{draft}/pages/{}?from=check#{anchor}", page.id);
             let rows: Vec<Value> = asked(&page.fields)
                 .filter(|f| field_shown(f, data, None))
                 .map(|f| {
                     let id = field_id(&f.id);
-                    row(spec, f, data.get(&f.id), &id, &change(&id), f.bind.is_none())
+                    row(
+                        spec,
+                        f,
+                        data.get(&f.id),
+                        &id,
+                        &change(&id),
+                        f.bind.is_none(),
+                    )
                 })
                 .collect();
             let groups: Vec<Value> = page

@@ -29,6 +29,11 @@ use crate::store::{DraftRow, DraftWrite};
 /// The largest form a page may post: far above any real page, far below memory trouble.
 pub const MAX_PAGE_BODY: usize = 256 * 1024;
 
+/// The bound on a posted body of the form's routes (a larger one gets 413).
+pub fn body_limit() -> axum::extract::DefaultBodyLimit {
+    axum::extract::DefaultBodyLimit::max(MAX_PAGE_BODY)
+}
+
 /// A citizen's draft, opened for a request against the applied revision.
 pub struct Opened {
     pub compiled: Arc<Compiled>,

@@ -72,7 +72,10 @@ pub async fn submit(
     Query(back): Query<Return>,
     axum::Form(pairs): axum::Form<Vec<(String, String)>>,
 ) -> Response {
-    let csrf = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str());
+    let csrf = pairs
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str());
     if let Err(refused) = citizen.check_csrf(csrf) {
         return refused;
     }
@@ -191,9 +194,7 @@ fn render(
     let mut input = input.clone();
     for field in page.fields.iter().filter(|f| f.bind.is_some()) {
         match data.get(&field.id) {
-            Some(v) => input
-                .fields
-                .insert(field.id.clone(), super::input::text(v)),
+            Some(v) => input.fields.insert(field.id.clone(), super::input::text(v)),
             None => input.fields.remove(&field.id),
         };
     }
