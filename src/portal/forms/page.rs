@@ -51,7 +51,8 @@ pub async fn show(
     {
         return see_other(&next_after(&opened, &opened.data, Some(index)));
     }
-    let input = shown_input(page, &opened.data);
+    let mut input = shown_input(page, &opened.data);
+    identity::fill_input(page, &mut input, &citizen);
     render(
         &portal,
         &opened,
@@ -104,6 +105,7 @@ pub async fn submit(
         Err(why) => return tampered(&portal, &opened.chrome, &draft, &why),
     };
     let mut input = posted.input;
+    identity::fill_input(page, &mut input, &citizen);
     let mut errors = Vec::new();
     match &posted.action {
         Action::Continue => {}
@@ -191,18 +193,11 @@ fn render(
     back: &Return,
     status: StatusCode,
 ) -> Response {
-    let mut input = input.clone();
-    for field in page.fields.iter().filter(|f| f.bind.is_some()) {
-        match data.get(&field.id) {
-            Some(v) => input.fields.insert(field.id.clone(), super::input::text(v)),
-            None => input.fields.remove(&field.id),
-        };
-    }
     let shown = |field: &crate::spec::model::FormField, entry: Option<(&str, usize)>| {
         let own = entry.and_then(|(group, i)| data.get(group)?.get(i));
         field_shown(field, data, own)
     };
-    let inputs = view::inputs(&opened.compiled.spec, page, &input, errors, &shown);
+    let inputs = view::inputs(&opened.compiled.spec, page, input, errors, &shown);
     let pages = visible_pages(&opened.form, data);
     let step = pages.iter().position(|p| p.id == page.id).unwrap_or(0);
     let draft = &opened.draft.id;
