@@ -2,8 +2,11 @@
 //! (`PortalState`, an axum `FromRef` substate) that `serve` composes. Every page works without
 //! JavaScript, and the server's checks are the truth.
 
+pub mod cross_check;
 pub mod home;
 pub mod pages;
+pub mod prefill;
+pub mod registry_reads;
 
 use std::sync::Arc;
 
