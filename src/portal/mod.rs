@@ -12,6 +12,7 @@ pub mod registry_reads;
 pub mod security_log;
 pub mod session;
 pub mod sign_in;
+pub mod sniff;
 
 use std::sync::Arc;
 
