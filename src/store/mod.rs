@@ -5,9 +5,11 @@
 
 mod actuation;
 mod anchoring;
+mod attachments;
 mod case_lists;
 mod cases;
 mod documents;
+mod drafts;
 mod health;
 mod journals;
 mod ledger;
@@ -25,12 +27,14 @@ mod tx;
 
 pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRow};
 pub use anchoring::{Checkpoint, PeerCheckpoint};
+pub use attachments::{AttachmentChange, AttachmentRow, NewAttachment, content_hash};
 pub use case_lists::{CasePage, CaseQuery};
 pub use cases::{
     CaseEventRow, CaseFilter, CaseRequestRow, CaseRow, DefinitionRow, NewCaseEvent, NewNotice,
     NoticeRow, case_event_hash,
 };
 pub use documents::DocumentRow;
+pub use drafts::{DraftRow, DraftWrite, NewDraft};
 pub use health::{Availability, HealthResult, ServiceHealth};
 pub use ledger::{
     Exchange, GENESIS_HASH, LOG_FORMAT, Link, LogHead, LogReceipt, LogRecord, MAX_BATCH,

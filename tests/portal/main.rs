@@ -6,6 +6,7 @@ mod common;
 
 mod catalogue;
 mod fake_issuer;
+mod forms;
 mod home;
 mod portal;
 mod procedure_versions;
