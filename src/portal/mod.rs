@@ -2,8 +2,11 @@
 //! (`PortalState`, an axum `FromRef` substate) that `serve` composes. Every page works without
 //! JavaScript, and the server's checks are the truth.
 
+pub mod application;
 pub mod home;
 pub mod pages;
+pub mod pdf;
+pub mod signature;
 
 use std::sync::Arc;
 

@@ -4,6 +4,7 @@
 //! and `crypto` only. Configuration never lives here (it lives in Git).
 
 mod actuation;
+mod applications;
 mod anchoring;
 mod case_lists;
 mod cases;
@@ -21,6 +22,7 @@ mod timers;
 mod tx;
 
 pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRow};
+pub use applications::ApplicationRow;
 pub use anchoring::{Checkpoint, PeerCheckpoint};
 pub use case_lists::{CasePage, CaseQuery};
 pub use cases::{
