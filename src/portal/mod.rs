@@ -6,6 +6,7 @@ pub mod application;
 pub mod home;
 pub mod pages;
 pub mod pdf;
+pub mod registration;
 pub mod signature;
 
 use std::sync::Arc;
