@@ -258,7 +258,10 @@ fn incoming_journal(c: &mut Checker, e: &EService) {
     let (summary, pointer, help) = match problem {
         JournalProblem::NoProvider => return,
         JournalProblem::Unknown(id) => (
-            format!("e-service `{}` registers applications in journal `{id}`, which is not declared", e.id),
+            format!(
+                "e-service `{}` registers applications in journal `{id}`, which is not declared",
+                e.id
+            ),
             "/journal",
             "name an incoming journal of the provider, or declare it".to_string(),
         ),
@@ -272,13 +275,21 @@ fn incoming_journal(c: &mut Checker, e: &EService) {
                 "journal `{}` is kept by `{}` with direction `{}`; name an incoming journal of the provider",
                 j.id,
                 j.participant,
-                serde_json::to_value(j.direction).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+                serde_json::to_value(j.direction)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
             ),
         ),
         JournalProblem::NoneKept(provider) => (
-            format!("e-service `{}` is on the portal, but its provider `{provider}` keeps no incoming journal", e.id),
+            format!(
+                "e-service `{}` is on the portal, but its provider `{provider}` keeps no incoming journal",
+                e.id
+            ),
             "/provider/participant",
-            format!("declare `journal \"…\" {{ participant \"{provider}\"; direction \"incoming\"; … }}`"),
+            format!(
+                "declare `journal \"…\" {{ participant \"{provider}\"; direction \"incoming\"; … }}`"
+            ),
         ),
         JournalProblem::Several(kept) => (
             format!(
@@ -289,7 +300,10 @@ fn incoming_journal(c: &mut Checker, e: &EService) {
             "/provider/participant",
             format!(
                 "add `journal` with one of {} to the e-service",
-                kept.iter().map(|j| format!("`{}`", j.id)).collect::<Vec<_>>().join(", ")
+                kept.iter()
+                    .map(|j| format!("`{}`", j.id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         ),
     };

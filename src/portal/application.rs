@@ -106,7 +106,8 @@ impl Document {
             "applicant": applicant,
             "data": parts.data,
             "attachments": attachments,
-            "consents": parts.consents,
+            "consents": consents(parts.form, parts.consents),
+            "declaration": parts.form.declaration,
             "signature": signature_name(parts.form.signature),
         });
         Document::from_value(&value)
@@ -118,6 +119,22 @@ impl Document {
         let sha256 = sha256_hex(json.as_bytes());
         Document { json, sha256 }
     }
+}
+
+/// Each consent the form asks, with its text and whether it was given: the draft's consents
+/// are an object of consent id → `true`, or a list of the ids given.
+fn consents(form: &Form, given: &Value) -> Value {
+    let is_given = |id: &str| match given {
+        Value::Object(map) => map.get(id).is_some_and(|v| v == &Value::Bool(true)),
+        Value::Array(ids) => ids.iter().any(|v| v.as_str() == Some(id)),
+        _ => false,
+    };
+    Value::Array(
+        form.consents
+            .iter()
+            .map(|c| json!({"id": c.id, "text": c.text, "given": is_given(&c.id)}))
+            .collect(),
+    )
 }
 
 fn signature_name(requirement: SignatureRequirement) -> &'static str {
@@ -230,9 +247,30 @@ pub fn visual_form(spec: &Spec, document: &Document) -> Result<Vec<u8>, String> 
             ));
         }
     }
-    if let Some(consents) = value.get("consents").filter(|c| !is_empty(c)) {
-        lines.push(Line::new(Style::Heading, "Згоди та декларації"));
-        entries(consents, &mut lines);
+    let consents = value
+        .get("consents")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let declaration = text("/declaration");
+    if !consents.is_empty() || !declaration.is_empty() {
+        lines.push(Line::new(Style::Heading, "Згоди та декларація"));
+        for c in &consents {
+            lines.push(Line::new(
+                Style::Body,
+                format!(
+                    "{}: {}",
+                    c.get("text").and_then(Value::as_str).unwrap_or(""),
+                    c.get("given").map(plain).unwrap_or_default()
+                ),
+            ));
+        }
+        if !declaration.is_empty() {
+            lines.push(Line::new(
+                Style::Body,
+                format!("Заявник підтверджує: {declaration}"),
+            ));
+        }
     }
     lines.push(Line::new(Style::Heading, "Цілісність"));
     lines.push(Line::new(
@@ -291,23 +329,6 @@ fn fields(fields: &[FormField], data: &Value, lines: &mut Vec<Line>) {
                 format!("{}: {}", field.label, plain(v)),
             ));
         }
-    }
-}
-
-/// Consents and declarations of any shape: an object's entries, a list's items.
-fn entries(value: &Value, lines: &mut Vec<Line>) {
-    match value {
-        Value::Object(map) => {
-            for (key, v) in map {
-                lines.push(Line::new(Style::Body, format!("{key}: {}", plain(v))));
-            }
-        }
-        Value::Array(items) => {
-            for v in items {
-                lines.push(Line::new(Style::Body, plain(v)));
-            }
-        }
-        other => lines.push(Line::new(Style::Body, plain(other))),
     }
 }
 

@@ -8,8 +8,8 @@ use std::sync::OnceLock;
 
 use flate2::Compression;
 use flate2::write::ZlibEncoder;
-use pdf_writer::types::{CidFontType, FontFlags, SystemInfo};
 use pdf_writer::types::UnicodeCmap;
+use pdf_writer::types::{CidFontType, FontFlags, SystemInfo};
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
 /// DejaVu Sans (Bitstream Vera licence, see `assets/fonts/LICENSE`), embedded so that the
@@ -220,7 +220,8 @@ pub fn render(title: &str, lines: &[Line]) -> Vec<u8> {
         page.resources().fonts().pair(font_key, type0);
         page.finish();
         let stream = deflate(&content.finish());
-        pdf.stream(*content_ref, &stream).filter(Filter::FlateDecode);
+        pdf.stream(*content_ref, &stream)
+            .filter(Filter::FlateDecode);
     }
 
     let system = SystemInfo {
@@ -307,6 +308,9 @@ mod tests {
         assert_eq!(first, render("Заява", &lines));
         assert!(first.starts_with(b"%PDF-"));
         let text = String::from_utf8_lossy(&first);
-        assert!(text.contains("/Count 3"), "45 lines of body text fit on a page");
+        assert!(
+            text.contains("/Count 3"),
+            "45 lines of body text fit on a page"
+        );
     }
 }

@@ -106,9 +106,9 @@ pub fn verify(
         .to_der()
         .map_err(|e| Refusal::Unreadable(e.to_string()))?;
     let none = Stack::new().map_err(|e| Refusal::Unreadable(e.to_string()))?;
-    let signers = signed
-        .signers(&none, Pkcs7Flags::empty())
-        .map_err(|e| Refusal::Unreadable(format!("its signer is not among its certificates: {e}")))?;
+    let signers = signed.signers(&none, Pkcs7Flags::empty()).map_err(|e| {
+        Refusal::Unreadable(format!("its signer is not among its certificates: {e}"))
+    })?;
     if signers.len() != 1 {
         return Err(Refusal::Signers(signers.len()));
     }
@@ -257,11 +257,23 @@ mod tests {
             Err(Refusal::Untrusted(_))
         ));
         assert!(matches!(
-            verify(b"%PDF-1.7 not a signature", content, &anchors, "3184710691", now),
+            verify(
+                b"%PDF-1.7 not a signature",
+                content,
+                &anchors,
+                "3184710691",
+                now
+            ),
             Err(Refusal::Unreadable(_))
         ));
         assert!(matches!(
-            verify(&olena, content, &anchors, "3184710691", now + chrono::Duration::days(40)),
+            verify(
+                &olena,
+                content,
+                &anchors,
+                "3184710691",
+                now + chrono::Duration::days(40)
+            ),
             Err(Refusal::NotValid(_))
         ));
     }

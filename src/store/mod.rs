@@ -4,8 +4,8 @@
 //! and `crypto` only. Configuration never lives here (it lives in Git).
 
 mod actuation;
-mod applications;
 mod anchoring;
+mod applications;
 mod case_lists;
 mod cases;
 mod documents;
@@ -22,8 +22,8 @@ mod timers;
 mod tx;
 
 pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRow};
-pub use applications::ApplicationRow;
 pub use anchoring::{Checkpoint, PeerCheckpoint};
+pub use applications::ApplicationRow;
 pub use case_lists::{CasePage, CaseQuery};
 pub use cases::{
     CaseEventRow, CaseFilter, CaseRequestRow, CaseRow, DefinitionRow, NewCaseEvent, NewNotice,

@@ -231,7 +231,10 @@ pub enum JournalProblem<'a> {
 impl EService {
     /// The provider's incoming journal that registers this e-service's applications: the one
     /// `journal` names, else the provider's only incoming journal.
-    pub fn incoming_journal<'a>(&'a self, spec: &'a Spec) -> Result<&'a Journal, JournalProblem<'a>> {
+    pub fn incoming_journal<'a>(
+        &'a self,
+        spec: &'a Spec,
+    ) -> Result<&'a Journal, JournalProblem<'a>> {
         let provider = self
             .provider
             .as_ref()
