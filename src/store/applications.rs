@@ -76,6 +76,21 @@ impl Store {
             .map_err(|e| self.failed("read an application from", e))
     }
 
+    /// `owner`'s application made from their draft `draft_id`.
+    pub async fn application_for_draft(
+        &self,
+        owner: &str,
+        draft_id: &str,
+    ) -> Result<Option<ApplicationRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM applications WHERE draft_id = $1 AND owner = $2");
+        on_pool!(&self.pool, pool => sqlx::query_as(&sql)
+            .bind(draft_id)
+            .bind(owner)
+            .fetch_optional(pool)
+            .await)
+        .map_err(|e| self.failed("read an application from", e))
+    }
+
     /// `owner`'s applications, newest first.
     pub async fn applications_of(&self, owner: &str) -> Result<Vec<ApplicationRow>, StoreError> {
         let sql = format!(
