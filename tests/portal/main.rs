@@ -5,4 +5,6 @@
 mod common;
 
 mod home;
+mod portal;
+mod sign_in;
 mod signing;
