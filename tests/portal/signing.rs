@@ -33,8 +33,8 @@ fn document(spec: &Spec, draft: &str) -> Document {
         revision: "r1",
         applicant: &Identity {
             rnokpp: Some("3184710691".into()),
-            family_name: Some("Петренко".into()),
-            given_name: Some("Олена".into()),
+            family_name: Some("Іваненко".into()),
+            given_name: Some("Марія".into()),
             ..Identity::default()
         },
         data: &json!({"reason": "лікування"}),
@@ -148,4 +148,106 @@ fn the_document_is_canonical_json_that_names_what_was_applied_for_and_by_whom() 
     let mut sorted = keys.clone();
     sorted.sort();
     assert_eq!(keys, sorted);
+}
+
+/// What a citizen runs to sign `document` with the key `keys dev` made for `rnokpp` (as the
+/// sign page shows it): `openssl cms -sign -binary -outform DER`, the detached signature's bytes.
+fn openssl_sign(root: &Path, rnokpp: &str, document: &[u8]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("application.json");
+    let output = dir.path().join("application.p7s");
+    std::fs::write(&input, document).unwrap();
+    let keys = root.join("dev-keys/citizens");
+    openssl(&[
+        "cms".as_ref(),
+        "-sign".as_ref(),
+        "-binary".as_ref(),
+        "-outform".as_ref(),
+        "DER".as_ref(),
+        "-in".as_ref(),
+        input.as_os_str(),
+        "-signer".as_ref(),
+        keys.join(format!("{rnokpp}.crt")).as_os_str(),
+        "-inkey".as_ref(),
+        keys.join(format!("{rnokpp}.key")).as_os_str(),
+        "-out".as_ref(),
+        output.as_os_str(),
+    ]);
+    std::fs::read(output).unwrap()
+}
+
+/// A key and a self-made certificate naming `rnokpp` as Ukrainian qualified certificates do,
+/// from no provider the system trusts: (certificate, key) files in `dir`.
+fn self_made_certificate(dir: &Path, rnokpp: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (cert, key) = (dir.join("self.crt"), dir.join("self.key"));
+    openssl(&[
+        "req".as_ref(),
+        "-x509".as_ref(),
+        "-newkey".as_ref(),
+        "ec".as_ref(),
+        "-pkeyopt".as_ref(),
+        "ec_paramgen_curve:P-256".as_ref(),
+        "-nodes".as_ref(),
+        "-days".as_ref(),
+        "30".as_ref(),
+        "-subj".as_ref(),
+        format!("/C=UA/CN=Self Made/serialNumber=TINUA-{rnokpp}").as_ref(),
+        "-keyout".as_ref(),
+        key.as_os_str(),
+        "-out".as_ref(),
+        cert.as_os_str(),
+    ]);
+    (cert, key)
+}
+
+fn openssl(args: &[&std::ffi::OsStr]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The text layer of a PDF, as `pdftotext` (poppler-utils) extracts it.
+fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("application.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg("-enc")
+        .arg("UTF-8")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_visual_form_has_a_text_layer_with_the_answers_and_the_documents_digest() {
+    let spec = city_spec();
+    let doc = document(&spec, "d1");
+    let pdf = hromada::portal::application::visual_form(&spec, &doc).unwrap();
+    let text = pdf_text(&pdf);
+    for expected in [
+        "Надання одноразової матеріальної допомоги",
+        "Іваненко Марія",
+        "3184710691",
+        "Підстава: лікування",
+        doc.sha256.as_str(),
+    ] {
+        assert!(
+            text.contains(expected),
+            "the PDF's text lacks `{expected}`:\n{text}"
+        );
+    }
 }
