@@ -4,10 +4,14 @@
 
 pub mod application;
 pub mod citizen;
+pub mod cross_check;
+pub mod forms;
 pub mod home;
 pub mod pages;
 pub mod pdf;
+pub mod prefill;
 pub mod registration;
+pub mod registry_reads;
 pub mod security_log;
 pub mod session;
 pub mod sign_in;
@@ -68,4 +72,26 @@ where
         .route("/sign-in", get(sign_in::start))
         .route("/sign-in/callback", get(sign_in::callback))
         .route("/sign-out", post(sign_in::sign_out))
+        .route(
+            "/services/{id}/apply",
+            post(forms::apply::apply).layer(forms::body_limit()),
+        )
+        .route(
+            "/drafts/{draft}/pages/{page}",
+            get(forms::page::show)
+                .post(forms::page::submit)
+                .layer(forms::body_limit()),
+        )
+        .route(
+            "/drafts/{draft}/check",
+            get(forms::check::show)
+                .post(forms::check::submit)
+                .layer(forms::body_limit()),
+        )
+        .route(
+            "/drafts/{draft}/delete",
+            get(forms::delete::confirm)
+                .post(forms::delete::delete)
+                .layer(forms::body_limit()),
+        )
 }

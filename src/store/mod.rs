@@ -9,6 +9,7 @@ mod applications;
 mod case_lists;
 mod cases;
 mod documents;
+mod drafts;
 mod health;
 mod journals;
 mod ledger;
@@ -32,6 +33,7 @@ pub use cases::{
     NoticeRow, case_event_hash,
 };
 pub use documents::DocumentRow;
+pub use drafts::{DraftRow, DraftWrite, NewDraft};
 pub use health::{Availability, HealthResult, ServiceHealth};
 pub use ledger::{
     Exchange, GENESIS_HASH, LOG_FORMAT, Link, LogHead, LogReceipt, LogRecord, MAX_BATCH,
