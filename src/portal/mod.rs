@@ -16,6 +16,7 @@ pub mod security_log;
 pub mod session;
 pub mod sign_in;
 pub mod signature;
+pub mod sniff;
 
 use std::sync::Arc;
 
