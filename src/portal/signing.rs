@@ -46,7 +46,7 @@ enum NotReady {
     /// A page to answer with.
     Page(Box<Response>),
     /// The draft was signed: its application.
-    Signed(ApplicationRow),
+    Signed(Box<ApplicationRow>),
 }
 
 /// `GET /drafts/{draft}/sign`.
@@ -287,7 +287,7 @@ async fn ready(portal: &PortalState, citizen: &Citizen, id: &str) -> Result<Read
             .await
             .map_err(|e| unavailable(e.to_string()))?
         {
-            Some(row) => Err(NotReady::Signed(row)),
+            Some(row) => Err(NotReady::Signed(Box::new(row))),
             None => Err(NotReady::Page(Box::new(portal.pages.problem(
                 StatusCode::CONFLICT,
                 &chrome,

@@ -5,10 +5,10 @@
 use std::path::Path;
 
 use chrono::{TimeZone, Utc};
-use hromada::portal::application::{Document, Identity, Parts};
+use hromada::portal::application::{Attached, Document, Identity, Parts};
 use hromada::portal::registration::{NewApplication, register};
 use hromada::spec::Spec;
-use hromada::store::Store;
+use hromada::store::{DraftWrite, NewDraft, Store};
 use serde_json::json;
 
 use crate::both;
@@ -119,6 +119,65 @@ both! {
         assert_eq!(row.case_id.as_deref(), Some("case-1"), "a recorded case stays");
         let waiting = store.applications_without_case(10).await.unwrap();
         assert_eq!(waiting.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), [second.as_str()]);
+    }
+}
+
+both! {
+    async fn the_draft_is_locked_and_its_application_registered_in_one_transaction(db: Db) {
+        let store = Store::connect(&db.url).await.unwrap();
+        let spec = city_spec();
+        let service = spec.e_services.iter().find(|e| e.id == "material-aid").unwrap();
+        let journal = service.incoming_journal(&spec).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 12, 21, 9, 0, 0).unwrap();
+        let draft = store
+            .create_draft(&NewDraft {
+                owner: APPLICANT.into(),
+                e_service: service.id.clone(),
+                form: service.form.clone(),
+                revision: "r1".into(),
+                data: "{}".into(),
+                page: "applicant".into(),
+                now,
+                expires_at: now + chrono::Duration::days(30),
+            })
+            .await
+            .unwrap();
+        let doc = document(&spec, &draft.id);
+        let new = || NewApplication {
+            owner: APPLICANT, draft_id: &draft.id, e_service: service, journal,
+            document: &doc, signature: None, at: now, zone: chrono_tz::Europe::Kyiv,
+        };
+
+        // Rolled back (a crash before the commit): the draft stays open, nothing is registered.
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(store.lock_draft(&mut tx, APPLICANT, &draft.id).await.unwrap(), DraftWrite::Done);
+        register(&store, &mut tx, new()).await.unwrap();
+        drop(tx);
+        assert!(!store.draft(APPLICANT, &draft.id).await.unwrap().unwrap().locked());
+        assert!(store.applications_of(APPLICANT).await.unwrap().is_empty());
+
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(store.lock_draft(&mut tx, APPLICANT, &draft.id).await.unwrap(), DraftWrite::Done);
+        let row = register(&store, &mut tx, new()).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(row.number, "Ж-1/26", "the rolled-back number is given again");
+        assert!(store.draft(APPLICANT, &draft.id).await.unwrap().unwrap().locked());
+        assert_eq!(
+            store.application_for_draft(APPLICANT, &draft.id).await.unwrap().map(|a| a.id),
+            Some(row.id.clone())
+        );
+        assert_eq!(store.application_for_draft(OTHER.rnokpp, &draft.id).await.unwrap(), None);
+
+        // A second submission finds the draft locked; a change to it is refused.
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(store.lock_draft(&mut tx, APPLICANT, &draft.id).await.unwrap(), DraftWrite::Locked);
+        drop(tx);
+        let edit = store
+            .save_draft(APPLICANT, &draft.id, r#"{"x":1}"#, "{}", "applicant", now)
+            .await
+            .unwrap();
+        assert_eq!(edit, DraftWrite::Locked);
+        assert_eq!(store.applications_of(APPLICANT).await.unwrap().len(), 1);
     }
 }
 
@@ -406,7 +465,10 @@ async fn a_signed_application_is_registered_in_the_incoming_journal_and_started_
     let case = application.case_id.clone().expect("the case was started");
     let started = case_json(&portal, &case).await;
     assert_eq!(started["applicant"], APPLICANT, "{started}");
-    assert_eq!(started["applicant_name"], "Іваненко Марія Петрівна", "{started}");
+    assert_eq!(
+        started["applicant_name"], "Іваненко Марія Петрівна",
+        "{started}"
+    );
     assert_eq!(started["data"]["relation"], "01", "{started}");
     assert_eq!(
         started["outcome"], "granted",
@@ -624,4 +686,58 @@ async fn without_a_signature_the_button_submits_and_a_case_lost_in_a_crash_is_st
         .unwrap();
     assert_eq!(row.case_id.as_deref(), Some(case.as_str()));
     drop(provider);
+}
+
+#[test]
+fn attached_files_and_consents_are_named_in_the_document_and_its_pdf() {
+    let spec = city_spec();
+    let service = spec
+        .e_services
+        .iter()
+        .find(|e| e.id == "water-no-debt")
+        .unwrap();
+    let form = spec.form(&service.form).unwrap();
+    let files = [Attached {
+        attachment: "receipt".into(),
+        file_name: "квитанція.pdf".into(),
+        media_type: "application/pdf".into(),
+        size: 1234,
+        sha256: "ab".repeat(32),
+    }];
+    let doc = Document::of(&Parts {
+        draft_id: "d9",
+        e_service: service,
+        form,
+        revision: "r1",
+        applicant: &Identity {
+            rnokpp: Some(APPLICANT.into()),
+            ..Identity::default()
+        },
+        data: &json!({"account_number": "10000001"}),
+        attachments: &files,
+        consents: &json!({"personal-data": true}),
+    });
+    let value: serde_json::Value = serde_json::from_str(&doc.json).unwrap();
+    assert_eq!(value["attachments"][0]["file-name"], "квитанція.pdf");
+    assert_eq!(value["attachments"][0]["sha256"], "ab".repeat(32));
+    assert_eq!(value["consents"][0]["id"], "personal-data");
+    assert_eq!(value["consents"][0]["given"], true);
+    assert!(
+        value["declaration"]
+            .as_str()
+            .unwrap()
+            .starts_with("Підтверджую")
+    );
+    let text = pdf_text(&hromada::portal::application::visual_form(&spec, &doc).unwrap());
+    for expected in [
+        "квитанція.pdf",
+        "Номер особового рахунку: 10000001",
+        "Даю згоду",
+        "Підтверджую",
+    ] {
+        assert!(
+            text.contains(expected),
+            "the PDF's text lacks `{expected}`:\n{text}"
+        );
+    }
 }
