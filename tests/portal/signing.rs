@@ -748,3 +748,26 @@ fn attached_files_and_consents_are_named_in_the_document_and_its_pdf() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_simultaneous_submissions_make_one_registered_application_with_its_case() {
+    let Some(url) = crate::common::postgres::url_or_skip("signing on PostgreSQL") else {
+        return;
+    };
+    let portal = Portal::start_with(&["--database-url", &url]).await;
+    let browser = portal.sign_in(&CITIZEN).await;
+    let draft = draft_ready_to_sign(&browser).await;
+    let json = document_of(&browser, &draft).await;
+    let signature = openssl_sign(&portal.city.root(), APPLICANT, &json);
+    let (a, b) = tokio::join!(
+        upload(&browser, &draft, signature.clone()),
+        upload(&browser, &draft, signature)
+    );
+    assert_eq!((a.status, b.status), (303, 303), "{}\n{}", a.body, b.body);
+    assert_eq!(a.location, b.location);
+    let store = Store::connect(&url).await.unwrap();
+    let mine = store.applications_of(APPLICANT).await.unwrap();
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!(mine[0].journal, "registration-incoming");
+    assert!(mine[0].case_id.is_some(), "the case was started");
+}
