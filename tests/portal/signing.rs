@@ -571,6 +571,13 @@ async fn signatures_by_someone_else_over_other_bytes_from_an_untrusted_provider_
             "{what}: the error links to the field"
         );
     }
+    let oversized = upload(&browser, &draft, vec![0x30; 400 * 1024]).await;
+    assert!(
+        [400, 413].contains(&oversized.status),
+        "an oversized upload: {} {}",
+        oversized.status,
+        oversized.body
+    );
     let store = store_of(&portal).await;
     assert!(store.applications_of(APPLICANT).await.unwrap().is_empty());
     let draft_row = store.draft(APPLICANT, &draft).await.unwrap().unwrap();
