@@ -699,6 +699,31 @@ async fn without_a_signature_the_button_submits_and_a_case_lost_in_a_crash_is_st
         .unwrap()
         .unwrap();
     assert_eq!(row.case_id.as_deref(), Some(case.as_str()));
+
+    // A row rewritten in the database is not started as something else: the sweep says which
+    // application and what to do, and the appliance goes on serving.
+    app.stop();
+    crate::common::db::execute(
+        &Store::sqlite_url(&city.dir.path().join("data/hromada.db")),
+        "UPDATE applications SET case_id = NULL, document = 'rewritten'",
+    )
+    .await;
+    let app = city.start_core(&city.dir.path().join("data"), &[]).await;
+    let said = crate::common::holds_within_30s(|| async {
+        app.log().contains(&format!(
+            "application {} (number {}) holds a document that is not JSON",
+            application.id, application.number
+        ))
+    })
+    .await;
+    assert!(said, "{}", app.log());
+    let row = store
+        .application(APPLICANT, &application.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.case_id, None);
+    assert_eq!(app.get("/").0, 200);
     drop(provider);
 }
 
