@@ -571,6 +571,29 @@ async fn signatures_by_someone_else_over_other_bytes_from_an_untrusted_provider_
             "{what}: the error links to the field"
         );
     }
+    // A draft not through "check your answers" goes back there, to be signed only after.
+    let unchecked = browser
+        .post_form("/services/residence-extract/apply", &[])
+        .await;
+    let unchecked = unchecked.location.unwrap();
+    let unchecked = unchecked.split('/').nth(2).unwrap().to_string();
+    let back = format!("/drafts/{unchecked}/check");
+    let sign = browser.get(&format!("/drafts/{unchecked}/sign")).await;
+    assert_eq!(
+        sign.location.as_deref(),
+        Some(back.as_str()),
+        "{}",
+        sign.body
+    );
+    browser.get(&format!("/drafts/{draft}/sign")).await;
+    let early = upload(&browser, &unchecked, openssl_sign(&root, APPLICANT, &json)).await;
+    assert_eq!(
+        early.location.as_deref(),
+        Some(back.as_str()),
+        "{}",
+        early.body
+    );
+
     let oversized = upload(&browser, &draft, vec![0x30; 400 * 1024]).await;
     assert!(
         [400, 413].contains(&oversized.status),
