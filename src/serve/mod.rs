@@ -326,7 +326,11 @@ pub async fn run(options: Options) -> Result<(), String> {
         state.portal.engine.clock().clone(),
         stopped.clone(),
     );
-    // The registry's runners start here too.
+
+    let portal_sweep = tokio::spawn(crate::portal::registration::sweep(
+        state.portal.engine.clone(),
+        stopped.clone(),
+    ));
     let gateway_runners = Runners::spawn(
         &state.gateway,
         peer_router(state.clone()),
@@ -355,6 +359,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     engine.stop().await;
     let _ = procedures.await;
     let _ = drafts.await;
+    let _ = portal_sweep.await;
     let served = server.await.map_err(|e| e.to_string()).and_then(|r| r);
     // The records written since the last checkpoint are signed before the node stops.
     gateway_runners.finish().await;
