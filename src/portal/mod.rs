@@ -2,6 +2,7 @@
 //! (`PortalState`, an axum `FromRef` substate) that `serve` composes. Every page works without
 //! JavaScript, and the server's checks are the truth.
 
+pub mod cabinet;
 pub mod home;
 pub mod pages;
 
