@@ -7,11 +7,12 @@ use axum::response::Response;
 use serde_json::json;
 
 use super::PortalState;
+use super::citizen::Citizen;
 use super::pages::Chrome;
 use crate::compile::Compiled;
 
 /// `GET /`.
-pub async fn page(State(portal): State<PortalState>) -> Response {
+pub async fn page(State(portal): State<PortalState>, citizen: Option<Citizen>) -> Response {
     let Some(compiled) = portal.current.load_full() else {
         return portal.pages.problem(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -20,7 +21,7 @@ pub async fn page(State(portal): State<PortalState>) -> Response {
             "Портал готує перелік послуг. Оновіть сторінку за хвилину.",
         );
     };
-    let chrome = chrome(&compiled);
+    let chrome = citizen.map_or_else(|| chrome(&compiled), |c| c.chrome(&compiled));
     let services: Vec<_> = compiled
         .spec
         .e_services

@@ -25,6 +25,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/portal/home.html"),
     ),
     (
+        "signed-out.html",
+        include_str!("../../templates/portal/signed-out.html"),
+    ),
+    (
         "problem.html",
         include_str!("../../templates/portal/problem.html"),
     ),

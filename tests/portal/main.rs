@@ -5,3 +5,5 @@
 mod common;
 
 mod home;
+mod portal;
+mod sign_in;
