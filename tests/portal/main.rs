@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod cabinet;
 mod home;
 mod portal;
 mod sign_in;
