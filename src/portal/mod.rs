@@ -63,9 +63,18 @@ where
         .route("/", get(home::page))
         .route("/assets/portal.css", get(pages::stylesheet))
         .route("/cabinet", get(cabinet::list::page))
-        .route("/cabinet/applications/{id}", get(cabinet::application::page))
-        .route("/cabinet/applications/{id}/withdraw", get(cabinet::withdraw::confirm).post(cabinet::withdraw::submit))
-        .route("/cabinet/applications/{id}/documents/{doc}", get(cabinet::documents::download))
+        .route(
+            "/cabinet/applications/{id}",
+            get(cabinet::application::page),
+        )
+        .route(
+            "/cabinet/applications/{id}/withdraw",
+            get(cabinet::withdraw::confirm).post(cabinet::withdraw::submit),
+        )
+        .route(
+            "/cabinet/applications/{id}/documents/{doc}",
+            get(cabinet::documents::download),
+        )
         .route("/cabinet/data-requests", get(cabinet::data_requests::page))
         .route("/sign-in", get(sign_in::start))
         .route("/sign-in/callback", get(sign_in::callback))

@@ -86,7 +86,10 @@ pub async fn submit(
     let Some(t) = withdrawal(&runnable.definition.workflow, seen) else {
         return cannot(&portal, &chrome, &id);
     };
-    let applicant = citizen.rnokpp.clone().unwrap_or_else(|| citizen.owner.clone());
+    let applicant = citizen
+        .rnokpp
+        .clone()
+        .unwrap_or_else(|| citizen.owner.clone());
     let key = format!("portal-withdraw:{}:{seen}", case.id);
     let fired = portal
         .engine
