@@ -5,6 +5,7 @@
 mod common;
 
 mod cabinet;
+mod forms;
 mod home;
 mod portal;
 mod sign_in;
