@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::common::city::TOKEN;
-use crate::portal::{CITIZEN, OTHER, Portal};
+use crate::portal::{Browser, CITIZEN, OTHER, Portal};
 
 /// Starts a case through the cases API as the front office would, for `rnokpp`.
 async fn start_case(portal: &Portal, rnokpp: &str, key: &str, application: &Value) -> Value {
@@ -148,5 +148,88 @@ async fn who_asked_for_my_data_lists_each_release_about_me_newest_first_paged_an
             .unwrap_or_default()
             .starts_with("/sign-in?next="),
         "{anonymous:?}"
+    );
+}
+
+/// Applies for `e_service`; the new draft's id.
+async fn apply(browser: &Browser, e_service: &str) -> String {
+    let started = browser
+        .post_form(&format!("/services/{e_service}/apply"), &[])
+        .await;
+    assert_eq!(started.status, 303, "{}", started.body);
+    let location = started.location.unwrap();
+    location
+        .strip_prefix("/drafts/")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("apply went to {location}"))
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cabinet_lists_my_drafts_to_resume_where_i_left_off_or_delete_and_nobody_elses() {
+    let portal = Portal::start().await;
+    let citizen = portal.sign_in(&CITIZEN).await;
+    let aid = apply(&citizen, "material-aid").await;
+    let water = apply(&citizen, "water-no-debt").await;
+    let saved = citizen
+        .post_form(
+            &format!("/drafts/{aid}/pages/applicant"),
+            &[
+                ("f.birth_date", "1980-05-17"),
+                ("f.phone", "+380 61 222 33 44"),
+                ("f.email", "maria@example.com"),
+                ("f.district", "03"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    // The draft resumes at the page last saved.
+    let resume = format!("/drafts/{aid}/pages/applicant");
+
+    let cabinet = citizen.get("/cabinet").await;
+    assert_eq!(cabinet.status, 200, "{}", cabinet.body);
+    for shown in [
+        "Надання одноразової матеріальної допомоги",
+        "Видача довідки про відсутність заборгованості",
+        &format!("href=\"{resume}\""),
+        &format!("action=\"/drafts/{aid}/delete\""),
+        &format!("action=\"/drafts/{water}/delete\""),
+        "Ви ще не подали жодної заяви",
+        "Іваненко Марія Петрівна",
+    ] {
+        assert!(
+            cabinet.body.contains(shown),
+            "`{shown}` is not in the cabinet:\n{}",
+            cabinet.body
+        );
+    }
+    // Resuming from the cabinet opens the page the citizen had saved, answers kept.
+    let resumed = citizen.get(&resume).await;
+    assert_eq!(resumed.status, 200, "{}", resumed.body);
+    assert!(resumed.body.contains("maria@example.com"), "{}", resumed.body);
+
+    // Deleting a draft from the cabinet's own form removes it from the list.
+    let deleted = citizen
+        .post_form(&format!("/drafts/{water}/delete"), &[])
+        .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    assert!(deleted.body.contains("Чернетку видалено"), "{}", deleted.body);
+    let cabinet = citizen.get("/cabinet").await;
+    assert!(!cabinet.body.contains(&water), "{}", cabinet.body);
+    assert!(cabinet.body.contains(&aid), "{}", cabinet.body);
+
+    // Another person's cabinet shows none of it.
+    let other = portal.sign_in(&OTHER).await;
+    let theirs = other.get("/cabinet").await;
+    assert_eq!(theirs.status, 200, "{}", theirs.body);
+    assert!(!theirs.body.contains(&aid), "{}", theirs.body);
+    assert!(theirs.body.contains("Чернеток немає"), "{}", theirs.body);
+    assert!(!theirs.body.contains("Іваненко"), "{}", theirs.body);
+
+    let anonymous = portal.browser().get("/cabinet").await;
+    assert_eq!(anonymous.status, 303);
+    assert_eq!(
+        anonymous.location.as_deref(),
+        Some("/sign-in?next=%2Fcabinet")
     );
 }

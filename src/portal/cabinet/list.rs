@@ -65,8 +65,8 @@ pub async fn page(State(portal): State<PortalState>, citizen: Citizen) -> Respon
             json!({
                 "id": d.id,
                 "service": service_title(&compiled.spec, &d.e_service),
-                "updated_at": words::when(&d.updated_at, zone),
-                "expires_at": words::when(&d.expires_at, zone),
+                "updated_at": words::at(&d.updated_at, zone),
+                "expires_at": words::at(&d.expires_at, zone),
                 "resume_url": format!("/drafts/{}/pages/{}", d.id, d.page),
                 "delete_url": format!("/drafts/{}/delete", d.id),
             })
