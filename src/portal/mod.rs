@@ -2,14 +2,23 @@
 //! (`PortalState`, an axum `FromRef` substate) that `serve` composes. Every page works without
 //! JavaScript, and the server's checks are the truth.
 
+pub mod application;
 pub mod cabinet;
 pub mod citizen;
+pub mod cross_check;
 pub mod forms;
 pub mod home;
 pub mod pages;
+pub mod pdf;
+pub mod prefill;
+pub mod registration;
+pub mod registry_reads;
 pub mod security_log;
 pub mod session;
 pub mod sign_in;
+pub mod signature;
+pub mod signing;
+pub mod sniff;
 
 use std::sync::Arc;
 
@@ -95,6 +104,20 @@ where
             get(forms::check::show)
                 .post(forms::check::submit)
                 .layer(forms::body_limit()),
+        )
+        .route(
+            "/drafts/{draft}/sign",
+            get(signing::page)
+                .post(signing::sign)
+                .layer(axum::extract::DefaultBodyLimit::max(signing::MAX_BODY)),
+        )
+        .route(
+            "/drafts/{draft}/application.json",
+            get(signing::document_json),
+        )
+        .route(
+            "/drafts/{draft}/application.pdf",
+            get(signing::document_pdf),
         )
         .route(
             "/drafts/{draft}/delete",

@@ -49,6 +49,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/portal/signed-out.html"),
     ),
     (
+        "sign.html",
+        include_str!("../../templates/portal/sign.html"),
+    ),
+    (
         "problem.html",
         include_str!("../../templates/portal/problem.html"),
     ),
@@ -67,6 +71,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "cabinet/data-requests.html",
         include_str!("../../templates/portal/cabinet/data-requests.html"),
+    ),
+    (
+        "attachments.html",
+        include_str!("../../templates/portal/attachments.html"),
     ),
 ];
 

@@ -9,3 +9,4 @@ mod forms;
 mod home;
 mod portal;
 mod sign_in;
+mod signing;
