@@ -427,6 +427,14 @@ async fn a_water_certificate_is_in_the_cabinet_as_soon_as_it_is_signed_sealed_by
         String::from_utf8_lossy(&verified.stderr)
     );
 
+    // Another person gets neither the document nor its seal.
+    let other = portal.sign_in(&OTHER).await;
+    for path in &documents {
+        let theirs = other.get(path).await;
+        assert_eq!(theirs.status, 404, "{path}: {}", theirs.body);
+        assert!(!theirs.body.contains("ДОВІДКА"), "{}", theirs.body);
+    }
+
     // The cabinet lists it, decided.
     let cabinet = citizen.get("/cabinet").await;
     assert!(
