@@ -331,9 +331,28 @@ fn links(body: &str, prefix: &str) -> Vec<String> {
         .collect()
 }
 
+/// The portal's `serve` arguments for a store on `database_url` (SQLite when none).
+fn on(database_url: &Option<String>) -> Vec<&str> {
+    match database_url {
+        Some(url) => vec!["--database-url", url],
+        None => vec![],
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_water_certificate_is_in_the_cabinet_as_soon_as_it_is_signed_sealed_by_the_utility() {
-    let portal = Portal::start().await;
+    water_certificate(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_water_certificate_is_in_the_cabinet_on_postgresql() {
+    if let Some(url) = crate::common::postgres::url_or_skip("cabinet water on PostgreSQL") {
+        water_certificate(Some(url)).await;
+    }
+}
+
+async fn water_certificate(database_url: Option<String>) {
+    let portal = Portal::start_with(&on(&database_url)).await;
     let vodokanal_data = tempfile::tempdir().unwrap();
     let _vodokanal = portal.city.start_vodokanal(vodokanal_data.path());
     let citizen = portal.sign_in(&CITIZEN).await;
@@ -454,7 +473,18 @@ fn told(body: &str, what: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_applicant_withdraws_with_a_confirmation_once_and_nobody_else_can() {
-    let portal = Portal::start().await;
+    withdrawal(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_applicant_withdraws_on_postgresql() {
+    if let Some(url) = crate::common::postgres::url_or_skip("cabinet withdrawal on PostgreSQL") {
+        withdrawal(Some(url)).await;
+    }
+}
+
+async fn withdrawal(database_url: Option<String>) {
+    let portal = Portal::start_with(&on(&database_url)).await;
     let vodokanal_data = tempfile::tempdir().unwrap();
     let _vodokanal = portal.city.start_vodokanal(vodokanal_data.path());
     // The billing does not answer: the application goes to the subscriber department's clerk.
