@@ -2,6 +2,7 @@
 //! (`PortalState`, an axum `FromRef` substate) that `serve` composes. Every page works without
 //! JavaScript, and the server's checks are the truth.
 
+pub mod attachments;
 pub mod citizen;
 pub mod cross_check;
 pub mod forms;
@@ -84,6 +85,20 @@ where
             get(forms::check::show)
                 .post(forms::check::submit)
                 .layer(forms::body_limit()),
+        )
+        .route(
+            "/drafts/{draft}/attachments",
+            get(attachments::show)
+                .post(attachments::upload)
+                .layer(attachments::body_limit()),
+        )
+        .route(
+            "/drafts/{draft}/attachments/{n}",
+            get(attachments::download),
+        )
+        .route(
+            "/drafts/{draft}/attachments/{n}/remove",
+            post(attachments::remove).layer(forms::body_limit()),
         )
         .route(
             "/drafts/{draft}/delete",
