@@ -59,9 +59,10 @@ pub async fn check_page(
                 .is_some_and(|x| asking.can_ask(&x.from, &names))
         })
         .collect();
-    let services = checked
+    let services: Vec<&str> = checked
         .iter()
-        .filter_map(|(f, _)| f.cross_check.as_ref().map(|x| x.from.as_str()));
+        .filter_map(|(f, _)| f.cross_check.as_ref().map(|x| x.from.as_str()))
+        .collect();
     let answers = asking.answers(ask, services).await;
     let mut errors = Vec::new();
     for (field, entered) in checked {
