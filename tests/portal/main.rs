@@ -8,4 +8,5 @@ mod attachments;
 mod forms;
 mod home;
 mod portal;
+mod prefill;
 mod sign_in;
