@@ -72,6 +72,16 @@ impl Citizen {
             .join(" ")
     }
 
+    /// This person as the applicant of a case: their RNOKPP (the owner key when the provider
+    /// gave none), full name and e-mail.
+    pub fn applicant(&self) -> crate::workflow::requests::Applicant {
+        crate::workflow::requests::Applicant {
+            id: self.rnokpp.clone().unwrap_or_else(|| self.owner.clone()),
+            name: self.full_name(),
+            email: self.email.clone(),
+        }
+    }
+
     /// The layout of a page this person is signed in to, for revision `compiled`.
     pub fn chrome(&self, compiled: &Compiled) -> Chrome {
         let name = self.full_name();
@@ -88,6 +98,7 @@ impl Citizen {
 
     /// Whether `submitted` is this session's CSRF token; otherwise a refusal page (403) and a
     /// security event.
+    #[allow(clippy::result_large_err)] // the shared contract: handlers return the refusal as is
     pub fn check_csrf(&self, submitted: Option<&str>) -> Result<(), Response> {
         let reason = match submitted.filter(|s| !s.is_empty()) {
             Some(token) if session::same_secret(token, &self.csrf) => return Ok(()),
@@ -254,4 +265,29 @@ async fn find(portal: &PortalState, parts: &Parts) -> Result<Option<Citizen>, Re
             site_title: site_chrome(portal).site_title,
         }),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_that_needs_a_session_sends_the_browser_to_sign_in_and_back() {
+        let (parts, ()) = axum::http::Request::get("/drafts/7/pages/2?x=1&y=2")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let response = to_sign_in(&parts);
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            response.headers()[header::LOCATION],
+            "/sign-in?next=%2Fdrafts%2F7%2Fpages%2F2%3Fx%3D1%26y%3D2"
+        );
+    }
+
+    #[test]
+    fn the_owner_is_the_rnokpp_or_else_the_subject() {
+        assert_eq!(Citizen::owner_of(Some("3184710691"), "abc"), "3184710691");
+        assert_eq!(Citizen::owner_of(None, "abc"), "sub:abc");
+    }
 }

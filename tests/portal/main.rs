@@ -5,8 +5,10 @@
 mod common;
 
 mod attachments;
+mod fake_issuer;
 mod forms;
 mod home;
 mod portal;
 mod prefill;
+mod sessions_store;
 mod sign_in;
