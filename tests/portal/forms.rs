@@ -576,3 +576,28 @@ async fn registries_fill_a_page_and_refuse_what_they_do_not_confirm() {
     assert_eq!(summary(&refused), ["f-rnokpp"]);
     has(&refused, "Ви не є власником цього особового рахунку");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drafts_resume_and_are_deleted_on_postgres() {
+    let Some(url) =
+        crate::common::postgres::url_or_skip("drafts_resume_and_are_deleted_on_postgres")
+    else {
+        return;
+    };
+    let portal = Portal::start_with(&["--database-url", &url]).await;
+    let phone = portal.sign_in(&CITIZEN).await;
+    let draft = apply(&phone).await;
+    let applicant = format!("/drafts/{draft}/pages/applicant");
+    let saved = phone.post_form(&applicant, APPLICANT_PAGE).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let laptop = portal.sign_in(&CITIZEN).await;
+    let resumed = laptop.get(&applicant).await;
+    has(&resumed, r#"value="+380 61 222 33 44""#);
+    let other = portal.sign_in(&OTHER).await;
+    assert_eq!(other.get(&applicant).await.status, 404);
+    let deleted = laptop
+        .post_form(&format!("/drafts/{draft}/delete"), &[])
+        .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    assert_eq!(phone.get(&applicant).await.status, 404);
+}
