@@ -3,6 +3,7 @@
 //! JavaScript, and the server's checks are the truth.
 
 pub mod application;
+pub mod attachments;
 pub mod cabinet;
 pub mod catalogue;
 pub mod citizen;
@@ -123,6 +124,20 @@ where
         .route(
             "/drafts/{draft}/application.pdf",
             get(signing::document_pdf),
+        )
+        .route(
+            "/drafts/{draft}/attachments",
+            get(attachments::show)
+                .post(attachments::upload)
+                .layer(attachments::body_limit()),
+        )
+        .route(
+            "/drafts/{draft}/attachments/{n}",
+            get(attachments::download),
+        )
+        .route(
+            "/drafts/{draft}/attachments/{n}/remove",
+            post(attachments::remove).layer(forms::body_limit()),
         )
         .route(
             "/drafts/{draft}/delete",

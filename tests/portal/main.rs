@@ -4,12 +4,14 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod attachments;
 mod cabinet;
 mod catalogue;
 mod fake_issuer;
 mod forms;
 mod home;
 mod portal;
+mod prefill;
 mod procedure_versions;
 mod sessions_store;
 mod sign_in;
