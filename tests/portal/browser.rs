@@ -70,14 +70,19 @@ fn browser_available() -> bool {
     } else if !js_dir().join("node_modules/playwright-core").is_dir()
         || !js_dir().join("node_modules/axe-core").is_dir()
     {
-        Some("tests/js/node_modules lacks playwright-core or axe-core (run `npm ci` in tests/js)".into())
+        Some(
+            "tests/js/node_modules lacks playwright-core or axe-core (run `npm ci` in tests/js)"
+                .into(),
+        )
     } else {
         None
     };
     match missing {
         None => true,
         Some(what) => {
-            eprintln!("SKIPPED: the portal's browser tests cannot run: {what}; .ci/run installs it");
+            eprintln!(
+                "SKIPPED: the portal's browser tests cannot run: {what}; .ci/run installs it"
+            );
             assert!(
                 std::env::var_os("CI").is_none(),
                 "CI must run the portal's browser tests: {what}"
@@ -100,7 +105,10 @@ fn run(script: &str, url: &str, env: &[(&str, &str)]) -> Report {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let Some(line) = stdout.lines().rev().find(|l| l.starts_with('{')) else {
-        panic!("{script} printed no report (exit {}):\n{stdout}\n{stderr}", out.status);
+        panic!(
+            "{script} printed no report (exit {}):\n{stdout}\n{stderr}",
+            out.status
+        );
     };
     serde_json::from_str(line)
         .unwrap_or_else(|e| panic!("{script} printed a report that does not parse ({e}):\n{line}"))
@@ -182,7 +190,10 @@ fn the_public_pages_pass_the_accessibility_audit_at_both_widths() {
     let report = run("public-pages.mjs", &appliance.url, &[]);
     assert_clean(&report);
     let visited: Vec<&str> = report.pages.iter().map(|p| p.url.as_str()).collect();
-    assert!(visited.contains(&"/"), "the home page was not audited: {visited:?}");
+    assert!(
+        visited.contains(&"/"),
+        "the home page was not audited: {visited:?}"
+    );
     assert!(
         visited.iter().any(|u| u.starts_with("/services/")),
         "no e-service page was audited: {visited:?}"
