@@ -5,8 +5,9 @@
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
-use super::{Builder, labels};
+use super::Builder;
 use crate::redact::Upstreams;
+use crate::spec::labels;
 use crate::spec::model::{
     FieldType, ItemType, Participant, ResponseField, Service, SubjectLocation,
 };

@@ -5,8 +5,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 
-use super::labels;
 use crate::html::escape_html;
+use crate::spec::labels;
 use crate::spec::model::Workflow;
 
 const BOX_H: f64 = 50.0;

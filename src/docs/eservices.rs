@@ -4,7 +4,8 @@
 use anyhow::Result;
 use serde_json::{Value, json};
 
-use super::{Builder, labels};
+use super::Builder;
+use crate::spec::labels;
 use crate::spec::model::{EService, FeeKind, Form, FormField, InputType};
 
 pub(super) fn build(b: &mut Builder) -> Result<()> {

@@ -5,7 +5,6 @@
 mod catalogue;
 mod diagram;
 mod eservices;
-mod labels;
 mod records;
 mod reference;
 pub(crate) mod render;
@@ -18,7 +17,7 @@ use anyhow::{Result, bail};
 use serde_json::{Value, json};
 
 use crate::redact::Upstreams;
-use crate::spec::Spec;
+use crate::spec::{Spec, labels};
 use render::Renderer;
 pub use site::{MARKER, Site};
 

@@ -4,7 +4,8 @@
 use anyhow::Result;
 use serde_json::{Value, json};
 
-use super::{Builder, labels};
+use super::Builder;
+use crate::spec::labels;
 
 pub(super) fn build(b: &mut Builder) -> Result<()> {
     let spec = b.spec;

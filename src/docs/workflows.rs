@@ -5,7 +5,8 @@ use anyhow::Result;
 use serde_json::{Value, json};
 
 use super::eservices::used_by;
-use super::{Builder, diagram, labels};
+use super::{Builder, diagram};
+use crate::spec::labels;
 use crate::spec::model::{Action, DayCount, Days, Workflow};
 
 pub(super) fn build(b: &mut Builder) -> Result<()> {

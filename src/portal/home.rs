@@ -1,43 +1,98 @@
-//! The portal's home page (`/`, PORTAL-1): the catalogue of e-services of the applied
-//! revision, open to everyone without signing in.
+//! The portal's home page (`/`, PORTAL-1): search and the catalogue of e-services of the applied
+//! revision by category and user category, open to everyone without signing in, as links and a
+//! GET form that work without JavaScript.
 
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::PortalState;
+use super::catalogue::{self, Filters, USER_CATEGORIES};
 use super::pages::Chrome;
 use crate::compile::Compiled;
+use crate::spec::labels;
 
 /// `GET /`.
-pub async fn page(State(portal): State<PortalState>) -> Response {
+pub async fn page(State(portal): State<PortalState>, RawQuery(query): RawQuery) -> Response {
     let Some(compiled) = portal.current.load_full() else {
-        return portal.pages.problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &Chrome::default(),
-            "Портал ще запускається",
-            "Портал готує перелік послуг. Оновіть сторінку за хвилину.",
-        );
+        return starting(&portal);
     };
     let chrome = chrome(&compiled);
-    let services: Vec<_> = compiled
-        .spec
-        .e_services
-        .iter()
-        .map(|s| {
+    let (filters, errors) = Filters::parse(query.as_deref());
+    let spec = &compiled.spec;
+    let found = catalogue::matching(spec, &filters);
+    let categories: Vec<Value> = catalogue::categories(spec)
+        .into_iter()
+        .map(|(name, count)| {
             json!({
-                "id": s.id,
-                "title": s.title,
-                "code": s.code,
+                "href": catalogue::link("category", &name),
+                "selected": filters.category.as_deref() == Some(name.as_str()),
+                "name": name,
+                "count": count,
             })
         })
         .collect();
-    portal.pages.render(
-        StatusCode::OK,
-        "home.html",
-        &chrome,
-        json!({ "services": services }),
+    let users: Vec<Value> = USER_CATEGORIES
+        .iter()
+        .map(|&c| {
+            let value = catalogue::user_value(c);
+            json!({
+                "href": catalogue::link("user", &value),
+                "selected": filters.user == Some(c),
+                "value": value,
+                "label": labels::user_category(c),
+            })
+        })
+        .collect();
+    let services: Vec<Value> = found.iter().map(|e| catalogue::entry(spec, e)).collect();
+    let context = json!({
+        "q": filters.q,
+        "category": filters.category,
+        "user_label": filters.user.map(labels::user_category),
+        "filtered": filters.any(),
+        "errors": errors,
+        "categories": categories,
+        "users": users,
+        "groups": if filters.any() { Value::Null } else { by_category(&services) },
+        "services": services,
+    });
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let redacted = catalogue::redacted(context, &compiled);
+    portal.pages.render(status, "home.html", &chrome, redacted)
+}
+
+/// The catalogue's services under their categories, in the order the categories first appear;
+/// those without one last.
+fn by_category(services: &[Value]) -> Value {
+    let mut groups: Vec<(Option<&str>, Vec<&Value>)> = Vec::new();
+    for service in services {
+        let category = service["category"].as_str();
+        match groups.iter_mut().find(|(c, _)| *c == category) {
+            Some((_, list)) => list.push(service),
+            None => groups.push((category, vec![service])),
+        }
+    }
+    groups.sort_by_key(|(c, _)| c.is_none());
+    Value::Array(
+        groups
+            .into_iter()
+            .map(|(c, list)| json!({ "category": c.unwrap_or("Інші послуги"), "services": list }))
+            .collect(),
+    )
+}
+
+/// The page for a request that comes before the first revision is applied.
+pub fn starting(portal: &PortalState) -> Response {
+    portal.pages.problem(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &Chrome::default(),
+        "Портал ще запускається",
+        "Портал готує перелік послуг. Оновіть сторінку за хвилину.",
     )
 }
 

@@ -2,8 +2,12 @@
 //! (`PortalState`, an axum `FromRef` substate) that `serve` composes. Every page works without
 //! JavaScript, and the server's checks are the truth.
 
+pub mod catalogue;
+pub mod e_service;
 pub mod home;
 pub mod pages;
+pub mod procedure_since;
+pub mod way_through;
 
 use std::sync::Arc;
 
@@ -51,5 +55,6 @@ where
 {
     Router::new()
         .route("/", get(home::page))
+        .route("/services/{id}", get(e_service::page))
         .route("/assets/portal.css", get(pages::stylesheet))
 }

@@ -25,6 +25,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/portal/home.html"),
     ),
     (
+        "e-service.html",
+        include_str!("../../templates/portal/e-service.html"),
+    ),
+    (
         "problem.html",
         include_str!("../../templates/portal/problem.html"),
     ),

@@ -13,6 +13,7 @@ mod journals;
 mod ledger;
 mod open_cases;
 mod outbox;
+mod procedure_versions;
 mod rate_buckets;
 mod reconciles;
 mod seen_requests;
@@ -36,6 +37,7 @@ pub use ledger::{
 };
 pub use open_cases::{CaseMove, OpenCases};
 pub use outbox::{LeasedMail, MailOutcome, MailStatus, NewMail};
+pub use procedure_versions::ProcedureVersion;
 pub use rate_buckets::{Lease, LeaseRequest};
 pub use reconciles::{NewReconcile, Outcome, ReconcileRecord};
 pub use seen_requests::SeenRequest;

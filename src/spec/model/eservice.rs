@@ -1,6 +1,7 @@
 //! The `e-service` kind: a catalogue entry of the portal carrying every item of 003 Annex 1
 //! (provider, user category, title and code, legal basis, FAQ, documents, submission methods,
-//! term, refusal grounds, appeal, fee, result) and the form and workflow that serve it.
+//! term, refusal grounds, appeal, fee, result), the catalogue's category, and the form and
+//! workflow that serve it.
 //! Annex 1 items are optional in the grammar so that `check` can name the missing item itself.
 
 use schemars::JsonSchema;
@@ -14,6 +15,7 @@ use super::common::Days;
 #[schemars(extend("x-kdl-example" = r#"e-service "housing-subsidy" {
     title "Призначення житлової субсидії"
     code "01178"
+    category "Соціальний захист"
     provider "social-dept" unit="subsidies"
     user-category "individual"
     legal-basis "Постанова КМУ від 21.10.1995 №848"
@@ -40,6 +42,10 @@ pub struct EService {
     /// Code of the service, where it has one (Annex 1 item 3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// The catalogue's heading the service is listed under (free text, e.g. «Соціальний
+    /// захист»); services with the same category are listed together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
     /// Provider (Annex 1 item 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<Provider>,

@@ -1,5 +1,6 @@
-//! Ukrainian wording for the model's enums and values as the site shows them: member classes,
-//! input types, outcomes, retention periods, day counts with the right plural forms, and so on.
+//! Ukrainian wording for the model's enums and values as the documentation site and the portal
+//! show them: member classes, input types, outcomes, retention periods, day counts with the
+//! right plural forms, and so on.
 
 use crate::spec::model::*;
 
