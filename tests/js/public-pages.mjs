@@ -3,6 +3,7 @@
 // the keyboard and takes it to the main content.
 
 import { baseUrl, expect, newPage, scenario } from './browser.mjs';
+import { expectErrors } from './portal.mjs';
 
 await scenario('public-pages', async (browser, report) => {
   const base = baseUrl();
@@ -45,6 +46,24 @@ await scenario('public-pages', async (browser, report) => {
     expect(new URL(page.url()).searchParams.get('q') === 'довідка', `the search went to ${page.url()}`);
     await report.audit(page, 'search');
   }
+
+  const category = page.locator('main nav a[href*="category="]');
+  if ((await category.count()) > 0) {
+    report.step('a category of the catalogue');
+    await page.goto(`${base}/`);
+    await Promise.all([page.waitForNavigation(), category.first().click()]);
+    expect((await page.locator('main a[href^="/services/"]').count()) > 0, `${page.url()} lists no e-service`);
+    await report.audit(page, 'a category');
+  }
+
+  report.step('a search that finds nothing');
+  await page.goto(`${base}/?q=${encodeURIComponent('космодром')}`);
+  await report.audit(page, 'a search with no result');
+
+  report.step('a filter the catalogue does not know');
+  await page.goto(`${base}/?user=alien`);
+  await expectErrors(page, ['user'], 'an unknown user category');
+  await report.audit(page, 'a bad filter');
 
   for (const path of services) {
     report.step(`the e-service page ${path}`);
