@@ -111,6 +111,18 @@ pub fn normalise(text: &str) -> String {
     out
 }
 
+/// A searched word without its inflected ending (trailing vowels, `ь`, `й`), so that «вода»
+/// finds «водопостачання» and «довідка» «довідки»; never shorter than three letters.
+fn stem(word: &str) -> String {
+    const ENDING: &[char] = &['а', 'е', 'є', 'и', 'і', 'ї', 'о', 'у', 'ю', 'я', 'ь', 'й'];
+    let letters: Vec<char> = word.chars().collect();
+    let mut end = letters.len();
+    while end > 3 && ENDING.contains(&letters[end - 1]) {
+        end -= 1;
+    }
+    letters[..end].iter().collect()
+}
+
 /// What the search looks in for `e_service`: its title and code first, then its category,
 /// conditions and result, and its provider's name.
 fn searched(spec: &Spec, e_service: &EService) -> (String, String) {
@@ -142,7 +154,7 @@ pub fn matching<'a>(spec: &'a Spec, filters: &Filters) -> Vec<&'a EService> {
     let words: Vec<String> = normalise(&filters.q)
         .split(' ')
         .filter(|w| !w.is_empty())
-        .map(str::to_string)
+        .map(stem)
         .collect();
     let mut found: Vec<(bool, &EService)> = spec
         .e_services
@@ -159,7 +171,8 @@ pub fn matching<'a>(spec: &'a Spec, filters: &Filters) -> Vec<&'a EService> {
                 return Some((true, e));
             }
             let (heading, rest) = searched(spec, e);
-            let in_heading = words.iter().all(|w| heading.contains(w.as_str()));
+            let found_in = |text: &str| words.iter().all(|w| text.contains(w.as_str()));
+            let in_heading = found_in(&heading);
             let anywhere = words
                 .iter()
                 .all(|w| heading.contains(w.as_str()) || rest.contains(w.as_str()));
@@ -170,7 +183,7 @@ pub fn matching<'a>(spec: &'a Spec, filters: &Filters) -> Vec<&'a EService> {
     found.into_iter().map(|(_, e)| e).collect()
 }
 
-/// The categories of `spec`'s e-services, in the order they first appear, each with how many
+/// The categories of `spec`'s e-services in Ukrainian alphabetical order, each with how many
 /// services it lists.
 pub fn categories(spec: &Spec) -> Vec<(String, usize)> {
     let mut out: Vec<(String, usize)> = Vec::new();
@@ -180,7 +193,21 @@ pub fn categories(spec: &Spec) -> Vec<(String, usize)> {
             None => out.push((category.clone(), 1)),
         }
     }
+    out.sort_by_cached_key(|(c, _)| alphabetical(c));
     out
+}
+
+/// A sort key that puts Ukrainian text in the order of its alphabet (Unicode's order puts «Є»,
+/// «І», «Ї» before «А» and «Ґ» after «Я»); other characters after its letters.
+pub fn alphabetical(text: &str) -> Vec<u32> {
+    const ALPHABET: &str = "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя";
+    text.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match ALPHABET.chars().position(|a| a == c) {
+            Some(i) => i as u32,
+            None => 64 + c as u32,
+        })
+        .collect()
 }
 
 /// One e-service as the catalogue lists it.
@@ -274,6 +301,12 @@ mod tests {
         );
         assert_eq!(ids(&spec, &search("змр-0301")), ["water-no-debt"]);
         assert_eq!(ids(&spec, &search("0301")), ["water-no-debt"]);
+        assert_eq!(
+            ids(&spec, &search("вода")),
+            ["water-no-debt"],
+            "an inflected word"
+        );
+        assert!(ids(&spec, &search("довідка")).contains(&"water-no-debt".to_string()));
         assert!(ids(&spec, &search("водоканал")).contains(&"water-no-debt".to_string()));
         assert!(ids(&spec, &search("щзфкшгвапр")).is_empty());
         assert_eq!(ids(&spec, &search("   ")).len(), spec.e_services.len());
@@ -296,6 +329,13 @@ mod tests {
         };
         assert!(!ids(&spec, &companies).contains(&"material-aid".to_string()));
         assert!(ids(&spec, &companies).contains(&"parking-fine-appeal".to_string()));
+    }
+
+    #[test]
+    fn categories_follow_the_ukrainian_alphabet() {
+        let mut words = vec!["Яблуко", "Їжа", "Ґанок", "Адреси", "Євро", "Інше"];
+        words.sort_by_cached_key(|w| alphabetical(w));
+        assert_eq!(words, ["Адреси", "Ґанок", "Євро", "Інше", "Їжа", "Яблуко"]);
     }
 
     #[test]

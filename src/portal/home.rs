@@ -66,8 +66,8 @@ pub async fn page(State(portal): State<PortalState>, RawQuery(query): RawQuery) 
     portal.pages.render(status, "home.html", &chrome, redacted)
 }
 
-/// The catalogue's services under their categories, in the order the categories first appear;
-/// those without one last.
+/// The catalogue's services under their categories in alphabetical order; those without one
+/// last.
 fn by_category(services: &[Value]) -> Value {
     let mut groups: Vec<(Option<&str>, Vec<&Value>)> = Vec::new();
     for service in services {
@@ -77,7 +77,7 @@ fn by_category(services: &[Value]) -> Value {
             None => groups.push((category, vec![service])),
         }
     }
-    groups.sort_by_key(|(c, _)| c.is_none());
+    groups.sort_by_cached_key(|(c, _)| (c.is_none(), c.map(catalogue::alphabetical)));
     Value::Array(
         groups
             .into_iter()

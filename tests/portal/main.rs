@@ -5,4 +5,6 @@
 mod common;
 
 mod browser;
+mod catalogue;
 mod home;
+mod procedure_versions;
