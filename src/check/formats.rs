@@ -122,6 +122,34 @@ pub fn path_glob_problem(path: &str) -> Option<&'static str> {
     None
 }
 
+/// An identity provider's issuer: https, or http on this machine's loopback only.
+pub fn issuer_allowed(issuer: &str) -> bool {
+    let Some(url) = url::Url::parse(issuer).ok().filter(|u| u.has_host()) else {
+        return false;
+    };
+    match url.scheme() {
+        "https" => true,
+        "http" => match url.host() {
+            Some(url::Host::Domain(d)) => d == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        },
+        _ => false,
+    }
+}
+
+fn claim_pointer(name: &str) -> &'static str {
+    match name {
+        "rnokpp" => "/sign-in/claims/rnokpp",
+        "edrpou" => "/sign-in/claims/edrpou",
+        "family-name" => "/sign-in/claims/family-name",
+        "given-name" => "/sign-in/claims/given-name",
+        "middle-name" => "/sign-in/claims/middle-name",
+        _ => "/sign-in/claims/email",
+    }
+}
+
 struct Formats<'c, 'a> {
     c: &'c mut Checker<'a>,
     kind: Kind,
@@ -284,6 +312,48 @@ impl Formats<'_, '_> {
         }
     }
 
+    /// The identity provider: an https issuer (http only on loopback, for tests and a local
+    /// provider), a client id, a secret file, and a name for every claim read.
+    fn sign_in(&mut self, sign_in: &crate::spec::model::SignIn) {
+        if !issuer_allowed(&sign_in.issuer) {
+            self.bad(
+                "H0316",
+                "/sign-in/issuer",
+                format!(
+                    "the sign-in issuer `{}` is not an https URL",
+                    sign_in.issuer
+                ),
+                "write the identity provider's issuer as `https://host[/path]`, exactly as its \
+                 discovery document names it; plain http is allowed only on 127.0.0.1 or localhost",
+            );
+        }
+        let mut empty = vec![];
+        if sign_in.client_id.trim().is_empty() {
+            empty.push(("/sign-in/client-id", "the sign-in client id"));
+        }
+        if sign_in.client_secret_file.trim().is_empty() {
+            empty.push((
+                "/sign-in/client-secret-file",
+                "the sign-in client secret file",
+            ));
+        }
+        for (name, claim) in sign_in.claims.named() {
+            if claim.trim().is_empty() {
+                empty.push((claim_pointer(name), "a sign-in claim name"));
+            }
+        }
+        for (pointer, what) in empty {
+            self.bad(
+                "H0317",
+                pointer,
+                format!("{what} is empty"),
+                "give the value the identity provider registered: the client id it issued, the \
+                 file (under the keys folder) holding the secret, and the claim that carries each \
+                 item of the person's identity",
+            );
+        }
+    }
+
     fn email(&mut self, pointer: &str, value: &str) {
         if !valid_email(value) {
             self.bad(
@@ -342,6 +412,9 @@ pub(super) fn check(c: &mut Checker) {
             f.date(&format!("/calendar/holidays/{i}/date"), &h.date);
         }
         f.calendar(&s.calendar);
+        if let Some(sign_in) = &s.sign_in {
+            f.sign_in(sign_in);
+        }
     }
     for p in &spec.participants {
         let mut f = formats!(Kind::Participant, p.id);

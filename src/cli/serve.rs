@@ -51,6 +51,11 @@ pub struct ServeArgs {
     /// ROOT/dev-keys, where `hromada keys dev` writes them, when absent.
     #[arg(long, env = "HROMADA_KEYS", value_name = "DIR")]
     pub keys: Option<PathBuf>,
+    /// The portal's address as citizens' browsers reach it, e.g. `https://e.city.example`:
+    /// the identity provider sends them back to URL/sign-in/callback. The listener's address
+    /// when absent.
+    #[arg(long, env = "HROMADA_PUBLIC_URL", value_name = "URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
     /// Address the listener for other gateway nodes (mutual TLS) binds; the host and port of
     /// this node's `address` in the spec when absent.
     #[arg(long, env = "HROMADA_PEER_LISTEN", value_name = "ADDR")]
@@ -177,6 +182,22 @@ pub enum LogFormat {
     Json,
 }
 
+/// An http(s) URL with a host and nothing after its path, without a trailing slash.
+fn parse_public_url(text: &str) -> Result<String, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("`{text}` is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
+        return Err(format!(
+            "`{text}` is not an http or https URL; write it as `https://host[:port]`"
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(format!(
+            "`{text}` has a query, fragment or user name; give the portal's address only"
+        ));
+    }
+    Ok(text.trim_end_matches('/').to_string())
+}
+
 pub fn run(args: ServeArgs) -> ExitCode {
     init_logging(args.log_format);
     #[cfg(debug_assertions)]
@@ -205,6 +226,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         tls: args.tls_cert.zip(args.tls_key),
         keys: args.keys.unwrap_or_else(|| args.root.join("dev-keys")),
         peer_listen: args.peer_listen,
+        public_url: args.public_url,
         limits: Limits {
             max_body: args.max_body,
             upstream_timeout: args.upstream_timeout,

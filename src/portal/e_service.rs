@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::PortalState;
+use super::citizen::Citizen;
 use super::{catalogue, home, procedure_since, way_through};
 use crate::compile::Compiled;
 use crate::spec::Spec;
@@ -19,11 +20,15 @@ use crate::spec::model::{
 };
 
 /// `GET /services/{id}`.
-pub async fn page(State(portal): State<PortalState>, Path(id): Path<String>) -> Response {
+pub async fn page(
+    State(portal): State<PortalState>,
+    citizen: Option<Citizen>,
+    Path(id): Path<String>,
+) -> Response {
     let Some(compiled) = portal.current.load_full() else {
         return home::starting(&portal);
     };
-    let chrome = home::chrome(&compiled);
+    let chrome = citizen.map_or_else(|| home::chrome(&compiled), |c| c.chrome(&compiled));
     let spec = &compiled.spec;
     let Some(e_service) = spec.e_services.iter().find(|e| e.id == id) else {
         return portal.pages.problem(

@@ -9,16 +9,21 @@ use serde_json::{Value, json};
 
 use super::PortalState;
 use super::catalogue::{self, Filters, USER_CATEGORIES};
+use super::citizen::Citizen;
 use super::pages::Chrome;
 use crate::compile::Compiled;
 use crate::spec::labels;
 
 /// `GET /`.
-pub async fn page(State(portal): State<PortalState>, RawQuery(query): RawQuery) -> Response {
+pub async fn page(
+    State(portal): State<PortalState>,
+    citizen: Option<Citizen>,
+    RawQuery(query): RawQuery,
+) -> Response {
     let Some(compiled) = portal.current.load_full() else {
         return starting(&portal);
     };
-    let chrome = chrome(&compiled);
+    let chrome = citizen.map_or_else(|| chrome(&compiled), |c| c.chrome(&compiled));
     let (filters, errors) = Filters::parse(query.as_deref());
     let spec = &compiled.spec;
     let found = catalogue::matching(spec, &filters);

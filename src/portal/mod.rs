@@ -3,17 +3,21 @@
 //! JavaScript, and the server's checks are the truth.
 
 pub mod catalogue;
+pub mod citizen;
 pub mod e_service;
 pub mod home;
 pub mod pages;
 pub mod procedure_since;
+pub mod security_log;
+pub mod session;
+pub mod sign_in;
 pub mod way_through;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::FromRef;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::compile::current::Current;
 use crate::gateway::in_process::InProcess;
@@ -38,6 +42,8 @@ pub struct PortalState {
     pub registries: Arc<InProcess>,
     pub pages: Arc<Pages>,
     pub settings: Arc<PortalSettings>,
+    /// The OpenID Connect relying party citizens sign in through.
+    pub sign_in: Arc<sign_in::relying_party::RelyingParty>,
 }
 
 /// How this appliance runs the portal.
@@ -45,6 +51,9 @@ pub struct PortalState {
 pub struct PortalSettings {
     /// The portal is served over TLS: its cookies are `Secure`.
     pub secure_cookies: bool,
+    /// The portal's address as browsers reach it (`serve --public-url`, else the listener's),
+    /// without a trailing slash: the identity provider sends people back under it.
+    pub public_url: std::sync::OnceLock<String>,
 }
 
 /// The portal's routes; `serve` merges them over its part of the state.
@@ -57,4 +66,7 @@ where
         .route("/", get(home::page))
         .route("/services/{id}", get(e_service::page))
         .route("/assets/portal.css", get(pages::stylesheet))
+        .route("/sign-in", get(sign_in::start))
+        .route("/sign-in/callback", get(sign_in::callback))
+        .route("/sign-out", post(sign_in::sign_out))
 }

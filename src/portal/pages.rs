@@ -29,6 +29,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/portal/e-service.html"),
     ),
     (
+        "signed-out.html",
+        include_str!("../../templates/portal/signed-out.html"),
+    ),
+    (
         "problem.html",
         include_str!("../../templates/portal/problem.html"),
     ),

@@ -45,6 +45,8 @@ pub struct Options {
     pub keys: PathBuf,
     /// Where the listener for other nodes binds; from the node's address when `None`.
     pub peer_listen: Option<SocketAddr>,
+    /// The portal's address as browsers reach it; the listener's when `None`.
+    pub public_url: Option<String>,
     pub limits: Limits,
     /// How often the message log's head is signed at the latest, and after how many records.
     pub checkpoint_every: Duration,
@@ -206,6 +208,17 @@ pub async fn run(options: Options) -> Result<(), String> {
         )),
         api_token.clone(),
     );
+    let portal_settings = Arc::new(crate::portal::PortalSettings {
+        secure_cookies: options.tls.is_some()
+            || options
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://")),
+        public_url: std::sync::OnceLock::new(),
+    });
+    if let Some(url) = &options.public_url {
+        let _ = portal_settings.public_url.set(url.clone());
+    }
     let state = AppState {
         ops: OpsState {
             shared: shared.clone(),
@@ -224,9 +237,10 @@ pub async fn run(options: Options) -> Result<(), String> {
             engine: cases.engine().clone(),
             registries: portal_registries,
             pages: Arc::new(crate::portal::pages::Pages::new()?),
-            settings: Arc::new(crate::portal::PortalSettings {
-                secure_cookies: options.tls.is_some(),
-            }),
+            settings: portal_settings.clone(),
+            sign_in: Arc::new(crate::portal::sign_in::relying_party::RelyingParty::new(
+                &options.keys,
+            )?),
         },
         cases,
     };
@@ -247,6 +261,17 @@ pub async fn run(options: Options) -> Result<(), String> {
     } else {
         "http"
     };
+    if portal_settings.public_url.get().is_none() {
+        let _ = portal_settings
+            .public_url
+            .set(format!("{scheme}://{address}"));
+        if address.ip().is_unspecified() {
+            tracing::warn!(
+                "the portal's public URL is {scheme}://{address}, which no browser can reach: \
+                 pass --public-url with the address citizens use, or sign-in cannot come back"
+            );
+        }
+    }
     // Through `output`, so that `hromada serve | head -1` does not panic the process.
     crate::output::stdout(format_args!(
         "hromada {} listening on {scheme}://{address}\n  {scheme}://{address}/healthz  \

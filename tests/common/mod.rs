@@ -60,3 +60,5 @@ where
 }
 
 pub mod smtp;
+
+pub mod oidc;

@@ -6,5 +6,9 @@ mod common;
 
 mod browser;
 mod catalogue;
+mod fake_issuer;
 mod home;
+mod portal;
 mod procedure_versions;
+mod sessions_store;
+mod sign_in;

@@ -17,6 +17,12 @@ use serde::{Deserialize, Serialize};
     trust-anchor "city-ca" cert="pki/ca.crt"
     portal node="gw-core" subsystem="city-council/portal"
     registry node="gw-core" subsystem="city-council/registry"
+    sign-in {
+        issuer "https://id.city.example"
+        client-id "city-portal"
+        client-secret-file "sign-in/client-secret"
+        claims rnokpp="drfocode" edrpou="edrpoucode"
+    }
     calendar {
         working-hours "09:00" "18:00"
         time-zone "Europe/Kyiv"
@@ -48,6 +54,108 @@ pub struct System {
     /// The working-day calendar.
     #[serde(default)]
     pub calendar: Calendar,
+    /// The identity provider citizens sign in with (OpenID Connect); without it the portal's
+    /// sign-in says it is not configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in: Option<SignIn>,
+}
+
+/// An OpenID Connect identity provider this system is a relying party of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct SignIn {
+    /// The provider's issuer URL (https; http only on this machine's loopback).
+    pub issuer: String,
+    /// The client id the provider registered this system under.
+    pub client_id: String,
+    /// File holding the client secret, relative to the appliance's keys folder (`serve
+    /// --keys`): secrets never live in the spec.
+    pub client_secret_file: String,
+    /// Which claims of the ID token carry the person's identity.
+    #[serde(default)]
+    pub claims: SignInClaims,
+}
+
+/// The names of the ID-token claims that carry a person's identity; national identity brokers
+/// put the RNOKPP in `drfocode` and a legal entity's EDRPOU in `edrpoucode`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct SignInClaims {
+    /// The claim with the person's RNOKPP.
+    #[serde(default = "default_rnokpp_claim")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub rnokpp: String,
+    /// The claim with the EDRPOU of the legal entity the person represents.
+    #[serde(default = "default_edrpou_claim")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub edrpou: String,
+    /// The claim with the family name.
+    #[serde(default = "default_family_name_claim")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub family_name: String,
+    /// The claim with the given name.
+    #[serde(default = "default_given_name_claim")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub given_name: String,
+    /// The claim with the middle name (patronymic).
+    #[serde(default = "default_middle_name_claim")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub middle_name: String,
+    /// The claim with the e-mail address.
+    #[serde(default = "default_email_claim")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub email: String,
+}
+
+impl Default for SignInClaims {
+    fn default() -> Self {
+        SignInClaims {
+            rnokpp: default_rnokpp_claim(),
+            edrpou: default_edrpou_claim(),
+            family_name: default_family_name_claim(),
+            given_name: default_given_name_claim(),
+            middle_name: default_middle_name_claim(),
+            email: default_email_claim(),
+        }
+    }
+}
+
+impl SignInClaims {
+    /// Each claim name with where it is written, for checks.
+    pub fn named(&self) -> [(&'static str, &str); 6] {
+        [
+            ("rnokpp", &self.rnokpp),
+            ("edrpou", &self.edrpou),
+            ("family-name", &self.family_name),
+            ("given-name", &self.given_name),
+            ("middle-name", &self.middle_name),
+            ("email", &self.email),
+        ]
+    }
+}
+
+fn default_rnokpp_claim() -> String {
+    "drfocode".into()
+}
+
+fn default_edrpou_claim() -> String {
+    "edrpoucode".into()
+}
+
+fn default_family_name_claim() -> String {
+    "family_name".into()
+}
+
+fn default_given_name_claim() -> String {
+    "given_name".into()
+}
+
+fn default_middle_name_claim() -> String {
+    "middle_name".into()
+}
+
+fn default_email_claim() -> String {
+    "email".into()
 }
 
 /// A legal entity named with its EDRPOU code.
