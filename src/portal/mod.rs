@@ -4,10 +4,13 @@
 
 pub mod catalogue;
 pub mod citizen;
+pub mod cross_check;
 pub mod e_service;
 pub mod home;
 pub mod pages;
+pub mod prefill;
 pub mod procedure_since;
+pub mod registry_reads;
 pub mod security_log;
 pub mod session;
 pub mod sign_in;
