@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod citizen;
 pub mod cross_check;
 pub mod e_service;
+pub mod forms;
 pub mod home;
 pub mod pages;
 pub mod prefill;
@@ -72,4 +73,26 @@ where
         .route("/sign-in", get(sign_in::start))
         .route("/sign-in/callback", get(sign_in::callback))
         .route("/sign-out", post(sign_in::sign_out))
+        .route(
+            "/services/{id}/apply",
+            post(forms::apply::apply).layer(forms::body_limit()),
+        )
+        .route(
+            "/drafts/{draft}/pages/{page}",
+            get(forms::page::show)
+                .post(forms::page::submit)
+                .layer(forms::body_limit()),
+        )
+        .route(
+            "/drafts/{draft}/check",
+            get(forms::check::show)
+                .post(forms::check::submit)
+                .layer(forms::body_limit()),
+        )
+        .route(
+            "/drafts/{draft}/delete",
+            get(forms::delete::confirm)
+                .post(forms::delete::delete)
+                .layer(forms::body_limit()),
+        )
 }
