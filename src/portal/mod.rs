@@ -2,6 +2,7 @@
 //! (`PortalState`, an axum `FromRef` substate) that `serve` composes. Every page works without
 //! JavaScript, and the server's checks are the truth.
 
+pub mod application;
 pub mod catalogue;
 pub mod citizen;
 pub mod cross_check;
@@ -9,12 +10,15 @@ pub mod e_service;
 pub mod forms;
 pub mod home;
 pub mod pages;
+pub mod pdf;
 pub mod prefill;
 pub mod procedure_since;
+pub mod registration;
 pub mod registry_reads;
 pub mod security_log;
 pub mod session;
 pub mod sign_in;
+pub mod signature;
 pub mod way_through;
 
 use std::sync::Arc;

@@ -12,3 +12,4 @@ mod portal;
 mod procedure_versions;
 mod sessions_store;
 mod sign_in;
+mod signing;
