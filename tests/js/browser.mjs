@@ -52,6 +52,7 @@ export class Report {
 
   /** Listens to `page` for what the console says is wrong (a CSP refusal, a failed load). */
   watch(page) {
+    this.page = page;
     page.on('console', (message) => {
       // A failed load is reported once, with its address, by the `response` listener below.
       if (message.text().startsWith('Failed to load resource')) return;
@@ -167,9 +168,24 @@ export async function scenario(name, body) {
     await body(browser, report);
   } catch (error) {
     report.failure = `${report.steps.at(-1) ?? 'start'}: ${error && error.stack ? error.stack : error}`;
+    report.failure += await whereItStopped(report.page);
   } finally {
     if (browser) await browser.close().catch(() => {});
     report.print();
+  }
+}
+
+/** What the page the scenario stopped on says: its address, heading and error summary. */
+async function whereItStopped(page) {
+  if (!page || page.isClosed()) return '';
+  try {
+    const said = await page.evaluate(() => {
+      const text = (selector) => document.querySelector(selector)?.textContent.trim().replace(/\s+/g, ' ') ?? '';
+      return { h1: text('h1'), errors: text('.error-summary') };
+    });
+    return `\n  on ${page.url()}: «${said.h1}»${said.errors ? `; the error summary says «${said.errors}»` : ''}`;
+  } catch {
+    return '';
   }
 }
 

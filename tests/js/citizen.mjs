@@ -32,71 +32,71 @@ await scenario('citizen', async (browser, report) => {
   await report.audit(page, 'the e-service page, signed in');
 
   report.step('start an application');
-  await press(page, 'Почати');
+  await press(page, 'Подати заяву онлайн');
   const draftPath = here(page).match(/^\/drafts\/[^/]+/)?.[0];
   expect(draftPath, `starting the application led to ${page.url()}, not to a draft's page`);
   await report.audit(page, 'the first page');
 
   report.step('the first page sent empty: the required fields');
-  for (const name of ['birth_date', 'phone']) await page.locator(`[name="${name}"]`).fill('');
-  await press(page, 'Продовжити');
-  await expectErrors(page, ['birth_date', 'phone', 'district'], 'an empty first page');
+  for (const name of ['birth_date', 'phone']) await page.locator(`[name="f.${name}"]`).fill('');
+  await press(page, 'Зберегти і продовжити');
+  await expectErrors(page, ['f-birth_date', 'f-phone', 'f-district'], 'an empty first page');
   await report.audit(page, 'the first page with errors');
 
   report.step('a malformed phone and e-mail');
-  await page.locator('[name="birth_date"]').fill('1984-03-15');
-  await page.locator('[name="phone"]').fill('дзвоніть увечері');
-  await page.locator('[name="email"]').fill('olena.at.example');
-  await page.locator('[name="district"]').selectOption({ index: 1 });
-  await press(page, 'Продовжити');
-  await expectErrors(page, ['phone', 'email'], 'a malformed phone and e-mail');
+  await page.locator('[name="f.birth_date"]').fill('1984-03-15');
+  await page.locator('[name="f.phone"]').fill('дзвоніть увечері');
+  await page.locator('[name="f.email"]').fill('olena.at.example');
+  await page.locator('[name="f.district"]').selectOption({ index: 1 });
+  await press(page, 'Зберегти і продовжити');
+  await expectErrors(page, ['f-phone', 'f-email'], 'a malformed phone and e-mail');
   await report.audit(page, 'the first page with format errors');
 
   report.step('the first page, right');
-  await page.locator('[name="phone"]').fill('+380671234567');
-  await page.locator('[name="email"]').fill('olena@example.com');
-  await press(page, 'Продовжити');
+  await page.locator('[name="f.phone"]').fill('+380671234567');
+  await page.locator('[name="f.email"]').fill('olena@example.com');
+  await press(page, 'Зберегти і продовжити');
   expect(here(page).endsWith('/pages/reason'), `the first page led to ${page.url()}`);
 
   report.step('the reason: a rule and a maximum');
-  await page.locator('[name="reason"]').selectOption('09');
-  await page.locator('[name="event_date"]').fill('2026-11-02');
-  await page.locator('[name="requested_amount"]').fill('75000');
-  await press(page, 'Продовжити');
-  await expectErrors(page, ['reason_details', 'requested_amount'], 'a rule and a maximum');
+  await page.locator('[name="f.reason"]').selectOption('09');
+  await page.locator('[name="f.event_date"]').fill('2026-11-02');
+  await page.locator('[name="f.requested_amount"]').fill('75000');
+  await press(page, 'Зберегти і продовжити');
+  await expectErrors(page, ['f-reason_details', 'f-requested_amount'], 'a rule and a maximum');
   await report.audit(page, 'the reason page with errors');
 
   report.step('the reason, right');
-  await page.locator('[name="reason_details"]').fill('Після обстрілу пошкоджено вікна і дах квартири, потрібен ремонт.');
-  await page.locator('[name="requested_amount"]').fill('12000');
-  await press(page, 'Продовжити');
+  await page.locator('[name="f.reason_details"]').fill('Після обстрілу пошкоджено вікна і дах квартири, потрібен ремонт.');
+  await page.locator('[name="f.requested_amount"]').fill('12000');
+  await press(page, 'Зберегти і продовжити');
   expect(here(page).endsWith('/pages/household'), `the reason page led to ${page.url()}`);
 
   report.step('the household: a pattern and a family member left incomplete');
-  await page.locator('[name="monthly_income"]').fill('9800');
-  await page.locator('[name="heat_account"]').fill('12-34');
-  await press(page, 'Додати');
+  await page.locator('[name="f.monthly_income"]').fill('9800');
+  await page.locator('[name="f.heat_account"]').fill('12-34');
+  await press(page, 'Додати ще');
   await report.audit(page, 'the household page with a family member');
-  await press(page, 'Продовжити');
-  await expectErrors(page, ['heat_account', 'family'], 'a pattern and an incomplete member');
+  await press(page, 'Зберегти і продовжити');
+  await expectErrors(page, ['f-heat_account', 'group-family'], 'a pattern and an incomplete member');
   await report.audit(page, 'the household page with errors');
 
   report.step('the household, right, with one family member');
-  await page.locator('[name="heat_account"]').fill('');
-  const member = (field) => page.locator(`[name$="${field}"]`).first();
+  await page.locator('[name="f.heat_account"]').fill('');
+  const member = (field) => page.locator(`[name="g.family.0.${field}"]`);
   await member('member_name').fill(MEMBER);
   await member('member_birth_date').fill('2012-05-30');
   await member('member_relation').selectOption({ index: 1 });
-  await press(page, 'Продовжити');
+  await press(page, 'Зберегти і продовжити');
   expect(here(page).endsWith('/pages/payment'), `the household page led to ${page.url()}`);
 
   report.step('the payment details: a wrong IBAN');
-  await page.locator('[name="iban"]').fill('UA12 3456');
-  await press(page, 'Продовжити');
-  await expectErrors(page, ['iban'], 'a wrong IBAN');
+  await page.locator('[name="f.iban"]').fill('UA12 3456');
+  await press(page, 'Зберегти і продовжити');
+  await expectErrors(page, ['f-iban'], 'a wrong IBAN');
   await report.audit(page, 'the payment page with errors');
-  await page.locator('[name="iban"]').fill(IBAN);
-  await press(page, 'Продовжити');
+  await page.locator('[name="f.iban"]').fill(IBAN);
+  await press(page, 'Зберегти і продовжити');
 
   report.step('the attachments: a program disguised as a PDF is refused');
   expect(here(page).endsWith('/attachments'), `the last page led to ${page.url()}, not to the attachments`);
@@ -145,7 +145,7 @@ await scenario('citizen', async (browser, report) => {
   }
   await report.audit(page, 'check your answers');
   for (const box of await page.locator('main input[type=checkbox]').all()) await box.check();
-  await press(page, 'Підтвердити');
+  await press(page, 'Перейти до підписання');
   expect(here(page) === `${draftPath}/sign`, `check your answers led to ${page.url()}`);
   await report.audit(page, 'the signing page');
 

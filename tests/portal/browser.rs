@@ -8,6 +8,7 @@ use std::process::Command;
 use serde::Deserialize;
 
 use crate::common::appliance::{Appliance, example_city};
+use crate::portal::{CITIZEN, Portal};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -198,4 +199,55 @@ fn the_public_pages_pass_the_accessibility_audit_at_both_widths() {
         visited.iter().any(|u| u.starts_with("/services/")),
         "no e-service page was audited: {visited:?}"
     );
+}
+
+/// The environment a citizen's scenario needs: the provider's test account and the citizen's
+/// signing key and certificate from `hromada keys dev`.
+fn citizen_env(portal: &Portal) -> Vec<(&'static str, String)> {
+    let keys = portal.city.root().join("dev-keys/citizens");
+    let file = |ext: &str| {
+        keys.join(format!("{}.{ext}", CITIZEN.rnokpp))
+            .to_string_lossy()
+            .into_owned()
+    };
+    vec![
+        ("CITIZEN_LOGIN", CITIZEN.sub.to_string()),
+        ("CITIZEN_PASSWORD", "any".to_string()),
+        ("CITIZEN_KEY", file("key")),
+        ("CITIZEN_CERT", file("crt")),
+    ]
+}
+
+/// Runs `script` against the portal off the runtime's threads (the city's upstreams run on
+/// them) and asserts its report is clean.
+async fn run_against(portal: &Portal, script: &'static str) -> Report {
+    let url = portal.app.url.clone();
+    let env = citizen_env(portal);
+    let report = tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        run(script, &url, &env)
+    })
+    .await
+    .unwrap();
+    if report.failure.is_some() {
+        eprintln!("the appliance's log:\n{}", portal.app.log());
+    }
+    assert_clean(&report);
+    report
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_applies_for_material_aid_in_a_browser_from_sign_in_to_the_cabinet() {
+    if !browser_available() {
+        return;
+    }
+    let portal = Portal::start().await;
+    let report = run_against(&portal, "citizen.mjs").await;
+    for step in ["leave, and resume the draft in a new browser context", "sign and submit"] {
+        assert!(
+            report.steps.iter().any(|s| s == step),
+            "the scenario skipped «{step}»: {:?}",
+            report.steps
+        );
+    }
 }
