@@ -30,6 +30,7 @@ pub fn procedure_hash(spec: &Spec, e_service: &EService) -> String {
 
 /// Records the procedure of every e-service of `compiled`, as of the moment it was compiled.
 pub async fn record(store: &Store, compiled: &Compiled) -> Result<(), StoreError> {
+    let mut changed = Vec::new();
     for e_service in &compiled.spec.e_services {
         let hash = procedure_hash(&compiled.spec, e_service);
         if store
@@ -41,12 +42,16 @@ pub async fn record(store: &Store, compiled: &Compiled) -> Result<(), StoreError
             )
             .await?
         {
-            tracing::info!(
-                "the procedure of e-service {} changed with revision {}",
-                e_service.id,
-                compiled.revision.short()
-            );
+            changed.push(e_service.id.as_str());
         }
+    }
+    if !changed.is_empty() {
+        tracing::info!(
+            "revision {} sets a new procedure for the e-services {}: their pages say it applies \
+             from now",
+            compiled.revision.short(),
+            changed.join(", ")
+        );
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ use hromada::html::escape_html;
 
 use crate::common::appliance::{Appliance, example_city};
 use crate::common::city::City;
+use crate::portal::{CITIZEN, Portal};
 
 /// The example city served from a temporary folder, after `prepare` edits its tree.
 fn serve_city(dir: &Path, prepare: impl FnOnce(&Path)) -> Appliance {
@@ -195,6 +196,10 @@ fn the_search_finds_by_a_word_and_by_code_and_says_when_it_finds_nothing() {
     let (status, body) = appliance.get(&catalogue(&[("q", &"д".repeat(201))]));
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("href=\"#q\""), "{body}");
+    assert!(
+        body.contains("<title>Помилка: "),
+        "the title says so too:\n{body}"
+    );
     assert!(body.contains("скоротіть його до 200 символів"), "{body}");
 }
 
@@ -358,7 +363,7 @@ fn hostile_text_in_the_spec_is_escaped_and_no_upstream_address_is_shown() {
 }
 
 #[test]
-fn a_suspended_providers_service_says_so_and_takes_no_applications() {
+fn a_suspended_provider_or_a_service_not_offered_online_takes_no_applications() {
     let dir = tempfile::tempdir().unwrap();
     let appliance = serve_city(dir.path(), |root| {
         edit(
@@ -366,6 +371,12 @@ fn a_suspended_providers_service_says_so_and_takes_no_applications() {
             "spec/participants/vodokanal.kdl",
             "    class \"COM\"\n",
             "    class \"COM\"\n    status \"suspended\"\n",
+        );
+        edit(
+            root,
+            "spec/e-services/heating-recalculation.kdl",
+            "submission \"portal\" \"cnap\" \"mail\"",
+            "submission \"cnap\" \"mail\"",
         );
     });
     let body = page(&appliance, "/services/water-no-debt");
@@ -378,4 +389,34 @@ fn a_suspended_providers_service_says_so_and_takes_no_applications() {
     assert!(home.contains("Надавач тимчасово не приймає заяви через портал."));
     let other = page(&appliance, "/services/material-aid");
     assert!(other.contains("Подати заяву онлайн"));
+    let offline = page(&appliance, "/services/heating-recalculation");
+    assert!(
+        offline.contains("Подати заяву на цю послугу онлайн не можна"),
+        "{offline}"
+    );
+    assert!(!offline.contains("Подати заяву онлайн"), "{offline}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_in_the_apply_button_posts_with_the_sessions_csrf_token() {
+    let portal = Portal::start().await;
+    let browser = portal.sign_in(&CITIZEN).await;
+    let page = browser.get("/services/material-aid").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("Іваненко Марія Петрівна"),
+        "{}",
+        page.body
+    );
+    let form = r#"<form method="post" action="/services/material-aid/apply">"#;
+    let at = page
+        .body
+        .find(form)
+        .unwrap_or_else(|| panic!("no apply form:\n{}", page.body));
+    let token = format!(
+        r#"<input type="hidden" name="csrf" value="{}">"#,
+        browser.csrf()
+    );
+    assert!(page.body[at..].contains(&token), "{}", page.body);
+    assert!(!page.body.contains("/sign-in?next="), "{}", page.body);
 }

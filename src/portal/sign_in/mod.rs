@@ -34,7 +34,7 @@ pub async fn start(
     }
     let (chrome, provider) = match provider(&portal) {
         Ok(found) => found,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let Some(redirect) = redirect_uri(&portal) else {
         return unavailable(&portal, &chrome, "the portal's public URL is not known yet").await;
@@ -76,7 +76,7 @@ pub async fn callback(
     let log = SecurityLog::new(portal.store.clone());
     let (chrome, provider) = match provider(&portal) {
         Ok(found) => found,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let query = query.as_deref();
     let refuse = |reason: String| refused(&portal, &chrome, &log, EventKind::SignInFailed, reason);
@@ -235,14 +235,14 @@ fn signed_out_page(portal: &PortalState, chrome: &Chrome, ended: u64) -> Respons
 }
 
 /// The sign-in block of the applied revision, or the page that says why there is none.
-fn provider(portal: &PortalState) -> Result<(Chrome, SignIn), Response> {
+fn provider(portal: &PortalState) -> Result<(Chrome, SignIn), Box<Response>> {
     let Some(compiled) = portal.current.load_full() else {
-        return Err(portal.pages.problem(
+        return Err(Box::new(portal.pages.problem(
             StatusCode::SERVICE_UNAVAILABLE,
             &Chrome::default(),
             "Портал ще запускається",
             "Вхід стане доступним за хвилину. Оновіть сторінку згодом.",
-        ));
+        )));
     };
     let chrome = home::chrome(&compiled);
     match compiled
@@ -252,13 +252,13 @@ fn provider(portal: &PortalState) -> Result<(Chrome, SignIn), Response> {
         .and_then(|s| s.sign_in.clone())
     {
         Some(provider) => Ok((chrome, provider)),
-        None => Err(portal.pages.problem(
+        None => Err(Box::new(portal.pages.problem(
             StatusCode::SERVICE_UNAVAILABLE,
             &chrome,
             "Вхід не налаштовано",
             "Цей портал ще не підключено до сервісу ідентифікації, тож увійти зараз неможливо. \
              Послуги можна переглядати без входу.",
-        )),
+        ))),
     }
 }
 
