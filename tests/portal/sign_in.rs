@@ -276,6 +276,11 @@ async fn a_forged_replayed_or_misdirected_callback_signs_nobody_in() {
         .get("/sign-in/callback?error=access_denied&state=x")
         .await;
     assert_eq!(cancelled.status, 403);
+    assert!(
+        cancelled.body.contains("Вхід не завершено"),
+        "{}",
+        cancelled.body
+    );
 
     let events = security_events(&portal).await;
     let failed: Vec<_> = events

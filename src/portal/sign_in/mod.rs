@@ -86,7 +86,19 @@ pub async fn callback(
             .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
             .take(64)
             .collect();
-        return refuse(format!("the identity provider answered `{error}`")).await;
+        log.record(
+            EventKind::SignInFailed,
+            None,
+            &format!("the identity provider answered `{error}`"),
+        )
+        .await;
+        return portal.pages.problem(
+            StatusCode::FORBIDDEN,
+            &chrome,
+            "Вхід не завершено",
+            "Вхід скасовано, або сервіс ідентифікації не зміг підтвердити вашу особу. Щоб \
+             продовжити, увійдіть ще раз із кнопки «Увійти».",
+        );
     }
     // RFC 9207: a provider that names itself in the answer must be the one the spec declares.
     if let Some(iss) = query_value(query, "iss")
@@ -341,6 +353,13 @@ async fn open_session(
     }
     log.record(EventKind::SignedIn, Some(&new.subject), "signed in")
         .await;
+    if let Err(e) = portal
+        .store
+        .forget_sessions(now - session::KEEP_AFTER_EXPIRY)
+        .await
+    {
+        tracing::warn!("old portal sessions could not be forgotten this time: {e}");
+    }
     let settings = &portal.settings;
     see_other(
         next,
@@ -424,6 +443,7 @@ pub fn local_path(next: Option<&str>) -> String {
     let local = next.starts_with('/')
         && !next.starts_with("//")
         && !next.contains('\\')
+        && next.is_ascii()
         && !next.chars().any(|c| c.is_control() || c.is_whitespace())
         && next.len() <= 2048
         && url::Url::parse("http://portal.invalid")
@@ -461,6 +481,7 @@ mod tests {
             "javascript:alert(1)",
             "/a\r\nSet-Cookie: x=y",
             "evil.example",
+            "/послуги",
             "",
         ] {
             assert_eq!(local_path(Some(hostile)), "/", "{hostile:?}");
