@@ -5,9 +5,36 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use serde_json::Map;
+
+use crate::compile::Compiled;
 use crate::spec::model::{Form, FormField, Page};
 
+use super::PortalState;
+use super::citizen::Citizen;
 use super::registry_reads::{Ask, Asking, is_empty, values_at};
+
+/// The cross-checks of `page` of `citizen`'s draft `draft_id` with `data` (the page's accepted
+/// values in), read through the gateway as the portal's subsystem: an error with the spec's
+/// message for each field the registry contradicts; none means the page may go on. Call it
+/// when a page is posted and its own checks passed.
+pub async fn cross_checks(
+    portal: &PortalState,
+    compiled: &Compiled,
+    form: &Form,
+    page: &Page,
+    citizen: &Citizen,
+    data: &Map<String, Value>,
+    draft_id: &str,
+) -> Vec<FieldError> {
+    let asking = Asking {
+        compiled,
+        subject: super::prefill::subject(citizen),
+        draft_id,
+        data,
+    };
+    check_page(portal.registries.as_ref(), &asking, form, page).await
+}
 
 /// A refusal shown against one field: `field` is the form's field id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -38,9 +65,10 @@ pub async fn check_page(
                 .is_some_and(|x| asking.can_ask(&x.from, &names))
         })
         .collect();
-    let services = checked
+    let services: Vec<&str> = checked
         .iter()
-        .filter_map(|(f, _)| f.cross_check.as_ref().map(|x| x.from.as_str()));
+        .filter_map(|(f, _)| f.cross_check.as_ref().map(|x| x.from.as_str()))
+        .collect();
     let answers = asking.answers(ask, services).await;
     let mut errors = Vec::new();
     for (field, entered) in checked {

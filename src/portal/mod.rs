@@ -19,6 +19,7 @@ pub mod security_log;
 pub mod session;
 pub mod sign_in;
 pub mod signature;
+pub mod sniff;
 pub mod way_through;
 
 use std::sync::Arc;

@@ -4,9 +4,41 @@
 
 use serde_json::{Map, Value};
 
+use crate::compile::Compiled;
 use crate::spec::model::{Form, FormField, InputType, Page};
 
+use super::PortalState;
+use super::citizen::Citizen;
 use super::registry_reads::{Ask, Asking, RegistryProblem, is_empty, values_at};
+
+/// The values to put into the empty fields of `page` of `citizen`'s draft `draft_id` that the
+/// form prefills, read through the gateway as the portal's subsystem with the citizen as data
+/// subject; a registry that does not answer is the problem the page shows. Call it when a page
+/// is shown (with the data so far) and after a page is saved: a field that names a service's
+/// record (`account_number`, …) may be on the same page as the fields it fills.
+pub async fn prefill(
+    portal: &PortalState,
+    compiled: &Compiled,
+    form: &Form,
+    page: &Page,
+    citizen: &Citizen,
+    data: &Map<String, Value>,
+    draft_id: &str,
+) -> Result<Map<String, Value>, RegistryProblem> {
+    let asking = Asking {
+        compiled,
+        subject: subject(citizen),
+        draft_id,
+        data,
+    };
+    prefill_page(portal.registries.as_ref(), &asking, form, page).await
+}
+
+/// Who the portal's registry reads are about: the citizen's РНОКПП, or their owner key when
+/// the identity provider gave none.
+pub(super) fn subject(citizen: &Citizen) -> &str {
+    citizen.rnokpp.as_deref().unwrap_or(&citizen.owner)
+}
 
 /// The values to put into the empty fields of `page` that the form prefills, by field id.
 /// Services are called only for fields still empty, and only once the field that names their

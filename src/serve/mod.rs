@@ -321,6 +321,11 @@ pub async fn run(options: Options) -> Result<(), String> {
         store.clone(),
         stopped.clone(),
     );
+    let drafts = crate::portal::forms::retention::spawn(
+        store.clone(),
+        state.portal.engine.clock().clone(),
+        stopped.clone(),
+    );
     // The portal's and the registry's runners start here too.
     let portal_sweep = tokio::spawn(crate::portal::registration::sweep(
         state.portal.engine.clone(),
@@ -354,6 +359,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     engine.stop().await;
     let _ = procedures.await;
     let _ = portal_sweep.await;
+    let _ = drafts.await;
     let served = server.await.map_err(|e| e.to_string()).and_then(|r| r);
     // The records written since the last checkpoint are signed before the node stops.
     gateway_runners.finish().await;

@@ -7,6 +7,7 @@ mod common;
 mod browser;
 mod catalogue;
 mod fake_issuer;
+mod forms;
 mod home;
 mod portal;
 mod procedure_versions;

@@ -3,8 +3,9 @@
 
 use serde_json::{Map, Value};
 
+use super::input::PageInput;
 use crate::portal::citizen::Citizen;
-use crate::spec::model::{Form, FormField, IdentityBinding};
+use crate::spec::model::{Form, FormField, IdentityBinding, Page};
 
 /// The identity's value for `binding`; `None` when the identity provider gave none.
 pub fn bound_value(binding: IdentityBinding, citizen: &Citizen) -> Option<String> {
@@ -27,6 +28,17 @@ pub fn fill(form: &Form, data: &mut Map<String, Value>, citizen: &Citizen) {
         match bound_value(binding, citizen) {
             Some(v) => data.insert(field.id.clone(), Value::String(v)),
             None => data.remove(&field.id),
+        };
+    }
+}
+
+/// The bound fields of `page` set in a posted `input` from `citizen`, whatever was posted.
+pub fn fill_input(page: &Page, input: &mut PageInput, citizen: &Citizen) {
+    for field in page.fields.iter() {
+        let Some(binding) = field.bind else { continue };
+        match bound_value(binding, citizen) {
+            Some(v) => input.fields.insert(field.id.clone(), v),
+            None => input.fields.remove(&field.id),
         };
     }
 }
