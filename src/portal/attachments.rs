@@ -200,10 +200,7 @@ pub async fn download(
     let disposition = format!(
         "attachment; filename=\"{}\"; filename*=UTF-8''{}",
         ascii_name(&file.file_name),
-        percent_encoding::utf8_percent_encode(
-            &file.file_name,
-            percent_encoding::NON_ALPHANUMERIC
-        )
+        percent_encoding::utf8_percent_encode(&file.file_name, percent_encoding::NON_ALPHANUMERIC)
     );
     let mut response = content.into_response();
     let headers = response.headers_mut();

@@ -2,7 +2,6 @@
 //! read through the gateway as the portal's subsystem; a difference stops the application with
 //! the spec's message on the field, and so does a registry that cannot be asked.
 
-use serde::Serialize;
 use serde_json::Value;
 
 use serde_json::Map;
@@ -12,6 +11,7 @@ use crate::spec::model::{Form, FormField, Page};
 
 use super::PortalState;
 use super::citizen::Citizen;
+use super::forms::judge::{FieldError, field_id};
 use super::registry_reads::{Ask, Asking, is_empty, values_at};
 
 /// The cross-checks of `page` of `citizen`'s draft `draft_id` with `data` (the page's accepted
@@ -36,14 +36,8 @@ pub async fn cross_checks(
     check_page(portal.registries.as_ref(), &asking, form, page).await
 }
 
-/// A refusal shown against one field: `field` is the form's field id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-/// The cross-checks of `page`'s fields that have a value: the spec's message for each value the
+/// The cross-checks of `page`'s fields that have a value (errors against their inputs, as the
+/// page's own): the spec's message for each value the
 /// registry does not hold (a different value, or no record at all), and a "try later" message
 /// for each whose registry did not answer. Fields whose record cannot be named yet (the field
 /// that fills the service's path is empty) are not checked: their page's own checks ask for it.
@@ -90,7 +84,7 @@ pub async fn check_page(
             ),
         };
         errors.push(FieldError {
-            field: field.id.clone(),
+            field: field_id(&field.id),
             message,
         });
     }
@@ -251,7 +245,7 @@ mod page_tests {
             assert_eq!(
                 errors,
                 vec![FieldError {
-                    field: "rnokpp".into(),
+                    field: "f-rnokpp".into(),
                     message: NOT_OWNER.into()
                 }]
             );
@@ -262,7 +256,7 @@ mod page_tests {
     async fn a_registry_that_does_not_answer_stops_with_try_later() {
         let (errors, _) = run(down(), entered()).await;
         assert_eq!(errors.len(), 1);
-        assert_eq!(errors[0].field, "rnokpp");
+        assert_eq!(errors[0].field, "f-rnokpp");
         assert!(
             errors[0].message.contains("Спробуйте пізніше"),
             "{}",

@@ -3,6 +3,7 @@
 //! JavaScript, and the server's checks are the truth.
 
 pub mod application;
+pub mod attachments;
 pub mod catalogue;
 pub mod citizen;
 pub mod cross_check;
@@ -93,6 +94,20 @@ where
             get(forms::check::show)
                 .post(forms::check::submit)
                 .layer(forms::body_limit()),
+        )
+        .route(
+            "/drafts/{draft}/attachments",
+            get(attachments::show)
+                .post(attachments::upload)
+                .layer(attachments::body_limit()),
+        )
+        .route(
+            "/drafts/{draft}/attachments/{n}",
+            get(attachments::download),
+        )
+        .route(
+            "/drafts/{draft}/attachments/{n}/remove",
+            post(attachments::remove).layer(forms::body_limit()),
         )
         .route(
             "/drafts/{draft}/delete",

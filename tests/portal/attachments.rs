@@ -9,7 +9,8 @@ use crate::portal::{Browser, CITIZEN, OTHER, Page, Portal};
 
 const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n";
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0";
-const EXE: &[u8] = b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0This program cannot be run in DOS mode.";
+const EXE: &[u8] =
+    b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0This program cannot be run in DOS mode.";
 
 /// Applies for `material-aid` (income statement: PDF; damage act: PDF, JPEG, PNG); the draft.
 async fn apply(browser: &Browser) -> String {
@@ -24,7 +25,13 @@ async fn apply(browser: &Browser) -> String {
         .to_string()
 }
 
-async fn upload(browser: &Browser, draft: &str, attachment: &str, name: &str, bytes: &[u8]) -> Page {
+async fn upload(
+    browser: &Browser,
+    draft: &str,
+    attachment: &str,
+    name: &str,
+    bytes: &[u8],
+) -> Page {
     browser
         .post_multipart(
             &format!("/drafts/{draft}/attachments"),
@@ -53,7 +60,8 @@ fn refused(page: &Page, attachment: &str, says: &str) {
 
 /// (blobs, attachment rows) in the appliance's database.
 async fn counts(url: &str) -> (i64, i64) {
-    let sql = "SELECT (SELECT COUNT(*) FROM attachment_blobs), (SELECT COUNT(*) FROM draft_attachments)";
+    let sql =
+        "SELECT (SELECT COUNT(*) FROM attachment_blobs), (SELECT COUNT(*) FROM draft_attachments)";
     if url.starts_with("sqlite") {
         let pool = sqlx::SqlitePool::connect(url).await.unwrap();
         let n = sqlx::query_as(sql).fetch_one(&pool).await.unwrap();
@@ -84,8 +92,11 @@ async fn files_are_judged_by_content_limited_and_stored_once() {
 
     let page = browser.get(&files).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    has(&page, "Довідка про доходи членів сім'ї за останні 6 місяців");
-    has(&page, r#"<label for="file-income-statement">"#);
+    has(
+        &page,
+        "Довідка про доходи членів сім&#39;ї за останні 6 місяців",
+    );
+    has(&page, r#"<label for="file-income-statement">Виберіть файл"#);
     has(&page, r#"accept=".pdf""#);
     has(&page, "Формат PDF, до 10 МБ");
     has(&page, r#"accept=".pdf,.jpg,.png""#);
@@ -100,7 +111,10 @@ async fn files_are_judged_by_content_limited_and_stored_once() {
     let page = browser.get(&files).await;
     has(&page, "довідка.pdf");
     has(&page, "акт.PDF");
-    has(&page, &format!(r#"action="/drafts/{draft}/attachments/1/remove""#));
+    has(
+        &page,
+        &format!(r#"action="/drafts/{draft}/attachments/1/remove""#),
+    );
 
     // The citizen's own file comes back as stored, never sniffed or run by the browser.
     let got = browser.get(&format!("{files}/1")).await;
@@ -108,23 +122,40 @@ async fn files_are_judged_by_content_limited_and_stored_once() {
     assert_eq!(got.body.as_bytes(), PDF);
     assert_eq!(got.headers["content-type"], "application/pdf");
     assert_eq!(got.headers["x-content-type-options"], "nosniff");
-    assert!(got.headers["content-disposition"]
-        .to_str()
-        .unwrap()
-        .starts_with("attachment;"));
+    assert!(
+        got.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment;")
+    );
 
     // Every kind of refusal: nothing of it is kept.
     let exe = upload(&browser, &draft, "income-statement", "довідка.pdf", EXE).await;
     refused(&exe, "income-statement", "є програмою, а не документом");
-    let text = upload(&browser, &draft, "income-statement", "scan.pdf", b"not a pdf at all").await;
+    let text = upload(
+        &browser,
+        &draft,
+        "income-statement",
+        "scan.pdf",
+        b"not a pdf at all",
+    )
+    .await;
     refused(&text, "income-statement", "не є документом PDF");
     let png = upload(&browser, &draft, "income-statement", "scan.png", PNG).await;
-    refused(&png, "income-statement", "тут не приймається. Додайте файл у форматі PDF");
+    refused(
+        &png,
+        "income-statement",
+        "тут не приймається. Додайте файл у форматі PDF",
+    );
     let png_as_jpg = upload(&browser, &draft, "damage-act", "photo.jpg", PNG).await;
     refused(&png_as_jpg, "damage-act", "не є документом JPEG");
     let big = [PDF, &vec![b' '; 10 * 1024 * 1024]].concat();
     let oversized = upload(&browser, &draft, "income-statement", "big.pdf", &big).await;
-    refused(&oversized, "income-statement", "завеликий. Найбільший розмір файлу — 10 МБ");
+    refused(
+        &oversized,
+        "income-statement",
+        "завеликий. Найбільший розмір файлу — 10 МБ",
+    );
     let nothing = upload(&browser, &draft, "income-statement", "", b"").await;
     refused(&nothing, "income-statement", "Виберіть файл");
     let huge = [PDF, &vec![b' '; 26 * 1024 * 1024]].concat();
@@ -142,7 +173,10 @@ async fn files_are_judged_by_content_limited_and_stored_once() {
     }
     let sixth = upload(&browser, &draft, "damage-act", "6.png", PNG).await;
     refused(&sixth, "damage-act", "не більше файлів, ніж 5");
-    has(&browser.get(&files).await, "Додано найбільшу кількість файлів (5)");
+    has(
+        &browser.get(&files).await,
+        "Додано найбільшу кількість файлів (5)",
+    );
 
     // Removal needs the session's token; then the file is gone.
     let remove = format!("{files}/1/remove");
@@ -164,7 +198,14 @@ async fn nobody_else_reaches_a_drafts_files() {
     let citizen = portal.sign_in(&CITIZEN).await;
     let draft = apply(&citizen).await;
     let files = format!("/drafts/{draft}/attachments");
-    let added = upload(&citizen, &draft, "income-statement", "таємна-довідка.pdf", PDF).await;
+    let added = upload(
+        &citizen,
+        &draft,
+        "income-statement",
+        "таємна-довідка.pdf",
+        PDF,
+    )
+    .await;
     assert_eq!(added.status, 303, "{}", added.body);
 
     // Another signed-in person: not found, and not a word of the file.
@@ -191,7 +232,10 @@ async fn nobody_else_reaches_a_drafts_files() {
     let wrong_token = citizen
         .post_multipart(
             &files,
-            &[("attachment", "income-statement"), ("csrf", "not-the-token")],
+            &[
+                ("attachment", "income-statement"),
+                ("csrf", "not-the-token"),
+            ],
             &[("file", "b.pdf", "application/pdf", b"%PDF-1 other".to_vec())],
         )
         .await;
@@ -232,11 +276,17 @@ async fn identical_files_are_stored_once_on_postgres() {
     let exe = upload(&browser, &first, "damage-act", "фото.png", EXE).await;
     refused(&exe, "damage-act", "є програмою");
     assert_eq!(counts(&url).await, (1, 2));
-    let page = browser.get(&format!("/drafts/{second}/attachments/1")).await;
+    let page = browser
+        .get(&format!("/drafts/{second}/attachments/1"))
+        .await;
     assert_eq!(page.body.as_bytes(), PDF);
     let removed = browser
         .post_form(&format!("/drafts/{first}/attachments/1/remove"), &[])
         .await;
     assert_eq!(removed.status, 303, "{}", removed.body);
-    assert_eq!(counts(&url).await, (1, 1), "the other draft still attaches it");
+    assert_eq!(
+        counts(&url).await,
+        (1, 1),
+        "the other draft still attaches it"
+    );
 }

@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod attachments;
 mod browser;
 mod catalogue;
 mod fake_issuer;
