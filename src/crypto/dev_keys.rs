@@ -168,15 +168,15 @@ pub struct DevCitizen {
 pub const DEV_CITIZENS: &[DevCitizen] = &[
     DevCitizen {
         rnokpp: "3184710691",
-        surname: "Петренко",
-        given_name: "Олена",
-        full_name: "Петренко Олена Іванівна",
+        surname: "Іваненко",
+        given_name: "Марія",
+        full_name: "Іваненко Марія Петрівна",
     },
     DevCitizen {
-        rnokpp: "2945012349",
-        surname: "Мельник",
-        given_name: "Андрій",
-        full_name: "Мельник Андрій Олегович",
+        rnokpp: "2745031282",
+        surname: "Петренко",
+        given_name: "Олег",
+        full_name: "Петренко Олег Іванович",
     },
 ];
 

@@ -20,6 +20,7 @@ pub mod security_log;
 pub mod session;
 pub mod sign_in;
 pub mod signature;
+pub mod signing;
 pub mod sniff;
 pub mod way_through;
 
@@ -108,6 +109,20 @@ where
         .route(
             "/drafts/{draft}/attachments/{n}/remove",
             post(attachments::remove).layer(forms::body_limit()),
+        )
+        .route(
+            "/drafts/{draft}/sign",
+            get(signing::page)
+                .post(signing::sign)
+                .layer(axum::extract::DefaultBodyLimit::max(signing::MAX_BODY)),
+        )
+        .route(
+            "/drafts/{draft}/application.json",
+            get(signing::document_json),
+        )
+        .route(
+            "/drafts/{draft}/application.pdf",
+            get(signing::document_pdf),
         )
         .route(
             "/drafts/{draft}/delete",
