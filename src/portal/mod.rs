@@ -4,6 +4,7 @@
 
 pub mod application;
 pub mod attachments;
+pub mod cabinet;
 pub mod catalogue;
 pub mod citizen;
 pub mod cross_check;
@@ -77,6 +78,20 @@ where
         .route("/", get(home::page))
         .route("/services/{id}", get(e_service::page))
         .route("/assets/portal.css", get(pages::stylesheet))
+        .route("/cabinet", get(cabinet::list::page))
+        .route(
+            "/cabinet/applications/{id}",
+            get(cabinet::application::page),
+        )
+        .route(
+            "/cabinet/applications/{id}/withdraw",
+            get(cabinet::withdraw::confirm).post(cabinet::withdraw::submit),
+        )
+        .route(
+            "/cabinet/applications/{id}/documents/{doc}",
+            get(cabinet::documents::download),
+        )
+        .route("/cabinet/data-requests", get(cabinet::data_requests::page))
         .route("/sign-in", get(sign_in::start))
         .route("/sign-in/callback", get(sign_in::callback))
         .route("/sign-out", post(sign_in::sign_out))

@@ -6,6 +6,7 @@ mod common;
 
 mod attachments;
 mod browser;
+mod cabinet;
 mod catalogue;
 mod fake_issuer;
 mod forms;
