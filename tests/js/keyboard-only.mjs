@@ -69,7 +69,7 @@ await scenario('keyboard-only', async (browser, report) => {
   await tabTo(page, (f) => f.tag === 'input' && f.type === 'file', 'the signature file');
   const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
   await chooser.setFiles(signature.path);
-  await pressButton(page, 'Підписати');
+  await pressButton(page, 'Подати заяву');
   expect(/^\/cabinet\/applications\/[^/]+$/.test(here(page)), `signing led to ${page.url()}`);
 
   report.step('the certificate appears in the cabinet (automatic mode)');
