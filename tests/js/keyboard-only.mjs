@@ -17,34 +17,41 @@ await scenario('keyboard-only', async (browser, report) => {
   await signIn(page, report, account(), `/services/${SERVICE}`);
 
   report.step('start the application from the e-service page');
-  await pressButton(page, 'Почати');
+  await pressButton(page, 'Подати заяву онлайн');
   const draftPath = here(page).match(/^\/drafts\/[^/]+/)?.[0];
   expect(draftPath, `starting the application led to ${page.url()}`);
 
   report.step('a malformed account number, then the right one');
-  await typeInto(page, 'account_number', '1234');
-  await pressButton(page, 'Продовжити');
-  await expectErrors(page, ['account_number'], 'a malformed account number');
+  await typeInto(page, 'f.account_number', '1234');
+  await pressButton(page, 'Зберегти і продовжити');
+  await expectErrors(page, ['f-account_number'], 'a malformed account number');
   await report.audit(page, 'keyboard: the account page with an error');
-  const link = await tabTo(page, (f) => f.tag === 'a' && f.href === '#account_number', 'the error link');
+  const link = await tabTo(page, (f) => f.tag === 'a' && f.href === '#f-account_number', 'the error link');
   expect(link, 'the error summary links to the account number');
   await page.keyboard.press('Enter');
   const target = await focused(page);
-  expect(target.name === 'account_number', `the error link moved the focus to ${JSON.stringify(target)}`);
+  expect(target.name === 'f.account_number', `the error link moved the focus to ${JSON.stringify(target)}`);
   await page.keyboard.press('ControlOrMeta+A');
   await page.keyboard.type(ACCOUNT);
-  await pressButton(page, 'Продовжити');
+  await pressButton(page, 'Зберегти і продовжити');
+  if (here(page).endsWith('/pages/account')) {
+    report.step('the holder name filled from the water utility, shown before going on');
+    const holder = await page.locator('[name="f.holder_name"]').inputValue();
+    expect(holder.trim() !== '', 'the account page came back without the holder filled in');
+    await report.audit(page, 'keyboard: the account page with the prefilled holder');
+    await pressButton(page, 'Зберегти і продовжити');
+  }
   expect(here(page).endsWith('/pages/purpose'), `the account page led to ${page.url()}`);
 
   report.step('the purpose: typed, then corrected with Shift+Tab');
-  await chooseIn(page, 'purpose', '04');
-  await typeInto(page, 'email', 'olena@example.com');
-  await tabTo(page, (f) => f.name === 'purpose', 'the purpose, backwards', { backwards: true });
+  await chooseIn(page, 'f.purpose', '04');
+  await typeInto(page, 'f.email', 'olena@example.com');
+  await tabTo(page, (f) => f.name === 'f.purpose', 'the purpose, backwards', { backwards: true });
   for (let i = 0; i < 10 && (await focused(page)).value !== '02'; i++) {
     await page.keyboard.press('ArrowUp');
   }
   expect((await focused(page)).value === '02', 'the arrow keys did not choose another purpose');
-  await pressButton(page, 'Продовжити');
+  await pressButton(page, 'Зберегти і продовжити');
   await report.audit(page, 'keyboard: after the last page');
 
   report.step('check the answers, consent and declaration with Space');
@@ -59,7 +66,7 @@ await scenario('keyboard-only', async (browser, report) => {
     await page.keyboard.press('Space');
     expect((await focused(page)).checked, `Space did not tick ${name}`);
   }
-  await pressButton(page, 'Підтвердити');
+  await pressButton(page, 'Перейти до підписання');
   expect(here(page) === `${draftPath}/sign`, `check your answers led to ${page.url()}`);
 
   report.step('sign: the file chosen from the keyboard');

@@ -251,3 +251,22 @@ async fn a_citizen_applies_for_material_aid_in_a_browser_from_sign_in_to_the_cab
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_applies_for_a_water_certificate_with_the_keyboard_alone() {
+    if !browser_available() {
+        return;
+    }
+    let portal = Portal::start().await;
+    let vodokanal_data = tempfile::tempdir().unwrap();
+    let _vodokanal = portal.city.start_vodokanal(vodokanal_data.path());
+    let report = run_against(&portal, "keyboard-only.mjs").await;
+    assert!(
+        report
+            .steps
+            .iter()
+            .any(|s| s == "the certificate appears in the cabinet (automatic mode)"),
+        "the keyboard scenario stopped early: {:?}",
+        report.steps
+    );
+}
