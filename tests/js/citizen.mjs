@@ -181,6 +181,26 @@ await scenario('citizen', async (browser, report) => {
     'the cabinet still offers the submitted draft',
   );
   await report.audit(page, 'the cabinet with the application');
+
+  report.step('the other pages of the cabinet');
+  await page.goto(`${base}${application}`);
+  const withdraw = page.locator(`main a[href="${application}/withdraw"]`);
+  if ((await withdraw.count()) > 0) {
+    await Promise.all([page.waitForNavigation(), withdraw.click()]);
+    await report.audit(page, 'the withdrawal confirmation');
+  }
+  const requests = await page.goto(`${base}/cabinet/data-requests`);
+  expect(requests.status() === 200, `/cabinet/data-requests answered ${requests.status()}`);
+  await report.audit(page, 'who asked for my data');
+
+  report.step('sign out');
+  await Promise.all([page.waitForNavigation(), page.locator('header').getByRole('button', { name: 'Вийти' }).click()]);
+  await report.audit(page, 'signed out');
+  const after = await context.request.get(`${base}/cabinet`, { maxRedirects: 0 });
+  expect(
+    after.status() === 303 && after.headers().location?.startsWith('/sign-in'),
+    `the cabinet answered ${after.status()} (${after.headers().location}) after signing out`,
+  );
 });
 
 /** A one-page PDF with `text` (what an income statement scan looks like to the server). */
