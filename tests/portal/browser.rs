@@ -243,7 +243,10 @@ async fn a_citizen_applies_for_material_aid_in_a_browser_from_sign_in_to_the_cab
     }
     let portal = Portal::start().await;
     let report = run_against(&portal, "citizen.mjs").await;
-    for step in ["leave, and resume the draft in a new browser context", "sign and submit"] {
+    for step in [
+        "leave, and resume the draft in a new browser context",
+        "sign and submit",
+    ] {
         assert!(
             report.steps.iter().any(|s| s == step),
             "the scenario skipped «{step}»: {:?}",
@@ -268,5 +271,35 @@ async fn a_citizen_applies_for_a_water_certificate_with_the_keyboard_alone() {
             .any(|s| s == "the certificate appears in the cabinet (automatic mode)"),
         "the keyboard scenario stopped early: {:?}",
         report.steps
+    );
+}
+
+#[test]
+fn the_audit_names_each_problem_of_a_page_made_to_fail_it() {
+    if !browser_available() {
+        return;
+    }
+    let report = run("audit-self-check.mjs", "http://127.0.0.1:9", &[]);
+    assert_eq!(report.failure, None, "{report:?}");
+    let found = problems(&report).join("\n");
+    for rule in ["image-alt", "label", "color-contrast"] {
+        assert!(
+            report
+                .pages
+                .iter()
+                .all(|p| p.violations.iter().any(|v| v.id == rule)),
+            "the audit missed `{rule}` at some width:\n{found}"
+        );
+    }
+    assert!(
+        found.contains("scrolls sideways at 360 px"),
+        "the audit missed the sideways scroll:\n{found}"
+    );
+    assert!(
+        !report
+            .pages
+            .iter()
+            .any(|p| p.width == 1280 && p.scroll_width > p.client_width),
+        "the page made to fail is not meant to scroll at 1280 px:\n{found}"
     );
 }

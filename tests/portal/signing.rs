@@ -406,7 +406,10 @@ async fn a_signed_application_is_registered_in_the_incoming_journal_and_started_
     let case = application.case_id.clone().expect("the case was started");
     let started = case_json(&portal, &case).await;
     assert_eq!(started["applicant"], APPLICANT, "{started}");
-    assert_eq!(started["applicant_name"], "Іваненко Марія Петрівна", "{started}");
+    assert_eq!(
+        started["applicant_name"], "Іваненко Марія Петрівна",
+        "{started}"
+    );
     assert_eq!(started["data"]["relation"], "01", "{started}");
     assert_eq!(
         started["outcome"], "granted",
