@@ -393,6 +393,13 @@ async fn a_form_without_its_csrf_token_is_refused_and_sign_out_ends_every_device
         stale.body
     );
     wait_for_event(&portal, "signed-out", Some(CITIZEN.sub)).await;
+    let (_, metrics) = portal.app.get("/metrics");
+    for kind in ["signed-in", "signed-out", "refused-csrf"] {
+        assert!(
+            metrics.contains(&format!("hromada_security_events_total{{kind=\"{kind}\"}}")),
+            "{kind} is not counted:\n{metrics}"
+        );
+    }
 
     // Nothing in the security log or its log lines names a person.
     let events = security_events(&portal).await;
