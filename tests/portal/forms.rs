@@ -279,12 +279,49 @@ async fn material_aid_page_by_page_with_every_kind_of_error() {
     has(&check, "Тривале лікування або операція");
     assert!(!check.body.contains("Пожежа в під"), "{}", check.body);
 
-    // The consent and the declaration are asked for; then on to signing.
+    // The required documents, the consent and the declaration are asked for; then on to
+    // signing.
     let refused = browser
         .post_form(&format!("/drafts/{draft}/check"), &[])
         .await;
     assert_eq!(refused.status, 422, "{}", refused.body);
-    assert_eq!(summary(&refused), ["consent-personal-data", "declaration"]);
+    assert_eq!(
+        summary(&refused),
+        [
+            "attachment-income-statement",
+            "attachment-damage-act",
+            "consent-personal-data",
+            "declaration"
+        ]
+    );
+    has(&refused, "Не додано");
+    let store = hromada::store::Store::connect(&database(&portal))
+        .await
+        .unwrap();
+    for (attachment, file_name) in [
+        ("income-statement", "dovidka.pdf"),
+        ("damage-act", "akt.pdf"),
+    ] {
+        let added = store
+            .add_attachment(&hromada::store::NewAttachment {
+                owner: APPLICANT,
+                draft_id: &draft,
+                attachment,
+                file_name,
+                media_type: "application/pdf",
+                content: format!("%PDF-1.7 {file_name}").as_bytes(),
+                max_files: 5,
+                now: chrono::Utc::now(),
+            })
+            .await
+            .unwrap();
+        assert!(
+            matches!(added, hromada::store::AttachmentChange::Added(_)),
+            "{added:?}"
+        );
+    }
+    let check = browser.get(&format!("/drafts/{draft}/check")).await;
+    has(&check, "dovidka.pdf");
     let signed = browser
         .post_form(
             &format!("/drafts/{draft}/check"),
@@ -538,4 +575,29 @@ async fn registries_fill_a_page_and_refuse_what_they_do_not_confirm() {
     assert_eq!(refused.status, 422, "{}", refused.body);
     assert_eq!(summary(&refused), ["f-rnokpp"]);
     has(&refused, "Ви не є власником цього особового рахунку");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drafts_resume_and_are_deleted_on_postgres() {
+    let Some(url) =
+        crate::common::postgres::url_or_skip("drafts_resume_and_are_deleted_on_postgres")
+    else {
+        return;
+    };
+    let portal = Portal::start_with(&["--database-url", &url]).await;
+    let phone = portal.sign_in(&CITIZEN).await;
+    let draft = apply(&phone).await;
+    let applicant = format!("/drafts/{draft}/pages/applicant");
+    let saved = phone.post_form(&applicant, APPLICANT_PAGE).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let laptop = portal.sign_in(&CITIZEN).await;
+    let resumed = laptop.get(&applicant).await;
+    has(&resumed, r#"value="+380 61 222 33 44""#);
+    let other = portal.sign_in(&OTHER).await;
+    assert_eq!(other.get(&applicant).await.status, 404);
+    let deleted = laptop
+        .post_form(&format!("/drafts/{draft}/delete"), &[])
+        .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    assert_eq!(phone.get(&applicant).await.status, 404);
 }

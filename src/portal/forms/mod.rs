@@ -173,7 +173,11 @@ pub fn see_other(to: &str) -> Response {
 
 /// The page of a form posted with inputs the page does not have.
 pub fn tampered(portal: &PortalState, chrome: &Chrome, draft: &str, why: &str) -> Response {
-    tracing::warn!("a page of draft {draft} was posted with a changed form: {why}");
+    tracing::warn!(
+        draft,
+        reason = ?why,
+        "a page of a draft was posted with inputs its form does not have; refused"
+    );
     portal.pages.problem(
         StatusCode::BAD_REQUEST,
         chrome,
