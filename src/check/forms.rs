@@ -196,6 +196,9 @@ impl FormCheck<'_, '_> {
             .help("write the pattern in Rust `regex` syntax, e.g. `^[0-9]{8}$`");
             self.c.report(d);
         }
+        if let Some(group) = group {
+            self.registry_in_group(ptr, field, group);
+        }
         if let Some(p) = &field.prefill {
             let ptr = format!("{ptr}/prefill");
             self.registry(&ptr, &p.from, &p.field, "H0601", "prefills from");
@@ -264,6 +267,28 @@ impl FormCheck<'_, '_> {
             .at(bind_at)
             .detail("every entry of a repeat group is another person or thing; only the applicant's own fields on a page can hold the signed-in person's identity")
             .help("move the field out of the group, or remove the `bind`");
+            self.c.report(d);
+        }
+    }
+
+    /// H0619: the portal reads registries for the fields of a page, where the record they name
+    /// is the applicant's; a repeat group's entries would each need their own read.
+    fn registry_in_group(&mut self, ptr: &str, field: &FormField, group: &str) {
+        let reads = [
+            (field.prefill.is_some(), "prefill"),
+            (field.cross_check.is_some(), "cross-check"),
+        ];
+        for (_, node) in reads.into_iter().filter(|(present, _)| *present) {
+            let d = Diagnostic::error(
+                "H0619",
+                format!(
+                    "field `{}` of repeat group `{group}` has a `{node}`",
+                    field.id
+                ),
+            )
+            .at(self.at(&format!("{ptr}/{node}")))
+            .detail("the portal makes registry reads for the fields of a page, not for each entry of a repeat group, so this one would never be made")
+            .help("move the field out of the group, or check the entries in the workflow with a `call`");
             self.c.report(d);
         }
     }

@@ -152,7 +152,12 @@ fn form(b: &Builder, f: &Form) -> Value {
         "attachments": f.attachments.iter().map(|a| json!({
             "id": a.id, "label": a.label, "required": labels::yes_no(a.required),
             "accept": a.accept.iter().map(|x| x.to_uppercase()).collect::<Vec<_>>().join(", "),
+            "limits": format!("до {} файлів, кожен до {} МБ", a.max_files(), a.max_bytes() / (1024 * 1024)),
         })).collect::<Vec<_>>(),
+        "consents": f.consents.iter().map(|c| json!({
+            "id": c.id, "text": c.text, "required": labels::yes_no(c.required),
+        })).collect::<Vec<_>>(),
+        "declaration": f.declaration,
         "used_by": used_by(b, |e| e.form == f.id),
     })
 }
@@ -180,6 +185,12 @@ fn field(b: &Builder, f: &FormField) -> Value {
         }
         (None, Some(hi)) => constraints.push(format!("не більше {}", labels::number(hi))),
         (None, None) => {}
+    }
+    if let Some(bind) = f.bind {
+        constraints.push(format!(
+            "заповнюється з облікового запису заявника ({}), змінити не можна",
+            labels::identity_binding(bind)
+        ));
     }
     let classifier = f.classifier.as_ref().map(|c| {
         let title = b.spec.classifiers.iter().find(|x| &x.id == c).map(|x| x.title.clone());

@@ -11,7 +11,7 @@ use crate::spec::model::{Form, FormField, Page};
 
 use super::PortalState;
 use super::citizen::Citizen;
-use super::forms::judge::{FieldError, field_id};
+use super::forms::judge::FieldError;
 use super::registry_reads::{Ask, Asking, is_empty, values_at};
 
 /// The cross-checks of `page` of `citizen`'s draft `draft_id` with `data` (the page's accepted
@@ -36,8 +36,8 @@ pub async fn cross_checks(
     check_page(portal.registries.as_ref(), &asking, form, page).await
 }
 
-/// The cross-checks of `page`'s fields that have a value (errors against their inputs, as the
-/// page's own): the spec's message for each value the
+/// The cross-checks of `page`'s fields that have a value (each error's `field` the form's field
+/// id, which the page maps to its input): the spec's message for each value the
 /// registry does not hold (a different value, or no record at all), and a "try later" message
 /// for each whose registry did not answer. Fields whose record cannot be named yet (the field
 /// that fills the service's path is empty) are not checked: their page's own checks ask for it.
@@ -84,7 +84,7 @@ pub async fn check_page(
             ),
         };
         errors.push(FieldError {
-            field: field_id(&field.id),
+            field: field.id.clone(),
             message,
         });
     }
@@ -245,7 +245,7 @@ mod page_tests {
             assert_eq!(
                 errors,
                 vec![FieldError {
-                    field: "f-rnokpp".into(),
+                    field: "rnokpp".into(),
                     message: NOT_OWNER.into()
                 }]
             );
@@ -256,7 +256,7 @@ mod page_tests {
     async fn a_registry_that_does_not_answer_stops_with_try_later() {
         let (errors, _) = run(down(), entered()).await;
         assert_eq!(errors.len(), 1);
-        assert_eq!(errors[0].field, "f-rnokpp");
+        assert_eq!(errors[0].field, "rnokpp");
         assert!(
             errors[0].message.contains("Спробуйте пізніше"),
             "{}",

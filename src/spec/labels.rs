@@ -153,6 +153,18 @@ pub fn input_type(t: InputType) -> &'static str {
     }
 }
 
+pub fn identity_binding(b: IdentityBinding) -> &'static str {
+    match b {
+        IdentityBinding::Rnokpp => "РНОКПП",
+        IdentityBinding::FullName => "прізвище, ім'я, по батькові",
+        IdentityBinding::FamilyName => "прізвище",
+        IdentityBinding::GivenName => "ім'я",
+        IdentityBinding::MiddleName => "по батькові",
+        IdentityBinding::Edrpou => "код ЄДРПОУ юридичної особи, яку представляє заявник",
+        IdentityBinding::Email => "адреса електронної пошти",
+    }
+}
+
 pub fn signature(s: SignatureRequirement) -> &'static str {
     match s {
         SignatureRequirement::None => "не потрібен: достатньо автентифікації на Порталі",

@@ -12,6 +12,7 @@ mod fake_issuer;
 mod forms;
 mod home;
 mod portal;
+mod prefill;
 mod procedure_versions;
 mod sessions_store;
 mod sign_in;
