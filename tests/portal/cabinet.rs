@@ -331,9 +331,28 @@ fn links(body: &str, prefix: &str) -> Vec<String> {
         .collect()
 }
 
+/// The portal's `serve` arguments for a store on `database_url` (SQLite when none).
+fn on(database_url: &Option<String>) -> Vec<&str> {
+    match database_url {
+        Some(url) => vec!["--database-url", url],
+        None => vec![],
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_water_certificate_is_in_the_cabinet_as_soon_as_it_is_signed_sealed_by_the_utility() {
-    let portal = Portal::start().await;
+    water_certificate(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_water_certificate_is_in_the_cabinet_on_postgresql() {
+    if let Some(url) = crate::common::postgres::url_or_skip("cabinet water on PostgreSQL") {
+        water_certificate(Some(url)).await;
+    }
+}
+
+async fn water_certificate(database_url: Option<String>) {
+    let portal = Portal::start_with(&on(&database_url)).await;
     let vodokanal_data = tempfile::tempdir().unwrap();
     let _vodokanal = portal.city.start_vodokanal(vodokanal_data.path());
     let citizen = portal.sign_in(&CITIZEN).await;
@@ -374,9 +393,23 @@ async fn a_water_certificate_is_in_the_cabinet_as_soon_as_it_is_signed_sealed_by
         &format!("/cabinet/applications/{id}/documents/"),
     );
     assert_eq!(documents.len(), 2, "the text and its seal: {documents:?}");
+    let number = page
+        .body
+        .split("<h1>Заява № ")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .unwrap();
     let text = citizen.get(&documents[0]).await;
     assert_eq!(text.status, 200);
-    assert!(text.body.contains("АВ-1/2026"), "{}", text.body);
+    // The certificate quotes the application's number in the incoming journal.
+    assert!(
+        text.body.contains(&format!("ДОВІДКА № {number} від")),
+        "{}",
+        text.body
+    );
+    assert!(text.body.contains(
+        "заборгованість за послуги централізованого водопостачання та водовідведення відсутня"
+    ));
     assert!(
         text.headers["content-disposition"]
             .to_str()
@@ -413,6 +446,14 @@ async fn a_water_certificate_is_in_the_cabinet_as_soon_as_it_is_signed_sealed_by
         String::from_utf8_lossy(&verified.stderr)
     );
 
+    // Another person gets neither the document nor its seal.
+    let other = portal.sign_in(&OTHER).await;
+    for path in &documents {
+        let theirs = other.get(path).await;
+        assert_eq!(theirs.status, 404, "{path}: {}", theirs.body);
+        assert!(!theirs.body.contains("ДОВІДКА"), "{}", theirs.body);
+    }
+
     // The cabinet lists it, decided.
     let cabinet = citizen.get("/cabinet").await;
     assert!(
@@ -432,7 +473,18 @@ fn told(body: &str, what: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_applicant_withdraws_with_a_confirmation_once_and_nobody_else_can() {
-    let portal = Portal::start().await;
+    withdrawal(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_applicant_withdraws_on_postgresql() {
+    if let Some(url) = crate::common::postgres::url_or_skip("cabinet withdrawal on PostgreSQL") {
+        withdrawal(Some(url)).await;
+    }
+}
+
+async fn withdrawal(database_url: Option<String>) {
+    let portal = Portal::start_with(&on(&database_url)).await;
     let vodokanal_data = tempfile::tempdir().unwrap();
     let _vodokanal = portal.city.start_vodokanal(vodokanal_data.path());
     // The billing does not answer: the application goes to the subscriber department's clerk.
