@@ -193,6 +193,18 @@ await scenario('citizen', async (browser, report) => {
   expect(requests.status() === 200, `/cabinet/data-requests answered ${requests.status()}`);
   await report.audit(page, 'who asked for my data');
 
+  report.step('a second draft started and deleted');
+  await page.goto(`${base}/services/residence-extract`);
+  await press(page, 'Подати заяву онлайн');
+  const second = here(page).match(/^\/drafts\/[^/]+/)?.[0];
+  expect(second, `starting a second application led to ${page.url()}`);
+  await Promise.all([page.waitForNavigation(), page.locator('main a', { hasText: 'Видалити чернетку' }).click()]);
+  await report.audit(page, 'the draft deletion confirmation');
+  await press(page, 'Так, видалити чернетку');
+  await report.audit(page, 'the draft deleted');
+  const gone = await page.goto(`${base}${second}/check`);
+  expect(gone.status() === 404, `the deleted draft's page answered ${gone.status()}`);
+
   report.step('sign out');
   await Promise.all([page.waitForNavigation(), page.locator('header').getByRole('button', { name: 'Вийти' }).click()]);
   await report.audit(page, 'signed out');
