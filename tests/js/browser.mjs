@@ -1,6 +1,7 @@
 // What every browser scenario shares: the system's headless Chromium through Playwright, an
 // accessibility audit (axe-core, WCAG 2.1 A/AA) of each page at 1280 px and 360 px with a check
 // that nothing scrolls sideways on the phone, and the JSON report the Rust test reads.
+// HROMADA_SCREENSHOTS=DIR keeps a full-page screenshot of each audit there, for a person to look at.
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -86,6 +87,11 @@ export class Report {
       const wide = [];
       if (size === NARROW && overflow.scrollWidth > overflow.clientWidth) {
         wide.push(...(await widestElements(page, overflow.clientWidth)));
+      }
+      const shots = process.env.HROMADA_SCREENSHOTS;
+      if (shots) {
+        const name = `${String(this.pages.length).padStart(3, '0')}-${label.replace(/[^\p{L}\p{N}]+/gu, '-')}-${size.width}.png`;
+        await page.screenshot({ path: `${shots}/${name}`, fullPage: true });
       }
       this.pages.push({
         label,
