@@ -657,3 +657,81 @@ async fn a_refusal_shows_its_reason_and_notices_reach_the_email_the_application_
     assert_eq!(mail.rcpt_tos, ["certificates@example.org"], "{mail:?}");
     assert!(mail.body.contains("Довідку не видано"), "{mail:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_officials_decision_reads_in_plain_words_naming_them_by_name_and_position_only() {
+    let portal = Portal::start().await;
+    let vodokanal_data = tempfile::tempdir().unwrap();
+    let _vodokanal = portal.city.start_vodokanal(vodokanal_data.path());
+    portal
+        .city
+        .registries
+        .billing_down
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let citizen = portal.sign_in(&CITIZEN).await;
+    let id = submit_water(
+        &portal,
+        &citizen,
+        CITIZEN.rnokpp,
+        NO_DEBT,
+        "maria@example.org",
+    )
+    .await;
+
+    // The subscriber department's clerk refuses it through the cases API.
+    let clerk = "official:honcharenko-n";
+    let http = reqwest::Client::new();
+    let listed: Value = http
+        .get(format!("{}/api/cases?state=manual-review", portal.app.url))
+        .bearer_auth(TOKEN)
+        .header("X-Hromada-Actor", clerk)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let case = listed["cases"][0]["id"].as_str().unwrap().to_string();
+    let fired = http
+        .post(format!(
+            "{}/api/cases/{case}/transitions/refuse",
+            portal.app.url
+        ))
+        .bearer_auth(TOKEN)
+        .header("X-Hromada-Actor", clerk)
+        .header("Idempotency-Key", "clerk-refuses-1")
+        .json(&json!({"seen_state": "manual-review"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fired.status(), 200, "{}", fired.text().await.unwrap());
+
+    let page = citizen.get(&format!("/cabinet/applications/{id}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    for shown in [
+        "у наданні послуги відмовлено",
+        "Відмовити. Новий стан: «У наданні відмовлено»",
+        "Гончаренко Наталія Іванівна, Начальник абонентського відділу",
+        "У видачі довідки відмовлено: за особовим рахунком є заборгованість",
+    ] {
+        assert!(
+            page.body.contains(shown),
+            "`{shown}` is not shown:\n{}",
+            page.body
+        );
+    }
+    // Nothing of the official beyond name and position, nothing of the engine's internals.
+    for hidden in [
+        "honcharenko",
+        "+380 61 787 20 31",
+        "3182736456",
+        "registry-unavailable",
+        "water-clerk",
+    ] {
+        assert!(
+            !page.body.contains(hidden),
+            "`{hidden}` is shown:\n{}",
+            page.body
+        );
+    }
+}
