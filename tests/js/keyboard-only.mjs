@@ -32,7 +32,17 @@ await scenario('keyboard-only', async (browser, report) => {
   const target = await focused(page);
   expect(target.name === 'f.account_number', `the error link moved the focus to ${JSON.stringify(target)}`);
   await page.keyboard.press('ControlOrMeta+A');
-  await page.keyboard.type(ACCOUNT);
+  await page.keyboard.type('10000099');
+  await pressButton(page, 'Зберегти і продовжити');
+
+  report.step('an account the water utility does not know: the cross-check refuses it');
+  const refused = await expectErrors(page, [], 'an unknown account');
+  expect(
+    refused.some((e) => e.text.includes('не є власником')),
+    `the cross-check's message is not shown: ${JSON.stringify(refused)}`,
+  );
+  await report.audit(page, 'keyboard: the account page with a cross-check refusal');
+  await typeInto(page, 'f.account_number', ACCOUNT);
   await pressButton(page, 'Зберегти і продовжити');
   if (here(page).endsWith('/pages/account')) {
     report.step('the holder name filled from the water utility, shown before going on');
