@@ -142,7 +142,7 @@ await scenario('citizen', async (browser, report) => {
   report.step('check the answers');
   await page.goto(`${base}${draftPath}/check`);
   const answers = await page.locator('main').textContent();
-  for (const value of [IBAN, MEMBER, 'olena@example.com']) {
+  for (const value of [IBAN, MEMBER, 'olena@example.com', 'dovidka-pro-dohody.pdf', 'akt-obstezhennia.png']) {
     expect(answers.includes(value), `the check-your-answers page does not show ${value}`);
   }
   await report.audit(page, 'check your answers');
