@@ -5,6 +5,7 @@
 mod common;
 
 mod attachments;
+mod browser;
 mod cabinet;
 mod catalogue;
 mod fake_issuer;
