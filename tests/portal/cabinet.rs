@@ -152,7 +152,7 @@ async fn who_asked_for_my_data_lists_each_release_about_me_newest_first_paged_an
 }
 
 /// Applies for `e_service`; the new draft's id.
-async fn apply(browser: &Browser, e_service: &str) -> String {
+pub(crate) async fn apply(browser: &Browser, e_service: &str) -> String {
     let started = browser
         .post_form(&format!("/services/{e_service}/apply"), &[])
         .await;
@@ -270,7 +270,7 @@ fn sign_as(portal: &Portal, rnokpp: &str, document: &[u8]) -> Vec<u8> {
 
 /// Applies for `water-no-debt` on `account`, answering every page, agreeing, signing and
 /// submitting as `rnokpp`; the application's id from the cabinet address it lands on.
-async fn submit_water(
+pub(crate) async fn submit_water(
     portal: &Portal,
     browser: &Browser,
     rnokpp: &str,
@@ -282,9 +282,21 @@ async fn submit_water(
         ("account", vec![("f.account_number", account)]),
         ("purpose", vec![("f.purpose", "01"), ("f.email", email)]),
     ] {
-        let saved = browser
+        let mut saved = browser
             .post_form(&format!("/drafts/{draft}/pages/{page}"), &fields)
             .await;
+        // A page the registry prefilled is shown once more to be checked, then continued.
+        if saved.status == 200 && saved.body.contains("заповнено з відомостей реєстру")
+        {
+            let shown = shown_inputs(&saved.body);
+            let again: Vec<(&str, &str)> = shown
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            saved = browser
+                .post_form(&format!("/drafts/{draft}/pages/{page}"), &again)
+                .await;
+        }
         assert_eq!(saved.status, 303, "page {page}: {}", saved.body);
     }
     let checked = browser
@@ -319,6 +331,19 @@ async fn submit_water(
         .strip_prefix("/cabinet/applications/")
         .unwrap_or_else(|| panic!("signing went to {location}"))
         .to_string()
+}
+
+/// The form's text inputs (`f.…`) on a page with the values it shows, as posting it unchanged.
+fn shown_inputs(body: &str) -> Vec<(String, String)> {
+    body.split("<input ")
+        .skip(1)
+        .filter_map(|tag| {
+            let name = tag.split("name=\"").nth(1)?.split('"').next()?;
+            let value = tag.split("value=\"").nth(1)?.split('"').next()?;
+            name.starts_with("f.")
+                .then(|| (name.to_string(), value.to_string()))
+        })
+        .collect()
 }
 
 /// The `href`s on a page that start with `prefix`.

@@ -6,6 +6,7 @@ mod common;
 
 mod cabinet;
 mod catalogue;
+mod data_requests_peer;
 mod fake_issuer;
 mod forms;
 mod home;
