@@ -28,11 +28,17 @@ const GRANTED: &[&str] = &[
     "address.building",
 ];
 
-/// The data subject's records of `ACCOUNT` in the SQLite store under `data`.
-async fn uses(data: &Path) -> Vec<SubjectUseRecord> {
-    let store = Store::connect(&Store::sqlite_url(&data.join("hromada.db")))
-        .await
-        .unwrap();
+/// The store a node ran on: PostgreSQL at `url`, else its SQLite file under `data`.
+fn store_url(data: &Path, url: Option<&str>) -> String {
+    url.map_or_else(
+        || Store::sqlite_url(&data.join("hromada.db")),
+        str::to_string,
+    )
+}
+
+/// The data subject's records of `ACCOUNT` in the store at `url`.
+async fn uses(url: &str) -> Vec<SubjectUseRecord> {
+    let store = Store::connect(url).await.unwrap();
     let found = store.subject_uses(ACCOUNT, 1, 50).await.unwrap();
     let notices = store.pending_notices(50).await.unwrap();
     store.close().await;
@@ -68,13 +74,28 @@ async fn balance(fed: &Federation, core: &Appliance, message_id: &str, extra: &[
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_across_nodes_leaves_the_same_use_on_both_and_the_header_never_meets_a_system() {
+    same_use_on_both(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consumer_s_node_records_the_use_on_postgresql() {
+    if let Some(url) = crate::common::postgres::url_or_skip("subject use across nodes") {
+        same_use_on_both(Some(url)).await;
+    }
+}
+
+/// One call across nodes, the consumer's node on PostgreSQL at `core_db` or on SQLite.
+async fn same_use_on_both(core_db: Option<String>) {
     let dir = tempfile::tempdir().unwrap();
     let fed = Federation::new(dir.path()).await;
     fed.systems_over_http();
     let (core_data, vodokanal_data) = (dir.path().join("core"), dir.path().join("vodokanal"));
     let vodokanal = start(&fed, &vodokanal_data, "gw-vodokanal", &[]);
     wait_for_peer_listener(&vodokanal);
-    let core = start(&fed, &core_data, "gw-core", &[]);
+    let on: Vec<&str> = core_db
+        .as_deref()
+        .map_or_else(Vec::new, |url| vec!["--database-url", url]);
+    let core = start(&fed, &core_data, "gw-core", &on);
 
     // A system that tries to say what was released is not heard.
     balance(
@@ -93,7 +114,8 @@ async fn a_call_across_nodes_leaves_the_same_use_on_both_and_the_header_never_me
     assert!(core.stop().success());
     assert!(vodokanal.stop().success());
 
-    let (here, there) = (uses(&core_data).await, uses(&vodokanal_data).await);
+    let here = uses(&store_url(&core_data, core_db.as_deref())).await;
+    let there = uses(&store_url(&vodokanal_data, None)).await;
     assert_eq!((here.len(), there.len()), (1, 1), "{here:?}\n{there:?}");
     let (consumer, provider) = (of(&here, "msg-min4-both"), of(&there, "msg-min4-both"));
     assert_eq!(consumer.fields, provider.fields);
@@ -216,7 +238,7 @@ async fn a_peer_that_lies_about_the_fields_or_says_nothing_gets_no_field_recorde
     assert!(core.stop().success());
     assert!(vodokanal.stop().success());
 
-    let here = uses(&core_data).await;
+    let here = uses(&store_url(&core_data, None)).await;
     assert_eq!(here.len(), 3, "{here:?}");
     assert_eq!(
         of(&here, "msg-min4-lies").fields,
