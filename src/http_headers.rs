@@ -5,6 +5,10 @@
 /// Headers between gateway nodes only; never taken from a client, never passed to a provider.
 pub const INTERNAL_PREFIX: &str = "x-hromada-";
 
+/// The provider's node tells the consumer's which fields it released about the data subject
+/// (MIN-4); internal, so no information system can send it or ever sees it.
+pub const RELEASED: &str = "x-hromada-released";
+
 /// Headers that belong to one connection (RFC 9110 §7.6.1) or to the origin host, never forwarded.
 /// Any header starting with `Proxy-` is treated the same way.
 pub const HOP_BY_HOP: &[&str] = &[
@@ -60,6 +64,7 @@ mod tests {
             "Content-Encoding",
             "X-Road-Client",
             "x-hromada-checkpoint",
+            RELEASED,
             "Transfer-Encoding",
             "Proxy-Anything",
             "Host",

@@ -193,12 +193,7 @@ pub async fn finish(
     let keep = keeps_bodies(compiled);
     let record = trace::exchange(&compiled.node, side, call.into(), trace, &answer, keep);
     observe(side, trace, &answer, call.request_in);
-    let subject = if side == Side::Producer {
-        trace.subject.clone()
-    } else {
-        None
-    };
-    match gateway.ledger.record(record, subject).await {
+    match gateway.ledger.record(record, trace.subject.clone()).await {
         Ok(_) => answer,
         Err(e) => {
             tracing::error!(

@@ -120,6 +120,9 @@ impl InProcess {
             .map_err(|refused| failed(refused.0.to_string()))?;
         let mut trace = Trace {
             consumer: Some(request.consumer.to_string()),
+            on_behalf_of: Some(request.subject.trim())
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
             ..Trace::default()
         };
         let (side, answer) = route(

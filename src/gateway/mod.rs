@@ -33,6 +33,7 @@ pub mod release;
 pub mod replay;
 pub mod router;
 pub mod runners;
+pub mod subject_use;
 pub mod systems;
 pub mod systems_tls;
 pub mod token_bucket;

@@ -25,10 +25,11 @@ use super::protocol::{ErrorKind, GatewayError, HEADER_REQUEST_HASH};
 use super::replay::{HEADER_REQUEST_ID, HEADER_SEALED_AT, Stale, Stamp};
 use super::trace::Trace;
 use super::upstream::{BodyError, read_bounded, with_call_headers};
-use super::{Gateway, GatewayState, provider};
+use super::{Gateway, GatewayState, provider, subject_use};
 use crate::compile::Compiled;
 use crate::compile::current::Revisions;
 use crate::crypto::{seal, sha256_hex};
+use crate::http_headers::RELEASED;
 use crate::spec::model::{Participant, Service};
 use crate::store::Side;
 
@@ -190,13 +191,14 @@ pub async fn forward(
     };
     let spec = &compiled.spec;
     let provider_ref = format!("{}/{}", participant.id, service.id);
-    match decide(compiled, call, consumer, provider, gateway.limits.max_body) {
-        Ok(granted) => {
-            trace.agreement = Some(granted.agreement.id.clone());
-            trace.operation = Some(granted.operation.to_string());
-        }
+    let granted = match decide(compiled, call, consumer, provider, gateway.limits.max_body) {
+        Ok(granted) => granted,
         Err(e) => return Answer::refusal(e),
-    }
+    };
+    trace.agreement = Some(granted.agreement.id.clone());
+    trace.operation = Some(granted.operation.to_string());
+    // Whose data it is, known before the call: the record needs no more than the answer's word.
+    let subject = subject_use::subject(service, call, trace).ok().flatten();
     let client_participant = consumer.split('/').next().unwrap_or_default();
     let stamp = Stamp::now(&call.request_id);
     let request_seal = match gateway
@@ -294,6 +296,9 @@ pub async fn forward(
         .get(HEADER_RESPONSE_SEAL)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let told = subject
+        .is_some()
+        .then(|| subject_use::told(response.headers(), granted.agreement, service));
     let body = match read_bounded(&mut response, gateway.limits.max_body).await {
         Ok(body) => body,
         Err(BodyError::TooLarge) => {
@@ -359,6 +364,30 @@ pub async fn forward(
                 "the answer of `{provider_ref}` from node `{node}` is not an answer to this request: {e}"
             ),
         );
+    }
+    if answer.error.is_none()
+        && let (Some(subject), Some(told)) = (subject, told)
+    {
+        let fields = match told {
+            Ok((fields, 0)) => fields,
+            Ok((fields, dropped)) => {
+                tracing::warn!(message_id = %call.message_id, "node `{node}` named {dropped} field(s) as released by `{provider_ref}` that agreement `{}` does not let pass; the data subject's record here keeps only the fields it grants", granted.agreement.id);
+                fields
+            }
+            Err(why) => {
+                tracing::warn!(message_id = %call.message_id, "the answer of `{provider_ref}` from node `{node}` does not say which fields it released ({why}); the data subject's record here names none, see the record on that node");
+                Vec::new()
+            }
+        };
+        let released = subject_use::Released {
+            call,
+            consumer,
+            provider: &provider_ref,
+            agreement: granted.agreement,
+            operation: granted.operation,
+        };
+        // The provider's node queues the subject's notice; never a second one from here.
+        trace.subject = subject_use::record(spec, &released, subject, fields, false);
     }
     answer
 }
@@ -473,6 +502,13 @@ pub async fn receive(
     });
     if let Some(seal) = response_seal.and_then(|s| HeaderValue::from_str(&s).ok()) {
         response.headers_mut().insert(HEADER_RESPONSE_SEAL, seal);
+    }
+    if let Some(fields) = trace
+        .subject
+        .as_ref()
+        .and_then(|u| subject_use::header_value(&u.fields))
+    {
+        response.headers_mut().insert(RELEASED, fields);
     }
     gateway.anchoring.attach(response.headers_mut());
     response

@@ -14,11 +14,12 @@ use super::encoding::{self, DecodeError};
 use super::protocol::{ErrorKind, GatewayError, percent_decode};
 use super::rate_limit::Refusal;
 use super::release::{Withheld, release};
+use super::subject_use;
 use super::trace::Trace;
 use super::upstream;
 use crate::compile::Compiled;
 use crate::spec::model::{Agreement, Participant, RateLimit, Service, SubjectLocation};
-use crate::store::{ProviderFault, SubjectUse};
+use crate::store::ProviderFault;
 
 /// Serves `call` from the provider's system; `trace` collects what the message log needs.
 pub async fn provide(
@@ -39,7 +40,7 @@ pub async fn provide(
     let agreement = granted.agreement;
     trace.agreement = Some(agreement.id.clone());
     trace.operation = Some(granted.operation.to_string());
-    let subject = match subject_of(service.subject.as_ref(), call) {
+    let subject = match subject_use::subject(service, call, trace) {
         Ok(subject) => subject,
         Err(ambiguous) => {
             return Answer::refusal(GatewayError::new(
@@ -93,22 +94,20 @@ pub async fn provide(
 
     // Whatever passed, error answers and redirects included, was released about the subject.
     trace.subject = subject.and_then(|subject| {
-        let consumer_participant = spec.participant(consumer.split('/').next()?)?;
-        Some(SubjectUse {
+        let released = subject_use::Released {
+            call,
+            consumer,
+            provider: &provider_ref,
+            agreement,
+            operation: granted.operation,
+        };
+        subject_use::record(
+            spec,
+            &released,
             subject,
-            logtime: Utc::now(),
-            message_id: call.message_id.clone(),
-            action: format!("{} {}", call.method.as_str(), granted.operation),
-            receiver_code: consumer_participant.edrpou.clone(),
-            receiver_name: consumer_participant.name.clone(),
-            receiver_system: consumer.to_string(),
-            provider: provider_ref.clone(),
-            agreement: agreement.id.clone(),
-            purpose: agreement.purpose.clone(),
-            legal_basis: agreement.legal_basis.clone(),
-            fields: released_fields,
-            notify: agreement.notify_subject,
-        })
+            released_fields,
+            agreement.notify_subject,
+        )
     });
     answer
 }

@@ -46,6 +46,17 @@ pub enum Withheld {
     Redirect(redirect::Outside),
 }
 
+/// Whether `release` may name `field` as reaching a consumer under `agreement`: a granted field,
+/// a field of the service's error shape, or a redirect's `Location`.
+pub fn may_release(agreement: &Agreement, service: &Service, field: &str) -> bool {
+    field == "Location"
+        || agreement.fields.iter().any(|f| f == field)
+        || match &service.error_response {
+            Some(shape) => shape.fields.iter().any(|f| f.name == field),
+            None => matches!(field, "type" | "message" | "detail"),
+        }
+}
+
 /// The X-Road error fields, the error shape of a service that declares none.
 fn default_error_fields() -> Vec<ResponseField> {
     ["type", "message", "detail"]

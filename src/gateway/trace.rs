@@ -20,6 +20,9 @@ pub struct Trace {
     pub request_seal: Option<String>,
     pub response_seal: Option<String>,
     pub subject: Option<SubjectUse>,
+    /// The person an appliance's own call is made for (the signed-in citizen, a case's
+    /// applicant), set only in-process, never from a request: their uses are filed under them.
+    pub on_behalf_of: Option<String>,
     /// How the provider's answer broke its service's declaration, if it did.
     pub fault: Option<ProviderFault>,
 }

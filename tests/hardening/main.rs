@@ -13,4 +13,5 @@ mod edge;
 mod loader;
 mod projection;
 mod replicas;
+mod subject_across_nodes;
 mod systems;

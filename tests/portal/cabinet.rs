@@ -152,7 +152,7 @@ async fn who_asked_for_my_data_lists_each_release_about_me_newest_first_paged_an
 }
 
 /// Applies for `e_service`; the new draft's id.
-async fn apply(browser: &Browser, e_service: &str) -> String {
+pub(crate) async fn apply(browser: &Browser, e_service: &str) -> String {
     let started = browser
         .post_form(&format!("/services/{e_service}/apply"), &[])
         .await;
@@ -270,7 +270,7 @@ fn sign_as(portal: &Portal, rnokpp: &str, document: &[u8]) -> Vec<u8> {
 
 /// Applies for `water-no-debt` on `account`, answering every page, agreeing, signing and
 /// submitting as `rnokpp`; the application's id from the cabinet address it lands on.
-async fn submit_water(
+pub(crate) async fn submit_water(
     portal: &Portal,
     browser: &Browser,
     rnokpp: &str,

@@ -8,6 +8,7 @@ mod attachments;
 mod browser;
 mod cabinet;
 mod catalogue;
+mod data_requests_peer;
 mod fake_issuer;
 mod forms;
 mod home;
