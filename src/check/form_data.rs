@@ -208,50 +208,114 @@ fn typed_fields(
     out
 }
 
+/// Why a field refuses a value; the scenarios word it for a spec's author, the portal for a
+/// citizen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refusal {
+    NotInteger,
+    NotDecimal,
+    NotBoolean,
+    NotDate,
+    NotEmail,
+    NotPhone,
+    NotRnokpp,
+    NotEdrpou,
+    /// Not an item of the classifier (its id, its items' codes).
+    NotAnItem {
+        classifier: String,
+        codes: Vec<String>,
+    },
+    /// The pattern, and the field's hint.
+    Pattern {
+        pattern: String,
+        hint: Option<String>,
+    },
+    /// `min` broken: of the value (a number) or of the length in characters.
+    BelowMin {
+        min: f64,
+        number: bool,
+    },
+    /// `max` broken, likewise.
+    AboveMax {
+        max: f64,
+        number: bool,
+    },
+}
+
+impl Refusal {
+    /// What is wrong and how to write it, for a spec's author.
+    pub fn explained(&self) -> (String, String) {
+        let pair = |m: &str, h: &str| (m.to_string(), h.to_string());
+        let what = |number: bool| if number { "the value" } else { "the length" };
+        match self {
+            Refusal::NotInteger => pair("not a whole number", "write digits, e.g. \"3\""),
+            Refusal::NotDecimal => pair("not a decimal number", "write it like \"4500.50\""),
+            Refusal::NotBoolean => pair("not a yes/no value", "write \"true\" or \"false\""),
+            Refusal::NotDate => pair("not a date", "write YYYY-MM-DD, e.g. \"2026-03-02\""),
+            Refusal::NotEmail => pair(
+                "not an e-mail address",
+                "write it like \"name@example.com\"",
+            ),
+            Refusal::NotPhone => pair("not a phone number", "write it like \"+380 61 000 00 00\""),
+            Refusal::NotRnokpp => pair(
+                "not a valid РНОКПП (10 digits with a check digit)",
+                "use a number whose check digit is right",
+            ),
+            Refusal::NotEdrpou => pair(
+                "not a valid EDRPOU code (8 digits with a check digit)",
+                "use a code whose check digit is right",
+            ),
+            Refusal::NotAnItem { classifier, codes } => (
+                format!("not an item of classifier `{classifier}`"),
+                one_of(codes.iter().map(String::as_str)),
+            ),
+            Refusal::Pattern { pattern, hint } => (
+                format!("does not match the pattern `{pattern}`"),
+                hint.clone()
+                    .unwrap_or_else(|| format!("write a value matching `{pattern}`")),
+            ),
+            Refusal::BelowMin { min, number } => (
+                format!("{} is below the minimum {min}", what(*number)),
+                format!("use at least {min}"),
+            ),
+            Refusal::AboveMax { max, number } => (
+                format!("{} is above the maximum {max}", what(*number)),
+                format!("use at most {max}"),
+            ),
+        }
+    }
+}
+
 /// One typed value, or why the field refuses it (and how to write it).
 fn typed(spec: &Spec, field: &FormField, text: &str) -> Result<Value, (String, String)> {
-    let refuse = |m: &str, h: &str| Err((m.to_string(), h.to_string()));
+    typed_value(spec, field, text).map_err(|r| r.explained())
+}
+
+/// `text` as a value of `field`'s type (a `decimal` keeps its exact digits), or why the field
+/// refuses it: the one definition of what a field accepts.
+pub fn typed_value(spec: &Spec, field: &FormField, text: &str) -> Result<Value, Refusal> {
     let value = match field.ty {
         InputType::Integer => match text.parse::<i64>() {
             Ok(n) => Value::from(n),
-            Err(_) => return refuse("not a whole number", "write digits, e.g. \"3\""),
+            Err(_) => return Err(Refusal::NotInteger),
         },
         InputType::Decimal => {
             let plain = regex_lite(text);
             match serde_json::from_str::<Value>(text) {
                 Ok(n @ Value::Number(_)) if plain => n,
-                _ => return refuse("not a decimal number", "write it like \"4500.50\""),
+                _ => return Err(Refusal::NotDecimal),
             }
         }
         InputType::Boolean => match text {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),
-            _ => return refuse("not a yes/no value", "write \"true\" or \"false\""),
+            _ => return Err(Refusal::NotBoolean),
         },
-        InputType::Date if parse_date(text).is_none() => {
-            return refuse("not a date", "write YYYY-MM-DD, e.g. \"2026-03-02\"");
-        }
-        InputType::Email if !valid_email(text) => {
-            return refuse(
-                "not an e-mail address",
-                "write it like \"name@example.com\"",
-            );
-        }
-        InputType::Phone if !valid_phone(text) => {
-            return refuse("not a phone number", "write it like \"+380 61 000 00 00\"");
-        }
-        InputType::Rnokpp if !valid_rnokpp(text) => {
-            return refuse(
-                "not a valid РНОКПП (10 digits with a check digit)",
-                "use a number whose check digit is right",
-            );
-        }
-        InputType::Edrpou if !valid_edrpou(text) => {
-            return refuse(
-                "not a valid EDRPOU code (8 digits with a check digit)",
-                "use a code whose check digit is right",
-            );
-        }
+        InputType::Date if parse_date(text).is_none() => return Err(Refusal::NotDate),
+        InputType::Email if !valid_email(text) => return Err(Refusal::NotEmail),
+        InputType::Phone if !valid_phone(text) => return Err(Refusal::NotPhone),
+        InputType::Rnokpp if !valid_rnokpp(text) => return Err(Refusal::NotRnokpp),
+        InputType::Edrpou if !valid_edrpou(text) => return Err(Refusal::NotEdrpou),
         InputType::Select => {
             let classifier = field
                 .classifier
@@ -260,10 +324,10 @@ fn typed(spec: &Spec, field: &FormField, text: &str) -> Result<Value, (String, S
             if let Some(c) = classifier
                 && !c.items.iter().any(|item| item.code == text)
             {
-                return Err((
-                    format!("not an item of classifier `{}`", c.id),
-                    one_of(c.items.iter().map(|i| i.code.as_str())),
-                ));
+                return Err(Refusal::NotAnItem {
+                    classifier: c.id.clone(),
+                    codes: c.items.iter().map(|i| i.code.clone()).collect(),
+                });
             }
             Value::String(text.to_string())
         }
@@ -284,44 +348,31 @@ fn regex_lite(text: &str) -> bool {
 }
 
 /// `pattern`, and `min`/`max` (a number's value, a text's length in characters).
-fn bounds(field: &FormField, text: &str, value: &Value) -> Result<(), (String, String)> {
+fn bounds(field: &FormField, text: &str, value: &Value) -> Result<(), Refusal> {
     if let Some(p) = &field.pattern
         && let Ok(re) = regex::Regex::new(p)
         && !re.is_match(text)
     {
-        return Err((
-            format!("does not match the pattern `{p}`"),
-            field
-                .hint
-                .clone()
-                .unwrap_or_else(|| format!("write a value matching `{p}`")),
-        ));
+        return Err(Refusal::Pattern {
+            pattern: p.clone(),
+            hint: field.hint.clone(),
+        });
     }
-    let measure = match (field.ty, value) {
-        (InputType::Integer | InputType::Decimal, _) => text.parse::<f64>().ok(),
-        (_, Value::String(s)) => Some(s.chars().count() as f64),
+    let number = matches!(field.ty, InputType::Integer | InputType::Decimal);
+    let measure = match value {
+        _ if number => text.parse::<f64>().ok(),
+        Value::String(s) => Some(s.chars().count() as f64),
         _ => None,
-    };
-    let what = if matches!(field.ty, InputType::Integer | InputType::Decimal) {
-        "the value"
-    } else {
-        "the length"
     };
     if let (Some(m), Some(min)) = (measure, field.min)
         && m < min
     {
-        return Err((
-            format!("{what} is below the minimum {min}"),
-            format!("use at least {min}"),
-        ));
+        return Err(Refusal::BelowMin { min, number });
     }
     if let (Some(m), Some(max)) = (measure, field.max)
         && m > max
     {
-        return Err((
-            format!("{what} is above the maximum {max}"),
-            format!("use at most {max}"),
-        ));
+        return Err(Refusal::AboveMax { max, number });
     }
     Ok(())
 }
@@ -341,13 +392,13 @@ fn environment() -> &'static Environment<'static> {
 }
 
 /// Whether an element with condition `visible_if` is shown (no condition: always).
-fn shown(visible_if: Option<&str>, context: &minijinja::Value) -> bool {
+pub fn shown(visible_if: Option<&str>, context: &minijinja::Value) -> bool {
     visible_if.is_none_or(|e| holds(e, context))
 }
 
 /// Whether an expression is true over the data; one that does not compile, or is too long to
 /// hand to minijinja, is H0611's concern, so it is taken to hold here rather than reported twice.
-fn holds(expr: &str, context: &minijinja::Value) -> bool {
+pub fn holds(expr: &str, context: &minijinja::Value) -> bool {
     if expr.len() > super::expressions::MAX_EXPRESSION {
         return true;
     }
@@ -355,6 +406,32 @@ fn holds(expr: &str, context: &minijinja::Value) -> bool {
         Ok(e) => e.eval(context).is_ok_and(|v| v.is_true()),
         Err(_) => true,
     }
+}
+
+/// The top-level names an expression reads, in the order they first appear in it (a rule is
+/// shown against the first field it names); empty when it does not compile.
+pub fn names_read(expr: &str) -> Vec<String> {
+    if expr.len() > super::expressions::MAX_EXPRESSION {
+        return Vec::new();
+    }
+    let Ok(compiled) = environment().compile_expression(expr) else {
+        return Vec::new();
+    };
+    let mut names: Vec<(usize, String)> = compiled
+        .undeclared_variables(false)
+        .into_iter()
+        .map(|name| (first_word_at(expr, &name).unwrap_or(usize::MAX), name))
+        .collect();
+    names.sort();
+    names.into_iter().map(|(_, name)| name).collect()
+}
+
+/// Where `word` first stands alone in `text` (not as part of a longer name).
+fn first_word_at(text: &str, word: &str) -> Option<usize> {
+    let is_name = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(word)
+        .map(|(i, _)| i)
+        .find(|&i| !text[..i].ends_with(is_name) && !text[i + word.len()..].starts_with(is_name))
 }
 
 /// The data as minijinja values: JSON numbers (kept exact) become integers or floats.
@@ -475,6 +552,16 @@ form "f" {
         );
         assert!(problems[4].message.contains("`note`"), "{problems:#?}");
         assert!(problems[5].message.contains("2 entries"), "{problems:#?}");
+    }
+
+    #[test]
+    fn names_read_come_in_the_order_written() {
+        assert_eq!(
+            names_read("reason != '09' or reason_details and reason_x"),
+            ["reason", "reason_details", "reason_x"]
+        );
+        assert_eq!(names_read("family|length <= 12"), ["family"]);
+        assert!(names_read("1 +").is_empty());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Form checks (H06xx): prefill and cross-checks read only what the service's response declares
 //! and a valid portal agreement grants, selects draw on declared classifiers, bounds and patterns
-//! make sense, names are unique, attachments are open formats, and expressions compile.
+//! make sense, names are unique, identity bindings suit their fields, attachments are open
+//! formats within sane limits, and expressions compile.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -8,7 +9,7 @@ use chrono::NaiveDate;
 
 use crate::spec::agreement_rules::{InForce, grants_field, in_force};
 use crate::spec::diagnostics::did_you_mean;
-use crate::spec::model::{Agreement, Form, FormField, InputType};
+use crate::spec::model::{Agreement, Attachment, Form, FormField, InputType};
 use crate::spec::{Diagnostic, Kind, Span, Spec};
 
 use super::Checker;
@@ -125,7 +126,7 @@ impl FormCheck<'_, '_> {
                 &scope,
             );
             for (fi, field) in page.fields.iter().enumerate() {
-                self.field(&format!("{page_ptr}/fields/{fi}"), field, &scope);
+                self.field(&format!("{page_ptr}/fields/{fi}"), field, &scope, None);
             }
             for (gi, group) in page.groups.iter().enumerate() {
                 let ptr = format!("{page_ptr}/groups/{gi}");
@@ -148,7 +149,12 @@ impl FormCheck<'_, '_> {
                     what: &entry_what,
                 };
                 for (fi, field) in group.fields.iter().enumerate() {
-                    self.field(&format!("{ptr}/fields/{fi}"), field, &entry_scope);
+                    self.field(
+                        &format!("{ptr}/fields/{fi}"),
+                        field,
+                        &entry_scope,
+                        Some(&group.id),
+                    );
                 }
             }
         }
@@ -166,8 +172,10 @@ impl FormCheck<'_, '_> {
         }
     }
 
-    fn field(&mut self, ptr: &str, field: &FormField, scope: &Scope) {
+    /// One field, of a page or (`group`) of a repeat group's entry.
+    fn field(&mut self, ptr: &str, field: &FormField, scope: &Scope, group: Option<&str>) {
         self.classifier(ptr, field);
+        self.binding(ptr, field, group);
         if let (Some(min), Some(max)) = (field.min, field.max)
             && min > max
         {
@@ -201,6 +209,63 @@ impl FormCheck<'_, '_> {
             field.visible_if.as_deref(),
             scope,
         );
+    }
+
+    /// H0614, H0615, H0616: a field bound to the signed-in identity has the type of what it
+    /// holds, is not also prefilled, and is not in a repeat group (whose entries are other people).
+    fn binding(&mut self, ptr: &str, field: &FormField, group: Option<&str>) {
+        let Some(bind) = field.bind else { return };
+        let bind_at = self.at(&format!("{ptr}/bind"));
+        let want = bind.input_type();
+        if field.ty != want {
+            let want = serde_plain(want);
+            let d = Diagnostic::error(
+                "H0614",
+                format!(
+                    "field `{}` is bound to the identity's `{}` but has type `{}`",
+                    field.id,
+                    bind.as_str(),
+                    serde_plain(field.ty)
+                ),
+            )
+            .at(self.at(&format!("{ptr}/type")))
+            .related(bind_at, "bound here")
+            .detail(format!(
+                "a `{}` binding fills the field with a value of type `{want}`",
+                bind.as_str()
+            ))
+            .help(format!(
+                "make the field `type=\"{want}\"`, or bind it to something else"
+            ));
+            self.c.report(d);
+        }
+        if field.prefill.is_some() {
+            let d = Diagnostic::error(
+                "H0615",
+                format!(
+                    "field `{}` is both bound to the identity and prefilled from a registry",
+                    field.id
+                ),
+            )
+            .at(bind_at)
+            .related(self.at(&format!("{ptr}/prefill")), "prefilled here")
+            .detail("a bound field takes the signed-in person's own value and cannot be changed; a prefill would have nothing to fill")
+            .help("remove the `prefill`, or the `bind` if the registry's value is the one wanted (a `cross-check` may still compare a bound value with a registry)");
+            self.c.report(d);
+        }
+        if let Some(group) = group {
+            let d = Diagnostic::error(
+                "H0616",
+                format!(
+                    "field `{}` of repeat group `{group}` is bound to the identity",
+                    field.id
+                ),
+            )
+            .at(bind_at)
+            .detail("every entry of a repeat group is another person or thing; only the applicant's own fields on a page can hold the signed-in person's identity")
+            .help("move the field out of the group, or remove the `bind`");
+            self.c.report(d);
+        }
     }
 
     /// H0602 and H0603.
@@ -283,9 +348,10 @@ impl FormCheck<'_, '_> {
         self.c.report(d);
     }
 
-    /// H0609: every accepted format is an open one.
+    /// H0609: every accepted format is an open one; H0617: limits the portal can keep.
     fn attachments(&mut self) {
         for (ai, att) in self.form.attachments.iter().enumerate() {
+            self.limits(ai, att);
             for (k, format) in att.accept.iter().enumerate() {
                 if OPEN_FORMATS.contains(&format.to_ascii_lowercase().as_str()) {
                     continue;
@@ -302,6 +368,51 @@ impl FormCheck<'_, '_> {
                 self.c.report(d);
             }
         }
+    }
+}
+
+impl FormCheck<'_, '_> {
+    /// H0617: an attachment's `max-files` and `max-mib` are at least 1 and within the portal's
+    /// ceilings.
+    fn limits(&mut self, ai: usize, att: &Attachment) {
+        let limits = [
+            (
+                "max-files",
+                att.max_files,
+                Attachment::CEILING_FILES,
+                "files",
+            ),
+            ("max-mib", att.max_mib, Attachment::CEILING_MIB, "MiB"),
+        ];
+        for (prop, value, ceiling, unit) in limits {
+            let Some(value) = value else { continue };
+            if (1..=ceiling).contains(&value) {
+                continue;
+            }
+            let d = Diagnostic::error(
+                "H0617",
+                format!(
+                    "attachment `{}` has `{prop}={value}`, outside 1 to {ceiling}",
+                    att.id
+                ),
+            )
+            .at(self.at(&format!("/attachments/{ai}/{prop}")))
+            .detail(format!(
+                "the portal accepts from 1 to {ceiling} {unit} for one attachment"
+            ))
+            .help(format!(
+                "write a value from 1 to {ceiling}, or leave `{prop}` out for the default"
+            ));
+            self.c.report(d);
+        }
+    }
+}
+
+/// How a unit-like enum value of the model is written in the spec (`rnokpp`, `full-name`).
+fn serde_plain<T: serde::Serialize>(value: T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
     }
 }
 

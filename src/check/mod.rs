@@ -6,6 +6,7 @@
 
 mod agreements;
 mod connections;
+mod consents;
 mod crypto;
 mod documents;
 mod eservices;
@@ -72,6 +73,7 @@ pub fn run(loaded: &Loaded, today: NaiveDate) -> Vec<Diagnostic> {
     responses::check(&mut checker);
     policy::check(&mut checker);
     forms::check(&mut checker);
+    consents::check(&mut checker);
     workflows::check(&mut checker);
     eservices::check(&mut checker);
     records::check(&mut checker);

@@ -1,6 +1,6 @@
 //! Ids inside a node are unique too (H0201, as for top-level ids): a participant's units,
 //! subsystems and services, the system's gateway nodes and trust anchors, a workflow's states,
-//! a form's pages and attachments, a classifier's items, and the fields at one level of a response.
+//! a form's pages, attachments and consents, a classifier's items, and the fields at one level of a response.
 
 use std::collections::HashMap;
 
@@ -89,6 +89,14 @@ pub(super) fn check(c: &mut Checker) {
             "/attachments",
             ("attachment", "id"),
             f.attachments.iter().map(|a| a.id.as_str()),
+        );
+        unique(
+            c,
+            Kind::Form,
+            &f.id,
+            "/consents",
+            ("consent", "id"),
+            f.consents.iter().map(|k| k.id.as_str()),
         );
     }
     for cl in &spec.classifiers {

@@ -177,6 +177,7 @@ pub fn record_class(r: RecordClass) -> &'static str {
         RecordClass::SubjectLog => "записи про запити щодо суб'єктів даних",
         RecordClass::OperationalLog => "записи оперативного моніторингу",
         RecordClass::Notification => "надіслані сповіщення",
+        RecordClass::Draft => "чернетки заяв на порталі",
     }
 }
 

@@ -3,6 +3,7 @@
 //! JavaScript, and the server's checks are the truth.
 
 pub mod citizen;
+pub mod forms;
 pub mod home;
 pub mod pages;
 pub mod security_log;
@@ -64,4 +65,26 @@ where
         .route("/sign-in", get(sign_in::start))
         .route("/sign-in/callback", get(sign_in::callback))
         .route("/sign-out", post(sign_in::sign_out))
+        .route(
+            "/services/{id}/apply",
+            post(forms::apply::apply).layer(forms::body_limit()),
+        )
+        .route(
+            "/drafts/{draft}/pages/{page}",
+            get(forms::page::show)
+                .post(forms::page::submit)
+                .layer(forms::body_limit()),
+        )
+        .route(
+            "/drafts/{draft}/check",
+            get(forms::check::show)
+                .post(forms::check::submit)
+                .layer(forms::body_limit()),
+        )
+        .route(
+            "/drafts/{draft}/delete",
+            get(forms::delete::confirm)
+                .post(forms::delete::delete)
+                .layer(forms::body_limit()),
+        )
 }

@@ -25,6 +25,26 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/portal/home.html"),
     ),
     (
+        "form_field.html",
+        include_str!("../../templates/portal/form_field.html"),
+    ),
+    (
+        "form_page.html",
+        include_str!("../../templates/portal/form_page.html"),
+    ),
+    (
+        "check_answers.html",
+        include_str!("../../templates/portal/check_answers.html"),
+    ),
+    (
+        "draft_delete.html",
+        include_str!("../../templates/portal/draft_delete.html"),
+    ),
+    (
+        "draft_deleted.html",
+        include_str!("../../templates/portal/draft_deleted.html"),
+    ),
+    (
         "signed-out.html",
         include_str!("../../templates/portal/signed-out.html"),
     ),

@@ -316,6 +316,11 @@ pub async fn run(options: Options) -> Result<(), String> {
     let (stop, stopped) = watch::channel(false);
     let reconciling = tokio::spawn(reconciler.run(trigger_rx, stopped.clone()));
     let engine = cases::spawn(&state.cases, &options, &store, &shared, &stopped);
+    let drafts = crate::portal::forms::retention::spawn(
+        store.clone(),
+        state.portal.engine.clock().clone(),
+        stopped.clone(),
+    );
     // The portal's and the registry's runners start here too.
     let gateway_runners = Runners::spawn(
         &state.gateway,
@@ -343,6 +348,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     let _ = stop.send(true);
     let _ = reconciling.await;
     engine.stop().await;
+    let _ = drafts.await;
     let served = server.await.map_err(|e| e.to_string()).and_then(|r| r);
     // The records written since the last checkpoint are signed before the node stops.
     gateway_runners.finish().await;

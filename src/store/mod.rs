@@ -8,6 +8,7 @@ mod anchoring;
 mod case_lists;
 mod cases;
 mod documents;
+mod drafts;
 mod health;
 mod journals;
 mod ledger;
@@ -30,6 +31,7 @@ pub use cases::{
     NoticeRow, case_event_hash,
 };
 pub use documents::DocumentRow;
+pub use drafts::{DraftRow, DraftWrite, NewDraft};
 pub use health::{Availability, HealthResult, ServiceHealth};
 pub use ledger::{
     Exchange, GENESIS_HASH, LOG_FORMAT, Link, LogHead, LogReceipt, LogRecord, MAX_BATCH,

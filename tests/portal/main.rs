@@ -5,6 +5,7 @@
 mod common;
 
 mod fake_issuer;
+mod forms;
 mod home;
 mod portal;
 mod sessions_store;

@@ -1,6 +1,7 @@
 //! The `form` kind: an e-service application form — typed fields on pages, repeat groups,
 //! conditional visibility, rules as minijinja expressions, prefill and cross-checks against
-//! registry services (through the portal's agreements), attachments and the signature required.
+//! registry services (through the portal's agreements), fields bound to the signed-in identity,
+//! the consents and declaration shown before signing, attachments and the signature required.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -11,7 +12,8 @@ use serde::{Deserialize, Serialize};
 #[schemars(extend("x-kdl-example" = r#"form "subsidy-application" {
     title "Заява про призначення житлової субсидії"
     page "applicant" title="Заявник" {
-        field "rnokpp" type="rnokpp" label="РНОКПП" required=#true
+        field "rnokpp" type="rnokpp" label="РНОКПП" required=#true bind="rnokpp"
+        field "full_name" type="text" label="ПІБ" required=#true bind="full-name"
         field "account" type="text" label="Особовий рахунок" required=#true pattern="^[0-9]{8}$" {
             prefill from="vodokanal/abonent-debt" field="account"
         }
@@ -21,9 +23,11 @@ use serde::{Deserialize, Serialize};
         }
     }
     rule "income >= 0" message="Дохід не може бути від'ємним"
-    attachment "income-statement" label="Довідка про доходи" required=#true {
+    attachment "income-statement" label="Довідка про доходи" required=#true max-files=3 max-mib=10 {
         accept "pdf"
     }
+    consent "personal-data" text="Даю згоду на обробку моїх персональних даних і на запити до реєстрів для розгляду заяви" required=#true
+    declaration "Підтверджую, що відомості в заяві достовірні"
     signature "qualified"
 }"#))]
 pub struct Form {
@@ -43,6 +47,14 @@ pub struct Form {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "attachment"))]
     pub attachments: Vec<Attachment>,
+    /// Consents the applicant gives (or refuses) before signing, e.g. to the processing of
+    /// personal data and the registry requests made for the application.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "consent"))]
+    pub consents: Vec<Consent>,
+    /// A statement the applicant confirms before signing (that the data given is true, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declaration: Option<String>,
     /// The signature the applicant must apply.
     #[serde(default)]
     pub signature: SignatureRequirement,
@@ -141,6 +153,10 @@ pub struct FormField {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("x-kdl" = "prop"))]
     pub visible_if: Option<String>,
+    /// Filled from the signed-in person's identity and not editable by the applicant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub bind: Option<IdentityBinding>,
     /// Filled in from a registry service through the portal's agreement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefill: Option<RegistryField>,
@@ -168,6 +184,54 @@ pub enum InputType {
     Select,
     /// An uploaded file.
     File,
+}
+
+/// What of the signed-in person's identity a field holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdentityBinding {
+    /// The person's РНОКПП (a `rnokpp` field).
+    Rnokpp,
+    /// Family name, given name and middle name, in that order (a `text` field).
+    FullName,
+    /// Family name (прізвище) (a `text` field).
+    FamilyName,
+    /// Given name (ім'я) (a `text` field).
+    GivenName,
+    /// Middle name (по батькові) (a `text` field).
+    MiddleName,
+    /// EDRPOU code of the legal entity the person represents (an `edrpou` field).
+    Edrpou,
+    /// The person's e-mail address (an `email` field).
+    Email,
+}
+
+impl IdentityBinding {
+    /// The binding as the spec writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityBinding::Rnokpp => "rnokpp",
+            IdentityBinding::FullName => "full-name",
+            IdentityBinding::FamilyName => "family-name",
+            IdentityBinding::GivenName => "given-name",
+            IdentityBinding::MiddleName => "middle-name",
+            IdentityBinding::Edrpou => "edrpou",
+            IdentityBinding::Email => "email",
+        }
+    }
+
+    /// The input type a field bound this way must have.
+    pub fn input_type(self) -> InputType {
+        match self {
+            IdentityBinding::Rnokpp => InputType::Rnokpp,
+            IdentityBinding::Edrpou => InputType::Edrpou,
+            IdentityBinding::Email => InputType::Email,
+            IdentityBinding::FullName
+            | IdentityBinding::FamilyName
+            | IdentityBinding::GivenName
+            | IdentityBinding::MiddleName => InputType::Text,
+        }
+    }
 }
 
 /// A field of a provider service's response.
@@ -223,8 +287,53 @@ pub struct Attachment {
     #[serde(default)]
     #[schemars(extend("x-kdl" = "prop"))]
     pub required: bool,
+    /// Most files the applicant may attach here; the portal's default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub max_files: Option<u32>,
+    /// Largest file, in MiB; the portal's default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub max_mib: Option<u32>,
     /// Accepted formats, as file extensions (`pdf`, `jpg`, …).
     pub accept: Vec<String>,
+}
+
+impl Attachment {
+    /// Files per attachment when the spec names no `max-files`.
+    pub const DEFAULT_FILES: u32 = 5;
+    /// Largest file, in MiB, when the spec names no `max-mib`.
+    pub const DEFAULT_MIB: u32 = 10;
+    /// The most `max-files` may say.
+    pub const CEILING_FILES: u32 = 20;
+    /// The most `max-mib` may say: the portal reads a whole upload into memory.
+    pub const CEILING_MIB: u32 = 25;
+
+    /// Most files the applicant may attach here.
+    pub fn max_files(&self) -> u32 {
+        self.max_files.unwrap_or(Self::DEFAULT_FILES)
+    }
+
+    /// Largest file in bytes.
+    pub fn max_bytes(&self) -> u64 {
+        u64::from(self.max_mib.unwrap_or(Self::DEFAULT_MIB)) * 1024 * 1024
+    }
+}
+
+/// A consent the applicant gives by ticking a box before signing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Consent {
+    /// Consent id, recorded with the application.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub id: String,
+    /// What the applicant consents to, as shown next to the box.
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub text: String,
+    /// Whether the application cannot be signed without it.
+    #[serde(default)]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub required: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

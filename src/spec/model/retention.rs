@@ -53,6 +53,9 @@ pub enum RecordClass {
     OperationalLog,
     /// Notices sent to people.
     Notification,
+    /// Citizens' unfinished applications on the portal (003 §4.6(5)); the period counts from
+    /// when the draft was started, and an expired draft is destroyed.
+    Draft,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
