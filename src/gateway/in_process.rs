@@ -50,24 +50,35 @@ impl InProcess {
 
     /// Makes `request` and returns the JSON released to the consumer, or why there is none.
     pub async fn call(&self, request: OwnCall<'_>) -> Result<Value, String> {
-        let compiled = (self.current)().ok_or("the gateway has no applied revision yet")?;
+        self.ask(request).await.map_err(|failure| failure.reason)
+    }
+
+    /// As [`InProcess::call`], telling a service's own error answer (a 404 for a record it does
+    /// not hold) from a call that got no usable answer.
+    pub async fn ask(&self, request: OwnCall<'_>) -> Result<Value, CallFailure> {
+        let failed = |reason: String| CallFailure {
+            answered: None,
+            reason,
+        };
+        let compiled = (self.current)()
+            .ok_or_else(|| failed("the gateway has no applied revision yet".into()))?;
         let spec = &compiled.spec;
         let (consumer_participant, consumer_subsystem) =
             spec.subsystem(request.consumer).ok_or_else(|| {
-                format!(
+                failed(format!(
                     "the call is made as `{}`, which the spec does not declare",
                     request.consumer
-                )
+                ))
             })?;
         if consumer_participant.gateway != compiled.node {
-            return Err(format!(
+            return Err(failed(format!(
                 "the call is made as `{}`, which gateway node `{}` serves, not this node `{}`",
                 request.consumer, consumer_participant.gateway, compiled.node
-            ));
+            )));
         }
         let (provider, service) = spec
             .service(request.service)
-            .ok_or_else(|| format!("service `{}` is not declared", request.service))?;
+            .ok_or_else(|| failed(format!("service `{}` is not declared", request.service)))?;
         let today = chrono::Utc::now().date_naive();
         let agreements =
             compiled
@@ -80,7 +91,7 @@ impl InProcess {
             .find(|a| crate::spec::agreement_rules::valid_on(a, today))
             .or(agreements.first())
             .map_or(&service.operations, |a| &a.operations);
-        let path = path_of(operations, service, &request)?;
+        let path = path_of(operations, service, &request).map_err(failed)?;
         let target = format!(
             "/r1/{}/{}/{}/{}/{}{path}",
             compiled.gateway.routes.instance,
@@ -103,10 +114,10 @@ impl InProcess {
             .header(HEADER_USER_ID, request.subject)
             .header(HEADER_ISSUE, request.issue)
             .body(Body::empty())
-            .map_err(|e| format!("cannot build the request: {e}"))?;
+            .map_err(|e| failed(format!("cannot build the request: {e}")))?;
         let call = call::parse(http, &self.gateway.limits)
             .await
-            .map_err(|refused| refused.0.to_string())?;
+            .map_err(|refused| failed(refused.0.to_string()))?;
         let mut trace = Trace {
             consumer: Some(request.consumer.to_string()),
             ..Trace::default()
@@ -121,17 +132,33 @@ impl InProcess {
         .await;
         let answer = finish(&self.gateway, &compiled, side, &call, &trace, answer).await;
         if let Some(error) = &answer.error {
-            return Err(error.to_string());
+            return Err(failed(error.to_string()));
         }
         if answer.status != StatusCode::OK {
-            return Err(format!(
-                "the service answered with status {}",
-                answer.status
-            ));
+            return Err(CallFailure {
+                answered: Some(answer.status),
+                reason: format!("the service answered with status {}", answer.status),
+            });
         }
         serde_json::from_slice(&answer.body)
-            .map_err(|e| format!("the service's answer is not JSON: {e}"))
+            .map_err(|e| failed(format!("the service's answer is not JSON: {e}")))
     }
+}
+
+/// Why a call made as one of the appliance's own subsystems gave no JSON answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallFailure {
+    /// The status the service itself answered with (404: it holds no such record); `None` when
+    /// a gateway refused or failed the call, or the answer could not be read.
+    pub answered: Option<StatusCode>,
+    /// What happened, for the log.
+    pub reason: String,
+}
+
+/// The application field whose value fills a service's subject segment of the path: the name of
+/// the service's first response field (its identifier: `account_number`, `rnokpp`, …).
+pub fn path_key(service: &Service) -> Option<&str> {
+    service.response.fields.first().map(|f| f.name.as_str())
 }
 
 /// The subsystem a service is published under: the one its participant declares it in, or the
@@ -158,7 +185,7 @@ fn path_of(
         .as_ref()
         .and_then(|s| s.path_segment)
         .map(|n| n as usize);
-    let key_field = service.response.fields.first().map(|f| f.name.as_str());
+    let key_field = path_key(service);
     let subject_value = key_field
         .and_then(|name| request.data.get(name))
         .and_then(|v| match v {

@@ -3,12 +3,16 @@
 //! JavaScript, and the server's checks are the truth.
 
 pub mod citizen;
+pub mod cross_check;
 pub mod forms;
 pub mod home;
 pub mod pages;
+pub mod prefill;
+pub mod registry_reads;
 pub mod security_log;
 pub mod session;
 pub mod sign_in;
+pub mod sniff;
 
 use std::sync::Arc;
 

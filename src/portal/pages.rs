@@ -52,6 +52,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "problem.html",
         include_str!("../../templates/portal/problem.html"),
     ),
+    (
+        "attachments.html",
+        include_str!("../../templates/portal/attachments.html"),
+    ),
 ];
 
 const STYLESHEET: &str = include_str!("../../templates/portal/portal.css");

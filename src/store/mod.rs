@@ -5,6 +5,7 @@
 
 mod actuation;
 mod anchoring;
+mod attachments;
 mod case_lists;
 mod cases;
 mod documents;
@@ -25,6 +26,7 @@ mod tx;
 
 pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRow};
 pub use anchoring::{Checkpoint, PeerCheckpoint};
+pub use attachments::{AttachmentChange, AttachmentRow, NewAttachment, content_hash};
 pub use case_lists::{CasePage, CaseQuery};
 pub use cases::{
     CaseEventRow, CaseFilter, CaseRequestRow, CaseRow, DefinitionRow, NewCaseEvent, NewNotice,

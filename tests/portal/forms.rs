@@ -299,3 +299,189 @@ async fn material_aid_page_by_page_with_every_kind_of_error() {
     let check = browser.get(&format!("/drafts/{draft}/check")).await;
     has(&check, r#"value="yes" checked"#);
 }
+
+/// The SQLite database of the portal's appliance, for what a tamperer (or time) does to a row.
+fn database(portal: &Portal) -> String {
+    format!(
+        "sqlite://{}",
+        portal.city.dir.path().join("data/hromada.db").display()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draft_resumes_on_another_device_and_is_deleted_after_a_confirmation() {
+    let portal = Portal::start().await;
+    let phone = portal.sign_in(&CITIZEN).await;
+    let draft = apply(&phone).await;
+    let pages = format!("/drafts/{draft}/pages");
+    let saved = phone
+        .post_form(&format!("{pages}/applicant"), APPLICANT_PAGE)
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+
+    // Another device, signed in as the same person: the answers are there, and its own
+    // answers are seen back on the first.
+    let laptop = portal.sign_in(&CITIZEN).await;
+    let resumed = laptop.get(&format!("{pages}/applicant")).await;
+    assert_eq!(resumed.status, 200, "{}", resumed.body);
+    has(&resumed, r#"value="+380 61 222 33 44""#);
+    has(&resumed, r#"<option value="03" selected>"#);
+    let next = laptop
+        .post_form(
+            &format!("{pages}/reason"),
+            &[
+                ("f.reason", "02"),
+                ("f.event_date", "2026-11-02"),
+                ("f.requested_amount", "1200"),
+            ],
+        )
+        .await;
+    assert_eq!(next.status, 303, "{}", next.body);
+    let back = phone.get(&format!("{pages}/reason")).await;
+    has(&back, r#"value="1200""#);
+
+    // Deleting asks first; without the CSRF token nothing is deleted.
+    let confirm = phone.get(&format!("/drafts/{draft}/delete")).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    has(&confirm, "Так, видалити чернетку");
+    let forged = phone
+        .post_form_raw(&format!("/drafts/{draft}/delete"), &[])
+        .await;
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    assert_eq!(laptop.get(&format!("{pages}/reason")).await.status, 200);
+    let deleted = phone
+        .post_form(&format!("/drafts/{draft}/delete"), &[])
+        .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    has(&deleted, "Чернетку видалено");
+    let gone = laptop.get(&format!("{pages}/reason")).await;
+    assert_eq!(gone.status, 404, "{}", gone.body);
+    assert!(!gone.body.contains("1200"), "{}", gone.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_change_nothing_and_say_what_is_wrong() {
+    let portal = Portal::start().await;
+    let citizen = portal.sign_in(&CITIZEN).await;
+    let draft = apply(&citizen).await;
+    let pages = format!("/drafts/{draft}/pages");
+    let applicant = format!("{pages}/applicant");
+    citizen.post_form(&applicant, APPLICANT_PAGE).await;
+    let unchanged = |page: Page| {
+        assert_eq!(page.status, 200, "{}", page.body);
+        has(&page, r#"value="+380 61 222 33 44""#);
+    };
+
+    // Nobody signed in: a page sends to sign-in, a POST is refused.
+    let anonymous = portal.browser();
+    let page = anonymous.get(&applicant).await;
+    assert_eq!(page.status, 303);
+    assert!(
+        page.location
+            .as_deref()
+            .unwrap()
+            .starts_with("/sign-in?next="),
+        "{:?}",
+        page.location
+    );
+    let post = anonymous
+        .post_form_raw("/services/material-aid/apply", &[("csrf", "x")])
+        .await;
+    assert_eq!(post.status, 401, "{}", post.body);
+
+    // Someone else: not found, never a word of the draft, nothing changed or deleted.
+    let other = portal.sign_in(&OTHER).await;
+    for path in [
+        applicant.clone(),
+        format!("/drafts/{draft}/check"),
+        format!("/drafts/{draft}/delete"),
+    ] {
+        let page = other.get(&path).await;
+        assert_eq!(page.status, 404, "{path}: {}", page.body);
+        assert!(!page.body.contains("222 33 44"), "{}", page.body);
+    }
+    let post = other
+        .post_form(&applicant, &[("f.phone", "+380 44 000 00 00")])
+        .await;
+    assert_eq!(post.status, 404, "{}", post.body);
+    let post = other
+        .post_form(&format!("/drafts/{draft}/delete"), &[])
+        .await;
+    assert_eq!(post.status, 404, "{}", post.body);
+    unchanged(citizen.get(&applicant).await);
+
+    // No CSRF token, or another session's.
+    let post = citizen
+        .post_form_raw(&applicant, &[("f.phone", "+380 44 000 00 00")])
+        .await;
+    assert_eq!(post.status, 403, "{}", post.body);
+    let post = citizen
+        .post_form(
+            &applicant,
+            &[("f.phone", "+380 44 000 00 00"), ("csrf", &other.csrf())],
+        )
+        .await;
+    assert_eq!(post.status, 403, "{}", post.body);
+    unchanged(citizen.get(&applicant).await);
+
+    // Tampered forms: a page, a field, a group entry or a button the form does not have.
+    for (path, fields) in [
+        (format!("{pages}/nope"), vec![("f.phone", "1")]),
+        (applicant.clone(), vec![("f.iban", "UA00")]),
+        (applicant.clone(), vec![("page", "payment")]),
+        (
+            format!("{pages}/household"),
+            vec![("g.family.3.member_name", "X")],
+        ),
+        (
+            format!("{pages}/household"),
+            vec![("action", "remove:family:5")],
+        ),
+    ] {
+        let page = citizen.post_form(&path, &fields).await;
+        assert_eq!(page.status, 400, "{path} {fields:?}: {}", page.body);
+        has(&page, "Форму надіслано зі зміненими полями");
+    }
+    unchanged(citizen.get(&applicant).await);
+
+    // A body far larger than any page is refused before it is read.
+    let huge = "x".repeat(400 * 1024);
+    let page = citizen.post_form(&applicant, &[("f.phone", &huge)]).await;
+    assert_eq!(page.status, 413, "{}", page.body);
+    unchanged(citizen.get(&applicant).await);
+
+    // A signed draft refuses every change.
+    crate::common::db::execute(
+        &database(&portal),
+        &format!(
+            "UPDATE drafts SET submitted_at = '2026-12-07T10:00:00.000000000Z' WHERE id = '{draft}'"
+        ),
+    )
+    .await;
+    for page in [
+        citizen.get(&applicant).await,
+        citizen.post_form(&applicant, APPLICANT_PAGE).await,
+        citizen.get(&format!("/drafts/{draft}/check")).await,
+        citizen
+            .post_form(&format!("/drafts/{draft}/delete"), &[])
+            .await,
+    ] {
+        assert_eq!(page.status, 409, "{}: {}", page.url, page.body);
+        has(&page, "Заяву вже підписано");
+    }
+
+    // A draft whose retention ended is removed when it is opened.
+    let old = apply(&citizen).await;
+    crate::common::db::execute(
+        &database(&portal),
+        &format!(
+            "UPDATE drafts SET expires_at = '2026-01-01T00:00:00.000000000Z' WHERE id = '{old}'"
+        ),
+    )
+    .await;
+    let expired = citizen.get(&format!("/drafts/{old}/pages/applicant")).await;
+    assert_eq!(expired.status, 404, "{}", expired.body);
+    has(&expired, "Строк зберігання чернетки минув");
+    let gone = citizen.get(&format!("/drafts/{old}/pages/applicant")).await;
+    has(&gone, "Чернетку не знайдено");
+}

@@ -58,7 +58,6 @@ pub async fn apply(
     };
     let mut data = Map::new();
     identity::fill(form, &mut data, &citizen);
-    // Prefill from registries (p-formspec's `portal::prefill`) fills `data` here.
     let Some(first) = judge::visible_pages(form, &data)
         .first()
         .map(|p| p.id.clone())

@@ -84,6 +84,16 @@ pub async fn submit(
             message: e.message,
         })
         .collect();
+    if errors.is_empty() {
+        for page in visible_pages(&opened.form, &data) {
+            let crossed =
+                super::registries::cross_checks(&portal, &citizen, &opened, page, &data).await;
+            errors.extend(crossed.into_iter().map(|e| FieldError {
+                field: format!("answer-{}", e.field),
+                message: e.message,
+            }));
+        }
+    }
     for consent in opened.form.consents.iter().filter(|c| c.required) {
         if !agreed.consents.get(&consent.id).copied().unwrap_or(false) {
             errors.push(FieldError {

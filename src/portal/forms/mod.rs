@@ -9,6 +9,7 @@ pub mod identity;
 pub mod input;
 pub mod judge;
 pub mod page;
+mod registries;
 pub mod retention;
 mod view;
 

@@ -11,7 +11,9 @@ use serde_json::{Map, Value, json};
 
 use super::input::{Action, PageInput, read, shown_input};
 use super::judge::{FieldError, field_shown, group_id, judge_page, visible_pages};
-use super::{Opened, Purpose, identity, next_after, open, save, see_other, tampered, view};
+use super::{
+    Opened, Purpose, identity, next_after, open, registries, save, see_other, tampered, view,
+};
 use crate::portal::PortalState;
 use crate::portal::citizen::Citizen;
 use crate::spec::model::Page;
@@ -51,18 +53,32 @@ pub async fn show(
     {
         return see_other(&next_after(&opened, &opened.data, Some(index)));
     }
-    let mut input = shown_input(page, &opened.data);
+    let mut data = opened.data.clone();
+    let prefilled = registries::prefill(&portal, &citizen, &opened, page, &mut data).await;
+    if !prefilled.filled.is_empty()
+        && let Err(refused) = save(
+            &portal,
+            &citizen,
+            &opened,
+            &data,
+            &opened.draft.consents,
+            &page.id,
+        )
+        .await
+    {
+        return refused;
+    }
+    let mut input = shown_input(page, &data);
     identity::fill_input(page, &mut input, &citizen);
-    render(
-        &portal,
-        &opened,
+    let view = View {
         page,
-        &opened.data,
-        &input,
-        &[],
-        &back,
-        StatusCode::OK,
-    )
+        data: &data,
+        input: &input,
+        errors: &[],
+        notice: prefilled.notice,
+        status: StatusCode::OK,
+    };
+    render(&portal, &opened, &back, view)
 }
 
 /// `POST /drafts/{draft}/pages/{page}`.
@@ -134,65 +150,70 @@ pub async fn submit(
     let spec = &opened.compiled.spec;
     let mut judged = judge_page(spec, &opened.form, page, &opened.data, &input);
     identity::fill(&opened.form, &mut judged.data, &citizen);
-    if let Err(refused) = save(
-        &portal,
-        &citizen,
-        &opened,
-        &judged.data,
-        &opened.draft.consents,
-        &page.id,
-    )
-    .await
-    {
+    let going_on = posted.action == Action::Continue && judged.errors.is_empty();
+    let prefilled = if going_on {
+        registries::prefill(&portal, &citizen, &opened, page, &mut judged.data).await
+    } else {
+        registries::Prefilled::default()
+    };
+    let consents = &opened.draft.consents;
+    if let Err(refused) = save(&portal, &citizen, &opened, &judged.data, consents, &page.id).await {
         return refused;
     }
-    if posted.action != Action::Continue {
+    let (errors, notice, status) = if posted.action != Action::Continue {
         let status = if errors.is_empty() {
             StatusCode::OK
         } else {
             StatusCode::UNPROCESSABLE_ENTITY
         };
-        return render(
-            &portal,
-            &opened,
-            page,
-            &judged.data,
-            &input,
-            &errors,
-            &back,
-            status,
-        );
-    }
-    if !judged.errors.is_empty() {
-        return render(
-            &portal,
-            &opened,
-            page,
-            &judged.data,
-            &input,
-            &judged.errors,
-            &back,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        );
-    }
-    if back.to_check() {
-        return see_other(&format!("/drafts/{draft}/check"));
-    }
-    see_other(&next_after(&opened, &judged.data, Some(index)))
+        (errors, None, status)
+    } else if !judged.errors.is_empty() {
+        (judged.errors, None, StatusCode::UNPROCESSABLE_ENTITY)
+    } else if !prefilled.filled.is_empty() {
+        input = shown_input(page, &judged.data);
+        let notice = "Деякі поля заповнено з відомостей реєстру. Перевірте їх і продовжіть.";
+        (Vec::new(), Some(notice.to_string()), StatusCode::OK)
+    } else {
+        let crossed =
+            registries::cross_checks(&portal, &citizen, &opened, page, &judged.data).await;
+        if crossed.is_empty() {
+            if back.to_check() {
+                return see_other(&format!("/drafts/{draft}/check"));
+            }
+            return see_other(&next_after(&opened, &judged.data, Some(index)));
+        }
+        (crossed, prefilled.notice, StatusCode::UNPROCESSABLE_ENTITY)
+    };
+    let view = View {
+        page,
+        data: &judged.data,
+        input: &input,
+        errors: &errors,
+        notice,
+        status,
+    };
+    render(&portal, &opened, &back, view)
 }
 
-/// The page showing `input` over the draft's `data`, with `errors`.
-#[allow(clippy::too_many_arguments)]
-fn render(
-    portal: &PortalState,
-    opened: &Opened,
-    page: &Page,
-    data: &Map<String, Value>,
-    input: &PageInput,
-    errors: &[FieldError],
-    back: &Return,
+/// What a page shows: `input` over the draft's `data`, with `errors` and a `notice`.
+struct View<'a> {
+    page: &'a Page,
+    data: &'a Map<String, Value>,
+    input: &'a PageInput,
+    errors: &'a [FieldError],
+    notice: Option<String>,
     status: StatusCode,
-) -> Response {
+}
+
+fn render(portal: &PortalState, opened: &Opened, back: &Return, view: View) -> Response {
+    let View {
+        page,
+        data,
+        input,
+        errors,
+        notice,
+        status,
+    } = view;
     let shown = |field: &crate::spec::model::FormField, entry: Option<(&str, usize)>| {
         let own = entry.and_then(|(group, i)| data.get(group)?.get(i));
         field_shown(field, data, own)
@@ -221,6 +242,7 @@ fn render(
             "back": back_link,
             "action": format!("/drafts/{draft}/pages/{}{query}", page.id),
             "errors": errors,
+            "notice": notice,
             "inputs": inputs,
             "expires": super::retention::date(opened.draft.expires_at),
         }),
