@@ -106,7 +106,20 @@ fn certificates_chain_to_the_dev_ca_and_keys_stay_outside_the_spec() {
         .into_iter()
         .filter(|p| p.extension() == Some("key".as_ref()))
         .collect();
-    assert_eq!(keys.len(), 5, "{keys:?}");
+    assert_eq!(keys.len(), 7, "{keys:?}");
+    for rnokpp in ["3184710691", "2745031282"] {
+        let key = root.join(format!("dev-keys/citizens/{rnokpp}.key"));
+        assert!(keys.contains(&key), "{} in {keys:?}", key.display());
+        let cert = read_certificates(&root.join(format!("dev-keys/citizens/{rnokpp}.crt")))
+            .unwrap()
+            .remove(0);
+        assert_eq!(chains_to(&cert, &[], &ca), Ok(()), "citizen {rnokpp}");
+        let subject = hromada::crypto::name_line(cert.subject_name());
+        assert!(
+            subject.contains(&format!("serialNumber=TINUA-{rnokpp}")),
+            "{subject}"
+        );
+    }
     for subsystem in ["portal", "registry"] {
         let key = root.join(format!("dev-keys/systems/council-{subsystem}.key"));
         assert!(keys.contains(&key), "{} in {keys:?}", key.display());

@@ -1,13 +1,13 @@
 //! E-service catalogue entries (H08xx): every item of 003 Annex 1 is present, a paid service has
-//! payment details and a positive amount (a free one none), and its provider takes part
-//! (is not suspended).
+//! payment details and a positive amount (a free one none), its provider takes part (is not
+//! suspended), and a portal e-service has one incoming journal to register applications in.
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::spec::model::{EService, FeeKind, Status};
+use crate::spec::model::{EService, FeeKind, JournalProblem, Status};
 use crate::spec::{Diagnostic, Kind};
 
 use super::Checker;
@@ -170,6 +170,7 @@ pub(super) fn check(c: &mut Checker) {
             );
         }
         fee(c, e);
+        incoming_journal(c, e);
         if let Some(p) = e
             .provider
             .as_ref()
@@ -242,6 +243,76 @@ fn fee(c: &mut Checker, e: &EService) {
             }
         }
     }
+}
+
+/// H0806: a portal e-service registers its applications in exactly one incoming journal of its
+/// provider (003 §5.10): the one its `journal` names, or the provider's only one.
+fn incoming_journal(c: &mut Checker, e: &EService) {
+    if !e.on_portal() {
+        return;
+    }
+    let spec = c.spec();
+    let Err(problem) = e.incoming_journal(spec) else {
+        return;
+    };
+    let (summary, pointer, help) = match problem {
+        JournalProblem::NoProvider => return,
+        JournalProblem::Unknown(id) => (
+            format!(
+                "e-service `{}` registers applications in journal `{id}`, which is not declared",
+                e.id
+            ),
+            "/journal",
+            "name an incoming journal of the provider, or declare it".to_string(),
+        ),
+        JournalProblem::Unfit(j) => (
+            format!(
+                "e-service `{}` registers applications in journal `{}`, which is not an incoming journal of its provider",
+                e.id, j.id
+            ),
+            "/journal",
+            format!(
+                "journal `{}` is kept by `{}` with direction `{}`; name an incoming journal of the provider",
+                j.id,
+                j.participant,
+                serde_json::to_value(j.direction)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            ),
+        ),
+        JournalProblem::NoneKept(provider) => (
+            format!(
+                "e-service `{}` is on the portal, but its provider `{provider}` keeps no incoming journal",
+                e.id
+            ),
+            "/provider/participant",
+            format!(
+                "declare `journal \"…\" {{ participant \"{provider}\"; direction \"incoming\"; … }}`"
+            ),
+        ),
+        JournalProblem::Several(kept) => (
+            format!(
+                "e-service `{}` is on the portal, but its provider keeps {} incoming journals and the e-service names none",
+                e.id,
+                kept.len()
+            ),
+            "/provider/participant",
+            format!(
+                "add `journal` with one of {} to the e-service",
+                kept.iter()
+                    .map(|j| format!("`{}`", j.id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+    };
+    c.report(
+        Diagnostic::error("H0806", summary)
+            .at(c.at(Kind::EService, &e.id, pointer))
+            .detail("an application signed on the portal is registered in the provider's incoming journal with its number and time of receipt (003 §5.10)")
+            .help(help),
+    );
 }
 
 /// H0805 (a warning): a form or workflow that no e-service names is never shown or run.

@@ -36,6 +36,13 @@ pub enum LeafProfile {
     Seal { edrpou: String },
     /// An information system's TLS client certificate for its subsystem.
     Client,
+    /// A person's signing certificate, subject-named as Ukrainian qualified certificates are
+    /// (`serialNumber` = `TINUA-<RNOKPP>`, ETSI EN 319 412-1); `common_name` is their full name.
+    Person {
+        rnokpp: String,
+        surname: String,
+        given_name: String,
+    },
 }
 
 /// A leaf certificate to issue.
@@ -105,6 +112,18 @@ pub fn self_signed_ca(
 pub fn leaf_name(request: &LeafRequest) -> Result<X509Name, ErrorStack> {
     let mut name = X509NameBuilder::new()?;
     name.append_entry_by_nid(Nid::COUNTRYNAME, "UA")?;
+    if let LeafProfile::Person {
+        rnokpp,
+        surname,
+        given_name,
+    } = &request.profile
+    {
+        name.append_entry_by_nid(Nid::SURNAME, &bounded(surname))?;
+        name.append_entry_by_nid(Nid::GIVENNAME, &bounded(given_name))?;
+        name.append_entry_by_nid(Nid::SERIALNUMBER, &format!("TINUA-{rnokpp}"))?;
+        name.append_entry_by_nid(Nid::COMMONNAME, &bounded(&request.common_name))?;
+        return Ok(name.build());
+    }
     name.append_entry_by_nid(Nid::ORGANIZATIONNAME, &bounded(&request.organisation))?;
     if let LeafProfile::Seal { edrpou } = &request.profile {
         name.append_entry_by_text("organizationIdentifier", &format!("NTRUA-{edrpou}"))?;
@@ -145,7 +164,7 @@ pub fn issue(
             builder.append_extension(KeyUsage::new().critical().digital_signature().build()?)?;
             builder.append_extension(ExtendedKeyUsage::new().client_auth().build()?)?;
         }
-        LeafProfile::Seal { .. } => {
+        LeafProfile::Seal { .. } | LeafProfile::Person { .. } => {
             builder.append_extension(
                 KeyUsage::new()
                     .critical()
@@ -200,7 +219,9 @@ pub fn matches(cert: &X509Ref, request: &LeafRequest) -> bool {
             want_ips.sort();
             dns == want_dns && ips == want_ips
         }
-        LeafProfile::Seal { .. } | LeafProfile::Client => dns.is_empty() && ips.is_empty(),
+        LeafProfile::Seal { .. } | LeafProfile::Client | LeafProfile::Person { .. } => {
+            dns.is_empty() && ips.is_empty()
+        }
     }
 }
 

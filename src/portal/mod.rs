@@ -2,16 +2,20 @@
 //! (`PortalState`, an axum `FromRef` substate) that `serve` composes. Every page works without
 //! JavaScript, and the server's checks are the truth.
 
+pub mod application;
 pub mod citizen;
 pub mod cross_check;
 pub mod forms;
 pub mod home;
 pub mod pages;
+pub mod pdf;
 pub mod prefill;
+pub mod registration;
 pub mod registry_reads;
 pub mod security_log;
 pub mod session;
 pub mod sign_in;
+pub mod signature;
 pub mod sniff;
 
 use std::sync::Arc;

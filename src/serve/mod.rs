@@ -322,6 +322,10 @@ pub async fn run(options: Options) -> Result<(), String> {
         stopped.clone(),
     );
     // The portal's and the registry's runners start here too.
+    let portal_sweep = tokio::spawn(crate::portal::registration::sweep(
+        state.portal.engine.clone(),
+        stopped.clone(),
+    ));
     let gateway_runners = Runners::spawn(
         &state.gateway,
         peer_router(state.clone()),
@@ -349,6 +353,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     let _ = reconciling.await;
     engine.stop().await;
     let _ = drafts.await;
+    let _ = portal_sweep.await;
     let served = server.await.map_err(|e| e.to_string()).and_then(|r| r);
     // The records written since the last checkpoint are signed before the node stops.
     gateway_runners.finish().await;

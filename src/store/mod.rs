@@ -5,6 +5,7 @@
 
 mod actuation;
 mod anchoring;
+mod applications;
 mod attachments;
 mod case_lists;
 mod cases;
@@ -26,6 +27,7 @@ mod tx;
 
 pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRow};
 pub use anchoring::{Checkpoint, PeerCheckpoint};
+pub use applications::ApplicationRow;
 pub use attachments::{AttachmentChange, AttachmentRow, NewAttachment, content_hash};
 pub use case_lists::{CasePage, CaseQuery};
 pub use cases::{

@@ -10,3 +10,4 @@ mod home;
 mod portal;
 mod sessions_store;
 mod sign_in;
+mod signing;

@@ -135,6 +135,7 @@ fn city(grant_title: &str) -> Spec {
         .clone();
     for w in [test_workflow(grant_title), looping_workflow()] {
         spec.e_services.push(EService {
+            journal: None,
             id: w.id.clone(),
             workflow: w.id.clone(),
             ..base.clone()

@@ -6,7 +6,9 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::Spec;
 use super::common::Days;
+use super::directory::{Direction, Journal};
 
 /// An electronic service of the portal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -84,6 +86,17 @@ pub struct EService {
     pub form: String,
     /// The workflow that processes applications.
     pub workflow: String,
+    /// The provider's incoming journal that registers applications from the portal (003
+    /// §5.10); needed only when the provider keeps more than one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journal: Option<String>,
+}
+
+impl EService {
+    /// Whether citizens apply for it on the portal.
+    pub fn on_portal(&self) -> bool {
+        self.submission.contains(&SubmissionMethod::Portal)
+    }
 }
 
 /// The provider of an e-service.
@@ -198,4 +211,56 @@ pub enum Delivery {
     Cnap,
     /// By post.
     Mail,
+}
+
+/// Why an e-service has no one incoming journal for its portal applications.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JournalProblem<'a> {
+    /// It names no provider (H0801 reports that).
+    NoProvider,
+    /// Its `journal` names none declared.
+    Unknown(&'a str),
+    /// Its `journal` is not an incoming one, or another participant's.
+    Unfit(&'a Journal),
+    /// The provider keeps no incoming journal.
+    NoneKept(&'a str),
+    /// The provider keeps several and the e-service names none of them.
+    Several(Vec<&'a Journal>),
+}
+
+impl EService {
+    /// The provider's incoming journal that registers this e-service's applications: the one
+    /// `journal` names, else the provider's only incoming journal.
+    pub fn incoming_journal<'a>(
+        &'a self,
+        spec: &'a Spec,
+    ) -> Result<&'a Journal, JournalProblem<'a>> {
+        let provider = self
+            .provider
+            .as_ref()
+            .map(|p| p.participant.as_str())
+            .ok_or(JournalProblem::NoProvider)?;
+        if let Some(id) = &self.journal {
+            let journal = spec
+                .journals
+                .iter()
+                .find(|j| &j.id == id)
+                .ok_or(JournalProblem::Unknown(id))?;
+            return if journal.direction == Direction::Incoming && journal.participant == provider {
+                Ok(journal)
+            } else {
+                Err(JournalProblem::Unfit(journal))
+            };
+        }
+        let kept: Vec<&Journal> = spec
+            .journals
+            .iter()
+            .filter(|j| j.participant == provider && j.direction == Direction::Incoming)
+            .collect();
+        match kept.as_slice() {
+            [one] => Ok(one),
+            [] => Err(JournalProblem::NoneKept(provider)),
+            _ => Err(JournalProblem::Several(kept)),
+        }
+    }
 }
