@@ -19,7 +19,6 @@
 //! The figures go to benches/README.md.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -160,7 +159,7 @@ struct Walk {
     accounts: Vec<Account>,
     /// The stages to walk; the probe walks all.
     stages: Vec<Stage>,
-    signers: Arc<Vec<Option<signing::Signer>>>,
+    signers: Arc<Vec<signing::Signer>>,
 }
 
 /// One citizen's client, timing what it asks into its tally.
@@ -387,14 +386,7 @@ impl Citizen<'_> {
             .await;
         let document = self.expect(Step::Document, page, 200, None)?;
         let signers = &self.walk.signers;
-        let Some(signer) = &signers[n % signers.len()] else {
-            self.tally.error(
-                Step::Submit,
-                "no signing key for this account (see the bench's start)".into(),
-            );
-            return Err(Stop::Failed);
-        };
-        let signature = signer.sign(document.body.as_bytes());
+        let signature = signers[n % signers.len()].sign(document.body.as_bytes());
         let started = Instant::now();
         let page = self
             .browser
@@ -455,79 +447,76 @@ fn strip_tags(html: &str) -> String {
     out
 }
 
-/// Detached CMS signatures of the dev citizens (`hromada keys dev`), made with openssl.
+/// Each account's signing certificate, issued here by the dev CA of `hromada keys dev` as it
+/// issues its test citizens' (`TINUA-<RNOKPP>`), and detached CMS signatures made with openssl.
 mod signing {
     use std::path::Path;
 
+    use hromada::crypto::dev_ca::{self, Issued, LeafProfile, LeafRequest};
     use openssl::cms::{CMSOptions, CmsContentInfo};
-    use openssl::pkey::{PKey, Private};
+    use openssl::pkey::PKey;
     use openssl::x509::X509;
 
-    pub struct Signer {
-        key: PKey<Private>,
-        cert: X509,
+    use crate::common::oidc::Account;
+
+    pub struct Signer(Issued);
+
+    /// The dev CA of the city at `root`: its key in `dev-keys/ca.key`, its certificate the
+    /// trust anchor `pki/ca.crt`.
+    pub fn ca(root: &Path) -> Issued {
+        let read =
+            |path: &str| std::fs::read(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+        Issued {
+            key: PKey::private_key_from_pem(&read("dev-keys/ca.key")).expect("the dev CA's key"),
+            cert: X509::from_pem(&read("pki/ca.crt")).expect("the dev CA's certificate"),
+        }
     }
 
     impl Signer {
-        /// The signer of the citizen whose RNOKPP is `rnokpp`, when `keys dev` made a key for
-        /// them under `keys` (`citizens/<RNOKPP>.key` and `.crt`).
-        pub fn of(keys: &Path, rnokpp: &str) -> Option<Signer> {
-            let dir = keys.join("citizens");
-            let key = std::fs::read(dir.join(format!("{rnokpp}.key"))).ok()?;
-            let cert = std::fs::read(dir.join(format!("{rnokpp}.crt"))).ok()?;
-            Some(Signer {
-                key: PKey::private_key_from_pem(&key).expect("a dev citizen's key reads"),
-                cert: X509::from_pem(&cert).expect("a dev citizen's certificate reads"),
-            })
+        /// A new key for `account` with its certificate from `ca`.
+        pub fn issue(ca: &Issued, account: &Account) -> Signer {
+            let key = dev_ca::new_key().expect("openssl makes a key");
+            let request = LeafRequest {
+                common_name: format!(
+                    "{} {} {}",
+                    account.family_name, account.given_name, account.middle_name
+                ),
+                organisation: String::new(),
+                profile: LeafProfile::Person {
+                    rnokpp: account.rnokpp.into(),
+                    surname: account.family_name.into(),
+                    given_name: account.given_name.into(),
+                },
+                validity: dev_ca::validity_from_now(365),
+            };
+            let cert = dev_ca::issue(ca, &request, &key).expect("the dev CA issues");
+            Signer(Issued { key, cert })
         }
 
         /// A detached CMS signature of `bytes`, DER.
         pub fn sign(&self, bytes: &[u8]) -> Vec<u8> {
             let flags = CMSOptions::DETACHED | CMSOptions::BINARY;
-            CmsContentInfo::sign(Some(&self.cert), Some(&self.key), None, Some(bytes), flags)
-                .and_then(|cms| cms.to_der())
-                .expect("openssl signs")
+            CmsContentInfo::sign(
+                Some(&self.0.cert),
+                Some(&self.0.key),
+                None,
+                Some(bytes),
+                flags,
+            )
+            .and_then(|cms| cms.to_der())
+            .expect("openssl signs")
         }
     }
 }
 
-/// The provider's test accounts: the dev citizens of `keys dev` first (who can sign), then
-/// generated people with valid RNOKPPs.
+/// The provider's test accounts: people with valid RNOKPPs of their own.
 fn accounts(count: usize) -> Vec<Account> {
-    let dev = [
-        (
-            "3184710691",
-            "Петренко",
-            "Олена",
-            "Іванівна",
-            "olena.petrenko",
-        ),
-        (
-            "2945012349",
-            "Мельник",
-            "Андрій",
-            "Олегович",
-            "andrii.melnyk",
-        ),
-    ];
-    let mut accounts: Vec<Account> = dev
-        .iter()
-        .enumerate()
-        .map(|(i, (rnokpp, family, given, middle, mail))| Account {
-            sub: leak(format!("bench-dev-{i}")),
-            rnokpp,
-            family_name: family,
-            given_name: given,
-            middle_name: middle,
-            email: leak(format!("{mail}@city.example")),
-        })
-        .collect();
-    let mut base = 300_000_000u64;
+    let mut accounts = Vec::with_capacity(count);
+    let mut stem = 300_000_000u64;
     while accounts.len() < count {
-        base += 7_919;
-        let stem = format!("{base:09}");
+        stem += 7_919;
         let Some(rnokpp) = (0..10)
-            .map(|d| format!("{stem}{d}"))
+            .map(|d| format!("{stem:09}{d}"))
             .find(|c| hromada::check::valid_rnokpp(c))
         else {
             continue;
@@ -542,7 +531,6 @@ fn accounts(count: usize) -> Vec<Account> {
             email: leak(format!("bench-{i}@city.example")),
         });
     }
-    accounts.truncate(count);
     accounts
 }
 
@@ -587,12 +575,6 @@ async fn start(accounts: &[Account], database: Option<&str>) -> Stack {
         city,
         app,
         provider,
-    }
-}
-
-impl Stack {
-    fn keys(&self) -> PathBuf {
-        self.city.root().join("dev-keys")
     }
 }
 
@@ -677,18 +659,14 @@ async fn run(store: &'static str, database: Option<String>, citizens: usize) -> 
         ],
         signers: Arc::default(),
     };
+    let ca = signing::ca(&stack.city.root());
     walk.signers = Arc::new(
         walk.accounts
             .iter()
-            .map(|a| signing::Signer::of(&stack.keys(), a.rnokpp))
+            .map(|a| signing::Signer::issue(&ca, a))
             .collect(),
     );
     let left_out = probe(&mut walk).await;
-    if walk.stages.contains(&Stage::Signing) {
-        // Only the dev citizens have keys: every citizen signs in as one of them.
-        let signable = walk.signers.iter().filter(|s| s.is_some()).count();
-        walk.accounts.truncate(signable.max(1));
-    }
     eprintln!(
         "{store}: {citizens} citizens, {concurrency} at a time, {} accounts; stages {:?}",
         walk.accounts.len(),
