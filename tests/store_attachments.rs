@@ -6,9 +6,7 @@
 mod common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use hromada::store::{
-    AttachmentChange, DraftWrite, NewAttachment, NewDraft, Store, content_hash,
-};
+use hromada::store::{AttachmentChange, DraftWrite, NewAttachment, NewDraft, Store, content_hash};
 
 use common::db::{Db, execute};
 

@@ -485,3 +485,57 @@ async fn refusals_change_nothing_and_say_what_is_wrong() {
     let gone = citizen.get(&format!("/drafts/{old}/pages/applicant")).await;
     has(&gone, "Чернетку не знайдено");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registries_fill_a_page_and_refuse_what_they_do_not_confirm() {
+    let portal = Portal::start().await;
+    let _teplo = portal
+        .city
+        .start_teplo(&portal.city.dir.path().join("teplo"));
+
+    // The account's holder comes from the heating network's register, shown on the page.
+    let citizen = portal.sign_in(&CITIZEN).await;
+    let started = citizen
+        .post_form("/services/heating-recalculation/apply", &[])
+        .await;
+    let account = started.location.unwrap();
+    let page = citizen.get(&account).await;
+    assert_eq!(page.status, 200, "{}\n{}", page.body, portal.app.log());
+    has(&page, r#"value="Іваненко Марія Петрівна""#);
+    let next = citizen
+        .post_form(
+            &account,
+            &[
+                ("f.heat_account", "123456789"),
+                ("f.holder_name", "Іваненко Марія Петрівна"),
+            ],
+        )
+        .await;
+    assert_eq!(next.status, 303, "{}", next.body);
+    assert!(next.location.unwrap().ends_with("/pages/periods"));
+
+    // Someone who does not hold the account sees what the register filled, and is then stopped
+    // with the spec's message on the field the register does not confirm.
+    let other = portal.sign_in(&OTHER).await;
+    let started = other
+        .post_form("/services/heating-recalculation/apply", &[])
+        .await;
+    let account = started.location.unwrap();
+    let first = other
+        .post_form(&account, &[("f.heat_account", "123456789")])
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    has(&first, "заповнено з відомостей реєстру");
+    let refused = other
+        .post_form(
+            &account,
+            &[
+                ("f.heat_account", "123456789"),
+                ("f.holder_name", "Іваненко Марія Петрівна"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert_eq!(summary(&refused), ["f-rnokpp"]);
+    has(&refused, "Ви не є власником цього особового рахунку");
+}

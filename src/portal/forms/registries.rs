@@ -1,6 +1,6 @@
-//! A page's registry reads (003 §5.2), through `portal::prefill` and `portal::cross_check` as the
-//! portal's subsystem with the citizen as data subject and the draft as the exchange's issue:
-//! empty fields a registry fills, and entered values a registry must confirm.
+//! A page's registry reads (003 §5.2) through `portal::prefill` and `portal::cross_check`: the
+//! empty shown fields a registry fills, and entered values a registry must confirm, each against
+//! its input.
 
 use serde_json::{Map, Value};
 
@@ -8,7 +8,6 @@ use super::Opened;
 use super::judge::{FieldError, field_id, field_shown};
 use crate::portal::PortalState;
 use crate::portal::citizen::Citizen;
-use crate::portal::registry_reads::Asking;
 use crate::portal::{cross_check, prefill};
 use crate::spec::model::Page;
 
@@ -35,13 +34,16 @@ pub async fn prefill(
             notice: None,
         };
     }
-    let asking = Asking {
-        compiled: &opened.compiled,
-        subject: &citizen.owner,
-        draft_id: &opened.draft.id,
+    let answer = prefill::prefill(
+        portal,
+        &opened.compiled,
+        &opened.form,
+        page,
+        citizen,
         data,
-    };
-    let answer = prefill::prefill_page(&*portal.registries, &asking, &opened.form, page).await;
+        &opened.draft.id,
+    )
+    .await;
     let values = match answer {
         Ok(values) => values,
         Err(problem) => {
@@ -80,13 +82,9 @@ pub async fn cross_checks(
     if !page.fields.iter().any(|f| f.cross_check.is_some()) {
         return Vec::new();
     }
-    let asking = Asking {
-        compiled: &opened.compiled,
-        subject: &citizen.owner,
-        draft_id: &opened.draft.id,
-        data,
-    };
-    cross_check::check_page(&*portal.registries, &asking, &opened.form, page)
+    let form = &opened.form;
+    let draft = &opened.draft.id;
+    cross_check::cross_checks(portal, &opened.compiled, form, page, citizen, data, draft)
         .await
         .into_iter()
         .map(|e| FieldError {
