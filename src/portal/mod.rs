@@ -16,6 +16,7 @@ pub mod security_log;
 pub mod session;
 pub mod sign_in;
 pub mod signature;
+pub mod signing;
 pub mod sniff;
 
 use std::sync::Arc;
@@ -88,6 +89,20 @@ where
             get(forms::check::show)
                 .post(forms::check::submit)
                 .layer(forms::body_limit()),
+        )
+        .route(
+            "/drafts/{draft}/sign",
+            get(signing::page)
+                .post(signing::sign)
+                .layer(axum::extract::DefaultBodyLimit::max(signing::MAX_BODY)),
+        )
+        .route(
+            "/drafts/{draft}/application.json",
+            get(signing::document_json),
+        )
+        .route(
+            "/drafts/{draft}/application.pdf",
+            get(signing::document_pdf),
         )
         .route(
             "/drafts/{draft}/delete",

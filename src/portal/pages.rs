@@ -49,6 +49,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/portal/signed-out.html"),
     ),
     (
+        "sign.html",
+        include_str!("../../templates/portal/sign.html"),
+    ),
+    (
         "problem.html",
         include_str!("../../templates/portal/problem.html"),
     ),

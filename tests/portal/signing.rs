@@ -332,7 +332,12 @@ async fn upload(browser: &Browser, draft: &str, signature: Vec<u8>) -> Page {
         .post_multipart(
             &format!("/drafts/{draft}/sign"),
             &[],
-            &[("signature", "application.p7s", "application/pkcs7-signature", signature)],
+            &[(
+                "signature",
+                "application.p7s",
+                "application/pkcs7-signature",
+                signature,
+            )],
         )
         .await
 }
@@ -348,7 +353,10 @@ async fn a_signed_application_is_registered_in_the_incoming_journal_and_started_
     assert_eq!(page.status, 200, "{}", page.body);
     let json = document_of(&browser, &draft).await;
     let digest = hromada::crypto::sha256_hex(&json);
-    assert!(page.body.contains(&digest), "the page shows the document's digest");
+    assert!(
+        page.body.contains(&digest),
+        "the page shows the document's digest"
+    );
     assert!(
         page.body.contains("openssl cms -sign -binary -outform DER")
             && page.body.contains("dev-keys/citizens/3184710691.crt"),
@@ -380,25 +388,50 @@ async fn a_signed_application_is_registered_in_the_incoming_journal_and_started_
     let mine = store.applications_of(APPLICANT).await.unwrap();
     assert_eq!(mine.len(), 1, "{mine:?}");
     let application = &mine[0];
-    assert_eq!(location, format!("/cabinet/applications/{}", application.id));
+    assert_eq!(
+        location,
+        format!("/cabinet/applications/{}", application.id)
+    );
     assert_eq!(application.journal, "registration-incoming");
-    assert!(application.number.starts_with("ВР-1/"), "{}", application.number);
-    assert_eq!(application.document.as_bytes(), json.as_slice(), "exactly the bytes signed");
+    assert!(
+        application.number.starts_with("ВР-1/"),
+        "{}",
+        application.number
+    );
+    assert_eq!(
+        application.document.as_bytes(),
+        json.as_slice(),
+        "exactly the bytes signed"
+    );
     let case = application.case_id.clone().expect("the case was started");
     let started = case_json(&portal, &case).await;
-    assert_eq!(started["applicant"]["id"], APPLICANT, "{started}");
-    assert_eq!(started["e_service"], "residence-extract", "{started}");
+    assert_eq!(started["applicant"], APPLICANT, "{started}");
+    assert_eq!(started["applicant_name"], "Іваненко Марія Петрівна", "{started}");
+    assert_eq!(started["data"]["relation"], "01", "{started}");
+    assert_eq!(
+        started["outcome"], "granted",
+        "a resident's own extract is issued automatically: {started}"
+    );
 
     // Once signed the draft takes no change, and its downloads are what was signed.
     let edit = browser
         .post_form(
             &format!("/drafts/{draft}/pages/applicant"),
-            &[("f.last_name", "Інша"), ("f.first_name", "Марія"), ("f.birth_date", "1980-04-02"), ("f.relation", "01")],
+            &[
+                ("f.last_name", "Інша"),
+                ("f.first_name", "Марія"),
+                ("f.birth_date", "1980-04-02"),
+                ("f.relation", "01"),
+            ],
         )
         .await;
     assert_eq!(edit.status, 409, "{}", edit.body);
     assert_eq!(
-        browser.get(&format!("/drafts/{draft}/sign")).await.location.as_deref(),
+        browser
+            .get(&format!("/drafts/{draft}/sign"))
+            .await
+            .location
+            .as_deref(),
         Some(location.as_str())
     );
     let kept = browser
@@ -408,7 +441,8 @@ async fn a_signed_application_is_registered_in_the_incoming_journal_and_started_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn signatures_by_someone_else_over_other_bytes_from_an_untrusted_provider_or_garbage_are_refused() {
+async fn signatures_by_someone_else_over_other_bytes_from_an_untrusted_provider_or_garbage_are_refused()
+ {
     let portal = Portal::start().await;
     let root = portal.city.root();
     let browser = portal.sign_in(&CITIZEN).await;
@@ -421,9 +455,18 @@ async fn signatures_by_someone_else_over_other_bytes_from_an_untrusted_provider_
         std::fs::write(&input, &json).unwrap();
         let output = dir.path().join("self.p7s");
         openssl(&[
-            "cms".as_ref(), "-sign".as_ref(), "-binary".as_ref(), "-outform".as_ref(),
-            "PEM".as_ref(), "-in".as_ref(), input.as_os_str(), "-signer".as_ref(),
-            self_cert.as_os_str(), "-inkey".as_ref(), self_key.as_os_str(), "-out".as_ref(),
+            "cms".as_ref(),
+            "-sign".as_ref(),
+            "-binary".as_ref(),
+            "-outform".as_ref(),
+            "PEM".as_ref(),
+            "-in".as_ref(),
+            input.as_os_str(),
+            "-signer".as_ref(),
+            self_cert.as_os_str(),
+            "-inkey".as_ref(),
+            self_key.as_os_str(),
+            "-out".as_ref(),
             output.as_os_str(),
         ]);
         std::fs::read(output).unwrap()
@@ -431,29 +474,60 @@ async fn signatures_by_someone_else_over_other_bytes_from_an_untrusted_provider_
     let mut other_bytes = json.clone();
     other_bytes.splice(0..0, b" ".iter().copied());
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("another citizen's key", openssl_sign(&root, OTHER.rnokpp, &json), "іншої особи"),
-        ("other bytes", openssl_sign(&root, APPLICANT, &other_bytes), "не відповідає цій заяві"),
-        ("a provider the system does not trust", untrusted, "не довіряє"),
-        ("garbage", b"%PDF-1.7 this is not a signature".to_vec(), "не є підписом CMS"),
+        (
+            "another citizen's key",
+            openssl_sign(&root, OTHER.rnokpp, &json),
+            "іншої особи",
+        ),
+        (
+            "other bytes",
+            openssl_sign(&root, APPLICANT, &other_bytes),
+            "не відповідає цій заяві",
+        ),
+        (
+            "a provider the system does not trust",
+            untrusted,
+            "не довіряє",
+        ),
+        (
+            "garbage",
+            b"%PDF-1.7 this is not a signature".to_vec(),
+            "не є підписом CMS",
+        ),
         ("no file", Vec::new(), "Завантажте файл підпису"),
     ];
     for (what, signature, message) in cases {
         let refused = upload(&browser, &draft, signature).await;
         assert_eq!(refused.status, 422, "{what}: {}", refused.body);
-        assert!(refused.body.contains(message), "{what}: no `{message}` in\n{}", refused.body);
-        assert!(refused.body.contains(r##"href="#signature""##), "{what}: the error links to the field");
+        assert!(
+            refused.body.contains(message),
+            "{what}: no `{message}` in\n{}",
+            refused.body
+        );
+        assert!(
+            refused.body.contains(r##"href="#signature""##),
+            "{what}: the error links to the field"
+        );
     }
     let store = store_of(&portal).await;
     assert!(store.applications_of(APPLICANT).await.unwrap().is_empty());
     let draft_row = store.draft(APPLICANT, &draft).await.unwrap().unwrap();
-    assert!(!draft_row.locked(), "a refused signature leaves the draft open");
+    assert!(
+        !draft_row.locked(),
+        "a refused signature leaves the draft open"
+    );
 
     // Without the CSRF token nothing is taken either.
     let forged = browser
         .post_multipart(
             &format!("/drafts/{draft}/sign"),
             &[("csrf", "forged")],
-            &[("signature", "a.p7s", "application/pkcs7-signature", openssl_sign(&root, APPLICANT, &json))],
+            &[(
+                "signature",
+                "a.p7s",
+                "application/pkcs7-signature",
+                openssl_sign(&root, APPLICANT, &json),
+            )],
         )
         .await;
     assert_ne!(forged.status, 303, "{}", forged.body);
@@ -464,11 +538,20 @@ async fn signatures_by_someone_else_over_other_bytes_from_an_untrusted_provider_
     for path in ["sign", "application.json", "application.pdf"] {
         let seen = other.get(&format!("/drafts/{draft}/{path}")).await;
         assert_eq!(seen.status, 404, "{path}");
-        assert!(!seen.body.contains("1980-04-02") && !seen.body.contains(APPLICANT), "{path}");
+        assert!(
+            !seen.body.contains("1980-04-02") && !seen.body.contains(APPLICANT),
+            "{path}"
+        );
     }
     let theirs = upload(&other, &draft, openssl_sign(&root, OTHER.rnokpp, &json)).await;
     assert_eq!(theirs.status, 404, "{}", theirs.body);
-    assert!(store.applications_of(OTHER.rnokpp).await.unwrap().is_empty());
+    assert!(
+        store
+            .applications_of(OTHER.rnokpp)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // The applicant's own signature still goes through.
     let signed = upload(&browser, &draft, openssl_sign(&root, APPLICANT, &json)).await;
@@ -487,12 +570,18 @@ async fn without_a_signature_the_button_submits_and_a_case_lost_in_a_crash_is_st
     portal
         .app
         .wait_for("the form without a signature applied", |s| {
-            s["applied"]["revision"].as_str().is_some_and(|r| r != before)
+            s["applied"]["revision"]
+                .as_str()
+                .is_some_and(|r| r != before)
         });
     let browser = portal.sign_in(&CITIZEN).await;
     let draft = draft_ready_to_sign(&browser).await;
     let page = browser.get(&format!("/drafts/{draft}/sign")).await;
-    assert!(page.body.contains("не потребує електронного підпису"), "{}", page.body);
+    assert!(
+        page.body.contains("не потребує електронного підпису"),
+        "{}",
+        page.body
+    );
     assert!(!page.body.contains(r#"type="file""#), "{}", page.body);
     let submitted = browser
         .post_multipart(&format!("/drafts/{draft}/sign"), &[], &[])
@@ -506,7 +595,11 @@ async fn without_a_signature_the_button_submits_and_a_case_lost_in_a_crash_is_st
 
     // A crash between the registration and the case: the restarted appliance starts it, and
     // the engine, keyed by the application, gives the same case rather than a second one.
-    let Portal { city, app, provider } = portal;
+    let Portal {
+        city,
+        app,
+        provider,
+    } = portal;
     app.stop();
     crate::common::db::execute(
         &Store::sqlite_url(&city.dir.path().join("data/hromada.db")),
@@ -524,7 +617,11 @@ async fn without_a_signature_the_button_submits_and_a_case_lost_in_a_crash_is_st
     })
     .await;
     assert!(healed, "the sweep did not start the case\n{}", app.log());
-    let row = store.application(APPLICANT, &application.id).await.unwrap().unwrap();
+    let row = store
+        .application(APPLICANT, &application.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.case_id.as_deref(), Some(case.as_str()));
     drop(provider);
 }
