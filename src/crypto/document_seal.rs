@@ -10,7 +10,7 @@ use openssl::ec::EcKey;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 
-use super::certs::{Validity, read_certificates};
+use super::certs::{Validity, chains_to, read_certificates};
 
 /// The seal of one participant.
 pub struct Seal {
@@ -114,6 +114,44 @@ impl Seal {
     }
 }
 
+/// Checks a detached seal (CMS SignedData, DER) over `content`: made with `certificate`'s key
+/// over exactly these bytes, `certificate` chaining to one of `anchors` and valid at `sealed_at`.
+/// `Err` says, for a person, which of these fails.
+pub fn verify_detached(
+    signature: &[u8],
+    content: &[u8],
+    certificate: &X509,
+    anchors: &[X509],
+    sealed_at: DateTime<Utc>,
+) -> Result<(), String> {
+    let mut cms = CmsContentInfo::from_der(signature)
+        .map_err(|_| "the seal file is not a CMS signature (DER)".to_string())?;
+    let mut signers = openssl::stack::Stack::new().map_err(|e| e.to_string())?;
+    signers
+        .push(certificate.clone())
+        .map_err(|e| e.to_string())?;
+    cms.verify(
+        Some(&signers),
+        None,
+        Some(content),
+        None,
+        CMSOptions::BINARY | CMSOptions::NOINTERN | CMSOptions::NO_SIGNER_CERT_VERIFY,
+    )
+    .map_err(|_| {
+        "the seal does not match: the document was changed, or another key sealed it".to_string()
+    })?;
+    chains_to(certificate, &[], anchors)
+        .map_err(|e| format!("the seal certificate is not issued under a trust anchor: {e}"))?;
+    let validity = Validity::of(certificate);
+    if sealed_at < validity.not_before || sealed_at > validity.not_after {
+        return Err(format!(
+            "the seal certificate was not valid when the document was sealed ({})",
+            sealed_at.to_rfc3339()
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +205,33 @@ mod tests {
         let later = Utc::now() + chrono::Duration::days(400);
         let error = seal.sign_detached(b"text", later).unwrap_err();
         assert!(error.contains("renew it"), "{error}");
+    }
+
+    #[test]
+    fn a_seal_verifies_over_its_own_bytes_under_its_anchor_only() {
+        let (ca, cert, key) = issued();
+        let other = issued();
+        let seal = Seal::new("vodokanal", cert.clone(), key).unwrap();
+        let now = Utc::now();
+        let signature = seal.sign_detached("Довідка".as_bytes(), now).unwrap();
+        let anchors = [ca.cert.clone()];
+        verify_detached(&signature, "Довідка".as_bytes(), &cert, &anchors, now).unwrap();
+        let changed = verify_detached(&signature, "Довідкa".as_bytes(), &cert, &anchors, now);
+        assert!(changed.unwrap_err().contains("was changed"));
+        let stranger = verify_detached(&signature, "Довідка".as_bytes(), &other.1, &anchors, now);
+        assert!(stranger.unwrap_err().contains("another key"));
+        let foreign = verify_detached(
+            &signature,
+            "Довідка".as_bytes(),
+            &cert,
+            &[other.0.cert],
+            now,
+        );
+        assert!(foreign.unwrap_err().contains("trust anchor"));
+        let late = now + chrono::Duration::days(400);
+        let expired = verify_detached(&signature, "Довідка".as_bytes(), &cert, &anchors, late);
+        assert!(expired.unwrap_err().contains("not valid"));
+        let garbage = verify_detached(b"not cms", b"", &cert, &anchors, now);
+        assert!(garbage.unwrap_err().contains("not a CMS"));
     }
 }

@@ -3,6 +3,7 @@
 //! JavaScript, and the server's checks are the truth.
 
 pub mod application;
+pub mod cabinet;
 pub mod citizen;
 pub mod cross_check;
 pub mod forms;
@@ -71,6 +72,20 @@ where
     Router::new()
         .route("/", get(home::page))
         .route("/assets/portal.css", get(pages::stylesheet))
+        .route("/cabinet", get(cabinet::list::page))
+        .route(
+            "/cabinet/applications/{id}",
+            get(cabinet::application::page),
+        )
+        .route(
+            "/cabinet/applications/{id}/withdraw",
+            get(cabinet::withdraw::confirm).post(cabinet::withdraw::submit),
+        )
+        .route(
+            "/cabinet/applications/{id}/documents/{doc}",
+            get(cabinet::documents::download),
+        )
+        .route("/cabinet/data-requests", get(cabinet::data_requests::page))
         .route("/sign-in", get(sign_in::start))
         .route("/sign-in/callback", get(sign_in::callback))
         .route("/sign-out", post(sign_in::sign_out))

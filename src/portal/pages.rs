@@ -57,6 +57,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/portal/problem.html"),
     ),
     (
+        "cabinet/cabinet.html",
+        include_str!("../../templates/portal/cabinet/cabinet.html"),
+    ),
+    (
+        "cabinet/application.html",
+        include_str!("../../templates/portal/cabinet/application.html"),
+    ),
+    (
+        "cabinet/withdraw.html",
+        include_str!("../../templates/portal/cabinet/withdraw.html"),
+    ),
+    (
+        "cabinet/data-requests.html",
+        include_str!("../../templates/portal/cabinet/data-requests.html"),
+    ),
+    (
         "attachments.html",
         include_str!("../../templates/portal/attachments.html"),
     ),

@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod cabinet;
 mod fake_issuer;
 mod forms;
 mod home;

@@ -343,3 +343,20 @@ fn csrf_in(body: &str) -> Option<String> {
     let token = value.split('"').next()?;
     (!token.is_empty()).then(|| token.to_string())
 }
+
+impl Browser {
+    /// `GET path` as bytes (a download: a seal, a PDF): status, headers and body.
+    pub async fn get_bytes(&self, path: &str) -> (u16, HeaderMap, Vec<u8>) {
+        let url = self.url(path);
+        let response = self
+            .client
+            .get(&url)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.unwrap_or_default().to_vec();
+        (status, headers, body)
+    }
+}
