@@ -640,6 +640,7 @@ struct Run {
     tally: Tally,
     wall: Duration,
     left_out: Vec<String>,
+    server: Vec<ServerTime>,
 }
 
 async fn run(store: &'static str, database: Option<String>, citizens: usize) -> Run {
@@ -697,6 +698,7 @@ async fn run(store: &'static str, database: Option<String>, citizens: usize) -> 
         tally.merge(worker.await.expect("a worker ends"));
     }
     let wall = started.elapsed();
+    let server = server_times(&stack.app);
     if tally.errors.values().sum::<usize>() > 0 {
         eprintln!(
             "{store}: the appliance's log ends:\n{}",
@@ -709,7 +711,86 @@ async fn run(store: &'static str, database: Option<String>, citizens: usize) -> 
         tally,
         wall,
         left_out,
+        server,
     }
+}
+
+/// The appliance's own time per route from its `/metrics` histogram
+/// (`hromada_http_request_duration_seconds`): from the request's arrival in the router to its
+/// answer, without the client, the connection or the kernel.
+struct ServerTime {
+    method: String,
+    route: String,
+    count: f64,
+    sum: f64,
+    /// Cumulative counts by upper bound (seconds).
+    buckets: Vec<(f64, f64)>,
+}
+
+impl ServerTime {
+    /// The smallest bucket bound under which `q` of the requests fell.
+    fn bound(&self, q: f64) -> String {
+        self.buckets
+            .iter()
+            .find(|(_, n)| *n >= q * self.count)
+            .map_or("> 10 s".into(), |(le, _)| {
+                format!("≤ {}", ms(Duration::from_secs_f64(*le)))
+            })
+    }
+}
+
+fn server_times(app: &Appliance) -> Vec<ServerTime> {
+    let (status, text) = app.get("/metrics");
+    if status != 200 {
+        return Vec::new();
+    }
+    let mut by_route: BTreeMap<(String, String), ServerTime> = BTreeMap::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("hromada_http_request_duration_seconds") else {
+            continue;
+        };
+        let Some((labels, value)) = rest.split_once("} ") else {
+            continue;
+        };
+        let (kind, labels) = labels.split_once('{').unwrap_or_default();
+        let label = |name: &str| {
+            labels
+                .split(&format!("{name}=\""))
+                .nth(1)
+                .and_then(|v| v.split('"').next())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let (method, route) = (label("method"), label("route"));
+        if !route.starts_with('/') || route.starts_with("/api") || route == "/metrics" {
+            continue;
+        }
+        let value: f64 = value.trim().parse().unwrap_or(0.0);
+        let entry = by_route
+            .entry((route.clone(), method.clone()))
+            .or_insert_with(|| ServerTime {
+                method,
+                route,
+                count: 0.0,
+                sum: 0.0,
+                buckets: Vec::new(),
+            });
+        match kind {
+            "_sum" => entry.sum = value,
+            "_count" => entry.count = value,
+            "_bucket" => {
+                if let Ok(le) = label("le").parse::<f64>() {
+                    entry.buckets.push((le, value));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut times: Vec<ServerTime> = by_route.into_values().collect();
+    for t in &mut times {
+        t.buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    times
 }
 
 fn tail(log: &str) -> String {
@@ -780,6 +861,22 @@ fn report(run: &mut Run) {
     }
     for sample in &run.tally.samples {
         println!("  error: {sample}");
+    }
+    if !run.server.is_empty() {
+        println!(
+            "\nthe appliance's own time (its /metrics histogram):\n| route | count | mean ms | p50 | p99 |\n|---|---:|---:|---:|---:|"
+        );
+        for t in &run.server {
+            println!(
+                "| {} {} | {} | {:.1} | {} | {} |",
+                t.method,
+                t.route,
+                t.count,
+                t.sum / t.count.max(1.0) * 1000.0,
+                t.bound(0.5),
+                t.bound(0.99)
+            );
+        }
     }
 }
 
