@@ -279,12 +279,49 @@ async fn material_aid_page_by_page_with_every_kind_of_error() {
     has(&check, "Тривале лікування або операція");
     assert!(!check.body.contains("Пожежа в під"), "{}", check.body);
 
-    // The consent and the declaration are asked for; then on to signing.
+    // The required documents, the consent and the declaration are asked for; then on to
+    // signing.
     let refused = browser
         .post_form(&format!("/drafts/{draft}/check"), &[])
         .await;
     assert_eq!(refused.status, 422, "{}", refused.body);
-    assert_eq!(summary(&refused), ["consent-personal-data", "declaration"]);
+    assert_eq!(
+        summary(&refused),
+        [
+            "attachment-income-statement",
+            "attachment-damage-act",
+            "consent-personal-data",
+            "declaration"
+        ]
+    );
+    has(&refused, "Не додано");
+    let store = hromada::store::Store::connect(&database(&portal))
+        .await
+        .unwrap();
+    for (attachment, file_name) in [
+        ("income-statement", "dovidka.pdf"),
+        ("damage-act", "akt.pdf"),
+    ] {
+        let added = store
+            .add_attachment(&hromada::store::NewAttachment {
+                owner: APPLICANT,
+                draft_id: &draft,
+                attachment,
+                file_name,
+                media_type: "application/pdf",
+                content: format!("%PDF-1.7 {file_name}").as_bytes(),
+                max_files: 5,
+                now: chrono::Utc::now(),
+            })
+            .await
+            .unwrap();
+        assert!(
+            matches!(added, hromada::store::AttachmentChange::Added(_)),
+            "{added:?}"
+        );
+    }
+    let check = browser.get(&format!("/drafts/{draft}/check")).await;
+    has(&check, "dovidka.pdf");
     let signed = browser
         .post_form(
             &format!("/drafts/{draft}/check"),

@@ -19,6 +19,7 @@ use crate::portal::PortalState;
 use crate::portal::citizen::Citizen;
 use crate::spec::Spec;
 use crate::spec::model::{Form, FormField, InputType, by_id};
+use crate::store::AttachmentRow;
 
 /// What the citizen agreed to on this page, as the draft keeps it (JSON): `{"consents": {id:
 /// given}, "declaration": confirmed}`.
@@ -48,7 +49,47 @@ pub async fn show(
         Err(page) => return page,
     };
     let agreed = Agreed::of(&opened.draft.consents);
-    render(&portal, &opened, &opened.data, &agreed, &[], StatusCode::OK)
+    let files = match files_of(&portal, &opened).await {
+        Ok(files) => files,
+        Err(page) => return page,
+    };
+    let view = View {
+        data: &opened.data,
+        agreed: &agreed,
+        files: &files,
+        errors: &[],
+        status: StatusCode::OK,
+    };
+    render(&portal, &opened, view)
+}
+
+/// The files attached to the draft.
+async fn files_of(portal: &PortalState, opened: &Opened) -> Result<Vec<AttachmentRow>, Response> {
+    portal
+        .store
+        .attachments_of(&opened.draft.id)
+        .await
+        .map_err(|e| {
+            tracing::error!(
+                "the portal could not list draft {}'s files: {e}",
+                opened.draft.id
+            );
+            portal.pages.problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &opened.chrome,
+                "Чернетка тимчасово недоступна",
+                "Не вдалося прочитати додані документи. Спробуйте ще раз за кілька хвилин.",
+            )
+        })
+}
+
+/// What check your answers shows.
+struct View<'a> {
+    data: &'a Map<String, Value>,
+    agreed: &'a Agreed,
+    files: &'a [AttachmentRow],
+    errors: &'a [FieldError],
+    status: StatusCode,
 }
 
 /// `POST /drafts/{draft}/check`.
@@ -94,6 +135,18 @@ pub async fn submit(
             }));
         }
     }
+    let files = match files_of(&portal, &opened).await {
+        Ok(files) => files,
+        Err(page) => return page,
+    };
+    for attachment in opened.form.attachments.iter().filter(|a| a.required) {
+        if !files.iter().any(|f| f.attachment == attachment.id) {
+            errors.push(FieldError {
+                field: format!("attachment-{}", attachment.id),
+                message: format!("Додайте документ «{}»", attachment.label),
+            });
+        }
+    }
     for consent in opened.form.consents.iter().filter(|c| c.required) {
         if !agreed.consents.get(&consent.id).copied().unwrap_or(false) {
             errors.push(FieldError {
@@ -114,14 +167,14 @@ pub async fn submit(
         return refused;
     }
     if !errors.is_empty() {
-        return render(
-            &portal,
-            &opened,
-            &data,
-            &agreed,
-            &errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        );
+        let view = View {
+            data: &data,
+            agreed: &agreed,
+            files: &files,
+            errors: &errors,
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        return render(&portal, &opened, view);
     }
     let (_, problems) = application_data(spec, &opened.form, &as_application(&data));
     if !problems.is_empty() {
@@ -162,14 +215,14 @@ fn read_agreed(form: &Form, pairs: Vec<(String, String)>) -> Result<Agreed, Stri
     Ok(agreed)
 }
 
-fn render(
-    portal: &PortalState,
-    opened: &Opened,
-    data: &Map<String, Value>,
-    agreed: &Agreed,
-    errors: &[FieldError],
-    status: StatusCode,
-) -> Response {
+fn render(portal: &PortalState, opened: &Opened, view: View) -> Response {
+    let View {
+        data,
+        agreed,
+        files,
+        errors,
+        status,
+    } = view;
     let spec = &opened.compiled.spec;
     let draft = &opened.draft.id;
     let sections: Vec<Value> = visible_pages(&opened.form, data)
@@ -228,7 +281,15 @@ fn render(
         .form
         .attachments
         .iter()
-        .map(|a| json!({ "label": a.label, "required": a.required }))
+        .map(|a| {
+            let id = format!("attachment-{}", a.id);
+            let names: Vec<&str> = files
+                .iter()
+                .filter(|f| f.attachment == a.id)
+                .map(|f| f.file_name.as_str())
+                .collect();
+            json!({ "id": id, "label": a.label, "required": a.required, "files": names })
+        })
         .collect();
     let error_of = |id: &str| errors.iter().find(|e| e.field == id).map(|e| &e.message);
     let consents: Vec<Value> = opened

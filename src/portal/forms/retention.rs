@@ -1,6 +1,7 @@
 //! How long drafts are kept (003 §4.6(5)): the spec's `retention` rule for `draft` records (the
 //! shortest when several), counted from when the draft was started; and the runner that removes
-//! drafts whose period has ended (an expired draft is also refused when it is opened).
+//! drafts whose period has ended (an expired draft is also refused when it is opened), and then
+//! the attached files no draft holds any more (deleted drafts' too).
 
 use std::time::Duration as StdDuration;
 
@@ -38,7 +39,7 @@ pub fn date(at: DateTime<Utc>) -> String {
         .to_string()
 }
 
-/// Removes expired drafts now and every quarter of an hour, until `stopped`.
+/// Removes expired drafts and unused files now and every quarter of an hour, until `stopped`.
 pub fn spawn(
     store: Store,
     clock: SharedClock,
@@ -51,6 +52,15 @@ pub fn spawn(
                 Ok(n) => tracing::info!("removed {n} drafts whose retention period ended"),
                 Err(e) => tracing::warn!(
                     "expired drafts could not be removed: {e}; the next attempt is in {} minutes",
+                    SWEEP_EVERY.as_secs() / 60
+                ),
+            }
+            match store.remove_unused_blobs().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("removed {n} attached files of drafts no longer kept"),
+                Err(e) => tracing::warn!(
+                    "attached files of removed drafts could not be removed: {e}; the next \
+                     attempt is in {} minutes",
                     SWEEP_EVERY.as_secs() / 60
                 ),
             }

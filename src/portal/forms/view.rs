@@ -9,6 +9,9 @@ use super::judge::{FieldError, asked, entry_field_id, field_id, group_id};
 use crate::spec::Spec;
 use crate::spec::model::{FormField, InputType, Page};
 
+/// Whether a field is shown: a top-level one, or one of a group's entry (group id, index).
+pub type Shown<'a> = dyn Fn(&FormField, Option<(&str, usize)>) -> bool + 'a;
+
 /// The inputs of `page` showing `input`, with `errors` against them; `shown(field, entry)` says
 /// whether a field (of a group's entry) is visible: its `visible-if` over the draft.
 pub fn inputs(
@@ -16,7 +19,7 @@ pub fn inputs(
     page: &Page,
     input: &PageInput,
     errors: &[FieldError],
-    shown: &dyn Fn(&FormField, Option<(&str, usize)>) -> bool,
+    shown: &Shown,
 ) -> Value {
     let error_of = |id: &str| {
         errors
