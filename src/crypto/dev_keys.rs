@@ -19,6 +19,8 @@ use crate::spec::model::{GatewayNode, Participant, System};
 use crate::spec::source::SPEC_FOLDERS;
 
 const CA_DAYS: i64 = 3652;
+/// What the development CA's name says of itself, so that a development system can be told.
+pub const DEVELOPMENT_MARK: &str = "NOT FOR PRODUCTION";
 const NODE_DAYS: i64 = 730;
 const SEAL_DAYS: i64 = 1826;
 
@@ -221,7 +223,7 @@ fn ca(
 ) -> Result<(Issued, bool)> {
     let cert_file = certificate_file(&args.root, cert_path, "the trust anchor")?;
     let name = dev_ca::ca_name(
-        &format!("{} development CA — NOT FOR PRODUCTION", system.id),
+        &format!("{} development CA — {DEVELOPMENT_MARK}", system.id),
         &system.holder.name,
     )?;
     let existing_key = if args.force || !key_path.exists() {

@@ -17,7 +17,7 @@ use super::registration::{NewApplication, register, start_case};
 use super::signature::{self, Refusal};
 use crate::check::form_data::application_data;
 use crate::compile::Compiled;
-use crate::crypto::dev_keys::citizen_files;
+use crate::crypto::dev_keys::{DEVELOPMENT_MARK, citizen_files};
 use crate::spec::model::{EService, Form, SignatureRequirement};
 use crate::store::{ApplicationRow, DraftRow, DraftWrite};
 
@@ -25,9 +25,6 @@ use crate::store::{ApplicationRow, DraftRow, DraftWrite};
 const MAX_SIGNATURE: usize = 256 * 1024;
 /// The largest sign form taken: the signature and the form's other fields.
 pub const MAX_BODY: usize = MAX_SIGNATURE + 16 * 1024;
-/// What a development CA's name says of itself (`crypto::dev_ca`), so the sign page shows the
-/// test citizens' command only on a development system.
-const DEV_CA_MARK: &str = "NOT FOR PRODUCTION";
 
 /// A draft ready to be signed: the revision, the draft, its e-service and form, and its document.
 struct Ready {
@@ -46,7 +43,7 @@ enum NotReady {
     /// A page to answer with.
     Page(Box<Response>),
     /// The draft was signed: its application.
-    Signed(ApplicationRow),
+    Signed(Box<ApplicationRow>),
 }
 
 /// `GET /drafts/{draft}/sign`.
@@ -287,7 +284,7 @@ async fn ready(portal: &PortalState, citizen: &Citizen, id: &str) -> Result<Read
             .await
             .map_err(|e| unavailable(e.to_string()))?
         {
-            Some(row) => Err(NotReady::Signed(row)),
+            Some(row) => Err(NotReady::Signed(Box::new(row))),
             None => Err(NotReady::Page(Box::new(portal.pages.problem(
                 StatusCode::CONFLICT,
                 &chrome,
@@ -428,8 +425,8 @@ fn log_refusal(draft: &str, refusal: &Refusal) {
     }
 }
 
-/// On a development system (its anchor is `keys dev`'s CA), the command that signs the
-/// application with a test citizen's key.
+/// On a development system (its anchor is `keys dev`'s CA, so named), the command that signs
+/// the application with a test citizen's key.
 fn dev_command(compiled: &Compiled, rnokpp: Option<&str>) -> Option<String> {
     let development = compiled.gateway.trust.anchors.iter().any(|a| {
         a.subject_name()
@@ -437,7 +434,7 @@ fn dev_command(compiled: &Compiled, rnokpp: Option<&str>) -> Option<String> {
             .any(|e| {
                 e.data()
                     .to_string()
-                    .is_ok_and(|cn| cn.contains(DEV_CA_MARK))
+                    .is_ok_and(|cn| cn.contains(DEVELOPMENT_MARK))
             })
     });
     development.then(|| {

@@ -5,10 +5,10 @@
 use std::path::Path;
 
 use chrono::{TimeZone, Utc};
-use hromada::portal::application::{Document, Identity, Parts};
+use hromada::portal::application::{Attached, Document, Identity, Parts};
 use hromada::portal::registration::{NewApplication, register};
 use hromada::spec::Spec;
-use hromada::store::Store;
+use hromada::store::{DraftWrite, NewDraft, Store};
 use serde_json::json;
 
 use crate::both;
@@ -119,6 +119,65 @@ both! {
         assert_eq!(row.case_id.as_deref(), Some("case-1"), "a recorded case stays");
         let waiting = store.applications_without_case(10).await.unwrap();
         assert_eq!(waiting.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), [second.as_str()]);
+    }
+}
+
+both! {
+    async fn the_draft_is_locked_and_its_application_registered_in_one_transaction(db: Db) {
+        let store = Store::connect(&db.url).await.unwrap();
+        let spec = city_spec();
+        let service = spec.e_services.iter().find(|e| e.id == "material-aid").unwrap();
+        let journal = service.incoming_journal(&spec).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 12, 21, 9, 0, 0).unwrap();
+        let draft = store
+            .create_draft(&NewDraft {
+                owner: APPLICANT.into(),
+                e_service: service.id.clone(),
+                form: service.form.clone(),
+                revision: "r1".into(),
+                data: "{}".into(),
+                page: "applicant".into(),
+                now,
+                expires_at: now + chrono::Duration::days(30),
+            })
+            .await
+            .unwrap();
+        let doc = document(&spec, &draft.id);
+        let new = || NewApplication {
+            owner: APPLICANT, draft_id: &draft.id, e_service: service, journal,
+            document: &doc, signature: None, at: now, zone: chrono_tz::Europe::Kyiv,
+        };
+
+        // Rolled back (a crash before the commit): the draft stays open, nothing is registered.
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(store.lock_draft(&mut tx, APPLICANT, &draft.id).await.unwrap(), DraftWrite::Done);
+        register(&store, &mut tx, new()).await.unwrap();
+        drop(tx);
+        assert!(!store.draft(APPLICANT, &draft.id).await.unwrap().unwrap().locked());
+        assert!(store.applications_of(APPLICANT).await.unwrap().is_empty());
+
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(store.lock_draft(&mut tx, APPLICANT, &draft.id).await.unwrap(), DraftWrite::Done);
+        let row = register(&store, &mut tx, new()).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(row.number, "Ж-1/26", "the rolled-back number is given again");
+        assert!(store.draft(APPLICANT, &draft.id).await.unwrap().unwrap().locked());
+        assert_eq!(
+            store.application_for_draft(APPLICANT, &draft.id).await.unwrap().map(|a| a.id),
+            Some(row.id.clone())
+        );
+        assert_eq!(store.application_for_draft(OTHER.rnokpp, &draft.id).await.unwrap(), None);
+
+        // A second submission finds the draft locked; a change to it is refused.
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(store.lock_draft(&mut tx, APPLICANT, &draft.id).await.unwrap(), DraftWrite::Locked);
+        drop(tx);
+        let edit = store
+            .save_draft(APPLICANT, &draft.id, r#"{"x":1}"#, "{}", "applicant", now)
+            .await
+            .unwrap();
+        assert_eq!(edit, DraftWrite::Locked);
+        assert_eq!(store.applications_of(APPLICANT).await.unwrap().len(), 1);
     }
 }
 
@@ -406,7 +465,10 @@ async fn a_signed_application_is_registered_in_the_incoming_journal_and_started_
     let case = application.case_id.clone().expect("the case was started");
     let started = case_json(&portal, &case).await;
     assert_eq!(started["applicant"], APPLICANT, "{started}");
-    assert_eq!(started["applicant_name"], "Іваненко Марія Петрівна", "{started}");
+    assert_eq!(
+        started["applicant_name"], "Іваненко Марія Петрівна",
+        "{started}"
+    );
     assert_eq!(started["data"]["relation"], "01", "{started}");
     assert_eq!(
         started["outcome"], "granted",
@@ -509,6 +571,36 @@ async fn signatures_by_someone_else_over_other_bytes_from_an_untrusted_provider_
             "{what}: the error links to the field"
         );
     }
+    // A draft not through "check your answers" goes back there, to be signed only after.
+    let unchecked = browser
+        .post_form("/services/residence-extract/apply", &[])
+        .await;
+    let unchecked = unchecked.location.unwrap();
+    let unchecked = unchecked.split('/').nth(2).unwrap().to_string();
+    let back = format!("/drafts/{unchecked}/check");
+    let sign = browser.get(&format!("/drafts/{unchecked}/sign")).await;
+    assert_eq!(
+        sign.location.as_deref(),
+        Some(back.as_str()),
+        "{}",
+        sign.body
+    );
+    browser.get(&format!("/drafts/{draft}/sign")).await;
+    let early = upload(&browser, &unchecked, openssl_sign(&root, APPLICANT, &json)).await;
+    assert_eq!(
+        early.location.as_deref(),
+        Some(back.as_str()),
+        "{}",
+        early.body
+    );
+
+    let oversized = upload(&browser, &draft, vec![0x30; 400 * 1024]).await;
+    assert!(
+        [400, 413].contains(&oversized.status),
+        "an oversized upload: {} {}",
+        oversized.status,
+        oversized.body
+    );
     let store = store_of(&portal).await;
     assert!(store.applications_of(APPLICANT).await.unwrap().is_empty());
     let draft_row = store.draft(APPLICANT, &draft).await.unwrap().unwrap();
@@ -553,9 +645,16 @@ async fn signatures_by_someone_else_over_other_bytes_from_an_untrusted_provider_
             .is_empty()
     );
 
-    // The applicant's own signature still goes through.
-    let signed = upload(&browser, &draft, openssl_sign(&root, APPLICANT, &json)).await;
-    assert_eq!(signed.status, 303, "{}", signed.body);
+    // The applicant's own signature still goes through, once, however many times it is sent
+    // at the same moment.
+    let signature = openssl_sign(&root, APPLICANT, &json);
+    let (a, b) = tokio::join!(
+        upload(&browser, &draft, signature.clone()),
+        upload(&browser, &draft, signature)
+    );
+    assert_eq!((a.status, b.status), (303, 303), "{}\n{}", a.body, b.body);
+    assert_eq!(a.location, b.location);
+    assert_eq!(store.applications_of(APPLICANT).await.unwrap().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -623,5 +722,107 @@ async fn without_a_signature_the_button_submits_and_a_case_lost_in_a_crash_is_st
         .unwrap()
         .unwrap();
     assert_eq!(row.case_id.as_deref(), Some(case.as_str()));
+
+    // A row rewritten in the database is not started as something else: the sweep says which
+    // application and what to do, and the appliance goes on serving.
+    app.stop();
+    crate::common::db::execute(
+        &Store::sqlite_url(&city.dir.path().join("data/hromada.db")),
+        "UPDATE applications SET case_id = NULL, document = 'rewritten'",
+    )
+    .await;
+    let app = city.start_core(&city.dir.path().join("data"), &[]).await;
+    let said = crate::common::holds_within_30s(|| async {
+        app.log().contains(&format!(
+            "application {} (number {}) holds a document that is not JSON",
+            application.id, application.number
+        ))
+    })
+    .await;
+    assert!(said, "{}", app.log());
+    let row = store
+        .application(APPLICANT, &application.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.case_id, None);
+    assert_eq!(app.get("/").0, 200);
     drop(provider);
+}
+
+#[test]
+fn attached_files_and_consents_are_named_in_the_document_and_its_pdf() {
+    let spec = city_spec();
+    let service = spec
+        .e_services
+        .iter()
+        .find(|e| e.id == "water-no-debt")
+        .unwrap();
+    let form = spec.form(&service.form).unwrap();
+    let files = [Attached {
+        attachment: "receipt".into(),
+        file_name: "квитанція.pdf".into(),
+        media_type: "application/pdf".into(),
+        size: 1234,
+        sha256: "ab".repeat(32),
+    }];
+    let doc = Document::of(&Parts {
+        draft_id: "d9",
+        e_service: service,
+        form,
+        revision: "r1",
+        applicant: &Identity {
+            rnokpp: Some(APPLICANT.into()),
+            ..Identity::default()
+        },
+        data: &json!({"account_number": "10000001"}),
+        attachments: &files,
+        consents: &json!({"personal-data": true}),
+    });
+    let value: serde_json::Value = serde_json::from_str(&doc.json).unwrap();
+    assert_eq!(value["attachments"][0]["file-name"], "квитанція.pdf");
+    assert_eq!(value["attachments"][0]["sha256"], "ab".repeat(32));
+    assert_eq!(value["consents"][0]["id"], "personal-data");
+    assert_eq!(value["consents"][0]["given"], true);
+    assert!(
+        value["declaration"]
+            .as_str()
+            .unwrap()
+            .starts_with("Підтверджую")
+    );
+    let text = pdf_text(&hromada::portal::application::visual_form(&spec, &doc).unwrap());
+    for expected in [
+        "квитанція.pdf",
+        "Номер особового рахунку: 10000001",
+        "Даю згоду",
+        "Підтверджую",
+    ] {
+        assert!(
+            text.contains(expected),
+            "the PDF's text lacks `{expected}`:\n{text}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_simultaneous_submissions_make_one_registered_application_with_its_case() {
+    let Some(url) = crate::common::postgres::url_or_skip("signing on PostgreSQL") else {
+        return;
+    };
+    let portal = Portal::start_with(&["--database-url", &url]).await;
+    let browser = portal.sign_in(&CITIZEN).await;
+    let draft = draft_ready_to_sign(&browser).await;
+    let json = document_of(&browser, &draft).await;
+    let signature = openssl_sign(&portal.city.root(), APPLICANT, &json);
+    let (a, b) = tokio::join!(
+        upload(&browser, &draft, signature.clone()),
+        upload(&browser, &draft, signature)
+    );
+    assert_eq!((a.status, b.status), (303, 303), "{}\n{}", a.body, b.body);
+    assert_eq!(a.location, b.location);
+    let store = Store::connect(&url).await.unwrap();
+    let mine = store.applications_of(APPLICANT).await.unwrap();
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!(mine[0].journal, "registration-incoming");
+    assert!(mine[0].case_id.is_some(), "the case was started");
 }
