@@ -10,7 +10,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use super::application::Document;
-use crate::spec::model::{EService, Journal};
+use crate::spec::model::{EService, Form, InputType, Journal};
 use crate::store::{ApplicationRow, Store, Tx, time_text};
 use crate::workflow::documents::{number_text, period};
 use crate::workflow::engine::{Applicant, Engine, Start};
@@ -78,8 +78,13 @@ pub async fn register(
 }
 
 /// Starts the case of application `row` (again: the engine answers a repeated start with the
-/// same case) and records it; the case id.
-pub async fn start_case(engine: &Engine, row: &ApplicationRow) -> Result<String, String> {
+/// same case) and records it; the case id. With its `form`, notices go to the address the form
+/// asked for; without (the sweep), to the identity provider's.
+pub async fn start_case(
+    engine: &Engine,
+    row: &ApplicationRow,
+    form: Option<&Form>,
+) -> Result<String, String> {
     let document: Value = serde_json::from_str(&row.document).map_err(|e| {
         format!(
             "application {} (number {}) holds a document that is not JSON ({e}); its row was \
@@ -98,15 +103,24 @@ pub async fn start_case(engine: &Engine, row: &ApplicationRow) -> Result<String,
         .filter_map(|k| text(k))
         .collect::<Vec<_>>()
         .join(" ");
-    let applicant = Applicant {
-        id: text("rnokpp").unwrap_or_else(|| row.owner.clone()),
-        name,
-        email: text("email"),
-    };
-    let data = document
+    let mut data = document
         .get("data")
         .cloned()
         .unwrap_or_else(|| Value::Object(Default::default()));
+    let applicant = Applicant {
+        id: text("rnokpp").unwrap_or_else(|| row.owner.clone()),
+        name,
+        email: form
+            .and_then(|form| email_asked(form, &data))
+            .or_else(|| text("email")),
+    };
+    // The journal's number is the application's registration number (003 §5.10), as the
+    // documents issued on it quote it.
+    if let Some(fields) = data.as_object_mut() {
+        fields
+            .entry("registration_number")
+            .or_insert_with(|| Value::String(row.number.clone()));
+    }
     let moved = engine
         .start(Start {
             key: &row.id,
@@ -161,7 +175,7 @@ pub async fn sweep_once(engine: &Engine) -> usize {
     };
     let mut started = 0;
     for row in pending {
-        match start_case(engine, &row).await {
+        match start_case(engine, &row, None).await {
             Ok(_) => started += 1,
             Err(e) => tracing::warn!("{e}; the portal tries again in a minute"),
         }
@@ -170,4 +184,14 @@ pub async fn sweep_once(engine: &Engine) -> usize {
         tracing::info!("the portal started {started} case(s) of applications left without one");
     }
     started
+}
+
+/// The address the applicant gave in the form's first answered e-mail field.
+fn email_asked(form: &Form, data: &Value) -> Option<String> {
+    form.pages
+        .iter()
+        .flat_map(|p| &p.fields)
+        .filter(|f| f.ty == InputType::Email)
+        .find_map(|f| data.get(&f.id)?.as_str().filter(|e| !e.trim().is_empty()))
+        .map(str::to_string)
 }

@@ -170,7 +170,7 @@ pub async fn sign(
         Err(page) => return *page,
     };
     if row.case_id.is_none()
-        && let Err(e) = start_case(&portal.engine, &row).await
+        && let Err(e) = start_case(&portal.engine, &row, Some(&ready.form)).await
     {
         tracing::warn!("{e}; the portal's sweep starts it later");
     }

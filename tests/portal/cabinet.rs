@@ -374,9 +374,23 @@ async fn a_water_certificate_is_in_the_cabinet_as_soon_as_it_is_signed_sealed_by
         &format!("/cabinet/applications/{id}/documents/"),
     );
     assert_eq!(documents.len(), 2, "the text and its seal: {documents:?}");
+    let number = page
+        .body
+        .split("<h1>Заява № ")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .unwrap();
     let text = citizen.get(&documents[0]).await;
     assert_eq!(text.status, 200);
-    assert!(text.body.contains("АВ-1/2026"), "{}", text.body);
+    // The certificate quotes the application's number in the incoming journal.
+    assert!(
+        text.body.contains(&format!("ДОВІДКА № {number} від")),
+        "{}",
+        text.body
+    );
+    assert!(text.body.contains(
+        "заборгованість за послуги централізованого водопостачання та водовідведення відсутня"
+    ));
     assert!(
         text.headers["content-disposition"]
             .to_str()
