@@ -2,7 +2,8 @@
 -- in its cookie, never the token itself; `claims` is the JSON of what the identity provider said
 -- about the person that the portal needs (RNOKPP, names, e-mail). A session ends when its person
 -- signs out (on every device), when it sits idle too long, or at its absolute expiry; ended rows
--- stay with `ended_why`. Times as in reconciles.
+-- stay with `ended_why` until they are forgotten a while after their expiry. Times as in
+-- reconciles.
 CREATE TABLE portal_sessions (
     id TEXT PRIMARY KEY,
     subject TEXT NOT NULL,
@@ -16,6 +17,7 @@ CREATE TABLE portal_sessions (
     ended_why TEXT
 );
 CREATE INDEX portal_sessions_open_by_owner ON portal_sessions (owner) WHERE ended_at IS NULL;
+CREATE INDEX portal_sessions_by_expiry ON portal_sessions (expires_at);
 
 -- A sign-in under way: sent to the identity provider, not yet back. Keyed by the SHA-256 of its
 -- `state`, bound to the browser that started it (SHA-256 of a cookie), taken once.

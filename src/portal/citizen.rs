@@ -72,6 +72,16 @@ impl Citizen {
             .join(" ")
     }
 
+    /// This person as the applicant of a case: their RNOKPP (the owner key when the provider
+    /// gave none), full name and e-mail.
+    pub fn applicant(&self) -> crate::workflow::requests::Applicant {
+        crate::workflow::requests::Applicant {
+            id: self.rnokpp.clone().unwrap_or_else(|| self.owner.clone()),
+            name: self.full_name(),
+            email: self.email.clone(),
+        }
+    }
+
     /// The layout of a page this person is signed in to, for revision `compiled`.
     pub fn chrome(&self, compiled: &Compiled) -> Chrome {
         let name = self.full_name();
@@ -88,6 +98,7 @@ impl Citizen {
 
     /// Whether `submitted` is this session's CSRF token; otherwise a refusal page (403) and a
     /// security event.
+    #[allow(clippy::result_large_err)] // the shared contract: handlers return the refusal as is
     pub fn check_csrf(&self, submitted: Option<&str>) -> Result<(), Response> {
         let reason = match submitted.filter(|s| !s.is_empty()) {
             Some(token) if session::same_secret(token, &self.csrf) => return Ok(()),

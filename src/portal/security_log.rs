@@ -1,6 +1,7 @@
 //! The portal's security-event log (001 §2.2.3): sign-ins, failures, sign-outs and refusals, in
-//! the store's `security_events` and as a `tracing` line with target `security`. It names the
-//! identity provider's pseudonymous subject at most, never a name, RNOKPP, token or address.
+//! the store's `security_events`, as a `tracing` line with target `security`, and counted in
+//! `hromada_security_events_total` by kind. It names the identity provider's pseudonymous
+//! subject at most, never a name, RNOKPP, token or address.
 
 use chrono::Utc;
 
@@ -54,6 +55,7 @@ impl SecurityLog {
     /// Records `kind` for `subject` (pseudonymous) with `reason` (no personal data). A store
     /// that cannot take it is an error line of its own: the event is still in the log line.
     pub async fn record(&self, kind: EventKind, subject: Option<&str>, reason: &str) {
+        metrics::counter!("hromada_security_events_total", "kind" => kind.as_str()).increment(1);
         let subject_shown = subject.unwrap_or("-");
         if kind.is_refusal() {
             tracing::warn!(target: "security", kind = kind.as_str(), subject = subject_shown, "{reason}");

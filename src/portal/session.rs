@@ -13,6 +13,8 @@ use crate::store::SessionRow;
 pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);
 /// A session ends this long after sign-in, used or not.
 pub const LIFETIME: Duration = Duration::hours(12);
+/// A session's row (with the identity it kept) is forgotten this long after its expiry.
+pub const KEEP_AFTER_EXPIRY: Duration = Duration::days(30);
 /// A session's last use is written at most this often.
 const TOUCH_EVERY: Duration = Duration::seconds(60);
 /// How long a browser has to come back from the identity provider.

@@ -22,6 +22,7 @@ const BEGIN_SIGN_IN: &str = "INSERT INTO portal_sign_ins \
 const TAKE_SIGN_IN: &str = "DELETE FROM portal_sign_ins WHERE state = $1 \
      RETURNING state, browser, nonce, pkce_verifier, next, expires_at";
 const FORGET_SIGN_INS: &str = "DELETE FROM portal_sign_ins WHERE expires_at < $1";
+const FORGET_SESSIONS: &str = "DELETE FROM portal_sessions WHERE expires_at < $1";
 
 /// A session to open.
 #[derive(Debug, Clone)]
@@ -183,6 +184,17 @@ impl Store {
             .await
             .map(|done| done.rows_affected()))
         .map_err(|e| self.failed("end portal sessions in", e))
+    }
+
+    /// Forgets the sessions that expired before `before`, ended or not (with the identity they
+    /// kept); how many.
+    pub async fn forget_sessions(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        on_pool!(&self.pool, pool => sqlx::query(FORGET_SESSIONS)
+            .bind(time_text(&before))
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))
+        .map_err(|e| self.failed("forget old portal sessions in", e))
     }
 
     /// Remembers a sign-in sent to the identity provider; those expired before `now` are

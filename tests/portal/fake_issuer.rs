@@ -48,6 +48,8 @@ struct Inner {
     nonces: Mutex<HashMap<String, String>>,
     /// The `redirect_uri` of the last authorize request.
     redirect_uri: Mutex<Option<String>>,
+    /// How often the discovery document was asked for.
+    discoveries: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Clone)]
@@ -69,6 +71,7 @@ impl FakeIssuer {
             forgery: Mutex::new(Forgery::None),
             nonces: Mutex::new(HashMap::new()),
             redirect_uri: Mutex::new(None),
+            discoveries: std::sync::atomic::AtomicUsize::new(0),
         }));
         let router = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
@@ -89,12 +92,19 @@ impl FakeIssuer {
         *self.0.forgery.lock().unwrap() = forgery;
     }
 
+    pub fn discoveries(&self) -> usize {
+        self.0.discoveries.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     pub fn last_redirect_uri(&self) -> Option<String> {
         self.0.redirect_uri.lock().unwrap().clone()
     }
 }
 
 async fn discovery(State(fake): State<FakeIssuer>) -> Json<Value> {
+    fake.0
+        .discoveries
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let issuer = fake.issuer();
     Json(json!({
         "issuer": issuer,

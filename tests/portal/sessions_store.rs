@@ -69,6 +69,24 @@ crate::both! {
         );
     }
 
+    async fn sessions_are_forgotten_a_while_after_they_expire(db: Db) {
+        let store = Store::connect(&db.url).await.unwrap();
+        // Expires 12 h after 1_800_000_000.
+        store.open_session(&session("old", "3184710691", "sub-a")).await.unwrap();
+        let mut recent = session("recent", "3184710691", "sub-a");
+        recent.expires_at += Duration::days(40);
+        store.open_session(&recent).await.unwrap();
+        store
+            .end_session("old", recent.created_at, SessionEnd::SignedOut)
+            .await
+            .unwrap();
+        let cutoff = recent.created_at + Duration::days(30);
+        assert_eq!(store.forget_sessions(cutoff).await.unwrap(), 1);
+        assert_eq!(store.forget_sessions(cutoff).await.unwrap(), 0);
+        assert!(store.session("recent").await.unwrap().is_some());
+        assert!(store.end_session("old", cutoff, SessionEnd::Idle).await.is_ok_and(|ended| !ended));
+    }
+
     async fn a_sign_in_under_way_is_taken_once_and_forgotten_when_stale(db: Db) {
         let store = Store::connect(&db.url).await.unwrap();
         let now = Utc.timestamp_opt(1_800_000_000, 0).unwrap();

@@ -36,6 +36,41 @@ async fn wait_for_event(portal: &Portal, kind: &str, subject: Option<&str>) {
     );
 }
 
+async fn sessions_db(portal: &Portal) -> sqlx::SqlitePool {
+    let db = portal.city.dir.path().join("data/hromada.db");
+    sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap()
+}
+
+/// The sessions' ids in the order they were opened.
+async fn session_ids(portal: &Portal) -> Vec<String> {
+    let pool = sessions_db(portal).await;
+    let ids = sqlx::query_scalar("SELECT id FROM portal_sessions ORDER BY created_at")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    ids
+}
+
+async fn ended_why(portal: &Portal) -> Vec<(String, Option<String>)> {
+    let pool = sessions_db(portal).await;
+    let rows = sqlx::query_as("SELECT id, ended_why FROM portal_sessions")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    rows
+}
+
+/// Changes the store behind the appliance's back.
+async fn rewrite(portal: &Portal, sql: &str) {
+    let pool = sessions_db(portal).await;
+    sqlx::query(sql).execute(&pool).await.unwrap();
+    pool.close().await;
+}
+
 fn set_cookies(page: &Page) -> Vec<String> {
     page.headers
         .get_all(reqwest::header::SET_COOKIE)
@@ -101,6 +136,55 @@ async fn a_citizen_signs_in_with_a_cookie_that_scripts_cannot_read_and_comes_bac
     let again = browser.get("/sign-in?next=%2Fcabinet").await;
     assert_eq!(again.location.as_deref(), Some("/cabinet"));
     wait_for_event(&portal, "signed-in", Some(CITIZEN.sub)).await;
+
+    // Sessions rewritten in the store as if time had passed: idle, past their lifetime, or with
+    // an identity that no longer reads. Each is ended, not honoured.
+    let idle = portal.sign_in(&CITIZEN).await;
+    let expired = portal.sign_in(&OTHER).await;
+    let garbled = portal.sign_in(&CITIZEN).await;
+    let sessions = session_ids(&portal).await;
+    let [idle_id, expired_id, garbled_id] = &sessions[sessions.len() - 3..] else {
+        unreachable!()
+    };
+    rewrite(
+        &portal,
+        &format!("UPDATE portal_sessions SET last_seen_at = '2020-01-01T00:00:00.000000000Z' WHERE id = '{idle_id}'"),
+    )
+    .await;
+    rewrite(
+        &portal,
+        &format!("UPDATE portal_sessions SET expires_at = '2020-01-01T00:00:00.000000000Z' WHERE id = '{expired_id}'"),
+    )
+    .await;
+    rewrite(
+        &portal,
+        &format!("UPDATE portal_sessions SET claims = 'not json' WHERE id = '{garbled_id}'"),
+    )
+    .await;
+    assert!(!greets(&idle.get("/").await, "Іваненко Марія Петрівна"));
+    assert!(!greets(&expired.get("/").await, "Петренко Олег Іванович"));
+    assert!(!greets(&garbled.get("/").await, "Іваненко Марія Петрівна"));
+    assert!(
+        greets(&browser.get("/").await, "Іваненко Марія Петрівна"),
+        "others' sessions stay"
+    );
+    let ended = ended_why(&portal).await;
+    for (id, why) in [
+        (idle_id, "idle"),
+        (expired_id, "expired"),
+        (garbled_id, "expired"),
+    ] {
+        assert!(
+            ended.contains(&(id.clone(), Some(why.to_string()))),
+            "{id} not ended as {why}: {ended:?}"
+        );
+    }
+    wait_for_event(&portal, "session-ended", Some(OTHER.sub)).await;
+    assert!(
+        portal.app.log().contains("stored identity does not read"),
+        "{}",
+        portal.app.log()
+    );
 
     // `next` that leaves the site is dropped: no open redirect.
     for hostile in [
@@ -192,6 +276,11 @@ async fn a_forged_replayed_or_misdirected_callback_signs_nobody_in() {
         .get("/sign-in/callback?error=access_denied&state=x")
         .await;
     assert_eq!(cancelled.status, 403);
+    assert!(
+        cancelled.body.contains("Вхід не завершено"),
+        "{}",
+        cancelled.body
+    );
 
     let events = security_events(&portal).await;
     let failed: Vec<_> = events
@@ -304,6 +393,13 @@ async fn a_form_without_its_csrf_token_is_refused_and_sign_out_ends_every_device
         stale.body
     );
     wait_for_event(&portal, "signed-out", Some(CITIZEN.sub)).await;
+    let (_, metrics) = portal.app.get("/metrics");
+    for kind in ["signed-in", "signed-out", "refused-csrf"] {
+        assert!(
+            metrics.contains(&format!("hromada_security_events_total{{kind=\"{kind}\"}}")),
+            "{kind} is not counted:\n{metrics}"
+        );
+    }
 
     // Nothing in the security log or its log lines names a person.
     let events = security_events(&portal).await;
@@ -471,6 +567,10 @@ async fn an_id_token_with_a_bad_signature_audience_issuer_or_expiry_signs_nobody
     assert!(reason.contains("not a valid RNOKPP"), "{reason}");
     assert!(!reason.contains("1234567890"), "{reason}");
 
+    // The discovery document (with the keys) was read once, then kept: until a token failed
+    // its signature check (another key, then `alg: none`), after which the next sign-in reads
+    // the keys again, as a provider that rotated them needs.
+    assert_eq!(fake.discoveries(), 3);
     // After a signature failure the keys are read again; a genuine token still works.
     let (landed, signed_in) = attempt(Forgery::None).await;
     assert_eq!(landed.status, 303, "{}", landed.body);
@@ -478,5 +578,65 @@ async fn an_id_token_with_a_bad_signature_audience_issuer_or_expiry_signs_nobody
     assert_eq!(
         fake.last_redirect_uri().as_deref(),
         Some("http://portal.invalid:8080/sign-in/callback")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_an_https_address_the_cookies_are_secure_and_host_only() {
+    let fake = crate::fake_issuer::FakeIssuer::start(crate::portal::CLIENT_ID).await;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("city");
+    example_city(&root);
+    let system = root.join("spec/system.kdl");
+    let text = std::fs::read_to_string(&system).unwrap();
+    std::fs::write(
+        &system,
+        text.replace(
+            r#"issuer "https://id.gov.ua""#,
+            &format!(r#"issuer "{}""#, fake.issuer()),
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("dev-keys/sign-in")).unwrap();
+    std::fs::write(root.join("dev-keys/sign-in/client-secret"), "s3cret").unwrap();
+    // A TLS-terminating proxy in front: browsers see https, so the cookies must say Secure.
+    let app = Appliance::start(
+        &root,
+        &dir.path().join("data"),
+        &["--public-url", "https://e.city.example"],
+    );
+    app.wait_for("the first revision", |s| s["ready"] == true);
+    let browser = crate::portal::Browser::new(&app.url);
+    let to_provider = browser.get("/sign-in").await;
+    assert_eq!(
+        to_provider.status,
+        303,
+        "{}\n{}",
+        to_provider.body,
+        app.log()
+    );
+    let cookies = set_cookies(&to_provider);
+    assert_eq!(cookies.len(), 1, "{cookies:?}");
+    let cookie = &cookies[0];
+    assert!(cookie.starts_with("__Host-hromada-sign-in="), "{cookie}");
+    for flag in ["; Secure", "; HttpOnly", "; SameSite=Lax", "; Path=/"] {
+        assert!(cookie.contains(flag), "{cookie} lacks {flag}");
+    }
+    assert!(!cookie.to_ascii_lowercase().contains("domain="), "{cookie}");
+    let location = to_provider.location.unwrap();
+    assert!(
+        location.contains("redirect_uri=https%3A%2F%2Fe.city.example%2Fsign-in%2Fcallback"),
+        "{location}"
+    );
+    // PKCE and a nonce go with every request.
+    assert!(
+        location.contains("code_challenge_method=S256"),
+        "{location}"
+    );
+    assert!(location.contains("nonce="), "{location}");
+    assert!(
+        location.contains("scope=openid+profile+email")
+            || location.contains("scope=openid%20profile%20email"),
+        "{location}"
     );
 }

@@ -34,7 +34,7 @@ pub async fn start(
     }
     let (chrome, provider) = match provider(&portal) {
         Ok(found) => found,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let Some(redirect) = redirect_uri(&portal) else {
         return unavailable(&portal, &chrome, "the portal's public URL is not known yet").await;
@@ -76,7 +76,7 @@ pub async fn callback(
     let log = SecurityLog::new(portal.store.clone());
     let (chrome, provider) = match provider(&portal) {
         Ok(found) => found,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let query = query.as_deref();
     let refuse = |reason: String| refused(&portal, &chrome, &log, EventKind::SignInFailed, reason);
@@ -86,7 +86,19 @@ pub async fn callback(
             .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
             .take(64)
             .collect();
-        return refuse(format!("the identity provider answered `{error}`")).await;
+        log.record(
+            EventKind::SignInFailed,
+            None,
+            &format!("the identity provider answered `{error}`"),
+        )
+        .await;
+        return portal.pages.problem(
+            StatusCode::FORBIDDEN,
+            &chrome,
+            "Вхід не завершено",
+            "Вхід скасовано, або сервіс ідентифікації не зміг підтвердити вашу особу. Щоб \
+             продовжити, увійдіть ще раз із кнопки «Увійти».",
+        );
     }
     // RFC 9207: a provider that names itself in the answer must be the one the spec declares.
     if let Some(iss) = query_value(query, "iss")
@@ -235,14 +247,14 @@ fn signed_out_page(portal: &PortalState, chrome: &Chrome, ended: u64) -> Respons
 }
 
 /// The sign-in block of the applied revision, or the page that says why there is none.
-fn provider(portal: &PortalState) -> Result<(Chrome, SignIn), Response> {
+fn provider(portal: &PortalState) -> Result<(Chrome, SignIn), Box<Response>> {
     let Some(compiled) = portal.current.load_full() else {
-        return Err(portal.pages.problem(
+        return Err(Box::new(portal.pages.problem(
             StatusCode::SERVICE_UNAVAILABLE,
             &Chrome::default(),
             "Портал ще запускається",
             "Вхід стане доступним за хвилину. Оновіть сторінку згодом.",
-        ));
+        )));
     };
     let chrome = home::chrome(&compiled);
     match compiled
@@ -252,13 +264,13 @@ fn provider(portal: &PortalState) -> Result<(Chrome, SignIn), Response> {
         .and_then(|s| s.sign_in.clone())
     {
         Some(provider) => Ok((chrome, provider)),
-        None => Err(portal.pages.problem(
+        None => Err(Box::new(portal.pages.problem(
             StatusCode::SERVICE_UNAVAILABLE,
             &chrome,
             "Вхід не налаштовано",
             "Цей портал ще не підключено до сервісу ідентифікації, тож увійти зараз неможливо. \
              Послуги можна переглядати без входу.",
-        )),
+        ))),
     }
 }
 
@@ -341,6 +353,13 @@ async fn open_session(
     }
     log.record(EventKind::SignedIn, Some(&new.subject), "signed in")
         .await;
+    if let Err(e) = portal
+        .store
+        .forget_sessions(now - session::KEEP_AFTER_EXPIRY)
+        .await
+    {
+        tracing::warn!("old portal sessions could not be forgotten this time: {e}");
+    }
     let settings = &portal.settings;
     see_other(
         next,
@@ -424,6 +443,7 @@ pub fn local_path(next: Option<&str>) -> String {
     let local = next.starts_with('/')
         && !next.starts_with("//")
         && !next.contains('\\')
+        && next.is_ascii()
         && !next.chars().any(|c| c.is_control() || c.is_whitespace())
         && next.len() <= 2048
         && url::Url::parse("http://portal.invalid")
@@ -461,6 +481,7 @@ mod tests {
             "javascript:alert(1)",
             "/a\r\nSet-Cookie: x=y",
             "evil.example",
+            "/послуги",
             "",
         ] {
             assert_eq!(local_path(Some(hostile)), "/", "{hostile:?}");

@@ -183,12 +183,19 @@ impl RelyingParty {
             .exchange_code(AuthorizationCode::new(code.to_string()))
             .map_err(|e| Failure::Provider(format!("the provider names no token endpoint: {e}")))?
             .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_string()));
-        let tokens = request.request_async(&self.http).await.map_err(|e| {
-            Failure::Code(format!(
-                "the token endpoint refused the code: {}",
-                chain(&e)
-            ))
-        })?;
+        let tokens = request
+            .request_async(&self.http)
+            .await
+            .map_err(|e| match e {
+                openidconnect::RequestTokenError::ServerResponse(_) => Failure::Code(format!(
+                    "the token endpoint refused the code: {}",
+                    chain(&e)
+                )),
+                other => Failure::Provider(format!(
+                    "the token endpoint did not answer usably: {}",
+                    chain(&other)
+                )),
+            })?;
         let id_token = openidconnect::TokenResponse::id_token(&tokens)
             .ok_or_else(|| Failure::Token("the token answer holds no ID token".into()))?;
         let verifier = client.id_token_verifier();
