@@ -23,11 +23,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-#[allow(dead_code)]
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-#[allow(dead_code)]
 #[path = "../tests/portal/portal.rs"]
 mod portal;
 
