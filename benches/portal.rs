@@ -82,7 +82,7 @@ impl Step {
             Step::Landing => "GET / signed in",
             Step::Apply => "POST /services/{id}/apply",
             Step::FormPage => "GET form page (×3)",
-            Step::FormPost => "POST form page (×3)",
+            Step::FormPost => "POST form page (×3, +1 prefilled)",
             Step::Attachments => "GET attachments page",
             Step::Check => "GET check your answers",
             Step::CheckPost => "POST check your answers",
@@ -356,7 +356,21 @@ impl Citizen<'_> {
             }
             let page = self.get(Step::FormPage, &next).await;
             self.expect(Step::FormPage, page, 200, None)?;
-            let page = self.post(Step::FormPost, &next, fields).await;
+            let mut page = self.post(Step::FormPost, &next, fields).await;
+            if page.status == 200 && !page.body.contains("error-summary") {
+                // The page shown again with what a registry filled in: the citizen reads it
+                // and continues with it as shown.
+                let shown = inputs_of(&page.body);
+                let mut again: Vec<(&str, &str)> = shown
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                for (name, value) in fields {
+                    again.retain(|(k, _)| k != name);
+                    again.push((name, value));
+                }
+                page = self.post(Step::FormPost, &next, &again).await;
+            }
             let page = self.expect(Step::FormPost, page, 303, None)?;
             next = page.location.clone().unwrap_or_default();
         }
@@ -407,6 +421,39 @@ impl Citizen<'_> {
         let page = self.expect(Step::Submit, page, 303, None)?;
         Ok(page.location.unwrap_or_default())
     }
+}
+
+/// The form inputs (`f.…`) a page shows with their values, as a browser would send them.
+fn inputs_of(body: &str) -> Vec<(String, String)> {
+    let attr = |tag: &str, name: &str| {
+        tag.split(&format!(" {name}=\""))
+            .nth(1)
+            .and_then(|v| v.split('"').next())
+            .map(unescape)
+    };
+    let mut inputs = Vec::new();
+    for tag in body.split("<input").skip(1) {
+        let tag = tag.split('>').next().unwrap_or_default();
+        let Some(name) = attr(tag, "name").filter(|n| n.starts_with("f.")) else {
+            continue;
+        };
+        let choice = tag.contains(r#"type="radio""#) || tag.contains(r#"type="checkbox""#);
+        if tag.contains(" disabled") || (choice && !tag.contains(" checked")) {
+            continue;
+        }
+        inputs.push((name, attr(tag, "value").unwrap_or_default()));
+    }
+    inputs
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&#x2f;", "/")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// The heading or the first words of a page, to say what it was.
