@@ -30,7 +30,7 @@ mod common;
 mod portal;
 
 use common::appliance::Appliance;
-use common::city::City;
+use common::city::{APPLICANT, City, TOKEN};
 use common::federation::free_port;
 use common::oidc::{Account, Client, Provider};
 use portal::{Browser, CLIENT_ID, Page};
@@ -602,11 +602,25 @@ async fn start(accounts: &[Account], database: Option<&str>) -> Stack {
         r#"issuer "https://id.gov.ua""#,
         &format!(r#"issuer "http://127.0.0.1:{port}""#),
     );
-    let mut extra = vec![];
+    // As `City::start_core`, without its test clock (`--clock-file` is in debug builds only).
+    let mut args = vec!["--api-token-file", city.token_file.to_str().unwrap()];
     if let Some(url) = database {
-        extra.extend(["--database-url", url]);
+        args.extend(["--database-url", url]);
     }
-    let app = city.start_core(&city.dir.path().join("data"), &extra).await;
+    let app = Appliance::start(&city.root(), &city.dir.path().join("data"), &args);
+    app.wait_for("a revision applied", |s| s["ready"] == true);
+    let client = reqwest::Client::new();
+    let taken = common::holds_within_30s(|| async {
+        client
+            .get(format!("{}/api/cases", app.url))
+            .bearer_auth(TOKEN)
+            .header("X-Hromada-Actor", format!("applicant:{APPLICANT}"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().as_u16() == 200)
+    })
+    .await;
+    assert!(taken, "the cases API did not become ready\n{}", app.log());
     let provider = Provider::start(
         port,
         accounts,
