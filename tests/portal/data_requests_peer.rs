@@ -17,6 +17,7 @@ async fn the_water_utility_s_balance_read_behind_its_own_node_is_in_my_cabinet()
         CITIZEN.rnokpp,
         NO_DEBT,
         "maria@example.org",
+        false,
     )
     .await;
 
