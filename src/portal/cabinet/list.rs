@@ -1,6 +1,8 @@
 //! `/cabinet`: the signed-in person's applications, newest first, each with its status in plain
 //! words, and their drafts with links to resume or delete them.
 
+use std::collections::HashMap;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -10,6 +12,7 @@ use super::status::{Status, outcome_words, status_of};
 use super::{case_with_workflow, service_title, words};
 use crate::portal::PortalState;
 use crate::portal::citizen::Citizen;
+use crate::store::{CaseFilter, CaseRow};
 
 /// `GET /cabinet`.
 pub async fn page(State(portal): State<PortalState>, citizen: Citizen) -> Response {
@@ -28,23 +31,39 @@ pub async fn page(State(portal): State<PortalState>, citizen: Citizen) -> Respon
         Ok(read) => read,
         Err(e) => return super::unavailable(&portal, &chrome, &e.to_string()),
     };
+    // The person's cases in one read; a case not among them (an application of another
+    // identity's owner key, or past the read's limit) is read on its own.
+    let mut cases: HashMap<String, CaseRow> = HashMap::new();
+    if let Some(rnokpp) = &citizen.rnokpp {
+        let filter = CaseFilter {
+            applicant: Some(rnokpp.clone()),
+            limit: 1000,
+            ..CaseFilter::default()
+        };
+        match portal.store.cases(&filter).await {
+            Ok(rows) => cases.extend(rows.into_iter().map(|c| (c.id.clone(), c))),
+            Err(e) => return super::unavailable(&portal, &chrome, &e.to_string()),
+        }
+    }
     let mut listed = Vec::with_capacity(applications.len());
     for application in &applications {
         let (status, outcome, state) = match &application.case_id {
-            Some(case_id) => match case_with_workflow(&portal, &chrome, case_id).await {
-                Ok((case, runnable)) => {
-                    let w = &runnable.definition.workflow;
-                    (
-                        status_of(w, &case.state, case.outcome.as_deref()),
-                        case.outcome.as_deref().map(outcome_words),
-                        runnable
-                            .definition
-                            .state(&case.state)
-                            .map(|s| s.label().to_string()),
-                    )
+            Some(case_id) => {
+                match with_workflow(&portal, &chrome, cases.remove(case_id), case_id).await {
+                    Ok((case, runnable)) => {
+                        let w = &runnable.definition.workflow;
+                        (
+                            status_of(w, &case.state, case.outcome.as_deref()),
+                            case.outcome.as_deref().map(outcome_words),
+                            runnable
+                                .definition
+                                .state(&case.state)
+                                .map(|s| s.label().to_string()),
+                        )
+                    }
+                    Err(refused) => return refused,
                 }
-                Err(refused) => return refused,
-            },
+            }
             None => (Status::Received, None, None),
         };
         listed.push(json!({
@@ -82,4 +101,20 @@ pub async fn page(State(portal): State<PortalState>, citizen: Citizen) -> Respon
             "drafts": drafts,
         }),
     )
+}
+
+/// `case` (read with the others) with its pinned workflow, or the case read on its own.
+async fn with_workflow(
+    portal: &PortalState,
+    chrome: &crate::portal::pages::Chrome,
+    case: Option<CaseRow>,
+    case_id: &str,
+) -> Result<(CaseRow, std::sync::Arc<crate::workflow::engine::Runnable>), Response> {
+    let Some(case) = case else {
+        return case_with_workflow(portal, chrome, case_id).await;
+    };
+    match portal.engine.runnable(&case.revision, &case.workflow).await {
+        Ok(runnable) => Ok((case, runnable)),
+        Err(e) => Err(super::unavailable(portal, chrome, &e.to_string())),
+    }
 }
