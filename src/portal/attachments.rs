@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use super::PortalState;
 use super::citizen::Citizen;
 use super::forms::judge::FieldError;
+use super::forms::open_posted;
 use super::forms::{Opened, Purpose, open, see_other};
 use super::sniff::{Format, is_program};
 use crate::spec::model::{Attachment, Form};
@@ -144,14 +145,7 @@ pub async fn remove(
     Path((draft, n)): Path<(String, String)>,
     axum::Form(pairs): axum::Form<Vec<(String, String)>>,
 ) -> Response {
-    let csrf = pairs
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.as_str());
-    if let Err(refused) = citizen.check_csrf(csrf) {
-        return refused;
-    }
-    let opened = match open(&portal, &citizen, &draft, Purpose::Change).await {
+    let opened = match open_posted(&portal, &citizen, &draft, &pairs).await {
         Ok(o) => o,
         Err(page) => return page,
     };

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value};
 
-use super::{identity, judge, retention, see_other};
+use super::{identity, judge, posted_csrf, retention, see_other};
 use crate::portal::PortalState;
 use crate::portal::citizen::Citizen;
 use crate::spec::model::{SubmissionMethod, by_id};
@@ -20,11 +20,7 @@ pub async fn apply(
     Path(service): Path<String>,
     axum::Form(pairs): axum::Form<Vec<(String, String)>>,
 ) -> Response {
-    let csrf = pairs
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.as_str());
-    if let Err(refused) = citizen.check_csrf(csrf) {
+    if let Err(refused) = citizen.check_csrf(posted_csrf(&pairs)) {
         return refused;
     }
     let Some(compiled) = portal.current.load_full() else {

@@ -13,7 +13,7 @@ use super::judge::{
     FieldError, as_application, asked, entry_field_id, field_id, field_shown, group_id, judge_form,
     visible_pages,
 };
-use super::{Opened, Purpose, identity, open, save, see_other, tampered};
+use super::{Opened, Purpose, identity, open, open_posted, save, see_other, tampered};
 use crate::check::form_data::application_data;
 use crate::portal::PortalState;
 use crate::portal::citizen::Citizen;
@@ -99,14 +99,7 @@ pub async fn submit(
     Path(draft): Path<String>,
     axum::Form(pairs): axum::Form<Vec<(String, String)>>,
 ) -> Response {
-    let csrf = pairs
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.as_str());
-    if let Err(refused) = citizen.check_csrf(csrf) {
-        return refused;
-    }
-    let opened = match open(&portal, &citizen, &draft, Purpose::Change).await {
+    let opened = match open_posted(&portal, &citizen, &draft, &pairs).await {
         Ok(o) => o,
         Err(page) => return page,
     };

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
 
-use super::{Purpose, open};
+use super::{Purpose, open, open_posted};
 use crate::portal::PortalState;
 use crate::portal::citizen::Citizen;
 use crate::spec::model::by_id;
@@ -44,14 +44,7 @@ pub async fn delete(
     Path(draft): Path<String>,
     axum::Form(pairs): axum::Form<Vec<(String, String)>>,
 ) -> Response {
-    let csrf = pairs
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.as_str());
-    if let Err(refused) = citizen.check_csrf(csrf) {
-        return refused;
-    }
-    let opened = match open(&portal, &citizen, &draft, Purpose::Change).await {
+    let opened = match open_posted(&portal, &citizen, &draft, &pairs).await {
         Ok(o) => o,
         Err(page) => return page,
     };

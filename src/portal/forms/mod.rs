@@ -52,6 +52,26 @@ pub enum Purpose {
     Change,
 }
 
+/// The draft `id` opened for a change the citizen posted as `pairs`, once the form's CSRF token
+/// is the session's.
+pub async fn open_posted(
+    portal: &PortalState,
+    citizen: &Citizen,
+    id: &str,
+    pairs: &[(String, String)],
+) -> Result<Opened, Response> {
+    citizen.check_csrf(posted_csrf(pairs))?;
+    open(portal, citizen, id, Purpose::Change).await
+}
+
+/// The `csrf` field of a posted form.
+pub fn posted_csrf(pairs: &[(String, String)]) -> Option<&str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str())
+}
+
 /// Opens `citizen`'s draft `id`, or the page that says why not: someone else's or a removed
 /// one is not found (never a word of it), an expired one is removed now, a signed one refuses
 /// changes (409), and a form the applied revision no longer has cannot be continued.

@@ -12,7 +12,8 @@ use serde_json::{Map, Value, json};
 use super::input::{Action, PageInput, read, shown_input};
 use super::judge::{FieldError, field_shown, group_id, judge_page, visible_pages};
 use super::{
-    Opened, Purpose, identity, next_after, open, registries, save, see_other, tampered, view,
+    Opened, Purpose, identity, next_after, open, open_posted, registries, save, see_other,
+    tampered, view,
 };
 use crate::portal::PortalState;
 use crate::portal::citizen::Citizen;
@@ -89,14 +90,7 @@ pub async fn submit(
     Query(back): Query<Return>,
     axum::Form(pairs): axum::Form<Vec<(String, String)>>,
 ) -> Response {
-    let csrf = pairs
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.as_str());
-    if let Err(refused) = citizen.check_csrf(csrf) {
-        return refused;
-    }
-    let opened = match open(&portal, &citizen, &draft, Purpose::Change).await {
+    let opened = match open_posted(&portal, &citizen, &draft, &pairs).await {
         Ok(o) => o,
         Err(page) => return page,
     };
