@@ -2,7 +2,9 @@
 //! (`Current::load_full`), a background runner is told of each newly applied one (`Revisions`)
 //! instead of polling for it. Only the reconciler's `Publisher` changes it.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 use tokio::sync::watch;
@@ -100,6 +102,43 @@ impl Revisions {
             }
             if let Some(compiled) = self.announced.borrow_and_update().clone() {
                 return compiled;
+            }
+        }
+    }
+}
+
+impl Current {
+    /// Hands each applied revision to `take` until `stopped` turns. A revision `take` could not
+    /// take (`Err`, which `take` has logged) is handed again every `retry`, until a newer one
+    /// replaces it.
+    pub async fn follow<F, Fut>(
+        &self,
+        retry: Duration,
+        mut stopped: watch::Receiver<bool>,
+        mut take: F,
+    ) where
+        F: FnMut(Arc<Compiled>) -> Fut,
+        Fut: Future<Output = Result<(), ()>>,
+    {
+        let mut revisions = self.subscribe();
+        let mut pending: Option<Arc<Compiled>> = None;
+        loop {
+            let again = async {
+                match pending {
+                    Some(_) => tokio::time::sleep(retry).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                compiled = revisions.next() => pending = Some(compiled),
+                _ = again => {}
+                changed = stopped.changed() => if changed.is_err() || *stopped.borrow() { return },
+            }
+            let Some(compiled) = pending.take() else {
+                continue;
+            };
+            if take(compiled.clone()).await.is_err() {
+                pending = Some(compiled);
             }
         }
     }

@@ -2,7 +2,6 @@
 //! applied revisions and records, per e-service, a hash of what the citizen's procedure is (the
 //! e-service, its form and its workflow as canonical JSON) with the moment it first applied.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -77,34 +76,22 @@ pub async fn since(
 
 /// The runner: each applied revision's procedures recorded; one that cannot be is logged and
 /// tried again until a newer revision comes. Stops when `stopped` turns.
-pub fn spawn(current: Current, store: Store, mut stopped: watch::Receiver<bool>) -> JoinHandle<()> {
+pub fn spawn(current: Current, store: Store, stopped: watch::Receiver<bool>) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut revisions = current.subscribe();
-        let mut pending: Option<Arc<Compiled>> = None;
-        loop {
-            let retry = async {
-                match pending {
-                    Some(_) => tokio::time::sleep(RETRY).await,
-                    None => std::future::pending().await,
+        current
+            .follow(RETRY, stopped, |compiled| {
+                let store = store.clone();
+                async move {
+                    record(&store, &compiled).await.map_err(|e| {
+                        tracing::error!(
+                            "cannot record since when the procedures of revision {} apply: {e}; \
+                             the e-service pages show no date until it is (retrying in {}s)",
+                            compiled.revision.short(),
+                            RETRY.as_secs()
+                        );
+                    })
                 }
-            };
-            tokio::select! {
-                compiled = revisions.next() => pending = Some(compiled),
-                _ = retry => {}
-                changed = stopped.changed() => if changed.is_err() || *stopped.borrow() { return },
-            }
-            let Some(compiled) = pending.take() else {
-                continue;
-            };
-            if let Err(e) = record(&store, &compiled).await {
-                tracing::error!(
-                    "cannot record since when the procedures of revision {} apply: {e}; the \
-                     e-service pages show no date until it is (retrying in {}s)",
-                    compiled.revision.short(),
-                    RETRY.as_secs()
-                );
-                pending = Some(compiled);
-            }
-        }
+            })
+            .await
     })
 }

@@ -9,7 +9,6 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::compile::Compiled;
 use crate::compile::current::Current;
 use crate::gateway::keys::KeyRing;
 use crate::reconcile::Shared;
@@ -114,39 +113,27 @@ async fn follow_revisions(
     current: Current,
     api: CasesApi,
     keys: PathBuf,
-    mut stopped: watch::Receiver<bool>,
+    stopped: watch::Receiver<bool>,
 ) {
-    let mut revisions = current.subscribe();
-    let mut pending: Option<Arc<Compiled>> = None;
-    loop {
-        let retry = async {
-            match pending {
-                Some(_) => tokio::time::sleep(RETRY).await,
-                None => std::future::pending().await,
+    current
+        .follow(RETRY, stopped, |compiled| {
+            let (api, keys) = (api.clone(), keys.clone());
+            async move {
+                api.engine().set_seals(Arc::new(KeyRingSeals::new(
+                    KeyRing::new(keys),
+                    compiled.clone(),
+                )));
+                api.apply(&compiled).await.map_err(|e| {
+                    tracing::error!(
+                        "the case engine cannot take revision {}: {e}; new cases start on the one \
+                         before until it can (retrying in {}s)",
+                        compiled.revision.short(),
+                        RETRY.as_secs()
+                    );
+                })
             }
-        };
-        tokio::select! {
-            compiled = revisions.next() => pending = Some(compiled),
-            _ = retry => {}
-            changed = stopped.changed() => if changed.is_err() || *stopped.borrow() { return },
-        }
-        let Some(compiled) = pending.take() else {
-            continue;
-        };
-        api.engine().set_seals(Arc::new(KeyRingSeals::new(
-            KeyRing::new(keys.clone()),
-            compiled.clone(),
-        )));
-        if let Err(e) = api.apply(&compiled).await {
-            tracing::error!(
-                "the case engine cannot take revision {}: {e}; new cases start on the one before \
-                 until it can (retrying in {}s)",
-                compiled.revision.short(),
-                RETRY.as_secs()
-            );
-            pending = Some(compiled);
-        }
-    }
+        })
+        .await
 }
 
 /// Tests only (`--clock-file`): wakes the timer runner when the test moves the clock, as a
