@@ -305,6 +305,21 @@ fn render(
     token: &str,
     errors: Vec<Value>,
 ) -> Response {
+    // Each field's own message, shown beside it as well as in the summary.
+    let mut by_field: serde_json::Map<String, Value> = ["kind", "text", "email"]
+        .into_iter()
+        .map(|name| (name.to_string(), Value::Null))
+        .collect();
+    for e in &errors {
+        if let (Some(field), Some(message)) = (e["field"].as_str(), e["message"].as_str()) {
+            let name = if field.starts_with("feedback-kind") {
+                "kind"
+            } else {
+                field.trim_start_matches("feedback-")
+            };
+            by_field.insert(name.into(), json!(message));
+        }
+    }
     let kinds: Vec<Value> = KINDS
         .iter()
         .map(|(id, words)| json!({"id": id, "words": words}))
@@ -318,6 +333,7 @@ fn render(
             "kinds": kinds,
             "token": token,
             "errors": errors,
+            "error": by_field,
             "max_text": MAX_TEXT,
         }),
     )

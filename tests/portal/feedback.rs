@@ -251,6 +251,8 @@ async fn anyone_writes_to_the_administrator_from_any_page_and_anonymous_senders_
         "Введіть адресу електронної пошти",
         ">Довгий текст</textarea>",
         "value=\"not an address\"",
+        // Beside the field too, tied to it for screen readers.
+        "aria-describedby=\"feedback-email-error\" aria-invalid=\"true\"",
     ] {
         assert!(wrong.body.contains(said), "{said}: {}", wrong.body);
     }
