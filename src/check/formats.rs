@@ -589,6 +589,17 @@ pub(super) fn check(c: &mut Checker) {
             f.duration(&format!("/cases/{i}/retention"), &case.retention, true);
         }
     }
+    for poll in &spec.polls {
+        let mut f = formats!(Kind::Poll, poll.id);
+        f.id("/id", "poll", &poll.id);
+        f.date("/period/from", &poll.period.from);
+        if let Some(until) = &poll.period.until {
+            f.date("/period/until", until);
+        }
+        for (i, option) in poll.options.iter().enumerate() {
+            f.id(&format!("/options/{i}/id"), "poll option", &option.id);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Semantic checks of a loaded spec tree: references, formats, agreements, policies (MIN-2),
-//! over-grants (MIN-3), forms, workflows, e-services, retention, certificates and how systems
+//! over-grants (MIN-3), forms, workflows, e-services, retention, polls, certificates and how systems
 //! connect. Each check reads the typed model and reports through one `Checker`, locating values
 //! with the `SourceMap`. Checks never stop early: `validate` shows every problem of the tree in
 //! one run.
@@ -16,6 +16,7 @@ pub(crate) mod formats;
 mod forms;
 mod nested_ids;
 mod policy;
+mod polls;
 mod records;
 mod references;
 mod responses;
@@ -77,6 +78,7 @@ pub fn run(loaded: &Loaded, today: NaiveDate) -> Vec<Diagnostic> {
     workflows::check(&mut checker);
     eservices::check(&mut checker);
     records::check(&mut checker);
+    polls::check(&mut checker);
     crypto::check(&mut checker);
     connections::check(&mut checker);
     documents::check(&mut checker);

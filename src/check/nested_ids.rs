@@ -1,6 +1,6 @@
 //! Ids inside a node are unique too (H0201, as for top-level ids): a participant's units,
 //! subsystems and services, the system's gateway nodes and trust anchors, a workflow's states,
-//! a form's pages, attachments and consents, a classifier's items, and the fields at one level of a response.
+//! a form's pages, attachments and consents, a classifier's items, a poll's options, and the fields at one level of a response.
 
 use std::collections::HashMap;
 
@@ -97,6 +97,16 @@ pub(super) fn check(c: &mut Checker) {
             "/consents",
             ("consent", "id"),
             f.consents.iter().map(|k| k.id.as_str()),
+        );
+    }
+    for poll in &spec.polls {
+        unique(
+            c,
+            Kind::Poll,
+            &poll.id,
+            "/options",
+            ("poll option", "id"),
+            poll.options.iter().map(|o| o.id.as_str()),
         );
     }
     for cl in &spec.classifiers {

@@ -8,14 +8,18 @@ pub mod cabinet;
 pub mod catalogue;
 pub mod citizen;
 pub mod cross_check;
+pub mod digests;
 pub mod e_service;
+pub mod feedback;
 pub mod forms;
 pub mod home;
 pub mod office;
 pub mod pages;
 pub mod pdf;
+pub mod polls;
 pub mod prefill;
 pub mod procedure_since;
+pub mod ratings;
 pub mod registration;
 pub mod registry_reads;
 pub mod security_log;
@@ -57,6 +61,8 @@ pub struct PortalState {
     pub settings: Arc<PortalSettings>,
     /// The OpenID Connect relying party citizens sign in through.
     pub sign_in: Arc<sign_in::relying_party::RelyingParty>,
+    /// The keyed digests ratings and poll answers are kept under.
+    pub digests: Arc<digests::Digests>,
 }
 
 /// How this appliance runs the portal.
@@ -93,6 +99,23 @@ where
             get(cabinet::documents::download),
         )
         .route("/cabinet/data-requests", get(cabinet::data_requests::page))
+        .route(
+            "/cabinet/applications/{id}/rating",
+            post(ratings::rate).layer(forms::body_limit()),
+        )
+        .route(
+            "/feedback",
+            get(feedback::form)
+                .post(feedback::send)
+                .layer(forms::body_limit()),
+        )
+        .route("/polls", get(polls::list))
+        .route(
+            "/polls/{id}",
+            get(polls::page)
+                .post(polls::answer)
+                .layer(forms::body_limit()),
+        )
         .route("/sign-in", get(sign_in::start))
         .route("/sign-in/callback", get(sign_in::callback))
         .route("/sign-out", post(sign_in::sign_out))

@@ -92,6 +92,30 @@ const TEMPLATES: &[(&str, &str)] = &[
         "office/audit.html",
         include_str!("../../templates/portal/office/audit.html"),
     ),
+    (
+        "rating.html",
+        include_str!("../../templates/portal/rating.html"),
+    ),
+    (
+        "cabinet/rate.html",
+        include_str!("../../templates/portal/cabinet/rate.html"),
+    ),
+    (
+        "feedback.html",
+        include_str!("../../templates/portal/feedback.html"),
+    ),
+    (
+        "feedback-sent.html",
+        include_str!("../../templates/portal/feedback-sent.html"),
+    ),
+    (
+        "polls.html",
+        include_str!("../../templates/portal/polls.html"),
+    ),
+    (
+        "poll.html",
+        include_str!("../../templates/portal/poll.html"),
+    ),
 ];
 
 const STYLESHEET: &str = include_str!("../../templates/portal/portal.css");

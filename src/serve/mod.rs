@@ -241,6 +241,9 @@ pub async fn run(options: Options) -> Result<(), String> {
             sign_in: Arc::new(crate::portal::sign_in::relying_party::RelyingParty::new(
                 &options.keys,
             )?),
+            digests: Arc::new(crate::portal::digests::Digests::load_or_create(
+                &options.keys,
+            )),
         },
         cases,
     };

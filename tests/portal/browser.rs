@@ -303,3 +303,20 @@ fn the_audit_names_each_problem_of_a_page_made_to_fail_it() {
         "the page made to fail is not meant to scroll at 1280 px:\n{found}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_writes_to_the_administrator_and_a_citizen_answers_a_poll_in_a_browser() {
+    if !browser_available() {
+        return;
+    }
+    let portal = Portal::start().await;
+    let report = run_against(&portal, "feedback.mjs").await;
+    assert!(
+        report
+            .steps
+            .iter()
+            .any(|s| s == "sign in and answer the park poll"),
+        "the feedback scenario stopped early: {:?}",
+        report.steps
+    );
+}

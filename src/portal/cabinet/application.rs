@@ -91,6 +91,10 @@ pub async fn page(
             withdrawal(&definition.workflow, &case.state).map(|t| json!({"title": t.label()}))
         );
     }
+    match crate::portal::ratings::view(&portal, &owned).await {
+        Ok(rating) => view["rating"] = rating,
+        Err(e) => return super::unavailable(&portal, &chrome, &e),
+    }
     portal
         .pages
         .render(StatusCode::OK, "cabinet/application.html", &chrome, view)

@@ -10,6 +10,7 @@ pub mod eservice;
 pub mod form;
 pub mod participant;
 pub mod policy;
+pub mod poll;
 pub mod retention;
 pub mod scenario;
 pub mod system;
@@ -23,6 +24,7 @@ pub use eservice::*;
 pub use form::*;
 pub use participant::*;
 pub use policy::*;
+pub use poll::*;
 pub use retention::*;
 pub use scenario::*;
 pub use system::*;
@@ -52,6 +54,7 @@ macro_rules! for_each_kind {
             "official" => officials: Official,
             "journal" => journals: Journal,
             "case-index" => case_indexes: CaseIndex,
+            "poll" => polls: Poll,
             "scenario" => scenarios: Scenario,
         }
     };
