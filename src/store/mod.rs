@@ -11,6 +11,7 @@ mod case_lists;
 mod cases;
 mod documents;
 mod drafts;
+mod feedback;
 mod health;
 mod journals;
 mod ledger;
@@ -38,6 +39,7 @@ pub use cases::{
 };
 pub use documents::DocumentRow;
 pub use drafts::{DraftRow, DraftWrite, NewDraft};
+pub use feedback::{FeedbackRow, NewFeedback, NewRating, RatingRow, month_of};
 pub use health::{Availability, HealthResult, ServiceHealth};
 pub use ledger::{
     Exchange, GENESIS_HASH, LOG_FORMAT, Link, LogHead, LogReceipt, LogRecord, MAX_BATCH,

@@ -10,6 +10,7 @@ mod cabinet;
 mod catalogue;
 mod data_requests_peer;
 mod fake_issuer;
+mod feedback_store;
 mod forms;
 mod home;
 mod portal;
