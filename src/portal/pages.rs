@@ -80,6 +80,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         "attachments.html",
         include_str!("../../templates/portal/attachments.html"),
     ),
+    (
+        "statistics/chart.html",
+        include_str!("../../templates/portal/statistics/chart.html"),
+    ),
+    (
+        "statistics/overview.html",
+        include_str!("../../templates/portal/statistics/overview.html"),
+    ),
+    (
+        "statistics/e-service.html",
+        include_str!("../../templates/portal/statistics/e-service.html"),
+    ),
 ];
 
 const STYLESHEET: &str = include_str!("../../templates/portal/portal.css");

@@ -241,6 +241,7 @@ pub async fn run(options: Options) -> Result<(), String> {
             sign_in: Arc::new(crate::portal::sign_in::relying_party::RelyingParty::new(
                 &options.keys,
             )?),
+            views: Arc::default(),
         },
         cases,
     };
@@ -327,6 +328,11 @@ pub async fn run(options: Options) -> Result<(), String> {
         stopped.clone(),
     );
 
+    let views = crate::portal::statistics::views::spawn(
+        state.portal.views.clone(),
+        store.clone(),
+        stopped.clone(),
+    );
     let portal_sweep = tokio::spawn(crate::portal::registration::sweep(
         state.portal.engine.clone(),
         stopped.clone(),
@@ -360,6 +366,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     let _ = procedures.await;
     let _ = drafts.await;
     let _ = portal_sweep.await;
+    let _ = views.await;
     let served = server.await.map_err(|e| e.to_string()).and_then(|r| r);
     // The records written since the last checkpoint are signed before the node stops.
     gateway_runners.finish().await;

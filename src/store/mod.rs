@@ -49,7 +49,7 @@ pub use ledger::{
 pub use open_cases::{CaseMove, OpenCases};
 pub use outbox::{LeasedMail, MailOutcome, MailStatus, NewMail};
 pub use portal_sessions::{NewSession, PendingSignIn, SessionEnd, SessionRow};
-pub use portal_stats::{ClosedCase, HourlyCount, OverdueCase, PortalCounters};
+pub use portal_stats::{ClosedCase, HourlyCount, MonthlyRatings, OverdueCase, PortalCounters};
 pub use procedure_versions::ProcedureVersion;
 pub use rate_buckets::{Lease, LeaseRequest};
 pub use reconciles::{NewReconcile, Outcome, ReconcileRecord};

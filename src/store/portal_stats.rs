@@ -1,6 +1,7 @@
 //! The portal's quality statistics (PORTAL-10): counters per e-service and month (page views,
 //! applications started) added as upserts, and aggregate reads of the case engine's tables by
-//! time (cases submitted and overdue per hour, closed cases with their two moments).
+//! time (cases submitted and overdue per hour, closed cases with their two moments), and the
+//! citizens' ratings (the feedback repository's table) counted per month and number of stars.
 
 use chrono::{DateTime, Utc};
 
@@ -43,6 +44,24 @@ pub struct ClosedCase {
     pub outcome: String,
     pub submitted_at: DateTime<Utc>,
     pub closed_at: DateTime<Utc>,
+}
+
+/// How many ratings of `stars` an e-service was given in one month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthlyRatings {
+    pub e_service: String,
+    /// The first moment of the month (UTC), as the ratings are kept.
+    pub month: DateTime<Utc>,
+    pub stars: u8,
+    pub count: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct RatingsRow {
+    e_service: String,
+    month: String,
+    stars: i64,
+    n: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -96,7 +115,10 @@ impl Store {
                 .map(drop))
             .map_err(|e| {
                 self.failed(
-                    &format!("count the views and started applications of e-service {} in", c.e_service),
+                    &format!(
+                        "count the views and started applications of e-service {} in",
+                        c.e_service
+                    ),
                     e,
                 )
             })?;
@@ -230,11 +252,50 @@ impl Store {
             .collect()
     }
 
+    /// The ratings given since the month starting at `from` (UTC), counted per e-service, month
+    /// and number of stars.
+    pub async fn ratings_monthly(
+        &self,
+        e_service: Option<&str>,
+        from: DateTime<Utc>,
+    ) -> Result<Vec<MonthlyRatings>, StoreError> {
+        let sql = format!(
+            "SELECT e_service, month, stars, COUNT(*) AS n FROM ratings WHERE month >= $1{} \
+             GROUP BY e_service, month, stars",
+            of_one("e_service", e_service)
+        );
+        let from = time_text(&from);
+        let rows: Vec<RatingsRow> = on_pool!(&self.pool, pool => {
+            let q = sqlx::query_as(&sql).bind(&from);
+            let q = match e_service { Some(e) => q.bind(e), None => q };
+            q.fetch_all(pool).await
+        })
+        .map_err(|e| self.failed("count the ratings in", e))?;
+        rows.into_iter()
+            .map(|row| {
+                let what = format!("a rating of e-service {}", row.e_service);
+                let month = parse_time(&row.month)
+                    .ok_or_else(|| self.malformed(&what, "month", &row.month))?;
+                let stars = u8::try_from(row.stars)
+                    .ok()
+                    .filter(|s| (1..=5).contains(s))
+                    .ok_or_else(|| {
+                        self.malformed(&what, "number of stars", &row.stars.to_string())
+                    })?;
+                Ok(MonthlyRatings {
+                    e_service: row.e_service,
+                    month,
+                    stars,
+                    count: row.n,
+                })
+            })
+            .collect()
+    }
+
     /// An hour as the grouping reads it from a stored time (`YYYY-MM-DDTHH`).
     fn hour(&self, text: &str, e_service: &str, what: &str) -> Result<DateTime<Utc>, StoreError> {
-        parse_time(&format!("{text}:00:00Z")).ok_or_else(|| {
-            self.malformed(&format!("a case of e-service {e_service}"), what, text)
-        })
+        parse_time(&format!("{text}:00:00Z"))
+            .ok_or_else(|| self.malformed(&format!("a case of e-service {e_service}"), what, text))
     }
 }
 
@@ -246,5 +307,8 @@ fn is_month(text: &str) -> bool {
         && b.iter()
             .enumerate()
             .all(|(i, c)| i == 4 || c.is_ascii_digit())
-        && matches!(&text[5..], "01" | "02" | "03" | "04" | "05" | "06" | "07" | "08" | "09" | "10" | "11" | "12")
+        && matches!(
+            &text[5..],
+            "01" | "02" | "03" | "04" | "05" | "06" | "07" | "08" | "09" | "10" | "11" | "12"
+        )
 }

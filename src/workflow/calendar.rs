@@ -512,10 +512,22 @@ mod tests {
     fn days_to_a_decision_skip_weekends_and_holidays() {
         // Monday 21 December 2026; Friday the 25th is Christmas.
         let monday = kyiv("2026-12-21 09:00");
-        assert_eq!(CITY.working_days_between(monday, kyiv("2026-12-21 17:59")), 0);
-        assert_eq!(CITY.working_days_between(monday, kyiv("2026-12-22 00:30")), 1);
-        assert_eq!(CITY.working_days_between(monday, kyiv("2026-12-27 12:00")), 3);
-        assert_eq!(CITY.working_days_between(monday, kyiv("2026-12-28 08:00")), 4);
+        assert_eq!(
+            CITY.working_days_between(monday, kyiv("2026-12-21 17:59")),
+            0
+        );
+        assert_eq!(
+            CITY.working_days_between(monday, kyiv("2026-12-22 00:30")),
+            1
+        );
+        assert_eq!(
+            CITY.working_days_between(monday, kyiv("2026-12-27 12:00")),
+            3
+        );
+        assert_eq!(
+            CITY.working_days_between(monday, kyiv("2026-12-28 08:00")),
+            4
+        );
         assert_eq!(CITY.zone(), chrono_tz::Europe::Kyiv);
     }
 }
