@@ -23,9 +23,9 @@ pub struct Tally {
     pub refused: u64,
     pub withdrawn: u64,
     pub overdue: u64,
-    /// Working days from submission to decision of each case granted or refused.
+    /// Working days from submission to decision of each case granted or refused, ascending.
     pub days: Vec<u32>,
-    /// The stars of each rating given.
+    /// The stars of each rating given, ascending.
     pub ratings: Vec<u8>,
 }
 
@@ -172,6 +172,10 @@ pub async fn collect(
             let n = usize::try_from(r.count).unwrap_or(0);
             t.ratings.extend(std::iter::repeat_n(r.stars, n));
         }
+    }
+    for t in tallies.values_mut().flat_map(|months| months.values_mut()) {
+        t.days.sort_unstable();
+        t.ratings.sort_unstable();
     }
     Ok(tallies)
 }
