@@ -303,3 +303,13 @@ fn the_audit_names_each_problem_of_a_page_made_to_fail_it() {
         "the page made to fail is not meant to scroll at 1280 px:\n{found}"
     );
 }
+
+/// Runs `script` against `portal` and asserts its report is clean: the paths of the pages it
+/// audited, or `None` (said loudly) where the browser tests cannot run here.
+pub async fn audited(portal: &Portal, script: &'static str) -> Option<Vec<String>> {
+    if !browser_available() {
+        return None;
+    }
+    let report = run_against(portal, script).await;
+    Some(report.pages.iter().map(|p| p.url.clone()).collect())
+}

@@ -1,7 +1,8 @@
 //! Quality statistics and open data (PORTAL-10, MIN-5): the store's counters and aggregate reads
 //! on SQLite and PostgreSQL (months of the city's calendar, working days to decision, a rewritten
 //! row as a clear error), and through `hromada serve` rare cases (1–4 refusals or withdrawals in a
-//! month, one rating of 1, three page views) that no page, CSV or JSON lets anyone single out.
+//! month, one rating of 1, three page views) that no page, CSV or JSON lets anyone single out,
+//! on pages that pass axe-core in Chromium at both widths.
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -475,6 +476,15 @@ async fn rare_cases_cannot_be_singled_out_from_the_pages_the_csv_or_the_json() {
         for text in [APPLICANT, "Іваненко", "Довго", "1,0"] {
             assert!(!body.contains(text), "a statistics page holds {text}");
         }
+    }
+
+    // In a real browser, every statistics page passes the accessibility audit at both widths.
+    if let Some(visited) = crate::browser::audited(&portal, "statistics.mjs").await {
+        assert!(visited.iter().any(|u| u == "/statistics"), "{visited:?}");
+        assert!(
+            visited.iter().any(|u| u == "/statistics/water-no-debt"),
+            "{visited:?}"
+        );
     }
 
     // Hostile addresses: an unknown e-service, a path trying to leave the route.
