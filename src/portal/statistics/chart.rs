@@ -41,7 +41,7 @@ pub fn bars(id: &str, title: &str, field: Field, months: &[(String, Figure)]) ->
                 "centre": round(x + slot / 2.0),
                 "text_y": round(baseline - height - 6.0),
                 "text": short(field, *figure),
-                "hidden": *figure == Figure::Hidden,
+                "hidden": matches!(figure, Figure::Hidden | Figure::Withheld),
                 "month": month_label(month),
                 "month_y": round(baseline + 18.0),
                 "year_y": round(baseline + 34.0),
@@ -55,7 +55,9 @@ pub fn bars(id: &str, title: &str, field: Field, months: &[(String, Figure)]) ->
         .filter(|(_, f)| f.value() == Some(max) && max > 0.0)
         .map(|(m, _)| month_words(m))
         .collect::<Vec<_>>();
-    let hidden = months.iter().any(|(_, f)| *f == Figure::Hidden);
+    let hidden = months
+        .iter()
+        .any(|(_, f)| matches!(f, Figure::Hidden | Figure::Withheld));
     let mut desc = match (months.first(), months.last()) {
         (Some((first, _)), Some((last, _))) => format!(
             "Стовпчикова діаграма за місяцями з {} до {}.",
@@ -74,7 +76,9 @@ pub fn bars(id: &str, title: &str, field: Field, months: &[(String, Figure)]) ->
         ));
     }
     if hidden {
-        desc.push_str(" Значення, що стосуються менше ніж п'яти осіб, приховано.");
+        desc.push_str(
+            " Значення, що стосуються менше ніж п'яти осіб або дають змогу їх обчислити, приховано.",
+        );
     }
     desc.push_str(" Усі числа — у таблиці поруч.");
     json!({
@@ -90,10 +94,11 @@ pub fn bars(id: &str, title: &str, field: Field, months: &[(String, Figure)]) ->
     })
 }
 
-/// The number above a bar: short, "<5" for a suppressed one.
+/// The number above a bar: short, "<5" for a count of 1–4 people, "×" for one withheld.
 fn short(field: Field, figure: Figure) -> String {
     match figure {
         Figure::Hidden => "<5".to_string(),
+        Figure::Withheld => "×".to_string(),
         _ => published::words(field, figure),
     }
 }

@@ -1,6 +1,6 @@
 //! What of the statistics may be published (MIN-5; 003 §4.5(9)): a count of fewer than five
-//! people is suppressed, and so is every number derived from such a count that would give it
-//! away (a total minus its shown parts, a median or mean over fewer than five).
+//! people is suppressed, and so is every number derived from such a count: a total over a
+//! suppressed part (so no published total ever adds one), a median or mean over fewer than five.
 
 /// The fewest people a published number may stand for.
 pub const THRESHOLD: u64 = 5;
@@ -11,6 +11,9 @@ pub enum Figure {
     Shown(f64),
     /// Suppressed: it would stand for fewer than [`THRESHOLD`] people.
     Hidden,
+    /// Suppressed: a total over a suppressed part, or a mean over a suppressed count, which
+    /// together with the published parts would give it away.
+    Withheld,
     /// Nothing to measure (no case decided, no rating given).
     Absent,
 }
@@ -33,15 +36,14 @@ pub fn count(n: u64) -> Figure {
     }
 }
 
-/// The sum of counts that are themselves published one by one: shown only if the sum may be,
-/// and the parts suppressed add up to none or to at least [`THRESHOLD`] (otherwise the sum
-/// minus the shown parts would give a suppressed one away).
+/// The sum of counts that are themselves published one by one: shown only if every part is
+/// (the sum minus the shown parts would give a suppressed one away, and sums over several
+/// suppressed parts, crossed with each other, could pin them down).
 pub fn total(parts: &[u64]) -> Figure {
-    let sum: u64 = parts.iter().sum();
-    let hidden: u64 = parts.iter().filter(|n| count(**n) == Figure::Hidden).sum();
-    match count(sum) {
-        Figure::Shown(_) if hidden == 0 || hidden >= THRESHOLD => Figure::Shown(sum as f64),
-        _ => Figure::Hidden,
+    if parts.iter().any(|n| count(*n) == Figure::Hidden) {
+        Figure::Withheld
+    } else {
+        Figure::Shown(parts.iter().sum::<u64>() as f64)
     }
 }
 
@@ -75,7 +77,8 @@ pub fn mean(values: &[u8], n: Figure) -> Figure {
             let sum: f64 = values.iter().map(|v| f64::from(*v)).sum();
             Figure::Shown((sum / values.len() as f64 * 10.0).round() / 10.0)
         }
-        _ => Figure::Hidden,
+        Figure::Hidden => Figure::Hidden,
+        _ => Figure::Withheld,
     }
 }
 
@@ -105,13 +108,13 @@ mod tests {
     }
 
     #[test]
-    fn a_total_that_would_reveal_a_hidden_part_is_hidden_too() {
+    fn a_total_over_a_hidden_part_is_withheld() {
         // 12 − 10 would give the 2 away.
-        assert_eq!(total(&[10, 2]), Figure::Hidden);
-        // Two hidden parts of 3 and 2: the total only says they are five together.
-        assert_eq!(total(&[10, 3, 2]), Figure::Shown(15.0));
+        assert_eq!(total(&[10, 2]), Figure::Withheld);
+        // 4 + 4: a sum of 8 over two hidden parts says each is 4.
+        assert_eq!(total(&[10, 4, 4]), Figure::Withheld);
+        assert_eq!(total(&[1, 1, 1, 1, 1]), Figure::Withheld);
         assert_eq!(total(&[10, 0, 6]), Figure::Shown(16.0));
-        assert_eq!(total(&[1, 1, 1]), Figure::Hidden);
         assert_eq!(total(&[]), Figure::Shown(0.0));
     }
 
@@ -131,7 +134,7 @@ mod tests {
     fn a_mean_is_shown_exactly_when_its_count_is() {
         assert_eq!(mean(&[5, 5, 5, 5, 1], count(5)), Figure::Shown(4.2));
         assert_eq!(mean(&[1], count(1)), Figure::Hidden);
-        assert_eq!(mean(&[5, 5, 5, 5, 5, 1], total(&[5, 1])), Figure::Hidden);
+        assert_eq!(mean(&[5, 5, 5, 5, 5, 1], total(&[5, 1])), Figure::Withheld);
         assert_eq!(mean(&[], count(0)), Figure::Absent);
     }
 }

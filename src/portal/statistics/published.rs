@@ -170,7 +170,7 @@ impl Figures {
         FIELDS
             .iter()
             .zip(&self.0)
-            .filter(|(_, f)| **f == Figure::Hidden)
+            .filter(|(_, f)| matches!(f, Figure::Hidden | Figure::Withheld))
             .map(|(field, _)| field.name)
             .collect()
     }
@@ -195,7 +195,7 @@ impl Figures {
                     "name": field.name,
                     "title": field.title,
                     "text": words(*field, *figure),
-                    "hidden": *figure == Figure::Hidden,
+                    "hidden": matches!(figure, Figure::Hidden | Figure::Withheld),
                 })
             })
             .collect()
@@ -220,11 +220,13 @@ pub fn plain(field: Field, figure: Figure) -> String {
     }
 }
 
-/// A figure as the pages say it: a decimal comma, "менше 5" for a suppressed one.
+/// A figure as the pages say it: a decimal comma, "менше 5" for a count of 1–4 people,
+/// "приховано" for a number that would give one away.
 pub fn words(field: Field, figure: Figure) -> String {
     match figure {
         Figure::Shown(_) => plain(field, figure).replace('.', ","),
         Figure::Hidden => format!("менше {}", disclosure::THRESHOLD),
+        Figure::Withheld => "приховано".to_string(),
         Figure::Absent => "—".to_string(),
     }
 }
@@ -257,19 +259,24 @@ mod tests {
         let both = Figures::sum([&rare, &common]);
         assert_eq!(
             both.get("refused"),
-            Figure::Hidden,
+            Figure::Withheld,
             "9 − 7 would give the 2 away"
         );
         assert_eq!(
             both.get("ratings"),
-            Figure::Hidden,
+            Figure::Withheld,
             "6 − 5 would give the 1 away"
         );
-        assert_eq!(both.get("rating_mean"), Figure::Hidden);
+        assert_eq!(both.get("rating_mean"), Figure::Withheld);
+        assert_eq!(both.hidden(), ["refused", "ratings", "rating_mean"]);
         assert_eq!(both.get("submitted"), Figure::Shown(24.0));
         assert_eq!(both.json()["refused"], Value::Null);
         assert_eq!(both.json()["submitted"], json!(24));
         assert_eq!(words(FIELDS[index("refused")], Figure::Hidden), "менше 5");
+        assert_eq!(
+            words(FIELDS[index("refused")], Figure::Withheld),
+            "приховано"
+        );
         assert_eq!(
             words(FIELDS[index("rating_mean")], Figure::Shown(4.8)),
             "4,8"
