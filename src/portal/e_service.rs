@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::PortalState;
 use super::citizen::Citizen;
-use super::{catalogue, home, procedure_since, way_through};
+use super::{catalogue, home, procedure_since, statistics, way_through};
 use crate::compile::Compiled;
 use crate::spec::Spec;
 use crate::spec::labels;
@@ -38,6 +38,10 @@ pub async fn page(
             "Посилання застаріле або містить помилку. Знайдіть послугу в переліку.",
         );
     };
+    portal.views.count(
+        &e_service.id,
+        statistics::collect::month_in(portal.engine.clock().now(), statistics::city_zone(spec)),
+    );
     let since = procedure_since::since(&portal.store, &compiled, e_service).await;
     let context = context(&compiled, e_service, since, chrome.csrf.as_deref());
     portal.pages.render(

@@ -14,6 +14,7 @@ pub mod feedback;
 pub mod forms;
 pub mod home;
 pub mod office;
+pub mod open_data;
 pub mod pages;
 pub mod pdf;
 pub mod polls;
@@ -28,6 +29,7 @@ pub mod sign_in;
 pub mod signature;
 pub mod signing;
 pub mod sniff;
+pub mod statistics;
 pub mod way_through;
 
 use std::sync::Arc;
@@ -63,6 +65,8 @@ pub struct PortalState {
     pub sign_in: Arc<sign_in::relying_party::RelyingParty>,
     /// The keyed digests ratings and poll answers are kept under.
     pub digests: Arc<digests::Digests>,
+    /// Views of the e-services' pages counted since the statistics' last flush.
+    pub views: Arc<statistics::views::Views>,
 }
 
 /// How this appliance runs the portal.
@@ -85,6 +89,11 @@ where
         .route("/", get(home::page))
         .route("/services/{id}", get(e_service::page))
         .route("/assets/portal.css", get(pages::stylesheet))
+        .route("/statistics", get(statistics::overview))
+        .route("/statistics/{id}", get(statistics::e_service))
+        .route("/open-data/statistics.csv", get(open_data::csv))
+        .route("/open-data/statistics.json", get(open_data::json))
+        .route("/open-data/datapackage.json", get(open_data::datapackage))
         .route("/cabinet", get(cabinet::list::page))
         .route(
             "/cabinet/applications/{id}",

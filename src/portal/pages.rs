@@ -116,6 +116,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         "poll.html",
         include_str!("../../templates/portal/poll.html"),
     ),
+    (
+        "statistics/chart.html",
+        include_str!("../../templates/portal/statistics/chart.html"),
+    ),
+    (
+        "statistics/overview.html",
+        include_str!("../../templates/portal/statistics/overview.html"),
+    ),
+    (
+        "statistics/e-service.html",
+        include_str!("../../templates/portal/statistics/e-service.html"),
+    ),
 ];
 
 const STYLESHEET: &str = include_str!("../../templates/portal/portal.css");

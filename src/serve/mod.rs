@@ -244,6 +244,7 @@ pub async fn run(options: Options) -> Result<(), String> {
             digests: Arc::new(crate::portal::digests::Digests::load_or_create(
                 &options.keys,
             )),
+            views: Arc::default(),
         },
         cases,
     };
@@ -330,6 +331,11 @@ pub async fn run(options: Options) -> Result<(), String> {
         stopped.clone(),
     );
 
+    let views = crate::portal::statistics::views::spawn(
+        state.portal.views.clone(),
+        store.clone(),
+        stopped.clone(),
+    );
     let portal_sweep = tokio::spawn(crate::portal::registration::sweep(
         state.portal.engine.clone(),
         stopped.clone(),
@@ -363,6 +369,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     let _ = procedures.await;
     let _ = drafts.await;
     let _ = portal_sweep.await;
+    let _ = views.await;
     let served = server.await.map_err(|e| e.to_string()).and_then(|r| r);
     // The records written since the last checkpoint are signed before the node stops.
     gateway_runners.finish().await;

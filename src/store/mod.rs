@@ -21,6 +21,7 @@ mod official_blocks;
 mod open_cases;
 mod outbox;
 mod portal_sessions;
+mod portal_stats;
 mod procedure_versions;
 mod rate_buckets;
 mod reconciles;
@@ -56,6 +57,7 @@ pub use official_blocks::{
 pub use open_cases::{CaseMove, OpenCases};
 pub use outbox::{LeasedMail, MailOutcome, MailStatus, NewMail};
 pub use portal_sessions::{NewSession, PendingSignIn, SessionEnd, SessionRow};
+pub use portal_stats::{ClosedCase, HourlyCount, MonthlyRatings, OverdueCase, PortalCounters};
 pub use procedure_versions::ProcedureVersion;
 pub use rate_buckets::{Lease, LeaseRequest};
 pub use reconciles::{NewReconcile, Outcome, ReconcileRecord};

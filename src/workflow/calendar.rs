@@ -110,6 +110,30 @@ impl Calendar {
         self.at_same_time(at, date, d, end_of_day)
     }
 
+    /// The city's time zone.
+    pub fn zone(&self) -> Tz {
+        self.zone
+    }
+
+    /// How many working days passed from `from` to `to`, counted as deadlines are: the local day
+    /// of `from` not counted, that of `to` counted; 0 within one day or when `to` is earlier.
+    pub fn working_days_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> u32 {
+        let (first, last) = (
+            from.with_timezone(&self.zone).date_naive(),
+            to.with_timezone(&self.zone).date_naive(),
+        );
+        let mut n = 0;
+        let mut d = first;
+        while n < MAX_DAYS {
+            d = self.next_working_day(d);
+            if d > last {
+                break;
+            }
+            n += 1;
+        }
+        n
+    }
+
     /// The `n`-th working day after `date`; for `n` = 0, `date` itself if it is a working day,
     /// otherwise the next one.
     fn nth_working_day_after(&self, date: NaiveDate, n: u32) -> NaiveDate {
@@ -471,5 +495,39 @@ mod tests {
             prop_assert!(deadline - reminder >= TimeDelta::days(i64::from(n)));
             prop_assert_eq!(CITY.working_days_after(reminder, n), deadline);
         }
+
+        #[test]
+        fn the_days_between_a_start_and_its_deadline_are_the_term(
+            from in moments(), days in 1u32..70
+        ) {
+            let deadline = CITY.deadline(from, &working(days));
+            // The deadline is the midnight ending its last day: a moment before it is that day.
+            let last_moment = deadline - TimeDelta::seconds(1);
+            prop_assert_eq!(CITY.working_days_between(from, last_moment), days);
+            prop_assert_eq!(CITY.working_days_between(last_moment, from), 0);
+        }
+    }
+
+    #[test]
+    fn days_to_a_decision_skip_weekends_and_holidays() {
+        // Monday 21 December 2026; Friday the 25th is Christmas.
+        let monday = kyiv("2026-12-21 09:00");
+        assert_eq!(
+            CITY.working_days_between(monday, kyiv("2026-12-21 17:59")),
+            0
+        );
+        assert_eq!(
+            CITY.working_days_between(monday, kyiv("2026-12-22 00:30")),
+            1
+        );
+        assert_eq!(
+            CITY.working_days_between(monday, kyiv("2026-12-27 12:00")),
+            3
+        );
+        assert_eq!(
+            CITY.working_days_between(monday, kyiv("2026-12-28 08:00")),
+            4
+        );
+        assert_eq!(CITY.zone(), chrono_tz::Europe::Kyiv);
     }
 }

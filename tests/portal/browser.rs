@@ -320,3 +320,13 @@ async fn a_visitor_writes_to_the_administrator_and_a_citizen_answers_a_poll_in_a
         report.steps
     );
 }
+
+/// Runs `script` against `portal` and asserts its report is clean: the paths of the pages it
+/// audited, or `None` (said loudly) where the browser tests cannot run here.
+pub async fn audited(portal: &Portal, script: &'static str) -> Option<Vec<String>> {
+    if !browser_available() {
+        return None;
+    }
+    let report = run_against(portal, script).await;
+    Some(report.pages.iter().map(|p| p.url.clone()).collect())
+}

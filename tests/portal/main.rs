@@ -23,3 +23,4 @@ mod procedure_versions;
 mod sessions_store;
 mod sign_in;
 mod signing;
+mod statistics;

@@ -77,7 +77,10 @@ pub async fn apply(
         expires_at: now + retention::period(spec),
     };
     match portal.store.create_draft(&new).await {
-        Ok(draft) => see_other(&format!("/drafts/{}/pages/{first}", draft.id)),
+        Ok(draft) => {
+            crate::portal::statistics::count_started(&portal.store, spec, &e_service.id, now).await;
+            see_other(&format!("/drafts/{}/pages/{first}", draft.id))
+        }
         Err(e) => {
             tracing::error!("the portal could not create a draft: {e}");
             portal.pages.problem(
