@@ -58,8 +58,8 @@ pub struct PortalState {
     pub settings: Arc<PortalSettings>,
     /// The OpenID Connect relying party citizens sign in through.
     pub sign_in: Arc<sign_in::relying_party::RelyingParty>,
-    /// Views of the e-services' pages counted since the statistics' last flush.
-    pub views: Arc<statistics::views::Views>,
+    /// The statistics' page views not yet in the store, and the figures read last.
+    pub statistics: Arc<statistics::Shared>,
 }
 
 /// How this appliance runs the portal.

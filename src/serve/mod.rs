@@ -241,7 +241,7 @@ pub async fn run(options: Options) -> Result<(), String> {
             sign_in: Arc::new(crate::portal::sign_in::relying_party::RelyingParty::new(
                 &options.keys,
             )?),
-            views: Arc::default(),
+            statistics: Arc::default(),
         },
         cases,
     };
@@ -329,7 +329,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     );
 
     let views = crate::portal::statistics::views::spawn(
-        state.portal.views.clone(),
+        state.portal.statistics.clone(),
         store.clone(),
         stopped.clone(),
     );
