@@ -502,3 +502,34 @@ async fn rare_cases_cannot_be_singled_out_from_the_pages_the_csv_or_the_json() {
         assert!(!refused.body.contains("<script>"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_views_still_in_memory_reach_the_store_when_the_appliance_stops() {
+    let portal = Portal::start().await;
+    let anonymous = portal.browser();
+    for _ in 0..6 {
+        assert_eq!(anonymous.get("/services/material-aid").await.status, 200);
+    }
+    // An unknown e-service's page counts nothing.
+    assert_eq!(anonymous.get("/services/no-such-service").await.status, 404);
+    let Portal { city, app, .. } = portal;
+    let stopped = tokio::task::spawn_blocking(move || app.stop())
+        .await
+        .unwrap();
+    assert!(stopped.success(), "serve did not stop cleanly: {stopped}");
+
+    let store = Store::connect(&Store::sqlite_url(&city.dir.path().join("data/hromada.db")))
+        .await
+        .unwrap();
+    let counted = store.portal_counters(None, "2026-01").await.unwrap();
+    assert_eq!(
+        counted,
+        [PortalCounters {
+            e_service: "material-aid".into(),
+            // The tests' clock: Monday 21 December 2026.
+            month: "2026-12".into(),
+            views: 6,
+            started: 0,
+        }]
+    );
+}
