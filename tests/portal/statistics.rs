@@ -331,11 +331,13 @@ async fn rare_cases_cannot_be_singled_out_from_the_pages_the_csv_or_the_json() {
     );
     let aid = row("material-aid");
     assert_eq!((&aid["views"], &aid["started"]), (&json!(7), &Value::Null));
-    assert_eq!(
-        rows.len(),
-        12 * 6,
-        "every e-service of the city, every month of the window"
-    );
+    // Every e-service of the city, every month of the window.
+    let services: std::collections::BTreeSet<&str> = rows
+        .iter()
+        .map(|r| r["e_service"].as_str().unwrap())
+        .collect();
+    assert!(services.len() >= 6, "{services:?}");
+    assert_eq!(rows.len(), 12 * services.len());
     for r in &rows {
         let keys: Vec<&String> = r.as_object().unwrap().keys().collect();
         assert_eq!(
@@ -370,7 +372,7 @@ async fn rare_cases_cannot_be_singled_out_from_the_pages_the_csv_or_the_json() {
         "e_service,e_service_title,month,views,started,submitted,granted,refused,withdrawn,\
          overdue,decision_days_median,decision_days_p90,ratings,rating_mean,suppressed"
     );
-    assert_eq!(lines.len(), 1 + 12 * 6);
+    assert_eq!(lines.len(), 1 + rows.len());
     let water_line = lines
         .iter()
         .find(|l| l.starts_with("water-no-debt,") && l.contains(",2026-12,"))
