@@ -131,6 +131,10 @@ crate::both! {
         let e = collect(&store, &calendar, &window, None).await.unwrap_err().to_string();
         assert!(e.contains("portal counters of e-service water-no-debt") && e.contains("`2026-13`"), "{e}");
         execute(&db.url, "UPDATE portal_counters SET month = '2026-12' WHERE month = '2026-13'").await;
+        execute(&db.url, "UPDATE ratings SET month = '2026-12-15T00:00:00.000000000Z' WHERE stars = 1").await;
+        let e = collect(&store, &calendar, &window, None).await.unwrap_err().to_string();
+        assert!(e.contains("a rating of e-service material-aid") && e.contains("2026-12-15"), "{e}");
+        execute(&db.url, "UPDATE ratings SET month = '2026-12-01T00:00:00.000000000Z' WHERE stars = 1").await;
         assert_eq!(collect(&store, &calendar, &window, None).await.unwrap(), tallies);
     }
 
