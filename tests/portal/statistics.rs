@@ -14,7 +14,7 @@ use hromada::store::{NewRating, PortalCounters, Store};
 use hromada::workflow::calendar::Calendar;
 use serde_json::{Value, json};
 
-use crate::common::city::{APPLICANT, NO_DEBT, TOKEN};
+use crate::common::city::{APPLICANT, MONDAY, NO_DEBT, TOKEN};
 use crate::common::db::{Db, execute};
 use crate::portal::{CITIZEN, Portal};
 
@@ -243,6 +243,15 @@ async fn rare_cases_cannot_be_singled_out_from_the_pages_the_csv_or_the_json() {
         .registries
         .billing_down
         .store(true, Ordering::SeqCst);
+    let clerk = "official:honcharenko-n";
+    // November: five refusals, decided the day they came. Published on their own, they would
+    // let December's total minus November give December's two away.
+    portal.city.set_time("2026-11-16T09:00:00Z");
+    for i in 0..5 {
+        let case = start_water_case(&portal, &format!("stats-november-{i}")).await;
+        fire(&portal, clerk, &case, "refuse").await;
+    }
+    portal.city.set_time(MONDAY);
     let mut cases = Vec::new();
     for i in 0..9 {
         let case = start_water_case(&portal, &format!("stats-{i}")).await;
@@ -251,7 +260,6 @@ async fn rare_cases_cannot_be_singled_out_from_the_pages_the_csv_or_the_json() {
     }
     // Wednesday: two working days after Monday's submissions.
     portal.city.set_time("2026-12-23T10:00:00Z");
-    let clerk = "official:honcharenko-n";
     for case in &cases[..6] {
         fire(&portal, clerk, case, "issue").await;
     }
@@ -332,6 +340,19 @@ async fn rare_cases_cannot_be_singled_out_from_the_pages_the_csv_or_the_json() {
             "suppressed": "views refused withdrawn ratings rating_mean",
         }),
         "{water:#}"
+    );
+    let november = rows
+        .iter()
+        .find(|r| r["e_service"] == "water-no-debt" && r["month"] == "2026-11")
+        .unwrap();
+    assert_eq!(
+        (
+            &november["submitted"],
+            &november["refused"],
+            &november["suppressed"]
+        ),
+        (&json!(5), &json!(5), &json!("")),
+        "{november:#}"
     );
     let aid = row("material-aid");
     assert_eq!((&aid["views"], &aid["started"]), (&json!(7), &Value::Null));
@@ -419,8 +440,12 @@ async fn rare_cases_cannot_be_singled_out_from_the_pages_the_csv_or_the_json() {
         hidden, "5", "9", "6", hidden, hidden, "0", "2", "2", hidden, hidden,
     ];
     // A total over a hidden month is withheld (total minus the shown months would give it).
+    assert_eq!(
+        row_cells(&page.body, "id=\"all-figures\"", "11.2026"),
+        ["0", "0", "5", "0", "5", "0", "0", "0", "0", "0", "—"]
+    );
     let total = [
-        withheld, "5", "9", "6", withheld, withheld, "0", "2", "2", withheld, withheld,
+        withheld, "5", "14", "6", withheld, withheld, "0", "2", "2", withheld, withheld,
     ];
     assert_eq!(
         row_cells(&page.body, "id=\"all-figures\"", "12.2026"),
@@ -455,8 +480,9 @@ async fn rare_cases_cannot_be_singled_out_from_the_pages_the_csv_or_the_json() {
             .contains("default-src 'none'")
     );
 
-    // The overview: water's twelve months, and December over every e-service, where 3 water
-    // views plus 7 of material aid would give the 3 away.
+    // The overview: water's twelve months (14 submitted, but refusals withheld: 7 − November's
+    // 5 would give December's 2 away), and December over every e-service, where 3 water views
+    // plus 7 of material aid would give the 3 away.
     let overview = anonymous.get("/statistics").await;
     assert_eq!(overview.status, 200, "{}", overview.body);
     let title = water["e_service_title"].as_str().unwrap();
@@ -481,6 +507,14 @@ async fn rare_cases_cannot_be_singled_out_from_the_pages_the_csv_or_the_json() {
             "12.2026"
         ),
         ["9"]
+    );
+    assert_eq!(
+        row_cells(
+            &overview.body,
+            "Подані заяви за місяцями, усі послуги: числа діаграми",
+            "11.2026"
+        ),
+        ["5"]
     );
     for body in [&page.body, &overview.body] {
         for text in [APPLICANT, "Іваненко", "Довго", "1,0"] {
