@@ -38,7 +38,7 @@ pub async fn page(
             "Посилання застаріле або містить помилку. Знайдіть послугу в переліку.",
         );
     };
-    portal.views.count(
+    portal.statistics.views.count(
         &e_service.id,
         statistics::collect::month_in(portal.engine.clock().now(), statistics::city_zone(spec)),
     );

@@ -65,8 +65,8 @@ pub struct PortalState {
     pub sign_in: Arc<sign_in::relying_party::RelyingParty>,
     /// The keyed digests ratings and poll answers are kept under.
     pub digests: Arc<digests::Digests>,
-    /// Views of the e-services' pages counted since the statistics' last flush.
-    pub views: Arc<statistics::views::Views>,
+    /// The statistics' page views not yet in the store, and the figures read last.
+    pub statistics: Arc<statistics::Shared>,
 }
 
 /// How this appliance runs the portal.

@@ -2,6 +2,8 @@
 //! `/open-data/statistics.json` and their Frictionless descriptor `/open-data/datapackage.json`
 //! (CC BY 4.0). Only `statistics::published` figures: no personal field, small counts suppressed.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -162,9 +164,9 @@ fn row(id: &str, title: &str, month: &str, figures: &Figures) -> Value {
     Value::Object(object)
 }
 
-async fn read(portal: &PortalState) -> Option<Statistics> {
+async fn read(portal: &PortalState) -> Option<Arc<Statistics>> {
     let compiled = portal.current.load_full()?;
-    Statistics::read(portal, &compiled, None).await
+    Statistics::read(portal, &compiled).await
 }
 
 /// One CSV record: a cell with a comma, quote or line break quoted, its quotes doubled.

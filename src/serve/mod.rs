@@ -244,7 +244,7 @@ pub async fn run(options: Options) -> Result<(), String> {
             digests: Arc::new(crate::portal::digests::Digests::load_or_create(
                 &options.keys,
             )),
-            views: Arc::default(),
+            statistics: Arc::default(),
         },
         cases,
     };
@@ -332,7 +332,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     );
 
     let views = crate::portal::statistics::views::spawn(
-        state.portal.views.clone(),
+        state.portal.statistics.clone(),
         store.clone(),
         stopped.clone(),
     );

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Store, StoreError, Tx, on_pool, on_tx, parse_time, time_text};
+use super::{Store, StoreError, Tx, month_of, on_pool, on_tx, parse_time, time_text};
 
 /// What one e-service's counters add up to, or add, for one month.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -275,6 +275,7 @@ impl Store {
             .map(|row| {
                 let what = format!("a rating of e-service {}", row.e_service);
                 let month = parse_time(&row.month)
+                    .filter(|at| month_of(at) == row.month)
                     .ok_or_else(|| self.malformed(&what, "month", &row.month))?;
                 let stars = u8::try_from(row.stars)
                     .ok()

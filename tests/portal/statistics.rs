@@ -14,7 +14,7 @@ use hromada::store::{NewRating, PortalCounters, Store};
 use hromada::workflow::calendar::Calendar;
 use serde_json::{Value, json};
 
-use crate::common::city::{APPLICANT, NO_DEBT, TOKEN};
+use crate::common::city::{APPLICANT, MONDAY, NO_DEBT, TOKEN};
 use crate::common::db::{Db, execute};
 use crate::portal::{CITIZEN, Portal};
 
@@ -131,6 +131,10 @@ crate::both! {
         let e = collect(&store, &calendar, &window, None).await.unwrap_err().to_string();
         assert!(e.contains("portal counters of e-service water-no-debt") && e.contains("`2026-13`"), "{e}");
         execute(&db.url, "UPDATE portal_counters SET month = '2026-12' WHERE month = '2026-13'").await;
+        execute(&db.url, "UPDATE ratings SET month = '2026-12-15T00:00:00.000000000Z' WHERE stars = 1").await;
+        let e = collect(&store, &calendar, &window, None).await.unwrap_err().to_string();
+        assert!(e.contains("a rating of e-service material-aid") && e.contains("2026-12-15"), "{e}");
+        execute(&db.url, "UPDATE ratings SET month = '2026-12-01T00:00:00.000000000Z' WHERE stars = 1").await;
         assert_eq!(collect(&store, &calendar, &window, None).await.unwrap(), tallies);
     }
 
@@ -239,6 +243,15 @@ async fn rare_cases_cannot_be_singled_out_from_the_pages_the_csv_or_the_json() {
         .registries
         .billing_down
         .store(true, Ordering::SeqCst);
+    let clerk = "official:honcharenko-n";
+    // November: five refusals, decided the day they came. Published on their own, they would
+    // let December's total minus November give December's two away.
+    portal.city.set_time("2026-11-16T09:00:00Z");
+    for i in 0..5 {
+        let case = start_water_case(&portal, &format!("stats-november-{i}")).await;
+        fire(&portal, clerk, &case, "refuse").await;
+    }
+    portal.city.set_time(MONDAY);
     let mut cases = Vec::new();
     for i in 0..9 {
         let case = start_water_case(&portal, &format!("stats-{i}")).await;
@@ -247,7 +260,6 @@ async fn rare_cases_cannot_be_singled_out_from_the_pages_the_csv_or_the_json() {
     }
     // Wednesday: two working days after Monday's submissions.
     portal.city.set_time("2026-12-23T10:00:00Z");
-    let clerk = "official:honcharenko-n";
     for case in &cases[..6] {
         fire(&portal, clerk, case, "issue").await;
     }
@@ -329,13 +341,28 @@ async fn rare_cases_cannot_be_singled_out_from_the_pages_the_csv_or_the_json() {
         }),
         "{water:#}"
     );
+    let november = rows
+        .iter()
+        .find(|r| r["e_service"] == "water-no-debt" && r["month"] == "2026-11")
+        .unwrap();
+    assert_eq!(
+        (
+            &november["submitted"],
+            &november["refused"],
+            &november["suppressed"]
+        ),
+        (&json!(5), &json!(5), &json!("")),
+        "{november:#}"
+    );
     let aid = row("material-aid");
     assert_eq!((&aid["views"], &aid["started"]), (&json!(7), &Value::Null));
-    assert_eq!(
-        rows.len(),
-        12 * 6,
-        "every e-service of the city, every month of the window"
-    );
+    // Every e-service of the city, every month of the window.
+    let services: std::collections::BTreeSet<&str> = rows
+        .iter()
+        .map(|r| r["e_service"].as_str().unwrap())
+        .collect();
+    assert!(services.len() >= 6, "{services:?}");
+    assert_eq!(rows.len(), 12 * services.len());
     for r in &rows {
         let keys: Vec<&String> = r.as_object().unwrap().keys().collect();
         assert_eq!(
@@ -370,7 +397,7 @@ async fn rare_cases_cannot_be_singled_out_from_the_pages_the_csv_or_the_json() {
         "e_service,e_service_title,month,views,started,submitted,granted,refused,withdrawn,\
          overdue,decision_days_median,decision_days_p90,ratings,rating_mean,suppressed"
     );
-    assert_eq!(lines.len(), 1 + 12 * 6);
+    assert_eq!(lines.len(), 1 + rows.len());
     let water_line = lines
         .iter()
         .find(|l| l.starts_with("water-no-debt,") && l.contains(",2026-12,"))
@@ -413,8 +440,12 @@ async fn rare_cases_cannot_be_singled_out_from_the_pages_the_csv_or_the_json() {
         hidden, "5", "9", "6", hidden, hidden, "0", "2", "2", hidden, hidden,
     ];
     // A total over a hidden month is withheld (total minus the shown months would give it).
+    assert_eq!(
+        row_cells(&page.body, "id=\"all-figures\"", "11.2026"),
+        ["0", "0", "5", "0", "5", "0", "0", "0", "0", "0", "—"]
+    );
     let total = [
-        withheld, "5", "9", "6", withheld, withheld, "0", "2", "2", withheld, withheld,
+        withheld, "5", "14", "6", withheld, withheld, "0", "2", "2", withheld, withheld,
     ];
     assert_eq!(
         row_cells(&page.body, "id=\"all-figures\"", "12.2026"),
@@ -449,8 +480,9 @@ async fn rare_cases_cannot_be_singled_out_from_the_pages_the_csv_or_the_json() {
             .contains("default-src 'none'")
     );
 
-    // The overview: water's twelve months, and December over every e-service, where 3 water
-    // views plus 7 of material aid would give the 3 away.
+    // The overview: water's twelve months (14 submitted, but refusals withheld: 7 − November's
+    // 5 would give December's 2 away), and December over every e-service, where 3 water views
+    // plus 7 of material aid would give the 3 away.
     let overview = anonymous.get("/statistics").await;
     assert_eq!(overview.status, 200, "{}", overview.body);
     let title = water["e_service_title"].as_str().unwrap();
@@ -475,6 +507,14 @@ async fn rare_cases_cannot_be_singled_out_from_the_pages_the_csv_or_the_json() {
             "12.2026"
         ),
         ["9"]
+    );
+    assert_eq!(
+        row_cells(
+            &overview.body,
+            "Подані заяви за місяцями, усі послуги: числа діаграми",
+            "11.2026"
+        ),
+        ["5"]
     );
     for body in [&page.body, &overview.body] {
         for text in [APPLICANT, "Іваненко", "Довго", "1,0"] {
@@ -501,4 +541,35 @@ async fn rare_cases_cannot_be_singled_out_from_the_pages_the_csv_or_the_json() {
         assert_eq!(refused.status, 404, "{path}");
         assert!(!refused.body.contains("<script>"));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_views_still_in_memory_reach_the_store_when_the_appliance_stops() {
+    let portal = Portal::start().await;
+    let anonymous = portal.browser();
+    for _ in 0..6 {
+        assert_eq!(anonymous.get("/services/material-aid").await.status, 200);
+    }
+    // An unknown e-service's page counts nothing.
+    assert_eq!(anonymous.get("/services/no-such-service").await.status, 404);
+    let Portal { city, app, .. } = portal;
+    let stopped = tokio::task::spawn_blocking(move || app.stop())
+        .await
+        .unwrap();
+    assert!(stopped.success(), "serve did not stop cleanly: {stopped}");
+
+    let store = Store::connect(&Store::sqlite_url(&city.dir.path().join("data/hromada.db")))
+        .await
+        .unwrap();
+    let counted = store.portal_counters(None, "2026-01").await.unwrap();
+    assert_eq!(
+        counted,
+        [PortalCounters {
+            e_service: "material-aid".into(),
+            // The tests' clock: Monday 21 December 2026.
+            month: "2026-12".into(),
+            views: 6,
+            started: 0,
+        }]
+    );
 }

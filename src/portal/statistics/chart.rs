@@ -11,7 +11,7 @@ const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 260.0;
 /// Room above the bars for their numbers, and below them for the months.
 const TOP: f64 = 28.0;
-const BOTTOM: f64 = 44.0;
+const BOTTOM: f64 = 48.0;
 const SIDE: f64 = 8.0;
 
 /// The chart of `field` over `months` (`YYYY-MM`, each with its figure), as the chart template
@@ -43,8 +43,8 @@ pub fn bars(id: &str, title: &str, field: Field, months: &[(String, Figure)]) ->
                 "text": short(field, *figure),
                 "hidden": matches!(figure, Figure::Hidden | Figure::Withheld),
                 "month": month_label(month),
-                "month_y": round(baseline + 18.0),
-                "year_y": round(baseline + 34.0),
+                "month_y": round(baseline + 20.0),
+                "year_y": round(baseline + 42.0),
                 "year": month.get(..4).unwrap_or_default(),
                 "words": published::words(field, *figure),
             })
@@ -140,7 +140,7 @@ mod tests {
         );
         let bars = chart["bars"].as_array().unwrap();
         assert_eq!(bars[0]["text"], "10");
-        assert_eq!(bars[0]["height"], json!(188.0));
+        assert_eq!(bars[0]["height"], json!(184.0));
         assert_eq!(bars[1]["text"], "<5");
         assert_eq!(bars[1]["height"], json!(0.0));
         assert_eq!(bars[1]["words"], "менше 5");

@@ -8,6 +8,9 @@ pub mod disclosure;
 pub mod published;
 pub mod views;
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -21,8 +24,27 @@ use crate::workflow::calendar::Calendar;
 use collect::{Tallies, Tally, Window};
 use published::{FIELDS, Figures, index};
 
+/// How long figures once read are served again before they are read anew: a public page's
+/// views never make the store recount twelve months of cases each time.
+const FRESH_FOR: Duration = Duration::from_secs(60);
+
+/// What the statistics' handlers share: the page views not yet in the store, and the figures
+/// read last.
+#[derive(Default)]
+pub struct Shared {
+    pub views: views::Views,
+    last: tokio::sync::Mutex<Option<Cached>>,
+}
+
+struct Cached {
+    read_at: Instant,
+    revision: String,
+    stats: Arc<Statistics>,
+}
+
 /// The statistics of one moment: the months covered, the e-services (the spec's, then any
 /// others the store still counts), and their tallies.
+#[derive(Debug)]
 pub struct Statistics {
     pub window: Window,
     /// `(id, title)`.
@@ -31,20 +53,25 @@ pub struct Statistics {
 }
 
 impl Statistics {
-    /// Everything counted in the latest twelve months, of `e_service` or of all; the views still
-    /// in memory are added to the store first. `None` (logged) when the store cannot say.
-    pub async fn read(
-        portal: &PortalState,
-        compiled: &Compiled,
-        e_service: Option<&str>,
-    ) -> Option<Statistics> {
+    /// Everything counted in the latest twelve months, as read at most [`FRESH_FOR`] ago for
+    /// the same revision and window (one reader at a time; the views still in memory are added
+    /// to the store first). `None` (logged) when the store cannot say.
+    pub async fn read(portal: &PortalState, compiled: &Compiled) -> Option<Arc<Statistics>> {
         let system = compiled.spec.systems.first()?;
         let calendar = Calendar::from_spec(&system.calendar);
         let window = Window::ending_at(portal.engine.clock().now(), calendar.zone());
-        if let Err(e) = portal.views.flush(&portal.store).await {
+        let mut last = portal.statistics.last.lock().await;
+        if let Some(cached) = last.as_ref().filter(|c| {
+            c.read_at.elapsed() < FRESH_FOR
+                && c.revision == compiled.revision.id
+                && c.stats.window.months == window.months
+        }) {
+            return Some(cached.stats.clone());
+        }
+        if let Err(e) = portal.statistics.views.flush(&portal.store).await {
             tracing::warn!("{e}; the statistics show the views counted up to the last flush");
         }
-        let tallies = match collect::collect(&portal.store, &calendar, &window, e_service).await {
+        let tallies = match collect::collect(&portal.store, &calendar, &window, None).await {
             Ok(tallies) => tallies,
             Err(e) => {
                 tracing::error!("cannot read the portal's statistics: {e}");
@@ -55,7 +82,6 @@ impl Statistics {
             .spec
             .e_services
             .iter()
-            .filter(|e| e_service.is_none_or(|one| one == e.id))
             .map(|e| (e.id.clone(), e.title.clone()))
             .collect();
         for id in tallies.keys() {
@@ -63,11 +89,17 @@ impl Statistics {
                 e_services.push((id.clone(), id.clone()));
             }
         }
-        Some(Statistics {
+        let stats = Arc::new(Statistics {
             window,
             e_services,
             tallies,
-        })
+        });
+        *last = Some(Cached {
+            read_at: Instant::now(),
+            revision: compiled.revision.id.clone(),
+            stats: stats.clone(),
+        });
+        Some(stats)
     }
 
     /// The tally of `e_service` in `month` (empty if nothing was counted).
@@ -166,7 +198,7 @@ pub async fn overview(State(portal): State<PortalState>, citizen: Option<Citizen
         return home::starting(&portal);
     };
     let chrome = citizen.map_or_else(|| home::chrome(&compiled), |c| c.chrome(&compiled));
-    let Some(stats) = Statistics::read(&portal, &compiled, None).await else {
+    let Some(stats) = Statistics::read(&portal, &compiled).await else {
         return unavailable(&portal, &chrome);
     };
     let monthly: Vec<(String, Figures)> = stats
@@ -223,7 +255,7 @@ pub async fn e_service(
             "Посилання застаріле або містить помилку. Статистику всіх послуг наведено на сторінці «Статистика».",
         );
     };
-    let Some(stats) = Statistics::read(&portal, &compiled, Some(&e.id)).await else {
+    let Some(stats) = Statistics::read(&portal, &compiled).await else {
         return unavailable(&portal, &chrome);
     };
     let monthly: Vec<(String, Figures)> = stats

@@ -55,7 +55,7 @@ impl Views {
 
 /// The runner: flushes every [`FLUSH_EVERY`], and once more when `stopped` turns.
 pub fn spawn(
-    views: Arc<Views>,
+    shared: Arc<super::Shared>,
     store: Store,
     mut stopped: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
@@ -67,7 +67,7 @@ pub fn spawn(
                 _ = tick.tick() => false,
                 _ = stopped.wait_for(|s| *s) => true,
             };
-            if let Err(e) = views.flush(&store).await {
+            if let Err(e) = shared.views.flush(&store).await {
                 tracing::warn!(
                     "cannot add the e-service pages' views to the statistics: {e}; they are \
                      kept in memory and tried again in {}s",
