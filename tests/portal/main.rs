@@ -14,6 +14,8 @@ mod feedback;
 mod feedback_store;
 mod forms;
 mod home;
+mod officials;
+mod officials_store;
 mod polls;
 mod portal;
 mod prefill;
