@@ -116,6 +116,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "office/audit.html",
         include_str!("../../templates/portal/office/audit.html"),
     ),
+    (
+        "office/feedback.html",
+        include_str!("../../templates/portal/office/feedback.html"),
+    ),
 ];
 
 const STYLESHEET: &str = include_str!("../../templates/portal/portal.css");
