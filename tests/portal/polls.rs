@@ -21,7 +21,18 @@ async fn add_poll(portal: &Portal, file: &str, text: &str, question: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_answer_per_person_in_the_period_and_results_only_after_the_close() {
-    let portal = Portal::start().await;
+    one_answer_per_person(&[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_answer_per_person_on_postgresql() {
+    if let Some(url) = crate::common::postgres::url_or_skip("polls on PostgreSQL") {
+        one_answer_per_person(&["--database-url", &url]).await;
+    }
+}
+
+async fn one_answer_per_person(serve: &[&str]) {
+    let portal = Portal::start_with(serve).await;
 
     // Anyone sees the open poll and its options, and is asked to sign in to answer.
     let anonymous = portal.browser();
