@@ -233,6 +233,14 @@ async fn anyone_writes_to_the_administrator_from_any_page_and_anonymous_senders_
         "another browser's token: {}",
         elsewhere.body
     );
+    assert!(
+        portal
+            .app
+            .log()
+            .contains("a message to the administrator was sent without its token"),
+        "the refusal is not a security event:\n{}",
+        portal.app.log()
+    );
 
     // What is wrong is said, and what was written is kept.
     let wrong = anonymous
