@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use super::PortalState;
 use super::citizen::Citizen;
 use super::pages::Chrome;
+use super::security_log::{EventKind, SecurityLog};
 use super::session;
 use crate::store::{LeaseRequest, NewFeedback};
 
@@ -101,7 +102,19 @@ pub async fn send(
             (Some(cookie), Some(posted)) if session::same_secret(cookie, posted) => {
                 cookie.to_string()
             }
-            _ => {
+            (_, posted) => {
+                SecurityLog::new(portal.store.clone())
+                    .record(
+                        EventKind::RefusedCsrf,
+                        None,
+                        if posted.is_some_and(|p| !p.is_empty()) {
+                            "a message to the administrator was sent with a token that is not \
+                             its browser's"
+                        } else {
+                            "a message to the administrator was sent without its token"
+                        },
+                    )
+                    .await;
                 return portal.pages.problem(
                     StatusCode::FORBIDDEN,
                     &chrome,

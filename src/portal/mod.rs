@@ -141,6 +141,7 @@ where
                 .layer(forms::body_limit()),
         )
         .route("/office/audit", get(office::audit::page))
+        .route("/office/feedback", get(office::feedback::page))
         .route(
             "/services/{id}/apply",
             post(forms::apply::apply).layer(forms::body_limit()),

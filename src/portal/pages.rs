@@ -93,6 +93,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/portal/office/audit.html"),
     ),
     (
+        "office/feedback.html",
+        include_str!("../../templates/portal/office/feedback.html"),
+    ),
+    (
         "rating.html",
         include_str!("../../templates/portal/rating.html"),
     ),

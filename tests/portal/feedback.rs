@@ -4,7 +4,7 @@
 
 use crate::cabinet::submit_water;
 use crate::common::city::NO_DEBT;
-use crate::portal::{CITIZEN, OTHER, Portal};
+use crate::portal::{CITIZEN, KOVAL, OTHER, Portal, ROMANENKO};
 
 /// The portal's SQLite store, read past the appliance as an auditor would.
 async fn store(portal: &Portal) -> sqlx::SqlitePool {
@@ -233,6 +233,14 @@ async fn anyone_writes_to_the_administrator_from_any_page_and_anonymous_senders_
         "another browser's token: {}",
         elsewhere.body
     );
+    assert!(
+        portal
+            .app
+            .log()
+            .contains("a message to the administrator was sent without its token"),
+        "the refusal is not a security event:\n{}",
+        portal.app.log()
+    );
 
     // What is wrong is said, and what was written is kept.
     let wrong = anonymous
@@ -359,5 +367,51 @@ async fn anyone_writes_to_the_administrator_from_any_page_and_anonymous_senders_
     assert!(
         buckets.iter().all(|(b,)| !b.contains("127.0.0.1")),
         "{buckets:?}"
+    );
+
+    // The administrator (`audit-read`) reads them in the office, and the read is logged.
+    let office = portal.browser().get("/office/feedback").await;
+    assert_eq!(office.status, 303, "{}", office.body);
+    assert!(
+        office
+            .location
+            .as_deref()
+            .is_some_and(|l| l.starts_with("/office/sign-in")),
+        "{:?}",
+        office.location
+    );
+    let administrator = portal
+        .sign_in_official_to(&ROMANENKO, "/office/feedback")
+        .await;
+    let read = administrator.get("/office/feedback").await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    for shown in [
+        "Звернень: 6.",
+        "Пропозиція",
+        "Скарга",
+        "Додайте, будь ласка, оплату карткою",
+        "mailto:olena@example.org",
+        "Зі сторінки /services/water-no-debt",
+        "(надіслано після входу на портал)",
+    ] {
+        assert!(read.body.contains(shown), "{shown}:\n{}", read.body);
+    }
+    let newest = read.body.find("Сторінка послуги не відкривається").unwrap();
+    assert!(newest < read.body.find("Відгук 0").unwrap(), "newest first");
+    let clerk = portal.sign_in_official_to(&KOVAL, "/office/feedback").await;
+    let refused = clerk.get("/office/feedback").await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(!refused.body.contains("оплату карткою"));
+    let pool = store(&portal).await;
+    let logged: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM official_access WHERE official = 'romanenko-y' AND action = 'feedback'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    assert!(
+        logged >= 1,
+        "the administrator's read is not in the access log"
     );
 }

@@ -101,6 +101,14 @@ crate::both! {
             store.poll_counts("budget").await.unwrap(),
             (3, vec![("road".to_string(), 2), ("school".to_string(), 1)])
         );
+
+        // One person's double submit racing itself is counted once.
+        let (a, b) = tokio::join!(
+            store.answer_poll("budget", "voter-4", "road"),
+            store.answer_poll("budget", "voter-4", "school"),
+        );
+        assert!(a.unwrap() ^ b.unwrap(), "exactly one of the two is counted");
+        assert_eq!(store.poll_counts("budget").await.unwrap().0, 4);
     }
 
     async fn poll_counts_raised_outside_hromada_are_refused_not_shown(db: Db) {

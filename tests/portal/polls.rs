@@ -21,7 +21,22 @@ async fn add_poll(portal: &Portal, file: &str, text: &str, question: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_answer_per_person_in_the_period_and_results_only_after_the_close() {
-    let portal = Portal::start().await;
+    one_answer_per_person(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_answer_per_person_on_postgresql() {
+    if let Some(url) = crate::common::postgres::url_or_skip("polls on PostgreSQL") {
+        one_answer_per_person(Some(url)).await;
+    }
+}
+
+async fn one_answer_per_person(database_url: Option<String>) {
+    let serve: Vec<&str> = match &database_url {
+        Some(url) => vec!["--database-url", url],
+        None => vec![],
+    };
+    let portal = Portal::start_with(&serve).await;
 
     // Anyone sees the open poll and its options, and is asked to sign in to answer.
     let anonymous = portal.browser();
@@ -119,6 +134,32 @@ async fn one_answer_per_person_in_the_period_and_results_only_after_the_close() 
     }
     let list = anonymous.get("/polls").await;
     assert!(list.body.contains("— результати"), "{}", list.body);
+
+    // Counts rewritten in the database behind hromada's back are not shown as results.
+    let url = database_url.clone().unwrap_or_else(|| {
+        format!(
+            "sqlite://{}",
+            portal.city.dir.path().join("data/hromada.db").display()
+        )
+    });
+    crate::common::db::execute(
+        &url,
+        "UPDATE poll_counts SET answers = 500 WHERE choice = 'trees'",
+    )
+    .await;
+    let tampered = anonymous.get(POLL).await;
+    assert_eq!(tampered.status, 503, "{}", tampered.body);
+    assert!(!tampered.body.contains("500"), "{}", tampered.body);
+    assert!(
+        portal.app.log().contains("count 501 answers for 2 people"),
+        "{}",
+        portal.app.log()
+    );
+    crate::common::db::execute(
+        &url,
+        "UPDATE poll_counts SET answers = 1 WHERE choice = 'trees'",
+    )
+    .await;
 
     // Before the first day, answers are refused too.
     portal.city.set_time("2026-11-20T08:00:00Z");

@@ -6,6 +6,7 @@
 pub mod access_log;
 pub mod audit;
 pub mod blocking;
+pub mod feedback;
 pub mod official;
 pub mod sign_in;
 pub mod users;
