@@ -8,6 +8,7 @@ pub mod cabinet;
 pub mod catalogue;
 pub mod citizen;
 pub mod cross_check;
+pub mod delivery;
 pub mod e_service;
 pub mod forms;
 pub mod home;
