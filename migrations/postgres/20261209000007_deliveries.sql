@@ -38,6 +38,7 @@ CREATE TABLE provider_reports (
     delivery_id TEXT NOT NULL,
     report_id TEXT NOT NULL,
     case_id TEXT NOT NULL,
+    participant TEXT NOT NULL,
     event TEXT NOT NULL,
     report TEXT NOT NULL,
     seal BYTEA NOT NULL,

@@ -16,6 +16,7 @@ pub mod pages;
 pub mod pdf;
 pub mod prefill;
 pub mod procedure_since;
+pub mod provider_api;
 pub mod registration;
 pub mod registry_reads;
 pub mod security_log;
@@ -92,7 +93,21 @@ where
             "/cabinet/applications/{id}/documents/{doc}",
             get(cabinet::documents::download),
         )
+        .route(
+            "/cabinet/applications/{id}/provider-results/{file}",
+            get(cabinet::provider_results::download),
+        )
         .route("/cabinet/data-requests", get(cabinet::data_requests::page))
+        .route(
+            "/api/providers/cases/{delivery}/status",
+            post(provider_api::status)
+                .layer(axum::extract::DefaultBodyLimit::max(provider_api::MAX_BODY)),
+        )
+        .route(
+            "/api/providers/cases/{delivery}/results",
+            post(provider_api::results)
+                .layer(axum::extract::DefaultBodyLimit::max(provider_api::MAX_BODY)),
+        )
         .route("/sign-in", get(sign_in::start))
         .route("/sign-in/callback", get(sign_in::callback))
         .route("/sign-out", post(sign_in::sign_out))

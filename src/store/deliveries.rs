@@ -31,7 +31,7 @@ const RETRY: &str = "UPDATE deliveries SET attempts = attempts + 1, next_attempt
      WHERE id = $1 AND leased_by = $2 AND status = 'pending'";
 const ATTEMPT: &str = "INSERT INTO delivery_attempts (delivery_id, n, at, outcome, reason) \
      VALUES ($1, (SELECT attempts FROM deliveries WHERE id = $1), $2, $3, $4)";
-const REPORT_COLUMNS: &str = "delivery_id, report_id, case_id, event, report, seal, \
+const REPORT_COLUMNS: &str = "delivery_id, report_id, case_id, participant, event, report, seal, \
      result_number, result_pdf, result_seal, state_after, received_at";
 
 /// One application's delivery as stored.
@@ -96,6 +96,8 @@ pub struct ProviderReportRow {
     /// The system's own id of the report; a second report with it is a replay.
     pub report_id: String,
     pub case_id: String,
+    /// The participant whose seal it carries: the one the application was delivered to.
+    pub participant: String,
     /// The workflow's transition it fired.
     pub event: String,
     /// The report's JSON, exactly the bytes sealed.
@@ -276,13 +278,14 @@ impl Store {
     ) -> Result<Option<ProviderReportRow>, StoreError> {
         let sql = format!(
             "INSERT INTO provider_reports ({REPORT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
              ON CONFLICT (delivery_id, report_id) DO NOTHING"
         );
         let inserted = on_pool!(&self.pool, pool => sqlx::query(&sql)
             .bind(&report.delivery_id)
             .bind(&report.report_id)
             .bind(&report.case_id)
+            .bind(&report.participant)
             .bind(&report.event)
             .bind(&report.report)
             .bind(&report.seal)
