@@ -379,6 +379,18 @@ async fn the_signed_application_reaches_the_providers_system_and_its_sealed_repo
     assert_eq!(delivery.provider_reference.as_deref(), Some("ЗБУТ-1"));
     assert_eq!(delivery.subsystem, "teplomerezhi/zbut");
     assert_eq!(delivery.application_id, application);
+    let uses = store.subject_uses(APPLICANT, 1, 100).await.unwrap().uses;
+    let logged = uses
+        .iter()
+        .find(|u| u.provider == "teplomerezhi/applications")
+        .expect("the delivery is in the applicant's data-use records");
+    assert_eq!(logged.action, "POST /applications");
+    assert_eq!(logged.agreement, "portal-delivers-heating-applications");
+    assert_eq!(logged.receiver_system, "city-council/portal");
+    assert!(
+        !store.message_by_id(&logged.message_id).await.unwrap().is_empty(),
+        "the delivery's exchange is in the message log"
+    );
 
     // The system takes the application into work: the cabinet shows the new state.
     let (before, _) = case_of(&store, &application).await;
@@ -441,6 +453,18 @@ async fn the_signed_application_reaches_the_providers_system_and_its_sealed_repo
     let (status, _, kept_seal) = citizen.get_bytes(&format!("{link}.pdf.p7s")).await;
     assert_eq!(status, 200);
     assert_eq!(kept_seal, completed.result.as_ref().unwrap().1);
+
+    // A result changed in the database afterwards is shown as not confirmed.
+    let database = Store::sqlite_url(&portal.city.dir.path().join("data/hromada.db"));
+    crate::common::db::execute(
+        &database,
+        "UPDATE provider_reports SET result_pdf = X'255044462D312E340A' WHERE report_id = 'r-2'",
+    )
+    .await;
+    let page = citizen
+        .get(&format!("/cabinet/applications/{application}"))
+        .await;
+    assert!(page.body.contains("не вдалося підтвердити"), "{}", page.body);
 
     // Nobody else sees it.
     let other = portal.sign_in(&crate::portal::OTHER).await;
