@@ -388,7 +388,11 @@ async fn the_signed_application_reaches_the_providers_system_and_its_sealed_repo
     assert_eq!(logged.agreement, "portal-delivers-heating-applications");
     assert_eq!(logged.receiver_system, "city-council/portal");
     assert!(
-        !store.message_by_id(&logged.message_id).await.unwrap().is_empty(),
+        !store
+            .message_by_id(&logged.message_id)
+            .await
+            .unwrap()
+            .is_empty(),
         "the delivery's exchange is in the message log"
     );
 
@@ -464,7 +468,11 @@ async fn the_signed_application_reaches_the_providers_system_and_its_sealed_repo
     let page = citizen
         .get(&format!("/cabinet/applications/{application}"))
         .await;
-    assert!(page.body.contains("не вдалося підтвердити"), "{}", page.body);
+    assert!(
+        page.body.contains("не вдалося підтвердити"),
+        "{}",
+        page.body
+    );
 
     // Nobody else sees it.
     let other = portal.sign_in(&crate::portal::OTHER).await;
