@@ -306,6 +306,29 @@ async fn post_report(portal: &Portal, delivery: &str, kind: &str, report: &Repor
     )
 }
 
+/// The properties the OpenAPI document (`docs/api/providers.openapi.json`) gives `schema`.
+fn declared(schema: &str) -> Vec<String> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/api/providers.openapi.json"
+    );
+    let document: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut keys: Vec<String> = document["components"]["schemas"][schema]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    keys.sort();
+    keys
+}
+
+fn keys(value: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
 /// The state of `application`'s case and how many events its history holds.
 async fn case_of(store: &Store, application: &str) -> (String, usize) {
     let row = store.application_by_id(application).await.unwrap().unwrap();
@@ -328,6 +351,7 @@ async fn the_signed_application_reaches_the_providers_system_and_its_sealed_repo
 
     // The system receives the application exactly as signed, with the applicant's signature.
     let body = taken(&portal, &zbut, 1).await.remove(0);
+    assert_eq!(keys(&body), declared("Delivery"), "{body}");
     let document = body["document"].as_str().unwrap();
     assert_eq!(document.as_bytes(), signed.as_slice(), "{body}");
     assert_eq!(body["e_service"], "heating-recalculation");
@@ -404,6 +428,7 @@ async fn the_signed_application_reaches_the_providers_system_and_its_sealed_repo
     let (status, answer) = post_report(&portal, &delivery_id, "status", &report).await;
     assert_eq!(status, 200, "{answer}\n{}", portal.app.log());
     assert_eq!(answer["state"], "calculating");
+    assert_eq!(keys(&answer), declared("ReportAccepted"), "{answer}");
     let page = citizen
         .get(&format!("/cabinet/applications/{application}"))
         .await;
