@@ -434,6 +434,12 @@ async fn the_signed_application_reaches_the_providers_system_and_its_sealed_repo
         .await;
     assert!(page.body.contains("Перерахунок"), "{}", page.body);
     assert!(
+        page.body.contains("АІС нарахувань та білінгу «ЗБУТ»")
+            && page.body.contains("номер у системі — ЗБУТ-1"),
+        "the cabinet says where the application went:\n{}",
+        page.body
+    );
+    assert!(
         page.body.contains("Інформаційна система надавача послуги"),
         "the history names who moved the case:\n{}",
         page.body
@@ -643,6 +649,14 @@ async fn while_the_providers_system_is_down_the_delivery_is_retried_and_delivere
     let attempts = store.delivery_attempts(&delivery.id).await.unwrap();
     assert_eq!(attempts[0].outcome, "failed");
     assert!(zbut.taken().is_empty());
+    let page = citizen
+        .get(&format!("/cabinet/applications/{application}"))
+        .await;
+    assert!(
+        page.body.contains("заява чекає на передавання"),
+        "{}",
+        page.body
+    );
 
     // Back up, and once the retry is due the application is delivered, once.
     zbut.down.store(false, Ordering::SeqCst);

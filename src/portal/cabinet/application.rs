@@ -102,6 +102,10 @@ pub async fn page(
             }
             Err(e) => return super::unavailable(&portal, &chrome, &e.to_string()),
         }
+        match super::provider_results::delivery(&portal, &compiled, &application.id, zone).await {
+            Ok(delivery) => view["delivery"] = delivery,
+            Err(e) => return super::unavailable(&portal, &chrome, &e),
+        }
         view["withdraw"] = json!(
             withdrawal(&definition.workflow, &case.state).map(|t| json!({"title": t.label()}))
         );

@@ -64,6 +64,32 @@ pub fn views(
         .collect()
 }
 
+/// Where application `application` stands in its provider's own system, if it was handed there.
+pub async fn delivery(
+    portal: &PortalState,
+    compiled: &Compiled,
+    application: &str,
+    zone: Tz,
+) -> Result<Value, String> {
+    let Some(delivery) = portal
+        .store
+        .delivery_of_application(application)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(Value::Null);
+    };
+    let system = compiled
+        .spec
+        .subsystem(&delivery.subsystem)
+        .map_or_else(|| delivery.subsystem.clone(), |(_, s)| s.title.clone());
+    Ok(json!({
+        "system": system,
+        "delivered_at": delivery.delivered_at.as_deref().map(|t| words::when(t, zone)),
+        "reference": delivery.provider_reference,
+    }))
+}
+
 /// Whether the result's seal is `participant`'s, over its bytes, under an anchor.
 fn check(compiled: &Compiled, participant: &str, report: &ProviderReportRow) -> Result<(), String> {
     let (Some(pdf), Some(seal)) = (&report.result_pdf, &report.result_seal) else {
