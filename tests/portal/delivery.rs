@@ -753,6 +753,28 @@ both! {
         let later = later + chrono::Duration::hours(2);
         assert!(store.lease_deliveries("r1", later, later + lease, 10).await.unwrap().is_empty());
 
+        // The runner's look for open cases left without a delivery: a1 has one, a333's is closed.
+        let mut tx = store.begin().await.unwrap();
+        store.insert_application(&mut tx, &application("a22", "c2")).await.unwrap();
+        store.insert_application(&mut tx, &application("a333", "c3")).await.unwrap();
+        tx.commit().await.unwrap();
+        for (case, outcome) in [("c1", "NULL"), ("c2", "NULL"), ("c3", "'granted'")] {
+            crate::common::db::execute(
+                &db.url,
+                &format!(
+                    "INSERT INTO cases (id, workflow, revision, e_service, state, outcome, \
+                     applicant, applicant_name, data, registry, version, created_at, updated_at, \
+                     state_entered_at) VALUES ('{case}', 'heating-recalculation', 'r1', \
+                     'heating-recalculation', 'received', {outcome}, '{APPLICANT}', 'І. М.', '{{}}', \
+                     '{{}}', 1, 't', 't', 't')"
+                ),
+            )
+            .await;
+        }
+        let waiting = store.applications_awaiting_delivery("heating-recalculation", 10).await.unwrap();
+        assert_eq!(waiting.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ["a22"]);
+        assert!(store.applications_awaiting_delivery("material-aid", 10).await.unwrap().is_empty());
+
         // A report is kept once; the same id again finds the first.
         let report = ProviderReportRow {
             delivery_id: "d1".into(),
