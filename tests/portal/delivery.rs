@@ -95,7 +95,12 @@ impl Zbut {
 
 /// The city's portal, the heating network's node, and its system on loopback.
 async fn city() -> (Portal, crate::common::appliance::Appliance, Zbut) {
-    let portal = Portal::start().await;
+    city_with(&[]).await
+}
+
+/// As [`city`], with more `serve` arguments for the portal's node.
+async fn city_with(extra: &[&str]) -> (Portal, crate::common::appliance::Appliance, Zbut) {
+    let portal = Portal::start_with(extra).await;
     let zbut = Zbut::start(&portal).await;
     let teplo = portal
         .city
@@ -681,6 +686,45 @@ async fn while_the_providers_system_is_down_the_delivery_is_retried_and_delivere
             .all(|o| *o == "failed")
     );
     assert_eq!(zbut.taken().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_the_application_is_delivered_and_a_report_moves_its_case() {
+    let Some(url) = crate::common::postgres::url_or_skip(
+        "on_postgresql_the_application_is_delivered_and_a_report_moves_its_case",
+    ) else {
+        return;
+    };
+    let (portal, _teplo, zbut) = city_with(&["--database-url", &url]).await;
+    let citizen = portal.sign_in(&CITIZEN).await;
+    let (application, signed) = signed_application(&portal, &citizen).await;
+    let body = taken(&portal, &zbut, 1).await.remove(0);
+    assert_eq!(
+        body["document"].as_str().unwrap().as_bytes(),
+        signed.as_slice()
+    );
+    let delivery = body["delivery_id"].as_str().unwrap().to_string();
+    let store = Store::connect(&url).await.unwrap();
+    let delivered = crate::common::holds_within_30s(|| async {
+        store
+            .delivery(&delivery)
+            .await
+            .unwrap()
+            .is_some_and(|d| d.status == "delivered")
+    })
+    .await;
+    assert!(delivered, "{}", portal.app.log());
+    let report = Report::sealed(
+        &portal.city.root(),
+        "teplomerezhi",
+        json!({"report_id": "pg-1", "delivery_id": delivery, "event": "declined"}),
+    );
+    let (status, answer) = post_report(&portal, &delivery, "status", &report).await;
+    assert_eq!(status, 200, "{answer}\n{}", portal.app.log());
+    assert_eq!(answer["state"], "refused");
+    let (status, again) = post_report(&portal, &delivery, "status", &report).await;
+    assert_eq!((status, again), (200, answer));
+    assert_eq!(case_of(&store, &application).await.0, "refused");
 }
 
 /// A registered application of `e_service` as the store keeps it.
