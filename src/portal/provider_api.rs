@@ -94,6 +94,17 @@ async fn receive(
         }
         Err(e) => return store_failed(&e),
     };
+    if let Err(why) = consistent(portal, &compiled, &delivery).await {
+        tracing::error!("delivery {delivery_id} refuses reports: {why}");
+        return error(
+            StatusCode::CONFLICT,
+            "delivery_inconsistent",
+            format!(
+                "delivery `{delivery_id}` no longer agrees with its application or the spec \
+                 ({why}); no report is taken for it until an administrator restores it"
+            ),
+        );
+    }
     let posted = match read(multipart).await {
         Ok(posted) => posted,
         Err(message) => return bad_request(message),
@@ -104,6 +115,52 @@ async fn receive(
         Err(refused) => return *refused,
     };
     apply(portal, &delivery, accepted, now).await
+}
+
+/// Whether `delivery` still names its application's case and a system of the e-service's
+/// provider: a row rewritten to point elsewhere must not let another participant move a case.
+async fn consistent(
+    portal: &PortalState,
+    compiled: &Compiled,
+    delivery: &DeliveryRow,
+) -> Result<(), String> {
+    let application = portal
+        .store
+        .application_by_id(&delivery.application_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| {
+            format!(
+                "application {} is not in the store",
+                delivery.application_id
+            )
+        })?;
+    if application.case_id.as_deref() != Some(delivery.case_id.as_str())
+        || application.e_service != delivery.e_service
+    {
+        return Err(format!(
+            "it names case {} of `{}`, but its application's is {} of `{}`",
+            delivery.case_id,
+            delivery.e_service,
+            application.case_id.as_deref().unwrap_or("(none)"),
+            application.e_service
+        ));
+    }
+    let provider = compiled
+        .spec
+        .e_services
+        .iter()
+        .find(|e| e.id == delivery.e_service)
+        .and_then(|e| e.provider.as_ref())
+        .map(|p| p.participant.as_str());
+    let participant = delivery.subsystem.split('/').next().unwrap_or_default();
+    if provider != Some(participant) {
+        return Err(format!(
+            "it names system `{}`, which is not the e-service's provider's",
+            delivery.subsystem
+        ));
+    }
+    Ok(())
 }
 
 /// A report whose seals hold, ready to be applied.

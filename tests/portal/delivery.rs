@@ -608,6 +608,18 @@ async fn reports_of_another_participant_forged_seals_and_tampered_results_are_re
     let (status, refused) = post_report(&portal, &delivery, "results", &no_result).await;
     assert_eq!(status, 400, "{refused}");
 
+    // A delivery row rewritten to name the water utility's system does not let it in.
+    let database = Store::sqlite_url(&portal.city.dir.path().join("data/hromada.db"));
+    crate::common::db::execute(
+        &database,
+        &format!("UPDATE deliveries SET subsystem = 'vodokanal/billing' WHERE id = '{delivery}'"),
+    )
+    .await;
+    let theirs = Report::sealed(&root, "vodokanal", report("x-8", "declined"));
+    let (status, refused) = post_report(&portal, &delivery, "status", &theirs).await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(refused["type"], "delivery_inconsistent");
+
     // Nothing of these moved the case or was kept.
     assert_eq!(case_of(&store, &application).await, untouched);
     let case = store
