@@ -222,6 +222,25 @@ async fn attempt(
                 delivery.application_id
             )
         })?;
+    let handled = spec
+        .e_services
+        .iter()
+        .find(|e| e.id == delivery.e_service)
+        .and_then(|e| e.handled_by.as_ref());
+    if handled.map(|h| (h.subsystem.as_str(), h.service_id()))
+        != Some((&delivery.subsystem, delivery.service.clone()))
+    {
+        return Err(format!(
+            "the applied revision hands applications of `{}` to {}, not to `{}` as this delivery \
+             records; it is held until an administrator restores the delivery or the spec",
+            delivery.e_service,
+            handled.map_or_else(
+                || "no system".to_string(),
+                |h| format!("`{}`", h.service_id())
+            ),
+            delivery.service
+        ));
+    }
     let (_, service) = spec.service(&delivery.service).ok_or_else(|| {
         format!(
             "service `{}` is not declared in the applied revision",

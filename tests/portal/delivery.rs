@@ -675,9 +675,40 @@ async fn while_the_providers_system_is_down_the_delivery_is_retried_and_delivere
         page.body
     );
 
-    // Back up, and once the retry is due the application is delivered, once.
+    // A delivery row rewritten to send the application elsewhere is held, not sent there.
+    let database = Store::sqlite_url(&portal.city.dir.path().join("data/hromada.db"));
+    let set_service = |service: &str| {
+        format!(
+            "UPDATE deliveries SET service = '{service}' WHERE id = '{}'",
+            delivery.id
+        )
+    };
+    crate::common::db::execute(&database, &set_service("vodokanal/balance")).await;
     zbut.down.store(false, Ordering::SeqCst);
     portal.city.set_time("2026-12-21T10:00:00Z");
+    let held = crate::common::holds_within_30s(|| async {
+        store
+            .delivery(&delivery.id)
+            .await
+            .unwrap()
+            .is_some_and(|d| d.attempts >= 2)
+    })
+    .await;
+    assert!(held, "{}", portal.app.log());
+    let row = store.delivery(&delivery.id).await.unwrap().unwrap();
+    assert_eq!(row.status, "pending");
+    assert!(
+        row.last_error
+            .as_deref()
+            .unwrap()
+            .contains("held until an administrator"),
+        "{row:?}"
+    );
+    assert!(zbut.taken().is_empty());
+
+    // Restored, and once the retry is due the application is delivered, once.
+    crate::common::db::execute(&database, &set_service("teplomerezhi/applications")).await;
+    portal.city.set_time("2026-12-21T12:00:00Z");
     let body = taken(&portal, &zbut, 1).await.remove(0);
     assert_eq!(body["delivery_id"], delivery.id);
     let delivered = crate::common::holds_within_30s(|| async {
