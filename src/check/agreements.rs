@@ -328,6 +328,23 @@ fn portal_uses(spec: &Spec) -> HashMap<&str, BTreeSet<&str>> {
             }
         }
     }
+    // A provider's own system answers a delivered application with its reference, the first
+    // field of the receiving service's response (003 §5.4).
+    for a in &spec.agreements {
+        let delivered_to = spec
+            .e_services
+            .iter()
+            .filter_map(|e| e.handled_by.as_ref())
+            .any(|h| h.service_id() == a.provider);
+        if delivered_to
+            && let Some((_, service)) = spec.service(&a.provider)
+            && let Some(first) = service.response.fields.first()
+        {
+            used.entry(a.provider.as_str())
+                .or_default()
+                .insert(first.name.as_str());
+        }
+    }
     used
 }
 

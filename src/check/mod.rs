@@ -14,6 +14,7 @@ mod expressions;
 pub mod form_data;
 pub(crate) mod formats;
 mod forms;
+mod handled_by;
 mod nested_ids;
 mod policy;
 mod polls;
@@ -77,6 +78,7 @@ pub fn run(loaded: &Loaded, today: NaiveDate) -> Vec<Diagnostic> {
     consents::check(&mut checker);
     workflows::check(&mut checker);
     eservices::check(&mut checker);
+    handled_by::check(&mut checker);
     records::check(&mut checker);
     polls::check(&mut checker);
     crypto::check(&mut checker);

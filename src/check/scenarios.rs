@@ -8,7 +8,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 
 use crate::spec::diagnostics::did_you_mean;
 use crate::spec::minimise::Projection;
-use crate::spec::model::{Action, EService, Scenario, Step, Workflow, by_id};
+use crate::spec::model::{Action, EService, PROVIDER_SYSTEM, Scenario, Step, Workflow, by_id};
 use crate::spec::{Diagnostic, Kind, Span};
 
 use super::Checker;
@@ -200,7 +200,23 @@ fn steps(at: &mut At, s: &Scenario, e: &EService, w: &Workflow) {
             continue;
         }
         let official = by_id(&spec.officials, &act.by);
-        if act.by != "applicant" && official.is_none() {
+        let system = act.by == PROVIDER_SYSTEM;
+        if system && e.handled_by.is_none() {
+            at.report(
+                Diagnostic::error(
+                    "H1103",
+                    format!(
+                        "e-service `{}` names no `handled-by` system to take step `{}`",
+                        e.id, act.event
+                    ),
+                )
+                .detail("`provider-system` steps are reported by the provider's own system")
+                .help("name an official's id, or `applicant`"),
+                &format!("{ptr}/by"),
+            );
+            continue;
+        }
+        if act.by != "applicant" && !system && official.is_none() {
             let known = spec
                 .officials
                 .iter()
@@ -221,6 +237,7 @@ fn steps(at: &mut At, s: &Scenario, e: &EService, w: &Workflow) {
             continue;
         }
         let may = |role: &str| match official {
+            None if system => role == PROVIDER_SYSTEM,
             None => role == "applicant",
             Some(o) => o.roles.iter().any(|r| r == role),
         };

@@ -8,7 +8,7 @@ use minijinja::Environment;
 
 use crate::spec::agreement_rules::overlaps;
 use crate::spec::diagnostics::did_you_mean;
-use crate::spec::model::{Action, Call, EService, State, Workflow};
+use crate::spec::model::{Action, Call, EService, PROVIDER_SYSTEM, State, Workflow};
 use crate::spec::{Diagnostic, Kind, Span};
 
 use super::Checker;
@@ -16,7 +16,7 @@ use super::expressions::{Scope, check_expression, paths_under};
 use super::forms::{PortalGrants, ReadProblem, form_names, portal_read, unknown_service};
 
 /// Roles every workflow knows without declaring them, by where they are used.
-const TRANSITION_BUILTINS: [&str; 1] = ["applicant"];
+const TRANSITION_BUILTINS: [&str; 2] = ["applicant", PROVIDER_SYSTEM];
 const REMIND_BUILTINS: [&str; 1] = ["assignee"];
 const NOTIFY_BUILTINS: [&str; 2] = ["applicant", "assignee"];
 

@@ -102,8 +102,16 @@ fn eservice(b: &Builder, e: &EService) -> Value {
         .iter()
         .find(|w| w.id == e.workflow)
         .map(|w| w.title.clone());
+    let handled_by = e.handled_by.as_ref().map(|h| {
+        let system = b
+            .spec
+            .subsystem(&h.subsystem)
+            .map_or_else(|| h.subsystem.clone(), |(_, s)| s.title.clone());
+        json!({"system": system, "href": format!("catalogue/{}.html", h.participant())})
+    });
     json!({
         "e": {"id": e.id, "title": e.title, "code": e.code, "conditions": e.conditions, "appeal": e.appeal},
+        "handled_by": handled_by,
         "provider": provider.unwrap_or(Value::Null),
         "categories": e.user_category.iter().map(|c| labels::user_category(*c)).collect::<Vec<_>>(),
         "legal_basis": e.legal_basis,

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::Value;
 
@@ -56,12 +57,61 @@ impl InProcess {
     /// As [`InProcess::call`], telling a service's own error answer (a 404 for a record it does
     /// not hold) from a call that got no usable answer.
     pub async fn ask(&self, request: OwnCall<'_>) -> Result<Value, CallFailure> {
-        let failed = |reason: String| CallFailure {
-            answered: None,
-            reason,
-        };
         let compiled = (self.current)()
             .ok_or_else(|| failed("the gateway has no applied revision yet".into()))?;
+        let spec = &compiled.spec;
+        let (_, service) = spec
+            .service(request.service)
+            .ok_or_else(|| failed(format!("service `{}` is not declared", request.service)))?;
+        let today = chrono::Utc::now().date_naive();
+        let agreements =
+            compiled
+                .gateway
+                .routes
+                .agreements(spec, request.consumer, request.service);
+        // With no agreement the call still goes the whole way: the gateway refuses and logs it.
+        let operations = agreements
+            .iter()
+            .find(|a| crate::spec::agreement_rules::valid_on(a, today))
+            .or(agreements.first())
+            .map_or(&service.operations, |a| &a.operations);
+        let path = path_of(operations, service, &request).map_err(failed)?;
+        let own = Own {
+            consumer: request.consumer,
+            service: request.service,
+            subject: request.subject,
+            issue: request.issue,
+        };
+        self.exchange(&compiled, own, Method::GET, &path, None)
+            .await
+    }
+
+    /// `POST`s `request.body` (JSON) to the service as one of the appliance's own subsystems:
+    /// routed, authorised against the agreement's body fields and logged like any call; the JSON
+    /// the agreement releases of the answer, or why there is none.
+    pub async fn post(&self, request: OwnPost<'_>) -> Result<Value, CallFailure> {
+        let compiled = (self.current)()
+            .ok_or_else(|| failed("the gateway has no applied revision yet".into()))?;
+        let body = serde_json::to_vec(request.body)
+            .map_err(|e| failed(format!("cannot write the request body: {e}")))?;
+        let own = Own {
+            consumer: request.consumer,
+            service: request.service,
+            subject: request.subject,
+            issue: request.issue,
+        };
+        self.exchange(&compiled, own, Method::POST, request.path, Some(body))
+            .await
+    }
+
+    async fn exchange(
+        &self,
+        compiled: &Arc<Compiled>,
+        request: Own<'_>,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<Value, CallFailure> {
         let spec = &compiled.spec;
         let (consumer_participant, consumer_subsystem) =
             spec.subsystem(request.consumer).ok_or_else(|| {
@@ -79,19 +129,6 @@ impl InProcess {
         let (provider, service) = spec
             .service(request.service)
             .ok_or_else(|| failed(format!("service `{}` is not declared", request.service)))?;
-        let today = chrono::Utc::now().date_naive();
-        let agreements =
-            compiled
-                .gateway
-                .routes
-                .agreements(spec, request.consumer, request.service);
-        // With no agreement the call still goes the whole way: the gateway refuses and logs it.
-        let operations = agreements
-            .iter()
-            .find(|a| crate::spec::agreement_rules::valid_on(a, today))
-            .or(agreements.first())
-            .map_or(&service.operations, |a| &a.operations);
-        let path = path_of(operations, service, &request).map_err(failed)?;
         let target = format!(
             "/r1/{}/{}/{}/{}/{}{path}",
             compiled.gateway.routes.instance,
@@ -107,14 +144,20 @@ impl InProcess {
             consumer_participant.edrpou,
             consumer_subsystem.id
         );
-        let http = Request::builder()
-            .method(Method::GET)
+        let created_counts = method == Method::POST;
+        let builder = Request::builder()
+            .method(method)
             .uri(&target)
             .header(HEADER_CLIENT, client)
             .header(HEADER_USER_ID, request.subject)
-            .header(HEADER_ISSUE, request.issue)
-            .body(Body::empty())
-            .map_err(|e| failed(format!("cannot build the request: {e}")))?;
+            .header(HEADER_ISSUE, request.issue);
+        let http = match body {
+            Some(bytes) => builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(Body::from(bytes)),
+            None => builder.body(Body::empty()),
+        }
+        .map_err(|e| failed(format!("cannot build the request: {e}")))?;
         let call = call::parse(http, &self.gateway.limits)
             .await
             .map_err(|refused| failed(refused.0.to_string()))?;
@@ -125,19 +168,15 @@ impl InProcess {
                 .map(str::to_string),
             ..Trace::default()
         };
-        let (side, answer) = route(
-            &self.gateway,
-            &compiled,
-            &call,
-            request.consumer,
-            &mut trace,
-        )
-        .await;
-        let answer = finish(&self.gateway, &compiled, side, &call, &trace, answer).await;
+        let (side, answer) =
+            route(&self.gateway, compiled, &call, request.consumer, &mut trace).await;
+        let answer = finish(&self.gateway, compiled, side, &call, &trace, answer).await;
         if let Some(error) = &answer.error {
             return Err(failed(error.to_string()));
         }
-        if answer.status != StatusCode::OK {
+        let accepted =
+            answer.status == StatusCode::OK || (created_counts && answer.status.is_success());
+        if !accepted {
             return Err(CallFailure {
                 answered: Some(answer.status),
                 reason: format!("the service answered with status {}", answer.status),
@@ -145,6 +184,38 @@ impl InProcess {
         }
         serde_json::from_slice(&answer.body)
             .map_err(|e| failed(format!("the service's answer is not JSON: {e}")))
+    }
+}
+
+/// Who a call is made as, about whom and what for.
+#[derive(Clone, Copy)]
+struct Own<'a> {
+    consumer: &'a str,
+    service: &'a str,
+    subject: &'a str,
+    issue: &'a str,
+}
+
+/// One `POST` of a JSON document made as one of the appliance's own subsystems.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnPost<'a> {
+    /// The consumer subsystem, `participant/subsystem`.
+    pub consumer: &'a str,
+    /// The provider service, `participant/service`.
+    pub service: &'a str,
+    /// The data subject's id, sent as `X-Road-UserId`.
+    pub subject: &'a str,
+    /// What the call is for (a case id), sent as `X-Road-Issue`.
+    pub issue: &'a str,
+    /// The service path, starting with `/`.
+    pub path: &'a str,
+    pub body: &'a Value,
+}
+
+fn failed(reason: String) -> CallFailure {
+    CallFailure {
+        answered: None,
+        reason,
     }
 }
 

@@ -8,6 +8,7 @@ pub mod cabinet;
 pub mod catalogue;
 pub mod citizen;
 pub mod cross_check;
+pub mod delivery;
 pub mod digests;
 pub mod e_service;
 pub mod feedback;
@@ -20,6 +21,7 @@ pub mod pdf;
 pub mod polls;
 pub mod prefill;
 pub mod procedure_since;
+pub mod provider_api;
 pub mod ratings;
 pub mod registration;
 pub mod registry_reads;
@@ -107,6 +109,10 @@ where
             "/cabinet/applications/{id}/documents/{doc}",
             get(cabinet::documents::download),
         )
+        .route(
+            "/cabinet/applications/{id}/provider-results/{file}",
+            get(cabinet::provider_results::download),
+        )
         .route("/cabinet/data-requests", get(cabinet::data_requests::page))
         .route(
             "/cabinet/applications/{id}/rating",
@@ -124,6 +130,16 @@ where
             get(polls::page)
                 .post(polls::answer)
                 .layer(forms::body_limit()),
+        )
+        .route(
+            "/api/providers/cases/{delivery}/status",
+            post(provider_api::status)
+                .layer(axum::extract::DefaultBodyLimit::max(provider_api::MAX_BODY)),
+        )
+        .route(
+            "/api/providers/cases/{delivery}/results",
+            post(provider_api::results)
+                .layer(axum::extract::DefaultBodyLimit::max(provider_api::MAX_BODY)),
         )
         .route("/sign-in", get(sign_in::start))
         .route("/sign-in/callback", get(sign_in::callback))

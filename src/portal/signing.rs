@@ -169,10 +169,21 @@ pub async fn sign(
         Ok(row) => row,
         Err(page) => return *page,
     };
-    if row.case_id.is_none()
-        && let Err(e) = start_case(&portal.engine, &row, Some(&ready.form)).await
+    let case_id = match &row.case_id {
+        Some(id) => Some(id.clone()),
+        None => match start_case(&portal.engine, &row, Some(&ready.form)).await {
+            Ok(id) => Some(id),
+            Err(e) => {
+                tracing::warn!("{e}; the portal's sweep starts it later");
+                None
+            }
+        },
+    };
+    if let Some(case_id) = case_id
+        && let Err(e) =
+            super::delivery::enqueue(&portal.store, &ready.compiled, &row, &case_id, now).await
     {
-        tracing::warn!("{e}; the portal's sweep starts it later");
+        tracing::warn!("{e}; the delivery runner records it within a minute");
     }
     see_application(&row)
 }

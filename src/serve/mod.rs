@@ -336,6 +336,16 @@ pub async fn run(options: Options) -> Result<(), String> {
         store.clone(),
         stopped.clone(),
     );
+    let deliveries = crate::portal::delivery::spawn(
+        crate::portal::delivery::Deliverer {
+            current: shared.current.clone(),
+            store: store.clone(),
+            gateway: state.portal.registries.clone(),
+            clock: state.portal.engine.clock().clone(),
+            holder: uuid::Uuid::now_v7().to_string(),
+        },
+        stopped.clone(),
+    );
     let portal_sweep = tokio::spawn(crate::portal::registration::sweep(
         state.portal.engine.clone(),
         stopped.clone(),
@@ -370,6 +380,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     let _ = drafts.await;
     let _ = portal_sweep.await;
     let _ = views.await;
+    let _ = deliveries.await;
     let served = server.await.map_err(|e| e.to_string()).and_then(|r| r);
     // The records written since the last checkpoint are signed before the node stops.
     gateway_runners.finish().await;

@@ -4,7 +4,7 @@
 
 use super::{Store, StoreError, Tx, on_pool, on_tx};
 
-const COLUMNS: &str = "id, owner, draft_id, e_service, journal, period, seq, number, \
+pub(super) const COLUMNS: &str = "id, owner, draft_id, e_service, journal, period, seq, number, \
      received_at, case_id, document, signature";
 
 /// One registered application as stored.

@@ -9,6 +9,7 @@ mod applications;
 mod attachments;
 mod case_lists;
 mod cases;
+mod deliveries;
 mod documents;
 mod drafts;
 mod feedback;
@@ -39,6 +40,9 @@ pub use case_lists::{CasePage, CaseQuery};
 pub use cases::{
     CaseEventRow, CaseFilter, CaseRequestRow, CaseRow, DefinitionRow, NewCaseEvent, NewNotice,
     NoticeRow, case_event_hash,
+};
+pub use deliveries::{
+    DeliveryAttempt, DeliveryOutcome, DeliveryRow, NewDelivery, ProviderReportRow,
 };
 pub use documents::DocumentRow;
 pub use drafts::{DraftRow, DraftWrite, NewDraft};

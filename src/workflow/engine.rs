@@ -15,7 +15,7 @@ use crate::store::{
 };
 
 pub use super::errors::EngineError;
-pub use super::requests::{Actor, Applicant, Case, Fire, Moved, Start, Step};
+pub use super::requests::{Actor, Applicant, Case, Fire, Moved, PROVIDER_SYSTEM, Start, Step};
 
 use super::actions;
 use super::calendar::Calendar;
@@ -508,6 +508,14 @@ impl Engine {
                 return Err(denied(format!(
                     "only the case's applicant may fire `{}`",
                     t.event
+                )));
+            }
+            (Some(PROVIDER_SYSTEM), Actor::System(_)) => {}
+            (Some(PROVIDER_SYSTEM), other) => {
+                return Err(denied(format!(
+                    "transition `{}` is reported by the provider's own system, not fired by {}",
+                    t.event,
+                    other.label()
                 )));
             }
             (Some(role), Actor::Official(id)) => {

@@ -16,7 +16,13 @@ pub enum Actor {
     Engine,
     /// A timer (reminders, escalations, deadlines).
     Timer,
+    /// A provider's own information system (003 §5.4), `participant/subsystem`, reporting the
+    /// progress of an application delivered to it; it fires transitions of role
+    /// [`PROVIDER_SYSTEM`] only.
+    System(String),
 }
+
+pub use crate::spec::model::PROVIDER_SYSTEM;
 
 impl Actor {
     /// The actor as the history writes it.
@@ -26,6 +32,7 @@ impl Actor {
             Actor::Official(id) => format!("official:{id}"),
             Actor::Engine => "engine".into(),
             Actor::Timer => "timer".into(),
+            Actor::System(id) => format!("system:{id}"),
         }
     }
 }

@@ -9,6 +9,7 @@ mod browser;
 mod cabinet;
 mod catalogue;
 mod data_requests_peer;
+mod delivery;
 mod fake_issuer;
 mod feedback;
 mod feedback_store;

@@ -213,7 +213,7 @@ fn the_document_is_canonical_json_that_names_what_was_applied_for_and_by_whom() 
 
 /// What a citizen runs to sign `document` with the key `keys dev` made for `rnokpp` (as the
 /// sign page shows it): `openssl cms -sign -binary -outform DER`, the detached signature's bytes.
-fn openssl_sign(root: &Path, rnokpp: &str, document: &[u8]) -> Vec<u8> {
+pub(crate) fn openssl_sign(root: &Path, rnokpp: &str, document: &[u8]) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("application.json");
     let output = dir.path().join("application.p7s");
@@ -261,7 +261,7 @@ fn self_made_certificate(dir: &Path, rnokpp: &str) -> (std::path::PathBuf, std::
     (cert, key)
 }
 
-fn openssl(args: &[&std::ffi::OsStr]) {
+pub(crate) fn openssl(args: &[&std::ffi::OsStr]) {
     let out = std::process::Command::new("openssl")
         .args(args)
         .output()
@@ -314,7 +314,7 @@ fn the_visual_form_has_a_text_layer_with_the_answers_and_the_documents_digest() 
 }
 
 /// The data folder of `portal`'s appliance, and its store.
-async fn store_of(portal: &Portal) -> Store {
+pub(crate) async fn store_of(portal: &Portal) -> Store {
     let db = portal.city.dir.path().join("data/hromada.db");
     Store::connect(&Store::sqlite_url(&db)).await.unwrap()
 }
@@ -361,7 +361,7 @@ async fn draft_ready_to_sign(browser: &Browser) -> String {
 }
 
 /// The sign page of `draft`, read so that the browser holds its CSRF token, and the document.
-async fn document_of(browser: &Browser, draft: &str) -> Vec<u8> {
+pub(crate) async fn document_of(browser: &Browser, draft: &str) -> Vec<u8> {
     let page = browser.get(&format!("/drafts/{draft}/sign")).await;
     assert_eq!(page.status, 200, "{}", page.body);
     let json = browser
@@ -386,7 +386,7 @@ async fn case_json(portal: &Portal, id: &str) -> serde_json::Value {
         .unwrap()
 }
 
-async fn upload(browser: &Browser, draft: &str, signature: Vec<u8>) -> Page {
+pub(crate) async fn upload(browser: &Browser, draft: &str, signature: Vec<u8>) -> Page {
     browser
         .post_multipart(
             &format!("/drafts/{draft}/sign"),

@@ -800,3 +800,34 @@ async fn the_engine_runs_on_an_in_memory_store() {
     assert_eq!(moved.state, "commission");
     assert!(intact(&store).await);
 }
+
+both! {
+    async fn only_the_providers_system_reports_its_transitions_and_it_fires_no_other(db: Db) {
+        let s = setup(&db).await;
+        let started = start(&s.engine, "h1", "heating-recalculation").await.unwrap();
+        let id = started.case_id.clone();
+        assert_eq!(started.state, "received");
+        let before = s.engine.case(&id).await.unwrap();
+
+        // An official holding the state's role cannot report for the provider's system.
+        let clerk = Actor::Official("shevchuk-o".into());
+        let e = s.engine.fire(fire("s1", &id, "accepted", &clerk, "received")).await.unwrap_err();
+        assert_eq!(e.code(), "not-allowed", "{e}");
+        assert!(e.to_string().contains("reported by the provider's own system"), "{e}");
+        // The system fires no official's transition, nor the applicant's.
+        let zbut = Actor::System("teplomerezhi/zbut".into());
+        let e = s.engine.fire(fire("s2", &id, "refuse", &zbut, "received")).await.unwrap_err();
+        assert_eq!(e.code(), "not-allowed", "{e}");
+        assert!(e.to_string().contains("not by system:teplomerezhi/zbut"), "{e}");
+        let e = s.engine.fire(fire("s3", &id, "withdraw", &zbut, "received")).await.unwrap_err();
+        assert_eq!(e.code(), "not-allowed", "{e}");
+        assert_eq!(s.engine.case(&id).await.unwrap(), before, "a refusal changes nothing");
+
+        let moved = s.engine.fire(fire("s4", &id, "accepted", &zbut, "received")).await.unwrap();
+        assert_eq!(moved.state, "calculating");
+        let history = s.engine.history(&id).await.unwrap();
+        let last = history.iter().rev().find(|e| e.kind == "transition").unwrap();
+        assert_eq!(last.actor, "system:teplomerezhi/zbut");
+        assert!(intact(&s.store).await);
+    }
+}

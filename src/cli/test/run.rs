@@ -15,7 +15,7 @@ use crate::crypto::Seal;
 use crate::crypto::certs::Validity;
 use crate::crypto::dev_ca::{self, LeafProfile, LeafRequest};
 use crate::spec::minimise::Projection;
-use crate::spec::model::{Act, Scenario, Step, by_id};
+use crate::spec::model::{Act, EService, PROVIDER_SYSTEM, Scenario, Step, by_id};
 use crate::spec::{Loaded, Spec};
 use crate::store::Store;
 use crate::workflow::calls::{BoxFuture, Registries, RegistryAnswer, RegistryCall};
@@ -113,7 +113,7 @@ pub async fn run(
                 if let Some(t) = &act.at {
                     advance(&engine, &clock, at(t)?).await?;
                 }
-                if let Err(d) = fire(&engine, scenario, &case_id, i, act).await {
+                if let Err(d) = fire(&engine, scenario, e, &case_id, i, act).await {
                     // What the scenario expects after a refused step would only echo the refusal.
                     differences.push(d);
                     return Ok(differences);
@@ -152,6 +152,7 @@ async fn advance(
 async fn fire(
     engine: &Engine,
     scenario: &Scenario,
+    e_service: &EService,
     case_id: &str,
     i: usize,
     act: &Act,
@@ -169,6 +170,12 @@ async fn fire(
         .map_err(|e| differs(e.to_string()))?;
     let actor = match act.by.as_str() {
         "applicant" => Actor::Applicant(scenario.applicant.rnokpp.clone()),
+        PROVIDER_SYSTEM => Actor::System(
+            e_service
+                .handled_by
+                .as_ref()
+                .map_or_else(|| PROVIDER_SYSTEM.to_string(), |h| h.subsystem.clone()),
+        ),
         official => Actor::Official(official.to_string()),
     };
     let fired = engine

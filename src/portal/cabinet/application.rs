@@ -87,6 +87,25 @@ pub async fn page(
                 .map(|d| documents::view(&compiled, &application.id, d, zone))
                 .collect::<Vec<_>>()
         );
+        match portal.store.provider_reports_of_case(&case.id).await {
+            Ok(reports) => {
+                let results = super::provider_results::views(
+                    &compiled,
+                    &application.id,
+                    &application.e_service,
+                    &reports,
+                    zone,
+                );
+                if let Some(listed) = view["documents"].as_array_mut() {
+                    listed.extend(results);
+                }
+            }
+            Err(e) => return super::unavailable(&portal, &chrome, &e.to_string()),
+        }
+        match super::provider_results::delivery(&portal, &compiled, &application.id, zone).await {
+            Ok(delivery) => view["delivery"] = delivery,
+            Err(e) => return super::unavailable(&portal, &chrome, &e),
+        }
         view["withdraw"] = json!(
             withdrawal(&definition.workflow, &case.state).map(|t| json!({"title": t.label()}))
         );

@@ -100,6 +100,7 @@ fn who(actor: &str, definition: &Definition, applicant: &str) -> String {
                 || "Посадова особа".to_string(),
                 |p| format!("{}, {}", p.name, p.position),
             ),
+        Some(("system", _)) => "Інформаційна система надавача послуги".to_string(),
         _ => "Система".to_string(),
     }
 }

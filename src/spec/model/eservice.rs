@@ -96,6 +96,11 @@ pub struct EService {
     /// §5.10); needed only when the provider keeps more than one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub journal: Option<String>,
+    /// The provider handles the applications in its own information system (003 §5.4): the
+    /// signed application is delivered to a service of that system through the gateway, and
+    /// the system reports the case's progress back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handled_by: Option<HandledBy>,
 }
 
 impl EService {
@@ -116,6 +121,31 @@ pub struct Provider {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("x-kdl" = "prop"))]
     pub unit: Option<String>,
+}
+
+/// The provider's own information system an e-service's applications are delivered to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct HandledBy {
+    /// The provider's subsystem, `participant/subsystem`.
+    #[schemars(extend("x-kdl" = "arg"))]
+    pub subsystem: String,
+    /// The service of that subsystem that receives the applications (a `POST` operation); the
+    /// portal's subsystem needs an agreement to call it.
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub service: String,
+}
+
+impl HandledBy {
+    /// The participant of the subsystem.
+    pub fn participant(&self) -> &str {
+        self.subsystem.split('/').next().unwrap_or_default()
+    }
+
+    /// The receiving service as the gateway names it, `participant/service`.
+    pub fn service_id(&self) -> String {
+        format!("{}/{}", self.participant(), self.service)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -151,7 +151,8 @@ pub struct Act {
     /// The transition's event.
     #[schemars(extend("x-kdl" = "arg"))]
     pub event: String,
-    /// Who fires it: an official's id, or `applicant`.
+    /// Who fires it: an official's id, `applicant`, or `provider-system` (the e-service's `handled-by`
+    /// system reporting it).
     #[schemars(extend("x-kdl" = "prop"))]
     pub by: String,
     /// When, `YYYY-MM-DDTHH:MM` with the UTC offset; the moment of the previous step when absent.

@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use super::common::Days;
 
+/// The role of a transition that a provider's own information system reports (003 §5.4) for the
+/// e-services it handles (`handled-by`), rather than an official fires.
+pub const PROVIDER_SYSTEM: &str = "provider-system";
+
 /// A workflow for applications of an e-service.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
