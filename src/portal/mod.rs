@@ -12,6 +12,7 @@ pub mod e_service;
 pub mod forms;
 pub mod home;
 pub mod pages;
+pub mod payments;
 pub mod pdf;
 pub mod prefill;
 pub mod procedure_since;
@@ -56,6 +57,8 @@ pub struct PortalState {
     pub settings: Arc<PortalSettings>,
     /// The OpenID Connect relying party citizens sign in through.
     pub sign_in: Arc<sign_in::relying_party::RelyingParty>,
+    /// The payment providers fees are paid through (their keys read under `serve --keys`).
+    pub payments: Arc<payments::Providers>,
 }
 
 /// How this appliance runs the portal.
@@ -92,6 +95,23 @@ where
             get(cabinet::documents::download),
         )
         .route("/cabinet/data-requests", get(cabinet::data_requests::page))
+        .route("/cabinet/payments", get(cabinet::payments::page))
+        .route(
+            "/drafts/{draft}/pay",
+            get(payments::checkout::page)
+                .post(payments::checkout::start)
+                .layer(forms::body_limit()),
+        )
+        .route(
+            "/payments/{id}/return",
+            get(payments::checkout::returned).post(payments::checkout::returned_posted),
+        )
+        .route(
+            "/payments/callback/{provider}",
+            post(payments::callback::receive).layer(axum::extract::DefaultBodyLimit::max(
+                payments::callback::MAX_BODY,
+            )),
+        )
         .route("/sign-in", get(sign_in::start))
         .route("/sign-in/callback", get(sign_in::callback))
         .route("/sign-out", post(sign_in::sign_out))

@@ -19,6 +19,8 @@ pub enum EventKind {
     RefusedToken,
     /// A session cookie that names no open session, or one past its time.
     SessionEnded,
+    /// A payment callback whose signature is not the payment provider's.
+    ForgedPaymentCallback,
 }
 
 impl EventKind {
@@ -30,13 +32,17 @@ impl EventKind {
             EventKind::RefusedCsrf => "refused-csrf",
             EventKind::RefusedToken => "refused-token",
             EventKind::SessionEnded => "session-ended",
+            EventKind::ForgedPaymentCallback => "forged-payment-callback",
         }
     }
 
     fn is_refusal(self) -> bool {
         matches!(
             self,
-            EventKind::SignInFailed | EventKind::RefusedCsrf | EventKind::RefusedToken
+            EventKind::SignInFailed
+                | EventKind::RefusedCsrf
+                | EventKind::RefusedToken
+                | EventKind::ForgedPaymentCallback
         )
     }
 }

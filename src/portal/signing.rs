@@ -13,6 +13,7 @@ use super::application::{Attached, Document, Identity, Parts, visual_form};
 use super::citizen::Citizen;
 use super::forms::judge::as_application;
 use super::pages::Chrome;
+use super::payments::checkout::unpaid_before_submission;
 use super::registration::{NewApplication, register, start_case};
 use super::signature::{self, Refusal};
 use crate::check::form_data::application_data;
@@ -53,7 +54,14 @@ pub async fn page(
     Path(draft): Path<String>,
 ) -> Response {
     match ready(&portal, &citizen, &draft).await {
-        Ok(ready) => render(&portal, &ready, &[], StatusCode::OK),
+        Ok(ready) => {
+            match unpaid_before_submission(&portal, &ready.chrome, &ready.draft, &ready.e_service)
+                .await
+            {
+                Some(_) => see_other(&format!("/drafts/{draft}/pay")),
+                None => render(&portal, &ready, &[], StatusCode::OK),
+            }
+        }
         Err(NotReady::Signed(row)) => see_application(&row),
         Err(NotReady::Page(page)) => *page,
     }
@@ -140,6 +148,11 @@ pub async fn sign(
         Err(NotReady::Signed(row)) => return see_application(&row),
         Err(NotReady::Page(page)) => return *page,
     };
+    if let Some(unpaid) =
+        unpaid_before_submission(&portal, &ready.chrome, &ready.draft, &ready.e_service).await
+    {
+        return unpaid;
+    }
     let now = portal.engine.clock().now();
     let signature = match ready.form.signature {
         SignatureRequirement::None => None,

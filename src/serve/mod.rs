@@ -241,6 +241,7 @@ pub async fn run(options: Options) -> Result<(), String> {
             sign_in: Arc::new(crate::portal::sign_in::relying_party::RelyingParty::new(
                 &options.keys,
             )?),
+            payments: Arc::new(crate::portal::payments::Providers::new(&options.keys)),
         },
         cases,
     };

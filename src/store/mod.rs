@@ -16,6 +16,7 @@ mod journals;
 mod ledger;
 mod open_cases;
 mod outbox;
+mod payments;
 mod portal_sessions;
 mod procedure_versions;
 mod rate_buckets;
@@ -45,6 +46,10 @@ pub use ledger::{
 };
 pub use open_cases::{CaseMove, OpenCases};
 pub use outbox::{LeasedMail, MailOutcome, MailStatus, NewMail};
+pub use payments::{
+    NewPayment, PaymentCallback, PaymentEventRow, PaymentRow, PaymentStatus, Receipt, Recorded,
+    Settlement,
+};
 pub use portal_sessions::{NewSession, PendingSignIn, SessionEnd, SessionRow};
 pub use procedure_versions::ProcedureVersion;
 pub use rate_buckets::{Lease, LeaseRequest};

@@ -11,6 +11,7 @@ use super::status::{outcome_words, status_of, withdrawal};
 use super::{documents, owned, service_title, words};
 use crate::portal::PortalState;
 use crate::portal::citizen::Citizen;
+use crate::portal::payments::checkout::result_withheld;
 
 /// `GET /cabinet/applications/{id}`.
 pub async fn page(
@@ -44,6 +45,7 @@ pub async fn page(
         "notices": [],
         "documents": [],
         "withdraw": Value::Null,
+        "payment_due": Value::Null,
     });
     if let Some((case, runnable)) = &owned.case {
         let definition = &runnable.definition;
@@ -90,6 +92,21 @@ pub async fn page(
         view["withdraw"] = json!(
             withdrawal(&definition.workflow, &case.state).map(|t| json!({"title": t.label()}))
         );
+    }
+    match result_withheld(
+        &portal,
+        &compiled,
+        &application.e_service,
+        &application.draft_id,
+    )
+    .await
+    {
+        Ok(None) => {}
+        Ok(Some(pay_url)) => {
+            view["documents"] = json!([]);
+            view["payment_due"] = json!(pay_url);
+        }
+        Err(e) => return super::unavailable(&portal, &chrome, &e.to_string()),
     }
     portal
         .pages
