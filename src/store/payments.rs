@@ -279,7 +279,7 @@ impl Store {
     /// Whether the fee of a draft, or of a case (by its id), is paid.
     pub async fn payment_settled(&self, draft_or_case: &str) -> Result<bool, StoreError> {
         let paid: Option<i64> = on_pool!(&self.pool, pool => sqlx::query_scalar(
-            "SELECT 1 FROM payments WHERE status = 'paid' AND (draft_id = $1 OR draft_id IN \
+            "SELECT CAST(1 AS BIGINT) FROM payments WHERE status = 'paid' AND (draft_id = $1 OR draft_id IN \
              (SELECT draft_id FROM applications WHERE case_id = $1)) LIMIT 1")
             .bind(draft_or_case)
             .fetch_optional(pool)
@@ -313,7 +313,7 @@ impl Store {
         // The draft's payments, held until commit (PostgreSQL; SQLite has one writer).
         let siblings = self.draft_payments_held(&mut tx, &before.draft_id).await?;
         let seen: Option<i64> = on_tx!(&mut tx, t => sqlx::query_scalar(
-            "SELECT 1 FROM payment_events WHERE digest = $1")
+            "SELECT CAST(1 AS BIGINT) FROM payment_events WHERE digest = $1")
             .bind(&callback.digest)
             .fetch_optional(&mut **t)
             .await)

@@ -12,6 +12,8 @@ mod data_requests_peer;
 mod fake_issuer;
 mod forms;
 mod home;
+mod payment_double;
+mod payments;
 mod portal;
 mod prefill;
 mod procedure_versions;
