@@ -179,7 +179,7 @@ pub enum Recorded {
     /// No payment has that id.
     Unknown,
     /// The same callback was recorded before: nothing changed.
-    Replay(PaymentRow),
+    Replay(Box<PaymentRow>),
     /// Recorded; the payment before and after.
     Applied {
         before: Box<PaymentRow>,
@@ -319,7 +319,7 @@ impl Store {
             .await)
         .map_err(|e| self.failed("read a payment's history from", e))?;
         if seen.is_some() {
-            return Ok(Recorded::Replay(before));
+            return Ok(Recorded::Replay(Box::new(before)));
         }
         let other_paid = siblings
             .iter()

@@ -31,7 +31,7 @@ pub fn decide(payment: &PaymentRow, other_paid: bool, callback: &Callback) -> Se
                 && callback.transaction_id.is_some();
             if !exact {
                 let reported = match (callback.amount, callback.currency.as_deref()) {
-                    (Some(amount), Some(currency)) if currency == "UAH" => hryvnias(amount),
+                    (Some(amount), Some("UAH")) => hryvnias(amount),
                     (Some(amount), Some(currency)) => format!("{amount} kopiyky in {currency}"),
                     _ => "no readable amount or currency".into(),
                 };
