@@ -14,10 +14,10 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// What a driver script reports (`tests/js/browser.mjs`, `Report.print`).
 #[derive(Debug, Deserialize)]
-struct Report {
+pub(crate) struct Report {
     scenario: String,
     pages: Vec<Audit>,
-    steps: Vec<String>,
+    pub(crate) steps: Vec<String>,
     console: Vec<ConsoleMessage>,
     failure: Option<String>,
 }
@@ -62,7 +62,7 @@ fn js_dir() -> PathBuf {
 
 /// Whether the browser tests can run here; `false` (after saying so loudly) where Chromium,
 /// Node or the test's npm packages are absent, which fails under CI.
-fn browser_available() -> bool {
+pub(crate) fn browser_available() -> bool {
     let node = Command::new("node").arg("--version").output();
     let missing = if !Path::new(CHROMIUM).exists() {
         Some(format!("{CHROMIUM} is absent (Debian's chromium)"))
@@ -220,7 +220,7 @@ fn citizen_env(portal: &Portal) -> Vec<(&'static str, String)> {
 
 /// Runs `script` against the portal off the runtime's threads (the city's upstreams run on
 /// them) and asserts its report is clean.
-async fn run_against(portal: &Portal, script: &'static str) -> Report {
+pub(crate) async fn run_against(portal: &Portal, script: &'static str) -> Report {
     let url = portal.app.url.clone();
     let env = citizen_env(portal);
     let report = tokio::task::spawn_blocking(move || {

@@ -729,3 +729,23 @@ both! {
         assert!(error.contains("payment p1") && error.contains("receipt"), "{error}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_pays_in_a_browser_through_the_providers_page_without_javascript() {
+    if !crate::browser::browser_available() {
+        return;
+    }
+    let paid = paid(BEFORE_SUBMISSION, None).await;
+    let citizen = paid.portal.sign_in(&CITIZEN).await;
+    let draft = fill_water(&citizen, crate::common::city::NO_DEBT, "maria@example.org").await;
+    let report = crate::browser::run_against(&paid.portal, "payments.mjs").await;
+    assert_eq!(
+        report.steps.last().map(String::as_str),
+        Some("the sign page, paid"),
+        "the scenario stopped early: {:?}",
+        report.steps
+    );
+    let payments = paid.store.payments_of_draft(&draft).await.unwrap();
+    assert_eq!(payments.len(), 1);
+    assert_eq!(payments[0].status, PaymentStatus::Paid);
+}
