@@ -188,15 +188,49 @@ pub enum Recorded {
 }
 
 impl Store {
-    /// Stores `payment` as pending, with its `created` event.
-    pub async fn create_payment(&self, payment: &NewPayment) -> Result<PaymentRow, StoreError> {
+    /// The draft's payment still open at `payment.at` for the same amount and provider, else
+    /// `payment` stored as pending with its `created` event: in one transaction that holds the
+    /// draft, so that two requests at once never hand over two orders.
+    pub async fn open_or_create_payment(
+        &self,
+        payment: &NewPayment,
+    ) -> Result<PaymentRow, StoreError> {
         let mut tx = self.begin().await?;
+        if let Tx::Postgres(t) = &mut tx {
+            sqlx::query("SELECT id FROM drafts WHERE id = $1 FOR UPDATE")
+                .bind(&payment.draft_id)
+                .fetch_optional(&mut **t)
+                .await
+                .map_err(|e| self.failed("hold a draft in", e))?;
+        }
+        let held = self.draft_payments_held(&mut tx, &payment.draft_id).await?;
+        if let Some(open) = held.into_iter().find(|p| {
+            p.status.open()
+                && p.expires_at > payment.at
+                && p.amount == payment.amount
+                && p.currency == payment.currency
+                && p.provider == payment.provider
+        }) {
+            return Ok(open);
+        }
+        self.insert_payment(&mut tx, payment).await?;
+        tx.commit().await?;
+        self.stored(&payment.id).await
+    }
+
+    async fn stored(&self, id: &str) -> Result<PaymentRow, StoreError> {
+        self.payment(id)
+            .await?
+            .ok_or_else(|| StoreError::new(format!("payment {id} was stored but is not found")))
+    }
+
+    async fn insert_payment(&self, tx: &mut Tx, payment: &NewPayment) -> Result<(), StoreError> {
         let at = time_text(&payment.at);
         let sql = format!(
             "INSERT INTO payments ({COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, NULL, NULL, NULL, NULL)"
         );
-        on_tx!(&mut tx, t => sqlx::query(&sql)
+        on_tx!(tx, t => sqlx::query(&sql)
             .bind(&payment.id)
             .bind(&payment.owner)
             .bind(&payment.draft_id)
@@ -212,7 +246,7 @@ impl Store {
             .map(drop))
         .map_err(|e| self.failed("store a payment in", e))?;
         self.insert_payment_event(
-            &mut tx,
+            tx,
             &PaymentEventRow {
                 payment_id: payment.id.clone(),
                 seq: 1,
@@ -226,14 +260,7 @@ impl Store {
                 note: "handed to the payment provider".into(),
             },
         )
-        .await?;
-        tx.commit().await?;
-        self.payment(&payment.id).await?.ok_or_else(|| {
-            StoreError::new(format!(
-                "payment {} was stored but is not found",
-                payment.id
-            ))
-        })
+        .await
     }
 
     /// Payment `id`, whoever's it is (the provider's callback names only the order).

@@ -481,6 +481,18 @@ async fn forged_replayed_wrong_and_unknown_callbacks_settle_nothing() {
 
     let signed = sign_draft(&paid.portal, &citizen, CITIZEN.rnokpp, &draft).await;
     assert_eq!(signed.status, 303, "{}", signed.body);
+
+    let (_, metrics) = paid.portal.app.get("/metrics");
+    for (outcome, count) in [
+        ("forged", 2),
+        ("malformed", 2),
+        ("unknown-order", 1),
+        ("replay", 3),
+        ("recorded", 5),
+    ] {
+        let line = format!("hromada_payment_callbacks_total{{outcome=\"{outcome}\"}} {count}");
+        assert!(metrics.contains(&line), "`{line}` is not in:\n{metrics}");
+    }
 }
 
 fn base64_json(value: &serde_json::Value) -> String {
@@ -640,7 +652,7 @@ both! {
     async fn payments_their_history_and_the_case_they_belong_to(db: Db) {
         let store = Store::connect(&db.url).await.unwrap();
         let at = Utc.with_ymd_and_hms(2026, 12, 21, 9, 0, 0).unwrap();
-        let new = |id: &str, draft: &str| NewPayment {
+        let new = |id: &str, draft: &str, at: chrono::DateTime<Utc>| NewPayment {
             id: id.into(),
             owner: "3184710691".into(),
             draft_id: draft.into(),
@@ -651,11 +663,16 @@ both! {
             at,
             expires_at: at + Duration::minutes(30),
         };
-        let first = store.create_payment(&new("p1", "d1")).await.unwrap();
+        let first = store.open_or_create_payment(&new("p1", "d1", at)).await.unwrap();
         assert_eq!(first.status, PaymentStatus::Pending);
-        store.create_payment(&new("p2", "d1")).await.unwrap();
-        store.create_payment(&new("p3", "d2")).await.unwrap();
-        assert!(store.create_payment(&new("p1", "d1")).await.is_err(), "an order id is unique");
+        // While it is open, starting again hands over the same order.
+        let again = store.open_or_create_payment(&new("p1b", "d1", at + Duration::minutes(5))).await.unwrap();
+        assert_eq!(again, first);
+        assert!(store.payment("p1b").await.unwrap().is_none());
+        // Past its window, a new one.
+        let late = at + Duration::minutes(31);
+        assert_eq!(store.open_or_create_payment(&new("p2", "d1", late)).await.unwrap().id, "p2");
+        store.open_or_create_payment(&new("p3", "d2", at)).await.unwrap();
 
         let callback = |id: &str, digest: &str| PaymentCallback {
             payment_id: id.into(),

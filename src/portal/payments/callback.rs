@@ -15,6 +15,11 @@ use crate::portal::PortalState;
 use crate::portal::security_log::{EventKind, SecurityLog};
 use crate::store::{PaymentCallback, Recorded};
 
+/// Counts a callback by what became of it (a closed set of outcomes).
+fn counted(outcome: &'static str) {
+    metrics::counter!("hromada_payment_callbacks_total", "outcome" => outcome).increment(1);
+}
+
 /// The largest callback body taken.
 pub const MAX_BODY: usize = 32 * 1024;
 
@@ -59,6 +64,7 @@ pub async fn receive(
     };
     let fields: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
     if fields.is_empty() {
+        counted("malformed");
         return HttpError::new(
             StatusCode::BAD_REQUEST,
             "malformed",
@@ -69,6 +75,7 @@ pub async fn receive(
     let callback = match provider.callback(&fields) {
         Ok(callback) => callback,
         Err(CallbackError::Forged) => {
+            counted("forged");
             SecurityLog::new(portal.store.clone())
                 .record(
                     EventKind::ForgedPaymentCallback,
@@ -87,6 +94,7 @@ pub async fn receive(
             .into_response();
         }
         Err(CallbackError::Malformed(why)) => {
+            counted("malformed");
             tracing::warn!("a {name} payment callback was refused: {why}");
             return HttpError::new(StatusCode::BAD_REQUEST, "malformed", &why).into_response();
         }
@@ -109,6 +117,7 @@ pub async fn receive(
         .await;
     match recorded {
         Ok(Recorded::Unknown) => {
+            counted("unknown-order");
             tracing::warn!(
                 "a signed {name} payment callback names an order this portal never made"
             );
@@ -120,10 +129,12 @@ pub async fn receive(
             .into_response()
         }
         Ok(Recorded::Replay(payment)) => {
+            counted("replay");
             tracing::info!(payment = %payment.id, "a payment callback was received again; nothing changed");
             (StatusCode::OK, "ok").into_response()
         }
         Ok(Recorded::Applied { before, after }) => {
+            counted("recorded");
             tracing::info!(
                 payment = %after.id,
                 provider_status = %callback.said,
@@ -134,6 +145,7 @@ pub async fn receive(
             (StatusCode::OK, "ok").into_response()
         }
         Err(e) => {
+            counted("store-failed");
             tracing::error!("a payment callback cannot be recorded: {e}");
             HttpError::new(
                 StatusCode::SERVICE_UNAVAILABLE,

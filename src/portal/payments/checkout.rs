@@ -71,48 +71,33 @@ pub async fn start(
         tracing::error!("a payment cannot be started: the portal's public URL is not known yet");
         return not_configured(&portal, &due.chrome);
     };
-    let open = due
-        .payments
-        .iter()
-        .find(|p| p.status.open() && p.amount == due.amount && p.provider == provider.name());
-    let payment = match open {
-        Some(open) => open.clone(),
-        None => {
-            let now = due.now;
-            let created = portal
-                .store
-                .create_payment(&NewPayment {
-                    id: random_token(),
-                    owner: citizen.owner.clone(),
-                    draft_id: due.draft.id.clone(),
-                    e_service: due.e_service.id.clone(),
-                    provider: provider.name().into(),
-                    amount: due.amount,
-                    currency: CURRENCY.into(),
-                    at: now,
-                    expires_at: now + PAYMENT_WINDOW,
-                })
-                .await;
-            match created {
-                Ok(payment) => {
-                    tracing::info!(
-                        payment = %payment.id,
-                        e_service = %payment.e_service,
-                        "a payment was handed to the payment provider"
-                    );
-                    payment
-                }
-                Err(e) => {
-                    tracing::error!("a payment cannot be stored: {e}");
-                    return crate::portal::cabinet::unavailable(
-                        &portal,
-                        &due.chrome,
-                        &e.to_string(),
-                    );
-                }
-            }
+    let now = due.now;
+    let payment = match portal
+        .store
+        .open_or_create_payment(&NewPayment {
+            id: random_token(),
+            owner: citizen.owner.clone(),
+            draft_id: due.draft.id.clone(),
+            e_service: due.e_service.id.clone(),
+            provider: provider.name().into(),
+            amount: due.amount,
+            currency: CURRENCY.into(),
+            at: now,
+            expires_at: now + PAYMENT_WINDOW,
+        })
+        .await
+    {
+        Ok(payment) => payment,
+        Err(e) => {
+            tracing::error!("a payment cannot be stored: {e}");
+            return crate::portal::cabinet::unavailable(&portal, &due.chrome, &e.to_string());
         }
     };
+    tracing::info!(
+        payment = %payment.id,
+        e_service = %payment.e_service,
+        "a payment is handed to the payment provider"
+    );
     let result_url = format!("{base}/payments/{}/return", payment.id);
     let server_url = format!("{base}/payments/callback/{}", provider.name());
     let description = format!("Оплата послуги «{}»", due.e_service.title);
