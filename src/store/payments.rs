@@ -462,6 +462,58 @@ impl Store {
         Ok(expired)
     }
 
+    /// Flags for refund each paid payment whose draft was removed unsigned (deleted by its
+    /// owner, or past its retention): the fee was paid for an application that will never be
+    /// made. Returns how many.
+    pub async fn flag_orphaned_payments(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let orphans: Vec<String> = on_tx!(&mut tx, t => sqlx::query_scalar(
+            "SELECT id FROM payments WHERE status = 'paid' \
+             AND draft_id NOT IN (SELECT id FROM drafts) \
+             AND draft_id NOT IN (SELECT draft_id FROM applications) ORDER BY id")
+            .fetch_all(&mut **t)
+            .await)
+        .map_err(|e| self.failed("read the payments of removed drafts from", e))?;
+        let at = time_text(&now);
+        for id in &orphans {
+            let seq: i64 = on_tx!(&mut tx, t => sqlx::query_scalar(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM payment_events WHERE payment_id = $1")
+                .bind(id)
+                .fetch_one(&mut **t)
+                .await)
+            .map_err(|e| self.failed("read a payment's history from", e))?;
+            self.insert_payment_event(
+                &mut tx,
+                &PaymentEventRow {
+                    payment_id: id.clone(),
+                    seq,
+                    at: at.clone(),
+                    provider_status: "draft-removed".into(),
+                    status: PaymentStatus::RefundDue.as_str().into(),
+                    amount: None,
+                    currency: None,
+                    transaction_id: None,
+                    digest: None,
+                    note:
+                        "the draft was removed before it was submitted: refund the fee paid for it"
+                            .into(),
+                },
+            )
+            .await?;
+            on_tx!(&mut tx, t => sqlx::query(
+                "UPDATE payments SET status = $1, updated_at = $2 WHERE id = $3")
+                .bind(PaymentStatus::RefundDue.as_str())
+                .bind(&at)
+                .bind(id)
+                .execute(&mut **t)
+                .await
+                .map(drop))
+            .map_err(|e| self.failed("flag a payment for refund in", e))?;
+        }
+        tx.commit().await?;
+        Ok(orphans.len() as u64)
+    }
+
     async fn payments_where(
         &self,
         condition: &str,

@@ -736,6 +736,16 @@ both! {
         assert_eq!(store.payment("p3").await.unwrap().unwrap().status, PaymentStatus::Expired);
         assert_eq!(store.expire_payments("d1", at + Duration::hours(2)).await.unwrap(), 0);
 
+        // A fee paid for a draft removed unsigned is flagged for refund, once.
+        store.open_or_create_payment(&new("p9", "d9", at)).await.unwrap();
+        store.record_payment_callback(&callback("p9", "dd"), pay).await.unwrap();
+        assert_eq!(store.flag_orphaned_payments(at + Duration::hours(1)).await.unwrap(), 1);
+        assert_eq!(store.flag_orphaned_payments(at + Duration::hours(2)).await.unwrap(), 0);
+        assert_eq!(store.payment("p9").await.unwrap().unwrap().status, PaymentStatus::RefundDue);
+        assert_eq!(store.payment_events("p9").await.unwrap().last().unwrap().provider_status, "draft-removed");
+        assert_eq!(store.payment("p1").await.unwrap().unwrap().status, PaymentStatus::Paid,
+            "a fee whose draft became an application stays paid");
+
         // A row rewritten outside hromada is refused with its name, not read as something else.
         execute(&db.url, "UPDATE payments SET status = 'settled-by-hand' WHERE id = 'p3'").await;
         let error = store.payment("p3").await.unwrap_err().to_string();

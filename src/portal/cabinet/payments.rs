@@ -17,6 +17,14 @@ pub async fn page(State(portal): State<PortalState>, citizen: Citizen) -> Respon
         return super::starting(&portal);
     };
     let chrome = citizen.chrome(&compiled);
+    // A draft the citizen deleted after paying shows its fee as due for refund at once.
+    if let Err(e) = portal
+        .store
+        .flag_orphaned_payments(portal.engine.clock().now())
+        .await
+    {
+        tracing::warn!("paid fees of removed drafts could not be flagged: {e}");
+    }
     let read = tokio::try_join!(
         portal.store.payments_of_owner(&citizen.owner),
         portal.store.applications_of(&citizen.owner),
