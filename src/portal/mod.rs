@@ -92,7 +92,7 @@ where
         )
         .route(
             "/cabinet/applications/{id}/documents/{doc}",
-            get(cabinet::documents::download),
+            get(payments::withheld::download),
         )
         .route("/cabinet/data-requests", get(cabinet::data_requests::page))
         .route("/cabinet/payments", get(cabinet::payments::page))

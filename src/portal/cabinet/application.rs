@@ -11,7 +11,7 @@ use super::status::{outcome_words, status_of, withdrawal};
 use super::{documents, owned, service_title, words};
 use crate::portal::PortalState;
 use crate::portal::citizen::Citizen;
-use crate::portal::payments::checkout::result_withheld;
+use crate::portal::payments::withheld::result_withheld;
 
 /// `GET /cabinet/applications/{id}`.
 pub async fn page(
@@ -35,6 +35,7 @@ pub async fn page(
     let mut view = json!({
         "id": application.id,
         "number": application.number,
+        "payment_due": Value::Null,
         "received_at": words::when(&application.received_at, zone),
         "service": service_title(&compiled.spec, &application.e_service),
         "status": "received",
@@ -45,7 +46,6 @@ pub async fn page(
         "notices": [],
         "documents": [],
         "withdraw": Value::Null,
-        "payment_due": Value::Null,
     });
     if let Some((case, runnable)) = &owned.case {
         let definition = &runnable.definition;

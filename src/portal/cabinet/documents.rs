@@ -14,7 +14,6 @@ use crate::crypto::certs::parse_certificates;
 use crate::crypto::document_seal::verify_detached;
 use crate::portal::PortalState;
 use crate::portal::citizen::Citizen;
-use crate::portal::payments::checkout::result_unpaid;
 use crate::store::{DocumentRow, parse_time};
 
 /// How the seal suffix is written in a document's address.
@@ -102,10 +101,6 @@ pub async fn download(
     let Some((case, _)) = &owned.case else {
         return no_document(&portal, &chrome);
     };
-    let (e_service, draft) = (&owned.application.e_service, &owned.application.draft_id);
-    if let Some(unpaid) = result_unpaid(&portal, &compiled, &chrome, e_service, draft).await {
-        return unpaid;
-    }
     let issued = match portal.store.documents_of_case(&case.id).await {
         Ok(issued) => issued,
         Err(e) => return super::unavailable(&portal, &chrome, &e.to_string()),

@@ -1,7 +1,7 @@
 //! The applicant's side of a payment: `/drafts/{draft}/pay` (what is owed, the attempts so far,
 //! and a POST that hands the applicant to the provider with an ordinary form), the return page
-//! `/payments/{id}/return`, and the gates: no signing before a `before-submission` fee is paid,
-//! no result shown before a `before-result` one is.
+//! `/payments/{id}/return`, and the gate that refuses signing before a `before-submission` fee
+//! is paid.
 
 use std::sync::Arc;
 
@@ -189,55 +189,6 @@ pub async fn unpaid_before_submission(
                 "before_result": false,
             }),
         )),
-        Err(e) => Some(crate::portal::cabinet::unavailable(
-            portal,
-            chrome,
-            &e.to_string(),
-        )),
-    }
-}
-
-/// Where to pay when the result of the application made from `draft_id` for `e_service` is
-/// withheld until a `before-result` fee is paid; `None` when it may be shown.
-pub async fn result_withheld(
-    portal: &PortalState,
-    compiled: &Compiled,
-    e_service: &str,
-    draft_id: &str,
-) -> Result<Option<String>, crate::store::StoreError> {
-    let Some((_, PayWhen::BeforeResult)) =
-        by_id(&compiled.spec.e_services, e_service).and_then(fee_due)
-    else {
-        return Ok(None);
-    };
-    Ok((!portal.store.payment_settled(draft_id).await?).then(|| format!("/drafts/{draft_id}/pay")))
-}
-
-/// The page that refuses a document of the application made from `draft_id` while its
-/// `before-result` fee is unpaid; `None` when it may be handed out.
-pub async fn result_unpaid(
-    portal: &PortalState,
-    compiled: &Compiled,
-    chrome: &Chrome,
-    e_service: &str,
-    draft_id: &str,
-) -> Option<Response> {
-    match result_withheld(portal, compiled, e_service, draft_id).await {
-        Ok(None) => None,
-        Ok(Some(pay_url)) => {
-            let service = by_id(&compiled.spec.e_services, e_service);
-            Some(portal.pages.render(
-                StatusCode::PAYMENT_REQUIRED,
-                "payments/required.html",
-                chrome,
-                json!({
-                    "service": service.map(|e| e.title.clone()),
-                    "amount": service.and_then(fee_due).map(|(amount, _)| hryvnias(amount)),
-                    "pay_url": pay_url,
-                    "before_result": true,
-                }),
-            ))
-        }
         Err(e) => Some(crate::portal::cabinet::unavailable(
             portal,
             chrome,

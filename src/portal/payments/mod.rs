@@ -6,6 +6,7 @@ pub mod callback;
 pub mod checkout;
 pub mod liqpay;
 pub mod settle;
+pub mod withheld;
 
 use std::path::{Path, PathBuf};
 
