@@ -13,7 +13,6 @@ use super::application::{Attached, Document, Identity, Parts, visual_form};
 use super::citizen::Citizen;
 use super::forms::judge::as_application;
 use super::pages::Chrome;
-use super::payments::checkout::unpaid_before_submission;
 use super::registration::{NewApplication, register, start_case};
 use super::signature::{self, Refusal};
 use crate::check::form_data::application_data;
@@ -55,8 +54,13 @@ pub async fn page(
 ) -> Response {
     match ready(&portal, &citizen, &draft).await {
         Ok(ready) => {
-            match unpaid_before_submission(&portal, &ready.chrome, &ready.draft, &ready.e_service)
-                .await
+            match super::payments::checkout::unpaid_before_submission(
+                &portal,
+                &ready.chrome,
+                &ready.draft,
+                &ready.e_service,
+            )
+            .await
             {
                 Some(_) => see_other(&format!("/drafts/{draft}/pay")),
                 None => render(&portal, &ready, &[], StatusCode::OK),
@@ -148,8 +152,13 @@ pub async fn sign(
         Err(NotReady::Signed(row)) => return see_application(&row),
         Err(NotReady::Page(page)) => return *page,
     };
-    if let Some(unpaid) =
-        unpaid_before_submission(&portal, &ready.chrome, &ready.draft, &ready.e_service).await
+    if let Some(unpaid) = super::payments::checkout::unpaid_before_submission(
+        &portal,
+        &ready.chrome,
+        &ready.draft,
+        &ready.e_service,
+    )
+    .await
     {
         return unpaid;
     }

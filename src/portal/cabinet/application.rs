@@ -11,7 +11,6 @@ use super::status::{outcome_words, status_of, withdrawal};
 use super::{documents, owned, service_title, words};
 use crate::portal::PortalState;
 use crate::portal::citizen::Citizen;
-use crate::portal::payments::withheld::result_withheld;
 
 /// `GET /cabinet/applications/{id}`.
 pub async fn page(
@@ -28,6 +27,18 @@ pub async fn page(
         Err(refused) => return refused,
     };
     let application = &owned.application;
+    // A `before-result` fee unpaid: where to pay, and no document is listed.
+    let payment_due = match crate::portal::payments::withheld::result_withheld(
+        &portal,
+        &compiled,
+        &application.e_service,
+        &application.draft_id,
+    )
+    .await
+    {
+        Ok(due) => due,
+        Err(e) => return super::unavailable(&portal, &chrome, &e.to_string()),
+    };
     let zone = compiled
         .spec
         .system()
@@ -35,7 +46,7 @@ pub async fn page(
     let mut view = json!({
         "id": application.id,
         "number": application.number,
-        "payment_due": Value::Null,
+        "payment_due": payment_due,
         "received_at": words::when(&application.received_at, zone),
         "service": service_title(&compiled.spec, &application.e_service),
         "status": "received",
@@ -92,21 +103,6 @@ pub async fn page(
         view["withdraw"] = json!(
             withdrawal(&definition.workflow, &case.state).map(|t| json!({"title": t.label()}))
         );
-    }
-    match result_withheld(
-        &portal,
-        &compiled,
-        &application.e_service,
-        &application.draft_id,
-    )
-    .await
-    {
-        Ok(None) => {}
-        Ok(Some(pay_url)) => {
-            view["documents"] = json!([]);
-            view["payment_due"] = json!(pay_url);
-        }
-        Err(e) => return super::unavailable(&portal, &chrome, &e.to_string()),
     }
     portal
         .pages
