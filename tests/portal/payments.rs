@@ -106,9 +106,20 @@ fn hand_over(page: &Page, action: &str) -> Vec<(String, String)> {
                     .unwrap()
                     .to_string()
             };
-            (attr("name"), attr("value"))
+            (attr("name"), unescape(&attr("value")))
         })
         .collect()
+}
+
+/// An attribute's value as the browser reads it.
+fn unescape(value: &str) -> String {
+    value
+        .replace("&#x2f;", "/")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// Starts a payment of `draft` as `browser` and takes the hand-over form to the provider, as

@@ -384,3 +384,103 @@ fn not_found(portal: &PortalState, chrome: &Chrome) -> Response {
 fn see_other(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::to_bytes;
+    use serde_json::json;
+
+    use super::*;
+    use crate::portal::pages::Pages;
+
+    async fn render(template: &str, context: Value) -> String {
+        let chrome = Chrome {
+            site_title: "Місто".into(),
+            signed_in_as: Some("Іваненко Марія".into()),
+            csrf: Some("token-1".into()),
+        };
+        let page = Pages::new()
+            .unwrap()
+            .render(StatusCode::OK, template, &chrome, context);
+        assert_eq!(page.status(), StatusCode::OK, "{template} did not render");
+        let body = to_bytes(page.into_body(), usize::MAX).await.unwrap();
+        String::from_utf8(body.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_payment_pages_render_what_they_are_given_escaped() {
+        let html = render(
+            "payments/checkout.html",
+            json!({"service": "Адреса <b>", "amount": "332,80 грн", "action": "https://pay.example/api/3/checkout",
+                "fields": [{"name": "data", "value": "eyJ+/a\"=="}, {"name": "signature", "value": "x/y+z="}],
+                "back": "/drafts/d1/pay"}),
+        )
+        .await;
+        assert!(
+            html.contains(r#"action="https://pay.example/api/3/checkout""#),
+            "{html}"
+        );
+        assert!(html.contains("Адреса &lt;b&gt;"), "{html}");
+        assert!(
+            !html.contains(r#"eyJ+/a"=="#),
+            "a quote in a value is escaped: {html}"
+        );
+        // The provider is sent the page's values only: no session token goes to it.
+        let form = html
+            .split("pay.example")
+            .nth(1)
+            .unwrap()
+            .split("</form>")
+            .next()
+            .unwrap();
+        assert!(!form.contains("token-1"), "{form}");
+        // What the browser posts is the attribute's meaning: the exact value once decoded.
+        assert!(
+            form.contains(r#"value="x/y+z=""#) || form.contains(r#"value="x&#x2f;y+z=""#),
+            "{form}"
+        );
+
+        let attempt = json!({"id": "p1", "status": "paid", "status_words": "Сплачено", "settled": true,
+            "amount": "332,80 грн", "started": "21.12.2026 11:00",
+            "receipt": {"transaction": "T<1>", "amount": "332,80 грн", "at": "21.12.2026 11:01"}});
+        let html = render(
+            "payments/pay.html",
+            json!({"draft": "d1", "service": "Адреса", "amount": "332,80 грн", "before_result": false,
+                "recipient": "ГУК", "edrpou": "1", "iban": "UA1", "settled": false, "configured": true,
+                "attempts": [attempt], "next": "/drafts/d1/sign"}),
+        )
+        .await;
+        for shown in [
+            r#"action="/drafts/d1/pay""#,
+            "name=\"csrf\" value=\"token-1\"",
+            "Перейти до оплати 332,80 грн",
+            "транзакція T&lt;1&gt;",
+        ] {
+            assert!(html.contains(shown), "{shown} missing:\n{html}");
+        }
+        let html = render(
+            "payments/return.html",
+            json!({"service": "Адреса", "payment": attempt, "pay_url": "/drafts/d1/pay"}),
+        )
+        .await;
+        assert!(html.contains("<h1>Сплачено</h1>"), "{html}");
+        let html = render(
+            "payments/required.html",
+            json!({"service": "Адреса", "amount": "332,80 грн", "pay_url": "/drafts/d1/pay", "before_result": true}),
+        )
+        .await;
+        assert!(
+            html.contains("Результат розгляду заяви буде доступний"),
+            "{html}"
+        );
+        let html = render(
+            "cabinet/payments.html",
+            json!({"payments": [{"service": "Адреса", "started": "1", "amount": "332,80 грн",
+                "status_words": "Сплачено вдруге, кошти буде повернуто", "receipt": null,
+                "application": {"id": "a1", "number": "ВХ-1/2026"}}]}),
+        )
+        .await;
+        assert!(html.contains("/cabinet/applications/a1"), "{html}");
+        assert!(html.contains("Сплачено вдруге"), "{html}");
+    }
+}
