@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::spec::model::{EService, FeeKind, JournalProblem, Status};
+use crate::spec::model::{EService, FeeKind, JournalProblem, PayWhen, Status};
 use crate::spec::{Diagnostic, Kind};
 
 use super::Checker;
@@ -170,6 +170,7 @@ pub(super) fn check(c: &mut Checker) {
             );
         }
         fee(c, e);
+        pay(c, e);
         incoming_journal(c, e);
         if let Some(p) = e
             .provider
@@ -242,6 +243,50 @@ fn fee(c: &mut Checker, e: &EService) {
                 );
             }
         }
+    }
+}
+
+/// H0807 (`pay` on a free fee), H0808 (`pay` with no payment provider in `system`) and H0809
+/// (a warning: `pay` on an e-service not submitted through the portal, which never asks for it).
+fn pay(c: &mut Checker, e: &EService) {
+    let Some(fee) = &e.fee else { return };
+    let Some(when) = fee.pay else { return };
+    let at = c.at(Kind::EService, &e.id, "/fee/pay");
+    if fee.kind == FeeKind::Free {
+        c.report(
+            Diagnostic::error("H0807", format!("free e-service `{}` asks for payment", e.id))
+                .at(at)
+                .detail("the portal would hand applicants to a payment provider for a service that costs nothing")
+                .help("remove `pay`, or make the fee `paid` with its amount and payment details"),
+        );
+        return;
+    }
+    if c.spec().system().is_none_or(|s| s.payments.is_none()) {
+        c.report(
+            Diagnostic::error("H0808", format!("e-service `{}` asks for payment on the portal, but the system names no payment provider", e.id))
+                .at(at)
+                .detail(format!("applicants would be stopped {} with no way to pay", match when {
+                    PayWhen::BeforeSubmission => "before submitting",
+                    PayWhen::BeforeResult => "before receiving the result",
+                }))
+                .help("add `payments { provider \"liqpay\" checkout-url \"…\" public-key \"…\" private-key-file \"…\" }` to `system`, or remove `pay` so that the fee is paid outside the portal"),
+        );
+    }
+    if !e.on_portal() {
+        c.report(
+            Diagnostic::warning(
+                "H0809",
+                format!(
+                    "e-service `{}` asks for payment on the portal but is not submitted through it",
+                    e.id
+                ),
+            )
+            .at(at)
+            .detail(
+                "only applications made on the portal are asked to pay there; `pay` has no effect",
+            )
+            .help("add `\"portal\"` to `submission`, or remove `pay`"),
+        );
     }
 }
 

@@ -139,6 +139,15 @@ pub fn issuer_allowed(issuer: &str) -> bool {
     }
 }
 
+/// A file named relative to the keys folder that cannot leave it.
+fn key_file_inside(file: &str) -> bool {
+    let path = std::path::Path::new(file);
+    !file.trim().is_empty()
+        && path
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+}
+
 fn claim_pointer(name: &str) -> &'static str {
     match name {
         "rnokpp" => "/sign-in/claims/rnokpp",
@@ -354,6 +363,44 @@ impl Formats<'_, '_> {
         }
     }
 
+    /// The payment provider: an https checkout (http only on loopback), a public key, and a
+    /// private key file that stays inside the keys folder.
+    fn payments(&mut self, payments: &crate::spec::model::Payments) {
+        if !issuer_allowed(&payments.checkout_url) {
+            self.bad(
+                "H0320",
+                "/payments/checkout-url",
+                format!(
+                    "the payment checkout `{}` is not an https URL",
+                    payments.checkout_url
+                ),
+                "write the provider's checkout address as `https://host/path`, as its \
+                 documentation names it; plain http is allowed only on 127.0.0.1 or localhost",
+            );
+        }
+        if payments.public_key.trim().is_empty() {
+            self.bad(
+                "H0321",
+                "/payments/public-key",
+                "the payment provider's public key is empty".into(),
+                "give the merchant's public key the provider issued when the portal was connected",
+            );
+        }
+        if !key_file_inside(&payments.private_key_file) {
+            self.bad(
+                "H0322",
+                "/payments/private-key-file",
+                format!(
+                    "the payment private key file `{}` is not a relative path inside the keys \
+                     folder",
+                    payments.private_key_file
+                ),
+                "name the file relative to the keys folder (`serve --keys`), without `..`, e.g. \
+                 `payments/liqpay-private-key`: the key itself never lives in the spec",
+            );
+        }
+    }
+
     fn email(&mut self, pointer: &str, value: &str) {
         if !valid_email(value) {
             self.bad(
@@ -414,6 +461,9 @@ pub(super) fn check(c: &mut Checker) {
         f.calendar(&s.calendar);
         if let Some(sign_in) = &s.sign_in {
             f.sign_in(sign_in);
+        }
+        if let Some(payments) = &s.payments {
+            f.payments(payments);
         }
     }
     for p in &spec.participants {

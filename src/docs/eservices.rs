@@ -85,6 +85,7 @@ fn eservice(b: &Builder, e: &EService) -> Value {
         json!({
             "paid": f.kind == FeeKind::Paid,
             "amount": f.amount.as_ref().map(|a| a.replace('.', ",")),
+            "pay": f.pay.map(labels::pay_when),
             "payment": f.payment.as_ref().map(|p| json!({
                 "recipient": p.recipient, "edrpou": p.edrpou, "iban": p.iban, "purpose": p.purpose,
             })),

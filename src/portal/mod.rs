@@ -17,6 +17,7 @@ pub mod home;
 pub mod office;
 pub mod open_data;
 pub mod pages;
+pub mod payments;
 pub mod pdf;
 pub mod polls;
 pub mod prefill;
@@ -69,6 +70,8 @@ pub struct PortalState {
     pub digests: Arc<digests::Digests>,
     /// The statistics' page views not yet in the store, and the figures read last.
     pub statistics: Arc<statistics::Shared>,
+    /// The payment providers fees are paid through (their keys read under `serve --keys`).
+    pub payments: Arc<payments::Providers>,
 }
 
 /// How this appliance runs the portal.
@@ -107,7 +110,7 @@ where
         )
         .route(
             "/cabinet/applications/{id}/documents/{doc}",
-            get(cabinet::documents::download),
+            get(payments::withheld::download),
         )
         .route(
             "/cabinet/applications/{id}/provider-results/{file}",
@@ -140,6 +143,23 @@ where
             "/api/providers/cases/{delivery}/results",
             post(provider_api::results)
                 .layer(axum::extract::DefaultBodyLimit::max(provider_api::MAX_BODY)),
+        )
+        .route("/cabinet/payments", get(cabinet::payments::page))
+        .route(
+            "/drafts/{draft}/pay",
+            get(payments::checkout::page)
+                .post(payments::checkout::start)
+                .layer(forms::body_limit()),
+        )
+        .route(
+            "/payments/{id}/return",
+            get(payments::checkout::returned).post(payments::checkout::returned_posted),
+        )
+        .route(
+            "/payments/callback/{provider}",
+            post(payments::callback::receive).layer(axum::extract::DefaultBodyLimit::max(
+                payments::callback::MAX_BODY,
+            )),
         )
         .route("/sign-in", get(sign_in::start))
         .route("/sign-in/callback", get(sign_in::callback))

@@ -132,6 +132,26 @@ const TEMPLATES: &[(&str, &str)] = &[
         "statistics/e-service.html",
         include_str!("../../templates/portal/statistics/e-service.html"),
     ),
+    (
+        "payments/pay.html",
+        include_str!("../../templates/portal/payments/pay.html"),
+    ),
+    (
+        "payments/checkout.html",
+        include_str!("../../templates/portal/payments/checkout.html"),
+    ),
+    (
+        "payments/return.html",
+        include_str!("../../templates/portal/payments/return.html"),
+    ),
+    (
+        "payments/required.html",
+        include_str!("../../templates/portal/payments/required.html"),
+    ),
+    (
+        "cabinet/payments.html",
+        include_str!("../../templates/portal/cabinet/payments.html"),
+    ),
 ];
 
 const STYLESHEET: &str = include_str!("../../templates/portal/portal.css");

@@ -23,6 +23,8 @@ pub enum EventKind {
     RefusedOfficial,
     /// An official's account blocked, unblocked or annulled.
     AccountChanged,
+    /// A payment callback whose signature is not the payment provider's.
+    ForgedPaymentCallback,
 }
 
 impl EventKind {
@@ -36,6 +38,7 @@ impl EventKind {
             EventKind::SessionEnded => "session-ended",
             EventKind::RefusedOfficial => "refused-official",
             EventKind::AccountChanged => "account-changed",
+            EventKind::ForgedPaymentCallback => "forged-payment-callback",
         }
     }
 
@@ -46,6 +49,7 @@ impl EventKind {
                 | EventKind::RefusedCsrf
                 | EventKind::RefusedToken
                 | EventKind::RefusedOfficial
+                | EventKind::ForgedPaymentCallback
         )
     }
 }

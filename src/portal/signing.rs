@@ -53,7 +53,19 @@ pub async fn page(
     Path(draft): Path<String>,
 ) -> Response {
     match ready(&portal, &citizen, &draft).await {
-        Ok(ready) => render(&portal, &ready, &[], StatusCode::OK),
+        Ok(ready) => {
+            match super::payments::checkout::unpaid_before_submission(
+                &portal,
+                &ready.chrome,
+                &ready.draft,
+                &ready.e_service,
+            )
+            .await
+            {
+                Some(_) => see_other(&format!("/drafts/{draft}/pay")),
+                None => render(&portal, &ready, &[], StatusCode::OK),
+            }
+        }
         Err(NotReady::Signed(row)) => see_application(&row),
         Err(NotReady::Page(page)) => *page,
     }
@@ -140,6 +152,16 @@ pub async fn sign(
         Err(NotReady::Signed(row)) => return see_application(&row),
         Err(NotReady::Page(page)) => return *page,
     };
+    if let Some(unpaid) = super::payments::checkout::unpaid_before_submission(
+        &portal,
+        &ready.chrome,
+        &ready.draft,
+        &ready.e_service,
+    )
+    .await
+    {
+        return unpaid;
+    }
     let now = portal.engine.clock().now();
     let signature = match ready.form.signature {
         SignatureRequirement::None => None,

@@ -245,6 +245,7 @@ pub async fn run(options: Options) -> Result<(), String> {
                 &options.keys,
             )),
             statistics: Arc::default(),
+            payments: Arc::new(crate::portal::payments::Providers::new(&options.keys)),
         },
         cases,
     };

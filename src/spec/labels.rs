@@ -127,6 +127,14 @@ pub fn submission(s: SubmissionMethod) -> &'static str {
     }
 }
 
+/// When the portal asks for a fee, as the end of «Збір можна сплатити карткою на порталі …».
+pub fn pay_when(w: PayWhen) -> &'static str {
+    match w {
+        PayWhen::BeforeSubmission => "перед поданням заяви",
+        PayWhen::BeforeResult => "перед отриманням результату",
+    }
+}
+
 pub fn delivery(d: Delivery) -> &'static str {
     match d {
         Delivery::Cabinet => "в електронному кабінеті на Порталі послуг",

@@ -21,6 +21,7 @@ mod official_access;
 mod official_blocks;
 mod open_cases;
 mod outbox;
+mod payments;
 mod portal_sessions;
 mod portal_stats;
 mod procedure_versions;
@@ -60,6 +61,10 @@ pub use official_blocks::{
 };
 pub use open_cases::{CaseMove, OpenCases};
 pub use outbox::{LeasedMail, MailOutcome, MailStatus, NewMail};
+pub use payments::{
+    NewPayment, PaymentCallback, PaymentEventRow, PaymentRow, PaymentStatus, Receipt, Recorded,
+    Settlement,
+};
 pub use portal_sessions::{NewSession, PendingSignIn, SessionEnd, SessionRow};
 pub use portal_stats::{ClosedCase, HourlyCount, MonthlyRatings, OverdueCase, PortalCounters};
 pub use procedure_versions::ProcedureVersion;

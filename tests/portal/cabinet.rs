@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::common::city::{IN_DEBT, NO_DEBT, TOKEN};
-use crate::portal::{Browser, CITIZEN, OTHER, Portal};
+use crate::portal::{Browser, CITIZEN, OTHER, Page, Portal};
 
 /// Starts a case through the cases API as the front office would, for `rnokpp`.
 async fn start_case(portal: &Portal, rnokpp: &str, key: &str, application: &Value) -> Value {
@@ -278,6 +278,30 @@ pub(crate) async fn submit_water(
     email: &str,
     billing_down_once_filled: bool,
 ) -> String {
+    let draft = fill_water(browser, account, email).await;
+    if billing_down_once_filled {
+        // The billing stops answering after the form was checked against it: the case cannot
+        // decide by itself and goes to the subscriber department's clerk.
+        portal
+            .city
+            .registries
+            .billing_down
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+    let sign_page = browser.get(&format!("/drafts/{draft}/sign")).await;
+    assert_eq!(sign_page.status, 200, "{}", sign_page.body);
+    let signed = sign_draft(portal, browser, rnokpp, &draft).await;
+    assert_eq!(signed.status, 303, "{}\n{}", signed.body, portal.app.log());
+    let location = signed.location.unwrap();
+    location
+        .strip_prefix("/cabinet/applications/")
+        .unwrap_or_else(|| panic!("signing went to {location}"))
+        .to_string()
+}
+
+/// Applies for `water-no-debt` on `account`, answering every page and agreeing up to the sign
+/// page; the draft's id.
+pub(crate) async fn fill_water(browser: &Browser, account: &str, email: &str) -> String {
     let draft = apply(browser, "water-no-debt").await;
     for (page, fields) in [
         ("account", vec![("f.account_number", account)]),
@@ -307,23 +331,22 @@ pub(crate) async fn submit_water(
         )
         .await;
     assert_eq!(checked.status, 303, "{}", checked.body);
-    if billing_down_once_filled {
-        // The billing stops answering after the form was checked against it: the case cannot
-        // decide by itself and goes to the subscriber department's clerk.
-        portal
-            .city
-            .registries
-            .billing_down
-            .store(true, std::sync::atomic::Ordering::SeqCst);
-    }
+    draft
+}
+
+/// Signs draft `draft` as `rnokpp` and posts the signature: the sign POST's answer.
+pub(crate) async fn sign_draft(
+    portal: &Portal,
+    browser: &Browser,
+    rnokpp: &str,
+    draft: &str,
+) -> Page {
     let document = browser
         .get(&format!("/drafts/{draft}/application.json"))
         .await;
     assert_eq!(document.status, 200, "{}", document.body);
     let signature = sign_as(portal, rnokpp, document.body.as_bytes());
-    let sign_page = browser.get(&format!("/drafts/{draft}/sign")).await;
-    assert_eq!(sign_page.status, 200, "{}", sign_page.body);
-    let signed = browser
+    browser
         .post_multipart(
             &format!("/drafts/{draft}/sign"),
             &[],
@@ -334,13 +357,7 @@ pub(crate) async fn submit_water(
                 signature,
             )],
         )
-        .await;
-    assert_eq!(signed.status, 303, "{}\n{}", signed.body, portal.app.log());
-    let location = signed.location.unwrap();
-    location
-        .strip_prefix("/cabinet/applications/")
-        .unwrap_or_else(|| panic!("signing went to {location}"))
-        .to_string()
+        .await
 }
 
 /// The `href`s on a page that start with `prefix`.

@@ -17,6 +17,8 @@ mod forms;
 mod home;
 mod officials;
 mod officials_store;
+mod payment_double;
+mod payments;
 mod polls;
 mod portal;
 mod prefill;

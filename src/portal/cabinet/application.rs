@@ -27,6 +27,18 @@ pub async fn page(
         Err(refused) => return refused,
     };
     let application = &owned.application;
+    // A `before-result` fee unpaid: where to pay, and no document is listed.
+    let payment_due = match crate::portal::payments::withheld::result_withheld(
+        &portal,
+        &compiled,
+        &application.e_service,
+        &application.draft_id,
+    )
+    .await
+    {
+        Ok(due) => due,
+        Err(e) => return super::unavailable(&portal, &chrome, &e.to_string()),
+    };
     let zone = compiled
         .spec
         .system()
@@ -34,6 +46,7 @@ pub async fn page(
     let mut view = json!({
         "id": application.id,
         "number": application.number,
+        "payment_due": payment_due,
         "received_at": words::when(&application.received_at, zone),
         "service": service_title(&compiled.spec, &application.e_service),
         "status": "received",

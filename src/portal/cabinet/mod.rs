@@ -6,6 +6,7 @@ pub mod application;
 pub mod data_requests;
 pub mod documents;
 pub mod list;
+pub mod payments;
 pub mod provider_results;
 pub mod status;
 pub mod withdraw;

@@ -55,6 +55,13 @@ pub fn spawn(
                     SWEEP_EVERY.as_secs() / 60
                 ),
             }
+            match store.flag_orphaned_payments(clock.now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(
+                    "{n} paid fees belong to drafts removed unsigned: flagged for refund"
+                ),
+                Err(e) => tracing::warn!("paid fees of removed drafts could not be flagged: {e}"),
+            }
             match store.remove_unused_blobs().await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!("removed {n} attached files of drafts no longer kept"),

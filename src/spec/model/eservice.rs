@@ -198,6 +198,20 @@ pub struct Fee {
     /// Payment details for a paid service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment: Option<Payment>,
+    /// When the portal asks for the fee through the system's payment provider; without it the
+    /// applicant pays outside the portal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pay: Option<PayWhen>,
+}
+
+/// When the portal asks for a paid e-service's fee (001 §2.1.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PayWhen {
+    /// The application is signed and submitted only once the fee is paid.
+    BeforeSubmission,
+    /// The application is submitted unpaid; its result is shown only once the fee is paid.
+    BeforeResult,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

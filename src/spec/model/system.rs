@@ -23,6 +23,12 @@ use serde::{Deserialize, Serialize};
         client-secret-file "sign-in/client-secret"
         claims rnokpp="drfocode" edrpou="edrpoucode"
     }
+    payments {
+        provider "liqpay"
+        checkout-url "https://pay.city.example/api/3/checkout"
+        public-key "sandbox_i00000000"
+        private-key-file "payments/liqpay-private-key"
+    }
     calendar {
         working-hours "09:00" "18:00"
         time-zone "Europe/Kyiv"
@@ -58,6 +64,43 @@ pub struct System {
     /// sign-in says it is not configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_in: Option<SignIn>,
+    /// The payment provider the portal hands applicants to for a paid e-service's fee; without
+    /// it no e-service may ask for payment on the portal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payments: Option<Payments>,
+}
+
+/// A payment provider the portal is a merchant of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Payments {
+    /// The provider's protocol.
+    pub provider: PaymentProviderKind,
+    /// Where the applicant's browser posts the order (https; http only on this machine's
+    /// loopback).
+    pub checkout_url: String,
+    /// The merchant's public key the provider issued.
+    pub public_key: String,
+    /// File holding the merchant's private key, relative to the appliance's keys folder
+    /// (`serve --keys`): keys never live in the spec.
+    pub private_key_file: String,
+}
+
+/// The payment protocols the portal speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PaymentProviderKind {
+    /// LiqPay's checkout (API version 3): base64 `data` with its SHA-1 `signature`.
+    Liqpay,
+}
+
+impl PaymentProviderKind {
+    /// The provider's name in URLs (`/payments/callback/{name}`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentProviderKind::Liqpay => "liqpay",
+        }
+    }
 }
 
 /// An OpenID Connect identity provider this system is a relying party of.
