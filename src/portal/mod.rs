@@ -11,6 +11,7 @@ pub mod cross_check;
 pub mod e_service;
 pub mod forms;
 pub mod home;
+pub mod notices;
 pub mod pages;
 pub mod pdf;
 pub mod prefill;
@@ -23,6 +24,8 @@ pub mod sign_in;
 pub mod signature;
 pub mod signing;
 pub mod sniff;
+pub mod subscriptions;
+pub mod unsubscribe;
 pub mod way_through;
 
 use std::sync::Arc;
@@ -92,6 +95,22 @@ where
             get(cabinet::documents::download),
         )
         .route("/cabinet/data-requests", get(cabinet::data_requests::page))
+        .route(
+            "/cabinet/subscriptions",
+            get(subscriptions::page)
+                .post(subscriptions::save)
+                .layer(forms::body_limit()),
+        )
+        .route(
+            "/subscriptions/confirm/{token}",
+            get(subscriptions::confirm_page).post(subscriptions::confirm),
+        )
+        .route(
+            "/unsubscribe/{token}",
+            get(unsubscribe::confirm)
+                .post(unsubscribe::unsubscribe)
+                .layer(forms::body_limit()),
+        )
         .route("/sign-in", get(sign_in::start))
         .route("/sign-in/callback", get(sign_in::callback))
         .route("/sign-out", post(sign_in::sign_out))

@@ -77,6 +77,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/portal/cabinet/data-requests.html"),
     ),
     (
+        "cabinet/subscriptions.html",
+        include_str!("../../templates/portal/cabinet/subscriptions.html"),
+    ),
+    (
+        "subscription-confirm.html",
+        include_str!("../../templates/portal/subscription-confirm.html"),
+    ),
+    (
+        "unsubscribe.html",
+        include_str!("../../templates/portal/unsubscribe.html"),
+    ),
+    (
         "attachments.html",
         include_str!("../../templates/portal/attachments.html"),
     ),

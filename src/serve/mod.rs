@@ -327,6 +327,13 @@ pub async fn run(options: Options) -> Result<(), String> {
         stopped.clone(),
     );
 
+    let notices = crate::portal::notices::spawn(
+        shared.current.clone(),
+        store.clone(),
+        portal_settings.clone(),
+        state.portal.engine.clock().clone(),
+        stopped.clone(),
+    );
     let portal_sweep = tokio::spawn(crate::portal::registration::sweep(
         state.portal.engine.clone(),
         stopped.clone(),
@@ -360,6 +367,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     let _ = procedures.await;
     let _ = drafts.await;
     let _ = portal_sweep.await;
+    let _ = notices.await;
     let served = server.await.map_err(|e| e.to_string()).and_then(|r| r);
     // The records written since the last checkpoint are signed before the node stops.
     gateway_runners.finish().await;

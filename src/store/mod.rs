@@ -22,6 +22,7 @@ mod rate_buckets;
 mod reconciles;
 mod security_events;
 mod seen_requests;
+mod subscriptions;
 mod time;
 mod timers;
 mod tx;
@@ -46,11 +47,15 @@ pub use ledger::{
 pub use open_cases::{CaseMove, OpenCases};
 pub use outbox::{LeasedMail, MailOutcome, MailStatus, NewMail};
 pub use portal_sessions::{NewSession, PendingSignIn, SessionEnd, SessionRow};
-pub use procedure_versions::ProcedureVersion;
+pub use procedure_versions::{ProcedureVersion, RecordedProcedure};
 pub use rate_buckets::{Lease, LeaseRequest};
 pub use reconciles::{NewReconcile, Outcome, ReconcileRecord};
 pub use security_events::{SecurityEvent, SecurityEventRow};
 pub use seen_requests::SeenRequest;
+pub use subscriptions::{
+    ANY_E_SERVICE, ListMail, NoticeBatch, Recipient, Source, Subscriber, SubscriberChange, Topic,
+    Unsubscribed,
+};
 pub use time::{parse_time, time_text};
 pub use timers::{ClaimedTimer, NewTimer, Timer, TimerKind};
 pub use tx::Tx;
