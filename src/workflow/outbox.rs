@@ -483,6 +483,32 @@ mod tests {
     }
 
     #[test]
+    fn a_lists_mail_offers_one_click_unsubscribe_and_refuses_a_header_injection() {
+        let mut builder = Message::builder()
+            .from("portal@city.ua".parse().unwrap())
+            .to("maria@city.ua".parse().unwrap());
+        for header in list_unsubscribe("https://portal.city.ua/unsubscribe/ab12").unwrap() {
+            builder = builder.raw_header(header);
+        }
+        let text = String::from_utf8(builder.body(String::from("x")).unwrap().formatted()).unwrap();
+        assert!(
+            text.contains("List-Unsubscribe: <https://portal.city.ua/unsubscribe/ab12>\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"),
+            "{text}"
+        );
+        for hostile in [
+            "https://a/u\r\nBcc: x@y.ua",
+            "https://a/u>, <mailto:x@y.ua",
+            "https://a/ü",
+        ] {
+            assert!(list_unsubscribe(hostile).is_err(), "{hostile}");
+        }
+    }
+
+    #[test]
     fn addresses_never_reach_an_error_text() {
         assert_eq!(
             without_addresses("550 5.1.1 <olena.k@ukr.net>: Recipient address rejected"),
