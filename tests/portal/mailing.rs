@@ -237,6 +237,9 @@ crate::both! {
     }
 }
 
+/// A form's fields as posted.
+type Fields<'a> = &'a [(&'a str, &'a str)];
+
 /// The portal with mail going to `smtp`.
 async fn portal_mailing(smtp: &SmtpServer) -> Portal {
     Portal::start_with(&["--smtp", &smtp.url(), "--mail-from", "portal@city.example"]).await
@@ -493,7 +496,7 @@ async fn a_subscription_form_with_bad_input_is_refused_and_changes_nothing() {
     let before = maria.get("/cabinet/subscriptions").await.body;
     assert!(before.contains(r#"value="all" checked"#), "{before}");
 
-    let refusals: &[(&[(&str, &str)], u16, &str)] = &[
+    let refusals: &[(Fields, u16, &str)] = &[
         (
             &[
                 ("address", "other"),
