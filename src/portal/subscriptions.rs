@@ -178,7 +178,6 @@ pub async fn save(
         registries: all("registry"),
     };
     let topics = match topics(&compiled, &chosen) {
-        Ok(topics) => topics,
         Err(Refusal::Unknown(message)) => {
             return portal.pages.problem(
                 StatusCode::BAD_REQUEST,
@@ -187,29 +186,20 @@ pub async fn save(
                 &message,
             );
         }
-        Err(Refusal::Services(message)) => {
-            return invalid(
-                &portal,
-                &compiled,
-                &chrome,
-                &citizen,
-                &chosen,
-                None,
-                Some(message),
-            );
-        }
+        Err(Refusal::Services(message)) => Err(message),
+        Ok(topics) => Ok(topics),
     };
-    let (address, from_provider) = match address(&citizen, &chosen) {
-        Ok(address) => address,
-        Err(message) => {
+    let (topics, (address, from_provider)) = match (topics, address(&citizen, &chosen)) {
+        (Ok(topics), Ok(address)) => (topics, address),
+        (topics, address) => {
             return invalid(
                 &portal,
                 &compiled,
                 &chrome,
                 &citizen,
                 &chosen,
-                Some(message),
-                None,
+                address.err(),
+                topics.err(),
             );
         }
     };

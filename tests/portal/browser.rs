@@ -14,18 +14,18 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// What a driver script reports (`tests/js/browser.mjs`, `Report.print`).
 #[derive(Debug, Deserialize)]
-struct Report {
+pub(crate) struct Report {
     scenario: String,
-    pages: Vec<Audit>,
-    steps: Vec<String>,
+    pub(crate) pages: Vec<Audit>,
+    pub(crate) steps: Vec<String>,
     console: Vec<ConsoleMessage>,
-    failure: Option<String>,
+    pub(crate) failure: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
-struct Audit {
+pub(crate) struct Audit {
     label: String,
-    url: String,
+    pub(crate) url: String,
     width: u32,
     violations: Vec<Violation>,
     scroll_width: u32,
@@ -62,7 +62,7 @@ fn js_dir() -> PathBuf {
 
 /// Whether the browser tests can run here; `false` (after saying so loudly) where Chromium,
 /// Node or the test's npm packages are absent, which fails under CI.
-fn browser_available() -> bool {
+pub(crate) fn browser_available() -> bool {
     let node = Command::new("node").arg("--version").output();
     let missing = if !Path::new(CHROMIUM).exists() {
         Some(format!("{CHROMIUM} is absent (Debian's chromium)"))
@@ -94,7 +94,7 @@ fn browser_available() -> bool {
 }
 
 /// Runs `node tests/js/SCRIPT` against the portal at `url` with `env`, and reads its report.
-fn run(script: &str, url: &str, env: &[(&str, &str)]) -> Report {
+pub(crate) fn run(script: &str, url: &str, env: &[(&str, &str)]) -> Report {
     let out = Command::new("node")
         .arg(js_dir().join(script))
         .current_dir(js_dir())
@@ -161,7 +161,7 @@ fn problems(report: &Report) -> Vec<String> {
 }
 
 /// Asserts that `report` is clean, listing every problem when it is not.
-fn assert_clean(report: &Report) {
+pub(crate) fn assert_clean(report: &Report) {
     let problems = problems(report);
     assert!(
         problems.is_empty(),
@@ -203,7 +203,7 @@ fn the_public_pages_pass_the_accessibility_audit_at_both_widths() {
 
 /// The environment a citizen's scenario needs: the provider's test account and the citizen's
 /// signing key and certificate from `hromada keys dev`.
-fn citizen_env(portal: &Portal) -> Vec<(&'static str, String)> {
+pub(crate) fn citizen_env(portal: &Portal) -> Vec<(&'static str, String)> {
     let keys = portal.city.root().join("dev-keys/citizens");
     let file = |ext: &str| {
         keys.join(format!("{}.{ext}", CITIZEN.rnokpp))

@@ -6,6 +6,7 @@ mod common;
 
 mod attachments;
 mod browser;
+mod browser_office;
 mod cabinet;
 mod catalogue;
 mod data_requests_peer;
