@@ -12,7 +12,7 @@ pub mod e_service;
 pub mod forms;
 pub mod home;
 pub mod pages;
-pub mod pdf;
+pub use crate::workflow::pdf;
 pub mod prefill;
 pub mod procedure_since;
 pub mod registration;

@@ -140,6 +140,10 @@ async fn certificate(
             seal,
             at: when,
             zone: chrono_tz::Europe::Kyiv,
+            official: None,
+            verify_url: "https://portal.example/verify",
+            destination: "3012345678",
+            retention: None,
         },
     )
     .await
@@ -236,6 +240,10 @@ both! {
             seal: &seal,
             at: at(2026, 3, 9),
             zone: chrono_tz::Europe::Kyiv,
+            official: None,
+            verify_url: "https://portal.example/verify",
+            destination: "3012345678",
+            retention: None,
         })
         .await
         .unwrap();
@@ -281,6 +289,10 @@ both! {
             seal: &vodokanal,
             at: at(2026, 3, 9),
             zone: chrono_tz::Europe::Kyiv,
+            official: None,
+            verify_url: "https://portal.example/verify",
+            destination: "3012345678",
+            retention: None,
         })
         .await
         .unwrap_err();
@@ -303,6 +315,10 @@ both! {
             seal: &council,
             at: at(2026, 3, 9),
             zone: chrono_tz::Europe::Kyiv,
+            official: None,
+            verify_url: "https://portal.example/verify",
+            destination: "3012345678",
+            retention: None,
         })
         .await
         .unwrap_err();
@@ -329,6 +345,10 @@ both! {
             seal: &seal,
             at: at(2026, 3, 9),
             zone: chrono_tz::Europe::Kyiv,
+            official: None,
+            verify_url: "https://portal.example/verify",
+            destination: "3012345678",
+            retention: None,
         })
         .await
         .unwrap();
