@@ -9,12 +9,14 @@ ALTER TABLE documents ADD COLUMN official_name TEXT;
 ALTER TABLE documents ADD COLUMN official_position TEXT;
 CREATE INDEX documents_by_number ON documents (number);
 
--- A document revoked by its provider: when, by which official, why. At most one per document;
--- the document itself is never changed.
+-- A document revoked by its provider: when, by which official, on which ground (one of a fixed
+-- few, shown to anyone who verifies it) and why (the official's words, shown to the applicant).
+-- At most one per document; the document itself is never changed.
 CREATE TABLE document_revocations (
     document_id TEXT PRIMARY KEY,
     revoked_at TEXT NOT NULL,
     revoked_by TEXT NOT NULL,
+    ground TEXT NOT NULL,
     reason TEXT NOT NULL
 );
 

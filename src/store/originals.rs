@@ -55,6 +55,9 @@ pub struct RevocationRow {
     pub revoked_at: String,
     /// The official who revoked it (their id in the spec).
     pub revoked_by: String,
+    /// One of a fixed few grounds, in words anyone verifying the document may read.
+    pub ground: String,
+    /// The official's own words, for the applicant.
     pub reason: String,
 }
 
@@ -145,11 +148,13 @@ impl Store {
     /// revoked before.
     pub async fn revoke_document(&self, revocation: &RevocationRow) -> Result<bool, StoreError> {
         on_pool!(&self.pool, pool => sqlx::query(
-            "INSERT INTO document_revocations (document_id, revoked_at, revoked_by, reason) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (document_id) DO NOTHING")
+            "INSERT INTO document_revocations \
+             (document_id, revoked_at, revoked_by, ground, reason) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (document_id) DO NOTHING")
             .bind(&revocation.document_id)
             .bind(&revocation.revoked_at)
             .bind(&revocation.revoked_by)
+            .bind(&revocation.ground)
             .bind(&revocation.reason)
             .execute(pool)
             .await
@@ -160,7 +165,8 @@ impl Store {
     /// The revocation of document `document_id`, if it was revoked.
     pub async fn revocation(&self, document_id: &str) -> Result<Option<RevocationRow>, StoreError> {
         on_pool!(&self.pool, pool => sqlx::query_as(
-            "SELECT document_id, revoked_at, revoked_by, reason FROM document_revocations \
+            "SELECT document_id, revoked_at, revoked_by, ground, reason \
+             FROM document_revocations \
              WHERE document_id = $1")
             .bind(document_id)
             .fetch_optional(pool)
