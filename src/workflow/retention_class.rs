@@ -2,7 +2,7 @@
 //! class of records filed in its case of the case index, else the class's rule for no case, else
 //! the class's rule that keeps records longest (never less than the policy asks).
 
-use crate::spec::model::{RecordClass, Retention, parse_duration_days};
+use crate::spec::model::{RecordClass, Retention, RetentionAction, parse_duration_days};
 
 /// The rule of `rules` that keeps a record of `class` filed in `case`, if any names the class.
 pub fn rule_for<'a>(
@@ -17,17 +17,33 @@ pub fn rule_for<'a>(
         return Some(rule);
     }
     of_class().find(|r| r.case.is_none()).or_else(|| {
-        of_class().max_by(|a, b| {
-            let days = |r: &Retention| parse_duration_days(&r.period).unwrap_or(f64::INFINITY);
-            days(a).total_cmp(&days(b))
+        of_class().fold(None, |best, r| match best {
+            Some(b) if !keeps_longer(r, b) => Some(b),
+            _ => Some(r),
         })
     })
+}
+
+/// Whether `a` keeps records longer than `b`: a longer period, or as long and an end that keeps
+/// them (archive, then review, anonymise, destroy).
+fn keeps_longer(a: &Retention, b: &Retention) -> bool {
+    let days = |r: &Retention| parse_duration_days(&r.period).unwrap_or(f64::INFINITY);
+    let end = |r: &Retention| match r.action {
+        RetentionAction::Archive => 3,
+        RetentionAction::Review => 2,
+        RetentionAction::Anonymise => 1,
+        RetentionAction::Destroy => 0,
+    };
+    match days(a).total_cmp(&days(b)) {
+        std::cmp::Ordering::Equal => end(a) > end(b),
+        longer => longer == std::cmp::Ordering::Greater,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::model::{RetentionAction, Trigger};
+    use crate::spec::model::Trigger;
 
     fn rule(id: &str, class: RecordClass, period: &str, case: Option<&str>) -> Retention {
         Retention {
@@ -35,7 +51,11 @@ mod tests {
             record: class,
             period: period.into(),
             trigger: Trigger::Closed,
-            action: RetentionAction::Archive,
+            action: if id.ends_with("short") {
+                RetentionAction::Destroy
+            } else {
+                RetentionAction::Archive
+            },
             legal_hold: false,
             case: case.map(str::to_string),
         }
@@ -52,6 +72,7 @@ mod tests {
                 Some("01-01"),
             ),
             rule("aid", RecordClass::Application, "5y", Some("03-10")),
+            rule("apps-short", RecordClass::Application, "10y", Some("05-01")),
             rule("apps", RecordClass::Application, "10y", Some("04-01")),
             rule("log", RecordClass::MessageLog, "3y", None),
         ];

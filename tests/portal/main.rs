@@ -15,6 +15,7 @@ mod home;
 mod portal;
 mod prefill;
 mod procedure_versions;
+mod results;
 mod sessions_store;
 mod sign_in;
 mod signing;
