@@ -13,11 +13,13 @@ pub mod forms;
 pub mod home;
 pub mod notices;
 pub mod pages;
-pub mod pdf;
+pub use crate::workflow::pdf;
 pub mod prefill;
 pub mod procedure_since;
 pub mod registration;
 pub mod registry_reads;
+pub mod result_check;
+pub mod revocation;
 pub mod security_log;
 pub mod session;
 pub mod sign_in;
@@ -26,6 +28,7 @@ pub mod signing;
 pub mod sniff;
 pub mod subscriptions;
 pub mod unsubscribe;
+pub mod verify;
 pub mod way_through;
 
 use std::sync::Arc;
@@ -94,6 +97,25 @@ where
             "/cabinet/applications/{id}/documents/{doc}",
             get(cabinet::documents::download),
         )
+        .route(
+            "/cabinet/applications/{id}/documents/{doc}/view",
+            get(cabinet::documents::page),
+        )
+        .route(
+            "/cabinet/applications/{id}/original",
+            get(cabinet::original::document),
+        )
+        .route(
+            "/cabinet/applications/{id}/original.p7s",
+            get(cabinet::original::signature),
+        )
+        .route(
+            "/verify",
+            get(verify::page)
+                .post(verify::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(verify::MAX_BODY)),
+        )
+        .route("/verify/{number}", get(verify::numbered))
         .route("/cabinet/data-requests", get(cabinet::data_requests::page))
         .route(
             "/cabinet/subscriptions",

@@ -92,6 +92,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "attachments.html",
         include_str!("../../templates/portal/attachments.html"),
     ),
+    (
+        "cabinet/document.html",
+        include_str!("../../templates/portal/cabinet/document.html"),
+    ),
+    (
+        "verify.html",
+        include_str!("../../templates/portal/verify.html"),
+    ),
 ];
 
 const STYLESHEET: &str = include_str!("../../templates/portal/portal.css");

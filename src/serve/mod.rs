@@ -272,6 +272,9 @@ pub async fn run(options: Options) -> Result<(), String> {
             );
         }
     }
+    if let Some(url) = portal_settings.public_url.get() {
+        state.portal.engine.set_public_url(url);
+    }
     // Through `output`, so that `hromada serve | head -1` does not panic the process.
     crate::output::stdout(format_args!(
         "hromada {} listening on {scheme}://{address}\n  {scheme}://{address}/healthz  \

@@ -15,6 +15,7 @@ mod health;
 mod journals;
 mod ledger;
 mod open_cases;
+mod originals;
 mod outbox;
 mod portal_sessions;
 mod procedure_versions;
@@ -45,6 +46,7 @@ pub use ledger::{
     SubjectUseRecord, bodies_digest, chain_hash,
 };
 pub use open_cases::{CaseMove, OpenCases};
+pub use originals::{OriginalKind, OriginalRow, RevocationRow, original_digest};
 pub use outbox::{LeasedMail, MailOutcome, MailStatus, NewMail};
 pub use portal_sessions::{NewSession, PendingSignIn, SessionEnd, SessionRow};
 pub use procedure_versions::{ProcedureVersion, RecordedProcedure};

@@ -415,7 +415,9 @@ async fn water_certificate(database_url: Option<String>) {
         &page.body,
         &format!("/cabinet/applications/{id}/documents/"),
     );
-    assert_eq!(documents.len(), 2, "the text and its seal: {documents:?}");
+    // The page to view and print, the PDF and its seal, the text and its seal.
+    assert_eq!(documents.len(), 5, "{documents:?}");
+    let documents = &documents[3..];
     let number = page
         .body
         .split("<h1>Заява № ")
@@ -471,7 +473,7 @@ async fn water_certificate(database_url: Option<String>) {
 
     // Another person gets neither the document nor its seal.
     let other = portal.sign_in(&OTHER).await;
-    for path in &documents {
+    for path in documents {
         let theirs = other.get(path).await;
         assert_eq!(theirs.status, 404, "{path}: {}", theirs.body);
         assert!(!theirs.body.contains("ДОВІДКА"), "{}", theirs.body);

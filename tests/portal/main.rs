@@ -17,6 +17,7 @@ mod mailing;
 mod portal;
 mod prefill;
 mod procedure_versions;
+mod results;
 mod sessions_store;
 mod sign_in;
 mod signing;

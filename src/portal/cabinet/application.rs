@@ -44,6 +44,7 @@ pub async fn page(
         "notices": [],
         "documents": [],
         "withdraw": Value::Null,
+        "signed": application.signature.is_some(),
     });
     if let Some((case, runnable)) = &owned.case {
         let definition = &runnable.definition;
@@ -81,12 +82,11 @@ pub async fn page(
                 .map(|n| json!({"when": words::when(&n.created_at, zone), "message": n.message}))
                 .collect::<Vec<_>>()
         );
-        view["documents"] = json!(
-            issued
-                .iter()
-                .map(|d| documents::view(&compiled, &application.id, d, zone))
-                .collect::<Vec<_>>()
-        );
+        view["documents"] =
+            match documents::views(&portal, &compiled, &application.id, &issued, zone).await {
+                Ok(views) => json!(views),
+                Err(e) => return super::unavailable(&portal, &chrome, &e),
+            };
         view["withdraw"] = json!(
             withdrawal(&definition.workflow, &case.state).map(|t| json!({"title": t.label()}))
         );
