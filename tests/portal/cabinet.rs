@@ -244,7 +244,7 @@ async fn the_cabinet_lists_my_drafts_to_resume_where_i_left_off_or_delete_and_no
 
 /// What a citizen runs to sign `document` with the key `keys dev` made for `rnokpp`:
 /// `openssl cms -sign -binary -outform DER`, the detached signature's bytes.
-fn sign_as(portal: &Portal, rnokpp: &str, document: &[u8]) -> Vec<u8> {
+pub(crate) fn sign_as(portal: &Portal, rnokpp: &str, document: &[u8]) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let (input, output) = (dir.path().join("a.json"), dir.path().join("a.p7s"));
     std::fs::write(&input, document).unwrap();
