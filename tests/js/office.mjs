@@ -4,6 +4,11 @@
 // page; a blocked official is refused at their next click. The citizen also sets up mailing.
 // Every page visited is audited at 1280 px and 360 px.
 
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { baseUrl, expect, newPage, scenario } from './browser.mjs';
 import { account, expectErrors, signIn } from './portal.mjs';
 
@@ -39,9 +44,176 @@ async function mailing(page, report) {
   await report.audit(page, 'the mailing page saved');
 }
 
+/** Signs in at `/office/sign-in` as the provider's test account `who` (the officials' own door). */
+async function signInOfficial(page, report, who) {
+  const base = baseUrl();
+  report.step(`the official ${who.login} signs in`);
+  await page.goto(`${base}/office/sign-in`);
+  await report.audit(page, 'the officials\' sign-in page');
+  const start = page.locator('main').getByRole('button').or(page.locator('main a.button')).first();
+  if ((await start.count()) > 0) {
+    await Promise.all([page.waitForNavigation(), start.click()]);
+  }
+  for (let i = 0; i < 6 && !page.url().startsWith(base); i++) {
+    const loginField = page.locator('input[name=login]');
+    if ((await loginField.count()) > 0) {
+      await loginField.first().fill(who.login);
+      const password = page.locator('input[type=password]');
+      if ((await password.count()) > 0) await password.first().fill(who.password);
+    }
+    const submit = page.locator('form').first().locator('button[type=submit], input[type=submit], button:not([type])');
+    expect((await submit.count()) > 0, `the provider's page ${page.url()} has no button to go on`);
+    await Promise.all([page.waitForNavigation(), submit.first().click()]);
+    await page.waitForLoadState();
+  }
+  expect(here(page).startsWith('/office'), `the official's sign-in ended at ${page.url()}`);
+}
+
+/** Opens the case of `number` from the inbox and returns to its page. */
+async function openCase(page, report, number, label) {
+  const base = baseUrl();
+  await page.goto(`${base}/office`);
+  await report.audit(page, `the inbox (${label})`);
+  const link = page.locator('main table a', { hasText: number }).first();
+  expect((await link.count()) > 0, `the inbox does not list the case № ${number}`);
+  await Promise.all([page.waitForNavigation(), link.click()]);
+  expect(here(page).startsWith('/office/cases/'), `the inbox's link led to ${page.url()}`);
+}
+
+/** Fires the transition whose form's button is `title`, filling its text inputs with `text`. */
+async function fire(page, title, text) {
+  const form = page.locator('main form.transition-form', { has: page.getByRole('button', { name: title }) }).first();
+  expect((await form.count()) > 0, `${page.url()} offers no «${title}»`);
+  for (const input of await form.locator('textarea, input[type=text]').all()) await input.fill(text);
+  await Promise.all([page.waitForNavigation(), form.getByRole('button', { name: title }).click()]);
+}
+
+/** `openssl cms -verify -binary -content` of the PDF with its detached seal against `ca`. */
+function opensslVerifies(pdf, seal, ca) {
+  const dir = mkdtempSync(join(tmpdir(), 'hromada-verify-'));
+  writeFileSync(join(dir, 'result.pdf'), pdf);
+  writeFileSync(join(dir, 'result.pdf.p7s'), seal);
+  try {
+    execFileSync('openssl', [
+      'cms', '-verify', '-binary', '-content', join(dir, 'result.pdf'), '-inform', 'DER',
+      '-in', join(dir, 'result.pdf.p7s'), '-CAfile', ca, '-purpose', 'any', '-out', '/dev/null',
+    ], { stdio: 'pipe' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 await scenario('office', async (browser, report) => {
+  const base = baseUrl();
+  const application = process.env.APPLICATION;
+  const ca = process.env.CITY_CA;
+  expect(application && ca, 'APPLICATION and CITY_CA are not set: the Rust test submits the application');
   const citizen = account();
-  const { page } = await newPage(browser, report);
-  await signIn(page, report, citizen, '/cabinet');
-  await mailing(page, report);
+  const clerk = account('CLERK');
+  const head = account('HEAD');
+  const security = account('SECURITY');
+
+  const { page: home } = await newPage(browser, report);
+  await signIn(home, report, citizen, '/cabinet');
+  await mailing(home, report);
+  report.step('the application in the cabinet');
+  await home.goto(`${base}/cabinet/applications/${application}`);
+  const number = (await home.locator('main h1').textContent()).match(/№\s*(\S+)/)?.[1];
+  expect(number, `the application's page does not show its number: ${await home.locator('main h1').textContent()}`);
+  await report.audit(home, 'the application, received');
+
+  const { page: office } = await newPage(browser, report);
+  await signInOfficial(office, report, clerk);
+  report.step('the clerk takes the case');
+  await openCase(office, report, number, 'the clerk');
+  await report.audit(office, 'the case, not taken');
+  await press(office, 'Взяти справу в роботу');
+  await report.audit(office, 'the case, taken');
+  report.step('the clerk asks for documents');
+  await fire(office, 'Запитати документи', 'Довідку з банку про рух коштів за останні 6 місяців');
+  await report.audit(office, 'the case, documents asked');
+
+  report.step('the citizen adds the documents');
+  await home.goto(`${base}/cabinet/applications/${application}`);
+  await report.audit(home, 'the application, documents asked');
+  await Promise.all([home.waitForNavigation(), home.locator('main a', { hasText: 'Додати документи' }).click()]);
+  await report.audit(home, 'the documents upload page');
+  await home.locator('input[type=file]').setInputFiles({
+    name: 'vypyska-z-banku.pdf',
+    mimeType: 'application/pdf',
+    buffer: Buffer.from('%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n'),
+  });
+  await Promise.all([home.waitForNavigation(), home.locator('main button[type=submit]').click()]);
+  expect(here(home) === `/cabinet/applications/${application}`, `the upload led to ${home.url()}`);
+  await report.audit(home, 'the application, documents added');
+
+  report.step('the clerk sends the case to the commission');
+  await openCase(office, report, number, 'documents added');
+  const files = await office.locator('main').textContent();
+  expect(files.includes('vypyska-z-banku.pdf'), 'the case page does not list the document the citizen added');
+  await report.audit(office, 'the case with the added document');
+  await fire(office, 'Передати на комісію', 'Документи повні');
+  await report.audit(office, 'the case, at the commission');
+
+  report.step('the head of the department grants the aid');
+  const { page: chief } = await newPage(browser, report);
+  await signInOfficial(chief, report, head);
+  await openCase(chief, report, number, 'the head');
+  const take = chief.locator('main').getByRole('button', { name: 'Взяти справу в роботу' });
+  if ((await take.count()) > 0) await press(chief, 'Взяти справу в роботу');
+  await fire(chief, 'Надати послугу', 'Рішення комісії від 07.12.2026');
+  await report.audit(chief, 'the case, decided');
+
+  report.step('the citizen downloads the sealed result');
+  await home.goto(`${base}/cabinet/applications/${application}`);
+  await report.audit(home, 'the application, decided');
+  const pdfLink = await home.locator('main a[href$=".pdf"]').first().getAttribute('href');
+  const sealLink = await home.locator('main a[href$=".pdf.p7s"]').first().getAttribute('href');
+  expect(pdfLink && sealLink, 'the decided application offers no PDF with its seal');
+  const pdf = await (await home.context().request.get(`${base}${pdfLink}`)).body();
+  const seal = await (await home.context().request.get(`${base}${sealLink}`)).body();
+  expect(pdf.subarray(0, 5).toString() === '%PDF-', 'the result is not a PDF');
+  expect(opensslVerifies(pdf, seal, ca), 'openssl cms -verify refuses the result with its seal');
+  const tampered = Buffer.from(pdf);
+  tampered[tampered.length >> 1] ^= 1;
+  expect(!opensslVerifies(tampered, seal, ca), 'openssl accepts the result with a byte changed');
+  await Promise.all([home.waitForNavigation(), home.locator('main a', { hasText: 'Переглянути і надрукувати' }).first().click()]);
+  await report.audit(home, 'the result, to view and print');
+  const described = async (label) =>
+    (await home.locator('main dt', { hasText: label }).locator('xpath=following-sibling::dd[1]').first().textContent()).trim();
+  const resultNumber = await described('Реєстраційний номер');
+  const code = await described('Код перевірки');
+
+  report.step('the result verified on the public page');
+  const { page: anyone } = await newPage(browser, report);
+  await anyone.goto(`${base}/verify`);
+  await report.audit(anyone, 'the verify page');
+  await anyone.locator('#number').fill(resultNumber);
+  await anyone.locator('#code').fill(code);
+  await press(anyone, 'Перевірити');
+  const verdict = await anyone.locator('main .verify-result').textContent();
+  expect(verdict.includes('Документ дійсний'), `the verify page says: ${verdict}`);
+  await report.audit(anyone, 'the verify page, valid');
+
+  report.step('the clerk is blocked and refused at the next click');
+  const { page: admin } = await newPage(browser, report);
+  await signInOfficial(admin, report, security);
+  await admin.goto(`${base}/office/users`);
+  await report.audit(admin, 'the officials\' accounts');
+  await block(admin, report, clerk.login);
+  await Promise.all([office.waitForNavigation(), office.locator('main a', { hasText: 'Повернутися до переліку справ' }).click()]);
+  const refused = await office.locator('main').textContent();
+  expect(/заблоковано/i.test(refused), `the blocked clerk's next click showed: ${refused}`);
+  await report.audit(office, 'the blocked official refused');
 });
+
+/** Blocks the official `login` for good from the accounts page. */
+async function block(page, report, login) {
+  const form = page.locator(`main form[action="/office/users/${login}/block"]`).first();
+  expect((await form.count()) > 0, `the accounts page has no block form for ${login}`);
+  const reason = form.locator('textarea, input[type=text]');
+  for (const input of await reason.all()) await input.fill('Перевірка доступу: службове розслідування');
+  await Promise.all([page.waitForNavigation(), form.locator('button[type=submit]').first().click()]);
+  await report.audit(page, 'the official blocked');
+}
