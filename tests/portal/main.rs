@@ -14,6 +14,8 @@ mod fake_issuer;
 mod forms;
 mod home;
 mod mailing;
+mod officials;
+mod officials_store;
 mod portal;
 mod prefill;
 mod procedure_versions;
