@@ -44,16 +44,12 @@ async function mailing(page, report) {
   await report.audit(page, 'the mailing page saved');
 }
 
-/** Signs in at `/office/sign-in` as the provider's test account `who` (the officials' own door). */
+/** Signs in at `/office/sign-in` (the officials' own door, straight to the identity provider)
+ *  as the provider's test account `who`, landing on the inbox. */
 async function signInOfficial(page, report, who) {
   const base = baseUrl();
   report.step(`the official ${who.login} signs in`);
-  await page.goto(`${base}/office/sign-in`);
-  await report.audit(page, 'the officials\' sign-in page');
-  const start = page.locator('main').getByRole('button').or(page.locator('main a.button')).first();
-  if ((await start.count()) > 0) {
-    await Promise.all([page.waitForNavigation(), start.click()]);
-  }
+  await page.goto(`${base}/office/sign-in?next=%2Foffice`);
   for (let i = 0; i < 6 && !page.url().startsWith(base); i++) {
     const loginField = page.locator('input[name=login]');
     if ((await loginField.count()) > 0) {
@@ -66,7 +62,7 @@ async function signInOfficial(page, report, who) {
     await Promise.all([page.waitForNavigation(), submit.first().click()]);
     await page.waitForLoadState();
   }
-  expect(here(page).startsWith('/office'), `the official's sign-in ended at ${page.url()}`);
+  expect(here(page) === '/office', `the official's sign-in ended at ${page.url()}`);
 }
 
 /** Opens the case of `number` from the inbox and returns to its page. */
@@ -204,16 +200,20 @@ await scenario('office', async (browser, report) => {
   await block(admin, report, clerk.login);
   await Promise.all([office.waitForNavigation(), office.locator('main a', { hasText: 'Повернутися до переліку справ' }).click()]);
   const refused = await office.locator('main').textContent();
-  expect(/заблоковано/i.test(refused), `the blocked clerk's next click showed: ${refused}`);
+  expect(refused.includes('Доступ до кабінету закрито'), `the blocked clerk's next click showed: ${refused}`);
   await report.audit(office, 'the blocked official refused');
 });
 
 /** Blocks the official `login` for good from the accounts page. */
 async function block(page, report, login) {
-  const form = page.locator(`main form[action="/office/users/${login}/block"]`).first();
-  expect((await form.count()) > 0, `the accounts page has no block form for ${login}`);
-  const reason = form.locator('textarea, input[type=text]');
-  for (const input of await reason.all()) await input.fill('Перевірка доступу: службове розслідування');
-  await Promise.all([page.waitForNavigation(), form.locator('button[type=submit]').first().click()]);
+  const change = page.locator(`main a[href="/office/users/${login}/block"]`).first();
+  expect((await change.count()) > 0, `the accounts page has no link to change ${login}'s access`);
+  await Promise.all([page.waitForNavigation(), change.click()]);
+  await report.audit(page, 'an official\'s access');
+  await page.locator('#action-block').check();
+  await page.locator('#reason').fill('Службове розслідування: доступ закрито до його завершення');
+  await press(page, 'Зберегти');
+  const said = await page.locator('main').textContent();
+  expect(said.includes('Доступ змінено'), `blocking ${login} said: ${said}`);
   await report.audit(page, 'the official blocked');
 }

@@ -6,7 +6,7 @@
 
 use crate::browser::{Report, assert_clean, browser_available, citizen_env, run};
 use crate::cabinet::apply;
-use crate::portal::{Browser, CITIZEN, Portal};
+use crate::portal::{Browser, CITIZEN, KOVAL, OfficialAccount, Portal, ROMANENKO, TKACHENKO};
 
 /// A scanned document as the citizen's phone would send it.
 const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n";
@@ -97,13 +97,24 @@ async fn submit_material_aid(portal: &Portal, citizen: &Browser) -> String {
         .to_string()
 }
 
+/// The provider's test login of `official` for the driver, under `prefix`.
+fn official_env(prefix: &str, official: &OfficialAccount) -> [(String, String); 2] {
+    [
+        (format!("{prefix}_LOGIN"), official.account.sub.to_string()),
+        (format!("{prefix}_PASSWORD"), "any".to_string()),
+    ]
+}
+
 /// Runs `tests/js/office.mjs` off the runtime's threads with the citizen's and `more` accounts.
-async fn run_office(portal: &Portal, more: Vec<(&'static str, String)>) -> Report {
+async fn run_office(portal: &Portal, more: Vec<(String, String)>) -> Report {
     let url = portal.app.url.clone();
-    let mut env = citizen_env(portal);
+    let mut env: Vec<(String, String)> = citizen_env(portal)
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
     env.extend(more);
     let report = tokio::task::spawn_blocking(move || {
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         run("office.mjs", &url, &env)
     })
     .await
@@ -125,17 +136,23 @@ async fn an_official_handles_a_material_aid_case_in_a_browser_and_the_citizen_ve
     let citizen = portal.sign_in(&CITIZEN).await;
     let application = submit_material_aid(&portal, &citizen).await;
     let ca = portal.city.root().join("pki/ca.crt");
-    let report = run_office(
-        &portal,
-        vec![
-            ("APPLICATION", application),
-            ("CITY_CA", ca.to_string_lossy().into_owned()),
-        ],
-    )
-    .await;
-    assert!(
-        report.steps.iter().any(|s| s == "the mailing page"),
-        "{:?}",
-        report.steps
-    );
+    let mut env = vec![
+        ("APPLICATION".to_string(), application),
+        ("CITY_CA".to_string(), ca.to_string_lossy().into_owned()),
+    ];
+    env.extend(official_env("CLERK", &KOVAL));
+    env.extend(official_env("HEAD", &TKACHENKO));
+    env.extend(official_env("SECURITY", &ROMANENKO));
+    let report = run_office(&portal, env).await;
+    for step in [
+        "the citizen adds the documents",
+        "the result verified on the public page",
+        "the clerk is blocked and refused at the next click",
+    ] {
+        assert!(
+            report.steps.iter().any(|s| s == step),
+            "the scenario skipped «{step}»: {:?}",
+            report.steps
+        );
+    }
 }
