@@ -92,6 +92,12 @@ where
             get(cabinet::documents::download),
         )
         .route("/cabinet/data-requests", get(cabinet::data_requests::page))
+        .route(
+            "/cabinet/applications/{id}/documents-upload",
+            get(cabinet::more_documents::show)
+                .post(cabinet::more_documents::send)
+                .layer(attachments::body_limit()),
+        )
         .route("/sign-in", get(sign_in::start))
         .route("/sign-in/callback", get(sign_in::callback))
         .route("/sign-out", post(sign_in::sign_out))

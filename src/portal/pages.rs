@@ -77,8 +77,20 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/portal/cabinet/data-requests.html"),
     ),
     (
+        "cabinet/documents-upload.html",
+        include_str!("../../templates/portal/cabinet/documents-upload.html"),
+    ),
+    (
         "attachments.html",
         include_str!("../../templates/portal/attachments.html"),
+    ),
+    (
+        "office/inbox.html",
+        include_str!("../../templates/portal/office/inbox.html"),
+    ),
+    (
+        "office/case.html",
+        include_str!("../../templates/portal/office/case.html"),
     ),
 ];
 

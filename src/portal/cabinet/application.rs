@@ -8,7 +8,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::status::{outcome_words, status_of, withdrawal};
-use super::{documents, owned, service_title, words};
+use super::{documents, more_documents, owned, service_title, words};
 use crate::portal::PortalState;
 use crate::portal::citizen::Citizen;
 
@@ -44,6 +44,7 @@ pub async fn page(
         "notices": [],
         "documents": [],
         "withdraw": Value::Null,
+        "upload": Value::Null,
     });
     if let Some((case, runnable)) = &owned.case {
         let definition = &runnable.definition;
@@ -87,6 +88,12 @@ pub async fn page(
                 .map(|d| documents::view(&compiled, &application.id, d, zone))
                 .collect::<Vec<_>>()
         );
+        if let Some(step) = more_documents::upload_step(&definition.workflow, &case.state) {
+            view["upload"] = json!({
+                "title": step.label(),
+                "requested": more_documents::requested(&history),
+            });
+        }
         view["withdraw"] = json!(
             withdrawal(&definition.workflow, &case.state).map(|t| json!({"title": t.label()}))
         );

@@ -6,6 +6,7 @@ pub mod application;
 pub mod data_requests;
 pub mod documents;
 pub mod list;
+pub mod more_documents;
 pub mod status;
 pub mod withdraw;
 pub mod words;
@@ -165,6 +166,7 @@ mod tests {
                     "issued_at": "21.12.2026 11:00", "sealed_by": "КП «Водоканал»", "verified": true,
                     "text_url": "/t", "seal_url": "/t.p7s"}],
                 "withdraw": {"title": "Відкликати заяву"},
+                "upload": {"title": "Документи надійшли", "requested": "Довідка про доходи"},
             }),
         )
         .await;
@@ -174,6 +176,8 @@ mod tests {
             "Печатку перевірено",
             "href=\"/t.p7s\"",
             "/cabinet/applications/a1/withdraw",
+            "Довідка про доходи",
+            "/cabinet/applications/a1/documents-upload",
         ] {
             assert!(html.contains(shown), "{shown} missing:\n{html}");
         }
