@@ -86,16 +86,22 @@ pub async fn transition(
         return malformed(&portal, &chrome, "the form has no state, version or key");
     };
     let definition = &seen.runnable.definition;
-    let Some(t) = definition
-        .state(&seen.case.state)
-        .and_then(|s| s.transitions.iter().find(|t| t.event == event))
-        .filter(|_| seen.case.state == seen_state)
-    else {
-        return stale(&portal, &chrome, &id, &seen, &seen_state, &official, &event).await;
+    let key = format!("office:{}:fire:{key}", official.id);
+    // A form sent again (a double click) goes to the engine, which answers as it did the first
+    // time; any other form from a page of an older version of the case is stale.
+    let repeated = match portal.store.case_request_by_key(&key).await {
+        Ok(found) => found.is_some(),
+        Err(e) => return unavailable(&portal, &chrome, &e.to_string()),
     };
-    if seen.case.version != version {
+    if !repeated && (seen.case.state != seen_state || seen.case.version != version) {
         return stale(&portal, &chrome, &id, &seen, &seen_state, &official, &event).await;
     }
+    let Some(t) = definition
+        .state(seen_state)
+        .and_then(|s| s.transitions.iter().find(|t| t.event == event))
+    else {
+        return malformed(&portal, &chrome, "the form names no transition of the state");
+    };
     let asked = asked(&compiled, definition, t);
     let (details, errors) = match details(&asked, &event, &pairs) {
         Ok(read) => read,
@@ -118,7 +124,6 @@ pub async fn transition(
     }
     let details = Value::Object(details);
     let actor = official.actor();
-    let key = format!("office:{}:fire:{key}", official.id);
     let done = portal
         .engine
         .fire_with(

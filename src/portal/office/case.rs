@@ -200,7 +200,7 @@ pub async fn render(
         "state": state.map_or(case.state.as_str(), |s| s.label()),
         "outcome": case.outcome,
         "applicant": case.applicant_name,
-        "assignee": case.assignee.as_deref().map(|a| person(compiled, a)),
+        "assignee": case.assignee.as_deref().map(|a| person(&compiled.spec, a)),
         "mine": case.assignee.as_deref() == Some(official.id.as_str()),
         "deadline": deadline,
         "answers": form.map(|f| answers(f, &document)).unwrap_or_default(),
@@ -210,7 +210,7 @@ pub async fn render(
         "history": history_view(&history, compiled, definition, zone),
         "notices": notices.iter().map(|n| json!({
             "when": words::when(&n.created_at, zone),
-            "to": if n.recipient_kind == "applicant" { "заявнику".to_string() } else { person(compiled, &n.recipient) },
+            "to": if n.recipient_kind == "applicant" { "заявнику".to_string() } else { person(&compiled.spec, &n.recipient) },
             "message": n.message,
         })).collect::<Vec<_>>(),
         "take": take,
@@ -231,8 +231,8 @@ pub async fn render(
 }
 
 /// An official by name and position, or their id when the spec no longer names them.
-pub fn person(compiled: &Compiled, id: &str) -> String {
-    by_id(&compiled.spec.officials, id)
+pub fn person(spec: &crate::spec::Spec, id: &str) -> String {
+    by_id(&spec.officials, id)
         .map_or_else(|| id.to_string(), |o| format!("{}, {}", o.name, o.position))
 }
 
@@ -335,7 +335,7 @@ fn history_view(
                 "decided" => format!("Рішення: {}", detail["reason"].as_str().unwrap_or_default()),
                 "issued" => format!("Видано документ № {}", detail["number"].as_str().unwrap_or_default()),
                 "assigned" => match detail["to"].as_str() {
-                    Some(to) => format!("Виконавець: {}", person(compiled, to)),
+                    Some(to) => format!("Виконавець: {}", person(&compiled.spec, to)),
                     None => "Справу повернуто в чергу ролі".to_string(),
                 },
                 "reminded" => "Нагадування про строк".to_string(),
@@ -365,7 +365,7 @@ fn history_view(
 fn who(compiled: &Compiled, actor: &str) -> String {
     match actor.split_once(':') {
         Some(("applicant", _)) => "Заявник".to_string(),
-        Some(("official", id)) => person(compiled, id),
+        Some(("official", id)) => person(&compiled.spec, id),
         _ => "Система".to_string(),
     }
 }

@@ -9,7 +9,8 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use serde_json::json;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
 
 use super::access_log;
 use super::case::{person, unavailable};
@@ -18,9 +19,10 @@ use super::official::Official;
 use crate::compile::Compiled;
 use crate::portal::PortalState;
 use crate::portal::cabinet::{service_title, words};
+use crate::spec::Spec;
 use crate::spec::model::by_id;
-use crate::store::{Due, InboxQuery, parse_time};
-use crate::workflow::engine::Runnable;
+use crate::store::{Due, InboxQuery, InboxRow, parse_time};
+use crate::workflow::engine::{Engine, EngineError, Runnable};
 
 /// Cases a page shows.
 pub const PER_PAGE: i64 = 25;
@@ -108,37 +110,11 @@ pub async fn page(
     if let Err(e) = access_log::record(&portal.store, &official, "inbox", None, &detail).await {
         return unavailable(&portal, &chrome, &e.to_string());
     }
-    let mut runnables: HashMap<(String, String), Arc<Runnable>> = HashMap::new();
-    let mut rows = Vec::with_capacity(found.cases.len());
-    for c in &found.cases {
-        let key = (c.revision.clone(), c.workflow.clone());
-        let runnable = match runnables.get(&key) {
-            Some(r) => r.clone(),
-            None => match portal.engine.runnable(&c.revision, &c.workflow).await {
-                Ok(r) => {
-                    runnables.insert(key, r.clone());
-                    r
-                }
-                Err(e) => return unavailable(&portal, &chrome, &e.to_string()),
-            },
-        };
-        let definition = &runnable.definition;
-        let deadline = c
-            .deadline_at
-            .as_deref()
-            .and_then(parse_time)
-            .map(|d| deadlines::tell(&runnable.calendar, zone, d, now));
-        rows.push(json!({
-            "href": format!("/office/cases/{}", c.id),
-            "number": c.number.clone().unwrap_or_else(|| c.id.clone()),
-            "service": service_title(&compiled.spec, &c.e_service),
-            "state": definition.state(&c.state).map_or(c.state.as_str(), |s| s.label()),
-            "deadline": deadline,
-            "escalated": c.escalated == 1,
-            "assignee": c.assignee.as_deref().map(|a| person(&compiled, a)),
-            "mine": c.assignee.as_deref() == Some(official.id.as_str()),
-        }));
-    }
+    let rows = match rows(&portal.engine, &compiled.spec, &official.id, &found.cases, zone, now).await
+    {
+        Ok(rows) => rows,
+        Err(e) => return unavailable(&portal, &chrome, &e.to_string()),
+    };
     let pages = ((found.total + PER_PAGE - 1) / PER_PAGE).max(1);
     let link = |page: i64| {
         let mut q: Vec<String> = Vec::new();
@@ -182,6 +158,47 @@ pub async fn page(
     portal
         .pages
         .render(StatusCode::OK, "office/inbox.html", &chrome, view)
+}
+
+/// The inbox's rows of `cases` as `official` sees them at `now`: number, e-service, state
+/// title, deadline in words, escalation and assignee, each case's pinned workflow read once.
+pub async fn rows(
+    engine: &Engine,
+    spec: &Spec,
+    official: &str,
+    cases: &[InboxRow],
+    zone: chrono_tz::Tz,
+    now: DateTime<Utc>,
+) -> Result<Vec<Value>, EngineError> {
+    let mut runnables: HashMap<(&str, &str), Arc<Runnable>> = HashMap::new();
+    let mut rows = Vec::with_capacity(cases.len());
+    for c in cases {
+        let key = (c.revision.as_str(), c.workflow.as_str());
+        let runnable = match runnables.get(&key) {
+            Some(r) => r.clone(),
+            None => {
+                let r = engine.runnable(&c.revision, &c.workflow).await?;
+                runnables.insert(key, r.clone());
+                r
+            }
+        };
+        let deadline = c
+            .deadline_at
+            .as_deref()
+            .and_then(parse_time)
+            .map(|d| deadlines::tell(&runnable.calendar, zone, d, now));
+        rows.push(json!({
+            "href": format!("/office/cases/{}", c.id),
+            "number": c.number.clone().unwrap_or_else(|| c.id.clone()),
+            "service": service_title(spec, &c.e_service),
+            "state": runnable.definition.state(&c.state).map_or(c.state.as_str(), |s| s.label()),
+            "deadline": deadline,
+            "escalated": c.escalated == 1,
+            "assignee": c.assignee.as_deref().map(|a| person(spec, a)),
+            "mine": c.assignee.as_deref() == Some(official),
+        }));
+    }
+    Ok(rows)
 }
 
 /// The e-services `participant` provides, as `(id, title)`, in the spec's order.
