@@ -63,13 +63,12 @@ impl Store {
             .fetch_one(&mut **t)
             .await)
         .map_err(|e| self.failed("count a case's files in", e))?;
-        let mut n = own.unwrap_or(0).max(added.unwrap_or(0));
+        let last = own.unwrap_or(0).max(added.unwrap_or(0));
         let mut rows = Vec::new();
         let sql = format!(
             "INSERT INTO case_attachments ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         );
-        for file in files {
-            n += 1;
+        for (n, file) in (last + 1..).zip(files) {
             let row = CaseFileRow {
                 case_id: case_id.to_string(),
                 n,

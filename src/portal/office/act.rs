@@ -94,13 +94,17 @@ pub async fn transition(
         Err(e) => return unavailable(&portal, &chrome, &e.to_string()),
     };
     if !repeated && (seen.case.state != seen_state || seen.case.version != version) {
-        return stale(&portal, &chrome, &id, &seen, &seen_state, &official, &event).await;
+        return stale(&portal, &chrome, &id, &seen, seen_state, &official, &event).await;
     }
     let Some(t) = definition
         .state(seen_state)
         .and_then(|s| s.transitions.iter().find(|t| t.event == event))
     else {
-        return malformed(&portal, &chrome, "the form names no transition of the state");
+        return malformed(
+            &portal,
+            &chrome,
+            "the form names no transition of the state",
+        );
     };
     let asked = asked(&compiled, definition, t);
     let (details, errors) = match details(&asked, &event, &pairs) {
@@ -133,7 +137,7 @@ pub async fn transition(
                 event: &event,
                 actor: &actor,
                 on_behalf: None,
-                seen_state: &seen_state,
+                seen_state,
             },
             Some(&details),
         )
