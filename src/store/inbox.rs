@@ -68,26 +68,26 @@ pub struct InboxPage {
 
 const ESCALATED: &str = "EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.id \
      AND e.kind = 'escalated' AND e.at >= c.state_entered_at)";
-const ORDER: &str = "(deadline_at IS NULL), deadline_at, id";
 
 impl Store {
-    /// The page of the inbox `query` asks for.
+    /// The page of the inbox `query` asks for. The matching cases are read from the inbox
+    /// indexes alone (id and deadline: the cases of the official's roles, and those assigned to
+    /// them in any other role), counted and ordered; only the page's rows are read whole.
     pub async fn inbox(&self, query: &InboxQuery) -> Result<InboxPage, StoreError> {
         let per_page = query.per_page.clamp(1, 200);
         let offset = (query.page.max(1) - 1).saturating_mul(per_page);
-        let (condition, binds) = condition(query);
+        let (matching, binds) = matching(query);
         let sql = format!(
-            "SELECT p.*, a.number, \
-                CAST(CASE WHEN EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = p.id \
-                     AND e.kind = 'escalated' AND e.at >= p.state_entered_at) \
-                     THEN 1 ELSE 0 END AS BIGINT) AS escalated \
-             FROM (SELECT c.id, c.workflow, c.revision, c.e_service, c.state, c.role, \
-                          c.assignee, c.deadline_at, c.version, c.created_at, \
-                          c.state_entered_at, COUNT(*) OVER () AS total \
-                   FROM cases c WHERE {condition} \
-                   ORDER BY {ORDER} LIMIT {per_page} OFFSET {offset}) p \
-             LEFT JOIN applications a ON a.case_id = p.id \
-             ORDER BY {ORDER}"
+            "WITH m AS ({matching}) \
+             SELECT c.id, c.workflow, c.revision, c.e_service, c.state, c.role, c.assignee, \
+                    c.deadline_at, c.version, c.created_at, a.number, \
+                    CAST(CASE WHEN {ESCALATED} THEN 1 ELSE 0 END AS BIGINT) AS escalated, \
+                    (SELECT COUNT(*) FROM m) AS total \
+             FROM (SELECT id FROM m ORDER BY (deadline_at IS NULL), deadline_at, id \
+                   LIMIT {per_page} OFFSET {offset}) pg \
+             JOIN cases c ON c.id = pg.id \
+             LEFT JOIN applications a ON a.case_id = c.id \
+             ORDER BY (c.deadline_at IS NULL), c.deadline_at, c.id"
         );
         let cases: Vec<InboxRow> = on_pool!(&self.pool, pool => {
             let mut q = sqlx::query_as(&sql);
@@ -102,44 +102,57 @@ impl Store {
     }
 }
 
-/// The `WHERE` condition of `query` over `cases c`, with its bound values in order.
-fn condition(query: &InboxQuery) -> (String, Vec<String>) {
+/// The `SELECT id, deadline_at` of the cases `query` matches, with its bound values in order:
+/// the cases of the official's roles, and (all of it) those assigned to them in another role.
+/// Each placeholder first appears in its number's order, as SQLite numbers named parameters.
+fn matching(query: &InboxQuery) -> (String, Vec<String>) {
     let mut binds: Vec<String> = Vec::new();
     let mut bind = |value: &str| {
         binds.push(value.to_string());
         format!("${}", binds.len())
     };
-    let mut parts = vec!["c.outcome IS NULL".to_string()];
+    let mut narrow = vec!["c.outcome IS NULL".to_string()];
     let services: Vec<String> = query.e_services.iter().map(|s| bind(s)).collect();
     if services.is_empty() {
-        parts.push("1 = 0".into());
+        narrow.push("1 = 0".into());
     } else {
-        parts.push(format!("c.e_service IN ({})", services.join(", ")));
+        narrow.push(format!("c.e_service IN ({})", services.join(", ")));
     }
-    let mut who: Vec<String> = Vec::new();
-    if !query.roles.is_empty() {
-        let roles: Vec<String> = query.roles.iter().map(|r| bind(r)).collect();
-        who.push(format!("c.role IN ({})", roles.join(", ")));
-    }
-    who.push(format!("c.assignee = {}", bind(&query.official)));
-    parts.push(format!("({})", who.join(" OR ")));
     if let Some(e_service) = &query.e_service {
-        parts.push(format!("c.e_service = {}", bind(e_service)));
+        narrow.push(format!("c.e_service = {}", bind(e_service)));
     }
     if let Some(state) = &query.state {
-        parts.push(format!("c.state = {}", bind(state)));
+        narrow.push(format!("c.state = {}", bind(state)));
     }
     match query.due {
         Some(Due::Today) => {
             let now = bind(&time_text(&query.now));
             let end = bind(&time_text(&query.end_of_today));
-            parts.push(format!("c.deadline_at > {now} AND c.deadline_at <= {end}"));
+            narrow.push(format!("c.deadline_at > {now} AND c.deadline_at <= {end}"));
         }
         Some(Due::Overdue) => {
-            parts.push(format!("c.deadline_at <= {}", bind(&time_text(&query.now))));
+            narrow.push(format!("c.deadline_at <= {}", bind(&time_text(&query.now))));
         }
-        Some(Due::Escalated) => parts.push(ESCALATED.into()),
+        Some(Due::Escalated) => narrow.push(ESCALATED.into()),
         None => {}
     }
-    (parts.join(" AND "), binds)
+    let narrow = narrow.join(" AND ");
+    let select = "SELECT c.id, c.deadline_at FROM cases c WHERE";
+    let roles: Vec<String> = query.roles.iter().map(|r| bind(r)).collect();
+    let official = bind(&query.official);
+    if roles.is_empty() {
+        return (
+            format!("{select} {narrow} AND c.assignee = {official}"),
+            binds,
+        );
+    }
+    let roles = roles.join(", ");
+    (
+        format!(
+            "{select} {narrow} AND c.role IN ({roles}) \
+             UNION ALL {select} {narrow} AND c.assignee = {official} \
+             AND (c.role IS NULL OR c.role NOT IN ({roles}))"
+        ),
+        binds,
+    )
 }
