@@ -81,7 +81,11 @@ fn main() {
     let concurrency: Vec<usize> = std::env::var("HROMADA_BENCH_CONCURRENCY")
         .unwrap_or_else(|_| "1,8".into())
         .split(',')
-        .map(|n| n.trim().parse().expect("HROMADA_BENCH_CONCURRENCY: numbers, `1,8`"))
+        .map(|n| {
+            n.trim()
+                .parse()
+                .expect("HROMADA_BENCH_CONCURRENCY: numbers, `1,8`")
+        })
         .collect();
     let (sqlite, postgres) = match std::env::var("HROMADA_BENCH_STORE").as_deref() {
         Ok("sqlite") => (true, false),
@@ -101,7 +105,10 @@ fn main() {
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut stores: Vec<(&str, String)> = Vec::new();
     if sqlite {
-        stores.push(("SQLite", format!("sqlite://{}/inbox.db", dir.path().display())));
+        stores.push((
+            "SQLite",
+            format!("sqlite://{}/inbox.db", dir.path().display()),
+        ));
     }
     if postgres {
         postgres::durable();
@@ -227,7 +234,10 @@ async fn fill(store: &Store, spec: &Spec, n: usize, officials: usize) -> Vec<Off
             document: "{}".into(),
             signature: None,
         };
-        store.insert_application(&mut tx, &application).await.unwrap();
+        store
+            .insert_application(&mut tx, &application)
+            .await
+            .unwrap();
         if dice.below(50) == 0 {
             let e = NewCaseEvent {
                 case_id: id,

@@ -11,6 +11,7 @@ pub mod cross_check;
 pub mod e_service;
 pub mod forms;
 pub mod home;
+pub mod office;
 pub mod pages;
 pub mod pdf;
 pub mod prefill;
@@ -97,6 +98,17 @@ where
             get(cabinet::more_documents::show)
                 .post(cabinet::more_documents::send)
                 .layer(attachments::body_limit()),
+        )
+        .route("/office", get(office::inbox::page))
+        .route("/office/cases/{id}", get(office::case::page))
+        .route("/office/cases/{id}/take", post(office::act::take))
+        .route(
+            "/office/cases/{id}/transitions/{event}",
+            post(office::act::transition),
+        )
+        .route(
+            "/office/cases/{id}/attachments/{n}",
+            get(office::act::attachment),
         )
         .route("/sign-in", get(sign_in::start))
         .route("/sign-in/callback", get(sign_in::callback))

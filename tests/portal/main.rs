@@ -12,6 +12,7 @@ mod data_requests_peer;
 mod fake_issuer;
 mod forms;
 mod home;
+mod office_cases;
 mod portal;
 mod prefill;
 mod procedure_versions;

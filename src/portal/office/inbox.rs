@@ -8,8 +8,8 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Deserialize;
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::access_log;
@@ -110,7 +110,15 @@ pub async fn page(
     if let Err(e) = access_log::record(&portal.store, &official, "inbox", None, &detail).await {
         return unavailable(&portal, &chrome, &e.to_string());
     }
-    let rows = match rows(&portal.engine, &compiled.spec, &official.id, &found.cases, zone, now).await
+    let rows = match rows(
+        &portal.engine,
+        &compiled.spec,
+        &official.id,
+        &found.cases,
+        zone,
+        now,
+    )
+    .await
     {
         Ok(rows) => rows,
         Err(e) => return unavailable(&portal, &chrome, &e.to_string()),
