@@ -16,6 +16,9 @@ mod health;
 mod inbox;
 mod journals;
 mod ledger;
+mod office_sessions;
+mod official_access;
+mod official_blocks;
 mod open_cases;
 mod outbox;
 mod portal_sessions;
@@ -46,6 +49,11 @@ pub use ledger::{
     Exchange, GENESIS_HASH, LOG_FORMAT, Link, LogHead, LogReceipt, LogRecord, MAX_BATCH,
     OperationalRecord, ProviderFault, Side, SubjectNotice, SubjectUse, SubjectUsePage,
     SubjectUseRecord, bodies_digest, chain_hash,
+};
+pub use office_sessions::{NewOfficeSession, OfficeSessionRow};
+pub use official_access::{AccessFilter, OfficialAccess, OfficialAccessRow};
+pub use official_blocks::{
+    AccountAction, AccountChange, AccountChangeRow, AccountHold, ChangeRefused, OfficialBlock,
 };
 pub use open_cases::{CaseMove, OpenCases};
 pub use outbox::{LeasedMail, MailOutcome, MailStatus, NewMail};

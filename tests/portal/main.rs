@@ -13,6 +13,8 @@ mod fake_issuer;
 mod forms;
 mod home;
 mod office_cases;
+mod officials;
+mod officials_store;
 mod portal;
 mod prefill;
 mod procedure_versions;

@@ -498,6 +498,46 @@ async fn officials_are_refused_outside_their_roles_on_a_changed_case_and_without
         assert_eq!(refused.status, 400, "{query}: {}", refused.body);
         has(&refused, says);
     }
+
+    // MOROZ moves to the water utility: the council's cases are not found for her (404, none of
+    // their data), not in her inbox, and nothing she posts reaches them.
+    let before = portal.app.applied();
+    portal.city.edit(
+        "spec/registry/officials.kdl",
+        "    unit \"city-council/social-aid\"\n    roles \"social-clerk\"\n    email \"moroz.v",
+        "    unit \"vodokanal/abonent\"\n    roles \"water-clerk\"\n    email \"moroz.v",
+    );
+    portal.app.wait_for("MOROZ's move applied", |s| {
+        s["applied"]["revision"]
+            .as_str()
+            .is_some_and(|r| r != before)
+    });
+    let moroz = portal.sign_in_official(&MOROZ).await;
+    for path in [
+        format!("/office/cases/{second}"),
+        format!("/office/cases/{second}/attachments/1"),
+        "/office/cases/no-such-case".to_string(),
+    ] {
+        let hidden = moroz.get(&path).await;
+        assert_eq!(hidden.status, 404, "{path}: {}", hidden.body);
+        has(&hidden, "Справу не знайдено");
+        lacks(&hidden, "Іваненко");
+        lacks(&hidden, "Заяву отримано");
+    }
+    let inbox = moroz.get("/office").await;
+    assert_eq!(inbox.status, 200, "{}", inbox.body);
+    lacks(&inbox, &second);
+    has(&inbox, "Справ, що відповідають вибраним умовам, немає");
+    let version = state_of(&portal, &second).await["version"].to_string();
+    let reached = moroz
+        .post_form(
+            &format!("/office/cases/{second}/take"),
+            &[("version", &version), ("key", "moroz-takes-back")],
+        )
+        .await;
+    assert_eq!(reached.status, 404, "{}", reached.body);
+    lacks(&reached, "Іваненко");
+
     let overdue = koval.get("/office?due=overdue").await;
     assert_eq!(overdue.status, 200, "{}", overdue.body);
     has(&overdue, "Справ, що відповідають вибраним умовам, немає");
