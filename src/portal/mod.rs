@@ -134,6 +134,23 @@ where
                 .post(unsubscribe::unsubscribe)
                 .layer(forms::body_limit()),
         )
+        .route(
+            "/cabinet/applications/{id}/documents-upload",
+            get(cabinet::more_documents::show)
+                .post(cabinet::more_documents::send)
+                .layer(attachments::body_limit()),
+        )
+        .route("/office", get(office::inbox::page))
+        .route("/office/cases/{id}", get(office::case::page))
+        .route("/office/cases/{id}/take", post(office::act::take))
+        .route(
+            "/office/cases/{id}/transitions/{event}",
+            post(office::act::transition),
+        )
+        .route(
+            "/office/cases/{id}/attachments/{n}",
+            get(office::act::attachment),
+        )
         .route("/sign-in", get(sign_in::start))
         .route("/sign-in/callback", get(sign_in::callback))
         .route("/sign-out", post(sign_in::sign_out))

@@ -89,6 +89,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/portal/unsubscribe.html"),
     ),
     (
+        "cabinet/documents-upload.html",
+        include_str!("../../templates/portal/cabinet/documents-upload.html"),
+    ),
+    (
         "attachments.html",
         include_str!("../../templates/portal/attachments.html"),
     ),
@@ -99,6 +103,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "verify.html",
         include_str!("../../templates/portal/verify.html"),
+    ),
+    (
+        "office/inbox.html",
+        include_str!("../../templates/portal/office/inbox.html"),
+    ),
+    (
+        "office/case.html",
+        include_str!("../../templates/portal/office/case.html"),
     ),
     (
         "office/users.html",

@@ -7,11 +7,13 @@ mod actuation;
 mod anchoring;
 mod applications;
 mod attachments;
+mod case_files;
 mod case_lists;
 mod cases;
 mod documents;
 mod drafts;
 mod health;
+mod inbox;
 mod journals;
 mod ledger;
 mod office_sessions;
@@ -35,6 +37,7 @@ pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRo
 pub use anchoring::{Checkpoint, PeerCheckpoint};
 pub use applications::ApplicationRow;
 pub use attachments::{AttachmentChange, AttachmentRow, NewAttachment, content_hash};
+pub use case_files::{CaseFileRow, NewCaseFile};
 pub use case_lists::{CasePage, CaseQuery};
 pub use cases::{
     CaseEventRow, CaseFilter, CaseRequestRow, CaseRow, DefinitionRow, NewCaseEvent, NewNotice,
@@ -43,6 +46,7 @@ pub use cases::{
 pub use documents::DocumentRow;
 pub use drafts::{DraftRow, DraftWrite, NewDraft};
 pub use health::{Availability, HealthResult, ServiceHealth};
+pub use inbox::{Due, InboxPage, InboxQuery, InboxRow};
 pub use ledger::{
     Exchange, GENESIS_HASH, LOG_FORMAT, Link, LogHead, LogReceipt, LogRecord, MAX_BATCH,
     OperationalRecord, ProviderFault, Side, SubjectNotice, SubjectUse, SubjectUsePage,

@@ -14,6 +14,7 @@ mod fake_issuer;
 mod forms;
 mod home;
 mod mailing;
+mod office_cases;
 mod officials;
 mod officials_store;
 mod portal;

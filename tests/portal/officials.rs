@@ -540,3 +540,44 @@ async fn the_access_log_shows_views_and_actions_newest_first_to_audit_read_only(
     let odd = admin.get("/office/audit?page=-3&official=%27%3B--").await;
     assert_eq!(odd.status, 200, "{}", odd.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_official_gone_from_the_spec_or_with_a_rewritten_block_is_not_let_in() {
+    let portal = Portal::start().await;
+    let moroz = office(&portal, &MOROZ).await;
+    let koval = office(&portal, &KOVAL).await;
+
+    // A block row rewritten outside hromada fails closed: KOVAL is not let in, and told why
+    // in the log for the operator, not on the page.
+    let db = portal.city.dir.path().join("data/hromada.db");
+    crate::common::db::execute(
+        &Store::sqlite_url(&db),
+        "INSERT INTO official_blocks (official, state, until, reason, by_official, at) \
+         VALUES ('koval-o', 'frozen', NULL, 'x', 'nobody', '2026-12-21T09:00:00Z')",
+    )
+    .await;
+    let page = koval.get("/office/audit").await;
+    assert_eq!(page.status, 503, "{}", page.body);
+    assert!(!page.body.contains("frozen"), "{}", page.body);
+    assert!(
+        holds_within_30s(|| async { portal.app.log().contains("frozen") }).await,
+        "the operator is not told what is wrong: {}",
+        portal.app.log()
+    );
+
+    let before = portal.app.applied();
+    portal.city.edit(
+        "spec/registry/officials.kdl",
+        r#"official "moroz-v" {"#,
+        r#"official "moroz-v-retired" {"#,
+    );
+    portal.app.wait_for("MOROZ's new id applied", |s| {
+        s["applied"]["revision"]
+            .as_str()
+            .is_some_and(|r| r != before)
+    });
+    let refused = moroz.get("/office/audit").await;
+    assert!(blocked(&refused), "{} {}", refused.status, refused.body);
+    assert!(refused.body.contains("більше немає"), "{}", refused.body);
+    assert!(to_office_sign_in(&moroz.get("/office/audit").await));
+}

@@ -8,7 +8,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::status::{outcome_words, status_of, withdrawal};
-use super::{documents, owned, service_title, words};
+use super::{documents, more_documents, owned, service_title, words};
 use crate::portal::PortalState;
 use crate::portal::citizen::Citizen;
 
@@ -45,6 +45,7 @@ pub async fn page(
         "documents": [],
         "withdraw": Value::Null,
         "signed": application.signature.is_some(),
+        "upload": Value::Null,
     });
     if let Some((case, runnable)) = &owned.case {
         let definition = &runnable.definition;
@@ -87,6 +88,12 @@ pub async fn page(
                 Ok(views) => json!(views),
                 Err(e) => return super::unavailable(&portal, &chrome, &e),
             };
+        if let Some(step) = more_documents::upload_step(&definition.workflow, &case.state) {
+            view["upload"] = json!({
+                "title": step.label(),
+                "requested": more_documents::requested(&history),
+            });
+        }
         view["withdraw"] = json!(
             withdrawal(&definition.workflow, &case.state).map(|t| json!({"title": t.label()}))
         );

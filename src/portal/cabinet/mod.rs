@@ -7,6 +7,7 @@ pub mod data_requests;
 pub mod documents;
 pub mod list;
 pub mod original;
+pub mod more_documents;
 pub mod status;
 pub mod withdraw;
 pub mod words;
@@ -170,6 +171,7 @@ mod tests {
                     "text_url": "/t", "seal_url": "/t.p7s"}],
                 "withdraw": {"title": "Відкликати заяву"},
                 "signed": true,
+                "upload": {"title": "Документи надійшли", "requested": "Довідка про доходи"},
             }),
         )
         .await;
@@ -182,6 +184,8 @@ mod tests {
             "ABCDE-12345",
             "/cabinet/applications/a1/original.p7s",
             "/cabinet/applications/a1/withdraw",
+            "Довідка про доходи",
+            "/cabinet/applications/a1/documents-upload",
         ] {
             assert!(html.contains(shown), "{shown} missing:\n{html}");
         }

@@ -39,7 +39,15 @@ pub async fn page(
         return refused;
     }
     let chrome = official.chrome(&compiled);
-    if let Err(e) = access_log::record(&portal.store, &official, "users", None, "").await {
+    if let Err(e) = access_log::record(
+        &portal.store,
+        &official,
+        "users",
+        None,
+        "opened the users page",
+    )
+    .await
+    {
         return unavailable(&portal, &chrome, &e.to_string());
     }
     let (blocks, changes) = match tokio::try_join!(
