@@ -76,11 +76,17 @@ async function openCase(page, report, number, label) {
   expect(here(page).startsWith('/office/cases/'), `the inbox's link led to ${page.url()}`);
 }
 
-/** Fires the transition whose form's button is `title`, filling its text inputs with `text`. */
-async function fire(page, title, text) {
+/** Fires the transition whose form's button is `title`: its text areas (reason, documents
+ *  asked for) say `text`, its decision fields (`decision.NAME`) take `decision[NAME]`. */
+async function fire(page, title, text, decision = {}) {
   const form = page.locator('main form.transition-form', { has: page.getByRole('button', { name: title }) }).first();
   expect((await form.count()) > 0, `${page.url()} offers no «${title}»`);
-  for (const input of await form.locator('textarea, input[type=text]').all()) await input.fill(text);
+  for (const area of await form.locator('textarea').all()) await area.fill(text);
+  for (const input of await form.locator('input[type=text]').all()) {
+    const name = (await input.getAttribute('name')).replace(/^decision\./, '');
+    expect(name in decision, `«${title}» asks for ${name}, which the scenario does not give`);
+    await input.fill(decision[name]);
+  }
   await Promise.all([page.waitForNavigation(), form.getByRole('button', { name: title }).click()]);
 }
 
@@ -107,6 +113,7 @@ await scenario('office', async (browser, report) => {
   expect(application && ca, 'APPLICATION and CITY_CA are not set: the Rust test submits the application');
   const citizen = account();
   const clerk = account('CLERK');
+  expect(process.env.CLERK_ID, 'CLERK_ID is not set: the Rust test names the clerk\'s spec id');
   const head = account('HEAD');
   const security = account('SECURITY');
 
@@ -158,15 +165,17 @@ await scenario('office', async (browser, report) => {
   await openCase(chief, report, number, 'the head');
   const take = chief.locator('main').getByRole('button', { name: 'Взяти справу в роботу' });
   if ((await take.count()) > 0) await press(chief, 'Взяти справу в роботу');
-  await fire(chief, 'Надати послугу', 'Рішення комісії від 07.12.2026');
+  await fire(chief, 'Надати послугу', 'Рішення комісії від 07.12.2026', { amount: '12000' });
   await report.audit(chief, 'the case, decided');
 
   report.step('the citizen downloads the sealed result');
   await home.goto(`${base}/cabinet/applications/${application}`);
   await report.audit(home, 'the application, decided');
-  const pdfLink = await home.locator('main a[href$=".pdf"]').first().getAttribute('href');
+  const pdfLinks = home.locator('main a[href$=".pdf"]');
+  expect((await pdfLinks.count()) > 0, `the decided application offers no PDF: ${await home.locator('main').textContent()}`);
+  const pdfLink = await pdfLinks.first().getAttribute('href');
   const sealLink = await home.locator('main a[href$=".pdf.p7s"]').first().getAttribute('href');
-  expect(pdfLink && sealLink, 'the decided application offers no PDF with its seal');
+  expect(sealLink, 'the decided application offers no seal of its PDF');
   const pdf = await (await home.context().request.get(`${base}${pdfLink}`)).body();
   const seal = await (await home.context().request.get(`${base}${sealLink}`)).body();
   expect(pdf.subarray(0, 5).toString() === '%PDF-', 'the result is not a PDF');
@@ -197,7 +206,7 @@ await scenario('office', async (browser, report) => {
   await signInOfficial(admin, report, security);
   await admin.goto(`${base}/office/users`);
   await report.audit(admin, 'the officials\' accounts');
-  await block(admin, report, clerk.login);
+  await block(admin, report, process.env.CLERK_ID);
   await Promise.all([office.waitForNavigation(), office.locator('main a', { hasText: 'Повернутися до переліку справ' }).click()]);
   const refused = await office.locator('main').textContent();
   expect(refused.includes('Доступ до кабінету закрито'), `the blocked clerk's next click showed: ${refused}`);

@@ -97,9 +97,10 @@ async fn submit_material_aid(portal: &Portal, citizen: &Browser) -> String {
         .to_string()
 }
 
-/// The provider's test login of `official` for the driver, under `prefix`.
-fn official_env(prefix: &str, official: &OfficialAccount) -> [(String, String); 2] {
+/// The spec id and the provider's test login of `official` for the driver, under `prefix`.
+fn official_env(prefix: &str, official: &OfficialAccount) -> [(String, String); 3] {
     [
+        (format!("{prefix}_ID"), official.id.to_string()),
         (format!("{prefix}_LOGIN"), official.account.sub.to_string()),
         (format!("{prefix}_PASSWORD"), "any".to_string()),
     ]
