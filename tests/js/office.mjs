@@ -200,6 +200,12 @@ await scenario('office', async (browser, report) => {
   const verdict = await anyone.locator('main .verify-result').textContent();
   expect(verdict.includes('Документ дійсний'), `the verify page says: ${verdict}`);
   await report.audit(anyone, 'the verify page, valid');
+  await anyone.locator('#file').setInputFiles({ name: 'rishennia.pdf', mimeType: 'application/pdf', buffer: pdf });
+  await anyone.locator('#seal').setInputFiles({ name: 'rishennia.pdf.p7s', mimeType: 'application/pkcs7-signature', buffer: seal });
+  await press(anyone, 'Перевірити файл');
+  const byFile = await anyone.locator('main .verify-result').textContent();
+  expect(byFile.includes('Документ дійсний'), `the verify page says of the file: ${byFile}`);
+  await report.audit(anyone, 'the verify page, the file valid');
 
   report.step('the clerk is blocked and refused at the next click');
   const { page: admin } = await newPage(browser, report);

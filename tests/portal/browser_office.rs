@@ -156,4 +156,20 @@ async fn an_official_handles_a_material_aid_case_in_a_browser_and_the_citizen_ve
             report.steps
         );
     }
+    let audited: Vec<&str> = report.pages.iter().map(|p| p.url.as_str()).collect();
+    for page in [
+        "/cabinet/subscriptions",
+        "/office",
+        "/office/cases/",
+        "/documents-upload",
+        "/view",
+        "/verify",
+        "/office/users",
+        "/block",
+    ] {
+        assert!(
+            audited.iter().any(|url| url.contains(page)),
+            "no page like {page} was audited: {audited:?}"
+        );
+    }
 }
