@@ -6,8 +6,9 @@
 
 use serde_json::{Value, json};
 
-use crate::cabinet::{sign_as, start_case};
+use crate::cabinet::{on, sign_as, start_case};
 use crate::common::city::TOKEN;
+use crate::common::postgres::url_or_skip;
 use crate::portal::{Browser, CITIZEN, KOVAL, MOROZ, Page, Portal, TKACHENKO};
 
 const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n";
@@ -185,7 +186,18 @@ async fn state_of(portal: &Portal, case: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_material_aid_application_goes_from_the_inbox_through_a_request_for_documents_to_a_grant()
 {
-    let portal = Portal::start().await;
+    from_inbox_to_grant(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn from_the_inbox_to_a_grant_on_postgresql() {
+    if let Some(url) = url_or_skip("office_cases::from_the_inbox_to_a_grant_on_postgresql") {
+        from_inbox_to_grant(Some(url)).await;
+    }
+}
+
+async fn from_inbox_to_grant(database_url: Option<String>) {
+    let portal = Portal::start_with(&on(&database_url)).await;
     let citizen = portal.sign_in(&CITIZEN).await;
     let application = submit_material_aid(&portal, &citizen).await;
     let mine = citizen
