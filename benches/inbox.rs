@@ -46,6 +46,9 @@ impl Registries for Unused {
     }
 }
 
+/// An e-service, its workflow, its provider and its open states with their roles.
+type Service = (String, String, String, Vec<(String, String)>);
+
 /// One of the bench's officials.
 struct Official {
     id: String,
@@ -158,7 +161,7 @@ fn main() {
 /// tenth assigned; the officials, each of one provider and one role its workflow uses.
 async fn fill(store: &Store, spec: &Spec, n: usize, officials: usize) -> Vec<Official> {
     // (e-service, workflow, provider, [(state, role)]) for each e-service with a workflow.
-    let services: Vec<(String, String, String, Vec<(String, String)>)> = spec
+    let services: Vec<Service> = spec
         .e_services
         .iter()
         .filter_map(|s| {
@@ -353,6 +356,7 @@ async fn page(
         site_title: "Бенчмарк".into(),
         signed_in_as: Some(official.id.clone()),
         csrf: Some("token".into()),
+        ..Chrome::default()
     };
     let response = pages.render(StatusCode::OK, "office/inbox.html", &chrome, view);
     assert_eq!(response.status(), StatusCode::OK);

@@ -359,7 +359,7 @@ fn links(body: &str, prefix: &str) -> Vec<String> {
 }
 
 /// The portal's `serve` arguments for a store on `database_url` (SQLite when none).
-fn on(database_url: &Option<String>) -> Vec<&str> {
+pub(crate) fn on(database_url: &Option<String>) -> Vec<&str> {
     match database_url {
         Some(url) => vec!["--database-url", url],
         None => vec![],

@@ -112,13 +112,23 @@ pub async fn send(
     let Some((case, runnable)) = &owned.case else {
         return not_now(&portal, &chrome, &id);
     };
-    let Some(step) = upload_step(&runnable.definition.workflow, &case.state) else {
-        return not_now(&portal, &chrome, &id);
-    };
     let (Some(state), Some(key)) = (sent.state.as_deref(), sent.key.as_deref()) else {
         return not_now(&portal, &chrome, &id);
     };
-    if state != case.state || key.is_empty() || key.len() > 100 {
+    // The step of the state the form was shown in: the engine refuses it if the case moved on,
+    // and answers a form sent again as it did the first time.
+    let Some(step) = upload_step(&runnable.definition.workflow, state) else {
+        return not_now(&portal, &chrome, &id);
+    };
+    if key.is_empty() || key.len() > 100 {
+        return not_now(&portal, &chrome, &id);
+    }
+    let request = format!("cabinet:{}:documents:{key}", citizen.owner);
+    let held = match portal.store.case_files(&case.id).await {
+        Ok(held) => held.iter().any(|f| f.request == request),
+        Err(e) => return unavailable(&portal, &chrome, &e.to_string()),
+    };
+    if !held && state != case.state {
         return not_now(&portal, &chrome, &id);
     }
     let rule = rule(&compiled.spec, &owned);
@@ -165,14 +175,9 @@ pub async fn send(
         )
         .await;
     }
-    let request = format!("cabinet:{}:documents:{key}", citizen.owner);
     let actor = Actor::Applicant(case.applicant.clone());
-    let held = match portal.store.case_files(&case.id).await {
-        Ok(held) => held,
-        Err(e) => return unavailable(&portal, &chrome, &e.to_string()),
-    };
     // The same sending again (a double click, a retry) adds nothing and answers the same.
-    if !held.iter().any(|f| f.request == request) {
+    if !held {
         let new: Vec<NewCaseFile> = files
             .iter()
             .map(|(name, media_type, content)| NewCaseFile {

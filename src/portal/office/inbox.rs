@@ -287,7 +287,9 @@ fn check(
 mod tests {
     use super::*;
 
-    fn lists() -> (Vec<(String, String)>, Vec<(String, String)>) {
+    type Named = Vec<(String, String)>;
+
+    fn lists() -> (Named, Named) {
         (
             vec![("material-aid".into(), "Допомога".into())],
             vec![("received".into(), "Отримано".into())],
