@@ -639,3 +639,39 @@ async fn a_result_an_official_issues_names_them_by_name_and_position() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_and_its_verification_pass_the_accessibility_audit_and_print_as_the_document() {
+    let portal = Portal::start().await;
+    let vodokanal_data = tempfile::tempdir().unwrap();
+    let _vodokanal = portal.city.start_vodokanal(vodokanal_data.path());
+    let citizen = portal.sign_in(&CITIZEN).await;
+    let (id, documents) = certificate(&portal, &citizen).await;
+    let (_, _, pdf) = citizen.get_bytes(&ending(&documents, ".pdf")).await;
+    let text = pdf_text(&pdf);
+    let code = text
+        .split("Код перевірки: ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let Some(audited) = crate::browser::audited(
+        &portal,
+        "results.mjs",
+        vec![
+            ("RESULT_APPLICATION", format!("/cabinet/applications/{id}")),
+            ("RESULT_NUMBER", "АВ-1/2026".to_string()),
+            ("RESULT_CODE", code),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    for page in ["/cabinet/applications/", "/view", "/verify"] {
+        assert!(
+            audited.iter().any(|u| u.contains(page)),
+            "{page} was not audited: {audited:?}"
+        );
+    }
+}
