@@ -564,6 +564,20 @@ pub(super) fn check(c: &mut Checker) {
                     "an RNOKPP is 10 digits whose last digit is a check digit; copy it from the official's certificate",
                 );
         }
+        if let Some(blocked) = &o.blocked
+            && blocked.last_day().is_err()
+        {
+            f.bad(
+                "H0318",
+                "/blocked/until",
+                format!(
+                    "`{}` is not a day: the official's block would never be known to end",
+                    blocked.until.as_deref().unwrap_or_default()
+                ),
+                "write the last day of the block as YYYY-MM-DD, e.g. `blocked until=\"2027-01-31\" \
+                 reason=\"…\"`, or leave `until` out to block for good",
+            );
+        }
     }
     for j in &spec.journals {
         formats!(Kind::Journal, j.id).id("/id", "journal", &j.id);

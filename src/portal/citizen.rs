@@ -41,10 +41,10 @@ pub struct Citizen {
 }
 
 /// What a refused POST needs: the log and the page.
-struct Refusals {
-    log: SecurityLog,
-    pages: Arc<Pages>,
-    site_title: String,
+pub(super) struct Refusals {
+    pub(super) log: SecurityLog,
+    pub(super) pages: Arc<Pages>,
+    pub(super) site_title: String,
 }
 
 impl fmt::Debug for Citizen {
@@ -100,22 +100,44 @@ impl Citizen {
     /// security event.
     #[allow(clippy::result_large_err)] // the shared contract: handlers return the refusal as is
     pub fn check_csrf(&self, submitted: Option<&str>) -> Result<(), Response> {
-        let reason = match submitted.filter(|s| !s.is_empty()) {
-            Some(token) if session::same_secret(token, &self.csrf) => return Ok(()),
-            Some(_) => "a form was sent with a CSRF token that is not its session's",
-            None => "a form was sent without its CSRF token",
-        };
-        self.refusals.log.record_later(
-            EventKind::RefusedCsrf,
-            Some(self.subject.clone()),
-            reason.into(),
-        );
         let chrome = Chrome {
             site_title: self.refusals.site_title.clone(),
             signed_in_as: Some(self.full_name()),
             csrf: Some(self.csrf.clone()),
+            ..Chrome::default()
         };
-        Err(self.refusals.pages.problem(
+        self.refusals
+            .check_csrf(&self.subject, submitted, &self.csrf, chrome)
+    }
+}
+
+impl Refusals {
+    pub(super) fn new(portal: &PortalState) -> Refusals {
+        Refusals {
+            log: SecurityLog::new(portal.store.clone()),
+            pages: portal.pages.clone(),
+            site_title: site_chrome(portal).site_title,
+        }
+    }
+
+    /// Whether `submitted` is `expected`, a session's CSRF token; otherwise a refusal page (403)
+    /// in `chrome` and a security event naming `subject`.
+    #[allow(clippy::result_large_err)]
+    pub(super) fn check_csrf(
+        &self,
+        subject: &str,
+        submitted: Option<&str>,
+        expected: &str,
+        chrome: Chrome,
+    ) -> Result<(), Response> {
+        let reason = match submitted.filter(|s| !s.is_empty()) {
+            Some(token) if session::same_secret(token, expected) => return Ok(()),
+            Some(_) => "a form was sent with a CSRF token that is not its session's",
+            None => "a form was sent without its CSRF token",
+        };
+        self.log
+            .record_later(EventKind::RefusedCsrf, Some(subject.into()), reason.into());
+        Err(self.pages.problem(
             StatusCode::FORBIDDEN,
             &chrome,
             "Форму не прийнято",
@@ -164,6 +186,11 @@ where
 
 /// 303 to `/sign-in?next=` this request's path and query.
 fn to_sign_in(parts: &Parts) -> Response {
+    to_sign_in_at(parts, "/sign-in")
+}
+
+/// 303 to `sign_in?next=` this request's path and query.
+pub(super) fn to_sign_in_at(parts: &Parts, sign_in: &str) -> Response {
     let here = parts
         .uri
         .path_and_query()
@@ -171,13 +198,13 @@ fn to_sign_in(parts: &Parts) -> Response {
         .to_string();
     let next: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
     let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(location) = HeaderValue::from_str(&format!("/sign-in?next={next}")) {
+    if let Ok(location) = HeaderValue::from_str(&format!("{sign_in}?next={next}")) {
         response.headers_mut().insert(header::LOCATION, location);
     }
     response
 }
 
-fn site_chrome(portal: &PortalState) -> Chrome {
+pub(super) fn site_chrome(portal: &PortalState) -> Chrome {
     portal
         .current
         .load_full()
@@ -259,11 +286,7 @@ async fn find(portal: &PortalState, parts: &Parts) -> Result<Option<Citizen>, Re
         middle_name: identity.middle_name,
         email: identity.email,
         csrf: row.csrf,
-        refusals: Arc::new(Refusals {
-            log,
-            pages: portal.pages.clone(),
-            site_title: site_chrome(portal).site_title,
-        }),
+        refusals: Arc::new(Refusals::new(portal)),
     }))
 }
 

@@ -11,6 +11,7 @@ pub mod cross_check;
 pub mod e_service;
 pub mod forms;
 pub mod home;
+pub mod office;
 pub mod pages;
 pub use crate::workflow::pdf;
 pub mod prefill;
@@ -117,6 +118,19 @@ where
         .route("/sign-in", get(sign_in::start))
         .route("/sign-in/callback", get(sign_in::callback))
         .route("/sign-out", post(sign_in::sign_out))
+        .route("/office/sign-in", get(office::sign_in::start))
+        .route(
+            "/office/sign-out",
+            post(office::sign_in::sign_out).layer(forms::body_limit()),
+        )
+        .route("/office/users", get(office::users::page))
+        .route(
+            "/office/users/{id}/block",
+            get(office::blocking::form)
+                .post(office::blocking::submit)
+                .layer(forms::body_limit()),
+        )
+        .route("/office/audit", get(office::audit::page))
         .route(
             "/services/{id}/apply",
             post(forms::apply::apply).layer(forms::body_limit()),

@@ -88,6 +88,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         "verify.html",
         include_str!("../../templates/portal/verify.html"),
     ),
+    (
+        "office/users.html",
+        include_str!("../../templates/portal/office/users.html"),
+    ),
+    (
+        "office/change-access.html",
+        include_str!("../../templates/portal/office/change-access.html"),
+    ),
+    (
+        "office/audit.html",
+        include_str!("../../templates/portal/office/audit.html"),
+    ),
 ];
 
 const STYLESHEET: &str = include_str!("../../templates/portal/portal.css");
@@ -106,6 +118,17 @@ pub struct Chrome {
     pub signed_in_as: Option<String>,
     /// The session's CSRF token, for the forms of the page (sign-out among them).
     pub csrf: Option<String>,
+    /// A page of the officials' office: its menu, and sign-out from the office.
+    pub office: Option<OfficeMenu>,
+}
+
+/// The office's menu items an official may open besides their inbox.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct OfficeMenu {
+    /// `/office/users` (`users-manage`).
+    pub users: bool,
+    /// `/office/audit` (`audit-read`).
+    pub audit: bool,
 }
 
 /// The portal's compiled templates.

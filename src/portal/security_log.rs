@@ -19,6 +19,10 @@ pub enum EventKind {
     RefusedToken,
     /// A session cookie that names no open session, or one past its time.
     SessionEnded,
+    /// An official refused the office: not declared, or blocked.
+    RefusedOfficial,
+    /// An official's account blocked, unblocked or annulled.
+    AccountChanged,
 }
 
 impl EventKind {
@@ -30,13 +34,18 @@ impl EventKind {
             EventKind::RefusedCsrf => "refused-csrf",
             EventKind::RefusedToken => "refused-token",
             EventKind::SessionEnded => "session-ended",
+            EventKind::RefusedOfficial => "refused-official",
+            EventKind::AccountChanged => "account-changed",
         }
     }
 
     fn is_refusal(self) -> bool {
         matches!(
             self,
-            EventKind::SignInFailed | EventKind::RefusedCsrf | EventKind::RefusedToken
+            EventKind::SignInFailed
+                | EventKind::RefusedCsrf
+                | EventKind::RefusedToken
+                | EventKind::RefusedOfficial
         )
     }
 }

@@ -104,13 +104,22 @@ pub enum Standing {
 }
 
 pub fn standing(session: &SessionRow, now: DateTime<Utc>) -> Standing {
-    if now >= session.expires_at {
+    standing_of(session.last_seen_at, session.expires_at, now)
+}
+
+/// Where a session last used at `last_seen_at` and ending at `expires_at` stands at `now`.
+pub fn standing_of(
+    last_seen_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Standing {
+    if now >= expires_at {
         Standing::Expired
-    } else if now - session.last_seen_at >= IDLE_TIMEOUT {
+    } else if now - last_seen_at >= IDLE_TIMEOUT {
         Standing::Idle
     } else {
         Standing::Live {
-            touch: now - session.last_seen_at >= TOUCH_EVERY,
+            touch: now - last_seen_at >= TOUCH_EVERY,
         }
     }
 }

@@ -14,6 +14,9 @@ mod drafts;
 mod health;
 mod journals;
 mod ledger;
+mod office_sessions;
+mod official_access;
+mod official_blocks;
 mod open_cases;
 mod originals;
 mod outbox;
@@ -43,6 +46,11 @@ pub use ledger::{
     Exchange, GENESIS_HASH, LOG_FORMAT, Link, LogHead, LogReceipt, LogRecord, MAX_BATCH,
     OperationalRecord, ProviderFault, Side, SubjectNotice, SubjectUse, SubjectUsePage,
     SubjectUseRecord, bodies_digest, chain_hash,
+};
+pub use office_sessions::{NewOfficeSession, OfficeSessionRow};
+pub use official_access::{AccessFilter, OfficialAccess, OfficialAccessRow};
+pub use official_blocks::{
+    AccountAction, AccountChange, AccountChangeRow, AccountHold, ChangeRefused, OfficialBlock,
 };
 pub use open_cases::{CaseMove, OpenCases};
 pub use originals::{OriginalKind, OriginalRow, RevocationRow, original_digest};

@@ -18,9 +18,10 @@ const END_ONE: &str = "UPDATE portal_sessions SET ended_at = $2, ended_why = $3 
 const END_ALL: &str = "UPDATE portal_sessions SET ended_at = $2, ended_why = $3 \
      WHERE owner = $1 AND ended_at IS NULL";
 const BEGIN_SIGN_IN: &str = "INSERT INTO portal_sign_ins \
-     (state, browser, nonce, pkce_verifier, next, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
+     (state, browser, nonce, pkce_verifier, next, expires_at, office) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
 const TAKE_SIGN_IN: &str = "DELETE FROM portal_sign_ins WHERE state = $1 \
-     RETURNING state, browser, nonce, pkce_verifier, next, expires_at";
+     RETURNING state, browser, nonce, pkce_verifier, next, expires_at, office";
 const FORGET_SIGN_INS: &str = "DELETE FROM portal_sign_ins WHERE expires_at < $1";
 const FORGET_SESSIONS: &str = "DELETE FROM portal_sessions WHERE expires_at < $1";
 
@@ -71,6 +72,8 @@ pub enum SessionEnd {
     SignedOut,
     Idle,
     Expired,
+    /// An official's session ended because their account is blocked or no longer declared.
+    Refused,
 }
 
 impl SessionEnd {
@@ -79,6 +82,7 @@ impl SessionEnd {
             SessionEnd::SignedOut => "signed-out",
             SessionEnd::Idle => "idle",
             SessionEnd::Expired => "expired",
+            SessionEnd::Refused => "refused",
         }
     }
 }
@@ -95,6 +99,8 @@ pub struct PendingSignIn {
     /// The local path to return to.
     pub next: String,
     pub expires_at: String,
+    /// An official's sign-in to the office, not a citizen's.
+    pub office: bool,
 }
 
 impl Store {
@@ -217,6 +223,7 @@ impl Store {
             .bind(&pending.pkce_verifier)
             .bind(&pending.next)
             .bind(&pending.expires_at)
+            .bind(pending.office)
             .execute(pool)
             .await
             .map(drop))

@@ -12,6 +12,8 @@ mod data_requests_peer;
 mod fake_issuer;
 mod forms;
 mod home;
+mod officials;
+mod officials_store;
 mod portal;
 mod prefill;
 mod procedure_versions;

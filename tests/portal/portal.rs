@@ -64,7 +64,7 @@ impl Portal {
         let app = city.start_core(&data_dir(&city), extra).await;
         let provider = Provider::start(
             port,
-            &[CITIZEN, OTHER],
+            &accounts(),
             &[Client {
                 id: CLIENT_ID.into(),
                 secret: CLIENT_SECRET.into(),
@@ -358,5 +358,142 @@ impl Browser {
         let headers = response.headers().clone();
         let body = response.bytes().await.unwrap_or_default().to_vec();
         (status, headers, body)
+    }
+}
+
+/// An official of the example city as the identity provider knows them: their login (the
+/// spec's `official` id) and the person's account.
+#[derive(Debug, Clone, Copy)]
+pub struct OfficialAccount {
+    pub id: &'static str,
+    pub account: Account,
+}
+
+/// Koval O. M., social-clerk of city-council/social-aid.
+pub const KOVAL: OfficialAccount = OfficialAccount {
+    id: "koval-o",
+    account: Account {
+        sub: "official-koval-4c1e",
+        rnokpp: "2876541207",
+        family_name: "Коваль",
+        given_name: "Оксана",
+        middle_name: "Миколаївна",
+        email: "koval.o@zp.city.example",
+    },
+};
+
+/// Tkachenko O. M., social-head of city-council/social-aid.
+pub const TKACHENKO: OfficialAccount = OfficialAccount {
+    id: "tkachenko-o",
+    account: Account {
+        sub: "official-tkachenko-7a20",
+        rnokpp: "3351209842",
+        family_name: "Ткаченко",
+        given_name: "Олена",
+        middle_name: "Миколаївна",
+        email: "tkachenko.o@zp.city.example",
+    },
+};
+
+/// Romanenko Y. O., security-officer (`audit-read`, `users-manage`) of cuit/interop.
+pub const ROMANENKO: OfficialAccount = OfficialAccount {
+    id: "romanenko-y",
+    account: Account {
+        sub: "official-romanenko-0b93",
+        rnokpp: "2998877669",
+        family_name: "Романенко",
+        given_name: "Юлія",
+        middle_name: "Олександрівна",
+        email: "romanenko.y@zp.city.example",
+    },
+};
+
+/// Moroz V. H., social-clerk of city-council/social-aid.
+pub const MOROZ: OfficialAccount = OfficialAccount {
+    id: "moroz-v",
+    account: Account {
+        sub: "official-moroz-5d68",
+        rnokpp: "3019283743",
+        family_name: "Мороз",
+        given_name: "Валентина",
+        middle_name: "Григорівна",
+        email: "moroz.v@zp.city.example",
+    },
+};
+
+/// Everyone the tests' identity provider knows: citizens and officials.
+pub fn accounts() -> Vec<Account> {
+    vec![
+        CITIZEN,
+        OTHER,
+        KOVAL.account,
+        TKACHENKO.account,
+        ROMANENKO.account,
+        MOROZ.account,
+    ]
+}
+
+impl Portal {
+    /// A browser signed in to the office as `official` through the real flow, landed on the
+    /// inbox (`/office`).
+    pub async fn sign_in_official(&self, official: &OfficialAccount) -> Browser {
+        self.sign_in_official_to(official, "/office").await
+    }
+
+    /// As [`sign_in_official`](Self::sign_in_official), landed on `next`; the CSRF token is
+    /// read from that page when it carries one (every office page does).
+    pub async fn sign_in_official_to(&self, official: &OfficialAccount, next: &str) -> Browser {
+        let browser = self.browser();
+        let start = format!(
+            "/office/sign-in?next={}",
+            url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+        );
+        let callback = self
+            .authorize_from(&browser, &official.account, &start)
+            .await;
+        let landed = browser.get(&callback).await;
+        assert_eq!(
+            landed.status,
+            303,
+            "the callback did not sign {} in to the office: {}\n{}",
+            official.id,
+            landed.body,
+            self.app.log()
+        );
+        assert_eq!(landed.location.as_deref(), Some(next), "{}", landed.body);
+        browser.get(next).await;
+        browser
+    }
+
+    /// The same city, data and identity provider with the appliance stopped and started again
+    /// (on a new port: a browser follows it with [`Browser::moved_to`]).
+    pub async fn restart(self) -> Portal {
+        let Portal {
+            city,
+            app,
+            provider,
+        } = self;
+        let status = app.stop();
+        assert!(
+            status.success(),
+            "the appliance did not stop cleanly: {status}"
+        );
+        let app = city.start_core(&data_dir(&city), &[]).await;
+        Portal {
+            city,
+            app,
+            provider,
+        }
+    }
+}
+
+impl Browser {
+    /// This browser (its cookies) pointed at `base`, e.g. the same appliance after a restart.
+    pub fn moved_to(&self, base: &str) -> Browser {
+        Browser {
+            client: self.client.clone(),
+            base: base.trim_end_matches('/').to_string(),
+            csrf: Mutex::new(self.csrf.lock().unwrap().clone()),
+        }
     }
 }

@@ -28,6 +28,7 @@ fn pending(state: &str, expires_at: chrono::DateTime<Utc>) -> PendingSignIn {
         pkce_verifier: format!("verifier-{state}"),
         next: "/cabinet".into(),
         expires_at: hromada::store::time_text(&expires_at),
+        office: false,
     }
 }
 

@@ -125,6 +125,7 @@ mod tests {
             site_title: "Місто".into(),
             signed_in_as: Some("Іваненко Марія".into()),
             csrf: Some("token-1".into()),
+            ..Chrome::default()
         };
         let page = Pages::new()
             .unwrap()

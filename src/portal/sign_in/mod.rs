@@ -32,16 +32,22 @@ pub async fn start(
     if citizen.is_some() {
         return see_other(&next, &[]);
     }
-    let (chrome, provider) = match provider(&portal) {
+    begin(&portal, next, false).await
+}
+
+/// To the identity provider, the sign-in under way remembered (a citizen's, or an official's
+/// when `office`) to come back to `next`.
+pub(crate) async fn begin(portal: &PortalState, next: String, office: bool) -> Response {
+    let (chrome, provider) = match provider(portal) {
         Ok(found) => found,
         Err(page) => return *page,
     };
-    let Some(redirect) = redirect_uri(&portal) else {
-        return unavailable(&portal, &chrome, "the portal's public URL is not known yet").await;
+    let Some(redirect) = redirect_uri(portal) else {
+        return unavailable(portal, &chrome, "the portal's public URL is not known yet").await;
     };
     let started = match portal.sign_in.start(&provider, &redirect).await {
         Ok(started) => started,
-        Err(failure) => return provider_failed(&portal, &chrome, &failure).await,
+        Err(failure) => return provider_failed(portal, &chrome, &failure).await,
     };
     let browser = session::random_token();
     let now = Utc::now();
@@ -52,10 +58,11 @@ pub async fn start(
         pkce_verifier: started.pkce_verifier,
         next,
         expires_at: crate::store::time_text(&(now + session::SIGN_IN_WINDOW)),
+        office,
     };
     if let Err(e) = portal.store.begin_sign_in(&pending, now).await {
         tracing::error!("cannot start a sign-in: {e}");
-        return unavailable(&portal, &chrome, "the store cannot keep the sign-in").await;
+        return unavailable(portal, &chrome, "the store cannot keep the sign-in").await;
     }
     let cookie = session::set_cookie(
         &portal.settings,
@@ -172,6 +179,17 @@ pub async fn callback(
             );
         }
     };
+    if pending.office {
+        return super::office::sign_in::open_session(
+            &portal,
+            &chrome,
+            &headers,
+            verified.subject,
+            identity,
+            &pending.next,
+        )
+        .await;
+    }
     open_session(
         &portal,
         &chrome,
@@ -202,7 +220,7 @@ pub async fn sign_out(
         .map(|c| home::chrome(&c))
         .unwrap_or_default();
     let Some(citizen) = citizen else {
-        let mut page = signed_out_page(&portal, &chrome, 0);
+        let mut page = signed_out_page(&portal, &chrome, 0, false);
         page.headers_mut().append(header::SET_COOKIE, clear);
         return page;
     };
@@ -232,22 +250,28 @@ pub async fn sign_out(
             &format!("signed out; {ended} session(s) ended on every device"),
         )
         .await;
-    let mut page = signed_out_page(&portal, &chrome, ended);
+    let mut page = signed_out_page(&portal, &chrome, ended, false);
     page.headers_mut().append(header::SET_COOKIE, clear);
     page
 }
 
-fn signed_out_page(portal: &PortalState, chrome: &Chrome, ended: u64) -> Response {
+/// "You signed out": `ended` sessions ended, of a citizen or (`office`) an official.
+pub(crate) fn signed_out_page(
+    portal: &PortalState,
+    chrome: &Chrome,
+    ended: u64,
+    office: bool,
+) -> Response {
     portal.pages.render(
         StatusCode::OK,
         "signed-out.html",
         chrome,
-        json!({ "ended": ended }),
+        json!({ "ended": ended, "office": office }),
     )
 }
 
 /// The sign-in block of the applied revision, or the page that says why there is none.
-fn provider(portal: &PortalState) -> Result<(Chrome, SignIn), Box<Response>> {
+pub(crate) fn provider(portal: &PortalState) -> Result<(Chrome, SignIn), Box<Response>> {
     let Some(compiled) = portal.current.load_full() else {
         return Err(Box::new(portal.pages.problem(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -274,7 +298,7 @@ fn provider(portal: &PortalState) -> Result<(Chrome, SignIn), Box<Response>> {
     }
 }
 
-fn redirect_uri(portal: &PortalState) -> Option<String> {
+pub(crate) fn redirect_uri(portal: &PortalState) -> Option<String> {
     portal
         .settings
         .public_url
@@ -412,7 +436,7 @@ async fn provider_failed(portal: &PortalState, chrome: &Chrome, failure: &Failur
     )
 }
 
-async fn unavailable(portal: &PortalState, chrome: &Chrome, why: &str) -> Response {
+pub(crate) async fn unavailable(portal: &PortalState, chrome: &Chrome, why: &str) -> Response {
     tracing::error!("sign-in is unavailable: {why}");
     portal.pages.problem(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -422,7 +446,7 @@ async fn unavailable(portal: &PortalState, chrome: &Chrome, why: &str) -> Respon
     )
 }
 
-fn see_other(location: &str, cookies: &[HeaderValue]) -> Response {
+pub(crate) fn see_other(location: &str, cookies: &[HeaderValue]) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     let headers = response.headers_mut();
     if let Ok(location) = HeaderValue::from_str(location) {
@@ -452,7 +476,7 @@ pub fn local_path(next: Option<&str>) -> String {
     if local { next.into() } else { "/".into() }
 }
 
-fn query_value(query: Option<&str>, name: &str) -> Option<String> {
+pub(crate) fn query_value(query: Option<&str>, name: &str) -> Option<String> {
     url::form_urlencoded::parse(query?.as_bytes())
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())

@@ -103,9 +103,37 @@ pub struct Official {
     /// Work phone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    /// Taxpayer number (РНОКПП), matched against the official's qualified signature certificate.
+    /// Taxpayer number (РНОКПП), matched against the official's qualified signature certificate
+    /// and against the identity provider's claim when they sign in to the office.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rnokpp: Option<String>,
+    /// Blocked from the office (003 §6.8, §6.11): through the day `until`, or for good without
+    /// it. The stricter of this and a block set in the office applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<OfficialBlocked>,
+}
+
+/// Why and how long an official is blocked, e.g. `blocked until="2027-01-31" reason="Відпустка"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct OfficialBlocked {
+    /// The last day of the block, `YYYY-MM-DD` in the system's time zone; for good without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub until: Option<String>,
+    /// Why, as those who manage users read it.
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub reason: String,
+}
+
+impl OfficialBlocked {
+    /// The last day of the block; `Err` when `until` is no date, `Ok(None)` for good.
+    pub fn last_day(&self) -> Result<Option<chrono::NaiveDate>, chrono::ParseError> {
+        self.until
+            .as_deref()
+            .map(|d| chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d"))
+            .transpose()
+    }
 }
 
 /// A document journal with its own numbering.

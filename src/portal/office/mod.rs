@@ -1,0 +1,23 @@
+//! The officials' office (PORTAL-7; 003 §6): officials sign in through the citizens' identity
+//! provider into their own session (`sign_in.rs`, `official.rs`), are blocked by those who manage
+//! users (`blocking.rs`, `users.rs`), and every view and action is logged (`access_log.rs`,
+//! `audit.rs`).
+
+pub mod access_log;
+pub mod audit;
+pub mod blocking;
+pub mod official;
+pub mod sign_in;
+pub mod users;
+
+use super::PortalSettings;
+
+/// The office's session cookie: apart from a citizen's, so that neither session stands for the
+/// other.
+pub fn cookie_name(settings: &PortalSettings) -> &'static str {
+    if settings.secure_cookies {
+        "__Host-hromada-office"
+    } else {
+        "hromada-office"
+    }
+}
