@@ -7,7 +7,12 @@ use crate::common::city::{IN_DEBT, NO_DEBT, TOKEN};
 use crate::portal::{Browser, CITIZEN, OTHER, Portal};
 
 /// Starts a case through the cases API as the front office would, for `rnokpp`.
-async fn start_case(portal: &Portal, rnokpp: &str, key: &str, application: &Value) -> Value {
+pub(crate) async fn start_case(
+    portal: &Portal,
+    rnokpp: &str,
+    key: &str,
+    application: &Value,
+) -> Value {
     let response = reqwest::Client::new()
         .post(format!("{}/api/cases", portal.app.url))
         .bearer_auth(TOKEN)
@@ -24,7 +29,7 @@ async fn start_case(portal: &Portal, rnokpp: &str, key: &str, application: &Valu
 }
 
 /// A material-aid application of `rnokpp`; starting it asks the residents' register about them.
-fn material_aid(rnokpp: &str, name: &str) -> Value {
+pub(crate) fn material_aid(rnokpp: &str, name: &str) -> Value {
     json!({
         "e_service": "material-aid",
         "applicant_name": name,

@@ -7,6 +7,7 @@ pub mod access_log;
 pub mod audit;
 pub mod blocking;
 pub mod official;
+pub mod revoke;
 pub mod sign_in;
 pub mod users;
 
