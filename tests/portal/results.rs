@@ -64,6 +64,42 @@ fn pdf_text(pdf: &[u8]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Asserts that poppler draws every page of `pdf` without a complaint about it or its font.
+fn renders_cleanly(pdf: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("result.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = std::process::Command::new("pdftoppm")
+        .args(["-r", "50", "-gray", "-f", "1", "-l", "1", "-singlefile"])
+        .arg(&file)
+        .arg(dir.path().join("page"))
+        .output()
+        .expect("pdftoppm (poppler-utils) runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.trim().is_empty(), "{stderr}");
+    // The glyphs are drawn, not only in the text layer: the page has ink (a PGM's dark pixels).
+    let page = std::fs::read(dir.path().join("page.pgm")).unwrap();
+    let ink = page
+        .iter()
+        .rev()
+        .take(page.len() - 20)
+        .filter(|b| **b < 128)
+        .count();
+    assert!(
+        ink > 1_000,
+        "the first page is nearly blank: {ink} dark pixels"
+    );
+    let fonts = std::process::Command::new("pdffonts")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&fonts.stdout);
+    assert!(
+        listed.contains("DejaVuSans") && listed.contains("yes"),
+        "{listed}"
+    );
+}
+
 /// `openssl cms -verify -binary` of `seal` over `content` against the city's CA: its stderr
 /// when it fails.
 fn openssl_verifies(ca: &Path, content: &[u8], seal: &[u8]) -> Result<(), String> {
@@ -156,6 +192,9 @@ async fn sealed_pdf_verified(database_url: Option<String>) {
             .starts_with("attachment")
     );
     assert!(pdf.starts_with(b"%PDF-"));
+    // The font is cut to the glyphs used: a stored result weighs kilobytes, and renders clean.
+    assert!(pdf.len() < 80_000, "{} bytes", pdf.len());
+    renders_cleanly(&pdf);
     let text = pdf_text(&pdf);
     for shown in [
         "Довідка про відсутність заборгованості",
