@@ -168,6 +168,12 @@ where
         )
         .route("/office/audit", get(office::audit::page))
         .route(
+            "/office/documents/{doc}/revoke",
+            get(office::revoke::confirm)
+                .post(office::revoke::revoke)
+                .layer(forms::body_limit()),
+        )
+        .route(
             "/services/{id}/apply",
             post(forms::apply::apply).layer(forms::body_limit()),
         )

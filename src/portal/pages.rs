@@ -124,6 +124,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "office/audit.html",
         include_str!("../../templates/portal/office/audit.html"),
     ),
+    (
+        "office/revoke.html",
+        include_str!("../../templates/portal/office/revoke.html"),
+    ),
+    (
+        "office/revoked.html",
+        include_str!("../../templates/portal/office/revoked.html"),
+    ),
 ];
 
 const STYLESHEET: &str = include_str!("../../templates/portal/portal.css");

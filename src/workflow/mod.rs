@@ -13,6 +13,7 @@ pub mod definition;
 pub mod documents;
 pub mod engine;
 pub mod errors;
+pub mod font_subset;
 pub mod guards;
 pub mod history;
 pub mod key_seals;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::cabinet::submit_water;
 use crate::common::city::{NO_DEBT, TOKEN};
-use crate::portal::{Browser, CITIZEN, OTHER, Portal};
+use crate::portal::{Browser, CITIZEN, KOVAL, OTHER, Portal, ROMANENKO, TKACHENKO};
 
 /// The portal's `serve` arguments for a store on `database_url` (SQLite when none).
 fn on(database_url: &Option<String>) -> Vec<&str> {
@@ -62,6 +62,42 @@ fn pdf_text(pdf: &[u8]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// Asserts that poppler draws every page of `pdf` without a complaint about it or its font.
+fn renders_cleanly(pdf: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("result.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = std::process::Command::new("pdftoppm")
+        .args(["-r", "50", "-gray", "-f", "1", "-l", "1", "-singlefile"])
+        .arg(&file)
+        .arg(dir.path().join("page"))
+        .output()
+        .expect("pdftoppm (poppler-utils) runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.trim().is_empty(), "{stderr}");
+    // The glyphs are drawn, not only in the text layer: the page has ink (a PGM's dark pixels).
+    let page = std::fs::read(dir.path().join("page.pgm")).unwrap();
+    let ink = page
+        .iter()
+        .rev()
+        .take(page.len() - 20)
+        .filter(|b| **b < 128)
+        .count();
+    assert!(
+        ink > 1_000,
+        "the first page is nearly blank: {ink} dark pixels"
+    );
+    let fonts = std::process::Command::new("pdffonts")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&fonts.stdout);
+    assert!(
+        listed.contains("DejaVuSans") && listed.contains("yes"),
+        "{listed}"
+    );
 }
 
 /// `openssl cms -verify -binary` of `seal` over `content` against the city's CA: its stderr
@@ -156,6 +192,9 @@ async fn sealed_pdf_verified(database_url: Option<String>) {
             .starts_with("attachment")
     );
     assert!(pdf.starts_with(b"%PDF-"));
+    // The font is cut to the glyphs used: a stored result weighs kilobytes, and renders clean.
+    assert!(pdf.len() < 80_000, "{} bytes", pdf.len());
+    renders_cleanly(&pdf);
     let text = pdf_text(&pdf);
     for shown in [
         "Довідка про відсутність заборгованості",
@@ -638,4 +677,237 @@ async fn a_result_an_official_issues_names_them_by_name_and_position() {
             "{hidden}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_and_its_verification_pass_the_accessibility_audit_and_print_as_the_document() {
+    let portal = Portal::start().await;
+    let vodokanal_data = tempfile::tempdir().unwrap();
+    let _vodokanal = portal.city.start_vodokanal(vodokanal_data.path());
+    let citizen = portal.sign_in(&CITIZEN).await;
+    let (id, documents) = certificate(&portal, &citizen).await;
+    let (_, _, pdf) = citizen.get_bytes(&ending(&documents, ".pdf")).await;
+    let text = pdf_text(&pdf);
+    let code = text
+        .split("Код перевірки: ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let Some(audited) = crate::browser::audited(
+        &portal,
+        "results.mjs",
+        vec![
+            ("RESULT_APPLICATION", format!("/cabinet/applications/{id}")),
+            ("RESULT_NUMBER", "АВ-1/2026".to_string()),
+            ("RESULT_CODE", code),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    for page in ["/cabinet/applications/", "/view", "/verify"] {
+        assert!(
+            audited.iter().any(|u| u.contains(page)),
+            "{page} was not audited: {audited:?}"
+        );
+    }
+}
+
+/// Fires `event` on `case` through the cases API as `official` (as the office would).
+async fn fire(portal: &Portal, case: &str, official: &str, event: &str, seen: &str) {
+    let fired = reqwest::Client::new()
+        .post(format!(
+            "{}/api/cases/{case}/transitions/{event}",
+            portal.app.url
+        ))
+        .bearer_auth(TOKEN)
+        .header("X-Hromada-Actor", format!("official:{official}"))
+        .header("Idempotency-Key", format!("{case}/{event}"))
+        .json(&json!({"seen_state": seen}))
+        .send()
+        .await
+        .unwrap();
+    let status = fired.status();
+    assert_eq!(status, 200, "{event}: {}", fired.text().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_official_of_the_provider_revokes_a_document_once_and_everyone_sees_it() {
+    revocation(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_is_revoked_on_postgresql() {
+    if let Some(url) = crate::common::postgres::url_or_skip("results' revocation on PostgreSQL") {
+        revocation(Some(url)).await;
+    }
+}
+
+async fn revocation(database_url: Option<String>) {
+    let portal = Portal::start_with(&on(&database_url)).await;
+    let vodokanal_data = tempfile::tempdir().unwrap();
+    let _vodokanal = portal.city.start_vodokanal(vodokanal_data.path());
+    let (store, _) = store_of(&portal, &database_url).await;
+
+    // A material-aid decision of the city council, granted by the head of the department.
+    let case = crate::cabinet::start_case(
+        &portal,
+        CITIZEN.rnokpp,
+        "aid-revoked",
+        &crate::cabinet::material_aid(CITIZEN.rnokpp, "Іваненко Марія Петрівна"),
+    )
+    .await;
+    let case = case["id"].as_str().unwrap().to_string();
+    fire(&portal, &case, KOVAL.id, "to-commission", "received").await;
+    fire(&portal, &case, TKACHENKO.id, "grant", "commission").await;
+    let decision = store.documents_of_case(&case).await.unwrap().remove(0);
+    assert_eq!(decision.sealed_by, "city-council");
+    assert_eq!(
+        decision.official_name.as_deref(),
+        Some("Ткаченко Олена Миколаївна"),
+        "the official who fired `grant` issued it"
+    );
+    let code = decision.code.clone().unwrap();
+    let number = decision.number.clone().unwrap();
+    let revoke = format!("/office/documents/{}/revoke", decision.id);
+    let verify = format!(
+        "/verify?number={}&code={code}",
+        url::form_urlencoded::byte_serialize(number.as_bytes()).collect::<String>()
+    );
+
+    // Without `applications-decide`: refused, nothing recorded.
+    let security = portal
+        .sign_in_official_to(&ROMANENKO, "/office/audit")
+        .await;
+    assert_eq!(security.get(&revoke).await.status, 403);
+    let refused = security
+        .post_form(&revoke, &[("ground", "error"), ("reason", "Помилка")])
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    // Another provider's document (the water certificate vodokanal sealed) is not found.
+    let citizen = portal.sign_in(&CITIZEN).await;
+    let (application, documents) = certificate(&portal, &citizen).await;
+    let water = ending(&documents, ".pdf");
+    let water_id = water.rsplit('/').next().unwrap().trim_end_matches(".pdf");
+    let clerk = portal.sign_in_official_to(&KOVAL, &revoke).await;
+    let foreign = clerk
+        .post_form(
+            &format!("/office/documents/{water_id}/revoke"),
+            &[("ground", "error"), ("reason", "Помилка")],
+        )
+        .await;
+    assert_eq!(foreign.status, 404, "{}", foreign.body);
+    let nothing = clerk
+        .post_form(
+            "/office/documents/no-such-document/revoke",
+            &[("ground", "error"), ("reason", "x")],
+        )
+        .await;
+    assert_eq!(nothing.status, 404, "{}", nothing.body);
+
+    // A forged or missing token, an unknown ground, no reason: refused, named, nothing recorded.
+    let forged = clerk
+        .post_form(
+            &revoke,
+            &[("csrf", "forged"), ("ground", "error"), ("reason", "x")],
+        )
+        .await;
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    let bad = clerk
+        .post_form(&revoke, &[("ground", "because"), ("reason", "  ")])
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    for said in [
+        "Виберіть підставу відкликання",
+        "Напишіть, чому документ відкликано",
+    ] {
+        assert!(bad.body.contains(said), "{}", bad.body);
+    }
+    let long = "я".repeat(1001);
+    let too_long = clerk
+        .post_form(&revoke, &[("ground", "error"), ("reason", long.as_str())])
+        .await;
+    assert_eq!(too_long.status, 400, "{}", too_long.body);
+    assert_eq!(store.revocation(&decision.id).await.unwrap(), None);
+    let before = portal.browser().get(&verify).await;
+    assert!(
+        verdict(&before.body).contains("Документ дійсний"),
+        "{}",
+        before.body
+    );
+
+    // Revoked once: recorded with who and when; a second revocation changes nothing.
+    let reason = "У рішенні помилково зазначено суму допомоги";
+    let done = clerk
+        .post_form(&revoke, &[("ground", "error"), ("reason", reason)])
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("Документ відкликано"), "{}", done.body);
+    let again = clerk
+        .post_form(&revoke, &[("ground", "request"), ("reason", "Інше")])
+        .await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    let recorded = store.revocation(&decision.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            recorded.revoked_by.as_str(),
+            recorded.ground.as_str(),
+            recorded.reason.as_str()
+        ),
+        (KOVAL.id, "error", reason)
+    );
+    let (logged, _) = store
+        .official_access(
+            &hromada::store::AccessFilter {
+                official: Some(KOVAL.id.into()),
+                case_id: Some(case.clone()),
+            },
+            50,
+            0,
+        )
+        .await
+        .unwrap();
+    let actions: Vec<&str> = logged.iter().map(|r| r.entry.action.as_str()).collect();
+    assert!(
+        actions.contains(&"revoke") && actions.contains(&"revoke-form"),
+        "{actions:?}"
+    );
+
+    // Anyone verifying it sees the seal holds, that it was revoked, when, and on which ground in
+    // general words; never the official's own reason.
+    let after = portal.browser().get(&verify).await;
+    let answer = verdict(&after.body);
+    for shown in [
+        "Печатка дійсна, але документ відкликано",
+        "у документі виявлено помилку",
+    ] {
+        assert!(answer.contains(shown), "`{shown}`:\n{answer}");
+    }
+    assert!(!after.body.contains(reason), "{}", after.body);
+
+    // In the applicant's cabinet a revoked document says so, with the reason.
+    store
+        .revoke_document(&hromada::store::RevocationRow {
+            document_id: water_id.to_string(),
+            revoked_at: "2026-12-22T10:00:00.000000000Z".into(),
+            revoked_by: "honcharenko-n".into(),
+            ground: "replaced".into(),
+            reason: "Видано нову довідку з уточненою адресою".into(),
+        })
+        .await
+        .unwrap();
+    let page = citizen
+        .get(&format!("/cabinet/applications/{application}"))
+        .await;
+    for shown in [
+        "Документ відкликано",
+        "замість нього видано інший документ",
+        "Видано нову довідку з уточненою адресою",
+    ] {
+        assert!(page.body.contains(shown), "`{shown}`:\n{}", page.body);
+    }
+    let view = citizen.get(&ending(&documents, "/view")).await;
+    assert!(view.body.contains("Документ відкликано"), "{}", view.body);
 }

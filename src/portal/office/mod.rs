@@ -11,6 +11,7 @@ pub mod case;
 pub mod deadlines;
 pub mod inbox;
 pub mod official;
+pub mod revoke;
 pub mod sign_in;
 pub mod users;
 
