@@ -566,3 +566,60 @@ async fn a_subscription_form_with_bad_input_is_refused_and_changes_nothing() {
         "nothing refused was saved"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_a_notices_links_open_pass_the_accessibility_audit() {
+    if !crate::browser::browser_available() {
+        return;
+    }
+    let smtp = SmtpServer::start();
+    let portal = portal_mailing(&smtp).await;
+    let oleg = portal.sign_in(&OTHER).await;
+    let typed = [
+        ("address", "other"),
+        ("other_address", "oleg@example.org"),
+        ("services", "all"),
+    ];
+    assert_eq!(
+        oleg.post_form("/cabinet/subscriptions", &typed)
+            .await
+            .status,
+        303
+    );
+    let maria = portal.sign_in(&CITIZEN).await;
+    let idp = [("address", "idp"), ("services", "all")];
+    assert_eq!(
+        maria.post_form("/cabinet/subscriptions", &idp).await.status,
+        303
+    );
+    portal.city.edit(
+        "spec/e-services/material-aid.kdl",
+        "term 20 counting=\"working\"",
+        "term 15 counting=\"working\"",
+    );
+    let received = mails(&smtp, 2, &portal).await;
+    let link = |to: &str, path: &str| {
+        let mail = received.iter().find(|m| m.rcpt_tos == [to]).unwrap();
+        mail.body
+            .split_whitespace()
+            .find(|w| w.contains(path))
+            .unwrap_or_else(|| panic!("no {path} link in {mail:?}"))
+            .to_string()
+    };
+    let env = [
+        (
+            "CONFIRM_URL",
+            link("oleg@example.org", "/subscriptions/confirm/"),
+        ),
+        ("UNSUBSCRIBE_URL", link(CITIZEN.email, "/unsubscribe/")),
+    ];
+    let url = portal.app.url.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        crate::browser::run("mailing.mjs", &url, &env)
+    })
+    .await
+    .unwrap();
+    crate::browser::assert_clean(&report);
+    assert_eq!(report.pages.len(), 8, "four pages at two widths each");
+}
