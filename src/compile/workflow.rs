@@ -22,6 +22,8 @@ pub struct WorkflowSection {
     pub officials: Vec<Person>,
     /// The workflow of each e-service, by e-service id.
     pub e_services: BTreeMap<String, String>,
+    /// The retention schedule: which rule keeps the originals cases make.
+    pub retention: Vec<crate::spec::model::Retention>,
 }
 
 impl WorkflowSection {
@@ -39,6 +41,7 @@ impl WorkflowSection {
                 .iter()
                 .map(|e| (e.id.clone(), e.workflow.clone()))
                 .collect(),
+            retention: spec.retention.clone(),
         }
     }
 

@@ -7,6 +7,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use openssl::cms::{CMSOptions, CmsContentInfo};
 use openssl::ec::EcKey;
+use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 
@@ -150,6 +151,31 @@ pub fn verify_detached(
         ));
     }
     Ok(())
+}
+
+/// The organisation a certificate's subject names (`O`), else its common name, else `None`.
+pub fn organisation(certificate: &X509) -> Option<String> {
+    [Nid::ORGANIZATIONNAME, Nid::COMMONNAME]
+        .into_iter()
+        .find_map(|nid| entry(certificate, nid))
+}
+
+/// A certificate's subject as people read it: `CN, O` (or whichever of the two it has).
+pub fn subject_line(certificate: &X509) -> String {
+    [Nid::COMMONNAME, Nid::ORGANIZATIONNAME]
+        .into_iter()
+        .filter_map(|nid| entry(certificate, nid))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn entry(certificate: &X509, nid: Nid) -> Option<String> {
+    certificate
+        .subject_name()
+        .entries_by_nid(nid)
+        .next()
+        .and_then(|e| e.data().to_string().ok())
+        .map(|s| s.to_string())
 }
 
 #[cfg(test)]

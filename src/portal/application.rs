@@ -292,42 +292,58 @@ pub fn visual_form(spec: &Spec, document: &Document) -> Result<Vec<u8>, String> 
     Ok(pdf::render(&text("/e-service/title"), &lines))
 }
 
-/// Each answered field of `form` with its label, page by page, groups entry by entry.
-fn answers(form: &Form, data: &Value, lines: &mut Vec<Line>) {
+/// One page of an application's answers: its title and each answered field as `(label, value)`,
+/// a repeat group's entries as a `label — запис N` row followed by their fields, indented.
+pub struct Answers {
+    pub title: String,
+    pub rows: Vec<(String, String)>,
+}
+
+/// Each answered field of `form` in `data` with its label, page by page; pages with no answer
+/// are left out.
+pub fn answer_pages(form: &Form, data: &Value) -> Vec<Answers> {
+    let mut pages = Vec::new();
     for page in &form.pages {
-        let mut page_lines = Vec::new();
-        fields(&page.fields, data, &mut page_lines);
+        let mut rows = Vec::new();
+        fields(&page.fields, data, "", &mut rows);
         for group in &page.groups {
             let Some(list) = data.get(&group.id).and_then(Value::as_array) else {
                 continue;
             };
             for (i, entry) in list.iter().enumerate() {
-                page_lines.push(Line::new(
-                    Style::Body,
-                    format!("{} — запис {}", group.label, i + 1),
-                ));
-                let mut inner = Vec::new();
-                fields(&group.fields, entry, &mut inner);
-                page_lines.extend(inner.into_iter().map(|mut l| {
-                    l.text = format!("    {}", l.text);
-                    l
-                }));
+                rows.push((format!("{} — запис {}", group.label, i + 1), String::new()));
+                fields(&group.fields, entry, "    ", &mut rows);
             }
         }
-        if !page_lines.is_empty() {
-            lines.push(Line::new(Style::Heading, page.title.clone()));
-            lines.extend(page_lines);
+        if !rows.is_empty() {
+            pages.push(Answers {
+                title: page.title.clone(),
+                rows,
+            });
+        }
+    }
+    pages
+}
+
+/// Each answered field of `form` with its label, page by page, groups entry by entry.
+fn answers(form: &Form, data: &Value, lines: &mut Vec<Line>) {
+    for page in answer_pages(form, data) {
+        lines.push(Line::new(Style::Heading, page.title));
+        for (label, value) in page.rows {
+            let text = if value.is_empty() {
+                label
+            } else {
+                format!("{label}: {value}")
+            };
+            lines.push(Line::new(Style::Body, text));
         }
     }
 }
 
-fn fields(fields: &[FormField], data: &Value, lines: &mut Vec<Line>) {
+fn fields(fields: &[FormField], data: &Value, indent: &str, rows: &mut Vec<(String, String)>) {
     for field in fields {
         if let Some(v) = data.get(&field.id).filter(|v| !is_empty(v)) {
-            lines.push(Line::new(
-                Style::Body,
-                format!("{}: {}", field.label, plain(v)),
-            ));
+            rows.push((format!("{indent}{}", field.label), plain(v)));
         }
     }
 }
@@ -343,7 +359,7 @@ fn is_empty(value: &Value) -> bool {
 }
 
 /// A value as a person reads it: text as is, yes/no, numbers as written, lists joined.
-fn plain(value: &Value) -> String {
+pub fn plain(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::Bool(true) => "так".into(),

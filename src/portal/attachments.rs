@@ -18,7 +18,7 @@ use crate::spec::model::{Attachment, Form};
 use crate::store::{AttachmentChange, AttachmentRow, NewAttachment};
 
 /// The most a file may be under any attachment's `max-mib`.
-const CEILING_BYTES: usize = Attachment::CEILING_MIB as usize * 1024 * 1024;
+pub const CEILING_BYTES: usize = Attachment::CEILING_MIB as usize * 1024 * 1024;
 
 /// The bound on an upload's whole body: the largest file, and a margin within which a larger
 /// one is still read to its end and refused with the page.
@@ -103,7 +103,14 @@ pub async fn upload(
         );
     };
     let file_name = shown_name(upload.file_name.as_deref().unwrap_or_default());
-    let judged = judge(attachment, &file_name, &upload);
+    let chosen = upload.file_name.as_deref().is_some_and(|n| !n.is_empty());
+    let judged = judge(
+        attachment,
+        &file_name,
+        chosen,
+        &upload.content,
+        upload.too_large,
+    );
     let format = match judged {
         Ok(format) => format,
         Err(message) => {
@@ -191,14 +198,19 @@ pub async fn download(
         }
         Err(e) => return store_failed(&portal, &opened, &e),
     };
+    file_response(content, &file.file_name, &file.media_type)
+}
+
+/// A stored file as a download: its recognised media type, never sniffed or run by the browser.
+pub fn file_response(content: Vec<u8>, file_name: &str, media_type: &str) -> Response {
     let disposition = format!(
         "attachment; filename=\"{}\"; filename*=UTF-8''{}",
-        ascii_name(&file.file_name),
-        percent_encoding::utf8_percent_encode(&file.file_name, percent_encoding::NON_ALPHANUMERIC)
+        ascii_name(file_name),
+        percent_encoding::utf8_percent_encode(file_name, percent_encoding::NON_ALPHANUMERIC)
     );
     let mut response = content.into_response();
     let headers = response.headers_mut();
-    let media = HeaderValue::from_str(&file.media_type)
+    let media = HeaderValue::from_str(media_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     headers.insert(header::CONTENT_TYPE, media);
     if let Ok(v) = HeaderValue::from_str(&disposition) {
@@ -244,26 +256,34 @@ async fn read_upload(mut multipart: Multipart) -> Result<Upload, String> {
     Ok(upload)
 }
 
-/// The format of an uploaded file for `attachment`, or why it is refused, in plain words.
-fn judge(attachment: &Attachment, file_name: &str, upload: &Upload) -> Result<Format, String> {
+/// The format of an uploaded file (`content`, or `too_large` when reading it stopped at the
+/// ceiling; `chosen` when the browser named a file) for `attachment`, or why it is refused, in
+/// plain words.
+pub fn judge(
+    attachment: &Attachment,
+    file_name: &str,
+    chosen: bool,
+    content: &[u8],
+    too_large: bool,
+) -> Result<Format, String> {
     let label = &attachment.label;
     let accepted = accepted_names(attachment);
-    if upload.file_name.as_deref().is_none_or(str::is_empty) && upload.content.is_empty() {
+    if !chosen && content.is_empty() {
         return Err(format!("Виберіть файл: {label}"));
     }
     let max = attachment.max_bytes();
-    if upload.too_large || upload.content.len() as u64 > max {
+    if too_large || content.len() as u64 > max {
         return Err(format!(
             "Файл «{file_name}» завеликий. Найбільший розмір файлу — {} МБ",
             max / (1024 * 1024)
         ));
     }
-    if upload.content.is_empty() {
+    if content.is_empty() {
         return Err(format!(
             "Файл «{file_name}» порожній. Виберіть файл із вмістом"
         ));
     }
-    if is_program(&upload.content) {
+    if is_program(content) {
         return Err(format!(
             "Файл «{file_name}» є програмою, а не документом. Додайте документ у форматі {accepted}"
         ));
@@ -280,7 +300,7 @@ fn judge(attachment: &Attachment, file_name: &str, upload: &Upload) -> Result<Fo
             "Файл «{file_name}» має формат, який тут не приймається. Додайте файл у форматі {accepted}"
         ));
     };
-    if !format.matches(&upload.content) {
+    if !format.matches(content) {
         return Err(format!(
             "Вміст файлу «{file_name}» не є документом {}: файл пошкоджений або перейменований. Додайте справжній файл {}",
             format.name(),
@@ -299,7 +319,7 @@ fn too_many(attachment: &Attachment) -> String {
 }
 
 /// The formats an attachment accepts, as people name them: `PDF, JPEG або PNG`.
-fn accepted_names(attachment: &Attachment) -> String {
+pub fn accepted_names(attachment: &Attachment) -> String {
     let mut names: Vec<&str> = Vec::new();
     for a in &attachment.accept {
         if let Some(f) = Format::of_extension(a)
@@ -317,7 +337,7 @@ fn accepted_names(attachment: &Attachment) -> String {
 
 /// The name a device gave a file, as the portal keeps and shows it: without the folders some
 /// browsers send, control characters or surrounding spaces, at most 200 characters.
-fn shown_name(given: &str) -> String {
+pub fn shown_name(given: &str) -> String {
     let base = given.rsplit(['/', '\\']).next().unwrap_or(given);
     let clean: String = base.chars().filter(|c| !c.is_control()).collect();
     let clean = clean.trim();
@@ -350,7 +370,7 @@ fn ascii_name(name: &str) -> String {
 }
 
 /// A size as people read it: `340 КБ`, `1,2 МБ`.
-fn size_text(bytes: i64) -> String {
+pub fn size_text(bytes: i64) -> String {
     const MIB: i64 = 1024 * 1024;
     if bytes >= MIB {
         let tenths = (bytes * 10 + MIB / 2) / MIB;
@@ -500,6 +520,11 @@ mod tests {
         }
     }
 
+    fn judged(a: &Attachment, name: &str, upload: &Upload) -> Result<Format, String> {
+        let chosen = upload.file_name.as_deref().is_some_and(|n| !n.is_empty());
+        judge(a, name, chosen, &upload.content, upload.too_large)
+    }
+
     fn upload(name: &str, content: &[u8]) -> Upload {
         Upload {
             file_name: Some(name.into()),
@@ -513,12 +538,12 @@ mod tests {
         let a = attachment(&["pdf", "jpg"]);
         let pdf = b"%PDF-1.7\n...";
         assert_eq!(
-            judge(&a, "довідка.PDF", &upload("довідка.PDF", pdf)),
+            judged(&a, "довідка.PDF", &upload("довідка.PDF", pdf)),
             Ok(Format::Pdf)
         );
         let jpeg = [0xFF, 0xD8, 0xFF, 0xE0];
         assert_eq!(
-            judge(&a, "фото.jpeg", &upload("фото.jpeg", &jpeg)),
+            judged(&a, "фото.jpeg", &upload("фото.jpeg", &jpeg)),
             Ok(Format::Jpeg)
         );
         let refusals = [
@@ -532,19 +557,19 @@ mod tests {
             ("a.pdf", vec![b'%'; 1024 * 1024 + 1], "завеликий"),
         ];
         for (name, bytes, says) in refusals {
-            let got = judge(&a, name, &upload(name, &bytes)).unwrap_err();
+            let got = judged(&a, name, &upload(name, &bytes)).unwrap_err();
             assert!(got.contains(says), "{name}: {got}");
         }
         let none = Upload::default();
         assert_eq!(
-            judge(&a, "файл", &none),
+            judged(&a, "файл", &none),
             Err("Виберіть файл: Довідка про доходи".into())
         );
         let cut = Upload {
             too_large: true,
             ..upload("a.pdf", b"")
         };
-        assert!(judge(&a, "a.pdf", &cut).unwrap_err().contains("завеликий"));
+        assert!(judged(&a, "a.pdf", &cut).unwrap_err().contains("завеликий"));
     }
 
     #[test]

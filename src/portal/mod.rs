@@ -14,18 +14,21 @@ pub mod e_service;
 pub mod feedback;
 pub mod forms;
 pub mod home;
+pub mod notices;
 pub mod office;
 pub mod open_data;
 pub mod pages;
 pub mod payments;
-pub mod pdf;
 pub mod polls;
+pub use crate::workflow::pdf;
 pub mod prefill;
 pub mod procedure_since;
 pub mod provider_api;
 pub mod ratings;
 pub mod registration;
 pub mod registry_reads;
+pub mod result_check;
+pub mod revocation;
 pub mod security_log;
 pub mod session;
 pub mod sign_in;
@@ -33,6 +36,9 @@ pub mod signature;
 pub mod signing;
 pub mod sniff;
 pub mod statistics;
+pub mod subscriptions;
+pub mod unsubscribe;
+pub mod verify;
 pub mod way_through;
 
 use std::sync::Arc;
@@ -116,6 +122,25 @@ where
             "/cabinet/applications/{id}/provider-results/{file}",
             get(cabinet::provider_results::download),
         )
+        .route(
+            "/cabinet/applications/{id}/documents/{doc}/view",
+            get(cabinet::documents::page),
+        )
+        .route(
+            "/cabinet/applications/{id}/original",
+            get(cabinet::original::document),
+        )
+        .route(
+            "/cabinet/applications/{id}/original.p7s",
+            get(cabinet::original::signature),
+        )
+        .route(
+            "/verify",
+            get(verify::page)
+                .post(verify::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(verify::MAX_BODY)),
+        )
+        .route("/verify/{number}", get(verify::numbered))
         .route("/cabinet/data-requests", get(cabinet::data_requests::page))
         .route(
             "/cabinet/applications/{id}/rating",
@@ -161,6 +186,39 @@ where
                 payments::callback::MAX_BODY,
             )),
         )
+        .route(
+            "/cabinet/subscriptions",
+            get(subscriptions::page)
+                .post(subscriptions::save)
+                .layer(forms::body_limit()),
+        )
+        .route(
+            "/subscriptions/confirm/{token}",
+            get(subscriptions::confirm_page).post(subscriptions::confirm),
+        )
+        .route(
+            "/unsubscribe/{token}",
+            get(unsubscribe::confirm)
+                .post(unsubscribe::unsubscribe)
+                .layer(forms::body_limit()),
+        )
+        .route(
+            "/cabinet/applications/{id}/documents-upload",
+            get(cabinet::more_documents::show)
+                .post(cabinet::more_documents::send)
+                .layer(attachments::body_limit()),
+        )
+        .route("/office", get(office::inbox::page))
+        .route("/office/cases/{id}", get(office::case::page))
+        .route("/office/cases/{id}/take", post(office::act::take))
+        .route(
+            "/office/cases/{id}/transitions/{event}",
+            post(office::act::transition),
+        )
+        .route(
+            "/office/cases/{id}/attachments/{n}",
+            get(office::act::attachment),
+        )
         .route("/sign-in", get(sign_in::start))
         .route("/sign-in/callback", get(sign_in::callback))
         .route("/sign-out", post(sign_in::sign_out))
@@ -178,6 +236,12 @@ where
         )
         .route("/office/audit", get(office::audit::page))
         .route("/office/feedback", get(office::feedback::page))
+        .route(
+            "/office/documents/{doc}/revoke",
+            get(office::revoke::confirm)
+                .post(office::revoke::revoke)
+                .layer(forms::body_limit()),
+        )
         .route(
             "/services/{id}/apply",
             post(forms::apply::apply).layer(forms::body_limit()),

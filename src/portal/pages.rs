@@ -77,8 +77,40 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/portal/cabinet/data-requests.html"),
     ),
     (
+        "cabinet/subscriptions.html",
+        include_str!("../../templates/portal/cabinet/subscriptions.html"),
+    ),
+    (
+        "subscription-confirm.html",
+        include_str!("../../templates/portal/subscription-confirm.html"),
+    ),
+    (
+        "unsubscribe.html",
+        include_str!("../../templates/portal/unsubscribe.html"),
+    ),
+    (
+        "cabinet/documents-upload.html",
+        include_str!("../../templates/portal/cabinet/documents-upload.html"),
+    ),
+    (
         "attachments.html",
         include_str!("../../templates/portal/attachments.html"),
+    ),
+    (
+        "cabinet/document.html",
+        include_str!("../../templates/portal/cabinet/document.html"),
+    ),
+    (
+        "verify.html",
+        include_str!("../../templates/portal/verify.html"),
+    ),
+    (
+        "office/inbox.html",
+        include_str!("../../templates/portal/office/inbox.html"),
+    ),
+    (
+        "office/case.html",
+        include_str!("../../templates/portal/office/case.html"),
     ),
     (
         "office/users.html",
@@ -151,6 +183,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "cabinet/payments.html",
         include_str!("../../templates/portal/cabinet/payments.html"),
+    ),
+    (
+        "office/revoke.html",
+        include_str!("../../templates/portal/office/revoke.html"),
+    ),
+    (
+        "office/revoked.html",
+        include_str!("../../templates/portal/office/revoked.html"),
     ),
 ];
 

@@ -10,10 +10,14 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use super::application::Document;
-use crate::spec::model::{EService, Form, InputType, Journal};
-use crate::store::{ApplicationRow, Store, Tx, time_text};
+use crate::spec::Spec;
+use crate::spec::model::{Action, EService, Form, InputType, Journal, RecordClass};
+use crate::store::{
+    ApplicationRow, OriginalKind, OriginalRow, Store, Tx, original_digest, time_text,
+};
 use crate::workflow::documents::{number_text, period};
 use crate::workflow::engine::{Applicant, Engine, Start};
+use crate::workflow::retention_class::rule_for;
 
 /// How often the sweep looks for applications whose case was not started.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
@@ -32,6 +36,8 @@ pub struct NewApplication<'a> {
     pub at: DateTime<Utc>,
     /// The city's zone: the date in the number is the city's.
     pub zone: chrono_tz::Tz,
+    /// The retention rule that keeps it ([`retention_of`]), kept with the original.
+    pub retention: Option<&'a str>,
 }
 
 /// Registers `new` in `tx` (which the caller commits with the draft's lock); the application
@@ -74,7 +80,45 @@ pub async fn register(
         .insert_application(tx, &row)
         .await
         .map_err(|e| e.to_string())?;
+    // Received by the provider the moment its journal registers it (003 §5.10).
+    let original = OriginalRow {
+        kind: OriginalKind::Application.as_str().into(),
+        record_id: row.id.clone(),
+        media_type: "application/json".into(),
+        digest: original_digest(row.document.as_bytes()),
+        origin: format!("applicant:{}", row.owner),
+        destination: format!("participant:{}", journal.participant),
+        created_at: row.received_at.clone(),
+        delivered_at: Some(row.received_at.clone()),
+        retention: new.retention.map(str::to_string),
+    };
+    store
+        .insert_original(tx, &original)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(row)
+}
+
+/// The retention rule of `spec` that keeps the applications of `e_service`: the rule of the
+/// case of the case index its workflow files its documents in, else the general one.
+pub fn retention_of(spec: &Spec, e_service: &EService) -> Option<String> {
+    let filed_in = spec
+        .workflows
+        .iter()
+        .filter(|w| w.id == e_service.workflow)
+        .flat_map(|w| &w.states)
+        .flat_map(|s| &s.transitions)
+        .flat_map(|t| &t.actions)
+        .find_map(|a| match a {
+            Action::Issue(i) => i.case.clone(),
+            _ => None,
+        });
+    rule_for(
+        &spec.retention,
+        RecordClass::Application,
+        filed_in.as_deref(),
+    )
+    .map(|r| r.id.clone())
 }
 
 /// Starts the case of application `row` (again: the engine answers a repeated start with the

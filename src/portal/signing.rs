@@ -13,7 +13,7 @@ use super::application::{Attached, Document, Identity, Parts, visual_form};
 use super::citizen::Citizen;
 use super::forms::judge::as_application;
 use super::pages::Chrome;
-use super::registration::{NewApplication, register, start_case};
+use super::registration::{NewApplication, register, retention_of, start_case};
 use super::signature::{self, Refusal};
 use crate::check::form_data::application_data;
 use crate::compile::Compiled;
@@ -275,6 +275,7 @@ async fn registered(
             signature,
             at: now,
             zone,
+            retention: retention_of(&ready.compiled.spec, &ready.e_service).as_deref(),
         },
     )
     .await

@@ -277,6 +277,9 @@ pub async fn run(options: Options) -> Result<(), String> {
             );
         }
     }
+    if let Some(url) = portal_settings.public_url.get() {
+        state.portal.engine.set_public_url(url);
+    }
     // Through `output`, so that `hromada serve | head -1` does not panic the process.
     crate::output::stdout(format_args!(
         "hromada {} listening on {scheme}://{address}\n  {scheme}://{address}/healthz  \
@@ -347,6 +350,13 @@ pub async fn run(options: Options) -> Result<(), String> {
         },
         stopped.clone(),
     );
+    let notices = crate::portal::notices::spawn(
+        shared.current.clone(),
+        store.clone(),
+        portal_settings.clone(),
+        state.portal.engine.clock().clone(),
+        stopped.clone(),
+    );
     let portal_sweep = tokio::spawn(crate::portal::registration::sweep(
         state.portal.engine.clone(),
         stopped.clone(),
@@ -382,6 +392,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     let _ = portal_sweep.await;
     let _ = views.await;
     let _ = deliveries.await;
+    let _ = notices.await;
     let served = server.await.map_err(|e| e.to_string()).and_then(|r| r);
     // The records written since the last checkpoint are signed before the node stops.
     gateway_runners.finish().await;

@@ -143,4 +143,17 @@ impl Store {
         on_pool!(&self.pool, pool => sqlx::query_as(&sql).bind(limit).fetch_all(pool).await)
             .map_err(|e| self.failed("read the applications awaiting their case from", e))
     }
+
+    /// The application whose case is `case_id`, whoever's it is (an official's reading).
+    pub async fn application_of_case(
+        &self,
+        case_id: &str,
+    ) -> Result<Option<ApplicationRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM applications WHERE case_id = $1");
+        on_pool!(&self.pool, pool => sqlx::query_as(&sql)
+            .bind(case_id)
+            .fetch_optional(pool)
+            .await)
+        .map_err(|e| self.failed("read a case's application from", e))
+    }
 }

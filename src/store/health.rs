@@ -55,6 +55,8 @@ const BY_SERVICE: &str = "SELECT service, node, checked_at, ok, status_code, lat
      SUM(CASE WHEN checked_at >= $2 AND ok THEN 1 ELSE 0 END) OVER whole AS long_ok, \
      SUM(CASE WHEN checked_at >= $2 THEN 1 ELSE 0 END) OVER whole AS long_total \
      FROM health_results WINDOW whole AS (PARTITION BY service)) AS ranked WHERE newest = 1";
+const AFTER: &str = "SELECT id, service, node, checked_at, ok, status_code, latency_ms, error \
+     FROM health_results WHERE id > $1 ORDER BY id LIMIT $2";
 const PRUNE: &str = "DELETE FROM health_results WHERE checked_at < $1";
 
 /// What the store knows of one service's health: its newest check and its availability over
@@ -67,6 +69,19 @@ pub struct ServiceHealth {
 }
 
 /// One `BY_SERVICE` row: a service's newest check, as stored, and its counts.
+/// One stored check as `health_after` reads it.
+#[derive(sqlx::FromRow)]
+struct CheckRow {
+    id: i64,
+    service: String,
+    node: String,
+    checked_at: String,
+    ok: bool,
+    status_code: Option<i32>,
+    latency_ms: i64,
+    error: Option<String>,
+}
+
 #[derive(sqlx::FromRow)]
 struct ServiceRow {
     service: String,
@@ -159,6 +174,47 @@ impl Store {
             },
         };
         Ok((row.service, health))
+    }
+
+    /// Up to `limit` checks recorded after row `after`, oldest first, each with its row id; a
+    /// malformed row is an error naming it.
+    pub async fn health_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, HealthResult)>, StoreError> {
+        let rows: Vec<CheckRow> = on_pool!(&self.pool, pool => sqlx::query_as(AFTER)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)
+        .map_err(|e| self.failed("read the health checks from", e))?;
+        rows.into_iter()
+            .map(|row| {
+                let what = format!("health check {} of {}", row.id, row.service);
+                let checked_at = parse_time(&row.checked_at)
+                    .ok_or_else(|| self.malformed(&what, "check time", &row.checked_at))?;
+                let status_code = row
+                    .status_code
+                    .map(|code| {
+                        u16::try_from(code)
+                            .map_err(|_| self.malformed(&what, "status", &code.to_string()))
+                    })
+                    .transpose()?;
+                Ok((
+                    row.id,
+                    HealthResult {
+                        service: row.service,
+                        node: row.node,
+                        checked_at,
+                        ok: row.ok,
+                        status_code,
+                        latency_ms: row.latency_ms,
+                        error: row.error,
+                    },
+                ))
+            })
+            .collect()
     }
 
     /// Deletes the health checks older than `before`; returns how many.

@@ -7,6 +7,7 @@ mod actuation;
 mod anchoring;
 mod applications;
 mod attachments;
+mod case_files;
 mod case_lists;
 mod cases;
 mod deliveries;
@@ -14,12 +15,14 @@ mod documents;
 mod drafts;
 mod feedback;
 mod health;
+mod inbox;
 mod journals;
 mod ledger;
 mod office_sessions;
 mod official_access;
 mod official_blocks;
 mod open_cases;
+mod originals;
 mod outbox;
 mod payments;
 mod portal_sessions;
@@ -29,6 +32,7 @@ mod rate_buckets;
 mod reconciles;
 mod security_events;
 mod seen_requests;
+mod subscriptions;
 mod time;
 mod timers;
 mod tx;
@@ -37,6 +41,7 @@ pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRo
 pub use anchoring::{Checkpoint, PeerCheckpoint};
 pub use applications::ApplicationRow;
 pub use attachments::{AttachmentChange, AttachmentRow, NewAttachment, content_hash};
+pub use case_files::{CaseFileRow, NewCaseFile};
 pub use case_lists::{CasePage, CaseQuery};
 pub use cases::{
     CaseEventRow, CaseFilter, CaseRequestRow, CaseRow, DefinitionRow, NewCaseEvent, NewNotice,
@@ -49,6 +54,7 @@ pub use documents::DocumentRow;
 pub use drafts::{DraftRow, DraftWrite, NewDraft};
 pub use feedback::{FeedbackRow, NewFeedback, NewRating, RatingRow, month_of};
 pub use health::{Availability, HealthResult, ServiceHealth};
+pub use inbox::{Due, InboxPage, InboxQuery, InboxRow};
 pub use ledger::{
     Exchange, GENESIS_HASH, LOG_FORMAT, Link, LogHead, LogReceipt, LogRecord, MAX_BATCH,
     OperationalRecord, ProviderFault, Side, SubjectNotice, SubjectUse, SubjectUsePage,
@@ -60,6 +66,7 @@ pub use official_blocks::{
     AccountAction, AccountChange, AccountChangeRow, AccountHold, ChangeRefused, OfficialBlock,
 };
 pub use open_cases::{CaseMove, OpenCases};
+pub use originals::{OriginalKind, OriginalRow, RevocationRow, original_digest};
 pub use outbox::{LeasedMail, MailOutcome, MailStatus, NewMail};
 pub use payments::{
     NewPayment, PaymentCallback, PaymentEventRow, PaymentRow, PaymentStatus, Receipt, Recorded,
@@ -67,11 +74,15 @@ pub use payments::{
 };
 pub use portal_sessions::{NewSession, PendingSignIn, SessionEnd, SessionRow};
 pub use portal_stats::{ClosedCase, HourlyCount, MonthlyRatings, OverdueCase, PortalCounters};
-pub use procedure_versions::ProcedureVersion;
+pub use procedure_versions::{ProcedureVersion, RecordedProcedure};
 pub use rate_buckets::{Lease, LeaseRequest};
 pub use reconciles::{NewReconcile, Outcome, ReconcileRecord};
 pub use security_events::{SecurityEvent, SecurityEventRow};
 pub use seen_requests::SeenRequest;
+pub use subscriptions::{
+    ANY_E_SERVICE, ListMail, NoticeBatch, Recipient, Source, Subscriber, SubscriberChange, Topic,
+    Unsubscribed,
+};
 pub use time::{parse_time, time_text};
 pub use timers::{ClaimedTimer, NewTimer, Timer, TimerKind};
 pub use tx::Tx;

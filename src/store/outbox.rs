@@ -9,6 +9,8 @@ use super::{Store, StoreError, Tx, on_pool, on_tx};
 
 const ENQUEUE: &str = "INSERT INTO outbox (key, case_id, recipient, subject, body) \
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key) DO NOTHING";
+const ENQUEUE_LIST: &str = "INSERT INTO outbox (key, case_id, recipient, subject, body, \
+     list_unsubscribe) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO NOTHING";
 /// Leases up to `$4` due rows to `$1` until `$2`. The outer conditions are checked again on a
 /// row another replica leased meanwhile (PostgreSQL re-reads a row it waited for), so only one
 /// of them gets it.
@@ -16,7 +18,7 @@ const CLAIM: &str = "UPDATE outbox SET leased_by = $1, lease_until = $2 \
      WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= $3 \
          AND (lease_until IS NULL OR lease_until < $3) ORDER BY next_attempt_at, id LIMIT $4) \
      AND status = 'queued' AND (lease_until IS NULL OR lease_until < $3) \
-     RETURNING id, key, case_id, recipient, subject, body, attempts";
+     RETURNING id, key, case_id, recipient, subject, body, attempts, list_unsubscribe";
 const SENT: &str = "UPDATE outbox SET status = 'sent', attempts = attempts + 1, finished_at = $3, \
      last_error = NULL, leased_by = NULL, lease_until = NULL \
      WHERE id = $1 AND leased_by = $2 AND status = 'queued'";
@@ -52,6 +54,8 @@ pub struct LeasedMail {
     pub body: String,
     /// Attempts made before this one.
     pub attempts: i64,
+    /// The one-click unsubscribe address of a list's mail (RFC 8058).
+    pub list_unsubscribe: Option<String>,
 }
 
 /// What became of one delivery attempt.
@@ -100,6 +104,27 @@ impl Store {
             .await
             .map(drop))
         .map_err(|e| self.failed("queue a mail in", e))
+    }
+
+    /// Queues `mail` in `tx` as a mailing list's, with the one-click unsubscribe address its
+    /// `List-Unsubscribe` header gives; nothing happens when its key is already queued or sent.
+    pub async fn enqueue_list_mail(
+        &self,
+        tx: &mut Tx,
+        mail: &NewMail,
+        list_unsubscribe: &str,
+    ) -> Result<(), StoreError> {
+        on_tx!(tx, t => sqlx::query(ENQUEUE_LIST)
+            .bind(&mail.key)
+            .bind(&mail.case_id)
+            .bind(&mail.to)
+            .bind(&mail.subject)
+            .bind(&mail.body)
+            .bind(list_unsubscribe)
+            .execute(&mut **t)
+            .await
+            .map(drop))
+        .map_err(|e| self.failed("queue a mailing list's mail in", e))
     }
 
     /// Leases up to `limit` mails due at `now` to `holder` until `until`; a mail leased to

@@ -32,6 +32,28 @@ const NEWEST: &str = "SELECT id, e_service, hash, revision, since FROM procedure
 const INSERT: &str = "INSERT INTO procedure_versions (e_service, hash, revision, since, follows) \
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (e_service, follows) DO NOTHING";
 
+const AFTER: &str = "SELECT id, e_service, hash, revision, since, follows FROM procedure_versions \
+     WHERE id > $1 ORDER BY id LIMIT $2";
+
+/// A recorded version in the order of recording, as the mailing of changes reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedProcedure {
+    pub id: i64,
+    pub version: ProcedureVersion,
+    /// Whether it replaced an earlier version (the first of an e-service changes nothing).
+    pub is_change: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct RecordedRow {
+    id: i64,
+    e_service: String,
+    hash: String,
+    revision: String,
+    since: String,
+    follows: i64,
+}
+
 /// How often a change is tried again when another replica recorded one at the same moment.
 const ATTEMPTS: usize = 3;
 
@@ -101,6 +123,44 @@ impl Store {
             revision: row.revision,
             since,
         }))
+    }
+
+    /// Up to `limit` versions recorded after row `after`, oldest first.
+    pub async fn procedures_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<RecordedProcedure>, StoreError> {
+        let rows: Vec<RecordedRow> = on_pool!(&self.pool, pool => sqlx::query_as(AFTER)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)
+        .map_err(|e| self.failed("read the recorded procedures from", e))?;
+        rows.into_iter()
+            .map(|row| {
+                let since = parse_time(&row.since).ok_or_else(|| {
+                    self.malformed(
+                        &format!(
+                            "the procedure version {} of e-service {}",
+                            row.id, row.e_service
+                        ),
+                        "start time",
+                        &row.since,
+                    )
+                })?;
+                Ok(RecordedProcedure {
+                    id: row.id,
+                    is_change: row.follows != 0,
+                    version: ProcedureVersion {
+                        e_service: row.e_service,
+                        hash: row.hash,
+                        revision: row.revision,
+                        since,
+                    },
+                })
+            })
+            .collect()
     }
 
     async fn newest_procedure_row(

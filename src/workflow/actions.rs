@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::spec::model::{Action, Issue, Notify, State, Transition};
+use crate::spec::model::{Action, Issue, Notify, RecordClass, State, Transition};
 use crate::store::{NewMail, NewNotice, NewTimer, TimerKind, Tx, time_text};
 
 use super::calls::RegistryAnswer;
@@ -14,6 +14,8 @@ use super::engine::{
     Actor, Draft, Engine, EngineError, Moved, PlannedStep, Runnable, Step, merge_decision,
     new_event,
 };
+use super::result_pdf::Signatory;
+use super::retention_class::rule_for;
 use crate::compile::workflow::Person;
 
 /// Writes `steps` onto `draft` (the case as read inside `tx`). `from` is the state the first
@@ -87,7 +89,7 @@ pub(super) async fn write(
                 .to_string();
                 store.append_case_event(tx, &e).await?;
                 let cause = format!("{case_id}/{version}/{i}");
-                transition_actions(engine, tx, runnable, draft, &t, at, &cause).await?;
+                transition_actions(engine, tx, runnable, draft, &t, at, &cause, who).await?;
                 made.push(Step {
                     event: t.event.clone(),
                     from: left,
@@ -185,6 +187,8 @@ async fn enter(
 /// The actions of a fired transition, in the spec's order (its `call`s were made on entering the
 /// state it leaves). `cause` names the transition within its request: with an action's index it
 /// is the idempotency key of what the action makes, so a retried request makes nothing twice.
+/// `who` fired the transition.
+#[allow(clippy::too_many_arguments)]
 async fn transition_actions(
     engine: &Engine,
     tx: &mut Tx,
@@ -193,6 +197,7 @@ async fn transition_actions(
     t: &Transition,
     at: DateTime<Utc>,
     cause: &str,
+    who: &Actor,
 ) -> Result<(), EngineError> {
     let store = engine.store();
     let now = time_text(&at);
@@ -213,7 +218,7 @@ async fn transition_actions(
                 notify(engine, tx, runnable, draft, n, &cause, at).await?;
             }
             Action::Issue(i) => {
-                issue(engine, tx, runnable, draft, t, i, &cause, at).await?;
+                issue(engine, tx, runnable, draft, (t, who), i, &cause, at).await?;
             }
         }
     }
@@ -221,14 +226,15 @@ async fn transition_actions(
 }
 
 /// Issues the document an `issue` action names, sealed by the journal's participant (or the
-/// e-service's provider for a document no journal registers).
+/// e-service's provider for a document no journal registers), in the name of the official who
+/// fired transition `t` (automatically when the engine or a timer did).
 #[allow(clippy::too_many_arguments)]
 async fn issue(
     engine: &Engine,
     tx: &mut Tx,
     runnable: &Runnable,
     draft: &Draft,
-    t: &Transition,
+    (t, who): (&Transition, &Actor),
     i: &Issue,
     cause: &str,
     at: DateTime<Utc>,
@@ -261,6 +267,21 @@ async fn issue(
         })
         .ok_or_else(|| failed("neither a journal nor the e-service names who seals it".into()))?;
     let seal = engine.seals().seal(&participant).map_err(failed)?;
+    let official = match who {
+        Actor::Official(id) => Some(engine.official(runnable, id).ok_or_else(|| {
+            failed(format!(
+                "official `{id}` who fired it is not declared in the applied spec"
+            ))
+        })?),
+        _ => None,
+    };
+    let retention = rule_for(
+        &engine.retention(),
+        RecordClass::Document,
+        i.case.as_deref(),
+    )
+    .map(|r| r.id.clone());
+    let verify_url = engine.verify_url();
     let context = json!({
         "application": application_view(draft),
         "applicant": {"id": draft.row.applicant, "name": draft.row.applicant_name},
@@ -281,6 +302,13 @@ async fn issue(
             seal: &seal,
             at,
             zone: city_zone(&def.calendar),
+            official: official.as_ref().map(|p| Signatory {
+                name: &p.name,
+                position: &p.position,
+            }),
+            verify_url: &verify_url,
+            destination: &draft.row.applicant,
+            retention: retention.as_deref(),
         },
     )
     .await

@@ -1,6 +1,8 @@
 //! The `issue` action: a document rendered from its template, registered in its journal under
-//! the journal's numbering pattern, sealed by the participant (CMS, detached) and stored with
-//! its case, all in the transition's transaction; the same idempotency key gives the same one.
+//! the journal's numbering pattern, given its PDF visual form and verification code, sealed by
+//! the participant (CMS, detached: the text and the PDF) and stored with its case and its
+//! original's record, all in the transition's transaction; the same idempotency key gives the
+//! same one.
 
 use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
 use minijinja::Environment;
@@ -8,9 +10,12 @@ use openssl::cms::{CMSOptions, CmsContentInfo};
 use openssl::stack::Stack;
 use serde_json::{Value, json};
 
+use super::result_pdf::{self, ResultForm, Signatory};
+use super::verification_code;
 use crate::crypto::Seal;
+use crate::crypto::document_seal::organisation;
 use crate::spec::model::{Journal, Reset, Template};
-use crate::store::{DocumentRow, Store, Tx};
+use crate::store::{DocumentRow, OriginalKind, OriginalRow, Store, Tx, original_digest};
 
 /// What to issue.
 pub struct IssueRequest<'a> {
@@ -32,6 +37,14 @@ pub struct IssueRequest<'a> {
     /// The city's time zone (the system calendar's): a document's date, and the year and day in
     /// its number, are the city's, not UTC's.
     pub zone: chrono_tz::Tz,
+    /// The official who fired the transition; `None` for one the engine fired by itself.
+    pub official: Option<Signatory<'a>>,
+    /// Where anyone verifies it (`…/verify`), printed on its visual form.
+    pub verify_url: &'a str,
+    /// Whom it is for (the applicant's id), kept with the original.
+    pub destination: &'a str,
+    /// The retention rule that keeps it, kept with the original.
+    pub retention: Option<&'a str>,
 }
 
 /// An issued document.
@@ -43,6 +56,10 @@ pub struct IssuedDocument {
     /// CMS SignedData (DER), detached: the signed content is `text` as UTF-8.
     pub signature: Vec<u8>,
     pub issued_at: DateTime<Utc>,
+    /// The visual form and its seal (`None` for a document issued before results had one).
+    pub pdf: Option<Vec<u8>>,
+    pub pdf_seal: Option<Vec<u8>>,
+    pub code: Option<String>,
 }
 
 /// Issues the document `request` describes in `tx` (which the caller commits): its number is
@@ -86,6 +103,32 @@ pub async fn issue(
     let number = numbered.as_ref().map(|(.., number)| number.clone());
     let text = render(template, request.context, number.as_deref(), day)?;
     let signature = request.seal.sign_detached(text.as_bytes(), request.at)?;
+    let code = verification_code::new_code()?;
+    let sealed_by = organisation(request.seal.certificate())
+        .unwrap_or_else(|| request.seal.participant().to_string());
+    let pdf = result_pdf::render(&ResultForm {
+        title: &template.title,
+        text: &text,
+        issued_at: request.at.with_timezone(&request.zone),
+        official: request.official,
+        number: number.as_deref(),
+        sealed_by: &sealed_by,
+        code: &code,
+        verify_url: request.verify_url,
+    });
+    let pdf_seal = request.seal.sign_detached(&pdf, request.at)?;
+    let issued_at = request.at.to_rfc3339_opts(SecondsFormat::Nanos, true);
+    let original = OriginalRow {
+        kind: OriginalKind::Document.as_str().to_string(),
+        record_id: String::new(),
+        media_type: "application/pdf".into(),
+        digest: original_digest(&pdf),
+        origin: format!("participant:{}", request.seal.participant()),
+        destination: format!("applicant:{}", request.destination),
+        created_at: issued_at.clone(),
+        delivered_at: None,
+        retention: request.retention.map(str::to_string),
+    };
     let row = DocumentRow {
         id: uuid::Uuid::now_v7().to_string(),
         key: request.key.to_string(),
@@ -99,10 +142,25 @@ pub async fn issue(
         text,
         signature,
         sealed_by: request.seal.participant().to_string(),
-        issued_at: request.at.to_rfc3339_opts(SecondsFormat::Nanos, true),
+        issued_at,
+        pdf: Some(pdf),
+        pdf_seal: Some(pdf_seal),
+        code: Some(code),
+        official_name: request.official.map(|s| s.name.to_string()),
+        official_position: request.official.map(|s| s.position.to_string()),
     };
     store
         .insert_document(tx, &row)
+        .await
+        .map_err(|e| e.to_string())?;
+    store
+        .insert_original(
+            tx,
+            &OriginalRow {
+                record_id: row.id.clone(),
+                ..original
+            },
+        )
         .await
         .map_err(|e| e.to_string())?;
     Ok(IssuedDocument {
@@ -111,6 +169,9 @@ pub async fn issue(
         text: row.text,
         signature: row.signature,
         issued_at: request.at,
+        pdf: row.pdf,
+        pdf_seal: row.pdf_seal,
+        code: row.code,
     })
 }
 
@@ -124,15 +185,21 @@ fn issued_before(row: DocumentRow, request: &IssueRequest<'_>) -> Result<IssuedD
             request.key, row.id
         ));
     }
-    verify_detached(&row.signature, row.text.as_bytes(), request.seal).map_err(|e| {
-        format!(
-            "document {} (number {}) of case `{}` no longer matches its seal: {e}; its row in \
+    let pdf = match (&row.pdf, &row.pdf_seal) {
+        (Some(pdf), Some(seal)) => verify_detached(seal, pdf, request.seal),
+        (None, None) => Ok(()),
+        _ => Err("its visual form or the seal over it is missing".to_string()),
+    };
+    pdf.and_then(|()| verify_detached(&row.signature, row.text.as_bytes(), request.seal))
+        .map_err(|e| {
+            format!(
+                "document {} (number {}) of case `{}` no longer matches its seal: {e}; its row in \
              the store was changed after it was issued, restore it from a backup",
-            row.id,
-            row.number.as_deref().unwrap_or("none"),
-            row.case_id
-        )
-    })?;
+                row.id,
+                row.number.as_deref().unwrap_or("none"),
+                row.case_id
+            )
+        })?;
     let issued_at = DateTime::parse_from_rfc3339(&row.issued_at)
         .map_err(|e| {
             format!(
@@ -147,6 +214,9 @@ fn issued_before(row: DocumentRow, request: &IssueRequest<'_>) -> Result<IssuedD
         text: row.text,
         signature: row.signature,
         issued_at,
+        pdf: row.pdf,
+        pdf_seal: row.pdf_seal,
+        code: row.code,
     })
 }
 

@@ -43,6 +43,7 @@ struct Current {
     officials: Vec<Person>,
     /// e-service id → workflow id.
     e_services: HashMap<String, String>,
+    retention: Vec<crate::spec::model::Retention>,
 }
 
 /// The case engine. Cheap to share behind an `Arc`.
@@ -53,6 +54,8 @@ pub struct Engine {
     current: ArcSwapOption<Current>,
     runnables: Mutex<HashMap<(String, String), Arc<Runnable>>>,
     seals: RwLock<Arc<dyn Seals>>,
+    /// The portal's address as people reach it: documents say where to verify them under it.
+    public_url: std::sync::OnceLock<String>,
 }
 
 /// The case as a transition is planned on it.
@@ -85,7 +88,42 @@ impl Engine {
             current: ArcSwapOption::empty(),
             runnables: Mutex::new(HashMap::new()),
             seals: RwLock::new(Arc::new(SealSet::default())),
+            public_url: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The address (without a trailing slash) under which the portal's `/verify` is reached,
+    /// printed on each document issued after; the first one set stays.
+    pub fn set_public_url(&self, url: &str) {
+        let _ = self.public_url.set(url.trim_end_matches('/').to_string());
+    }
+
+    /// Where documents say they are verified: `<public url>/verify`, or `/verify` before serve
+    /// knows its address (scenarios).
+    pub(super) fn verify_url(&self) -> String {
+        format!(
+            "{}/verify",
+            self.public_url.get().map(String::as_str).unwrap_or("")
+        )
+    }
+
+    /// The applied revision's retention rules (none before a revision is applied).
+    pub(super) fn retention(&self) -> Vec<crate::spec::model::Retention> {
+        self.current
+            .load()
+            .as_ref()
+            .map(|c| c.retention.clone())
+            .unwrap_or_default()
+    }
+
+    /// Official `id` as the applied revision (or else the case's definition) declares them.
+    pub(super) fn official(&self, runnable: &Runnable, id: &str) -> Option<Person> {
+        let current = self.current.load();
+        let people = match current.as_ref() {
+            Some(c) => &c.officials,
+            None => &runnable.definition.officials,
+        };
+        people.iter().find(|p| p.id == id).cloned()
     }
 
     /// Where `issue` actions take participants' seals from (none until set: issuing fails with
@@ -135,6 +173,7 @@ impl Engine {
                 .iter()
                 .map(|(e, w)| (e.clone(), w.clone()))
                 .collect(),
+            retention: section.retention.clone(),
         })));
         let moved = self.migrate_cases(revision, section).await?;
         if moved > 0 {

@@ -8,7 +8,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 use lettre::message::Mailbox;
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -358,7 +358,13 @@ impl Deliverer {
                 .to_string()
         })?;
         let domain = self.from.email.domain().to_string();
-        Message::builder()
+        let mut builder = Message::builder();
+        if let Some(address) = &mail.list_unsubscribe {
+            for header in list_unsubscribe(address)? {
+                builder = builder.raw_header(header);
+            }
+        }
+        builder
             .from(self.from.clone())
             .to(to)
             .subject(&mail.subject)
@@ -371,6 +377,26 @@ impl Deliverer {
             .body(mail.body.clone())
             .map_err(|e| format!("cannot compose it: {e}"))
     }
+}
+
+/// The headers of a list's mail that let a mail client unsubscribe in one click (RFC 8058):
+/// `address` is an `https://` (or, on a test's loopback, `http://`) URL taking the POST.
+fn list_unsubscribe(address: &str) -> Result<[HeaderValue; 2], String> {
+    if !address.bytes().all(|b| b.is_ascii_graphic()) || address.contains(['<', '>', ',']) {
+        return Err(
+            "its unsubscribe address is not a plain URL; it was changed outside hromada".into(),
+        );
+    }
+    Ok([
+        HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe"),
+            format!("<{address}>"),
+        ),
+        HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+            "List-Unsubscribe=One-Click".into(),
+        ),
+    ])
 }
 
 /// Whether the server refused to let this client send at all (530, 534, 535, 538: a login
@@ -454,6 +480,32 @@ mod tests {
         assert_eq!(backoff(5), Duration::minutes(8));
         assert_eq!(backoff(8), Duration::hours(1));
         assert_eq!(backoff(1000), Duration::hours(1));
+    }
+
+    #[test]
+    fn a_lists_mail_offers_one_click_unsubscribe_and_refuses_a_header_injection() {
+        let mut builder = Message::builder()
+            .from("portal@city.ua".parse().unwrap())
+            .to("maria@city.ua".parse().unwrap());
+        for header in list_unsubscribe("https://portal.city.ua/unsubscribe/ab12").unwrap() {
+            builder = builder.raw_header(header);
+        }
+        let text = String::from_utf8(builder.body(String::from("x")).unwrap().formatted()).unwrap();
+        assert!(
+            text.contains("List-Unsubscribe: <https://portal.city.ua/unsubscribe/ab12>\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"),
+            "{text}"
+        );
+        for hostile in [
+            "https://a/u\r\nBcc: x@y.ua",
+            "https://a/u>, <mailto:x@y.ua",
+            "https://a/ü",
+        ] {
+            assert!(list_unsubscribe(hostile).is_err(), "{hostile}");
+        }
     }
 
     #[test]

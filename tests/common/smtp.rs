@@ -179,3 +179,64 @@ impl Drop for SmtpServer {
         self.stop();
     }
 }
+
+impl SmtpServer {
+    /// As [`start`](Self::start), keeping each message's headers too (read by `headers`); a
+    /// `resume` after `stop` starts the plain server again.
+    pub fn start_keeping_headers() -> SmtpServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let script = SERVER.replace(
+            "'login':",
+            "'headers': [[k, str(v)] for k, v in message.items()],\n            'login':",
+        );
+        let mut child = Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 runs (aiosmtpd: pip install aiosmtpd)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready", "the SMTP server did not start");
+        SmtpServer {
+            port,
+            dir,
+            tls: Vec::new(),
+            child: Some(child),
+        }
+    }
+
+    /// The headers (name, value) of each message received so far, oldest first, for a server
+    /// started with `start_keeping_headers`.
+    pub fn headers(&self) -> Vec<Vec<(String, String)>> {
+        #[derive(serde::Deserialize)]
+        struct Kept {
+            #[serde(default)]
+            headers: Vec<(String, String)>,
+        }
+        let mut files: Vec<_> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|e| e == "json"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|path| {
+                let kept: Kept =
+                    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+                kept.headers
+            })
+            .collect()
+    }
+}

@@ -321,12 +321,29 @@ async fn a_visitor_writes_to_the_administrator_and_a_citizen_answers_a_poll_in_a
     );
 }
 
-/// Runs `script` against `portal` and asserts its report is clean: the paths of the pages it
-/// audited, or `None` (said loudly) where the browser tests cannot run here.
-pub async fn audited(portal: &Portal, script: &'static str) -> Option<Vec<String>> {
+/// Runs `script` against `portal` as the test citizen with `extra` in its environment, off the
+/// runtime's threads, and asserts its report is clean; the paths of the pages it audited, or
+/// `None` (after saying so) where the browser tests cannot run here.
+pub(crate) async fn audited(
+    portal: &Portal,
+    script: &'static str,
+    extra: Vec<(&'static str, String)>,
+) -> Option<Vec<String>> {
     if !browser_available() {
         return None;
     }
-    let report = run_against(portal, script).await;
+    let url = portal.app.url.clone();
+    let mut env = citizen_env(portal);
+    env.extend(extra);
+    let report = tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        run(script, &url, &env)
+    })
+    .await
+    .unwrap();
+    if report.failure.is_some() {
+        eprintln!("the appliance's log:\n{}", portal.app.log());
+    }
+    assert_clean(&report);
     Some(report.pages.iter().map(|p| p.url.clone()).collect())
 }

@@ -7,7 +7,12 @@ use crate::common::city::{IN_DEBT, NO_DEBT, TOKEN};
 use crate::portal::{Browser, CITIZEN, OTHER, Page, Portal};
 
 /// Starts a case through the cases API as the front office would, for `rnokpp`.
-async fn start_case(portal: &Portal, rnokpp: &str, key: &str, application: &Value) -> Value {
+pub(crate) async fn start_case(
+    portal: &Portal,
+    rnokpp: &str,
+    key: &str,
+    application: &Value,
+) -> Value {
     let response = reqwest::Client::new()
         .post(format!("{}/api/cases", portal.app.url))
         .bearer_auth(TOKEN)
@@ -24,7 +29,7 @@ async fn start_case(portal: &Portal, rnokpp: &str, key: &str, application: &Valu
 }
 
 /// A material-aid application of `rnokpp`; starting it asks the residents' register about them.
-fn material_aid(rnokpp: &str, name: &str) -> Value {
+pub(crate) fn material_aid(rnokpp: &str, name: &str) -> Value {
     json!({
         "e_service": "material-aid",
         "applicant_name": name,
@@ -244,7 +249,7 @@ async fn the_cabinet_lists_my_drafts_to_resume_where_i_left_off_or_delete_and_no
 
 /// What a citizen runs to sign `document` with the key `keys dev` made for `rnokpp`:
 /// `openssl cms -sign -binary -outform DER`, the detached signature's bytes.
-fn sign_as(portal: &Portal, rnokpp: &str, document: &[u8]) -> Vec<u8> {
+pub(crate) fn sign_as(portal: &Portal, rnokpp: &str, document: &[u8]) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let (input, output) = (dir.path().join("a.json"), dir.path().join("a.p7s"));
     std::fs::write(&input, document).unwrap();
@@ -371,7 +376,7 @@ fn links(body: &str, prefix: &str) -> Vec<String> {
 }
 
 /// The portal's `serve` arguments for a store on `database_url` (SQLite when none).
-fn on(database_url: &Option<String>) -> Vec<&str> {
+pub(crate) fn on(database_url: &Option<String>) -> Vec<&str> {
     match database_url {
         Some(url) => vec!["--database-url", url],
         None => vec![],
@@ -432,7 +437,9 @@ async fn water_certificate(database_url: Option<String>) {
         &page.body,
         &format!("/cabinet/applications/{id}/documents/"),
     );
-    assert_eq!(documents.len(), 2, "the text and its seal: {documents:?}");
+    // The page to view and print, the PDF and its seal, the text and its seal.
+    assert_eq!(documents.len(), 5, "{documents:?}");
+    let documents = &documents[3..];
     let number = page
         .body
         .split("<h1>Заява № ")
@@ -488,7 +495,7 @@ async fn water_certificate(database_url: Option<String>) {
 
     // Another person gets neither the document nor its seal.
     let other = portal.sign_in(&OTHER).await;
-    for path in &documents {
+    for path in documents {
         let theirs = other.get(path).await;
         assert_eq!(theirs.status, 404, "{path}: {}", theirs.body);
         assert!(!theirs.body.contains("ДОВІДКА"), "{}", theirs.body);

@@ -72,6 +72,7 @@ async fn registered(
             signature: Some(vec![0x30, 0x03]),
             at: Utc.with_ymd_and_hms(2026, 12, day, 9, 0, 0).unwrap(),
             zone: chrono_tz::Europe::Kyiv,
+            retention: None,
         },
     )
     .await
@@ -97,7 +98,7 @@ both! {
         register(&store, &mut tx, NewApplication {
             owner: "3184710691", draft_id: "d2", e_service: service,
             journal: service.incoming_journal(&spec).unwrap(), document: &doc, signature: None,
-            at: Utc::now(), zone: chrono_tz::Europe::Kyiv,
+            at: Utc::now(), zone: chrono_tz::Europe::Kyiv, retention: None,
         }).await.unwrap();
         drop(tx);
         let (second, number) = registered(&store, &spec, "3184710691", "d2", 23).await;
@@ -145,7 +146,7 @@ both! {
         let doc = document(&spec, &draft.id);
         let new = || NewApplication {
             owner: APPLICANT, draft_id: &draft.id, e_service: service, journal,
-            document: &doc, signature: None, at: now, zone: chrono_tz::Europe::Kyiv,
+            document: &doc, signature: None, at: now, zone: chrono_tz::Europe::Kyiv, retention: None,
         };
 
         // Rolled back (a crash before the commit): the draft stays open, nothing is registered.

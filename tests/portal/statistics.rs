@@ -523,7 +523,7 @@ async fn rare_cases_cannot_be_singled_out_from_the_pages_the_csv_or_the_json() {
     }
 
     // In a real browser, every statistics page passes the accessibility audit at both widths.
-    if let Some(visited) = crate::browser::audited(&portal, "statistics.mjs").await {
+    if let Some(visited) = crate::browser::audited(&portal, "statistics.mjs", vec![]).await {
         assert!(visited.iter().any(|u| u == "/statistics"), "{visited:?}");
         assert!(
             visited.iter().any(|u| u == "/statistics/water-no-debt"),

@@ -140,6 +140,10 @@ async fn certificate(
             seal,
             at: when,
             zone: chrono_tz::Europe::Kyiv,
+            official: None,
+            verify_url: "https://portal.example/verify",
+            destination: "3012345678",
+            retention: None,
         },
     )
     .await
@@ -236,6 +240,10 @@ both! {
             seal: &seal,
             at: at(2026, 3, 9),
             zone: chrono_tz::Europe::Kyiv,
+            official: None,
+            verify_url: "https://portal.example/verify",
+            destination: "3012345678",
+            retention: None,
         })
         .await
         .unwrap();
@@ -281,6 +289,10 @@ both! {
             seal: &vodokanal,
             at: at(2026, 3, 9),
             zone: chrono_tz::Europe::Kyiv,
+            official: None,
+            verify_url: "https://portal.example/verify",
+            destination: "3012345678",
+            retention: None,
         })
         .await
         .unwrap_err();
@@ -303,6 +315,10 @@ both! {
             seal: &council,
             at: at(2026, 3, 9),
             zone: chrono_tz::Europe::Kyiv,
+            official: None,
+            verify_url: "https://portal.example/verify",
+            destination: "3012345678",
+            retention: None,
         })
         .await
         .unwrap_err();
@@ -329,6 +345,10 @@ both! {
             seal: &seal,
             at: at(2026, 3, 9),
             zone: chrono_tz::Europe::Kyiv,
+            official: None,
+            verify_url: "https://portal.example/verify",
+            destination: "3012345678",
+            retention: None,
         })
         .await
         .unwrap();
@@ -355,6 +375,33 @@ both! {
         tx.commit().await.unwrap();
         let mut tx = store.begin().await.unwrap();
         let error = certificate(&store, &mut tx, &seal, "water/x", at(2026, 3, 10))
+            .await
+            .unwrap_err();
+        assert!(
+            error.contains(&document.id) && error.contains("no longer matches its seal"),
+            "{error}"
+        );
+    }
+
+    async fn a_document_whose_pdf_is_rewritten_in_the_database_is_refused(db: Db) {
+        let store = Store::connect(&db.url).await.unwrap();
+        let seal = Trust::new().seal("vodokanal");
+        let document = issue_one(&store, &seal, "water/pdf", at(2026, 3, 9)).await;
+        let pdf = document.pdf.clone().expect("a result has its visual form");
+        assert!(pdf.starts_with(b"%PDF-"));
+        let mut changed = pdf.clone();
+        let middle = changed.len() / 2;
+        changed[middle] ^= 0x01;
+        let mut tx = store.begin().await.unwrap();
+        let rewrite = "UPDATE documents SET pdf = $1 WHERE key = 'water/pdf'";
+        match &mut tx {
+            Tx::Sqlite(t) => sqlx::query(rewrite).bind(&changed).execute(&mut **t).await.map(drop),
+            Tx::Postgres(t) => sqlx::query(rewrite).bind(&changed).execute(&mut **t).await.map(drop),
+        }
+        .unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let error = certificate(&store, &mut tx, &seal, "water/pdf", at(2026, 3, 10))
             .await
             .unwrap_err();
         assert!(

@@ -8,7 +8,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::status::{outcome_words, status_of, withdrawal};
-use super::{documents, owned, service_title, words};
+use super::{documents, more_documents, owned, service_title, words};
 use crate::portal::PortalState;
 use crate::portal::citizen::Citizen;
 
@@ -57,6 +57,8 @@ pub async fn page(
         "notices": [],
         "documents": [],
         "withdraw": Value::Null,
+        "signed": application.signature.is_some(),
+        "upload": Value::Null,
     });
     if let Some((case, runnable)) = &owned.case {
         let definition = &runnable.definition;
@@ -94,12 +96,11 @@ pub async fn page(
                 .map(|n| json!({"when": words::when(&n.created_at, zone), "message": n.message}))
                 .collect::<Vec<_>>()
         );
-        view["documents"] = json!(
-            issued
-                .iter()
-                .map(|d| documents::view(&compiled, &application.id, d, zone))
-                .collect::<Vec<_>>()
-        );
+        view["documents"] =
+            match documents::views(&portal, &compiled, &application.id, &issued, zone).await {
+                Ok(views) => json!(views),
+                Err(e) => return super::unavailable(&portal, &chrome, &e),
+            };
         match portal.store.provider_reports_of_case(&case.id).await {
             Ok(reports) => {
                 let results = super::provider_results::views(
@@ -118,6 +119,12 @@ pub async fn page(
         match super::provider_results::delivery(&portal, &compiled, &application.id, zone).await {
             Ok(delivery) => view["delivery"] = delivery,
             Err(e) => return super::unavailable(&portal, &chrome, &e),
+        }
+        if let Some(step) = more_documents::upload_step(&definition.workflow, &case.state) {
+            view["upload"] = json!({
+                "title": step.label(),
+                "requested": more_documents::requested(&history),
+            });
         }
         view["withdraw"] = json!(
             withdrawal(&definition.workflow, &case.state).map(|t| json!({"title": t.label()}))

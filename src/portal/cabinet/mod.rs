@@ -6,6 +6,8 @@ pub mod application;
 pub mod data_requests;
 pub mod documents;
 pub mod list;
+pub mod more_documents;
+pub mod original;
 pub mod payments;
 pub mod provider_results;
 pub mod status;
@@ -166,8 +168,12 @@ mod tests {
                 "notices": [{"when": "21.12.2026 11:05", "message": "Потрібні документи"}],
                 "documents": [{"id": "doc1", "title": "Довідка", "number": "АВ-1/2026",
                     "issued_at": "21.12.2026 11:00", "sealed_by": "КП «Водоканал»", "verified": true,
+                    "official": null, "code": "ABCDE-12345", "revoked": null,
+                    "view_url": "/t/view", "pdf_url": "/t.pdf", "pdf_seal_url": "/t.pdf.p7s",
                     "text_url": "/t", "seal_url": "/t.p7s"}],
                 "withdraw": {"title": "Відкликати заяву"},
+                "signed": true,
+                "upload": {"title": "Документи надійшли", "requested": "Довідка про доходи"},
             }),
         )
         .await;
@@ -176,7 +182,12 @@ mod tests {
             "Потрібні документи",
             "Печатку перевірено",
             "href=\"/t.p7s\"",
+            "href=\"/t.pdf\"",
+            "ABCDE-12345",
+            "/cabinet/applications/a1/original.p7s",
             "/cabinet/applications/a1/withdraw",
+            "Довідка про доходи",
+            "/cabinet/applications/a1/documents-upload",
         ] {
             assert!(html.contains(shown), "{shown} missing:\n{html}");
         }

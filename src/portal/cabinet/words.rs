@@ -64,9 +64,16 @@ fn what(e: &CaseEventRow, definition: &Definition) -> Option<String> {
                         .find(|t| Some(&t.event) == e.event.as_ref())
                 })
                 .map(|t| t.label().to_string());
-            match title {
+            let said = match title {
                 Some(title) => format!("{title}. Новий стан: «{}»", to()),
                 None => format!("Новий стан: «{}»", to()),
+            };
+            match detail
+                .pointer("/details/documents_requested")
+                .and_then(Value::as_str)
+            {
+                Some(needed) => format!("{said}. Потрібно надати: {needed}"),
+                None => said,
             }
         }
         "decided" => match detail["reason"].as_str() {

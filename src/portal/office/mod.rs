@@ -1,13 +1,18 @@
 //! The officials' office (PORTAL-7; 003 §6): officials sign in through the citizens' identity
 //! provider into their own session (`sign_in.rs`, `official.rs`), are blocked by those who manage
 //! users (`blocking.rs`, `users.rs`), and every view and action is logged (`access_log.rs`,
-//! `audit.rs`).
+//! `audit.rs`); they work the cases their roles may act on (`inbox.rs`, `case.rs`, `act.rs`).
 
 pub mod access_log;
+pub mod act;
 pub mod audit;
 pub mod blocking;
+pub mod case;
+pub mod deadlines;
 pub mod feedback;
+pub mod inbox;
 pub mod official;
+pub mod revoke;
 pub mod sign_in;
 pub mod users;
 

@@ -1,6 +1,7 @@
 //! A PDF visual form of text lines: A4 pages, words wrapped to the margins, in the embedded
-//! DejaVu Sans (a Type 0 font with a ToUnicode map), so that every character, Cyrillic too, is
-//! in the text layer that readers search and copy. The same lines always give the same bytes.
+//! DejaVu Sans (a Type 0 font with a ToUnicode map, cut to the glyphs used), so that every
+//! character, Cyrillic too, is in the text layer that readers search and copy. The same lines
+//! always give the same bytes.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -11,6 +12,8 @@ use flate2::write::ZlibEncoder;
 use pdf_writer::types::UnicodeCmap;
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo};
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
+
+use super::font_subset;
 
 /// DejaVu Sans (Bitstream Vera licence, see `assets/fonts/LICENSE`), embedded so that the
 /// binary does not depend on the host's fonts.
@@ -267,10 +270,14 @@ pub fn render(title: &str, lines: &[Line]) -> Vec<u8> {
         .cap_height(f32::from(face.capital_height().unwrap_or(face.ascender())) * s)
         .stem_v(80.0)
         .font_file2(file);
-    let compressed = compressed_font();
-    pdf.stream(file, compressed)
+    // Only the glyphs used are embedded; should the font not cut, all of it is.
+    let (compressed, length) = match font_subset::subset(FONT, used.keys().copied()) {
+        Ok(cut) => (deflate(&cut), cut.len()),
+        Err(_) => (compressed_font().to_vec(), FONT.len()),
+    };
+    pdf.stream(file, &compressed)
         .filter(Filter::FlateDecode)
-        .pair(Name(b"Length1"), FONT.len() as i32);
+        .pair(Name(b"Length1"), length as i32);
 
     let mut unicode = UnicodeCmap::new(Name(b"Custom"), system);
     for (gid, c) in &used {
