@@ -59,6 +59,8 @@ pub async fn page(
         "withdraw": Value::Null,
         "signed": application.signature.is_some(),
         "upload": Value::Null,
+        "delivery": Value::Null,
+        "decision": Value::Null,
     });
     if let Some((case, runnable)) = &owned.case {
         let definition = &runnable.definition;

@@ -173,6 +173,7 @@ mod tests {
                     "text_url": "/t", "seal_url": "/t.p7s"}],
                 "withdraw": {"title": "Відкликати заяву"},
                 "signed": true,
+                "delivery": null,
                 "upload": {"title": "Документи надійшли", "requested": "Довідка про доходи"},
             }),
         )
