@@ -153,13 +153,32 @@ fn day_text(day: Option<NaiveDate>) -> Option<String> {
 
 impl Store {
     /// Makes `change` and records it, together; refused (nothing written) when the account is
-    /// annulled, or when unblocking one that is not blocked.
+    /// annulled, or when unblocking one that is not blocked. The same block or annulment sent
+    /// again (a double submit) writes nothing.
     pub async fn change_official_account(
         &self,
         change: &AccountChange,
     ) -> Result<Result<(), ChangeRefused>, StoreError> {
         let mut tx = self.begin().await?;
         let at = time_text(&change.at);
+        let wanted = match change.action {
+            AccountAction::Block { until } => Some(AccountHold::Blocked { until }),
+            AccountAction::Annul => Some(AccountHold::Annulled),
+            AccountAction::Unblock => None,
+        };
+        if let Some(wanted) = wanted {
+            let held: Option<StoredBlock> = on_tx!(&mut tx, t => sqlx::query_as(STATE_OF)
+                .bind(&change.official)
+                .fetch_optional(&mut **t)
+                .await)
+            .map_err(|e| self.failed("read an official's account from", e))?;
+            let held = held.map_or(Ok(None), |row| read_block(self, row))?;
+            if held
+                .is_some_and(|h| h.hold == wanted && h.reason == change.reason && h.by == change.by)
+            {
+                return Ok(Ok(()));
+            }
+        }
         let changed = match change.action {
             AccountAction::Block { until } => {
                 on_tx!(&mut tx, t => sqlx::query(BLOCK)

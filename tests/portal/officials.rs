@@ -171,6 +171,18 @@ async fn a_person_who_is_no_official_is_refused_the_office_and_gets_no_session()
     );
     assert!(to_office_sign_in(&browser.get("/office/users").await));
     assert!(has_event(&portal, "refused-official", CITIZEN.sub).await);
+    // A `next` off this site is never followed: the office's inbox instead.
+    let browser = portal.browser();
+    let callback = portal
+        .authorize_from(
+            &browser,
+            &MOROZ.account,
+            "/office/sign-in?next=https%3A%2F%2Fevil.example%2F",
+        )
+        .await;
+    let landed = browser.get(&callback).await;
+    assert_eq!(landed.status, 303, "{}", landed.body);
+    assert_eq!(landed.location.as_deref(), Some("/office"));
     // Nothing in the log names the person beyond the provider's subject.
     assert!(!portal.app.log().contains(CITIZEN.rnokpp));
 }

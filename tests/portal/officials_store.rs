@@ -78,6 +78,11 @@ crate::both! {
         let for_good = AccountAction::Block { until: None };
         assert_eq!(store.change_official_account(&change("koval-o", AccountAction::Unblock, 1)).await.unwrap(), Err(ChangeRefused::NotBlocked));
         assert_eq!(store.change_official_account(&change("koval-o", for_good, 2)).await.unwrap(), Ok(()));
+        // The same block sent twice (a double submit) is recorded once, at its first time.
+        let mut again = change("koval-o", for_good, 2);
+        again.at = at(9);
+        assert_eq!(store.change_official_account(&again).await.unwrap(), Ok(()));
+        assert_eq!(store.official_block("koval-o").await.unwrap().unwrap().at, at(2));
         // Blocking again changes the term.
         let until = AccountAction::Block { until: day("2027-02-01") };
         assert_eq!(store.change_official_account(&change("koval-o", until, 3)).await.unwrap(), Ok(()));
@@ -86,7 +91,10 @@ crate::both! {
         assert_eq!(store.official_block("koval-o").await.unwrap(), None);
 
         assert_eq!(store.change_official_account(&change("moroz-v", AccountAction::Annul, 5)).await.unwrap(), Ok(()));
-        for action in [AccountAction::Unblock, for_good, AccountAction::Annul] {
+        let mut twice = change("moroz-v", AccountAction::Annul, 5);
+        twice.at = at(7);
+        assert_eq!(store.change_official_account(&twice).await.unwrap(), Ok(()), "a double submit");
+        for action in [AccountAction::Unblock, for_good] {
             assert_eq!(store.change_official_account(&change("moroz-v", action, 6)).await.unwrap(), Err(ChangeRefused::Annulled));
         }
         let moroz = store.official_block("moroz-v").await.unwrap().unwrap();

@@ -29,10 +29,10 @@ pub async fn start(
     official: Option<Official>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let next = match query_value(query.as_deref(), "next") {
-        Some(next) => local_path(Some(&next)),
-        None => HOME.into(),
-    };
+    // Only a path on this site; anything else (another origin) lands on the inbox.
+    let next = query_value(query.as_deref(), "next")
+        .filter(|next| local_path(Some(next)) == *next)
+        .unwrap_or_else(|| HOME.into());
     if official.is_some() {
         return see_other(&next, &[]);
     }
