@@ -381,6 +381,26 @@ async fn from_inbox_to_grant(database_url: Option<String>) {
         &mine,
         "Рішення щодо надання одноразової матеріальної допомоги",
     );
+    // The decision's document reads the amount and the outcome the head gave.
+    let link = mine
+        .body
+        .split(&format!(
+            "href=\"/cabinet/applications/{application}/documents/"
+        ))
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_else(|| panic!("no document link:\n{}", mine.body))
+        .to_string();
+    let text = citizen
+        .get(&format!(
+            "/cabinet/applications/{application}/documents/{link}"
+        ))
+        .await;
+    assert_eq!(text.status, 200, "{}", text.body);
+    has(
+        &text,
+        "призначити одноразову матеріальну допомогу в сумі 8000 грн",
+    );
     // Closed, it leaves the inbox.
     let inbox = head.get("/office").await;
     lacks(&inbox, &number);
