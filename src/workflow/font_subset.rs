@@ -133,6 +133,11 @@ pub fn subset(font: &[u8], used: impl IntoIterator<Item = u16>) -> Result<Vec<u8
     let mut out_tables: Vec<(&[u8; 4], Vec<u8>)> = Vec::new();
     for tag in KEPT {
         let data = match tag {
+            // Version 3: the same metrics, without the names of every glyph (a PDF needs none).
+            b"post" => match table(tag)?.get(..32) {
+                Some(header) => [&0x0003_0000u32.to_be_bytes()[..], &header[4..]].concat(),
+                None => return Err(unreadable()),
+            },
             b"glyf" => new_glyf.clone(),
             b"loca" => new_loca.clone(),
             b"head" => new_head.clone(),

@@ -383,6 +383,14 @@ async fn sealed_pdf_verified(database_url: Option<String>) {
         "{}",
         none.body
     );
+    // Nor does a file far larger than any document reach the lookup.
+    let huge = vec![b'%'; 5 * 1024 * 1024];
+    let files = [("file", "huge.pdf", "application/pdf", huge)];
+    let refused = anyone
+        .post_multipart("/verify", &[("csrf", "")], &files)
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("Файл завеликий"), "{}", refused.body);
 
     // Another person gets neither the PDF, its seal nor its page.
     let other = portal.sign_in(&OTHER).await;
