@@ -116,7 +116,7 @@ where
         )
         .route(
             "/cabinet/applications/{id}/documents/{doc}",
-            get(payments::withheld::download),
+            get(cabinet::documents::download),
         )
         .route(
             "/cabinet/applications/{id}/provider-results/{file}",

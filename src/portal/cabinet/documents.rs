@@ -122,6 +122,18 @@ async fn owned_document(
     let Some((case, _)) = &owned.case else {
         return Err(no_document(portal, chrome));
     };
+    if let Some(compiled) = portal.current.load_full()
+        && let Some(unpaid) = crate::portal::payments::withheld::result_unpaid(
+            portal,
+            &compiled,
+            chrome,
+            &owned.application.e_service,
+            &owned.application.draft_id,
+        )
+        .await
+    {
+        return Err(unpaid);
+    }
     let issued = portal
         .store
         .documents_of_case(&case.id)

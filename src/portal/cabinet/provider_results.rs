@@ -57,8 +57,14 @@ pub fn views(
                 "issued_at": words::when(&report.received_at, zone),
                 "sealed_by": sealed_by,
                 "verified": check(compiled, participant, report).is_ok(),
-                "text_url": format!("{link}{PDF}"),
-                "seal_url": format!("{link}{SEAL}"),
+                "official": null,
+                "code": null,
+                "revoked": null,
+                "view_url": null,
+                "pdf_url": format!("{link}{PDF}"),
+                "pdf_seal_url": format!("{link}{SEAL}"),
+                "text_url": null,
+                "seal_url": null,
             })
         })
         .collect()

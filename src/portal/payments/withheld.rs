@@ -1,8 +1,7 @@
 //! A `before-result` fee withholds the result: the application's page lists no document and
-//! says where to pay, and a document's download (wrapping the cabinet's own handler) answers
-//! 402 with the pay link until the fee is paid.
+//! says where to pay, and every route to a document (its page, text, PDF and seals, through
+//! `cabinet::documents`) answers 402 with the pay link until the fee is paid.
 
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
@@ -10,39 +9,9 @@ use serde_json::json;
 use super::{fee_due, hryvnias};
 use crate::compile::Compiled;
 use crate::portal::PortalState;
-use crate::portal::cabinet::{self, owned};
-use crate::portal::citizen::Citizen;
+use crate::portal::cabinet;
 use crate::portal::pages::Chrome;
 use crate::spec::model::{PayWhen, by_id};
-
-/// `GET /cabinet/applications/{id}/documents/{doc}` (and its seal): the cabinet's download,
-/// once a `before-result` fee of the application is paid.
-pub async fn download(
-    State(portal): State<PortalState>,
-    citizen: Citizen,
-    Path((id, doc)): Path<(String, String)>,
-) -> Response {
-    let Some(compiled) = portal.current.load_full() else {
-        return cabinet::starting(&portal);
-    };
-    let chrome = citizen.chrome(&compiled);
-    let application = match owned(&portal, &citizen, &chrome, &id).await {
-        Ok(owned) => owned.application,
-        Err(refused) => return refused,
-    };
-    if let Some(unpaid) = result_unpaid(
-        &portal,
-        &compiled,
-        &chrome,
-        &application.e_service,
-        &application.draft_id,
-    )
-    .await
-    {
-        return unpaid;
-    }
-    cabinet::documents::download(State(portal), citizen, Path((id, doc))).await
-}
 
 /// Where to pay when the result of the application made from `draft_id` for `e_service` is
 /// withheld until a `before-result` fee is paid; `None` when it may be shown.
