@@ -401,6 +401,18 @@ async fn from_inbox_to_grant(database_url: Option<String>) {
         &text,
         "призначити одноразову матеріальну допомогу в сумі 8000 грн",
     );
+    // The head's case page lists the issued decision with the way to revoke it.
+    let closed = head.get(&address).await;
+    has(&closed, "Видані документи");
+    has(
+        &closed,
+        "Рішення щодо надання одноразової матеріальної допомоги",
+    );
+    let revoke = format!(
+        "/office/documents/{}/revoke",
+        link.trim_end_matches("/view")
+    );
+    has(&closed, &revoke);
     // Closed, it leaves the inbox.
     let inbox = head.get("/office").await;
     lacks(&inbox, &number);

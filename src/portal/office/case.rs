@@ -126,8 +126,9 @@ pub async fn render(
         portal.store.case_files(&case.id),
         portal.store.case_events(&case.id),
         portal.store.case_notices(&case.id),
+        portal.store.documents_of_case(&case.id),
     );
-    let (application, added, history, notices) = match read {
+    let (application, added, history, notices, issued) = match read {
         Ok(read) => read,
         Err(e) => return unavailable(portal, &chrome, &e.to_string()),
     };
@@ -213,6 +214,7 @@ pub async fn render(
             "to": if n.recipient_kind == "applicant" { "заявнику".to_string() } else { person(&compiled.spec, &n.recipient) },
             "message": n.message,
         })).collect::<Vec<_>>(),
+        "documents": issued_view(compiled, official, &issued, zone),
         "take": take,
         "version": case.version,
         "case_state": case.state,
@@ -572,4 +574,27 @@ mod tests {
             ]
         );
     }
+}
+
+/// The documents the case issued, each with the way to revoke it where this official may: an
+/// official of the participant that sealed it, with `applications-decide`.
+fn issued_view(
+    compiled: &Compiled,
+    official: &Official,
+    issued: &[crate::store::DocumentRow],
+    zone: chrono_tz::Tz,
+) -> Vec<Value> {
+    let may_revoke = official.may(compiled, crate::spec::model::Permission::ApplicationsDecide);
+    issued
+        .iter()
+        .map(|d| {
+            json!({
+                "title": d.title,
+                "number": d.number,
+                "issued_at": words::when(&d.issued_at, zone),
+                "revoke_url": (may_revoke && d.sealed_by == official.participant())
+                    .then(|| format!("/office/documents/{}/revoke", d.id)),
+            })
+        })
+        .collect()
 }
