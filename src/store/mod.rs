@@ -32,6 +32,7 @@ mod rate_buckets;
 mod reconciles;
 mod security_events;
 mod seen_requests;
+mod session_tables;
 mod subscriptions;
 mod time;
 mod timers;

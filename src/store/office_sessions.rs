@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::official_blocks::{StoredBlock, read_block};
+use super::session_tables::SessionTable;
 use super::{OfficialBlock, SessionEnd, Store, StoreError, on_pool, parse_time, time_text};
 
 const OPEN: &str = "INSERT INTO office_sessions \
@@ -14,13 +15,6 @@ const FIND: &str = "SELECT s.id, s.official, s.subject, s.csrf, s.created_at, s.
      s.expires_at, b.official AS block_official, b.state, b.until, b.reason, b.by_official, b.at \
      FROM office_sessions s LEFT JOIN official_blocks b ON b.official = s.official \
      WHERE s.id = $1 AND s.ended_at IS NULL";
-const TOUCH: &str =
-    "UPDATE office_sessions SET last_seen_at = $2 WHERE id = $1 AND ended_at IS NULL";
-const END_ONE: &str = "UPDATE office_sessions SET ended_at = $2, ended_why = $3 \
-     WHERE id = $1 AND ended_at IS NULL";
-const END_ALL: &str = "UPDATE office_sessions SET ended_at = $2, ended_why = $3 \
-     WHERE official = $1 AND ended_at IS NULL";
-const FORGET: &str = "DELETE FROM office_sessions WHERE expires_at < $1";
 
 /// An official's session to open.
 #[derive(Debug, Clone)]
@@ -108,13 +102,8 @@ impl Store {
         id: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        on_pool!(&self.pool, pool => sqlx::query(TOUCH)
-            .bind(id)
-            .bind(time_text(&now))
-            .execute(pool)
+        self.touch_session_in(SessionTable::Officials, id, now)
             .await
-            .map(drop))
-        .map_err(|e| self.failed("record the use of an official's session in", e))
     }
 
     /// Ends the official's session `id`; whether it was open.
@@ -124,15 +113,8 @@ impl Store {
         now: DateTime<Utc>,
         why: SessionEnd,
     ) -> Result<bool, StoreError> {
-        let ended = on_pool!(&self.pool, pool => sqlx::query(END_ONE)
-            .bind(id)
-            .bind(time_text(&now))
-            .bind(why.as_str())
-            .execute(pool)
+        self.end_session_in(SessionTable::Officials, id, now, why)
             .await
-            .map(|done| done.rows_affected()))
-        .map_err(|e| self.failed("end an official's session in", e))?;
-        Ok(ended == 1)
     }
 
     /// Ends every open session of `official`; how many there were.
@@ -142,23 +124,13 @@ impl Store {
         now: DateTime<Utc>,
         why: SessionEnd,
     ) -> Result<u64, StoreError> {
-        on_pool!(&self.pool, pool => sqlx::query(END_ALL)
-            .bind(official)
-            .bind(time_text(&now))
-            .bind(why.as_str())
-            .execute(pool)
+        self.end_sessions_in(SessionTable::Officials, official, now, why)
             .await
-            .map(|done| done.rows_affected()))
-        .map_err(|e| self.failed("end an official's sessions in", e))
     }
 
     /// Forgets officials' sessions that expired before `before`; how many.
     pub async fn forget_office_sessions(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        on_pool!(&self.pool, pool => sqlx::query(FORGET)
-            .bind(time_text(&before))
-            .execute(pool)
+        self.forget_sessions_in(SessionTable::Officials, before)
             .await
-            .map(|done| done.rows_affected()))
-        .map_err(|e| self.failed("forget old officials' sessions in", e))
     }
 }

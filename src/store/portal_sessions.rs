@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::session_tables::SessionTable;
 use super::{Store, StoreError, on_pool, parse_time, time_text};
 
 const OPEN: &str = "INSERT INTO portal_sessions \
@@ -11,19 +12,12 @@ const OPEN: &str = "INSERT INTO portal_sessions \
      VALUES ($1, $2, $3, $4, $5, $6, $6, $7)";
 const FIND: &str = "SELECT id, subject, owner, claims, csrf, created_at, last_seen_at, expires_at \
      FROM portal_sessions WHERE id = $1 AND ended_at IS NULL";
-const TOUCH: &str =
-    "UPDATE portal_sessions SET last_seen_at = $2 WHERE id = $1 AND ended_at IS NULL";
-const END_ONE: &str = "UPDATE portal_sessions SET ended_at = $2, ended_why = $3 \
-     WHERE id = $1 AND ended_at IS NULL";
-const END_ALL: &str = "UPDATE portal_sessions SET ended_at = $2, ended_why = $3 \
-     WHERE owner = $1 AND ended_at IS NULL";
 const BEGIN_SIGN_IN: &str = "INSERT INTO portal_sign_ins \
      (state, browser, nonce, pkce_verifier, next, expires_at, office) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
 const TAKE_SIGN_IN: &str = "DELETE FROM portal_sign_ins WHERE state = $1 \
      RETURNING state, browser, nonce, pkce_verifier, next, expires_at, office";
 const FORGET_SIGN_INS: &str = "DELETE FROM portal_sign_ins WHERE expires_at < $1";
-const FORGET_SESSIONS: &str = "DELETE FROM portal_sessions WHERE expires_at < $1";
 
 /// A session to open.
 #[derive(Debug, Clone)]
@@ -148,13 +142,7 @@ impl Store {
 
     /// Records that session `id` was used at `now`.
     pub async fn touch_session(&self, id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-        on_pool!(&self.pool, pool => sqlx::query(TOUCH)
-            .bind(id)
-            .bind(time_text(&now))
-            .execute(pool)
-            .await
-            .map(drop))
-        .map_err(|e| self.failed("record the use of a portal session in", e))
+        self.touch_session_in(SessionTable::Citizens, id, now).await
     }
 
     /// Ends session `id`; whether it was open.
@@ -164,15 +152,8 @@ impl Store {
         now: DateTime<Utc>,
         why: SessionEnd,
     ) -> Result<bool, StoreError> {
-        let ended = on_pool!(&self.pool, pool => sqlx::query(END_ONE)
-            .bind(id)
-            .bind(time_text(&now))
-            .bind(why.as_str())
-            .execute(pool)
+        self.end_session_in(SessionTable::Citizens, id, now, why)
             .await
-            .map(|done| done.rows_affected()))
-        .map_err(|e| self.failed("end a portal session in", e))?;
-        Ok(ended == 1)
     }
 
     /// Ends every open session of `owner` (all their devices); how many there were.
@@ -182,25 +163,15 @@ impl Store {
         now: DateTime<Utc>,
         why: SessionEnd,
     ) -> Result<u64, StoreError> {
-        on_pool!(&self.pool, pool => sqlx::query(END_ALL)
-            .bind(owner)
-            .bind(time_text(&now))
-            .bind(why.as_str())
-            .execute(pool)
+        self.end_sessions_in(SessionTable::Citizens, owner, now, why)
             .await
-            .map(|done| done.rows_affected()))
-        .map_err(|e| self.failed("end portal sessions in", e))
     }
 
     /// Forgets the sessions that expired before `before`, ended or not (with the identity they
     /// kept); how many.
     pub async fn forget_sessions(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        on_pool!(&self.pool, pool => sqlx::query(FORGET_SESSIONS)
-            .bind(time_text(&before))
-            .execute(pool)
+        self.forget_sessions_in(SessionTable::Citizens, before)
             .await
-            .map(|done| done.rows_affected()))
-        .map_err(|e| self.failed("forget old portal sessions in", e))
     }
 
     /// Remembers a sign-in sent to the identity provider; those expired before `now` are

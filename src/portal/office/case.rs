@@ -541,6 +541,29 @@ pub fn unavailable(portal: &PortalState, chrome: &Chrome, why: &str) -> Response
     )
 }
 
+/// The documents the case issued, each with the way to revoke it where this official may: an
+/// official of the participant that sealed it, with `applications-decide`.
+fn issued_view(
+    compiled: &Compiled,
+    official: &Official,
+    issued: &[crate::store::DocumentRow],
+    zone: chrono_tz::Tz,
+) -> Vec<Value> {
+    let may_revoke = official.may(compiled, crate::spec::model::Permission::ApplicationsDecide);
+    issued
+        .iter()
+        .map(|d| {
+            json!({
+                "title": d.title,
+                "number": d.number,
+                "issued_at": words::when(&d.issued_at, zone),
+                "revoke_url": (may_revoke && d.sealed_by == official.participant())
+                    .then(|| format!("/office/documents/{}/revoke", d.id)),
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -574,27 +597,4 @@ mod tests {
             ]
         );
     }
-}
-
-/// The documents the case issued, each with the way to revoke it where this official may: an
-/// official of the participant that sealed it, with `applications-decide`.
-fn issued_view(
-    compiled: &Compiled,
-    official: &Official,
-    issued: &[crate::store::DocumentRow],
-    zone: chrono_tz::Tz,
-) -> Vec<Value> {
-    let may_revoke = official.may(compiled, crate::spec::model::Permission::ApplicationsDecide);
-    issued
-        .iter()
-        .map(|d| {
-            json!({
-                "title": d.title,
-                "number": d.number,
-                "issued_at": words::when(&d.issued_at, zone),
-                "revoke_url": (may_revoke && d.sealed_by == official.participant())
-                    .then(|| format!("/office/documents/{}/revoke", d.id)),
-            })
-        })
-        .collect()
 }
