@@ -10,7 +10,6 @@ use reqwest::header::HeaderMap;
 
 use crate::common::appliance::Appliance;
 use crate::common::city::{APPLICANT, City};
-use crate::common::federation::free_port;
 use crate::common::oidc::{Account, Client, Provider};
 
 /// The applicant of the city's tests.
@@ -52,7 +51,10 @@ impl Portal {
     /// As [`start`](Self::start), with more `serve` arguments.
     pub async fn start_with(extra: &[&str]) -> Portal {
         let city = City::new().await;
-        let port = free_port();
+        // Held until the provider starts, so that the appliance's own listeners (chosen
+        // meanwhile) cannot take the provider's port.
+        let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = reserved.local_addr().unwrap().port();
         let secret = city.root().join("dev-keys/sign-in/client-secret");
         std::fs::create_dir_all(secret.parent().unwrap()).unwrap();
         std::fs::write(&secret, CLIENT_SECRET).unwrap();
@@ -62,6 +64,7 @@ impl Portal {
             &format!(r#"issuer "http://127.0.0.1:{port}""#),
         );
         let app = city.start_core(&data_dir(&city), extra).await;
+        drop(reserved);
         let provider = Provider::start(
             port,
             &accounts(),
