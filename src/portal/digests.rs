@@ -3,6 +3,7 @@
 //! RNOKPP, so a copy of the database alone cannot tell whose they are.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;
@@ -13,31 +14,27 @@ pub const KEY_FILE: &str = "portal/digest.key";
 
 /// The digest key, or why there is none (then ratings and poll answers are refused).
 pub struct Digests {
-    key: Result<Vec<u8>, String>,
+    /// Where the key is read (or made) at its first use; `None` for a key given outright.
+    path: Option<PathBuf>,
+    key: OnceLock<Result<Vec<u8>, String>>,
 }
 
 impl Digests {
-    /// The key of `keys`/[`KEY_FILE`] (64 hex digits), made with 32 random bytes when the file
-    /// does not exist. A key that cannot be read or made is logged and leaves the features that
-    /// need it unavailable, the rest of the portal unaffected.
+    /// The key of `keys`/[`KEY_FILE`] (64 hex digits), read at its first use and made then with
+    /// 32 random bytes when the file does not exist. A key that cannot be read or made is logged
+    /// and leaves the features that need it unavailable, the rest of the portal unaffected.
     pub fn load_or_create(keys: &Path) -> Digests {
-        let path = keys.join(KEY_FILE);
-        let key = read(&path).or_else(|missing| {
-            if path.exists() {
-                return Err(missing);
-            }
-            create(&path)
-        });
-        if let Err(e) = &key {
-            tracing::error!("{e}; ratings and poll answers are refused until the key can be read");
+        Digests {
+            path: Some(keys.join(KEY_FILE)),
+            key: OnceLock::new(),
         }
-        Digests { key }
     }
 
     /// Digests made under `key` (tests).
     pub fn with_key(key: &[u8]) -> Digests {
         Digests {
-            key: Ok(key.to_vec()),
+            path: None,
+            key: OnceLock::from(Ok(key.to_vec())),
         }
     }
 
@@ -57,8 +54,30 @@ impl Digests {
         self.digest(&["feedback", who])
     }
 
+    /// The key, read or made at its first use rather than at start: a node that clones its spec
+    /// (`serve --git`) must find its checkout's folder empty, keys folder included.
+    fn key(&self) -> &Result<Vec<u8>, String> {
+        self.key.get_or_init(|| {
+            let Some(path) = &self.path else {
+                return Err("no digest key was given".into());
+            };
+            let key = read(path).or_else(|missing| {
+                if path.exists() {
+                    return Err(missing);
+                }
+                create(path)
+            });
+            if let Err(e) = &key {
+                tracing::error!(
+                    "{e}; ratings and poll answers are refused until the key can be read"
+                );
+            }
+            key
+        })
+    }
+
     fn digest(&self, parts: &[&str]) -> Result<String, String> {
-        let key = self.key.as_ref().map_err(Clone::clone)?;
+        let key = self.key().as_ref().map_err(Clone::clone)?;
         let failed = |e: openssl::error::ErrorStack| format!("cannot make a keyed digest: {e}");
         let pkey = PKey::hmac(key).map_err(failed)?;
         let mut signer = Signer::new(MessageDigest::sha256(), &pkey).map_err(failed)?;
