@@ -238,3 +238,17 @@ impl Appliance {
             .expect("VmHWM in /proc/PID/status")
     }
 }
+
+impl Appliance {
+    /// Whether the appliance's log shows `text` within ten seconds: its log reaches the test
+    /// through a pipe, a moment after the answer that caused it.
+    pub fn log_shows(&self, text: &str) -> bool {
+        for _ in 0..100 {
+            if self.log().contains(text) {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        false
+    }
+}

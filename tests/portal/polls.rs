@@ -151,7 +151,7 @@ async fn one_answer_per_person(database_url: Option<String>) {
     assert_eq!(tampered.status, 503, "{}", tampered.body);
     assert!(!tampered.body.contains("500"), "{}", tampered.body);
     assert!(
-        portal.app.log().contains("count 501 answers for 2 people"),
+        portal.app.log_shows("count 501 answers for 2 people"),
         "{}",
         portal.app.log()
     );

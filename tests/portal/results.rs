@@ -555,7 +555,7 @@ async fn originals_kept(database_url: Option<String>) {
         verified.body
     );
     assert!(
-        portal.app.log().contains("is not intact"),
+        portal.app.log_shows("is not intact"),
         "{}",
         portal.app.log()
     );
