@@ -8,13 +8,12 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use openssl::x509::X509;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::PortalState;
+use super::result_check::seal_certificate;
 use crate::compile::Compiled;
-use crate::crypto::certs::parse_certificates;
 use crate::crypto::document_seal::verify_detached;
 use crate::http_error::error;
 use crate::store::{DeliveryRow, ProviderReportRow, time_text};
@@ -390,22 +389,6 @@ fn answer(status: StatusCode, row: &ProviderReportRow) -> Response {
         })),
     )
         .into_response()
-}
-
-/// The seal certificate the applied revision gives `participant`.
-pub fn seal_certificate(compiled: &Compiled, participant: &str) -> Result<X509, String> {
-    let declared = compiled
-        .spec
-        .participant(participant)
-        .ok_or_else(|| format!("participant `{participant}` is not in the applied revision"))?;
-    compiled
-        .documents
-        .get(&declared.seal.cert)
-        .and_then(|pem| parse_certificates(pem).ok())
-        .and_then(|certs| certs.into_iter().next())
-        .ok_or_else(|| {
-            format!("the seal certificate of participant `{participant}` cannot be read")
-        })
 }
 
 /// The posted parts, each at most once.

@@ -13,7 +13,7 @@ use crate::compile::Compiled;
 use crate::crypto::document_seal::verify_detached;
 use crate::portal::PortalState;
 use crate::portal::citizen::Citizen;
-use crate::portal::provider_api::seal_certificate;
+use crate::portal::result_check::seal_certificate;
 use crate::store::{ProviderReportRow, parse_time};
 
 const PDF: &str = ".pdf";
