@@ -21,6 +21,7 @@ pub mod plan;
 pub mod portal;
 pub mod reconcile;
 pub mod redact;
+pub mod registry;
 pub mod serve;
 pub mod spec;
 pub mod store;

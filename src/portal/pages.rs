@@ -221,6 +221,8 @@ pub struct OfficeMenu {
     pub users: bool,
     /// `/office/audit` (`audit-read`).
     pub audit: bool,
+    /// `/registry` (any documents role).
+    pub registry: bool,
 }
 
 /// The portal's compiled templates.
@@ -230,6 +232,12 @@ pub struct Pages {
 
 impl Pages {
     pub fn new() -> Result<Pages, String> {
+        Pages::with(&[])
+    }
+
+    /// The portal's templates and `more` (the registry's, which `serve` hands in), in one
+    /// environment: one layout for both.
+    pub fn with(more: &[(&'static str, &'static str)]) -> Result<Pages, String> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_formatter(format_value);
@@ -240,7 +248,7 @@ impl Pages {
                 .build()
                 .map_err(|e| e.to_string())?,
         );
-        for (name, source) in TEMPLATES {
+        for (name, source) in TEMPLATES.iter().chain(more) {
             env.add_template(name, source)
                 .map_err(|e| format!("portal template {name} does not compile: {e:#}"))?;
         }

@@ -108,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .merge(gateway::router())
         .merge(crate::workflow::api::router())
         .merge(crate::portal::router())
+        .merge(crate::registry::router())
         // The registry's `registry::router()` merges here, over its own part of `AppState`.
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(metrics::track))
@@ -236,7 +237,9 @@ pub async fn run(options: Options) -> Result<(), String> {
             store: store.clone(),
             engine: cases.engine().clone(),
             registries: portal_registries,
-            pages: Arc::new(crate::portal::pages::Pages::new()?),
+            pages: Arc::new(crate::portal::pages::Pages::with(
+                crate::registry::pages::TEMPLATES,
+            )?),
             settings: portal_settings.clone(),
             sign_in: Arc::new(crate::portal::sign_in::relying_party::RelyingParty::new(
                 &options.keys,

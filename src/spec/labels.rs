@@ -228,6 +228,12 @@ pub fn permission(p: Permission) -> &'static str {
         Permission::DocumentsResolve => "накладати резолюції та призначати виконавців",
         Permission::DocumentsExecute => "виконувати доручені документи",
         Permission::DocumentsExchange => "обмінюватися документами між учасниками",
+        Permission::DocumentsControl => {
+            "тримати документи на контролі: змінювати строки, знімати з контролю"
+        }
+        Permission::DocumentsArchive => {
+            "вести архів: експертиза цінності, акти про знищення, юридичні утримання"
+        }
         Permission::AuditRead => "переглядати журнал повідомлень і журнал аудиту",
         Permission::UsersManage => "блокувати та відновлювати доступ користувачів",
     }

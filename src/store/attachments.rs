@@ -194,14 +194,16 @@ impl Store {
         }
     }
 
-    /// Removes stored contents no draft or case attaches (left by drafts removed with their
-    /// files, or by uploads taken back); how many.
+    /// Removes stored contents no draft, case or registration card holds (left by drafts
+    /// removed with their files, or by uploads taken back); how many.
     pub async fn remove_unused_blobs(&self) -> Result<u64, StoreError> {
         on_pool!(&self.pool, pool => sqlx::query(
             "DELETE FROM attachment_blobs WHERE NOT EXISTS \
              (SELECT 1 FROM draft_attachments WHERE draft_attachments.sha256 = attachment_blobs.sha256) \
              AND NOT EXISTS \
-             (SELECT 1 FROM case_attachments WHERE case_attachments.sha256 = attachment_blobs.sha256)")
+             (SELECT 1 FROM case_attachments WHERE case_attachments.sha256 = attachment_blobs.sha256) \
+             AND NOT EXISTS \
+             (SELECT 1 FROM card_files WHERE card_files.sha256 = attachment_blobs.sha256)")
             .execute(pool)
             .await
             .map(|done| done.rows_affected()))

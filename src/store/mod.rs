@@ -7,9 +7,11 @@ mod actuation;
 mod anchoring;
 mod applications;
 mod attachments;
+mod cards;
 mod case_files;
 mod case_lists;
 mod cases;
+mod delegations;
 mod deliveries;
 mod documents;
 mod drafts;
@@ -42,12 +44,14 @@ pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRo
 pub use anchoring::{Checkpoint, PeerCheckpoint};
 pub use applications::ApplicationRow;
 pub use attachments::{AttachmentChange, AttachmentRow, NewAttachment, content_hash};
+pub use cards::{CardChange, CardFileRow, CardRow, HISTORY_FIELDS, NewCardFile, card_changes};
 pub use case_files::{CaseFileRow, NewCaseFile};
 pub use case_lists::{CasePage, CaseQuery};
 pub use cases::{
     CaseEventRow, CaseFilter, CaseRequestRow, CaseRow, DefinitionRow, NewCaseEvent, NewNotice,
     NoticeRow, case_event_hash,
 };
+pub use delegations::DelegationRow;
 pub use deliveries::{
     DeliveryAttempt, DeliveryOutcome, DeliveryRow, NewDelivery, ProviderReportRow,
 };

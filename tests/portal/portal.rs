@@ -424,6 +424,45 @@ pub const MOROZ: OfficialAccount = OfficialAccount {
     },
 };
 
+/// Bondar A. S., records-head (register, resolve, control, exchange) of city-council/general.
+pub const BONDAR: OfficialAccount = OfficialAccount {
+    id: "bondar-a",
+    account: Account {
+        sub: "official-bondar-2f11",
+        rnokpp: "3224567810",
+        family_name: "Бондар",
+        given_name: "Андрій",
+        middle_name: "Сергійович",
+        email: "bondar.a@zp.city.example",
+    },
+};
+
+/// Lysenko T., records-clerk (register, read, exchange) of city-council/general.
+pub const LYSENKO: OfficialAccount = OfficialAccount {
+    id: "lysenko-t",
+    account: Account {
+        sub: "official-lysenko-8e40",
+        rnokpp: "2765432190",
+        family_name: "Лисенко",
+        given_name: "Тетяна",
+        middle_name: "Володимирівна",
+        email: "lysenko.t@zp.city.example",
+    },
+};
+
+/// Savchenko L. P., archivist (read, archive) of city-council/archive.
+pub const SAVCHENKO: OfficialAccount = OfficialAccount {
+    id: "savchenko-l",
+    account: Account {
+        sub: "official-savchenko-61ad",
+        rnokpp: "3147258697",
+        family_name: "Савченко",
+        given_name: "Людмила",
+        middle_name: "Петрівна",
+        email: "savchenko.l@zp.city.example",
+    },
+};
+
 /// Everyone the tests' identity provider knows: citizens and officials.
 pub fn accounts() -> Vec<Account> {
     vec![
@@ -433,6 +472,9 @@ pub fn accounts() -> Vec<Account> {
         TKACHENKO.account,
         ROMANENKO.account,
         MOROZ.account,
+        BONDAR.account,
+        LYSENKO.account,
+        SAVCHENKO.account,
     ]
 }
 

@@ -75,6 +75,7 @@ impl Official {
             office: Some(OfficeMenu {
                 users: self.may(compiled, Permission::UsersManage),
                 audit: self.may(compiled, Permission::AuditRead),
+                registry: Permission::DOCUMENTS.iter().any(|p| self.may(compiled, *p)),
             }),
             ..crate::portal::home::chrome(compiled)
         }

@@ -70,10 +70,27 @@ pub enum Permission {
     DocumentsExecute,
     /// Send and receive documents between participants.
     DocumentsExchange,
+    /// Keep documents on control: change deadlines, remove from control (КМУ №55 п.172–175).
+    DocumentsControl,
+    /// Keep the archive: expert review, acts of destruction, legal holds, transfer to archive.
+    DocumentsArchive,
     /// Read the message log and the audit log.
     AuditRead,
     /// Block and restore user access.
     UsersManage,
+}
+
+impl Permission {
+    /// The permissions of the document registry: holding any of them opens `/registry`.
+    pub const DOCUMENTS: &'static [Permission] = &[
+        Permission::DocumentsRead,
+        Permission::DocumentsRegister,
+        Permission::DocumentsResolve,
+        Permission::DocumentsExecute,
+        Permission::DocumentsExchange,
+        Permission::DocumentsControl,
+        Permission::DocumentsArchive,
+    ];
 }
 
 /// An official (посадова особа).

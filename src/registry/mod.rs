@@ -1,0 +1,23 @@
+//! The document registry (REG-*): registration-control cards in journals, resolutions and
+//! control, the executors' work, search, history, reports and the archive, for every participant
+//! that declares journals. Officials sign in through the office (`portal::office`), one session
+//! for both; every page reads a card only through `access`, which decides who may read what.
+
+pub mod access;
+pub mod home;
+pub mod pages;
+
+use axum::Router;
+use axum::extract::FromRef;
+use axum::routing::get;
+
+use crate::portal::PortalState;
+
+/// The registry's routes; `serve` merges them over the portal's part of the state.
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    PortalState: FromRef<S>,
+{
+    Router::new().route("/registry", get(home::page))
+}

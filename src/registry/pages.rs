@@ -1,0 +1,9 @@
+//! The registry's templates under `templates/registry/`, embedded in the binary and compiled
+//! into the portal's one environment (same layout, escaping and strict undefined values), so a
+//! registry page is written with `portal.pages` like any office page.
+
+/// The templates, by name. A new page adds its template here.
+pub const TEMPLATES: &[(&str, &str)] = &[(
+    "registry/home.html",
+    include_str!("../../templates/registry/home.html"),
+)];
