@@ -460,7 +460,7 @@ fn example_city_actuation_has_the_officials_of_the_registry() {
         })
         .collect();
     expected.sort();
-    assert_eq!(expected.len(), 17);
+    assert_eq!(expected.len(), 18);
     let got: Vec<(String, String, Vec<String>)> = actuation
         .officials
         .iter()
@@ -524,4 +524,103 @@ fn example_city_actuation_has_the_officials_of_the_registry() {
         ["applications-read", "documents-register", "documents-read"]
     );
     assert_eq!(actuation, Actuation::from_spec(&loaded.spec));
+}
+
+fn card(id: &str, version: i64, summary: &str) -> hromada::store::CardRow {
+    hromada::store::CardRow {
+        id: id.into(),
+        participant: "city-council".into(),
+        journal: "council-incoming".into(),
+        direction: "incoming".into(),
+        kind: "letter".into(),
+        status: "draft".into(),
+        period: None,
+        seq: None,
+        reg_number: None,
+        reg_date: None,
+        registered_at: None,
+        case_code: Some("01-25".into()),
+        summary: summary.into(),
+        correspondent: Some("ТОВ «Приклад»".into()),
+        correspondent_number: None,
+        correspondent_date: None,
+        signer: None,
+        addressees: "[]".into(),
+        unit: None,
+        executor: None,
+        deadline: None,
+        interim_deadline: None,
+        control: "none".into(),
+        execution_mark: None,
+        executed_at: None,
+        pages: Some(2),
+        paper: 0,
+        related: "[]".into(),
+        extra: "{}".into(),
+        source: "registry".into(),
+        source_ref: None,
+        archived_at: None,
+        version,
+        created_at: "2026-12-07T09:00:00.000000000Z".into(),
+        created_by: "official:lysenko-t".into(),
+        updated_at: "2026-12-07T09:00:00.000000000Z".into(),
+    }
+}
+
+both! {
+    async fn a_card_changes_only_with_its_version_and_every_change_is_in_the_history(db: Db) {
+        let store = Store::connect(&db.url).await.unwrap();
+        let first = card("card-0001", 1, "Про ремонт покрівлі");
+        let change = |before, after, kind| hromada::store::CardChange {
+            before,
+            after,
+            actor: "official:lysenko-t",
+            on_behalf: None,
+            kind,
+            note: json!(null),
+            at: at(100, 0),
+        };
+        let mut tx = store.begin().await.unwrap();
+        assert!(store.write_card(&mut tx, &change(None, &first, "created")).await.unwrap());
+        tx.commit().await.unwrap();
+
+        let mut second = first.clone();
+        second.version = 2;
+        second.summary = "Про ремонт покрівлі будинку №5".into();
+        let mut tx = store.begin().await.unwrap();
+        assert!(store.write_card(&mut tx, &change(Some(&first), &second, "edited")).await.unwrap());
+        tx.commit().await.unwrap();
+
+        // A writer that read version 1 changes nothing.
+        let mut stale = second.clone();
+        stale.summary = "Інше".into();
+        let mut tx = store.begin().await.unwrap();
+        assert!(!store.write_card(&mut tx, &change(Some(&first), &stale, "edited")).await.unwrap());
+        drop(tx);
+        // A version that does not follow the one read is refused outright.
+        let mut skipping = second.clone();
+        skipping.version = 5;
+        let mut tx = store.begin().await.unwrap();
+        let refused = store
+            .write_card(&mut tx, &change(Some(&second), &skipping, "edited"))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("card-0001"), "{refused}");
+        drop(tx);
+
+        assert_eq!(store.card("card-0001").await.unwrap().unwrap(), second);
+        let events = store.case_events("card-0001").await.unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!((events[0].kind.as_str(), events[1].kind.as_str()), ("created", "edited"));
+        let detail: serde_json::Value = serde_json::from_str(&events[1].detail).unwrap();
+        assert_eq!(detail["version"], 2);
+        assert_eq!(
+            detail["changes"],
+            json!([{"field": "summary", "old": "Про ремонт покрівлі",
+                    "new": "Про ремонт покрівлі будинку №5"}])
+        );
+        let report = hromada::workflow::history::verify(&store).await.unwrap();
+        assert!(report.problems.iter().all(|p| !p.contains("does not link")), "{report:?}");
+    }
 }
