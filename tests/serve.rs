@@ -271,6 +271,10 @@ fn a_node_the_spec_does_not_declare_is_refused_with_the_nodes_it_does() {
     let other = Appliance::start(root.path(), other_data.path(), &["--node", "gw-vodokanal"]);
     let status = other.wait_for("the node's revision", |s| s["ready"] == true);
     assert_eq!(status["node"], "gw-vodokanal");
+    // The registry runs on the node the system names (gw-core), and says so elsewhere.
+    let (code, page) = other.get("/registry");
+    assert_eq!(code, 404, "{page}");
+    assert!(page.contains("gw-core"), "{page}");
 }
 
 #[test]

@@ -8,10 +8,14 @@ pub mod home;
 pub mod pages;
 
 use axum::Router;
-use axum::extract::FromRef;
+use axum::extract::{FromRef, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::routing::get;
 
 use crate::portal::PortalState;
+use crate::portal::home::chrome;
 
 /// The registry's routes; `serve` merges them over the portal's part of the state.
 pub fn router<S>() -> Router<S>
@@ -20,4 +24,28 @@ where
     PortalState: FromRef<S>,
 {
     Router::new().route("/registry", get(home::page))
+}
+
+/// Lets a request through to the registry only on the node `system { registry node=… }` names
+/// (the registry keeps one store of cards); elsewhere a page saying where it runs (404).
+pub async fn only_where_it_runs(
+    State(portal): State<PortalState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(compiled) = portal.current.load_full() else {
+        return next.run(request).await;
+    };
+    match compiled.spec.system() {
+        Some(system) if system.registry.node != compiled.node => portal.pages.problem(
+            StatusCode::NOT_FOUND,
+            &chrome(&compiled),
+            "Документообіг працює на іншому вузлі",
+            &format!(
+                "Система документообігу цієї громади працює на вузлі «{}». Відкрийте її адресу.",
+                system.registry.node
+            ),
+        ),
+        _ => next.run(request).await,
+    }
 }

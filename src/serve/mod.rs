@@ -108,8 +108,12 @@ pub fn router(state: AppState) -> Router {
         .merge(gateway::router())
         .merge(crate::workflow::api::router())
         .merge(crate::portal::router())
-        .merge(crate::registry::router())
-        // The registry's `registry::router()` merges here, over its own part of `AppState`.
+        .merge(
+            crate::registry::router().route_layer(axum::middleware::from_fn_with_state(
+                state.portal.clone(),
+                crate::registry::only_where_it_runs,
+            )),
+        )
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
