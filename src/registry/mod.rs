@@ -4,6 +4,7 @@
 //! for both; every page reads a card only through `access`, which decides who may read what.
 
 pub mod access;
+pub mod cards;
 pub mod home;
 pub mod pages;
 
@@ -12,7 +13,7 @@ use axum::extract::{FromRef, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::portal::PortalState;
 use crate::portal::home::chrome;
@@ -23,7 +24,24 @@ where
     S: Clone + Send + Sync + 'static,
     PortalState: FromRef<S>,
 {
-    Router::new().route("/registry", get(home::page))
+    Router::new()
+        .route("/registry", get(home::page))
+        .route("/registry/cards/new", get(cards::new::page))
+        .route("/registry/cards", post(cards::new::create))
+        .route("/registry/cards/{id}", get(cards::page::page))
+        .route(
+            "/registry/cards/{id}/edit",
+            get(cards::edit::page).post(cards::edit::save),
+        )
+        .route("/registry/cards/{id}/register", post(cards::edit::register))
+        .route(
+            "/registry/cards/{id}/files",
+            post(cards::files::upload).layer(crate::portal::attachments::body_limit()),
+        )
+        .route(
+            "/registry/cards/{id}/files/{n}",
+            get(cards::files::download),
+        )
 }
 
 /// Lets a request through to the registry only on the node `system { registry node=… }` names
