@@ -4,8 +4,11 @@
 //! for both; every page reads a card only through `access`, which decides who may read what.
 
 pub mod access;
+pub mod history;
 pub mod home;
+pub mod labels;
 pub mod pages;
+pub mod reports;
 
 use axum::Router;
 use axum::extract::FromRef;
@@ -19,5 +22,9 @@ where
     S: Clone + Send + Sync + 'static,
     PortalState: FromRef<S>,
 {
-    Router::new().route("/registry", get(home::page))
+    Router::new()
+        .route("/registry", get(home::page))
+        .route("/registry/cards/{id}/history", get(history::page))
+        .route("/registry/reports", get(reports::page))
+        .route("/registry/reports/{file}", get(reports::file))
 }

@@ -3,7 +3,17 @@
 //! registry page is written with `portal.pages` like any office page.
 
 /// The templates, by name. A new page adds its template here.
-pub const TEMPLATES: &[(&str, &str)] = &[(
-    "registry/home.html",
-    include_str!("../../templates/registry/home.html"),
-)];
+pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "registry/home.html",
+        include_str!("../../templates/registry/home.html"),
+    ),
+    (
+        "registry/history.html",
+        include_str!("../../templates/registry/history.html"),
+    ),
+    (
+        "registry/reports.html",
+        include_str!("../../templates/registry/reports.html"),
+    ),
+];
