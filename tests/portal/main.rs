@@ -26,6 +26,8 @@ mod polls;
 mod portal;
 mod prefill;
 mod procedure_versions;
+mod registry_history;
+mod registry_reports;
 mod results;
 mod sessions_store;
 mod sign_in;
