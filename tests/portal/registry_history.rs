@@ -169,6 +169,11 @@ crate::both! {
         let report = history::verify(&store).await.unwrap();
         assert!(report.intact(), "{:?}", report.problems);
         assert_eq!(report.events, 15);
+        // The chain's neighbours of a card's events, as the history page checks its links by.
+        let own: Vec<i64> = store.case_events(&ids[1]).await.unwrap().iter().map(|e| e.seq).collect();
+        assert_eq!(own, [4, 5, 6]);
+        let around: Vec<i64> = store.case_event_neighbours(&ids[1]).await.unwrap().iter().map(|n| n.0).collect();
+        assert_eq!(around, [3, 4, 5, 6, 7]);
         let out = crate::common::hromada(&["audit", "verify", "--database-url", &db.url]);
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));

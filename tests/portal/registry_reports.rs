@@ -4,7 +4,10 @@
 //! executors are masked in the files as the example city's policies say, the CSV parses and its
 //! header is the descriptor's schema, and a bad parameter is a 400 naming it.
 
+use hromada::store::{ReportScope, Store};
 use serde_json::Value;
+
+use crate::common::db::Db;
 
 use crate::portal::{BONDAR, Browser, Portal, ROMANENKO};
 use crate::registry_history::{at, draft, store_of, write};
@@ -12,7 +15,7 @@ use crate::registry_history::{at, draft, store_of, write};
 /// A registered card with its number, date, kind and execution.
 #[allow(clippy::too_many_arguments)]
 async fn card(
-    store: &hromada::store::Store,
+    store: &Store,
     n: u32,
     participant: &str,
     journal: &str,
@@ -474,4 +477,52 @@ async fn registry_reports_count_the_readers_cards_masked_as_the_policies_say() {
         403
     );
     assert_eq!(romanenko.get("/registry/reports").await.status, 403);
+}
+
+crate::both! {
+    async fn registry_reports_aggregate_the_same_on_both_databases(db: Db) {
+        let store = Store::connect(&db.url).await.unwrap();
+        let social = "city-council/social-aid";
+        card(&store, 1, "city-council", "council-incoming", "incoming", "letter", "2026-03-02",
+            Some(("koval-o", social, "2026-03-10", "removed", Some("2026-03-10T21:30:00.000000000Z")))).await;
+        card(&store, 2, "city-council", "council-incoming", "incoming", "letter", "2026-03-03",
+            Some(("koval-o", social, "2026-03-10", "removed", Some("2026-03-10T22:30:00.000000000Z")))).await;
+        card(&store, 3, "city-council", "council-incoming", "incoming", "letter", "2026-03-04",
+            Some(("koval-o", social, "2026-03-20", "on", None))).await;
+        card(&store, 4, "city-council", "council-internal", "internal", "memo", "2026-04-01",
+            Some(("moroz-v", social, "2026-04-03", "removed", None))).await;
+        card(&store, 5, "registration-dept", "registration-outgoing", "outgoing", "letter",
+            "2026-03-02", Some(("koval-o", social, "2026-03-05", "on", None))).await;
+        let scope = ReportScope {
+            participant: "city-council".into(),
+            journal: None,
+            from: "2026-03-01".into(),
+            to: "2026-04-30".into(),
+        };
+        let flow = store.card_flow(&scope).await.unwrap();
+        let flow: Vec<(&str, &str, i64)> =
+            flow.iter().map(|r| (r.journal.as_str(), r.month.as_str(), r.registered)).collect();
+        assert_eq!(flow, [("council-incoming", "2026-03", 3), ("council-internal", "2026-04", 1)]);
+        assert_eq!(store.card_deadlines(&scope).await.unwrap(), ["2026-03-10"]);
+        // The end of 10 March in Kyiv is 22:00 UTC.
+        let ends = [("2026-03-10".to_string(), "2026-03-10T22:00:00.000000000Z".to_string())];
+        let rows = store.card_execution(&scope, "2026-12-21", &ends).await.unwrap();
+        let rows: Vec<(&str, i64, i64, i64, i64, i64, i64)> = rows
+            .iter()
+            .map(|r| (r.executor.as_str(), r.assigned, r.on_control, r.executed,
+                      r.executed_on_time, r.executed_late, r.overdue))
+            .collect();
+        // Moroz's card was removed from control unexecuted: not overdue.
+        assert_eq!(rows, [("koval-o", 3, 1, 2, 1, 1, 1), ("moroz-v", 1, 0, 0, 0, 0, 0)]);
+        // One journal, and a period before the third card's deadline passed.
+        let scope = ReportScope { journal: Some("council-incoming".into()), ..scope };
+        let rows = store.card_execution(&scope, "2026-03-15", &ends).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].assigned, rows[0].overdue), (3, 0));
+        // More deadlines than a query takes: a clear error, not a failed statement.
+        let many: Vec<(String, String)> =
+            (0..=hromada::store::MAX_DEADLINES).map(|i| (i.to_string(), i.to_string())).collect();
+        let e = store.card_execution(&scope, "2026-03-15", &many).await.unwrap_err();
+        assert!(e.to_string().contains("choose a shorter period"), "{e}");
+    }
 }
