@@ -104,7 +104,8 @@ impl Store {
 
     /// Per executor and unit, how the work stands on the cards of `scope` on `today`;
     /// `ends` gives for each deadline (from `card_deadlines`) the moment its day ends
-    /// (`time_text`), before which an execution is on time.
+    /// (`time_text`), before which an execution is on time. Two aggregate queries: the counts
+    /// by the cards' own columns, then the executions on time, deadline by deadline.
     pub async fn card_execution(
         &self,
         scope: &ReportScope,
@@ -119,38 +120,58 @@ impl Store {
             )));
         }
         let first = scope.first_free();
-        let today_at = first;
-        let values: Vec<String> = std::iter::once("('', '')".to_string())
-            .chain((0..ends.len()).map(|i| {
-                let n = first + 1 + 2 * i;
-                format!("(${n}, ${})", n + 1)
-            }))
-            .collect();
         let sql = format!(
-            "WITH ends (d, e) AS (VALUES {}) \
-             SELECT c.executor, COALESCE(c.unit, '') AS unit, COUNT(*) AS assigned, \
+            "SELECT c.executor, COALESCE(c.unit, '') AS unit, COUNT(*) AS assigned, \
              SUM(CASE WHEN c.control = 'on' THEN 1 ELSE 0 END) AS on_control, \
              SUM(CASE WHEN c.executed_at IS NOT NULL THEN 1 ELSE 0 END) AS executed, \
-             SUM(CASE WHEN c.executed_at IS NOT NULL AND en.e IS NOT NULL \
-                 AND c.executed_at < en.e THEN 1 ELSE 0 END) AS executed_on_time, \
-             SUM(CASE WHEN c.executed_at IS NOT NULL AND en.e IS NOT NULL \
-                 AND c.executed_at >= en.e THEN 1 ELSE 0 END) AS executed_late, \
+             CAST(0 AS BIGINT) AS executed_on_time, \
+             SUM(CASE WHEN c.executed_at IS NOT NULL AND c.deadline IS NOT NULL THEN 1 ELSE 0 \
+                 END) AS executed_late, \
              SUM(CASE WHEN c.executed_at IS NULL AND c.status = 'registered' \
-                 AND c.control <> 'removed' AND c.deadline < ${today_at} THEN 1 ELSE 0 END) \
+                 AND c.control <> 'removed' AND c.deadline < ${first} THEN 1 ELSE 0 END) \
                  AS overdue \
-             FROM cards c LEFT JOIN ends en ON en.d = c.deadline \
-             WHERE {} AND c.executor IS NOT NULL \
+             FROM cards c WHERE {} AND c.executor IS NOT NULL \
              GROUP BY c.executor, COALESCE(c.unit, '') ORDER BY COALESCE(c.unit, ''), c.executor",
+            scope.condition()
+        );
+        let mut rows: Vec<ExecutionRow> = on_pool!(&self.pool, pool =>
+            bind_scope!(sqlx::query_as(&sql), scope).bind(today).fetch_all(pool).await)
+        .map_err(|e| self.failed("count cards per executor in", e))?;
+        if ends.is_empty() {
+            return Ok(rows);
+        }
+        let values: Vec<String> = (0..ends.len())
+            .map(|i| {
+                let n = first + 2 * i;
+                format!("(${n}, ${})", n + 1)
+            })
+            .collect();
+        // `ends` first, each deadline's cards found through `cards_deadlines`.
+        let sql = format!(
+            "WITH ends (d, e) AS (VALUES {}) \
+             SELECT c.executor, COALESCE(c.unit, '') AS unit, COUNT(*) AS on_time \
+             FROM ends en CROSS JOIN cards c WHERE c.deadline = en.d AND c.executed_at < en.e \
+             AND {} AND c.executor IS NOT NULL GROUP BY c.executor, COALESCE(c.unit, '')",
             values.join(", "),
             scope.condition()
         );
-        on_pool!(&self.pool, pool => {
-            let mut q = bind_scope!(sqlx::query_as(&sql), scope).bind(today);
+        let on_time: Vec<(String, String, i64)> = on_pool!(&self.pool, pool => {
+            let mut q = bind_scope!(sqlx::query_as(&sql), scope);
             for (d, e) in ends {
                 q = q.bind(d).bind(e);
             }
             q.fetch_all(pool).await
         })
-        .map_err(|e| self.failed("count cards per executor in", e))
+        .map_err(|e| self.failed("count cards executed on time in", e))?;
+        for (executor, unit, n) in on_time {
+            if let Some(row) = rows
+                .iter_mut()
+                .find(|r| r.executor == executor && r.unit == unit)
+            {
+                row.executed_on_time = n;
+                row.executed_late -= n;
+            }
+        }
+        Ok(rows)
     }
 }
