@@ -4,6 +4,7 @@
 //! for both; every page reads a card only through `access`, which decides who may read what.
 
 pub mod access;
+pub mod cards;
 pub mod history;
 pub mod home;
 pub mod labels;
@@ -12,7 +13,7 @@ pub mod reports;
 
 use axum::Router;
 use axum::extract::FromRef;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::portal::PortalState;
 
@@ -27,4 +28,20 @@ where
         .route("/registry/cards/{id}/history", get(history::page))
         .route("/registry/reports", get(reports::page))
         .route("/registry/reports/{file}", get(reports::file))
+        .route("/registry/cards/new", get(cards::new::page))
+        .route("/registry/cards", post(cards::new::create))
+        .route("/registry/cards/{id}", get(cards::page::page))
+        .route(
+            "/registry/cards/{id}/edit",
+            get(cards::edit::page).post(cards::edit::save),
+        )
+        .route("/registry/cards/{id}/register", post(cards::edit::register))
+        .route(
+            "/registry/cards/{id}/files",
+            post(cards::files::upload).layer(crate::portal::attachments::body_limit()),
+        )
+        .route(
+            "/registry/cards/{id}/files/{n}",
+            get(cards::files::download),
+        )
 }

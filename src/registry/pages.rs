@@ -16,4 +16,16 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "registry/reports.html",
         include_str!("../../templates/registry/reports.html"),
     ),
+    (
+        "registry/card_new.html",
+        include_str!("../../templates/registry/card_new.html"),
+    ),
+    (
+        "registry/card_form.html",
+        include_str!("../../templates/registry/card_form.html"),
+    ),
+    (
+        "registry/card.html",
+        include_str!("../../templates/registry/card.html"),
+    ),
 ];
