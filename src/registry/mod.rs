@@ -5,8 +5,11 @@
 
 pub mod access;
 pub mod cards;
+pub mod history;
 pub mod home;
+pub mod labels;
 pub mod pages;
+pub mod reports;
 
 use axum::Router;
 use axum::extract::{FromRef, Request, State};
@@ -26,6 +29,9 @@ where
 {
     Router::new()
         .route("/registry", get(home::page))
+        .route("/registry/cards/{id}/history", get(history::page))
+        .route("/registry/reports", get(reports::page))
+        .route("/registry/reports/{file}", get(reports::file))
         .route("/registry/cards/new", get(cards::new::page))
         .route("/registry/cards", post(cards::new::create))
         .route("/registry/cards/{id}", get(cards::page::page))

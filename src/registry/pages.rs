@@ -9,6 +9,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/registry/home.html"),
     ),
     (
+        "registry/history.html",
+        include_str!("../../templates/registry/history.html"),
+    ),
+    (
+        "registry/reports.html",
+        include_str!("../../templates/registry/reports.html"),
+    ),
+    (
         "registry/card_new.html",
         include_str!("../../templates/registry/card_new.html"),
     ),

@@ -7,6 +7,8 @@ mod actuation;
 mod anchoring;
 mod applications;
 mod attachments;
+mod card_history;
+mod card_reports;
 mod cards;
 mod case_files;
 mod case_lists;
@@ -44,6 +46,7 @@ pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRo
 pub use anchoring::{Checkpoint, PeerCheckpoint};
 pub use applications::ApplicationRow;
 pub use attachments::{AttachmentChange, AttachmentRow, NewAttachment, content_hash};
+pub use card_reports::{ExecutionRow, FlowRow, MAX_DEADLINES, ReportScope};
 pub use cards::{CardChange, CardFileRow, CardRow, HISTORY_FIELDS, NewCardFile, card_changes};
 pub use case_files::{CaseFileRow, NewCaseFile};
 pub use case_lists::{CasePage, CaseQuery};

@@ -1,10 +1,15 @@
 //! Verification of the case history: one hash chain over every case's events, read in pages.
 //! A rewritten or removed event breaks a link; a case removed with all its events leaves a gap;
-//! a case row whose state its events do not lead to was changed without an event.
+//! a case row whose state its events do not lead to was changed without an event. A registry
+//! card's row is held to its events (`case_id` = the card's id) the same way, field by field.
 
 use std::collections::HashMap;
 
-use crate::store::{GENESIS_HASH, Store, StoreError, case_event_hash};
+use serde_json::Value;
+
+use crate::store::{
+    CardRow, CaseEventRow, GENESIS_HASH, HISTORY_FIELDS, Store, StoreError, case_event_hash,
+};
 
 const PAGE: i64 = 1000;
 
@@ -69,7 +74,9 @@ pub async fn verify(store: &Store) -> Result<HistoryReport, StoreError> {
                 broken = true;
                 break;
             }
-            if matches!(e.kind.as_str(), "started" | "transition" | "migrated") {
+            if e.case_id.starts_with(CARD_PREFIX) {
+                // Held to its row by `verify_cards`.
+            } else if matches!(e.kind.as_str(), "started" | "transition" | "migrated") {
                 states.insert(e.case_id.clone(), e.to_state.clone());
             } else {
                 states.entry(e.case_id.clone()).or_insert(None);
@@ -114,6 +121,7 @@ pub async fn verify(store: &Store) -> Result<HistoryReport, StoreError> {
             }
         }
     }
+    verify_cards(store, &mut report).await?;
     if !broken {
         let mut orphans: Vec<&String> = states.keys().collect();
         orphans.sort();
@@ -124,4 +132,94 @@ pub async fn verify(store: &Store) -> Result<HistoryReport, StoreError> {
         }
     }
     Ok(report)
+}
+
+/// The prefix of a registry card's id, under which its events are in the chain.
+pub const CARD_PREFIX: &str = "card-";
+
+/// Holds every card row to its events, page by page of cards: versions one after another from
+/// 1, the row's version and status those of its last event, every field of `HISTORY_FIELDS` the
+/// value its last change set; no row without events and no events without a row. Each problem
+/// names the card, whatever else broke the chain.
+async fn verify_cards(store: &Store, report: &mut HistoryReport) -> Result<(), StoreError> {
+    let mut after = String::new();
+    loop {
+        let page = store.card_rows(&after, PAGE).await?;
+        let (Some(first), Some(last)) = (page.first(), page.last()) else {
+            break;
+        };
+        let events = store.card_events_between(&first.id, &last.id).await?;
+        after = last.id.clone();
+        for card in &page {
+            let own: Vec<&CaseEventRow> = events.iter().filter(|e| e.case_id == card.id).collect();
+            if let Some(problem) = card_problem(card, &own) {
+                report.problems.push(format!("card {}: {problem}", card.id));
+            }
+        }
+    }
+    for id in store.card_events_without_card().await? {
+        report.problems.push(format!(
+            "card {id}: its history is in the chain but the card itself was deleted"
+        ));
+    }
+    Ok(())
+}
+
+/// What is wrong with `card` given its events (oldest first), if anything.
+pub fn card_problem(card: &CardRow, events: &[&CaseEventRow]) -> Option<String> {
+    if events.is_empty() {
+        return Some(
+            "it has no history (its events were deleted, or the row was added by hand)".into(),
+        );
+    }
+    let mut fields = serde_json::Map::new();
+    let mut version = 0;
+    for e in events {
+        let detail: Value = serde_json::from_str(&e.detail).unwrap_or(Value::Null);
+        let Some(v) = detail.get("version").and_then(Value::as_i64) else {
+            return Some(format!(
+                "event {} of its history has no version: it was rewritten",
+                e.seq
+            ));
+        };
+        if v != version + 1 {
+            return Some(format!(
+                "its history jumps from version {version} to {v} (event {}): the events in \
+                 between were deleted",
+                e.seq
+            ));
+        }
+        version = v;
+        for change in detail["changes"].as_array().into_iter().flatten() {
+            if let Some(field) = change["field"].as_str() {
+                fields.insert(field.to_string(), change["new"].clone());
+            }
+        }
+    }
+    if card.version != version {
+        return Some(format!(
+            "the store says version {}, its history ends at version {version}: the row was \
+             changed without an event, or its last events were deleted",
+            card.version
+        ));
+    }
+    let last = events[events.len() - 1];
+    if last.to_state.as_deref() != Some(card.status.as_str()) {
+        return Some(format!(
+            "the store says status `{}`, its history leads to `{}`: the row was changed without \
+             an event",
+            card.status,
+            last.to_state.as_deref().unwrap_or_default()
+        ));
+    }
+    let row = serde_json::to_value(card).unwrap_or(Value::Null);
+    HISTORY_FIELDS
+        .iter()
+        .find(|f| row.get(**f).unwrap_or(&Value::Null) != fields.get(**f).unwrap_or(&Value::Null))
+        .map(|f| {
+            format!(
+                "its `{f}` in the store is not what its history last set: the row was changed \
+                 without an event"
+            )
+        })
 }

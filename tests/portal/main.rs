@@ -27,6 +27,8 @@ mod portal;
 mod prefill;
 mod procedure_versions;
 mod registry_cards;
+mod registry_history;
+mod registry_reports;
 mod results;
 mod sessions_store;
 mod sign_in;
