@@ -6,6 +6,7 @@
 pub mod access;
 pub mod home;
 pub mod pages;
+pub mod search;
 
 use axum::Router;
 use axum::extract::FromRef;
@@ -19,5 +20,7 @@ where
     S: Clone + Send + Sync + 'static,
     PortalState: FromRef<S>,
 {
-    Router::new().route("/registry", get(home::page))
+    Router::new()
+        .route("/registry", get(home::page))
+        .route("/registry/search", get(search::page::page))
 }

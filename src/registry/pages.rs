@@ -3,7 +3,13 @@
 //! registry page is written with `portal.pages` like any office page.
 
 /// The templates, by name. A new page adds its template here.
-pub const TEMPLATES: &[(&str, &str)] = &[(
-    "registry/home.html",
-    include_str!("../../templates/registry/home.html"),
-)];
+pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "registry/home.html",
+        include_str!("../../templates/registry/home.html"),
+    ),
+    (
+        "registry/search.html",
+        include_str!("../../templates/registry/search.html"),
+    ),
+];
