@@ -96,7 +96,7 @@ impl Store {
             let p = next(&mut binds, Bind::Text(number.clone()));
             let n = next(&mut binds, Bind::Int(number.chars().count() as i64));
             conditions.push(format!(
-                "(c.reg_number = {p} OR substr(c.reg_number, 1, {n}) = {p})"
+                "(c.reg_number = {p} OR substr(c.reg_number, 1, CAST({n} AS INTEGER)) = {p})"
             ));
         }
         if let Some(from) = &query.from {

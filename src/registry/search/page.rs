@@ -138,9 +138,7 @@ fn check(
         if NaiveDate::parse_from_str(&value, "%Y-%m-%d").is_err() {
             problems.push(Problem {
                 field,
-                message: format!(
-                    "{name}: введіть дату у форматі РРРР-ММ-ДД, наприклад 2026-12-07"
-                ),
+                message: format!("{name}: введіть дату у форматі РРРР-ММ-ДД, наприклад 2026-12-07"),
             });
             return None;
         }
@@ -311,8 +309,8 @@ pub async fn page(
         Err(e) => return unavailable(&portal, &chrome, &e.to_string()),
     };
     let detail = format!("searched, {} results", found.total);
-    if let Err(e) = access_log::record(&portal.store, &official, "registry-search", None, &detail)
-        .await
+    if let Err(e) =
+        access_log::record(&portal.store, &official, "registry-search", None, &detail).await
     {
         return unavailable(&portal, &chrome, &e.to_string());
     }
@@ -423,7 +421,10 @@ mod tests {
     #[test]
     fn words_of_the_query_are_stemmed_like_the_index() {
         let query = check(
-            &filters(&[("q", "Допомогою, ЗАЯВИ"), ("correspondent", "Пенсійного фонду")]),
+            &filters(&[
+                ("q", "Допомогою, ЗАЯВИ"),
+                ("correspondent", "Пенсійного фонду"),
+            ]),
             &journals(),
             &officials(),
         )
@@ -450,7 +451,10 @@ mod tests {
         .err()
         .unwrap();
         let fields: Vec<&str> = problems.iter().map(|p| p.field).collect();
-        assert_eq!(fields, ["q", "from", "executor", "status", "journal", "page"]);
+        assert_eq!(
+            fields,
+            ["q", "from", "executor", "status", "journal", "page"]
+        );
         let reversed = check(
             &filters(&[("from", "2026-12-07"), ("to", "2026-12-01")]),
             &journals(),

@@ -219,7 +219,10 @@ mod tests {
             "Рішення про призначення допомоги",
             &[
                 Line::new(Style::Heading, "Рішення про призначення допомоги"),
-                Line::new(Style::Body, "Заявниці Ґрещук Ользі Іванівні призначено допомогу."),
+                Line::new(
+                    Style::Body,
+                    "Заявниці Ґрещук Ользі Іванівні призначено допомогу.",
+                ),
             ],
         );
         let text = extract(Format::Pdf, &pdf).unwrap();
@@ -244,7 +247,11 @@ mod tests {
             ("content.xml", content.as_bytes()),
         ]);
         let text = extract(Format::Odt, &odt).unwrap();
-        let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
         assert_eq!(
             lines,
             vec!["Заява", "Прошу надати матеріальну & допомогу", "Друга"]
@@ -304,7 +311,10 @@ mod tests {
         }
         assert!(extract(Format::Odt, b"PK\x03\x04 broken").is_err());
         assert!(extract(Format::Docx, &zip_of(&[("other.xml", b"<a/>")])).is_err());
-        let odt = zip_of(&[("content.xml", b"<text:p>\xD0\x97\xD0\xB0\xD1\x8F\xD0\xB2\xD0\xB0<text:p><<")]);
+        let odt = zip_of(&[(
+            "content.xml",
+            b"<text:p>\xD0\x97\xD0\xB0\xD1\x8F\xD0\xB2\xD0\xB0<text:p><<",
+        )]);
         assert!(extract(Format::Odt, &odt).unwrap().contains("Заява"));
     }
 }

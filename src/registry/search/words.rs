@@ -80,31 +80,28 @@ fn is_apostrophe(c: char) -> bool {
 
 /// The stem of one lowercased word: a word with a digit or without Cyrillic letters as it is;
 /// otherwise its longest ending that leaves `MIN_STEM` letters stripped, a doubled «нн» of verbal
-/// nouns made single (рішення, рішень) and the alternation before «і» undone (допомозі, руці).
+/// nouns made single (рішення, рішень) and the stem's last consonant taken for its alternation's
+/// pair (г/з, к/ц, х/с), so that допомога meets допомозі and довідка довідці.
 pub fn stem(word: &str) -> String {
     if word.chars().any(|c| c.is_ascii_digit()) || !word.chars().any(is_cyrillic) {
         return word.to_string();
     }
     let letters = word.chars().count();
-    let Some(suffix) = SUFFIXES
+    let stripped = SUFFIXES
         .iter()
         .filter(|s| word.ends_with(*s) && letters - s.chars().count() >= MIN_STEM)
         .max_by_key(|s| s.chars().count())
-    else {
-        return collapse(word.to_string());
+        .map_or(word, |suffix| &word[..word.len() - suffix.len()]);
+    let mut stem = collapse(stripped.to_string());
+    let paired = match stem.chars().last() {
+        Some('з') => Some('г'),
+        Some('ц') => Some('к'),
+        Some('с') => Some('х'),
+        _ => None,
     };
-    let mut stem = collapse(word[..word.len() - suffix.len()].to_string());
-    if *suffix == "і" {
-        let alternated = match stem.chars().last() {
-            Some('з') => Some('г'),
-            Some('ц') => Some('к'),
-            Some('с') => Some('х'),
-            _ => None,
-        };
-        if let Some(c) = alternated {
-            stem.pop();
-            stem.push(c);
-        }
+    if let Some(c) = paired {
+        stem.pop();
+        stem.push(c);
     }
     stem
 }
@@ -136,10 +133,28 @@ mod tests {
     #[test]
     fn the_cases_of_a_noun_meet() {
         one_stem(&["допомога", "допомоги", "допомогу", "допомогою", "допомозі"]);
-        one_stem(&["заява", "заяви", "заяв", "заявою", "заяві", "заявами", "заявах"]);
+        one_stem(&[
+            "заява",
+            "заяви",
+            "заяв",
+            "заявою",
+            "заяві",
+            "заявами",
+            "заявах",
+        ]);
         one_stem(&["рішення", "рішенням", "рішенню", "рішень"]);
-        one_stem(&["документ", "документа", "документів", "документами", "документу"]);
+        one_stem(&[
+            "документ",
+            "документа",
+            "документів",
+            "документами",
+            "документу",
+        ]);
         one_stem(&["область", "області", "областю"]);
+        one_stem(&["вулиця", "вулиці", "вулицею"]);
+        one_stem(&["довідка", "довідки", "довідці", "довідкою"]);
+        one_stem(&["база", "бази", "базі"]);
+        one_stem(&["дорога", "дороги", "дорозі"]);
     }
 
     #[test]
