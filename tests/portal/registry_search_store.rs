@@ -11,16 +11,16 @@ use serde_json::json;
 
 use crate::common::db::{Db, execute};
 
-fn at(minutes: i64) -> DateTime<Utc> {
+pub fn at(minutes: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_796_000_000, 0).unwrap() + Duration::minutes(minutes)
 }
 
-fn id(n: u32) -> String {
+pub fn id(n: u32) -> String {
     format!("card-{n:032x}")
 }
 
 /// A registered card of `participant` numbered `number` on `date`, minute `minute`.
-fn card(n: u32, participant: &str, number: &str, summary: &str, minute: i64) -> CardRow {
+pub fn card(n: u32, participant: &str, number: &str, summary: &str, minute: i64) -> CardRow {
     let now = hromada::store::time_text(&at(minute));
     CardRow {
         id: id(n),
@@ -63,7 +63,7 @@ fn card(n: u32, participant: &str, number: &str, summary: &str, minute: i64) -> 
 }
 
 /// Writes `card` (new), its `files` and `people` in one transaction, as the registry does.
-async fn put(
+pub async fn put(
     store: &Store,
     card: &CardRow,
     files: &[(&str, &str, &[u8])],
