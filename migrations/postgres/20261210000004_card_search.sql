@@ -19,8 +19,8 @@ ALTER TABLE card_index_queue ADD COLUMN leased_by TEXT;
 ALTER TABLE card_index_queue ADD COLUMN leased_until TEXT;
 CREATE INDEX card_index_queue_by_time ON card_index_queue (queued_at);
 
--- The requisites filters without words, newest registration first.
-CREATE INDEX cards_by_registered ON cards (participant, registered_at, id);
-CREATE INDEX cards_by_kind ON cards (participant, kind, registered_at);
+-- The requisites filters without words, newest registration first (drafts, unregistered, last).
+CREATE INDEX cards_by_registered ON cards (participant, registered_at DESC NULLS LAST, id DESC);
+CREATE INDEX cards_by_kind ON cards (participant, kind, registered_at DESC NULLS LAST);
 CREATE INDEX cards_by_reg_date ON cards (participant, reg_date);
-CREATE INDEX cards_by_executor ON cards (executor, registered_at);
+CREATE INDEX cards_by_executor ON cards (executor, registered_at DESC NULLS LAST);

@@ -1,7 +1,7 @@
 //! The registry's search index and its query (REG-3): per card the version indexed and its
 //! stemmed words (SQLite FTS5 `card_words`, PostgreSQL tsvectors of the `simple` configuration,
 //! the same stems on both), the queue the indexer leases from, and one query a page that joins
-//! words, requisites and the reader's access rule.
+//! words, requisites and the reader's access rule, in two branches an index serves.
 
 use chrono::{DateTime, Utc};
 
@@ -31,11 +31,16 @@ pub struct CardQuery {
     pub per_page: i64,
 }
 
-/// One page of cards found, newest registration first, and how many were found in all.
+/// The most cards a search counts: past it the total reads "more than".
+pub const TOTAL_CAP: i64 = 10_000;
+
+/// One page of cards found, newest registration first, and how many were found in all (at
+/// most `TOTAL_CAP`, `more` when there are at least that many).
 #[derive(Debug, Clone)]
 pub struct CardPage {
     pub cards: Vec<CardRow>,
     pub total: i64,
+    pub more: bool,
 }
 
 /// The index row of one card: the version it was made from and its stems (space-separated).
@@ -143,7 +148,8 @@ impl Store {
                 ));
             }
         }
-        conditions.push((visible.sql)(binds.len() + 1));
+        let first = binds.len() + 1;
+        conditions.push((visible.sql)(first));
         let (participant, reader, official, today) = visible.binds.clone();
         binds.extend([
             Bind::Text(participant),
@@ -151,18 +157,43 @@ impl Store {
             Bind::Text(official),
             Bind::Text(today),
         ]);
+        // The rule's two ways in, as disjoint branches an index serves: the reader's own
+        // participant's cards, and the cards that concern them or a principal of theirs (a
+        // superset, which the rule itself then narrows).
+        let (p, r, me) = (first, first + 1, first + 2);
+        let own = format!("c.participant = ${p} AND ${r} = 1");
+        let concerned = format!(
+            "c.id IN (SELECT cp.card_id FROM card_people cp WHERE cp.official = ${me} \
+             OR cp.official IN (SELECT d.principal FROM delegations d WHERE d.deputy = ${me})) \
+             AND NOT (c.participant = ${p} AND ${r} = 1)"
+        );
+        let rest = conditions.join(" AND ");
         let per_page = query.per_page.max(1);
         let offset = (query.page.max(1) - 1) * per_page;
         let columns: Vec<String> = super::cards::COLUMNS
             .split(',')
             .map(|c| format!("c.{}", c.trim()))
             .collect();
+        let columns = columns.join(", ");
+        let key = "c.registered_at DESC NULLS LAST, c.id DESC";
+        let branch = |way: &str, limit: i64| {
+            format!(
+                "SELECT * FROM (SELECT {columns} FROM cards c WHERE {way} AND {rest} \
+                 ORDER BY {key} LIMIT {limit}) b"
+            )
+        };
+        let count = |way: &str| {
+            format!(
+                "(SELECT COUNT(*) FROM (SELECT 1 FROM cards c WHERE {way} AND {rest} \
+                 LIMIT {TOTAL_CAP}) n)"
+            )
+        };
+        let total = format!("{} + {}", count(&own), count(&concerned));
         let sql = format!(
-            "SELECT {}, COUNT(*) OVER () AS total FROM cards c WHERE {} \
-             ORDER BY c.registered_at DESC NULLS LAST, c.created_at DESC, c.id DESC \
-             LIMIT {per_page} OFFSET {offset}",
-            columns.join(", "),
-            conditions.join(" AND ")
+            "SELECT {columns}, {total} AS total FROM ({} UNION ALL {}) c \
+             ORDER BY {key} LIMIT {per_page} OFFSET {offset}",
+            branch(&own, offset + per_page),
+            branch(&concerned, offset + per_page),
         );
         let found: Vec<Found> = on_pool!(&self.pool, pool => {
             let mut q = sqlx::query_as(&sql);
@@ -175,10 +206,27 @@ impl Store {
             q.fetch_all(pool).await
         })
         .map_err(|e| self.failed("search the registry's cards in", e))?;
-        let total = found.first().map_or(0, |f| f.total);
+        let total = match found.first() {
+            Some(f) => f.total,
+            // Past the last page: the count alone.
+            None if offset > 0 => on_pool!(&self.pool, pool => {
+                let sql = format!("SELECT {total}");
+                let mut q = sqlx::query_scalar(&sql);
+                for bind in &binds {
+                    q = match bind {
+                        Bind::Text(t) => q.bind(t.as_str()),
+                        Bind::Int(i) => q.bind(*i),
+                    };
+                }
+                q.fetch_one(pool).await
+            })
+            .map_err(|e| self.failed("count the registry's cards found in", e))?,
+            None => 0,
+        };
         Ok(CardPage {
             cards: found.into_iter().map(|f| f.card).collect(),
-            total,
+            total: total.min(TOTAL_CAP),
+            more: total >= TOTAL_CAP,
         })
     }
 

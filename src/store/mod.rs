@@ -45,7 +45,7 @@ pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRo
 pub use anchoring::{Checkpoint, PeerCheckpoint};
 pub use applications::ApplicationRow;
 pub use attachments::{AttachmentChange, AttachmentRow, NewAttachment, content_hash};
-pub use card_search::{CardPage, CardQuery, CardWords, Visibility};
+pub use card_search::{CardPage, CardQuery, CardWords, TOTAL_CAP, Visibility};
 pub use cards::{CardChange, CardFileRow, CardRow, HISTORY_FIELDS, NewCardFile, card_changes};
 pub use case_files::{CaseFileRow, NewCaseFile};
 pub use case_lists::{CasePage, CaseQuery};

@@ -428,4 +428,31 @@ crate::both! {
         assert_eq!(found(&store, &asking("шуму"), &clerk()).await, [id(1)]);
         assert_eq!(store.card(&id(1)).await.unwrap().unwrap().summary, "Скарга на шум");
     }
+    async fn a_deputy_finds_what_the_principal_reads_while_the_delegation_holds(db: Db) {
+        let store = Store::connect(&db.url).await.unwrap();
+        example(&store).await;
+        drain(&store).await;
+        execute(
+            &db.url,
+            "INSERT INTO delegations (id, participant, unit, principal, deputy, decide, \
+             starts_on, ends_on, reason, created_by, created_at) VALUES ('d-1', 'city-council', \
+             'city-council/social-aid', 'koval-o', 'moroz-v', 0, '2026-12-01', '2026-12-10', \
+             'відпустка', 'tkachenko-o', '2026-11-30T08:00:00Z')",
+        )
+        .await;
+        let on = |today: &str| Visibility {
+            sql: Reader::visible_sql,
+            binds: ("city-council".into(), 0, "moroz-v".into(), today.into()),
+        };
+        assert_eq!(found(&store, &asking("допомога"), &on("2026-12-07")).await, [id(6), id(1)]);
+        assert!(found(&store, &asking("допомога"), &on("2026-12-11")).await.is_empty());
+        assert!(found(&store, &asking(""), &on("2026-11-30")).await.is_empty());
+        // Past the last page: no cards, the total still told.
+        let past = store
+            .search_cards(&CardQuery { page: 5, per_page: 2, ..asking("допомога") }, &clerk())
+            .await
+            .unwrap();
+        assert!(past.cards.is_empty());
+        assert_eq!((past.total, past.more), (3, false));
+    }
 }

@@ -263,6 +263,7 @@ pub async fn page(
         "asked": false,
         "cards": [],
         "total": 0,
+        "more": false,
         "page": 1,
         "pages": 1,
         "previous": null,
@@ -308,7 +309,11 @@ pub async fn page(
         Ok(found) => found,
         Err(e) => return unavailable(&portal, &chrome, &e.to_string()),
     };
-    let detail = format!("searched, {} results", found.total);
+    let detail = format!(
+        "searched, {}{} results",
+        if found.more { "over " } else { "" },
+        found.total
+    );
     if let Err(e) =
         access_log::record(&portal.store, &official, "registry-search", None, &detail).await
     {
@@ -332,6 +337,7 @@ pub async fn page(
     view["asked"] = json!(true);
     view["cards"] = found.cards.iter().map(|c| row(&compiled, c)).collect();
     view["total"] = json!(found.total);
+    view["more"] = json!(found.more);
     view["page"] = json!(query.page);
     view["pages"] = json!(pages);
     view["previous"] = json!((query.page > 1).then(|| link(query.page - 1)));
