@@ -72,13 +72,28 @@ enum Bind {
     Int(i64),
 }
 
+/// Binds `binds` to query `q` in order.
+macro_rules! bind_all {
+    ($q:ident, $binds:expr) => {
+        for bind in $binds {
+            $q = match bind {
+                Bind::Text(t) => $q.bind(t.as_str()),
+                Bind::Int(i) => $q.bind(*i),
+            };
+        }
+    };
+}
+
+struct Search {
+    page: String,
+    total: String,
+    binds: Vec<Bind>,
+    offset: i64,
+}
+
 impl Store {
-    /// The cards `query` finds that `visible` admits: one page and the total, in one query.
-    pub async fn search_cards(
-        &self,
-        query: &CardQuery,
-        visible: &Visibility,
-    ) -> Result<CardPage, StoreError> {
+    /// The SQL of a search: the page with the total, the total alone, their parameters.
+    fn search_sql(&self, query: &CardQuery, visible: &Visibility) -> Search {
         let postgres = matches!(self.pool, Pool::Postgres(_));
         let mut binds: Vec<Bind> = Vec::new();
         let next = |binds: &mut Vec<Bind>, value: Bind| {
@@ -195,14 +210,29 @@ impl Store {
             branch(&own, offset + per_page),
             branch(&concerned, offset + per_page),
         );
+        Search {
+            page: sql,
+            total: format!("SELECT {total}"),
+            binds,
+            offset,
+        }
+    }
+
+    /// The cards `query` finds that `visible` admits: one page and the total, in one query.
+    pub async fn search_cards(
+        &self,
+        query: &CardQuery,
+        visible: &Visibility,
+    ) -> Result<CardPage, StoreError> {
+        let Search {
+            page: sql,
+            total,
+            binds,
+            offset,
+        } = self.search_sql(query, visible);
         let found: Vec<Found> = on_pool!(&self.pool, pool => {
             let mut q = sqlx::query_as(&sql);
-            for bind in &binds {
-                q = match bind {
-                    Bind::Text(t) => q.bind(t.as_str()),
-                    Bind::Int(i) => q.bind(*i),
-                };
-            }
+            bind_all!(q, &binds);
             q.fetch_all(pool).await
         })
         .map_err(|e| self.failed("search the registry's cards in", e))?;
@@ -210,14 +240,8 @@ impl Store {
             Some(f) => f.total,
             // Past the last page: the count alone.
             None if offset > 0 => on_pool!(&self.pool, pool => {
-                let sql = format!("SELECT {total}");
-                let mut q = sqlx::query_scalar(&sql);
-                for bind in &binds {
-                    q = match bind {
-                        Bind::Text(t) => q.bind(t.as_str()),
-                        Bind::Int(i) => q.bind(*i),
-                    };
-                }
+                let mut q = sqlx::query_scalar(&total);
+                bind_all!(q, &binds);
                 q.fetch_one(pool).await
             })
             .map_err(|e| self.failed("count the registry's cards found in", e))?,
@@ -228,6 +252,34 @@ impl Store {
             total: total.min(TOTAL_CAP),
             more: total >= TOTAL_CAP,
         })
+    }
+
+    /// How the database runs `query` for `visible`, as its `EXPLAIN` shows it: for the bench, and
+    /// for a test that a search reads indexes rather than every card.
+    pub async fn search_plan(
+        &self,
+        query: &CardQuery,
+        visible: &Visibility,
+    ) -> Result<String, StoreError> {
+        let search = self.search_sql(query, visible);
+        let lines: Vec<String> = match &self.pool {
+            Pool::Sqlite(pool) => {
+                let sql = format!("EXPLAIN QUERY PLAN {}", search.page);
+                let mut q = sqlx::query_as::<_, (i64, i64, i64, String)>(&sql);
+                bind_all!(q, &search.binds);
+                q.fetch_all(pool)
+                    .await
+                    .map(|rows| rows.into_iter().map(|r| r.3).collect())
+            }
+            Pool::Postgres(pool) => {
+                let sql = format!("EXPLAIN {}", search.page);
+                let mut q = sqlx::query_scalar(&sql);
+                bind_all!(q, &search.binds);
+                q.fetch_all(pool).await
+            }
+        }
+        .map_err(|e| self.failed("explain a search in", e))?;
+        Ok(lines.join("\n"))
     }
 
     /// Takes up to `limit` queued cards for `holder` until `until` (leases of others expired by
