@@ -10,6 +10,7 @@ pub mod home;
 pub mod labels;
 pub mod pages;
 pub mod reports;
+pub mod search;
 
 use axum::Router;
 use axum::extract::{FromRef, Request, State};
@@ -48,6 +49,7 @@ where
             "/registry/cards/{id}/files/{n}",
             get(cards::files::download),
         )
+        .route("/registry/search", get(search::page::page))
 }
 
 /// Lets a request through to the registry only on the node `system { registry node=… }` names

@@ -28,4 +28,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "registry/card.html",
         include_str!("../../templates/registry/card.html"),
     ),
+    (
+        "registry/search.html",
+        include_str!("../../templates/registry/search.html"),
+    ),
 ];

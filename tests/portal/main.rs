@@ -29,6 +29,8 @@ mod procedure_versions;
 mod registry_cards;
 mod registry_history;
 mod registry_reports;
+mod registry_search;
+mod registry_search_store;
 mod results;
 mod sessions_store;
 mod sign_in;
