@@ -4,12 +4,13 @@
 //! for both; every page reads a card only through `access`, which decides who may read what.
 
 pub mod access;
+pub mod archive;
 pub mod home;
 pub mod pages;
 
 use axum::Router;
 use axum::extract::FromRef;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::portal::PortalState;
 
@@ -19,5 +20,30 @@ where
     S: Clone + Send + Sync + 'static,
     PortalState: FromRef<S>,
 {
-    Router::new().route("/registry", get(home::page))
+    Router::new()
+        .route("/registry", get(home::page))
+        .route("/registry/archive", get(archive::acts::overview))
+        .route("/registry/archive/review", get(archive::acts::review))
+        .route("/registry/archive/acts", post(archive::acts::draw))
+        .route("/registry/archive/acts/{id}", get(archive::acts::page))
+        .route(
+            "/registry/archive/acts/{id}/approve",
+            post(archive::acts::approve),
+        )
+        .route(
+            "/registry/archive/transfer",
+            post(archive::transfer::transfer),
+        )
+        .route(
+            "/registry/archive/holds",
+            get(archive::holds::list).post(archive::holds::place),
+        )
+        .route(
+            "/registry/archive/holds/{id}/release",
+            post(archive::holds::release),
+        )
+        .route(
+            "/registry/cards/{id}/original",
+            get(archive::original::package),
+        )
 }

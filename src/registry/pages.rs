@@ -3,7 +3,25 @@
 //! registry page is written with `portal.pages` like any office page.
 
 /// The templates, by name. A new page adds its template here.
-pub const TEMPLATES: &[(&str, &str)] = &[(
-    "registry/home.html",
-    include_str!("../../templates/registry/home.html"),
-)];
+pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "registry/home.html",
+        include_str!("../../templates/registry/home.html"),
+    ),
+    (
+        "registry/archive.html",
+        include_str!("../../templates/registry/archive.html"),
+    ),
+    (
+        "registry/archive_review.html",
+        include_str!("../../templates/registry/archive_review.html"),
+    ),
+    (
+        "registry/archive_act.html",
+        include_str!("../../templates/registry/archive_act.html"),
+    ),
+    (
+        "registry/archive_holds.html",
+        include_str!("../../templates/registry/archive_holds.html"),
+    ),
+];

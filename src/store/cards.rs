@@ -11,7 +11,7 @@ use super::attachments::content_hash;
 use super::cases::NewCaseEvent;
 use super::{Store, StoreError, Tx, on_pool, on_tx, time_text};
 
-const COLUMNS: &str = "id, participant, journal, direction, kind, status, period, seq, \
+pub(super) const COLUMNS: &str = "id, participant, journal, direction, kind, status, period, seq, \
      reg_number, reg_date, registered_at, case_code, summary, correspondent, \
      correspondent_number, correspondent_date, signer, addressees, unit, executor, deadline, \
      interim_deadline, control, execution_mark, executed_at, pages, paper, related, extra, \

@@ -6,6 +6,7 @@
 mod actuation;
 mod anchoring;
 mod applications;
+mod archive;
 mod attachments;
 mod cards;
 mod case_files;
@@ -43,6 +44,7 @@ mod tx;
 pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRow};
 pub use anchoring::{Checkpoint, PeerCheckpoint};
 pub use applications::ApplicationRow;
+pub use archive::{ActCardRow, ActRefused, ActRow, Approval, CLOSED_STATUSES, HoldRow};
 pub use attachments::{AttachmentChange, AttachmentRow, NewAttachment, content_hash};
 pub use cards::{CardChange, CardFileRow, CardRow, HISTORY_FIELDS, NewCardFile, card_changes};
 pub use case_files::{CaseFileRow, NewCaseFile};
