@@ -280,6 +280,13 @@ impl Store {
                     act.number, line.card_id
                 ))
             })?;
+            if !CLOSED_STATUSES.contains(&card.status.as_str()) {
+                return Err(StoreError::new(format!(
+                    "act {} lists card {}, which is `{}` now, not executed, filed or archived: \
+                     the act cannot be carried out as drawn up; draw up a new one",
+                    act.number, card.id, card.status
+                )));
+            }
             let (outcome, hold) = match self.holds_on_in(&mut tx, &card).await?.into_iter().next() {
                 Some(hold) => ("held", Some(hold)),
                 None => {
