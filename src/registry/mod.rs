@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod archive;
+pub mod cards;
 pub mod home;
 pub mod pages;
 
@@ -22,6 +23,22 @@ where
 {
     Router::new()
         .route("/registry", get(home::page))
+        .route("/registry/cards/new", get(cards::new::page))
+        .route("/registry/cards", post(cards::new::create))
+        .route("/registry/cards/{id}", get(cards::page::page))
+        .route(
+            "/registry/cards/{id}/edit",
+            get(cards::edit::page).post(cards::edit::save),
+        )
+        .route("/registry/cards/{id}/register", post(cards::edit::register))
+        .route(
+            "/registry/cards/{id}/files",
+            post(cards::files::upload).layer(crate::portal::attachments::body_limit()),
+        )
+        .route(
+            "/registry/cards/{id}/files/{n}",
+            get(cards::files::download),
+        )
         .route("/registry/archive", get(archive::acts::overview))
         .route("/registry/archive/review", get(archive::acts::review))
         .route("/registry/archive/acts", post(archive::acts::draw))

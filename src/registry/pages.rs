@@ -24,4 +24,16 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "registry/archive_holds.html",
         include_str!("../../templates/registry/archive_holds.html"),
     ),
+    (
+        "registry/card_new.html",
+        include_str!("../../templates/registry/card_new.html"),
+    ),
+    (
+        "registry/card_form.html",
+        include_str!("../../templates/registry/card_form.html"),
+    ),
+    (
+        "registry/card.html",
+        include_str!("../../templates/registry/card.html"),
+    ),
 ];

@@ -27,6 +27,7 @@ mod portal;
 mod prefill;
 mod procedure_versions;
 mod registry_archive;
+mod registry_cards;
 mod results;
 mod sessions_store;
 mod sign_in;

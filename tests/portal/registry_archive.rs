@@ -667,6 +667,37 @@ async fn registry_archive_transfer_and_the_original_package_over_http() {
     assert!(archived.archived_at.is_some());
     let events = store.case_events("card-pack").await.unwrap();
     assert_eq!(events.last().unwrap().actor, "official:savchenko-l");
+    // Archived, the card is read-only for a registrar: the edit form, a change, a new file.
+    let lysenko = portal.sign_in_official(&LYSENKO).await;
+    let edit = lysenko.get("/registry/cards/card-pack/edit").await;
+    assert_eq!(edit.status, 409, "{}", edit.body);
+    assert!(edit.body.contains("архів"), "{}", edit.body);
+    let change = lysenko
+        .post_form(
+            "/registry/cards/card-pack/edit",
+            &[("version", "2"), ("summary", "Інший зміст")],
+        )
+        .await;
+    assert_eq!(change.status, 409, "{}", change.body);
+    let upload = lysenko
+        .post_multipart(
+            "/registry/cards/card-pack/files",
+            &[("role", "annex")],
+            &[(
+                "file",
+                "more.pdf",
+                "application/pdf",
+                b"%PDF-1.7 more".to_vec(),
+            )],
+        )
+        .await;
+    assert_eq!(upload.status, 409, "{}", upload.body);
+    let unchanged = store.card("card-pack").await.unwrap().unwrap();
+    assert_eq!(
+        (unchanged.version, unchanged.summary.as_str()),
+        (2, "Лист card-pack")
+    );
+    assert_eq!(store.card_files("card-pack").await.unwrap().len(), 2);
     // Transferred twice is refused, nothing changed.
     assert_eq!(
         savchenko

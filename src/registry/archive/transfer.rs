@@ -14,6 +14,7 @@ use crate::portal::office::access_log;
 use crate::portal::office::official::Official;
 use crate::portal::office::users::starting;
 use crate::portal::sign_in::form_value;
+use crate::registry::cards::editable;
 use crate::spec::model::Permission;
 use crate::store::{CardChange, StoreError, time_text};
 
@@ -63,7 +64,7 @@ pub async fn transfer(
                 Some(card) if card.participant == official.participant() => card,
                 _ => return Ok(Err(Refusal::NotFound(id.clone()))),
             };
-            if !matches!(card.status.as_str(), "executed" | "filed") || card.archived_at.is_some() {
+            if !matches!(card.status.as_str(), "executed" | "filed") || editable(&card).is_err() {
                 let name = card.reg_number.clone().unwrap_or_else(|| card.id.clone());
                 return Ok(Err(Refusal::NotClosed(name, card.status)));
             }
