@@ -513,6 +513,41 @@ async fn registry_archive_review_act_approval_and_holds_over_http() {
             .status,
         409
     );
+    // The destroyed card keeps its metadata on its page; its file's content is gone.
+    let card = bondar.get("/registry/cards/card-letter").await;
+    assert_eq!(card.status, 200, "{}", card.body);
+    assert!(
+        card.body.contains("Знищено за актом") && text(&card.body).contains("card-letter/01-2026"),
+        "{}",
+        card.body
+    );
+    assert!(card.body.contains("вміст знищено"), "{}", card.body);
+    // Its original package still says what it was, with the digest of the file destroyed.
+    let (status, _, body) = bondar
+        .get_bytes("/registry/cards/card-letter/original")
+        .await;
+    assert_eq!(status, 200);
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(body)).unwrap();
+    assert!(
+        zip.by_name("files/1-a.pdf").is_err(),
+        "no content of a destroyed file"
+    );
+    let mut manifest = String::new();
+    zip.by_name("manifest.json")
+        .unwrap()
+        .read_to_string(&mut manifest)
+        .unwrap();
+    let manifest: Value = serde_json::from_str(&manifest).unwrap();
+    assert_eq!(manifest["card"]["status"], "destroyed");
+    assert_eq!(
+        manifest["files"][0]["sha256"],
+        content_hash(b"%PDF-1.7 letter")
+    );
+    assert!(
+        manifest["files"][0]["destroyed_at"].is_string(),
+        "{manifest}"
+    );
+    assert!(manifest["files"][0]["path"].is_null(), "{manifest}");
 
     // Released, the hold lets the card go in a new act.
     let holds = store.holds("city-council").await.unwrap();
