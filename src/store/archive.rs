@@ -149,6 +149,9 @@ impl Store {
         cards: &[(String, String)],
     ) -> Result<Result<ActRow, ActRefused>, StoreError> {
         let mut tx = self.begin().await?;
+        // Two acts drawn up at once would read the same last number: one waits for the other.
+        self.take_archive_turn(&mut tx, &act.participant, &act.drawn_at)
+            .await?;
         let year = act
             .number
             .rsplit('/')
@@ -359,7 +362,8 @@ impl Store {
         Ok(())
     }
 
-    /// Takes `participant`'s archive turn in `tx`: holds placed and acts approved queue on it.
+    /// Takes `participant`'s archive turn in `tx`: acts drawn up or approved and holds placed
+    /// queue on it, on any replica.
     async fn take_archive_turn(
         &self,
         tx: &mut Tx,

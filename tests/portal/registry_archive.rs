@@ -8,7 +8,8 @@ use std::io::Read;
 
 use chrono::{DateTime, TimeZone, Utc};
 use hromada::store::{
-    ActRefused, ActRow, Approval, CardChange, CardRow, HoldRow, NewCardFile, Store, content_hash,
+    ActRefused, ActRow, Approval, CardChange, CardRow, HoldRow, NewCardFile, OriginalRow, Store,
+    content_hash,
 };
 use serde_json::{Value, json};
 
@@ -633,6 +634,47 @@ async fn registry_archive_transfer_and_the_original_package_over_http() {
     assert_eq!(manifest["files"][0]["file_name"], "../лист.pdf");
     assert_eq!(manifest["files"][0]["sha256"], content_hash(&letter));
     assert_eq!(manifest["files"][1]["added_by"], "official:lysenko-t");
+    // A card the portal registered names the application it came from, as the originals keep it.
+    let mut from_portal = card_row("card-portal", "01-25", "registered", "2026-03-04");
+    from_portal.source = "portal".into();
+    from_portal.source_ref = Some("app-7".into());
+    make_card(&store, &from_portal, &[]).await;
+    let mut tx = store.begin().await.unwrap();
+    let original = OriginalRow {
+        kind: "application".into(),
+        record_id: "app-7".into(),
+        media_type: "application/json".into(),
+        digest: content_hash(b"{}"),
+        origin: "applicant:owner-7".into(),
+        destination: "participant:city-council".into(),
+        created_at: "2026-03-04T08:59:00Z".into(),
+        delivered_at: None,
+        retention: Some("applications".into()),
+    };
+    store.insert_original(&mut tx, &original).await.unwrap();
+    tx.commit().await.unwrap();
+    let (status, _, body) = bondar
+        .get_bytes("/registry/cards/card-portal/original")
+        .await;
+    assert_eq!(status, 200);
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(body)).unwrap();
+    let mut text_of = String::new();
+    zip.by_name("manifest.json")
+        .unwrap()
+        .read_to_string(&mut text_of)
+        .unwrap();
+    let manifest: Value = serde_json::from_str(&text_of).unwrap();
+    assert_eq!(manifest["origin"]["source"], "portal");
+    assert_eq!(
+        manifest["origin"]["original"]["origin"],
+        "applicant:owner-7"
+    );
+    assert_eq!(manifest["origin"]["original"]["record_id"], "app-7");
+    assert_eq!(
+        manifest["origin"]["original"]["created_at"],
+        "2026-03-04T08:59:00Z"
+    );
+
     // One with no documents role gets nothing, not even that the card exists.
     let romanenko = portal.sign_in_official(&ROMANENKO).await;
     assert_eq!(
