@@ -1,6 +1,7 @@
 //! Records management (H0309, H09xx): journal numbering patterns, one retention rule per record
 //! class (and case), unique case codes within a case index, journals of one participant whose
-//! registration numbers would collide, and the case an issued document is filed in.
+//! registration numbers would collide, the case an issued document is filed in, and that every
+//! journal's cards can be judged by a case index's retention (H0910, H0911).
 
 use std::collections::HashMap;
 
@@ -17,6 +18,8 @@ pub(super) fn check(c: &mut Checker) {
     case_duplicates(c);
     journal_collisions(c);
     filing_cases(c);
+    journals_without_case_index(c);
+    case_periods_agree(c);
 }
 
 /// The `{…}` placeholders of a numbering pattern, in order, or an error for an unclosed `{`.
@@ -229,6 +232,82 @@ fn filing_cases(c: &mut Checker) {
                 ))
                 .help("name the case with `case=\"…\"`, e.g. `issue \"decision\" journal=\"outgoing\" case=\"01-25\"`, with a code of the participant's case index"),
         );
+    }
+}
+
+/// H0910: in a spec that keeps case indexes, a journal whose participant has none: its cards
+/// fall in no case, so no retention period ever runs for them and no review lists them.
+fn journals_without_case_index(c: &mut Checker) {
+    let spec = c.spec();
+    if spec.case_indexes.is_empty() {
+        return;
+    }
+    let mut reported: Vec<&str> = Vec::new();
+    for j in &spec.journals {
+        if reported.contains(&j.participant.as_str())
+            || spec
+                .case_indexes
+                .iter()
+                .any(|ci| ci.participant == j.participant)
+        {
+            continue;
+        }
+        reported.push(&j.participant);
+        c.report(
+            Diagnostic::warning(
+                "H0910",
+                format!(
+                    "journal `{}` registers documents of `{}`, which has no case index",
+                    j.id, j.participant
+                ),
+            )
+            .at(c.at(Kind::Journal, &j.id, "/participant"))
+            .detail(
+                "a card's retention comes from its case in its participant's case index for \
+                 the card's year; without one its period never runs and no expert review lists it",
+            )
+            .help(format!(
+                "declare `case-index \"{}-2026\" {{ participant \"{}\"; year 2026; case \"01-01\" \
+                 title=\"…\" retention=\"5y\" }}` with the participant's cases",
+                j.participant, j.participant
+            )),
+        );
+    }
+}
+
+/// H0911: a retention rule for the documents of a case whose period differs from the one the
+/// case index gives that case: the review counts the case index's, so the rule would mislead.
+fn case_periods_agree(c: &mut Checker) {
+    let spec = c.spec();
+    for r in &spec.retention {
+        let (crate::spec::model::RecordClass::Document, Some(code)) = (r.record, &r.case) else {
+            continue;
+        };
+        for ci in &spec.case_indexes {
+            let Some(i) = ci.cases.iter().position(|k| &k.code == code) else {
+                continue;
+            };
+            let case = &ci.cases[i];
+            if case.retention == r.period {
+                continue;
+            }
+            c.report(
+                Diagnostic::error(
+                    "H0911",
+                    format!(
+                        "retention rule `{}` keeps documents of case `{code}` for `{}`, but case \
+                         index `{}` keeps that case for `{}`",
+                        r.id, r.period, ci.id, case.retention
+                    ),
+                )
+                .at(c.at(Kind::Retention, &r.id, "/period"))
+                .related(
+                    c.at(Kind::CaseIndex, &ci.id, &format!("/cases/{i}/retention")),
+                    "the case index's period, which the expert review counts",
+                )
+                .help("write the same period in both, as the list of standard documents sets it"),
+            );
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 //! for both; every page reads a card only through `access`, which decides who may read what.
 
 pub mod access;
+pub mod archive;
 pub mod cards;
 pub mod history;
 pub mod home;
@@ -50,6 +51,30 @@ where
             get(cards::files::download),
         )
         .route("/registry/search", get(search::page::page))
+        .route("/registry/archive", get(archive::acts::overview))
+        .route("/registry/archive/review", get(archive::acts::review))
+        .route("/registry/archive/acts", post(archive::acts::draw))
+        .route("/registry/archive/acts/{id}", get(archive::acts::page))
+        .route(
+            "/registry/archive/acts/{id}/approve",
+            post(archive::acts::approve),
+        )
+        .route(
+            "/registry/archive/transfer",
+            post(archive::transfer::transfer),
+        )
+        .route(
+            "/registry/archive/holds",
+            get(archive::holds::list).post(archive::holds::place),
+        )
+        .route(
+            "/registry/archive/holds/{id}/release",
+            post(archive::holds::release),
+        )
+        .route(
+            "/registry/cards/{id}/original",
+            get(archive::original::package),
+        )
 }
 
 /// Lets a request through to the registry only on the node `system { registry node=… }` names

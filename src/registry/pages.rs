@@ -17,6 +17,22 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/registry/reports.html"),
     ),
     (
+        "registry/archive.html",
+        include_str!("../../templates/registry/archive.html"),
+    ),
+    (
+        "registry/archive_review.html",
+        include_str!("../../templates/registry/archive_review.html"),
+    ),
+    (
+        "registry/archive_act.html",
+        include_str!("../../templates/registry/archive_act.html"),
+    ),
+    (
+        "registry/archive_holds.html",
+        include_str!("../../templates/registry/archive_holds.html"),
+    ),
+    (
         "registry/card_new.html",
         include_str!("../../templates/registry/card_new.html"),
     ),

@@ -155,7 +155,8 @@ impl Store {
         on_tx!(&mut tx, t => sqlx::query(
             "DELETE FROM attachment_blobs WHERE sha256 = $1 \
              AND NOT EXISTS (SELECT 1 FROM draft_attachments WHERE sha256 = $1) \
-             AND NOT EXISTS (SELECT 1 FROM case_attachments WHERE sha256 = $1)")
+             AND NOT EXISTS (SELECT 1 FROM case_attachments WHERE sha256 = $1) \
+             AND NOT EXISTS (SELECT 1 FROM card_files WHERE sha256 = $1 AND destroyed_at IS NULL)")
             .bind(&hash)
             .execute(&mut **t)
             .await
@@ -203,7 +204,8 @@ impl Store {
              AND NOT EXISTS \
              (SELECT 1 FROM case_attachments WHERE case_attachments.sha256 = attachment_blobs.sha256) \
              AND NOT EXISTS \
-             (SELECT 1 FROM card_files WHERE card_files.sha256 = attachment_blobs.sha256)")
+             (SELECT 1 FROM card_files WHERE card_files.sha256 = attachment_blobs.sha256 \
+             AND card_files.destroyed_at IS NULL)")
             .execute(pool)
             .await
             .map(|done| done.rows_affected()))

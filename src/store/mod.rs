@@ -6,6 +6,7 @@
 mod actuation;
 mod anchoring;
 mod applications;
+mod archive;
 mod attachments;
 mod card_history;
 mod card_reports;
@@ -46,6 +47,7 @@ mod tx;
 pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRow};
 pub use anchoring::{Checkpoint, PeerCheckpoint};
 pub use applications::ApplicationRow;
+pub use archive::{ActCardRow, ActRefused, ActRow, Approval, CLOSED_STATUSES, HoldRow};
 pub use attachments::{AttachmentChange, AttachmentRow, NewAttachment, content_hash};
 pub use card_reports::{ExecutionRow, FlowRow, MAX_DEADLINES, ReportScope};
 pub use card_search::{CardPage, CardQuery, CardWords, TOTAL_CAP, Visibility};

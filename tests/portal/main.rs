@@ -26,6 +26,7 @@ mod polls;
 mod portal;
 mod prefill;
 mod procedure_versions;
+mod registry_archive;
 mod registry_cards;
 mod registry_history;
 mod registry_reports;

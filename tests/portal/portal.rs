@@ -542,3 +542,18 @@ impl Browser {
         }
     }
 }
+
+impl Portal {
+    /// The appliance's own SQLite store opened beside it, where tests set up rows (cards before
+    /// their pages exist) or rewrite them as a tamperer would.
+    pub async fn store(&self) -> hromada::store::Store {
+        hromada::store::Store::connect(&self.store_url())
+            .await
+            .unwrap()
+    }
+
+    /// The URL of the appliance's SQLite store.
+    pub fn store_url(&self) -> String {
+        hromada::store::Store::sqlite_url(&data_dir(&self.city).join("hromada.db"))
+    }
+}
