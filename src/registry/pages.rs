@@ -3,7 +3,29 @@
 //! registry page is written with `portal.pages` like any office page.
 
 /// The templates, by name. A new page adds its template here.
-pub const TEMPLATES: &[(&str, &str)] = &[(
-    "registry/home.html",
-    include_str!("../../templates/registry/home.html"),
-)];
+pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "registry/home.html",
+        include_str!("../../templates/registry/home.html"),
+    ),
+    (
+        "registry/resolutions.html",
+        include_str!("../../templates/registry/resolutions.html"),
+    ),
+    (
+        "registry/tasks.html",
+        include_str!("../../templates/registry/tasks.html"),
+    ),
+    (
+        "registry/task.html",
+        include_str!("../../templates/registry/task.html"),
+    ),
+    (
+        "registry/control.html",
+        include_str!("../../templates/registry/control.html"),
+    ),
+    (
+        "registry/delegations.html",
+        include_str!("../../templates/registry/delegations.html"),
+    ),
+];

@@ -190,3 +190,32 @@ impl Store {
         .map_err(|e| self.failed("count a card's open work in", e))
     }
 }
+
+impl Store {
+    /// The cards of `participant` on control (`control` = `on`), nearest deadline first.
+    pub async fn cards_on_control(
+        &self,
+        participant: &str,
+        limit: i64,
+    ) -> Result<Vec<super::CardRow>, StoreError> {
+        on_pool!(&self.pool, pool => sqlx::query_as(
+            "SELECT c.* FROM cards c WHERE c.participant = $1 AND c.control = 'on' \
+             ORDER BY c.deadline, c.id LIMIT $2")
+            .bind(participant).bind(limit.clamp(1, 1000)).fetch_all(pool).await)
+        .map_err(|e| self.failed("read the cards on control from", e))
+    }
+
+    /// The registered cards of `participant` that no resolution reached yet, oldest first.
+    pub async fn cards_awaiting_resolution(
+        &self,
+        participant: &str,
+        limit: i64,
+    ) -> Result<Vec<super::CardRow>, StoreError> {
+        on_pool!(&self.pool, pool => sqlx::query_as(
+            "SELECT c.* FROM cards c WHERE c.participant = $1 AND c.status = 'registered' \
+             AND c.control = 'none' AND NOT EXISTS (SELECT 1 FROM resolutions r \
+             WHERE r.card_id = c.id) ORDER BY c.registered_at, c.id LIMIT $2")
+            .bind(participant).bind(limit.clamp(1, 1000)).fetch_all(pool).await)
+        .map_err(|e| self.failed("read the cards awaiting a resolution from", e))
+    }
+}

@@ -434,6 +434,18 @@ impl Engine {
         if let Some(done) = self.replay(request.key, &fingerprint).await? {
             return Ok(done);
         }
+        let (runnable, draft, steps, state) = self.plan_fire(&request, details).await?;
+        self.write_fire(&request, &fingerprint, &runnable, &draft, &steps, state)
+            .await
+    }
+
+    /// Plans transition `request.event` on the case as stored: the role and guard judged, the
+    /// calls of the states entered made, the automatic transitions followed; the state it leaves.
+    pub(super) async fn plan_fire(
+        &self,
+        request: &Fire<'_>,
+        details: Option<&Value>,
+    ) -> Result<(Arc<Runnable>, Draft, Vec<PlannedStep>, String), EngineError> {
         let row = self
             .store
             .case(request.case_id)
@@ -444,7 +456,7 @@ impl Engine {
         if let Some(details) = details {
             merge_decision(&mut draft, details);
         }
-        self.allowed(&runnable, &draft, &request)?;
+        self.allowed(&runnable, &draft, request)?;
         let state = draft.row.state.clone();
         let t = transition(&runnable, &state, request.event)?.clone();
         apply_decision(&mut draft, &t);
@@ -457,8 +469,7 @@ impl Engine {
             details: details.cloned(),
         }];
         self.follow(&runnable, &mut draft, &mut steps).await;
-        self.write_fire(&request, &fingerprint, &runnable, &draft, &steps, state)
-            .await
+        Ok((runnable, draft, steps, state))
     }
 
     async fn write_fire(
@@ -880,7 +891,7 @@ pub(super) fn check_key(key: &str) -> Result<(), EngineError> {
     Ok(())
 }
 
-fn fire_fingerprint(request: &Fire, details: Option<&Value>) -> String {
+pub(super) fn fire_fingerprint(request: &Fire, details: Option<&Value>) -> String {
     fingerprint(&json!({
         "fire": request.event, "case": request.case_id, "actor": request.actor,
         "on-behalf": request.on_behalf, "seen": request.seen_state, "details": details,

@@ -9,8 +9,8 @@ use crate::store::{CaseRequestRow, CaseRow, Tx, time_text};
 
 use super::actions::{self, OWN_DEADLINE, schedule};
 use super::engine::{
-    Actor, Applicant, Draft, Engine, EngineError, Moved, PlannedStep, check_key, draft_of,
-    fingerprint, new_case_id, new_event,
+    Actor, Applicant, Draft, Engine, EngineError, Fire, Moved, PlannedStep, check_key, draft_of,
+    fingerprint, fire_fingerprint, new_case_id, new_event,
 };
 
 /// A request to start a case of work.
@@ -128,6 +128,54 @@ impl Engine {
         if !self.store().record_case_request(tx, &record).await? {
             return Err(EngineError::KeyReused {
                 key: work.key.into(),
+            });
+        }
+        Ok(moved)
+    }
+
+    /// Fires `request` with the caller's own writes in `tx`: planned on the case as stored,
+    /// written (if nobody moved the case meanwhile) and its key recorded, uncommitted.
+    pub async fn fire_in(&self, tx: &mut Tx, request: Fire<'_>) -> Result<Moved, EngineError> {
+        check_key(request.key)?;
+        let fingerprint = fire_fingerprint(&request, None);
+        if let Some(done) = self.replay_in(tx, request.key, &fingerprint).await? {
+            return Ok(done);
+        }
+        let (runnable, draft, steps, state) = self.plan_fire(&request, None).await?;
+        let mut current = draft_of(
+            self.store()
+                .case_in(tx, request.case_id)
+                .await?
+                .ok_or_else(|| EngineError::UnknownCase(request.case_id.to_string()))?,
+        )?;
+        if current.row.version != draft.row.version {
+            return Err(EngineError::Stale {
+                case_id: request.case_id.to_string(),
+                seen: request.seen_state.to_string(),
+                now: current.row.state,
+            });
+        }
+        let moved = actions::write(
+            self,
+            tx,
+            &runnable,
+            request.actor,
+            request.on_behalf,
+            &mut current,
+            &steps,
+            Some(state),
+        )
+        .await?;
+        let record = CaseRequestRow {
+            key: request.key.to_string(),
+            case_id: moved.case_id.clone(),
+            fingerprint,
+            result: serde_json::to_string(&moved).expect("a result serialises"),
+            created_at: time_text(&self.clock().now()),
+        };
+        if !self.store().record_case_request(tx, &record).await? {
+            return Err(EngineError::KeyReused {
+                key: request.key.into(),
             });
         }
         Ok(moved)
