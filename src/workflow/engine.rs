@@ -186,6 +186,14 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether `id` is an e-service of the applied revision.
+    pub(super) fn is_e_service(&self, id: &str) -> bool {
+        self.current
+            .load()
+            .as_ref()
+            .is_some_and(|c| c.e_services.contains_key(id))
+    }
+
     /// The revision new cases start on, if one was applied.
     pub fn revision(&self) -> Option<String> {
         self.current.load().as_ref().map(|c| c.revision.clone())

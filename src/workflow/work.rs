@@ -56,10 +56,10 @@ impl Engine {
         let revision = self.revision().ok_or(EngineError::NoRevision)?;
         let runnable = self.runnable_in(tx, &revision, work.workflow).await?;
         let def = &runnable.definition;
-        if def.e_service(work.of).is_some() {
+        if def.e_service(work.of).is_some() || self.is_e_service(work.of) {
             return Err(EngineError::Invalid(format!(
-                "`{}` is an e-service of workflow `{}`: start its cases as applications",
-                work.of, work.workflow
+                "`{}` is an e-service: start its cases as applications, not as work",
+                work.of
             )));
         }
         let start = def.state(&def.workflow.start).ok_or_else(|| {

@@ -896,3 +896,191 @@ async fn registry_resolutions_let_a_deputy_act_for_their_principal_only_within_t
     assert_eq!(page.status, 404, "{}", page.body);
     assert_eq!(store.case(&later).await.unwrap().unwrap().outcome, None);
 }
+
+/// The engine's registry calls: the execution workflow makes none.
+struct NoCalls;
+
+impl hromada::workflow::calls::Registries for NoCalls {
+    fn call<'a>(
+        &'a self,
+        _: hromada::workflow::calls::RegistryCall<'a>,
+    ) -> hromada::workflow::calls::BoxFuture<'a, hromada::workflow::calls::RegistryAnswer> {
+        Box::pin(async {
+            hromada::workflow::calls::RegistryAnswer::Failed {
+                reason: "no registry is called".into(),
+            }
+        })
+    }
+}
+
+mod on_both_stores {
+    use std::sync::Arc;
+
+    use hromada::store::{DelegationRow, ResolutionExecutorRow, Store};
+    use hromada::workflow::clock::FakeClock;
+    use hromada::workflow::engine::{Actor, Applicant, Engine, EngineError, Fire};
+    use hromada::workflow::work::Work;
+    use serde_json::json;
+
+    use super::{NoCalls, at, registered};
+    use crate::common::db::Db;
+
+    fn delegation(id: &str, deputy: &str, ends_on: &str) -> DelegationRow {
+        DelegationRow {
+            id: id.into(),
+            participant: "city-council".into(),
+            unit: "city-council/social-aid".into(),
+            principal: "moroz-v".into(),
+            deputy: deputy.into(),
+            decide: 1,
+            starts_on: "2026-12-21".into(),
+            ends_on: ends_on.into(),
+            reason: "Відпустка".into(),
+            created_by: "moroz-v".into(),
+            created_at: "2026-12-21T09:00:00Z".into(),
+            revoked_at: None,
+            revoked_by: None,
+        }
+    }
+
+    crate::both! {
+        async fn registry_resolutions_work_and_delegations_keep_to_the_store(db: Db) {
+            let store = Store::connect(&db.url).await.unwrap();
+            let spec = hromada::spec::load(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))).spec;
+            let clock = FakeClock::at(at("2026-12-21T09:00:00Z"));
+            let engine = Engine::new(store.clone(), Arc::new(clock.clone()), Arc::new(NoCalls));
+            engine.apply_revision("r1", &spec).await.unwrap();
+            let doc = registered(&store, "30/01-2026", "2026-12-21T09:00:00Z", "2026-12-21").await;
+            let subject = Applicant { id: doc.id.clone(), name: "30/01-2026".into(), email: None };
+            let actor = Actor::Official("bondar-a".into());
+            let data = json!({"card": doc.id});
+            let work = |key: &'static str, deadline| Work {
+                key,
+                workflow: "document-execution",
+                of: "registry",
+                subject: &subject,
+                data: &data,
+                assignee: "moroz-v",
+                deadline,
+                actor: &actor,
+                on_behalf: None,
+            };
+            // Started in a transaction that is rolled back, the case and its timers are gone.
+            let mut tx = store.begin().await.unwrap();
+            let lost = engine.start_work(&mut tx, work("lost", at("2026-12-31T22:00:00Z"))).await.unwrap();
+            drop(tx);
+            assert_eq!(store.case(&lost.case_id).await.unwrap(), None);
+            assert!(store.pending_timers(&lost.case_id).await.unwrap().is_empty());
+            // An e-service's id is no case of work.
+            let mut tx = store.begin().await.unwrap();
+            let refused = engine
+                .start_work(&mut tx, Work { of: "material-aid", ..work("aid", at("2026-12-31T22:00:00Z")) })
+                .await;
+            assert!(matches!(refused, Err(EngineError::Invalid(_))), "{refused:?}");
+            drop(tx);
+
+            let mut tx = store.begin().await.unwrap();
+            let moved = engine.start_work(&mut tx, work("kept", at("2026-12-31T22:00:00Z"))).await.unwrap();
+            let res = hromada::store::ResolutionRow {
+                id: "res-0001".into(), card_id: doc.id.clone(), parent: None,
+                author: "bondar-a".into(), acting_for: None, main_executor: "moroz-v".into(),
+                co_executors: "[]".into(), informed: "[]".into(), task: "Т".into(),
+                deadline: "2026-12-31".into(), interim_deadline: None,
+                created_at: "2026-12-21T09:00:00Z".into(), canonical: "{}".into(),
+                seal: vec![1, 2, 3], sealed_by: "city-council".into(),
+            };
+            store.insert_resolution(&mut tx, &res).await.unwrap();
+            store.add_resolution_executor(&mut tx, &ResolutionExecutorRow {
+                resolution_id: res.id.clone(), official: "moroz-v".into(),
+                relation: "main".into(), case_id: moved.case_id.clone(),
+            }).await.unwrap();
+            tx.commit().await.unwrap();
+            // The same key again starts nothing new.
+            let mut tx = store.begin().await.unwrap();
+            let again = engine.start_work(&mut tx, work("kept", at("2026-12-31T22:00:00Z"))).await.unwrap();
+            assert_eq!(again.case_id, moved.case_id);
+            drop(tx);
+
+            let case = store.case(&moved.case_id).await.unwrap().unwrap();
+            assert_eq!((case.e_service.as_str(), case.assignee.as_deref(), case.role.as_deref()),
+                       ("registry", Some("moroz-v"), Some("assignee")));
+            assert!(case.deadline_at.as_deref().unwrap().starts_with("2026-12-31T22:00:00"));
+            let timers = store.pending_timers(&moved.case_id).await.unwrap();
+            assert_eq!(timers.len(), 3, "deadline, reminder and escalation: {timers:?}");
+            assert!(timers.iter().all(|t| t.due_at >= at("2026-12-29T22:00:00Z")), "{timers:?}");
+
+            // A moved deadline moves every timer; a release ends them.
+            let mut tx = store.begin().await.unwrap();
+            let old = engine
+                .move_deadline_in(&mut tx, &moved.case_id, at("2027-01-15T22:00:00Z"), (&actor, None), "Підстава")
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            assert!(old.unwrap().starts_with("2026-12-31T22:00:00"));
+            let timers = store.pending_timers(&moved.case_id).await.unwrap();
+            assert_eq!(timers.len(), 3);
+            assert!(timers.iter().all(|t| t.due_at >= at("2027-01-12T22:00:00Z")), "{timers:?}");
+
+            // Only the assignee (or who acts for them) fires its transitions.
+            let fire = |who: &'static str, on_behalf: Option<&'static str>, key: &'static str| {
+                (Actor::Official(who.into()), on_behalf, key)
+            };
+            let (koval, _, _) = fire("koval-o", None, "k");
+            let mut tx = store.begin().await.unwrap();
+            let denied = engine.fire_in(&mut tx, Fire {
+                key: "koval-takes", case_id: &moved.case_id, event: "take", actor: &koval,
+                on_behalf: None, seen_state: "assigned",
+            }).await;
+            assert!(matches!(denied, Err(EngineError::NotAllowed { .. })), "{denied:?}");
+            drop(tx);
+            let mut tx = store.begin().await.unwrap();
+            engine.fire_in(&mut tx, Fire {
+                key: "koval-takes-for-moroz", case_id: &moved.case_id, event: "take", actor: &koval,
+                on_behalf: Some("official:moroz-v"), seen_state: "assigned",
+            }).await.unwrap();
+            tx.commit().await.unwrap();
+            let history = store.case_events(&moved.case_id).await.unwrap();
+            let taken = history.iter().find(|e| e.kind == "transition").unwrap();
+            assert_eq!((taken.actor.as_str(), taken.on_behalf.as_deref()),
+                       ("official:koval-o", Some("official:moroz-v")));
+            // Entering `in-work` scheduled its timers from the case's own deadline.
+            let case = store.case(&moved.case_id).await.unwrap().unwrap();
+            assert!(case.deadline_at.as_deref().unwrap().starts_with("2027-01-15T22:00:00"));
+
+            let tasks = store.tasks_of("koval-o", &["moroz-v".to_string()], 10).await.unwrap();
+            assert_eq!(tasks.len(), 1);
+            assert_eq!((tasks[0].state.as_str(), tasks[0].deadline.as_str()), ("in-work", "2026-12-31"));
+            assert!(store.tasks_of("koval-o", &[], 10).await.unwrap().is_empty());
+            let mut tx = store.begin().await.unwrap();
+            assert_eq!(store.open_main_work_in(&mut tx, &doc.id).await.unwrap(), 1);
+            engine.release_in(&mut tx, &moved.case_id, (&actor, None), "Знято з контролю").await.unwrap();
+            tx.commit().await.unwrap();
+            assert!(store.pending_timers(&moved.case_id).await.unwrap().is_empty());
+            assert_eq!(store.case(&moved.case_id).await.unwrap().unwrap().deadline_at, None);
+            let report = hromada::workflow::history::verify(&store).await.unwrap();
+            assert!(report.problems.iter().all(|p| !p.contains(&moved.case_id)),
+                    "the case chain does not hold the work's case: {:?}", report.problems);
+
+            // Delegations: in force for their dates only, listed, revoked once.
+            let mut tx = store.begin().await.unwrap();
+            store.insert_delegation(&mut tx, &delegation("del-1", "koval-o", "2026-12-24")).await.unwrap();
+            store.insert_delegation(&mut tx, &delegation("del-2", "tkachenko-o", "2026-12-31")).await.unwrap();
+            tx.commit().await.unwrap();
+            assert_eq!(store.delegations_to("koval-o", "2026-12-22").await.unwrap().len(), 1);
+            assert!(store.delegations_to("koval-o", "2026-12-25").await.unwrap().is_empty());
+            assert_eq!(store.delegations_of("city-council", None).await.unwrap().len(), 2);
+            assert_eq!(store.delegations_of("city-council", Some("tkachenko-o")).await.unwrap().len(), 1);
+            assert!(store.delegations_of("vodokanal", None).await.unwrap().is_empty());
+            let mut tx = store.begin().await.unwrap();
+            assert!(store.revoke_delegation(&mut tx, "del-1", "moroz-v", "2026-12-22T09:00:00Z").await.unwrap());
+            assert!(!store.revoke_delegation(&mut tx, "del-1", "moroz-v", "2026-12-22T10:00:00Z").await.unwrap());
+            tx.commit().await.unwrap();
+            assert!(store.delegations_to("koval-o", "2026-12-22").await.unwrap().is_empty());
+            let kept = store.delegation("del-1").await.unwrap().unwrap();
+            assert_eq!(kept.revoked_at.as_deref(), Some("2026-12-22T09:00:00Z"));
+            assert!(store.cards_awaiting_resolution("city-council", 10).await.unwrap().is_empty(),
+                    "a card with a resolution awaits none");
+            let _ = clock;
+        }
+    }
+}
