@@ -486,9 +486,10 @@ pub(super) async fn notify(
     let store = engine.store();
     let now = time_text(&at);
     let case_id = &draft.row.id;
-    let subject = match runnable.definition.e_service(&draft.row.e_service) {
+    let e_service = runnable.definition.e_service(&draft.row.e_service);
+    let subject = match e_service {
         Some(e) => format!("{}: заява {}", e.title, short(case_id)),
-        None => format!("Заява {}", short(case_id)),
+        None => format!("Документ № {}", draft.row.applicant_name),
     };
     let mut reached = Vec::new();
     for r in recipients(engine, runnable, draft, &n.to) {
@@ -518,7 +519,10 @@ pub(super) async fn notify(
                         key,
                         to,
                         subject: subject.clone(),
-                        body: format!("{}\n\nЗаява {case_id}", n.message),
+                        body: match e_service {
+                            Some(_) => format!("{}\n\nЗаява {case_id}", n.message),
+                            None => n.message.clone(),
+                        },
                         case_id: Some(case_id.clone()),
                     },
                 )
