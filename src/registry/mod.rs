@@ -4,6 +4,7 @@
 //! for both; every page reads a card only through `access`, which decides who may read what.
 
 pub mod access;
+pub mod cards;
 pub mod home;
 pub mod pages;
 pub mod resolutions;
@@ -23,6 +24,22 @@ where
     use resolutions::{control, delegations, pages as resolution_pages, tasks};
     Router::new()
         .route("/registry", get(home::page))
+        .route("/registry/cards/new", get(cards::new::page))
+        .route("/registry/cards", post(cards::new::create))
+        .route("/registry/cards/{id}", get(cards::page::page))
+        .route(
+            "/registry/cards/{id}/edit",
+            get(cards::edit::page).post(cards::edit::save),
+        )
+        .route("/registry/cards/{id}/register", post(cards::edit::register))
+        .route(
+            "/registry/cards/{id}/files",
+            post(cards::files::upload).layer(crate::portal::attachments::body_limit()),
+        )
+        .route(
+            "/registry/cards/{id}/files/{n}",
+            get(cards::files::download),
+        )
         .route(
             "/registry/cards/{id}/resolutions",
             get(resolution_pages::page).post(resolution_pages::post),

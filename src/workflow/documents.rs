@@ -361,6 +361,8 @@ mod tests {
             reset: Reset::Yearly,
             execution: None,
             control_days: None,
+            kinds: Vec::new(),
+            formats: Vec::new(),
         }
     }
 

@@ -1084,3 +1084,60 @@ mod on_both_stores {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn registry_resolutions_on_a_card_registered_through_its_pages_reach_the_executor() {
+    use crate::registry_cards::{add_file, draft_memo, pdf_a, register};
+    let portal = Portal::start().await;
+    let store = store_of(&portal).await;
+    let bondar = registry(&portal, &BONDAR).await;
+    let id = draft_memo(&bondar, "Про графік прийому громадян").await;
+    let added = add_file(&bondar, &id, "original", "memo.pdf", pdf_a()).await;
+    assert_eq!(added.status, 303, "{}", added.body);
+    let registered = register(&bondar, &id).await;
+    assert_eq!(registered.status, 303, "{}", registered.body);
+    let number = card(&store, &id).await.reg_number.unwrap();
+
+    let page = resolve(
+        &bondar,
+        &id,
+        "e2e",
+        &[
+            ("main", KOVAL.id),
+            ("task", "Погодити графік"),
+            ("days", "5"),
+        ],
+    )
+    .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let koval = registry(&portal, &KOVAL).await;
+    let tasks = koval.get("/registry/tasks").await;
+    has(&tasks, &format!("№ {number}"));
+    let case = case_of(&store, &id, KOVAL.id).await;
+    let task = koval.get(&format!("/registry/tasks/{case}")).await;
+    assert_eq!(task.status, 200, "{}", task.body);
+    has(&task, "Погодити графік");
+    let done = koval
+        .post_form(
+            &format!("/registry/tasks/{case}"),
+            &[
+                ("action", "execute"),
+                ("state", "assigned"),
+                ("key", "e1"),
+                ("mark", "Погоджено"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let executed = card(&store, &id).await;
+    assert_eq!(
+        (executed.status.as_str(), executed.execution_mark.as_deref()),
+        ("executed", Some("Погоджено"))
+    );
+    // The card's page links to its resolutions, which show the executed work.
+    let tree = bondar
+        .get(&format!("/registry/cards/{id}/resolutions"))
+        .await;
+    assert_eq!(tree.status, 200, "{}", tree.body);
+    has(&tree, "Погодити графік");
+}

@@ -78,11 +78,8 @@ async fn take_card(
     if version.is_some_and(|v| v != before.version) || before.version != card.version {
         return Err(stale());
     }
-    if before.archived_at.is_some() || matches!(before.status.as_str(), "archived" | "destroyed") {
-        return Err(Refusal::new(
-            StatusCode::CONFLICT,
-            "Документ передано до архіву: змінювати його може лише архів.",
-        ));
+    if let Err(why) = crate::registry::cards::editable(&before) {
+        return Err(Refusal::new(StatusCode::CONFLICT, format!("{why}.")));
     }
     Ok(before)
 }

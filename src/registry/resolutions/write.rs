@@ -44,7 +44,10 @@ pub async fn resolve(
 ) -> Result<ResolutionRow, Refusal> {
     let (compiled, card) = (&opened.compiled, &opened.card);
     let store = &portal.store;
-    if card.status != "registered" || card.archived_at.is_some() {
+    if let Err(why) = crate::registry::cards::editable(card) {
+        return Err(Refusal::new(StatusCode::CONFLICT, format!("{why}.")));
+    }
+    if card.status != "registered" {
         return Err(Refusal::new(
             StatusCode::CONFLICT,
             format!(
