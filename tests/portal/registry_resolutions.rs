@@ -450,7 +450,9 @@ async fn registry_resolutions_refuse_what_the_rules_forbid_and_change_nothing() 
     let store = store_of(&portal).await;
     let doc = registered(&store, "18/01-2026", "2026-12-21T09:00:00Z", "2026-12-21").await;
     let bondar = registry(&portal, &BONDAR).await;
-    let cases: [(&str, Vec<(&str, &str)>, u16, &str); 7] = [
+    // (form key, fields, status, what the refusal says)
+    type Refused<'a> = (&'a str, Vec<(&'a str, &'a str)>, u16, &'a str);
+    let cases: [Refused; 7] = [
         (
             "two-main",
             vec![("main", KOVAL.id), ("main", MOROZ.id), ("task", "Т")],
@@ -867,6 +869,86 @@ async fn registry_resolutions_let_a_deputy_act_for_their_principal_only_within_t
     );
     let task_page = koval.get(&format!("/registry/tasks/{case}")).await;
     has(&task_page, "заміщуючи official:moroz-v");
+
+    // A head's deputy with authority to decide writes a resolution for them; access alone
+    // does not; a revoked delegation gives nothing.
+    let tkachenko = registry(&portal, &TKACHENKO).await;
+    let page = tkachenko
+        .post_form(
+            "/registry/delegations",
+            &[
+                ("deputy", MOROZ.id),
+                ("starts_on", "2026-12-21"),
+                ("ends_on", "2026-12-31"),
+                ("reason", "Відрядження"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let third = registered(&store, "25/01-2026", "2026-12-21T09:00:00Z", "2026-12-21").await;
+    let page = resolve(
+        &moroz,
+        &third.id,
+        "no-decide",
+        &[("main", KOVAL.id), ("task", "Т")],
+    )
+    .await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    let page = tkachenko
+        .post_form(
+            "/registry/delegations",
+            &[
+                ("deputy", MOROZ.id),
+                ("starts_on", "2026-12-21"),
+                ("ends_on", "2026-12-31"),
+                ("decide", "1"),
+                ("reason", "Відрядження"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = resolve(
+        &moroz,
+        &third.id,
+        "decide",
+        &[("main", KOVAL.id), ("task", "Т")],
+    )
+    .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let written = store.resolutions_of(&third.id).await.unwrap();
+    assert_eq!(
+        (written[0].author.as_str(), written[0].acting_for.as_deref()),
+        (MOROZ.id, Some(TKACHENKO.id))
+    );
+    let events = card_events(&store, &third.id).await;
+    let (_, actor, behalf, _) = events.last().unwrap();
+    assert_eq!(
+        (actor.as_str(), behalf.as_deref()),
+        ("official:moroz-v", Some("official:tkachenko-o"))
+    );
+    for d in store
+        .delegations_of("city-council", Some(TKACHENKO.id))
+        .await
+        .unwrap()
+    {
+        let page = koval
+            .post_form(&format!("/registry/delegations/{}/revoke", d.id), &[])
+            .await;
+        assert_eq!(page.status, 403, "{}", page.body);
+        let page = tkachenko
+            .post_form(&format!("/registry/delegations/{}/revoke", d.id), &[])
+            .await;
+        assert_eq!(page.status, 303, "{}", page.body);
+    }
+    let fourth = registered(&store, "26/01-2026", "2026-12-21T09:00:00Z", "2026-12-21").await;
+    let page = resolve(
+        &moroz,
+        &fourth.id,
+        "revoked",
+        &[("main", KOVAL.id), ("task", "Т")],
+    )
+    .await;
+    assert_eq!(page.status, 403, "{}", page.body);
 
     // After the period, nothing: no task of Moroz's is shown to him or done by him.
     let second = registered(&store, "24/01-2026", "2026-12-21T09:00:00Z", "2026-12-21").await;

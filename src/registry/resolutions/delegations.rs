@@ -32,13 +32,13 @@ pub async fn page(State(portal): State<PortalState>, official: Official) -> Resp
         Ok(b) => b,
         Err(page) => return page,
     };
-    if !may_delegate(&compiled, &official) && reader.delegations.is_empty() {
-        if let Err(page) = official
+    if !may_delegate(&compiled, &official)
+        && reader.delegations.is_empty()
+        && let Err(page) = official
             .require(&portal, &compiled, Permission::DocumentsRead)
             .await
-        {
-            return page;
-        }
+    {
+        return page;
     }
     let control = official.may(&compiled, Permission::DocumentsControl);
     let filter = if control {

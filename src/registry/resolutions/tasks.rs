@@ -53,13 +53,13 @@ pub async fn list(State(portal): State<PortalState>, official: Official) -> Resp
     let mine = Permission::DOCUMENTS
         .iter()
         .any(|p| official.may(&compiled, *p));
-    if !mine && reader.delegations.is_empty() {
-        if let Err(page) = official
+    if !mine
+        && reader.delegations.is_empty()
+        && let Err(page) = official
             .require(&portal, &compiled, Permission::DocumentsExecute)
             .await
-        {
-            return page;
-        }
+    {
+        return page;
     }
     let principals: Vec<String> = reader
         .delegations
