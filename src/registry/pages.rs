@@ -33,6 +33,26 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/registry/archive_holds.html"),
     ),
     (
+        "registry/resolutions.html",
+        include_str!("../../templates/registry/resolutions.html"),
+    ),
+    (
+        "registry/tasks.html",
+        include_str!("../../templates/registry/tasks.html"),
+    ),
+    (
+        "registry/task.html",
+        include_str!("../../templates/registry/task.html"),
+    ),
+    (
+        "registry/control.html",
+        include_str!("../../templates/registry/control.html"),
+    ),
+    (
+        "registry/delegations.html",
+        include_str!("../../templates/registry/delegations.html"),
+    ),
+    (
         "registry/card_new.html",
         include_str!("../../templates/registry/card_new.html"),
     ),

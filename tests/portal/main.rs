@@ -30,6 +30,7 @@ mod registry_archive;
 mod registry_cards;
 mod registry_history;
 mod registry_reports;
+mod registry_resolutions;
 mod registry_search;
 mod registry_search_store;
 mod results;
