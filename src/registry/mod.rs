@@ -38,4 +38,11 @@ where
             "/registry/cards/{id}/files/{n}",
             get(cards::files::download),
         )
+        .route("/registry/cards/{id}/qr.svg", get(cards::qr::svg))
+        .route(
+            "/registry/cards/{id}/sign",
+            get(cards::sign::page).post(cards::sign::sign),
+        )
+        .route("/registry/journals", get(cards::journals::list))
+        .route("/registry/journals/{id}", get(cards::journals::journal))
 }

@@ -20,4 +20,16 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "registry/card.html",
         include_str!("../../templates/registry/card.html"),
     ),
+    (
+        "registry/card_sign.html",
+        include_str!("../../templates/registry/card_sign.html"),
+    ),
+    (
+        "registry/journals.html",
+        include_str!("../../templates/registry/journals.html"),
+    ),
+    (
+        "registry/journal.html",
+        include_str!("../../templates/registry/journal.html"),
+    ),
 ];

@@ -5,9 +5,13 @@
 pub mod edit;
 pub mod fields;
 pub mod files;
+pub mod journals;
 pub mod new;
 pub mod numbering;
 pub mod page;
+pub mod qr;
+pub mod sign;
+pub mod sourced;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
