@@ -20,6 +20,7 @@ mod policy;
 mod polls;
 mod records;
 mod references;
+mod registry;
 mod responses;
 pub mod scenarios;
 mod workflows;
@@ -80,6 +81,7 @@ pub fn run(loaded: &Loaded, today: NaiveDate) -> Vec<Diagnostic> {
     eservices::check(&mut checker);
     handled_by::check(&mut checker);
     records::check(&mut checker);
+    registry::check(&mut checker);
     polls::check(&mut checker);
     crypto::check(&mut checker);
     connections::check(&mut checker);
