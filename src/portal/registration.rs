@@ -10,12 +10,12 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use super::application::Document;
-use crate::registry::cards::sourced::{self, Sourced};
 use crate::spec::Spec;
 use crate::spec::model::{Action, EService, Form, InputType, Journal, RecordClass};
 use crate::store::{
     ApplicationRow, NewCardFile, OriginalKind, OriginalRow, Store, Tx, original_digest, time_text,
 };
+use crate::workflow::document_cards::{self as sourced, Sourced};
 use crate::workflow::documents::{number_text, period};
 use crate::workflow::engine::{Applicant, Engine, Start};
 use crate::workflow::retention_class::rule_for;

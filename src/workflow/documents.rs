@@ -10,11 +10,11 @@ use openssl::cms::{CMSOptions, CmsContentInfo};
 use openssl::stack::Stack;
 use serde_json::{Value, json};
 
+use super::document_cards::{self as sourced, Sourced};
 use super::result_pdf::{self, ResultForm, Signatory};
 use super::verification_code;
 use crate::crypto::Seal;
 use crate::crypto::document_seal::organisation;
-use crate::registry::cards::sourced::{self, Sourced};
 use crate::spec::model::{Journal, Reset, Template};
 use crate::store::{
     DocumentRow, NewCardFile, OriginalKind, OriginalRow, Store, Tx, original_digest,

@@ -11,7 +11,6 @@ pub mod numbering;
 pub mod page;
 pub mod qr;
 pub mod sign;
-pub mod sourced;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -41,9 +40,7 @@ pub fn editable(card: &CardRow) -> Result<(), &'static str> {
 
 /// A new card id: `card-` and 32 random hex digits.
 pub fn new_id() -> String {
-    let mut bytes = [0u8; 16];
-    openssl::rand::rand_bytes(&mut bytes).expect("the system's random source works");
-    format!("card-{}", hex::encode(bytes))
+    crate::workflow::document_cards::new_card_id()
 }
 
 /// The city's date of `at` (`YYYY-MM-DD`).

@@ -1,15 +1,48 @@
-//! Cards for what the portal and the engine number themselves: an application registered in an
-//! incoming journal, a document a case issued in an outgoing one. Written in the transaction
-//! that takes the number, so a journal's page has every number its counter gave.
+//! Registration cards for what the portal and the engine number themselves: an application
+//! registered in an incoming journal, a document a case issued in an outgoing one. Written in the
+//! transaction that takes the number, so a journal's page has every number its counter gave.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::json;
 
-use super::new_id;
-use super::numbering::numbered;
 use crate::spec::model::{Direction, Journal};
 use crate::store::{CardChange, CardRow, NewCardFile, Store, StoreError, Tx, time_text};
+
+/// A new card id: `card-` and 32 random hex digits.
+pub fn new_card_id() -> String {
+    let mut bytes = [0u8; 16];
+    openssl::rand::rand_bytes(&mut bytes).expect("the system's random source works");
+    format!("card-{}", hex::encode(bytes))
+}
+
+/// `card` with the number `seq` of `period` (`number` as the pattern sets it out), registered at
+/// `at`: status `registered`, the version moved.
+pub fn numbered(
+    card: &CardRow,
+    period: String,
+    seq: i64,
+    number: String,
+    at: DateTime<Utc>,
+    zone: Tz,
+) -> CardRow {
+    CardRow {
+        status: "registered".into(),
+        period: Some(period),
+        seq: Some(seq),
+        reg_number: Some(number),
+        reg_date: Some(
+            at.with_timezone(&zone)
+                .date_naive()
+                .format("%Y-%m-%d")
+                .to_string(),
+        ),
+        registered_at: Some(time_text(&at)),
+        version: card.version + 1,
+        updated_at: time_text(&at),
+        ..card.clone()
+    }
+}
 
 /// A number the portal or the engine took, and what it numbered.
 pub struct Sourced<'a> {
@@ -51,7 +84,7 @@ pub async fn write(store: &Store, tx: &mut Tx, s: &Sourced<'_>) -> Result<CardRo
     };
     let actor = s.source.to_string();
     let draft = CardRow {
-        id: new_id(),
+        id: new_card_id(),
         participant: s.journal.participant.clone(),
         journal: s.journal.id.clone(),
         direction: direction.into(),
