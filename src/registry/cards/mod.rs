@@ -157,3 +157,68 @@ pub async fn log_access(portal: &PortalState, official: &Official, action: &str,
         tracing::error!("the access log did not take {action} of card {card}: {e}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card(status: &str, archived_at: Option<&str>) -> CardRow {
+        CardRow {
+            id: "card-0".into(),
+            participant: "city-council".into(),
+            journal: "council-internal".into(),
+            direction: "internal".into(),
+            kind: "memo".into(),
+            status: status.into(),
+            period: None,
+            seq: None,
+            reg_number: None,
+            reg_date: None,
+            registered_at: None,
+            case_code: None,
+            summary: String::new(),
+            correspondent: None,
+            correspondent_number: None,
+            correspondent_date: None,
+            signer: None,
+            addressees: "[]".into(),
+            unit: None,
+            executor: None,
+            deadline: None,
+            interim_deadline: None,
+            control: "none".into(),
+            execution_mark: None,
+            executed_at: None,
+            pages: None,
+            paper: 0,
+            related: "[]".into(),
+            extra: "{}".into(),
+            source: "registry".into(),
+            source_ref: None,
+            archived_at: archived_at.map(str::to_string),
+            version: 1,
+            created_at: String::new(),
+            created_by: String::new(),
+            updated_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn archived_and_destroyed_cards_are_read_only_with_a_reason() {
+        for status in ["draft", "registered", "executed", "filed"] {
+            assert_eq!(editable(&card(status, None)), Ok(()), "{status}");
+        }
+        assert!(
+            editable(&card("archived", None))
+                .unwrap_err()
+                .contains("архів")
+        );
+        assert!(
+            editable(&card("destroyed", None))
+                .unwrap_err()
+                .contains("знищено")
+        );
+        let transferred = card("registered", Some("2027-01-10T10:00:00Z"));
+        assert!(editable(&transferred).unwrap_err().contains("архів"));
+    }
+}
