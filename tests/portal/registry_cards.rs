@@ -157,6 +157,34 @@ async fn registry_cards_a_memo_is_drafted_completed_and_registered_under_the_jou
         bad.body
     );
 
+    // The kind's own fields: a choice outside its classifier, a value its rule refuses.
+    let appeal = bondar
+        .post_form(
+            "/registry/cards",
+            &[
+                ("journal", "council-citizens"),
+                ("kind", "appeal"),
+                ("summary", "Про ремонт освітлення"),
+                ("x-category", "999"),
+                ("x-appeal-type", "прохання"),
+                ("x-repeated", "-1"),
+            ],
+        )
+        .await;
+    assert_eq!(appeal.status, 400, "{}", appeal.body);
+    for field in ["x-category", "x-appeal-type", "x-repeated"] {
+        assert!(
+            appeal.body.contains(&format!(r##"href="#{field}""##)),
+            "{field}: {}",
+            appeal.body
+        );
+    }
+    assert!(
+        appeal.body.contains("пропозиція, заява або скарга"),
+        "{}",
+        appeal.body
+    );
+
     let id = draft_memo(&bondar, "Про графік відпусток на 2027 рік").await;
     assert!(id.starts_with("card-") && id.len() == 37, "{id}");
     let card = bondar.get(&format!("/registry/cards/{id}")).await;
