@@ -353,6 +353,14 @@ async fn registry_cards_a_memo_is_drafted_completed_and_registered_under_the_jou
         .sign_in_official_to(&ROMANENKO, "/office/users")
         .await;
     assert_eq!(romanenko.get("/registry/cards/new").await.status, 403);
+    assert_eq!(romanenko.get("/registry/journals").await.status, 403);
+    assert_eq!(
+        romanenko
+            .get("/registry/journals/council-internal")
+            .await
+            .status,
+        403
+    );
     assert_eq!(
         romanenko.get(&format!("/registry/cards/{id}")).await.status,
         403
