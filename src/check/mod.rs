@@ -21,6 +21,7 @@ mod policy;
 mod polls;
 mod records;
 mod references;
+mod registry;
 mod responses;
 pub mod scenarios;
 mod workflows;
@@ -82,6 +83,7 @@ pub fn run(loaded: &Loaded, today: NaiveDate) -> Vec<Diagnostic> {
     eservices::check(&mut checker);
     handled_by::check(&mut checker);
     records::check(&mut checker);
+    registry::check(&mut checker);
     polls::check(&mut checker);
     crypto::check(&mut checker);
     connections::check(&mut checker);

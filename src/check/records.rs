@@ -23,7 +23,7 @@ pub(super) fn check(c: &mut Checker) {
 }
 
 /// The `{…}` placeholders of a numbering pattern, in order, or an error for an unclosed `{`.
-fn placeholders(pattern: &str) -> Result<Vec<&str>, &'static str> {
+pub(super) fn placeholders(pattern: &str) -> Result<Vec<&str>, &'static str> {
     let mut found = Vec::new();
     let mut rest = pattern;
     while let Some(open) = rest.find('{') {

@@ -13,8 +13,9 @@ use super::application::Document;
 use crate::spec::Spec;
 use crate::spec::model::{Action, EService, Form, InputType, Journal, RecordClass};
 use crate::store::{
-    ApplicationRow, OriginalKind, OriginalRow, Store, Tx, original_digest, time_text,
+    ApplicationRow, NewCardFile, OriginalKind, OriginalRow, Store, Tx, original_digest, time_text,
 };
+use crate::workflow::document_cards::{self as sourced, Sourced};
 use crate::workflow::documents::{number_text, period};
 use crate::workflow::engine::{Applicant, Engine, Start};
 use crate::workflow::retention_class::rule_for;
@@ -69,7 +70,7 @@ pub async fn register(
         e_service: new.e_service.id.clone(),
         journal: journal.id.clone(),
         number: number_text(journal, seq, day, None)?,
-        period,
+        period: period.clone(),
         seq,
         received_at: time_text(&new.at),
         case_id: None,
@@ -96,6 +97,42 @@ pub async fn register(
         .insert_original(tx, &original)
         .await
         .map_err(|e| e.to_string())?;
+    let mut files = vec![NewCardFile {
+        role: "original",
+        file_name: "application.json",
+        media_type: "application/json",
+        content: row.document.as_bytes(),
+    }];
+    if let Some(signature) = &row.signature {
+        files.push(NewCardFile {
+            role: "signature",
+            file_name: "application.json.p7s",
+            media_type: "application/pkcs7-signature",
+            content: signature,
+        });
+    }
+    sourced::write(
+        store,
+        tx,
+        &Sourced {
+            source: "portal",
+            source_ref: &row.id,
+            journal,
+            period: &period,
+            seq,
+            number: &row.number,
+            at: new.at,
+            zone: new.zone,
+            summary: format!("Заява через портал: {}", new.e_service.title),
+            case_code: None,
+            correspondent: Some("Заявник (електронна заява через портал)"),
+            signer: None,
+            addressees: &[],
+            files: &files,
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     Ok(row)
 }
 

@@ -112,6 +112,13 @@ where
             "/registry/delegations/{id}/revoke",
             post(delegations::revoke),
         )
+        .route("/registry/cards/{id}/qr.svg", get(cards::qr::svg))
+        .route(
+            "/registry/cards/{id}/sign",
+            get(cards::sign::page).post(cards::sign::sign),
+        )
+        .route("/registry/journals", get(cards::journals::list))
+        .route("/registry/journals/{id}", get(cards::journals::journal))
 }
 
 /// Lets a request through to the registry only on the node `system { registry node=… }` names

@@ -68,4 +68,16 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "registry/search.html",
         include_str!("../../templates/registry/search.html"),
     ),
+    (
+        "registry/card_sign.html",
+        include_str!("../../templates/registry/card_sign.html"),
+    ),
+    (
+        "registry/journals.html",
+        include_str!("../../templates/registry/journals.html"),
+    ),
+    (
+        "registry/journal.html",
+        include_str!("../../templates/registry/journal.html"),
+    ),
 ];

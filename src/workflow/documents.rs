@@ -10,12 +10,15 @@ use openssl::cms::{CMSOptions, CmsContentInfo};
 use openssl::stack::Stack;
 use serde_json::{Value, json};
 
+use super::document_cards::{self as sourced, Sourced};
 use super::result_pdf::{self, ResultForm, Signatory};
 use super::verification_code;
 use crate::crypto::Seal;
 use crate::crypto::document_seal::organisation;
 use crate::spec::model::{Journal, Reset, Template};
-use crate::store::{DocumentRow, OriginalKind, OriginalRow, Store, Tx, original_digest};
+use crate::store::{
+    DocumentRow, NewCardFile, OriginalKind, OriginalRow, Store, Tx, original_digest,
+};
 
 /// What to issue.
 pub struct IssueRequest<'a> {
@@ -163,6 +166,50 @@ pub async fn issue(
         )
         .await
         .map_err(|e| e.to_string())?;
+    if let (Some((journal, period, seq, number)), Some(pdf), Some(pdf_seal)) =
+        (&numbered, &row.pdf, &row.pdf_seal)
+    {
+        let files = [
+            NewCardFile {
+                role: "original",
+                file_name: &format!("{number}.pdf").replace('/', "-"),
+                media_type: "application/pdf",
+                content: pdf,
+            },
+            NewCardFile {
+                role: "signature",
+                file_name: &format!("{number}.pdf.p7s").replace('/', "-"),
+                media_type: "application/pkcs7-signature",
+                content: pdf_seal,
+            },
+        ];
+        let signer = request.official.map_or_else(
+            || format!("{sealed_by} (автоматично)"),
+            |o| o.name.to_string(),
+        );
+        sourced::write(
+            store,
+            tx,
+            &Sourced {
+                source: "engine",
+                source_ref: &row.id,
+                journal,
+                period,
+                seq: *seq,
+                number,
+                at: request.at,
+                zone: request.zone,
+                summary: template.title.clone(),
+                case_code: request.filed_in,
+                correspondent: None,
+                signer: Some(&signer),
+                addressees: &["Заявник"],
+                files: &files,
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    }
     Ok(IssuedDocument {
         id: row.id,
         number,

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod clock_file;
 pub mod deadlines;
 pub mod definition;
+pub mod document_cards;
 pub mod documents;
 pub mod engine;
 pub mod errors;

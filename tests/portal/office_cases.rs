@@ -70,7 +70,7 @@ async fn submit(browser: &Browser, page: &Page, action: &str, fields: &[(&str, &
 
 /// Applies for material aid as `CITIZEN`, answering every page, attaching both documents,
 /// agreeing and signing; the application's id.
-async fn submit_material_aid(portal: &Portal, citizen: &Browser) -> String {
+pub(crate) async fn submit_material_aid(portal: &Portal, citizen: &Browser) -> String {
     citizen.get("/").await;
     let started = citizen.post_form("/services/material-aid/apply", &[]).await;
     assert_eq!(started.status, 303, "{}", started.body);

@@ -157,6 +157,34 @@ async fn registry_cards_a_memo_is_drafted_completed_and_registered_under_the_jou
         bad.body
     );
 
+    // The kind's own fields: a choice outside its classifier, a value its rule refuses.
+    let appeal = bondar
+        .post_form(
+            "/registry/cards",
+            &[
+                ("journal", "council-citizens"),
+                ("kind", "appeal"),
+                ("summary", "Про ремонт освітлення"),
+                ("x-category", "999"),
+                ("x-appeal-type", "прохання"),
+                ("x-repeated", "-1"),
+            ],
+        )
+        .await;
+    assert_eq!(appeal.status, 400, "{}", appeal.body);
+    for field in ["x-category", "x-appeal-type", "x-repeated"] {
+        assert!(
+            appeal.body.contains(&format!(r##"href="#{field}""##)),
+            "{field}: {}",
+            appeal.body
+        );
+    }
+    assert!(
+        appeal.body.contains("пропозиція, заява або скарга"),
+        "{}",
+        appeal.body
+    );
+
     let id = draft_memo(&bondar, "Про графік відпусток на 2027 рік").await;
     assert!(id.starts_with("card-") && id.len() == 37, "{id}");
     let card = bondar.get(&format!("/registry/cards/{id}")).await;
@@ -325,8 +353,389 @@ async fn registry_cards_a_memo_is_drafted_completed_and_registered_under_the_jou
         .sign_in_official_to(&ROMANENKO, "/office/users")
         .await;
     assert_eq!(romanenko.get("/registry/cards/new").await.status, 403);
+    assert_eq!(romanenko.get("/registry/journals").await.status, 403);
+    assert_eq!(
+        romanenko
+            .get("/registry/journals/council-internal")
+            .await
+            .status,
+        403
+    );
     assert_eq!(
         romanenko.get(&format!("/registry/cards/{id}")).await.status,
         403
     );
+}
+
+/// A certificate for `rnokpp` issued by the city's development CA (the trust anchor), or, with
+/// `forged`, a self-signed one naming the same person; and `content` signed with it (detached
+/// CMS, DER).
+fn official_signature(portal: &Portal, rnokpp: &str, forged: bool, content: &[u8]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let subject = format!(
+        "/C=UA/CN=Бондар Андрій Сергійович/SN=Бондар/GN=Андрій/serialNumber=TINUA-{rnokpp}"
+    );
+    let (key, csr, crt) = (path("o.key"), path("o.csr"), path("o.crt"));
+    if forged {
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "30",
+            "-utf8",
+            "-subj",
+            &subject,
+            "-keyout",
+            &key,
+            "-out",
+            &crt,
+        ]);
+    } else {
+        run(&[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-utf8",
+            "-subj",
+            &subject,
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+        ]);
+        let root = portal.city.root();
+        let ca = root.join("pki/ca.crt").display().to_string();
+        let ca_key = root.join("dev-keys/ca.key").display().to_string();
+        let ext = path("ext.cnf");
+        std::fs::write(
+            &ext,
+            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n",
+        )
+        .unwrap();
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-days",
+            "30",
+            "-extfile",
+            &ext,
+            "-out",
+            &crt,
+        ]);
+    }
+    let (input, output) = (path("doc"), path("doc.p7s"));
+    std::fs::write(&input, content).unwrap();
+    run(&[
+        "cms", "-sign", "-binary", "-outform", "DER", "-in", &input, "-signer", &crt, "-inkey",
+        &key, "-out", &output,
+    ]);
+    std::fs::read(output).unwrap()
+}
+
+async fn upload_signature(browser: &Browser, id: &str, signature: Vec<u8>) -> Page {
+    let page = browser.get(&format!("/registry/cards/{id}/sign")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let version = version_on(&page);
+    browser
+        .post_multipart(
+            &format!("/registry/cards/{id}/sign"),
+            &[("version", &version)],
+            &[(
+                "signature",
+                "doc.p7s",
+                "application/pkcs7-signature",
+                signature,
+            )],
+        )
+        .await
+}
+
+#[tokio::test]
+async fn registry_cards_an_outgoing_letter_is_registered_only_by_its_signers_own_signature() {
+    let portal = Portal::start().await;
+    let store = store_of(&portal).await;
+    let bondar = portal
+        .sign_in_official_to(&BONDAR, "/registry/cards/new")
+        .await;
+    let letter = bondar
+        .post_form(
+            "/registry/cards",
+            &[
+                ("journal", "council-outgoing"),
+                ("kind", "letter"),
+                ("summary", "Про надання інформації щодо ремонту доріг"),
+                ("case_code", "01-25"),
+                ("signer", "bondar-a"),
+                (
+                    "addressees",
+                    "Служба автомобільних доріг у Запорізькій області",
+                ),
+                ("pages", "1"),
+            ],
+        )
+        .await;
+    let id = card_of(&letter);
+    assert_eq!(
+        add_file(&bondar, &id, "original", "лист.pdf", pdf_a())
+            .await
+            .status,
+        303
+    );
+
+    // Not by the register button: only a signature registers it.
+    let refused = register(&bondar, &id).await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(
+        refused.body.contains("після підписання"),
+        "{}",
+        refused.body
+    );
+
+    let someone_else = crate::cabinet::sign_as(&portal, crate::portal::CITIZEN.rnokpp, &pdf_a());
+    let page = upload_signature(&bondar, &id, someone_else).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(page.body.contains("не тієї особи"), "{}", page.body);
+
+    let forged = official_signature(&portal, "3224567810", true, &pdf_a());
+    let page = upload_signature(&bondar, &id, forged).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(page.body.contains("не довіряє"), "{}", page.body);
+
+    let other_bytes =
+        official_signature(&portal, "3224567810", false, b"%PDF-1.7 another document");
+    let page = upload_signature(&bondar, &id, other_bytes).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(page.body.contains("підписано інший"), "{}", page.body);
+
+    let garbage = upload_signature(&bondar, &id, b"not a signature".to_vec()).await;
+    assert_eq!(garbage.status, 422, "{}", garbage.body);
+    let row = store.card(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (row.status.as_str(), row.reg_number.as_ref()),
+        ("draft", None)
+    );
+    assert_eq!(store.card_files(&id).await.unwrap().len(), 1);
+
+    let signed = official_signature(&portal, "3224567810", false, &pdf_a());
+    let page = upload_signature(&bondar, &id, signed).await;
+    assert_eq!(page.status, 303, "{}\n{}", page.body, portal.app.log());
+    let row = store.card(&id).await.unwrap().unwrap();
+    assert_eq!(row.status, "registered");
+    assert_eq!(row.reg_number.as_deref(), Some("01-25/1"), "{row:?}");
+    assert_eq!(
+        row.reg_date.as_deref(),
+        Some("2026-12-21"),
+        "the system's date in Kyiv"
+    );
+    let files = store.card_files(&id).await.unwrap();
+    assert_eq!(
+        files.iter().map(|f| f.role.as_str()).collect::<Vec<_>>(),
+        ["original", "signature"]
+    );
+    // Signed and registered: a second signature is refused, the number stays.
+    let again = bondar.get(&format!("/registry/cards/{id}/sign")).await;
+    assert_eq!(again.status, 409, "{}", again.body);
+}
+
+/// `n` memos drafted with their files, ready to register: their ids.
+async fn ready_memos(browser: &Browser, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let id = draft_memo(browser, &format!("Службова записка {i}")).await;
+        assert_eq!(
+            add_file(browser, &id, "original", "записка.pdf", pdf_a())
+                .await
+                .status,
+            303
+        );
+        ids.push(id);
+    }
+    ids
+}
+
+async fn concurrent_numbers(database_url: Option<String>) {
+    let portal = Portal::start_with(&crate::cabinet::on(&database_url)).await;
+    let url = database_url
+        .clone()
+        .unwrap_or_else(|| Store::sqlite_url(&portal.city.dir.path().join("data/hromada.db")));
+    let store = Store::connect(&url).await.unwrap();
+    let bondar = portal
+        .sign_in_official_to(&BONDAR, "/registry/cards/new")
+        .await;
+    let ids = ready_memos(&bondar, 20).await;
+    let csrf = bondar.csrf();
+    let mut tasks = tokio::task::JoinSet::new();
+    for id in ids.clone() {
+        let browser = bondar.moved_to(&portal.app.url);
+        let csrf = csrf.clone();
+        tasks.spawn(async move {
+            browser
+                .post_form(
+                    &format!("/registry/cards/{id}/register"),
+                    &[("csrf", &csrf), ("version", "2")],
+                )
+                .await
+                .status
+        });
+    }
+    while let Some(status) = tasks.join_next().await {
+        assert_eq!(status.unwrap(), 303, "{}", portal.app.log());
+    }
+    let mut seqs = Vec::new();
+    for id in &ids {
+        let row = store.card(id).await.unwrap().unwrap();
+        assert_eq!(
+            row.reg_number,
+            Some(format!("СЗ-{}/2026", row.seq.unwrap()))
+        );
+        seqs.push(row.seq.unwrap());
+    }
+    seqs.sort();
+    assert_eq!(seqs, (1..=20).collect::<Vec<i64>>(), "no gap, no duplicate");
+
+    // The journal lists them in number order.
+    let journal = bondar
+        .get("/registry/journals/council-internal?year=2026")
+        .await;
+    assert_eq!(journal.status, 200, "{}", journal.body);
+    let order: Vec<usize> = (1..=20)
+        .map(|n| {
+            journal
+                .body
+                .find(&format!(">СЗ-{n}/2026<"))
+                .unwrap_or_else(|| panic!("СЗ-{n}/2026 missing"))
+        })
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "not in number order");
+
+    // Over New Year the journal starts again from 1 (reset "yearly"), in the city's zone.
+    portal.city.set_time("2026-12-31T22:30:00Z");
+    let new_year = ready_memos(&bondar, 1).await;
+    assert_eq!(register(&bondar, &new_year[0]).await.status, 303);
+    let row = store.card(&new_year[0]).await.unwrap().unwrap();
+    assert_eq!(row.reg_number.as_deref(), Some("СЗ-1/2027"), "{row:?}");
+    assert_eq!(row.reg_date.as_deref(), Some("2027-01-01"));
+    let year = bondar
+        .get("/registry/journals/council-internal?year=2027")
+        .await;
+    assert!(
+        year.body.contains(">СЗ-1/2027<") && !year.body.contains(">СЗ-2/2026<"),
+        "{}",
+        year.body
+    );
+
+    // A paper letter: its card carries a QR code with its number and date.
+    let letter = bondar
+        .post_form(
+            "/registry/cards",
+            &[
+                ("journal", "council-incoming"),
+                ("kind", "letter"),
+                ("summary", "Про погодження маршруту"),
+                ("correspondent", "Управління Укртрансбезпеки"),
+                ("correspondent_number", "12/4-77"),
+                ("correspondent_date", "2026-12-28"),
+                ("pages", "2"),
+                ("paper", "1"),
+            ],
+        )
+        .await;
+    let id = card_of(&letter);
+    let none = register(&bondar, &id).await;
+    assert_eq!(none.status, 422, "{}", none.body);
+    assert!(none.body.contains("скан-копію"), "{}", none.body);
+    assert_eq!(
+        add_file(&bondar, &id, "scan", "скан.pdf", pdf_a())
+            .await
+            .status,
+        303
+    );
+    assert_eq!(register(&bondar, &id).await.status, 303);
+    let card = bondar.get(&format!("/registry/cards/{id}")).await;
+    assert!(
+        card.body.contains(&format!("/registry/cards/{id}/qr.svg")),
+        "{}",
+        card.body
+    );
+    let (status, headers, svg) = bondar
+        .get_bytes(&format!("/registry/cards/{id}/qr.svg"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "image/svg+xml");
+    let expected = hromada::registry::cards::qr::svg_of("№ 1/01-2027 від 2027-01-01").unwrap();
+    assert_eq!(String::from_utf8(svg).unwrap(), expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_cards_twenty_at_once_are_numbered_1_to_20_and_the_year_restarts() {
+    concurrent_numbers(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_cards_twenty_at_once_on_postgresql() {
+    if let Some(url) =
+        crate::common::postgres::url_or_skip("registry_cards_twenty_at_once_on_postgresql")
+    {
+        concurrent_numbers(Some(url)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_cards_the_portal_s_applications_are_cards_in_their_journal() {
+    let portal = Portal::start().await;
+    let store = store_of(&portal).await;
+    let citizen = portal.sign_in(&crate::portal::CITIZEN).await;
+    let first = crate::office_cases::submit_material_aid(&portal, &citizen).await;
+    let card = store
+        .card_by_source("portal", &first)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(card.status, "registered");
+    assert_eq!(card.kind, "application");
+    assert_eq!(card.journal, "council-citizens");
+    assert_eq!(card.reg_number.as_deref(), Some("Ж-1/26"));
+    let files = store.card_files(&card.id).await.unwrap();
+    assert_eq!(
+        files.iter().map(|f| f.role.as_str()).collect::<Vec<_>>(),
+        ["original", "signature"]
+    );
+
+    let bondar = portal
+        .sign_in_official_to(&BONDAR, "/registry/journals")
+        .await;
+    let journal = bondar.get("/registry/journals/council-citizens").await;
+    assert_eq!(journal.status, 200, "{}", journal.body);
+    assert!(journal.body.contains(">Ж-1/26<"), "{}", journal.body);
+    let page = bondar.get(&format!("/registry/cards/{}", card.id)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Заява з порталу"), "{}", page.body);
 }

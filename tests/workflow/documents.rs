@@ -410,3 +410,32 @@ both! {
         );
     }
 }
+
+both! {
+    async fn an_issued_document_is_a_registered_card_of_its_journal_and_a_rolled_back_one_is_not(db: Db) {
+        let store = Store::connect(&db.url).await.unwrap();
+        let seal = Trust::new().seal("vodokanal");
+        let mut tx = store.begin().await.unwrap();
+        let lost = certificate(&store, &mut tx, &seal, "water/lost", at(2026, 3, 9)).await.unwrap();
+        drop(tx);
+        assert!(store.card_by_source("engine", &lost.id).await.unwrap().is_none());
+
+        let document = issue_one(&store, &seal, "water/kept", at(2026, 3, 9)).await;
+        let card = store.card_by_source("engine", &document.id).await.unwrap().unwrap();
+        assert_eq!(card.status, "registered");
+        assert_eq!(card.journal, "vodokanal-outgoing");
+        assert_eq!(card.participant, "vodokanal");
+        assert_eq!(card.kind, "decision");
+        assert_eq!(card.reg_number, document.number);
+        assert_eq!(card.seq, Some(1));
+        assert_eq!(card.reg_date.as_deref(), Some("2026-03-09"));
+        let files = store.card_files(&card.id).await.unwrap();
+        let roles: Vec<&str> = files.iter().map(|f| f.role.as_str()).collect();
+        assert_eq!(roles, ["original", "signature"]);
+        assert_eq!(store.blob(&files[0].sha256).await.unwrap(), document.pdf);
+        // The same key again: the same document, and no second card.
+        let again = issue_one(&store, &seal, "water/kept", at(2026, 3, 9)).await;
+        assert_eq!(again.id, document.id);
+        assert_eq!(store.card_files(&card.id).await.unwrap().len(), 2);
+    }
+}

@@ -44,7 +44,7 @@ pub fn declared<'c>(
 }
 
 /// The card `id` opened for a change by a registrar: permission, reading, `editable`.
-async fn open_for_change(
+pub(super) async fn open_for_change(
     portal: &PortalState,
     compiled: &Compiled,
     official: &Official,

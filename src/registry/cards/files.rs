@@ -362,3 +362,62 @@ pub async fn download(
     log_access(&portal, &official, "card-file-download", &id).await;
     file_response(content, &file.file_name, &file.media_type)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::model::{Direction, Reset};
+
+    fn journal(formats: &[&str]) -> Journal {
+        Journal {
+            id: "council-internal".into(),
+            title: "Внутрішні".into(),
+            participant: "city-council".into(),
+            direction: Direction::Internal,
+            numbering: "СЗ-{seq}/{yyyy}".into(),
+            reset: Reset::Yearly,
+            kinds: Vec::new(),
+            formats: formats.iter().map(|f| f.to_string()).collect(),
+        }
+    }
+
+    const PDF_A: &[u8] = b"%PDF-1.7\n<rdf:Description pdfaid:part=\"2\" pdfaid:conformance=\"B\"/>";
+
+    fn odt() -> Vec<u8> {
+        let mut z = b"PK\x03\x04".to_vec();
+        z.extend_from_slice(&[0; 26]);
+        z.extend_from_slice(b"mimetypeapplication/vnd.oasis.opendocument.text");
+        z
+    }
+
+    #[test]
+    fn a_file_is_taken_only_in_a_listed_format_its_bytes_confirm() {
+        let open_only = journal(&[]);
+        assert_eq!(judge(&open_only, "наказ.pdf", PDF_A), Ok(Format::Pdf));
+        assert_eq!(judge(&open_only, "наказ.odt", &odt()), Ok(Format::Odt));
+        let plain = judge(&open_only, "наказ.pdf", b"%PDF-1.4\n%%EOF").unwrap_err();
+        assert!(
+            plain.contains("«наказ.pdf»") && plain.contains("PDF/A"),
+            "{plain}"
+        );
+        let renamed = judge(&open_only, "наказ.odt", PDF_A).unwrap_err();
+        assert!(
+            renamed.contains("«наказ.odt»") && renamed.contains("не є файлом ODT"),
+            "{renamed}"
+        );
+        let program = judge(&open_only, "наказ.pdf", b"MZ\x90\0").unwrap_err();
+        assert!(program.contains("є програмою"), "{program}");
+        let docx = judge(&open_only, "наказ.docx", b"PK\x03\x04word/document.xml").unwrap_err();
+        assert!(docx.contains("якого цей журнал не приймає"), "{docx}");
+        assert!(judge(&open_only, "порожній.pdf", b"").is_err());
+        let with_pdf = journal(&["pdf", "docx"]);
+        assert_eq!(
+            judge(&with_pdf, "лист.pdf", b"%PDF-1.4\n%%EOF"),
+            Ok(Format::Pdf)
+        );
+        assert_eq!(
+            judge(&with_pdf, "лист.docx", b"PK\x03\x04word/document.xml"),
+            Ok(Format::Docx)
+        );
+    }
+}

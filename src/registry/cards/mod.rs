@@ -5,9 +5,12 @@
 pub mod edit;
 pub mod fields;
 pub mod files;
+pub mod journals;
 pub mod new;
 pub mod numbering;
 pub mod page;
+pub mod qr;
+pub mod sign;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -37,9 +40,7 @@ pub fn editable(card: &CardRow) -> Result<(), &'static str> {
 
 /// A new card id: `card-` and 32 random hex digits.
 pub fn new_id() -> String {
-    let mut bytes = [0u8; 16];
-    openssl::rand::rand_bytes(&mut bytes).expect("the system's random source works");
-    format!("card-{}", hex::encode(bytes))
+    crate::workflow::document_cards::new_card_id()
 }
 
 /// The city's date of `at` (`YYYY-MM-DD`).
@@ -154,5 +155,70 @@ pub async fn log_access(portal: &PortalState, official: &Official, action: &str,
             .await
     {
         tracing::error!("the access log did not take {action} of card {card}: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card(status: &str, archived_at: Option<&str>) -> CardRow {
+        CardRow {
+            id: "card-0".into(),
+            participant: "city-council".into(),
+            journal: "council-internal".into(),
+            direction: "internal".into(),
+            kind: "memo".into(),
+            status: status.into(),
+            period: None,
+            seq: None,
+            reg_number: None,
+            reg_date: None,
+            registered_at: None,
+            case_code: None,
+            summary: String::new(),
+            correspondent: None,
+            correspondent_number: None,
+            correspondent_date: None,
+            signer: None,
+            addressees: "[]".into(),
+            unit: None,
+            executor: None,
+            deadline: None,
+            interim_deadline: None,
+            control: "none".into(),
+            execution_mark: None,
+            executed_at: None,
+            pages: None,
+            paper: 0,
+            related: "[]".into(),
+            extra: "{}".into(),
+            source: "registry".into(),
+            source_ref: None,
+            archived_at: archived_at.map(str::to_string),
+            version: 1,
+            created_at: String::new(),
+            created_by: String::new(),
+            updated_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn archived_and_destroyed_cards_are_read_only_with_a_reason() {
+        for status in ["draft", "registered", "executed", "filed"] {
+            assert_eq!(editable(&card(status, None)), Ok(()), "{status}");
+        }
+        assert!(
+            editable(&card("archived", None))
+                .unwrap_err()
+                .contains("архів")
+        );
+        assert!(
+            editable(&card("destroyed", None))
+                .unwrap_err()
+                .contains("знищено")
+        );
+        let transferred = card("registered", Some("2027-01-10T10:00:00Z"));
+        assert!(editable(&transferred).unwrap_err().contains("архів"));
     }
 }

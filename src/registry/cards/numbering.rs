@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::spec::model::Journal;
-use crate::store::{CardRow, Store, StoreError, Tx, time_text};
+use crate::store::{CardRow, Store, StoreError, Tx};
+use crate::workflow::document_cards::numbered;
 use crate::workflow::documents::{number_text, period};
 
 /// Why a card could not be numbered.
@@ -47,32 +48,4 @@ pub async fn register_in(
     let number =
         number_text(journal, seq, day, card.case_code.as_deref()).map_err(NumberError::Pattern)?;
     Ok(numbered(card, period, seq, number, at, zone))
-}
-
-/// `card` with the number `seq` of `period` (`number` as the pattern sets it out), registered at
-/// `at`: status `registered`, the version moved.
-pub fn numbered(
-    card: &CardRow,
-    period: String,
-    seq: i64,
-    number: String,
-    at: DateTime<Utc>,
-    zone: Tz,
-) -> CardRow {
-    CardRow {
-        status: "registered".into(),
-        period: Some(period),
-        seq: Some(seq),
-        reg_number: Some(number),
-        reg_date: Some(
-            at.with_timezone(&zone)
-                .date_naive()
-                .format("%Y-%m-%d")
-                .to_string(),
-        ),
-        registered_at: Some(time_text(&at)),
-        version: card.version + 1,
-        updated_at: time_text(&at),
-        ..card.clone()
-    }
 }
