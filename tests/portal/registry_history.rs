@@ -4,7 +4,7 @@
 //! without an event, an event deleted or rewritten, a card deleted, each named by the card.
 
 use chrono::{DateTime, TimeZone, Utc};
-use hromada::store::{CardChange, CardRow, Store};
+use hromada::store::{CardChange, CardRow, CaseRow, NewCaseEvent, Store, time_text};
 use hromada::workflow::history;
 use serde_json::json;
 
@@ -266,6 +266,66 @@ async fn registry_history_page_lists_every_change_and_checks_the_chain() {
     )
     .await;
 
+    // The executor's work on it: a case about the card, moved by a deputy for the executor.
+    let t = time_text(&at(3, 8, 0));
+    let mut tx = store.begin().await.unwrap();
+    store
+        .insert_case(
+            &mut tx,
+            &CaseRow {
+                id: "case-work-a001".into(),
+                workflow: "document-execution".into(),
+                revision: "r1".into(),
+                e_service: "registry".into(),
+                state: "done".into(),
+                outcome: None,
+                applicant: card.id.clone(),
+                applicant_name: "001/01-2026".into(),
+                applicant_email: None,
+                assignee: Some("koval-o".into()),
+                role: None,
+                data: "{}".into(),
+                registry: "{}".into(),
+                decision: None,
+                deadline_at: None,
+                version: 2,
+                created_at: t.clone(),
+                updated_at: t.clone(),
+                state_entered_at: t.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    for (actor, on_behalf, kind, from, to) in [
+        ("engine", None, "started", None, "in-work"),
+        (
+            "official:moroz-v",
+            Some("official:koval-o"),
+            "transition",
+            Some("in-work"),
+            "done",
+        ),
+    ] {
+        store
+            .append_case_event(
+                &mut tx,
+                &NewCaseEvent {
+                    case_id: "case-work-a001".into(),
+                    at: t.clone(),
+                    actor: actor.into(),
+                    on_behalf: on_behalf.map(str::to_string),
+                    kind: kind.into(),
+                    event: None,
+                    from_state: from.map(str::to_string),
+                    to_state: Some(to.into()),
+                    detail: "{}".into(),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+
     let bondar = portal.sign_in_official(&BONDAR).await;
     let path = format!("/registry/cards/{}/history", card.id);
     let page = bondar.get(&path).await;
@@ -294,6 +354,12 @@ async fn registry_history_page_lists_every_change_and_checks_the_chain() {
         // City time: 11:00 UTC on 2 March is 13:00 in Kyiv.
         "02.03.2026 13:00",
         "Цілісність підтверджено",
+        // The executors' work, the deputy acting for the executor.
+        "Виконання доручень",
+        "Розпочато виконання",
+        "«in-work» → «done»",
+        "Мороз Валентина Григорівна, Провідний спеціаліст відділу адресної соціальної допомоги \
+         (діє за Коваль Оксана Миколаївна",
     ] {
         assert!(
             body.contains(expected),
