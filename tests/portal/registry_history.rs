@@ -439,3 +439,82 @@ async fn registry_history_page_lists_every_change_and_checks_the_chain() {
         page.body
     );
 }
+
+/// A card made, completed and registered through the registry's own pages: its history page
+/// (linked from the card) lists each of those changes, the reports count it, and `audit
+/// verify` finds the card's row held to its events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn registry_history_of_a_card_made_through_the_pages() {
+    use crate::registry_cards::{add_file, draft_memo, pdf_a, register, version_on};
+
+    let portal = Portal::start().await;
+    let bondar = portal
+        .sign_in_official_to(&BONDAR, "/registry/cards/new")
+        .await;
+    let id = draft_memo(&bondar, "Про графік відпусток на 2027 рік").await;
+    let version = version_on(&bondar.get(&format!("/registry/cards/{id}")).await);
+    let edited = bondar
+        .post_form(
+            &format!("/registry/cards/{id}/edit"),
+            &[
+                ("version", &version),
+                ("summary", "Про графік відпусток на 2027 рік (уточнений)"),
+                ("case_code", "01-05"),
+                ("signer", "Бондар А. С."),
+                ("addressees", "Ткаченко О. М.\nКоваль О. М."),
+                ("pages", "3"),
+                ("x-annexes", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(edited.status, 303, "{}", edited.body);
+    assert_eq!(
+        add_file(&bondar, &id, "original", "графік.pdf", pdf_a())
+            .await
+            .status,
+        303
+    );
+    let registered = register(&bondar, &id).await;
+    assert_eq!(registered.status, 303, "{}", registered.body);
+
+    let card = bondar.get(&format!("/registry/cards/{id}")).await;
+    let link = format!("/registry/cards/{id}/history");
+    assert!(card.body.contains(&link), "{}", card.body);
+    let page = bondar.get(&link).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    for expected in [
+        "Бондар Андрій Сергійович, Начальник загального відділу",
+        "Короткий зміст",
+        "Про графік відпусток на 2027 рік (уточнений)",
+        "Кількість аркушів",
+        "Реєстраційний індекс",
+        "СЗ-1/2026",
+        "Цілісність підтверджено",
+    ] {
+        assert!(
+            page.body.contains(expected),
+            "the history lacks «{expected}»:\n{}",
+            page.body
+        );
+    }
+    let store = store_of(&portal).await;
+    let events = store.case_events(&id).await.unwrap();
+    let row = store.card(&id).await.unwrap().unwrap();
+    assert_eq!(events.len() as i64, row.version, "{events:?}");
+    for e in &events {
+        assert!(
+            page.body.contains(&format!(r#"id="event-{}""#, e.seq)),
+            "event {} is not shown",
+            e.seq
+        );
+    }
+
+    let flow = bondar.get("/registry/reports/flow.json").await;
+    let flow: serde_json::Value = serde_json::from_str(&flow.body).unwrap();
+    assert_eq!(flow[0]["journal"], "council-internal", "{flow}");
+    assert_eq!(flow[0]["kind"], "memo", "{flow}");
+    assert_eq!(flow[0]["registered"], 1, "{flow}");
+
+    let report = history::verify(&store).await.unwrap();
+    assert!(report.intact(), "{:?}", report.problems);
+}
