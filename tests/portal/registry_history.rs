@@ -388,9 +388,33 @@ async fn registry_history_page_lists_every_change_and_checks_the_chain() {
     let romanenko = portal.sign_in_official(&ROMANENKO).await;
     assert_eq!(romanenko.get(&path).await.status, 403);
 
+    // A rewritten event of the executors' work: the badge names it; put back, intact again.
+    let db = Store::sqlite_url(&portal.city.dir.path().join("data/hromada.db"));
+    let rewrite = |on_behalf: &str| {
+        format!(
+            "UPDATE case_events SET on_behalf = {on_behalf} WHERE case_id = 'case-work-a001' \
+         AND kind = 'transition'"
+        )
+    };
+    execute(&db, &rewrite("NULL")).await;
+    let page = bondar.get(&path).await;
+    assert!(
+        page.body
+            .contains("(case-work-a001) змінено після того, як його записали"),
+        "{}",
+        page.body
+    );
+    execute(&db, &rewrite("'official:koval-o'")).await;
+    assert!(
+        bondar
+            .get(&path)
+            .await
+            .body
+            .contains("Цілісність підтверджено")
+    );
+
     // A rewritten event: the badge names it; another card's history is not affected.
     let events = store.case_events(&card.id).await.unwrap();
-    let db = Store::sqlite_url(&portal.city.dir.path().join("data/hromada.db"));
     execute(
         &db,
         &format!(
