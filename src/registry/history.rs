@@ -2,21 +2,23 @@
 //! when, who, acting for whom, what, each field's old and new value — with the work its
 //! resolutions started, and a badge saying whether the chain holds these events intact.
 
+use std::collections::HashMap;
+
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono_tz::Tz;
 use serde_json::{Value, json};
 
-use super::access::Reader;
+use super::cards::{self, page::status_words};
 use super::labels;
 use crate::compile::Compiled;
 use crate::portal::PortalState;
 use crate::portal::cabinet::words;
 use crate::portal::office::access_log;
+use crate::portal::office::blocking::zone;
 use crate::portal::office::official::Official;
-use crate::portal::office::users::starting;
-use crate::portal::pages::Chrome;
+use crate::portal::office::users::{starting, unavailable};
 use crate::spec::model::{Permission, by_id};
 use crate::store::{CardRow, CaseEventRow, GENESIS_HASH, Store, StoreError, case_event_hash};
 
@@ -31,8 +33,17 @@ pub async fn page(
     };
     let chrome = official.chrome(&compiled);
     let zone = zone(&compiled);
-    let card = match readable_card(&portal, &compiled, &official, &chrome, &id, zone).await {
-        Ok(card) => card,
+    if !Permission::DOCUMENTS
+        .iter()
+        .any(|p| official.may(&compiled, *p))
+        && let Err(refused) = official
+            .require(&portal, &compiled, Permission::DocumentsRead)
+            .await
+    {
+        return refused;
+    }
+    let card = match cards::open(&portal, &compiled, &official, &id).await {
+        Ok(opened) => opened.card,
         Err(page) => return page,
     };
     let read = tokio::try_join!(
@@ -41,11 +52,11 @@ pub async fn page(
     );
     let (events, work) = match read {
         Ok(read) => read,
-        Err(e) => return unavailable(&portal, &chrome, &e),
+        Err(e) => return unavailable(&portal, &chrome, &e.to_string()),
     };
     let check = match chain_check(&portal.store, &card, &events, &work).await {
         Ok(check) => check,
-        Err(e) => return unavailable(&portal, &chrome, &e),
+        Err(e) => return unavailable(&portal, &chrome, &e.to_string()),
     };
     if let Err(e) = access_log::record(
         &portal.store,
@@ -56,13 +67,17 @@ pub async fn page(
     )
     .await
     {
-        return unavailable(&portal, &chrome, &e);
+        return unavailable(&portal, &chrome, &e.to_string());
     }
     let rows: Vec<Value> = events
         .iter()
         .map(|e| card_row(e, &compiled, zone))
         .collect();
-    let work: Vec<Value> = work.iter().map(|e| work_row(e, &compiled, zone)).collect();
+    let states = state_labels(&portal, &work).await;
+    let work: Vec<Value> = work
+        .iter()
+        .map(|e| work_row(e, &compiled, &states, zone))
+        .collect();
     portal.pages.render(
         StatusCode::OK,
         "registry/history.html",
@@ -72,70 +87,13 @@ pub async fn page(
                 "id": card.id,
                 "number": card.reg_number.clone().unwrap_or_default(),
                 "reg_date": card.reg_date.clone().unwrap_or_default(),
-                "status": labels::status(&card.status),
+                "status": status_words(&card.status),
                 "version": card.version,
             },
             "events": rows,
             "work": work,
             "check": check,
         }),
-    )
-}
-
-/// Card `id` when `official` may read it; otherwise the page to answer with: 403 without any
-/// documents role, 404 (the same for a card that does not exist) when the read rule refuses.
-pub async fn readable_card(
-    portal: &PortalState,
-    compiled: &Compiled,
-    official: &Official,
-    chrome: &Chrome,
-    id: &str,
-    zone: Tz,
-) -> Result<CardRow, Response> {
-    if !Permission::DOCUMENTS
-        .iter()
-        .any(|p| official.may(compiled, *p))
-    {
-        official
-            .require(portal, compiled, Permission::DocumentsRead)
-            .await?;
-    }
-    let today = official.now().with_timezone(&zone).date_naive().to_string();
-    let read = tokio::try_join!(
-        Reader::of(&portal.store, compiled, official, &today),
-        portal.store.card(id),
-        portal.store.card_people(id),
-    );
-    let (reader, card, people) = read.map_err(|e| unavailable(portal, chrome, &e))?;
-    match card {
-        Some(card) if reader.may_read(&card, &people) => Ok(card),
-        _ => Err(portal.pages.problem(
-            StatusCode::NOT_FOUND,
-            chrome,
-            "Картку не знайдено",
-            "Серед документів, які ви можете переглядати, такої картки немає. Перевірте \
-             посилання або знайдіть документ через пошук.",
-        )),
-    }
-}
-
-/// The city's time zone in revision `compiled`.
-pub fn zone(compiled: &Compiled) -> Tz {
-    compiled
-        .spec
-        .systems
-        .first()
-        .map_or(chrono_tz::Europe::Kyiv, |s| words::zone_of(&s.calendar))
-}
-
-/// The page shown when the store fails; the error goes to the log, not to the page.
-pub fn unavailable(portal: &PortalState, chrome: &Chrome, e: &StoreError) -> Response {
-    tracing::error!("the registry cannot show a page: {e}");
-    portal.pages.problem(
-        StatusCode::SERVICE_UNAVAILABLE,
-        chrome,
-        "Документообіг тимчасово недоступний",
-        "Не вдалося прочитати дані. Спробуйте ще раз за кілька хвилин.",
     )
 }
 
@@ -168,11 +126,52 @@ fn card_row(e: &CaseEventRow, compiled: &Compiled, zone: Tz) -> Value {
     })
 }
 
+/// The titles of the states of the work's cases, by case and state, from each case's pinned
+/// workflow; a case whose workflow cannot be read keeps its states' ids.
+async fn state_labels(
+    portal: &PortalState,
+    work: &[CaseEventRow],
+) -> HashMap<(String, String), String> {
+    let mut labels = HashMap::new();
+    let mut ids: Vec<&str> = work.iter().map(|e| e.case_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        let Ok(Some(case)) = portal.store.case(id).await else {
+            continue;
+        };
+        let Ok(runnable) = portal.engine.runnable(&case.revision, &case.workflow).await else {
+            continue;
+        };
+        for state in &runnable.definition.workflow.states {
+            if let Some(s) = runnable.definition.state(&state.id) {
+                labels.insert((id.to_string(), state.id.clone()), s.label().to_string());
+            }
+        }
+    }
+    labels
+}
+
 /// One event of the executors' work on the card.
-fn work_row(e: &CaseEventRow, compiled: &Compiled, zone: Tz) -> Value {
+fn work_row(
+    e: &CaseEventRow,
+    compiled: &Compiled,
+    states: &HashMap<(String, String), String>,
+    zone: Tz,
+) -> Value {
+    let state = |s: &String| {
+        states
+            .get(&(e.case_id.clone(), s.clone()))
+            .unwrap_or(s)
+            .clone()
+    };
     let what = match (e.kind.as_str(), &e.from_state, &e.to_state) {
-        ("started", _, Some(to)) => format!("Розпочато виконання: «{to}»"),
-        ("transition", Some(from), Some(to)) => format!("«{from}» → «{to}»"),
+        ("started", _, Some(to)) => format!("Розпочато виконання: «{}»", state(to)),
+        ("transition", Some(from), Some(to)) => format!("«{}» → «{}»", state(from), state(to)),
+        ("assigned", _, _) => "Доручення взято до виконання".to_string(),
+        ("reminded", _, _) => "Нагадування про строк".to_string(),
+        ("escalated", _, _) => "Строк під загрозою: повідомлено керівника".to_string(),
+        ("overdue", _, _) => "Строк виконання минув".to_string(),
         (kind, _, _) => kind.to_string(),
     };
     json!({
@@ -210,7 +209,7 @@ fn value_text(field: &str, value: &Value, compiled: &Compiled) -> String {
         Value::Null => "—".into(),
         Value::String(s) if s.is_empty() => "—".into(),
         Value::String(s) => match field {
-            "status" => labels::status(s).to_string(),
+            "status" => status_words(s).to_string(),
             "control" => labels::control(s).to_string(),
             "executor" => official_name(s, compiled),
             "executed_at" | "archived_at" => words::when(s, zone(compiled)),

@@ -1,53 +1,37 @@
-//! A card's fields, statuses and changes in Ukrainian words (КМУ №55 п.41): the one table the
-//! registry's pages (card, history, reports) name them by.
+//! A card's fields, controls, directions and changes in Ukrainian words (КМУ №55 п.41): the
+//! history's and reports' names for them; a field the card form labels (`cards::fields::BASE`)
+//! is named as the form names it.
 
-/// The label of each card field the history lists (`store::HISTORY_FIELDS`), in that order.
-pub const FIELD_LABELS: &[(&str, &str)] = &[
+use super::cards::fields::BASE;
+
+/// The label of each card field the history lists (`store::HISTORY_FIELDS`) that the card form
+/// does not ask for.
+const FIELD_LABELS: &[(&str, &str)] = &[
     ("status", "Стан"),
     ("kind", "Вид документа"),
     ("journal", "Журнал реєстрації"),
     ("reg_number", "Реєстраційний індекс"),
     ("reg_date", "Дата реєстрації"),
-    ("case_code", "Справа за номенклатурою"),
-    ("summary", "Короткий зміст"),
-    ("correspondent", "Кореспондент"),
-    ("correspondent_number", "Вихідний номер кореспондента"),
-    ("correspondent_date", "Вихідна дата кореспондента"),
-    ("signer", "Підписувач"),
-    ("addressees", "Адресати"),
-    ("unit", "Відповідальний підрозділ"),
-    ("executor", "Виконавець"),
-    ("deadline", "Строк виконання"),
     ("interim_deadline", "Проміжний строк"),
     ("control", "Контроль"),
     ("execution_mark", "Відмітка про виконання"),
     ("executed_at", "Дата виконання"),
-    ("pages", "Кількість аркушів"),
-    ("paper", "Паперовий оригінал"),
-    ("related", "Попередні документи з питання"),
     ("extra", "Додаткові реквізити"),
     ("archived_at", "Передано до архіву"),
 ];
 
-/// A field's label; the field's own name for one the table does not know.
+/// A field's label: the card form's, else this table's, else the field's own name.
 pub fn field(name: &str) -> &str {
-    FIELD_LABELS
-        .iter()
-        .find(|(f, _)| *f == name)
-        .map_or(name, |(_, label)| label)
-}
-
-/// A card's status in words.
-pub fn status(status: &str) -> &str {
-    match status {
-        "draft" => "Чернетка",
-        "registered" => "Зареєстровано",
-        "executed" => "Виконано",
-        "filed" => "До справи",
-        "archived" => "В архіві",
-        "destroyed" => "Знищено за актом",
-        other => other,
-    }
+    BASE.iter()
+        .find(|(f, ..)| *f == name)
+        .map(|(_, label, ..)| *label)
+        .or_else(|| {
+            FIELD_LABELS
+                .iter()
+                .find(|(f, _)| *f == name)
+                .map(|(_, label)| *label)
+        })
+        .unwrap_or(name)
 }
 
 /// A card's control in words.
@@ -95,8 +79,9 @@ mod tests {
     use crate::store::HISTORY_FIELDS;
 
     #[test]
-    fn every_field_the_history_lists_has_a_label_in_its_order() {
-        let labelled: Vec<&str> = FIELD_LABELS.iter().map(|(f, _)| *f).collect();
-        assert_eq!(labelled, HISTORY_FIELDS);
+    fn every_field_the_history_lists_has_a_label() {
+        for f in HISTORY_FIELDS {
+            assert_ne!(field(f), *f, "`{f}` has no label");
+        }
     }
 }

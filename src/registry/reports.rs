@@ -13,13 +13,13 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::history::{unavailable, zone};
 use super::labels;
 use crate::compile::Compiled;
 use crate::portal::PortalState;
 use crate::portal::office::access_log;
+use crate::portal::office::blocking::zone;
 use crate::portal::office::official::Official;
-use crate::portal::office::users::starting;
+use crate::portal::office::users::{starting, unavailable};
 use crate::spec::model::{Level, MaskTarget, Permission, by_id};
 use crate::store::{ExecutionRow, FlowRow, ReportScope, StoreError, time_text};
 
@@ -180,10 +180,10 @@ pub async fn page(
     let read = tokio::try_join!(flow(&portal, &scope), execution(&portal, &scope));
     let (flow, execution) = match read {
         Ok(read) => read,
-        Err(e) => return unavailable(&portal, &chrome, &e),
+        Err(e) => return unavailable(&portal, &chrome, &e.to_string()),
     };
     if let Err(e) = access_log::record(&portal.store, &official, "report", None, "page").await {
-        return unavailable(&portal, &chrome, &e);
+        return unavailable(&portal, &chrome, &e.to_string());
     }
     let flow_rows: Vec<Value> = flow
         .iter()

@@ -1,6 +1,6 @@
 //! What a card's history needs beyond its own events: the chain's neighbours of those events
-//! (to show each one is linked in), the engine cases started for the card, and every card's
-//! status and version in pages, for `audit verify` to hold each row to its events.
+//! (to show each one is linked in), the events of the engine cases about the card, and every
+//! card row with its events in pages, for `audit verify` to hold each row to its events.
 
 use super::{CardRow, CaseEventRow, Store, StoreError, on_pool};
 
@@ -22,15 +22,14 @@ impl Store {
         .map_err(|e| self.failed(&format!("read the chain around case {case_id} from"), e))
     }
 
-    /// The events of the engine's cases whose data names card `card_id` (the executors' work a
-    /// resolution started), oldest first.
+    /// The events of the engine's cases about card `card_id` (the executors' work its
+    /// resolutions started, each with the card as its subject), oldest first.
     pub async fn card_case_events(&self, card_id: &str) -> Result<Vec<CaseEventRow>, StoreError> {
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM case_events WHERE case_id IN \
-             (SELECT id FROM cases WHERE data LIKE $1) ORDER BY seq"
+             (SELECT id FROM cases WHERE applicant = $1) ORDER BY seq"
         );
-        let pattern = format!("%\"{card_id}\"%");
-        on_pool!(&self.pool, pool => sqlx::query_as(&sql).bind(pattern).fetch_all(pool).await)
+        on_pool!(&self.pool, pool => sqlx::query_as(&sql).bind(card_id).fetch_all(pool).await)
             .map_err(|e| self.failed(&format!("read the work on card {card_id} from"), e))
     }
 

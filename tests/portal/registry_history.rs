@@ -4,7 +4,7 @@
 //! without an event, an event deleted or rewritten, a card deleted, each named by the card.
 
 use chrono::{DateTime, TimeZone, Utc};
-use hromada::store::{CardChange, CardRow, Store};
+use hromada::store::{CardChange, CardRow, CaseRow, NewCaseEvent, Store, time_text};
 use hromada::workflow::history;
 use serde_json::json;
 
@@ -266,6 +266,66 @@ async fn registry_history_page_lists_every_change_and_checks_the_chain() {
     )
     .await;
 
+    // The executor's work on it: a case about the card, moved by a deputy for the executor.
+    let t = time_text(&at(3, 8, 0));
+    let mut tx = store.begin().await.unwrap();
+    store
+        .insert_case(
+            &mut tx,
+            &CaseRow {
+                id: "case-work-a001".into(),
+                workflow: "document-execution".into(),
+                revision: "r1".into(),
+                e_service: "registry".into(),
+                state: "done".into(),
+                outcome: None,
+                applicant: card.id.clone(),
+                applicant_name: "001/01-2026".into(),
+                applicant_email: None,
+                assignee: Some("koval-o".into()),
+                role: None,
+                data: "{}".into(),
+                registry: "{}".into(),
+                decision: None,
+                deadline_at: None,
+                version: 2,
+                created_at: t.clone(),
+                updated_at: t.clone(),
+                state_entered_at: t.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    for (actor, on_behalf, kind, from, to) in [
+        ("engine", None, "started", None, "in-work"),
+        (
+            "official:moroz-v",
+            Some("official:koval-o"),
+            "transition",
+            Some("in-work"),
+            "done",
+        ),
+    ] {
+        store
+            .append_case_event(
+                &mut tx,
+                &NewCaseEvent {
+                    case_id: "case-work-a001".into(),
+                    at: t.clone(),
+                    actor: actor.into(),
+                    on_behalf: on_behalf.map(str::to_string),
+                    kind: kind.into(),
+                    event: None,
+                    from_state: from.map(str::to_string),
+                    to_state: Some(to.into()),
+                    detail: "{}".into(),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+
     let bondar = portal.sign_in_official(&BONDAR).await;
     let path = format!("/registry/cards/{}/history", card.id);
     let page = bondar.get(&path).await;
@@ -294,6 +354,12 @@ async fn registry_history_page_lists_every_change_and_checks_the_chain() {
         // City time: 11:00 UTC on 2 March is 13:00 in Kyiv.
         "02.03.2026 13:00",
         "Цілісність підтверджено",
+        // The executors' work, the deputy acting for the executor.
+        "Виконання доручень",
+        "Розпочато виконання",
+        "«in-work» → «done»",
+        "Мороз Валентина Григорівна, Провідний спеціаліст відділу адресної соціальної допомоги \
+         (діє за Коваль Оксана Миколаївна",
     ] {
         assert!(
             body.contains(expected),
@@ -322,9 +388,33 @@ async fn registry_history_page_lists_every_change_and_checks_the_chain() {
     let romanenko = portal.sign_in_official(&ROMANENKO).await;
     assert_eq!(romanenko.get(&path).await.status, 403);
 
+    // A rewritten event of the executors' work: the badge names it; put back, intact again.
+    let db = Store::sqlite_url(&portal.city.dir.path().join("data/hromada.db"));
+    let rewrite = |on_behalf: &str| {
+        format!(
+            "UPDATE case_events SET on_behalf = {on_behalf} WHERE case_id = 'case-work-a001' \
+         AND kind = 'transition'"
+        )
+    };
+    execute(&db, &rewrite("NULL")).await;
+    let page = bondar.get(&path).await;
+    assert!(
+        page.body
+            .contains("(case-work-a001) змінено після того, як його записали"),
+        "{}",
+        page.body
+    );
+    execute(&db, &rewrite("'official:koval-o'")).await;
+    assert!(
+        bondar
+            .get(&path)
+            .await
+            .body
+            .contains("Цілісність підтверджено")
+    );
+
     // A rewritten event: the badge names it; another card's history is not affected.
     let events = store.case_events(&card.id).await.unwrap();
-    let db = Store::sqlite_url(&portal.city.dir.path().join("data/hromada.db"));
     execute(
         &db,
         &format!(
@@ -372,4 +462,83 @@ async fn registry_history_page_lists_every_change_and_checks_the_chain() {
         "{}",
         page.body
     );
+}
+
+/// A card made, completed and registered through the registry's own pages: its history page
+/// (linked from the card) lists each of those changes, the reports count it, and `audit
+/// verify` finds the card's row held to its events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn registry_history_of_a_card_made_through_the_pages() {
+    use crate::registry_cards::{add_file, draft_memo, pdf_a, register, version_on};
+
+    let portal = Portal::start().await;
+    let bondar = portal
+        .sign_in_official_to(&BONDAR, "/registry/cards/new")
+        .await;
+    let id = draft_memo(&bondar, "Про графік відпусток на 2027 рік").await;
+    let version = version_on(&bondar.get(&format!("/registry/cards/{id}")).await);
+    let edited = bondar
+        .post_form(
+            &format!("/registry/cards/{id}/edit"),
+            &[
+                ("version", &version),
+                ("summary", "Про графік відпусток на 2027 рік (уточнений)"),
+                ("case_code", "01-05"),
+                ("signer", "Бондар А. С."),
+                ("addressees", "Ткаченко О. М.\nКоваль О. М."),
+                ("pages", "3"),
+                ("x-annexes", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(edited.status, 303, "{}", edited.body);
+    assert_eq!(
+        add_file(&bondar, &id, "original", "графік.pdf", pdf_a())
+            .await
+            .status,
+        303
+    );
+    let registered = register(&bondar, &id).await;
+    assert_eq!(registered.status, 303, "{}", registered.body);
+
+    let card = bondar.get(&format!("/registry/cards/{id}")).await;
+    let link = format!("/registry/cards/{id}/history");
+    assert!(card.body.contains(&link), "{}", card.body);
+    let page = bondar.get(&link).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    for expected in [
+        "Бондар Андрій Сергійович, Начальник загального відділу",
+        "Короткий зміст",
+        "Про графік відпусток на 2027 рік (уточнений)",
+        "Кількість аркушів",
+        "Реєстраційний індекс",
+        "СЗ-1/2026",
+        "Цілісність підтверджено",
+    ] {
+        assert!(
+            page.body.contains(expected),
+            "the history lacks «{expected}»:\n{}",
+            page.body
+        );
+    }
+    let store = store_of(&portal).await;
+    let events = store.case_events(&id).await.unwrap();
+    let row = store.card(&id).await.unwrap().unwrap();
+    assert_eq!(events.len() as i64, row.version, "{events:?}");
+    for e in &events {
+        assert!(
+            page.body.contains(&format!(r#"id="event-{}""#, e.seq)),
+            "event {} is not shown",
+            e.seq
+        );
+    }
+
+    let flow = bondar.get("/registry/reports/flow.json").await;
+    let flow: serde_json::Value = serde_json::from_str(&flow.body).unwrap();
+    assert_eq!(flow[0]["journal"], "council-internal", "{flow}");
+    assert_eq!(flow[0]["kind"], "memo", "{flow}");
+    assert_eq!(flow[0]["registered"], 1, "{flow}");
+
+    let report = history::verify(&store).await.unwrap();
+    assert!(report.intact(), "{:?}", report.problems);
 }

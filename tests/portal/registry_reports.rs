@@ -477,6 +477,45 @@ async fn registry_reports_count_the_readers_cards_masked_as_the_policies_say() {
         403
     );
     assert_eq!(romanenko.get("/registry/reports").await.status, 403);
+
+    // Policies that no longer mask personal data in exports: each executor by login and name.
+    let before = portal.app.applied();
+    for file in ["policies/personal-data.kdl", "policies/sensitive-data.kdl"] {
+        portal
+            .city
+            .edit(file, r#"mask "logs" "exports""#, r#"mask "logs""#);
+    }
+    portal.app.wait_for("the policies' change applied", |s| {
+        s["applied"]["revision"]
+            .as_str()
+            .is_some_and(|r| r != before)
+    });
+    let (header, rows) = csv_rows(&bondar, "execution.csv", "").await;
+    let named: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                cell(&header, r, "executor"),
+                cell(&header, r, "executor_name"),
+                cell(&header, r, "assigned"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("koval-o", "Коваль Оксана Миколаївна", "3"),
+            ("moroz-v", "Мороз Валентина Григорівна", "1")
+        ]
+    );
+    let package = json_of(&bondar, "/registry/reports/datapackage.json").await;
+    assert!(
+        package["description"]
+            .as_str()
+            .unwrap()
+            .contains("Executors are named"),
+        "{package}"
+    );
 }
 
 crate::both! {

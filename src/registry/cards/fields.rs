@@ -32,7 +32,7 @@ impl Problem {
 
 /// How a field is entered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Input {
+pub enum Input {
     Text,
     Long,
     Lines,
@@ -43,7 +43,7 @@ enum Input {
 }
 
 /// The fields of п.41 a registrar fills in: form id, label, input, hint.
-const BASE: &[(&str, &str, Input, &str)] = &[
+pub const BASE: &[(&str, &str, Input, &str)] = &[
     ("summary", "Короткий зміст", Input::Long, ""),
     (
         "case_code",
