@@ -12,4 +12,16 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "registry/search.html",
         include_str!("../../templates/registry/search.html"),
     ),
+    (
+        "registry/card_new.html",
+        include_str!("../../templates/registry/card_new.html"),
+    ),
+    (
+        "registry/card_form.html",
+        include_str!("../../templates/registry/card_form.html"),
+    ),
+    (
+        "registry/card.html",
+        include_str!("../../templates/registry/card.html"),
+    ),
 ];

@@ -26,6 +26,7 @@ mod polls;
 mod portal;
 mod prefill;
 mod procedure_versions;
+mod registry_cards;
 mod registry_search;
 mod registry_search_store;
 mod results;
