@@ -336,6 +336,21 @@ async fn registry_search_finds_a_card_registered_through_the_registry_by_its_fil
     let number = row.reg_number.clone().unwrap();
     let by_number = bondar.get(&query(&[("number", &number)])).await;
     assert!(by_number.body.contains(&href), "{}", by_number.body);
+    let by_kind = bondar
+        .get(&query(&[
+            ("kind", "letter"),
+            ("journal", "council-incoming"),
+        ]))
+        .await;
+    assert!(by_kind.body.contains(&href), "{}", by_kind.body);
+    assert!(by_kind.body.contains("<td>Лист<br>"), "{}", by_kind.body);
+    let no_kind = bondar.get(&query(&[("kind", "spell")])).await;
+    assert_eq!(no_kind.status, 400, "{}", no_kind.body);
+    assert!(
+        no_kind
+            .body
+            .contains("Вид документа: виберіть вид зі списку")
+    );
     let by_status = bondar
         .get(&query(&[("status", "draft"), ("q", "каштани")]))
         .await;
