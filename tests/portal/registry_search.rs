@@ -94,7 +94,23 @@ async fn registry_search_finds_by_words_in_cards_and_files_and_only_what_may_be_
     let portal = Portal::start().await;
     let database = portal.city.dir.path().join("data/hromada.db");
     let store = Store::connect(&Store::sqlite_url(&database)).await.unwrap();
+    finds_by_words_and_only_what_may_be_read(&portal, &store).await;
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn registry_search_on_postgresql_finds_by_words_and_only_what_may_be_read() {
+    let Some(url) = crate::common::postgres::url_or_skip(
+        "registry_search_on_postgresql_finds_by_words_and_only_what_may_be_read",
+    ) else {
+        return;
+    };
+    let portal = Portal::start_with(&["--database-url", &url]).await;
+    let store = Store::connect(&url).await.unwrap();
+    finds_by_words_and_only_what_may_be_read(&portal, &store).await;
+}
+
+/// Cards written to the appliance's store found through its page: the same on both databases.
+async fn finds_by_words_and_only_what_may_be_read(portal: &Portal, store: &Store) {
     let mut aid = card(
         1,
         "city-council",
@@ -114,7 +130,7 @@ async fn registry_search_finds_by_words_in_cards_and_files_and_only_what_may_be_
     let odt = odt("Освітлення вулиці Шевченка");
     let docx = docx("Вивезення сміття з кварталу");
     put(
-        &store,
+        store,
         &aid,
         &[
             ("лист.pdf", "application/pdf", &pdf),
@@ -143,7 +159,7 @@ async fn registry_search_finds_by_words_in_cards_and_files_and_only_what_may_be_
     );
     theirs.journal = "registration-outgoing".into();
     put(
-        &store,
+        store,
         &theirs,
         &[("лист.pdf", "application/pdf", &pdf)],
         &[],
@@ -151,7 +167,7 @@ async fn registry_search_finds_by_words_in_cards_and_files_and_only_what_may_be_
     .await;
     let mut given = card(3, "registration-dept", "Р-8", "Доручення щодо допомоги", 30);
     given.journal = "registration-outgoing".into();
-    put(&store, &given, &[], &[("koval-o", "executor")]).await;
+    put(store, &given, &[], &[("koval-o", "executor")]).await;
 
     let bondar = portal
         .sign_in_official_to(&BONDAR, "/registry/search")
