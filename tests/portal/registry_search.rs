@@ -7,15 +7,21 @@ use std::io::Write;
 
 use hromada::store::{AccessFilter, Store};
 
-use crate::portal::{BONDAR, Browser, KOVAL, Page, Portal, ROMANENKO};
+use crate::portal::{BONDAR, Browser, KOVAL, LYSENKO, Page, Portal, ROMANENKO};
+use crate::registry_cards::{card_of, register, version_on};
 use crate::registry_search_store::{card, id, put};
 
+/// A zip of `parts`, the `mimetype` first and stored as ODF asks.
 fn zip_of(parts: &[(&str, &str)]) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
     let mut zip = zip::ZipWriter::new(&mut out);
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
     for (name, content) in parts {
+        let method = if *name == "mimetype" {
+            zip::CompressionMethod::Stored
+        } else {
+            zip::CompressionMethod::Deflated
+        };
+        let options = zip::write::SimpleFileOptions::default().compression_method(method);
         zip.start_file(*name, options).unwrap();
         zip.write_all(content.as_bytes()).unwrap();
     }
@@ -88,7 +94,23 @@ async fn registry_search_finds_by_words_in_cards_and_files_and_only_what_may_be_
     let portal = Portal::start().await;
     let database = portal.city.dir.path().join("data/hromada.db");
     let store = Store::connect(&Store::sqlite_url(&database)).await.unwrap();
+    finds_by_words_and_only_what_may_be_read(&portal, &store).await;
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn registry_search_on_postgresql_finds_by_words_and_only_what_may_be_read() {
+    let Some(url) = crate::common::postgres::url_or_skip(
+        "registry_search_on_postgresql_finds_by_words_and_only_what_may_be_read",
+    ) else {
+        return;
+    };
+    let portal = Portal::start_with(&["--database-url", &url]).await;
+    let store = Store::connect(&url).await.unwrap();
+    finds_by_words_and_only_what_may_be_read(&portal, &store).await;
+}
+
+/// Cards written to the appliance's store found through its page: the same on both databases.
+async fn finds_by_words_and_only_what_may_be_read(portal: &Portal, store: &Store) {
     let mut aid = card(
         1,
         "city-council",
@@ -108,7 +130,7 @@ async fn registry_search_finds_by_words_in_cards_and_files_and_only_what_may_be_
     let odt = odt("Освітлення вулиці Шевченка");
     let docx = docx("Вивезення сміття з кварталу");
     put(
-        &store,
+        store,
         &aid,
         &[
             ("лист.pdf", "application/pdf", &pdf),
@@ -137,7 +159,7 @@ async fn registry_search_finds_by_words_in_cards_and_files_and_only_what_may_be_
     );
     theirs.journal = "registration-outgoing".into();
     put(
-        &store,
+        store,
         &theirs,
         &[("лист.pdf", "application/pdf", &pdf)],
         &[],
@@ -145,7 +167,7 @@ async fn registry_search_finds_by_words_in_cards_and_files_and_only_what_may_be_
     .await;
     let mut given = card(3, "registration-dept", "Р-8", "Доручення щодо допомоги", 30);
     given.journal = "registration-outgoing".into();
-    put(&store, &given, &[], &[("koval-o", "executor")]).await;
+    put(store, &given, &[], &[("koval-o", "executor")]).await;
 
     let bondar = portal
         .sign_in_official_to(&BONDAR, "/registry/search")
@@ -241,5 +263,128 @@ async fn registry_search_finds_by_words_in_cards_and_files_and_only_what_may_be_
         searches
             .iter()
             .all(|d| !d.contains("допомог") && !d.contains("пенсій"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn registry_search_finds_a_card_registered_through_the_registry_by_its_files() {
+    let portal = Portal::start().await;
+    let lysenko = portal
+        .sign_in_official_to(&LYSENKO, "/registry/cards/new")
+        .await;
+    let created = lysenko
+        .post_form(
+            "/registry/cards",
+            &[
+                ("journal", "council-incoming"),
+                ("kind", "letter"),
+                ("summary", "Лист щодо благоустрою скверу"),
+                ("correspondent", "Управління освіти міської ради"),
+                ("correspondent_number", "15/3"),
+                ("correspondent_date", "2026-12-01"),
+                ("pages", "3"),
+            ],
+        )
+        .await;
+    let card = card_of(&created);
+    let pdf = hromada::workflow::pdf::render(
+        "Лист",
+        &[hromada::workflow::pdf::Line::new(
+            hromada::workflow::pdf::Style::Body,
+            "Просимо висадити каштани біля гімназії",
+        )],
+    );
+    for (role, name, content) in [
+        ("original", "лист.pdf", pdf),
+        ("annex", "план.odt", odt("Схема розміщення фонтану")),
+        (
+            "annex",
+            "кошторис.docx",
+            docx("Кошторис робіт з озеленення"),
+        ),
+    ] {
+        let page = lysenko.get(&format!("/registry/cards/{card}")).await;
+        let added = lysenko
+            .post_multipart(
+                &format!("/registry/cards/{card}/files"),
+                &[("role", role), ("version", &version_on(&page))],
+                &[("file", name, "application/octet-stream", content)],
+            )
+            .await;
+        assert_eq!(added.status, 303, "{name}: {}", added.body);
+    }
+    let registered = register(&lysenko, &card).await;
+    assert_eq!(registered.status, 303, "{}", registered.body);
+    let href = format!("/registry/cards/{card}");
+    let bondar = portal
+        .sign_in_official_to(&BONDAR, "/registry/search")
+        .await;
+    // Found within seconds by a word of each file, in another case form, and by the summary.
+    for words in [
+        "каштанів",
+        "гімназії",
+        "фонтаном",
+        "озелененням",
+        "скверу благоустрій",
+    ] {
+        let path = query(&[("q", words)]);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let page = loop {
+            let page = bondar.get(&path).await;
+            if page.body.contains(&href) || std::time::Instant::now() > deadline {
+                break page;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        };
+        assert!(
+            page.body.contains(&href),
+            "{words} did not find the card:\n{}",
+            page.body
+        );
+    }
+    // By its registration number, as the card page shows it.
+    let store = Store::connect(&Store::sqlite_url(
+        &portal.city.dir.path().join("data/hromada.db"),
+    ))
+    .await
+    .unwrap();
+    let row = store.card(&card).await.unwrap().unwrap();
+    let number = row.reg_number.clone().unwrap();
+    let by_number = bondar.get(&query(&[("number", &number)])).await;
+    assert!(by_number.body.contains(&href), "{}", by_number.body);
+    let by_kind = bondar
+        .get(&query(&[
+            ("kind", "letter"),
+            ("journal", "council-incoming"),
+        ]))
+        .await;
+    assert!(by_kind.body.contains(&href), "{}", by_kind.body);
+    assert!(by_kind.body.contains("<td>Лист<br>"), "{}", by_kind.body);
+    let no_kind = bondar.get(&query(&[("kind", "spell")])).await;
+    assert_eq!(no_kind.status, 400, "{}", no_kind.body);
+    assert!(
+        no_kind
+            .body
+            .contains("Вид документа: виберіть вид зі списку")
+    );
+    let by_status = bondar
+        .get(&query(&[("status", "draft"), ("q", "каштани")]))
+        .await;
+    assert!(
+        by_status.body.contains("Нічого не знайдено"),
+        "{}",
+        by_status.body
+    );
+    // The files' text was read once and kept with them.
+    let files = store.card_files(&card).await.unwrap();
+    assert!(
+        files
+            .iter()
+            .all(|f| f.text.as_deref().is_some_and(|t| !t.is_empty())),
+        "{files:?}"
+    );
+    assert_eq!(
+        store.indexed_version(&card).await.unwrap(),
+        Some(row.version)
     );
 }

@@ -96,6 +96,13 @@ impl Filters {
     }
 }
 
+/// What the form's lists offer, as `(id, title)`.
+struct Choices {
+    journals: Vec<(String, String)>,
+    officials: Vec<(String, String)>,
+    kinds: Vec<(String, String)>,
+}
+
 /// What is wrong with one field, for the error summary and the field.
 #[derive(Debug)]
 struct Problem {
@@ -104,11 +111,12 @@ struct Problem {
 }
 
 /// `filters` checked against what `official` may choose: the store's query, or the problems.
-fn check(
-    filters: &Filters,
-    journals: &[(String, String)],
-    officials: &[(String, String)],
-) -> Result<CardQuery, Vec<Problem>> {
+fn check(filters: &Filters, choices: &Choices) -> Result<CardQuery, Vec<Problem>> {
+    let Choices {
+        journals,
+        officials,
+        kinds,
+    } = choices;
     let mut problems = Vec::new();
     let mut text = |field: &'static str, name: &str, value: &Option<String>| {
         let value = value.as_deref().map(str::trim).filter(|v| !v.is_empty())?;
@@ -160,6 +168,14 @@ fn check(
         problems.push(Problem {
             field: "executor",
             message: "Виконавець: виберіть посадову особу зі списку".into(),
+        });
+    }
+    if let Some(k) = &kind
+        && !kinds.iter().any(|(id, _)| id == k)
+    {
+        problems.push(Problem {
+            field: "kind",
+            message: "Вид документа: виберіть вид зі списку".into(),
         });
     }
     if let Some(s) = &status
@@ -249,14 +265,26 @@ pub async fn page(
         .filter(|o| o.unit.split('/').next() == Some(participant.as_str()))
         .map(|o| (o.id.clone(), o.name.clone()))
         .collect();
+    let kinds: Vec<(String, String)> = compiled
+        .spec
+        .document_kinds
+        .iter()
+        .map(|k| (k.id.clone(), k.title.clone()))
+        .collect();
+    let choices = Choices {
+        journals,
+        officials,
+        kinds,
+    };
     let echo = filters.echo();
     let mut view = json!({
         "filters": echo
             .iter()
             .map(|(k, v)| (k.to_string(), json!(v)))
             .collect::<serde_json::Map<String, Value>>(),
-        "journals": choices(&journals),
-        "officials": choices(&officials),
+        "journals": listed(&choices.journals),
+        "officials": listed(&choices.officials),
+        "kinds": listed(&choices.kinds),
         "statuses": STATUSES.iter().map(|(id, t)| json!({"id": id, "title": t})).collect::<Vec<_>>(),
         "errors": [],
         "invalid": {},
@@ -272,7 +300,7 @@ pub async fn page(
     if !filters.asked() {
         return render(&portal, &compiled, &official, StatusCode::OK, view);
     }
-    let query = match check(&filters, &journals, &officials) {
+    let query = match check(&filters, &choices) {
         Ok(query) => query,
         Err(problems) => {
             view["errors"] = problems
@@ -364,7 +392,7 @@ fn render(
     )
 }
 
-fn choices(list: &[(String, String)]) -> Vec<Value> {
+fn listed(list: &[(String, String)]) -> Vec<Value> {
     list.iter()
         .map(|(id, title)| json!({"id": id, "title": title}))
         .collect()
@@ -382,11 +410,17 @@ fn row(compiled: &Compiled, card: &CardRow) -> Value {
         .iter()
         .find(|j| j.id == card.journal)
         .map_or(card.journal.as_str(), |j| j.title.as_str());
+    let kind = compiled
+        .spec
+        .document_kinds
+        .iter()
+        .find(|k| k.id == card.kind)
+        .map_or(card.kind.as_str(), |k| k.title.as_str());
     json!({
         "href": format!("/registry/cards/{}", card.id),
         "number": card.reg_number,
         "date": card.reg_date,
-        "kind": card.kind,
+        "kind": kind,
         "journal": journal,
         "summary": card.summary,
         "correspondent": card.correspondent,
@@ -416,12 +450,12 @@ mod tests {
         Query::<Filters>::try_from_uri(&uri).unwrap().0
     }
 
-    fn journals() -> Vec<(String, String)> {
-        vec![("incoming".into(), "Вхідні".into())]
-    }
-
-    fn officials() -> Vec<(String, String)> {
-        vec![("koval-o".into(), "Коваль О.".into())]
+    fn choices() -> Choices {
+        Choices {
+            journals: vec![("incoming".into(), "Вхідні".into())],
+            officials: vec![("koval-o".into(), "Коваль О.".into())],
+            kinds: vec![("letter".into(), "Лист".into())],
+        }
     }
 
     #[test]
@@ -431,8 +465,7 @@ mod tests {
                 ("q", "Допомогою, ЗАЯВИ"),
                 ("correspondent", "Пенсійного фонду"),
             ]),
-            &journals(),
-            &officials(),
+            &choices(),
         )
         .unwrap();
         assert_eq!(query.words, words::words("допомога заява"));
@@ -449,22 +482,21 @@ mod tests {
                 ("status", "lost"),
                 ("journal", "other"),
                 ("page", "0"),
+                ("kind", "spell"),
                 ("q", &"а".repeat(MAX_FIELD + 1)),
             ]),
-            &journals(),
-            &officials(),
+            &choices(),
         )
         .err()
         .unwrap();
         let fields: Vec<&str> = problems.iter().map(|p| p.field).collect();
         assert_eq!(
             fields,
-            ["q", "from", "executor", "status", "journal", "page"]
+            ["q", "from", "executor", "kind", "status", "journal", "page"]
         );
         let reversed = check(
             &filters(&[("from", "2026-12-07"), ("to", "2026-12-01")]),
-            &journals(),
-            &officials(),
+            &choices(),
         )
         .err()
         .unwrap();
@@ -475,8 +507,7 @@ mod tests {
     fn empty_fields_are_no_filter() {
         let query = check(
             &filters(&[("q", "  "), ("kind", ""), ("page", "2")]),
-            &journals(),
-            &officials(),
+            &choices(),
         )
         .unwrap();
         assert!(query.words.is_empty() && query.kind.is_none());

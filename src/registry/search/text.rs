@@ -104,11 +104,13 @@ fn pdf(content: &[u8]) -> Result<String, String> {
         .map_err(|e| format!("it is not a PDF that can be read ({e})"))?;
     let mut text = String::new();
     for page in document.get_pages().into_keys().take(MAX_PAGES) {
-        for chunk in document.extract_text_chunks_with_limit(&[page], MAX_STREAM) {
-            // A page whose text cannot be decoded is skipped; the others still count.
-            if let Ok(chunk) = chunk {
-                text.push_str(&chunk);
-            }
+        // A part of a page whose text cannot be decoded is skipped; the others still count.
+        for chunk in document
+            .extract_text_chunks_with_limit(&[page], MAX_STREAM)
+            .into_iter()
+            .flatten()
+        {
+            text.push_str(&chunk);
         }
         text.push('\n');
         if text.len() >= MAX_TEXT {
@@ -155,10 +157,8 @@ fn xml_text(xml: &str, dialect: Dialect) -> String {
             Ok(event) => event,
         };
         match event {
-            Event::Start(e) => {
-                if matches!(dialect, Dialect::Word) && e.name().as_ref() == "w:t" {
-                    in_text += 1;
-                }
+            Event::Start(e) if matches!(dialect, Dialect::Word) && e.name().as_ref() == "w:t" => {
+                in_text += 1;
             }
             Event::End(e) => match (dialect, e.name().as_ref()) {
                 (Dialect::Odf, "text:p" | "text:h") | (Dialect::Word, "w:p") => text.push('\n'),

@@ -58,7 +58,8 @@ pub fn words(text: &str) -> Vec<String> {
         }
     };
     for c in text.nfc() {
-        if is_apostrophe(c) {
+        // A stress mark (приві́т) or another mark NFC leaves standing is no break in a word.
+        if is_apostrophe(c) || unicode_normalization::char::is_combining_mark(c) {
             continue;
         }
         if c.is_alphanumeric() {
@@ -214,5 +215,6 @@ mod tests {
     fn a_letter_with_a_combining_mark_is_one_letter() {
         assert_eq!(stemmed("Украі\u{0308}на"), stemmed("Україна"));
         assert_eq!(stemmed("и\u{0306}"), "й");
+        assert_eq!(stemmed("приві\u{0301}т"), stemmed("привіт"));
     }
 }
