@@ -9,6 +9,38 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/registry/home.html"),
     ),
     (
+        "registry/resolutions.html",
+        include_str!("../../templates/registry/resolutions.html"),
+    ),
+    (
+        "registry/tasks.html",
+        include_str!("../../templates/registry/tasks.html"),
+    ),
+    (
+        "registry/task.html",
+        include_str!("../../templates/registry/task.html"),
+    ),
+    (
+        "registry/control.html",
+        include_str!("../../templates/registry/control.html"),
+    ),
+    (
+        "registry/delegations.html",
+        include_str!("../../templates/registry/delegations.html"),
+    ),
+    (
+        "registry/card_new.html",
+        include_str!("../../templates/registry/card_new.html"),
+    ),
+    (
+        "registry/card_form.html",
+        include_str!("../../templates/registry/card_form.html"),
+    ),
+    (
+        "registry/card.html",
+        include_str!("../../templates/registry/card.html"),
+    ),
+    (
         "registry/archive.html",
         include_str!("../../templates/registry/archive.html"),
     ),
@@ -23,17 +55,5 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "registry/archive_holds.html",
         include_str!("../../templates/registry/archive_holds.html"),
-    ),
-    (
-        "registry/card_new.html",
-        include_str!("../../templates/registry/card_new.html"),
-    ),
-    (
-        "registry/card_form.html",
-        include_str!("../../templates/registry/card_form.html"),
-    ),
-    (
-        "registry/card.html",
-        include_str!("../../templates/registry/card.html"),
     ),
 ];

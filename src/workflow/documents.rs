@@ -359,6 +359,8 @@ mod tests {
             direction: Direction::Outgoing,
             numbering: numbering.into(),
             reset: Reset::Yearly,
+            execution: None,
+            control_days: None,
             kinds: Vec::new(),
             formats: Vec::new(),
         }

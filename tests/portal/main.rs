@@ -28,6 +28,7 @@ mod prefill;
 mod procedure_versions;
 mod registry_archive;
 mod registry_cards;
+mod registry_resolutions;
 mod results;
 mod sessions_store;
 mod sign_in;
