@@ -775,6 +775,29 @@ async fn registry_archive_transfer_and_the_original_package_over_http() {
         (2, "Лист card-pack")
     );
     assert_eq!(store.card_files("card-pack").await.unwrap().len(), 2);
+    // Nor may a head resolve it or file it away (B's endpoints).
+    let bondar = portal.sign_in_official(&BONDAR).await;
+    let resolution = bondar
+        .post_form(
+            "/registry/cards/card-pack/resolutions",
+            &[
+                ("key", "k-archived"),
+                ("main", "koval-o"),
+                ("task", "Виконати"),
+                ("deadline", "2027-01-10"),
+            ],
+        )
+        .await;
+    assert_eq!(resolution.status, 409, "{}", resolution.body);
+    assert!(resolution.body.contains("архів"), "{}", resolution.body);
+    let filed = bondar
+        .post_form(
+            "/registry/cards/card-pack/file-away",
+            &[("reason", "До справи"), ("case", "01-25"), ("version", "2")],
+        )
+        .await;
+    assert_eq!(filed.status, 409, "{}", filed.body);
+    assert_eq!(store.card("card-pack").await.unwrap().unwrap().version, 2);
     // Transferred twice is refused, nothing changed.
     assert_eq!(
         savchenko
