@@ -1076,7 +1076,19 @@ mod on_both_stores {
                 resolution_id: res.id.clone(), official: "moroz-v".into(),
                 relation: "main".into(), case_id: moved.case_id.clone(),
             }).await.unwrap();
+            let mut on = doc.clone();
+            on.control = "on".into();
+            on.deadline = Some("2026-12-31".into());
+            on.executor = Some("moroz-v".into());
+            on.version = 2;
+            assert!(store.write_card(&mut tx, &hromada::store::CardChange {
+                before: Some(&doc), after: &on, actor: "official:bondar-a", on_behalf: None,
+                kind: "resolved", note: json!({"resolution": res.id}), at: at("2026-12-21T09:00:00Z"),
+            }).await.unwrap());
             tx.commit().await.unwrap();
+            let controlled = store.cards_on_control("city-council", 10).await.unwrap();
+            assert_eq!(controlled, [on.clone()]);
+            assert!(store.cards_on_control("vodokanal", 10).await.unwrap().is_empty());
             // The same key again starts nothing new.
             let mut tx = store.begin().await.unwrap();
             let again = engine.start_work(&mut tx, work("kept", at("2026-12-31T22:00:00Z"))).await.unwrap();
