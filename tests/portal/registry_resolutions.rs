@@ -146,10 +146,15 @@ async fn case_of(store: &Store, card: &str, official: &str) -> String {
 
 /// Waits (60 s at most) for case `case` to hold a `kind` event.
 async fn wait_for_event(portal: &Portal, store: &Store, case: &str, kind: &str) {
+    wait_for_events(portal, store, case, kind, 1).await
+}
+
+/// Waits (60 s at most) for case `case` to hold `n` `kind` events.
+async fn wait_for_events(portal: &Portal, store: &Store, case: &str, kind: &str, n: usize) {
     let started = std::time::Instant::now();
     loop {
         let events = store.case_events(case).await.unwrap();
-        if events.iter().any(|e| e.kind == kind) {
+        if events.iter().filter(|e| e.kind == kind).count() >= n {
             return;
         }
         assert!(
@@ -722,6 +727,7 @@ async fn registry_resolutions_remind_and_escalate_from_the_resolutions_deadline(
             ("main", KOVAL.id),
             ("task", "Перевірити факти"),
             ("deadline", "2026-12-31"),
+            ("interim", "2026-12-24"),
         ],
     )
     .await;
@@ -731,16 +737,25 @@ async fn registry_resolutions_remind_and_escalate_from_the_resolutions_deadline(
     // The resolution's deadline, not the state's 30 days: the end of 31 December in Kyiv.
     let due = row.deadline_at.unwrap_or_default();
     assert!(due.starts_with("2026-12-31T22:00:00"), "{due}");
-    // Two working days before it, the reminder: to the executor's cabinet and mail.
-    portal.city.set_time("2026-12-30T08:00:00Z");
+    // A working day before the interim deadline (24 December), the executor is reminded of it.
+    portal.city.set_time("2026-12-24T08:00:00Z");
     wait_for_event(&portal, &store, &case, "reminded").await;
     let koval = registry(&portal, &KOVAL).await;
+    has(
+        &koval.get("/registry/tasks").await,
+        "проміжний строк виконання доручення за документом № 22/01-2026 — 2026-12-24",
+    );
+    // Two working days before it, the reminder: to the executor's cabinet and mail.
+    portal.city.set_time("2026-12-30T08:00:00Z");
+    wait_for_events(&portal, &store, &case, "reminded", 2).await;
     let tasks = koval.get("/registry/tasks").await;
-    has(&tasks, "Нагадування");
+    let due =
+        "Нагадування: строк виконання доручення за документом № 22/01-2026 спливає 2026-12-31";
+    has(&tasks, due);
     let reminded = crate::common::holds_within_30s(|| async {
         smtp.received()
             .iter()
-            .any(|m| m.rcpt_tos == ["koval.o@zp.city.example"] && m.body.contains("Нагадування"))
+            .any(|m| m.rcpt_tos == ["koval.o@zp.city.example"] && m.body.contains(due))
     })
     .await;
     assert!(reminded, "no reminder by mail\n{}", portal.app.log());
