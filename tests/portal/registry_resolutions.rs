@@ -888,6 +888,7 @@ async fn registry_resolutions_let_a_deputy_act_for_their_principal_only_within_t
     // A head's deputy with authority to decide writes a resolution for them; access alone
     // does not; a revoked delegation gives nothing.
     let tkachenko = registry(&portal, &TKACHENKO).await;
+    has(&tkachenko.get("/registry").await, "/registry/delegations");
     let page = tkachenko
         .post_form(
             "/registry/delegations",
