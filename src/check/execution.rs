@@ -1,5 +1,6 @@
 //! The executors' work a journal declares (H0720–H0729): `execution` names a declared workflow
-//! and `control-days`, the default deadline of a resolution in calendar days, is 1 to 366.
+//! with a transition its assignee fires (else no executor could report their work), and
+//! `control-days`, the default deadline of a resolution in calendar days, is 1 to 366.
 
 use crate::spec::diagnostics::did_you_mean;
 use crate::spec::model::Journal;
@@ -28,6 +29,30 @@ pub(super) fn check(c: &mut Checker) {
                         j.id
                     ))
                     .help(help),
+            );
+        }
+        if let Some(w) = j
+            .execution
+            .as_deref()
+            .and_then(|id| spec.workflows.iter().find(|w| w.id == id))
+            && !w
+                .states
+                .iter()
+                .flat_map(|s| &s.transitions)
+                .any(|t| t.role.as_deref() == Some("assignee"))
+        {
+            c.report(
+                Diagnostic::error(
+                    "H0722",
+                    format!("execution workflow `{}` has no transition its assignee fires", w.id),
+                )
+                .at(c.at(Kind::Journal, &j.id, "/execution"))
+                .detail(format!(
+                    "each executor of a resolution on journal `{}` works their case alone, as its \
+                     assignee; in workflow `{}` they could never take it or report it executed",
+                    j.id, w.id
+                ))
+                .help("give the executor's transitions `role=\"assignee\"` (see spec/workflows/document-execution.kdl)"),
             );
         }
         if let Some(days) = j.control_days

@@ -63,7 +63,7 @@ const FUNCTIONS: &[(Permission, &str, &str, &str)] = &[
         "Експертиза цінності, акти про знищення, юридичні утримання, передавання до архіву.",
     ),
     (
-        Permission::DocumentsExecute,
+        Permission::DocumentsRead,
         "/registry/delegations",
         "Заміщення",
         "Передати доступ і право рішення заступнику на час відсутності.",

@@ -360,24 +360,40 @@ fn decision_view(draft: &Draft, at: DateTime<chrono_tz::Tz>) -> Value {
 /// executor), whatever roles they hold.
 pub const ASSIGNEE: &str = "assignee";
 
+/// The last part of the key of a reminder of a case's interim deadline.
+pub(super) const INTERIM_KEY: &str = "interim";
+
 /// Where a case's own deadline is kept in its data: set by whoever started a case of no
 /// e-service (`Engine::start_work`), moved by `Engine::move_deadline_in`.
 pub const OWN_DEADLINE: &str = "deadline_at";
 
+/// Where a case's interim deadline (the end of its day) is kept in its data, beside its own
+/// deadline: the assignee is reminded of it a working day before.
+pub const OWN_INTERIM: &str = "interim_at";
+
+/// A case's own deadline and interim deadline.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Own {
+    pub deadline: DateTime<Utc>,
+    pub interim: Option<DateTime<Utc>>,
+}
+
 /// The deadline a case carries of its own: only a case of no e-service of its workflow (its data
 /// written by the engine's caller, never by an applicant) has one.
-pub(super) fn own_deadline(
-    runnable: &Runnable,
-    e_service: &str,
-    data: &Value,
-) -> Option<DateTime<Utc>> {
+pub(super) fn own_deadline(runnable: &Runnable, e_service: &str, data: &Value) -> Option<Own> {
     if runnable.definition.e_service(e_service).is_some() {
         return None;
     }
-    let text = data.get(OWN_DEADLINE)?.as_str()?;
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|d| d.with_timezone(&Utc))
+    let moment = |key: &str| {
+        data.get(key)
+            .and_then(Value::as_str)
+            .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+            .map(|d| d.with_timezone(&Utc))
+    };
+    Some(Own {
+        deadline: moment(OWN_DEADLINE)?,
+        interim: moment(OWN_INTERIM),
+    })
 }
 
 /// Schedules the timers of a state entered at `at`: its deadline (the case's `own` one, or the
@@ -392,13 +408,13 @@ pub(super) async fn schedule(
     state: &State,
     at: DateTime<Utc>,
     version: i64,
-    own: Option<DateTime<Utc>>,
+    own: Option<Own>,
 ) -> Result<Option<DateTime<Utc>>, EngineError> {
     let (Some(days), None) = (&state.deadline, state.outcome) else {
         return Ok(None);
     };
     let calendar = &runnable.calendar;
-    let deadline = own.unwrap_or_else(|| calendar.deadline(at, days));
+    let deadline = own.map_or_else(|| calendar.deadline(at, days), |o| o.deadline);
     let entry = format!("{}#{version}", state.id);
     let mut timers = vec![NewTimer {
         case_id: case_id.to_string(),
@@ -414,6 +430,17 @@ pub(super) async fn schedule(
             due_at: calendar
                 .working_days_before(deadline, r.days_before)
                 .max(at),
+        });
+    }
+    if let Some(interim) = own.and_then(|o| o.interim)
+        && interim > at
+        && interim < deadline
+    {
+        timers.push(NewTimer {
+            case_id: case_id.to_string(),
+            kind: TimerKind::Remind,
+            key: format!("{entry}/{INTERIM_KEY}"),
+            due_at: calendar.working_days_before(interim, 1).max(at),
         });
     }
     for (i, e) in state.escalations.iter().enumerate() {

@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::spec::model::Notify;
 use crate::store::{Timer, TimerKind, Tx, time_text};
 
-use super::actions::notify;
+use super::actions::{INTERIM_KEY, OWN_INTERIM, notify};
 use super::engine::{Actor, Engine, EngineError, draft_of, new_event};
 use super::timers::{BoxFuture, TimerHandler};
 
@@ -66,6 +66,33 @@ impl Engine {
                 e.to_state = Some(state.id.clone());
                 e.detail = json!({"deadline": deadline}).to_string();
                 store.append_case_event(tx, &e).await?;
+            }
+            TimerKind::Remind if entry.ends_with(&format!("/{INTERIM_KEY}")) => {
+                let interim = draft
+                    .data
+                    .get(OWN_INTERIM)
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let interim_day = runnable.calendar.zone();
+                let interim_day = crate::store::parse_time(&interim)
+                    .map(|t| (t - chrono::Duration::seconds(1)).with_timezone(&interim_day))
+                    .map(|t| t.format("%Y-%m-%d").to_string())
+                    .unwrap_or_default();
+                let mut e = new_event(&case_id, &now, &Actor::Timer, None, "reminded");
+                e.to_state = Some(state.id.clone());
+                e.detail = json!({"to": "assignee", "interim": interim}).to_string();
+                store.append_case_event(tx, &e).await?;
+                let message = format!(
+                    "Нагадування: проміжний строк виконання доручення за документом № {} — \
+                     {interim_day}",
+                    draft.row.applicant_name
+                );
+                let n = Notify {
+                    to: "assignee".into(),
+                    message,
+                };
+                notify(self, tx, &runnable, &draft, &n, &cause, at).await?;
             }
             TimerKind::Remind => {
                 let Some(r) = index.and_then(|i| state.reminders.get(i)) else {

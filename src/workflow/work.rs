@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::store::{CaseRequestRow, CaseRow, Tx, time_text};
 
-use super::actions::{self, OWN_DEADLINE, schedule};
+use super::actions::{self, OWN_DEADLINE, OWN_INTERIM, schedule};
 use super::engine::{
     Actor, Applicant, Draft, Engine, EngineError, Fire, Moved, PlannedStep, check_key, draft_of,
     fingerprint, fire_fingerprint, new_case_id, new_event,
@@ -195,6 +195,14 @@ impl Engine {
         self.rework(tx, case_id, (actor, on_behalf), |draft| {
             if let Some(fields) = draft.data.as_object_mut() {
                 fields.insert(OWN_DEADLINE.into(), json!(time_text(&deadline)));
+                let later = fields
+                    .get(OWN_INTERIM)
+                    .and_then(Value::as_str)
+                    .and_then(crate::store::parse_time)
+                    .is_some_and(|interim| interim > deadline);
+                if later {
+                    fields.remove(OWN_INTERIM);
+                }
             }
             (
                 "deadline-moved",

@@ -146,10 +146,15 @@ async fn case_of(store: &Store, card: &str, official: &str) -> String {
 
 /// Waits (60 s at most) for case `case` to hold a `kind` event.
 async fn wait_for_event(portal: &Portal, store: &Store, case: &str, kind: &str) {
+    wait_for_events(portal, store, case, kind, 1).await
+}
+
+/// Waits (60 s at most) for case `case` to hold `n` `kind` events.
+async fn wait_for_events(portal: &Portal, store: &Store, case: &str, kind: &str, n: usize) {
     let started = std::time::Instant::now();
     loop {
         let events = store.case_events(case).await.unwrap();
-        if events.iter().any(|e| e.kind == kind) {
+        if events.iter().filter(|e| e.kind == kind).count() >= n {
             return;
         }
         assert!(
@@ -722,6 +727,7 @@ async fn registry_resolutions_remind_and_escalate_from_the_resolutions_deadline(
             ("main", KOVAL.id),
             ("task", "Перевірити факти"),
             ("deadline", "2026-12-31"),
+            ("interim", "2026-12-24"),
         ],
     )
     .await;
@@ -731,16 +737,25 @@ async fn registry_resolutions_remind_and_escalate_from_the_resolutions_deadline(
     // The resolution's deadline, not the state's 30 days: the end of 31 December in Kyiv.
     let due = row.deadline_at.unwrap_or_default();
     assert!(due.starts_with("2026-12-31T22:00:00"), "{due}");
-    // Two working days before it, the reminder: to the executor's cabinet and mail.
-    portal.city.set_time("2026-12-30T08:00:00Z");
+    // A working day before the interim deadline (24 December), the executor is reminded of it.
+    portal.city.set_time("2026-12-24T08:00:00Z");
     wait_for_event(&portal, &store, &case, "reminded").await;
     let koval = registry(&portal, &KOVAL).await;
+    has(
+        &koval.get("/registry/tasks").await,
+        "проміжний строк виконання доручення за документом № 22/01-2026 — 2026-12-24",
+    );
+    // Two working days before it, the reminder: to the executor's cabinet and mail.
+    portal.city.set_time("2026-12-30T08:00:00Z");
+    wait_for_events(&portal, &store, &case, "reminded", 2).await;
     let tasks = koval.get("/registry/tasks").await;
-    has(&tasks, "Нагадування");
+    let due =
+        "Нагадування: строк виконання доручення за документом № 22/01-2026 спливає 2026-12-31";
+    has(&tasks, due);
     let reminded = crate::common::holds_within_30s(|| async {
         smtp.received()
             .iter()
-            .any(|m| m.rcpt_tos == ["koval.o@zp.city.example"] && m.body.contains("Нагадування"))
+            .any(|m| m.rcpt_tos == ["koval.o@zp.city.example"] && m.body.contains(due))
     })
     .await;
     assert!(reminded, "no reminder by mail\n{}", portal.app.log());
@@ -873,6 +888,7 @@ async fn registry_resolutions_let_a_deputy_act_for_their_principal_only_within_t
     // A head's deputy with authority to decide writes a resolution for them; access alone
     // does not; a revoked delegation gives nothing.
     let tkachenko = registry(&portal, &TKACHENKO).await;
+    has(&tkachenko.get("/registry").await, "/registry/delegations");
     let page = tkachenko
         .post_form(
             "/registry/delegations",
@@ -1076,7 +1092,19 @@ mod on_both_stores {
                 resolution_id: res.id.clone(), official: "moroz-v".into(),
                 relation: "main".into(), case_id: moved.case_id.clone(),
             }).await.unwrap();
+            let mut on = doc.clone();
+            on.control = "on".into();
+            on.deadline = Some("2026-12-31".into());
+            on.executor = Some("moroz-v".into());
+            on.version = 2;
+            assert!(store.write_card(&mut tx, &hromada::store::CardChange {
+                before: Some(&doc), after: &on, actor: "official:bondar-a", on_behalf: None,
+                kind: "resolved", note: json!({"resolution": res.id}), at: at("2026-12-21T09:00:00Z"),
+            }).await.unwrap());
             tx.commit().await.unwrap();
+            let controlled = store.cards_on_control("city-council", 10).await.unwrap();
+            assert_eq!(controlled, [on.clone()]);
+            assert!(store.cards_on_control("vodokanal", 10).await.unwrap().is_empty());
             // The same key again starts nothing new.
             let mut tx = store.begin().await.unwrap();
             let again = engine.start_work(&mut tx, work("kept", at("2026-12-31T22:00:00Z"))).await.unwrap();

@@ -131,7 +131,9 @@ pub async fn change_deadline(
         official,
         |who| {
             controls(opened, who, Permission::DocumentsControl)
-                || resolutions.iter().any(|r| r.author == who)
+                || resolutions
+                    .iter()
+                    .any(|r| r.author == who || r.acting_for.as_deref() == Some(who))
         },
         "Змінити строк виконання може служба контролю (documents-control) або автор резолюції.",
     )?;

@@ -13,6 +13,7 @@ use crate::portal::PortalState;
 use crate::portal::office::official::Official;
 use crate::spec::model::{Journal, Permission};
 use crate::store::{CardChange, ResolutionExecutorRow, ResolutionRow, parse_time, time_text};
+use crate::workflow::actions::OWN_INTERIM;
 use crate::workflow::calendar::Calendar;
 use crate::workflow::engine::EngineError;
 use crate::workflow::requests::Applicant;
@@ -387,9 +388,12 @@ async fn write(
         .collect();
     let mut cases = Vec::new();
     for (who, relation) in &executors {
-        let data = json!({
+        let mut data = json!({
             "card": card.id, "resolution": row.id, "relation": relation, "task": row.task,
         });
+        if let Some(interim) = row.interim_deadline.as_deref().and_then(parse_date) {
+            data[OWN_INTERIM] = json!(time_text(&end_of(calendar, interim)));
+        }
         let moved = portal
             .engine
             .start_work(
