@@ -378,6 +378,8 @@ mod tests {
             reset: Reset::Yearly,
             kinds: Vec::new(),
             formats: formats.iter().map(|f| f.to_string()).collect(),
+            execution: None,
+            control_days: None,
         }
     }
 
