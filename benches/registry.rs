@@ -254,7 +254,10 @@ async fn seed(store: &Store, n: usize) -> Seeded {
     let mut tx = store.begin().await.unwrap();
     let now = Utc::now();
     for i in 0..n {
-        let id = format!("card-{:032x}", (i as u128 + 1) * 0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835);
+        let id = format!(
+            "card-{:032x}",
+            (i as u128 + 1) * 0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835
+        );
         let mut share = dice.below(100);
         let &(journal, direction, _, pattern) = JOURNALS
             .iter()
@@ -293,10 +296,13 @@ async fn seed(store: &Store, n: usize) -> Seeded {
         };
         let summary: Vec<&str> = (0..6 + dice.below(6)).map(|_| dice.pick(WORDS)).collect();
         let summary = summary.join(" ");
-        let correspondent = (direction != "internal").then(|| dice.pick(CORRESPONDENTS).to_string());
+        let correspondent =
+            (direction != "internal").then(|| dice.pick(CORRESPONDENTS).to_string());
         let date = day.format("%Y-%m-%d").to_string();
         let at = format!("{date}T09:{:02}:{:02}Z", dice.below(60), dice.below(60));
-        let deadline = (day + chrono::Duration::days(30)).format("%Y-%m-%d").to_string();
+        let deadline = (day + chrono::Duration::days(30))
+            .format("%Y-%m-%d")
+            .to_string();
         let kind = match direction {
             "incoming" => "letter",
             "outgoing" => "letter",
@@ -318,13 +324,23 @@ async fn seed(store: &Store, n: usize) -> Seeded {
             lit(&at),
             lit(&summary),
             opt(&correspondent),
-            opt(&correspondent.as_ref().map(|_| format!("{}-{}", dice.below(9000) + 100, year))),
+            opt(&correspondent
+                .as_ref()
+                .map(|_| format!("{}-{}", dice.below(9000) + 100, year))),
             opt(&correspondent.as_ref().map(|_| date.clone())),
             lit(executor),
             lit(&deadline),
             lit(control),
-            if status == "executed" { lit("виконано") } else { "NULL".into() },
-            if status == "executed" { lit(&at) } else { "NULL".into() },
+            if status == "executed" {
+                lit("виконано")
+            } else {
+                "NULL".into()
+            },
+            if status == "executed" {
+                lit(&at)
+            } else {
+                "NULL".into()
+            },
             lit(&at),
             lit(&at),
         ));
@@ -362,7 +378,11 @@ async fn seed(store: &Store, n: usize) -> Seeded {
             seeded.any.push(id.clone());
         }
         if !executor.starts_with("bench-") {
-            seeded.executors.entry(executor).or_default().push(id.clone());
+            seeded
+                .executors
+                .entry(executor)
+                .or_default()
+                .push(id.clone());
         }
         if cards.len() == BATCH || i + 1 == n {
             execute(
@@ -500,7 +520,8 @@ impl User<'_> {
                         body,
                     }),
                     Err(e) => {
-                        self.tally.error(step, format!("{}: body: {e}", step.label()));
+                        self.tally
+                            .error(step, format!("{}: body: {e}", step.label()));
                         None
                     }
                 }
@@ -618,7 +639,9 @@ impl User<'_> {
         let query = match self.dice.below(4) {
             0 => format!("/registry/search?q={word}"),
             1 => format!("/registry/search?q={word}&journal=council-incoming"),
-            2 => format!("/registry/search?q={word}&from=2026-01-01&to=2026-12-31&status=registered"),
+            2 => {
+                format!("/registry/search?q={word}&from=2026-01-01&to=2026-12-31&status=registered")
+            }
             _ => format!(
                 "/registry/search?correspondent={}",
                 url::form_urlencoded::byte_serialize(self.dice.pick(CORRESPONDENTS).as_bytes())
@@ -676,7 +699,13 @@ impl User<'_> {
 async fn probe(office: &mut Office, token: &(String, String)) -> Vec<String> {
     let mut present: Vec<Step> = Vec::new();
     let mut left_out = Vec::new();
-    for step in [Step::Create, Step::Register, Step::Resolve, Step::Search, Step::Open] {
+    for step in [
+        Step::Create,
+        Step::Register,
+        Step::Resolve,
+        Step::Search,
+        Step::Open,
+    ] {
         office.steps = present.clone();
         office.steps.push(step);
         let mut user = User {
@@ -747,7 +776,9 @@ async fn run(store_name: &'static str, database: String, settings: &Settings) ->
         })
         .collect();
     let tokens = sessions(&store, &users).await;
-    let probe_token = sessions(&store, &[(Role::Head, "bondar-a")]).await.remove(0);
+    let probe_token = sessions(&store, &[(Role::Head, "bondar-a")])
+        .await
+        .remove(0);
     store.close().await;
     let city = City::new().await;
     // As `City::start_core`, without its test clock (`--clock-file` is in debug builds only).
@@ -894,12 +925,16 @@ fn report(run: &mut Run, settings: &Settings) {
 fn main() {
     let quick = std::env::var("HROMADA_BENCH_QUICK").is_ok_and(|v| v == "1");
     let settings = Settings {
-        cards: env_usize("HROMADA_BENCH_CARDS", if quick { 20_000 } else { 1_000_000 }),
+        cards: env_usize(
+            "HROMADA_BENCH_CARDS",
+            if quick { 20_000 } else { 1_000_000 },
+        ),
         users: env_usize("HROMADA_BENCH_USERS", if quick { 100 } else { 2_500 }),
         steps: env_usize("HROMADA_BENCH_STEPS", if quick { 2 } else { 4 }),
-        think: Duration::from_millis(
-            env_usize("HROMADA_BENCH_THINK_MS", if quick { 200 } else { 20_000 }) as u64,
-        ),
+        think: Duration::from_millis(env_usize(
+            "HROMADA_BENCH_THINK_MS",
+            if quick { 200 } else { 20_000 },
+        ) as u64),
     };
     let (sqlite, postgres) = match std::env::var("HROMADA_BENCH_STORE").as_deref() {
         Ok("sqlite") => (true, false),
