@@ -252,11 +252,10 @@ async fn seed(store: &Store, n: usize) -> Seeded {
     };
     let (mut cards, mut people, mut events) = (Vec::new(), Vec::new(), Vec::new());
     let mut tx = store.begin().await.unwrap();
-    let now = Utc::now();
     for i in 0..n {
         let id = format!(
             "card-{:032x}",
-            (i as u128 + 1) * 0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835
+            (i as u128 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835)
         );
         let mut share = dice.below(100);
         let &(journal, direction, _, pattern) = JOURNALS
@@ -443,7 +442,6 @@ async fn seed(store: &Store, n: usize) -> Seeded {
         .await;
     }
     tx.commit().await.unwrap();
-    let _ = now;
     seeded
 }
 
