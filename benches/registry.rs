@@ -302,10 +302,10 @@ async fn seed(store: &Store, n: usize) -> Seeded {
         let deadline = (day + chrono::Duration::days(30))
             .format("%Y-%m-%d")
             .to_string();
-        let kind = match direction {
-            "incoming" => "letter",
-            "outgoing" => "letter",
-            _ => "memo",
+        let kind = match journal {
+            "council-citizens" => "appeal",
+            "council-internal" => "memo",
+            _ => "letter",
         };
         let control = if status == "registered" { "on" } else { "none" };
         cards.push(format!(
