@@ -375,6 +375,32 @@ async fn all_cards(store: &Store) -> Vec<hromada::store::CardRow> {
     cards
 }
 
+/// A registration sent again for cards already registered (a browser's resubmit after the
+/// restart): no answer gives a card a second number; `check` then finds every number as it was.
+async fn replay(url: &str, session: &Session, seen: &Seen) {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let acked: Vec<Acked> = seen.acked.lock().unwrap().iter().take(3).cloned().collect();
+    for a in acked {
+        let answer = http
+            .post(format!("{url}/registry/cards/{}/register", a.card))
+            .header("Cookie", format!("{COOKIE}={}", session.token))
+            .form(&[("csrf", session.csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status().as_u16();
+        assert!(
+            status < 500,
+            "registering card {} again answered {status}: {}",
+            a.card,
+            answer.text().await.unwrap_or_default()
+        );
+    }
+}
+
 fn sqlite_url(data: &Path) -> String {
     Store::sqlite_url(&data.join("hromada.db"))
 }
@@ -396,6 +422,8 @@ async fn sigkill_during_registrations_loses_no_acknowledged_number_on_sqlite() {
     let before = seen.acked.lock().unwrap().len();
 
     let app = city.start_core(&data, &["--database-url", &url]).await;
+    check(&store, &seen).await;
+    replay(&app.url, &clerks[0], &seen).await;
     check(&store, &seen).await;
     // Numbering goes on after the restart from where the acknowledged ones stopped.
     let tasks = load(&app.url, &clerks[..2], &seen, &stop, 5, 100);
