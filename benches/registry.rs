@@ -656,9 +656,12 @@ impl User<'_> {
             None => {
                 let seeded = &self.office.seeded;
                 let pool = match self.role {
-                    Role::Executor => &seeded.executors[self.official],
+                    Role::Executor => seeded.executors.get(self.official)?,
                     _ => &seeded.any,
                 };
+                if pool.is_empty() {
+                    return None;
+                }
                 format!("/registry/cards/{}", pool[self.dice.below(pool.len())])
             }
         };
