@@ -26,6 +26,7 @@ mod polls;
 mod portal;
 mod prefill;
 mod procedure_versions;
+mod registry_cards;
 mod results;
 mod sessions_store;
 mod sign_in;
