@@ -27,6 +27,7 @@ mod portal;
 mod prefill;
 mod procedure_versions;
 mod registry_cards;
+mod registry_resolutions;
 mod results;
 mod sessions_store;
 mod sign_in;
