@@ -74,27 +74,37 @@ struct Seen {
     refused: Mutex<Vec<String>>,
 }
 
-/// The fields of a draft card of an incoming letter (or an internal memo).
+/// The fields of a complete draft: an incoming letter, or an internal memo.
 fn draft(journal: &str, n: usize) -> Vec<(String, String)> {
-    let kind = if journal == "council-internal" {
-        "memo"
-    } else {
-        "letter"
-    };
-    [
+    let mut fields = vec![
         ("journal", journal.to_string()),
-        ("kind", kind.to_string()),
         ("summary", format!("Про ремонт покрівлі школи №{n}")),
-        ("correspondent", "КП «Теплоенерго»".to_string()),
-        ("correspondent_number", format!("{n}/12")),
-        ("correspondent_date", "2026-12-18".to_string()),
-        ("signer", "Петренко О. І.".to_string()),
         ("pages", "1".to_string()),
-        ("case_code", "01-25".to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect()
+    ];
+    if journal == "council-internal" {
+        fields.extend([
+            ("kind", "memo".to_string()),
+            ("case_code", "01-05".to_string()),
+            ("signer", "Бондар А. С.".to_string()),
+            ("addressees", "Ткаченко О. М.".to_string()),
+        ]);
+    } else {
+        fields.extend([
+            ("kind", "letter".to_string()),
+            ("correspondent", "КП «Теплоенерго»".to_string()),
+            ("correspondent_number", format!("{n}/12")),
+            ("correspondent_date", "2026-12-18".to_string()),
+        ]);
+    }
+    fields
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+}
+
+/// A PDF/A the registry takes as a card's original.
+fn pdf_a() -> Vec<u8> {
+    b"%PDF-1.7\n1 0 obj\n<< /Type /Metadata /Subtype /XML >>\nstream\n<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:Description pdfaid:part=\"2\" pdfaid:conformance=\"B\"/></x:xmpmeta>\nendstream\nendobj\n%%EOF\n".to_vec()
 }
 
 /// One client: drafts and registers cards on `url` until its connection fails (the kill),
@@ -141,10 +151,39 @@ async fn client(
             return;
         };
         let card = card.trim_start_matches(&url).to_string();
+        let file = reqwest::multipart::Form::new()
+            .text("csrf", session.csrf.clone())
+            .text("role", "original")
+            .text("version", "1")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(pdf_a())
+                    .file_name("лист.pdf")
+                    .mime_str("application/pdf")
+                    .unwrap(),
+            );
+        let Ok(answer) = http
+            .post(format!("{url}{card}/files"))
+            .header("Cookie", &cookie)
+            .multipart(file)
+            .send()
+            .await
+        else {
+            return;
+        };
+        if answer.status().as_u16() != 303 {
+            let status = answer.status().as_u16();
+            let body = answer.text().await.unwrap_or_default();
+            seen.refused
+                .lock()
+                .unwrap()
+                .push(format!("POST {card}/files answered {status}: {body}"));
+            return;
+        }
         let sent = http
             .post(format!("{url}{card}/register"))
             .header("Cookie", &cookie)
-            .form(&[("csrf", session.csrf.as_str())])
+            .form(&[("csrf", session.csrf.as_str()), ("version", "2")])
             .send()
             .await;
         let answer = match sent {
@@ -387,7 +426,7 @@ async fn replay(url: &str, session: &Session, seen: &Seen) {
         let answer = http
             .post(format!("{url}/registry/cards/{}/register", a.card))
             .header("Cookie", format!("{COOKIE}={}", session.token))
-            .form(&[("csrf", session.csrf.as_str())])
+            .form(&[("csrf", session.csrf.as_str()), ("version", "2")])
             .send()
             .await
             .unwrap();

@@ -8,6 +8,7 @@ pub mod cards;
 pub mod home;
 pub mod pages;
 pub mod resolutions;
+pub mod search;
 
 use axum::Router;
 use axum::extract::FromRef;
@@ -75,4 +76,5 @@ where
             "/registry/delegations/{id}/revoke",
             post(delegations::revoke),
         )
+        .route("/registry/search", get(search::page::page))
 }

@@ -40,4 +40,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "registry/delegations.html",
         include_str!("../../templates/registry/delegations.html"),
     ),
+    (
+        "registry/search.html",
+        include_str!("../../templates/registry/search.html"),
+    ),
 ];
