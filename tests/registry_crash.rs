@@ -123,9 +123,9 @@ async fn client(
         .build()
         .unwrap();
     let cookie = format!("{COOKIE}={}", session.token);
-    let mut done = 0;
+    // Each turn of the loop ends with an acknowledged card (any failure returns).
     for k in 0.. {
-        if stop.load(Ordering::SeqCst) || done >= limit {
+        if stop.load(Ordering::SeqCst) || k >= limit {
             return;
         }
         let journal = JOURNALS[(n + k) % JOURNALS.len()];
@@ -221,7 +221,6 @@ async fn client(
             card: card_id(&card),
             page,
         });
-        done += 1;
     }
 }
 
@@ -322,7 +321,8 @@ async fn check(store: &Store, seen: &Seen) {
             );
         }
     }
-    for cut in seen.cut.lock().unwrap().iter() {
+    let cut_short = seen.cut.lock().unwrap().clone();
+    for cut in &cut_short {
         let card = store
             .card(cut)
             .await
