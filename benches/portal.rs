@@ -29,11 +29,15 @@ mod common;
 #[path = "../tests/portal/portal.rs"]
 mod portal;
 
+#[path = "support/mod.rs"]
+mod support;
+
 use common::appliance::Appliance;
 use common::city::{APPLICANT, City, TOKEN};
 use common::federation::free_port;
 use common::oidc::{Account, Client, Provider};
 use portal::{Browser, CLIENT_ID, Page};
+use support::{ServerTime, cpu_model, env_usize, ms, quantile, server_times};
 
 /// The e-service every citizen applies for: its form has three pages and no required
 /// attachment, and its first page is prefilled from the fines register through the gateway.
@@ -774,106 +778,9 @@ async fn run(store: &'static str, database: Option<String>, citizens: usize) -> 
     }
 }
 
-/// The appliance's own time per route from its `/metrics` histogram
-/// (`hromada_http_request_duration_seconds`): from the request's arrival in the router to its
-/// answer, without the client, the connection or the kernel.
-struct ServerTime {
-    method: String,
-    route: String,
-    count: f64,
-    sum: f64,
-    /// Cumulative counts by upper bound (seconds).
-    buckets: Vec<(f64, f64)>,
-}
-
-impl ServerTime {
-    /// The smallest bucket bound under which `q` of the requests fell.
-    fn bound(&self, q: f64) -> String {
-        self.buckets
-            .iter()
-            .find(|(_, n)| *n >= q * self.count)
-            .map_or("> 10 s".into(), |(le, _)| {
-                format!("≤ {}", ms(Duration::from_secs_f64(*le)))
-            })
-    }
-}
-
-fn server_times(app: &Appliance) -> Vec<ServerTime> {
-    let (status, text) = app.get("/metrics");
-    if status != 200 {
-        return Vec::new();
-    }
-    let mut by_route: BTreeMap<(String, String), ServerTime> = BTreeMap::new();
-    for line in text.lines() {
-        let Some(rest) = line.strip_prefix("hromada_http_request_duration_seconds") else {
-            continue;
-        };
-        let Some((labels, value)) = rest.split_once("} ") else {
-            continue;
-        };
-        let (kind, labels) = labels.split_once('{').unwrap_or_default();
-        let label = |name: &str| {
-            labels
-                .split(&format!("{name}=\""))
-                .nth(1)
-                .and_then(|v| v.split('"').next())
-                .unwrap_or_default()
-                .to_string()
-        };
-        let (method, route) = (label("method"), label("route"));
-        if !route.starts_with('/') || route.starts_with("/api") || route == "/metrics" {
-            continue;
-        }
-        let value: f64 = value.trim().parse().unwrap_or(0.0);
-        let entry = by_route
-            .entry((route.clone(), method.clone()))
-            .or_insert_with(|| ServerTime {
-                method,
-                route,
-                count: 0.0,
-                sum: 0.0,
-                buckets: Vec::new(),
-            });
-        match kind {
-            "_sum" => entry.sum = value,
-            "_count" => entry.count = value,
-            "_bucket" => {
-                if let Ok(le) = label("le").parse::<f64>() {
-                    entry.buckets.push((le, value));
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut times: Vec<ServerTime> = by_route.into_values().collect();
-    for t in &mut times {
-        t.buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
-    }
-    times
-}
-
 fn tail(log: &str) -> String {
     let lines: Vec<&str> = log.lines().collect();
     lines[lines.len().saturating_sub(30)..].join("\n")
-}
-
-fn env_usize(name: &str, default: usize) -> usize {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} is a whole number, not `{v}`")),
-        Err(_) => default,
-    }
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1}", d.as_secs_f64() * 1000.0)
-}
-
-/// The value below which `q` of the sorted `times` lie (nearest rank).
-fn quantile(times: &[Duration], q: f64) -> Duration {
-    let rank = ((q * times.len() as f64).ceil() as usize).clamp(1, times.len());
-    times[rank - 1]
 }
 
 fn report(run: &mut Run) {
@@ -921,22 +828,7 @@ fn report(run: &mut Run) {
     for sample in &run.tally.samples {
         println!("  error: {sample}");
     }
-    if !run.server.is_empty() {
-        println!(
-            "\nthe appliance's own time (its /metrics histogram):\n| route | count | mean ms | p50 | p99 |\n|---|---:|---:|---:|---:|"
-        );
-        for t in &run.server {
-            println!(
-                "| {} {} | {} | {:.1} | {} | {} |",
-                t.method,
-                t.route,
-                t.count,
-                t.sum / t.count.max(1.0) * 1000.0,
-                t.bound(0.5),
-                t.bound(0.99)
-            );
-        }
-    }
+    support::print_server_times(&run.server);
 }
 
 fn main() {
@@ -975,16 +867,4 @@ fn main() {
     for run in &mut runs {
         report(run);
     }
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "an unknown CPU".into())
 }
