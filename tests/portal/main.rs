@@ -7,6 +7,7 @@ mod common;
 mod attachments;
 mod browser;
 mod browser_office;
+mod browser_registry;
 mod cabinet;
 mod catalogue;
 mod data_requests_peer;
