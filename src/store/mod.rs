@@ -32,6 +32,7 @@ mod portal_stats;
 mod procedure_versions;
 mod rate_buckets;
 mod reconciles;
+mod registry_counts;
 mod security_events;
 mod seen_requests;
 mod session_tables;
@@ -82,6 +83,7 @@ pub use portal_stats::{ClosedCase, HourlyCount, MonthlyRatings, OverdueCase, Por
 pub use procedure_versions::{ProcedureVersion, RecordedProcedure};
 pub use rate_buckets::{Lease, LeaseRequest};
 pub use reconciles::{NewReconcile, Outcome, ReconcileRecord};
+pub use registry_counts::{CountScope, RegistryCounts};
 pub use security_events::{SecurityEvent, SecurityEventRow};
 pub use seen_requests::SeenRequest;
 pub use subscriptions::{

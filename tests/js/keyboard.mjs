@@ -97,3 +97,13 @@ export async function pressButton(page, text) {
   );
   await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
 }
+
+/** Tabs to the date field named `name` and types `iso` (`YYYY-MM-DD`) into its day, month and
+ *  year as the browser's Ukrainian layout orders them (дд.мм.рррр), checking what it holds. */
+export async function typeDate(page, name, iso) {
+  await tabTo(page, (f) => f.name === name, `the date field ${name}`);
+  const [year, month, day] = iso.split('-');
+  await page.keyboard.type(`${day}${month}${year}`);
+  const now = await focused(page);
+  expect(now.value === iso, `typing ${iso} into the date field ${name} left «${now.value}» in it`);
+}
