@@ -117,6 +117,24 @@ pub fn is_program(content: &[u8]) -> bool {
 
 const ZIP: &[u8] = b"PK\x03\x04";
 
+/// A PDF that declares itself PDF/A (ISO 19005) in its XMP metadata: `pdfaid:part`, as an
+/// attribute or an element.
+pub fn pdf_a(content: &[u8]) -> bool {
+    const PART: &[u8] = b"pdfaid:part";
+    Format::Pdf.matches(content)
+        && content.windows(PART.len()).enumerate().any(|(i, w)| {
+            w == PART
+                && content
+                    .get(i + PART.len()..i + PART.len() + 3)
+                    .is_some_and(|next| {
+                        let next = next.strip_prefix(b"=").unwrap_or(next);
+                        let next = next.strip_prefix(b">").unwrap_or(next);
+                        let next = next.strip_prefix(b"\"").unwrap_or(next);
+                        next.first().is_some_and(u8::is_ascii_digit)
+                    })
+        })
+}
+
 /// A ZIP container whose first entry is an uncompressed `mimetype` holding `mimetype` (ODF,
 /// ASiC): its name at offset 30, its content right after.
 fn zip_mimetype(content: &[u8], mimetype: &[u8]) -> bool {
@@ -160,6 +178,17 @@ fn text(content: &[u8]) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pdf_a_is_a_pdf_that_says_so_in_its_metadata() {
+        let attribute = b"%PDF-1.7\n<rdf:Description pdfaid:part=\"2\" pdfaid:conformance=\"B\"/>";
+        let element = b"%PDF-1.4\n<pdfaid:part>1</pdfaid:part><pdfaid:conformance>A";
+        assert!(pdf_a(attribute));
+        assert!(pdf_a(element));
+        assert!(!pdf_a(b"%PDF-1.7\n1 0 obj << /Type /Catalog >>"));
+        assert!(!pdf_a(b"PK\x03\x04 pdfaid:part=\"2\""));
+        assert!(!pdf_a(b"%PDF-1.7 pdfaid:part"));
+    }
 
     fn zip_with_mimetype(mimetype: &str) -> Vec<u8> {
         let mut z = ZIP.to_vec();

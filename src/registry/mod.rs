@@ -4,12 +4,13 @@
 //! for both; every page reads a card only through `access`, which decides who may read what.
 
 pub mod access;
+pub mod cards;
 pub mod home;
 pub mod pages;
 
 use axum::Router;
 use axum::extract::FromRef;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::portal::PortalState;
 
@@ -19,5 +20,22 @@ where
     S: Clone + Send + Sync + 'static,
     PortalState: FromRef<S>,
 {
-    Router::new().route("/registry", get(home::page))
+    Router::new()
+        .route("/registry", get(home::page))
+        .route("/registry/cards/new", get(cards::new::page))
+        .route("/registry/cards", post(cards::new::create))
+        .route("/registry/cards/{id}", get(cards::page::page))
+        .route(
+            "/registry/cards/{id}/edit",
+            get(cards::edit::page).post(cards::edit::save),
+        )
+        .route("/registry/cards/{id}/register", post(cards::edit::register))
+        .route(
+            "/registry/cards/{id}/files",
+            post(cards::files::upload).layer(crate::portal::attachments::body_limit()),
+        )
+        .route(
+            "/registry/cards/{id}/files/{n}",
+            get(cards::files::download),
+        )
 }

@@ -3,7 +3,21 @@
 //! registry page is written with `portal.pages` like any office page.
 
 /// The templates, by name. A new page adds its template here.
-pub const TEMPLATES: &[(&str, &str)] = &[(
-    "registry/home.html",
-    include_str!("../../templates/registry/home.html"),
-)];
+pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "registry/home.html",
+        include_str!("../../templates/registry/home.html"),
+    ),
+    (
+        "registry/card_new.html",
+        include_str!("../../templates/registry/card_new.html"),
+    ),
+    (
+        "registry/card_form.html",
+        include_str!("../../templates/registry/card_form.html"),
+    ),
+    (
+        "registry/card.html",
+        include_str!("../../templates/registry/card.html"),
+    ),
+];

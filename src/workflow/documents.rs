@@ -359,6 +359,8 @@ mod tests {
             direction: Direction::Outgoing,
             numbering: numbering.into(),
             reset: Reset::Yearly,
+            kinds: Vec::new(),
+            formats: Vec::new(),
         }
     }
 

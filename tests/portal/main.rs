@@ -27,6 +27,7 @@ mod polls;
 mod portal;
 mod prefill;
 mod procedure_versions;
+mod registry_cards;
 mod registry_home;
 mod results;
 mod sessions_store;

@@ -178,6 +178,12 @@ pub struct Journal {
     /// When `{seq}` starts again from 1.
     #[serde(default)]
     pub reset: Reset,
+    /// The document kinds it registers (`document-kind` ids); none: every kind of its direction.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kinds: Vec<String>,
+    /// The file formats a card's files may have (`pdf`, `pdf-a`, `odt`, …); none: PDF/A and ODF.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub formats: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -6,6 +6,7 @@
 pub mod agreement;
 pub mod common;
 pub mod directory;
+pub mod document_kind;
 pub mod eservice;
 pub mod form;
 pub mod participant;
@@ -20,6 +21,7 @@ pub mod workflow;
 pub use agreement::*;
 pub use common::*;
 pub use directory::*;
+pub use document_kind::*;
 pub use eservice::*;
 pub use form::*;
 pub use participant::*;
@@ -53,6 +55,7 @@ macro_rules! for_each_kind {
             "role" => roles: Role,
             "official" => officials: Official,
             "journal" => journals: Journal,
+            "document-kind" => document_kinds: DocumentKind,
             "case-index" => case_indexes: CaseIndex,
             "poll" => polls: Poll,
             "scenario" => scenarios: Scenario,
