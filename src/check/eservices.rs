@@ -360,7 +360,8 @@ fn incoming_journal(c: &mut Checker, e: &EService) {
     );
 }
 
-/// H0805 (a warning): a form or workflow that no e-service names is never shown or run.
+/// H0805 (a warning): a form or workflow that no e-service names (nor a journal, as its
+/// executors' work) is never shown or run.
 fn unused(c: &mut Checker) {
     let spec = c.spec();
     let forms: HashSet<&str> = spec.e_services.iter().map(|e| e.form.as_str()).collect();
@@ -368,6 +369,7 @@ fn unused(c: &mut Checker) {
         .e_services
         .iter()
         .map(|e| e.workflow.as_str())
+        .chain(spec.journals.iter().filter_map(|j| j.execution.as_deref()))
         .collect();
     for f in &spec.forms {
         if !forms.contains(f.id.as_str()) {
@@ -387,11 +389,16 @@ fn unused(c: &mut Checker) {
             c.report(
                 Diagnostic::warning(
                     "H0805",
-                    format!("workflow `{}` is not the workflow of any e-service", w.id),
+                    format!(
+                        "workflow `{}` is not the workflow of any e-service or journal",
+                        w.id
+                    ),
                 )
                 .at(c.at(Kind::Workflow, &w.id, "/id"))
                 .detail("applications only ever move through the workflow their e-service names")
-                .help("name it in an e-service's `workflow`, or remove it"),
+                .help(
+                    "name it in an e-service's `workflow` or a journal's `execution`, or remove it",
+                ),
             );
         }
     }

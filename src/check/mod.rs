@@ -10,6 +10,7 @@ mod consents;
 mod crypto;
 mod documents;
 mod eservices;
+mod execution;
 mod expressions;
 pub mod form_data;
 pub(crate) mod formats;
@@ -77,6 +78,7 @@ pub fn run(loaded: &Loaded, today: NaiveDate) -> Vec<Diagnostic> {
     forms::check(&mut checker);
     consents::check(&mut checker);
     workflows::check(&mut checker);
+    execution::check(&mut checker);
     eservices::check(&mut checker);
     handled_by::check(&mut checker);
     records::check(&mut checker);

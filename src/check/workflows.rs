@@ -15,8 +15,10 @@ use super::Checker;
 use super::expressions::{Scope, check_expression, paths_under};
 use super::forms::{PortalGrants, ReadProblem, form_names, portal_read, unknown_service};
 
-/// Roles every workflow knows without declaring them, by where they are used.
-const TRANSITION_BUILTINS: [&str; 2] = ["applicant", PROVIDER_SYSTEM];
+/// Roles every workflow knows without declaring them, by where they are used. `assignee` on a
+/// state or transition: the one official the case was given to (a resolution's executor).
+const STATE_BUILTINS: [&str; 1] = ["assignee"];
+const TRANSITION_BUILTINS: [&str; 3] = ["applicant", PROVIDER_SYSTEM, "assignee"];
 const REMIND_BUILTINS: [&str; 1] = ["assignee"];
 const NOTIFY_BUILTINS: [&str; 2] = ["applicant", "assignee"];
 
@@ -293,7 +295,7 @@ fn references(c: &mut Checker, w: &Workflow, names: &Names) {
     for (si, s) in w.states.iter().enumerate() {
         let sp = format!("/states/{si}");
         if let Some(r) = &s.role {
-            role(c, format!("{sp}/role"), r, &[]);
+            role(c, format!("{sp}/role"), r, &STATE_BUILTINS);
         }
         for (i, r) in s.reminders.iter().enumerate() {
             role(c, format!("{sp}/reminders/{i}/to"), &r.to, &REMIND_BUILTINS);

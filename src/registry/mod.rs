@@ -7,6 +7,7 @@ pub mod access;
 pub mod cards;
 pub mod home;
 pub mod pages;
+pub mod resolutions;
 
 use axum::Router;
 use axum::extract::FromRef;
@@ -20,6 +21,7 @@ where
     S: Clone + Send + Sync + 'static,
     PortalState: FromRef<S>,
 {
+    use resolutions::{control, delegations, pages as resolution_pages, tasks};
     Router::new()
         .route("/registry", get(home::page))
         .route("/registry/cards/new", get(cards::new::page))
@@ -37,5 +39,40 @@ where
         .route(
             "/registry/cards/{id}/files/{n}",
             get(cards::files::download),
+        )
+        .route(
+            "/registry/cards/{id}/resolutions",
+            get(resolution_pages::page).post(resolution_pages::post),
+        )
+        .route(
+            "/registry/cards/{id}/resolutions/{res}/canonical.json",
+            get(resolution_pages::canonical),
+        )
+        .route(
+            "/registry/cards/{id}/resolutions/{res}/seal.p7s",
+            get(resolution_pages::seal),
+        )
+        .route(
+            "/registry/cards/{id}/deadline",
+            post(control::post_deadline),
+        )
+        .route(
+            "/registry/cards/{id}/control/remove",
+            post(control::post_remove),
+        )
+        .route(
+            "/registry/cards/{id}/file-away",
+            post(control::post_file_away),
+        )
+        .route("/registry/control", get(control::page))
+        .route("/registry/tasks", get(tasks::list))
+        .route("/registry/tasks/{case}", get(tasks::page).post(tasks::post))
+        .route(
+            "/registry/delegations",
+            get(delegations::page).post(delegations::post),
+        )
+        .route(
+            "/registry/delegations/{id}/revoke",
+            post(delegations::revoke),
         )
 }

@@ -20,4 +20,24 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "registry/card.html",
         include_str!("../../templates/registry/card.html"),
     ),
+    (
+        "registry/resolutions.html",
+        include_str!("../../templates/registry/resolutions.html"),
+    ),
+    (
+        "registry/tasks.html",
+        include_str!("../../templates/registry/tasks.html"),
+    ),
+    (
+        "registry/task.html",
+        include_str!("../../templates/registry/task.html"),
+    ),
+    (
+        "registry/control.html",
+        include_str!("../../templates/registry/control.html"),
+    ),
+    (
+        "registry/delegations.html",
+        include_str!("../../templates/registry/delegations.html"),
+    ),
 ];

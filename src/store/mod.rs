@@ -33,6 +33,7 @@ mod procedure_versions;
 mod rate_buckets;
 mod reconciles;
 mod registry_counts;
+mod resolutions;
 mod security_events;
 mod seen_requests;
 mod session_tables;
@@ -84,6 +85,7 @@ pub use procedure_versions::{ProcedureVersion, RecordedProcedure};
 pub use rate_buckets::{Lease, LeaseRequest};
 pub use reconciles::{NewReconcile, Outcome, ReconcileRecord};
 pub use registry_counts::{CountScope, RegistryCounts};
+pub use resolutions::{ResolutionExecutorRow, ResolutionRow, TaskRow};
 pub use security_events::{SecurityEvent, SecurityEventRow};
 pub use seen_requests::SeenRequest;
 pub use subscriptions::{

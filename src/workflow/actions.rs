@@ -164,16 +164,18 @@ async fn enter(
     let row = &mut draft.row;
     row.state = state.id.clone();
     row.state_entered_at = now.to_string();
-    row.deadline_at = schedule(engine, tx, runnable, &case_id, state, at, version)
+    let own = own_deadline(runnable, &row.e_service, &draft.data);
+    row.deadline_at = schedule(engine, tx, runnable, &case_id, state, at, version, own)
         .await?
         .map(|d| time_text(&d));
-    // The state's role works the case now; its assignee stays only if they hold that role.
+    // The state's role works the case now; its assignee stays only if they hold that role (or
+    // the state is worked by its assignee alone).
     row.role = state.role.clone();
     if let Some(assignee) = row.assignee.clone()
         && !state
             .role
             .as_deref()
-            .is_some_and(|role| engine.holds_role(runnable, &assignee, role))
+            .is_some_and(|role| role == ASSIGNEE || engine.holds_role(runnable, &assignee, role))
     {
         row.assignee = None;
     }
@@ -354,8 +356,34 @@ fn decision_view(draft: &Draft, at: DateTime<chrono_tz::Tz>) -> Value {
     decision
 }
 
-/// Schedules the timers of a state entered at `at`: its deadline, the reminders before it and
-/// the escalations after it, by the definition's calendar; the deadline, if it has one.
+/// The role of a state or transition worked by the case's assignee alone (a resolution's
+/// executor), whatever roles they hold.
+pub const ASSIGNEE: &str = "assignee";
+
+/// Where a case's own deadline is kept in its data: set by whoever started a case of no
+/// e-service (`Engine::start_work`), moved by `Engine::move_deadline_in`.
+pub const OWN_DEADLINE: &str = "deadline_at";
+
+/// The deadline a case carries of its own: only a case of no e-service of its workflow (its data
+/// written by the engine's caller, never by an applicant) has one.
+pub(super) fn own_deadline(
+    runnable: &Runnable,
+    e_service: &str,
+    data: &Value,
+) -> Option<DateTime<Utc>> {
+    if runnable.definition.e_service(e_service).is_some() {
+        return None;
+    }
+    let text = data.get(OWN_DEADLINE)?.as_str()?;
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
+}
+
+/// Schedules the timers of a state entered at `at`: its deadline (the case's `own` one, or the
+/// state's days by the definition's calendar), the reminders before it and the escalations
+/// after it; the deadline, if the state has one.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn schedule(
     engine: &Engine,
     tx: &mut Tx,
@@ -364,12 +392,13 @@ pub(super) async fn schedule(
     state: &State,
     at: DateTime<Utc>,
     version: i64,
+    own: Option<DateTime<Utc>>,
 ) -> Result<Option<DateTime<Utc>>, EngineError> {
     let (Some(days), None) = (&state.deadline, state.outcome) else {
         return Ok(None);
     };
     let calendar = &runnable.calendar;
-    let deadline = calendar.deadline(at, days);
+    let deadline = own.unwrap_or_else(|| calendar.deadline(at, days));
     let entry = format!("{}#{version}", state.id);
     let mut timers = vec![NewTimer {
         case_id: case_id.to_string(),
@@ -422,10 +451,7 @@ pub(super) fn recipients(
         }],
         "assignee" => match &row.assignee {
             Some(id) => engine
-                .officials_with(runnable, row.role.as_deref().unwrap_or_default())
-                .into_iter()
-                .chain(runnable.definition.officials.iter().cloned())
-                .find(|p| p.id == *id)
+                .official(runnable, id)
                 .map(Recipient::Official)
                 .into_iter()
                 .collect(),
@@ -460,9 +486,10 @@ pub(super) async fn notify(
     let store = engine.store();
     let now = time_text(&at);
     let case_id = &draft.row.id;
-    let subject = match runnable.definition.e_service(&draft.row.e_service) {
+    let e_service = runnable.definition.e_service(&draft.row.e_service);
+    let subject = match e_service {
         Some(e) => format!("{}: заява {}", e.title, short(case_id)),
-        None => format!("Заява {}", short(case_id)),
+        None => format!("Документ № {}", draft.row.applicant_name),
     };
     let mut reached = Vec::new();
     for r in recipients(engine, runnable, draft, &n.to) {
@@ -492,7 +519,10 @@ pub(super) async fn notify(
                         key,
                         to,
                         subject: subject.clone(),
-                        body: format!("{}\n\nЗаява {case_id}", n.message),
+                        body: match e_service {
+                            Some(_) => format!("{}\n\nЗаява {case_id}", n.message),
+                            None => n.message.clone(),
+                        },
                         case_id: Some(case_id.clone()),
                     },
                 )

@@ -178,7 +178,7 @@ impl Calendar {
     }
 
     /// The city's midnight that ends `date`.
-    fn end_of(&self, date: NaiveDate) -> DateTime<Utc> {
+    pub fn end_of(&self, date: NaiveDate) -> DateTime<Utc> {
         let next = date.succ_opt().unwrap_or(NaiveDate::MAX);
         self.local(next, NaiveTime::MIN)
     }

@@ -55,6 +55,11 @@ impl Engine {
             .unwrap_or_else(|| time_text(&timer.due_at));
         let deadline_day = deadline.get(..10).unwrap_or(&deadline).to_string();
         let title = state.label().to_string();
+        // Work of no e-service (a resolution's executor): told of its document, not an application.
+        let work = runnable
+            .definition
+            .e_service(&draft.row.e_service)
+            .is_none();
         match timer.kind {
             TimerKind::Deadline => {
                 let mut e = new_event(&case_id, &now, &Actor::Timer, None, "overdue");
@@ -70,10 +75,18 @@ impl Engine {
                 e.to_state = Some(state.id.clone());
                 e.detail = json!({"to": r.to, "deadline": deadline}).to_string();
                 store.append_case_event(tx, &e).await?;
-                let message = format!(
-                    "Нагадування: строк розгляду заяви {case_id} у стані «{title}» спливає \
-                     {deadline_day}"
-                );
+                let message = if work {
+                    format!(
+                        "Нагадування: строк виконання доручення за документом № {} спливає \
+                         {deadline_day}",
+                        draft.row.applicant_name
+                    )
+                } else {
+                    format!(
+                        "Нагадування: строк розгляду заяви {case_id} у стані «{title}» спливає \
+                         {deadline_day}"
+                    )
+                };
                 let n = Notify {
                     to: r.to.clone(),
                     message,
@@ -94,10 +107,18 @@ impl Engine {
                 store.append_case_event(tx, &e).await?;
                 draft.row.role = Some(esc.to.clone());
                 draft.row.assignee = None;
-                let message = format!(
-                    "Заяву {case_id} передано вам: строк її розгляду у стані «{title}» сплив \
-                     {deadline_day}"
-                );
+                let message = if work {
+                    format!(
+                        "Доручення за документом № {} передано на контроль: строк його \
+                         виконання сплив {deadline_day}",
+                        draft.row.applicant_name
+                    )
+                } else {
+                    format!(
+                        "Заяву {case_id} передано вам: строк її розгляду у стані «{title}» сплив \
+                         {deadline_day}"
+                    )
+                };
                 let n = Notify {
                     to: esc.to.clone(),
                     message,

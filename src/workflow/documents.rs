@@ -361,6 +361,8 @@ mod tests {
             reset: Reset::Yearly,
             kinds: Vec::new(),
             formats: Vec::new(),
+            execution: None,
+            control_days: None,
         }
     }
 

@@ -132,7 +132,7 @@ impl Engine {
         *self.seals.write().expect("seals lock") = seals;
     }
 
-    pub(super) fn seals(&self) -> Arc<dyn Seals> {
+    pub fn seals(&self) -> Arc<dyn Seals> {
         self.seals.read().expect("seals lock").clone()
     }
 
@@ -184,6 +184,14 @@ impl Engine {
             );
         }
         Ok(())
+    }
+
+    /// Whether `id` is an e-service of the applied revision.
+    pub(super) fn is_e_service(&self, id: &str) -> bool {
+        self.current
+            .load()
+            .as_ref()
+            .is_some_and(|c| c.e_services.contains_key(id))
     }
 
     /// The revision new cases start on, if one was applied.
@@ -434,6 +442,18 @@ impl Engine {
         if let Some(done) = self.replay(request.key, &fingerprint).await? {
             return Ok(done);
         }
+        let (runnable, draft, steps, state) = self.plan_fire(&request, details).await?;
+        self.write_fire(&request, &fingerprint, &runnable, &draft, &steps, state)
+            .await
+    }
+
+    /// Plans transition `request.event` on the case as stored: the role and guard judged, the
+    /// calls of the states entered made, the automatic transitions followed; the state it leaves.
+    pub(super) async fn plan_fire(
+        &self,
+        request: &Fire<'_>,
+        details: Option<&Value>,
+    ) -> Result<(Arc<Runnable>, Draft, Vec<PlannedStep>, String), EngineError> {
         let row = self
             .store
             .case(request.case_id)
@@ -444,7 +464,7 @@ impl Engine {
         if let Some(details) = details {
             merge_decision(&mut draft, details);
         }
-        self.allowed(&runnable, &draft, &request)?;
+        self.allowed(&runnable, &draft, request)?;
         let state = draft.row.state.clone();
         let t = transition(&runnable, &state, request.event)?.clone();
         apply_decision(&mut draft, &t);
@@ -457,8 +477,7 @@ impl Engine {
             details: details.cloned(),
         }];
         self.follow(&runnable, &mut draft, &mut steps).await;
-        self.write_fire(&request, &fingerprint, &runnable, &draft, &steps, state)
-            .await
+        Ok((runnable, draft, steps, state))
     }
 
     async fn write_fire(
@@ -557,6 +576,18 @@ impl Engine {
                     other.label()
                 )));
             }
+            // The caller vouches for `on_behalf` (the registry fires for a deputy only within a
+            // delegation in force).
+            (Some(actions::ASSIGNEE), Actor::Official(id)) => {
+                let assignee = row.assignee.as_deref();
+                let principal = request.on_behalf.and_then(|b| b.strip_prefix("official:"));
+                if assignee.is_none() || (assignee != Some(id) && assignee != principal) {
+                    return Err(denied(format!(
+                        "only the official the case was given to may fire `{}`; official                          `{id}` is not them and does not act for them",
+                        t.event
+                    )));
+                }
+            }
             (Some(role), Actor::Official(id)) => {
                 if !self.holds_role(runnable, id, role) {
                     return Err(denied(format!(
@@ -617,7 +648,7 @@ impl Engine {
 
     /// Makes the `call`s of the transitions of `state` for the case (before any guard of the
     /// state is judged) and keeps the answers with the draft.
-    async fn enter(
+    pub(super) async fn enter(
         &self,
         runnable: &Runnable,
         draft: &mut Draft,
@@ -675,7 +706,12 @@ impl Engine {
 
     /// Follows the automatic transitions of the draft's last planned state: the first (in the
     /// spec's order) with no role whose guard holds fires, up to `MAX_AUTOMATIC_STEPS`.
-    async fn follow(&self, runnable: &Runnable, draft: &mut Draft, steps: &mut Vec<PlannedStep>) {
+    pub(super) async fn follow(
+        &self,
+        runnable: &Runnable,
+        draft: &mut Draft,
+        steps: &mut Vec<PlannedStep>,
+    ) {
         while steps.len() <= MAX_AUTOMATIC_STEPS {
             let state = steps.last().expect("a step").state.clone();
             let Some(s) = runnable.definition.state(&state) else {
@@ -863,7 +899,7 @@ pub(super) fn check_key(key: &str) -> Result<(), EngineError> {
     Ok(())
 }
 
-fn fire_fingerprint(request: &Fire, details: Option<&Value>) -> String {
+pub(super) fn fire_fingerprint(request: &Fire, details: Option<&Value>) -> String {
     fingerprint(&json!({
         "fire": request.event, "case": request.case_id, "actor": request.actor,
         "on-behalf": request.on_behalf, "seen": request.seen_state, "details": details,
@@ -886,7 +922,7 @@ fn result_of(row: &CaseRequestRow, key: &str, fingerprint: &str) -> Result<Moved
 }
 
 /// An opaque, unguessable case id: 128 random bits, hex.
-fn new_case_id() -> String {
+pub(super) fn new_case_id() -> String {
     let mut bytes = [0u8; 16];
     openssl::rand::rand_bytes(&mut bytes).expect("the system's random source works");
     hex::encode(bytes)

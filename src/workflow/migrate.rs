@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::compile::workflow::WorkflowSection;
 use crate::store::{CaseMove, time_text};
 
-use super::actions::schedule;
+use super::actions::{own_deadline, schedule};
 use super::engine::{Actor, Engine, EngineError, new_event};
 
 impl Engine {
@@ -47,7 +47,11 @@ impl Engine {
                 let now = time_text(&at);
                 let version = row.version + 1;
                 store.cancel_timers(&mut tx, &id).await?;
-                let deadline = schedule(self, &mut tx, &runnable, &id, &state, at, version).await?;
+                let data: serde_json::Value =
+                    serde_json::from_str(&row.data).unwrap_or(serde_json::Value::Null);
+                let own = own_deadline(&runnable, &row.e_service, &data);
+                let deadline =
+                    schedule(self, &mut tx, &runnable, &id, &state, at, version, own).await?;
                 let mut event = new_event(&id, &now, &Actor::Engine, None, "migrated");
                 event.from_state = Some(open.state.clone());
                 event.to_state = Some(state.id.clone());

@@ -27,3 +27,4 @@ pub mod retention_class;
 pub mod seals;
 pub mod timers;
 pub mod verification_code;
+pub mod work;

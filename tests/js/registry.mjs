@@ -5,7 +5,7 @@
 // is audited at 1280 px and 360 px; the main forms are completed with the keyboard alone.
 
 import { baseUrl, expect, newPage, scenario } from './browser.mjs';
-import { check, pressButton, typeDate, typeInto } from './keyboard.mjs';
+import { check, chooseIn, pressButton, typeDate, typeInto } from './keyboard.mjs';
 import { signInOfficial } from './portal.mjs';
 
 /** The letter the registrar registers: its summary's words are searched for in other forms. */
@@ -96,6 +96,69 @@ async function register(page, report) {
   return { id, number };
 }
 
+/** The head writes a resolution with the keyboard: the executor main, the co-executor with
+ *  them, ten days to do it. */
+async function resolve(page, report, card, people) {
+  report.step('the head writes a resolution to the executor and the co-executor');
+  await page.goto(`${baseUrl()}/registry/cards/${card.id}`);
+  await report.audit(page, 'the registered card (the head)');
+  await follow(page, 'Резолюції і виконання');
+  expect(here(page) === `/registry/cards/${card.id}/resolutions`, `the card's link led to ${page.url()}`);
+  await report.audit(page, 'the resolutions, none yet');
+  await chooseIn(page, 'main', people.executor.id);
+  await check(page, 'co', people.coexecutor.id);
+  await typeInto(page, 'task', 'Обстежити покрівлю і підготувати відповідь ОСББ');
+  await typeInto(page, 'days', '10');
+  await pressButton(page, 'Накласти резолюцію');
+  const tree = page.locator('main .resolution-tree > li');
+  expect((await tree.count()) === 1, `the resolution tree after the resolution: ${await said(page)}`);
+  const text = (await tree.first().textContent()).replace(/\s+/g, ' ');
+  expect(text.includes('Обстежити покрівлю'), `the resolution does not show its task: ${text}`);
+  await report.audit(page, 'the resolutions, one written');
+}
+
+/** The executor finds the task in their list and reports it executed with the keyboard. */
+async function execute(page, report, card) {
+  report.step('the executor reports the task executed');
+  await page.goto(`${baseUrl()}/registry`);
+  const count = await page.locator('main .registry-counts a[href="/registry/tasks"]').first().textContent();
+  expect(/^\s*1\s/.test(count), `the executor's home counts «${count.trim()}» tasks, not one`);
+  await report.audit(page, 'the registry home with a task (the executor)');
+  await follow(page, /Мої доручення/);
+  await report.audit(page, 'the executor\'s tasks');
+  await follow(page, `№ ${card.number}`);
+  expect(here(page).startsWith('/registry/tasks/'), `the task's link led to ${page.url()}`);
+  await report.audit(page, 'the task, open');
+  if ((await page.locator('main').getByRole('button', { name: 'Взяти до виконання' }).count()) > 0) {
+    await pressButton(page, 'Взяти до виконання');
+    await report.audit(page, 'the task, taken');
+  }
+  await typeInto(page, 'mark', 'Покрівлю обстежено 05.12.2026, відповідь ОСББ надіслано листом');
+  await pressButton(page, 'Позначити виконаним');
+  const done = page.locator('main').getByRole('button', { name: 'Позначити виконаним' });
+  expect((await done.count()) === 0, `the task still asks to be executed: ${await said(page)}`);
+  await report.audit(page, 'the task, executed');
+}
+
+/** The registrar finds the letter by a word in another case than its summary's, with the
+ *  keyboard; the index is written by a runner, so the search is asked again for up to 30 s. */
+async function search(page, report, card) {
+  report.step('the letter is found by a word in another case');
+  await page.goto(`${baseUrl()}/registry`);
+  await follow(page, 'Пошук документів');
+  await report.audit(page, 'the search page');
+  const until = Date.now() + 30_000;
+  for (;;) {
+    await typeInto(page, 'q', 'покрівля');
+    await pressButton(page, 'Шукати');
+    const found = page.locator('main table a', { hasText: card.number });
+    if ((await found.count()) > 0) break;
+    expect(Date.now() < until, `searching «покрівля» never found № ${card.number}: ${await said(page)}`);
+    await page.waitForTimeout(500);
+  }
+  await report.audit(page, 'the search page with the letter found');
+}
+
 await scenario('registry', async (browser, report) => {
   const people = officials();
 
@@ -118,7 +181,7 @@ await scenario('registry', async (browser, report) => {
   await expectFunctions(archivist, ['Архів'], 'the archivist');
 
   const card = await register(registrar, report);
-  void card;
-  void head;
-  void executor;
+  await resolve(head, report, card, people);
+  await execute(executor, report, card);
+  await search(registrar, report, card);
 });

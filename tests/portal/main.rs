@@ -29,6 +29,7 @@ mod prefill;
 mod procedure_versions;
 mod registry_cards;
 mod registry_home;
+mod registry_resolutions;
 mod results;
 mod sessions_store;
 mod sign_in;

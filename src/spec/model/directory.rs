@@ -184,6 +184,22 @@ pub struct Journal {
     /// The file formats a card's files may have (`pdf`, `pdf-a`, `odt`, …); none: PDF/A and ODF.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub formats: Vec<String>,
+    /// Workflow of the executors' work on a resolution of a card of this journal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<String>,
+    /// Calendar days a resolution's deadline runs when it names none (КМУ №55, п.171: 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_days: Option<u32>,
+}
+
+impl Journal {
+    /// The longest `control-days` a journal may give (a year).
+    pub const MAX_CONTROL_DAYS: u32 = 366;
+
+    /// Calendar days a resolution's deadline runs when it names none.
+    pub fn control_days(&self) -> u32 {
+        self.control_days.unwrap_or(30)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
