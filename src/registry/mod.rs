@@ -8,6 +8,7 @@ pub mod cards;
 pub mod home;
 pub mod pages;
 pub mod resolutions;
+pub mod search;
 
 use axum::Router;
 use axum::extract::FromRef;
@@ -24,6 +25,7 @@ where
     use resolutions::{control, delegations, pages as resolution_pages, tasks};
     Router::new()
         .route("/registry", get(home::page))
+        .route("/registry/search", get(search::page::page))
         .route("/registry/cards/new", get(cards::new::page))
         .route("/registry/cards", post(cards::new::create))
         .route("/registry/cards/{id}", get(cards::page::page))

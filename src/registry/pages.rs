@@ -9,6 +9,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/registry/home.html"),
     ),
     (
+        "registry/search.html",
+        include_str!("../../templates/registry/search.html"),
+    ),
+    (
         "registry/card_new.html",
         include_str!("../../templates/registry/card_new.html"),
     ),

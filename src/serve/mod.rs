@@ -364,6 +364,7 @@ pub async fn run(options: Options) -> Result<(), String> {
         state.portal.engine.clone(),
         stopped.clone(),
     ));
+    let indexer = crate::registry::search::indexer::spawn(store.clone(), stopped.clone());
     let gateway_runners = Runners::spawn(
         &state.gateway,
         peer_router(state.clone()),
@@ -396,6 +397,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     let _ = views.await;
     let _ = deliveries.await;
     let _ = notices.await;
+    let _ = indexer.await;
     let served = server.await.map_err(|e| e.to_string()).and_then(|r| r);
     // The records written since the last checkpoint are signed before the node stops.
     gateway_runners.finish().await;

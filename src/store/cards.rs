@@ -11,7 +11,7 @@ use super::attachments::content_hash;
 use super::cases::NewCaseEvent;
 use super::{Store, StoreError, Tx, on_pool, on_tx, time_text};
 
-const COLUMNS: &str = "id, participant, journal, direction, kind, status, period, seq, \
+pub(super) const COLUMNS: &str = "id, participant, journal, direction, kind, status, period, seq, \
      reg_number, reg_date, registered_at, case_code, summary, correspondent, \
      correspondent_number, correspondent_date, signer, addressees, unit, executor, deadline, \
      interim_deadline, control, execution_mark, executed_at, pages, paper, related, extra, \
@@ -286,6 +286,9 @@ impl Store {
             .bind(&c.id).bind(c.version).bind(time_text(&change.at))
             .execute(&mut **t).await.map(drop))
         .map_err(|e| self.failed("queue a card for the search index in", e))?;
+        // Early for PostgreSQL (the indexer may wake before the commit and finds the card on
+        // its next poll); on SQLite the indexer's lease waits for this transaction.
+        self.wake_indexer();
         Ok(true)
     }
 

@@ -7,6 +7,7 @@ mod actuation;
 mod anchoring;
 mod applications;
 mod attachments;
+mod card_search;
 mod cards;
 mod case_files;
 mod case_lists;
@@ -46,6 +47,7 @@ pub use actuation::{Actuation, HealthCheckRow, OfficialRow, RetentionRow, RoleRo
 pub use anchoring::{Checkpoint, PeerCheckpoint};
 pub use applications::ApplicationRow;
 pub use attachments::{AttachmentChange, AttachmentRow, NewAttachment, content_hash};
+pub use card_search::{CardPage, CardQuery, CardWords, TOTAL_CAP, Visibility};
 pub use cards::{CardChange, CardFileRow, CardRow, HISTORY_FIELDS, NewCardFile, card_changes};
 pub use case_files::{CaseFileRow, NewCaseFile};
 pub use case_lists::{CasePage, CaseQuery};
@@ -160,6 +162,8 @@ pub struct Store {
     target: Arc<str>,
     /// Wakes this process's timer runner when an earlier timer may have been scheduled.
     timers_changed: Arc<tokio::sync::Notify>,
+    /// Wakes this process's search indexer when a card was written (`card_search`).
+    cards_changed: Arc<tokio::sync::Notify>,
 }
 
 impl fmt::Debug for Store {
@@ -279,6 +283,7 @@ impl Store {
             writer: Arc::new(writer),
             target,
             timers_changed: Arc::default(),
+            cards_changed: Arc::default(),
         })
     }
 
@@ -328,6 +333,7 @@ impl Store {
             writer: Arc::new(writer),
             target,
             timers_changed: Arc::default(),
+            cards_changed: Arc::default(),
         })
     }
 

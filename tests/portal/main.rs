@@ -30,6 +30,8 @@ mod procedure_versions;
 mod registry_cards;
 mod registry_home;
 mod registry_resolutions;
+mod registry_search;
+mod registry_search_store;
 mod results;
 mod sessions_store;
 mod sign_in;
