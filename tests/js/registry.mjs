@@ -88,10 +88,6 @@ async function register(page, report) {
   await pressButton(page, 'Зареєструвати');
   const number = (await page.locator('#reg-number').textContent().catch(() => '')).trim();
   expect(/^\d+\/01-2026$/.test(number), `the registered card shows the number «${number}»: ${await said(page)}`);
-  const qr = page.locator('main img[src$="/qr.svg"]');
-  expect((await qr.count()) === 1, 'the paper letter\'s card shows no QR code');
-  const svg = await page.context().request.get(`${baseUrl()}${await qr.getAttribute('src')}`);
-  expect(svg.ok() && (await svg.text()).includes('<svg'), `the QR code answers ${svg.status()}`);
   await report.audit(page, 'the registered card');
   return { id, number };
 }
@@ -159,6 +155,43 @@ async function search(page, report, card) {
   await report.audit(page, 'the search page with the letter found');
 }
 
+/** The card's history, from its page: every change with who made it, the chain checked. */
+async function history(page, report, card) {
+  report.step('the history lists the changes');
+  await page.goto(`${baseUrl()}/registry/cards/${card.id}`);
+  await follow(page, 'Історія змін картки');
+  expect(here(page) === `/registry/cards/${card.id}/history`, `the card's link led to ${page.url()}`);
+  const events = await page.locator('main ol.history > li').allTextContents();
+  expect(events.length >= 4, `the history lists ${events.length} changes: ${JSON.stringify(events)}`);
+  const checked = await page.locator('#chain-check').textContent();
+  expect(checked.includes('Цілісність підтверджено'), `the history's chain check says: ${checked}`);
+  await report.audit(page, 'the card\'s history');
+}
+
+/** The archivist's archive page offers the executed letter for transfer. */
+async function archive(page, report, card) {
+  report.step('the archivist sees the archive');
+  await page.goto(`${baseUrl()}/registry`);
+  await follow(page, 'Архів');
+  expect(here(page) === '/registry/archive', `the archive's link led to ${page.url()}`);
+  const text = await said(page);
+  expect(text.includes(`№ ${card.number}`), `the archive does not offer the executed letter № ${card.number}: ${text}`);
+  await report.audit(page, 'the archive');
+}
+
+/** The paper letter's card shows its QR code, an SVG carrying its number. */
+async function qrCode(page, report, card) {
+  report.step('the paper letter\'s card shows its QR code');
+  await page.goto(`${baseUrl()}/registry/cards/${card.id}`);
+  const qr = page.locator('main img[src$="/qr.svg"]');
+  expect((await qr.count()) === 1, 'the paper letter\'s card shows no QR code');
+  const alt = await qr.getAttribute('alt');
+  expect(alt && alt.includes(card.number), `the QR code's text alternative «${alt}» does not name the number`);
+  const svg = await page.context().request.get(`${baseUrl()}${await qr.getAttribute('src')}`);
+  expect(svg.ok() && (await svg.text()).includes('<svg'), `the QR code answers ${svg.status()}`);
+  await report.audit(page, 'the registered card with its QR code');
+}
+
 await scenario('registry', async (browser, report) => {
   const people = officials();
 
@@ -184,4 +217,7 @@ await scenario('registry', async (browser, report) => {
   await resolve(head, report, card, people);
   await execute(executor, report, card);
   await search(registrar, report, card);
+  await history(head, report, card);
+  await archive(archivist, report, card);
+  await qrCode(registrar, report, card);
 });

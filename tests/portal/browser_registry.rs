@@ -29,9 +29,19 @@ async fn registry_a_letter_goes_from_registration_to_the_archive_in_a_browser() 
     else {
         return;
     };
-    for page in ["/registry"] {
+    for page in [
+        "/registry",
+        "/registry/cards/new",
+        "/registry/cards/card-",
+        "/resolutions",
+        "/registry/tasks",
+        "/registry/tasks/",
+        "/registry/search",
+        "/history",
+        "/registry/archive",
+    ] {
         assert!(
-            pages.iter().any(|url| url.starts_with(page)),
+            pages.iter().any(|url| url.starts_with(page) || url.ends_with(page)),
             "no page like {page} was audited: {pages:?}"
         );
     }
