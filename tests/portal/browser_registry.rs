@@ -41,7 +41,9 @@ async fn registry_a_letter_goes_from_registration_to_the_archive_in_a_browser() 
         "/registry/archive",
     ] {
         assert!(
-            pages.iter().any(|url| url.starts_with(page) || url.ends_with(page)),
+            pages
+                .iter()
+                .any(|url| url.starts_with(page) || url.ends_with(page)),
             "no page like {page} was audited: {pages:?}"
         );
     }
