@@ -202,7 +202,7 @@ pub async fn answer(
 }
 
 /// Today in the system's calendar, by the engine's clock.
-fn today(portal: &PortalState, compiled: &Compiled) -> NaiveDate {
+pub(crate) fn today(portal: &PortalState, compiled: &Compiled) -> NaiveDate {
     let zone = compiled
         .spec
         .system()

@@ -36,6 +36,7 @@ mod portal_stats;
 mod procedure_versions;
 mod rate_buckets;
 mod reconciles;
+mod registry_counts;
 mod resolutions;
 mod security_events;
 mod seen_requests;
@@ -90,6 +91,7 @@ pub use portal_stats::{ClosedCase, HourlyCount, MonthlyRatings, OverdueCase, Por
 pub use procedure_versions::{ProcedureVersion, RecordedProcedure};
 pub use rate_buckets::{Lease, LeaseRequest};
 pub use reconciles::{NewReconcile, Outcome, ReconcileRecord};
+pub use registry_counts::{CountScope, RegistryCounts};
 pub use resolutions::{ResolutionExecutorRow, ResolutionRow, TaskRow};
 pub use security_events::{SecurityEvent, SecurityEventRow};
 pub use seen_requests::SeenRequest;

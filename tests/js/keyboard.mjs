@@ -97,3 +97,20 @@ export async function pressButton(page, text) {
   );
   await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
 }
+
+/** Tabs to the date field named `name` and types `iso` (`YYYY-MM-DD`) into its day, month and
+ *  year segments in whichever order the browser's locale lays them out, checking what it holds. */
+export async function typeDate(page, name, iso) {
+  await tabTo(page, (f) => f.name === name, `the date field ${name}`);
+  const [y, m, d] = iso.split('-');
+  const seen = [];
+  for (const order of [[d, m, y], [m, d, y], [y, m, d]]) {
+    await page.keyboard.type(order.join(''));
+    const now = await focused(page);
+    if (now.value === iso) return;
+    seen.push(now.value);
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
+  }
+  throw new Error(`typing ${iso} into the date field ${name} in any order of its segments left ${JSON.stringify(seen)}`);
+}

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { baseUrl, expect, newPage, scenario } from './browser.mjs';
-import { account, expectErrors, signIn } from './portal.mjs';
+import { account, expectErrors, signIn, signInOfficial } from './portal.mjs';
 
 /** Presses the main content's button whose name starts with `text`; waits for the next page. */
 async function press(page, text) {
@@ -42,27 +42,6 @@ async function mailing(page, report) {
   const saved = await page.locator('main').textContent();
   expect(saved.includes('Налаштування збережено'), `saving the mailing settings said: ${saved}`);
   await report.audit(page, 'the mailing page saved');
-}
-
-/** Signs in at `/office/sign-in` (the officials' own door, straight to the identity provider)
- *  as the provider's test account `who`, landing on the inbox. */
-async function signInOfficial(page, report, who) {
-  const base = baseUrl();
-  report.step(`the official ${who.login} signs in`);
-  await page.goto(`${base}/office/sign-in?next=%2Foffice`);
-  for (let i = 0; i < 6 && !page.url().startsWith(base); i++) {
-    const loginField = page.locator('input[name=login]');
-    if ((await loginField.count()) > 0) {
-      await loginField.first().fill(who.login);
-      const password = page.locator('input[type=password]');
-      if ((await password.count()) > 0) await password.first().fill(who.password);
-    }
-    const submit = page.locator('form').first().locator('button[type=submit], input[type=submit], button:not([type])');
-    expect((await submit.count()) > 0, `the provider's page ${page.url()} has no button to go on`);
-    await Promise.all([page.waitForNavigation(), submit.first().click()]);
-    await page.waitForLoadState();
-  }
-  expect(here(page) === '/office', `the official's sign-in ended at ${page.url()}`);
 }
 
 /** Opens the case of `number` from the inbox and returns to its page. */

@@ -1,6 +1,7 @@
 // Steps of the portal that several browser scenarios take: signing in at the test identity
-// provider, reading the error summary, and making the applicant's detached CMS signature with
-// openssl over the document the sign page offers.
+// provider (a citizen at the portal's door, an official at the office's), reading the error
+// summary, and making the applicant's detached CMS signature with openssl over the document the
+// sign page offers.
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -41,6 +42,28 @@ export async function signIn(page, report, { login, password }, next = '/') {
   expect(page.url().startsWith(base), `signing in ended at ${page.url()}, not at the portal`);
   const greeting = await page.locator('footer').textContent();
   expect(/Ви увійшли як/.test(greeting), `the portal does not say who is signed in: ${greeting}`);
+}
+
+/** Signs in at `/office/sign-in` (the officials' own door, straight to the identity provider)
+ *  as the provider's test account `who`, landing on `next` (the inbox unless said). */
+export async function signInOfficial(page, report, who, next = '/office') {
+  const base = baseUrl();
+  report.step(`the official ${who.login} signs in`);
+  await page.goto(`${base}/office/sign-in?next=${encodeURIComponent(next)}`);
+  for (let i = 0; i < 6 && !page.url().startsWith(base); i++) {
+    const loginField = page.locator('input[name=login]');
+    if ((await loginField.count()) > 0) {
+      await loginField.first().fill(who.login);
+      const password = page.locator('input[type=password]');
+      if ((await password.count()) > 0) await password.first().fill(who.password);
+    }
+    const submit = page.locator('form').first().locator('button[type=submit], input[type=submit], button:not([type])');
+    expect((await submit.count()) > 0, `the provider's page ${page.url()} has no button to go on`);
+    await Promise.all([page.waitForNavigation(), submit.first().click()]);
+    await page.waitForLoadState();
+  }
+  const landed = new URL(page.url()).pathname;
+  expect(landed === next, `the official's sign-in ended at ${page.url()}, not at ${next}`);
 }
 
 /** The error summary's links: their targets and texts; each target must be on the page. */
