@@ -67,6 +67,12 @@ const FUNCTIONS: &[(Permission, &str, &str, &str)] = &[
         "Експертиза цінності, акти про знищення, юридичні утримання, передавання до архіву.",
     ),
     (
+        Permission::DocumentsControl,
+        "/registry/archive",
+        "Архів",
+        "Погодження актів про знищення, юридичні утримання.",
+    ),
+    (
         Permission::DocumentsRead,
         "/registry/delegations",
         "Заміщення",

@@ -125,6 +125,58 @@ pub struct CardRow {
     pub updated_at: String,
 }
 
+impl CardRow {
+    /// A new draft card `id` of `kind` in `journal` (kept by `participant`, registering
+    /// `direction` documents), made by `created_by` at `at`: no number, no requisites yet,
+    /// version 1, a card of the registry's own; the fields a caller knows go over it.
+    pub fn draft(
+        id: &str,
+        (participant, journal, direction): (&str, &str, &str),
+        kind: &str,
+        created_by: &str,
+        at: &DateTime<Utc>,
+    ) -> CardRow {
+        CardRow {
+            id: id.to_string(),
+            participant: participant.to_string(),
+            journal: journal.to_string(),
+            direction: direction.to_string(),
+            kind: kind.to_string(),
+            status: "draft".into(),
+            period: None,
+            seq: None,
+            reg_number: None,
+            reg_date: None,
+            registered_at: None,
+            case_code: None,
+            summary: String::new(),
+            correspondent: None,
+            correspondent_number: None,
+            correspondent_date: None,
+            signer: None,
+            addressees: "[]".into(),
+            unit: None,
+            executor: None,
+            deadline: None,
+            interim_deadline: None,
+            control: "none".into(),
+            execution_mark: None,
+            executed_at: None,
+            pages: None,
+            paper: 0,
+            related: "[]".into(),
+            extra: "{}".into(),
+            source: "registry".into(),
+            source_ref: None,
+            archived_at: None,
+            version: 1,
+            created_at: time_text(at),
+            created_by: created_by.to_string(),
+            updated_at: time_text(at),
+        }
+    }
+}
+
 /// One file of a card.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct CardFileRow {

@@ -207,7 +207,7 @@ await scenario('registry', async (browser, report) => {
   const registrar = await registryOf(browser, report, people.registrar, 'the registrar');
   await expectFunctions(registrar, ['Зареєструвати документ'], 'the registrar');
   const head = await registryOf(browser, report, people.head, 'the head');
-  await expectFunctions(head, ['Зареєструвати документ', 'Резолюції', 'Контроль виконання'], 'the head');
+  await expectFunctions(head, ['Зареєструвати документ', 'Резолюції', 'Контроль виконання', 'Архів'], 'the head');
   const executor = await registryOf(browser, report, people.executor, 'the executor');
   await expectFunctions(executor, ['Мої доручення'], 'the executor');
   const archivist = await registryOf(browser, report, people.archivist, 'the archivist');

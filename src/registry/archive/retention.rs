@@ -172,43 +172,18 @@ mod tests {
     }
 
     fn card(case: Option<&str>, reg_date: Option<&str>) -> CardRow {
+        let at = "2025-12-30T10:00:00Z".parse().expect("a time");
         CardRow {
-            id: "card-1".into(),
-            participant: "council".into(),
-            journal: "incoming".into(),
-            direction: "incoming".into(),
-            kind: "letter".into(),
             status: "executed".into(),
-            period: None,
-            seq: None,
-            reg_number: None,
             reg_date: reg_date.map(str::to_string),
-            registered_at: None,
             case_code: case.map(str::to_string),
-            summary: String::new(),
-            correspondent: None,
-            correspondent_number: None,
-            correspondent_date: None,
-            signer: None,
-            addressees: "[]".into(),
-            unit: None,
-            executor: None,
-            deadline: None,
-            interim_deadline: None,
-            control: "none".into(),
-            execution_mark: None,
-            executed_at: None,
-            pages: None,
-            paper: 0,
-            related: "[]".into(),
-            extra: "{}".into(),
-            source: "registry".into(),
-            source_ref: None,
-            archived_at: None,
-            version: 1,
-            created_at: "2025-12-30T10:00:00Z".into(),
-            created_by: "official:x".into(),
-            updated_at: "2025-12-30T10:00:00Z".into(),
+            ..CardRow::draft(
+                "card-1",
+                ("council", "incoming", "incoming"),
+                "letter",
+                "official:x",
+                &at,
+            )
         }
     }
 

@@ -17,7 +17,7 @@ use crate::portal::PortalState;
 use crate::portal::office::official::Official;
 use crate::portal::office::users::{starting, unavailable};
 use crate::spec::model::{self, Direction, DocumentKind, Journal, Permission};
-use crate::store::{CardChange, CardRow, time_text};
+use crate::store::{CardChange, CardRow};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct Pick {
@@ -171,47 +171,17 @@ pub async fn create(
         );
     };
     let now = official.now();
-    let mut card = CardRow {
-        id: super::new_id(),
-        participant: journal.participant.clone(),
-        journal: journal.id.clone(),
-        direction: serde_json::to_value(journal.direction)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default(),
-        kind: kind.id.clone(),
-        status: "draft".into(),
-        period: None,
-        seq: None,
-        reg_number: None,
-        reg_date: None,
-        registered_at: None,
-        case_code: None,
-        summary: String::new(),
-        correspondent: None,
-        correspondent_number: None,
-        correspondent_date: None,
-        signer: None,
-        addressees: "[]".into(),
-        unit: None,
-        executor: None,
-        deadline: None,
-        interim_deadline: None,
-        control: "none".into(),
-        execution_mark: None,
-        executed_at: None,
-        pages: None,
-        paper: 0,
-        related: "[]".into(),
-        extra: "{}".into(),
-        source: "registry".into(),
-        source_ref: None,
-        archived_at: None,
-        version: 1,
-        created_at: time_text(&now),
-        created_by: format!("official:{}", official.id),
-        updated_at: time_text(&now),
-    };
+    let direction = serde_json::to_value(journal.direction)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let mut card = CardRow::draft(
+        &super::new_id(),
+        (&journal.participant, &journal.id, &direction),
+        &kind.id,
+        &format!("official:{}", official.id),
+        &now,
+    );
     let problems = fields::apply(&compiled, &mut card, kind, &values);
     if !problems.is_empty() {
         return render_card_form(
