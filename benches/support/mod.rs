@@ -24,7 +24,7 @@ impl ServerTime {
     pub fn bound(&self, q: f64) -> String {
         self.buckets
             .iter()
-            .find(|(_, n)| *n >= q * self.count)
+            .find(|(le, n)| le.is_finite() && *n >= q * self.count)
             .map_or("> 10 s".into(), |(le, _)| {
                 format!("≤ {}", ms(Duration::from_secs_f64(*le)))
             })
