@@ -324,7 +324,7 @@ impl Batch {
             ),
             (
                 if self.words.is_empty() {
-                    "card_search (card_id, version, indexed_at, words, correspondent, signer)"
+                    "card_search (card_id, version, indexed_at, order_key, words, correspondent, signer)"
                 } else {
                     "card_search (rowid, card_id, version, indexed_at)"
                 }
@@ -364,6 +364,7 @@ async fn seed(store: &Store, n: usize) -> Seeded {
         executors: BTreeMap::new(),
     };
     let mut batch = Batch::default();
+    let mut orders = std::collections::HashSet::new();
     let mut tx = store.begin().await.unwrap();
     for i in 0..n {
         let id = format!(
@@ -492,10 +493,15 @@ async fn seed(store: &Store, n: usize) -> Seeded {
         ));
         prev = hash;
         let words = card_words(&card, &[]);
+        // As the indexer keys it: the card's order, moved to the next free slot if taken.
+        let mut order = words.order;
+        while !orders.insert(order) {
+            order += 1;
+        }
         if postgres {
             let vector = |text: &str| format!("strip(to_tsvector('simple', {}))", lit(text));
             batch.search.push(format!(
-                "({}, 1, {}, {}, {}, {})",
+                "({}, 1, {}, {order}, {}, {}, {})",
                 lit(&id),
                 lit(&at),
                 vector(&words.words),
@@ -505,10 +511,9 @@ async fn seed(store: &Store, n: usize) -> Seeded {
         } else {
             batch
                 .search
-                .push(format!("({}, {}, 1, {})", i + 1, lit(&id), lit(&at)));
+                .push(format!("({order}, {}, 1, {})", lit(&id), lit(&at)));
             batch.words.push(format!(
-                "({}, {}, {}, {}, {})",
-                i + 1,
+                "({order}, {}, {}, {}, {})",
                 lit(&id),
                 lit(&words.words),
                 lit(&words.correspondent),
@@ -932,6 +937,11 @@ async fn run(store_name: &'static str, database: String, settings: &Settings) ->
         settings.cards,
         seeding.as_secs_f64()
     );
+    if std::env::var("HROMADA_BENCH_SEED_ONLY").is_ok_and(|v| v == "1") {
+        store.close().await;
+        eprintln!("{store_name}: seeded only, in {database}");
+        std::process::exit(0);
+    }
     let users: Vec<(Role, &'static str)> = (0..settings.users)
         .map(|n| {
             let role = match n % 5 {
@@ -1118,7 +1128,11 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let mut runs = Vec::new();
     if sqlite {
-        let url = Store::sqlite_url(&dir.path().join("registry.db"));
+        // HROMADA_BENCH_SEED_ONLY=1 keeps the seeded file, to study plans on it.
+        let url = match std::env::var("HROMADA_BENCH_SEED_ONLY").as_deref() {
+            Ok("1") => Store::sqlite_url(&dir.keep().join("registry.db")),
+            _ => Store::sqlite_url(&dir.path().join("registry.db")),
+        };
         runs.push(runtime.block_on(run("SQLite", url, &settings)));
     }
     if postgres {

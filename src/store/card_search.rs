@@ -1,287 +1,52 @@
-//! The registry's search index and its query (REG-3): per card the version indexed and its
-//! stemmed words (SQLite FTS5 `card_words`, PostgreSQL tsvectors of the `simple` configuration,
-//! the same stems on both), the queue the indexer leases from, and one query a page that joins
-//! words, requisites and the reader's access rule, in two branches an index serves.
+//! The registry's search index (REG-3): per card the version indexed and its stemmed words
+//! (SQLite FTS5 `card_words`, PostgreSQL tsvectors of the `simple` configuration, the same stems
+//! on both), kept in the order a search shows them (the order key), and the queue the indexer
+//! leases from. The query that reads it is `card_query.rs`.
 
 use chrono::{DateTime, Utc};
 
 use super::cards::CardRow;
-use super::{Pool, Store, StoreError, on_pool, on_tx, time_text};
+use super::{Pool, Store, StoreError, on_pool, on_tx, parse_time, time_text};
 
-/// What a search asks. Words are stems (`registry::search::words`); every one must match.
-#[derive(Debug, Clone, Default)]
-pub struct CardQuery {
-    pub words: Vec<String>,
-    pub kind: Option<String>,
-    /// A registration number, or its beginning.
-    pub number: Option<String>,
-    /// Registration dates from and to, `YYYY-MM-DD`, both included.
-    pub from: Option<String>,
-    pub to: Option<String>,
-    /// Stems that must all be in the correspondent's name, and in the signer's.
-    pub correspondent: Vec<String>,
-    pub signer: Vec<String>,
-    /// An official: the main executor or a co-executor.
-    pub executor: Option<String>,
-    pub status: Option<String>,
-    pub case_code: Option<String>,
-    pub journal: Option<String>,
-    /// From 1.
-    pub page: i64,
-    pub per_page: i64,
+/// Bits of an order key that tell apart the cards of one millisecond.
+const SLOT_BITS: u32 = 19;
+const SLOT_MASK: i64 = (1 << SLOT_BITS) - 1;
+/// Drafts sit below every registered card: their keys are moved down by this.
+const DRAFTS_BELOW: i64 = 1 << 62;
+
+/// The order key of the first slot of time `at`'s millisecond (keys hold until the year 2248).
+pub(super) fn order_at(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis().max(0) << SLOT_BITS
 }
 
-/// The most cards a search counts: past it the total reads "more than".
-pub const TOTAL_CAP: i64 = 10_000;
-
-/// One page of cards found, newest registration first, and how many were found in all (at
-/// most `TOTAL_CAP`, `more` when there are at least that many).
-#[derive(Debug, Clone)]
-pub struct CardPage {
-    pub cards: Vec<CardRow>,
-    pub total: i64,
-    pub more: bool,
+/// Where `card` sits in the search index's order, newest registration first and drafts, newest
+/// first, after every registered card: the millisecond of its registration (or creation), then
+/// a slot taken from its id, moved to the next free one when another card holds it.
+pub fn search_order(card: &CardRow) -> i64 {
+    let slot = card.id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    }) as i64
+        & SLOT_MASK;
+    let at = |text: &str| parse_time(text).map(order_at);
+    match card.registered_at.as_deref().and_then(at) {
+        Some(key) => key | slot,
+        None => (at(&card.created_at).unwrap_or(0) | slot) - DRAFTS_BELOW,
+    }
 }
 
-/// The index row of one card: the version it was made from and its stems (space-separated).
+/// The index row of one card: the version it was made from, its order key (`search_order`) and
+/// its stems (space-separated).
 #[derive(Debug, Clone)]
 pub struct CardWords {
     pub card_id: String,
     pub version: i64,
+    pub order: i64,
     pub words: String,
     pub correspondent: String,
     pub signer: String,
 }
 
-/// Who reads: the SQL condition on a card aliased `c` with its parameters numbered from the
-/// argument (`registry::access::Reader::visible_sql`) and its values (`Reader::binds`).
-pub struct Visibility {
-    pub sql: fn(usize) -> String,
-    pub binds: (String, i64, String, String),
-}
-
-#[derive(sqlx::FromRow)]
-struct Found {
-    #[sqlx(flatten)]
-    card: CardRow,
-    total: i64,
-}
-
-enum Bind {
-    Text(String),
-    Int(i64),
-}
-
-/// Binds `binds` to query `q` in order.
-macro_rules! bind_all {
-    ($q:ident, $binds:expr) => {
-        for bind in $binds {
-            $q = match bind {
-                Bind::Text(t) => $q.bind(t.as_str()),
-                Bind::Int(i) => $q.bind(*i),
-            };
-        }
-    };
-}
-
-struct Search {
-    page: String,
-    total: String,
-    binds: Vec<Bind>,
-    offset: i64,
-}
-
 impl Store {
-    /// The SQL of a search: the page with the total, the total alone, their parameters.
-    fn search_sql(&self, query: &CardQuery, visible: &Visibility) -> Search {
-        let postgres = matches!(self.pool, Pool::Postgres(_));
-        let mut binds: Vec<Bind> = Vec::new();
-        let next = |binds: &mut Vec<Bind>, value: Bind| {
-            binds.push(value);
-            format!("${}", binds.len())
-        };
-        let mut conditions: Vec<String> = Vec::new();
-        for (column, value) in [
-            ("c.kind", &query.kind),
-            ("c.status", &query.status),
-            ("c.case_code", &query.case_code),
-            ("c.journal", &query.journal),
-        ] {
-            if let Some(value) = value {
-                let p = next(&mut binds, Bind::Text(value.clone()));
-                conditions.push(format!("{column} = {p}"));
-            }
-        }
-        if let Some(number) = &query.number {
-            let p = next(&mut binds, Bind::Text(number.clone()));
-            let n = next(&mut binds, Bind::Int(number.chars().count() as i64));
-            conditions.push(format!(
-                "(c.reg_number = {p} OR substr(c.reg_number, 1, CAST({n} AS INTEGER)) = {p})"
-            ));
-        }
-        if let Some(from) = &query.from {
-            let p = next(&mut binds, Bind::Text(from.clone()));
-            conditions.push(format!("c.reg_date >= {p}"));
-        }
-        if let Some(to) = &query.to {
-            let p = next(&mut binds, Bind::Text(to.clone()));
-            conditions.push(format!("c.reg_date <= {p}"));
-        }
-        if let Some(executor) = &query.executor {
-            let p = next(&mut binds, Bind::Text(executor.clone()));
-            conditions.push(format!(
-                "(c.executor = {p} OR EXISTS (SELECT 1 FROM card_people e WHERE e.card_id = c.id \
-                 AND e.official = {p} AND e.relation IN ('executor', 'co-executor')))"
-            ));
-        }
-        let columns = [
-            ("words", &query.words),
-            ("correspondent", &query.correspondent),
-            ("signer", &query.signer),
-        ];
-        if columns.iter().any(|(_, stems)| !stems.is_empty()) {
-            if postgres {
-                let mut matches = Vec::new();
-                for (column, stems) in columns.iter().filter(|(_, s)| !s.is_empty()) {
-                    let p = next(&mut binds, Bind::Text(stems.join(" & ")));
-                    matches.push(format!("s.{column} @@ to_tsquery('simple', {p})"));
-                }
-                conditions.push(format!(
-                    "c.id IN (SELECT s.card_id FROM card_search s WHERE {})",
-                    matches.join(" AND ")
-                ));
-            } else {
-                let expression: Vec<String> = columns
-                    .iter()
-                    .flat_map(|(column, stems)| {
-                        stems.iter().map(move |s| format!("{column} : \"{s}\""))
-                    })
-                    .collect();
-                let p = next(&mut binds, Bind::Text(expression.join(" AND ")));
-                conditions.push(format!(
-                    "c.id IN (SELECT w.card_id FROM card_words w WHERE card_words MATCH {p})"
-                ));
-            }
-        }
-        let first = binds.len() + 1;
-        conditions.push((visible.sql)(first));
-        let (participant, reader, official, today) = visible.binds.clone();
-        binds.extend([
-            Bind::Text(participant),
-            Bind::Int(reader),
-            Bind::Text(official),
-            Bind::Text(today),
-        ]);
-        // The rule's two ways in, as disjoint branches an index serves: the reader's own
-        // participant's cards, and the cards that concern them or a principal of theirs (a
-        // superset, which the rule itself then narrows).
-        let (p, r, me) = (first, first + 1, first + 2);
-        let own = format!("c.participant = ${p} AND ${r} = 1");
-        let concerned = format!(
-            "c.id IN (SELECT cp.card_id FROM card_people cp WHERE cp.official = ${me} \
-             OR cp.official IN (SELECT d.principal FROM delegations d WHERE d.deputy = ${me})) \
-             AND NOT (c.participant = ${p} AND ${r} = 1)"
-        );
-        let rest = conditions.join(" AND ");
-        let per_page = query.per_page.max(1);
-        let offset = (query.page.max(1) - 1) * per_page;
-        let columns: Vec<String> = super::cards::COLUMNS
-            .split(',')
-            .map(|c| format!("c.{}", c.trim()))
-            .collect();
-        let columns = columns.join(", ");
-        let key = "c.registered_at DESC NULLS LAST, c.id DESC";
-        let branch = |way: &str, limit: i64| {
-            format!(
-                "SELECT * FROM (SELECT {columns} FROM cards c WHERE {way} AND {rest} \
-                 ORDER BY {key} LIMIT {limit}) b"
-            )
-        };
-        let count = |way: &str| {
-            format!(
-                "(SELECT COUNT(*) FROM (SELECT 1 FROM cards c WHERE {way} AND {rest} \
-                 LIMIT {TOTAL_CAP}) n)"
-            )
-        };
-        let total = format!("{} + {}", count(&own), count(&concerned));
-        let sql = format!(
-            "SELECT {columns}, {total} AS total FROM ({} UNION ALL {}) c \
-             ORDER BY {key} LIMIT {per_page} OFFSET {offset}",
-            branch(&own, offset + per_page),
-            branch(&concerned, offset + per_page),
-        );
-        Search {
-            page: sql,
-            total: format!("SELECT {total}"),
-            binds,
-            offset,
-        }
-    }
-
-    /// The cards `query` finds that `visible` admits: one page and the total, in one query.
-    pub async fn search_cards(
-        &self,
-        query: &CardQuery,
-        visible: &Visibility,
-    ) -> Result<CardPage, StoreError> {
-        let Search {
-            page: sql,
-            total,
-            binds,
-            offset,
-        } = self.search_sql(query, visible);
-        let found: Vec<Found> = on_pool!(&self.pool, pool => {
-            let mut q = sqlx::query_as(&sql);
-            bind_all!(q, &binds);
-            q.fetch_all(pool).await
-        })
-        .map_err(|e| self.failed("search the registry's cards in", e))?;
-        let total = match found.first() {
-            Some(f) => f.total,
-            // Past the last page: the count alone.
-            None if offset > 0 => on_pool!(&self.pool, pool => {
-                let mut q = sqlx::query_scalar(&total);
-                bind_all!(q, &binds);
-                q.fetch_one(pool).await
-            })
-            .map_err(|e| self.failed("count the registry's cards found in", e))?,
-            None => 0,
-        };
-        Ok(CardPage {
-            cards: found.into_iter().map(|f| f.card).collect(),
-            total: total.min(TOTAL_CAP),
-            more: total >= TOTAL_CAP,
-        })
-    }
-
-    /// How the database runs `query` for `visible`, as its `EXPLAIN` shows it: for the bench, and
-    /// for a test that a search reads indexes rather than every card.
-    pub async fn search_plan(
-        &self,
-        query: &CardQuery,
-        visible: &Visibility,
-    ) -> Result<String, StoreError> {
-        let search = self.search_sql(query, visible);
-        let lines: Vec<String> = match &self.pool {
-            Pool::Sqlite(pool) => {
-                let sql = format!("EXPLAIN QUERY PLAN {}", search.page);
-                let mut q = sqlx::query_as::<_, (i64, i64, i64, String)>(&sql);
-                bind_all!(q, &search.binds);
-                q.fetch_all(pool)
-                    .await
-                    .map(|rows| rows.into_iter().map(|r| r.3).collect())
-            }
-            Pool::Postgres(pool) => {
-                let sql = format!("EXPLAIN {}", search.page);
-                let mut q = sqlx::query_scalar(&sql);
-                bind_all!(q, &search.binds);
-                q.fetch_all(pool).await
-            }
-        }
-        .map_err(|e| self.failed("explain a search in", e))?;
-        Ok(lines.join("\n"))
-    }
-
     /// Takes up to `limit` queued cards for `holder` until `until` (leases of others expired by
     /// `now` are taken over): each card's id and the version queued, oldest first.
     pub async fn lease_index_queue(
@@ -319,9 +84,9 @@ impl Store {
         .map_err(|e| self.failed("record a card file's text in", e))
     }
 
-    /// Writes `words` as card's index row (unless a newer version is indexed already) and takes
-    /// the card off the queue if `holder` leased it at version `queued`; a card queued again
-    /// since stays queued, its lease released, to be indexed again.
+    /// Writes `words` as card's index row at its order key (unless a newer version is indexed
+    /// already) and takes the card off the queue if `holder` leased it at version `queued`; a
+    /// card queued again since stays queued, its lease released, to be indexed again.
     pub async fn write_card_words(
         &self,
         words: &CardWords,
@@ -332,20 +97,50 @@ impl Store {
         let mut tx = self.begin().await?;
         let at = time_text(&now);
         let failed = |e: sqlx::Error| self.failed(&format!("index card {} in", words.card_id), e);
-        match &mut tx {
-            super::Tx::Postgres(t) => {
+        let key = match self.pool {
+            Pool::Postgres(_) => "order_key",
+            Pool::Sqlite(_) => "rowid",
+        };
+        let held: Option<(i64, i64)> = on_tx!(&mut tx, t => sqlx::query_as(&format!(
+            "SELECT {key}, version FROM card_search WHERE card_id = $1"))
+            .bind(&words.card_id).fetch_optional(&mut **t).await)
+        .map_err(failed)?;
+        let order = match held {
+            Some((_, version)) if version > words.version => None,
+            Some((order, _)) if order & !SLOT_MASK == words.order & !SLOT_MASK => Some(order),
+            _ => {
+                let mut order = words.order;
+                loop {
+                    let taken: Option<String> = on_tx!(&mut tx, t => sqlx::query_scalar(
+                        &format!("SELECT card_id FROM card_search WHERE {key} = $1"))
+                        .bind(order).fetch_optional(&mut **t).await)
+                    .map_err(failed)?;
+                    match taken {
+                        Some(card) if card != words.card_id => {
+                            order = (order & !SLOT_MASK) | ((order + 1) & SLOT_MASK);
+                        }
+                        _ => break Some(order),
+                    }
+                }
+            }
+        };
+        match (&mut tx, order) {
+            (_, None) => {}
+            (super::Tx::Postgres(t), Some(order)) => {
                 sqlx::query(
-                    "INSERT INTO card_search (card_id, version, indexed_at, words, correspondent, \
-                     signer) VALUES ($1, $2, $3, strip(to_tsvector('simple', $4)), \
-                     strip(to_tsvector('simple', $5)), strip(to_tsvector('simple', $6))) \
+                    "INSERT INTO card_search (card_id, version, indexed_at, order_key, words, \
+                     correspondent, signer) VALUES ($1, $2, $3, $4, \
+                     strip(to_tsvector('simple', $5)), strip(to_tsvector('simple', $6)), \
+                     strip(to_tsvector('simple', $7))) \
                      ON CONFLICT (card_id) DO UPDATE SET version = excluded.version, \
-                     indexed_at = excluded.indexed_at, words = excluded.words, \
-                     correspondent = excluded.correspondent, signer = excluded.signer \
-                     WHERE card_search.version <= excluded.version",
+                     indexed_at = excluded.indexed_at, order_key = excluded.order_key, \
+                     words = excluded.words, correspondent = excluded.correspondent, \
+                     signer = excluded.signer WHERE card_search.version <= excluded.version",
                 )
                 .bind(&words.card_id)
                 .bind(words.version)
                 .bind(&at)
+                .bind(order)
                 .bind(&words.words)
                 .bind(&words.correspondent)
                 .bind(&words.signer)
@@ -353,38 +148,39 @@ impl Store {
                 .await
                 .map_err(failed)?;
             }
-            super::Tx::Sqlite(t) => {
-                let rowid: Option<i64> = sqlx::query_scalar(
-                    "INSERT INTO card_search (card_id, version, indexed_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (card_id) DO UPDATE SET version = excluded.version, \
-                     indexed_at = excluded.indexed_at \
-                     WHERE card_search.version <= excluded.version RETURNING rowid",
+            (super::Tx::Sqlite(t), Some(order)) => {
+                if let Some((old, _)) = held {
+                    for table in ["card_words", "card_search"] {
+                        sqlx::query(&format!("DELETE FROM {table} WHERE rowid = $1"))
+                            .bind(old)
+                            .execute(&mut **t)
+                            .await
+                            .map_err(failed)?;
+                    }
+                }
+                sqlx::query(
+                    "INSERT INTO card_search (rowid, card_id, version, indexed_at) \
+                     VALUES ($1, $2, $3, $4)",
                 )
+                .bind(order)
                 .bind(&words.card_id)
                 .bind(words.version)
                 .bind(&at)
-                .fetch_optional(&mut **t)
+                .execute(&mut **t)
                 .await
                 .map_err(failed)?;
-                if let Some(rowid) = rowid {
-                    sqlx::query("DELETE FROM card_words WHERE rowid = $1")
-                        .bind(rowid)
-                        .execute(&mut **t)
-                        .await
-                        .map_err(failed)?;
-                    sqlx::query(
-                        "INSERT INTO card_words (rowid, card_id, words, correspondent, signer) \
-                         VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(rowid)
-                    .bind(&words.card_id)
-                    .bind(&words.words)
-                    .bind(&words.correspondent)
-                    .bind(&words.signer)
-                    .execute(&mut **t)
-                    .await
-                    .map_err(failed)?;
-                }
+                sqlx::query(
+                    "INSERT INTO card_words (rowid, card_id, words, correspondent, signer) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(order)
+                .bind(&words.card_id)
+                .bind(&words.words)
+                .bind(&words.correspondent)
+                .bind(&words.signer)
+                .execute(&mut **t)
+                .await
+                .map_err(failed)?;
             }
         }
         on_tx!(&mut tx, t => sqlx::query(

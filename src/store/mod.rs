@@ -9,6 +9,7 @@ mod applications;
 mod archive;
 mod attachments;
 mod card_history;
+mod card_query;
 mod card_reports;
 mod card_search;
 mod cards;
@@ -51,8 +52,9 @@ pub use anchoring::{Checkpoint, PeerCheckpoint};
 pub use applications::ApplicationRow;
 pub use archive::{ActCardRow, ActRefused, ActRow, Approval, CLOSED_STATUSES, HoldRow};
 pub use attachments::{AttachmentChange, AttachmentRow, NewAttachment, content_hash};
+pub use card_query::{COUNT_CAP, CardPage, CardQuery, SEARCH_DEADLINE, SearchFailed, Visibility};
 pub use card_reports::{ExecutionRow, FlowRow, MAX_DEADLINES, ReportScope};
-pub use card_search::{CardPage, CardQuery, CardWords, TOTAL_CAP, Visibility};
+pub use card_search::{CardWords, search_order};
 pub use cards::{CardChange, CardFileRow, CardRow, HISTORY_FIELDS, NewCardFile, card_changes};
 pub use case_files::{CaseFileRow, NewCaseFile};
 pub use case_lists::{CasePage, CaseQuery};
@@ -169,6 +171,8 @@ pub struct Store {
     timers_changed: Arc<tokio::sync::Notify>,
     /// Wakes this process's search indexer when a card was written (`card_search`).
     cards_changed: Arc<tokio::sync::Notify>,
+    /// Turns for the registry's searches (`card_query::SEARCHES_AT_ONCE`).
+    searches: Arc<tokio::sync::Semaphore>,
 }
 
 impl fmt::Debug for Store {
@@ -289,6 +293,7 @@ impl Store {
             target,
             timers_changed: Arc::default(),
             cards_changed: Arc::default(),
+            searches: Arc::new(tokio::sync::Semaphore::new(card_query::SEARCHES_AT_ONCE)),
         })
     }
 
@@ -339,6 +344,7 @@ impl Store {
             target,
             timers_changed: Arc::default(),
             cards_changed: Arc::default(),
+            searches: Arc::new(tokio::sync::Semaphore::new(card_query::SEARCHES_AT_ONCE)),
         })
     }
 

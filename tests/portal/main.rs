@@ -34,6 +34,7 @@ mod registry_home;
 mod registry_reports;
 mod registry_resolutions;
 mod registry_search;
+mod registry_search_order;
 mod registry_search_store;
 mod results;
 mod sessions_store;

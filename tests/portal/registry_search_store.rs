@@ -114,11 +114,11 @@ fn reader(participant: &str, official: &str, reads_all: bool) -> Visibility {
     }
 }
 
-fn clerk() -> Visibility {
+pub fn clerk() -> Visibility {
     reader("city-council", "lysenko-t", true)
 }
 
-fn asking(q: &str) -> CardQuery {
+pub fn asking(q: &str) -> CardQuery {
     CardQuery {
         words: words::words(q),
         page: 1,
@@ -127,12 +127,12 @@ fn asking(q: &str) -> CardQuery {
     }
 }
 
-async fn found(store: &Store, query: &CardQuery, who: &Visibility) -> Vec<String> {
+pub async fn found(store: &Store, query: &CardQuery, who: &Visibility) -> Vec<String> {
     let page = store.search_cards(query, who).await.unwrap();
     page.cards.into_iter().map(|c| c.id).collect()
 }
 
-async fn drain(store: &Store) {
+pub async fn drain(store: &Store) {
     while indexer::pass(store, "test-node").await.unwrap() {}
 }
 

@@ -156,6 +156,7 @@ pub fn card_words(card: &CardRow, files: &[CardFileRow]) -> CardWords {
     CardWords {
         card_id: card.id.clone(),
         version: card.version,
+        order: crate::store::search_order(card),
         words: words::index_text(&text),
         correspondent: words::index_text(card.correspondent.as_deref().unwrap_or("")),
         signer: words::index_text(card.signer.as_deref().unwrap_or("")),

@@ -19,14 +19,17 @@ use crate::portal::office::official::Official;
 use crate::portal::office::users::starting;
 use crate::registry::access::Reader;
 use crate::spec::model::Permission;
-use crate::store::{CardQuery, CardRow, Visibility};
+use crate::store::{CardQuery, CardRow, SearchFailed, Visibility};
 
 /// Cards a page shows.
 pub const PER_PAGE: i64 = 20;
 /// The longest value a filter takes (characters).
 const MAX_FIELD: usize = 300;
-/// The furthest page a search pages to.
-const MAX_PAGE: i64 = 10_000;
+/// The furthest page a search pages to (5,000 cards deep: past that, narrowing finds sooner).
+const MAX_PAGE: i64 = 250;
+/// What a reader is told when a search ran past its deadline.
+const TOO_LONG: &str = "Пошук тривав задовго і був зупинений. Звузьте його: додайте слово, \
+     журнал, вид документа або період дат.";
 
 /// The statuses of a card and their names.
 pub const STATUSES: &[(&str, &str)] = &[
@@ -335,7 +338,18 @@ pub async fn page(
     };
     let found = match portal.store.search_cards(&query, &visible).await {
         Ok(found) => found,
-        Err(e) => return unavailable(&portal, &chrome, &e.to_string()),
+        Err(SearchFailed::TooLong) => {
+            view["errors"] = json!([{"field": "q", "message": TOO_LONG}]);
+            view["invalid"] = json!({"q": TOO_LONG});
+            return render(
+                &portal,
+                &compiled,
+                &official,
+                StatusCode::SERVICE_UNAVAILABLE,
+                view,
+            );
+        }
+        Err(SearchFailed::Store(e)) => return unavailable(&portal, &chrome, &e.to_string()),
     };
     let detail = format!(
         "searched, {}{} results",
@@ -369,7 +383,7 @@ pub async fn page(
     view["page"] = json!(query.page);
     view["pages"] = json!(pages);
     view["previous"] = json!((query.page > 1).then(|| link(query.page - 1)));
-    view["next"] = json!((query.page < pages).then(|| link(query.page + 1)));
+    view["next"] = json!((query.page < pages || found.more).then(|| link(query.page + 1)));
     view["first"] = json!(link(1));
     render(&portal, &compiled, &official, StatusCode::OK, view)
 }

@@ -1,0 +1,382 @@
+//! The registry's search query (REG-3): one page of the cards a reader may read that match words
+//! and requisites, newest registration first. Words are read in the index's own order (the order
+//! key of `card_search`), so a common word costs a page, not all its matches; every search runs
+//! under a deadline, and only a few at once, so that no search can starve the other pages.
+
+use std::time::{Duration, Instant};
+
+use super::card_search::order_at;
+use super::cards::CardRow;
+use super::{Pool, Store, StoreError};
+
+/// What a search asks. Words are stems (`registry::search::words`); every one must match.
+#[derive(Debug, Clone, Default)]
+pub struct CardQuery {
+    pub words: Vec<String>,
+    pub kind: Option<String>,
+    /// A registration number, or its beginning.
+    pub number: Option<String>,
+    /// Registration dates from and to, `YYYY-MM-DD`, both included.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Stems that must all be in the correspondent's name, and in the signer's.
+    pub correspondent: Vec<String>,
+    pub signer: Vec<String>,
+    /// An official: the main executor or a co-executor.
+    pub executor: Option<String>,
+    pub status: Option<String>,
+    pub case_code: Option<String>,
+    pub journal: Option<String>,
+    /// From 1.
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// The most cards a search counts: past it the total reads "more than", and the pages go on.
+pub const COUNT_CAP: i64 = 100;
+/// How long a search may take, waiting for its turn included, before it is stopped.
+pub const SEARCH_DEADLINE: Duration = Duration::from_secs(3);
+/// How many searches one process runs at once: the rest of the pool stays for every other page.
+pub(super) const SEARCHES_AT_ONCE: usize = 4;
+/// SQLite virtual-machine steps between two looks at a search's deadline.
+const STEPS_BETWEEN_CHECKS: i32 = 2_000;
+
+/// One page of cards found, newest registration first, and how many were found in all: exact
+/// below `COUNT_CAP` (or below the end of the page asked), else `more` and the count reached.
+#[derive(Debug, Clone)]
+pub struct CardPage {
+    pub cards: Vec<CardRow>,
+    pub total: i64,
+    pub more: bool,
+}
+
+/// Why a search gave no page.
+#[derive(Debug)]
+pub enum SearchFailed {
+    /// It ran past its deadline and was stopped: the reader should narrow it.
+    TooLong,
+    Store(StoreError),
+}
+
+impl std::fmt::Display for SearchFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SearchFailed::TooLong => write!(
+                f,
+                "the search ran past its {} s and was stopped",
+                SEARCH_DEADLINE.as_secs()
+            ),
+            SearchFailed::Store(e) => e.fmt(f),
+        }
+    }
+}
+
+/// Who reads: the SQL condition on a card aliased `c` with its parameters numbered from the
+/// argument (`registry::access::Reader::visible_sql`) and its values (`Reader::binds`).
+pub struct Visibility {
+    pub sql: fn(usize) -> String,
+    pub binds: (String, i64, String, String),
+}
+
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// Binds `binds` to query `q` in order.
+macro_rules! bind_all {
+    ($q:ident, $binds:expr) => {
+        for bind in $binds {
+            $q = match bind {
+                Bind::Text(t) => $q.bind(t.as_str()),
+                Bind::Int(i) => $q.bind(*i),
+            };
+        }
+    };
+}
+
+/// A statement and its parameters, numbered `$1`… in the order they were added.
+#[derive(Default)]
+struct Statement {
+    text: String,
+    binds: Vec<Bind>,
+}
+
+impl Statement {
+    fn bind(&mut self, value: Bind) -> String {
+        self.binds.push(value);
+        format!("${}", self.binds.len())
+    }
+}
+
+impl Store {
+    /// The SQL of a search that reads up to `need` cards in the page's order.
+    ///
+    /// Two ways lead to a card: the reader's own participant (for its readers) and the people
+    /// the card concerns. Without words each way walks a `cards` index in registration order.
+    /// With words, the participant's way walks the words' matches in the index's order and stops
+    /// at `need` (unless an executor or a number narrows it more, then those cards are tried);
+    /// the people's way takes the reader's few cards and tries each for the words.
+    fn search_sql(&self, query: &CardQuery, visible: &Visibility, need: i64) -> Statement {
+        let postgres = matches!(self.pool, Pool::Postgres(_));
+        let mut sql = Statement::default();
+        let mut rest: Vec<String> = Vec::new();
+        for (column, value) in [
+            ("c.kind", &query.kind),
+            ("c.status", &query.status),
+            ("c.case_code", &query.case_code),
+            ("c.journal", &query.journal),
+        ] {
+            if let Some(value) = value {
+                let p = sql.bind(Bind::Text(value.clone()));
+                rest.push(format!("{column} = {p}"));
+            }
+        }
+        if let Some(number) = &query.number {
+            let p = sql.bind(Bind::Text(number.clone()));
+            let n = sql.bind(Bind::Int(number.chars().count() as i64));
+            rest.push(format!(
+                "(c.reg_number = {p} OR substr(c.reg_number, 1, CAST({n} AS INTEGER)) = {p})"
+            ));
+        }
+        if let Some(from) = &query.from {
+            let p = sql.bind(Bind::Text(from.clone()));
+            rest.push(format!("c.reg_date >= {p}"));
+        }
+        if let Some(to) = &query.to {
+            let p = sql.bind(Bind::Text(to.clone()));
+            rest.push(format!("c.reg_date <= {p}"));
+        }
+        if let Some(executor) = &query.executor {
+            let p = sql.bind(Bind::Text(executor.clone()));
+            rest.push(format!(
+                "(c.executor = {p} OR EXISTS (SELECT 1 FROM card_people e WHERE e.card_id = c.id \
+                 AND e.official = {p} AND e.relation IN ('executor', 'co-executor')))"
+            ));
+        }
+        let first = sql.binds.len() + 1;
+        rest.push((visible.sql)(first));
+        let (participant, reader, official, today) = visible.binds.clone();
+        sql.binds.extend([
+            Bind::Text(participant),
+            Bind::Int(reader),
+            Bind::Text(official),
+            Bind::Text(today),
+        ]);
+        // The rule's two ways in, as disjoint branches an index serves: the reader's own
+        // participant's cards, and the cards that concern them or a principal of theirs (a
+        // superset, which the rule itself then narrows).
+        let (p, r, me) = (first, first + 1, first + 2);
+        let own = format!("c.participant = ${p} AND ${r} = 1");
+        let concerned = format!(
+            "c.id IN (SELECT cp.card_id FROM card_people cp WHERE cp.official = ${me} \
+             OR cp.official IN (SELECT d.principal FROM delegations d WHERE d.deputy = ${me})) \
+             AND NOT (c.participant = ${p} AND ${r} = 1)"
+        );
+        let columns = super::cards::COLUMNS
+            .split(',')
+            .map(|c| format!("c.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let terms: Vec<(&str, &Vec<String>)> = [
+            ("words", &query.words),
+            ("correspondent", &query.correspondent),
+            ("signer", &query.signer),
+        ]
+        .into_iter()
+        .filter(|(_, stems)| !stems.is_empty())
+        .collect();
+        if terms.is_empty() {
+            let rest = rest.join(" AND ");
+            let key = "c.registered_at DESC NULLS LAST, c.id DESC";
+            let branch = |way: &str| {
+                format!(
+                    "SELECT * FROM (SELECT {columns} FROM cards c WHERE {way} AND {rest} \
+                     ORDER BY {key} LIMIT {need}) b"
+                )
+            };
+            sql.text = format!(
+                "SELECT {columns} FROM ({} UNION ALL {}) c ORDER BY {key} LIMIT {need}",
+                branch(&own),
+                branch(&concerned)
+            );
+            return sql;
+        }
+        // A registration on day D (in any time zone) lies within D - 2 and D + 2 in UTC: bounds
+        // on the order key that let the index skip to the period; `reg_date` still decides.
+        let day = |date: &str, days: i64| {
+            chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.checked_add_signed(chrono::Duration::days(days)))
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| order_at(t.and_utc()))
+        };
+        let key_column = if postgres { "s.order_key" } else { "s.rowid" };
+        if let Some(low) = query.from.as_deref().and_then(|d| day(d, -2)) {
+            let p = sql.bind(Bind::Int(low));
+            rest.push(format!("{key_column} >= {p}"));
+        }
+        if let Some(high) = query.to.as_deref().and_then(|d| day(d, 2)) {
+            let p = sql.bind(Bind::Int(high));
+            rest.push(format!("{key_column} < {p}"));
+        }
+        let rest = rest.join(" AND ");
+        let (by_words, by_cards) = if postgres {
+            let mut matches = Vec::new();
+            for (column, stems) in &terms {
+                let p = sql.bind(Bind::Text(stems.join(" & ")));
+                matches.push(format!("s.{column} @@ to_tsquery('simple', {p})"));
+            }
+            let matches = matches.join(" AND ");
+            // One statement for both: PostgreSQL's planner weighs the words' frequency.
+            let branch = |way: &str| {
+                format!(
+                    "SELECT * FROM (SELECT {columns}, s.order_key AS ord FROM card_search s \
+                     JOIN cards c ON c.id = s.card_id WHERE {matches} AND {way} AND {rest} \
+                     ORDER BY s.order_key DESC LIMIT {need}) b"
+                )
+            };
+            (branch(&own), branch(&concerned))
+        } else {
+            let expression: Vec<String> = terms
+                .iter()
+                .flat_map(|(column, stems)| {
+                    stems.iter().map(move |s| format!("{column} : \"{s}\""))
+                })
+                .collect();
+            let m = sql.bind(Bind::Text(expression.join(" AND ")));
+            let narrowed = query.executor.is_some() || query.number.is_some();
+            let by_cards = |way: &str| {
+                format!(
+                    "SELECT * FROM (SELECT {columns}, s.rowid AS ord FROM cards c \
+                     JOIN card_search s ON s.card_id = c.id WHERE {way} AND {rest} \
+                     AND EXISTS (SELECT 1 FROM card_words WHERE card_words.rowid = s.rowid \
+                     AND card_words MATCH {m}) ORDER BY s.rowid DESC LIMIT {need}) b"
+                )
+            };
+            let own = if narrowed {
+                by_cards(&own)
+            } else {
+                format!(
+                    "SELECT * FROM (SELECT {columns}, w.rowid AS ord FROM card_words w \
+                     JOIN card_search s ON s.rowid = w.rowid JOIN cards c ON c.id = s.card_id \
+                     WHERE card_words MATCH {m} AND {own} AND {rest} \
+                     ORDER BY w.rowid DESC LIMIT {need}) b"
+                )
+            };
+            (own, by_cards(&concerned))
+        };
+        sql.text = format!(
+            "SELECT {columns} FROM ({by_words} UNION ALL {by_cards}) c \
+             ORDER BY c.ord DESC LIMIT {need}"
+        );
+        sql
+    }
+
+    /// The cards `query` finds that `visible` admits: one page, and the total as far as counted.
+    pub async fn search_cards(
+        &self,
+        query: &CardQuery,
+        visible: &Visibility,
+    ) -> Result<CardPage, SearchFailed> {
+        self.search_cards_within(query, visible, SEARCH_DEADLINE)
+            .await
+    }
+
+    /// As [`Store::search_cards`], stopped after `deadline`.
+    pub async fn search_cards_within(
+        &self,
+        query: &CardQuery,
+        visible: &Visibility,
+        deadline: Duration,
+    ) -> Result<CardPage, SearchFailed> {
+        let until = Instant::now() + deadline;
+        let per_page = query.per_page.max(1);
+        let offset = (query.page.max(1) - 1) * per_page;
+        let need = (offset + per_page).max(COUNT_CAP) + 1;
+        let sql = self.search_sql(query, visible, need);
+        let _turn = tokio::time::timeout_at(until.into(), self.searches.acquire())
+            .await
+            .map_err(|_| SearchFailed::TooLong)?
+            .map_err(|_| SearchFailed::Store(StoreError::new("the store is closing")))?;
+        let failed = |e: sqlx::Error| match &e {
+            sqlx::Error::Database(d)
+                if matches!(d.code().as_deref(), Some("9") | Some("57014")) =>
+            {
+                SearchFailed::TooLong
+            }
+            _ => SearchFailed::Store(self.failed("search the registry's cards in", e)),
+        };
+        let found: Vec<CardRow> = match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut connection = pool.acquire().await.map_err(failed)?;
+                connection
+                    .lock_handle()
+                    .await
+                    .map_err(failed)?
+                    .set_progress_handler(STEPS_BETWEEN_CHECKS, move || Instant::now() < until);
+                let mut q = sqlx::query_as(&sql.text);
+                bind_all!(q, &sql.binds);
+                let found = q.fetch_all(&mut *connection).await;
+                if let Ok(mut handle) = connection.lock_handle().await {
+                    handle.remove_progress_handler();
+                }
+                found.map_err(failed)?
+            }
+            Pool::Postgres(pool) => {
+                let left = until.saturating_duration_since(Instant::now()).as_millis();
+                let mut tx = pool.begin().await.map_err(failed)?;
+                sqlx::query(&format!("SET LOCAL statement_timeout = {}", left.max(1)))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(failed)?;
+                // Planned for these words each time: a common word and a rare one want
+                // different plans, which a prepared statement's generic plan would not give.
+                let mut q = sqlx::query_as(&sql.text).persistent(false);
+                bind_all!(q, &sql.binds);
+                let found = q.fetch_all(&mut *tx).await.map_err(failed)?;
+                tx.commit().await.map_err(failed)?;
+                found
+            }
+        };
+        let more = found.len() as i64 >= need;
+        let total = if more { need - 1 } else { found.len() as i64 };
+        Ok(CardPage {
+            cards: found
+                .into_iter()
+                .skip(offset as usize)
+                .take(per_page as usize)
+                .collect(),
+            total,
+            more,
+        })
+    }
+
+    /// How the database runs `query` for `visible`, as its `EXPLAIN` shows it: for the bench, and
+    /// for a test that a search reads indexes rather than every card.
+    pub async fn search_plan(
+        &self,
+        query: &CardQuery,
+        visible: &Visibility,
+    ) -> Result<String, StoreError> {
+        let search = self.search_sql(query, visible, COUNT_CAP + 1);
+        let lines: Vec<String> = match &self.pool {
+            Pool::Sqlite(pool) => {
+                let sql = format!("EXPLAIN QUERY PLAN {}", search.text);
+                let mut q = sqlx::query_as::<_, (i64, i64, i64, String)>(&sql);
+                bind_all!(q, &search.binds);
+                q.fetch_all(pool)
+                    .await
+                    .map(|rows| rows.into_iter().map(|r| r.3).collect())
+            }
+            Pool::Postgres(pool) => {
+                let sql = format!("EXPLAIN {}", search.text);
+                let mut q = sqlx::query_scalar(&sql).persistent(false);
+                bind_all!(q, &search.binds);
+                q.fetch_all(pool).await
+            }
+        }
+        .map_err(|e| self.failed("explain a search in", e))?;
+        Ok(lines.join("\n"))
+    }
+}
