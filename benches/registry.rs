@@ -576,6 +576,52 @@ async fn seed(store: &Store, n: usize) -> Seeded {
     seeded
 }
 
+/// How the store runs the bench's searches, for a registrar and for an executor.
+async fn print_plans(store: &Store) {
+    use hromada::registry::access::Reader;
+    use hromada::store::{CardQuery, Visibility};
+    let stems = hromada::registry::search::words::words;
+    let words = CardQuery {
+        words: stems("ремонт"),
+        page: 1,
+        per_page: 20,
+        ..CardQuery::default()
+    };
+    let queries = [
+        words.clone(),
+        CardQuery {
+            journal: Some("council-incoming".into()),
+            ..words.clone()
+        },
+        CardQuery {
+            from: Some("2026-01-01".into()),
+            to: Some("2026-12-31".into()),
+            status: Some("registered".into()),
+            ..words.clone()
+        },
+        CardQuery {
+            words: Vec::new(),
+            correspondent: stems(CORRESPONDENTS[2]),
+            ..words.clone()
+        },
+    ];
+    for (who, reads_all) in [("lysenko-t", 1), ("koval-o", 0)] {
+        let visible = Visibility {
+            sql: Reader::visible_sql,
+            binds: (
+                "city-council".into(),
+                reads_all,
+                who.into(),
+                "2026-12-07".into(),
+            ),
+        };
+        for query in &queries {
+            let plan = store.search_plan(query, &visible).await.unwrap();
+            eprintln!("plan for {who}, {query:?}:\n{plan}\n");
+        }
+    }
+}
+
 /// An office session for each user, as the sign-in opens one: (cookie token, CSRF token).
 async fn sessions(store: &Store, users: &[(Role, &'static str)]) -> Vec<(String, String)> {
     let now = Utc::now();
@@ -952,6 +998,9 @@ async fn run(store_name: &'static str, database: String, settings: &Settings) ->
             (role, official_of(role, n / 5))
         })
         .collect();
+    if std::env::var("HROMADA_BENCH_PLANS").is_ok_and(|v| v == "1") {
+        print_plans(&store).await;
+    }
     let tokens = sessions(&store, &users).await;
     let probe_token = sessions(&store, &[(Role::Head, "bondar-a")])
         .await

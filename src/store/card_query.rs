@@ -115,8 +115,7 @@ impl Store {
     /// Two ways lead to a card: the reader's own participant (for its readers) and the people
     /// the card concerns. Without words each way walks a `cards` index in registration order.
     /// With words, the participant's way walks the words' matches in the index's order and stops
-    /// at `need` (unless an executor or a number narrows it more, then those cards are tried);
-    /// the people's way takes the reader's few cards and tries each for the words.
+    /// at `need`; the people's way takes the reader's few cards and tries each for the words.
     fn search_sql(&self, query: &CardQuery, visible: &Visibility, need: i64) -> Statement {
         let postgres = matches!(self.pool, Pool::Postgres(_));
         let mut sql = Statement::default();
@@ -150,8 +149,9 @@ impl Store {
         if let Some(executor) = &query.executor {
             let p = sql.bind(Bind::Text(executor.clone()));
             rest.push(format!(
-                "(c.executor = {p} OR EXISTS (SELECT 1 FROM card_people e WHERE e.card_id = c.id \
-                 AND e.official = {p} AND e.relation IN ('executor', 'co-executor')))"
+                "c.id IN (SELECT x.id FROM cards x WHERE x.executor = {p} UNION \
+                 SELECT e.card_id FROM card_people e WHERE e.official = {p} \
+                 AND e.relation IN ('executor', 'co-executor'))"
             ));
         }
         let first = sql.binds.len() + 1;
@@ -167,11 +167,20 @@ impl Store {
         // participant's cards, and the cards that concern them or a principal of theirs (a
         // superset, which the rule itself then narrows).
         let (p, r, me) = (first, first + 1, first + 2);
-        let own = format!("c.participant = ${p} AND ${r} = 1");
-        let concerned = format!(
-            "c.id IN (SELECT cp.card_id FROM card_people cp WHERE cp.official = ${me} \
-             OR cp.official IN (SELECT d.principal FROM delegations d WHERE d.deputy = ${me})) \
-             AND NOT (c.participant = ${p} AND ${r} = 1)"
+        // Each way in as the cards it starts from and the condition that keeps them: the
+        // participant's cards, or (read first, whatever else the search asks) the few cards of
+        // the people's rows of the reader and their principals.
+        let own = (
+            "cards c".to_string(),
+            format!("c.participant = ${p} AND ${r} = 1"),
+        );
+        let concerned = (
+            format!(
+                "(SELECT DISTINCT cp.card_id FROM card_people cp WHERE cp.official = ${me} \
+                 OR cp.official IN (SELECT d.principal FROM delegations d \
+                 WHERE d.deputy = ${me})) p CROSS JOIN cards c"
+            ),
+            format!("c.id = p.card_id AND NOT (c.participant = ${p} AND ${r} = 1)"),
         );
         let columns = super::cards::COLUMNS
             .split(',')
@@ -186,12 +195,36 @@ impl Store {
         .into_iter()
         .filter(|(_, stems)| !stems.is_empty())
         .collect();
+        // A registration on day D (in any time zone) lies within D - 2 and D + 2 in UTC, and a
+        // draft has none: bounds that let an index skip to the cards asked for (`reg_date` and
+        // `status` still decide).
+        let day = |date: &str, days: i64| {
+            chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.checked_add_signed(chrono::Duration::days(days)))
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc())
+        };
+        let low = query.from.as_deref().and_then(|d| day(d, -2));
+        let high = query.to.as_deref().and_then(|d| day(d, 2));
+        let draft = query.status.as_deref().map(|s| s == "draft");
         if terms.is_empty() {
+            if let Some(low) = low {
+                let p = sql.bind(Bind::Text(super::time_text(&low)));
+                rest.push(format!("c.registered_at >= {p}"));
+            }
+            if let Some(high) = high {
+                let p = sql.bind(Bind::Text(super::time_text(&high)));
+                rest.push(format!("c.registered_at < {p}"));
+            }
+            if draft == Some(true) {
+                rest.push("c.registered_at IS NULL".into());
+            }
             let rest = rest.join(" AND ");
             let key = "c.registered_at DESC NULLS LAST, c.id DESC";
-            let branch = |way: &str| {
+            let branch = |(from, way): &(String, String)| {
                 format!(
-                    "SELECT * FROM (SELECT {columns} FROM cards c WHERE {way} AND {rest} \
+                    "SELECT * FROM (SELECT {columns} FROM {from} WHERE {way} AND {rest} \
                      ORDER BY {key} LIMIT {need}) b"
                 )
             };
@@ -202,25 +235,24 @@ impl Store {
             );
             return sql;
         }
-        // A registration on day D (in any time zone) lies within D - 2 and D + 2 in UTC: bounds
-        // on the order key that let the index skip to the period; `reg_date` still decides.
-        let day = |date: &str, days: i64| {
-            chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.checked_add_signed(chrono::Duration::days(days)))
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .map(|t| order_at(t.and_utc()))
-        };
-        let key_column = if postgres { "s.order_key" } else { "s.rowid" };
-        if let Some(low) = query.from.as_deref().and_then(|d| day(d, -2)) {
-            let p = sql.bind(Bind::Int(low));
-            rest.push(format!("{key_column} >= {p}"));
-        }
-        if let Some(high) = query.to.as_deref().and_then(|d| day(d, 2)) {
-            let p = sql.bind(Bind::Int(high));
-            rest.push(format!("{key_column} < {p}"));
+        let mut key_bounds: Vec<(&str, String)> = Vec::new();
+        for (op, key) in [
+            (">=", low.map(order_at)),
+            ("<", high.map(order_at)),
+            ("<", (draft == Some(true)).then_some(0)),
+            (">=", (draft == Some(false)).then_some(0)),
+        ] {
+            if let Some(key) = key {
+                key_bounds.push((op, sql.bind(Bind::Int(key))));
+            }
         }
         let rest = rest.join(" AND ");
+        let bounded = |column: &str| -> String {
+            key_bounds
+                .iter()
+                .map(|(op, p)| format!(" AND {column} {op} {p}"))
+                .collect()
+        };
         let (by_words, by_cards) = if postgres {
             let mut matches = Vec::new();
             for (column, stems) in &terms {
@@ -229,11 +261,12 @@ impl Store {
             }
             let matches = matches.join(" AND ");
             // One statement for both: PostgreSQL's planner weighs the words' frequency.
-            let branch = |way: &str| {
+            let branch = |(from, way): &(String, String)| {
                 format!(
-                    "SELECT * FROM (SELECT {columns}, s.order_key AS ord FROM card_search s \
-                     JOIN cards c ON c.id = s.card_id WHERE {matches} AND {way} AND {rest} \
-                     ORDER BY s.order_key DESC LIMIT {need}) b"
+                    "SELECT * FROM (SELECT {columns}, s.order_key AS ord FROM {from} \
+                     CROSS JOIN card_search s WHERE s.card_id = c.id AND {matches} AND {way} \
+                     AND {rest}{} ORDER BY s.order_key DESC LIMIT {need}) b",
+                    bounded("s.order_key")
                 )
             };
             (branch(&own), branch(&concerned))
@@ -245,26 +278,25 @@ impl Store {
                 })
                 .collect();
             let m = sql.bind(Bind::Text(expression.join(" AND ")));
-            let narrowed = query.executor.is_some() || query.number.is_some();
-            let by_cards = |way: &str| {
-                format!(
-                    "SELECT * FROM (SELECT {columns}, s.rowid AS ord FROM cards c \
-                     JOIN card_search s ON s.card_id = c.id WHERE {way} AND {rest} \
-                     AND EXISTS (SELECT 1 FROM card_words WHERE card_words.rowid = s.rowid \
-                     AND card_words MATCH {m}) ORDER BY s.rowid DESC LIMIT {need}) b"
-                )
-            };
-            let own = if narrowed {
-                by_cards(&own)
-            } else {
-                format!(
-                    "SELECT * FROM (SELECT {columns}, w.rowid AS ord FROM card_words w \
-                     JOIN card_search s ON s.rowid = w.rowid JOIN cards c ON c.id = s.card_id \
-                     WHERE card_words MATCH {m} AND {own} AND {rest} \
-                     ORDER BY w.rowid DESC LIMIT {need}) b"
-                )
-            };
-            (own, by_cards(&concerned))
+            // The participant's cards in the words' own order, stopped at the page.
+            let by_words = format!(
+                "SELECT * FROM (SELECT {columns}, w.rowid AS ord FROM card_words w \
+                 JOIN card_search s ON s.rowid = w.rowid JOIN cards c ON c.id = s.card_id \
+                 WHERE card_words MATCH {m} AND {} AND {rest}{} \
+                 ORDER BY w.rowid DESC LIMIT {need}) b",
+                own.1,
+                bounded("w.rowid")
+            );
+            // The reader's few cards, each tried for the words.
+            let (from, way) = &concerned;
+            let by_cards = format!(
+                "SELECT * FROM (SELECT {columns}, s.rowid AS ord FROM {from} \
+                 CROSS JOIN card_search s WHERE s.card_id = c.id AND {way} AND {rest}{} \
+                 AND EXISTS (SELECT 1 FROM card_words WHERE card_words.rowid = s.rowid \
+                 AND card_words MATCH {m}) ORDER BY s.rowid DESC LIMIT {need}) b",
+                bounded("s.rowid")
+            );
+            (by_words, by_cards)
         };
         sql.text = format!(
             "SELECT {columns} FROM ({by_words} UNION ALL {by_cards}) c \

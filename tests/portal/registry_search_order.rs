@@ -85,12 +85,25 @@ crate::both! {
         assert_eq!(found(&store, &asking("ремонт"), &koval).await, ids([120, 50, 5].into_iter()));
         assert_eq!(found(&store, &asking(""), &koval).await, ids([120, 50, 5].into_iter()));
         assert!(found(&store, &asking("огорожа"), &koval).await.is_empty());
+        // A status: drafts sit below every registered card, and are found by it all the same.
+        for query in [asking("ремонт"), asking("")] {
+            let drafts = CardQuery { status: Some("draft".into()), ..query.clone() };
+            assert_eq!(found(&store, &drafts, &clerk()).await, [id(131)], "{query:?}");
+            let registered = CardQuery { status: Some("registered".into()), ..query.clone() };
+            assert_eq!(found(&store, &registered, &clerk()).await, ids((111..=130).rev()));
+        }
         // A period of registration dates, with words: the cards of those days only.
         let day = at(0).format("%Y-%m-%d").to_string();
         let within = CardQuery { from: Some(day.clone()), to: Some(day), ..asking("даху") };
         assert_eq!(store.search_cards(&within, &clerk()).await.unwrap().cards.len(), 20);
-        let before = CardQuery { to: Some("2020-01-01".into()), ..asking("даху") };
-        assert!(found(&store, &before, &clerk()).await.is_empty());
+        for query in [asking("даху"), asking("")] {
+            let within = CardQuery { from: Some(at(0).format("%Y-%m-%d").to_string()), ..query.clone() };
+            assert_eq!(found(&store, &within, &clerk()).await, ids((111..=130).rev()));
+            let before = CardQuery { to: Some("2020-01-01".into()), ..query.clone() };
+            assert!(found(&store, &before, &clerk()).await.is_empty(), "{query:?}");
+            let after = CardQuery { from: Some("2030-01-01".into()), ..query.clone() };
+            assert!(found(&store, &after, &clerk()).await.is_empty(), "{query:?}");
+        }
     }
 
     async fn a_draft_registered_moves_to_its_registration(db: Db) {
