@@ -243,7 +243,7 @@ fn num(n: Option<i64>) -> String {
 
 async fn execute(tx: &mut Tx, sql: &str) {
     match tx {
-        Tx::Sqlite(t) => sqlx::raw_sql(sql).execute(&mut **t).await.map(drop),
+        Tx::Sqlite(t, _) => sqlx::raw_sql(sql).execute(&mut **t).await.map(drop),
         Tx::Postgres(t) => sqlx::raw_sql(sql).execute(&mut **t).await.map(drop),
     }
     .unwrap_or_else(|e| panic!("seeding failed: {e}"));

@@ -148,7 +148,7 @@ impl Store {
                 .await
                 .map_err(failed)?;
             }
-            (super::Tx::Sqlite(t), Some(order)) => {
+            (super::Tx::Sqlite(t, _), Some(order)) => {
                 if let Some((old, _)) = held {
                     for table in ["card_words", "card_search"] {
                         sqlx::query(&format!("DELETE FROM {table} WHERE rowid = $1"))

@@ -136,6 +136,33 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long SQLite waits for another writer before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often the write-ahead log of a SQLite file is copied into the database.
+const SQLITE_CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// Copies a SQLite file's write-ahead log into the database now and then, without blocking
+/// writers (PASSIVE), so that no commit pays for a checkpoint; until the pool closes or the
+/// last clone of its store is dropped.
+async fn checkpoint_sqlite(pool: SqlitePool, target: Arc<str>, store: std::sync::Weak<()>) {
+    let mut failing = false;
+    while !pool.is_closed() && store.strong_count() > 0 {
+        tokio::time::sleep(SQLITE_CHECKPOINT_EVERY).await;
+        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            Ok(_) => failing = false,
+            Err(_) if pool.is_closed() => return,
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(
+                    "cannot checkpoint the SQLite database {target}: {e}; its write-ahead log \
+                     grows until this succeeds"
+                );
+            }
+            Err(_) => {}
+        }
+    }
+}
 
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,6 +200,10 @@ pub struct Store {
     cards_changed: Arc<tokio::sync::Notify>,
     /// Turns for the registry's searches (`card_query::SEARCHES_AT_ONCE`).
     searches: Arc<tokio::sync::Semaphore>,
+    /// Turns for this process's SQLite write transactions (`tx::WriteTurn`).
+    write_turns: Arc<tokio::sync::Mutex<()>>,
+    /// Held by every clone: the SQLite checkpointer stops when the last one is dropped.
+    _alive: Arc<()>,
 }
 
 impl fmt::Debug for Store {
@@ -250,7 +281,9 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(SQLITE_BUSY_TIMEOUT);
+            .busy_timeout(SQLITE_BUSY_TIMEOUT)
+            // Checkpoints run in the background (`checkpoint_sqlite`), not in a commit.
+            .pragma("wal_autocheckpoint", if in_memory { "1000" } else { "0" });
         if !in_memory
             && let Some(parent) = options.get_filename().parent()
             && !parent.as_os_str().is_empty()
@@ -281,6 +314,14 @@ impl Store {
                  used this file, run that version or restore a backup"
             ))
         })?;
+        let alive = Arc::new(());
+        if !in_memory {
+            tokio::spawn(checkpoint_sqlite(
+                pool.clone(),
+                target.clone(),
+                Arc::downgrade(&alive),
+            ));
+        }
         let pool = Pool::Sqlite(pool);
         let writer = if in_memory {
             ledger::writer_through_pool(pool.clone(), format!("the SQLite database {target}"))
@@ -294,6 +335,8 @@ impl Store {
             timers_changed: Arc::default(),
             cards_changed: Arc::default(),
             searches: Arc::new(tokio::sync::Semaphore::new(card_query::SEARCHES_AT_ONCE)),
+            write_turns: Arc::default(),
+            _alive: alive,
         })
     }
 
@@ -345,6 +388,8 @@ impl Store {
             timers_changed: Arc::default(),
             cards_changed: Arc::default(),
             searches: Arc::new(tokio::sync::Semaphore::new(card_query::SEARCHES_AT_ONCE)),
+            write_turns: Arc::default(),
+            _alive: Arc::default(),
         })
     }
 

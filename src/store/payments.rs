@@ -547,7 +547,7 @@ impl Store {
     ) -> Result<Vec<PaymentRow>, StoreError> {
         let select = format!("SELECT {COLUMNS} FROM payments WHERE draft_id = $1 ORDER BY id");
         let rows: Vec<StoredPayment> = match tx {
-            Tx::Sqlite(t) => {
+            Tx::Sqlite(t, _) => {
                 sqlx::query_as(&select)
                     .bind(draft_id)
                     .fetch_all(&mut **t)

@@ -177,7 +177,7 @@ impl Store {
     ) -> Result<Option<ClaimedTimer>, StoreError> {
         let now = time_text(&now);
         let row: Option<TimerRow> = match tx {
-            Tx::Sqlite(t) => sqlx::query_as(DUE).bind(now).fetch_optional(&mut **t).await,
+            Tx::Sqlite(t, _) => sqlx::query_as(DUE).bind(now).fetch_optional(&mut **t).await,
             Tx::Postgres(t) => {
                 sqlx::query_as(&format!("{DUE} FOR UPDATE SKIP LOCKED"))
                     .bind(now)

@@ -1,6 +1,7 @@
 //! One write transaction on whichever database the store has, for repositories whose changes
 //! must commit together (a case's transition with its events, notices, mail, numbers and timers).
-//! On SQLite it begins IMMEDIATE, so two writers queue on the lock instead of failing to upgrade.
+//! On SQLite it begins IMMEDIATE, so two writers queue on the lock instead of failing to upgrade,
+//! and the process's writers take turns first, in order, rather than SQLite's busy sleeps.
 
 use sqlx::{Postgres, Sqlite, Transaction};
 
@@ -8,8 +9,15 @@ use super::{Pool, Store, StoreError};
 
 /// An open transaction; dropped without `commit`, it rolls back.
 pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
+    Sqlite(Transaction<'static, Sqlite>, WriteTurn),
     Postgres(Transaction<'static, Postgres>),
+}
+
+/// This process's turn to write a SQLite database, held until the transaction ends: waiting
+/// writers are woken in order the moment it ends, where SQLite's busy handler would sleep
+/// for growing intervals (up to 100 ms) and try again.
+pub struct WriteTurn {
+    _held: tokio::sync::OwnedMutexGuard<()>,
 }
 
 /// Runs `$body` with `$t` bound to the transaction's connection (`&mut *$t` is an executor):
@@ -17,7 +25,7 @@ pub enum Tx {
 macro_rules! on_tx {
     ($tx:expr, $t:ident => $body:expr) => {
         match $tx {
-            $crate::store::Tx::Sqlite($t) => $body,
+            $crate::store::Tx::Sqlite($t, _) => $body,
             $crate::store::Tx::Postgres($t) => $body,
         }
     };
@@ -28,7 +36,26 @@ impl Store {
     /// Begins a write transaction.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         match &self.pool {
-            Pool::Sqlite(pool) => pool.begin_with("BEGIN IMMEDIATE").await.map(Tx::Sqlite),
+            Pool::Sqlite(pool) => {
+                let turn = tokio::time::timeout(
+                    super::SQLITE_BUSY_TIMEOUT,
+                    self.write_turns.clone().lock_owned(),
+                )
+                .await
+                .map_err(|_| {
+                    StoreError::new(format!(
+                        "cannot begin a transaction on the SQLite database {}: another write \
+                         held it for more than {} s; try again, and if it keeps happening, look \
+                         in the log for what is holding it",
+                        self.target,
+                        super::SQLITE_BUSY_TIMEOUT.as_secs()
+                    ))
+                })?;
+                let turn = WriteTurn { _held: turn };
+                pool.begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .map(|t| Tx::Sqlite(t, turn))
+            }
             Pool::Postgres(pool) => pool.begin().await.map(Tx::Postgres),
         }
         .map_err(|e| self.failed("begin a transaction on", e))
@@ -39,7 +66,7 @@ impl Tx {
     /// Makes every change of the transaction durable at once.
     pub async fn commit(self) -> Result<(), StoreError> {
         match self {
-            Tx::Sqlite(t) => t.commit().await,
+            Tx::Sqlite(t, _turn) => t.commit().await,
             Tx::Postgres(t) => t.commit().await,
         }
         .map_err(|e| StoreError::new(format!("cannot commit a transaction to the store: {e}")))

@@ -368,7 +368,7 @@ both! {
         let mut tx = store.begin().await.unwrap();
         let rewrite = "UPDATE documents SET text = text || ' Заборгованість: 0 грн.' WHERE key = 'water/x'";
         match &mut tx {
-            Tx::Sqlite(t) => sqlx::query(rewrite).execute(&mut **t).await.map(drop),
+            Tx::Sqlite(t, _) => sqlx::query(rewrite).execute(&mut **t).await.map(drop),
             Tx::Postgres(t) => sqlx::query(rewrite).execute(&mut **t).await.map(drop),
         }
         .unwrap();
@@ -395,7 +395,7 @@ both! {
         let mut tx = store.begin().await.unwrap();
         let rewrite = "UPDATE documents SET pdf = $1 WHERE key = 'water/pdf'";
         match &mut tx {
-            Tx::Sqlite(t) => sqlx::query(rewrite).bind(&changed).execute(&mut **t).await.map(drop),
+            Tx::Sqlite(t, _) => sqlx::query(rewrite).bind(&changed).execute(&mut **t).await.map(drop),
             Tx::Postgres(t) => sqlx::query(rewrite).bind(&changed).execute(&mut **t).await.map(drop),
         }
         .unwrap();
