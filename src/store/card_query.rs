@@ -36,8 +36,11 @@ pub struct CardQuery {
 pub const COUNT_CAP: i64 = 100;
 /// How long a search may take, waiting for its turn included, before it is stopped.
 pub const SEARCH_DEADLINE: Duration = Duration::from_secs(3);
-/// How many searches one process runs at once: the rest of the pool stays for every other page.
-pub(super) const SEARCHES_AT_ONCE: usize = 4;
+/// How many searches one process runs at once: half the cores (at least one, at most eight),
+/// so that the other half, and the rest of the pool, stay for every other page.
+pub(super) fn searches_at_once() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).clamp(1, 8))
+}
 /// SQLite virtual-machine steps between two looks at a search's deadline.
 const STEPS_BETWEEN_CHECKS: i32 = 2_000;
 

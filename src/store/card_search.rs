@@ -65,6 +65,7 @@ impl Store {
              (SELECT card_id FROM card_index_queue WHERE leased_until IS NULL \
              OR leased_until < $3 ORDER BY queued_at LIMIT $4{lock}) RETURNING card_id, version"
         );
+        let _turn = self.write_turn_for_statement().await?;
         on_pool!(&self.pool, pool => sqlx::query_as(&sql)
             .bind(holder).bind(time_text(&until)).bind(time_text(&now)).bind(limit)
             .fetch_all(pool).await)
@@ -78,6 +79,7 @@ impl Store {
         n: i64,
         text: &str,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn_for_statement().await?;
         on_pool!(&self.pool, pool => sqlx::query(
             "UPDATE card_files SET text = $3 WHERE card_id = $1 AND n = $2 AND text IS NULL")
             .bind(card_id).bind(n).bind(text).execute(pool).await.map(drop))

@@ -198,7 +198,7 @@ pub struct Store {
     timers_changed: Arc<tokio::sync::Notify>,
     /// Wakes this process's search indexer when a card was written (`card_search`).
     cards_changed: Arc<tokio::sync::Notify>,
-    /// Turns for the registry's searches (`card_query::SEARCHES_AT_ONCE`).
+    /// Turns for the registry's searches (`card_query::searches_at_once`).
     searches: Arc<tokio::sync::Semaphore>,
     /// Turns for this process's SQLite write transactions (`tx::WriteTurn`).
     write_turns: Arc<tokio::sync::Mutex<()>>,
@@ -334,7 +334,7 @@ impl Store {
             target,
             timers_changed: Arc::default(),
             cards_changed: Arc::default(),
-            searches: Arc::new(tokio::sync::Semaphore::new(card_query::SEARCHES_AT_ONCE)),
+            searches: Arc::new(tokio::sync::Semaphore::new(card_query::searches_at_once())),
             write_turns: Arc::default(),
             _alive: alive,
         })
@@ -387,7 +387,7 @@ impl Store {
             target,
             timers_changed: Arc::default(),
             cards_changed: Arc::default(),
-            searches: Arc::new(tokio::sync::Semaphore::new(card_query::SEARCHES_AT_ONCE)),
+            searches: Arc::new(tokio::sync::Semaphore::new(card_query::searches_at_once())),
             write_turns: Arc::default(),
             _alive: Arc::default(),
         })

@@ -52,6 +52,7 @@ struct StoredAccess {
 
 impl Store {
     pub async fn record_official_access(&self, entry: &OfficialAccess) -> Result<(), StoreError> {
+        let _turn = self.write_turn_for_statement().await?;
         on_pool!(&self.pool, pool => sqlx::query(RECORD)
             .bind(time_text(&entry.at))
             .bind(&entry.official)

@@ -75,6 +75,7 @@ impl Store {
         id: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn_for_statement().await?;
         on_pool!(&self.pool, pool => sqlx::query(table.touch())
             .bind(id)
             .bind(time_text(&now))

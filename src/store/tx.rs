@@ -37,21 +37,7 @@ impl Store {
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         match &self.pool {
             Pool::Sqlite(pool) => {
-                let turn = tokio::time::timeout(
-                    super::SQLITE_BUSY_TIMEOUT,
-                    self.write_turns.clone().lock_owned(),
-                )
-                .await
-                .map_err(|_| {
-                    StoreError::new(format!(
-                        "cannot begin a transaction on the SQLite database {}: another write \
-                         held it for more than {} s; try again, and if it keeps happening, look \
-                         in the log for what is holding it",
-                        self.target,
-                        super::SQLITE_BUSY_TIMEOUT.as_secs()
-                    ))
-                })?;
-                let turn = WriteTurn { _held: turn };
+                let turn = self.write_turn().await?;
                 pool.begin_with("BEGIN IMMEDIATE")
                     .await
                     .map(|t| Tx::Sqlite(t, turn))
@@ -59,6 +45,32 @@ impl Store {
             Pool::Postgres(pool) => pool.begin().await.map(Tx::Postgres),
         }
         .map_err(|e| self.failed("begin a transaction on", e))
+    }
+
+    /// This process's turn to write a SQLite database, for a single statement written outside
+    /// a transaction that is frequent enough to meet others (nothing on PostgreSQL).
+    pub(super) async fn write_turn_for_statement(&self) -> Result<Option<WriteTurn>, StoreError> {
+        match self.pool {
+            Pool::Sqlite(_) => self.write_turn().await.map(Some),
+            Pool::Postgres(_) => Ok(None),
+        }
+    }
+
+    async fn write_turn(&self) -> Result<WriteTurn, StoreError> {
+        let held = tokio::time::timeout(
+            super::SQLITE_BUSY_TIMEOUT,
+            self.write_turns.clone().lock_owned(),
+        )
+        .await
+        .map_err(|_| {
+            StoreError::new(format!(
+                "cannot write to the SQLite database {}: another write held it for more than {} \
+                 s; try again, and if it keeps happening, look in the log for what is holding it",
+                self.target,
+                super::SQLITE_BUSY_TIMEOUT.as_secs()
+            ))
+        })?;
+        Ok(WriteTurn { _held: held })
     }
 }
 
