@@ -179,9 +179,9 @@ impl Store {
         );
         let concerned = (
             format!(
-                "(SELECT DISTINCT cp.card_id FROM card_people cp WHERE cp.official = ${me} \
-                 OR cp.official IN (SELECT d.principal FROM delegations d \
-                 WHERE d.deputy = ${me})) p CROSS JOIN cards c"
+                "(SELECT cp.card_id FROM card_people cp WHERE cp.official = ${me} UNION \
+                 SELECT cp.card_id FROM delegations d JOIN card_people cp \
+                 ON cp.official = d.principal WHERE d.deputy = ${me}) p CROSS JOIN cards c"
             ),
             format!("c.id = p.card_id AND NOT (c.participant = ${p} AND ${r} = 1)"),
         );
@@ -361,10 +361,16 @@ impl Store {
             Pool::Postgres(pool) => {
                 let left = until.saturating_duration_since(Instant::now()).as_millis();
                 let mut tx = pool.begin().await.map_err(failed)?;
-                sqlx::query(&format!("SET LOCAL statement_timeout = {}", left.max(1)))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(failed)?;
+                // No JIT either: compiling a plan costs more than running a page of it.
+                for setting in [
+                    format!("statement_timeout = {}", left.max(1)),
+                    "jit = off".into(),
+                ] {
+                    sqlx::query(&format!("SET LOCAL {setting}"))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed)?;
+                }
                 // Planned for these words each time: a common word and a rare one want
                 // different plans, which a prepared statement's generic plan would not give.
                 let mut q = sqlx::query_as(&sql.text).persistent(false);
