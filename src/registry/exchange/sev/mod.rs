@@ -6,6 +6,7 @@ mod codes;
 mod model;
 mod node;
 mod out;
+mod parties;
 mod read;
 mod tree;
 mod write;
