@@ -1048,3 +1048,26 @@ proptest! {
         prop_assert_eq!(sev::read(&sev::write(&envelope)), Ok(envelope));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Bytes changed anywhere in a message: read answers, never panics, and an error names a
+    /// place.
+    #[test]
+    fn a_message_mangled_anywhere_is_read_or_refused_without_a_panic(
+        changes in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let mut xml = written_xml("for execution").into_bytes();
+        for (at, byte) in changes {
+            let at = at.index(xml.len());
+            xml[at] = byte;
+        }
+        let keep = cut.index(xml.len() * 2).max(1).min(xml.len());
+        xml.truncate(keep);
+        if let Err(error) = sev::read(&xml) {
+            prop_assert!(!error.at.is_empty() && !error.problem.is_empty(), "{:?}", error);
+        }
+    }
+}

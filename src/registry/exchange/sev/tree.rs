@@ -243,6 +243,23 @@ mod tests {
     }
 
     #[test]
+    fn too_many_elements_or_attributes_are_refused() {
+        let many = format!("<Header>{}</Header>", "<x/>".repeat(MAX_ELEMENTS));
+        let error = parse(&many).unwrap_err();
+        assert_eq!(error.at, "Header/x");
+        assert!(
+            error.problem.contains("more than 100000 elements"),
+            "{error}"
+        );
+        let attributes: String = (0..=MAX_ATTRIBUTES)
+            .map(|i| format!(" a{i}=\"\""))
+            .collect();
+        let error = parse(&format!("<Header><Document{attributes}/></Header>")).unwrap_err();
+        assert_eq!(error.at, "Header/Document");
+        assert!(error.problem.contains("more than 64 attributes"), "{error}");
+    }
+
+    #[test]
     fn a_duplicate_attribute_is_refused_at_its_element() {
         let error = parse("<Header><Document a=\"1\" a=\"2\"/></Header>").unwrap_err();
         assert_eq!(error.at, "Header/Document");
