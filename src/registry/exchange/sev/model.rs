@@ -46,6 +46,22 @@ pub enum Body {
     Acknowledgement(Acknowledgement),
 }
 
+impl Body {
+    pub fn document(&self) -> Option<&Document> {
+        match self {
+            Body::Document(document) => Some(document),
+            Body::Acknowledgement(_) => None,
+        }
+    }
+
+    pub fn acknowledgement(&self) -> Option<&Acknowledgement> {
+        match self {
+            Body::Acknowledgement(acknowledgement) => Some(acknowledgement),
+            Body::Document(_) => None,
+        }
+    }
+}
+
 impl Envelope {
     /// A notice `acknowledgement` about `received`, from its addressee back to its sender,
     /// numbered `msg_id` and made at `time`.
