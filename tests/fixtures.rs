@@ -52,7 +52,12 @@ fn fixtures() -> Vec<PathBuf> {
         .unwrap()
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.is_dir())
+        // A check's fixture is named by its code; `sev/` holds СЕВ ОВВ messages, not a tree.
+        .filter(|p| {
+            p.is_dir()
+                && p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('H'))
+        })
         .collect();
     list.sort();
     list

@@ -36,6 +36,7 @@ mod registry_resolutions;
 mod registry_search;
 mod registry_search_order;
 mod registry_search_store;
+mod registry_sev;
 mod results;
 mod sessions_store;
 mod sign_in;
