@@ -6,6 +6,7 @@
 pub mod access;
 pub mod archive;
 pub mod cards;
+pub mod exchange;
 pub mod history;
 pub mod home;
 pub mod labels;
