@@ -75,7 +75,7 @@ async fn registry_scan_the_md5_signed_file_is_infected_and_one_byte_less_is_not(
 #[tokio::test]
 async fn registry_scan_clears_only_what_clamd_called_clean() {
     let real = over_tcp();
-    real.clear(&harmless(1_000)).await.unwrap();
+    let _cleared = real.clear(&harmless(1_000)).await.unwrap();
     let refused = real.clear(&with_marker(1_000, 300)).await.unwrap_err();
     assert!(
         matches!(&refused, NotCleared::Infected { signature } if signature.starts_with(MARKER_SIGNATURE)),

@@ -110,6 +110,7 @@ pub enum Verdict {
 
 /// Proof that clamd called a file clean: only `Scanner::clear` makes one, so code that takes a
 /// file in only with a `Cleared` cannot take one whose scan failed.
+#[must_use]
 #[derive(Debug)]
 pub struct Cleared {
     _sealed: (),
