@@ -62,3 +62,5 @@ where
 pub mod smtp;
 
 pub mod oidc;
+
+pub mod clamd;

@@ -33,6 +33,7 @@ mod registry_history;
 mod registry_home;
 mod registry_reports;
 mod registry_resolutions;
+mod registry_scan;
 mod registry_search;
 mod registry_search_order;
 mod registry_search_store;

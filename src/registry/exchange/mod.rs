@@ -1,4 +1,6 @@
-//! The exchange of documents between participants' registries (issue 16): signed documents and
-//! the notices about them, carried in СЕВ ОВВ's `Header` envelope (`sev`).
+//! The exchange of documents between participants' registries (issue 16: REG-5, GW-4): signed
+//! documents and the notices about them, carried in СЕВ ОВВ's `Header` envelope (`sev`); each
+//! received file is scanned by ClamAV's daemon (`scan`).
 
+pub mod scan;
 pub mod sev;
