@@ -984,9 +984,15 @@ async fn run(store_name: &'static str, database: String, settings: &Settings) ->
         seeding.as_secs_f64()
     );
     if std::env::var("HROMADA_BENCH_SEED_ONLY").is_ok_and(|v| v == "1") {
+        if std::env::var("HROMADA_BENCH_PLANS").is_ok_and(|v| v == "1") {
+            print_plans(&store).await;
+        }
         store.close().await;
-        eprintln!("{store_name}: seeded only, in {database}");
-        std::process::exit(0);
+        // The store stays until the bench is stopped (a PostgreSQL cluster goes with it).
+        eprintln!("{store_name}: seeded only, in {database}; stop the bench to remove it");
+        loop {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
     }
     let users: Vec<(Role, &'static str)> = (0..settings.users)
         .map(|n| {
