@@ -199,20 +199,10 @@ fn pong(port: u16) -> bool {
 /// Kills the daemon (if it is still this config's clamd) and deletes `dir` once this test
 /// process has exited: a shared daemon in a static is never dropped.
 fn spawn_watchdog(clamd: u32, config: &Path, dir: &Path) -> Result<(), String> {
-    let script = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
-         if grep -qa '{config}' /proc/{clamd}/cmdline 2>/dev/null; then kill {clamd}; fi; \
+    super::postgres::after_this_process(&format!(
+        "if grep -qa '{config}' /proc/{clamd}/cmdline 2>/dev/null; then kill {clamd}; fi; \
          sleep 1; rm -rf '{dir}'",
-        pid = std::process::id(),
         config = config.display(),
         dir = dir.display(),
-    );
-    Command::new("setsid")
-        .args(["sh", "-c", &script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map(drop)
-        .map_err(|e| format!("cannot start the cleanup watchdog: {e}"))
+    ))
 }

@@ -171,21 +171,11 @@ fn spawn_watchdog(bin: &Path, as_postgres: bool, dir: &Path, data: &Path) -> Res
     } else {
         format!("'{}'", pg_ctl.display())
     };
-    let script = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
-         {stop} -D '{data}' stop -m immediate >/dev/null 2>&1; rm -rf '{dir}'",
-        pid = std::process::id(),
+    after_this_process(&format!(
+        "{stop} -D '{data}' stop -m immediate >/dev/null 2>&1; rm -rf '{dir}'",
         data = data.display(),
         dir = dir.display(),
-    );
-    Command::new("setsid")
-        .args(["sh", "-c", &script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map(drop)
-        .map_err(|e| format!("cannot start the cleanup watchdog: {e}"))
+    ))
 }
 
 /// A fresh empty database on the shared cluster; returns its postgres:// url. Blocks briefly
@@ -224,4 +214,22 @@ pub fn url_or_skip(test: &str) -> Option<String> {
             None
         }
     }
+}
+
+/// Runs the shell commands `then` once this test process has exited, in a process of its own
+/// session: how a server shared through a static (never dropped) is stopped and its folder
+/// removed (this cluster, and `clamd.rs`'s daemon).
+pub fn after_this_process(then: &str) -> Result<(), String> {
+    let script = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {then}",
+        pid = std::process::id()
+    );
+    std::process::Command::new("setsid")
+        .args(["sh", "-c", &script])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(drop)
+        .map_err(|e| format!("cannot start the cleanup watchdog: {e}"))
 }
