@@ -177,12 +177,13 @@ impl Store {
             "cards c".to_string(),
             format!("c.participant = ${p} AND ${r} = 1"),
         );
+        let people = format!(
+            "(SELECT cp.card_id FROM card_people cp WHERE cp.official = ${me} UNION \
+             SELECT cp.card_id FROM delegations d JOIN card_people cp \
+             ON cp.official = d.principal WHERE d.deputy = ${me}) p"
+        );
         let concerned = (
-            format!(
-                "(SELECT cp.card_id FROM card_people cp WHERE cp.official = ${me} UNION \
-                 SELECT cp.card_id FROM delegations d JOIN card_people cp \
-                 ON cp.official = d.principal WHERE d.deputy = ${me}) p CROSS JOIN cards c"
-            ),
+            format!("{people} CROSS JOIN cards c"),
             format!("c.id = p.card_id AND NOT (c.participant = ${p} AND ${r} = 1)"),
         );
         let columns = super::cards::COLUMNS
@@ -263,16 +264,26 @@ impl Store {
                 matches.push(format!("s.{column} @@ to_tsquery('simple', {p})"));
             }
             let matches = matches.join(" AND ");
-            // One statement for both: PostgreSQL's planner weighs the words' frequency.
-            let branch = |(from, way): &(String, String)| {
-                format!(
-                    "SELECT * FROM (SELECT {columns}, s.order_key AS ord FROM {from} \
-                     CROSS JOIN card_search s WHERE s.card_id = c.id AND {matches} AND {way} \
-                     AND {rest}{} ORDER BY s.order_key DESC LIMIT {need}) b",
-                    bounded("s.order_key")
-                )
-            };
-            (branch(&own), branch(&concerned))
+            // The participant's way as the planner judges it from the words' frequency.
+            let by_words = format!(
+                "SELECT * FROM (SELECT {columns}, s.order_key AS ord FROM cards c \
+                 CROSS JOIN card_search s WHERE s.card_id = c.id AND {matches} AND {} \
+                 AND {rest}{} ORDER BY s.order_key DESC LIMIT {need}) b",
+                own.1,
+                bounded("s.order_key")
+            );
+            // The reader's few cards, each tried for the words: a lateral subquery the planner
+            // cannot flatten (OFFSET 0), where it would misjudge how many cards two words match
+            // and hash-join all of them against the reader's few.
+            let way = &concerned.1;
+            let by_cards = format!(
+                "SELECT * FROM (SELECT {columns}, s.order_key AS ord FROM {people} \
+                 CROSS JOIN LATERAL (SELECT * FROM card_search s WHERE s.card_id = p.card_id \
+                 AND {matches}{} OFFSET 0) s CROSS JOIN cards c WHERE {way} AND {rest} \
+                 ORDER BY s.order_key DESC LIMIT {need}) b",
+                bounded("s.order_key")
+            );
+            (by_words, by_cards)
         } else {
             let expression: Vec<String> = terms
                 .iter()
