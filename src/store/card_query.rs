@@ -98,11 +98,43 @@ macro_rules! bind_all {
     };
 }
 
-/// A statement and its parameters, numbered `$1`… in the order they were added.
+/// A search's statements and their parameters, numbered `$1`… in the order they were added
+/// (each statement refers to some of them).
 #[derive(Default)]
 struct Statement {
     text: String,
     binds: Vec<Bind>,
+    /// On PostgreSQL with words, the search in three bounded steps instead of `text`.
+    walked: Option<Walked>,
+}
+
+/// PostgreSQL's search with words, made as deterministic as SQLite's: the participant's newest
+/// `WALK` cards are tried first in the order index; only if they do not fill the page does the
+/// planner look below them, where its guesses over a word's frequency cost less. The people's
+/// way is its own statement. The pages are merged by order key.
+struct Walked {
+    /// The participant's way through the walk, or `None` for a reader who is not one of its.
+    walk: Option<String>,
+    /// The participant's way below the walk; its parameter `beyond_low` is the walk's last key.
+    beyond: String,
+    beyond_low: usize,
+    people: String,
+}
+
+/// How many of the participant's newest index entries a PostgreSQL search with words tries
+/// before it asks the planner: a common word fills a page in far fewer, and trying them all
+/// costs a few milliseconds.
+const WALK: i64 = 4_000;
+
+/// A row of the walk: a card, its place, whether it matched and how far the walk went (the last
+/// entry walked comes back whether it matched or not, to say where the walk stopped).
+#[derive(sqlx::FromRow)]
+struct WalkedRow {
+    #[sqlx(flatten)]
+    card: CardRow,
+    ord: i64,
+    walked: i64,
+    hit: bool,
 }
 
 impl Statement {
@@ -257,34 +289,55 @@ impl Store {
                 .map(|(op, p)| format!(" AND {column} {op} {p}"))
                 .collect()
         };
-        let (by_words, by_cards) = if postgres {
+        if postgres {
             let mut matches = Vec::new();
             for (column, stems) in &terms {
                 let p = sql.bind(Bind::Text(stems.join(" & ")));
                 matches.push(format!("s.{column} @@ to_tsquery('simple', {p})"));
             }
             let matches = matches.join(" AND ");
-            // The participant's way as the planner judges it from the words' frequency.
-            let by_words = format!(
-                "SELECT * FROM (SELECT {columns}, s.order_key AS ord FROM cards c \
-                 CROSS JOIN card_search s WHERE s.card_id = c.id AND {matches} AND {} \
-                 AND {rest}{} ORDER BY s.order_key DESC LIMIT {need}) b",
-                own.1,
+            let kept = format!("{} AND {rest} AND {matches}", own.1);
+            let walk = (visible.binds.1 == 1).then(|| {
+                format!(
+                    "SELECT {columns}, s.order_key AS ord, s.walked, ({kept}) AS hit \
+                     FROM (SELECT w.*, count(*) OVER () AS walked, min(w.order_key) OVER () AS low \
+                     FROM (SELECT s.card_id, s.order_key, s.words, s.correspondent, s.signer \
+                     FROM card_search s WHERE TRUE{} ORDER BY s.order_key DESC LIMIT {WALK}) w) s \
+                     CROSS JOIN cards c WHERE s.card_id = c.id AND (({kept}) OR s.order_key = s.low) \
+                     ORDER BY s.order_key DESC LIMIT {need}",
+                    bounded("s.order_key")
+                )
+            });
+            let beyond_low = sql.binds.len();
+            let low = sql.bind(Bind::Int(i64::MAX));
+            // Below the walk, the participant's way as the planner judges it from the words'
+            // frequency: a word this rare is best found through its own index.
+            let beyond = format!(
+                "SELECT {columns}, s.order_key AS ord FROM cards c CROSS JOIN card_search s \
+                 WHERE s.card_id = c.id AND {kept} AND s.order_key < {low}{} \
+                 ORDER BY s.order_key DESC LIMIT {need}",
                 bounded("s.order_key")
             );
             // The reader's few cards, each tried for the words: a lateral subquery the planner
             // cannot flatten (OFFSET 0), where it would misjudge how many cards two words match
             // and hash-join all of them against the reader's few.
             let way = &concerned.1;
-            let by_cards = format!(
-                "SELECT * FROM (SELECT {columns}, s.order_key AS ord FROM {people} \
+            let people = format!(
+                "SELECT {columns}, s.order_key AS ord FROM {people} \
                  CROSS JOIN LATERAL (SELECT * FROM card_search s WHERE s.card_id = p.card_id \
                  AND {matches}{} OFFSET 0) s CROSS JOIN cards c WHERE {way} AND {rest} \
-                 ORDER BY s.order_key DESC LIMIT {need}) b",
+                 ORDER BY s.order_key DESC LIMIT {need}",
                 bounded("s.order_key")
             );
-            (by_words, by_cards)
-        } else {
+            sql.walked = Some(Walked {
+                walk,
+                beyond,
+                beyond_low,
+                people,
+            });
+            return sql;
+        }
+        let (by_words, by_cards) = {
             let expression: Vec<String> = terms
                 .iter()
                 .flat_map(|(column, stems)| {
@@ -370,23 +423,24 @@ impl Store {
                 found.map_err(failed)?
             }
             Pool::Postgres(pool) => {
-                let left = until.saturating_duration_since(Instant::now()).as_millis();
                 let mut tx = pool.begin().await.map_err(failed)?;
                 // No JIT either: compiling a plan costs more than running a page of it.
-                for setting in [
-                    format!("statement_timeout = {}", left.max(1)),
-                    "jit = off".into(),
-                ] {
-                    sqlx::query(&format!("SET LOCAL {setting}"))
-                        .execute(&mut *tx)
+                sqlx::query("SET LOCAL jit = off")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(failed)?;
+                let found = match &sql.walked {
+                    None => {
+                        deadline_for_next(&mut tx, until).await.map_err(failed)?;
+                        page_of(&mut tx, &sql.text, &sql.binds)
+                            .await
+                            .map_err(failed)?
+                    }
+                    Some(walked) => self
+                        .walked_search(&mut tx, walked, sql.binds, need, until)
                         .await
-                        .map_err(failed)?;
-                }
-                // Planned for these words each time: a common word and a rare one want
-                // different plans, which a prepared statement's generic plan would not give.
-                let mut q = sqlx::query_as(&sql.text).persistent(false);
-                bind_all!(q, &sql.binds);
-                let found = q.fetch_all(&mut *tx).await.map_err(failed)?;
+                        .map_err(failed)?,
+                };
                 tx.commit().await.map_err(failed)?;
                 found
             }
@@ -423,13 +477,111 @@ impl Store {
                     .map(|rows| rows.into_iter().map(|r| r.3).collect())
             }
             Pool::Postgres(pool) => {
-                let sql = format!("EXPLAIN (ANALYZE, BUFFERS) {}", search.text);
-                let mut q = sqlx::query_scalar(&sql).persistent(false);
-                bind_all!(q, &search.binds);
-                q.fetch_all(pool).await
+                let steps = match &search.walked {
+                    None => vec![("", search.text.clone())],
+                    Some(w) => {
+                        let mut steps = Vec::new();
+                        if let Some(walk) = &w.walk {
+                            steps.push(("-- the participant's newest cards, walked", walk.clone()));
+                        }
+                        steps.push((
+                            "-- below the walk, when it does not fill the page",
+                            w.beyond.clone(),
+                        ));
+                        steps.push(("-- the people's way", w.people.clone()));
+                        steps
+                    }
+                };
+                let mut lines = Vec::new();
+                for (title, text) in steps {
+                    let sql = format!("EXPLAIN (ANALYZE, BUFFERS) {text}");
+                    let mut q = sqlx::query_scalar(&sql).persistent(false);
+                    bind_all!(q, &search.binds);
+                    lines.push(title.to_string());
+                    match q.fetch_all(pool).await {
+                        Ok(plan) => lines.extend(plan),
+                        Err(e) => return Err(self.failed("explain a search in", e)),
+                    }
+                }
+                Ok(lines)
             }
         }
         .map_err(|e| self.failed("explain a search in", e))?;
         Ok(lines.join("\n"))
     }
+}
+
+/// Gives the next statement of `tx` what is left of the search's time.
+async fn deadline_for_next(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    until: Instant,
+) -> Result<(), sqlx::Error> {
+    let left = until.saturating_duration_since(Instant::now()).as_millis();
+    sqlx::query(&format!("SET LOCAL statement_timeout = {}", left.max(1)))
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+}
+
+/// The rows of one search statement. Planned for these words each time: a common word and a
+/// rare one want different plans, which a prepared statement's generic plan would not give.
+async fn page_of<T>(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    text: &str,
+    binds: &[Bind],
+) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    let mut q = sqlx::query_as(text).persistent(false);
+    bind_all!(q, binds);
+    q.fetch_all(&mut **tx).await
+}
+
+impl Store {
+    /// PostgreSQL's search with words in its bounded steps (`Walked`): up to `need` cards, in
+    /// the page's order.
+    async fn walked_search(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        walked: &Walked,
+        mut binds: Vec<Bind>,
+        need: i64,
+        until: Instant,
+    ) -> Result<Vec<CardRow>, sqlx::Error> {
+        let mut found: Vec<(i64, CardRow)> = Vec::new();
+        let below = match &walked.walk {
+            None => None,
+            Some(walk) => {
+                deadline_for_next(tx, until).await?;
+                let rows: Vec<WalkedRow> = page_of(tx, walk, &binds).await?;
+                let whole = rows.first().is_none_or(|r| r.walked < WALK);
+                let edge = rows.last().map(|r| r.ord);
+                found.extend(rows.into_iter().filter(|r| r.hit).map(|r| (r.ord, r.card)));
+                (!whole && (found.len() as i64) < need)
+                    .then_some(edge)
+                    .flatten()
+            }
+        };
+        if let Some(low) = below {
+            binds[walked.beyond_low] = Bind::Int(low);
+            deadline_for_next(tx, until).await?;
+            let rows: Vec<OrderedRow> = page_of(tx, &walked.beyond, &binds).await?;
+            found.extend(rows.into_iter().map(|r| (r.ord, r.card)));
+        }
+        deadline_for_next(tx, until).await?;
+        let rows: Vec<OrderedRow> = page_of(tx, &walked.people, &binds).await?;
+        found.extend(rows.into_iter().map(|r| (r.ord, r.card)));
+        found.sort_by_key(|f| std::cmp::Reverse(f.0));
+        found.truncate(need as usize);
+        Ok(found.into_iter().map(|(_, card)| card).collect())
+    }
+}
+
+/// A card found with its place in the page's order.
+#[derive(sqlx::FromRow)]
+struct OrderedRow {
+    #[sqlx(flatten)]
+    card: CardRow,
+    ord: i64,
 }

@@ -10,7 +10,7 @@ use hromada::store::{COUNT_CAP, CardChange, CardQuery, SearchFailed, Store, Visi
 use serde_json::json;
 
 use crate::common::db::Db;
-use crate::registry_search_store::{asking, at, card, clerk, drain, found, id, put};
+use crate::registry_search_store::{asking, at, card, clerk, drain, found, id, put, put_in};
 
 /// 130 registered cards about repairs, card n at minute n (n = 1…130), and card 131, a draft
 /// about the same created last; koval-o executes cards 5, 50 and 120.
@@ -163,5 +163,43 @@ crate::both! {
         }
         let next = store.search_cards(&asking("ремонт"), &clerk()).await.unwrap();
         assert_eq!(next.cards.len(), 20);
+    }
+}
+
+crate::both! {
+    async fn a_word_below_the_newest_thousands_is_still_found_in_order(db: Db) {
+        // PostgreSQL tries the participant's newest 4,000 entries first: a word only in older
+        // cards is found below them, in the same order, the count exact.
+        let store = Store::connect(&db.url).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        for n in 1..=4_200u32 {
+            let summary = if n <= 30 || n == 4_200 {
+                format!("Ремонт даху школи №{n}")
+            } else {
+                format!("Прибирання території №{n}")
+            };
+            let people: &[(&str, &str)] = if n == 7 { &[("koval-o", "executor")] } else { &[] };
+            let card = card(n, "city-council", &format!("01-12/{n}"), &summary, i64::from(n));
+            put_in(&store, &mut tx, &card, &[], people).await;
+        }
+        tx.commit().await.unwrap();
+        drain(&store).await;
+        let repairs = asking("ремонт");
+        let first = store.search_cards(&page(&repairs, 1), &clerk()).await.unwrap();
+        let mut newest = vec![id(4_200)];
+        newest.extend(ids((12..=30).rev()));
+        assert_eq!(first.cards.iter().map(|c| c.id.clone()).collect::<Vec<_>>(), newest);
+        assert_eq!((first.total, first.more), (31, false));
+        let second = store.search_cards(&page(&repairs, 2), &clerk()).await.unwrap();
+        assert_eq!(
+            second.cards.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+            ids((1..=11).rev())
+        );
+        // The executor, who reads only the cards that concern them, finds their one old card.
+        let koval = crate::registry_search_store::reader("city-council", "koval-o", false);
+        assert_eq!(found(&store, &repairs, &koval).await, [id(7)]);
+        // A word in no card at all walks the newest and finds nothing below them either.
+        let nothing = store.search_cards(&asking("газифікація"), &clerk()).await.unwrap();
+        assert_eq!((nothing.cards.len(), nothing.total, nothing.more), (0, 0, false));
     }
 }

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use hromada::registry::access::Reader;
 use hromada::registry::search::{indexer, words};
-use hromada::store::{CardChange, CardQuery, CardRow, NewCardFile, Store, Visibility};
+use hromada::store::{CardChange, CardQuery, CardRow, NewCardFile, Store, Tx, Visibility};
 use serde_json::json;
 
 use crate::common::db::{Db, execute};
@@ -70,6 +70,18 @@ pub async fn put(
     people: &[(&str, &str)],
 ) {
     let mut tx = store.begin().await.unwrap();
+    put_in(store, &mut tx, card, files, people).await;
+    tx.commit().await.unwrap();
+}
+
+/// As [`put`], in the caller's transaction.
+pub async fn put_in(
+    store: &Store,
+    tx: &mut Tx,
+    card: &CardRow,
+    files: &[(&str, &str, &[u8])],
+    people: &[(&str, &str)],
+) {
     let change = CardChange {
         before: None,
         after: card,
@@ -79,7 +91,7 @@ pub async fn put(
         note: json!(null),
         at: at(0),
     };
-    assert!(store.write_card(&mut tx, &change).await.unwrap());
+    assert!(store.write_card(tx, &change).await.unwrap());
     for (name, media, content) in files {
         let file = NewCardFile {
             role: "original",
@@ -88,21 +100,20 @@ pub async fn put(
             content,
         };
         store
-            .add_card_file(&mut tx, &card.id, &file, "official:lysenko-t", at(0))
+            .add_card_file(tx, &card.id, &file, "official:lysenko-t", at(0))
             .await
             .unwrap();
     }
     for (official, relation) in people {
         store
-            .add_card_person(&mut tx, &card.id, official, relation)
+            .add_card_person(tx, &card.id, official, relation)
             .await
             .unwrap();
     }
-    tx.commit().await.unwrap();
 }
 
 /// A reader of every card of `participant` (or only of what concerns them, `reads_all` false).
-fn reader(participant: &str, official: &str, reads_all: bool) -> Visibility {
+pub fn reader(participant: &str, official: &str, reads_all: bool) -> Visibility {
     Visibility {
         sql: Reader::visible_sql,
         binds: (
