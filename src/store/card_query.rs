@@ -115,6 +115,8 @@ struct Statement {
 struct Walked {
     /// The participant's way through the walk, or `None` for a reader who is not one of its.
     walk: Option<String>,
+    /// The walk's last entry, when there are more than `WALK` (else it saw them all).
+    edge: String,
     /// The participant's way below the walk; its parameter `beyond_low` is the walk's last key.
     beyond: String,
     beyond_low: usize,
@@ -125,17 +127,6 @@ struct Walked {
 /// before it asks the planner: a common word fills a page in far fewer, and trying them all
 /// costs a few milliseconds.
 const WALK: i64 = 4_000;
-
-/// A row of the walk: a card, its place, whether it matched and how far the walk went (the last
-/// entry walked comes back whether it matched or not, to say where the walk stopped).
-#[derive(sqlx::FromRow)]
-struct WalkedRow {
-    #[sqlx(flatten)]
-    card: CardRow,
-    ord: i64,
-    walked: i64,
-    hit: bool,
-}
 
 impl Statement {
     fn bind(&mut self, value: Bind) -> String {
@@ -297,17 +288,23 @@ impl Store {
             }
             let matches = matches.join(" AND ");
             let kept = format!("{} AND {rest} AND {matches}", own.1);
+            // A LIMIT in a subquery, which the planner cannot push the words through: it walks
+            // the order index and stops at the page, or at `WALK`.
             let walk = (visible.binds.1 == 1).then(|| {
                 format!(
-                    "SELECT {columns}, s.order_key AS ord, s.walked, ({kept}) AS hit \
-                     FROM (SELECT w.*, count(*) OVER () AS walked, min(w.order_key) OVER () AS low \
-                     FROM (SELECT s.card_id, s.order_key, s.words, s.correspondent, s.signer \
-                     FROM card_search s WHERE TRUE{} ORDER BY s.order_key DESC LIMIT {WALK}) w) s \
-                     CROSS JOIN cards c WHERE s.card_id = c.id AND (({kept}) OR s.order_key = s.low) \
-                     ORDER BY s.order_key DESC LIMIT {need}",
+                    "SELECT {columns}, s.order_key AS ord FROM (SELECT s.card_id, s.order_key, \
+                     s.words, s.correspondent, s.signer FROM card_search s WHERE TRUE{} \
+                     ORDER BY s.order_key DESC LIMIT {WALK}) s CROSS JOIN cards c \
+                     WHERE s.card_id = c.id AND {kept} ORDER BY s.order_key DESC LIMIT {need}",
                     bounded("s.order_key")
                 )
             });
+            let edge = format!(
+                "SELECT s.order_key FROM card_search s WHERE TRUE{} \
+                 ORDER BY s.order_key DESC OFFSET {} LIMIT 1",
+                bounded("s.order_key"),
+                WALK - 1
+            );
             let beyond_low = sql.binds.len();
             let low = sql.bind(Bind::Int(i64::MAX));
             // Below the walk, the participant's way as the planner judges it from the words'
@@ -331,6 +328,7 @@ impl Store {
             );
             sql.walked = Some(Walked {
                 walk,
+                edge,
                 beyond,
                 beyond_low,
                 people,
@@ -483,6 +481,7 @@ impl Store {
                         let mut steps = Vec::new();
                         if let Some(walk) = &w.walk {
                             steps.push(("-- the participant's newest cards, walked", walk.clone()));
+                            steps.push(("-- where the walk ends", w.edge.clone()));
                         }
                         steps.push((
                             "-- below the walk, when it does not fill the page",
@@ -554,13 +553,15 @@ impl Store {
             None => None,
             Some(walk) => {
                 deadline_for_next(tx, until).await?;
-                let rows: Vec<WalkedRow> = page_of(tx, walk, &binds).await?;
-                let whole = rows.first().is_none_or(|r| r.walked < WALK);
-                let edge = rows.last().map(|r| r.ord);
-                found.extend(rows.into_iter().filter(|r| r.hit).map(|r| (r.ord, r.card)));
-                (!whole && (found.len() as i64) < need)
-                    .then_some(edge)
-                    .flatten()
+                let rows: Vec<OrderedRow> = page_of(tx, walk, &binds).await?;
+                found.extend(rows.into_iter().map(|r| (r.ord, r.card)));
+                if (found.len() as i64) < need {
+                    let mut q = sqlx::query_scalar(&walked.edge).persistent(false);
+                    bind_all!(q, &binds);
+                    q.fetch_optional(&mut **tx).await?
+                } else {
+                    None
+                }
             }
         };
         if let Some(low) = below {
