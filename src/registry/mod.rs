@@ -122,8 +122,9 @@ where
         .route("/registry/journals/{id}", get(cards::journals::journal))
 }
 
-/// Lets a request through to the registry only on the node `system { registry node=… }` names
-/// (the registry keeps one store of cards); elsewhere a page saying where it runs (404).
+/// Lets a request through to the registry only on a node a `system { registry node=… }` names
+/// (each keeps the cards of the participants it serves, `Spec::registry_participants`);
+/// elsewhere a page saying where the registries run (404).
 pub async fn only_where_it_runs(
     State(portal): State<PortalState>,
     request: Request,
@@ -133,15 +134,22 @@ pub async fn only_where_it_runs(
         return next.run(request).await;
     };
     match compiled.spec.system() {
-        Some(system) if system.registry.node != compiled.node => portal.pages.problem(
-            StatusCode::NOT_FOUND,
-            &chrome(&compiled),
-            "Документообіг працює на іншому вузлі",
-            &format!(
-                "Система документообігу цієї громади працює на вузлі «{}». Відкрийте її адресу.",
-                system.registry.node
-            ),
-        ),
+        Some(system) if system.registry_on(&compiled.node).is_none() => {
+            let nodes: Vec<String> = system
+                .registries
+                .iter()
+                .map(|r| format!("«{}»", r.node))
+                .collect();
+            portal.pages.problem(
+                StatusCode::NOT_FOUND,
+                &chrome(&compiled),
+                "Документообіг працює на іншому вузлі",
+                &format!(
+                    "Система документообігу цієї громади працює на вузлі {}. Відкрийте її адресу.",
+                    nodes.join(", ")
+                ),
+            )
+        }
         _ => next.run(request).await,
     }
 }
