@@ -119,9 +119,11 @@ async fn handle(
     if finished {
         Ok(())
     } else {
-        Err("the recipient returned without marking the message handled in its \
+        Err(
+            "the recipient returned without marking the message handled in its \
              transaction (`finish_received_message`)"
-            .into())
+                .into(),
+        )
     }
 }
 
