@@ -168,8 +168,8 @@ async fn list_clients_answers_x_road_xml_by_default_and_json_on_accept_and_is_lo
     );
     assert_eq!(
         xml.body.matches("<xrd:member>").count(),
-        5,
-        "2 members, 3 subsystems"
+        6,
+        "2 members, 4 subsystems"
     );
 
     let json = call(
