@@ -290,3 +290,33 @@ async fn exchange_post_what_is_no_message_or_not_allowed_is_refused_and_nothing_
     assert!(core.stop().success());
     assert!(vodokanal.stop().success());
 }
+
+#[test]
+fn exchange_post_a_participant_keeping_journals_is_served_by_its_own_node_s_registry() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/federation");
+    let spec = hromada::spec::load(&example).spec;
+    let node_of = |spec: &hromada::spec::Spec, p: &str| spec.registry_of(p).unwrap().node.clone();
+    assert_eq!(node_of(&spec, "council"), "gw-core");
+    assert_eq!(node_of(&spec, "vodokanal"), "gw-vodokanal");
+    let served: Vec<&str> = spec
+        .registry_participants("gw-vodokanal")
+        .iter()
+        .map(|p| p.id.as_str())
+        .collect();
+    assert_eq!(served, ["vodokanal"]);
+
+    // Without journals of its own, the utility is served by the system's first registry, as
+    // every participant was before there were several.
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::copy_tree(&example, dir.path());
+    let journals = dir.path().join("spec/registry.kdl");
+    let text = std::fs::read_to_string(&journals).unwrap();
+    std::fs::write(
+        &journals,
+        text.replace("participant \"vodokanal\"", "participant \"council\""),
+    )
+    .unwrap();
+    let spec = hromada::spec::load(dir.path()).spec;
+    assert_eq!(node_of(&spec, "vodokanal"), "gw-core");
+    assert!(spec.registry_participants("gw-vodokanal").is_empty());
+}
