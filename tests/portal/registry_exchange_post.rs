@@ -320,3 +320,49 @@ fn exchange_post_a_participant_keeping_journals_is_served_by_its_own_node_s_regi
     assert_eq!(node_of(&spec, "vodokanal"), "gw-core");
     assert!(spec.registry_participants("gw-vodokanal").is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exchange_post_an_official_works_in_the_registry_of_their_own_participant_s_node() {
+    use crate::portal::{LYSENKO, Portal};
+
+    let portal = Portal::start().await;
+    let lysenko = portal.sign_in_official_to(&LYSENKO, "/registry").await;
+    assert_eq!(lysenko.get("/registry").await.status, 200);
+
+    // The water utility gets its own registry on its node, and Lysenko moves to the utility.
+    let reload = |file: &'static str, from: &'static str, to: &'static str| {
+        let before = portal.app.applied();
+        portal.city.edit(file, from, to);
+        portal.app.wait_for("the edit applied", |s| {
+            s["applied"]["revision"]
+                .as_str()
+                .is_some_and(|r| r != before)
+        });
+    };
+    reload(
+        "spec/system.kdl",
+        "    registry node=\"gw-core\" subsystem=\"city-council/registry\"\n",
+        "    registry node=\"gw-core\" subsystem=\"city-council/registry\"\n    registry node=\"gw-vodokanal\" subsystem=\"vodokanal/billing\"\n",
+    );
+    assert_eq!(
+        lysenko.get("/registry").await.status,
+        200,
+        "still the council's"
+    );
+    reload(
+        "spec/registry/officials.kdl",
+        "    unit \"city-council/general\"\n    roles \"records-clerk\"",
+        "    unit \"vodokanal/abonent\"\n    roles \"records-clerk\"",
+    );
+    let elsewhere = lysenko.get("/registry").await;
+    assert_eq!(elsewhere.status, 404, "{}", elsewhere.body);
+    assert!(
+        elsewhere.body.contains("«gw-vodokanal»"),
+        "{}",
+        elsewhere.body
+    );
+    let card = lysenko.get("/registry/cards/new").await;
+    assert_eq!(card.status, 404, "{}", card.body);
+    // The office itself is the portal's, and stays where it is.
+    assert_eq!(lysenko.get("/office").await.status, 200);
+}
