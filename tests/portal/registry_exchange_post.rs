@@ -366,3 +366,65 @@ async fn exchange_post_an_official_works_in_the_registry_of_their_own_participan
     // The office itself is the portal's, and stays where it is.
     assert_eq!(lysenko.get("/office").await.status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exchange_post_a_message_waits_for_an_unreachable_addressee_and_is_posted_once_it_is_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    let (core_data, vodokanal_data) = (dir.path().join("core"), dir.path().join("vodokanal"));
+    let core = start(&fed, &core_data, "gw-core", &[]);
+
+    let (msg_id, xml) = message("ds03-approval.xml");
+    queue(
+        &core_data,
+        "council",
+        "vodokanal",
+        MessageKind::Document,
+        &msg_id,
+        &xml,
+    )
+    .await;
+    let store = store_of(&core_data).await;
+    let start_at = Instant::now();
+    let failed = loop {
+        let status = store.exchange_post_status(&msg_id).await.unwrap().unwrap();
+        if status.attempts > 0 {
+            break status;
+        }
+        assert!(
+            start_at.elapsed() < Duration::from_secs(30),
+            "{status:?}\n{}",
+            core.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(failed.posted_at, None);
+    let error = failed.last_error.clone().unwrap();
+    assert!(!error.is_empty() && !error.contains("<"), "{error}");
+    assert!(failed.next_attempt_at > failed.queued_at, "{failed:?}");
+    assert!(
+        core.log_shows(&format!("cannot post the exchange message {msg_id}")),
+        "{}",
+        core.log()
+    );
+
+    let vodokanal = start(&fed, &vodokanal_data, "gw-vodokanal", &[]);
+    wait_posted(&core_data, &msg_id, &core).await;
+    let posted = store.exchange_post_status(&msg_id).await.unwrap().unwrap();
+    assert!(
+        posted.attempts >= 2 && posted.last_error.is_none(),
+        "{posted:?}"
+    );
+    store.close().await;
+    let there = store_of(&vodokanal_data).await;
+    let stored = there
+        .received_exchange_message_by("vodokanal", "council", &msg_id)
+        .await
+        .unwrap();
+    assert_eq!(stored.map(|m| m.xml), Some(xml));
+    assert_eq!(there.unfinished_received_messages().await.unwrap(), 1);
+    there.close().await;
+
+    assert!(core.stop().success());
+    assert!(vodokanal.stop().success());
+}
