@@ -49,6 +49,7 @@ const FINISH_IN: &str = "UPDATE exchange_post_in SET finished_at = $2, last_erro
 const RETRY_IN: &str = "UPDATE exchange_post_in SET attempts = attempts + 1, \
      next_attempt_at = $3, last_error = $4, leased_by = NULL, lease_until = NULL \
      WHERE id = $1 AND leased_by = $2 AND finished_at IS NULL";
+const UNPOSTED: &str = "SELECT COUNT(*) FROM exchange_post_out WHERE posted_at IS NULL";
 const UNFINISHED: &str = "SELECT COUNT(*) FROM exchange_post_in WHERE finished_at IS NULL";
 const IN_STATUS: &str = "SELECT attempts, last_error, finished_at FROM exchange_post_in \
      WHERE id = $1";
@@ -447,6 +448,12 @@ impl Store {
     ) -> Result<Option<HandlingStatus>, StoreError> {
         on_pool!(&self.pool, pool => sqlx::query_as(IN_STATUS).bind(id).fetch_optional(pool).await)
             .map_err(|e| self.failed("read a received exchange message from", e))
+    }
+
+    /// How many queued messages wait to be posted.
+    pub async fn unposted_exchange_messages(&self) -> Result<i64, StoreError> {
+        on_pool!(&self.pool, pool => sqlx::query_scalar(UNPOSTED).fetch_one(pool).await)
+            .map_err(|e| self.failed("count the queued exchange messages in", e))
     }
 
     /// How many received messages wait to be handled.

@@ -71,6 +71,22 @@ async fn wait_posted(data: &Path, msg_id: &str, node: &Appliance) {
     store.close().await;
 }
 
+/// Waits until the node's `/metrics` show `line`.
+fn wait_metric(node: &Appliance, line: &str) {
+    let start = Instant::now();
+    loop {
+        let (status, body) = node.get("/metrics");
+        if status == 200 && body.lines().any(|l| l == line) {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no `{line}` in:\n{body}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// The exchanges of node `node`'s message log whose `X-Road-Issue` is `msg_id`.
 async fn logged(data: &Path, node: &str, msg_id: &str) -> Vec<Exchange> {
     let store = store_of(data).await;
@@ -156,6 +172,8 @@ async fn exchange_post_a_queued_message_crosses_both_gateways_and_is_stored_once
     // No recipient is wired yet: the message waits, kept, and the log says so.
     assert_eq!(there.unfinished_received_messages().await.unwrap(), 1);
     there.close().await;
+    wait_metric(&vodokanal, "hromada_registry_exchange_unhandled 1");
+    wait_metric(&core, "hromada_registry_exchange_unposted 0");
 
     // Logged on both nodes, as the council's registry calling the utility's exchange service.
     for (data, node, side) in [
