@@ -446,3 +446,69 @@ async fn exchange_post_a_message_waits_for_an_unreachable_addressee_and_is_poste
     assert!(core.stop().success());
     assert!(vodokanal.stop().success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exchange_post_an_official_signs_in_to_the_registry_on_their_participant_s_own_node() {
+    use crate::common::city::City;
+    use crate::common::oidc::{Client, Provider};
+    use crate::portal::{CLIENT_ID, LYSENKO, Portal, accounts};
+
+    const SECRET: &str = "registry-node-client-secret-2b7d";
+    let city = City::new().await;
+    let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = reserved.local_addr().unwrap().port();
+    let secret = city.root().join("dev-keys/sign-in/client-secret");
+    std::fs::create_dir_all(secret.parent().unwrap()).unwrap();
+    std::fs::write(&secret, SECRET).unwrap();
+    city.edit(
+        "spec/system.kdl",
+        r#"issuer "https://id.gov.ua""#,
+        &format!(r#"issuer "http://127.0.0.1:{port}""#),
+    );
+    // The water utility runs its own registry, and the registrar works for the utility.
+    city.edit(
+        "spec/system.kdl",
+        "    registry node=\"gw-core\" subsystem=\"city-council/registry\"\n",
+        "    registry node=\"gw-core\" subsystem=\"city-council/registry\"\n    registry node=\"gw-vodokanal\" subsystem=\"vodokanal/billing\"\n",
+    );
+    city.edit(
+        "spec/registry/officials.kdl",
+        "    unit \"city-council/general\"\n    roles \"records-clerk\"",
+        "    unit \"vodokanal/abonent\"\n    roles \"records-clerk\"",
+    );
+    let node = city.start_vodokanal(&city.dir.path().join("vodokanal"));
+    drop(reserved);
+    let provider = Provider::start(
+        port,
+        &accounts(),
+        &[Client {
+            id: CLIENT_ID.into(),
+            secret: SECRET.into(),
+            redirect_uris: vec![format!("{}/sign-in/callback", node.url)],
+        }],
+    );
+    let portal = Portal {
+        city,
+        app: node,
+        provider,
+    };
+
+    // The office's sign-in runs on the registry's node as on the portal's.
+    let lysenko = portal.sign_in_official_to(&LYSENKO, "/registry").await;
+    let home = lysenko.get("/registry").await;
+    assert_eq!(home.status, 200, "{}\n{}", home.body, portal.app.log());
+    let new_card = lysenko.get("/registry/cards/new").await;
+    assert_eq!(new_card.status, 200, "{}", new_card.body);
+    assert!(
+        new_card
+            .body
+            .contains("Журнал реєстрації довідок абонентського відділу"),
+        "the utility's journals are offered: {}",
+        new_card.body
+    );
+    assert!(
+        !new_card.body.contains("виконавчого комітету"),
+        "{}",
+        new_card.body
+    );
+}
