@@ -84,7 +84,8 @@ impl MessageKind {
 /// A message to post to another participant's exchange service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingMessage {
-    /// The envelope's `msg_id`: one message, however often it is posted.
+    /// The envelope's `msg_id` as `Uuid::to_string` writes it (the receiver's receipt names it
+    /// so, and the poster checks it): one message, however often it is posted.
     pub msg_id: String,
     /// Our participant, whose registry subsystem posts it.
     pub from: String,
