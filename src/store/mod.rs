@@ -20,6 +20,7 @@ mod delegations;
 mod deliveries;
 mod documents;
 mod drafts;
+mod exchange_post;
 mod feedback;
 mod health;
 mod inbox;
@@ -68,6 +69,10 @@ pub use deliveries::{
 };
 pub use documents::DocumentRow;
 pub use drafts::{DraftRow, DraftWrite, NewDraft};
+pub use exchange_post::{
+    HandlingStatus, LeasedMessage, MessageKind, OutgoingMessage, PostOutcome, PostStatus,
+    ReceivedMessage,
+};
 pub use feedback::{FeedbackRow, NewFeedback, NewRating, RatingRow, month_of};
 pub use health::{Availability, HealthResult, ServiceHealth};
 pub use inbox::{Due, InboxPage, InboxQuery, InboxRow};

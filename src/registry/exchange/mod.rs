@@ -2,5 +2,6 @@
 //! documents and the notices about them, carried in СЕВ ОВВ's `Header` envelope (`sev`); each
 //! received file is scanned by ClamAV's daemon (`scan`).
 
+pub mod post;
 pub mod scan;
 pub mod sev;
