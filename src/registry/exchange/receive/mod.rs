@@ -49,7 +49,7 @@ pub async fn receive_document(
         now,
     )
     .await;
-    let mut row = received_row(message, &envelope, now);
+    let mut row = received_row(compiled, message, &envelope, now);
     let accepted = match checked {
         Ok(accepted) => accepted,
         Err(NotAccepted::Later(why)) => {
@@ -144,7 +144,21 @@ async fn refuse_at_once(
 }
 
 /// The row of a received document before the checks' outcome: waiting, no files' digest yet.
-fn received_row(message: &ReceivedMessage, envelope: &Envelope, now: DateTime<Utc>) -> ReceivedRow {
+/// Its parties name us as the spec does, so a notice about a misaddressed message comes from us.
+fn received_row(
+    compiled: &Compiled,
+    message: &ReceivedMessage,
+    envelope: &Envelope,
+    now: DateTime<Utc>,
+) -> ReceivedRow {
+    let mut parties = Parties::of(envelope);
+    if let Some(ours) = crate::spec::model::by_id(&compiled.spec.participants, &message.participant)
+        && ours.edrpou != parties.to_org_id
+    {
+        parties.to_org_id = ours.edrpou.clone();
+        parties.to_organization = ours.name.clone();
+        parties.to_department = None;
+    }
     let document = envelope.body.document();
     let (out_number, out_date) = document
         .map(|d| {
@@ -164,7 +178,7 @@ fn received_row(message: &ReceivedMessage, envelope: &Envelope, now: DateTime<Ut
         content_digest: String::new(),
         summary: document.map(summary).unwrap_or_default(),
         correspondent: envelope.from_organization.clone(),
-        header: serde_json::to_string(&Parties::of(envelope)).unwrap_or_default(),
+        header: serde_json::to_string(&parties).unwrap_or_default(),
         requisites: document.map(requisites).unwrap_or(Value::Null).to_string(),
         status: "received".into(),
         received_at: time_text(&now),
