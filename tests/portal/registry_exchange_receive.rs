@@ -31,6 +31,7 @@ use uuid::Uuid;
 
 use crate::common::clamd;
 use crate::common::db::{Db, execute};
+use crate::portal::{LYSENKO, Portal, TKACHENKO};
 
 const SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/sev/Header.xsd");
 /// The receiver (the city council) and the sender (the water utility) of the example city.
@@ -673,5 +674,144 @@ async fn cut_power(db: &Db, on: bool) {
     };
     for sql in statements {
         execute(&db.url, sql).await;
+    }
+}
+
+/// The registrar's pages over HTTP: the list, a document with its requisites, files and
+/// signatures, downloads, a refusal without a listed ground or with a forged one refused by
+/// name, a take that opens the card made, a refusal on a п.21 ground, and who may see them.
+#[tokio::test]
+async fn registry_exchange_receive_pages_list_show_take_and_refuse() {
+    let portal = Portal::start().await;
+    let store = portal.store().await;
+    let w = world();
+    let first = receive(&store, &w, letter("05-1", PDF, &w.director)).await;
+    let second = receive(&store, &w, letter("05-2", PDF, &w.director)).await;
+    let lysenko = portal
+        .sign_in_official_to(&LYSENKO, "/registry/exchange/received")
+        .await;
+
+    let list = lysenko.get("/registry/exchange/received").await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    for number in ["05-1", "05-2"] {
+        assert!(list.body.contains(number), "{}", list.body);
+    }
+    let path = format!("/registry/exchange/received/{}", first.id);
+    let page = lysenko.get(&path).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    for shown in [
+        "Про аварійні роботи на водогоні по вул. Перемоги",
+        "КП «Водоканал»",
+        "Лист про аварійні роботи.pdf",
+        "Підпис чинний",
+        "Петренко Олена",
+        "Документ надійшов повторно",
+    ] {
+        assert!(
+            page.body.contains(shown),
+            "{shown} is not shown: {}",
+            page.body
+        );
+    }
+    let (status, _, bytes) = lysenko.get_bytes(&format!("{path}/files/1")).await;
+    assert_eq!((status, bytes.as_slice()), (200, PDF));
+    let (status, _, der) = lysenko
+        .get_bytes(&format!("{path}/files/1/signatures/1"))
+        .await;
+    assert_eq!(status, 200);
+    let letter_signature = &document_of(&first).signatures[0].sign_data;
+    assert_eq!(&der, letter_signature);
+    assert_eq!(lysenko.get(&format!("{path}/files/2")).await.status, 404);
+
+    // No ground, an automatic one, a made-up one: refused, naming the ground field.
+    for ground in ["", "102", "999"] {
+        let refused = lysenko
+            .post_form(&format!("{path}/refuse"), &[("ground", ground)])
+            .await;
+        assert_eq!(refused.status, 422, "{ground}: {}", refused.body);
+        assert!(
+            refused.body.contains("href=\"#ground\""),
+            "{}",
+            refused.body
+        );
+        assert!(refused.body.contains("п. 21"), "{}", refused.body);
+    }
+    let row = store.received_document(first.id).await.unwrap().unwrap();
+    assert_eq!(row.status, "received");
+
+    // Without a journal picked, take is refused; with one, the card is made.
+    let no_journal = lysenko.post_form(&format!("{path}/take"), &[]).await;
+    assert_eq!(no_journal.status, 422, "{}", no_journal.body);
+    let taken = lysenko
+        .post_form(
+            &format!("{path}/take"),
+            &[("journal", "council-incoming"), ("kind", "letter")],
+        )
+        .await;
+    assert_eq!(taken.status, 303, "{}", taken.body);
+    let card_path = taken.location.clone().unwrap();
+    let row = store.received_document(first.id).await.unwrap().unwrap();
+    assert_eq!(
+        Some(card_path.clone()),
+        row.card_id.map(|c| format!("/registry/cards/{c}"))
+    );
+    let card = lysenko.get(&card_path).await;
+    assert_eq!(card.status, 200, "{}", card.body);
+    assert!(card.body.contains("05-1"), "{}", card.body);
+    let again = lysenko
+        .post_form(
+            &format!("{path}/take"),
+            &[("journal", "council-incoming"), ("kind", "letter")],
+        )
+        .await;
+    assert_eq!(again.status, 409, "{}", again.body);
+
+    let second_path = format!("/registry/exchange/received/{}", second.id);
+    let refused = lysenko
+        .post_form(&format!("{second_path}/refuse"), &[("ground", "202")])
+        .await;
+    assert_eq!(refused.status, 303, "{}", refused.body);
+    let shown = lysenko.get(&second_path).await;
+    assert!(
+        shown.body.contains("Документ надійшов не за належністю"),
+        "{}",
+        shown.body
+    );
+    assert!(
+        shown
+            .body
+            .contains("Відхилив: Лисенко Тетяна Володимирівна, тел. +380 61 239 01 17")
+    );
+    let section = lysenko
+        .get("/registry/exchange/received?section=refused")
+        .await;
+    assert!(
+        section.body.contains("05-2") && !section.body.contains("05-1"),
+        "{}",
+        section.body
+    );
+
+    // An official without `documents-exchange` is refused the pages.
+    let tkachenko = portal
+        .sign_in_official_to(&TKACHENKO, "/registry/exchange/received")
+        .await;
+    assert_eq!(
+        tkachenko.get("/registry/exchange/received").await.status,
+        403
+    );
+    assert_eq!(tkachenko.get(&path).await.status, 403);
+    assert_eq!(
+        lysenko
+            .get("/registry/exchange/received/424242")
+            .await
+            .status,
+        404
+    );
+}
+
+fn document_of(message: &ReceivedMessage) -> Document {
+    match sev::read(&message.xml).unwrap().body {
+        Body::Document(document) => document,
+        Body::Acknowledgement(_) => unreachable!("a letter carries a document"),
     }
 }
