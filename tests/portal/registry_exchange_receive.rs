@@ -594,6 +594,49 @@ crate::both! {
         assert!(notices_queued(&store).await.is_empty());
     }
 
+    async fn registry_exchange_receive_a_waiting_documents_files_are_kept_and_checked_when_taken(db: Db) {
+        let w = world();
+        let store = Store::connect(&db.url).await.unwrap();
+        let kept = receive(&store, &w, letter("06-1", PDF, &w.director)).await;
+        // The store's sweep of unused contents keeps what a registrar has yet to take.
+        store.remove_unused_blobs().await.unwrap();
+        let journal = w.compiled.spec.journals.iter().find(|j| j.id == "council-incoming").unwrap();
+        let kind = w.compiled.spec.document_kinds.iter().find(|k| k.id == "letter").unwrap();
+        let at = Utc::now();
+        take(&store, &Take { id: kept.id, journal, kind, by: "lysenko-t", at }).await.unwrap();
+        notices_queued(&store).await;
+
+        // A file rewritten in the database past hromada is not taken: a clear error, nothing
+        // changed, nothing sent.
+        let mut content = PDF.to_vec();
+        content.extend_from_slice(b"% another revision\n");
+        let changed = receive(&store, &w, letter("06-2", &content, &w.director)).await;
+        let file = &store.received_files(changed.id).await.unwrap()[0];
+        let sql = format!(
+            "UPDATE attachment_blobs SET content = {} WHERE sha256 = '{}'",
+            if db.url.starts_with("sqlite") { "X'00'" } else { "'\\x00'::bytea" },
+            file.sha256
+        );
+        execute(&db.url, &sql).await;
+        let refused = take(&store, &Take { id: changed.id, journal, kind, by: "lysenko-t", at }).await;
+        let Err(NotTaken::Store(e)) = refused else { panic!("taken: {refused:?}") };
+        assert!(e.to_string().contains("changed") && e.to_string().contains(&file.sha256), "{e}");
+        let row = store.received_document(changed.id).await.unwrap().unwrap();
+        assert_eq!((row.status.as_str(), row.card_id), ("received", None));
+        assert!(notices_queued(&store).await.is_empty());
+        // A journal of another participant takes nothing.
+        let foreign = w.compiled.spec.journals.iter().find(|j| j.id == "vodokanal-incoming").unwrap();
+        let other = receive(&store, &w, letter("06-3", PDF, &w.director)).await;
+        let missing = take(&store, &Take { id: other.id, journal: foreign, kind, by: "x", at }).await;
+        assert!(matches!(missing, Err(NotTaken::Missing)), "{missing:?}");
+        // A journal that does not take the file's format is named.
+        let mut narrow = journal.clone();
+        narrow.formats = vec!["odt".into()];
+        let format = take(&store, &Take { id: other.id, journal: &narrow, kind, by: "x", at }).await;
+        let Err(NotTaken::Format(message)) = format else { panic!("taken: {format:?}") };
+        assert!(message.contains("Лист про аварійні роботи.pdf"), "{message}");
+    }
+
     async fn registry_exchange_receive_without_a_scanner_leaves_the_document_for_later(db: Db) {
         let w = world();
         let store = Store::connect(&db.url).await.unwrap();

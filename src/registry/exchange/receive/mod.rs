@@ -133,8 +133,11 @@ async fn refuse_at_once(
     }
     store.finish_received_message(&mut tx, message.id).await?;
     tx.commit().await?;
+    // Where the check failed, not what it found there (a signer's name stays out of the log).
+    let at = detail.split(':').next().unwrap_or_default();
     tracing::info!(
-        "participant `{}` refused document message {} from `{}` at once (ground {}): {detail}",
+        "participant `{}` refused document message {} from `{}` at once on ground {} ({at}); \
+         the refusal notice is queued",
         refused.participant,
         message.id,
         refused.sender,

@@ -73,6 +73,10 @@ pub fn signatures_of(file: &ReceivedFileRow) -> Vec<Vec<u8>> {
 
 /// Takes document `t.id`: the card draft made from it, with the delivery notice queued.
 pub async fn take(store: &Store, t: &Take<'_>) -> Result<CardRow, NotTaken> {
+    match store.received_document(t.id).await? {
+        Some(row) if row.participant == t.journal.participant => {}
+        _ => return Err(NotTaken::Missing),
+    }
     let files = store.received_files(t.id).await?;
     let mut contents = Vec::with_capacity(files.len());
     for file in &files {
