@@ -18,7 +18,7 @@ use hromada::registry::exchange::receive::grounds::Ground;
 use hromada::registry::exchange::receive::notices::{self, Registrar};
 use hromada::registry::exchange::receive::refuse::{NotRefused, Refuse, posted_ground, refuse};
 use hromada::registry::exchange::receive::take::{NotTaken, Take, take};
-use hromada::registry::exchange::receive::{CARD_SOURCE, receive_document};
+use hromada::registry::exchange::receive::{CARD_SOURCE, Receiver, receive_document};
 use hromada::registry::exchange::scan::Scanner;
 use hromada::registry::exchange::sev::{
     self, AckType, Addressee, AddresseeType, Author, Body, Correspondent, DocTransfer, DocType,
@@ -635,6 +635,23 @@ crate::both! {
         let format = take(&store, &Take { id: other.id, journal: &narrow, kind, by: "x", at }).await;
         let Err(NotTaken::Format(message)) = format else { panic!("taken: {format:?}") };
         assert!(message.contains("Лист про аварійні роботи.pdf"), "{message}");
+    }
+
+    async fn registry_exchange_receive_the_receiver_waits_for_a_revision_then_receives(db: Db) {
+        let w = world();
+        let store = Store::connect(&db.url).await.unwrap();
+        let (publisher, current) = hromada::compile::current::channel();
+        let receiver = Receiver { store: store.clone(), current, scanner: Some(scanner()) };
+        let envelope = letter("07-1", PDF, &w.director);
+        let message = arrive(&store, &envelope).await;
+        let early = receiver.document(&message, envelope.clone()).await.unwrap_err();
+        assert!(early.to_string().contains("no revision"), "{early}");
+        assert!(!finished(&store, &message).await);
+        publisher.publish(world().compiled);
+        // The published city trusts another test CA: the director's signature is not trusted.
+        receiver.document(&message, envelope).await.unwrap();
+        let row = store.received_document(message.id).await.unwrap().unwrap();
+        assert_eq!(row.ground_code, Some(Ground::Signature.code()));
     }
 
     async fn registry_exchange_receive_without_a_scanner_leaves_the_document_for_later(db: Db) {

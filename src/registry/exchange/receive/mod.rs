@@ -18,6 +18,7 @@ use self::checks::{Accepted, NotAccepted};
 use self::grounds::Ground;
 use self::notices::Parties;
 use crate::compile::Compiled;
+use crate::compile::current::Current;
 use crate::registry::exchange::scan::Scanner;
 use crate::registry::exchange::sev::{Correspondent, Document, Envelope, Organization};
 use crate::store::{
@@ -27,6 +28,39 @@ use crate::store::{
 
 /// The `source` of a card made from a received document (its `source_ref` the message id).
 pub const CARD_SOURCE: &str = "exchange";
+
+/// The receiving side as `serve` composes it into the exchange's `Recipient`: the store, the
+/// applied revision (read once per message) and the virus scanner (`serve --clamd`).
+#[derive(Clone)]
+pub struct Receiver {
+    pub store: Store,
+    pub current: Current,
+    pub scanner: Option<Scanner>,
+}
+
+impl Receiver {
+    /// `Recipient::document`: `receive_document` under the revision applied now.
+    pub async fn document(
+        &self,
+        message: &ReceivedMessage,
+        envelope: Envelope,
+    ) -> Result<(), StoreError> {
+        let Some(compiled) = self.current.load_full() else {
+            return Err(StoreError::new(format!(
+                "document message {} waits: no revision of the spec is applied yet",
+                message.id
+            )));
+        };
+        receive_document(
+            &self.store,
+            &compiled,
+            self.scanner.as_ref(),
+            message,
+            envelope,
+        )
+        .await
+    }
+}
 
 /// Handles document message `message` (its XML read as `envelope`) addressed to one of this
 /// node's participants: checked, then stored as received or refused with the refusal notice
