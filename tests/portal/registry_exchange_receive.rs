@@ -825,6 +825,22 @@ async fn registry_exchange_receive_pages_list_show_take_and_refuse() {
         )
         .await;
     assert_eq!(again.status, 409, "{}", again.body);
+    // Registered through the card's page: our number recorded with the received document.
+    let card_id = card_path.trim_start_matches("/registry/cards/");
+    let registered = crate::registry_cards::register(&lysenko, card_id).await;
+    assert_eq!(registered.status, 303, "{}", registered.body);
+    let card = store.card(card_id).await.unwrap().unwrap();
+    let row = store.received_document(first.id).await.unwrap().unwrap();
+    assert!(card.reg_number.is_some());
+    assert_eq!(row.reg_number, card.reg_number);
+    let section = lysenko
+        .get("/registry/exchange/received?section=registered")
+        .await;
+    assert!(
+        section.body.contains(card.reg_number.as_deref().unwrap()),
+        "{}",
+        section.body
+    );
 
     let second_path = format!("/registry/exchange/received/{}", second.id);
     let refused = lysenko

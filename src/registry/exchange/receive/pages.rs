@@ -18,12 +18,13 @@ use super::take::{NotTaken, Take, file_content, signatures_of, take};
 use crate::compile::Compiled;
 use crate::portal::PortalState;
 use crate::portal::attachments::file_response;
+use crate::portal::office::blocking::zone;
 use crate::portal::office::official::Official;
 use crate::portal::office::users::{starting, unavailable};
 use crate::registry::cards::fields::values_posted;
 use crate::registry::cards::{kinds_of, log_access, see_other};
 use crate::spec::model::{self, Direction, Journal, Permission};
-use crate::store::{RECEIVED_PAGE, ReceivedRow, ReceivedSection};
+use crate::store::{RECEIVED_PAGE, ReceivedRow, ReceivedSection, parse_time};
 
 /// The routes of the received documents' pages.
 pub fn routes<S>() -> Router<S>
@@ -71,10 +72,22 @@ fn status_words(row: &ReceivedRow) -> &'static str {
     }
 }
 
-fn row_json(row: &ReceivedRow) -> Value {
+/// A stored time as the city's clock shows it (`YYYY-MM-DD HH:MM`).
+fn city_time(compiled: &Compiled, text: &str) -> String {
+    parse_time(text).map_or_else(
+        || text.to_string(),
+        |t| {
+            t.with_timezone(&zone(compiled))
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        },
+    )
+}
+
+fn row_json(compiled: &Compiled, row: &ReceivedRow) -> Value {
     json!({
         "id": row.id,
-        "received_at": row.received_at.get(..16).unwrap_or(&row.received_at).replace('T', " "),
+        "received_at": city_time(compiled, &row.received_at),
         "correspondent": row.correspondent,
         "out_number": row.out_number,
         "out_date": row.out_date,
@@ -132,7 +145,7 @@ pub async fn list(
         json!({
             "section": name,
             "title": title,
-            "rows": rows.iter().map(row_json).collect::<Vec<_>>(),
+            "rows": rows.iter().map(|r| row_json(&compiled, r)).collect::<Vec<_>>(),
             "page": page,
             "previous": (page > 1).then(|| page - 1),
             "next": next,
@@ -204,7 +217,8 @@ async fn render(
                 .map(|(k, s)| {
                     json!({
                         "signer": s.get("signer"),
-                        "signed_at": s.get("signed_at"),
+                        "signed_at": s.get("signed_at").and_then(Value::as_str)
+                            .map(|t| city_time(compiled, t)),
                         "valid": s.get("result").and_then(Value::as_str) == Some("valid"),
                         "href": format!("/registry/exchange/received/{}/files/{}/signatures/{}",
                                         row.id, f.n, k + 1),
@@ -241,7 +255,7 @@ async fn render(
         "registry/received_document.html",
         &official.chrome(compiled),
         json!({
-            "doc": row_json(row),
+            "doc": row_json(compiled, row),
             "waiting": row.status == "received",
             "refusal_detail": row.refusal_detail,
             "requisites": requisites,
