@@ -751,6 +751,12 @@ async fn registry_exchange_receive_pages_list_show_take_and_refuse() {
         .sign_in_official_to(&LYSENKO, "/registry/exchange/received")
         .await;
 
+    let home = lysenko.get("/registry").await;
+    assert!(
+        home.body.contains("href=\"/registry/exchange/received\""),
+        "{}",
+        home.body
+    );
     let list = lysenko.get("/registry/exchange/received").await;
     assert_eq!(list.status, 200, "{}", list.body);
     for number in ["05-1", "05-2"] {
