@@ -802,6 +802,11 @@ async fn registry_exchange_receive_pages_list_show_take_and_refuse() {
         );
         assert!(refused.body.contains("п. 21"), "{}", refused.body);
     }
+    // A forged POST without the session's CSRF token does nothing.
+    let forged = lysenko
+        .post_form_raw(&format!("{path}/refuse"), &[("ground", "202")])
+        .await;
+    assert_eq!(forged.status, 403, "{}", forged.body);
     let row = store.received_document(first.id).await.unwrap().unwrap();
     assert_eq!(row.status, "received");
 
