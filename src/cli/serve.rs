@@ -11,6 +11,7 @@ use clap::{Args, ValueEnum};
 use crate::connections::ConnectionLimits;
 use crate::gateway::{Limits, checkpoints};
 use crate::reconcile::pull::Remote;
+use crate::registry::exchange::scan::ScannerAddress;
 use crate::serve::Options;
 use crate::workflow::outbox::SmtpSettings;
 
@@ -108,6 +109,11 @@ pub struct ServeArgs {
     pub api_token_file: Option<PathBuf>,
     #[command(flatten)]
     pub mail: MailArgs,
+    /// ClamAV's daemon, which scans every file of a document received from another
+    /// participant's registry: `host:port` or `unix:/path` of its socket. Without it received
+    /// documents are not accepted (they wait, unhandled, until serve runs with it).
+    #[arg(long, env = "HROMADA_CLAMD", value_name = "ADDRESS")]
+    pub clamd: Option<ScannerAddress>,
     /// For integration tests only, and only in debug builds: the case engine reads its time from
     /// this file (one RFC 3339 time, read again on every use) instead of the system clock.
     #[cfg(debug_assertions)]
@@ -245,6 +251,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         api_token_file: args.api_token_file,
         clock_file,
         smtp,
+        clamd: args.clamd,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

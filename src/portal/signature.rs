@@ -101,6 +101,21 @@ pub fn verify(
     rnokpp: &str,
     now: DateTime<Utc>,
 ) -> Result<Verified, Refusal> {
+    let verified = judge(upload, content, anchors, now)?;
+    match rnokpp_of(&verified.signer) {
+        Some(found) if found == rnokpp => Ok(verified),
+        found => Err(Refusal::NotApplicant { found }),
+    }
+}
+
+/// Judges `upload` as someone's detached signature over `content`, valid at `at`: one signer,
+/// these bytes, a chain to `anchors`. Who signed is the caller's to judge (`verified.signer`).
+pub fn judge(
+    upload: &[u8],
+    content: &[u8],
+    anchors: &[X509],
+    at: DateTime<Utc>,
+) -> Result<Verified, Refusal> {
     let signed = read(upload)?;
     let der = signed
         .to_der()
@@ -144,13 +159,10 @@ pub fn verify(
         ))
     })?;
     let validity = Validity::of(&signer);
-    if now < validity.not_before || now > validity.not_after {
+    if at < validity.not_before || at > validity.not_after {
         return Err(Refusal::NotValid(validity));
     }
-    match rnokpp_of(&signer) {
-        Some(found) if found == rnokpp => Ok(Verified { signer, der }),
-        found => Err(Refusal::NotApplicant { found }),
-    }
+    Ok(Verified { signer, der })
 }
 
 /// A CMS SignedData from DER, or from PEM (`CMS`, `PKCS7` or `SIGNED DATA` blocks).

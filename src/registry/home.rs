@@ -31,6 +31,12 @@ const FUNCTIONS: &[(Permission, &str, &str, &str)] = &[
         "Картки документів у журналах вашої установи.",
     ),
     (
+        Permission::DocumentsExchange,
+        "/registry/exchange/received",
+        "Отримані документи",
+        "Документи від інших учасників: прийняти до реєстрації або відхилити з підставою.",
+    ),
+    (
         Permission::DocumentsExecute,
         "/registry/tasks",
         "Мої доручення",

@@ -5,6 +5,14 @@
 /// The templates, by name. A new page adds its template here.
 pub const TEMPLATES: &[(&str, &str)] = &[
     (
+        "registry/received.html",
+        include_str!("../../templates/registry/received.html"),
+    ),
+    (
+        "registry/received_document.html",
+        include_str!("../../templates/registry/received_document.html"),
+    ),
+    (
         "registry/home.html",
         include_str!("../../templates/registry/home.html"),
     ),

@@ -61,6 +61,9 @@ pub struct Options {
     pub clock_file: Option<PathBuf>,
     /// The SMTP server the outbox delivers through; mail stays queued without one.
     pub smtp: Option<crate::workflow::outbox::SmtpSettings>,
+    /// ClamAV's daemon that received documents' files are scanned by; without one they are not
+    /// accepted.
+    pub clamd: Option<crate::registry::exchange::scan::ScannerAddress>,
 }
 
 /// What the HTTP handlers share, one part per subsystem: each handler takes its own part
@@ -160,6 +163,14 @@ pub async fn run(options: Options) -> Result<(), String> {
             "e-mail is not configured: the case engine's mail stays queued in the store until \
              serve runs with --smtp and --mail-from"
         );
+    }
+
+    match &options.clamd {
+        Some(address) => tracing::info!("virus scanner for received documents: clamd at {address}"),
+        None => tracing::warn!(
+            "no virus scanner is configured: documents other participants send are stored but \
+             not accepted until serve runs with --clamd ADDRESS (host:port or unix:/path)"
+        ),
     }
 
     if let Some(remote) = &options.remote {

@@ -195,8 +195,9 @@ impl Store {
         }
     }
 
-    /// Removes stored contents no draft, case or registration card holds (left by drafts
-    /// removed with their files, or by uploads taken back); how many.
+    /// Removes stored contents no draft, case, registration card or received document waiting
+    /// for its registrar holds (left by drafts removed with their files, or by uploads taken
+    /// back); how many.
     pub async fn remove_unused_blobs(&self) -> Result<u64, StoreError> {
         on_pool!(&self.pool, pool => sqlx::query(
             "DELETE FROM attachment_blobs WHERE NOT EXISTS \
@@ -205,7 +206,10 @@ impl Store {
              (SELECT 1 FROM case_attachments WHERE case_attachments.sha256 = attachment_blobs.sha256) \
              AND NOT EXISTS \
              (SELECT 1 FROM card_files WHERE card_files.sha256 = attachment_blobs.sha256 \
-             AND card_files.destroyed_at IS NULL)")
+             AND card_files.destroyed_at IS NULL) \
+             AND NOT EXISTS (SELECT 1 FROM exchange_received_files f \
+             JOIN exchange_received r ON r.id = f.message_id \
+             WHERE f.sha256 = attachment_blobs.sha256 AND r.status = 'received')")
             .execute(pool)
             .await
             .map(|done| done.rows_affected()))

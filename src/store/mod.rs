@@ -21,6 +21,7 @@ mod deliveries;
 mod documents;
 mod drafts;
 mod exchange_post;
+mod exchange_received;
 mod feedback;
 mod health;
 mod inbox;
@@ -72,6 +73,9 @@ pub use drafts::{DraftRow, DraftWrite, NewDraft};
 pub use exchange_post::{
     HandlingStatus, LeasedMessage, MessageKind, OutgoingMessage, PostOutcome, PostStatus,
     ReceivedMessage,
+};
+pub use exchange_received::{
+    NewReceivedFile, RECEIVED_PAGE, ReceivedFileRow, ReceivedRow, ReceivedSection,
 };
 pub use feedback::{FeedbackRow, NewFeedback, NewRating, RatingRow, month_of};
 pub use health::{Availability, HealthResult, ServiceHealth};

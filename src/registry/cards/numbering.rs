@@ -1,6 +1,7 @@
 //! A card's registration number: the next of its journal's counter, taken in the transaction
 //! that registers the card (a rolled-back registration gives it back, a second registrar waits
 //! on the counter's row on any replica), set out by the journal's pattern on the city's date.
+//! A card made from a received document queues its registration notice in that transaction.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -47,5 +48,9 @@ pub async fn register_in(
         .map_err(NumberError::Store)?;
     let number =
         number_text(journal, seq, day, card.case_code.as_deref()).map_err(NumberError::Pattern)?;
-    Ok(numbered(card, period, seq, number, at, zone))
+    let after = numbered(card, period, seq, number, at, zone);
+    crate::registry::exchange::receive::notices::on_registered(store, tx, &after)
+        .await
+        .map_err(NumberError::Store)?;
+    Ok(after)
 }
