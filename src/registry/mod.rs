@@ -120,6 +120,7 @@ where
         )
         .route("/registry/journals", get(cards::journals::list))
         .route("/registry/journals/{id}", get(cards::journals::journal))
+        .merge(exchange::send::routes())
 }
 
 /// Lets a request through to the registry only on the node `system { registry node=… }` names

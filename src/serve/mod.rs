@@ -369,6 +369,12 @@ pub async fn run(options: Options) -> Result<(), String> {
         stopped.clone(),
     ));
     let indexer = crate::registry::search::indexer::spawn(store.clone(), stopped.clone());
+    let not_received = crate::registry::exchange::send::not_received::spawn(
+        shared.current.clone(),
+        store.clone(),
+        state.portal.engine.clock().clone(),
+        stopped.clone(),
+    );
     let gateway_runners = Runners::spawn(
         &state.gateway,
         peer_router(state.clone()),
@@ -402,6 +408,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     let _ = deliveries.await;
     let _ = notices.await;
     let _ = indexer.await;
+    let _ = not_received.await;
     let served = server.await.map_err(|e| e.to_string()).and_then(|r| r);
     // The records written since the last checkpoint are signed before the node stops.
     gateway_runners.finish().await;

@@ -21,6 +21,7 @@ mod deliveries;
 mod documents;
 mod drafts;
 mod exchange_post;
+mod exchange_sent;
 mod feedback;
 mod health;
 mod inbox;
@@ -73,6 +74,7 @@ pub use exchange_post::{
     HandlingStatus, LeasedMessage, MessageKind, OutgoingMessage, PostOutcome, PostStatus,
     ReceivedMessage,
 };
+pub use exchange_sent::{SENT_PAGE, SentRow, TakenNotice};
 pub use feedback::{FeedbackRow, NewFeedback, NewRating, RatingRow, month_of};
 pub use health::{Availability, HealthResult, ServiceHealth};
 pub use inbox::{Due, InboxPage, InboxQuery, InboxRow};

@@ -4,4 +4,5 @@
 
 pub mod post;
 pub mod scan;
+pub mod send;
 pub mod sev;
