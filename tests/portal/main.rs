@@ -30,6 +30,7 @@ mod procedure_versions;
 mod registry_archive;
 mod registry_cards;
 mod registry_exchange_post_store;
+mod registry_exchange_send;
 mod registry_history;
 mod registry_home;
 mod registry_reports;

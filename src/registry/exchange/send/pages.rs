@@ -82,13 +82,14 @@ pub async fn section(
             "purposes": SendPurpose::ALL.iter().map(|p| json!({
                 "value": p.as_str(), "words": p.words(), "checked": p.as_str() == purpose,
             })).collect::<Vec<_>>(),
-            "errors": posted.map(|p| p.errors.clone()).unwrap_or_default(),
         })
     });
+    let errors = posted.map(|p| p.errors.clone()).unwrap_or_default();
     Ok(json!({
-        "shown": !rows.is_empty() || form.is_some(),
+        "shown": !rows.is_empty() || form.is_some() || !errors.is_empty(),
         "rows": shown_rows,
         "form": form,
+        "errors": errors,
     }))
 }
 
