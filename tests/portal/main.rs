@@ -31,6 +31,7 @@ mod registry_archive;
 mod registry_cards;
 mod registry_exchange_post_store;
 mod registry_exchange_send;
+mod registry_exchange_sent_store;
 mod registry_history;
 mod registry_home;
 mod registry_reports;

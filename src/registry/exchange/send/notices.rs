@@ -286,3 +286,107 @@ pub async fn tell_sender(
     )
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, TimeZone};
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::registry::exchange::sev::{AckResult, RegNumber};
+
+    fn sent() -> SentRow {
+        SentRow {
+            msg_id: Uuid::nil().to_string(),
+            card_id: "card-1".into(),
+            participant: "city-council".into(),
+            addressee: "legal-dept".into(),
+            purpose: "information".into(),
+            status: "sent".into(),
+            sent_at: "2026-12-21T09:00:00.000000000Z".into(),
+            sent_by: "official:bondar-a".into(),
+            delivered_at: None,
+            registered_number: None,
+            registered_date: None,
+            registered_at: None,
+            refused_at: None,
+            refused_ground: None,
+            refused_by: None,
+            refused_phone: None,
+            not_received_at: None,
+        }
+    }
+
+    fn ack(ack_type: AckType, text: &str) -> Acknowledgement {
+        Acknowledgement {
+            msg_id: Uuid::nil(),
+            ack_type,
+            reg_number: (ack_type == AckType::Registered).then(|| RegNumber {
+                number: "15/207".into(),
+                date: NaiveDate::from_ymd_opt(2026, 12, 21).unwrap(),
+            }),
+            results: vec![AckResult {
+                errorcode: 0,
+                errortext: text.into(),
+            }],
+            file: None,
+        }
+    }
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 21, hour, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn each_notice_sets_its_fields_once_and_a_refusal_outranks_the_rest() {
+        let delivered = applied(&sent(), &ack(AckType::Delivered, ""), at(10));
+        assert_eq!(delivered.status, "delivered");
+        let again = applied(&delivered, &ack(AckType::Delivered, ""), at(12));
+        assert_eq!(again, delivered, "a second delivery notice changes nothing");
+        let registered = applied(&delivered, &ack(AckType::Registered, ""), at(11));
+        assert_eq!(registered.status, "registered");
+        assert_eq!(registered.registered_number.as_deref(), Some("15/207"));
+        assert_eq!(registered.registered_date.as_deref(), Some("2026-12-21"));
+        let late = applied(&registered, &ack(AckType::Delivered, ""), at(13));
+        assert_eq!(late, registered, "a late delivery keeps the registration");
+        let closed = applied(&registered, &ack(AckType::Closed, ""), at(14));
+        assert_eq!(closed, registered);
+        let refused = applied(
+            &registered,
+            &ack(
+                AckType::Refused,
+                "Не за належністю\nРеєстратор: Ковальчук І. П.\nТелефон: +380 61 222 33 44",
+            ),
+            at(15),
+        );
+        assert_eq!(refused.status, "refused");
+        assert_eq!(refused.refused_ground.as_deref(), Some("Не за належністю"));
+        assert_eq!(refused.refused_by.as_deref(), Some("Ковальчук І. П."));
+        assert_eq!(refused.refused_phone.as_deref(), Some("+380 61 222 33 44"));
+        let twice = applied(&refused, &ack(AckType::Refused, "інша підстава"), at(16));
+        assert_eq!(twice, refused, "the first refusal stands");
+    }
+
+    #[test]
+    fn a_refusal_without_ground_or_registrar_says_so() {
+        let refused = applied(&sent(), &ack(AckType::Refused, "  "), at(10));
+        assert_eq!(
+            refused.refused_ground.as_deref(),
+            Some("підставу не зазначено")
+        );
+        assert_eq!((refused.refused_by, refused.refused_phone), (None, None));
+    }
+
+    #[test]
+    fn a_delivery_after_not_received_counts() {
+        let mut lost = sent();
+        lost.status = "not-received".into();
+        lost.not_received_at = Some("2026-12-21T15:00:00.000000000Z".into());
+        let delivered = applied(&lost, &ack(AckType::Delivered, ""), at(16));
+        assert_eq!(delivered.status, "delivered");
+        assert!(
+            delivered.not_received_at.is_some(),
+            "when it was missed stays"
+        );
+    }
+}
