@@ -175,14 +175,20 @@ impl Store {
         .map_err(|e| self.failed("read a notice taken from", e))
     }
 
-    /// Up to `limit` messages still waiting for their delivery notice, oldest first.
-    pub async fn exchange_sent_awaiting(&self, limit: i64) -> Result<Vec<SentRow>, StoreError> {
+    /// Up to `limit` messages sent at or before `sent_by` (store time text) still waiting for
+    /// their delivery notice, oldest first.
+    pub async fn exchange_sent_awaiting(
+        &self,
+        sent_by: &str,
+        limit: i64,
+    ) -> Result<Vec<SentRow>, StoreError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM exchange_sent WHERE status = 'sent' ORDER BY sent_at, msg_id \
-             LIMIT $1"
+            "SELECT {COLUMNS} FROM exchange_sent WHERE status = 'sent' AND sent_at <= $1 \
+             ORDER BY sent_at, msg_id LIMIT $2"
         );
-        on_pool!(&self.pool, pool => sqlx::query_as(&sql).bind(limit).fetch_all(pool).await)
-            .map_err(|e| self.failed("read the messages awaiting delivery from", e))
+        on_pool!(&self.pool, pool => sqlx::query_as(&sql)
+            .bind(sent_by).bind(limit).fetch_all(pool).await)
+        .map_err(|e| self.failed("read the messages awaiting delivery from", e))
     }
 
     /// Marks message `msg_id` not received at `at`, in `tx`, if it still waits for its delivery

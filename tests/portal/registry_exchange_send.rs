@@ -743,3 +743,45 @@ async fn registry_exchange_send_not_received_on_postgresql() {
         not_received(Some(url)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_exchange_send_the_form_and_statuses_in_a_browser() {
+    let (portal, store) = start(&None).await;
+    let compiled = compiled(&portal.city.root());
+    let bondar = portal.sign_in_official_to(&BONDAR, "/registry").await;
+    let id = signed_letter(&portal, &bondar).await;
+    let sent = send(&bondar, &id, &["teplomerezhi"], "information").await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let (_, _, xml) = queued(&portal.store_url()).await.remove(0);
+    let envelope = sev::read(&xml).unwrap();
+    let mut refused = ack(envelope.msg_id, AckType::Refused);
+    refused.results[0].errortext = "Документ надійшов не за належністю\nРеєстратор: Ковальчук \
+                                    Ірина Петрівна\nТелефон: +380 61 222 33 44"
+        .into();
+    notice(
+        &store,
+        &compiled,
+        "teplomerezhi",
+        &envelope,
+        refused,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let official = serde_json::json!({
+        "login": BONDAR.account.sub, "password": "any", "id": BONDAR.id,
+    });
+    let Some(pages) = crate::browser::audited(
+        &portal,
+        "registry-exchange.mjs",
+        vec![("OFFICIAL", official.to_string()), ("CARD", id.clone())],
+    )
+    .await
+    else {
+        return;
+    };
+    assert!(
+        pages.iter().any(|p| p.ends_with("/registry/exchange")),
+        "the journal was not audited: {pages:?}"
+    );
+}

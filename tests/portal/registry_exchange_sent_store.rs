@@ -146,7 +146,9 @@ crate::both! {
             Some("ignored".into())
         );
 
-        let waiting = store.exchange_sent_awaiting(10).await.unwrap();
+        let earlier = "2026-12-21T08:59:59.000000000Z";
+        assert!(store.exchange_sent_awaiting(earlier, 10).await.unwrap().is_empty());
+        let waiting = store.exchange_sent_awaiting("2026-12-21T09:00:00.000000000Z", 10).await.unwrap();
         assert_eq!(waiting.iter().map(|r| r.msg_id.as_str()).collect::<Vec<_>>(), ["m-2"]);
         let mut tx = store.begin().await.unwrap();
         let at = "2026-12-21T15:00:00.000000000Z";
@@ -157,6 +159,6 @@ crate::both! {
         let rows = store.exchange_sent_of_card(&id).await.unwrap();
         let statuses: Vec<_> = rows.iter().map(|r| (r.msg_id.as_str(), r.status.as_str())).collect();
         assert_eq!(statuses, [("m-1", "delivered"), ("m-2", "not-received")]);
-        assert!(store.exchange_sent_awaiting(10).await.unwrap().is_empty());
+        assert!(store.exchange_sent_awaiting("2026-12-21T09:00:00.000000000Z", 10).await.unwrap().is_empty());
     }
 }

@@ -31,7 +31,9 @@ pub async fn sweep(
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
     let mut marked = 0;
-    for row in store.exchange_sent_awaiting(BATCH).await? {
+    // A message is posted after it is sent, so none sent later can be due.
+    let due_by = time_text(&(now - not_received_after()));
+    for row in store.exchange_sent_awaiting(&due_by, BATCH).await? {
         let posted = store.exchange_message_posted(&row.msg_id).await?;
         let since = match posted {
             Some(posted) => posted,
