@@ -41,7 +41,7 @@ impl Upstreams {
             spec.participants
                 .iter()
                 .flat_map(|p| &p.services)
-                .map(|s| s.upstream.as_str()),
+                .filter_map(|s| s.upstream.as_deref()),
         )
     }
 

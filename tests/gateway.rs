@@ -280,7 +280,7 @@ async fn metaservices_list_clients_methods_and_only_what_the_caller_may_call() {
         .iter()
         .filter_map(|m| m["id"]["subsystem_code"].as_str())
         .collect();
-    assert_eq!(subsystems, ["portal", "registry", "billing"]);
+    assert_eq!(subsystems, ["portal", "registry", "billing", "registry"]);
 
     let path = format!("/r1/{}/COM/35418773/billing/listMethods", fed.instance);
     let listed = get(&core, &path, &portal).await.json();

@@ -487,12 +487,14 @@ pub(super) fn check(c: &mut Checker) {
         }
         for (i, s) in p.services.iter().enumerate() {
             f.id(&format!("/services/{i}/id"), "service", &s.id);
-            f.url(
-                &format!("/services/{i}/upstream"),
-                &s.upstream,
-                false,
-                Some(&format!("the upstream of service `{}`", s.id)),
-            );
+            if let Some(upstream) = &s.upstream {
+                f.url(
+                    &format!("/services/{i}/upstream"),
+                    upstream,
+                    false,
+                    Some(&format!("the upstream of service `{}`", s.id)),
+                );
+            }
             for (o, op) in s.operations.iter().enumerate() {
                 f.glob(&format!("/services/{i}/operations/{o}/path"), &op.path);
             }

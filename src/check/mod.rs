@@ -10,6 +10,7 @@ mod consents;
 mod crypto;
 mod documents;
 mod eservices;
+mod exchange;
 mod execution;
 mod expressions;
 pub mod form_data;
@@ -74,6 +75,7 @@ pub fn run(loaded: &Loaded, today: NaiveDate) -> Vec<Diagnostic> {
     nested_ids::check(&mut checker);
     formats::check(&mut checker);
     agreements::check(&mut checker);
+    exchange::check(&mut checker);
     responses::check(&mut checker);
     policy::check(&mut checker);
     forms::check(&mut checker);

@@ -124,13 +124,20 @@ pub(super) fn check(c: &mut Checker) {
             &s.portal.subsystem,
             &subsystems,
         );
-        r.one("/registry/node", "gateway node", &s.registry.node, &nodes);
-        r.one(
-            "/registry/subsystem",
-            "subsystem",
-            &s.registry.subsystem,
-            &subsystems,
-        );
+        for (i, registry) in s.registries.iter().enumerate() {
+            r.one(
+                &format!("/registries/{i}/node"),
+                "gateway node",
+                &registry.node,
+                &nodes,
+            );
+            r.one(
+                &format!("/registries/{i}/subsystem"),
+                "subsystem",
+                &registry.subsystem,
+                &subsystems,
+            );
+        }
     }
 
     let classes: BTreeSet<String> = c

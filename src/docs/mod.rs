@@ -156,9 +156,9 @@ impl<'a> Builder<'a> {
             .participants
             .iter()
             .flat_map(|p| {
-                p.services
-                    .iter()
-                    .map(move |s| (s.upstream.trim(), format!("{}/{}", p.id, s.id)))
+                p.services.iter().filter_map(move |s| {
+                    Some((s.upstream.as_deref()?.trim(), format!("{}/{}", p.id, s.id)))
+                })
             })
             .filter(|(url, _)| !url.is_empty())
             .collect();

@@ -100,7 +100,26 @@ impl InProcess {
             subject: request.subject,
             issue: request.issue,
         };
-        self.exchange(&compiled, own, Method::POST, request.path, Some(body))
+        let body = Some((body, "application/json"));
+        self.exchange(&compiled, own, Method::POST, request.path, body)
+            .await
+    }
+
+    /// `POST`s a message that is not JSON (a registry's СЕВ ОВВ XML) to the service as one of
+    /// the appliance's own subsystems, about no data subject: routed, authorised (the agreement
+    /// must allow a body that is not JSON) and logged like any call; the JSON the agreement
+    /// releases of the answer, or why there is none.
+    pub async fn post_message(&self, request: OwnMessage<'_>) -> Result<Value, CallFailure> {
+        let compiled = (self.current)()
+            .ok_or_else(|| failed("the gateway has no applied revision yet".into()))?;
+        let own = Own {
+            consumer: request.consumer,
+            service: request.service,
+            subject: "",
+            issue: request.issue,
+        };
+        let body = Some((request.body.to_vec(), request.content_type));
+        self.exchange(&compiled, own, Method::POST, request.path, body)
             .await
     }
 
@@ -110,7 +129,7 @@ impl InProcess {
         request: Own<'_>,
         method: Method,
         path: &str,
-        body: Option<Vec<u8>>,
+        body: Option<(Vec<u8>, &str)>,
     ) -> Result<Value, CallFailure> {
         let spec = &compiled.spec;
         let (consumer_participant, consumer_subsystem) =
@@ -145,15 +164,17 @@ impl InProcess {
             consumer_subsystem.id
         );
         let created_counts = method == Method::POST;
-        let builder = Request::builder()
+        let mut builder = Request::builder()
             .method(method)
             .uri(&target)
             .header(HEADER_CLIENT, client)
-            .header(HEADER_USER_ID, request.subject)
             .header(HEADER_ISSUE, request.issue);
+        if !request.subject.is_empty() {
+            builder = builder.header(HEADER_USER_ID, request.subject);
+        }
         let http = match body {
-            Some(bytes) => builder
-                .header(CONTENT_TYPE, "application/json")
+            Some((bytes, content_type)) => builder
+                .header(CONTENT_TYPE, content_type)
                 .body(Body::from(bytes)),
             None => builder.body(Body::empty()),
         }
@@ -210,6 +231,21 @@ pub struct OwnPost<'a> {
     /// The service path, starting with `/`.
     pub path: &'a str,
     pub body: &'a Value,
+}
+
+/// One `POST` of a message that is not JSON, made as one of the appliance's own subsystems.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnMessage<'a> {
+    /// The consumer subsystem, `participant/subsystem`.
+    pub consumer: &'a str,
+    /// The provider service, `participant/service`.
+    pub service: &'a str,
+    /// What the call is for (the message's id), sent as `X-Road-Issue`.
+    pub issue: &'a str,
+    /// The service path, starting with `/`.
+    pub path: &'a str,
+    pub content_type: &'a str,
+    pub body: &'a [u8],
 }
 
 fn failed(reason: String) -> CallFailure {

@@ -14,6 +14,7 @@ pub mod checkpoints;
 pub mod disposal;
 pub mod encoding;
 pub mod exchange;
+pub mod exchange_service;
 pub mod health;
 pub mod in_process;
 pub mod json_keys;
@@ -92,6 +93,8 @@ pub struct Gateway {
     pub anchoring: checkpoints::Anchoring,
     pub replays: replay::ReplayGuard,
     pub bodies: body_budget::BodyBudget,
+    /// Receives the messages of this node's exchange services (`serve` gives it the registry's).
+    pub exchange: Option<std::sync::Arc<dyn exchange_service::ExchangeReceiver>>,
 }
 
 impl Gateway {
@@ -106,7 +109,17 @@ impl Gateway {
             peers: peer::PeerClients::default(),
             limits,
             anchoring: checkpoints::Anchoring::default(),
+            exchange: None,
         }
+    }
+
+    /// Receives the messages of this node's exchange services through `receiver`.
+    pub fn receiving_exchange(
+        mut self,
+        receiver: std::sync::Arc<dyn exchange_service::ExchangeReceiver>,
+    ) -> Gateway {
+        self.exchange = Some(receiver);
+        self
     }
 
     /// Counts the agreements' rate limits where every replica sharing `store` sees them.

@@ -11,6 +11,7 @@ use super::Gateway;
 use super::authorise::decide;
 use super::call::{Answer, Call};
 use super::encoding::{self, DecodeError};
+use super::exchange_service;
 use super::protocol::{ErrorKind, GatewayError, percent_decode};
 use super::rate_limit::Refusal;
 use super::release::{Withheld, release};
@@ -65,14 +66,22 @@ pub async fn provide(
     }
 
     trace.request_out = Some(Utc::now());
-    let answered = upstream::call(
-        &gateway.upstream,
-        &service.upstream,
-        call,
-        gateway.limits.upstream_timeout,
-        gateway.limits.max_body,
-    )
-    .await;
+    let answered = match &service.upstream {
+        Some(base) => {
+            upstream::call(
+                &gateway.upstream,
+                base,
+                call,
+                gateway.limits.upstream_timeout,
+                gateway.limits.max_body,
+            )
+            .await
+        }
+        None => {
+            let receiver = gateway.exchange.as_deref();
+            exchange_service::receive(receiver, &participant.id, consumer, call).await
+        }
+    };
     trace.response_in = Some(Utc::now());
     let upstream = match answered {
         Ok(upstream) => upstream,

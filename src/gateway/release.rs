@@ -97,7 +97,7 @@ pub fn release(
         && let Some((_, value)) = headers.iter().find(|(n, _)| *n == LOCATION)
     {
         let to = redirect::location(
-            &service.upstream,
+            service.upstream.as_deref().unwrap_or_default(),
             call,
             agreement,
             service,

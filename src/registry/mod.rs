@@ -123,8 +123,10 @@ where
         .merge(exchange::send::routes())
 }
 
-/// Lets a request through to the registry only on the node `system { registry node=… }` names
-/// (the registry keeps one store of cards); elsewhere a page saying where it runs (404).
+/// Lets a request through to the registry only on a node a `system { registry node=… }` names,
+/// and for a signed-in official only on the node whose registry serves their participant (each
+/// keeps the cards of the participants it serves, `Spec::registry_participants`); elsewhere a
+/// page saying where to go (404).
 pub async fn only_where_it_runs(
     State(portal): State<PortalState>,
     request: Request,
@@ -133,16 +135,67 @@ pub async fn only_where_it_runs(
     let Some(compiled) = portal.current.load_full() else {
         return next.run(request).await;
     };
-    match compiled.spec.system() {
-        Some(system) if system.registry.node != compiled.node => portal.pages.problem(
-            StatusCode::NOT_FOUND,
-            &chrome(&compiled),
-            "Документообіг працює на іншому вузлі",
+    let Some(system) = compiled.spec.system() else {
+        return next.run(request).await;
+    };
+    if system.registry_on(&compiled.node).is_none() {
+        let nodes: Vec<String> = system
+            .registries
+            .iter()
+            .map(|r| format!("«{}»", r.node))
+            .collect();
+        return elsewhere(
+            &portal,
+            &compiled,
             &format!(
-                "Система документообігу цієї громади працює на вузлі «{}». Відкрийте її адресу.",
-                system.registry.node
+                "Система документообігу цієї громади працює на вузлі {}. Відкрийте її адресу.",
+                nodes.join(", ")
             ),
-        ),
-        _ => next.run(request).await,
+        );
     }
+    let cookie = crate::portal::office::cookie_name(&portal.settings);
+    let session = crate::portal::session::read_cookie(request.headers(), cookie)
+        .map(crate::portal::session::digest);
+    if let Some(session) = session
+        && let Some(node) = official_served_on(&portal, &compiled, &session).await
+        && node != compiled.node
+    {
+        return elsewhere(
+            &portal,
+            &compiled,
+            &format!(
+                "Документообіг вашої установи працює на вузлі «{node}», не на цьому. Відкрийте \
+                 його адресу."
+            ),
+        );
+    }
+    next.run(request).await
+}
+
+/// The node whose registry serves the participant of the official whose office session has
+/// the digest `session`, if there is one (read only: the page's own extractor judges it).
+async fn official_served_on(
+    portal: &PortalState,
+    compiled: &crate::compile::Compiled,
+    session: &str,
+) -> Option<String> {
+    let row = match portal.store.office_session(session).await {
+        Ok(row) => row?,
+        Err(e) => {
+            tracing::warn!("cannot read an official's session to find their registry: {e}");
+            return None;
+        }
+    };
+    let official = crate::spec::model::by_id(&compiled.spec.officials, &row.official)?;
+    let participant = official.unit.split('/').next()?;
+    Some(compiled.spec.registry_of(participant)?.node.clone())
+}
+
+fn elsewhere(portal: &PortalState, compiled: &crate::compile::Compiled, text: &str) -> Response {
+    portal.pages.problem(
+        StatusCode::NOT_FOUND,
+        &chrome(compiled),
+        "Документообіг працює на іншому вузлі",
+        text,
+    )
 }

@@ -194,7 +194,10 @@ pub async fn run(options: Options) -> Result<(), String> {
     let ledger = MessageLog::new(store.clone()).counting(tally.clone());
     let gateway = Arc::new(
         Gateway::new(ledger, KeyRing::new(options.keys.clone()), options.limits)
-            .sharing_rate_limits(&store),
+            .sharing_rate_limits(&store)
+            .receiving_exchange(Arc::new(crate::registry::exchange::post::SevReceiver::new(
+                store.clone(),
+            ))),
     );
     let current = shared.clone();
     let portal_current = shared.clone();
@@ -375,6 +378,16 @@ pub async fn run(options: Options) -> Result<(), String> {
         state.portal.engine.clock().clone(),
         stopped.clone(),
     );
+    let exchange_post = crate::registry::exchange::post::spawn(
+        crate::registry::exchange::post::Poster {
+            current: shared.current.clone(),
+            store: store.clone(),
+            gateway: state.portal.registries.clone(),
+            holder: uuid::Uuid::now_v7().to_string(),
+            recipient: exchange_recipient(),
+        },
+        stopped.clone(),
+    );
     let gateway_runners = Runners::spawn(
         &state.gateway,
         peer_router(state.clone()),
@@ -409,12 +422,20 @@ pub async fn run(options: Options) -> Result<(), String> {
     let _ = notices.await;
     let _ = indexer.await;
     let _ = not_received.await;
+    let _ = exchange_post.await;
     let served = server.await.map_err(|e| e.to_string()).and_then(|r| r);
     // The records written since the last checkpoint are signed before the node stops.
     gateway_runners.finish().await;
     store.close().await;
     tracing::info!("stopped");
     served
+}
+
+/// What handles the messages other participants' registries send this node's: the registry's
+/// receiving of documents and its sending side's notices, once they are built; until then the
+/// received messages are kept, unhandled, and the log says so once.
+fn exchange_recipient() -> Option<Arc<dyn crate::registry::exchange::post::Recipient>> {
+    None
 }
 
 /// The API token in `path`: its text without surrounding whitespace, never empty.

@@ -125,7 +125,7 @@ impl Actuation {
                     let health = s.health.as_ref()?;
                     Some(HealthCheckRow {
                         service: format!("{}/{}", p.id, s.id),
-                        upstream: s.upstream.clone(),
+                        upstream: s.upstream.clone()?,
                         path: health.path.clone(),
                         every_ms: duration_ms(&health.every).unwrap_or(FALLBACK_HEALTH_EVERY_MS),
                         timeout_ms: health

@@ -31,6 +31,8 @@ const OUT_STATUS: &str = "SELECT msg_id, sender, addressee, kind, card_id, queue
 const RECEIVE: &str = "INSERT INTO exchange_post_in (participant, sender, msg_id, xml, \
      received_at) VALUES ($1, $2, $3, $4, $5) \
      ON CONFLICT (participant, sender, msg_id) DO NOTHING RETURNING id";
+const RECEIVED_BY: &str = "SELECT id, participant, sender, msg_id, xml, received_at \
+     FROM exchange_post_in WHERE participant = $1 AND sender = $2 AND msg_id = $3";
 const RECEIVED_ID: &str =
     "SELECT id FROM exchange_post_in WHERE participant = $1 AND sender = $2 AND msg_id = $3";
 const RECEIVED: &str = "SELECT id, participant, sender, msg_id, xml, received_at \
@@ -348,6 +350,24 @@ impl Store {
     ) -> Result<Option<ReceivedMessage>, StoreError> {
         let row: Option<InRow> = on_pool!(&self.pool, pool =>
             sqlx::query_as(RECEIVED).bind(id).fetch_optional(pool).await)
+        .map_err(|e| self.failed("read a received exchange message from", e))?;
+        row.map(|row| self.received(row)).transpose()
+    }
+
+    /// The message `participant` received from `sender` under `msg_id`, if it did: a message
+    /// received again is recognised by it.
+    pub async fn received_exchange_message_by(
+        &self,
+        participant: &str,
+        sender: &str,
+        msg_id: &str,
+    ) -> Result<Option<ReceivedMessage>, StoreError> {
+        let row: Option<InRow> = on_pool!(&self.pool, pool => sqlx::query_as(RECEIVED_BY)
+            .bind(participant)
+            .bind(sender)
+            .bind(msg_id)
+            .fetch_optional(pool)
+            .await)
         .map_err(|e| self.failed("read a received exchange message from", e))?;
         row.map(|row| self.received(row)).transpose()
     }

@@ -168,8 +168,8 @@ async fn list_clients_answers_x_road_xml_by_default_and_json_on_accept_and_is_lo
     );
     assert_eq!(
         xml.body.matches("<xrd:member>").count(),
-        5,
-        "2 members, 3 subsystems"
+        6,
+        "2 members, 4 subsystems"
     );
 
     let json = call(
@@ -182,7 +182,7 @@ async fn list_clients_answers_x_road_xml_by_default_and_json_on_accept_and_is_lo
     .await;
     assert_eq!(json.header("content-type"), Some("application/json"));
     let members = json.json()["member"].as_array().unwrap().clone();
-    assert_eq!(members.len(), 5);
+    assert_eq!(members.len(), 6);
     assert_eq!(members[0]["id"]["object_type"], "MEMBER");
     assert!(members[0]["id"].get("subsystem_code").is_none());
 

@@ -23,7 +23,7 @@ await scenario('registry-exchange', async (browser, report) => {
   await report.audit(page, 'the card with its sending statuses and form');
 
   report.step('the registrar sends it to another addressee for execution, by keyboard');
-  await check(page, 'addressee', 'legal-dept');
+  await check(page, 'addressee', 'vodokanal');
   await check(page, 'purpose', 'execution');
   await pressButton(page, 'Надіслати');
   expect(new URL(page.url()).pathname === `/registry/cards/${card}`, `sending led to ${page.url()}`);

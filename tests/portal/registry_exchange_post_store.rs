@@ -1,10 +1,15 @@
 //! The exchange's messages in the store, on SQLite and PostgreSQL alike: a queued message is
 //! leased by one poster at a time, retried until posted and never posted again after; a received
 //! one is stored once per sender and msg_id and handled exactly once, in the handler's own
-//! transaction; rows rewritten outside hromada read back as clear errors.
+//! transaction, handed to the `Recipient` again after an error until it is; rows rewritten
+//! outside hromada read back as clear errors.
 
 use chrono::{Duration, Utc};
-use hromada::store::{MessageKind, OutgoingMessage, PostOutcome, Store};
+use hromada::registry::exchange::post::{BoxFuture, Recipient, hand_over};
+use hromada::registry::exchange::sev::{self, Envelope};
+use hromada::store::{
+    MessageKind, OutgoingMessage, PostOutcome, ReceivedMessage, Store, StoreError,
+};
 
 use crate::common::db::{Db, execute};
 
@@ -173,6 +178,98 @@ crate::both! {
         let error = store.exchange_message_posted("m-2").await.unwrap_err().to_string();
         assert!(error.contains("m-2") && error.contains("soon"), "{error}");
         // The rows themselves are still there, for whoever restores them.
+        assert_eq!(store.unfinished_received_messages().await.unwrap(), 1);
+    }
+}
+
+/// A recipient as the registry's would be: handles a document in its own transaction; a
+/// notice fails the first time (its transaction finishes a message that does not exist).
+struct TestRecipient {
+    store: Store,
+    documents: std::sync::Mutex<Vec<String>>,
+    notices: std::sync::Mutex<u32>,
+}
+
+impl Recipient for TestRecipient {
+    fn document<'a>(
+        &'a self,
+        message: &'a ReceivedMessage,
+        envelope: Envelope,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            assert!(envelope.body.document().is_some());
+            let mut tx = self.store.begin().await?;
+            self.store
+                .finish_received_message(&mut tx, message.id)
+                .await?;
+            tx.commit().await?;
+            self.documents.lock().unwrap().push(message.msg_id.clone());
+            Ok(())
+        })
+    }
+
+    fn notice<'a>(
+        &'a self,
+        message: &'a ReceivedMessage,
+        envelope: Envelope,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            assert!(envelope.body.acknowledgement().is_some());
+            let first = {
+                let mut seen = self.notices.lock().unwrap();
+                *seen += 1;
+                *seen == 1
+            };
+            let mut tx = self.store.begin().await?;
+            let id = if first { message.id + 1000 } else { message.id };
+            self.store.finish_received_message(&mut tx, id).await?;
+            tx.commit().await
+        })
+    }
+}
+
+fn sample(name: &str) -> (String, Vec<u8>) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/sev")
+        .join(name);
+    let mut envelope = sev::read(&std::fs::read(path).unwrap()).unwrap();
+    envelope.msg_id = uuid::Uuid::now_v7();
+    (envelope.msg_id.to_string(), sev::write(&envelope))
+}
+
+crate::both! {
+    async fn exchange_post_store_received_messages_are_handed_over_until_handled(db: Db) {
+        let store = Store::connect(&db.url).await.unwrap();
+        let (doc_id, doc) = sample("ds01-execution.xml");
+        let (notice_id, notice) = sample("ds15-registered.xml");
+        let (doc, _) = store.receive_exchange_message("vodokanal", "council", &doc_id, &doc).await.unwrap();
+        let (notice, _) =
+            store.receive_exchange_message("council", "vodokanal", &notice_id, &notice).await.unwrap();
+        let (junk, _) = store.receive_exchange_message("council", "vodokanal", "junk", b"<junk/>").await.unwrap();
+        let recipient = TestRecipient {
+            store: store.clone(),
+            documents: Default::default(),
+            notices: Default::default(),
+        };
+
+        assert_eq!(hand_over(&store, "h1", &recipient).await, 1);
+        assert_eq!(*recipient.documents.lock().unwrap(), vec![doc_id.clone()]);
+        let failed = store.received_message_handling(notice).await.unwrap().unwrap();
+        assert_eq!(failed.attempts, 1);
+        assert!(failed.finished_at.is_none());
+        assert!(failed.last_error.as_deref().unwrap().contains("already handled (or not stored)"), "{failed:?}");
+        let unreadable = store.received_message_handling(junk).await.unwrap().unwrap();
+        assert!(unreadable.last_error.as_deref().unwrap().contains("no longer reads"), "{unreadable:?}");
+
+        // Nothing is due before its backoff; the document is never handed over again.
+        assert_eq!(hand_over(&store, "h2", &recipient).await, 0);
+        execute(&db.url, "UPDATE exchange_post_in SET next_attempt_at = ''").await;
+        assert_eq!(hand_over(&store, "h2", &recipient).await, 1);
+        assert_eq!(recipient.documents.lock().unwrap().len(), 1);
+        let handled = store.received_message_handling(notice).await.unwrap().unwrap();
+        assert!(handled.finished_at.is_some() && handled.last_error.is_none(), "{handled:?}");
+        assert!(store.received_message_handling(doc).await.unwrap().unwrap().finished_at.is_some());
+        // The unreadable one waits, kept, for whoever restores it.
         assert_eq!(store.unfinished_received_messages().await.unwrap(), 1);
     }
 }

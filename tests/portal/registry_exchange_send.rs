@@ -23,36 +23,57 @@ use crate::registry_cards::{
     add_file, card_of, official_signature, pdf_a, upload_signature, version_on,
 };
 
-/// The exchange service a participant's registry receives messages through.
-fn exchange_service(subsystem: Option<&str>) -> String {
-    let subsystem = subsystem.map_or(String::new(), |s| format!(" subsystem=\"{s}\""));
-    format!(
-        "\n    service \"exchange\"{subsystem} {{\n        title \"Обмін електронними \
-         документами (СЕВ ОВВ)\"\n        description \"Приймання документів і сповіщень про \
-         них від реєстрів інших учасників\"\n        upstream \"http://127.0.0.1:9/exchange\"\n        \
-         operation \"POST\" \"/messages\"\n        response {{\n            field \"msg_id\" \
-         type=\"string\"\n        }}\n    }}\n"
-    )
+/// An exchange service received by the registry's subsystem (no upstream: the registry on the
+/// participant's node stores what is posted to it).
+const EXCHANGE_SERVICE: &str = r#"
+    service "sev" subsystem="registry" exchange="sev" {
+        title "Обмін електронними документами"
+        description "Приймання документів і сповіщень про них від реєстрів інших учасників"
+        operation "POST" "/messages"
+        response {
+            field "msg_id" type="string"
+            field "received_at" type="string"
+        }
+    }
+"#;
+
+/// `text` put before the last closing brace of `file` in the city's tree.
+fn append_to(city: &City, file: &str, text: &str) {
+    let path = city.root().join(file);
+    let before = std::fs::read_to_string(&path).unwrap();
+    let end = before.rfind('}').unwrap();
+    std::fs::write(&path, format!("{}{text}{}", &before[..end], &before[end..])).unwrap();
 }
 
-/// The city with exchange services for the council (the sender), the legal department and
-/// the heating company (the addressees); the water utility has none.
+/// The city where the council (the sender), the water utility and the heating company (the
+/// addressees, each with a registry of its own on its node) publish exchange services; the
+/// legal department, served by the council's registry, publishes none.
 fn with_exchange(city: &City) {
-    for (file, subsystem) in [
-        ("spec/participants/city-council.kdl", Some("registry")),
-        ("spec/participants/legal-dept.kdl", None),
-        ("spec/participants/teplomerezhi.kdl", None),
+    city.edit(
+        "spec/system.kdl",
+        r#"registry node="gw-core" subsystem="city-council/registry""#,
+        "registry node=\"gw-core\" subsystem=\"city-council/registry\"\n    \
+         registry node=\"gw-vodokanal\" subsystem=\"vodokanal/registry\"\n    \
+         registry node=\"gw-teplo\" subsystem=\"teplomerezhi/registry\"",
+    );
+    for (file, service, subsystem) in [
+        ("spec/participants/vodokanal.kdl", "balance", "billing"),
+        ("spec/participants/vodokanal.kdl", "outages", "billing"),
+        ("spec/participants/teplomerezhi.kdl", "accounts", "zbut"),
     ] {
-        let path = city.root().join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        let end = text.rfind('}').unwrap();
-        let changed = format!(
-            "{}{}{}",
-            &text[..end],
-            exchange_service(subsystem),
-            &text[end..]
+        city.edit(
+            file,
+            &format!("service \"{service}\" {{"),
+            &format!("service \"{service}\" subsystem=\"{subsystem}\" {{"),
         );
-        std::fs::write(&path, changed).unwrap();
+    }
+    append_to(city, "spec/participants/city-council.kdl", EXCHANGE_SERVICE);
+    for file in [
+        "spec/participants/vodokanal.kdl",
+        "spec/participants/teplomerezhi.kdl",
+    ] {
+        let registry = "\n    subsystem \"registry\" title=\"Система документообігу\"\n";
+        append_to(city, file, &format!("{registry}{EXCHANGE_SERVICE}"));
     }
 }
 
@@ -95,7 +116,7 @@ async fn signed_letter(portal: &Portal, bondar: &Browser) -> String {
                 ("signer", "bondar-a"),
                 (
                     "addressees",
-                    "Департамент правового забезпечення Запорізької міської ради",
+                    "Комунальне підприємство «Водоканал» Запорізької міської ради",
                 ),
                 ("pages", "1"),
                 ("deadline", "2027-01-15"),
@@ -243,22 +264,26 @@ async fn sent_and_notices(database_url: Option<String>) {
     let id = signed_letter(&portal, &bondar).await;
 
     // The card offers the form: the participants with an exchange service, the one the card
-    // names ticked; not the council itself, not the water utility (no exchange service).
+    // names ticked; not the council itself, not the legal department (no exchange service).
     let card = bondar.get(&format!("/registry/cards/{id}")).await;
     has(&card, "Надсилання");
     has(
         &card,
-        r#"id="to-legal-dept" name="addressee" value="legal-dept" checked"#,
+        r#"id="to-vodokanal" name="addressee" value="vodokanal" checked"#,
     );
     has(&card, r#"value="teplomerezhi">"#);
-    assert!(!card.body.contains(r#"value="vodokanal""#), "{}", card.body);
+    assert!(
+        !card.body.contains(r#"value="legal-dept""#),
+        "{}",
+        card.body
+    );
     assert!(
         !card.body.contains(r#"value="city-council""#),
         "{}",
         card.body
     );
 
-    let sent = send(&bondar, &id, &["legal-dept", "teplomerezhi"], "execution").await;
+    let sent = send(&bondar, &id, &["vodokanal", "teplomerezhi"], "execution").await;
     assert_eq!(sent.status, 303, "{}\n{}", sent.body, portal.app.log());
     let messages = queued(&url).await;
     assert_eq!(messages.len(), 2, "one message per addressee");
@@ -319,15 +344,15 @@ async fn sent_and_notices(database_url: Option<String>) {
     has(&history, "Надіслано іншому учаснику");
 
     // The same card to the same addressee again: refused, nothing queued.
-    let again = send(&bondar, &id, &["legal-dept"], "information").await;
+    let again = send(&bondar, &id, &["vodokanal"], "information").await;
     assert_eq!(again.status, 409, "{}", again.body);
     has(
         &again,
-        "уже надіслано до «Департамент правового забезпечення",
+        "уже надіслано до «Комунальне підприємство «Водоканал»",
     );
     assert_eq!(queued(&url).await.len(), 2);
 
-    let legal = &envelopes.iter().find(|(a, _)| a == "legal-dept").unwrap().1;
+    let water = &envelopes.iter().find(|(a, _)| a == "vodokanal").unwrap().1;
     let teplo = &envelopes
         .iter()
         .find(|(a, _)| a == "teplomerezhi")
@@ -335,22 +360,22 @@ async fn sent_and_notices(database_url: Option<String>) {
         .1;
     let at = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc);
 
-    // Delivered, then registered by the legal department.
+    // Delivered, then registered by the water utility.
     notice(
         &store,
         &compiled,
-        "legal-dept",
-        legal,
-        ack(legal.msg_id, AckType::Delivered),
+        "vodokanal",
+        water,
+        ack(water.msg_id, AckType::Delivered),
         at("2026-12-21T10:15:00Z"),
     )
     .await
     .unwrap();
     let rows = store.exchange_sent_of_card(&id).await.unwrap();
-    assert_eq!(row_to(&rows, "legal-dept").status, "delivered");
+    assert_eq!(row_to(&rows, "vodokanal").status, "delivered");
     let card = bondar.get(&format!("/registry/cards/{id}")).await;
     has(&card, "Доставлено 21.12.2026 12:15");
-    let mut registered = ack(legal.msg_id, AckType::Registered);
+    let mut registered = ack(water.msg_id, AckType::Registered);
     registered.reg_number = Some(RegNumber {
         number: "15/207".into(),
         date: NaiveDate::from_ymd_opt(2026, 12, 21).unwrap(),
@@ -358,8 +383,8 @@ async fn sent_and_notices(database_url: Option<String>) {
     notice(
         &store,
         &compiled,
-        "legal-dept",
-        legal,
+        "vodokanal",
+        water,
         registered,
         at("2026-12-21T11:00:00Z"),
     )
@@ -374,9 +399,9 @@ async fn sent_and_notices(database_url: Option<String>) {
     let replay = notice(
         &store,
         &compiled,
-        "legal-dept",
-        legal,
-        ack(legal.msg_id, AckType::Delivered),
+        "vodokanal",
+        water,
+        ack(water.msg_id, AckType::Delivered),
         at("2026-12-22T08:00:00Z"),
     )
     .await
@@ -393,7 +418,7 @@ async fn sent_and_notices(database_url: Option<String>) {
         &compiled,
         "teplomerezhi",
         teplo,
-        ack(legal.msg_id, AckType::Refused),
+        ack(water.msg_id, AckType::Refused),
         at("2026-12-21T11:30:00Z"),
     )
     .await
@@ -410,7 +435,7 @@ async fn sent_and_notices(database_url: Option<String>) {
     let mut refused = ack(teplo.msg_id, AckType::Refused);
     refused.results = vec![AckResult {
         errorcode: 0,
-        errortext: "Документ надійшов не за належністю\nРеєстратор: Ковальчук Ірина Петрівна\nТелефон: +380 61 222 33 44".into(),
+        errortext: "Документ надійшов не за належністю\nВідхилив: Ковальчук Ірина Петрівна, тел. +380 61 222 33 44".into(),
     }];
     notice(
         &store,
@@ -580,9 +605,9 @@ async fn registry_exchange_send_refuses_what_may_not_be_sent_and_queues_nothing(
     let page = send(&bondar, &fine, &[], "information").await;
     assert_eq!(page.status, 422, "{}", page.body);
     has(&page, "Позначте хоча б одного адресата");
-    let page = send(&bondar, &fine, &["vodokanal"], "information").await;
+    let page = send(&bondar, &fine, &["legal-dept"], "information").await;
     assert_eq!(page.status, 422, "{}", page.body);
-    has(&page, "«vodokanal» не є учасником, що приймає документи");
+    has(&page, "«legal-dept» не є учасником, що приймає документи");
     let page = send(&bondar, &fine, &["city-council"], "information").await;
     assert_eq!(page.status, 422, "{}", page.body);
     has(&page, "сама собі");
@@ -625,31 +650,31 @@ async fn not_received(database_url: Option<String>) {
     let compiled = compiled(&portal.city.root());
     let bondar = portal.sign_in_official_to(&BONDAR, "/registry").await;
     let id = signed_letter(&portal, &bondar).await;
-    let sent = send(&bondar, &id, &["legal-dept", "teplomerezhi"], "information").await;
+    let sent = send(&bondar, &id, &["vodokanal", "teplomerezhi"], "information").await;
     assert_eq!(sent.status, 303, "{}", sent.body);
     let rows = store.exchange_sent_of_card(&id).await.unwrap();
-    let legal = row_to(&rows, "legal-dept").clone();
+    let water = row_to(&rows, "vodokanal").clone();
     let teplo = row_to(&rows, "teplomerezhi").clone();
-    // The transport posted the legal department's message an hour later; the heating
+    // The transport posted the water utility's message an hour later; the heating
     // company's was never posted (counted from its sending).
     crate::common::db::execute(
         &url,
         &format!(
             "UPDATE exchange_post_out SET posted_at = '2026-12-21T10:00:00.000000000Z' \
              WHERE msg_id = '{}'",
-            legal.msg_id
+            water.msg_id
         ),
     )
     .await;
 
-    // 6 h 30 min after sending: the heating company's counts as not received, the legal
-    // department's (posted 5 h 30 min ago) does not, in the same sweep.
+    // 6 h 30 min after sending: the heating company's counts as not received, the water
+    // utility's (posted 5 h 30 min ago) does not, in the same sweep.
     portal.city.set_time("2026-12-21T15:30:00Z");
     wait_for_status(&store, &id, &teplo.msg_id, "not-received").await;
     assert_eq!(
         row_to(
             &store.exchange_sent_of_card(&id).await.unwrap(),
-            "legal-dept"
+            "vodokanal"
         )
         .status,
         "sent"
@@ -676,16 +701,16 @@ async fn not_received(database_url: Option<String>) {
     let history = bondar.get(&format!("/registry/cards/{id}/history")).await;
     has(&history, "Не отримано адресатом (п.24)");
 
-    // Past 6 hours of its posting, the legal department's too.
+    // Past 6 hours of its posting, the water utility's too.
     portal.city.set_time("2026-12-21T16:01:00Z");
-    wait_for_status(&store, &id, &legal.msg_id, "not-received").await;
+    wait_for_status(&store, &id, &water.msg_id, "not-received").await;
 
     // A delivery notice that comes late still counts: the document was delivered.
     let envelope = sev::read(
         &queued(&url)
             .await
             .into_iter()
-            .find(|(m, _, _)| *m == legal.msg_id)
+            .find(|(m, _, _)| *m == water.msg_id)
             .unwrap()
             .2,
     )
@@ -696,7 +721,7 @@ async fn not_received(database_url: Option<String>) {
     notice(
         &store,
         &compiled,
-        "legal-dept",
+        "vodokanal",
         &envelope,
         ack(envelope.msg_id, AckType::Delivered),
         at,
@@ -706,7 +731,7 @@ async fn not_received(database_url: Option<String>) {
     assert_eq!(
         row_to(
             &store.exchange_sent_of_card(&id).await.unwrap(),
-            "legal-dept"
+            "vodokanal"
         )
         .status,
         "delivered"
@@ -755,8 +780,8 @@ async fn registry_exchange_send_the_form_and_statuses_in_a_browser() {
     let (_, _, xml) = queued(&portal.store_url()).await.remove(0);
     let envelope = sev::read(&xml).unwrap();
     let mut refused = ack(envelope.msg_id, AckType::Refused);
-    refused.results[0].errortext = "Документ надійшов не за належністю\nРеєстратор: Ковальчук \
-                                    Ірина Петрівна\nТелефон: +380 61 222 33 44"
+    refused.results[0].errortext = "Документ надійшов не за належністю\nВідхилив: Ковальчук Ірина \
+                                    Петрівна, тел. +380 61 222 33 44"
         .into();
     notice(
         &store,

@@ -157,6 +157,22 @@ impl Spec {
         by_id(&self.participants, id)
     }
 
+    /// The registry that serves `participant` (`System::registry_serving`).
+    pub fn registry_of(&self, participant: &str) -> Option<&Placement> {
+        let system = self.system()?;
+        let p = self.participant(participant)?;
+        let keeps_journals = self.journals.iter().any(|j| j.participant == p.id);
+        system.registry_serving(&p.gateway, keeps_journals)
+    }
+
+    /// The participants the registry on `node` serves (none where no registry runs).
+    pub fn registry_participants(&self, node: &str) -> Vec<&Participant> {
+        self.participants
+            .iter()
+            .filter(|p| self.registry_of(&p.id).is_some_and(|r| r.node == node))
+            .collect()
+    }
+
     pub fn form(&self, id: &str) -> Option<&Form> {
         by_id(&self.forms, id)
     }

@@ -214,8 +214,16 @@ pub struct Service {
     pub title: String,
     /// What the service gives.
     pub description: String,
-    /// Base URL of the provider's system; never shown to consumers.
-    pub upstream: String,
+    /// Base URL of the provider's system; never shown to consumers. Absent for an exchange
+    /// service, which the registry on the participant's node receives itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
+    /// The registries' exchange this service receives instead of an upstream: `sev`, СЕВ ОВВ
+    /// messages POSTed to `/messages` by other participants' registries, stored by the registry
+    /// on the provider's node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kdl" = "prop"))]
+    pub exchange: Option<ExchangeProtocol>,
     /// Operations offered.
     #[serde(default)]
     #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "operation"))]
@@ -237,6 +245,19 @@ pub struct Service {
     /// OpenAPI document of the service, relative to the spec root.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub openapi: Option<String>,
+}
+
+/// The document exchanges a registry receives through an exchange service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExchangeProtocol {
+    /// СЕВ ОВВ's `Header` envelope (standard 1207, version 1.5), one message a request.
+    Sev,
+}
+
+impl ExchangeProtocol {
+    /// The only operation an exchange service has: the method and path messages are posted to.
+    pub const OPERATION: (&'static str, &'static str) = ("POST", "/messages");
 }
 
 /// Where the data subject's identifier travels in a request (exactly one of the three).

@@ -55,8 +55,11 @@ pub struct System {
     pub trust_anchors: Vec<TrustAnchor>,
     /// Where the e-services portal runs and as which subsystem it calls services.
     pub portal: Placement,
-    /// Where the document registry runs and as which subsystem it calls services.
-    pub registry: Placement,
+    /// Where the document registry runs and as which subsystem it calls services: one
+    /// `registry` a node at most. A participant that keeps journals is served by the registry
+    /// on its own gateway node, or else by the first one.
+    #[schemars(extend("x-kdl" = "children", "x-kdl-node" = "registry"))]
+    pub registries: Vec<Placement>,
     /// The working-day calendar.
     #[serde(default)]
     pub calendar: Calendar,
@@ -68,6 +71,22 @@ pub struct System {
     /// it no e-service may ask for payment on the portal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payments: Option<Payments>,
+}
+
+impl System {
+    /// The registry serving `participant` (whose gateway node is `gateway`), given whether it
+    /// keeps journals: the one on its own node if it does and one runs there, else the first.
+    pub fn registry_serving(&self, gateway: &str, keeps_journals: bool) -> Option<&Placement> {
+        keeps_journals
+            .then(|| self.registry_on(gateway))
+            .flatten()
+            .or_else(|| self.registries.first())
+    }
+
+    /// The registry running on `node`, if one does.
+    pub fn registry_on(&self, node: &str) -> Option<&Placement> {
+        self.registries.iter().find(|r| r.node == node)
+    }
 }
 
 /// A payment provider the portal is a merchant of.

@@ -2,11 +2,17 @@
 //! posted through the gateway to the addressee's exchange service, and each one this node's
 //! exchange services received is handed, once, to the `Recipient` that handles it.
 
+pub mod receive;
+pub mod runner;
+
 use std::future::Future;
 use std::pin::Pin;
 
 use super::sev::Envelope;
 use crate::store::{ReceivedMessage, StoreError};
+
+pub use receive::SevReceiver;
+pub use runner::{Poster, exchange_service_of, hand_over, spawn};
 
 /// A boxed future that may cross threads.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

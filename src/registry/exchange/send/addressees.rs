@@ -1,14 +1,12 @@
 //! Who documents can be sent to: the spec's active participants that publish an exchange
-//! service, each as a party of the message with the system (subsystem) that provides it.
+//! service (`service … exchange="sev"`), each as a party of the message with the subsystem of
+//! the registry that provides it.
 
 use super::envelope::Party;
 use crate::compile::Compiled;
-use crate::spec::model::{Participant, Status};
+use crate::spec::model::{ExchangeProtocol, Participant, Status};
 
-/// The id of the service through which a participant's registry receives messages.
-pub const EXCHANGE_SERVICE: &str = "exchange";
-
-/// `participant` as a party of a message, when it is active and publishes its exchange
+/// `participant` as a party of a message, when it is active and publishes a СЕВ ОВВ exchange
 /// service with a subsystem that provides it.
 pub fn party_of(participant: &Participant) -> Option<Party<'_>> {
     if participant.status != Status::Active {
@@ -17,7 +15,7 @@ pub fn party_of(participant: &Participant) -> Option<Party<'_>> {
     let service = participant
         .services
         .iter()
-        .find(|s| s.id == EXCHANGE_SERVICE)?;
+        .find(|s| s.exchange == Some(ExchangeProtocol::Sev))?;
     let subsystem = participant.provider_subsystem(service)?;
     let title = participant
         .subsystems

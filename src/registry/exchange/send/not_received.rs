@@ -24,7 +24,8 @@ const EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 /// The most messages one look reads.
 const BATCH: i64 = 500;
 
-/// Marks each message whose 6 hours ran by `now`: the number marked.
+/// Marks each message of a participant this node's registry serves whose 6 hours ran by
+/// `now`: the number marked.
 pub async fn sweep(
     store: &Store,
     compiled: &Compiled,
@@ -45,7 +46,11 @@ pub async fn sweep(
                 ))
             })?,
         };
-        if since + not_received_after() > now {
+        let served_here = compiled
+            .spec
+            .registry_of(&row.participant)
+            .is_some_and(|r| r.node == compiled.node);
+        if !served_here || since + not_received_after() > now {
             continue;
         }
         let mut tx = store.begin().await?;
@@ -100,7 +105,7 @@ pub async fn sweep(
     Ok(marked)
 }
 
-/// The runner: a sweep every few seconds on the node where the registry runs, until `stopped`.
+/// The runner: a sweep every few seconds on a node where a registry runs, until `stopped`.
 pub fn spawn(
     current: Current,
     store: Store,
@@ -110,9 +115,11 @@ pub fn spawn(
     tokio::spawn(async move {
         let mut failing = false;
         while !*stopped.borrow() {
-            let here = current
-                .load_full()
-                .filter(|c| c.spec.system().is_none_or(|s| s.registry.node == c.node));
+            let here = current.load_full().filter(|c| {
+                c.spec
+                    .system()
+                    .is_some_and(|s| s.registry_on(&c.node).is_some())
+            });
             if let Some(compiled) = here {
                 match sweep(&store, &compiled, clock.now()).await {
                     Ok(_) => failing = false,

@@ -2,8 +2,9 @@
 //! and time), registered (the receiver's number and date), refused (date, time, ground, the
 //! registrar's name and phone), each in one transaction with the received message finished.
 //!
-//! A refusal names its registrar in the notice's `AckResult` texts, one line each:
-//! `Реєстратор: <name>` and `Телефон: <phone>`; every other line is the ground.
+//! A refusal by hand names its registrar in a line of the notice's `AckResult` texts,
+//! `Відхилив: <name>, тел. <phone>` (the receiver's `Registrar::line`); every other line is the
+//! ground. An automatic refusal names none.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -17,10 +18,10 @@ use crate::store::{
     CardChange, CardRow, ReceivedMessage, SentRow, Store, StoreError, TakenNotice, Tx, time_text,
 };
 
-/// The line of a refusal's results that names its registrar.
-pub const REGISTRAR_LINE: &str = "Реєстратор:";
-/// The line of a refusal's results that gives the registrar's phone.
-pub const PHONE_LINE: &str = "Телефон:";
+/// How the line of a refusal's results that names its registrar starts.
+pub const REGISTRAR_LINE: &str = "Відхилив:";
+/// What stands between the registrar's name and phone in that line.
+pub const PHONE_SEPARATOR: &str = ", тел. ";
 
 /// Applies notice `envelope` (received as `message`) to the message it names, and finishes
 /// `message`, in one transaction. A notice about no message this participant sent to its
@@ -141,10 +142,14 @@ fn refusal(ack: &Acknowledgement) -> (String, Option<String>, Option<String>) {
     let (mut ground, mut by, mut phone) = (Vec::new(), None, None);
     for line in ack.results.iter().flat_map(|r| r.errortext.lines()) {
         let line = line.trim();
-        if let Some(name) = line.strip_prefix(REGISTRAR_LINE) {
+        if let Some(registrar) = line.strip_prefix(REGISTRAR_LINE) {
+            let (name, number) = registrar
+                .rsplit_once(PHONE_SEPARATOR)
+                .map_or((registrar, None), |(n, p)| (n, Some(p)));
             by = Some(name.trim().to_string()).filter(|n| !n.is_empty());
-        } else if let Some(number) = line.strip_prefix(PHONE_LINE) {
-            phone = Some(number.trim().to_string()).filter(|n| !n.is_empty());
+            phone = number
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty());
         } else if !line.is_empty() {
             ground.push(line);
         }
@@ -355,7 +360,7 @@ mod tests {
             &registered,
             &ack(
                 AckType::Refused,
-                "Не за належністю\nРеєстратор: Ковальчук І. П.\nТелефон: +380 61 222 33 44",
+                "Не за належністю\nВідхилив: Ковальчук І. П., тел. +380 61 222 33 44",
             ),
             at(15),
         );
@@ -365,6 +370,17 @@ mod tests {
         assert_eq!(refused.refused_phone.as_deref(), Some("+380 61 222 33 44"));
         let twice = applied(&refused, &ack(AckType::Refused, "інша підстава"), at(16));
         assert_eq!(twice, refused, "the first refusal stands");
+    }
+
+    #[test]
+    fn a_registrar_without_a_phone_is_named_alone() {
+        let refused = applied(
+            &sent(),
+            &ack(AckType::Refused, "Не за належністю\nВідхилив: Лисенко Т."),
+            at(10),
+        );
+        assert_eq!(refused.refused_by.as_deref(), Some("Лисенко Т."));
+        assert_eq!(refused.refused_phone, None);
     }
 
     #[test]

@@ -108,8 +108,8 @@ pub fn shown(compiled: &Compiled, row: &SentRow) -> Value {
         "delivered_at": row.delivered_at.as_deref().map(|t| local(compiled, t)),
         "refused": row.refused_at.as_ref().map(|_| json!({
             "ground": row.refused_ground,
-            "by": row.refused_by.clone().unwrap_or_else(|| "не зазначено".into()),
-            "phone": row.refused_phone.clone().unwrap_or_else(|| "не зазначено".into()),
+            "by": row.refused_by,
+            "phone": row.refused_phone,
         })),
     })
 }
