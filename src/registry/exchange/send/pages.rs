@@ -286,8 +286,10 @@ pub struct JournalQuery {
     pub page: Option<i64>,
 }
 
-/// The journal's sections (п.26), by query value and name. The sections of received documents
-/// are R's (`Store::exchange_received_journal`); they are listed here when that part is in.
+/// The journal's sections (п.26), by query value and name.
+// Hook for the receiving side: add ("received", "Отримані"), ("registered", "Зареєстровані"),
+// ("refused", "Відхилені") here and, in `journal`, read them with
+// `Store::exchange_received_journal(participant, ReceivedSection::…, page)`.
 const SECTIONS: &[(&str, &str)] = &[("sent", "Надіслані")];
 
 /// `GET /registry/exchange`: the exchange journal of the official's participant.
