@@ -810,3 +810,104 @@ async fn registry_exchange_send_the_form_and_statuses_in_a_browser() {
         "the journal was not audited: {pages:?}"
     );
 }
+
+/// A decision the engine issued and sealed with `sealer`'s seal, registered in the council's
+/// outgoing journal as the engine writes such cards: its id.
+async fn sealed_decision(portal: &Portal, store: &Store, sealer: &str, seq: i64) -> String {
+    let now = Utc::now();
+    let id = format!("card-{}", Uuid::now_v7().simple());
+    let pdf = pdf_a();
+    let seal = crate::delivery::seal(&portal.city.root(), sealer, &pdf);
+    let card = CardRow {
+        status: "registered".into(),
+        period: Some("2026".into()),
+        seq: Some(seq),
+        reg_number: Some(format!("01-25/{seq}")),
+        reg_date: Some("2026-12-21".into()),
+        summary: "Рішення про надання матеріальної допомоги".into(),
+        signer: Some("Виконавчий комітет (автоматично)".into()),
+        source: "engine".into(),
+        ..CardRow::draft(
+            &id,
+            ("city-council", "council-outgoing", "outgoing"),
+            "decision",
+            "engine",
+            &now,
+        )
+    };
+    let mut tx = store.begin().await.unwrap();
+    let change = CardChange {
+        before: None,
+        after: &card,
+        actor: "engine",
+        on_behalf: None,
+        kind: "registered",
+        note: Value::Null,
+        at: now,
+    };
+    assert!(store.write_card(&mut tx, &change).await.unwrap());
+    for (role, name, media, content) in [
+        ("original", "рішення.pdf", "application/pdf", &pdf),
+        (
+            "signature",
+            "рішення.pdf.p7s",
+            "application/pkcs7-signature",
+            &seal,
+        ),
+    ] {
+        let file = hromada::store::NewCardFile {
+            role,
+            file_name: name,
+            media_type: media,
+            content,
+        };
+        store
+            .add_card_file(&mut tx, &id, &file, "engine", now)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_exchange_send_a_document_sealed_by_its_participant_goes_with_its_seal() {
+    let (portal, store) = start(&None).await;
+    let url = portal.store_url();
+    let bondar = portal.sign_in_official_to(&BONDAR, "/registry").await;
+
+    // Sealed by another participant's seal: not the council's, refused.
+    let foreign = sealed_decision(&portal, &store, "vodokanal", 700).await;
+    let page = send(&bondar, &foreign, &["teplomerezhi"], "information").await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    has(
+        &page,
+        "Файл «рішення.pdf»: файл не має підпису підписувача чи печатки установи",
+    );
+    assert!(queued(&url).await.is_empty());
+
+    let id = sealed_decision(&portal, &store, "city-council", 701).await;
+    let page = send(&bondar, &id, &["teplomerezhi"], "information").await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let (_, _, xml) = queued(&url).await.remove(0);
+    valid_against_schema(&xml);
+    let envelope = sev::read(&xml).unwrap();
+    let Body::Document(document) = &envelope.body else {
+        panic!("not a document");
+    };
+    assert_eq!(document.purpose, Purpose::Information);
+    assert!(
+        document.tasks.is_empty(),
+        "no tasks when sent for information"
+    );
+    let file = &document.files[0];
+    let signature = document.signatures_of(&file.idnumber).next().unwrap();
+    let seal_cert = std::fs::read(portal.city.root().join("pki/seals/city-council.crt")).unwrap();
+    let pem = openssl::x509::X509::from_pem(&seal_cert).unwrap();
+    assert_eq!(
+        signature.certificate.as_deref(),
+        Some(pem.to_der().unwrap().as_slice()),
+        "the seal's certificate travels beside it"
+    );
+    assert!(cms_verifies(&portal, &signature.sign_data, &file.content));
+}
