@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::header::CONTENT_TYPE;
@@ -47,13 +48,15 @@ pub enum NotReceived {
     Failed(String),
 }
 
-/// Hands `call`'s body to `receiver` and answers as a provider's system would: 200 with
-/// `{"msg_id", "received_at"}`, or 400 with the problem for a body that is no message.
+/// Hands `call`'s body to `receiver` and answers as a provider's system would, within
+/// `timeout`: 200 with `{"msg_id", "received_at"}`, or 400 with the problem for a body that is
+/// no message.
 pub async fn receive(
     receiver: Option<&dyn ExchangeReceiver>,
     provider: &str,
     consumer: &str,
     call: &Call,
+    timeout: Duration,
 ) -> Result<Upstream, GatewayError> {
     let failed = |kind: ErrorKind, message: String| {
         GatewayError::new(kind, message, call.message_id.clone())
@@ -68,7 +71,15 @@ pub async fn receive(
         ));
     };
     let sender = consumer.split('/').next().unwrap_or(consumer);
-    match receiver.receive(provider, sender, &call.body).await {
+    let received = tokio::time::timeout(timeout, receiver.receive(provider, sender, &call.body))
+        .await
+        .unwrap_or_else(|_| {
+            Err(NotReceived::Failed(format!(
+                "storing it took longer than {}",
+                humantime::format_duration(timeout)
+            )))
+        });
+    match received {
         Ok(receipt) => Ok(json(
             StatusCode::OK,
             serde_json::json!({

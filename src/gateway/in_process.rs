@@ -1,5 +1,5 @@
 //! Calls the appliance makes as one of its own subsystems (the case engine's registry calls, as
-//! `system.portal`), in-process through the same path as `/r1/…`: the request is built and parsed as any
+//! `system.portal`; the registries' posts of СЕВ ОВВ messages, as a `system.registry`), in-process through the same path as `/r1/…`: the request is built and parsed as any
 //! other, routed (agreement check, rate limit, upstream or peer node, projection) and logged with
 //! its data-subject record before its answer is used. Only `systems::authenticate` is skipped:
 //! the appliance is that subsystem, so no connection is crossed.

@@ -79,7 +79,8 @@ pub async fn provide(
         }
         None => {
             let receiver = gateway.exchange.as_deref();
-            exchange_service::receive(receiver, &participant.id, consumer, call).await
+            let timeout = gateway.limits.upstream_timeout;
+            exchange_service::receive(receiver, &participant.id, consumer, call, timeout).await
         }
     };
     trace.response_in = Some(Utc::now());

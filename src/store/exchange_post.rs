@@ -49,6 +49,7 @@ const FINISH_IN: &str = "UPDATE exchange_post_in SET finished_at = $2, last_erro
 const RETRY_IN: &str = "UPDATE exchange_post_in SET attempts = attempts + 1, \
      next_attempt_at = $3, last_error = $4, leased_by = NULL, lease_until = NULL \
      WHERE id = $1 AND leased_by = $2 AND finished_at IS NULL";
+const UNPOSTED: &str = "SELECT COUNT(*) FROM exchange_post_out WHERE posted_at IS NULL";
 const UNFINISHED: &str = "SELECT COUNT(*) FROM exchange_post_in WHERE finished_at IS NULL";
 const IN_STATUS: &str = "SELECT attempts, last_error, finished_at FROM exchange_post_in \
      WHERE id = $1";
@@ -83,7 +84,8 @@ impl MessageKind {
 /// A message to post to another participant's exchange service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingMessage {
-    /// The envelope's `msg_id`: one message, however often it is posted.
+    /// The envelope's `msg_id` as `Uuid::to_string` writes it (the receiver's receipt names it
+    /// so, and the poster checks it): one message, however often it is posted.
     pub msg_id: String,
     /// Our participant, whose registry subsystem posts it.
     pub from: String,
@@ -447,6 +449,12 @@ impl Store {
     ) -> Result<Option<HandlingStatus>, StoreError> {
         on_pool!(&self.pool, pool => sqlx::query_as(IN_STATUS).bind(id).fetch_optional(pool).await)
             .map_err(|e| self.failed("read a received exchange message from", e))
+    }
+
+    /// How many queued messages wait to be posted.
+    pub async fn unposted_exchange_messages(&self) -> Result<i64, StoreError> {
+        on_pool!(&self.pool, pool => sqlx::query_scalar(UNPOSTED).fetch_one(pool).await)
+            .map_err(|e| self.failed("count the queued exchange messages in", e))
     }
 
     /// How many received messages wait to be handled.

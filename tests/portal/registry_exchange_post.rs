@@ -71,6 +71,22 @@ async fn wait_posted(data: &Path, msg_id: &str, node: &Appliance) {
     store.close().await;
 }
 
+/// Waits until the node's `/metrics` show `line`.
+fn wait_metric(node: &Appliance, line: &str) {
+    let start = Instant::now();
+    loop {
+        let (status, body) = node.get("/metrics");
+        if status == 200 && body.lines().any(|l| l == line) {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no `{line}` in:\n{body}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// The exchanges of node `node`'s message log whose `X-Road-Issue` is `msg_id`.
 async fn logged(data: &Path, node: &str, msg_id: &str) -> Vec<Exchange> {
     let store = store_of(data).await;
@@ -156,6 +172,8 @@ async fn exchange_post_a_queued_message_crosses_both_gateways_and_is_stored_once
     // No recipient is wired yet: the message waits, kept, and the log says so.
     assert_eq!(there.unfinished_received_messages().await.unwrap(), 1);
     there.close().await;
+    wait_metric(&vodokanal, "hromada_registry_exchange_unhandled 1");
+    wait_metric(&core, "hromada_registry_exchange_unposted 0");
 
     // Logged on both nodes, as the council's registry calling the utility's exchange service.
     for (data, node, side) in [
@@ -365,4 +383,132 @@ async fn exchange_post_an_official_works_in_the_registry_of_their_own_participan
     assert_eq!(card.status, 404, "{}", card.body);
     // The office itself is the portal's, and stays where it is.
     assert_eq!(lysenko.get("/office").await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exchange_post_a_message_waits_for_an_unreachable_addressee_and_is_posted_once_it_is_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = Federation::new(dir.path()).await;
+    let (core_data, vodokanal_data) = (dir.path().join("core"), dir.path().join("vodokanal"));
+    let core = start(&fed, &core_data, "gw-core", &[]);
+
+    let (msg_id, xml) = message("ds03-approval.xml");
+    queue(
+        &core_data,
+        "council",
+        "vodokanal",
+        MessageKind::Document,
+        &msg_id,
+        &xml,
+    )
+    .await;
+    let store = store_of(&core_data).await;
+    let start_at = Instant::now();
+    let failed = loop {
+        let status = store.exchange_post_status(&msg_id).await.unwrap().unwrap();
+        if status.attempts > 0 {
+            break status;
+        }
+        assert!(
+            start_at.elapsed() < Duration::from_secs(30),
+            "{status:?}\n{}",
+            core.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(failed.posted_at, None);
+    let error = failed.last_error.clone().unwrap();
+    assert!(!error.is_empty() && !error.contains("<"), "{error}");
+    assert!(failed.next_attempt_at > failed.queued_at, "{failed:?}");
+    assert!(
+        core.log_shows(&format!("cannot post the exchange message {msg_id}")),
+        "{}",
+        core.log()
+    );
+
+    let vodokanal = start(&fed, &vodokanal_data, "gw-vodokanal", &[]);
+    wait_posted(&core_data, &msg_id, &core).await;
+    let posted = store.exchange_post_status(&msg_id).await.unwrap().unwrap();
+    assert!(
+        posted.attempts >= 2 && posted.last_error.is_none(),
+        "{posted:?}"
+    );
+    store.close().await;
+    let there = store_of(&vodokanal_data).await;
+    let stored = there
+        .received_exchange_message_by("vodokanal", "council", &msg_id)
+        .await
+        .unwrap();
+    assert_eq!(stored.map(|m| m.xml), Some(xml));
+    assert_eq!(there.unfinished_received_messages().await.unwrap(), 1);
+    there.close().await;
+
+    assert!(core.stop().success());
+    assert!(vodokanal.stop().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exchange_post_an_official_signs_in_to_the_registry_on_their_participant_s_own_node() {
+    use crate::common::city::City;
+    use crate::common::oidc::{Client, Provider};
+    use crate::portal::{CLIENT_ID, LYSENKO, Portal, accounts};
+
+    const SECRET: &str = "registry-node-client-secret-2b7d";
+    let city = City::new().await;
+    let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = reserved.local_addr().unwrap().port();
+    let secret = city.root().join("dev-keys/sign-in/client-secret");
+    std::fs::create_dir_all(secret.parent().unwrap()).unwrap();
+    std::fs::write(&secret, SECRET).unwrap();
+    city.edit(
+        "spec/system.kdl",
+        r#"issuer "https://id.gov.ua""#,
+        &format!(r#"issuer "http://127.0.0.1:{port}""#),
+    );
+    // The water utility runs its own registry, and the registrar works for the utility.
+    city.edit(
+        "spec/system.kdl",
+        "    registry node=\"gw-core\" subsystem=\"city-council/registry\"\n",
+        "    registry node=\"gw-core\" subsystem=\"city-council/registry\"\n    registry node=\"gw-vodokanal\" subsystem=\"vodokanal/billing\"\n",
+    );
+    city.edit(
+        "spec/registry/officials.kdl",
+        "    unit \"city-council/general\"\n    roles \"records-clerk\"",
+        "    unit \"vodokanal/abonent\"\n    roles \"records-clerk\"",
+    );
+    let node = city.start_vodokanal(&city.dir.path().join("vodokanal"));
+    drop(reserved);
+    let provider = Provider::start(
+        port,
+        &accounts(),
+        &[Client {
+            id: CLIENT_ID.into(),
+            secret: SECRET.into(),
+            redirect_uris: vec![format!("{}/sign-in/callback", node.url)],
+        }],
+    );
+    let portal = Portal {
+        city,
+        app: node,
+        provider,
+    };
+
+    // The office's sign-in runs on the registry's node as on the portal's.
+    let lysenko = portal.sign_in_official_to(&LYSENKO, "/registry").await;
+    let home = lysenko.get("/registry").await;
+    assert_eq!(home.status, 200, "{}\n{}", home.body, portal.app.log());
+    let new_card = lysenko.get("/registry/cards/new").await;
+    assert_eq!(new_card.status, 200, "{}", new_card.body);
+    assert!(
+        new_card
+            .body
+            .contains("Журнал реєстрації довідок абонентського відділу"),
+        "the utility's journals are offered: {}",
+        new_card.body
+    );
+    assert!(
+        !new_card.body.contains("виконавчого комітету"),
+        "{}",
+        new_card.body
+    );
 }

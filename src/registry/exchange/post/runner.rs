@@ -51,6 +51,7 @@ pub fn spawn(poster: Poster, mut stopped: watch::Receiver<bool>) -> JoinHandle<(
                 && registry_runs_here(&compiled)
             {
                 poster.post_due(&compiled).await;
+                poster.count_waiting().await;
                 match &poster.recipient {
                     Some(recipient) => {
                         hand_over(&poster.store, &poster.holder, recipient.as_ref()).await;
@@ -284,6 +285,16 @@ impl Poster {
             .and_then(|v| v.as_str())
             .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
             .map_or_else(Utc::now, |t| t.with_timezone(&Utc)))
+    }
+
+    /// Sets the gauges of what waits: messages to post, and received ones to handle.
+    async fn count_waiting(&self) {
+        if let Ok(unposted) = self.store.unposted_exchange_messages().await {
+            metrics::gauge!("hromada_registry_exchange_unposted").set(unposted as f64);
+        }
+        if let Ok(unhandled) = self.store.unfinished_received_messages().await {
+            metrics::gauge!("hromada_registry_exchange_unhandled").set(unhandled as f64);
+        }
     }
 
     /// Says once that received messages wait with no recipient to handle them; whether it did.
