@@ -46,7 +46,11 @@ pub async fn section(
 ) -> Result<Value, StoreError> {
     let rows = portal.store.exchange_sent_of_card(&card.id).await?;
     let shown_rows: Vec<Value> = rows.iter().map(|r| shown(compiled, r)).collect();
-    let form = (may_send(compiled, official, card) && sendable(card).is_ok()).then(|| {
+    let choices = addressees::all(compiled);
+    let open = may_send(compiled, official, card)
+        && sendable(card).is_ok()
+        && choices.iter().any(|p| p.participant.id != card.participant);
+    let form = open.then(|| {
         let named: Vec<String> = serde_json::from_str::<Vec<String>>(&card.addressees)
             .unwrap_or_default()
             .iter()
@@ -57,8 +61,8 @@ pub async fn section(
             .filter(|r| r.status != "refused")
             .map(|r| r.addressee.as_str())
             .collect();
-        let choices: Vec<Value> = addressees::all(compiled)
-            .into_iter()
+        let choices: Vec<Value> = choices
+            .iter()
             .filter(|p| p.participant.id != card.participant)
             .map(|p| {
                 let id = &p.participant.id;
