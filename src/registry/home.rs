@@ -67,6 +67,13 @@ const FUNCTIONS: &[(Permission, &str, &str, &str)] = &[
         "Обсяг документообігу і стан виконання у відкритих форматах.",
     ),
     (
+        Permission::DocumentsExchange,
+        "/registry/exchange",
+        "Журнал обміну документами",
+        "Документи, надіслані іншим учасникам, і стан кожного: доставлено, зареєстровано, \
+         відхилено.",
+    ),
+    (
         Permission::DocumentsArchive,
         "/registry/archive",
         "Архів",

@@ -69,6 +69,11 @@ pub fn change(kind: &str) -> &str {
         "destroyed" => "Знищено за актом",
         "file-added" => "Додано файл",
         "signed" => "Підписано",
+        "sent" => "Надіслано іншому учаснику",
+        "exchange-delivered" => "Доставлено адресату",
+        "exchange-registered" => "Зареєстровано адресатом",
+        "exchange-refused" => "Відхилено адресатом",
+        "exchange-not-received" => "Не отримано адресатом (п.24)",
         other => other,
     }
 }

@@ -121,6 +121,7 @@ where
         .route("/registry/journals", get(cards::journals::list))
         .route("/registry/journals/{id}", get(cards::journals::journal))
         .merge(exchange::receive::pages::routes())
+        .merge(exchange::send::routes())
 }
 
 /// Lets a request through to the registry only on a node a `system { registry node=… }` names,

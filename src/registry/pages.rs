@@ -88,4 +88,12 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "registry/journal.html",
         include_str!("../../templates/registry/journal.html"),
     ),
+    (
+        "registry/card_sending.html",
+        include_str!("../../templates/registry/card_sending.html"),
+    ),
+    (
+        "registry/exchange.html",
+        include_str!("../../templates/registry/exchange.html"),
+    ),
 ];

@@ -383,13 +383,23 @@ pub async fn run(options: Options) -> Result<(), String> {
         stopped.clone(),
     ));
     let indexer = crate::registry::search::indexer::spawn(store.clone(), stopped.clone());
+    let not_received = crate::registry::exchange::send::not_received::spawn(
+        shared.current.clone(),
+        store.clone(),
+        state.portal.engine.clock().clone(),
+        stopped.clone(),
+    );
     let exchange_post = crate::registry::exchange::post::spawn(
         crate::registry::exchange::post::Poster {
             current: shared.current.clone(),
             store: store.clone(),
             gateway: state.portal.registries.clone(),
             holder: uuid::Uuid::now_v7().to_string(),
-            recipient: exchange_recipient(),
+            recipient: Some(exchange_recipient(
+                &store,
+                &shared.current,
+                options.clamd.as_ref(),
+            )),
         },
         stopped.clone(),
     );
@@ -426,6 +436,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     let _ = deliveries.await;
     let _ = notices.await;
     let _ = indexer.await;
+    let _ = not_received.await;
     let _ = exchange_post.await;
     let served = server.await.map_err(|e| e.to_string()).and_then(|r| r);
     // The records written since the last checkpoint are signed before the node stops.
@@ -436,10 +447,20 @@ pub async fn run(options: Options) -> Result<(), String> {
 }
 
 /// What handles the messages other participants' registries send this node's: the registry's
-/// receiving of documents and its sending side's notices, once they are built; until then the
-/// received messages are kept, unhandled, and the log says so once.
-fn exchange_recipient() -> Option<Arc<dyn crate::registry::exchange::post::Recipient>> {
-    None
+/// receiving of documents (scanned by `clamd`, when given) and its sending side's notices.
+fn exchange_recipient(
+    store: &Store,
+    current: &crate::compile::current::Current,
+    clamd: Option<&crate::registry::exchange::scan::ScannerAddress>,
+) -> Arc<dyn crate::registry::exchange::post::Recipient> {
+    use crate::registry::exchange::{receive::Receiver, recipient::Exchange, scan::Scanner};
+    Arc::new(Exchange {
+        receiver: Receiver {
+            store: store.clone(),
+            current: current.clone(),
+            scanner: clamd.cloned().map(Scanner::new),
+        },
+    })
 }
 
 /// The API token in `path`: its text without surrounding whitespace, never empty.

@@ -22,6 +22,7 @@ mod documents;
 mod drafts;
 mod exchange_post;
 mod exchange_received;
+mod exchange_sent;
 mod feedback;
 mod health;
 mod inbox;
@@ -77,6 +78,7 @@ pub use exchange_post::{
 pub use exchange_received::{
     NewReceivedFile, RECEIVED_PAGE, ReceivedFileRow, ReceivedRow, ReceivedSection,
 };
+pub use exchange_sent::{SENT_PAGE, SentRow, TakenNotice};
 pub use feedback::{FeedbackRow, NewFeedback, NewRating, RatingRow, month_of};
 pub use health::{Availability, HealthResult, ServiceHealth};
 pub use inbox::{Due, InboxPage, InboxQuery, InboxRow};

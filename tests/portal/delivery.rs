@@ -181,7 +181,7 @@ async fn taken(portal: &Portal, zbut: &Zbut, n: usize) -> Vec<Value> {
 }
 
 /// A detached CMS seal (DER) over `content` with `participant`'s development seal key.
-fn seal(root: &Path, participant: &str, content: &[u8]) -> Vec<u8> {
+pub(crate) fn seal(root: &Path, participant: &str, content: &[u8]) -> Vec<u8> {
     sign_with(
         content,
         &root.join(format!("pki/seals/{participant}.crt")),

@@ -32,6 +32,8 @@ mod registry_cards;
 mod registry_exchange_post;
 mod registry_exchange_post_store;
 mod registry_exchange_receive;
+mod registry_exchange_send;
+mod registry_exchange_sent_store;
 mod registry_history;
 mod registry_home;
 mod registry_reports;

@@ -50,7 +50,13 @@ impl Portal {
 
     /// As [`start`](Self::start), with more `serve` arguments.
     pub async fn start_with(extra: &[&str]) -> Portal {
+        Portal::start_prepared(extra, |_| {}).await
+    }
+
+    /// As [`start_with`](Self::start_with), with the city's tree changed by `prepare` first.
+    pub async fn start_prepared(extra: &[&str], prepare: impl FnOnce(&City)) -> Portal {
         let city = City::new().await;
+        prepare(&city);
         // Held until the provider starts, so that the appliance's own listeners (chosen
         // meanwhile) cannot take the provider's port.
         let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -370,7 +370,7 @@ async fn registry_cards_a_memo_is_drafted_completed_and_registered_under_the_jou
 /// A certificate for `rnokpp` issued by the city's development CA (the trust anchor), or, with
 /// `forged`, a self-signed one naming the same person; and `content` signed with it (detached
 /// CMS, DER).
-fn official_signature(portal: &Portal, rnokpp: &str, forged: bool, content: &[u8]) -> Vec<u8> {
+pub fn official_signature(portal: &Portal, rnokpp: &str, forged: bool, content: &[u8]) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).display().to_string();
     let run = |args: &[&str]| {
@@ -460,7 +460,7 @@ fn official_signature(portal: &Portal, rnokpp: &str, forged: bool, content: &[u8
     std::fs::read(output).unwrap()
 }
 
-async fn upload_signature(browser: &Browser, id: &str, signature: Vec<u8>) -> Page {
+pub async fn upload_signature(browser: &Browser, id: &str, signature: Vec<u8>) -> Page {
     let page = browser.get(&format!("/registry/cards/{id}/sign")).await;
     assert_eq!(page.status, 200, "{}", page.body);
     let version = version_on(&page);

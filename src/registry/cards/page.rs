@@ -14,6 +14,7 @@ use crate::portal::PortalState;
 use crate::portal::office::official::Official;
 use crate::portal::office::users::{starting, unavailable};
 use crate::registry::access::READER_PERMISSIONS;
+use crate::registry::exchange::send::pages::{Posted, section};
 use crate::spec::model::{self, Permission};
 
 /// Names of a card's statuses.
@@ -75,7 +76,24 @@ pub async fn render(
     problems: &[Problem],
     status: StatusCode,
 ) -> Response {
+    render_with(portal, compiled, official, opened, problems, None, status).await
+}
+
+/// As [`render`], with the send form shown again as `posted` (with why it was refused).
+pub async fn render_with(
+    portal: &PortalState,
+    compiled: &Compiled,
+    official: &Official,
+    opened: &Opened,
+    problems: &[Problem],
+    posted: Option<&Posted>,
+    status: StatusCode,
+) -> Response {
     let card = &opened.card;
+    let sending = match section(portal, compiled, official, card, posted).await {
+        Ok(sending) => sending,
+        Err(e) => return unavailable(portal, &official.chrome(compiled), &e.to_string()),
+    };
     let files = match portal.store.card_files(&card.id).await {
         Ok(files) => files,
         Err(e) => return unavailable(portal, &official.chrome(compiled), &e.to_string()),
@@ -128,6 +146,7 @@ pub async fn render(
             "may_change": register,
             "may_read_more": reader,
             "errors": errors,
+            "sending": sending,
         }),
     )
 }

@@ -53,7 +53,7 @@ fn refusal_words(refusal: &Refusal, signer: &str) -> String {
 }
 
 /// The official card names as signer, when they are an official of its participant.
-fn signer_of<'c>(compiled: &'c Compiled, card: &CardRow) -> Option<&'c model::Official> {
+pub fn signer_of<'c>(compiled: &'c Compiled, card: &CardRow) -> Option<&'c model::Official> {
     let id = card.signer.as_deref()?;
     model::by_id(&compiled.spec.officials, id)
         .filter(|o| o.unit.split('/').next() == Some(card.participant.as_str()))

@@ -5,5 +5,7 @@
 
 pub mod post;
 pub mod receive;
+pub mod recipient;
 pub mod scan;
+pub mod send;
 pub mod sev;

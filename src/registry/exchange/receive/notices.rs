@@ -3,6 +3,7 @@
 //! registered, refused (ack 4, the ground first) — each written with `Envelope::acknowledging`
 //! and queued for the sender in the caller's transaction.
 
+use crate::registry::exchange::send::notices::{PHONE_SEPARATOR, REGISTRAR_LINE};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -92,8 +93,8 @@ impl Registrar {
     /// The notice's line naming them.
     pub fn line(&self) -> String {
         match &self.phone {
-            Some(phone) => format!("Відхилив: {}, тел. {phone}", self.name),
-            None => format!("Відхилив: {}", self.name),
+            Some(phone) => format!("{REGISTRAR_LINE} {}{PHONE_SEPARATOR}{phone}", self.name),
+            None => format!("{REGISTRAR_LINE} {}", self.name),
         }
     }
 }
