@@ -20,7 +20,29 @@ pub async fn tell(
     tx: &mut Tx,
     compiled: &Compiled,
     to: &[Recipient<'_>],
+    what: (&str, &str, &str),
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tell_linking(
+        store,
+        tx,
+        compiled,
+        to,
+        what,
+        "Мої доручення: /registry/tasks",
+        at,
+    )
+    .await
+}
+
+/// As [`tell`], the mail ending with `link` (a line naming the page to open).
+pub async fn tell_linking(
+    store: &Store,
+    tx: &mut Tx,
+    compiled: &Compiled,
+    to: &[Recipient<'_>],
     (cause, subject, message): (&str, &str, &str),
+    link: &str,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     for r in to {
@@ -49,7 +71,7 @@ pub async fn tell(
                         key,
                         to,
                         subject: subject.to_string(),
-                        body: format!("{message}\n\nМої доручення: /registry/tasks"),
+                        body: format!("{message}\n\n{link}"),
                         case_id: Some(r.case_id.to_string()),
                     },
                 )

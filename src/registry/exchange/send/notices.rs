@@ -13,7 +13,7 @@ use super::status::{self, Words};
 use crate::compile::Compiled;
 use crate::registry::cards::editable;
 use crate::registry::exchange::sev::{AckType, Acknowledgement, Envelope};
-use crate::registry::resolutions::notices::{Recipient, tell};
+use crate::registry::resolutions::notices::{Recipient, tell_linking};
 use crate::store::{
     CardChange, CardRow, ReceivedMessage, SentRow, Store, StoreError, TakenNotice, Tx, time_text,
 };
@@ -281,12 +281,14 @@ pub async fn tell_sender(
         })
         .collect();
     let cause = format!("exchange/{}/{}", row.msg_id, row.status);
-    tell(
+    let link = format!("Картка документа: /registry/cards/{}#sending", row.card_id);
+    tell_linking(
         store,
         tx,
         compiled,
         &to,
         (&cause, "Надсилання документа", message),
+        &link,
         at,
     )
     .await
