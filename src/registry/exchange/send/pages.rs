@@ -4,7 +4,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -290,11 +290,31 @@ pub struct JournalQuery {
     pub page: Option<i64>,
 }
 
-/// The journal's sections (п.26), by query value and name.
-// Hook for the receiving side: add ("received", "Отримані"), ("registered", "Зареєстровані"),
-// ("refused", "Відхилені") here and, in `journal`, read them with
-// `Store::exchange_received_journal(participant, ReceivedSection::…, page)`.
-const SECTIONS: &[(&str, &str)] = &[("sent", "Надіслані")];
+/// The journal's sections (п.26), by query value, name and page: the sent ones here, the
+/// received ones on the receiving side's pages (`receive::pages`).
+const SECTIONS: &[(&str, &str, &str)] = &[
+    ("sent", "Надіслані", "/registry/exchange?section=sent"),
+    (
+        "waiting",
+        "Чекають на реєстратора",
+        "/registry/exchange/received?section=waiting",
+    ),
+    (
+        "received",
+        "Отримані",
+        "/registry/exchange/received?section=received",
+    ),
+    (
+        "registered",
+        "Зареєстровані",
+        "/registry/exchange/received?section=registered",
+    ),
+    (
+        "refused",
+        "Відхилені",
+        "/registry/exchange/received?section=refused",
+    ),
+];
 
 /// `GET /registry/exchange`: the exchange journal of the official's participant.
 pub async fn journal(
@@ -314,7 +334,7 @@ pub async fn journal(
     }
     let chrome = official.chrome(&compiled);
     let section = query.section.as_deref().unwrap_or("sent");
-    let Some((section, title)) = SECTIONS.iter().find(|(s, _)| *s == section) else {
+    let Some((section, title, href)) = SECTIONS.iter().find(|(s, _, _)| *s == section) else {
         return portal.pages.problem(
             StatusCode::NOT_FOUND,
             &chrome,
@@ -322,6 +342,9 @@ pub async fn journal(
             "У журналі обміну є розділи: надіслані, отримані, зареєстровані і відхилені.",
         );
     };
+    if *section != "sent" {
+        return axum::response::Redirect::to(href).into_response();
+    }
     let page = query.page.unwrap_or(1).max(1);
     let (rows, total) = match portal
         .store
@@ -362,7 +385,7 @@ pub async fn journal(
         json!({
             "section": section,
             "title": title,
-            "sections": SECTIONS.iter().map(|(s, t)| json!({"id": s, "title": t}))
+            "sections": SECTIONS.iter().map(|(s, t, h)| json!({"id": s, "title": t, "href": h}))
                 .collect::<Vec<_>>(),
             "rows": shown_rows,
             "total": total,
