@@ -6,8 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use hromada::registry::exchange::sev::{self, AckType, Body, Envelope};
-use hromada::store::{MessageKind, OutgoingMessage, ReceivedRow, SentRow, Store};
+use hromada::registry::exchange::receive::grounds::Ground;
+use hromada::registry::exchange::sev::{
+    self, AckType, Acknowledgement, Body, Document, Envelope, RegNumber,
+};
+use hromada::store::{MessageKind, OutgoingMessage, ReceivedRow, ReceivedSection, SentRow, Store};
 
 use crate::common::appliance::Appliance;
 use crate::common::clamd;
@@ -576,4 +579,225 @@ async fn queue_by_hand(nodes: &Nodes, card: &str, envelope: &Envelope) {
         .unwrap();
     tx.commit().await.unwrap();
     store.close().await;
+}
+
+/// The card's document message as gw-core queued it.
+async fn queued_envelope(nodes: &Nodes, msg_id: &str) -> Envelope {
+    messages(&nodes.data("core"))
+        .await
+        .into_iter()
+        .find(|(m, _)| m == msg_id)
+        .map(|(_, xml)| sev::read(&xml).unwrap())
+        .unwrap_or_else(|| panic!("{msg_id} is not queued on gw-core"))
+}
+
+fn document_mut(envelope: &mut Envelope) -> &mut Document {
+    match &mut envelope.body {
+        Body::Document(d) => d,
+        Body::Acknowledgement(_) => unreachable!("a letter carries a document"),
+    }
+}
+
+/// `template` made card `card`'s message under a new id: its number and date, its own file.
+async fn made_for(nodes: &Nodes, template: &Envelope, card: &str) -> Envelope {
+    let store = nodes.store("core").await;
+    let row = store.card(card).await.unwrap().unwrap();
+    store.close().await;
+    let mut envelope = template.clone();
+    envelope.msg_id = uuid::Uuid::now_v7();
+    let number = RegNumber {
+        number: row.reg_number.unwrap(),
+        date: chrono::NaiveDate::parse_from_str(row.reg_date.as_deref().unwrap(), "%Y-%m-%d")
+            .unwrap(),
+    };
+    let document = document_mut(&mut envelope);
+    document.idnumber = card.into();
+    document.reg_number = number.clone();
+    for author in &mut document.authors {
+        author.out_number = Some(number.clone());
+    }
+    envelope
+}
+
+/// The refusal notice about `msg_id` that reached gw-core: valid against the schema, once.
+async fn refusal_at_core(nodes: &Nodes, msg_id: &str) -> Acknowledgement {
+    let about: uuid::Uuid = msg_id.parse().unwrap();
+    let mut acks: Vec<Acknowledgement> = Vec::new();
+    for (id, xml) in messages(&nodes.data("core")).await {
+        let envelope = sev::read(&xml).unwrap();
+        if let Some(ack) = envelope.body.acknowledgement()
+            && ack.msg_id == about
+        {
+            valid_against_schema(&format!("notice {id}"), &xml);
+            acks.push(ack.clone());
+        }
+    }
+    assert_eq!(acks.len(), 1, "one notice about {msg_id}: {acks:?}");
+    acks.remove(0)
+}
+
+/// Document `msg_id` of card `card` was refused on gw-vodokanal on `ground` and not registered,
+/// its refusal (ack_type 4 with the ground) reached gw-core and the card shows it.
+async fn refused_on(
+    nodes: &Nodes,
+    shevchenko: &Browser,
+    melnyk: &Browser,
+    card: &str,
+    msg_id: &str,
+    ground: Ground,
+) {
+    let row = received_there(nodes, msg_id).await;
+    assert_eq!(row.status, "refused", "{ground:?}: {row:?}");
+    assert_eq!(row.ground_code, Some(ground.code()), "{row:?}");
+    assert_eq!(row.refused_by.as_deref(), Some("system"));
+    assert_eq!(
+        (row.card_id, row.reg_number),
+        (None, None),
+        "not registered"
+    );
+    let there = nodes.store("vodokanal").await;
+    let refused = there
+        .exchange_received_journal("vodokanal", ReceivedSection::Refused, 0)
+        .await
+        .unwrap();
+    assert!(refused.iter().any(|r| r.id == row.id), "{ground:?}");
+    let registered = there
+        .exchange_received_journal("vodokanal", ReceivedSection::Registered, 0)
+        .await
+        .unwrap();
+    assert!(registered.iter().all(|r| r.id != row.id));
+    there.close().await;
+    let section = melnyk
+        .get("/registry/exchange/received?section=refused")
+        .await;
+    has(&section, &row.out_number);
+
+    let sent = sent_status(nodes, card, msg_id, "refused").await;
+    let said = sent.refused_ground.clone().unwrap_or_default();
+    assert!(said.starts_with(ground.text()), "{ground:?}: {sent:?}");
+    let ack = refusal_at_core(nodes, msg_id).await;
+    assert_eq!(ack.ack_type, AckType::Refused);
+    assert_eq!(ack.results[0].errorcode, ground.code());
+    let page = shevchenko.get(&format!("/registry/cards/{card}")).await;
+    has(&page, "Відхилено ");
+    has(&page, ground.text());
+}
+
+/// Each of 002 §3.4's grounds over the two nodes: the sending side's own checks would stop
+/// these documents, so each is made by hand from a real message and queued on gw-core as the
+/// sending side queues one, crossing both gateways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_exchange_federation_each_automatic_ground_refuses_and_tells_the_sender() {
+    let nodes = Nodes::start().await;
+    let keys = tempfile::tempdir().unwrap();
+    let dir = |name: &str| {
+        let d = keys.path().join(name);
+        std::fs::create_dir(&d).unwrap();
+        d
+    };
+    let who = signer(&nodes.fed, &dir("author"), SHEVCHENKO.account.rnokpp, false);
+    let stranger = signer(
+        &nodes.fed,
+        &dir("stranger"),
+        SHEVCHENKO.account.rnokpp,
+        true,
+    );
+    let other = signer(&nodes.fed, &dir("other"), "3098765432", false);
+    let shevchenko = nodes.shevchenko().await;
+    let melnyk = nodes.melnyk().await;
+    let pdf = pdf_a();
+    let first = registered_letter(&nodes, &shevchenko, &who, "Про зразок", &pdf).await;
+    let first_msg = send(&nodes, &shevchenko, &first).await;
+    let template = queued_envelope(&nodes, &first_msg).await;
+
+    let mut infected = pdf.clone();
+    infected.extend_from_slice(clamd::MARKER);
+    type Tweak = Box<dyn Fn(&mut Envelope)>;
+    let resigned = |content: Vec<u8>, by: &(PathBuf, PathBuf)| -> Tweak {
+        let signature = sign(&content, by);
+        Box::new(move |e: &mut Envelope| {
+            let d = document_mut(e);
+            d.files[0].content = content.clone();
+            d.signatures[0].sign_data = signature.clone();
+        })
+    };
+    let program = b"MZ\x90\x00\x03\x00\x00\x00 not a document".to_vec();
+    let as_program = resigned(program, &who);
+    let cases: Vec<(&str, Ground, Tweak)> = vec![
+        (
+            "not addressed to the utility",
+            Ground::NotAddressed,
+            Box::new(|e: &mut Envelope| e.to_org_id = "26341023".into()),
+        ),
+        ("infected", Ground::Infected, resigned(infected, &who)),
+        (
+            "changed after signing",
+            Ground::Integrity,
+            Box::new(|e: &mut Envelope| document_mut(e).files[0].content[20] ^= 0x01),
+        ),
+        (
+            "signed under an untrusted CA",
+            Ground::Signature,
+            resigned(pdf.clone(), &stranger),
+        ),
+        (
+            "signed by someone not the author",
+            Ground::Signature,
+            resigned(pdf.clone(), &other),
+        ),
+        (
+            "a program, not a document",
+            Ground::Format,
+            Box::new(move |e: &mut Envelope| {
+                as_program(e);
+                let file = &mut document_mut(e).files[0];
+                file.name = "лист.exe".into();
+                file.file_type = "exe".into();
+            }),
+        ),
+    ];
+    for (what, ground, tweak) in cases {
+        let card = registered_letter(&nodes, &shevchenko, &who, what, &pdf).await;
+        let mut envelope = made_for(&nodes, &template, &card).await;
+        tweak(&mut envelope);
+        queue_by_hand(&nodes, &card, &envelope).await;
+        let msg_id = envelope.msg_id.to_string();
+        refused_on(&nodes, &shevchenko, &melnyk, &card, &msg_id, ground).await;
+    }
+    // The real one waits, untouched by the others' refusals.
+    assert_eq!(received_there(&nodes, &first_msg).await.status, "received");
+}
+
+/// A registrar's refusal on п.21's ground reaches the sender with the registrar's name and
+/// phone (п.28).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_exchange_federation_a_refusal_by_hand_names_the_registrar() {
+    let nodes = Nodes::start().await;
+    let keys = tempfile::tempdir().unwrap();
+    let who = signer(&nodes.fed, keys.path(), SHEVCHENKO.account.rnokpp, false);
+    let shevchenko = nodes.shevchenko().await;
+    let id = registered_letter(&nodes, &shevchenko, &who, "Про ремонт колодязів", &pdf_a()).await;
+    let msg_id = send(&nodes, &shevchenko, &id).await;
+    let row = received_there(&nodes, &msg_id).await;
+    assert_eq!(row.status, "received");
+
+    let melnyk = nodes.melnyk().await;
+    let path = format!("/registry/exchange/received/{}", row.id);
+    let refused = melnyk
+        .post_form(&format!("{path}/refuse"), &[("ground", "202")])
+        .await;
+    assert_eq!(refused.status, 303, "{}\n{}", refused.body, nodes.logs());
+    let sent = sent_status(&nodes, &id, &msg_id, "refused").await;
+    assert_eq!(sent.refused_ground.as_deref(), Some(Ground::NotOurs.text()));
+    assert_eq!(sent.refused_by.as_deref(), Some("Мельник Петро Андрійович"));
+    assert_eq!(sent.refused_phone.as_deref(), Some("+380 44 000 00 11"));
+    let ack = refusal_at_core(&nodes, &msg_id).await;
+    assert_eq!(ack.results[0].errorcode, Ground::NotOurs.code());
+    let card = shevchenko.get(&format!("/registry/cards/{id}")).await;
+    has(&card, "Мельник Петро Андрійович");
+    has(&card, "+380 44 000 00 11");
+    let there = nodes.store("vodokanal").await;
+    let row = there.received_document(row.id).await.unwrap().unwrap();
+    assert_eq!((row.status.as_str(), row.card_id), ("refused", None));
+    there.close().await;
 }
