@@ -61,6 +61,11 @@ struct Nodes {
 
 impl Nodes {
     async fn start() -> Nodes {
+        Nodes::start_with(&clamd::shared().tcp_address()).await
+    }
+
+    /// As [`start`](Self::start), gw-vodokanal given `vodokanal_clamd` as its scanner.
+    async fn start_with(vodokanal_clamd: &str) -> Nodes {
         let clamd = clamd::shared().tcp_address();
         let dir = tempfile::tempdir().unwrap();
         let fed = Federation::new(dir.path()).await;
@@ -84,7 +89,7 @@ impl Nodes {
             &fed,
             &dir.path().join("vodokanal"),
             "gw-vodokanal",
-            &["--clamd", &clamd],
+            &["--clamd", vodokanal_clamd],
         );
         wait_for_peer_listener(&vodokanal);
         let core = start(
@@ -800,4 +805,88 @@ async fn registry_exchange_federation_a_refusal_by_hand_names_the_registrar() {
     let row = there.received_document(row.id).await.unwrap().unwrap();
     assert_eq!((row.status.as_str(), row.card_id), ("refused", None));
     there.close().await;
+}
+
+/// Nothing received is lost: gw-vodokanal stores two documents while its scanner is not
+/// reachable, is killed with SIGKILL before handling them, and once restarted with its scanner
+/// handles each once: the letter waits for the registrar, the infected one is refused with
+/// exactly one notice back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_exchange_federation_a_crash_before_handling_loses_nothing() {
+    let nowhere = format!("127.0.0.1:{}", crate::common::federation::free_port());
+    let mut nodes = Nodes::start_with(&nowhere).await;
+    let keys = tempfile::tempdir().unwrap();
+    let who = signer(&nodes.fed, keys.path(), SHEVCHENKO.account.rnokpp, false);
+    let shevchenko = nodes.shevchenko().await;
+    let pdf = pdf_a();
+    let letter = registered_letter(&nodes, &shevchenko, &who, "Про опломбування", &pdf).await;
+    let letter_msg = send(&nodes, &shevchenko, &letter).await;
+    let infected = registered_letter(&nodes, &shevchenko, &who, "Про заражений", &pdf).await;
+    let mut envelope = made_for(
+        &nodes,
+        &queued_envelope(&nodes, &letter_msg).await,
+        &infected,
+    )
+    .await;
+    let mut content = pdf.clone();
+    content.extend_from_slice(clamd::MARKER);
+    let document = document_mut(&mut envelope);
+    document.signatures[0].sign_data = sign(&content, &who);
+    document.files[0].content = content;
+    queue_by_hand(&nodes, &infected, &envelope).await;
+    let infected_msg = envelope.msg_id.to_string();
+
+    // Both stored on gw-vodokanal, both tried and left unhandled: the scanner is not there.
+    let there = nodes.store("vodokanal").await;
+    for msg_id in [&letter_msg, &infected_msg] {
+        let handling = within_30s("a handling tried without the scanner", &nodes, || async {
+            let message = there
+                .received_exchange_message_by("vodokanal", "council", msg_id)
+                .await
+                .unwrap()?;
+            let handling = there.received_message_handling(message.id).await.unwrap()?;
+            (handling.attempts > 0).then_some(handling)
+        })
+        .await;
+        assert_eq!(handling.finished_at, None, "{handling:?}");
+        assert!(handling.last_error.is_some(), "{handling:?}");
+    }
+    there.close().await;
+    nodes.vodokanal.take().unwrap().kill_hard();
+
+    let vodokanal = start(
+        &nodes.fed,
+        &nodes.data("vodokanal"),
+        "gw-vodokanal",
+        &["--clamd", &clamd::shared().tcp_address()],
+    );
+    wait_for_peer_listener(&vodokanal);
+    nodes.vodokanal = Some(vodokanal);
+    assert_eq!(received_there(&nodes, &letter_msg).await.status, "received");
+    let refused = received_there(&nodes, &infected_msg).await;
+    assert_eq!(refused.ground_code, Some(Ground::Infected.code()));
+    sent_status(&nodes, &infected, &infected_msg, "refused").await;
+    sent_status(&nodes, &letter, &letter_msg, "sent").await;
+    let ack = refusal_at_core(&nodes, &infected_msg).await;
+    assert_eq!(ack.ack_type, AckType::Refused);
+
+    // Each handled once: one document row each, one notice queued on gw-vodokanal in all.
+    let there = nodes.store("vodokanal").await;
+    let received = there
+        .exchange_received_journal("vodokanal", ReceivedSection::Received, 0)
+        .await
+        .unwrap();
+    let refused_rows = there
+        .exchange_received_journal("vodokanal", ReceivedSection::Refused, 0)
+        .await
+        .unwrap();
+    there.close().await;
+    assert_eq!((received.len(), refused_rows.len()), (1, 1));
+    let notices: Vec<Envelope> = messages(&nodes.data("vodokanal"))
+        .await
+        .into_iter()
+        .map(|(_, xml)| sev::read(&xml).unwrap())
+        .filter(|e| e.body.acknowledgement().is_some())
+        .collect();
+    assert_eq!(notices.len(), 1, "{notices:?}");
 }
