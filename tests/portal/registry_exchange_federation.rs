@@ -480,6 +480,14 @@ async fn registry_exchange_federation_a_signed_letter_is_sent_delivered_and_regi
     assert!(delivered.delivered_at.is_some(), "{delivered:?}");
     let card = shevchenko.get(&format!("/registry/cards/{id}")).await;
     has(&card, "Доставлено ");
+    // Taken again (a double submit): refused, no second card, no second delivery notice.
+    let again = melnyk
+        .post_form(
+            &format!("{path}/take"),
+            &[("journal", "vodokanal-incoming"), ("kind", "letter")],
+        )
+        .await;
+    assert_eq!(again.status, 409, "{}", again.body);
 
     // Registered: the utility's number and date on the council's card.
     let incoming = taken.location.clone().unwrap();
@@ -541,6 +549,26 @@ async fn registry_exchange_federation_a_signed_letter_is_sent_delivered_and_regi
             "{name}: {exchanges:?}"
         );
     }
+
+    // The same letter again under a new message id (booked by the council against another
+    // card, as a sender's faulty system might): recognised as received again and refused at
+    // once on that ground; the council's first message stays registered.
+    let mut repeated = queued_envelope(&nodes, &msg_id).await;
+    repeated.msg_id = uuid::Uuid::now_v7();
+    let other = registered_letter(&nodes, &shevchenko, &who, "Інший лист", &pdf).await;
+    queue_by_hand(&nodes, &other, &repeated).await;
+    let repeated_id = repeated.msg_id.to_string();
+    let row = received_there(&nodes, &repeated_id).await;
+    assert_eq!(row.status, "refused", "{row:?}");
+    assert_eq!(row.ground_code, Some(Ground::ReceivedAgain.code()));
+    assert_eq!(row.card_id, None);
+    sent_status(&nodes, &other, &repeated_id, "refused").await;
+    let store = nodes.store("core").await;
+    let rows = store.exchange_sent_of_card(&id).await.unwrap();
+    store.close().await;
+    let first = rows.iter().find(|r| r.msg_id == msg_id).unwrap();
+    assert_eq!(first.status, "registered", "{rows:?}");
+    assert_eq!(first.registered_number.as_deref(), Some(number.as_str()));
 }
 
 /// Queues on gw-core, for card `card`, a document message to the water utility as the sending
