@@ -467,6 +467,14 @@ async fn registry_exchange_federation_a_signed_letter_is_sent_delivered_and_regi
     let mut flipped = file.content.clone();
     flipped[20] ^= 0x01;
     assert!(!cms_verifies(&nodes.fed, &signature.sign_data, &flipped));
+    // The same as the registrar downloads them.
+    let (status, _, downloaded) = melnyk.get_bytes(&format!("{path}/files/1")).await;
+    assert_eq!((status, &downloaded), (200, &pdf));
+    let (status, _, der) = melnyk
+        .get_bytes(&format!("{path}/files/1/signatures/1"))
+        .await;
+    assert_eq!(status, 200);
+    assert!(cms_verifies(&nodes.fed, &der, &downloaded));
 
     // Taken: the council's card shows it delivered, with a time.
     let taken = melnyk
@@ -512,6 +520,15 @@ async fn registry_exchange_federation_a_signed_letter_is_sent_delivered_and_regi
         &format!("Зареєстровано адресатом за № {number} від "),
     );
     there.close().await;
+    has(
+        &melnyk
+            .get("/registry/exchange/received?section=registered")
+            .await,
+        &number,
+    );
+    let journal = shevchenko.get("/registry/exchange").await;
+    assert_eq!(journal.status, 200, "{}", journal.body);
+    has(&journal, &format!("№ {number}"));
 
     // Every message that crossed, on both sides, is valid СЕВ ОВВ: the document and its
     // delivery and registration notices.
