@@ -54,7 +54,7 @@ const MELNYK: OfficialAccount = OfficialAccount {
 struct Nodes {
     dir: tempfile::TempDir,
     fed: Federation,
-    core: Appliance,
+    core: Option<Appliance>,
     vodokanal: Option<Appliance>,
     provider: Provider,
 }
@@ -114,10 +114,26 @@ impl Nodes {
         Nodes {
             dir,
             fed,
-            core,
+            core: Some(core),
             vodokanal: Some(vodokanal),
             provider,
         }
+    }
+
+    fn core(&self) -> &Appliance {
+        self.core.as_ref().expect("gw-core runs")
+    }
+
+    /// Starts node `node` again on its data, after a stop or a crash.
+    fn restart(&mut self, node: &str) {
+        let (data, name, clamd) = (self.data(node), format!("gw-{node}"), clamd::shared());
+        let appliance = start(&self.fed, &data, &name, &["--clamd", &clamd.tcp_address()]);
+        wait_for_peer_listener(&appliance);
+        *if node == "core" {
+            &mut self.core
+        } else {
+            &mut self.vodokanal
+        } = Some(appliance);
     }
 
     fn vodokanal(&self) -> &Appliance {
@@ -135,7 +151,7 @@ impl Nodes {
     }
 
     async fn shevchenko(&self) -> Browser {
-        sign_in_official_at(&self.core, &self.provider, &SHEVCHENKO, "/registry").await
+        sign_in_official_at(self.core(), &self.provider, &SHEVCHENKO, "/registry").await
     }
 
     async fn melnyk(&self) -> Browser {
@@ -143,10 +159,11 @@ impl Nodes {
     }
 
     fn logs(&self) -> String {
-        let vodokanal = self.vodokanal.as_ref().map(|n| n.log()).unwrap_or_default();
+        let log = |n: &Option<Appliance>| n.as_ref().map(|n| n.log()).unwrap_or_default();
         format!(
-            "--- gw-core:\n{}\n--- gw-vodokanal:\n{vodokanal}",
-            self.core.log()
+            "--- gw-core:\n{}\n--- gw-vodokanal:\n{}",
+            log(&self.core),
+            log(&self.vodokanal)
         )
     }
 }
@@ -854,8 +871,8 @@ async fn registry_exchange_federation_a_refusal_by_hand_names_the_registrar() {
 
 /// Nothing received is lost: gw-vodokanal stores two documents while its scanner is not
 /// reachable, is killed with SIGKILL before handling them, and once restarted with its scanner
-/// handles each once: the letter waits for the registrar, the infected one is refused with
-/// exactly one notice back.
+/// handles each once: the letter waits for the registrar, the infected one is refused; killed
+/// again while gw-core is down and the refusal notice unposted, it sends that notice once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registry_exchange_federation_a_crash_before_handling_loses_nothing() {
     let nowhere = format!("127.0.0.1:{}", crate::common::federation::free_port());
@@ -897,19 +914,32 @@ async fn registry_exchange_federation_a_crash_before_handling_loses_nothing() {
         assert!(handling.last_error.is_some(), "{handling:?}");
     }
     there.close().await;
+    // The council's node goes down too, so that the refusal notice cannot leave at once.
     nodes.vodokanal.take().unwrap().kill_hard();
-
-    let vodokanal = start(
-        &nodes.fed,
-        &nodes.data("vodokanal"),
-        "gw-vodokanal",
-        &["--clamd", &clamd::shared().tcp_address()],
-    );
-    wait_for_peer_listener(&vodokanal);
-    nodes.vodokanal = Some(vodokanal);
+    nodes.core.take().unwrap().kill_hard();
+    nodes.restart("vodokanal");
     assert_eq!(received_there(&nodes, &letter_msg).await.status, "received");
     let refused = received_there(&nodes, &infected_msg).await;
     assert_eq!(refused.ground_code, Some(Ground::Infected.code()));
+    let notice_id = within_30s("the refusal notice tried", &nodes, || async {
+        let store = nodes.store("vodokanal").await;
+        let mut tried = None;
+        for (id, xml) in messages(&nodes.data("vodokanal")).await {
+            if sev::read(&xml).unwrap().body.acknowledgement().is_some() {
+                let status = store.exchange_post_status(&id).await.unwrap().unwrap();
+                assert_eq!(status.posted_at, None, "gw-core is down: {status:?}");
+                tried = (status.attempts > 0).then_some(id);
+            }
+        }
+        store.close().await;
+        tried
+    })
+    .await;
+    // Killed again with the notice unposted; both nodes back: it arrives, once.
+    nodes.vodokanal.take().unwrap().kill_hard();
+    nodes.restart("core");
+    nodes.restart("vodokanal");
+    wait_posted(&nodes, &notice_id).await;
     sent_status(&nodes, &infected, &infected_msg, "refused").await;
     sent_status(&nodes, &letter, &letter_msg, "sent").await;
     let ack = refusal_at_core(&nodes, &infected_msg).await;
@@ -934,4 +964,14 @@ async fn registry_exchange_federation_a_crash_before_handling_loses_nothing() {
         .filter(|e| e.body.acknowledgement().is_some())
         .collect();
     assert_eq!(notices.len(), 1, "{notices:?}");
+}
+
+/// Waits until gw-vodokanal has posted its message `msg_id`.
+async fn wait_posted(nodes: &Nodes, msg_id: &str) {
+    let store = nodes.store("vodokanal").await;
+    within_30s(&format!("{msg_id} posted"), nodes, || async {
+        store.exchange_message_posted(msg_id).await.unwrap()
+    })
+    .await;
+    store.close().await;
 }
