@@ -69,6 +69,16 @@ impl Nodes {
         let clamd = clamd::shared().tcp_address();
         let dir = tempfile::tempdir().unwrap();
         let fed = Federation::new(dir.path()).await;
+        // The nodes run on the real clock: the example's nomenclature moved to this year.
+        let year = chrono::Datelike::year(&chrono::Utc::now());
+        for participant in ["council", "vodokanal"] {
+            let index = format!("    participant \"{participant}\"\n    year ");
+            fed.edit(
+                "spec/registry.kdl",
+                &format!("{index}2026\n"),
+                &format!("{index}{year}\n"),
+            );
+        }
         let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = reserved.local_addr().unwrap().port();
         let secret = fed.root.join("dev-keys/sign-in/client-secret");
