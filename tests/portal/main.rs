@@ -29,6 +29,7 @@ mod prefill;
 mod procedure_versions;
 mod registry_archive;
 mod registry_cards;
+mod registry_exchange_federation;
 mod registry_exchange_post;
 mod registry_exchange_post_store;
 mod registry_exchange_receive;

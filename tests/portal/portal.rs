@@ -129,48 +129,60 @@ impl Portal {
         account: &Account,
         start: &str,
     ) -> String {
-        let callback = format!("{}/sign-in/callback", self.app.url);
-        let mut page = browser.get(start).await;
-        for _ in 0..20 {
-            if let Some(location) = &page.location {
-                let next = page.resolve(location);
-                if next.starts_with(&callback) {
-                    return next;
-                }
-                page = browser.get(&next).await;
-                continue;
-            }
-            assert_eq!(
-                page.status,
-                200,
-                "the provider answered {} at {}: {}\n{}",
-                page.status,
-                page.url,
-                page.body,
-                self.provider.log()
-            );
-            let fields: Vec<(&str, &str)> = if page.body.contains(r#"value="login""#) {
-                vec![
-                    ("prompt", "login"),
-                    ("login", account.sub),
-                    ("password", "any"),
-                ]
-            } else if page.body.contains(r#"value="consent""#) {
-                vec![("prompt", "consent")]
-            } else {
-                panic!(
-                    "an unexpected provider page at {}:\n{}",
-                    page.url, page.body
-                );
-            };
-            let url = page.url.clone();
-            page = browser.post_form_raw(&url, &fields).await;
-        }
-        panic!(
-            "the sign-in did not come back to the portal\n{}",
-            self.provider.log()
-        );
+        authorize_at(&self.app, &self.provider, browser, account, start).await
     }
+}
+
+/// As [`Portal::authorize_from`], on the appliance `app` signing in with `provider` (e.g. one
+/// node of several).
+pub async fn authorize_at(
+    app: &Appliance,
+    provider: &Provider,
+    browser: &Browser,
+    account: &Account,
+    start: &str,
+) -> String {
+    let callback = format!("{}/sign-in/callback", app.url);
+    let mut page = browser.get(start).await;
+    for _ in 0..20 {
+        if let Some(location) = &page.location {
+            let next = page.resolve(location);
+            if next.starts_with(&callback) {
+                return next;
+            }
+            page = browser.get(&next).await;
+            continue;
+        }
+        assert_eq!(
+            page.status,
+            200,
+            "the provider answered {} at {}: {}\n{}",
+            page.status,
+            page.url,
+            page.body,
+            provider.log()
+        );
+        let fields: Vec<(&str, &str)> = if page.body.contains(r#"value="login""#) {
+            vec![
+                ("prompt", "login"),
+                ("login", account.sub),
+                ("password", "any"),
+            ]
+        } else if page.body.contains(r#"value="consent""#) {
+            vec![("prompt", "consent")]
+        } else {
+            panic!(
+                "an unexpected provider page at {}:\n{}",
+                page.url, page.body
+            );
+        };
+        let url = page.url.clone();
+        page = browser.post_form_raw(&url, &fields).await;
+    }
+    panic!(
+        "the sign-in did not come back to the portal\n{}",
+        provider.log()
+    );
 }
 
 fn data_dir(city: &City) -> PathBuf {
@@ -494,26 +506,7 @@ impl Portal {
     /// As [`sign_in_official`](Self::sign_in_official), landed on `next`; the CSRF token is
     /// read from that page when it carries one (every office page does).
     pub async fn sign_in_official_to(&self, official: &OfficialAccount, next: &str) -> Browser {
-        let browser = self.browser();
-        let start = format!(
-            "/office/sign-in?next={}",
-            url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
-        );
-        let callback = self
-            .authorize_from(&browser, &official.account, &start)
-            .await;
-        let landed = browser.get(&callback).await;
-        assert_eq!(
-            landed.status,
-            303,
-            "the callback did not sign {} in to the office: {}\n{}",
-            official.id,
-            landed.body,
-            self.app.log()
-        );
-        assert_eq!(landed.location.as_deref(), Some(next), "{}", landed.body);
-        browser.get(next).await;
-        browser
+        sign_in_official_at(&self.app, &self.provider, official, next).await
     }
 
     /// The same city, data and identity provider with the appliance stopped and started again
@@ -562,4 +555,31 @@ impl Portal {
     pub fn store_url(&self) -> String {
         hromada::store::Store::sqlite_url(&data_dir(&self.city).join("hromada.db"))
     }
+}
+
+/// As [`Portal::sign_in_official_to`], on the appliance `app` signing in with `provider`.
+pub async fn sign_in_official_at(
+    app: &Appliance,
+    provider: &Provider,
+    official: &OfficialAccount,
+    next: &str,
+) -> Browser {
+    let browser = Browser::new(&app.url);
+    let start = format!(
+        "/office/sign-in?next={}",
+        url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+    );
+    let callback = authorize_at(app, provider, &browser, &official.account, &start).await;
+    let landed = browser.get(&callback).await;
+    assert_eq!(
+        landed.status,
+        303,
+        "the callback did not sign {} in to the office: {}\n{}",
+        official.id,
+        landed.body,
+        app.log()
+    );
+    assert_eq!(landed.location.as_deref(), Some(next), "{}", landed.body);
+    browser.get(next).await;
+    browser
 }
