@@ -36,12 +36,14 @@ pub struct CardQuery {
 pub const COUNT_CAP: i64 = 100;
 /// How long a search may take, waiting for its turn included, before it is stopped.
 pub const SEARCH_DEADLINE: Duration = Duration::from_secs(3);
-/// How many searches one process runs at once: half the cores, so that the other half, and the
-/// rest of the pool, stay for every other page; but at least two, so that one search of tens of
-/// milliseconds does not make the next one wait for it (on PostgreSQL at 1,000,000 cards, one
-/// at a time queued searches to a p99 of 57 ms where each took 16 at the median).
-pub(super) fn searches_at_once() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| (n.get() / 2).clamp(2, 8))
+/// How many searches one process runs at once. SQLite's run on the appliance's own cores: half
+/// of them, so that the other half, and the rest of the pool, stay for every other page (two at
+/// once on two cores raised every step's p99). PostgreSQL's run on the database server: at least
+/// two, so that one search of tens of milliseconds does not make the next wait for it (one at a
+/// time queued searches to a p99 of 57 ms where each took 16 at the median).
+pub(super) fn searches_at_once(on_own_cores: bool) -> usize {
+    let half = std::thread::available_parallelism().map_or(1, |n| n.get() / 2);
+    half.clamp(if on_own_cores { 1 } else { 2 }, 8)
 }
 /// SQLite virtual-machine steps between two looks at a search's deadline.
 const STEPS_BETWEEN_CHECKS: i32 = 2_000;

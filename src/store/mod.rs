@@ -345,7 +345,9 @@ impl Store {
             target,
             timers_changed: Arc::default(),
             cards_changed: Arc::default(),
-            searches: Arc::new(tokio::sync::Semaphore::new(card_query::searches_at_once())),
+            searches: Arc::new(tokio::sync::Semaphore::new(card_query::searches_at_once(
+                true,
+            ))),
             write_turns: Arc::default(),
             _alive: alive,
         })
@@ -398,7 +400,9 @@ impl Store {
             target,
             timers_changed: Arc::default(),
             cards_changed: Arc::default(),
-            searches: Arc::new(tokio::sync::Semaphore::new(card_query::searches_at_once())),
+            searches: Arc::new(tokio::sync::Semaphore::new(card_query::searches_at_once(
+                false,
+            ))),
             write_turns: Arc::default(),
             _alive: Arc::default(),
         })
