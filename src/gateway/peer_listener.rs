@@ -46,19 +46,25 @@ pub async fn listen(
                     Ok(address) => {
                         let made = RustlsConfig::from_config(server_config);
                         config = Some(made.clone());
-                        tracing::info!(
-                            "listening for other gateway nodes on https://{address} (mutual TLS)"
-                        );
-                        let handle = handle.clone();
                         let app = app.clone();
-                        server = Some(tokio::spawn(async move {
-                            if let Err(e) =
-                                peer_tls::serve_peer_bounded(address, made, app, handle, limits)
-                                    .await
-                            {
-                                tracing::error!("{e}");
+                        server = Some(tokio::spawn({
+                            let handle = handle.clone();
+                            async move {
+                                if let Err(e) =
+                                    peer_tls::serve_peer_bounded(address, made, app, handle, limits)
+                                        .await
+                                {
+                                    tracing::error!("{e}");
+                                }
                             }
                         }));
+                        // Said once the socket is bound (a node told "listening" may call it
+                        // at once); a bind that fails says so itself, above.
+                        if let Some(bound) = handle.listening().await {
+                            tracing::info!(
+                                "listening for other gateway nodes on https://{bound} (mutual TLS)"
+                            );
+                        }
                     }
                     Err(e) => tracing::error!("{e}"),
                 },
