@@ -137,9 +137,11 @@ pub fn applied(row: &SentRow, ack: &Acknowledgement, at: DateTime<Utc>) -> SentR
     after
 }
 
-/// A refusal's ground, registrar and phone, from its results' texts.
+/// A refusal's ground, registrar and phone, from its results' texts: the ground is the first
+/// result's words (the receiver's technical detail, if it sent one, is not for the sender's
+/// officials), the registrar the line that names them.
 fn refusal(ack: &Acknowledgement) -> (String, Option<String>, Option<String>) {
-    let (mut ground, mut by, mut phone) = (Vec::new(), None, None);
+    let (mut ground, mut by, mut phone) = (None, None, None);
     for line in ack.results.iter().flat_map(|r| r.errortext.lines()) {
         let line = line.trim();
         if let Some(registrar) = line.strip_prefix(REGISTRAR_LINE) {
@@ -150,15 +152,11 @@ fn refusal(ack: &Acknowledgement) -> (String, Option<String>, Option<String>) {
             phone = number
                 .map(|p| p.trim().to_string())
                 .filter(|p| !p.is_empty());
-        } else if !line.is_empty() {
-            ground.push(line);
+        } else if ground.is_none() && !line.is_empty() {
+            ground = Some(line.to_string());
         }
     }
-    let ground = if ground.is_empty() {
-        "підставу не зазначено".to_string()
-    } else {
-        ground.join("\n")
-    };
+    let ground = ground.unwrap_or_else(|| "підставу не зазначено".to_string());
     (ground, by, phone)
 }
 
