@@ -45,9 +45,12 @@ const SIGNER_SUBJECT: &str =
 const REGISTRAR: &str = "melnyk-p";
 
 /// What the example federation lacks for an exchange of letters, added to the bench's copy
-/// when absent: a document kind for both journals and the exchange permission of registrars.
+/// when absent: a document kind for both journals, case indexes and the exchange permission of
+/// registrars.
 const LETTER: &str = "\ndocument-kind \"letter\" {\n    title \"Лист\"\n    \
                       directions \"incoming\" \"outgoing\"\n}\n";
+/// The case of the letters in both participants' case indexes.
+const CASE: &str = "01-25";
 const PERMISSIONS: &str = "permissions \"documents-register\" \"documents-read\"";
 
 struct Settings {
@@ -306,6 +309,16 @@ fn ready_for_letters(root: &Path) {
     if !text.contains("document-kind") {
         text.push_str(LETTER);
     }
+    if !text.contains("case-index") {
+        let year = Utc::now().format("%Y");
+        for participant in ["council", "vodokanal"] {
+            text.push_str(&format!(
+                "\ncase-index \"{participant}-{year}\" {{\n    participant \"{participant}\"\n    \
+                 year {year}\n    case \"{CASE}\" title=\"Листування з підприємствами\" \
+                 retention=\"5y\"\n}}\n"
+            ));
+        }
+    }
     if !text.contains("documents-exchange") {
         assert!(text.contains(PERMISSIONS), "the registrar role changed");
         text = text.replacen(
@@ -394,6 +407,7 @@ async fn prepare(office: &Office, n: usize, kb: usize, signer: &(PKey<Private>, 
                 ("kind", "letter"),
                 ("summary", &summary),
                 ("signer", SIGNER),
+                ("case_code", CASE),
                 ("addressees", "КП «Водоканал»"),
                 ("pages", "1"),
             ],
