@@ -280,8 +280,21 @@ fn signer(root: &Path) -> (PKey<Private>, X509) {
     let ca = root.join("pki/ca.crt").display().to_string();
     let ca_key = root.join("dev-keys/ca.key").display().to_string();
     run(&[
-        "x509", "-req", "-in", &csr, "-CA", &ca, "-CAkey", &ca_key, "-CAcreateserial", "-days",
-        "30", "-extfile", &ext, "-out", &crt,
+        "x509",
+        "-req",
+        "-in",
+        &csr,
+        "-CA",
+        &ca,
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+        "-days",
+        "30",
+        "-extfile",
+        &ext,
+        "-out",
+        &crt,
     ]);
     let key = PKey::private_key_from_pem(&std::fs::read(&key).unwrap()).unwrap();
     let cert = X509::from_pem(&std::fs::read(&crt).unwrap()).unwrap();
@@ -397,7 +410,12 @@ struct Ready {
 }
 
 /// One letter: drafted, its PDF added, signed by its signer (which registers it).
-async fn prepare(office: &Office, n: usize, kb: usize, signer: &(PKey<Private>, X509)) -> Result<Ready, String> {
+async fn prepare(
+    office: &Office,
+    n: usize,
+    kb: usize,
+    signer: &(PKey<Private>, X509),
+) -> Result<Ready, String> {
     let summary = format!("Лист {n} про підготовку до опалювального сезону");
     let created = office
         .post(
@@ -432,7 +450,12 @@ async fn prepare(office: &Office, n: usize, kb: usize, signer: &(PKey<Private>, 
         .post_file(
             &format!("{card}/sign"),
             &[("version", &version)],
-            ("signature", "лист.pdf.p7s", "application/pkcs7-signature", signature),
+            (
+                "signature",
+                "лист.pdf.p7s",
+                "application/pkcs7-signature",
+                signature,
+            ),
         )
         .await;
     expect(signed, 303, "the signature")?;
@@ -456,7 +479,11 @@ async fn registrar(
 ) -> Vec<Duration> {
     let mut took = Vec::new();
     while !done.load(Ordering::SeqCst) {
-        let ids = match expect(office.get("/registry/exchange/received").await, 200, "waiting") {
+        let ids = match expect(
+            office.get("/registry/exchange/received").await,
+            200,
+            "waiting",
+        ) {
             Ok(page) => received_ids(&page.body),
             Err(e) => {
                 errors.lock().unwrap().push(e);
@@ -465,7 +492,9 @@ async fn registrar(
         };
         let mine: Vec<String> = {
             let mut claimed = claimed.lock().unwrap();
-            ids.into_iter().filter(|id| claimed.insert(id.clone())).collect()
+            ids.into_iter()
+                .filter(|id| claimed.insert(id.clone()))
+                .collect()
         };
         if mine.is_empty() {
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -649,7 +678,9 @@ async fn run(store_name: &'static str, urls: Option<(String, String)>, s: &Setti
     let deadline = Instant::now() + Duration::from_secs(120 + 2 * s.docs as u64);
     loop {
         let rows = core_tables
-            .rows("SELECT status FROM exchange_sent WHERE status <> 'sent' AND status <> 'delivered'")
+            .rows(
+                "SELECT status FROM exchange_sent WHERE status <> 'sent' AND status <> 'delivered'",
+            )
             .await;
         if rows.len() >= sent.len() {
             break;
@@ -702,10 +733,9 @@ async fn run(store_name: &'static str, urls: Option<(String, String)>, s: &Setti
         let page = viewer.get(&format!("/registry/cards/{card}")).await;
         match page {
             Ok(p) if p.body.contains(&number) && !number.is_empty() => {}
-            _ => errors
-                .lock()
-                .unwrap()
-                .push(format!("card {card} does not show the registration number {number}")),
+            _ => errors.lock().unwrap().push(format!(
+                "card {card} does not show the registration number {number}"
+            )),
         }
     }
     let server = vec![
@@ -841,9 +871,15 @@ fn report(run: &mut Run, s: &Settings) {
         run.wall.as_secs_f64()
     );
     println!("| per document | count | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|");
-    line("**send POST → registration notice at the sender**", &mut run.total);
+    line(
+        "**send POST → registration notice at the sender**",
+        &mut run.total,
+    );
     line("send POST (the form, client's time)", &mut run.posts);
-    line("take + register (registrar's client, per document)", &mut run.registering);
+    line(
+        "take + register (registrar's client, per document)",
+        &mut run.registering,
+    );
     for (name, times) in &mut run.stages {
         line(name, times);
     }
