@@ -222,12 +222,10 @@ fn received_ids(body: &str) -> Vec<String> {
 
 /// A PDF/A of about `kb` KiB, different for each `n`: a content stream of text lines.
 fn pdf(n: usize, kb: usize) -> Vec<u8> {
-    let mut out = format!(
-        "%PDF-1.7\n1 0 obj\n<< /Type /Metadata /Subtype /XML >>\nstream\n<x:xmpmeta \
+    let mut out = b"%PDF-1.7\n1 0 obj\n<< /Type /Metadata /Subtype /XML >>\nstream\n<x:xmpmeta \
          xmlns:x=\"adobe:ns:meta/\"><rdf:Description pdfaid:part=\"2\" \
          pdfaid:conformance=\"B\"/></x:xmpmeta>\nendstream\nendobj\n2 0 obj\n<< >>\nstream\n"
-    )
-    .into_bytes();
+        .to_vec();
     let mut line = 0usize;
     while out.len() < kb * 1024 {
         out.extend_from_slice(
