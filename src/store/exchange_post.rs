@@ -198,6 +198,9 @@ impl Store {
             .map(|done| done.rows_affected()))
         .map_err(|e| self.failed("queue an exchange message in", e))?;
         if inserted == 1 {
+            // Early, as for the indexer: on SQLite the poster's lease waits for this
+            // transaction; on PostgreSQL a poster woken before the commit finds it next poll.
+            self.wake_poster();
             return Ok(());
         }
         let (from, to, kind, xml): (String, String, String, Vec<u8>) = on_tx!(tx, t =>
@@ -213,6 +216,16 @@ impl Store {
              msg_id is already queued (from {from} to {to}); every message needs a new msg_id",
             m.msg_id, m.from, m.to
         )))
+    }
+
+    /// Wakes this process's poster: a message was queued or received.
+    pub fn wake_poster(&self) {
+        self.exchange_changed.notify_one();
+    }
+
+    /// What [`Store::wake_poster`] notifies.
+    pub fn exchange_changed(&self) -> &tokio::sync::Notify {
+        &self.exchange_changed
     }
 
     /// When a queued message was posted (the addressee's node stored it), or None; by msg_id.
@@ -333,6 +346,7 @@ impl Store {
             .await)
         .map_err(|e| self.failed("store a received exchange message in", e))?;
         if let Some(id) = inserted {
+            self.wake_poster();
             return Ok((id, true));
         }
         let id: i64 = on_pool!(&self.pool, pool => sqlx::query_scalar(RECEIVED_ID)

@@ -209,6 +209,9 @@ pub struct Store {
     timers_changed: Arc<tokio::sync::Notify>,
     /// Wakes this process's search indexer when a card was written (`card_search`).
     cards_changed: Arc<tokio::sync::Notify>,
+    /// Wakes this process's exchange poster when a message was queued or received
+    /// (`exchange_post`).
+    exchange_changed: Arc<tokio::sync::Notify>,
     /// Turns for the registry's searches (`card_query::searches_at_once`).
     searches: Arc<tokio::sync::Semaphore>,
     /// Turns for this process's SQLite write transactions (`tx::WriteTurn`).
@@ -345,6 +348,7 @@ impl Store {
             target,
             timers_changed: Arc::default(),
             cards_changed: Arc::default(),
+            exchange_changed: Arc::default(),
             searches: Arc::new(tokio::sync::Semaphore::new(card_query::searches_at_once(
                 true,
             ))),
@@ -400,6 +404,7 @@ impl Store {
             target,
             timers_changed: Arc::default(),
             cards_changed: Arc::default(),
+            exchange_changed: Arc::default(),
             searches: Arc::new(tokio::sync::Semaphore::new(card_query::searches_at_once(
                 false,
             ))),

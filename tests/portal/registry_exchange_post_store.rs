@@ -273,3 +273,36 @@ crate::both! {
         assert_eq!(store.unfinished_received_messages().await.unwrap(), 1);
     }
 }
+
+/// Whether the poster would wake now: a wake is kept until the poster waits for it.
+async fn poster_woken(store: &Store) -> bool {
+    tokio::time::timeout(
+        std::time::Duration::ZERO,
+        store.exchange_changed().notified(),
+    )
+    .await
+    .is_ok()
+}
+
+crate::both! {
+    async fn exchange_post_store_a_message_queued_or_received_wakes_the_poster(db: Db) {
+        let store = Store::connect(&db.url).await.unwrap();
+        assert!(!poster_woken(&store).await, "nothing happened yet");
+
+        queue(&store, &message("w-1", "<doc/>")).await;
+        assert!(poster_woken(&store).await, "a queued message wakes the poster");
+        assert!(!poster_woken(&store).await, "one wake per message");
+        // The same message queued again is nothing new to post.
+        queue(&store, &message("w-1", "<doc/>")).await;
+        assert!(!poster_woken(&store).await);
+
+        let (_, fresh) =
+            store.receive_exchange_message("vodokanal", "council", "w-2", b"<doc/>").await.unwrap();
+        assert!(fresh);
+        assert!(poster_woken(&store).await, "a received message wakes the poster");
+        let (_, fresh) =
+            store.receive_exchange_message("vodokanal", "council", "w-2", b"<doc/>").await.unwrap();
+        assert!(!fresh);
+        assert!(!poster_woken(&store).await, "a repeat is nothing new to hand over");
+    }
+}

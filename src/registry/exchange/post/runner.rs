@@ -47,21 +47,28 @@ pub fn spawn(poster: Poster, mut stopped: watch::Receiver<bool>) -> JoinHandle<(
     tokio::spawn(async move {
         let mut told_waiting = false;
         while !*stopped.borrow() {
+            let mut full = false;
             if let Some(compiled) = poster.current.load_full()
                 && registry_runs_here(&compiled)
             {
-                poster.post_due(&compiled).await;
+                full = poster.post_due(&compiled).await == BATCH;
                 poster.count_waiting().await;
                 match &poster.recipient {
                     Some(recipient) => {
-                        hand_over(&poster.store, &poster.holder, recipient.as_ref()).await;
+                        let handled =
+                            hand_over(&poster.store, &poster.holder, recipient.as_ref()).await;
+                        full |= handled == BATCH as usize;
                     }
                     None if !told_waiting => told_waiting = poster.tell_waiting().await,
                     None => {}
                 }
             }
+            if full {
+                continue;
+            }
             tokio::select! {
                 _ = tokio::time::sleep(POLL) => {}
+                _ = poster.store.exchange_changed().notified() => {}
                 changed = stopped.changed() => if changed.is_err() { return },
             }
         }
@@ -177,7 +184,8 @@ pub fn exchange_service_of(spec: &Spec, to: &str) -> Option<String> {
 }
 
 impl Poster {
-    async fn post_due(&self, compiled: &Compiled) {
+    /// Posts the messages due, one leased batch; how many it leased.
+    async fn post_due(&self, compiled: &Compiled) -> i64 {
         let now = Utc::now();
         let leased = match self
             .store
@@ -187,9 +195,10 @@ impl Poster {
             Ok(leased) => leased,
             Err(e) => {
                 tracing::warn!("the registry cannot look for messages to post: {e}");
-                return;
+                return 0;
             }
         };
+        let count = leased.len() as i64;
         for message in leased {
             let outcome = match self.post(compiled, &message).await {
                 Ok(at) => {
@@ -232,6 +241,7 @@ impl Poster {
                 ),
             }
         }
+        count
     }
 
     /// Posts one message; when the addressee's node stored it, or what went wrong.
