@@ -102,12 +102,12 @@ fn keys_read_by(spec: &Value, node: &str) -> BTreeSet<String> {
     keys
 }
 
-/// What a mounted set lacks and what it has too many of, against what is needed.
-fn mismatch(mounted: &BTreeSet<String>, needed: &BTreeSet<String>) -> Vec<String> {
-    let lacks = needed.difference(mounted).map(|k| format!("lacks {k}"));
-    let extra = mounted
+/// What a manifest lacks and what it has that the spec does not call for.
+fn mismatch(found: &BTreeSet<String>, needed: &BTreeSet<String>) -> Vec<String> {
+    let lacks = needed.difference(found).map(|k| format!("lacks {k}"));
+    let extra = found
         .difference(needed)
-        .map(|k| format!("has {k}, which the node does not read"));
+        .map(|k| format!("has {k}, which the spec does not call for"));
     lacks.chain(extra).collect()
 }
 
@@ -266,9 +266,8 @@ fn needed_peers(spec: &Value, node: &str) -> BTreeSet<String> {
         .iter()
         .map(|s| format!("hromada/subsystem={}", s.replace('/', ".")))
         .collect();
-    if hosts_portal(spec, node) || hosts_registry(spec, node) {
-        peers.insert("hromada/ingress=portal".into());
-    }
+    // Citizens, officials, the Git host's webhook and operators, through one TLS-passing proxy.
+    peers.insert("hromada/ingress=tls-passthrough".into());
     peers.insert("hromada/metrics=scrape".into());
     peers
 }
