@@ -413,6 +413,10 @@ fn compose_runs_hromada_locked_down_from_git() {
         hromada["cap_add"].is_badvalue(),
         "hromada needs no capability"
     );
+    assert!(
+        hromada["healthcheck"].is_badvalue(),
+        "compose keeps the image's health check, which counts a degraded replica healthy"
+    );
 
     let command = strings(&hromada["command"]);
     assert_eq!(command[0], "serve");
