@@ -5,6 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::identity::short;
+
 /// The revision being served.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Applied {
@@ -63,6 +65,58 @@ pub struct StatusReport {
     /// Set when the open cases could not be counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_cases_error: Option<String>,
+    /// The revision the source holds, as last read: in sync when it is the applied one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_head: Option<String>,
+    /// Set when the store does not answer its health query.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_error: Option<String>,
+    /// Every replica of the node that shares the store, this one included.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<super::fleet::Replica>,
+    /// Set when the replicas could not be read from the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas_error: Option<String>,
+}
+
+impl StatusReport {
+    /// Why the appliance is not in sync, in words; empty when it serves the source's head and
+    /// its source and store answer (`hromada status` exits 0 then, 2 otherwise).
+    pub fn degraded(&self) -> Vec<String> {
+        let mut why = Vec::new();
+        match (&self.applied, &self.source_head) {
+            (None, _) => why.push("no revision is applied".to_string()),
+            (Some(applied), Some(head)) if applied.revision != *head => {
+                let outcome = self
+                    .last_attempt
+                    .as_ref()
+                    .filter(|a| a.revision == *head)
+                    .map_or("not applied", |a| match a.outcome.as_str() {
+                        "refused" => "refused",
+                        "failed" => "not applied (the attempt failed)",
+                        _ => "not applied",
+                    });
+                why.push(format!(
+                    "the source's head {} is {outcome}; {} keeps serving",
+                    short(head),
+                    short(&applied.revision)
+                ));
+            }
+            _ => {}
+        }
+        if let Some(error) = &self.source_error {
+            why.push(format!("the source cannot be fetched: {error}"));
+        }
+        if let Some(error) = &self.store_error {
+            why.push(format!("the store is failing: {error}"));
+        } else if let Some(error) = &self.history_error {
+            why.push(format!("the store is failing: {error}"));
+        }
+        if self.applied.is_some() && !self.ready && self.store_error.is_none() {
+            why.push("the appliance is not ready (it is stopping)".to_string());
+        }
+        why
+    }
 }
 
 impl Attempt {
