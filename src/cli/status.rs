@@ -27,6 +27,11 @@ pub struct StatusArgs {
     /// trusted instead of the system's roots: a private CA's.
     #[arg(long, env = "SSL_CERT_FILE", value_name = "FILE")]
     pub cacert: Option<PathBuf>,
+    /// Exit 0 when the appliance is ready (it serves a revision and its store answers) even if
+    /// it is not in sync, else 1: a container health check, where a refused head or an
+    /// unreachable Git remote is no reason to restart it.
+    #[arg(long)]
+    pub ready: bool,
 }
 
 /// Exit code when the appliance cannot be reached or does not answer with a status.
@@ -41,6 +46,14 @@ pub fn run(args: StatusArgs) -> ExitCode {
                 outln!("{raw}");
             } else {
                 out!("{}", human(&report));
+            }
+            if args.ready {
+                return if report.ready {
+                    ExitCode::SUCCESS
+                } else {
+                    errln!("not ready: {}", report.degraded().join("; "));
+                    ExitCode::from(UNREACHABLE)
+                };
             }
             let degraded = report.degraded();
             if degraded.is_empty() {

@@ -309,6 +309,8 @@ fn status_exits_0_in_sync_2_degraded_1_unreachable() {
         "{out}\n{err}"
     );
     assert_eq!(app.applied(), head);
+    let (code, _, err) = status(&["--url", &app.url, "--ready"], &[]);
+    assert_eq!(code, 0, "still serving, so the health check holds: {err}");
 
     // The fix brings it back in sync.
     git(&work, &["rm", "--quiet", "spec/broken.kdl"]);
@@ -532,6 +534,9 @@ fn a_postgresql_outage_is_answered_at_once_and_recovered_from() {
     assert_eq!(down["applied"]["revision"], before["applied"]["revision"]);
     let (_, err) = status_until(2, &["--url", &app.url], &[]);
     assert!(err.contains("the store is failing"), "{err}");
+    let (code, _, err) = status(&["--url", &app.url, "--ready"], &[]);
+    assert_eq!(code, 1, "the health check fails: {err}");
+    assert!(err.contains("not ready: the store is failing"), "{err}");
 
     cluster.start();
     let after = app.wait_for("ready again, by itself", |s| s["ready"] == true);
