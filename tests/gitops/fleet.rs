@@ -194,7 +194,7 @@ fn two_replicas_on_one_postgresql_show_which_lags_and_since_when() {
         "{out}"
     );
     assert!(
-        out.contains(&format!("{b_instance}")) && out.contains("(this one)"),
+        out.contains(&b_instance) && out.contains("(this one)"),
         "{out}"
     );
     status_until(0, &["--url", &a.url], &[]);
