@@ -144,7 +144,7 @@ fn two_replicas_on_one_postgresql_show_which_lags_and_since_when() {
     };
     let (ahead, behind) = (city(), city());
     let (a_data, b_data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let beats = ["--database-url", &url, "--heartbeat-every", "1s"];
+    let beats = ["--database-url", &url, "--heartbeat-every", "2s"];
     let a = Appliance::start(ahead.path(), a_data.path(), &beats);
     let b = Appliance::start(behind.path(), b_data.path(), &beats);
     let a_instance = a.status()["instance"].as_str().unwrap().to_string();
@@ -506,7 +506,7 @@ fn a_postgresql_outage_is_answered_at_once_and_recovered_from() {
     let app = Appliance::start(
         root.path(),
         data.path(),
-        &["--database-url", &cluster.url(), "--heartbeat-every", "1s"],
+        &["--database-url", &cluster.url(), "--heartbeat-every", "2s"],
     );
     let before = app.wait_for("ready", |s| s["ready"] == true && !replicas(s).is_empty());
     let node = before["node"].as_str().unwrap().to_string();
