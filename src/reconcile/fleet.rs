@@ -19,6 +19,8 @@ pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
 const MISSED_BEATS: u32 = 3;
 /// A silent replica is dropped from the list after this long without a heartbeat.
 pub const FORGET_AFTER: Duration = Duration::from_secs(600);
+/// How long a stopping replica waits to remove its row.
+const LEAVE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// One replica of the node as the status shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,8 +143,18 @@ pub fn spawn(
                 _ = tokio::time::sleep(every) => {}
             }
         }
-        if let Err(e) = store.leave_replicas(&node, &shared.instance).await {
-            tracing::warn!("{e}; the other replicas will list this one as silent for a while");
+        // Bounded: a store out of reach must not hold up the shutdown.
+        let leave = store.leave_replicas(&node, &shared.instance);
+        match tokio::time::timeout(LEAVE_TIMEOUT, leave).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::warn!("{e}; the other replicas will list this one as silent for a while")
+            }
+            Err(_) => tracing::warn!(
+                "the store did not answer within {} s when this replica left the fleet; the \
+                 other replicas will list it as silent for a while",
+                LEAVE_TIMEOUT.as_secs()
+            ),
         }
     })
 }
