@@ -147,3 +147,83 @@ pub fn place(diagnostic: &serde_json::Value) -> Option<String> {
         range["start"]["line"], range["start"]["column"]
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(applied: Option<&str>, head: Option<&str>, outcome: &str) -> StatusReport {
+        let now = Utc::now();
+        StatusReport {
+            node: Some("gw-core".into()),
+            instance: "host:1".into(),
+            source: "folder spec".into(),
+            ready: applied.is_some(),
+            applied: applied.map(|revision| Applied {
+                revision: revision.into(),
+                applied_at: now,
+                restored: false,
+            }),
+            last_attempt: head.map(|revision| Attempt {
+                revision: revision.into(),
+                started_at: now,
+                finished_at: now,
+                duration_ms: 0,
+                outcome: outcome.into(),
+                errors: 1,
+                warnings: 0,
+                diagnostics: Vec::new(),
+                diagnostics_digest: None,
+                instance: None,
+                message: None,
+            }),
+            source_error: None,
+            history: Vec::new(),
+            history_error: None,
+            open_cases: Vec::new(),
+            open_cases_error: None,
+            source_head: head.map(Into::into),
+            store_error: None,
+            replicas: Vec::new(),
+            replicas_error: None,
+        }
+    }
+
+    #[test]
+    fn in_sync_only_when_the_head_is_served_and_source_and_store_answer() {
+        let a = "a".repeat(40);
+        let b = "b".repeat(40);
+        assert!(report(Some(&a), Some(&a), "applied").degraded().is_empty());
+        let refused = report(Some(&a), Some(&b), "refused").degraded();
+        assert_eq!(
+            refused,
+            [format!(
+                "the source's head {} is refused; {} keeps serving",
+                &b[..12],
+                &a[..12]
+            )]
+        );
+        assert_eq!(
+            report(None, Some(&b), "refused").degraded(),
+            ["no revision is applied"]
+        );
+        let mut fetch = report(Some(&a), Some(&a), "applied");
+        fetch.source_error = Some("git failed to fetch".into());
+        assert_eq!(
+            fetch.degraded(),
+            ["the source cannot be fetched: git failed to fetch"]
+        );
+        let mut store = report(Some(&a), Some(&a), "applied");
+        store.store_error = Some("no answer".into());
+        store.ready = false;
+        assert_eq!(store.degraded(), ["the store is failing: no answer"]);
+    }
+
+    #[test]
+    fn a_report_of_an_older_appliance_still_reads() {
+        let old = r#"{"node":"gw-core","instance":"h:1","source":"folder","ready":true,
+            "applied":null,"last_attempt":null,"source_error":null,"history":[]}"#;
+        let report: StatusReport = serde_json::from_str(old).unwrap();
+        assert!(report.replicas.is_empty() && report.source_head.is_none());
+    }
+}
