@@ -231,10 +231,13 @@ fn with_nothing_valid_to_serve_the_appliance_is_alive_but_not_ready_until_fixed(
     let out = hromada(&["status", "--url", &app.url]);
     assert_eq!(
         out.status.code(),
-        Some(1),
-        "status fails while nothing is served"
+        Some(2),
+        "status says degraded while nothing is served"
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("not ready"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("degraded: no revision is applied"));
+    let out = hromada(&["status", "--url", &app.url, "--ready"]);
+    assert_eq!(out.status.code(), Some(1), "the health check fails");
     // The gateway says "not yet, retry" rather than failing: 503 with Retry-After.
     let answer = raw_request(
         &app.url,

@@ -1,6 +1,6 @@
-//! TLS for `hromada status` towards an appliance serving HTTPS: the server is trusted when it
-//! presents exactly the certificate `serve --tls-cert` was given (pinned), whoever issued it and
-//! whatever names it holds, so a container can check itself at 127.0.0.1.
+//! TLS for `hromada status` and `plan --against` towards an appliance serving HTTPS: the server
+//! is trusted when it presents exactly the certificate `serve --tls-cert` was given (pinned), so
+//! a container can check itself at 127.0.0.1; or when a private CA (`--cacert`) issued it.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -76,5 +76,46 @@ pub fn client_config(cert: &Path) -> Result<ClientConfig, String> {
         .map_err(|e| format!("no TLS protocol version is available: {e}"))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth())
+}
+
+/// The TLS configuration for reaching an appliance: pinned to `tls_cert` when given (it wins:
+/// `SSL_CERT_FILE` may be set for the whole container), else trusting only the CA certificates
+/// of `cacert`; `None` for the system's roots.
+pub fn server_trust(
+    tls_cert: Option<&Path>,
+    cacert: Option<&Path>,
+) -> Result<Option<ClientConfig>, String> {
+    match (tls_cert, cacert) {
+        (Some(cert), _) => client_config(cert).map(Some),
+        (None, Some(ca)) => ca_config(ca).map(Some),
+        (None, None) => Ok(None),
+    }
+}
+
+/// A client configuration trusting the CA certificates of the PEM file `cacert`, checking the
+/// server's name as usual.
+fn ca_config(cacert: &Path) -> Result<ClientConfig, String> {
+    let pem = std::fs::read(cacert)
+        .map_err(|e| format!("cannot read the CA certificate {}: {e}", cacert.display()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in crate::crypto::certs::parse_certificates(&pem)
+        .map_err(|e| format!("{}: {e}", cacert.display()))?
+    {
+        let der = cert
+            .to_der()
+            .map_err(|e| format!("{}: a certificate cannot be encoded: {e}", cacert.display()))?;
+        roots.add(CertificateDer::from(der)).map_err(|e| {
+            format!(
+                "{}: a certificate cannot be trusted as a CA: {e}",
+                cacert.display()
+            )
+        })?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("no TLS protocol version is available: {e}"))?
+        .with_root_certificates(roots)
         .with_no_client_auth())
 }

@@ -30,6 +30,10 @@ pub struct PlanArgs {
     /// Compare against the revision that the appliance running at this URL has applied.
     #[arg(long, value_name = "URL")]
     pub against: Option<String>,
+    /// For an https --against URL: the CA certificate(s) (PEM) that issued the appliance's
+    /// certificate, trusted instead of the system's roots.
+    #[arg(long, env = "SSL_CERT_FILE", value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
     /// The revision to apply; the working tree when absent.
     #[arg(long, value_name = "REV")]
     pub to: Option<String>,
@@ -81,7 +85,7 @@ fn plan(args: &PlanArgs) -> Result<(Plan, Compared), String> {
     let (from_revision, counts) = match (&args.from, &args.against) {
         (Some(from), _) => (from.clone(), None),
         (None, Some(url)) => {
-            let (revision, counts) = applied_revision(url)?;
+            let (revision, counts) = applied_revision(url, args.cacert.as_deref())?;
             (revision, Some(counts))
         }
         (None, None) => return Err("pass --from REV or --against URL".into()),
@@ -108,8 +112,8 @@ fn plan(args: &PlanArgs) -> Result<(Plan, Compared), String> {
 }
 
 /// The commit that the appliance at `url` serves, and its open cases per workflow and state.
-fn applied_revision(url: &str) -> Result<(String, Vec<InState>), String> {
-    let (report, _) = super::status::fetch(url)?;
+fn applied_revision(url: &str, cacert: Option<&Path>) -> Result<(String, Vec<InState>), String> {
+    let (report, _) = super::status::fetch_trusting(url, None, cacert)?;
     if let Some(error) = &report.open_cases_error {
         return Err(format!(
             "the appliance at {url} cannot count its open cases ({error}), so the plan cannot say what this change does to them"

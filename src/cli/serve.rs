@@ -119,6 +119,10 @@ pub struct ServeArgs {
     #[cfg(debug_assertions)]
     #[arg(long, hide = true, value_name = "FILE")]
     pub clock_file: Option<PathBuf>,
+    /// How often this replica records its applied revision and a heartbeat in the store, where
+    /// `status` lists the node's replicas; one that misses three is shown as silent.
+    #[arg(long, env = "HROMADA_HEARTBEAT_EVERY", default_value = "5s", value_parser = period)]
+    pub heartbeat_every: Duration,
 }
 
 /// Where the case engine's e-mail goes; without --smtp it stays queued in the store.
@@ -252,6 +256,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         clock_file,
         smtp,
         clamd: args.clamd,
+        heartbeat_every: args.heartbeat_every,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -304,7 +309,7 @@ mod tests {
 
     #[test]
     fn a_period_of_zero_is_refused_where_it_is_given() {
-        for flag in ["--checkpoint-every", "--dispose-every"] {
+        for flag in ["--checkpoint-every", "--dispose-every", "--heartbeat-every"] {
             let refused = Cli::try_parse_from(["hromada", "serve", ".", flag, "0s"]).unwrap_err();
             let message = refused.to_string();
             assert!(

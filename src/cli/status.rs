@@ -1,6 +1,6 @@
 //! `hromada status --url URL`: what a running appliance reports at `/api/status`, for a person
-//! (or as JSON). Exit 0 when the appliance serves a revision, 1 when it serves none or cannot be
-//! reached, so that it doubles as a container health check.
+//! (or as JSON), with its fleet of replicas. Exit 0 in sync (it serves the source's head), 2
+//! degraded (head refused, source or store failing, nothing served), 1 cannot reach it.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::identity::short;
+use crate::reconcile::fleet::Replica;
 use crate::reconcile::status::{Attempt, StatusReport};
 
 #[derive(Debug, Args)]
@@ -22,37 +23,65 @@ pub struct StatusArgs {
     /// when the appliance presents exactly it; without it the system's roots are used.
     #[arg(long, env = "HROMADA_TLS_CERT")]
     pub tls_cert: Option<PathBuf>,
+    /// For an https URL: the CA certificate(s) (PEM) that issued the appliance's certificate,
+    /// trusted instead of the system's roots: a private CA's.
+    #[arg(long, env = "SSL_CERT_FILE", value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Exit 0 when the appliance is ready (it serves a revision and its store answers) even if
+    /// it is not in sync, else 1: a container health check, where a refused head or an
+    /// unreachable Git remote is no reason to restart it.
+    #[arg(long)]
+    pub ready: bool,
 }
 
+/// Exit code when the appliance cannot be reached or does not answer with a status.
+const UNREACHABLE: u8 = 1;
+/// Exit code when it answers but is not in sync.
+const DEGRADED: u8 = 2;
+
 pub fn run(args: StatusArgs) -> ExitCode {
-    match fetch_pinned(&args.url, args.tls_cert.as_deref()) {
+    match fetch_trusting(&args.url, args.tls_cert.as_deref(), args.cacert.as_deref()) {
         Ok((report, raw)) => {
             if args.json {
                 outln!("{raw}");
             } else {
                 out!("{}", human(&report));
             }
-            if report.ready {
+            if args.ready {
+                return if report.ready {
+                    ExitCode::SUCCESS
+                } else {
+                    errln!("not ready: {}", report.degraded().join("; "));
+                    ExitCode::from(UNREACHABLE)
+                };
+            }
+            let degraded = report.degraded();
+            if degraded.is_empty() {
                 ExitCode::SUCCESS
             } else {
-                ExitCode::from(1)
+                if !args.json {
+                    for why in degraded {
+                        errln!("degraded: {why}");
+                    }
+                }
+                ExitCode::from(DEGRADED)
             }
         }
         Err(message) => {
             errln!("error: {message}");
-            ExitCode::from(1)
+            ExitCode::from(UNREACHABLE)
         }
     }
 }
 
-/// Reads `/api/status` of the appliance at `url`.
-pub fn fetch(url: &str) -> Result<(StatusReport, String), String> {
-    fetch_pinned(url, None)
-}
-
 /// Reads `/api/status` of the appliance at `url`, trusting its TLS certificate when it is the
-/// one in the file `tls_cert`.
-pub fn fetch_pinned(url: &str, tls_cert: Option<&Path>) -> Result<(StatusReport, String), String> {
+/// one in the file `tls_cert`, or when a CA in the file `cacert` issued it
+/// (`pinned_tls::server_trust`).
+pub fn fetch_trusting(
+    url: &str,
+    tls_cert: Option<&Path>,
+    cacert: Option<&Path>,
+) -> Result<(StatusReport, String), String> {
     let endpoint = format!("{}/api/status", url.trim_end_matches('/'));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -60,8 +89,10 @@ pub fn fetch_pinned(url: &str, tls_cert: Option<&Path>) -> Result<(StatusReport,
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(async {
         let mut client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10));
-        if let Some(cert) = tls_cert.filter(|_| endpoint.starts_with("https:")) {
-            client = client.use_preconfigured_tls(super::pinned_tls::client_config(cert)?);
+        if endpoint.starts_with("https:")
+            && let Some(tls) = super::pinned_tls::server_trust(tls_cert, cacert)?
+        {
+            client = client.use_preconfigured_tls(tls);
         }
         let client = client
             .build()
@@ -91,6 +122,12 @@ fn human(report: &StatusReport) -> String {
         report.instance
     ));
     out.push_str(&format!("source    {}\n", report.source));
+    if let Some(head) = &report.source_head {
+        out.push_str(&format!("head      {head}\n"));
+    }
+    if let Some(error) = &report.store_error {
+        out.push_str(&format!("store     failing: {error}\n"));
+    }
     match &report.applied {
         Some(applied) => out.push_str(&format!(
             "applied   {} at {}{}\n",
@@ -127,6 +164,15 @@ fn human(report: &StatusReport) -> String {
             ));
         }
     }
+    if !report.replicas.is_empty() {
+        out.push_str("replicas\n");
+        for replica in &report.replicas {
+            out.push_str(&format!("  {}\n", replica_line(replica, &report.instance)));
+        }
+    }
+    if let Some(error) = &report.replicas_error {
+        out.push_str(&format!("replicas  unavailable: {error}\n"));
+    }
     if let Some(error) = &report.history_error {
         out.push_str(&format!("history   unavailable: {error}\n"));
     }
@@ -148,5 +194,28 @@ fn line(attempt: &Attempt) -> String {
         attempt.duration_ms,
         attempt.errors,
         attempt.warnings
+    )
+}
+
+fn replica_line(replica: &Replica, this: &str) -> String {
+    let revision = replica.revision.as_deref().map_or("(none)", short);
+    let state = match (&replica.lag, replica.lagging_since) {
+        (Some(lag), Some(since)) => format!(
+            "LAGGING since {}: {lag}",
+            since.format("%Y-%m-%d %H:%M:%S UTC")
+        ),
+        (Some(lag), None) => format!("LAGGING: {lag}"),
+        _ => "in sync".to_string(),
+    };
+    format!(
+        "{:<24} {:<20} heartbeat {:>4} s ago  {state}{}",
+        replica.instance,
+        revision,
+        replica.heartbeat_age_seconds,
+        if replica.instance == this {
+            "  (this one)"
+        } else {
+            ""
+        }
     )
 }

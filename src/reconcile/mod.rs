@@ -4,6 +4,7 @@
 //! attempt is recorded in the store. An old failure never blocks a newer fix.
 
 pub mod cases;
+pub mod fleet;
 pub mod identify;
 pub mod pull;
 pub mod snapshot;
@@ -58,6 +59,10 @@ pub struct Shared {
     progress: Mutex<Progress>,
     pub instance: String,
     pub source: String,
+    /// The node as `serve --node` names it, for the status before a revision is applied.
+    node: Option<String>,
+    /// How often this replica beats into the fleet (`fleet::spawn` sets it).
+    heartbeat_every: std::sync::OnceLock<Duration>,
 }
 
 /// What this process last applied and attempted, and the source's error, for the status.
@@ -66,6 +71,8 @@ struct Progress {
     applied: Option<Applied>,
     last_attempt: Option<Attempt>,
     source_error: Option<String>,
+    /// The revision the source held when last read: the checkout's commit or the folder's hash.
+    source_head: Option<String>,
 }
 
 impl Shared {
@@ -78,6 +85,8 @@ impl Shared {
             progress: Mutex::new(Progress::default()),
             instance: format!("{}:{}", host_name(), std::process::id()),
             source: settings.source.clone(),
+            node: settings.node.clone(),
+            heartbeat_every: std::sync::OnceLock::new(),
         }
     }
 
@@ -93,28 +102,57 @@ impl Shared {
     pub async fn report(&self, store: &Store, node_key: &str) -> StatusReport {
         // The state before the history: a reconcile is recorded in the store before the state
         // shows it, so the history read afterwards always holds the last attempt.
-        let (applied, last_attempt, source_error) = {
+        let (applied, last_attempt, source_error, source_head) = {
             let progress = self.progress();
             (
                 progress.applied.clone(),
                 progress.last_attempt.clone(),
                 progress.source_error.clone(),
+                progress.source_head.clone(),
             )
         };
         let current = self.current.load_full();
-        let (history, history_error) = match store.recent_reconciles(node_key, HISTORY).await {
-            Ok(records) => (records.iter().map(Attempt::from_record).collect(), None),
-            Err(e) => (Vec::new(), Some(e.to_string())),
+        // One bounded round trip first: a store out of reach is said at once, and the reads
+        // below, which would each wait for the pool, are not tried.
+        let store_error = store.ping().await.err().map(|e| e.to_string());
+        let unread = || store_error.clone().map(|e| format!("not read: {e}"));
+        let (history, history_error) = match &store_error {
+            Some(_) => (Vec::new(), unread()),
+            None => match store.recent_reconciles(node_key, HISTORY).await {
+                Ok(records) => (records.iter().map(Attempt::from_record).collect(), None),
+                Err(e) => (Vec::new(), Some(e.to_string())),
+            },
         };
-        let (open_cases, open_cases_error) = match store.open_cases().await {
-            Ok(open) => (open, None),
-            Err(e) => (Vec::new(), Some(e.to_string())),
+        let (open_cases, open_cases_error) = match &store_error {
+            Some(_) => (Vec::new(), unread()),
+            None => match store.open_cases().await {
+                Ok(open) => (open, None),
+                Err(e) => (Vec::new(), Some(e.to_string())),
+            },
         };
+        let every = *self
+            .heartbeat_every
+            .get()
+            .unwrap_or(&fleet::HEARTBEAT_EVERY);
+        let (replicas, replicas_error) = match &store_error {
+            Some(_) => (Vec::new(), unread()),
+            None => match store.replicas(node_key).await {
+                Ok(rows) => (
+                    fleet::judge(&rows, Utc::now(), fleet::silent_after(every)),
+                    None,
+                ),
+                Err(e) => (Vec::new(), Some(e.to_string())),
+            },
+        };
+        let stopping = self.stopping.load(std::sync::atomic::Ordering::Relaxed);
         StatusReport {
-            node: current.as_ref().map(|c| c.node.clone()),
+            node: current
+                .as_ref()
+                .map(|c| c.node.clone())
+                .or_else(|| self.node.clone()),
             instance: self.instance.clone(),
             source: self.source.clone(),
-            ready: current.is_some(),
+            ready: current.is_some() && store_error.is_none() && !stopping,
             applied,
             last_attempt,
             source_error,
@@ -122,6 +160,10 @@ impl Shared {
             history_error,
             open_cases,
             open_cases_error,
+            source_head,
+            store_error,
+            replicas,
+            replicas_error,
         }
     }
 }
@@ -358,6 +400,7 @@ impl Reconciler {
         // applied, served.
         {
             let mut progress = self.shared.progress();
+            progress.source_head = Some(revision.clone());
             progress.last_attempt = Some(Attempt {
                 revision: revision.clone(),
                 started_at,
@@ -384,7 +427,9 @@ impl Reconciler {
         tracing::error!(revision = %revision, "{message}; retrying in {}s", RETRY.as_secs());
         metrics::counter!("hromada_reconciles_total", "outcome" => "failed").increment(1);
         let finished_at = Utc::now();
-        self.shared.progress().last_attempt = Some(Attempt {
+        let mut progress = self.shared.progress();
+        progress.source_head = Some(revision.to_string());
+        progress.last_attempt = Some(Attempt {
             revision: revision.to_string(),
             started_at,
             finished_at,

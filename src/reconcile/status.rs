@@ -5,6 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::identity::short;
+
 /// The revision being served.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Applied {
@@ -63,6 +65,58 @@ pub struct StatusReport {
     /// Set when the open cases could not be counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_cases_error: Option<String>,
+    /// The revision the source holds, as last read: in sync when it is the applied one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_head: Option<String>,
+    /// Set when the store does not answer its health query.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_error: Option<String>,
+    /// Every replica of the node that shares the store, this one included.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<super::fleet::Replica>,
+    /// Set when the replicas could not be read from the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas_error: Option<String>,
+}
+
+impl StatusReport {
+    /// Why the appliance is not in sync, in words; empty when it serves the source's head and
+    /// its source and store answer (`hromada status` exits 0 then, 2 otherwise).
+    pub fn degraded(&self) -> Vec<String> {
+        let mut why = Vec::new();
+        match (&self.applied, &self.source_head) {
+            (None, _) => why.push("no revision is applied".to_string()),
+            (Some(applied), Some(head)) if applied.revision != *head => {
+                let outcome = self
+                    .last_attempt
+                    .as_ref()
+                    .filter(|a| a.revision == *head)
+                    .map_or("not applied", |a| match a.outcome.as_str() {
+                        "refused" => "refused",
+                        "failed" => "not applied (the attempt failed)",
+                        _ => "not applied",
+                    });
+                why.push(format!(
+                    "the source's head {} is {outcome}; {} keeps serving",
+                    short(head),
+                    short(&applied.revision)
+                ));
+            }
+            _ => {}
+        }
+        if let Some(error) = &self.source_error {
+            why.push(format!("the source cannot be fetched: {error}"));
+        }
+        if let Some(error) = &self.store_error {
+            why.push(format!("the store is failing: {error}"));
+        } else if let Some(error) = &self.history_error {
+            why.push(format!("the store is failing: {error}"));
+        }
+        if self.applied.is_some() && !self.ready && self.store_error.is_none() {
+            why.push("the appliance is not ready (it is stopping)".to_string());
+        }
+        why
+    }
 }
 
 impl Attempt {
@@ -92,4 +146,84 @@ pub fn place(diagnostic: &serde_json::Value) -> Option<String> {
         "{file}:{}:{}",
         range["start"]["line"], range["start"]["column"]
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(applied: Option<&str>, head: Option<&str>, outcome: &str) -> StatusReport {
+        let now = Utc::now();
+        StatusReport {
+            node: Some("gw-core".into()),
+            instance: "host:1".into(),
+            source: "folder spec".into(),
+            ready: applied.is_some(),
+            applied: applied.map(|revision| Applied {
+                revision: revision.into(),
+                applied_at: now,
+                restored: false,
+            }),
+            last_attempt: head.map(|revision| Attempt {
+                revision: revision.into(),
+                started_at: now,
+                finished_at: now,
+                duration_ms: 0,
+                outcome: outcome.into(),
+                errors: 1,
+                warnings: 0,
+                diagnostics: Vec::new(),
+                diagnostics_digest: None,
+                instance: None,
+                message: None,
+            }),
+            source_error: None,
+            history: Vec::new(),
+            history_error: None,
+            open_cases: Vec::new(),
+            open_cases_error: None,
+            source_head: head.map(Into::into),
+            store_error: None,
+            replicas: Vec::new(),
+            replicas_error: None,
+        }
+    }
+
+    #[test]
+    fn in_sync_only_when_the_head_is_served_and_source_and_store_answer() {
+        let a = "a".repeat(40);
+        let b = "b".repeat(40);
+        assert!(report(Some(&a), Some(&a), "applied").degraded().is_empty());
+        let refused = report(Some(&a), Some(&b), "refused").degraded();
+        assert_eq!(
+            refused,
+            [format!(
+                "the source's head {} is refused; {} keeps serving",
+                &b[..12],
+                &a[..12]
+            )]
+        );
+        assert_eq!(
+            report(None, Some(&b), "refused").degraded(),
+            ["no revision is applied"]
+        );
+        let mut fetch = report(Some(&a), Some(&a), "applied");
+        fetch.source_error = Some("git failed to fetch".into());
+        assert_eq!(
+            fetch.degraded(),
+            ["the source cannot be fetched: git failed to fetch"]
+        );
+        let mut store = report(Some(&a), Some(&a), "applied");
+        store.store_error = Some("no answer".into());
+        store.ready = false;
+        assert_eq!(store.degraded(), ["the store is failing: no answer"]);
+    }
+
+    #[test]
+    fn a_report_of_an_older_appliance_still_reads() {
+        let old = r#"{"node":"gw-core","instance":"h:1","source":"folder","ready":true,
+            "applied":null,"last_attempt":null,"source_error":null,"history":[]}"#;
+        let report: StatusReport = serde_json::from_str(old).unwrap();
+        assert!(report.replicas.is_empty() && report.source_head.is_none());
+    }
 }

@@ -64,6 +64,8 @@ pub struct Options {
     /// ClamAV's daemon that received documents' files are scanned by; without one they are not
     /// accepted.
     pub clamd: Option<crate::registry::exchange::scan::ScannerAddress>,
+    /// How often this replica beats into the fleet's table in the store.
+    pub heartbeat_every: Duration,
 }
 
 /// What the HTTP handlers share, one part per subsystem: each handler takes its own part
@@ -243,7 +245,7 @@ pub async fn run(options: Options) -> Result<(), String> {
             shared: shared.clone(),
             store: store.clone(),
             prometheus,
-            node_key: node_key.into(),
+            node_key: node_key.clone().into(),
         },
         gateway: GatewayState {
             gateway,
@@ -344,6 +346,13 @@ pub async fn run(options: Options) -> Result<(), String> {
     }
     let (stop, stopped) = watch::channel(false);
     let reconciling = tokio::spawn(reconciler.run(trigger_rx, stopped.clone()));
+    let heartbeats = crate::reconcile::fleet::spawn(
+        shared.clone(),
+        store.clone(),
+        node_key.clone(),
+        options.heartbeat_every,
+        stopped.clone(),
+    );
     let engine = cases::spawn(&state.cases, &options, &store, &shared, &stopped);
     let procedures = crate::portal::procedure_since::spawn(
         shared.current.clone(),
@@ -428,6 +437,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     gateway_runners.drain(DRAIN);
     let _ = stop.send(true);
     let _ = reconciling.await;
+    let _ = heartbeats.await;
     engine.stop().await;
     let _ = procedures.await;
     let _ = drafts.await;

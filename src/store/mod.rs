@@ -41,6 +41,7 @@ mod procedure_versions;
 mod rate_buckets;
 mod reconciles;
 mod registry_counts;
+mod replicas;
 mod resolutions;
 mod security_events;
 mod seen_requests;
@@ -105,6 +106,7 @@ pub use procedure_versions::{ProcedureVersion, RecordedProcedure};
 pub use rate_buckets::{Lease, LeaseRequest};
 pub use reconciles::{NewReconcile, Outcome, ReconcileRecord};
 pub use registry_counts::{CountScope, RegistryCounts};
+pub use replicas::{Heartbeat, ReplicaRow};
 pub use resolutions::{ResolutionExecutorRow, ResolutionRow, TaskRow};
 pub use security_events::{SecurityEvent, SecurityEventRow};
 pub use seen_requests::SeenRequest;
@@ -145,6 +147,8 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations
 
 /// How long a connection attempt or a wait for a free connection may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the health query may take before the store counts as out of reach.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long SQLite waits for another writer before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often the write-ahead log of a SQLite file is copied into the database.
@@ -427,10 +431,22 @@ impl Store {
         self.backend() == Backend::Postgres
     }
 
-    /// Cheap round trip (SELECT 1) for /readyz.
+    /// Cheap round trip (SELECT 1) for /readyz and the status, bounded by [`PING_TIMEOUT`]: a
+    /// database out of reach is reported at once, not after the pool's acquire timeout.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on_pool!(&self.pool, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop))
-            .map_err(|e| self.failed("reach", e))
+        let round_trip = async {
+            on_pool!(&self.pool, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop))
+        };
+        match tokio::time::timeout(PING_TIMEOUT, round_trip).await {
+            Ok(answer) => answer.map_err(|e| self.failed("reach", e)),
+            Err(_) => Err(StoreError::new(format!(
+                "the {} database {} did not answer within {} s; check that it is running and \
+                 reachable",
+                self.backend().name(),
+                self.target,
+                PING_TIMEOUT.as_secs()
+            ))),
+        }
     }
 
     /// Closes every connection; waits for those in use to be returned.

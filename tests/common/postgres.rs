@@ -233,3 +233,101 @@ pub fn after_this_process(then: &str) -> Result<(), String> {
         .map(drop)
         .map_err(|e| format!("cannot start the cleanup watchdog: {e}"))
 }
+
+/// A PostgreSQL cluster of one test's own, which the test may stop and start again (the shared
+/// cluster serves every test of the binary and must stay up). Stopped and deleted by a watchdog
+/// once the test process is gone.
+pub struct OwnCluster {
+    bin: PathBuf,
+    as_postgres: bool,
+    dir: PathBuf,
+    data: PathBuf,
+    port: u16,
+}
+
+impl OwnCluster {
+    /// A started cluster with a database `hromada`, or None after printing "SKIPPED
+    /// (PostgreSQL): …" when PostgreSQL is unavailable — except under CI, where it panics.
+    pub fn start_or_skip(test: &str) -> Option<OwnCluster> {
+        if let Err(why) = available() {
+            if std::env::var_os("CI").is_some() {
+                panic!("{test}: PostgreSQL is required when CI is set: {why}");
+            }
+            let _ = writeln!(std::io::stderr(), "SKIPPED (PostgreSQL): {test}: {why}");
+            return None;
+        }
+        let bin = bin_dir();
+        let as_postgres = running_as_root();
+        let dir = tempfile::Builder::new()
+            .prefix("hromada-own-pg-")
+            .tempdir()
+            .unwrap()
+            .keep();
+        if as_postgres {
+            let mut chown = Command::new("chown");
+            chown.arg("postgres").arg(&dir);
+            run(chown, "chown postgres").unwrap();
+        }
+        let data = dir.join("data");
+        spawn_watchdog(&bin, as_postgres, &dir, &data).unwrap();
+        let mut initdb = server_command(&bin, as_postgres, "initdb");
+        initdb
+            .arg("-D")
+            .arg(&data)
+            .args(["--auth=trust", "--username=postgres", "--encoding=UTF8"])
+            .args(["--locale=C", "--no-sync"]);
+        run(initdb, "initdb").unwrap();
+        let cluster = OwnCluster {
+            bin,
+            as_postgres,
+            dir,
+            data,
+            port: free_port().unwrap(),
+        };
+        cluster.start();
+        let mut createdb = Command::new(cluster.bin.join("createdb"));
+        createdb
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-p"])
+            .arg(cluster.port.to_string())
+            .arg("hromada");
+        run(createdb, "createdb").unwrap();
+        Some(cluster)
+    }
+
+    /// The url of its database `hromada`.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/hromada", self.port)
+    }
+
+    /// Starts the server (again), on the same port; waits until it accepts connections.
+    pub fn start(&self) {
+        let mut pg_ctl = server_command(&self.bin, self.as_postgres, "pg_ctl");
+        pg_ctl
+            .arg("-D")
+            .arg(&self.data)
+            .arg("-l")
+            .arg(self.dir.join("server.log"))
+            .args(["-w", "-o"])
+            .arg(format!(
+                "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories={} \
+                 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+                self.port,
+                self.dir.display()
+            ))
+            .arg("start");
+        run(pg_ctl, "pg_ctl start").unwrap_or_else(|e| {
+            let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
+            panic!("{e}\n{log}")
+        });
+    }
+
+    /// Stops the server as an outage would: open connections are cut.
+    pub fn stop(&self) {
+        let mut pg_ctl = server_command(&self.bin, self.as_postgres, "pg_ctl");
+        pg_ctl
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-w", "-m", "fast", "stop"]);
+        run(pg_ctl, "pg_ctl stop").unwrap();
+    }
+}
