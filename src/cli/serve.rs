@@ -119,6 +119,14 @@ pub struct ServeArgs {
     #[cfg(debug_assertions)]
     #[arg(long, hide = true, value_name = "FILE")]
     pub clock_file: Option<PathBuf>,
+    /// Apply only commits signed by an SSH key of this file (git's allowed_signers format:
+    /// `PRINCIPAL ssh-ed25519 KEY` a line). Kept outside the spec repository.
+    #[arg(long, env = "HROMADA_GIT_ALLOWED_SIGNERS", value_name = "FILE")]
+    pub git_allowed_signers: Option<PathBuf>,
+    /// Apply only commits signed by an OpenPGP key of this file (armored public keys, as
+    /// `gpg --armor --export` writes them). Kept outside the spec repository.
+    #[arg(long, env = "HROMADA_GIT_TRUSTED_KEYS", value_name = "FILE")]
+    pub git_trusted_keys: Option<PathBuf>,
 }
 
 /// Where the case engine's e-mail goes; without --smtp it stays queued in the store.
@@ -218,11 +226,13 @@ pub fn run(args: ServeArgs) -> ExitCode {
         }
     };
     let options = Options {
-        remote: args.git.as_ref().map(|url| Remote {
-            url: url.clone(),
-            branch: args.branch.clone(),
-            interval: args.interval,
-            checkout: args.root.clone(),
+        remote: args.git.as_ref().map(|url| {
+            Remote::new(
+                url.clone(),
+                args.branch.clone(),
+                args.interval,
+                args.root.clone(),
+            )
         }),
         root: args.root.clone(),
         listen: args.listen,
@@ -252,6 +262,8 @@ pub fn run(args: ServeArgs) -> ExitCode {
         clock_file,
         smtp,
         clamd: args.clamd,
+        git_allowed_signers: args.git_allowed_signers,
+        git_trusted_keys: args.git_trusted_keys,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

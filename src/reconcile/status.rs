@@ -5,6 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::git::verify::Signature;
+
 /// The revision being served.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Applied {
@@ -63,6 +65,24 @@ pub struct StatusReport {
     /// Set when the open cases could not be counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_cases_error: Option<String>,
+    /// Whose keys signed the applied and the last attempted revision, when `serve` verifies
+    /// commit signatures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signatures: Option<Signatures>,
+    /// The latest hand edit found in the `--git` checkout (and reset), since start-up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<super::drift::Drift>,
+}
+
+/// Commit signatures, when `serve` is given `--git-allowed-signers` or `--git-trusted-keys`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Signatures {
+    /// The files the trusted keys come from.
+    pub keys: Vec<String>,
+    /// Who signed the applied revision; `null` for one restored from its snapshot.
+    pub applied: Option<Signature>,
+    /// Who signed the last revision attempted, applied or refused.
+    pub last_attempt: Option<Signature>,
 }
 
 impl Attempt {
