@@ -137,7 +137,9 @@ mod tests {
         assert_eq!(decoded, b"ci:s3cr@t");
         assert!(!format!("{remote:?}").contains("s3cr"));
         assert!(
-            command.get_args().all(|a| !a.to_string_lossy().contains("s3cr")),
+            command
+                .get_args()
+                .all(|a| !a.to_string_lossy().contains("s3cr")),
             "the secret is never on the command line"
         );
     }

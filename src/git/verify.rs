@@ -293,7 +293,11 @@ impl Verifier {
     /// Makes the keyring hold exactly the trusted keys file's keys, importing it again when the
     /// file changed since the last import.
     fn keyring(&self) -> Result<(), String> {
-        let mut imported = self.inner.imported.lock().unwrap_or_else(|p| p.into_inner());
+        let mut imported = self
+            .inner
+            .imported
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let home = &self.inner.gnupg_home;
         let digest = match &self.inner.trusted_keys {
             Some(file) => {
@@ -472,7 +476,9 @@ mod tests {
             Some("x509")
         );
         assert_eq!(
-            signature_format("tree 4b82\nauthor A <a@x> 1 +0000\n\ngpgsig -----BEGIN SSH SIGNATURE-----\n"),
+            signature_format(
+                "tree 4b82\nauthor A <a@x> 1 +0000\n\ngpgsig -----BEGIN SSH SIGNATURE-----\n"
+            ),
             None,
             "a signature quoted in the message is no signature"
         );
@@ -484,7 +490,10 @@ mod tests {
         let file = dir.path().join("allowed_signers");
         std::fs::write(&file, "# nobody yet\n\n").unwrap();
         let e = Verifier::new(Some(file.clone()), None, dir.path()).unwrap_err();
-        assert!(e.contains("holds no key") && e.contains("allowed_signers"), "{e}");
+        assert!(
+            e.contains("holds no key") && e.contains("allowed_signers"),
+            "{e}"
+        );
         let e = Verifier::new(Some(dir.path().join("absent")), None, dir.path()).unwrap_err();
         assert!(e.contains("cannot read the allowed signers"), "{e}");
         assert!(Verifier::new(None, None, dir.path()).unwrap().is_none());

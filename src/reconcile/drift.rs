@@ -162,8 +162,7 @@ mod tests {
 
     #[test]
     fn porcelain_entries_give_every_path_named() {
-        let status =
-            " M spec/a.kdl\0?? spec/new file.kdl\0R  spec/b.kdl\0spec/old.kdl\0 D pki/ca.crt\0!! spec/x.kdl\0";
+        let status = " M spec/a.kdl\0?? spec/new file.kdl\0R  spec/b.kdl\0spec/old.kdl\0 D pki/ca.crt\0!! spec/x.kdl\0";
         assert_eq!(
             paths(status),
             [

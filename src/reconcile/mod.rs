@@ -26,10 +26,10 @@ use crate::identity::Documents;
 use crate::identity::{Revision, short};
 use crate::spec::{Diagnostic, Loaded};
 use crate::store::{NewReconcile, Outcome, Store};
-use snapshot::Snapshots;
 use drift::DriftLog;
-use signed::untrusted;
 use pull::Remote;
+use signed::untrusted;
+use snapshot::Snapshots;
 use status::{Applied, Attempt, Signatures, StatusReport};
 
 /// How long after a failure to write the store the same revision is tried again.

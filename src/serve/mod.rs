@@ -194,7 +194,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     match &verifier {
         Some(verifier) if options.remote.is_none() && crate::git::head(&options.root).is_none() => {
             return Err(format!(
-                "{} verify commit signatures, and the spec root {} is not in a Git checkout: \
+                "{} verify commit signatures, and the spec root {} is not a Git checkout of a commit: \
                  serve a checkout, or pull one with --git URL",
                 verifier.sources().join(" and "),
                 options.root.display()
