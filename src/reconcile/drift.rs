@@ -147,10 +147,10 @@ fn paths(status: &str) -> Vec<String> {
             continue;
         };
         out.push(path.to_string());
-        if entry.starts_with('R') || entry.starts_with('C') {
-            if let Some(from) = entries.next() {
-                out.push(from.to_string());
-            }
+        if (entry.starts_with('R') || entry.starts_with('C'))
+            && let Some(from) = entries.next()
+        {
+            out.push(from.to_string());
         }
     }
     out

@@ -923,3 +923,60 @@ fn the_remote_token_is_used_on_every_pull_and_never_written_into_the_checkout() 
     drop(app);
     drop(runtime);
 }
+
+#[test]
+fn a_repository_cannot_vouch_for_its_own_commits() {
+    use hromada::git::verify::{Verdict, Verifier};
+    let keys = tempfile::tempdir().unwrap();
+    let release = ssh_key(keys.path(), "release");
+    let stranger = ssh_key(keys.path(), "stranger");
+    let allowed = keys.path().join("allowed_signers");
+    std::fs::write(
+        &allowed,
+        format!("release@city.example {}\n", release.public),
+    )
+    .unwrap();
+    let repos = Repos::new(Signing::Ssh(&stranger));
+    let work = repos.work.path();
+    let signed = commit(work, Signing::Ssh(&release), "signed by release");
+
+    // The repository's own config allows the stranger and swaps in a verifier that always agrees.
+    let own_signers = keys.path().join("own_signers");
+    std::fs::write(
+        &own_signers,
+        format!("release@city.example {}\n", stranger.public),
+    )
+    .unwrap();
+    let always_good = keys.path().join("always-good");
+    std::fs::write(
+        &always_good,
+        "#!/bin/sh\necho 'Good \"git\" signature for release@city.example with ED25519 key SHA256:x'\nexit 0\n",
+    )
+    .unwrap();
+    let mut mode = std::fs::metadata(&always_good).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut mode, 0o755);
+    std::fs::set_permissions(&always_good, mode).unwrap();
+    for (key, value) in [
+        ("gpg.ssh.allowedSignersFile", own_signers.to_str().unwrap()),
+        ("gpg.ssh.program", always_good.to_str().unwrap()),
+        ("gpg.program", always_good.to_str().unwrap()),
+        ("gpg.minTrustLevel", "undefined"),
+    ] {
+        git(work, &["config", "--local", key, value]);
+    }
+
+    let data = tempfile::tempdir().unwrap();
+    let verifier = Verifier::new(Some(allowed), None, data.path())
+        .unwrap()
+        .unwrap();
+    let signature = verifier.verify(work, &repos.first);
+    assert_eq!(signature.verdict, Verdict::Untrusted, "{signature:?}");
+    assert_eq!(
+        signature.fingerprint.as_deref(),
+        Some(stranger.fingerprint.as_str())
+    );
+
+    let signature = verifier.verify(work, &signed);
+    assert_eq!(signature.verdict, Verdict::Trusted, "{signature:?}");
+    assert_eq!(signature.principal.as_deref(), Some("release@city.example"));
+}
