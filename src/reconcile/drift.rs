@@ -52,7 +52,7 @@ impl DriftLog {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Logs, counts and keeps what was found in `checkout`, which is reset to `reset_to` next.
+    /// Logs, counts and keeps what was found in `checkout`, which was reset to `reset_to`.
     pub fn record(&self, checkout: &Path, found: Found, reset_to: &str) {
         let mut latest = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let count = latest.as_ref().map_or(0, |d| d.count) + 1;
@@ -84,7 +84,7 @@ impl DriftLog {
         tracing::warn!(
             checkout = %checkout.display(),
             reset_to = %reset_to,
-            "the Git checkout {} was changed by hand, which is never applied: {moved}{listed}; resetting it to {}, the commit pulled from the remote. Change the spec through the remote instead.",
+            "the Git checkout {} was changed by hand, which is never applied: {moved}{listed}; it is reset to {}, the commit pulled from the remote. Change the spec through the remote instead.",
             checkout.display(),
             crate::identity::short(reset_to)
         );
@@ -92,7 +92,7 @@ impl DriftLog {
         *latest = Some(Drift {
             detected_at: Utc::now(),
             reset_to: reset_to.to_string(),
-            head: found.head,
+            head: found.head.filter(|h| h != reset_to),
             files,
             more_files,
             count,

@@ -141,9 +141,10 @@ impl Remote {
         let Some(found) = drift::detect(&self.checkout, &expected).await? else {
             return Ok(false);
         };
+        // Recorded once reset, so that whoever sees it in the status finds the checkout clean.
+        let reset = self.move_to(&expected).await;
         self.drift.record(&self.checkout, found, &expected);
-        self.move_to(&expected).await?;
-        Ok(true)
+        reset.map(|_| true)
     }
 
     /// Resets the checkout hard to `target`, removes what is not in it (and, in the spec
