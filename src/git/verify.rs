@@ -125,6 +125,15 @@ impl Verifier {
         };
         if let Some(file) = &verifier.inner.allowed_signers {
             allowed_signers_entries(file)?;
+            // ssh-keygen checks SSH signatures for git: without it every commit is refused.
+            Command::new("ssh-keygen")
+                .arg("-?")
+                .output()
+                .map_err(|e| {
+                    format!(
+                        "--git-allowed-signers needs ssh-keygen (OpenSSH's client) to check SSH signatures, and it cannot be run: {e}"
+                    )
+                })?;
         }
         // The keyring always exists, empty without trusted keys, so that gpg never falls back
         // to the user's own.
