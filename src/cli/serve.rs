@@ -123,6 +123,14 @@ pub struct ServeArgs {
     /// `status` lists the node's replicas; one that misses three is shown as silent.
     #[arg(long, env = "HROMADA_HEARTBEAT_EVERY", default_value = "5s", value_parser = period)]
     pub heartbeat_every: Duration,
+    /// Apply only commits signed by an SSH key of this file (git's allowed_signers format:
+    /// `PRINCIPAL ssh-ed25519 KEY` a line). Kept outside the spec repository.
+    #[arg(long, env = "HROMADA_GIT_ALLOWED_SIGNERS", value_name = "FILE")]
+    pub git_allowed_signers: Option<PathBuf>,
+    /// Apply only commits signed by an OpenPGP key of this file (armored public keys, as
+    /// `gpg --armor --export` writes them). Kept outside the spec repository.
+    #[arg(long, env = "HROMADA_GIT_TRUSTED_KEYS", value_name = "FILE")]
+    pub git_trusted_keys: Option<PathBuf>,
 }
 
 /// Where the case engine's e-mail goes; without --smtp it stays queued in the store.
@@ -222,11 +230,13 @@ pub fn run(args: ServeArgs) -> ExitCode {
         }
     };
     let options = Options {
-        remote: args.git.as_ref().map(|url| Remote {
-            url: url.clone(),
-            branch: args.branch.clone(),
-            interval: args.interval,
-            checkout: args.root.clone(),
+        remote: args.git.as_ref().map(|url| {
+            Remote::new(
+                url.clone(),
+                args.branch.clone(),
+                args.interval,
+                args.root.clone(),
+            )
         }),
         root: args.root.clone(),
         listen: args.listen,
@@ -257,6 +267,8 @@ pub fn run(args: ServeArgs) -> ExitCode {
         smtp,
         clamd: args.clamd,
         heartbeat_every: args.heartbeat_every,
+        git_allowed_signers: args.git_allowed_signers,
+        git_trusted_keys: args.git_trusted_keys,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

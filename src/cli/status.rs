@@ -146,6 +146,7 @@ fn human(report: &StatusReport) -> String {
     if let Some(error) = &report.source_error {
         out.push_str(&format!("source error  {error}\n"));
     }
+    out.push_str(&trust(report));
     if let Some(attempt) = &report.last_attempt {
         out.push_str(&format!("last      {}\n", line(attempt)));
         if let Some(message) = &attempt.message {
@@ -181,6 +182,53 @@ fn human(report: &StatusReport) -> String {
         for attempt in &report.history {
             out.push_str(&format!("  {}\n", line(attempt)));
         }
+    }
+    out
+}
+
+/// Whose keys signed the applied and the last attempted revision, and the latest hand edit of
+/// the checkout, when the appliance reports them.
+fn trust(report: &StatusReport) -> String {
+    let mut out = String::new();
+    if let Some(signatures) = &report.signatures {
+        let signer = |s: &Option<crate::git::verify::Signature>| {
+            s.as_ref()
+                .map(|s| format!("{} by {}", short(&s.revision), s.signer()))
+                .unwrap_or_else(|| "(not checked: restored from its snapshot)".into())
+        };
+        if report.applied.is_some() {
+            out.push_str(&format!(
+                "signed    {}  (trusted keys: {})\n",
+                signer(&signatures.applied),
+                signatures.keys.join(", ")
+            ));
+        }
+        if let Some(last) = signatures.last_attempt.as_ref().filter(|s| !s.is_trusted()) {
+            out.push_str(&format!(
+                "          last attempt {} {}: {}\n",
+                short(&last.revision),
+                last.signer(),
+                last.reason.as_deref().unwrap_or("not trusted")
+            ));
+        }
+    }
+    if let Some(drift) = &report.drift {
+        out.push_str(&format!(
+            "drift     {} hand edit(s) of the checkout reset; the latest at {} to {}: {}{}\n",
+            drift.count,
+            drift.detected_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            short(&drift.reset_to),
+            if drift.files.is_empty() {
+                "HEAD moved".to_string()
+            } else {
+                drift.files.join(", ")
+            },
+            if drift.more_files > 0 {
+                format!(" and {} more", drift.more_files)
+            } else {
+                String::new()
+            }
+        ));
     }
     out
 }

@@ -2,7 +2,9 @@
 //! credentials, takes no optional lock (a read must not race a pull for `index.lock`), and a
 //! remote that stalls or asks for a password fails instead of hanging.
 
+pub mod credentials;
 pub mod tree;
+pub mod verify;
 
 use std::path::Path;
 use std::process::Command;

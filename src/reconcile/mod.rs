@@ -4,9 +4,11 @@
 //! attempt is recorded in the store. An old failure never blocks a newer fix.
 
 pub mod cases;
+pub mod drift;
 pub mod fleet;
 pub mod identify;
 pub mod pull;
+pub mod signed;
 pub mod snapshot;
 pub mod status;
 pub mod watch;
@@ -20,12 +22,16 @@ use tokio::sync::{mpsc, watch as signal};
 
 use crate::compile::current::{self, Current, Publisher};
 use crate::compile::{Compiled, compile};
+use crate::git::verify::{Signature, Verdict, Verifier};
 use crate::identity::Documents;
 use crate::identity::{Revision, short};
 use crate::spec::{Diagnostic, Loaded};
 use crate::store::{NewReconcile, Outcome, Store};
+use drift::DriftLog;
+use pull::Remote;
+use signed::untrusted;
 use snapshot::Snapshots;
-use status::{Applied, Attempt, StatusReport};
+use status::{Applied, Attempt, Signatures, StatusReport};
 
 /// How long after a failure to write the store the same revision is tried again.
 const RETRY: Duration = Duration::from_secs(5);
@@ -73,6 +79,10 @@ struct Progress {
     source_error: Option<String>,
     /// The revision the source held when last read: the checkout's commit or the folder's hash.
     source_head: Option<String>,
+    /// Set when commit signatures are verified.
+    signatures: Option<Signatures>,
+    /// Set in pull mode.
+    drift: Option<DriftLog>,
 }
 
 impl Shared {
@@ -102,13 +112,15 @@ impl Shared {
     pub async fn report(&self, store: &Store, node_key: &str) -> StatusReport {
         // The state before the history: a reconcile is recorded in the store before the state
         // shows it, so the history read afterwards always holds the last attempt.
-        let (applied, last_attempt, source_error, source_head) = {
+        let (applied, last_attempt, source_error, source_head, signatures, drift) = {
             let progress = self.progress();
             (
                 progress.applied.clone(),
                 progress.last_attempt.clone(),
                 progress.source_error.clone(),
                 progress.source_head.clone(),
+                progress.signatures.clone(),
+                progress.drift.as_ref().and_then(DriftLog::latest),
             )
         };
         let current = self.current.load_full();
@@ -164,6 +176,8 @@ impl Shared {
             store_error,
             replicas,
             replicas_error,
+            signatures,
+            drift,
         }
     }
 }
@@ -173,8 +187,12 @@ pub struct Reconciler {
     store: Store,
     shared: Arc<Shared>,
     snapshots: Snapshots,
-    /// The content hash of the last revision attempted, applied or refused.
+    /// The content hash of the last revision attempted, applied or refused (with its id when
+    /// signatures are verified: the same tree in a newly signed commit is a new attempt).
     last_attempted: Option<String>,
+    /// Pull mode: the checkout, held while it is read, and reset when edited by hand.
+    remote: Option<Remote>,
+    verifier: Option<Verifier>,
 }
 
 /// A revision read from the spec folder, checked, with what the reconciler needs to decide.
@@ -195,7 +213,32 @@ impl Reconciler {
             settings,
             store,
             last_attempted: None,
+            remote: None,
+            verifier: None,
         }
+    }
+
+    /// Pull mode: reads the spec only from `remote`'s checkout as the last pull left it, never
+    /// with a hand edit in it (`drift`).
+    pub fn pulling(mut self, remote: Option<Remote>) -> Reconciler {
+        if let Some(remote) = &remote {
+            metrics::counter!("hromada_source_drift_total").absolute(0);
+            self.shared.progress().drift = Some(remote.drift().clone());
+        }
+        self.remote = remote;
+        self
+    }
+
+    /// Applies only commits signed by a key `verifier` trusts; others are refused (H0007).
+    pub fn verifying(mut self, verifier: Option<Verifier>) -> Reconciler {
+        if let Some(verifier) = &verifier {
+            self.shared.progress().signatures = Some(Signatures {
+                keys: verifier.sources(),
+                ..Signatures::default()
+            });
+        }
+        self.verifier = verifier;
+        self
     }
 
     pub fn shared(&self) -> Arc<Shared> {
@@ -246,17 +289,19 @@ impl Reconciler {
     pub async fn reconcile(&mut self) -> Option<Outcome> {
         let started_at = Utc::now();
         let clock = Instant::now();
-        let root = self.settings.root.clone();
-        let candidate = match tokio::task::spawn_blocking(move || read(&root)).await {
-            Ok(candidate) => candidate,
-            Err(e) => {
-                tracing::error!("reading the spec folder stopped unexpectedly: {e}");
-                return None;
-            }
+        let mut candidate = match self.read_source().await {
+            Ok(Some(candidate)) => candidate,
+            Ok(None) => return None,
+            Err(message) => return self.failed("(checkout)", started_at, message),
         };
-        if self.last_attempted.as_deref() == Some(&candidate.revision.content_hash) {
+        let key = self.attempt_key(&candidate.revision);
+        if self.last_attempted.as_deref() == Some(key.as_str()) {
             tracing::debug!(revision = %candidate.revision.id, "the spec folder has not changed");
             return Some(Outcome::Unchanged);
+        }
+        let signature = self.verify(&candidate.revision.id).await;
+        if let Some(refusal) = signature.as_ref().and_then(untrusted) {
+            candidate.diagnostics.push(refusal);
         }
         let errors = count(&candidate.diagnostics, true);
         let warnings = count(&candidate.diagnostics, false);
@@ -365,7 +410,7 @@ impl Reconciler {
                 ),
             );
         }
-        self.last_attempted = Some(candidate.revision.content_hash.clone());
+        self.last_attempted = Some(key);
         let duration = clock.elapsed();
         metrics::counter!("hromada_reconciles_total", "outcome" => outcome.as_str()).increment(1);
         metrics::histogram!("hromada_reconcile_duration_seconds").record(duration.as_secs_f64());
@@ -401,6 +446,12 @@ impl Reconciler {
         {
             let mut progress = self.shared.progress();
             progress.source_head = Some(revision.clone());
+            if let Some(signatures) = &mut progress.signatures {
+                if outcome == Outcome::Applied {
+                    signatures.applied = signature.clone();
+                }
+                signatures.last_attempt = signature;
+            }
             progress.last_attempt = Some(Attempt {
                 revision: revision.clone(),
                 started_at,
@@ -416,6 +467,73 @@ impl Reconciler {
             });
         }
         Some(outcome)
+    }
+
+    /// Reads the spec folder; in pull mode with the checkout held, reset first when edited by
+    /// hand, and read again when it was edited while being read. `Ok(None)` when reading stopped
+    /// unexpectedly; `Err` when the checkout cannot be checked for hand edits.
+    async fn read_source(&self) -> Result<Option<Candidate>, String> {
+        let root = self.settings.root.clone();
+        let read_tree = || {
+            let root = root.clone();
+            async move {
+                match tokio::task::spawn_blocking(move || read(&root)).await {
+                    Ok(candidate) => Some(candidate),
+                    Err(e) => {
+                        tracing::error!("reading the spec folder stopped unexpectedly: {e}");
+                        None
+                    }
+                }
+            }
+        };
+        let Some(remote) = &self.remote else {
+            return Ok(read_tree().await);
+        };
+        let unchecked = |e: String| {
+            format!("cannot check the Git checkout for hand edits before applying it: {e}")
+        };
+        let held = remote.hold().await;
+        remote.undrift(&held).await.map_err(unchecked)?;
+        for _ in 0..3 {
+            let candidate = read_tree().await;
+            if !remote.undrift(&held).await.map_err(unchecked)? {
+                return Ok(candidate);
+            }
+        }
+        Err(format!(
+            "the Git checkout {} was changed by hand each time it was read; nothing from it is applied until it stays as pulled",
+            remote.checkout.display()
+        ))
+    }
+
+    /// What tells one attempt from the next: the tree's content, and with signatures verified
+    /// also the commit, so that a refused unsigned commit does not hide its signed twin.
+    fn attempt_key(&self, revision: &Revision) -> String {
+        match self.verifier {
+            Some(_) => format!("{} {}", revision.id, revision.content_hash),
+            None => revision.content_hash.clone(),
+        }
+    }
+
+    /// Whose key signed `revision`, when signatures are verified.
+    async fn verify(&self, revision: &str) -> Option<Signature> {
+        let verifier = self.verifier.clone()?;
+        if revision.starts_with("sha256:") {
+            return Some(Signature::uncommitted(revision));
+        }
+        let root = self.settings.root.clone();
+        let commit = revision.to_string();
+        let signature = tokio::task::spawn_blocking(move || verifier.verify(&root, &commit))
+            .await
+            .unwrap_or_else(|e| Signature {
+                revision: revision.to_string(),
+                verdict: Verdict::Unverifiable,
+                format: None,
+                fingerprint: None,
+                principal: None,
+                reason: Some(format!("the check stopped unexpectedly: {e}")),
+            });
+        Some(signature)
     }
 
     fn failed(
@@ -478,11 +596,13 @@ impl Reconciler {
         };
         let root = self.settings.root.clone();
         let snapshots = self.snapshots.clone();
-        let found =
-            tokio::task::spawn_blocking(move || read_last_good(&root, &snapshots, &revisions))
-                .await
-                .ok()
-                .flatten();
+        let verifier = self.verifier.clone();
+        let found = tokio::task::spawn_blocking(move || {
+            read_last_good(&root, &snapshots, &revisions, verifier.as_ref())
+        })
+        .await
+        .ok()
+        .flatten();
         let Some((id, candidate, from)) = found else {
             tracing::error!(
                 "the spec folder {} has no valid revision, and no revision applied here before can be read; nothing is served until a valid revision comes",
@@ -553,11 +673,13 @@ fn host_name() -> String {
 }
 
 /// The newest of `revisions` that can be read: from its snapshot, else from Git when it is a
-/// commit of the repository holding `root`. Returns the revision, its tree and where it came from.
+/// commit of the repository holding `root` (signed by a trusted key, when `verifier` is given).
+/// Returns the revision, its tree and where it came from.
 fn read_last_good(
     root: &std::path::Path,
     snapshots: &Snapshots,
     revisions: &[String],
+    verifier: Option<&Verifier>,
 ) -> Option<(String, Candidate, &'static str)> {
     let repository = crate::git::tree::Repository::discover(root).ok();
     revisions.iter().find_map(|id| {
@@ -566,6 +688,14 @@ fn read_last_good(
         }
         let repository = repository.as_ref()?;
         let commit = repository.resolve(id).ok()?;
+        if let Some(refusal) = verifier.and_then(|v| untrusted(&v.verify(root, &commit.id))) {
+            tracing::warn!(
+                "not restoring revision {} from the Git history: {}",
+                short(id),
+                refusal.summary
+            );
+            return None;
+        }
         let checkout = repository.checkout(&commit).ok()?;
         Some((id.clone(), read(checkout.path()), "the Git history"))
     })

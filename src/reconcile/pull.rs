@@ -1,12 +1,21 @@
 //! Pull mode: keeps a checkout of a Git remote's branch in the spec root, with the `git` CLI as
 //! Argo CD's repo server does. The checkout belongs to the appliance: each pull resets it hard to
-//! the remote branch, so local edits there never block an update.
+//! the remote branch, so local edits there never block an update, and none is ever applied
+//! (`drift`). The remote's credentials are never written into the checkout (`git::credentials`).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::process::Command;
 use tokio::sync::mpsc;
+
+use super::drift::{self, DriftLog};
+use crate::git::credentials;
+
+/// The ref in the checkout naming the commit the appliance last moved it to: what a hand edit
+/// is measured against, and reset to.
+const CHECKED_OUT: &str = "refs/hromada/checkout";
 
 #[derive(Debug, Clone)]
 pub struct Remote {
@@ -14,19 +23,40 @@ pub struct Remote {
     pub branch: String,
     pub interval: Duration,
     pub checkout: PathBuf,
+    /// One git writer in the checkout at a time: a pull, or the reconciler settling drift and
+    /// reading the tree.
+    lock: Arc<tokio::sync::Mutex<()>>,
+    drift: DriftLog,
 }
 
 impl Remote {
+    pub fn new(url: String, branch: String, interval: Duration, checkout: PathBuf) -> Remote {
+        Remote {
+            url,
+            branch,
+            interval,
+            checkout,
+            lock: Arc::default(),
+            drift: DriftLog::default(),
+        }
+    }
+
     /// The URL without any password or token it carries, for logs and the status page.
     pub fn display_url(&self) -> String {
         redact(&self.url)
     }
 
-    /// Clones the remote when the checkout folder is absent or empty, then fetches the branch and
-    /// moves the checkout to it. Returns the commit the checkout is at. A folder that holds files
-    /// but is not a checkout of its own is never touched: Git would otherwise act on whatever
-    /// repository encloses it.
+    /// The drift found in the checkout, for the status.
+    pub fn drift(&self) -> &DriftLog {
+        &self.drift
+    }
+
+    /// Creates the checkout when its folder is absent or empty, then fetches the branch and
+    /// moves the checkout to it; a hand edit found there first is reported ([`drift`]). Returns
+    /// the commit the checkout is at. A folder that holds files but is not a checkout of its own
+    /// is never touched: Git would otherwise act on whatever repository encloses it.
     pub async fn sync(&self) -> Result<String, String> {
+        let _writing = self.lock.lock().await;
         let empty = std::fs::read_dir(&self.checkout)
             .map(|mut entries| entries.next().is_none())
             .unwrap_or(true);
@@ -38,61 +68,137 @@ impl Remote {
                 )
             })?;
             run(
-                Command::from(crate::git::anywhere())
-                    .args(["clone", "--quiet", "--single-branch", "--branch"])
-                    .arg(&self.branch)
-                    .arg("--")
-                    .arg(&self.url)
-                    .arg(&self.checkout),
-                &format!("clone {} (branch {})", self.display_url(), self.branch),
+                self.git()
+                    .args(["init", "--quiet", "--initial-branch"])
+                    .arg(&self.branch),
+                &format!("create a repository in {}", self.checkout.display()),
             )
             .await?;
         } else {
             self.own_checkout().await?;
             self.remove_stale_locks();
-            run(
-                self.git()
-                    // Maintenance after the fetch stays in the foreground: nothing of git's
-                    // may outlive the pull and hold a lock in the checkout.
-                    .args([
-                        "-c",
-                        "gc.autoDetach=false",
-                        "-c",
-                        "maintenance.autoDetach=false",
-                    ])
-                    .args(["fetch", "--quiet", "--", &self.url])
-                    .arg(format!(
-                        "+refs/heads/{0}:refs/remotes/hromada/{0}",
-                        self.branch
-                    )),
-                &format!("fetch branch {} from {}", self.branch, self.display_url()),
-            )
-            .await?;
-            run(
-                self.git()
-                    .args(["reset", "--quiet", "--hard"])
-                    .arg(format!("refs/remotes/hromada/{}", self.branch)),
-                &format!(
-                    "move the checkout {} to the fetched branch",
-                    self.checkout.display()
-                ),
-            )
-            .await?;
-            run(
-                self.git().args(["clean", "--quiet", "-ffd"]),
-                &format!(
-                    "remove untracked files from the checkout {}",
-                    self.checkout.display()
-                ),
-            )
-            .await?;
+            self.scrub_credentials();
+            self.reset_drift().await?;
         }
+        let remote = credentials::Remote::parse(&self.url);
+        let mut fetch = self.git();
+        remote.authorise(fetch.as_std_mut());
         run(
+            // Maintenance after the fetch stays in the foreground: nothing of git's may outlive
+            // the pull and hold a lock in the checkout.
+            fetch
+                .args([
+                    "-c",
+                    "gc.autoDetach=false",
+                    "-c",
+                    "maintenance.autoDetach=false",
+                ])
+                .args(["fetch", "--quiet", "--", &remote.url])
+                .arg(format!(
+                    "+refs/heads/{0}:refs/remotes/hromada/{0}",
+                    self.branch
+                )),
+            &format!("fetch branch {} from {}", self.branch, self.display_url()),
+        )
+        .await?;
+        self.move_to(&format!("refs/remotes/hromada/{}", self.branch))
+            .await
+    }
+
+    /// Waits for any pull to finish and keeps the checkout as it is until the returned guard is
+    /// dropped: the reconciler reads the tree under it, between calls to [`Remote::undrift`].
+    pub async fn hold(&self) -> Held<'_> {
+        Held {
+            _writing: self.lock.lock().await,
+        }
+    }
+
+    /// The commit the appliance last moved the checkout to, if it did.
+    async fn checked_out(&self) -> Option<String> {
+        run(
+            self.git()
+                .args(["rev-parse", "--verify", "--quiet"])
+                .arg(format!("{CHECKED_OUT}^{{commit}}")),
+            "read the commit last checked out",
+        )
+        .await
+        .ok()
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+    }
+
+    /// Finds and reports drift, and resets the checkout to the commit last checked out; true
+    /// when there was drift. A checkout made by an older version, which has no record of that
+    /// commit, is left as it is until the next pull moves it.
+    pub async fn undrift(&self, _held: &Held<'_>) -> Result<bool, String> {
+        self.reset_drift().await
+    }
+
+    async fn reset_drift(&self) -> Result<bool, String> {
+        let Some(expected) = self.checked_out().await else {
+            return Ok(false);
+        };
+        let Some(found) = drift::detect(&self.checkout, &expected).await? else {
+            return Ok(false);
+        };
+        // Recorded once reset, so that whoever sees it in the status finds the checkout clean.
+        let reset = self.move_to(&expected).await;
+        self.drift.record(&self.checkout, found, &expected);
+        reset.map(|_| true)
+    }
+
+    /// Resets the checkout hard to `target`, removes what is not in it (and, in the spec
+    /// folders, what is ignored), and records the commit it is now at.
+    async fn move_to(&self, target: &str) -> Result<String, String> {
+        run(
+            self.git().args(["reset", "--quiet", "--hard", target]),
+            &format!("move the checkout {} to {target}", self.checkout.display()),
+        )
+        .await?;
+        run(
+            self.git().args(["clean", "--quiet", "-ffd"]),
+            &format!(
+                "remove untracked files from the checkout {}",
+                self.checkout.display()
+            ),
+        )
+        .await?;
+        run(
+            self.git()
+                .args(["clean", "--quiet", "-ffdx", "--"])
+                .args(crate::spec::source::SPEC_FOLDERS),
+            &format!(
+                "remove ignored files from the spec folders of {}",
+                self.checkout.display()
+            ),
+        )
+        .await?;
+        let commit = run(
             self.git().args(["rev-parse", "HEAD"]),
             "read the checked-out commit",
         )
-        .await
-        .map(|out| out.trim().to_string())
+        .await?
+        .trim()
+        .to_string();
+        run(
+            self.git().args(["update-ref", CHECKED_OUT, &commit]),
+            "record the checked-out commit",
+        )
+        .await?;
+        Ok(commit)
+    }
+
+    /// Removes the credentials an older version's clone wrote into the checkout's config.
+    fn scrub_credentials(&self) {
+        match credentials::scrub(&self.checkout) {
+            Ok(cleaned) if cleaned.is_empty() => {}
+            Ok(cleaned) => tracing::warn!(
+                "removed the credentials of {} from {}: the remote's token is given to git on each pull, never kept in the checkout",
+                cleaned.join(", "),
+                self.checkout.join(".git/config").display()
+            ),
+            Err(e) => tracing::error!("{e}"),
+        }
     }
 
     /// At start-up: the checkout folder is absent, empty, or a checkout of its own.
@@ -184,10 +290,15 @@ impl Remote {
     }
 }
 
+/// Proof that the checkout is held: no pull moves it meanwhile.
+pub struct Held<'a> {
+    _writing: tokio::sync::MutexGuard<'a, ()>,
+}
+
 /// The longest one git command may take; a hung fetch must not stop pulling for good.
 const GIT_TIMEOUT: Duration = Duration::from_secs(300);
 
-async fn run(command: &mut Command, what: &str) -> Result<String, String> {
+pub(super) async fn run(command: &mut Command, what: &str) -> Result<String, String> {
     command.kill_on_drop(true);
     let out = tokio::time::timeout(GIT_TIMEOUT, command.output())
         .await

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::git::verify::Signature;
 use crate::identity::short;
 
 /// The revision being served.
@@ -41,7 +42,7 @@ pub struct Attempt {
 }
 
 /// The whole answer of `/api/status`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct StatusReport {
     /// The gateway node this process serves (`null` until a revision is applied).
     pub node: Option<String>,
@@ -77,6 +78,13 @@ pub struct StatusReport {
     /// Set when the replicas could not be read from the store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas_error: Option<String>,
+    /// Whose keys signed the applied and the last attempted revision, when `serve` verifies
+    /// commit signatures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signatures: Option<Signatures>,
+    /// The latest hand edit found in the `--git` checkout (and reset), since start-up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<super::drift::Drift>,
 }
 
 impl StatusReport {
@@ -117,6 +125,17 @@ impl StatusReport {
         }
         why
     }
+}
+
+/// Commit signatures, when `serve` is given `--git-allowed-signers` or `--git-trusted-keys`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Signatures {
+    /// The files the trusted keys come from.
+    pub keys: Vec<String>,
+    /// Who signed the applied revision; `null` for one restored from its snapshot.
+    pub applied: Option<Signature>,
+    /// Who signed the last revision attempted, applied or refused.
+    pub last_attempt: Option<Signature>,
 }
 
 impl Attempt {
@@ -183,9 +202,7 @@ mod tests {
             open_cases: Vec::new(),
             open_cases_error: None,
             source_head: head.map(Into::into),
-            store_error: None,
-            replicas: Vec::new(),
-            replicas_error: None,
+            ..StatusReport::default()
         }
     }
 

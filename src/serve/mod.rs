@@ -66,6 +66,10 @@ pub struct Options {
     pub clamd: Option<crate::registry::exchange::scan::ScannerAddress>,
     /// How often this replica beats into the fleet's table in the store.
     pub heartbeat_every: Duration,
+    /// Only commits signed by a key of these are applied: git's SSH allowed-signers file, and
+    /// armored OpenPGP public keys. Neither: signatures are not checked.
+    pub git_allowed_signers: Option<PathBuf>,
+    pub git_trusted_keys: Option<PathBuf>,
 }
 
 /// What the HTTP handlers share, one part per subsystem: each handler takes its own part
@@ -184,6 +188,31 @@ pub async fn run(options: Options) -> Result<(), String> {
         ));
     }
 
+    let verifier = crate::git::verify::Verifier::new(
+        options.git_allowed_signers.clone(),
+        options.git_trusted_keys.clone(),
+        &options.data_dir,
+    )?;
+    match &verifier {
+        Some(verifier) if options.remote.is_none() && crate::git::head(&options.root).is_none() => {
+            return Err(format!(
+                "{} verify commit signatures, and the spec root {} is not a Git checkout of a commit: \
+                 serve a checkout, or pull one with --git URL",
+                verifier.sources().join(" and "),
+                options.root.display()
+            ));
+        }
+        Some(verifier) => tracing::info!(
+            "commit signatures: only commits signed by a key in {} are applied",
+            verifier.sources().join(" or ")
+        ),
+        None if options.remote.is_some() => tracing::warn!(
+            "commits pulled with --git are applied without checking their signatures: pass \
+             --git-allowed-signers or --git-trusted-keys to require signed commits"
+        ),
+        None => {}
+    }
+
     let source = match &options.remote {
         Some(remote) => format!(
             "git {} (branch {}, every {}) into {}",
@@ -201,7 +230,9 @@ pub async fn run(options: Options) -> Result<(), String> {
         source,
     };
     let node_key = settings.node_key().to_string();
-    let mut reconciler = Reconciler::new(settings, store.clone());
+    let mut reconciler = Reconciler::new(settings, store.clone())
+        .pulling(options.remote.clone())
+        .verifying(verifier);
     let shared = reconciler.shared();
     let tally = Arc::new(Tally::new(options.checkpoint_records));
     let ledger = MessageLog::new(store.clone()).counting(tally.clone());

@@ -6,3 +6,4 @@
 mod common;
 
 mod fleet;
+mod trust;
