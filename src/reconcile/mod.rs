@@ -5,7 +5,9 @@
 
 pub mod cases;
 pub mod identify;
+pub mod notify;
 pub mod pull;
+pub mod series;
 pub mod snapshot;
 pub mod status;
 pub mod watch;
@@ -58,6 +60,8 @@ pub struct Shared {
     progress: Mutex<Progress>,
     pub instance: String,
     pub source: String,
+    /// Where transitions are notified, when `serve` was given targets.
+    notifier: std::sync::OnceLock<notify::Notifier>,
 }
 
 /// What this process last applied and attempted, and the source's error, for the status.
@@ -66,6 +70,8 @@ struct Progress {
     applied: Option<Applied>,
     last_attempt: Option<Attempt>,
     source_error: Option<String>,
+    /// The source's newest revision attempted, and whether it was refused.
+    head: Option<(String, bool)>,
 }
 
 impl Shared {
@@ -78,7 +84,43 @@ impl Shared {
             progress: Mutex::new(Progress::default()),
             instance: format!("{}:{}", host_name(), std::process::id()),
             source: settings.source.clone(),
+            notifier: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Notifies `notifier`'s targets of every transition from now on (set once, at start).
+    pub fn set_notifier(&self, notifier: notify::Notifier) {
+        let _ = self.notifier.set(notifier);
+    }
+
+    /// A fetch of the source finished: the status, the metrics and the notifications learn it.
+    /// `Err` holds the reason, without credentials.
+    pub fn fetched(&self, result: Result<(), String>) {
+        match &result {
+            Ok(()) => metrics::gauge!("hromada_source_last_good_fetch_timestamp_seconds")
+                .set(Utc::now().timestamp() as f64),
+            Err(_) => metrics::counter!("hromada_source_fetch_failures_total").increment(1),
+        }
+        if let Some(notifier) = self.notifier.get() {
+            let serving = self.current.revision_id();
+            notifier.fetched(
+                result.as_ref().map(|_| ()).map_err(String::as_str),
+                serving.as_deref(),
+            );
+        }
+        self.set_source_error(result.err());
+    }
+
+    /// The series of `/metrics` naming a revision, one each (see [`series`]).
+    pub fn revision_series(&self) -> String {
+        let progress = self.progress();
+        series::render(
+            progress.applied.as_ref().map(|a| a.revision.as_str()),
+            progress
+                .head
+                .as_ref()
+                .map(|(r, refused)| (r.as_str(), *refused)),
+        )
     }
 
     fn progress(&self) -> std::sync::MutexGuard<'_, Progress> {
@@ -371,6 +413,20 @@ impl Reconciler {
                 instance: None,
                 message: None,
             });
+            progress.head = Some((revision.clone(), outcome == Outcome::Refused));
+        }
+        if let Some(notifier) = self.shared.notifier.get() {
+            let verdict = match outcome {
+                Outcome::Applied => notify::Verdict::Applied,
+                _ => notify::Verdict::Refused,
+            };
+            let serving = self.shared.current.revision_id();
+            notifier.attempted(
+                &revision,
+                verdict,
+                serving.as_deref(),
+                &notify::summary(&json),
+            );
         }
         Some(outcome)
     }
@@ -404,12 +460,7 @@ impl Reconciler {
     /// Serves `compiled` and announces it to the runners.
     fn swap(&self, compiled: Compiled, applied_at: DateTime<Utc>, restored: bool) {
         let revision = compiled.revision.id.clone();
-        let previous = self.shared.publisher.publish(compiled);
-        if let Some(previous) = previous {
-            metrics::gauge!("hromada_applied_revision_info", "revision" => previous.revision.id.clone())
-                .set(0.0);
-        }
-        metrics::gauge!("hromada_applied_revision_info", "revision" => revision.clone()).set(1.0);
+        self.shared.publisher.publish(compiled);
         metrics::gauge!("hromada_applied_revision_timestamp_seconds")
             .set(applied_at.timestamp() as f64);
         self.shared.progress().applied = Some(Applied {

@@ -57,7 +57,7 @@ pub async fn metrics(State(app): State<OpsState>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        app.prometheus.render(),
+        app.prometheus.render() + &app.shared.revision_series(),
     )
         .into_response()
 }
