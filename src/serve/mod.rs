@@ -4,6 +4,7 @@
 
 pub mod cases;
 pub mod metrics;
+pub mod notify_mail;
 pub mod ops;
 
 use std::net::SocketAddr;
@@ -211,7 +212,7 @@ pub async fn run(options: Options) -> Result<(), String> {
         tracing::info!("notifications: {}", describe_targets(&options.notify));
         shared.set_notifier(crate::reconcile::notify::Notifier::start(
             options.notify.clone(),
-            options.smtp.as_ref(),
+            options.smtp.clone().map(notify_mail::mailer),
             &node_key,
             &shared.instance,
             &shared.source,

@@ -178,7 +178,7 @@ impl SmtpSettings {
 
     /// Sends one plain-text mail at once, outside the outbox (the reconciler's notices, which
     /// concern no case). The error says whether the server refused it for good.
-    pub async fn send_plain(
+    pub async fn send_now(
         &self,
         to: &Mailbox,
         subject: &str,
@@ -213,7 +213,7 @@ impl SmtpSettings {
     }
 }
 
-/// Why [`SmtpSettings::send_plain`] failed, without any address.
+/// Why [`SmtpSettings::send_now`] failed, without any address.
 #[derive(Debug)]
 pub struct SendError {
     pub reason: String,

@@ -124,11 +124,11 @@ pub enum Verdict {
 }
 
 impl Notifier {
-    /// Starts one worker per target (on the current tokio runtime). `smtp` is the appliance's
+    /// Starts one worker per target (on the current tokio runtime). `mailer` is the appliance's
     /// mail server; e-mail targets need it.
     pub fn start(
         targets: Targets,
-        smtp: Option<&crate::workflow::outbox::SmtpSettings>,
+        mailer: Option<std::sync::Arc<dyn email::Mailer>>,
         node: &str,
         instance: &str,
         source: &str,
@@ -141,11 +141,11 @@ impl Notifier {
             }));
         }
         if !targets.emails.is_empty() {
-            let smtp = smtp.ok_or(
+            let mailer = mailer.ok_or(
                 "--notify-email needs a mail server: pass --smtp and --mail-from too".to_string(),
             )?;
             for (n, to) in targets.emails.into_iter().enumerate() {
-                let mail = email::Email::new(smtp.clone(), to, n + 1);
+                let mail = email::Email::new(mailer.clone(), to, n + 1);
                 notices.push(spawn_worker(move |notice: Notice| {
                     let mail = mail.clone();
                     async move { mail.send(&notice).await }
