@@ -665,6 +665,8 @@ fn the_prometheus_files_pass_promtool_and_alert_only_on_metrics_the_appliance_ex
     promtool(&["check", "config", "deploy/prometheus/prometheus.yml"]);
     let checked = promtool(&["check", "rules", "deploy/prometheus/alerts.yml"]);
     assert!(checked.contains("SUCCESS: 7 rules found"), "{checked}");
+    // Each alert fires on the series it is about, after its `for`, and not on a healthy replica.
+    promtool(&["test", "rules", "tests/data/prometheus/alerts.test.yml"]);
 
     // An appliance pulling from Git, on a refused head, exports every family the rules use.
     let (repo, _) = Repository::new();
