@@ -429,3 +429,100 @@ fn without_url(error: &reqwest::Error) -> String {
         text
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notifier() -> (Notifier, mpsc::Receiver<Notice>) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let notifier = Notifier {
+            node: "gw-core".into(),
+            instance: "host:1".into(),
+            source: "git /srv/spec.git".into(),
+            notices: vec![tx],
+            statuses: None,
+            seen: Mutex::new(Seen::default()),
+        };
+        (notifier, rx)
+    }
+
+    fn drained(rx: &mut mpsc::Receiver<Notice>) -> Vec<(Kind, Option<String>)> {
+        std::iter::from_fn(|| rx.try_recv().ok())
+            .map(|n| (n.event, n.revision))
+            .collect()
+    }
+
+    #[test]
+    fn one_notice_per_transition_never_one_per_attempt() {
+        let (notifier, mut rx) = notifier();
+        notifier.attempted("a", Verdict::Applied, Some("a"), "");
+        assert_eq!(drained(&mut rx), []);
+        notifier.attempted("b", Verdict::Refused, Some("a"), "1 error(s).");
+        notifier.attempted("b", Verdict::Refused, Some("a"), "1 error(s).");
+        notifier.attempted("c", Verdict::Refused, Some("a"), "1 error(s).");
+        notifier.attempted("d", Verdict::Applied, Some("d"), "");
+        notifier.attempted("e", Verdict::Applied, Some("e"), "");
+        assert_eq!(
+            drained(&mut rx),
+            [
+                (Kind::RevisionRefused, Some("b".into())),
+                (Kind::RevisionRefused, Some("c".into())),
+                (Kind::RevisionRecovered, Some("d".into())),
+            ]
+        );
+        for _ in 0..3 {
+            notifier.fetched(Err("cannot connect"), Some("e"));
+        }
+        notifier.fetched(Ok(()), Some("e"));
+        notifier.fetched(Ok(()), Some("e"));
+        assert_eq!(
+            drained(&mut rx),
+            [(Kind::SourceFailing, None), (Kind::SourceRecovered, None)]
+        );
+    }
+
+    #[test]
+    fn a_full_queue_drops_the_notice_rather_than_waiting() {
+        let (notifier, mut rx) = notifier();
+        for n in 0..QUEUE + 5 {
+            notifier.attempted(&n.to_string(), Verdict::Refused, None, "");
+        }
+        assert_eq!(drained(&mut rx).len(), QUEUE);
+    }
+
+    #[test]
+    fn only_unanswered_server_errors_timeouts_and_rate_limits_are_retried() {
+        let answer = |code: u16| {
+            let response = axum::http::Response::builder()
+                .status(code)
+                .body(Vec::<u8>::new())
+                .unwrap();
+            http_failure(
+                "webhook http://127.0.0.1",
+                Ok(reqwest::Response::from(response)),
+            )
+        };
+        assert!(answer(201).is_ok());
+        for code in [500, 503, 408, 429] {
+            assert!(answer(code).unwrap_err().retry, "{code}");
+        }
+        for code in [400, 401, 404, 422] {
+            let failure = answer(code).unwrap_err();
+            assert!(!failure.retry, "{code}");
+            assert!(failure.reason.contains(&code.to_string()));
+        }
+    }
+
+    #[test]
+    fn the_summary_names_places_and_codes_never_the_text() {
+        let diagnostics = vec![serde_json::json!({
+            "severity": "error",
+            "code": "H0101",
+            "summary": "official 3012345678 is unknown",
+            "range": {"filename": "spec/officials.kdl", "start": {"line": 4, "column": 2}},
+        })];
+        let summary = summary(&diagnostics);
+        assert_eq!(summary, "1 error(s): H0101 at spec/officials.kdl:4:2.");
+    }
+}
