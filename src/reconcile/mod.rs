@@ -355,16 +355,19 @@ impl Reconciler {
             warnings,
             diagnostics: serde_json::Value::Array(json.clone()),
         };
-        if let Err(e) = self.store.record_reconcile(&record).await {
-            return self.failed(
-                &revision,
-                started_at,
-                format!(
-                    "cannot record the reconcile of {} in the store: {e}",
-                    short(&revision)
-                ),
-            );
-        }
+        let recorded = match self.store.record_reconcile(&record).await {
+            Ok(id) => id,
+            Err(e) => {
+                return self.failed(
+                    &revision,
+                    started_at,
+                    format!(
+                        "cannot record the reconcile of {} in the store: {e}",
+                        short(&revision)
+                    ),
+                );
+            }
+        };
         self.last_attempted = Some(candidate.revision.content_hash.clone());
         let duration = clock.elapsed();
         metrics::counter!("hromada_reconciles_total", "outcome" => outcome.as_str()).increment(1);
@@ -416,19 +419,40 @@ impl Reconciler {
             progress.head = Some((revision.clone(), outcome == Outcome::Refused));
         }
         if let Some(notifier) = self.shared.notifier.get() {
-            let verdict = match outcome {
-                Outcome::Applied => notify::Verdict::Applied,
-                _ => notify::Verdict::Refused,
-            };
+            let before = self.recorded_before(recorded).await;
             let serving = self.shared.current.revision_id();
             notifier.attempted(
                 &revision,
-                verdict,
+                verdict(outcome),
                 serving.as_deref(),
                 &notify::summary(&json),
+                before,
             );
         }
         Some(outcome)
+    }
+
+    /// The node's reconcile recorded just before `id`, by any replica: what a notice is a
+    /// transition from.
+    async fn recorded_before(&self, id: i64) -> notify::Before {
+        match self
+            .store
+            .recent_reconciles(self.settings.node_key(), HISTORY)
+            .await
+        {
+            Ok(records) => notify::Before::Recorded(
+                records
+                    .iter()
+                    .find(|r| r.id < id)
+                    .map(|r| (r.revision.clone(), verdict(r.outcome))),
+            ),
+            Err(e) => {
+                tracing::warn!(
+                    "cannot read the reconciles recorded before this one ({e}); notifications follow what this replica saw"
+                );
+                notify::Before::Unknown
+            }
+        }
     }
 
     fn failed(
@@ -597,6 +621,13 @@ fn read(root: &std::path::Path) -> Candidate {
         revision,
         referenced,
         documents,
+    }
+}
+
+fn verdict(outcome: Outcome) -> notify::Verdict {
+    match outcome {
+        Outcome::Applied => notify::Verdict::Applied,
+        Outcome::Refused | Outcome::Unchanged => notify::Verdict::Refused,
     }
 }
 

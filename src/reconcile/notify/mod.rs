@@ -98,12 +98,21 @@ impl Targets {
     }
 }
 
-/// The state notices are transitions of.
+/// The state notices are transitions of, as this process saw it.
 #[derive(Default)]
 struct Seen {
-    /// The refused revision last notified, while no revision was applied after it.
-    refused: Option<String>,
+    /// The last revision this process applied or refused.
+    last: Option<(String, Verdict)>,
     source_failing: bool,
+}
+
+/// What the node's record held before an attempt: the reconcile recorded just before it, by
+/// any replica sharing the store (so replicas and restarts notify a transition once), or
+/// `Unknown` when the store could not be read (this process's memory decides then).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Before {
+    Recorded(Option<(String, Verdict)>),
+    Unknown,
 }
 
 /// Tells the targets of each transition; cheap to call on every reconcile and every pull.
@@ -173,20 +182,31 @@ impl Notifier {
     }
 
     /// A revision applied or refused. `serving` is the revision served after it; `summary` the
-    /// refusal's first errors.
+    /// refusal's places and codes; `before` what the node recorded just before.
     pub fn attempted(
         &self,
         revision: &str,
         verdict: Verdict,
         serving: Option<&str>,
         summary: &str,
+        before: Before,
     ) {
+        let before = {
+            let mut seen = self.seen();
+            let before = match before {
+                Before::Recorded(before) => before,
+                Before::Unknown => seen.last.clone(),
+            };
+            seen.last = Some((revision.to_string(), verdict));
+            before
+        };
+        if before.as_ref() == Some(&(revision.to_string(), verdict)) {
+            return;
+        }
         self.post_status(revision, verdict, summary);
         let notice = {
-            let mut seen = self.seen();
-            match verdict {
-                Verdict::Refused if seen.refused.as_deref() != Some(revision) => {
-                    seen.refused = Some(revision.to_string());
+            match (verdict, before) {
+                (Verdict::Refused, _) => {
                     let keeps = serving
                         .map(|s| format!("revision {} keeps serving", short(s)))
                         .unwrap_or_else(|| "nothing is served until a valid revision comes".into());
@@ -198,17 +218,15 @@ impl Notifier {
                         ),
                     ))
                 }
-                Verdict::Applied => seen.refused.take().map(|refused| {
-                    (
-                        Kind::RevisionRecovered,
-                        format!(
-                            "revision {} was applied; the refused revision {} no longer blocks anything",
-                            short(revision),
-                            short(&refused)
-                        ),
-                    )
-                }),
-                Verdict::Refused => None,
+                (Verdict::Applied, Some((refused, Verdict::Refused))) => Some((
+                    Kind::RevisionRecovered,
+                    format!(
+                        "revision {} was applied; the refused revision {} no longer blocks anything",
+                        short(revision),
+                        short(&refused)
+                    ),
+                )),
+                (Verdict::Applied, _) => None,
             }
         };
         if let Some((kind, message)) = notice {
@@ -456,13 +474,16 @@ mod tests {
     #[test]
     fn one_notice_per_transition_never_one_per_attempt() {
         let (notifier, mut rx) = notifier();
-        notifier.attempted("a", Verdict::Applied, Some("a"), "");
+        let attempted = |revision: &str, verdict| {
+            notifier.attempted(revision, verdict, Some("a"), "1 error(s).", Before::Unknown)
+        };
+        attempted("a", Verdict::Applied);
         assert_eq!(drained(&mut rx), []);
-        notifier.attempted("b", Verdict::Refused, Some("a"), "1 error(s).");
-        notifier.attempted("b", Verdict::Refused, Some("a"), "1 error(s).");
-        notifier.attempted("c", Verdict::Refused, Some("a"), "1 error(s).");
-        notifier.attempted("d", Verdict::Applied, Some("d"), "");
-        notifier.attempted("e", Verdict::Applied, Some("e"), "");
+        attempted("b", Verdict::Refused);
+        attempted("b", Verdict::Refused);
+        attempted("c", Verdict::Refused);
+        attempted("d", Verdict::Applied);
+        attempted("e", Verdict::Applied);
         assert_eq!(
             drained(&mut rx),
             [
@@ -483,10 +504,34 @@ mod tests {
     }
 
     #[test]
+    fn what_another_replica_recorded_first_is_not_notified_again() {
+        let (notifier, mut rx) = notifier();
+        let refused = || Some(("b".to_string(), Verdict::Refused));
+        // Another replica (or this node before a restart) refused b already: nothing new.
+        notifier.attempted("b", Verdict::Refused, None, "", Before::Recorded(refused()));
+        assert_eq!(drained(&mut rx), []);
+        // It then applied c before this replica did: the recovery is its to tell.
+        let applied = Some(("c".to_string(), Verdict::Applied));
+        notifier.attempted("c", Verdict::Applied, None, "", Before::Recorded(applied));
+        assert_eq!(drained(&mut rx), []);
+        // A refusal after an applied revision is news, whatever this process remembers.
+        let applied = Some(("c".to_string(), Verdict::Applied));
+        notifier.attempted("b", Verdict::Refused, None, "", Before::Recorded(applied));
+        notifier.attempted("d", Verdict::Applied, None, "", Before::Recorded(refused()));
+        assert_eq!(
+            drained(&mut rx),
+            [
+                (Kind::RevisionRefused, Some("b".into())),
+                (Kind::RevisionRecovered, Some("d".into())),
+            ]
+        );
+    }
+
+    #[test]
     fn a_full_queue_drops_the_notice_rather_than_waiting() {
         let (notifier, mut rx) = notifier();
         for n in 0..QUEUE + 5 {
-            notifier.attempted(&n.to_string(), Verdict::Refused, None, "");
+            notifier.attempted(&n.to_string(), Verdict::Refused, None, "", Before::Unknown);
         }
         assert_eq!(drained(&mut rx).len(), QUEUE);
     }
