@@ -709,3 +709,110 @@ fn the_prometheus_files_pass_promtool_and_alert_only_on_metrics_the_appliance_ex
     assert!(named >= 6, "{named}");
     assert!(families.contains("hromada_ready"));
 }
+
+#[test]
+fn replicas_on_one_postgresql_and_a_restart_notify_each_transition_once() {
+    let Some(database) = crate::common::postgres::url_or_skip(
+        "replicas_on_one_postgresql_and_a_restart_notify_each_transition_once",
+    ) else {
+        return;
+    };
+    let (repo, first) = Repository::new();
+    let hook = Receiver::start(0);
+    let github = Receiver::start(0);
+    let (a_data, b_data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let token = token_file(a_data.path());
+    let hook_url = hook.url("/notices");
+    let api = github.url("/api");
+    let replica = |data: &Path| {
+        Appliance::start(
+            &data.join("checkout"),
+            &data.join("state"),
+            &[
+                "--git",
+                &repo.url,
+                "--interval",
+                "200ms",
+                "--peer-listen",
+                "127.0.0.1:0",
+                "--database-url",
+                &database,
+                "--notify-webhook",
+                &hook_url,
+                "--commit-status",
+                "github",
+                "--commit-status-api",
+                &api,
+                "--commit-status-repo",
+                "city/spec",
+                "--commit-status-token-file",
+                &token,
+            ],
+        )
+    };
+    let a = replica(a_data.path());
+    let b = replica(b_data.path());
+    for app in [&a, &b] {
+        app.wait_for("the first commit applied", |s| {
+            s["applied"]["revision"] == first.as_str()
+        });
+    }
+
+    let good = repo.system();
+    let broken = repo.commit_system("system \"zp\" {", "break");
+    for app in [&a, &b] {
+        app.wait_for("the broken commit refused", |s| {
+            s["last_attempt"]["revision"] == broken.as_str()
+        });
+    }
+    hook.wait_for("the refusal", &a, |r| !r.is_empty());
+    // Replica a restarts on the refused head: it refuses it again, and says nothing new.
+    assert!(a.stop().success());
+    let a = replica(a_data.path());
+    a.wait_for("the broken commit refused after the restart", |s| {
+        s["ready"] == true && s["last_attempt"]["revision"] == broken.as_str()
+    });
+
+    let fixed = repo.commit_system(&good, "fix");
+    for app in [&a, &b] {
+        app.wait_for("the fix applied", |s| {
+            s["applied"]["revision"] == fixed.as_str()
+        });
+    }
+    hook.wait_for("the recovery", &a, |r| r.len() >= 2);
+    github.wait_for("the fix's status", &a, |r| {
+        r.iter().any(|s| s.path.ends_with(&fixed))
+    });
+    assert!(a.stop().success());
+    assert!(b.stop().success());
+
+    let notices = hook.requests();
+    assert_eq!(
+        events(&notices, "revision_refused").len(),
+        1,
+        "{notices:#?}"
+    );
+    assert_eq!(
+        events(&notices, "revision_recovered").len(),
+        1,
+        "{notices:#?}"
+    );
+    assert_eq!(notices.len(), 2, "{notices:#?}");
+    let statuses: Vec<(String, String)> = github
+        .requests()
+        .iter()
+        .map(|s| {
+            let sha = s.path.rsplit('/').next().unwrap().to_string();
+            (sha, s.json()["state"].as_str().unwrap().to_string())
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (first, "success".to_string()),
+            (broken, "failure".to_string()),
+            (fixed, "success".to_string()),
+        ],
+        "one status per commit and outcome, from either replica"
+    );
+}
