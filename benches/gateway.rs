@@ -373,22 +373,27 @@ impl Node {
         }
         let mut child = command
             .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
-            .env("HROMADA_LOG", "warn")
+            // The banner with the address is an info line of the log in JSON mode.
+            .env("HROMADA_LOG", "warn,hromada::serve=info")
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("hromada serve starts");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        stdout.read_line(&mut first).unwrap();
-        // serve writes to stdout later too, and a closed pipe would end it.
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        let url = first
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("{node} did not print its address: {first}"))
-            .to_string();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let url = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|line| {
+                let event: Value = serde_json::from_str(&line).ok()?;
+                event["url"].as_str().map(String::from).or_else(|| {
+                    eprintln!("{line}");
+                    None
+                })
+            })
+            .unwrap_or_else(|| panic!("{node} did not log its address"));
+        // The rest of the log goes on to the bench's own, and a closed pipe would end serve.
+        std::thread::spawn(move || lines.map_while(Result::ok).for_each(|l| eprintln!("{l}")));
         Node { child, url }
     }
 

@@ -32,20 +32,24 @@ fn main() {
         .arg("--data-dir")
         .arg(data.path())
         .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
-        .env("HROMADA_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        // The banner with the address is an info line of the log in JSON mode.
+        .env("HROMADA_LOG", "warn,hromada::serve=info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("hromada serve starts");
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let address = first
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("http://"))
-        .expect("serve prints its address")
-        .to_string();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let address = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            let event: serde_json::Value = serde_json::from_str(&line).ok()?;
+            let url = event["url"].as_str()?;
+            url.strip_prefix("http://").map(String::from)
+        })
+        .expect("serve logs its address");
+    // The rest of the log goes on to the bench's own, and a closed pipe would end serve.
+    std::thread::spawn(move || lines.map_while(Result::ok).for_each(|l| eprintln!("{l}")));
     let mut revision = wait_for_revision(&address, None);
 
     let stop = Arc::new(AtomicBool::new(false));

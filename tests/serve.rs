@@ -183,9 +183,12 @@ fn changes_are_applied_bad_revisions_refused_and_a_later_fix_applied() {
         "{metrics}"
     );
     assert!(
-        metrics.contains(&format!(
-            "hromada_applied_revision_info{{revision=\"{first}\"}} 0"
-        )),
+        !metrics.contains(&format!("revision=\"{first}\"")),
+        "a replaced revision leaves no series behind: {metrics}"
+    );
+    assert_eq!(
+        metrics.matches("hromada_applied_revision_info{").count(),
+        1,
         "{metrics}"
     );
 }

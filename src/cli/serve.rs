@@ -10,6 +10,9 @@ use clap::{Args, ValueEnum};
 
 use crate::connections::ConnectionLimits;
 use crate::gateway::{Limits, checkpoints};
+use crate::reconcile::notify::Targets;
+use crate::reconcile::notify::commit_status::{CommitStatus, Forge};
+use crate::reconcile::notify::webhook::Webhook;
 use crate::reconcile::pull::Remote;
 use crate::registry::exchange::scan::ScannerAddress;
 use crate::serve::Options;
@@ -131,6 +134,110 @@ pub struct ServeArgs {
     /// `gpg --armor --export` writes them). Kept outside the spec repository.
     #[arg(long, env = "HROMADA_GIT_TRUSTED_KEYS", value_name = "FILE")]
     pub git_trusted_keys: Option<PathBuf>,
+    #[command(flatten)]
+    pub notify: NotifyArgs,
+}
+
+/// Where the GitOps loop's transitions are told: a refused revision, a failing source, and the
+/// recovery from either; and the commit statuses posted back to GitHub or GitLab.
+#[derive(Debug, Args)]
+pub struct NotifyArgs {
+    /// Webhook that each notice is POSTed to as JSON (repeatable; the variable takes a
+    /// comma-separated list).
+    #[arg(
+        long = "notify-webhook",
+        env = "HROMADA_NOTIFY_WEBHOOKS",
+        value_name = "URL",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub webhooks: Vec<String>,
+    /// E-mail address each notice is sent to through --smtp (repeatable; the variable takes a
+    /// comma-separated list).
+    #[arg(
+        long = "notify-email",
+        env = "HROMADA_NOTIFY_EMAILS",
+        value_name = "ADDRESS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub emails: Vec<String>,
+    /// Post each applied or refused commit's status to this forge's commit-status API.
+    #[arg(
+        long,
+        env = "HROMADA_COMMIT_STATUS",
+        value_enum,
+        requires_all = ["commit_status_repo", "commit_status_token_file"]
+    )]
+    pub commit_status: Option<Forge>,
+    /// The forge's API root, e.g. `https://git.city.example/api/v4`; GitHub's or GitLab.com's
+    /// public API when absent.
+    #[arg(
+        long,
+        env = "HROMADA_COMMIT_STATUS_API",
+        value_name = "URL",
+        requires = "commit_status"
+    )]
+    pub commit_status_api: Option<String>,
+    /// `OWNER/NAME` on GitHub; the project id or `GROUP/PROJECT` on GitLab.
+    #[arg(
+        long,
+        env = "HROMADA_COMMIT_STATUS_REPO",
+        value_name = "REPO",
+        requires = "commit_status"
+    )]
+    pub commit_status_repo: Option<String>,
+    /// File holding the token the commit statuses are posted with (read again at each post).
+    #[arg(
+        long,
+        env = "HROMADA_COMMIT_STATUS_TOKEN_FILE",
+        value_name = "FILE",
+        requires = "commit_status"
+    )]
+    pub commit_status_token_file: Option<PathBuf>,
+}
+
+impl NotifyArgs {
+    fn targets(&self) -> Result<Targets, String> {
+        let webhooks = self
+            .webhooks
+            .iter()
+            .filter(|w| !w.trim().is_empty())
+            .map(|w| Webhook::parse(w))
+            .collect::<Result<_, _>>()?;
+        let emails = self
+            .emails
+            .iter()
+            .filter(|a| !a.trim().is_empty())
+            .enumerate()
+            .map(|(n, a)| {
+                a.trim().parse().map_err(|_| {
+                    format!(
+                        "--notify-email: address {} is not an e-mail address; write e.g. ops@city.gov.ua",
+                        n + 1
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let commit_status = match (
+            self.commit_status,
+            &self.commit_status_repo,
+            &self.commit_status_token_file,
+        ) {
+            (Some(forge), Some(repo), Some(token)) => Some(CommitStatus::new(
+                forge,
+                self.commit_status_api.as_deref(),
+                repo,
+                token.clone(),
+            )?),
+            _ => None,
+        };
+        Ok(Targets {
+            webhooks,
+            emails,
+            commit_status,
+        })
+    }
 }
 
 /// Where the case engine's e-mail goes; without --smtp it stays queued in the store.
@@ -229,6 +336,13 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let notify = match args.notify.targets() {
+        Ok(notify) => notify,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::from(1);
+        }
+    };
     let options = Options {
         remote: args.git.as_ref().map(|url| {
             Remote::new(
@@ -269,6 +383,8 @@ pub fn run(args: ServeArgs) -> ExitCode {
         heartbeat_every: args.heartbeat_every,
         git_allowed_signers: args.git_allowed_signers,
         git_trusted_keys: args.git_trusted_keys,
+        notify,
+        banner_in_log: args.log_format == LogFormat::Json,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -7,7 +7,9 @@ pub mod cases;
 pub mod drift;
 pub mod fleet;
 pub mod identify;
+pub mod notify;
 pub mod pull;
+pub mod series;
 pub mod signed;
 pub mod snapshot;
 pub mod status;
@@ -69,6 +71,8 @@ pub struct Shared {
     node: Option<String>,
     /// How often this replica beats into the fleet (`fleet::spawn` sets it).
     heartbeat_every: std::sync::OnceLock<Duration>,
+    /// Where transitions are notified, when `serve` was given targets.
+    notifier: std::sync::OnceLock<notify::Notifier>,
 }
 
 /// What this process last applied and attempted, and the source's error, for the status.
@@ -83,6 +87,8 @@ struct Progress {
     signatures: Option<Signatures>,
     /// Set in pull mode.
     drift: Option<DriftLog>,
+    /// The source's newest revision attempted, and whether it was refused.
+    head: Option<(String, bool)>,
 }
 
 impl Shared {
@@ -97,7 +103,43 @@ impl Shared {
             source: settings.source.clone(),
             node: settings.node.clone(),
             heartbeat_every: std::sync::OnceLock::new(),
+            notifier: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Notifies `notifier`'s targets of every transition from now on (set once, at start).
+    pub fn set_notifier(&self, notifier: notify::Notifier) {
+        let _ = self.notifier.set(notifier);
+    }
+
+    /// A fetch of the source finished: the status, the metrics and the notifications learn it.
+    /// `Err` holds the reason, without credentials.
+    pub fn fetched(&self, result: Result<(), String>) {
+        match &result {
+            Ok(()) => metrics::gauge!("hromada_source_last_good_fetch_timestamp_seconds")
+                .set(Utc::now().timestamp() as f64),
+            Err(_) => metrics::counter!("hromada_source_fetch_failures_total").increment(1),
+        }
+        if let Some(notifier) = self.notifier.get() {
+            let serving = self.current.revision_id();
+            notifier.fetched(
+                result.as_ref().map(|_| ()).map_err(String::as_str),
+                serving.as_deref(),
+            );
+        }
+        self.set_source_error(result.err());
+    }
+
+    /// The series of `/metrics` naming a revision, one each (see [`series`]).
+    pub fn revision_series(&self) -> String {
+        let progress = self.progress();
+        series::render(
+            progress.applied.as_ref().map(|a| a.revision.as_str()),
+            progress
+                .head
+                .as_ref()
+                .map(|(r, refused)| (r.as_str(), *refused)),
+        )
     }
 
     fn progress(&self) -> std::sync::MutexGuard<'_, Progress> {
@@ -400,16 +442,19 @@ impl Reconciler {
             warnings,
             diagnostics: serde_json::Value::Array(json.clone()),
         };
-        if let Err(e) = self.store.record_reconcile(&record).await {
-            return self.failed(
-                &revision,
-                started_at,
-                format!(
-                    "cannot record the reconcile of {} in the store: {e}",
-                    short(&revision)
-                ),
-            );
-        }
+        let recorded = match self.store.record_reconcile(&record).await {
+            Ok(id) => id,
+            Err(e) => {
+                return self.failed(
+                    &revision,
+                    started_at,
+                    format!(
+                        "cannot record the reconcile of {} in the store: {e}",
+                        short(&revision)
+                    ),
+                );
+            }
+        };
         self.last_attempted = Some(key);
         let duration = clock.elapsed();
         metrics::counter!("hromada_reconciles_total", "outcome" => outcome.as_str()).increment(1);
@@ -465,6 +510,18 @@ impl Reconciler {
                 instance: None,
                 message: None,
             });
+            progress.head = Some((revision.clone(), outcome == Outcome::Refused));
+        }
+        if let Some(notifier) = self.shared.notifier.get() {
+            let before = self.recorded_before(recorded).await;
+            let serving = self.shared.current.revision_id();
+            notifier.attempted(
+                &revision,
+                verdict(outcome),
+                serving.as_deref(),
+                &notify::summary(&json),
+                before,
+            );
         }
         Some(outcome)
     }
@@ -536,6 +593,29 @@ impl Reconciler {
         Some(signature)
     }
 
+    /// The node's reconcile recorded just before `id`, by any replica: what a notice is a
+    /// transition from.
+    async fn recorded_before(&self, id: i64) -> notify::Before {
+        match self
+            .store
+            .recent_reconciles(self.settings.node_key(), HISTORY)
+            .await
+        {
+            Ok(records) => notify::Before::Recorded(
+                records
+                    .iter()
+                    .find(|r| r.id < id)
+                    .map(|r| (r.revision.clone(), verdict(r.outcome))),
+            ),
+            Err(e) => {
+                tracing::warn!(
+                    "cannot read the reconciles recorded before this one ({e}); notifications follow what this replica saw"
+                );
+                notify::Before::Unknown
+            }
+        }
+    }
+
     fn failed(
         &mut self,
         revision: &str,
@@ -567,12 +647,7 @@ impl Reconciler {
     /// Serves `compiled` and announces it to the runners.
     fn swap(&self, compiled: Compiled, applied_at: DateTime<Utc>, restored: bool) {
         let revision = compiled.revision.id.clone();
-        let previous = self.shared.publisher.publish(compiled);
-        if let Some(previous) = previous {
-            metrics::gauge!("hromada_applied_revision_info", "revision" => previous.revision.id.clone())
-                .set(0.0);
-        }
-        metrics::gauge!("hromada_applied_revision_info", "revision" => revision.clone()).set(1.0);
+        self.shared.publisher.publish(compiled);
         metrics::gauge!("hromada_applied_revision_timestamp_seconds")
             .set(applied_at.timestamp() as f64);
         self.shared.progress().applied = Some(Applied {
@@ -721,6 +796,13 @@ fn read(root: &std::path::Path) -> Candidate {
         revision,
         referenced,
         documents,
+    }
+}
+
+fn verdict(outcome: Outcome) -> notify::Verdict {
+    match outcome {
+        Outcome::Applied => notify::Verdict::Applied,
+        Outcome::Refused | Outcome::Unchanged => notify::Verdict::Refused,
     }
 }
 

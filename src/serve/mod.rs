@@ -4,6 +4,7 @@
 
 pub mod cases;
 pub mod metrics;
+pub mod notify_mail;
 pub mod ops;
 
 use std::net::SocketAddr;
@@ -70,6 +71,11 @@ pub struct Options {
     /// armored OpenPGP public keys. Neither: signatures are not checked.
     pub git_allowed_signers: Option<PathBuf>,
     pub git_trusted_keys: Option<PathBuf>,
+    /// Where refused revisions, source failures and recoveries are notified, and where commit
+    /// statuses are posted.
+    pub notify: crate::reconcile::notify::Targets,
+    /// The start-up banner goes to the log (JSON log mode) instead of stdout.
+    pub banner_in_log: bool,
 }
 
 /// What the HTTP handlers share, one part per subsystem: each handler takes its own part
@@ -181,6 +187,7 @@ pub async fn run(options: Options) -> Result<(), String> {
 
     if let Some(remote) = &options.remote {
         remote.check_folder().await?;
+        ::metrics::counter!("hromada_source_fetch_failures_total").increment(0);
     } else if !options.root.is_dir() {
         return Err(format!(
             "the spec root {} is not a folder; pass the folder holding spec/ and policies/, or --git URL to pull one",
@@ -234,6 +241,16 @@ pub async fn run(options: Options) -> Result<(), String> {
         .pulling(options.remote.clone())
         .verifying(verifier);
     let shared = reconciler.shared();
+    if !options.notify.is_empty() {
+        tracing::info!("notifications: {}", describe_targets(&options.notify));
+        shared.set_notifier(crate::reconcile::notify::Notifier::start(
+            options.notify.clone(),
+            options.smtp.clone().map(notify_mail::mailer),
+            &node_key,
+            &shared.instance,
+            &shared.source,
+        )?);
+    }
     let tally = Arc::new(Tally::new(options.checkpoint_records));
     let ledger = MessageLog::new(store.clone()).counting(tally.clone());
     let gateway = Arc::new(
@@ -334,23 +351,38 @@ pub async fn run(options: Options) -> Result<(), String> {
     if let Some(url) = portal_settings.public_url.get() {
         state.portal.engine.set_public_url(url);
     }
-    // Through `output`, so that `hromada serve | head -1` does not panic the process.
-    crate::output::stdout(format_args!(
-        "hromada {} listening on {scheme}://{address}\n  {scheme}://{address}/healthz  \
-         {scheme}://{address}/readyz  {scheme}://{address}/metrics  {scheme}://{address}/api/status\n",
-        env!("CARGO_PKG_VERSION")
-    ));
+    if options.banner_in_log {
+        tracing::info!(
+            version = env!("CARGO_PKG_VERSION"),
+            url = %format!("{scheme}://{address}"),
+            "hromada {} listening on {scheme}://{address}; /healthz /readyz /metrics /api/status",
+            env!("CARGO_PKG_VERSION")
+        );
+    } else {
+        // Through `output`, so that `hromada serve | head -1` does not panic the process.
+        crate::output::stdout(format_args!(
+            "hromada {} listening on {scheme}://{address}\n  {scheme}://{address}/healthz  \
+             {scheme}://{address}/readyz  {scheme}://{address}/metrics  {scheme}://{address}/api/status\n",
+            env!("CARGO_PKG_VERSION")
+        ));
+    }
 
     if let Some(remote) = &options.remote {
         match remote.sync().await {
-            Ok(commit) => tracing::info!(
-                "checked out {} of {} (branch {}) into {}",
-                &commit[..commit.len().min(12)],
-                remote.display_url(),
-                remote.branch,
-                remote.checkout.display()
-            ),
-            Err(e) => tracing::error!("{e}; serving what the checkout or the last snapshot holds"),
+            Ok(commit) => {
+                tracing::info!(
+                    "checked out {} of {} (branch {}) into {}",
+                    &commit[..commit.len().min(12)],
+                    remote.display_url(),
+                    remote.branch,
+                    remote.checkout.display()
+                );
+                shared.fetched(Ok(()));
+            }
+            Err(e) => {
+                tracing::error!("{e}; serving what the checkout or the last snapshot holds");
+                shared.fetched(Err(e));
+            }
         }
     }
 
@@ -487,6 +519,21 @@ pub async fn run(options: Options) -> Result<(), String> {
     served
 }
 
+/// The notification targets as the log may name them: counts and kinds, no address or URL.
+fn describe_targets(targets: &crate::reconcile::notify::Targets) -> String {
+    let mut parts = Vec::new();
+    if !targets.webhooks.is_empty() {
+        parts.push(format!("{} webhook(s)", targets.webhooks.len()));
+    }
+    if !targets.emails.is_empty() {
+        parts.push(format!("{} e-mail address(es)", targets.emails.len()));
+    }
+    if let Some(status) = &targets.commit_status {
+        parts.push(format!("{status:?}"));
+    }
+    parts.join(", ")
+}
+
 /// What handles the messages other participants' registries send this node's: the registry's
 /// receiving of documents (scanned by `clamd`, when given) and its sending side's notices.
 fn exchange_recipient(
@@ -581,14 +628,14 @@ async fn forward_pulls(remote: Remote, triggers: mpsc::UnboundedSender<()>, shar
     while let Some(result) = rx.recv().await {
         match result {
             Ok(_) => {
-                shared.set_source_error(None);
+                shared.fetched(Ok(()));
                 if triggers.send(()).is_err() {
                     return;
                 }
             }
             Err(e) => {
                 tracing::warn!("{e}; the applied revision keeps serving");
-                shared.set_source_error(Some(e));
+                shared.fetched(Err(e));
             }
         }
     }

@@ -29,19 +29,39 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
+/// What `/readyz` and the `hromada_ready` gauge judge: a revision is applied, the store answers
+/// and shutdown has not begun.
+struct Readiness {
+    revision: Option<String>,
+    store: Result<(), String>,
+    stopping: bool,
+}
+
+impl Readiness {
+    async fn of(app: &OpsState) -> Readiness {
+        Readiness {
+            revision: app.shared.current.revision_id(),
+            store: app.store.ping().await.map_err(|e| e.to_string()),
+            stopping: app
+                .shared
+                .stopping
+                .load(std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+
+    fn ready(&self) -> bool {
+        self.revision.is_some() && self.store.is_ok() && !self.stopping
+    }
+}
+
 pub async fn readyz(State(app): State<OpsState>) -> Response {
-    let revision = app.shared.current.revision_id();
-    let store = app.store.ping().await;
-    let stopping = app
-        .shared
-        .stopping
-        .load(std::sync::atomic::Ordering::Relaxed);
-    let ready = revision.is_some() && store.is_ok() && !stopping;
+    let readiness = Readiness::of(&app).await;
+    let ready = readiness.ready();
     let body = json!({
         "ready": ready,
-        "revision": revision,
-        "store": match &store { Ok(()) => "ok".to_string(), Err(e) => e.to_string() },
-        "stopping": stopping,
+        "revision": readiness.revision,
+        "store": match &readiness.store { Ok(()) => "ok".to_string(), Err(e) => e.clone() },
+        "stopping": readiness.stopping,
     });
     let status = if ready {
         StatusCode::OK
@@ -52,12 +72,18 @@ pub async fn readyz(State(app): State<OpsState>) -> Response {
 }
 
 pub async fn metrics(State(app): State<OpsState>) -> Response {
+    let ready = Readiness::of(&app).await.ready();
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        app.prometheus.render(),
+        format!(
+            "{}{}# HELP hromada_ready 1 when /readyz answers 200.\n# TYPE hromada_ready gauge\nhromada_ready {}\n",
+            app.prometheus.render(),
+            app.shared.revision_series(),
+            u8::from(ready)
+        ),
     )
         .into_response()
 }

@@ -175,6 +175,49 @@ impl SmtpSettings {
         }
         Ok(builder.build())
     }
+
+    /// Sends one plain-text mail at once, outside the outbox (the reconciler's notices, which
+    /// concern no case). The error says whether the server refused it for good.
+    pub async fn send_now(
+        &self,
+        to: &Mailbox,
+        subject: &str,
+        body: String,
+    ) -> Result<(), SendError> {
+        let transient = |reason: String| SendError {
+            reason,
+            permanent: false,
+        };
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to.clone())
+            .subject(subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(body)
+            .map_err(|e| SendError {
+                reason: format!("cannot compose it: {e}"),
+                permanent: true,
+            })?;
+        let transport = self.transport().map_err(transient)?;
+        match tokio::time::timeout(SEND_TIMEOUT, transport.send(message)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(SendError {
+                reason: without_addresses(&e.to_string()),
+                permanent: e.is_permanent() && !login_refused(&e),
+            }),
+            Err(_) => Err(transient(format!(
+                "no answer within {} s",
+                SEND_TIMEOUT.as_secs()
+            ))),
+        }
+    }
+}
+
+/// Why [`SmtpSettings::send_now`] failed, without any address.
+#[derive(Debug)]
+pub struct SendError {
+    pub reason: String,
+    pub permanent: bool,
 }
 
 fn read_credentials(path: &Path) -> Result<Credentials, String> {

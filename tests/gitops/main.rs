@@ -6,4 +6,5 @@
 mod common;
 
 mod fleet;
+mod notify;
 mod trust;
