@@ -439,9 +439,33 @@ fn the_kubernetes_manifests_hold_the_expected_objects() {
         &deployment["spec"]["selector"]["matchLabels"],
         "the StatefulSet",
     );
-    selects_pods(
-        &object(&objects, "Service")["spec"]["selector"],
-        "the Service",
+    let services: Vec<&Yaml> = objects
+        .iter()
+        .map(|(_, o)| o)
+        .filter(|o| o["kind"].as_str() == Some("Service"))
+        .collect();
+    for service in &services {
+        selects_pods(&service["spec"]["selector"], "a Service");
+    }
+    // The StatefulSet's governing Service is headless, with the replicas that are not ready too:
+    // it gives each pod its DNS name, and Prometheus scrapes every replica through it.
+    let governing = deployment["spec"]["serviceName"].as_str().unwrap();
+    let headless = services
+        .iter()
+        .find(|s| s["metadata"]["name"].as_str() == Some(governing))
+        .unwrap_or_else(|| panic!("no Service {governing}, the StatefulSet's serviceName"));
+    assert_eq!(headless["spec"]["clusterIP"].as_str(), Some("None"));
+    assert_eq!(
+        headless["spec"]["publishNotReadyAddresses"].as_bool(),
+        Some(true)
+    );
+    let prometheus = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/prometheus/prometheus.yml"),
+    )
+    .unwrap();
+    assert!(
+        prometheus.contains(&format!("\"{governing}.hromada.svc.cluster.local\"")),
+        "Prometheus finds the replicas through {governing}"
     );
     selects_pods(
         &object(&objects, "PodDisruptionBudget")["spec"]["selector"]["matchLabels"],
@@ -527,10 +551,12 @@ fn the_kubernetes_manifests_hold_the_expected_objects() {
     );
 
     let port = str_of(&container["ports"][0]["name"], "port name");
-    assert_eq!(
-        object(&objects, "Service")["spec"]["ports"][0]["targetPort"].as_str(),
-        Some(port)
-    );
+    for service in &services {
+        assert_eq!(
+            service["spec"]["ports"][0]["targetPort"].as_str(),
+            Some(port)
+        );
+    }
 }
 
 /// Paths of local endpoints named in a text: `GET /x`, `path: /x`, `localhost:PORT/x`, and in
