@@ -367,12 +367,13 @@ impl Store {
                     tried.push(format!("instr(' ' || w.{column} || ' ', {p}) > 0"));
                 }
             }
-            let (from, way) = &concerned;
+            // In this order, so that a card is read only when its text has the words.
+            let way = &concerned.1;
             let by_cards = format!(
-                "SELECT * FROM (SELECT {columns}, s.rowid AS ord FROM {from} \
-                 CROSS JOIN card_search s CROSS JOIN card_words w WHERE s.card_id = c.id \
-                 AND w.rowid = s.rowid AND {way} AND {rest}{} AND {} \
-                 ORDER BY s.rowid DESC LIMIT {need}) b",
+                "SELECT * FROM (SELECT {columns}, s.rowid AS ord FROM {people} \
+                 CROSS JOIN card_search s CROSS JOIN card_words w CROSS JOIN cards c \
+                 WHERE s.card_id = p.card_id{} AND w.rowid = s.rowid AND {} \
+                 AND {way} AND {rest} ORDER BY s.rowid DESC LIMIT {need}) b",
                 bounded("s.rowid"),
                 tried.join(" AND ")
             );
