@@ -119,6 +119,19 @@ pub struct ServeArgs {
     #[cfg(debug_assertions)]
     #[arg(long, hide = true, value_name = "FILE")]
     pub clock_file: Option<PathBuf>,
+    /// File holding the secret of the Git host's push webhook (`POST /api/hooks/git`): GitHub's
+    /// HMAC key or GitLab's token. Without it the webhook answers 503 and polling alone pulls.
+    #[arg(
+        long,
+        env = "HROMADA_GIT_WEBHOOK_SECRET_FILE",
+        value_name = "FILE",
+        requires = "git"
+    )]
+    pub git_webhook_secret_file: Option<PathBuf>,
+    /// File of the operators who may suspend, resume and pin reconciling, one `name:SHA256-HEX`
+    /// a line (the hex SHA-256 of their bearer token). Without it those acts answer 503.
+    #[arg(long, env = "HROMADA_OPERATOR_TOKENS", value_name = "FILE")]
+    pub operator_tokens: Option<PathBuf>,
 }
 
 /// Where the case engine's e-mail goes; without --smtp it stays queued in the store.
@@ -223,6 +236,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
             branch: args.branch.clone(),
             interval: args.interval,
             checkout: args.root.clone(),
+            lock: Default::default(),
         }),
         root: args.root.clone(),
         listen: args.listen,
@@ -252,6 +266,8 @@ pub fn run(args: ServeArgs) -> ExitCode {
         clock_file,
         smtp,
         clamd: args.clamd,
+        webhook_secret_file: args.git_webhook_secret_file,
+        operator_tokens_file: args.operator_tokens,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

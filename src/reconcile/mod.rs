@@ -4,6 +4,7 @@
 //! attempt is recorded in the store. An old failure never blocks a newer fix.
 
 pub mod cases;
+pub mod control;
 pub mod identify;
 pub mod pull;
 pub mod snapshot;
@@ -58,6 +59,8 @@ pub struct Shared {
     progress: Mutex<Progress>,
     pub instance: String,
     pub source: String,
+    /// Operators' suspend, resume and pin, as the store holds them.
+    pub control: Arc<control::Control>,
 }
 
 /// What this process last applied and attempted, and the source's error, for the status.
@@ -69,7 +72,7 @@ struct Progress {
 }
 
 impl Shared {
-    fn new(settings: &Settings) -> Shared {
+    fn new(settings: &Settings, store: &Store) -> Shared {
         let (publisher, current) = current::channel();
         Shared {
             current,
@@ -78,6 +81,7 @@ impl Shared {
             progress: Mutex::new(Progress::default()),
             instance: format!("{}:{}", host_name(), std::process::id()),
             source: settings.source.clone(),
+            control: Arc::new(control::Control::new(store.clone(), settings.node_key())),
         }
     }
 
@@ -110,6 +114,10 @@ impl Shared {
             Ok(open) => (open, None),
             Err(e) => (Vec::new(), Some(e.to_string())),
         };
+        let (control, acts, control_error) = match self.control.report().await {
+            Ok((control, acts)) => (Some(control), acts, None),
+            Err(e) => (None, Vec::new(), Some(e)),
+        };
         StatusReport {
             node: current.as_ref().map(|c| c.node.clone()),
             instance: self.instance.clone(),
@@ -122,6 +130,9 @@ impl Shared {
             history_error,
             open_cases,
             open_cases_error,
+            control,
+            acts,
+            control_error,
         }
     }
 }
@@ -149,7 +160,7 @@ impl Reconciler {
     pub fn new(settings: Settings, store: Store) -> Reconciler {
         Reconciler {
             snapshots: Snapshots::new(&settings.data_dir),
-            shared: Arc::new(Shared::new(&settings)),
+            shared: Arc::new(Shared::new(&settings, &store)),
             settings,
             store,
             last_attempted: None,
@@ -162,7 +173,17 @@ impl Reconciler {
 
     /// The first reconcile at start-up; when the spec folder does not give a valid revision, the
     /// last good one is restored from its snapshot.
+    /// A suspended node serves that last good revision without reading the folder at all.
     pub async fn start(&mut self) {
+        if self.shared.control.refresh().await.0 == control::Target::Hold {
+            tracing::warn!(
+                "reconciling node {} is suspended by an operator: serving the last revision \
+                 applied; `hromada sync resume` lets new revisions in",
+                self.settings.node_key()
+            );
+            self.restore().await;
+            return;
+        }
         self.reconcile().await;
         if !self.shared.current.is_applied() {
             self.restore().await;
@@ -191,6 +212,15 @@ impl Reconciler {
                     }
                 }
                 _ = retry => {}
+            }
+            if self.shared.control.suspended() {
+                tracing::info!(
+                    "reconciling node {} is suspended by an operator; the running revision keeps \
+                     serving",
+                    self.settings.node_key()
+                );
+                retry_at = None;
+                continue;
             }
             retry_at = match self.reconcile().await {
                 Some(Outcome::Applied | Outcome::Refused | Outcome::Unchanged) => None,

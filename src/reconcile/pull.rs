@@ -3,10 +3,13 @@
 //! the remote branch, so local edits there never block an update.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::process::Command;
 use tokio::sync::mpsc;
+
+use super::control::{Control, Target};
 
 #[derive(Debug, Clone)]
 pub struct Remote {
@@ -14,6 +17,20 @@ pub struct Remote {
     pub branch: String,
     pub interval: Duration,
     pub checkout: PathBuf,
+    /// Held by every git command sequence in the checkout: pulls and pin look-ups never overlap.
+    pub lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// Where a pull left things: the commit checked out and the followed branch's fetched head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Synced {
+    pub checkout: String,
+    pub fetched: String,
+}
+
+/// The branch as fetched into the checkout.
+fn tracking(branch: &str) -> String {
+    format!("refs/remotes/hromada/{branch}")
 }
 
 impl Remote {
@@ -22,11 +39,11 @@ impl Remote {
         redact(&self.url)
     }
 
-    /// Clones the remote when the checkout folder is absent or empty, then fetches the branch and
-    /// moves the checkout to it. Returns the commit the checkout is at. A folder that holds files
-    /// but is not a checkout of its own is never touched: Git would otherwise act on whatever
-    /// repository encloses it.
-    pub async fn sync(&self) -> Result<String, String> {
+    /// Clones the remote when the checkout folder is absent or empty, then fetches the branch (and
+    /// tags) and moves the checkout to `target`. A folder that holds files but is not a checkout
+    /// of its own is never touched: Git would otherwise act on whatever repository encloses it.
+    pub async fn sync(&self, target: &Target) -> Result<Synced, String> {
+        let _one_at_a_time = self.lock.lock().await;
         let empty = std::fs::read_dir(&self.checkout)
             .map(|mut entries| entries.next().is_none())
             .unwrap_or(true);
@@ -47,10 +64,82 @@ impl Remote {
                 &format!("clone {} (branch {})", self.display_url(), self.branch),
             )
             .await?;
+            if let Target::Pin(commit) = target {
+                self.fetch().await?;
+                self.move_to(commit).await?;
+            }
         } else {
-            self.own_checkout().await?;
-            self.remove_stale_locks();
-            run(
+            self.fetch().await?;
+            match target {
+                Target::Follow => self.move_to(&tracking(&self.branch)).await?,
+                Target::Hold => {}
+                Target::Pin(commit) => self.move_to(commit).await?,
+            }
+        }
+        let checkout = self.rev_parse("HEAD").await?;
+        let fetched = match self.rev_parse(&tracking(&self.branch)).await {
+            Ok(fetched) => fetched,
+            // Right after a clone the branch is only the checkout's own.
+            Err(_) => self.rev_parse(&format!("refs/heads/{}", self.branch)).await?,
+        };
+        Ok(Synced { checkout, fetched })
+    }
+
+    /// The commit a tag or a (possibly short) commit id names in the remote, fetched now.
+    pub async fn resolve(&self, reference: &str) -> Result<String, String> {
+        let valid = !reference.is_empty()
+            && reference.len() <= 200
+            && !reference.starts_with(['-', '/', '.'])
+            && !reference.contains("..")
+            && reference
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._/-".contains(c));
+        if !valid {
+            return Err(format!(
+                "`{reference}` is not a tag name or commit id (letters, digits, `.`, `_`, `/` and \
+                 `-` only)"
+            ));
+        }
+        let _one_at_a_time = self.lock.lock().await;
+        if !self.checkout.join(".git").exists() {
+            return Err(format!(
+                "the checkout {} is not cloned yet; try again once the first pull is done",
+                self.checkout.display()
+            ));
+        }
+        self.fetch().await?;
+        if let Ok(commit) = self.rev_parse(&format!("refs/tags/{reference}^{{commit}}")).await {
+            return Ok(commit);
+        }
+        let hex = reference.len() >= 7 && reference.chars().all(|c| c.is_ascii_hexdigit());
+        match hex {
+            true => self
+                .rev_parse(&format!("{reference}^{{commit}}"))
+                .await
+                .map_err(|_| format!("no commit {reference} in what was fetched from {}", self.display_url())),
+            false => Err(format!(
+                "{} has no tag `{reference}`; pin a tag or a commit id",
+                self.display_url()
+            )),
+        }
+    }
+
+    async fn rev_parse(&self, name: &str) -> Result<String, String> {
+        run(
+            self.git()
+                .args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
+                .arg(name),
+            &format!("find {name} in the checkout"),
+        )
+        .await
+        .map(|out| out.trim().to_string())
+    }
+
+    /// Fetches the followed branch and the tags into the checkout.
+    async fn fetch(&self) -> Result<(), String> {
+        self.own_checkout().await?;
+        self.remove_stale_locks();
+        run(
                 self.git()
                     // Maintenance after the fetch stays in the foreground: nothing of git's
                     // may outlive the pull and hold a lock in the checkout.
@@ -61,38 +150,32 @@ impl Remote {
                         "maintenance.autoDetach=false",
                     ])
                     .args(["fetch", "--quiet", "--", &self.url])
-                    .arg(format!(
-                        "+refs/heads/{0}:refs/remotes/hromada/{0}",
-                        self.branch
-                    )),
+                    .arg(format!("+refs/heads/{0}:{1}", self.branch, tracking(&self.branch)))
+                    .arg("+refs/tags/*:refs/tags/*"),
                 &format!("fetch branch {} from {}", self.branch, self.display_url()),
             )
-            .await?;
-            run(
-                self.git()
-                    .args(["reset", "--quiet", "--hard"])
-                    .arg(format!("refs/remotes/hromada/{}", self.branch)),
-                &format!(
-                    "move the checkout {} to the fetched branch",
-                    self.checkout.display()
-                ),
-            )
-            .await?;
-            run(
-                self.git().args(["clean", "--quiet", "-ffd"]),
-                &format!(
-                    "remove untracked files from the checkout {}",
-                    self.checkout.display()
-                ),
-            )
-            .await?;
-        }
+            .await
+            .map(drop)
+    }
+
+    /// Moves the checkout hard to `commit` and removes untracked files: hand edits never stay.
+    async fn move_to(&self, commit: &str) -> Result<(), String> {
         run(
-            self.git().args(["rev-parse", "HEAD"]),
-            "read the checked-out commit",
+            self.git()
+                .args(["reset", "--quiet", "--hard", "--end-of-options"])
+                .arg(commit),
+            &format!("move the checkout {} to {commit}", self.checkout.display()),
+        )
+        .await?;
+        run(
+            self.git().args(["clean", "--quiet", "-ffd"]),
+            &format!(
+                "remove untracked files from the checkout {}",
+                self.checkout.display()
+            ),
         )
         .await
-        .map(|out| out.trim().to_string())
+        .map(drop)
     }
 
     /// At start-up: the checkout folder is absent, empty, or a checkout of its own.
@@ -172,12 +255,25 @@ impl Remote {
         Command::from(crate::git::confined(&self.checkout))
     }
 
-    /// Pulls every interval; sends `Ok(commit)` after each successful pull and `Err(message)`
-    /// after a failed one. Ends when the receiver is gone.
-    pub async fn poll(self, tx: mpsc::UnboundedSender<Result<String, String>>) {
+    /// Pulls every interval, or at once when `control.wake` rings (a webhook, an operator's
+    /// act), moving the checkout where the node's latest act says; sends `Ok(synced)` after each
+    /// successful pull and `Err(message)` after a failed one. Ends when the receiver is gone.
+    pub async fn poll(
+        self,
+        control: Arc<Control>,
+        tx: mpsc::UnboundedSender<Result<Synced, String>>,
+    ) {
         loop {
-            tokio::time::sleep(self.interval).await;
-            if tx.send(self.sync().await).is_err() {
+            tokio::select! {
+                _ = tokio::time::sleep(self.interval) => {}
+                _ = control.wake.notified() => {}
+            }
+            let (target, _) = control.refresh().await;
+            let synced = self.sync(&target).await;
+            if let Ok(synced) = &synced {
+                control.set_fetched(&synced.fetched);
+            }
+            if tx.send(synced).is_err() {
                 return;
             }
         }

@@ -63,6 +63,15 @@ pub struct StatusReport {
     /// Set when the open cases could not be counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_cases_error: Option<String>,
+    /// Whether the node follows its source, is suspended or pinned, by whom, why and since when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<super::control::ControlReport>,
+    /// The operators' latest acts on the node, newest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acts: Vec<crate::store::OperatorAct>,
+    /// Set when the operators' acts could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_error: Option<String>,
 }
 
 impl Attempt {
