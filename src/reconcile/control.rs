@@ -207,7 +207,10 @@ mod tests {
     fn the_latest_act_decides_the_target() {
         assert_eq!(Target::of(None), Target::Follow);
         assert_eq!(Target::of(Some(&act(ActKind::Suspend, None))), Target::Hold);
-        assert_eq!(Target::of(Some(&act(ActKind::Resume, None))), Target::Follow);
+        assert_eq!(
+            Target::of(Some(&act(ActKind::Resume, None))),
+            Target::Follow
+        );
         assert_eq!(
             Target::of(Some(&act(ActKind::Pin, Some("abc")))),
             Target::Pin("abc".into())

@@ -80,7 +80,10 @@ impl Remote {
         let fetched = match self.rev_parse(&tracking(&self.branch)).await {
             Ok(fetched) => fetched,
             // Right after a clone the branch is only the checkout's own.
-            Err(_) => self.rev_parse(&format!("refs/heads/{}", self.branch)).await?,
+            Err(_) => {
+                self.rev_parse(&format!("refs/heads/{}", self.branch))
+                    .await?
+            }
         };
         Ok(Synced { checkout, fetched })
     }
@@ -108,7 +111,10 @@ impl Remote {
             ));
         }
         self.fetch().await?;
-        if let Ok(commit) = self.rev_parse(&format!("refs/tags/{reference}^{{commit}}")).await {
+        if let Ok(commit) = self
+            .rev_parse(&format!("refs/tags/{reference}^{{commit}}"))
+            .await
+        {
             return Ok(commit);
         }
         let hex = reference.len() >= 7 && reference.chars().all(|c| c.is_ascii_hexdigit());
@@ -116,7 +122,12 @@ impl Remote {
             true => self
                 .rev_parse(&format!("{reference}^{{commit}}"))
                 .await
-                .map_err(|_| format!("no commit {reference} in what was fetched from {}", self.display_url())),
+                .map_err(|_| {
+                    format!(
+                        "no commit {reference} in what was fetched from {}",
+                        self.display_url()
+                    )
+                }),
             false => Err(format!(
                 "{} has no tag `{reference}`; pin a tag or a commit id",
                 self.display_url()
@@ -140,22 +151,26 @@ impl Remote {
         self.own_checkout().await?;
         self.remove_stale_locks();
         run(
-                self.git()
-                    // Maintenance after the fetch stays in the foreground: nothing of git's
-                    // may outlive the pull and hold a lock in the checkout.
-                    .args([
-                        "-c",
-                        "gc.autoDetach=false",
-                        "-c",
-                        "maintenance.autoDetach=false",
-                    ])
-                    .args(["fetch", "--quiet", "--", &self.url])
-                    .arg(format!("+refs/heads/{0}:{1}", self.branch, tracking(&self.branch)))
-                    .arg("+refs/tags/*:refs/tags/*"),
-                &format!("fetch branch {} from {}", self.branch, self.display_url()),
-            )
-            .await
-            .map(drop)
+            self.git()
+                // Maintenance after the fetch stays in the foreground: nothing of git's
+                // may outlive the pull and hold a lock in the checkout.
+                .args([
+                    "-c",
+                    "gc.autoDetach=false",
+                    "-c",
+                    "maintenance.autoDetach=false",
+                ])
+                .args(["fetch", "--quiet", "--", &self.url])
+                .arg(format!(
+                    "+refs/heads/{0}:{1}",
+                    self.branch,
+                    tracking(&self.branch)
+                ))
+                .arg("+refs/tags/*:refs/tags/*"),
+            &format!("fetch branch {} from {}", self.branch, self.display_url()),
+        )
+        .await
+        .map(drop)
     }
 
     /// Moves the checkout hard to `commit` and removes untracked files: hand edits never stay.

@@ -177,7 +177,10 @@ pub async fn act(
     acting.shared.control.refresh().await;
     acting.wake();
     let (control, _) = acting.shared.control.report().await.unwrap_or_else(|_| {
-        (ControlReport::of(None, acting.shared.control.fetched()), Vec::new())
+        (
+            ControlReport::of(None, acting.shared.control.fetched()),
+            Vec::new(),
+        )
     });
     (StatusCode::OK, Json(json!({"id": id, "control": control}))).into_response()
 }
@@ -187,6 +190,8 @@ async fn read_request(body: Body) -> Result<ActRequest, String> {
         .await
         .map_err(|_| format!("the request body is larger than {MAX_ACT_BODY} bytes"))?;
     serde_json::from_slice(&bytes).map_err(|e| {
-        format!("the body must be JSON `{{\"why\": \"…\", \"ref\": \"…\"}}` (ref for pin only): {e}")
+        format!(
+            "the body must be JSON `{{\"why\": \"…\", \"ref\": \"…\"}}` (ref for pin only): {e}"
+        )
     })
 }

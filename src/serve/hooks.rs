@@ -177,15 +177,22 @@ mod tests {
     #[test]
     fn github_signatures_are_the_hmac_of_the_body() {
         // GitHub's documented example: secret "It's a Secret to Everybody", body "Hello, World!".
-        let signature =
-            "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+        let signature = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
         assert!(github_signature_holds(
             b"It's a Secret to Everybody",
             b"Hello, World!",
             signature
         ));
-        assert!(!github_signature_holds(b"It's a Secret to Everybody", b"Hello, World?", signature));
-        assert!(!github_signature_holds(b"It's a Secret to Everybody", b"Hello, World!", "sha256=00"));
+        assert!(!github_signature_holds(
+            b"It's a Secret to Everybody",
+            b"Hello, World?",
+            signature
+        ));
+        assert!(!github_signature_holds(
+            b"It's a Secret to Everybody",
+            b"Hello, World!",
+            "sha256=00"
+        ));
         assert!(!github_signature_holds(b"x", b"y", "sha1=abc"));
     }
 }

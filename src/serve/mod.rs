@@ -351,13 +351,16 @@ pub async fn run(options: Options) -> Result<(), String> {
     if let Some(remote) = &options.remote {
         let (target, _) = shared.control.refresh().await;
         match remote.sync(&target).await {
-            Ok(synced) => tracing::info!(
-                "checked out {} of {} (branch {}) into {}",
-                crate::identity::short(&synced.checkout),
-                remote.display_url(),
-                remote.branch,
-                remote.checkout.display()
-            ),
+            Ok(synced) => {
+                shared.control.set_fetched(&synced.fetched);
+                tracing::info!(
+                    "checked out {} of {} (branch {}) into {}",
+                    crate::identity::short(&synced.checkout),
+                    remote.display_url(),
+                    remote.branch,
+                    remote.checkout.display()
+                )
+            }
             Err(e) => tracing::error!("{e}; serving what the checkout or the last snapshot holds"),
         }
     }
@@ -382,11 +385,8 @@ pub async fn run(options: Options) -> Result<(), String> {
     if let Some(remote) = options.remote.clone() {
         tokio::spawn(forward_pulls(remote, triggers.clone(), shared.clone()));
     }
-    let control = crate::reconcile::control::spawn(
-        shared.control.clone(),
-        triggers.clone(),
-        stopped.clone(),
-    );
+    let control =
+        crate::reconcile::control::spawn(shared.control.clone(), triggers.clone(), stopped.clone());
     let reconciling = tokio::spawn(reconciler.run(trigger_rx, stopped.clone()));
     let engine = cases::spawn(&state.cases, &options, &store, &shared, &stopped);
     let procedures = crate::portal::procedure_since::spawn(

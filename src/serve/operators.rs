@@ -32,7 +32,10 @@ impl Operators {
             }
             let fail = |e: String| (n + 1, e);
             let (name, digest) = line.split_once(':').ok_or_else(|| {
-                fail("expected `name:sha256-hex` (e.g. the output of `printf %s TOKEN | sha256sum`)".into())
+                fail(
+                    "expected `name:sha256-hex` (e.g. the output of `printf %s TOKEN | sha256sum`)"
+                        .into(),
+                )
             })?;
             let name = name.trim();
             let valid_name = !name.is_empty()

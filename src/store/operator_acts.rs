@@ -104,7 +104,12 @@ impl Store {
         })
         .map_err(|e| {
             self.failed(
-                &format!("record {}'s {} of node {} in", act.actor, act.act.as_str(), act.node),
+                &format!(
+                    "record {}'s {} of node {} in",
+                    act.actor,
+                    act.act.as_str(),
+                    act.node
+                ),
                 e,
             )
         })
@@ -130,8 +135,7 @@ impl Store {
     fn operator_act(&self, row: ActRow) -> Result<OperatorAct, StoreError> {
         let what = format!("operator act {}", row.id);
         Ok(OperatorAct {
-            act: ActKind::parse(&row.act)
-                .ok_or_else(|| self.malformed(&what, "act", &row.act))?,
+            act: ActKind::parse(&row.act).ok_or_else(|| self.malformed(&what, "act", &row.act))?,
             acted_at: parse_time(&row.acted_at)
                 .ok_or_else(|| self.malformed(&what, "time", &row.acted_at))?,
             id: row.id,
