@@ -102,6 +102,11 @@ pub async fn listen(
                     Err(e) => tracing::error!("{e}"),
                 },
             },
+            Err(e) if config.is_some() => tracing::warn!(
+                "the identity of node `{}` in this revision cannot be used: {e}; the previous \
+                 identity keeps serving other nodes",
+                compiled.node
+            ),
             Err(e) => tracing::warn!(
                 "node `{}` does not accept calls from other gateway nodes: {e}",
                 compiled.node

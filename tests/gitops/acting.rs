@@ -742,3 +742,90 @@ fn a_replaced_certificate_is_served_within_seconds_and_a_bad_pair_is_refused() {
         served_serial(&app.address) == 1001
     });
 }
+
+/// The serial of the certificate node `gw-core`'s peer listener shows `gw-vodokanal`.
+fn peer_serial(fed: &crate::common::federation::Federation) -> String {
+    let mut connector =
+        openssl::ssl::SslConnector::builder(openssl::ssl::SslMethod::tls()).unwrap();
+    connector.set_verify(openssl::ssl::SslVerifyMode::NONE);
+    connector
+        .set_certificate_file(
+            fed.root.join("pki/nodes/gw-vodokanal.crt"),
+            openssl::ssl::SslFiletype::PEM,
+        )
+        .unwrap();
+    connector
+        .set_private_key_file(
+            fed.root.join("dev-keys/nodes/gw-vodokanal.key"),
+            openssl::ssl::SslFiletype::PEM,
+        )
+        .unwrap();
+    let stream = TcpStream::connect(("127.0.0.1", fed.core_peer)).unwrap();
+    let tls = connector.build().connect("localhost", stream).unwrap();
+    let cert = tls.ssl().peer_certificate().unwrap();
+    cert.serial_number()
+        .to_bn()
+        .unwrap()
+        .to_hex_str()
+        .unwrap()
+        .to_string()
+}
+
+fn file_serial(path: &Path) -> String {
+    let cert = openssl::x509::X509::from_pem(&std::fs::read(path).unwrap()).unwrap();
+    cert.serial_number()
+        .to_bn()
+        .unwrap()
+        .to_hex_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_node_identity_is_served_to_other_nodes_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = crate::common::federation::Federation::new(dir.path()).await;
+    let core = crate::common::xroad::start(&fed, &dir.path().join("core"), "gw-core", &[]);
+    crate::common::xroad::wait_for_peer_listener(&core);
+    let cert = fed.root.join("pki/nodes/gw-core.crt");
+    let before = file_serial(&cert);
+    assert_eq!(peer_serial(&fed), before);
+
+    // A new certificate for the node comes with a revision of the tree before its key reaches
+    // the keys folder: the mismatched pair is refused and the old identity keeps serving; once
+    // the key is there too, other nodes meet the new identity.
+    let next = dir.path().join("next-keys");
+    crate::common::copy_tree(&fed.root.join("dev-keys"), &next);
+    std::fs::remove_file(&cert).unwrap();
+    let made = Command::new(env!("CARGO_BIN_EXE_hromada"))
+        .args(["keys", "dev"])
+        .arg(&fed.root)
+        .arg("--out")
+        .arg(&next)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let after = file_serial(&cert);
+    assert_ne!(before, after);
+    within_30s("the mismatched identity refused", &core, || {
+        core.log()
+            .contains("the previous identity keeps serving other nodes")
+    });
+    assert_eq!(peer_serial(&fed), before);
+    let key = fed.root.join("dev-keys/nodes/gw-core.key");
+    let staging = key.with_extension("new");
+    std::fs::copy(next.join("nodes/gw-core.key"), &staging).unwrap();
+    std::fs::rename(&staging, &key).unwrap();
+    within_30s("the new identity served", &core, || {
+        peer_serial(&fed) == after
+    });
+    assert!(
+        core.log().contains("other nodes now meet the new identity"),
+        "{}",
+        core.log()
+    );
+}
