@@ -181,12 +181,12 @@ impl Reconciler {
                  applied; `hromada sync resume` lets new revisions in",
                 self.settings.node_key()
             );
-            self.restore().await;
+            self.restore("reconciling is suspended").await;
             return;
         }
         self.reconcile().await;
         if !self.shared.current.is_applied() {
-            self.restore().await;
+            self.restore("the spec folder's revision was refused").await;
         }
     }
 
@@ -452,7 +452,7 @@ impl Reconciler {
     /// Serves the newest revision this node applied that can still be read: from its snapshot
     /// in the data folder or, for a commit, from the Git history of the spec root (a replica
     /// whose data folder did not survive restarts from the store's record and Git).
-    async fn restore(&mut self) {
+    async fn restore(&mut self, because: &str) {
         let node = self.settings.node_key().to_string();
         let revisions = match self.store.applied_revisions(&node, 50).await {
             Ok(revisions) => revisions,
@@ -504,7 +504,7 @@ impl Reconciler {
                 }
                 tracing::warn!(
                     revision = %id,
-                    "serving the last good revision {} from {from}, because the spec folder's revision was refused{}",
+                    "serving the last good revision {} from {from}, because {because}{}",
                     short(&id),
                     if errors > 0 {
                         format!(" (checked today, that revision itself now has {errors} error(s))")
