@@ -40,6 +40,8 @@ pub struct Settings {
     pub node: Option<String>,
     /// Where revisions come from, for people.
     pub source: String,
+    /// Pull mode's lock on the checkout: a pull never moves it while a reconcile reads it.
+    pub checkout_lock: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl Settings {
@@ -142,8 +144,9 @@ pub struct Reconciler {
     store: Store,
     shared: Arc<Shared>,
     snapshots: Snapshots,
-    /// The content hash of the last revision attempted, applied or refused.
-    last_attempted: Option<String>,
+    /// The content hash and id of the last revision attempted, applied or refused: the same
+    /// content read mid-checkout (a `sha256:` id) and then as its commit is a new revision.
+    last_attempted: Option<(String, String)>,
 }
 
 /// A revision read from the spec folder, checked, with what the reconciler needs to decide.
@@ -197,6 +200,7 @@ impl Reconciler {
         mut stop: signal::Receiver<bool>,
     ) {
         let mut retry_at: Option<tokio::time::Instant> = None;
+        let mut told_suspended = false;
         loop {
             let retry = async {
                 match retry_at {
@@ -213,15 +217,23 @@ impl Reconciler {
                 }
                 _ = retry => {}
             }
-            if self.shared.control.suspended() {
-                tracing::info!(
-                    "reconciling node {} is suspended by an operator; the running revision keeps \
-                     serving",
-                    self.settings.node_key()
-                );
+            // Read from the store now: an act another replica recorded before this reconcile
+            // began is honoured even when this replica's pull began before it.
+            let (target, _) = self.shared.control.refresh().await;
+            if target == control::Target::Hold {
+                // Once a suspension: a pull every few seconds would repeat it endlessly.
+                if !told_suspended {
+                    tracing::info!(
+                        "reconciling node {} is suspended by an operator; the running revision \
+                         keeps serving",
+                        self.settings.node_key()
+                    );
+                }
+                told_suspended = true;
                 retry_at = None;
                 continue;
             }
+            told_suspended = false;
             retry_at = match self.reconcile().await {
                 Some(Outcome::Applied | Outcome::Refused | Outcome::Unchanged) => None,
                 None => Some(tokio::time::Instant::now() + RETRY),
@@ -235,14 +247,36 @@ impl Reconciler {
         let started_at = Utc::now();
         let clock = Instant::now();
         let root = self.settings.root.clone();
-        let candidate = match tokio::task::spawn_blocking(move || read(&root)).await {
+        let reading = match &self.settings.checkout_lock {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        };
+        let candidate = tokio::task::spawn_blocking(move || read(&root)).await;
+        drop(reading);
+        let candidate = match candidate {
             Ok(candidate) => candidate,
             Err(e) => {
                 tracing::error!("reading the spec folder stopped unexpectedly: {e}");
                 return None;
             }
         };
-        if self.last_attempted.as_deref() == Some(&candidate.revision.content_hash) {
+        if let control::Target::Pin(commit) = self.shared.control.target()
+            && candidate.revision.id != commit
+        {
+            tracing::info!(
+                "node {} is pinned to {}; the checkout holds {}, so the pull moves it first",
+                self.settings.node_key(),
+                short(&commit),
+                short(&candidate.revision.id)
+            );
+            self.shared.control.wake.notify_one();
+            return Some(Outcome::Unchanged);
+        }
+        let seen = (
+            candidate.revision.content_hash.clone(),
+            candidate.revision.id.clone(),
+        );
+        if self.last_attempted.as_ref() == Some(&seen) {
             tracing::debug!(revision = %candidate.revision.id, "the spec folder has not changed");
             return Some(Outcome::Unchanged);
         }
@@ -353,7 +387,7 @@ impl Reconciler {
                 ),
             );
         }
-        self.last_attempted = Some(candidate.revision.content_hash.clone());
+        self.last_attempted = Some(seen);
         let duration = clock.elapsed();
         metrics::counter!("hromada_reconciles_total", "outcome" => outcome.as_str()).increment(1);
         metrics::histogram!("hromada_reconcile_duration_seconds").record(duration.as_secs_f64());

@@ -41,10 +41,14 @@ pub struct ActingState {
 }
 
 impl ActingState {
-    /// Pull (and so reconcile) now rather than at the next interval.
+    /// Pull now rather than at the next interval (the pull triggers the reconcile once the
+    /// checkout is moved); a folder source is reconciled at once.
     pub fn wake(&self) {
-        self.shared.control.wake.notify_one();
-        let _ = self.triggers.send(());
+        if self.remote.is_some() {
+            self.shared.control.wake.notify_one();
+        } else {
+            let _ = self.triggers.send(());
+        }
     }
 }
 

@@ -225,6 +225,7 @@ pub async fn run(options: Options) -> Result<(), String> {
         data_dir: options.data_dir.clone(),
         node: options.node.clone(),
         source,
+        checkout_lock: options.remote.as_ref().map(|r| r.lock.clone()),
     };
     let node_key = settings.node_key().to_string();
     let mut reconciler = Reconciler::new(settings, store.clone());

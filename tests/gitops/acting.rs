@@ -829,3 +829,47 @@ async fn a_rotated_node_identity_is_served_to_other_nodes_without_a_restart() {
         core.log()
     );
 }
+
+#[test]
+fn a_suspended_folder_source_applies_no_edit_until_resumed_and_cannot_be_pinned() {
+    let root = tempfile::tempdir().unwrap();
+    example_city(root.path());
+    let dir = tempfile::tempdir().unwrap();
+    let (_, operators, _) = secrets(dir.path());
+    let app = Appliance::start(
+        root.path(),
+        &dir.path().join("state"),
+        &["--operator-tokens", operators.to_str().unwrap()],
+    );
+    let first =
+        app.wait_for("the folder's revision", |s| s["ready"] == true)["applied"]["revision"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let (code, answer) = act(&app, "suspend", Some(OLENA), r#"{"why": "inspection"}"#);
+    assert_eq!(code, 200, "{answer}");
+    let path = root.path().join(OFFICIALS);
+    let text = std::fs::read_to_string(&path).unwrap();
+    replace(
+        &path,
+        text.replacen("Литвиненко Ірина Василівна", "Литвиненко Ірина Петрівна", 1)
+            .as_bytes(),
+    );
+    assert!(
+        app.log_shows("is suspended by an operator; the running revision keeps serving"),
+        "{}",
+        app.log()
+    );
+    assert_eq!(app.applied(), first);
+    let (code, answer) = act(&app, "pin", Some(OLENA), r#"{"why": "x", "ref": "v1"}"#);
+    assert_eq!(code, 409, "{answer}");
+    assert!(answer.contains("serve --git"), "{answer}");
+
+    let (ok, said) = sync_cli(&app, dir.path(), &["resume", "--why", "inspection done"]);
+    assert!(ok, "{said}");
+    app.wait_for("the edit applied after resume", |s| {
+        s["applied"]["revision"]
+            .as_str()
+            .is_some_and(|r| r != first)
+    });
+}
