@@ -158,6 +158,7 @@ both! {
             data_dir: data.path().to_path_buf(),
             node: None,
             source: "test".into(),
+            checkout_lock: None,
         };
         let mut reconciler = Reconciler::new(settings, store.clone());
         let shared = reconciler.shared();
