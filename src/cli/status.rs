@@ -127,7 +127,8 @@ fn human(report: &StatusReport) -> String {
             ));
         }
     }
-    if let Some(control) = &report.control {
+    // Following with no act ever recorded is the default, not worth a line.
+    if let Some(control) = report.control.as_ref().filter(|c| c.by.is_some()) {
         out.push_str(&format!("control   {}\n", super::sync::describe(control)));
         if control.state != "following"
             && let Some(fetched) = &control.fetched

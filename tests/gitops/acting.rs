@@ -873,3 +873,50 @@ fn a_suspended_folder_source_applies_no_edit_until_resumed_and_cannot_be_pinned(
             .is_some_and(|r| r != first)
     });
 }
+
+#[test]
+fn a_malformed_operators_file_or_an_empty_webhook_secret_stops_serve_with_the_place() {
+    let root = tempfile::tempdir().unwrap();
+    example_city(root.path());
+    let dir = tempfile::tempdir().unwrap();
+    let operators = dir.path().join("operators");
+    std::fs::write(&operators, "# ops\nolena:not-a-digest\n").unwrap();
+    let out = crate::common::hromada(&[
+        "serve",
+        root.path().to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        dir.path().join("state").to_str().unwrap(),
+        "--operator-tokens",
+        operators.to_str().unwrap(),
+    ]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(&format!("{}:2:", operators.display())) && said.contains("64 hex digits"),
+        "{said}"
+    );
+
+    let repo = Repo::new();
+    let secret = dir.path().join("webhook.secret");
+    std::fs::write(&secret, "\n").unwrap();
+    let out = crate::common::hromada(&[
+        "serve",
+        dir.path().join("checkout").to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        dir.path().join("state").to_str().unwrap(),
+        "--git",
+        &repo.url,
+        "--git-webhook-secret-file",
+        secret.to_str().unwrap(),
+    ]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("webhook secret file") && said.contains("is empty"),
+        "{said}"
+    );
+}
