@@ -66,8 +66,8 @@ impl Remote {
     }
 
     /// Creates the checkout when its folder is absent or empty, then fetches the branch (and
-    /// tags) and moves the checkout to `target`; a hand edit found there first is reported
-    /// ([`drift`]) and reset. A folder that holds files but is not a checkout of its own is never
+    /// tags) and moves the checkout to `target`; a hand edit found there is reported
+    /// ([`drift`]) and reset first. A folder that holds files but is not a checkout of its own is never
     /// touched: Git would otherwise act on whatever repository encloses it.
     pub async fn sync(&self, target: &Target) -> Result<Synced, String> {
         let _writing = self.lock.lock().await;
@@ -90,17 +90,35 @@ impl Remote {
             .await?;
         } else {
             self.prepare().await?;
+        }
+        let fetched = self.fetch().await;
+        // After the fetch, even a failed one: a hand edit made while fetching is reported too.
+        if !empty {
             self.reset_drift().await?;
         }
-        self.fetch().await?;
+        fetched?;
         let checkout = match target {
-            Target::Follow => self.move_to(&tracking(&self.branch)).await?,
+            Target::Follow => self.move_to_commit(&tracking(&self.branch)).await?,
             Target::Hold => match self.rev_parse("HEAD").await {
                 Ok(commit) => commit,
                 // A new checkout has nothing to hold yet: it starts at the branch's head.
-                Err(_) => self.move_to(&tracking(&self.branch)).await?,
+                Err(_) => self.move_to_commit(&tracking(&self.branch)).await?,
             },
-            Target::Pin(commit) => self.move_to(commit).await?,
+            Target::Pin(commit) => {
+                if self
+                    .rev_parse(&format!("{commit}^{{commit}}"))
+                    .await
+                    .is_err()
+                {
+                    return Err(format!(
+                        "the pinned commit {} is not in what was fetched from {}; pin another \
+                         or resume following the branch",
+                        crate::identity::short(commit),
+                        self.display_url()
+                    ));
+                }
+                self.move_to_commit(commit).await?
+            }
         };
         let fetched = self.rev_parse(&tracking(&self.branch)).await?;
         Ok(Synced { checkout, fetched })
@@ -243,6 +261,17 @@ impl Remote {
         let reset = self.move_to(&expected).await;
         self.drift.record(&self.checkout, found, &expected);
         reset.map(|_| true)
+    }
+
+    /// Moves the checkout to the commit `target` names, unless [`Remote::reset_drift`] just
+    /// found it there and untouched: a checkout that stays where it is is never reset blindly,
+    /// which would overwrite a hand edit made since without reporting it.
+    async fn move_to_commit(&self, target: &str) -> Result<String, String> {
+        let commit = self.rev_parse(&format!("{target}^{{commit}}")).await?;
+        if self.checked_out().await.as_deref() == Some(commit.as_str()) {
+            return Ok(commit);
+        }
+        self.move_to(&commit).await
     }
 
     /// Resets the checkout hard to `target`, removes what is not in it (and, in the spec
