@@ -149,13 +149,16 @@ fn two_replicas_on_one_postgresql_show_which_lags_and_since_when() {
     let b = Appliance::start(behind.path(), b_data.path(), &beats);
     let a_instance = a.status()["instance"].as_str().unwrap().to_string();
     let b_instance = b.status()["instance"].as_str().unwrap().to_string();
-    let first = a.wait_for("both replicas in the fleet, in sync", |s| {
+    // The revision from the fleet's rows, not from `applied`: the status reads its own state
+    // before the store, so a slow answer can list a row written after that state was read.
+    let in_sync = a.wait_for("both replicas in the fleet, in sync", |s| {
         let fleet = replicas(s);
         fleet.len() == 2
             && fleet
                 .iter()
                 .all(|r| r["lagging"] == false && r["revision"].is_string())
-    })["applied"]["revision"]
+    });
+    let first = replica(&in_sync, &a_instance).unwrap()["revision"]
         .as_str()
         .unwrap()
         .to_string();
