@@ -29,22 +29,13 @@ const SERVE_FLAGS: &[(&str, &str)] = &[
     ("--branch", "HROMADA_BRANCH"),
     ("--interval", "HROMADA_INTERVAL"),
     ("--api-token-file", "HROMADA_API_TOKEN_FILE"),
-];
-
-/// Issue 17's names that the deployment files use before `serve` has them all (the contract of
-/// its parts: signed commits, operator acts, the Git webhook). Accepted while `serve --help`
-/// lacks them; once it has them, `serve --help` checks them like any other.
-const ISSUE_17_VARIABLES: &[&str] = &[
-    "HROMADA_GIT_ALLOWED_SIGNERS",
-    "HROMADA_GIT_TRUSTED_KEYS",
-    "HROMADA_OPERATOR_TOKENS",
-    "HROMADA_GIT_WEBHOOK_SECRET_FILE",
-];
-const ISSUE_17_FLAGS: &[&str] = &[
-    "--git-allowed-signers",
-    "--git-trusted-keys",
-    "--operator-tokens",
-    "--git-webhook-secret-file",
+    ("--git-allowed-signers", "HROMADA_GIT_ALLOWED_SIGNERS"),
+    ("--git-trusted-keys", "HROMADA_GIT_TRUSTED_KEYS"),
+    ("--operator-tokens", "HROMADA_OPERATOR_TOKENS"),
+    (
+        "--git-webhook-secret-file",
+        "HROMADA_GIT_WEBHOOK_SECRET_FILE",
+    ),
 ];
 
 const PROBE_PATHS: &[&str] = &["/healthz", "/readyz"];
@@ -156,8 +147,6 @@ fn serve_interface() -> Interface {
         flags = help_flags;
         variables = help_variables;
     }
-    flags.extend(ISSUE_17_FLAGS.iter().map(|f| f.to_string()));
-    variables.extend(ISSUE_17_VARIABLES.iter().map(|v| v.to_string()));
     let top = help_of(&[]).expect("hromada --help");
     let commands = top
         .split("Commands:")

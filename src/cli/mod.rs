@@ -11,6 +11,7 @@ pub mod schema;
 pub mod serve;
 pub mod spec_export;
 pub mod status;
+pub mod sync;
 pub mod test;
 pub mod validate;
 
@@ -52,6 +53,9 @@ pub enum Command {
     Audit(audit::AuditCommand),
     /// Run the spec's scenarios through the case engine, with no network, and report each.
     Test(test::TestArgs),
+    /// Suspend, resume or pin a running appliance's reconciling (an operator's act, recorded).
+    #[command(subcommand)]
+    Sync(sync::SyncCommand),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -66,5 +70,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Keys(command) => keys::run(command),
         Command::Audit(command) => audit::run(command),
         Command::Test(args) => test::run(args),
+        Command::Sync(command) => sync::run(command),
     }
 }

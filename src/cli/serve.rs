@@ -134,6 +134,19 @@ pub struct ServeArgs {
     /// `gpg --armor --export` writes them). Kept outside the spec repository.
     #[arg(long, env = "HROMADA_GIT_TRUSTED_KEYS", value_name = "FILE")]
     pub git_trusted_keys: Option<PathBuf>,
+    /// File holding the secret of the Git host's push webhook (`POST /api/hooks/git`): GitHub's
+    /// HMAC key or GitLab's token. Without it the webhook answers 503 and polling alone pulls.
+    #[arg(
+        long,
+        env = "HROMADA_GIT_WEBHOOK_SECRET_FILE",
+        value_name = "FILE",
+        requires = "git"
+    )]
+    pub git_webhook_secret_file: Option<PathBuf>,
+    /// File of the operators who may suspend, resume and pin reconciling, one `name:SHA256-HEX`
+    /// a line (the hex SHA-256 of their bearer token). Without it those acts answer 503.
+    #[arg(long, env = "HROMADA_OPERATOR_TOKENS", value_name = "FILE")]
+    pub operator_tokens: Option<PathBuf>,
     #[command(flatten)]
     pub notify: NotifyArgs,
 }
@@ -385,6 +398,8 @@ pub fn run(args: ServeArgs) -> ExitCode {
         git_trusted_keys: args.git_trusted_keys,
         notify,
         banner_in_log: args.log_format == LogFormat::Json,
+        webhook_secret_file: args.git_webhook_secret_file,
+        operator_tokens_file: args.operator_tokens,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -174,6 +174,42 @@ fn human(report: &StatusReport) -> String {
     if let Some(error) = &report.replicas_error {
         out.push_str(&format!("replicas  unavailable: {error}\n"));
     }
+    // Following with no act ever recorded is the default, not worth a line.
+    if let Some(control) = report.control.as_ref().filter(|c| c.by.is_some()) {
+        out.push_str(&format!("control   {}\n", super::sync::describe(control)));
+        if control.state != "following"
+            && let Some(fetched) = &control.fetched
+            && report
+                .applied
+                .as_ref()
+                .is_none_or(|a| &a.revision != fetched)
+        {
+            out.push_str(&format!(
+                "          fetched {} is not applied\n",
+                short(fetched)
+            ));
+        }
+    }
+    if let Some(error) = &report.control_error {
+        out.push_str(&format!("control   unavailable: {error}\n"));
+    }
+    if !report.acts.is_empty() {
+        out.push_str("acts (newest first)\n");
+        for act in &report.acts {
+            out.push_str(&format!(
+                "  {:<8} {:<12} {}  {}{}: {}\n",
+                act.act.as_str(),
+                act.actor,
+                act.acted_at.format("%Y-%m-%d %H:%M:%S"),
+                act.instance,
+                act.reference
+                    .as_deref()
+                    .map(|r| format!("  {r}"))
+                    .unwrap_or_default(),
+                act.why
+            ));
+        }
+    }
     if let Some(error) = &report.history_error {
         out.push_str(&format!("history   unavailable: {error}\n"));
     }

@@ -77,7 +77,7 @@ pub fn token_refusal(token: Option<&str>, headers: &HeaderMap) -> Option<Respons
 
 /// The token of an `Authorization: Bearer TOKEN` value; the scheme is case-insensitive
 /// (RFC 7235 §2.1).
-fn bearer_token(value: &str) -> Option<&str> {
+pub(crate) fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }

@@ -1,6 +1,7 @@
 //! The listener for other gateway nodes: mutual TLS with this node's identity and the trust
 //! anchors of the applied revision. It starts once a revision gives this node an identity (its
-//! key must be in the keys folder) and reloads its TLS with each revision announced after.
+//! key must be in the keys folder) and reloads its TLS with each revision announced after, and
+//! when the node's key file changes (a rotated identity is served without a restart).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -29,6 +30,9 @@ pub async fn listen(
 ) {
     let mut config: Option<RustlsConfig> = None;
     let mut server = None;
+    let mut latest: Option<Arc<Compiled>> = None;
+    // The node's key file as last tried, so that a changed one is tried once.
+    let mut key_tried: Option<Vec<u8>> = None;
     while !*stopped.borrow() {
         let compiled = tokio::select! {
             changed = stopped.changed() => {
@@ -38,7 +42,36 @@ pub async fn listen(
                 continue;
             }
             compiled = revisions.next() => compiled,
+            _ = tokio::time::sleep(KEY_RECHECK), if latest.is_some() => {
+                let Some(compiled) = latest.clone() else { continue };
+                let key = std::fs::read(gateway.keys.node_key_path(&compiled.node)).ok();
+                if key.is_none() || key == key_tried {
+                    continue;
+                }
+                key_tried = key;
+                match (&config, tls_for(&gateway, &compiled)) {
+                    (Some(config), Ok(server_config)) => {
+                        config.reload_from_config(server_config);
+                        tracing::info!(
+                            "the key of node `{}` changed: other nodes now meet the new identity",
+                            compiled.node
+                        );
+                    }
+                    (Some(_), Err(e)) => tracing::warn!(
+                        "the key of node `{}` changed but cannot be used: {e}; the previous \
+                         identity keeps serving",
+                        compiled.node
+                    ),
+                    (None, _) => {}
+                }
+                if config.is_some() {
+                    continue;
+                }
+                compiled
+            }
         };
+        latest = Some(compiled.clone());
+        key_tried = std::fs::read(gateway.keys.node_key_path(&compiled.node)).ok();
         match tls_for(&gateway, &compiled) {
             Ok(server_config) => match &config {
                 Some(config) => config.reload_from_config(server_config),
@@ -69,6 +102,11 @@ pub async fn listen(
                     Err(e) => tracing::error!("{e}"),
                 },
             },
+            Err(e) if config.is_some() => tracing::warn!(
+                "the identity of node `{}` in this revision cannot be used: {e}; the previous \
+                 identity keeps serving other nodes",
+                compiled.node
+            ),
             Err(e) => tracing::warn!(
                 "node `{}` does not accept calls from other gateway nodes: {e}",
                 compiled.node
@@ -79,6 +117,9 @@ pub async fn listen(
         let _ = server.await;
     }
 }
+
+/// How often the node's key file is read for a change.
+const KEY_RECHECK: std::time::Duration = std::time::Duration::from_secs(2);
 
 fn tls_for(gateway: &Gateway, compiled: &Compiled) -> Result<Arc<rustls::ServerConfig>, String> {
     let identity = peer::identity(gateway, compiled)?;

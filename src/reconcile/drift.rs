@@ -108,11 +108,6 @@ pub async fn detect(checkout: &Path, expected: &str) -> Result<Option<Found>, St
         let what = what.to_string();
         async move { super::pull::run(&mut command, &what).await }
     };
-    let head = git(&["rev-parse", "--verify", "--quiet", "HEAD"], "read HEAD")
-        .await
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty());
     let status = ["status", "--porcelain=v1", "-z", "--untracked-files=all"];
     let mut files = paths(&git(&status, "list the checkout's changed files").await?);
     // Ignored files count too where the spec is read from: the loader reads every `.kdl` there.
@@ -124,6 +119,13 @@ pub async fn detect(checkout: &Path, expected: &str) -> Result<Option<Found>, St
     files.extend(paths(
         &git(&ignored, "list the ignored files of the spec folders").await?,
     ));
+    // HEAD last: a local commit made while the files were listed shows in them (its tree against
+    // the index) and must be named too, not only its files.
+    let head = git(&["rev-parse", "--verify", "--quiet", "HEAD"], "read HEAD")
+        .await
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty());
     if let Some(head) = head.as_deref().filter(|h| *h != expected) {
         let diff = ["diff", "--name-only", "-z", expected, head];
         if let Ok(out) = git(&diff, "list the files a local commit changed").await {

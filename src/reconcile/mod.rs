@@ -4,6 +4,7 @@
 //! attempt is recorded in the store. An old failure never blocks a newer fix.
 
 pub mod cases;
+pub mod control;
 pub mod drift;
 pub mod fleet;
 pub mod identify;
@@ -73,6 +74,8 @@ pub struct Shared {
     heartbeat_every: std::sync::OnceLock<Duration>,
     /// Where transitions are notified, when `serve` was given targets.
     notifier: std::sync::OnceLock<notify::Notifier>,
+    /// Operators' suspend, resume and pin, as the store holds them.
+    pub control: Arc<control::Control>,
 }
 
 /// What this process last applied and attempted, and the source's error, for the status.
@@ -92,7 +95,7 @@ struct Progress {
 }
 
 impl Shared {
-    fn new(settings: &Settings) -> Shared {
+    fn new(settings: &Settings, store: &Store) -> Shared {
         let (publisher, current) = current::channel();
         Shared {
             current,
@@ -104,6 +107,7 @@ impl Shared {
             node: settings.node.clone(),
             heartbeat_every: std::sync::OnceLock::new(),
             notifier: std::sync::OnceLock::new(),
+            control: Arc::new(control::Control::new(store.clone(), settings.node_key())),
         }
     }
 
@@ -198,6 +202,13 @@ impl Shared {
                 Err(e) => (Vec::new(), Some(e.to_string())),
             },
         };
+        let (control, acts, control_error) = match &store_error {
+            Some(_) => (None, Vec::new(), unread()),
+            None => match self.control.report().await {
+                Ok((control, acts)) => (Some(control), acts, None),
+                Err(e) => (None, Vec::new(), Some(e)),
+            },
+        };
         let stopping = self.stopping.load(std::sync::atomic::Ordering::Relaxed);
         StatusReport {
             node: current
@@ -220,6 +231,9 @@ impl Shared {
             replicas_error,
             signatures,
             drift,
+            control,
+            acts,
+            control_error,
         }
     }
 }
@@ -229,9 +243,10 @@ pub struct Reconciler {
     store: Store,
     shared: Arc<Shared>,
     snapshots: Snapshots,
-    /// The content hash of the last revision attempted, applied or refused (with its id when
-    /// signatures are verified: the same tree in a newly signed commit is a new attempt).
-    last_attempted: Option<String>,
+    /// The content hash and id of the last revision attempted, applied or refused: the same
+    /// tree as another commit (a pin's, or a newly signed twin of a refused unsigned commit) or
+    /// read first as a `sha256:` id and then as its commit is a new attempt.
+    last_attempted: Option<(String, String)>,
     /// Pull mode: the checkout, held while it is read, and reset when edited by hand.
     remote: Option<Remote>,
     verifier: Option<Verifier>,
@@ -251,7 +266,7 @@ impl Reconciler {
     pub fn new(settings: Settings, store: Store) -> Reconciler {
         Reconciler {
             snapshots: Snapshots::new(&settings.data_dir),
-            shared: Arc::new(Shared::new(&settings)),
+            shared: Arc::new(Shared::new(&settings, &store)),
             settings,
             store,
             last_attempted: None,
@@ -289,10 +304,20 @@ impl Reconciler {
 
     /// The first reconcile at start-up; when the spec folder does not give a valid revision, the
     /// last good one is restored from its snapshot.
+    /// A suspended node serves that last good revision without reading the folder at all.
     pub async fn start(&mut self) {
+        if self.shared.control.refresh().await.0 == control::Target::Hold {
+            tracing::warn!(
+                "reconciling node {} is suspended by an operator: serving the last revision \
+                 applied; `hromada sync resume` lets new revisions in",
+                self.settings.node_key()
+            );
+            self.restore("reconciling is suspended").await;
+            return;
+        }
         self.reconcile().await;
         if !self.shared.current.is_applied() {
-            self.restore().await;
+            self.restore("the spec folder's revision was refused").await;
         }
     }
 
@@ -303,6 +328,7 @@ impl Reconciler {
         mut stop: signal::Receiver<bool>,
     ) {
         let mut retry_at: Option<tokio::time::Instant> = None;
+        let mut told_suspended = false;
         loop {
             let retry = async {
                 match retry_at {
@@ -319,6 +345,23 @@ impl Reconciler {
                 }
                 _ = retry => {}
             }
+            // Read from the store now: an act another replica recorded before this reconcile
+            // began is honoured even when this replica's pull began before it.
+            let (target, _) = self.shared.control.refresh().await;
+            if target == control::Target::Hold {
+                // Once a suspension: a pull every few seconds would repeat it endlessly.
+                if !told_suspended {
+                    tracing::info!(
+                        "reconciling node {} is suspended by an operator; the running revision \
+                         keeps serving",
+                        self.settings.node_key()
+                    );
+                }
+                told_suspended = true;
+                retry_at = None;
+                continue;
+            }
+            told_suspended = false;
             retry_at = match self.reconcile().await {
                 Some(Outcome::Applied | Outcome::Refused | Outcome::Unchanged) => None,
                 None => Some(tokio::time::Instant::now() + RETRY),
@@ -336,8 +379,23 @@ impl Reconciler {
             Ok(None) => return None,
             Err(message) => return self.failed("(checkout)", started_at, message),
         };
-        let key = self.attempt_key(&candidate.revision);
-        if self.last_attempted.as_deref() == Some(key.as_str()) {
+        if let control::Target::Pin(commit) = self.shared.control.target()
+            && candidate.revision.id != commit
+        {
+            tracing::info!(
+                "node {} is pinned to {}; the checkout holds {}, so the pull moves it first",
+                self.settings.node_key(),
+                short(&commit),
+                short(&candidate.revision.id)
+            );
+            self.shared.control.wake.notify_one();
+            return Some(Outcome::Unchanged);
+        }
+        let seen = (
+            candidate.revision.content_hash.clone(),
+            candidate.revision.id.clone(),
+        );
+        if self.last_attempted.as_ref() == Some(&seen) {
             tracing::debug!(revision = %candidate.revision.id, "the spec folder has not changed");
             return Some(Outcome::Unchanged);
         }
@@ -455,7 +513,7 @@ impl Reconciler {
                 );
             }
         };
-        self.last_attempted = Some(key);
+        self.last_attempted = Some(seen);
         let duration = clock.elapsed();
         metrics::counter!("hromada_reconciles_total", "outcome" => outcome.as_str()).increment(1);
         metrics::histogram!("hromada_reconcile_duration_seconds").record(duration.as_secs_f64());
@@ -563,15 +621,6 @@ impl Reconciler {
         ))
     }
 
-    /// What tells one attempt from the next: the tree's content, and with signatures verified
-    /// also the commit, so that a refused unsigned commit does not hide its signed twin.
-    fn attempt_key(&self, revision: &Revision) -> String {
-        match self.verifier {
-            Some(_) => format!("{} {}", revision.id, revision.content_hash),
-            None => revision.content_hash.clone(),
-        }
-    }
-
     /// Whose key signed `revision`, when signatures are verified.
     async fn verify(&self, revision: &str) -> Option<Signature> {
         let verifier = self.verifier.clone()?;
@@ -660,7 +709,7 @@ impl Reconciler {
     /// Serves the newest revision this node applied that can still be read: from its snapshot
     /// in the data folder or, for a commit, from the Git history of the spec root (a replica
     /// whose data folder did not survive restarts from the store's record and Git).
-    async fn restore(&mut self) {
+    async fn restore(&mut self, because: &str) {
         let node = self.settings.node_key().to_string();
         let revisions = match self.store.applied_revisions(&node, 50).await {
             Ok(revisions) => revisions,
@@ -714,7 +763,7 @@ impl Reconciler {
                 }
                 tracing::warn!(
                     revision = %id,
-                    "serving the last good revision {} from {from}, because the spec folder's revision was refused{}",
+                    "serving the last good revision {} from {from}, because {because}{}",
                     short(&id),
                     if errors > 0 {
                         format!(" (checked today, that revision itself now has {errors} error(s))")

@@ -1,6 +1,7 @@
 //! Pull mode: keeps a checkout of a Git remote's branch in the spec root, with the `git` CLI as
 //! Argo CD's repo server does. The checkout belongs to the appliance: each pull resets it hard to
-//! the remote branch, so local edits there never block an update, and none is ever applied
+//! where the operators' acts say (`control`: the branch's head, a pinned commit, or where it is
+//! while suspended), so local edits there never block an update, and none is ever applied
 //! (`drift`). The remote's credentials are never written into the checkout (`git::credentials`).
 
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use std::time::Duration;
 use tokio::process::Command;
 use tokio::sync::mpsc;
 
+use super::control::{Control, Target};
 use super::drift::{self, DriftLog};
 use crate::git::credentials;
 
@@ -23,10 +25,22 @@ pub struct Remote {
     pub branch: String,
     pub interval: Duration,
     pub checkout: PathBuf,
-    /// One git writer in the checkout at a time: a pull, or the reconciler settling drift and
-    /// reading the tree.
+    /// One git writer in the checkout at a time: a pull, a pin's look-up, or the reconciler
+    /// settling drift and reading the tree.
     lock: Arc<tokio::sync::Mutex<()>>,
     drift: DriftLog,
+}
+
+/// Where a pull left things: the commit checked out and the followed branch's fetched head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Synced {
+    pub checkout: String,
+    pub fetched: String,
+}
+
+/// The branch as fetched into the checkout.
+fn tracking(branch: &str) -> String {
+    format!("refs/remotes/hromada/{branch}")
 }
 
 impl Remote {
@@ -51,11 +65,11 @@ impl Remote {
         &self.drift
     }
 
-    /// Creates the checkout when its folder is absent or empty, then fetches the branch and
-    /// moves the checkout to it; a hand edit found there first is reported ([`drift`]). Returns
-    /// the commit the checkout is at. A folder that holds files but is not a checkout of its own
-    /// is never touched: Git would otherwise act on whatever repository encloses it.
-    pub async fn sync(&self) -> Result<String, String> {
+    /// Creates the checkout when its folder is absent or empty, then fetches the branch (and
+    /// tags) and moves the checkout to `target`; a hand edit found there is reported
+    /// ([`drift`]) and reset first. A folder that holds files but is not a checkout of its own is never
+    /// touched: Git would otherwise act on whatever repository encloses it.
+    pub async fn sync(&self, target: &Target) -> Result<Synced, String> {
         let _writing = self.lock.lock().await;
         let empty = std::fs::read_dir(&self.checkout)
             .map(|mut entries| entries.next().is_none())
@@ -75,11 +89,112 @@ impl Remote {
             )
             .await?;
         } else {
-            self.own_checkout().await?;
-            self.remove_stale_locks();
-            self.scrub_credentials();
+            self.prepare().await?;
+        }
+        let fetched = self.fetch().await;
+        // After the fetch, even a failed one: a hand edit made while fetching is reported too.
+        if !empty {
             self.reset_drift().await?;
         }
+        fetched?;
+        let checkout = match target {
+            Target::Follow => self.move_to_commit(&tracking(&self.branch)).await?,
+            Target::Hold => match self.rev_parse("HEAD").await {
+                Ok(commit) => commit,
+                // A new checkout has nothing to hold yet: it starts at the branch's head.
+                Err(_) => self.move_to_commit(&tracking(&self.branch)).await?,
+            },
+            Target::Pin(commit) => {
+                if self
+                    .rev_parse(&format!("{commit}^{{commit}}"))
+                    .await
+                    .is_err()
+                {
+                    return Err(format!(
+                        "the pinned commit {} is not in what was fetched from {}; pin another \
+                         or resume following the branch",
+                        crate::identity::short(commit),
+                        self.display_url()
+                    ));
+                }
+                self.move_to_commit(commit).await?
+            }
+        };
+        let fetched = self.rev_parse(&tracking(&self.branch)).await?;
+        Ok(Synced { checkout, fetched })
+    }
+
+    /// The commit a tag or a (possibly short) commit id names in the remote, fetched now.
+    pub async fn resolve(&self, reference: &str) -> Result<String, String> {
+        let valid = !reference.is_empty()
+            && reference.len() <= 200
+            && !reference.starts_with(['-', '/', '.'])
+            && !reference.contains("..")
+            && reference
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._/-".contains(c));
+        if !valid {
+            return Err(format!(
+                "`{reference}` is not a tag name or commit id (letters, digits, `.`, `_`, `/` and \
+                 `-` only)"
+            ));
+        }
+        let _writing = self.lock.lock().await;
+        if !self.checkout.join(".git").exists() {
+            return Err(format!(
+                "the checkout {} holds no repository yet; try again once the first pull is done",
+                self.checkout.display()
+            ));
+        }
+        self.prepare().await?;
+        self.fetch().await?;
+        if let Ok(commit) = self
+            .rev_parse(&format!("refs/tags/{reference}^{{commit}}"))
+            .await
+        {
+            return Ok(commit);
+        }
+        let hex = reference.len() >= 7 && reference.chars().all(|c| c.is_ascii_hexdigit());
+        match hex {
+            true => self
+                .rev_parse(&format!("{reference}^{{commit}}"))
+                .await
+                .map_err(|_| {
+                    format!(
+                        "no commit {reference} in what was fetched from {}",
+                        self.display_url()
+                    )
+                }),
+            false => Err(format!(
+                "{} has no tag `{reference}`; pin a tag or a commit id",
+                self.display_url()
+            )),
+        }
+    }
+
+    async fn rev_parse(&self, name: &str) -> Result<String, String> {
+        run(
+            self.git()
+                .args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
+                .arg(name),
+            &format!("find {name} in the checkout"),
+        )
+        .await
+        .map(|out| out.trim().to_string())
+    }
+
+    /// Before git writes in an existing checkout: it is a checkout of its own, no lock of a
+    /// killed git command is left, and no credentials of an older version are kept in it.
+    async fn prepare(&self) -> Result<(), String> {
+        self.own_checkout().await?;
+        self.remove_stale_locks();
+        self.scrub_credentials();
+        Ok(())
+    }
+
+    /// Fetches the followed branch and the tags into the checkout, the token given to this git
+    /// call only.
+    async fn fetch(&self) -> Result<(), String> {
         let remote = credentials::Remote::parse(&self.url);
         let mut fetch = self.git();
         remote.authorise(fetch.as_std_mut());
@@ -95,14 +210,15 @@ impl Remote {
                 ])
                 .args(["fetch", "--quiet", "--", &remote.url])
                 .arg(format!(
-                    "+refs/heads/{0}:refs/remotes/hromada/{0}",
-                    self.branch
-                )),
+                    "+refs/heads/{0}:{1}",
+                    self.branch,
+                    tracking(&self.branch)
+                ))
+                .arg("+refs/tags/*:refs/tags/*"),
             &format!("fetch branch {} from {}", self.branch, self.display_url()),
         )
-        .await?;
-        self.move_to(&format!("refs/remotes/hromada/{}", self.branch))
-            .await
+        .await
+        .map(drop)
     }
 
     /// Waits for any pull to finish and keeps the checkout as it is until the returned guard is
@@ -147,11 +263,24 @@ impl Remote {
         reset.map(|_| true)
     }
 
+    /// Moves the checkout to the commit `target` names, unless [`Remote::reset_drift`] just
+    /// found it there and untouched: a checkout that stays where it is is never reset blindly,
+    /// which would overwrite a hand edit made since without reporting it.
+    async fn move_to_commit(&self, target: &str) -> Result<String, String> {
+        let commit = self.rev_parse(&format!("{target}^{{commit}}")).await?;
+        if self.checked_out().await.as_deref() == Some(commit.as_str()) {
+            return Ok(commit);
+        }
+        self.move_to(&commit).await
+    }
+
     /// Resets the checkout hard to `target`, removes what is not in it (and, in the spec
     /// folders, what is ignored), and records the commit it is now at.
     async fn move_to(&self, target: &str) -> Result<String, String> {
         run(
-            self.git().args(["reset", "--quiet", "--hard", target]),
+            self.git()
+                .args(["reset", "--quiet", "--hard", "--end-of-options"])
+                .arg(target),
             &format!("move the checkout {} to {target}", self.checkout.display()),
         )
         .await?;
@@ -278,12 +407,25 @@ impl Remote {
         Command::from(crate::git::confined(&self.checkout))
     }
 
-    /// Pulls every interval; sends `Ok(commit)` after each successful pull and `Err(message)`
-    /// after a failed one. Ends when the receiver is gone.
-    pub async fn poll(self, tx: mpsc::UnboundedSender<Result<String, String>>) {
+    /// Pulls every interval, or at once when `control.wake` rings (a webhook, an operator's
+    /// act), moving the checkout where the node's latest act says; sends `Ok(synced)` after each
+    /// successful pull and `Err(message)` after a failed one. Ends when the receiver is gone.
+    pub async fn poll(
+        self,
+        control: Arc<Control>,
+        tx: mpsc::UnboundedSender<Result<Synced, String>>,
+    ) {
         loop {
-            tokio::time::sleep(self.interval).await;
-            if tx.send(self.sync().await).is_err() {
+            tokio::select! {
+                _ = tokio::time::sleep(self.interval) => {}
+                _ = control.wake.notified() => {}
+            }
+            let (target, _) = control.refresh().await;
+            let synced = self.sync(&target).await;
+            if let Ok(synced) = &synced {
+                control.set_fetched(&synced.fetched);
+            }
+            if tx.send(synced).is_err() {
                 return;
             }
         }

@@ -85,6 +85,15 @@ pub struct StatusReport {
     /// The latest hand edit found in the `--git` checkout (and reset), since start-up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift: Option<super::drift::Drift>,
+    /// Whether the node follows its source, is suspended or pinned, by whom, why and since when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<super::control::ControlReport>,
+    /// The operators' latest acts on the node, newest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acts: Vec<crate::store::OperatorAct>,
+    /// Set when the operators' acts could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_error: Option<String>,
 }
 
 impl StatusReport {

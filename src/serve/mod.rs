@@ -2,10 +2,14 @@
 //! revision, and serves HTTP (plain or rustls) until SIGTERM or SIGINT, when it stops accepting,
 //! lets in-flight requests finish, stops reconciling and closes the store.
 
+pub mod acting;
 pub mod cases;
+pub mod hooks;
 pub mod metrics;
 pub mod notify_mail;
+pub mod operators;
 pub mod ops;
+pub mod tls_reload;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,7 +18,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::FromRef;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
 use tokio::sync::{mpsc, watch};
@@ -23,7 +27,7 @@ use crate::connections::ConnectionLimits;
 use crate::gateway::checkpoints::Tally;
 use crate::gateway::keys::KeyRing;
 use crate::gateway::message_log::MessageLog;
-use crate::gateway::{self, Gateway, GatewayState, Limits, RunnerSettings, Runners, systems_tls};
+use crate::gateway::{self, Gateway, GatewayState, Limits, RunnerSettings, Runners};
 use crate::reconcile::pull::Remote;
 use crate::reconcile::{Reconciler, Settings, Shared};
 use crate::store::Store;
@@ -76,6 +80,10 @@ pub struct Options {
     pub notify: crate::reconcile::notify::Targets,
     /// The start-up banner goes to the log (JSON log mode) instead of stdout.
     pub banner_in_log: bool,
+    /// The Git host's webhook secret (`POST /api/hooks/git`); the webhook answers 503 without.
+    pub webhook_secret_file: Option<PathBuf>,
+    /// Operators' `name:sha256-hex` token lines (`POST /api/sync/…`); 503 without.
+    pub operator_tokens_file: Option<PathBuf>,
 }
 
 /// What the HTTP handlers share, one part per subsystem: each handler takes its own part
@@ -86,6 +94,13 @@ pub struct AppState {
     pub gateway: GatewayState,
     pub cases: crate::workflow::api::CasesApi,
     pub portal: crate::portal::PortalState,
+    pub acting: acting::ActingState,
+}
+
+impl FromRef<AppState> for acting::ActingState {
+    fn from_ref(app: &AppState) -> Self {
+        app.acting.clone()
+    }
 }
 
 impl FromRef<AppState> for crate::portal::PortalState {
@@ -120,6 +135,8 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/api/status", get(ops::status))
+        .route("/api/hooks/git", post(hooks::git))
+        .route("/api/sync/{act}", post(acting::act))
         .merge(gateway::router())
         .merge(crate::workflow::api::router())
         .merge(crate::portal::router())
@@ -152,6 +169,17 @@ pub async fn run(options: Options) -> Result<(), String> {
         .as_deref()
         .map(read_api_token)
         .transpose()?;
+    let webhook_secret = options
+        .webhook_secret_file
+        .as_deref()
+        .map(hooks::read_secret)
+        .transpose()?;
+    let operators = options
+        .operator_tokens_file
+        .as_deref()
+        .map(operators::Operators::load)
+        .transpose()?
+        .map(Arc::new);
     let prometheus = metrics::install()?;
     std::fs::create_dir_all(&options.data_dir).map_err(|e| {
         format!(
@@ -288,12 +316,23 @@ pub async fn run(options: Options) -> Result<(), String> {
     if let Some(url) = &options.public_url {
         let _ = portal_settings.public_url.set(url.clone());
     }
+    let node_arc: Arc<str> = node_key.as_str().into();
+    let (triggers, trigger_rx) = mpsc::unbounded_channel();
     let state = AppState {
+        acting: acting::ActingState {
+            shared: shared.clone(),
+            store: store.clone(),
+            node_key: node_arc.clone(),
+            remote: options.remote.clone(),
+            webhook_secret,
+            operators,
+            triggers: triggers.clone(),
+        },
         ops: OpsState {
             shared: shared.clone(),
             store: store.clone(),
             prometheus,
-            node_key: node_key.clone().into(),
+            node_key: node_arc,
         },
         gateway: GatewayState {
             gateway,
@@ -321,9 +360,10 @@ pub async fn run(options: Options) -> Result<(), String> {
         cases,
     };
     let app = router(state.clone());
+    let (stop, stopped) = watch::channel(false);
 
     let handle: Handle<SocketAddr> = Handle::new();
-    let server = spawn_server(&options, app, handle.clone()).await?;
+    let server = spawn_server(&options, app, handle.clone(), stopped.clone()).await?;
     let Some(address) = handle.listening().await else {
         return Err(server
             .await
@@ -368,11 +408,13 @@ pub async fn run(options: Options) -> Result<(), String> {
     }
 
     if let Some(remote) = &options.remote {
-        match remote.sync().await {
-            Ok(commit) => {
+        let (target, _) = shared.control.refresh().await;
+        match remote.sync(&target).await {
+            Ok(synced) => {
+                shared.control.set_fetched(&synced.fetched);
                 tracing::info!(
                     "checked out {} of {} (branch {}) into {}",
-                    &commit[..commit.len().min(12)],
+                    crate::identity::short(&synced.checkout),
                     remote.display_url(),
                     remote.branch,
                     remote.checkout.display()
@@ -386,7 +428,6 @@ pub async fn run(options: Options) -> Result<(), String> {
         }
     }
 
-    let (triggers, trigger_rx) = mpsc::unbounded_channel();
     let _watcher =
         match crate::reconcile::watch::watch(&options.root, &options.data_dir, triggers.clone()) {
             Ok(watcher) => {
@@ -407,7 +448,8 @@ pub async fn run(options: Options) -> Result<(), String> {
     if let Some(remote) = options.remote.clone() {
         tokio::spawn(forward_pulls(remote, triggers.clone(), shared.clone()));
     }
-    let (stop, stopped) = watch::channel(false);
+    let control =
+        crate::reconcile::control::spawn(shared.control.clone(), triggers.clone(), stopped.clone());
     let reconciling = tokio::spawn(reconciler.run(trigger_rx, stopped.clone()));
     let heartbeats = crate::reconcile::fleet::spawn(
         shared.clone(),
@@ -501,6 +543,7 @@ pub async fn run(options: Options) -> Result<(), String> {
     let _ = stop.send(true);
     let _ = reconciling.await;
     let _ = heartbeats.await;
+    let _ = control.await;
     engine.stop().await;
     let _ = procedures.await;
     let _ = drafts.await;
@@ -579,6 +622,7 @@ async fn spawn_server(
     options: &Options,
     app: Router,
     handle: Handle<SocketAddr>,
+    stopped: watch::Receiver<bool>,
 ) -> Result<ServerTask, String> {
     let listen = options.listen;
     let limits = options.connections;
@@ -593,18 +637,9 @@ async fn spawn_server(
                 .map_err(|e| format!("cannot serve on {listen}: {e}"))
         })),
         Some((cert, key)) => {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            let config = RustlsConfig::from_pem_file(cert, key).await.map_err(|e| {
-                format!(
-                    "cannot use the TLS certificate {} with the key {}: {e}",
-                    cert.display(),
-                    key.display()
-                )
-            })?;
-            // HTTP/1.1 only: an HTTP/2 connection could stay open beyond every bound.
-            let mut served = (*config.get_inner()).clone();
-            served.alpn_protocols = vec![b"http/1.1".to_vec()];
-            let config = RustlsConfig::from_config(systems_tls::server_config(&served)?);
+            let (files, config) = tls_reload::Files::load(cert.clone(), key.clone()).await?;
+            let config = RustlsConfig::from_config(config);
+            tls_reload::spawn(files, config.clone(), stopped);
             Ok(tokio::spawn(async move {
                 let server = axum_server::bind_rustls(listen, config)
                     .http1_only()
@@ -624,7 +659,7 @@ async fn spawn_server(
 /// would too, but a pull that changes nothing on disk still clears an earlier pull error).
 async fn forward_pulls(remote: Remote, triggers: mpsc::UnboundedSender<()>, shared: Arc<Shared>) {
     let (tx, mut rx) = mpsc::unbounded_channel();
-    tokio::spawn(remote.poll(tx));
+    tokio::spawn(remote.poll(shared.control.clone(), tx));
     while let Some(result) = rx.recv().await {
         match result {
             Ok(_) => {

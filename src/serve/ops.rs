@@ -96,6 +96,6 @@ pub async fn not_found() -> Response {
     error(
         StatusCode::NOT_FOUND,
         "not_found",
-        "no such endpoint; this appliance serves /healthz, /readyz, /metrics, /api/status, /api/subjects/{subject}/usage and /api/operational",
+        "no such endpoint; this appliance serves /healthz, /readyz, /metrics, /api/status, /api/subjects/{subject}/usage, /api/operational, POST /api/hooks/git and POST /api/sync/{suspend|resume|pin}",
     )
 }

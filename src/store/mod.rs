@@ -32,6 +32,7 @@ mod office_sessions;
 mod official_access;
 mod official_blocks;
 mod open_cases;
+mod operator_acts;
 mod originals;
 mod outbox;
 mod payments;
@@ -94,6 +95,7 @@ pub use official_blocks::{
     AccountAction, AccountChange, AccountChangeRow, AccountHold, ChangeRefused, OfficialBlock,
 };
 pub use open_cases::{CaseMove, OpenCases};
+pub use operator_acts::{ActKind, NewOperatorAct, OperatorAct};
 pub use originals::{OriginalKind, OriginalRow, RevocationRow, original_digest};
 pub use outbox::{LeasedMail, MailOutcome, MailStatus, NewMail};
 pub use payments::{

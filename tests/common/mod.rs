@@ -30,6 +30,7 @@ pub mod appliance;
 pub mod city;
 pub mod db;
 pub mod federation;
+pub mod git;
 pub mod postgres;
 pub mod xroad;
 

@@ -2,6 +2,7 @@
 //! codes of `hromada status`, `--cacert` for an appliance behind a private CA, and a PostgreSQL
 //! outage answered at once and recovered from without a restart.
 
+use crate::common::git::git;
 use std::path::Path;
 use std::process::Command;
 
@@ -149,13 +150,16 @@ fn two_replicas_on_one_postgresql_show_which_lags_and_since_when() {
     let b = Appliance::start(behind.path(), b_data.path(), &beats);
     let a_instance = a.status()["instance"].as_str().unwrap().to_string();
     let b_instance = b.status()["instance"].as_str().unwrap().to_string();
-    let first = a.wait_for("both replicas in the fleet, in sync", |s| {
+    // The revision from the fleet's rows, not from `applied`: the status reads its own state
+    // before the store, so a slow answer can list a row written after that state was read.
+    let in_sync = a.wait_for("both replicas in the fleet, in sync", |s| {
         let fleet = replicas(s);
         fleet.len() == 2
             && fleet
                 .iter()
                 .all(|r| r["lagging"] == false && r["revision"].is_string())
-    })["applied"]["revision"]
+    });
+    let first = replica(&in_sync, &a_instance).unwrap()["revision"]
         .as_str()
         .unwrap()
         .to_string();
@@ -548,25 +552,4 @@ fn a_postgresql_outage_is_answered_at_once_and_recovered_from() {
     app.wait_for("heartbeats recorded again", |s| {
         replica(s, &instance).is_some_and(|r| r["lagging"] == false)
     });
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.invalid",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }

@@ -2,6 +2,7 @@
 //! fleet's status, notifications, webhooks, operator acts and certificate rotation, each against
 //! a real `hromada serve`, a real Git repository and real receivers on loopback.
 
+mod acting;
 #[path = "../common/mod.rs"]
 mod common;
 

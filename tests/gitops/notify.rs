@@ -3,6 +3,7 @@
 //! are real HTTP servers on loopback, mail goes to the real SMTP server of `common::smtp`, and
 //! `/metrics` is read over HTTP. The Prometheus files are checked with `promtool`.
 
+use crate::common::git::git;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -154,27 +155,6 @@ fn read_request(stream: &TcpStream) -> Option<Received> {
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
     })
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.invalid",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// `examples/minimal` committed in a work tree and pushed to a bare repository: (work tree,

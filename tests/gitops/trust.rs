@@ -3,6 +3,7 @@
 //! and reset, never applied, and the remote's token never lands in the checkout (a real
 //! `git http-backend` behind Basic authentication on loopback).
 
+use crate::common::git::{git, git_with};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -10,37 +11,6 @@ use crate::common::appliance::{Appliance, example_city};
 
 const OFFICIALS: &str = "spec/registry/officials.kdl";
 const NAME: &str = "Литвиненко Ірина Василівна";
-
-/// `git -C dir ARGS` with `env`, as the test's author; its trimmed output (panics on failure).
-fn git_with(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> String {
-    let mut command = Command::new("git");
-    command
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.invalid",
-        ])
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1");
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let out = command.output().unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    git_with(dir, args, &[])
-}
 
 /// How a test commit is signed.
 enum Signing<'a> {
@@ -978,4 +948,124 @@ fn a_repository_cannot_vouch_for_its_own_commits() {
     let signature = verifier.verify(work, &signed);
     assert_eq!(signature.verdict, Verdict::Trusted, "{signature:?}");
     assert_eq!(signature.principal.as_deref(), Some("release@city.example"));
+}
+
+/// `hromada sync ACT… --url URL --token-file FILE` as the operator `olena`; its output.
+fn operator_act(app: &Appliance, token: &Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_hromada"))
+        .arg("sync")
+        .args(args)
+        .args(["--url", &app.url, "--token-file"])
+        .arg(token)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "sync {args:?}: {text}");
+    text
+}
+
+/// A pin moves the checkout, and everything that guards the checkout follows it: a pinned commit
+/// not signed by a trusted key is refused like any other, and a hand edit made while pinned is
+/// reset to the pinned commit, not to the branch's head.
+#[test]
+fn a_pinned_commit_must_be_signed_and_a_hand_edit_is_reset_to_it() {
+    let keys = tempfile::tempdir().unwrap();
+    let release = ssh_key(keys.path(), "release");
+    let allowed = keys.path().join("allowed_signers");
+    std::fs::write(
+        &allowed,
+        format!("release@city.example {}\n", release.public),
+    )
+    .unwrap();
+    let token = "olena-token-0123456789";
+    let operators = keys.path().join("operators");
+    std::fs::write(
+        &operators,
+        format!(
+            "olena:{}\n",
+            hex::encode(openssl::sha::sha256(token.as_bytes()))
+        ),
+    )
+    .unwrap();
+    let token_file = keys.path().join("olena.token");
+    std::fs::write(&token_file, token).unwrap();
+
+    let repos = Repos::new(Signing::Ssh(&release));
+    let unsigned = repos.rename(NAME, "Литвиненко Ірина Петрівна", Signing::Unsigned);
+    let head = repos.rename(
+        "Литвиненко Ірина Петрівна",
+        "Литвиненко Ірина Олегівна",
+        Signing::Ssh(&release),
+    );
+    let data = tempfile::tempdir().unwrap();
+    let checkout = data.path().join("checkout");
+    let app = Appliance::start(
+        &checkout,
+        &data.path().join("state"),
+        &[
+            "--git",
+            &repos.url(),
+            "--interval",
+            "200ms",
+            "--git-allowed-signers",
+            allowed.to_str().unwrap(),
+            "--operator-tokens",
+            operators.to_str().unwrap(),
+        ],
+    );
+    app.wait_for("the signed head", |s| s["applied"]["revision"] == head);
+
+    // Pinned to the unsigned commit in between: refused, the signed head keeps serving.
+    operator_act(&app, &token_file, &["pin", &unsigned, "--why", "try it"]);
+    let status = attempted(&app, &unsigned);
+    assert_refused(&status, &unsigned, "unsigned", "is not signed", &head);
+    assert_eq!(status["control"]["state"], "pinned", "{status:#}");
+
+    // Pinned to the signed first commit: applied, and the checkout stays there.
+    operator_act(
+        &app,
+        &token_file,
+        &["pin", &repos.first, "--why", "roll back"],
+    );
+    app.wait_for("the pinned signed commit", |s| {
+        s["applied"]["revision"] == repos.first
+    });
+    let pinned = std::fs::read_to_string(checkout.join(OFFICIALS)).unwrap();
+    edit(&checkout, OFFICIALS, NAME, "Вручну Змінена Особа");
+    let status = app.wait_for("drift while pinned", |s| {
+        s["drift"]["count"].as_u64() >= Some(1)
+    });
+    assert_eq!(
+        status["drift"]["reset_to"],
+        repos.first.as_str(),
+        "{status:#}"
+    );
+    for _ in 0..600 {
+        let at = git(&checkout, &["rev-parse", "HEAD"]);
+        if at == repos.first && git(&checkout, &["status", "--porcelain"]).is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(git(&checkout, &["rev-parse", "HEAD"]), repos.first);
+    assert_eq!(
+        std::fs::read_to_string(checkout.join(OFFICIALS)).unwrap(),
+        pinned
+    );
+    let status = app.status();
+    assert_eq!(status["applied"]["revision"], repos.first.as_str());
+    assert_eq!(
+        status["signatures"]["applied"]["verdict"], "trusted",
+        "{status:#}"
+    );
+
+    // Resumed: the signed head again.
+    operator_act(&app, &token_file, &["resume", "--why", "done"]);
+    app.wait_for("the signed head again", |s| {
+        s["applied"]["revision"] == head
+    });
 }
