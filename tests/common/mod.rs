@@ -32,6 +32,7 @@ pub mod db;
 pub mod federation;
 pub mod git;
 pub mod postgres;
+pub mod tls;
 pub mod xroad;
 
 /// Runs the `hromada` binary with `args` to its end.

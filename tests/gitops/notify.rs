@@ -660,7 +660,15 @@ fn the_prometheus_files_pass_promtool_and_alert_only_on_metrics_the_appliance_ex
     app.wait_for("the head refused", |s| {
         s["last_attempt"]["outcome"] == "refused"
     });
-    let (_, exported) = app.get("/metrics");
+    // The replicas gauge is set once the fleet's first heartbeat is judged, just after start.
+    let started = std::time::Instant::now();
+    let mut exported = app.get("/metrics").1;
+    while !exported.contains("# TYPE hromada_replicas_out_of_sync")
+        && started.elapsed() < std::time::Duration::from_secs(30)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        exported = app.get("/metrics").1;
+    }
     let families: std::collections::BTreeSet<&str> = exported
         .lines()
         .filter_map(|l| l.strip_prefix("# TYPE "))
