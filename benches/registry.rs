@@ -313,7 +313,7 @@ impl Batch {
         let tables = [
             (format!("cards ({CARD_COLUMNS})"), &mut self.cards),
             (
-                "card_people (card_id, official, relation)".into(),
+                "card_people (card_id, official, relation, order_key)".into(),
                 &mut self.people,
             ),
             (
@@ -463,9 +463,6 @@ async fn seed(store: &Store, n: usize) -> Seeded {
             updated_at: at.clone(),
         };
         batch.cards.push(format!("({})", card_values(&card)));
-        batch
-            .people
-            .push(format!("({}, {}, 'executor')", lit(&id), lit(&executor)));
         seq_head += 1;
         let event = NewCaseEvent {
             case_id: id.clone(),
@@ -498,6 +495,11 @@ async fn seed(store: &Store, n: usize) -> Seeded {
         while !orders.insert(order) {
             order += 1;
         }
+        batch.people.push(format!(
+            "({}, {}, 'executor', {order})",
+            lit(&id),
+            lit(&executor)
+        ));
         if postgres {
             let vector = |text: &str| format!("strip(to_tsvector('simple', {}))", lit(text));
             batch.search.push(format!(

@@ -209,6 +209,16 @@ impl Store {
              SELECT cp.card_id FROM delegations d JOIN card_people cp \
              ON cp.official = d.principal WHERE d.deputy = ${me}) p"
         );
+        // The same cards by their order keys, straight from one covering index: the people's
+        // way with words reads a card's indexed text, and then the card, only through these.
+        let keyed = |bounds: String| {
+            format!(
+                "(SELECT DISTINCT cp.order_key, cp.card_id FROM card_people cp \
+                 WHERE cp.official IN (SELECT ${me} UNION SELECT d.principal \
+                 FROM delegations d WHERE d.deputy = ${me}) AND cp.order_key IS NOT NULL\
+                 {bounds}) p"
+            )
+        };
         let concerned = (
             format!("{people} CROSS JOIN cards c"),
             format!("c.id = p.card_id AND NOT (c.participant = ${p} AND ${r} = 1)"),
@@ -324,11 +334,12 @@ impl Store {
             // and hash-join all of them against the reader's few.
             let way = &concerned.1;
             let people = format!(
-                "SELECT {columns}, s.order_key AS ord FROM {people} \
-                 CROSS JOIN LATERAL (SELECT * FROM card_search s WHERE s.card_id = p.card_id \
-                 AND {matches}{} OFFSET 0) s CROSS JOIN cards c WHERE {way} AND {rest} \
-                 ORDER BY s.order_key DESC LIMIT {need}",
-                bounded("s.order_key")
+                "SELECT {columns}, p.order_key AS ord FROM {} \
+                 CROSS JOIN LATERAL (SELECT s.card_id FROM card_search s \
+                 WHERE s.order_key = p.order_key AND {matches} OFFSET 0) s \
+                 CROSS JOIN cards c WHERE {way} AND {rest} \
+                 ORDER BY p.order_key DESC LIMIT {need}",
+                keyed(bounded("cp.order_key"))
             );
             sql.walked = Some(Walked {
                 walk,
@@ -370,11 +381,11 @@ impl Store {
             // In this order, so that a card is read only when its text has the words.
             let way = &concerned.1;
             let by_cards = format!(
-                "SELECT * FROM (SELECT {columns}, s.rowid AS ord FROM {people} \
-                 CROSS JOIN card_search s CROSS JOIN card_words w CROSS JOIN cards c \
-                 WHERE s.card_id = p.card_id{} AND w.rowid = s.rowid AND {} \
-                 AND {way} AND {rest} ORDER BY s.rowid DESC LIMIT {need}) b",
-                bounded("s.rowid"),
+                "SELECT * FROM (SELECT {columns}, p.order_key AS ord FROM {} \
+                 CROSS JOIN card_words w CROSS JOIN cards c \
+                 WHERE w.rowid = p.order_key AND {} AND {way} AND {rest} \
+                 ORDER BY p.order_key DESC LIMIT {need}) b",
+                keyed(bounded("cp.order_key")),
                 tried.join(" AND ")
             );
             (by_words, by_cards)

@@ -185,6 +185,14 @@ impl Store {
                 .map_err(failed)?;
             }
         }
+        if let Some(order) = order {
+            on_tx!(&mut tx, t => sqlx::query(
+                "UPDATE card_people SET order_key = $2 WHERE card_id = $1 \
+                 AND (order_key IS NULL OR order_key <> $2)")
+                .bind(&words.card_id).bind(order)
+                .execute(&mut **t).await.map(drop))
+            .map_err(failed)?;
+        }
         on_tx!(&mut tx, t => sqlx::query(
             "DELETE FROM card_index_queue WHERE card_id = $1 AND version = $2 AND leased_by = $3")
             .bind(&words.card_id).bind(queued).bind(holder)

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::attachments::content_hash;
 use super::cases::NewCaseEvent;
-use super::{Store, StoreError, Tx, on_pool, on_tx, time_text};
+use super::{Pool, Store, StoreError, Tx, on_pool, on_tx, time_text};
 
 pub(super) const COLUMNS: &str = "id, participant, journal, direction, kind, status, period, seq, \
      reg_number, reg_date, registered_at, case_code, summary, correspondent, \
@@ -436,9 +436,17 @@ impl Store {
         official: &str,
         relation: &str,
     ) -> Result<(), StoreError> {
-        on_tx!(&mut *tx, t => sqlx::query(
-            "INSERT INTO card_people (card_id, official, relation) VALUES ($1, $2, $3) \
-             ON CONFLICT (card_id, official, relation) DO NOTHING")
+        // With the card's order key as the index holds it now; the indexer keeps it current.
+        let key = match self.pool {
+            Pool::Postgres(_) => "order_key",
+            Pool::Sqlite(_) => "rowid",
+        };
+        let sql = format!(
+            "INSERT INTO card_people (card_id, official, relation, order_key) \
+             VALUES ($1, $2, $3, (SELECT s.{key} FROM card_search s WHERE s.card_id = $1)) \
+             ON CONFLICT (card_id, official, relation) DO NOTHING"
+        );
+        on_tx!(&mut *tx, t => sqlx::query(&sql)
             .bind(card_id).bind(official).bind(relation)
             .execute(&mut **t).await.map(drop))
         .map_err(|e| self.failed("record who a card concerns in", e))

@@ -44,6 +44,19 @@ async fn repairs(store: &Store) {
     drain(store).await;
 }
 
+/// koval-o as a reader of another participant: only the cards that concern them.
+fn koval() -> Visibility {
+    Visibility {
+        sql: Reader::visible_sql,
+        binds: (
+            "registration-dept".into(),
+            0,
+            "koval-o".into(),
+            "2026-12-07".into(),
+        ),
+    }
+}
+
 fn ids(range: impl Iterator<Item = u32>) -> Vec<String> {
     range.map(id).collect()
 }
@@ -78,10 +91,7 @@ crate::both! {
             assert_eq!((last.total, last.more), (131, false), "{query:?}");
         }
         // Someone who reads only what concerns them finds just that, newest first.
-        let koval = Visibility {
-            sql: Reader::visible_sql,
-            binds: ("registration-dept".into(), 0, "koval-o".into(), "2026-12-07".into()),
-        };
+        let koval = koval();
         assert_eq!(found(&store, &asking("ремонт"), &koval).await, ids([120, 50, 5].into_iter()));
         assert_eq!(found(&store, &asking(""), &koval).await, ids([120, 50, 5].into_iter()));
         assert!(found(&store, &asking("огорожа"), &koval).await.is_empty());
@@ -110,6 +120,13 @@ crate::both! {
         let store = Store::connect(&db.url).await.unwrap();
         repairs(&store).await;
         assert_eq!(found(&store, &asking("огорожа"), &clerk()).await, [id(131)]);
+        // The draft comes to concern koval-o after it was indexed: their way finds it at once,
+        // after their registered cards, and at its registration once it is registered.
+        let mut tx = store.begin().await.unwrap();
+        store.add_card_person(&mut tx, &id(131), "koval-o", "informed").await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(found(&store, &asking("огорожа"), &koval()).await, [id(131)]);
+        assert_eq!(found(&store, &asking("ремонт"), &koval()).await, ids([120, 50, 5, 131].into_iter()));
         let draft = store.card(&id(131)).await.unwrap().unwrap();
         let mut registered = draft.clone();
         registered.status = "registered".into();
@@ -137,6 +154,8 @@ crate::both! {
         // Indexed once, at its new place: found once, not at the old place too.
         assert_eq!(found(&store, &asking("огорожа"), &clerk()).await, [id(131)]);
         assert_eq!(store.indexed_version(&id(131)).await.unwrap(), Some(registered.version));
+        assert_eq!(found(&store, &asking("ремонт"), &koval()).await, ids([131, 120, 50, 5].into_iter()));
+        assert_eq!(found(&store, &asking("огорожа"), &koval()).await, [id(131)]);
     }
 
     async fn a_search_past_its_deadline_is_stopped_and_the_next_one_runs(db: Db) {
