@@ -1,15 +1,22 @@
-//! Gateway throughput and latency: the same GET load against (a) the upstream directly, (b) one
-//! release `hromada serve` node serving both sides, (c) two nodes over mutual TLS with seals and
-//! the message log on, for a small and a ~100 KB JSON answer. Every answer is checked.
+//! Gateway throughput, latency and CPU: the same GET load against (a) the upstream directly, (b)
+//! one release `hromada serve` node serving both sides, (c) two nodes over mutual TLS with seals
+//! and the message log on, and (n) Debian's nginx proxying the same upstream as the reference;
+//! for a small and a ~100 KB JSON answer, and a small one the upstream gives after 20 ms (as a
+//! registry's database does) to 64 clients. Every answer is checked. Each row through a process
+//! also gives that process's CPU time per exchange; the seals of one exchange are timed in this
+//! process with the product's own seal code, so one run checks the two-node target.
 //!
-//! `cargo bench --bench gateway`; HROMADA_BENCH_CLIENTS (default 16), HROMADA_BENCH_SECONDS (10),
-//! HROMADA_BENCH_WARMUP (2), HROMADA_BENCH_BINARY (the `hromada` to run,
-//! for an A/B of two builds), HROMADA_BENCH_ONLY (row names, comma-separated: `c-small-16`),
-//! HROMADA_BENCH_STORE (`sqlite`, the default, or `postgres`: each node on its own database of a
-//! throwaway PostgreSQL 15 cluster with durable settings, as `tests/common/postgres.rs` starts it).
+//! `cargo bench --bench gateway`; HROMADA_BENCH_CLIENTS (default 16), HROMADA_BENCH_SLOW_CLIENTS
+//! (64, the slow upstream's rows), HROMADA_BENCH_SECONDS (10), HROMADA_BENCH_WARMUP (2),
+//! HROMADA_BENCH_BINARY (the `hromada` to run, for an A/B of two builds), HROMADA_BENCH_ONLY (row
+//! names, comma-separated: `c-small-16`), HROMADA_BENCH_STORE (`sqlite`, the default, or
+//! `postgres`: each node on its own database of a throwaway PostgreSQL 15 cluster with durable
+//! settings, as `tests/common/postgres.rs` starts it), HROMADA_BENCH_NGINX (the nginx to run;
+//! `nginx` on the PATH or /usr/sbin/nginx, else the (n) rows are skipped and the bench says so).
 //! The figures go to benches/README.md.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -30,11 +37,27 @@ mod postgres;
 const INSTANCE: &str = "hromada-federation";
 const SMALL: &str = "120045";
 const BIG: &str = "120046";
+/// The account whose balance the upstream answers after [`SLOW_UPSTREAM`].
+const SLOW: &str = "120047";
+const SLOW_UPSTREAM: Duration = Duration::from_millis(20);
+/// Exchanges whose seals are timed in the bench process.
+const SEAL_ITERATIONS: usize = 2_000;
 
 /// What the upstream answers: the account's JSON, already serialised.
 struct Answers {
     small: Bytes,
     big: Bytes,
+    slow: Bytes,
+}
+
+impl Answers {
+    fn of(&self, account: &str) -> &Bytes {
+        match account {
+            BIG => &self.big,
+            SLOW => &self.slow,
+            _ => &self.small,
+        }
+    }
 }
 
 fn main() {
@@ -45,6 +68,7 @@ fn main() {
             .unwrap_or(default)
     };
     let clients = number("HROMADA_BENCH_CLIENTS", 16) as usize;
+    let slow_clients = number("HROMADA_BENCH_SLOW_CLIENTS", 64) as usize;
     let measure = Duration::from_secs(number("HROMADA_BENCH_SECONDS", 10));
     let warmup = Duration::from_secs(number("HROMADA_BENCH_WARMUP", 2));
     let only: Option<Vec<String>> = std::env::var("HROMADA_BENCH_ONLY")
@@ -70,36 +94,32 @@ fn main() {
     let two = federation(&dir.path().join("two"), upstream, false);
 
     let client = format!("{INSTANCE}/GOV/04363395/registry");
-    let expected = |account: &str, direct: bool| {
-        let raw = if account == SMALL {
-            &answers.small
-        } else {
-            &answers.big
-        };
-        let mut value: Value = serde_json::from_slice(raw).unwrap();
-        if !direct {
-            let object = value.as_object_mut().unwrap();
-            for ungranted in ["account_number", "holder_rnokpp", "note"] {
-                object.remove(ungranted);
-            }
-            object["address"]
-                .as_object_mut()
-                .unwrap()
-                .remove("apartment");
+    let expected = |account: &str, raw: bool| {
+        let mut value: Value = serde_json::from_slice(answers.of(account)).unwrap();
+        if !raw {
+            project(&mut value);
         }
         value
     };
-    let loads = [(SMALL, clients), (BIG, clients), (SMALL, 1), (BIG, 1)];
+    let loads = [
+        (SMALL, clients),
+        (BIG, clients),
+        (SMALL, 1),
+        (BIG, 1),
+        (SLOW, slow_clients),
+    ];
     let wanted = |row: &str| only.as_ref().is_none_or(|o| o.iter().any(|w| w == row));
     let mut results: Vec<(String, Outcome)> = Vec::new();
-    let mut measure_target = |target: &str, base: &str, headers: &[(&str, &str)]| {
+    let mut measure_target = |target: &str,
+                              base: &str,
+                              headers: &[(&str, &str)],
+                              watched: &[Watched]| {
         for (account, n) in loads {
-            let size = if account == SMALL { "small" } else { "100KB" };
-            let row = format!("{target}-{size}-{n}");
+            let row = format!("{target}-{}-{n}", size_name(account));
             if !wanted(&row) {
                 continue;
             }
-            let url = if target == "a" {
+            let url = if matches!(target, "a" | "n") {
                 format!("{base}/abonents/accounts/{account}/balance")
             } else {
                 format!(
@@ -112,16 +132,23 @@ fn main() {
                     .iter()
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect(),
-                expected: expected(account, target == "a"),
+                expected: expected(account, matches!(target, "a" | "n")),
             };
-            let outcome = runtime.block_on(load.run(n, warmup, measure));
+            let outcome = runtime.block_on(load.run(n, warmup, measure, watched.to_vec()));
             println!("{}", outcome.line(&row));
             results.push((row, outcome));
         }
     };
 
+    let nginx = nginx_binary();
+    if nginx.is_none() && wanted_prefix(&only, "n-") {
+        eprintln!(
+            "nginx is not installed (`apt-get install -y nginx`, or HROMADA_BENCH_NGINX): the (n) rows are skipped"
+        );
+    }
     println!(
-        "{clients} keep-alive clients (and 1), {} s after {} s warm-up per row; store: {}\n",
+        "{clients} keep-alive clients (and 1), {slow_clients} for the upstream that answers after {} ms; {} s after {} s warm-up per row; store: {}\n",
+        SLOW_UPSTREAM.as_millis(),
         measure.as_secs(),
         warmup.as_secs(),
         if on_postgres {
@@ -131,13 +158,13 @@ fn main() {
         }
     );
     println!("{}", Outcome::HEADER);
-    measure_target("a", &format!("http://127.0.0.1:{upstream}"), &[]);
+    measure_target("a", &format!("http://127.0.0.1:{upstream}"), &[], &[]);
     let headers = [("X-Road-Client", client.as_str())];
     if wanted_prefix(&only, "b-") {
         let data = tempfile::tempdir().unwrap();
         let core = Node::start(&one, data.path(), "gw-core", on_postgres);
         runtime.block_on(ready(&core.url, &client));
-        measure_target("b", &core.url, &headers);
+        measure_target("b", &core.url, &headers, &[core.watched()]);
         core.stop();
     }
     if wanted_prefix(&only, "c-") {
@@ -145,33 +172,130 @@ fn main() {
         let vodokanal = Node::start(&two, data_v.path(), "gw-vodokanal", on_postgres);
         let core = Node::start(&two, data_c.path(), "gw-core", on_postgres);
         runtime.block_on(ready(&core.url, &client));
-        measure_target("c", &core.url, &headers);
+        measure_target(
+            "c",
+            &core.url,
+            &headers,
+            &[core.watched(), vodokanal.watched()],
+        );
         core.stop();
         vodokanal.stop();
     }
+    if let Some(binary) = nginx.as_deref().filter(|_| wanted_prefix(&only, "n-")) {
+        let proxy = Nginx::start(binary, upstream);
+        measure_target("n", &proxy.url, &[], &[proxy.watched()]);
+        proxy.stop();
+    }
 
+    let seals = SealCost::measure(&two, &client, &expected(SMALL, false));
+    let nginx_skipped = nginx.is_none() && wanted_prefix(&only, "n-");
+    summary(&results, &seals, clients, slow_clients, nginx_skipped);
+}
+
+/// Drops what the agreement does not grant, as both nodes do: the expected answer of (b), (c).
+fn project(value: &mut Value) {
+    let object = value.as_object_mut().unwrap();
+    for ungranted in ["account_number", "holder_rnokpp", "note"] {
+        object.remove(ungranted);
+    }
+    object["address"]
+        .as_object_mut()
+        .unwrap()
+        .remove("apartment");
+}
+
+fn size_name(account: &str) -> &'static str {
+    match account {
+        BIG => "100KB",
+        SLOW => "slow",
+        _ => "small",
+    }
+}
+
+/// The lines under the table: each target's ratio, with the issue's figures beside them.
+fn summary(
+    results: &[(String, Outcome)],
+    seals: &SealCost,
+    clients: usize,
+    slow_clients: usize,
+    nginx_skipped: bool,
+) {
+    let find = |row: String| results.iter().find(|(r, _)| *r == row).map(|(_, o)| o);
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let failures = |outcomes: &[&Outcome]| {
+        if outcomes.iter().any(|o| o.failed > 0) {
+            " — WITH FAILURES"
+        } else {
+            ""
+        }
+    };
     println!();
     for size in ["small", "100KB"] {
         for n in [clients, 1] {
-            let find = |t: &str| {
-                results
-                    .iter()
-                    .find(|(r, _)| *r == format!("{t}-{size}-{n}"))
-                    .map(|(_, o)| o)
-            };
-            if let (Some(a), Some(c)) = (find("a"), find("c")) {
-                let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+            if let (Some(a), Some(c)) =
+                (find(format!("a-{size}-{n}")), find(format!("c-{size}-{n}")))
+            {
                 println!(
                     "{size}, {n} client(s): (c)/(a) throughput {:.1}%, median added by (c) {:.2} ms{}",
                     100.0 * c.rate() / a.rate(),
                     ms(c.percentile(50)) - ms(a.percentile(50)),
-                    if a.failed + c.failed > 0 {
-                        " — WITH FAILURES"
-                    } else {
-                        ""
-                    }
+                    failures(&[a, c])
                 );
             }
+        }
+    }
+    let n = slow_clients;
+    if let Some(a) = find(format!("a-slow-{n}")) {
+        for (target, name) in [("b", "one node"), ("c", "two nodes")] {
+            if let Some(t) = find(format!("{target}-slow-{n}")) {
+                println!(
+                    "upstream after {} ms, {n} clients, ({target}) {name}: ({target})/(a) throughput {:.1}% (target ≥ 95%), median added {:.2} ms (target < 2 ms), p99 added {:.2} ms (target < 5 ms){}",
+                    SLOW_UPSTREAM.as_millis(),
+                    100.0 * t.rate() / a.rate(),
+                    ms(t.percentile(50)) - ms(a.percentile(50)),
+                    ms(t.percentile(99)) - ms(a.percentile(99)),
+                    failures(&[a, t])
+                );
+            }
+        }
+    }
+    if nginx_skipped {
+        println!("nginx: not installed, the (n) rows were skipped");
+    }
+    if let (Some(b), Some(n)) = (
+        find(format!("b-small-{clients}")),
+        find(format!("n-small-{clients}")),
+    ) {
+        let cpu = match (b.cpu_per_exchange(), n.cpu_per_exchange()) {
+            (Some(b), Some(n)) if n > 0.0 => {
+                format!(
+                    "; CPU per exchange (b) {b:.0} µs, nginx {n:.0} µs ({:.1}×)",
+                    b / n
+                )
+            }
+            _ => String::new(),
+        };
+        println!(
+            "small, {clients} clients: (b)/(n) throughput {:.1}% (target ≥ 50%){cpu}{}",
+            100.0 * b.rate() / n.rate(),
+            failures(&[b, n])
+        );
+    }
+    println!("{}", seals.line());
+    for (size, n) in [
+        ("small", clients),
+        ("100KB", clients),
+        ("small", 1),
+        ("100KB", 1),
+        ("slow", slow_clients),
+    ] {
+        let cpu = |t: &str| find(format!("{t}-{size}-{n}")).and_then(Outcome::cpu_per_exchange);
+        if let (Some(b), Some(c)) = (cpu("b"), cpu("c")) {
+            let bound = 2.0 * b + seals.median_us();
+            println!(
+                "{size}, {n} client(s): CPU per exchange (c) {c:.0} µs against 2 × (b) + seals = {bound:.0} µs: {}",
+                if c <= bound { "within" } else { "OVER" }
+            );
         }
     }
 }
@@ -181,7 +305,8 @@ fn wanted_prefix(only: &Option<Vec<String>>, prefix: &str) -> bool {
         .is_none_or(|o| o.iter().any(|w| w.starts_with(prefix)))
 }
 
-/// The balance service's fields plus an extra, and the same with ~100 KB of meter readings.
+/// The balance service's fields plus an extra, the same with ~100 KB of meter readings, and the
+/// small one of the slow account.
 fn answers() -> Answers {
     let small = json!({
         "account_number": SMALL,
@@ -192,6 +317,8 @@ fn answers() -> Answers {
         "balance_date": "2026-11-01",
         "note": "not granted",
     });
+    let mut slow = small.clone();
+    slow["account_number"] = json!(SLOW);
     let mut big = small.clone();
     big["account_number"] = json!(BIG);
     let readings: Vec<Value> = (0..1840)
@@ -210,6 +337,7 @@ fn answers() -> Answers {
     Answers {
         small: bytes(&small),
         big: bytes(&big),
+        slow: bytes(&slow),
     }
 }
 
@@ -218,12 +346,13 @@ async fn serve_upstream(answers: Arc<Answers>) -> u16 {
         State(answers): State<Arc<Answers>>,
         UrlPath(account): UrlPath<String>,
     ) -> impl IntoResponse {
-        let body = if account == BIG {
-            answers.big.clone()
-        } else {
-            answers.small.clone()
-        };
-        ([(header::CONTENT_TYPE, "application/json")], body)
+        if account == SLOW {
+            tokio::time::sleep(SLOW_UPSTREAM).await;
+        }
+        (
+            [(header::CONTENT_TYPE, "application/json")],
+            answers.of(&account).clone(),
+        )
     }
     let app = Router::new()
         .route("/abonents/accounts/{account}/balance", get(balance))
@@ -239,7 +368,7 @@ async fn serve_upstream(answers: Arc<Answers>) -> u16 {
 /// A copy of examples/federation in `root` on free ports, both upstreams at `upstream`, the
 /// meter readings declared and granted, no rate limit, the council's systems on plain HTTP from
 /// this host, development keys made. With `one_node`, the water utility is served by gw-core
-/// too.
+/// too, without its own registry.
 fn federation(root: &Path, upstream: u16, one_node: bool) -> PathBuf {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/federation");
     for entry in walkdir::WalkDir::new(&example) {
@@ -309,6 +438,32 @@ fn federation(root: &Path, upstream: u16, one_node: bool) -> PathBuf {
             "gateway \"gw-vodokanal\"",
             "gateway \"gw-core\"",
         );
+        // A node runs one registry, the council's here: the water utility's registry, its
+        // exchange service and the agreement to send to it go (the bench does not call them).
+        let cut = |file: &str, start: &str, end: &str| {
+            let path = root.join(file);
+            let text = std::fs::read_to_string(&path).unwrap();
+            let from = text
+                .find(start)
+                .unwrap_or_else(|| panic!("{file} has no `{start}`"));
+            let to = from + text[from..].find(end).unwrap() + end.len();
+            std::fs::write(&path, format!("{}{}", &text[..from], &text[to..])).unwrap();
+        };
+        cut(
+            "spec/system.kdl",
+            "    registry node=\"gw-vodokanal\"",
+            "\n",
+        );
+        cut(
+            "spec/vodokanal.kdl",
+            "\n    // The registry's receiving end",
+            "\n    }\n",
+        );
+        cut(
+            "spec/agreements.kdl",
+            "agreement \"council-registry-sends-to-vodokanal\"",
+            "\n}\n",
+        );
     }
     for args in [&["keys", "dev"][..], &["validate"]] {
         let out = Command::new(hromada_binary())
@@ -347,6 +502,7 @@ fn free_port() -> u16 {
 struct Node {
     child: Child,
     url: String,
+    node: String,
 }
 
 impl Drop for Node {
@@ -394,7 +550,11 @@ impl Node {
             .unwrap_or_else(|| panic!("{node} did not log its address"));
         // The rest of the log goes on to the bench's own, and a closed pipe would end serve.
         std::thread::spawn(move || lines.map_while(Result::ok).for_each(|l| eprintln!("{l}")));
-        Node { child, url }
+        Node {
+            child,
+            url,
+            node: node.to_string(),
+        }
     }
 
     fn stop(mut self) {
@@ -405,6 +565,194 @@ impl Node {
         let exit = self.child.wait().unwrap();
         assert!(exit.success(), "serve exited with {exit} on SIGTERM");
     }
+
+    fn watched(&self) -> Watched {
+        Watched {
+            name: self.node.clone(),
+            pid: self.child.id(),
+            children: false,
+        }
+    }
+}
+
+/// The nginx to run: HROMADA_BENCH_NGINX, or `nginx` on the PATH or in /usr/sbin.
+fn nginx_binary() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("HROMADA_BENCH_NGINX") {
+        return Some(PathBuf::from(path));
+    }
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain([PathBuf::from("/usr/sbin")])
+        .map(|dir| dir.join("nginx"))
+        .find(|candidate| candidate.is_file())
+}
+
+/// nginx as a plain reverse proxy of the bench's upstream, the reference for what a proxy costs:
+/// its own process on a free loopback port, configuration, logs and temporary files in a
+/// temporary folder, keep-alive connections to the upstream, an access log line per request.
+struct Nginx {
+    child: Child,
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    fn start(binary: &Path, upstream: u16) -> Nginx {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().display().to_string();
+        // Workers run as an unprivileged user when the bench runs as root; they write the
+        // temporary files of large answers under this folder.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let port = free_port();
+        let config = format!(
+            "worker_processes auto;
+pid {path}/nginx.pid;
+error_log {path}/error.log warn;
+events {{
+    worker_connections 1024;
+}}
+http {{
+    access_log {path}/access.log;
+    client_body_temp_path {path}/client_body;
+    proxy_temp_path {path}/proxy;
+    fastcgi_temp_path {path}/fastcgi;
+    uwsgi_temp_path {path}/uwsgi;
+    scgi_temp_path {path}/scgi;
+    upstream bench_upstream {{
+        server 127.0.0.1:{upstream};
+        keepalive 64;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://bench_upstream;
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";
+        }}
+    }}
+}}
+"
+        );
+        let file = dir.path().join("nginx.conf");
+        std::fs::write(&file, config).unwrap();
+        let child = Command::new(binary)
+            .arg("-c")
+            .arg(&file)
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-e")
+            .arg(dir.path().join("error.log"))
+            .args(["-g", "daemon off;"])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{} cannot be started: {e}", binary.display()));
+        let mut nginx = Nginx {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(exit)) = nginx.child.try_wait() {
+                panic!("nginx exited with {exit}; its log:\n{}", nginx.error_log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nginx does not listen within 30 s; its log:\n{}",
+                nginx.error_log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        nginx
+    }
+
+    /// The master and, found by their parent, its workers.
+    fn watched(&self) -> Watched {
+        Watched {
+            name: "nginx".into(),
+            pid: self.child.id(),
+            children: true,
+        }
+    }
+
+    /// Stops it fast (SIGTERM: the workers go with the master) and checks it exited cleanly.
+    fn stop(mut self) {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let exit = self.child.wait().unwrap();
+        assert!(
+            exit.success(),
+            "nginx exited with {exit} on SIGTERM; its log:\n{}",
+            self.error_log()
+        );
+    }
+
+    fn error_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Nginx {
+    /// A master killed outright would leave its workers running: it is asked to stop instead.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A process whose CPU time a row counts, with its children (nginx's workers) when `children`.
+#[derive(Clone)]
+struct Watched {
+    name: String,
+    pid: u32,
+    children: bool,
+}
+
+impl Watched {
+    /// User and system CPU time used so far by the process, with its children's when asked.
+    fn cpu(&self) -> Duration {
+        let mut pids = vec![self.pid];
+        if self.children {
+            pids.extend(children_of(self.pid));
+        }
+        let ticks: u64 = pids
+            .iter()
+            .filter_map(|pid| {
+                let fields = proc_stat(*pid)?;
+                Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+            })
+            .sum();
+        // SAFETY: sysconf reads a constant of the system and has no preconditions.
+        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        assert!(per_second > 0, "the clock tick is unknown");
+        Duration::from_secs_f64(ticks as f64 / per_second as f64)
+    }
+}
+
+/// The fields of /proc/PID/stat after the command name, from `state` (field 3) on: `utime` and
+/// `stime` (fields 14 and 15) are at 11 and 12, `ppid` (field 4) at 1.
+fn proc_stat(pid: u32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    Some(after_name.split_whitespace().map(String::from).collect())
+}
+
+fn children_of(parent: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            proc_stat(*pid).is_some_and(|f| f.get(1).is_some_and(|p| *p == parent.to_string()))
+        })
+        .collect()
 }
 
 /// Waits until a balance call through the node answers 200 (the spec applied, peers listening).
@@ -438,12 +786,20 @@ struct Outcome {
     first_failure: Option<String>,
     elapsed: Duration,
     bytes: usize,
+    /// CPU time of each watched process (group) within the measured window.
+    cpu: Vec<(String, Duration)>,
 }
 
 impl Load {
     /// `clients` tasks, each with its own keep-alive connection, request in a loop; the answers
-    /// within `measure` after `warmup` count.
-    async fn run(self, clients: usize, warmup: Duration, measure: Duration) -> Outcome {
+    /// within `measure` after `warmup` count, and the CPU time `watched` used in that window.
+    async fn run(
+        self,
+        clients: usize,
+        warmup: Duration,
+        measure: Duration,
+        watched: Vec<Watched>,
+    ) -> Outcome {
         let load = Arc::new(self);
         let expected = Arc::new(Bytes::from(serde_json::to_vec(&load.expected).unwrap()));
         let begin = Instant::now() + warmup;
@@ -454,12 +810,23 @@ impl Load {
                 tokio::spawn(async move { load.client(&expected, begin, end).await })
             })
             .collect();
+        let cpu = tokio::spawn(async move {
+            tokio::time::sleep_until(begin.into()).await;
+            let before: Vec<Duration> = watched.iter().map(Watched::cpu).collect();
+            tokio::time::sleep_until(end.into()).await;
+            watched
+                .iter()
+                .zip(before)
+                .map(|(w, before)| (w.name.clone(), w.cpu().saturating_sub(before)))
+                .collect()
+        });
         let mut total = Outcome {
             latencies: Vec::new(),
             failed: 0,
             first_failure: None,
             elapsed: measure,
             bytes: expected.len(),
+            cpu: cpu.await.unwrap(),
         };
         for task in tasks {
             let part = task.await.unwrap();
@@ -483,6 +850,7 @@ impl Load {
             first_failure: None,
             elapsed: end - begin,
             bytes: 0,
+            cpu: Vec::new(),
         };
         loop {
             let sent = Instant::now();
@@ -527,7 +895,41 @@ impl Load {
 }
 
 impl Outcome {
-    const HEADER: &str = "| row | clients | answer | requests/s | median | p90 | p99 | failed |\n|---|---:|---:|---:|---:|---:|---:|---:|";
+    const HEADER: &str = "| row | clients | answer | requests/s | median | p90 | p99 | node CPU/exchange | failed |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|";
+
+    /// Exchanges sent within the measured window, answered or failed.
+    fn exchanges(&self) -> usize {
+        self.latencies.len() + self.failed as usize
+    }
+
+    /// CPU time of all watched processes per exchange, in µs.
+    fn cpu_per_exchange(&self) -> Option<f64> {
+        let total: Duration = self.cpu.iter().map(|(_, d)| *d).sum();
+        (!self.cpu.is_empty() && self.exchanges() > 0)
+            .then(|| total.as_secs_f64() * 1e6 / self.exchanges() as f64)
+    }
+
+    /// The CPU column: the total, and each process's part when there are several.
+    fn cpu_cell(&self) -> String {
+        let Some(total) = self.cpu_per_exchange() else {
+            return "–".into();
+        };
+        let mut cell = format!("{total:.0} µs");
+        if self.cpu.len() > 1 {
+            let parts: Vec<String> = self
+                .cpu
+                .iter()
+                .map(|(name, d)| {
+                    format!(
+                        "{name} {:.0}",
+                        d.as_secs_f64() * 1e6 / self.exchanges() as f64
+                    )
+                })
+                .collect();
+            cell.push_str(&format!(" ({})", parts.join(" + ")));
+        }
+        cell
+    }
 
     fn rate(&self) -> f64 {
         self.latencies.len() as f64 / self.elapsed.as_secs_f64()
@@ -543,14 +945,24 @@ impl Outcome {
     fn line(&self, row: &str) -> String {
         let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
         let mut parts = row.split('-');
-        let (target, _, clients) = (parts.next().unwrap(), parts.next(), parts.next().unwrap());
+        let (target, size, clients) = (
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+        );
+        let label = if size == "slow" {
+            format!("({target}) upstream after {} ms", SLOW_UPSTREAM.as_millis())
+        } else {
+            format!("({target})")
+        };
         let mut line = format!(
-            "| ({target}) | {clients} | {} B | {:.0} | {} | {} | {} | {} |",
+            "| {label} | {clients} | {} B | {:.0} | {} | {} | {} | {} | {} |",
             self.bytes,
             self.rate(),
             ms(self.percentile(50)),
             ms(self.percentile(90)),
             ms(self.percentile(99)),
+            self.cpu_cell(),
             self.failed
         );
         if let Some(why) = &self.first_failure {
@@ -558,4 +970,118 @@ impl Outcome {
         }
         line
     }
+}
+
+/// What the seals of one exchange through two nodes cost, timed in this process with the
+/// product's own code and the keys `hromada keys dev` made for the two-node copy: the council's
+/// node seals the request, the water utility's verifies it, seals the answer, and the council's
+/// verifies that. Each step builds its text as the node does (`peer::request_text`,
+/// `peer::response_text`) and takes its key as the node does (`KeyRing`, a certificate's key).
+struct SealCost {
+    /// Per exchange: all four steps, then each step.
+    total: Vec<Duration>,
+    steps: [Vec<Duration>; 4],
+}
+
+impl SealCost {
+    fn measure(root: &Path, client: &str, answer: &Value) -> SealCost {
+        use hromada::crypto::seal;
+        use hromada::gateway::call::{Answer, Call};
+        use hromada::gateway::keys::KeyRing;
+        use hromada::gateway::peer::{request_text, response_text};
+        use hromada::gateway::protocol::{new_message_id, parse_client_header, parse_request_path};
+        use hromada::gateway::replay::Stamp;
+
+        let keys = KeyRing::new(root.join("dev-keys"));
+        let certificate_key = |participant: &str| {
+            let pem = std::fs::read(root.join(format!("pki/seals/{participant}.crt"))).unwrap();
+            seal::public_key(&openssl::x509::X509::from_pem(&pem).unwrap()).unwrap()
+        };
+        let (council, vodokanal) = (certificate_key("council"), certificate_key("vodokanal"));
+        let raw_path =
+            format!("/r1/{INSTANCE}/COM/35418773/billing/balance/accounts/{SMALL}/balance");
+        let (service, path) = parse_request_path(&raw_path).unwrap();
+        let mut call = Call {
+            message_id: String::new(),
+            request_id: String::new(),
+            client: parse_client_header(client).unwrap(),
+            service,
+            method: hromada::spec::model::Method::Get,
+            raw_path,
+            path,
+            query: None,
+            headers: Vec::new(),
+            body: Bytes::new(),
+            user_id: None,
+            issue: None,
+            request_in: chrono::Utc::now(),
+            request_hash: String::new(),
+        };
+        call.request_hash = hromada::gateway::call::exchanged_hash(&call);
+        let answer = Answer {
+            status: axum::http::StatusCode::OK,
+            headers: vec![(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("application/json"),
+            )],
+            body: Bytes::from(serde_json::to_vec(answer).unwrap()),
+            error: None,
+        };
+        let mut cost = SealCost {
+            total: Vec::with_capacity(SEAL_ITERATIONS),
+            steps: Default::default(),
+        };
+        for _ in 0..SEAL_ITERATIONS {
+            call.message_id = new_message_id();
+            call.request_id = new_message_id();
+            let mut times = [Instant::now(); 5];
+            let stamp = Stamp::now(&call.request_id);
+            let request_seal = seal::seal(
+                &keys.seal_key("council").unwrap(),
+                &request_text(&call, &stamp),
+            )
+            .unwrap();
+            times[1] = Instant::now();
+            seal::verify(&council, &request_text(&call, &stamp), &request_seal).unwrap();
+            times[2] = Instant::now();
+            let response = response_text(&call.message_id, &request_seal, &answer);
+            let response_seal =
+                seal::seal(&keys.seal_key("vodokanal").unwrap(), &response).unwrap();
+            times[3] = Instant::now();
+            seal::verify(
+                &vodokanal,
+                &response_text(&call.message_id, &request_seal, &answer),
+                &response_seal,
+            )
+            .unwrap();
+            times[4] = Instant::now();
+            for (step, pair) in cost.steps.iter_mut().zip(times.windows(2)) {
+                step.push(pair[1] - pair[0]);
+            }
+            cost.total.push(times[4] - times[0]);
+        }
+        cost.total.sort();
+        cost.steps.iter_mut().for_each(|s| s.sort());
+        cost
+    }
+
+    fn median_us(&self) -> f64 {
+        median(&self.total).as_secs_f64() * 1e6
+    }
+
+    fn line(&self) -> String {
+        let us = |d: Duration| d.as_secs_f64() * 1e6;
+        format!(
+            "seals of one exchange (seal request, verify it, seal answer, verify it; the product's code, in the bench process): median {:.0} µs over {SEAL_ITERATIONS} exchanges ({:.0} + {:.0} + {:.0} + {:.0} µs)",
+            self.median_us(),
+            us(median(&self.steps[0])),
+            us(median(&self.steps[1])),
+            us(median(&self.steps[2])),
+            us(median(&self.steps[3])),
+        )
+    }
+}
+
+fn median(sorted: &[Duration]) -> Duration {
+    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
 }
