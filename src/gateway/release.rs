@@ -115,26 +115,35 @@ pub fn release(
         let written = is_json(content_type);
         (body, written)
     } else if status.is_success() {
-        // A record under another type (or none) is still a record: it is cut like one.
-        let record = if is_json(content_type) {
-            Some(json_of(&body)?)
-        } else if agreement.allow_non_json {
-            match json_of(&body) {
-                Ok(value) => Some(value).filter(|v| v.is_object() || v.is_array()),
-                Err(Withheld::NotJson) => None,
-                Err(refused) => return Err(refused),
-            }
-        } else {
+        if !is_json(content_type) && !agreement.allow_non_json {
             return Err(Withheld::NotProjectable);
-        };
+        }
+        let projection = Projection::of(agreement);
+        let text = json_read::bounded(&body, max_values(max_body)).map_err(withheld)?;
         fields.extend(agreement.fields.iter().cloned());
-        match record {
-            Some(value) => {
-                let cut = Projection::of(agreement).project(&service.response.fields, value);
-                mistyped = cut.mistyped;
-                (to_bytes(&cut.value), true)
+        // One pass over the text; what it leaves (not JSON, a key given twice) goes as a `Value`.
+        if let Some((cut, types)) = projection.project_text(&service.response.fields, text) {
+            mistyped = types;
+            (Bytes::from(cut), true)
+        } else {
+            // A record under another type (or none) is still a record: it is cut like one.
+            let record = if is_json(content_type) {
+                Some(json_of(&body)?)
+            } else {
+                match json_of(&body) {
+                    Ok(value) => Some(value).filter(|v| v.is_object() || v.is_array()),
+                    Err(Withheld::NotJson) => None,
+                    Err(refused) => return Err(refused),
+                }
+            };
+            match record {
+                Some(value) => {
+                    let cut = projection.project(&service.response.fields, value);
+                    mistyped = cut.mistyped;
+                    (to_bytes(&cut.value), true)
+                }
+                None => (body, false),
             }
-            None => (body, false),
         }
     } else {
         let declared = service
@@ -200,11 +209,15 @@ fn state_type(passing: &mut Vec<(HeaderName, HeaderValue)>, written: bool, docum
 
 /// A body read as JSON within the gateway's bounds (`json_read`).
 fn json_of(body: &[u8], max_values: usize) -> Result<Value, Withheld> {
-    json_read::read(body, max_values).map_err(|unreadable| match unreadable {
+    json_read::read(body, max_values).map_err(withheld)
+}
+
+fn withheld(unreadable: Unreadable) -> Withheld {
+    match unreadable {
         Unreadable::NotJson(_) => Withheld::NotJson,
         Unreadable::TooDeep => Withheld::TooDeep,
         Unreadable::TooManyValues(most) => Withheld::TooManyValues(most),
-    })
+    }
 }
 
 fn to_bytes(value: &Value) -> Bytes {

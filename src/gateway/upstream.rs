@@ -157,10 +157,13 @@ pub async fn read_bounded(
     response: &mut reqwest::Response,
     max: usize,
 ) -> Result<Bytes, BodyError> {
-    if response.content_length().is_some_and(|n| n > max as u64) {
+    let declared = response.content_length().unwrap_or(0);
+    if declared > max as u64 {
         return Err(BodyError::TooLarge);
     }
-    let mut body = Vec::new();
+    // Room for the stated length at once, not a copy at every doubling; a stated length is only
+    // a claim, so at most 1 MiB is taken before the bytes arrive.
+    let mut body = Vec::with_capacity(declared.min(1 << 20) as usize);
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) if body.len() + chunk.len() <= max => body.extend_from_slice(&chunk),

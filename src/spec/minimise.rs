@@ -10,6 +10,8 @@ use serde_json::{Map, Value};
 
 use crate::spec::model::{Agreement, FieldType, ResponseField};
 
+mod text;
+
 /// The granted fields as a tree of names. A path through an array applies to each of its
 /// elements, so `vehicles.vehicle_id` keeps that one key of every element of `vehicles`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -180,16 +182,36 @@ fn typed(
 /// string holding a decimal numeral (`"120.50"`); `date` is `YYYY-MM-DD` and `datetime` RFC 3339
 /// (or ISO 8601 without an offset), both strings.
 pub fn fits(ty: FieldType, value: &Value) -> bool {
+    let scalar = match value {
+        Value::String(s) => Scalar::Str(s),
+        Value::Bool(_) => Scalar::Bool,
+        Value::Number(n) => Scalar::Number(n),
+        _ => Scalar::Other,
+    };
+    fits_scalar(ty, scalar)
+}
+
+/// What [`fits`] judges of a value: its kind, and the text of a string or number.
+#[derive(Clone, Copy)]
+enum Scalar<'a> {
+    Str(&'a str),
+    Bool,
+    Number(&'a serde_json::Number),
+    Other,
+}
+
+fn fits_scalar(ty: FieldType, value: Scalar) -> bool {
     match (ty, value) {
-        (FieldType::String, Value::String(_)) => true,
-        (FieldType::Boolean, Value::Bool(_)) => true,
-        (FieldType::Integer, Value::Number(n)) => !n.to_string().contains(['.', 'e', 'E']),
-        (FieldType::Decimal, Value::Number(_)) => true,
-        (FieldType::Decimal, Value::String(s)) => is_decimal_numeral(s),
-        (FieldType::Date, Value::String(s)) => {
+        (FieldType::String, Scalar::Str(_)) => true,
+        (FieldType::Boolean, Scalar::Bool) => true,
+        // The exact digits (`arbitrary_precision`), never a float's rendering.
+        (FieldType::Integer, Scalar::Number(n)) => !n.as_str().contains(['.', 'e', 'E']),
+        (FieldType::Decimal, Scalar::Number(_)) => true,
+        (FieldType::Decimal, Scalar::Str(s)) => is_decimal_numeral(s),
+        (FieldType::Date, Scalar::Str(s)) => {
             s.len() == 10 && NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
         }
-        (FieldType::Datetime, Value::String(s)) => {
+        (FieldType::Datetime, Scalar::Str(s)) => {
             DateTime::parse_from_rfc3339(s).is_ok()
                 || NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").is_ok()
         }

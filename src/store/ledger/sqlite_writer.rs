@@ -47,6 +47,8 @@ fn open(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
     // As the store's own connections: nothing acknowledged is lost (WAL is the file's mode).
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", "ON")?;
+    // As the pool: the store checkpoints in the background, never inside a batch's commit.
+    connection.pragma_update(None, "wal_autocheckpoint", 0)?;
     Ok(connection)
 }
 
