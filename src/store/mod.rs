@@ -303,12 +303,7 @@ impl Store {
             .foreign_keys(true)
             .busy_timeout(SQLITE_BUSY_TIMEOUT)
             // Checkpoints run in the background (`checkpoint_sqlite`), not in a commit.
-            .pragma("wal_autocheckpoint", if in_memory { "1000" } else { "0" })
-            // Reads of the file through a memory map (up to SQLite's limit of 2 GiB): a
-            // connection's own page cache starts empty after every write of another, so each
-            // read would otherwise be a system call. A search of an executor's thousand cards
-            // took 40% less (benches/README.md, registry).
-            .pragma("mmap_size", if in_memory { "0" } else { "2147418112" });
+            .pragma("wal_autocheckpoint", if in_memory { "1000" } else { "0" });
         if !in_memory
             && let Some(parent) = options.get_filename().parent()
             && !parent.as_os_str().is_empty()
