@@ -4,10 +4,10 @@
 
 use std::fmt;
 
+use crate::crypto::sha256;
 use openssl::ec::{EcKey, EcKeyRef};
 use openssl::ecdsa::EcdsaSig;
 use openssl::pkey::{Private, Public};
-use openssl::sha::sha256;
 use openssl::x509::X509Ref;
 
 /// Why a seal was refused.

@@ -56,8 +56,8 @@ pub fn token_refusal(token: Option<&str>, headers: &HeaderMap) -> Option<Respons
     // Digests of equal length, so that the comparison takes the same time whatever was sent.
     let matches = given.is_some_and(|given| {
         openssl::memcmp::eq(
-            &openssl::sha::sha256(given.as_bytes()),
-            &openssl::sha::sha256(token.as_bytes()),
+            &crate::crypto::sha256(given.as_bytes()),
+            &crate::crypto::sha256(token.as_bytes()),
         )
     });
     if matches {

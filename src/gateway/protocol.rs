@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use openssl::sha::sha512;
+use crate::crypto::sha512;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde_json::json;
 use unicode_normalization::UnicodeNormalization;

@@ -80,8 +80,8 @@ pub async fn git(State(acting): State<ActingState>, headers: HeaderMap, body: Bo
         Sender::GitHub
     } else if let Some(token) = text("x-gitlab-token") {
         let holds = openssl::memcmp::eq(
-            &openssl::sha::sha256(token.as_bytes()),
-            &openssl::sha::sha256(secret),
+            &crate::crypto::sha256(token.as_bytes()),
+            &crate::crypto::sha256(secret),
         );
         if !holds {
             return unauthorized(

@@ -68,7 +68,7 @@ impl Operators {
 
     /// The operator whose token this is. Every entry is compared, each in constant time.
     pub fn who(&self, token: &str) -> Option<&str> {
-        let digest = openssl::sha::sha256(token.as_bytes());
+        let digest = crate::crypto::sha256(token.as_bytes());
         let mut found = None;
         for (name, known) in &self.entries {
             if openssl::memcmp::eq(known, &digest) {

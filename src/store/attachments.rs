@@ -2,8 +2,8 @@
 //! draft's list of what it attaches as which of its form's attachments. A change takes the
 //! draft's row first, so it waits for (and then refuses after) the signing that locks it.
 
+use crate::crypto::sha256;
 use chrono::{DateTime, Utc};
-use openssl::sha::sha256;
 
 use super::{Store, StoreError, Tx, on_pool, on_tx, time_text};
 

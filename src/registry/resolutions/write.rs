@@ -348,7 +348,7 @@ fn registered_day(calendar: &Calendar, at: DateTime<Utc>) -> NaiveDate {
 
 /// A resolution's id: the same form of the same official on the same card names the same one.
 fn resolution_id(card: &str, official: &str, key: &str) -> String {
-    let digest = openssl::sha::sha256(format!("{card}\n{official}\n{key}").as_bytes());
+    let digest = crate::crypto::sha256(format!("{card}\n{official}\n{key}").as_bytes());
     format!("res-{}", &hex::encode(digest)[..32])
 }
 
