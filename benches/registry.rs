@@ -352,8 +352,19 @@ impl Batch {
 /// Seeds `n` cards of the city council in bulk, with their executors, one history event each
 /// chained after what the case history holds, and their search index as the indexer writes it;
 /// the journals' counters moved past them.
-async fn seed(store: &Store, n: usize) -> Seeded {
+async fn seed(store: &Store, database: &str, n: usize) -> Seeded {
     let postgres = store.backend() == Backend::Postgres;
+    // A store that grew over eight years has a short write-ahead log: each bulk commit's pages
+    // are copied into the file and the log cut back at once, not left (17 GB of it) for the
+    // appliance's background checkpoints to copy while the officials work.
+    let mut wal = match postgres {
+        true => None,
+        false => Some(
+            <sqlx::SqliteConnection as sqlx::Connection>::connect(database)
+                .await
+                .unwrap(),
+        ),
+    };
     let mut dice = Dice(0x2545_f491_4f6c_dd1d);
     let (mut seq_head, mut prev) = store.case_events_head().await.unwrap();
     assert_eq!(prev, GENESIS_HASH, "the bench seeds a fresh store");
@@ -554,6 +565,9 @@ async fn seed(store: &Store, n: usize) -> Seeded {
             )
             .await;
             tx.commit().await.unwrap();
+            if let Some(connection) = &mut wal {
+                truncate_wal(connection).await;
+            }
             tx = store.begin().await.unwrap();
         }
     }
@@ -569,6 +583,9 @@ async fn seed(store: &Store, n: usize) -> Seeded {
         .await;
     }
     tx.commit().await.unwrap();
+    if let Some(connection) = &mut wal {
+        truncate_wal(connection).await;
+    }
     if postgres {
         // As an operator would after a bulk load: the planner's statistics of the new rows.
         let mut tx = store.begin().await.unwrap();
@@ -576,6 +593,24 @@ async fn seed(store: &Store, n: usize) -> Seeded {
         tx.commit().await.unwrap();
     }
     seeded
+}
+
+/// Copies a SQLite file's whole write-ahead log into the database and empties it.
+/// The store's own background checkpoint may hold it up for a moment; then it is tried again.
+async fn truncate_wal(connection: &mut sqlx::SqliteConnection) {
+    for _ in 0..50 {
+        let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&mut *connection)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("seeding failed: the write-ahead log cannot be checkpointed: {e}")
+            });
+        if busy == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("seeding: the write-ahead log stayed busy for 5 s and could not be emptied");
 }
 
 /// How the store runs the bench's searches, for a registrar and for an executor.
@@ -978,7 +1013,7 @@ struct Settings {
 async fn run(store_name: &'static str, database: String, settings: &Settings) -> Run {
     let started = Instant::now();
     let store = Store::connect(&database).await.unwrap();
-    let seeded = seed(&store, settings.cards).await;
+    let seeded = seed(&store, &database, settings.cards).await;
     let seeding = started.elapsed();
     eprintln!(
         "{store_name}: {} cards seeded in {:.1} s",

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeZone, Utc};
 use hromada::store::{
     Actuation, Backend, HealthCheckRow, NewReconcile, OfficialRow, Outcome, RetentionRow, RoleRow,
-    Store,
+    Store, Tx,
 };
 use serde_json::json;
 
@@ -394,6 +394,53 @@ async fn unknown_scheme_is_refused_without_the_password() {
         "{error}"
     );
     assert!(!error.contains("s3cret"), "{error}");
+}
+
+/// A burst of writes (a bulk import, a backlog) grows a SQLite file's write-ahead log; once the
+/// background checkpoint has copied it and the next write starts the log over, the file is cut
+/// back, so the burst does not hold its gigabytes of disk for good.
+#[tokio::test]
+async fn a_burst_of_writes_does_not_leave_its_write_ahead_log_behind() {
+    let db = Db::sqlite();
+    let store = Store::connect(&db.url).await.unwrap();
+    let wal = std::path::PathBuf::from(format!("{}-wal", db.url.trim_start_matches("sqlite://")));
+    let write = |sql: &'static str| {
+        let store = store.clone();
+        async move {
+            let mut tx = store.begin().await.unwrap();
+            let Tx::Sqlite(t, _) = &mut tx else {
+                unreachable!("a SQLite store")
+            };
+            sqlx::raw_sql(sql).execute(&mut **t).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+    };
+    write("CREATE TABLE burst (b BLOB)").await;
+    // 96 MiB in one transaction, more than the log is cut back to (64 MiB).
+    write(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 96) \
+         INSERT INTO burst SELECT randomblob(1048576) FROM n",
+    )
+    .await;
+    let grown = std::fs::metadata(&wal).unwrap().len();
+    assert!(
+        grown > 96 << 20,
+        "the burst went through the log: {grown} bytes"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        write("DELETE FROM burst WHERE rowid = (SELECT min(rowid) FROM burst)").await;
+        let now = std::fs::metadata(&wal).unwrap().len();
+        if now <= 64 << 20 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the write-ahead log is still {now} bytes 30 s after the burst"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    store.close().await;
 }
 
 #[tokio::test]

@@ -153,6 +153,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long SQLite waits for another writer before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// What a SQLite file's write-ahead log is cut back to, in bytes, when a writer starts it over
+/// after a checkpoint: a burst (a bulk import, a backlog) does not leave gigabytes behind.
+pub(crate) const WAL_SIZE_LIMIT: i64 = 64 << 20;
 /// How often the write-ahead log of a SQLite file is copied into the database.
 const SQLITE_CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
@@ -303,7 +306,8 @@ impl Store {
             .foreign_keys(true)
             .busy_timeout(SQLITE_BUSY_TIMEOUT)
             // Checkpoints run in the background (`checkpoint_sqlite`), not in a commit.
-            .pragma("wal_autocheckpoint", if in_memory { "1000" } else { "0" });
+            .pragma("wal_autocheckpoint", if in_memory { "1000" } else { "0" })
+            .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string());
         if !in_memory
             && let Some(parent) = options.get_filename().parent()
             && !parent.as_os_str().is_empty()

@@ -49,6 +49,7 @@ fn open(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
     connection.pragma_update(None, "foreign_keys", "ON")?;
     // As the pool: the store checkpoints in the background, never inside a batch's commit.
     connection.pragma_update(None, "wal_autocheckpoint", 0)?;
+    connection.pragma_update(None, "journal_size_limit", crate::store::WAL_SIZE_LIMIT)?;
     Ok(connection)
 }
 
