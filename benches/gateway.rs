@@ -1,10 +1,13 @@
 //! Gateway throughput, latency and CPU: the same GET load against (a) the upstream directly, (b)
 //! one release `hromada serve` node serving both sides, (c) two nodes over mutual TLS with seals
-//! and the message log on, and (n) Debian's nginx proxying the same upstream as the reference;
+//! and the message log on, (n) Debian's nginx proxying the same upstream as the reference, and
+//! (p) a plain proxy on the node's own HTTP stack (axum and reqwest, no gateway, no log: this
+//! bench run again as a process of its own), the floor of what those crates cost per exchange;
 //! for a small and a ~100 KB JSON answer, and a small one the upstream gives after 20 ms (as a
 //! registry's database does) to 64 clients. Every answer is checked. Each row through a process
-//! also gives that process's CPU time per exchange; the seals of one exchange are timed in this
-//! process with the product's own seal code, so one run checks the two-node target.
+//! also gives that process's CPU time per exchange, and the part its message log's writer thread
+//! used (SQLite); the seals of one exchange are timed in this process with the product's own seal
+//! code, so one run checks the two-node target.
 //!
 //! `cargo bench --bench gateway`; HROMADA_BENCH_CLIENTS (default 16), HROMADA_BENCH_SLOW_CLIENTS
 //! (64, the slow upstream's rows), HROMADA_BENCH_SECONDS (10), HROMADA_BENCH_WARMUP (2),
@@ -60,7 +63,13 @@ impl Answers {
     }
 }
 
+/// Set on the copy of this bench started as the (p) row's plain proxy: the upstream's port.
+const PLAIN_PROXY_ENV: &str = "HROMADA_BENCH_PLAIN_PROXY_TO";
+
 fn main() {
+    if let Ok(upstream) = std::env::var(PLAIN_PROXY_ENV) {
+        return plain_proxy(upstream.parse().expect("the upstream's port"));
+    }
     let number = |name: &str, default: u64| {
         std::env::var(name)
             .ok()
@@ -119,7 +128,7 @@ fn main() {
             if !wanted(&row) {
                 continue;
             }
-            let url = if matches!(target, "a" | "n") {
+            let url = if matches!(target, "a" | "n" | "p") {
                 format!("{base}/abonents/accounts/{account}/balance")
             } else {
                 format!(
@@ -132,7 +141,7 @@ fn main() {
                     .iter()
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect(),
-                expected: expected(account, matches!(target, "a" | "n")),
+                expected: expected(account, matches!(target, "a" | "n" | "p")),
             };
             let outcome = runtime.block_on(load.run(n, warmup, measure, watched.to_vec()));
             println!("{}", outcome.line(&row));
@@ -185,6 +194,10 @@ fn main() {
         let proxy = Nginx::start(binary, upstream);
         measure_target("n", &proxy.url, &[], &[proxy.watched()]);
         proxy.stop();
+    }
+    if wanted_prefix(&only, "p-") {
+        let proxy = PlainProxy::start(upstream);
+        measure_target("p", &proxy.url, &[], &[proxy.watched()]);
     }
 
     let seals = SealCost::measure(&two, &client, &expected(SMALL, false));
@@ -280,6 +293,19 @@ fn summary(
             100.0 * b.rate() / n.rate(),
             failures(&[b, n])
         );
+    }
+    for (size, n) in [("small", clients), ("100KB", clients)] {
+        let (Some(b), Some(p)) = (find(format!("b-{size}-{n}")), find(format!("p-{size}-{n}")))
+        else {
+            continue;
+        };
+        if let (Some(total), Some(plain)) = (b.cpu_per_exchange(), p.cpu_per_exchange()) {
+            let writer = b.log_writer_per_exchange().unwrap_or(0.0);
+            println!(
+                "{size}, {n} clients: CPU per exchange (b) {total:.0} µs = the plain proxy (p) {plain:.0} µs + the message log's writer thread {writer:.0} µs + the rest of the node {:.0} µs",
+                total - plain - writer
+            );
+        }
     }
     println!("{}", seals.line());
     for (size, n) in [
@@ -575,6 +601,91 @@ impl Node {
     }
 }
 
+/// The (p) row's proxy: this bench's own executable, started again as [`plain_proxy`].
+struct PlainProxy {
+    child: Child,
+    url: String,
+}
+
+impl PlainProxy {
+    fn start(upstream: u16) -> PlainProxy {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .env(PLAIN_PROXY_ENV, upstream.to_string())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port: u16 = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("the plain proxy said {line:?}, not its port"));
+        PlainProxy {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    fn watched(&self) -> Watched {
+        Watched {
+            name: "plain proxy".into(),
+            pid: self.child.id(),
+            children: false,
+        }
+    }
+}
+
+impl Drop for PlainProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A plain HTTP proxy on the crates the node serves and calls with (axum on tokio, reqwest with
+/// no proxy from the environment): each GET passed to the upstream and its status, type and body
+/// passed back. Prints its port, then serves until killed.
+fn plain_proxy(upstream: u16) {
+    use axum::extract::Request;
+    use axum::http::StatusCode;
+    async fn pass(
+        State((http, upstream)): State<(reqwest::Client, String)>,
+        request: Request,
+    ) -> Result<impl IntoResponse, StatusCode> {
+        let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        let answer = http
+            .get(format!("{upstream}{path}"))
+            .send()
+            .await
+            .map_err(|_| StatusCode::BAD_GATEWAY)?;
+        let status = answer.status();
+        let content_type = answer.headers().get(header::CONTENT_TYPE).cloned();
+        let body = answer.bytes().await.map_err(|_| StatusCode::BAD_GATEWAY)?;
+        let mut response = (status, body).into_response();
+        if let Some(content_type) = content_type {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, content_type);
+        }
+        Ok(response)
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let app = Router::new()
+            .fallback(pass)
+            .with_state((http, format!("http://127.0.0.1:{upstream}")));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        println!("{}", listener.local_addr().unwrap().port());
+        axum::serve(listener, app).await.unwrap();
+    });
+}
+
 /// The nginx to run: HROMADA_BENCH_NGINX, or `nginx` on the PATH or in /usr/sbin.
 fn nginx_binary() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("HROMADA_BENCH_NGINX") {
@@ -730,11 +841,36 @@ impl Watched {
                 Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
             })
             .sum();
-        // SAFETY: sysconf reads a constant of the system and has no preconditions.
-        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-        assert!(per_second > 0, "the clock tick is unknown");
-        Duration::from_secs_f64(ticks as f64 / per_second as f64)
+        seconds(ticks)
     }
+
+    /// CPU time used so far by the process's threads named `thread` (the message log's writer).
+    fn thread_cpu(&self, thread: &str) -> Duration {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", self.pid)) else {
+            return Duration::ZERO;
+        };
+        let ticks: u64 = tasks
+            .filter_map(|task| {
+                let stat = std::fs::read_to_string(task.ok()?.path().join("stat")).ok()?;
+                let name = &stat[stat.find('(')? + 1..stat.rfind(')')?];
+                let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
+                (name == thread).then_some(())?;
+                Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+            })
+            .sum();
+        seconds(ticks)
+    }
+}
+
+/// The name of the thread that writes a SQLite file's message log (`store::ledger`).
+const LOG_WRITER_THREAD: &str = "hromada-ledger";
+
+/// `ticks` of the system's clock as time.
+fn seconds(ticks: u64) -> Duration {
+    // SAFETY: sysconf reads a constant of the system and has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    assert!(per_second > 0, "the clock tick is unknown");
+    Duration::from_secs_f64(ticks as f64 / per_second as f64)
 }
 
 /// The fields of /proc/PID/stat after the command name, from `state` (field 3) on: `utime` and
@@ -788,6 +924,8 @@ struct Outcome {
     bytes: usize,
     /// CPU time of each watched process (group) within the measured window.
     cpu: Vec<(String, Duration)>,
+    /// The part of it the watched nodes' message log writer threads used (SQLite only).
+    log_writer: Duration,
 }
 
 impl Load {
@@ -812,21 +950,31 @@ impl Load {
             .collect();
         let cpu = tokio::spawn(async move {
             tokio::time::sleep_until(begin.into()).await;
+            let writers = |watched: &[Watched]| -> Duration {
+                watched
+                    .iter()
+                    .map(|w| w.thread_cpu(LOG_WRITER_THREAD))
+                    .sum()
+            };
             let before: Vec<Duration> = watched.iter().map(Watched::cpu).collect();
+            let writers_before = writers(&watched);
             tokio::time::sleep_until(end.into()).await;
-            watched
+            let cpu: Vec<(String, Duration)> = watched
                 .iter()
                 .zip(before)
                 .map(|(w, before)| (w.name.clone(), w.cpu().saturating_sub(before)))
-                .collect()
+                .collect();
+            (cpu, writers(&watched).saturating_sub(writers_before))
         });
+        let (cpu, log_writer) = cpu.await.unwrap();
         let mut total = Outcome {
             latencies: Vec::new(),
             failed: 0,
             first_failure: None,
             elapsed: measure,
             bytes: expected.len(),
-            cpu: cpu.await.unwrap(),
+            cpu,
+            log_writer,
         };
         for task in tasks {
             let part = task.await.unwrap();
@@ -851,6 +999,7 @@ impl Load {
             elapsed: end - begin,
             bytes: 0,
             cpu: Vec::new(),
+            log_writer: Duration::ZERO,
         };
         loop {
             let sent = Instant::now();
@@ -895,7 +1044,7 @@ impl Load {
 }
 
 impl Outcome {
-    const HEADER: &str = "| row | clients | answer | requests/s | median | p90 | p99 | node CPU/exchange | failed |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|";
+    const HEADER: &str = "| row | clients | answer | requests/s | median | p90 | p99 | node CPU/exchange | of which log writer | failed |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|";
 
     /// Exchanges sent within the measured window, answered or failed.
     fn exchanges(&self) -> usize {
@@ -931,6 +1080,17 @@ impl Outcome {
         cell
     }
 
+    /// The message log writer threads' part of the CPU per exchange, in µs, where a node has one.
+    fn log_writer_per_exchange(&self) -> Option<f64> {
+        (!self.log_writer.is_zero() && self.exchanges() > 0)
+            .then(|| self.log_writer.as_secs_f64() * 1e6 / self.exchanges() as f64)
+    }
+
+    fn log_writer_cell(&self) -> String {
+        self.log_writer_per_exchange()
+            .map_or("–".into(), |us| format!("{us:.0} µs"))
+    }
+
     fn rate(&self) -> f64 {
         self.latencies.len() as f64 / self.elapsed.as_secs_f64()
     }
@@ -956,13 +1116,14 @@ impl Outcome {
             format!("({target})")
         };
         let mut line = format!(
-            "| {label} | {clients} | {} B | {:.0} | {} | {} | {} | {} | {} |",
+            "| {label} | {clients} | {} B | {:.0} | {} | {} | {} | {} | {} | {} |",
             self.bytes,
             self.rate(),
             ms(self.percentile(50)),
             ms(self.percentile(90)),
             ms(self.percentile(99)),
             self.cpu_cell(),
+            self.log_writer_cell(),
             self.failed
         );
         if let Some(why) = &self.first_failure {
