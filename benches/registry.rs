@@ -16,6 +16,7 @@
 //! figures go to benches/README.md.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -1134,13 +1135,21 @@ async fn run(store_name: &'static str, database: String, settings: &Settings) ->
         .into_iter()
         .filter(|t| t.route.starts_with("/registry"))
         .collect();
+    let log = app.log();
     if tally.errors.values().sum::<usize>() > 0 {
-        let log = app.log();
         let lines: Vec<&str> = log.lines().collect();
         eprintln!(
             "{store_name}: the appliance's log ends:\n{}",
             lines[lines.len().saturating_sub(30)..].join("\n")
         );
+    }
+    let kept = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("registry-{store_name}.log"));
+    match std::fs::write(&kept, &log) {
+        Ok(()) => eprintln!(
+            "{store_name}: the appliance's whole log is in {}",
+            kept.display()
+        ),
+        Err(e) => eprintln!("{store_name}: the appliance's log could not be kept: {e}"),
     }
     drop(app);
     Run {
