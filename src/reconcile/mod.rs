@@ -65,6 +65,9 @@ pub struct Shared {
     publisher: Publisher,
     /// Set when shutdown begins, so that `/readyz` sends traffic elsewhere while requests drain.
     pub stopping: std::sync::atomic::AtomicBool,
+    /// Set once the case engine has taken a revision: before that no case, application or
+    /// resolution can start, so the node does not yet say it is ready.
+    pub engine_ready: std::sync::atomic::AtomicBool,
     progress: Mutex<Progress>,
     pub instance: String,
     pub source: String,
@@ -101,6 +104,7 @@ impl Shared {
             current,
             publisher,
             stopping: std::sync::atomic::AtomicBool::new(false),
+            engine_ready: std::sync::atomic::AtomicBool::new(false),
             progress: Mutex::new(Progress::default()),
             instance: format!("{}:{}", host_name(), std::process::id()),
             source: settings.source.clone(),
@@ -210,6 +214,7 @@ impl Shared {
             },
         };
         let stopping = self.stopping.load(std::sync::atomic::Ordering::Relaxed);
+        let engine_ready = self.engine_ready.load(std::sync::atomic::Ordering::Relaxed);
         StatusReport {
             node: current
                 .as_ref()
@@ -217,7 +222,8 @@ impl Shared {
                 .or_else(|| self.node.clone()),
             instance: self.instance.clone(),
             source: self.source.clone(),
-            ready: current.is_some() && store_error.is_none() && !stopping,
+            ready: current.is_some() && store_error.is_none() && !stopping && engine_ready,
+            engine_ready,
             applied,
             last_attempt,
             source_error,

@@ -51,6 +51,10 @@ pub struct StatusReport {
     /// Where revisions come from.
     pub source: String,
     pub ready: bool,
+    /// Whether the case engine has taken a revision (an older appliance's report says nothing
+    /// of it and counts as yes).
+    #[serde(default = "taken")]
+    pub engine_ready: bool,
     pub applied: Option<Applied>,
     pub last_attempt: Option<Attempt>,
     /// The last failure to fetch the source (a Git pull), if the latest fetch failed.
@@ -130,10 +134,20 @@ impl StatusReport {
             why.push(format!("the store is failing: {error}"));
         }
         if self.applied.is_some() && !self.ready && self.store_error.is_none() {
-            why.push("the appliance is not ready (it is stopping)".to_string());
+            why.push(if self.engine_ready {
+                "the appliance is not ready (it is stopping)".to_string()
+            } else {
+                "the case engine has not taken the applied revision yet: no case, application or \
+                 resolution can start until it does (its log says why, if it cannot)"
+                    .to_string()
+            });
         }
         why
     }
+}
+
+fn taken() -> bool {
+    true
 }
 
 /// Commit signatures, when `serve` is given `--git-allowed-signers` or `--git-trusted-keys`.
@@ -187,6 +201,7 @@ mod tests {
             instance: "host:1".into(),
             source: "folder spec".into(),
             ready: applied.is_some(),
+            engine_ready: true,
             applied: applied.map(|revision| Applied {
                 revision: revision.into(),
                 applied_at: now,
@@ -246,10 +261,27 @@ mod tests {
     }
 
     #[test]
+    fn a_node_whose_case_engine_has_no_revision_yet_says_so() {
+        let mut waiting = report(Some("sha256:aaaa"), Some("sha256:aaaa"), "applied");
+        waiting.ready = false;
+        waiting.engine_ready = false;
+        let why = waiting.degraded();
+        assert_eq!(why.len(), 1, "{why:?}");
+        assert!(
+            why[0].starts_with("the case engine has not taken"),
+            "{why:?}"
+        );
+    }
+
+    #[test]
     fn a_report_of_an_older_appliance_still_reads() {
         let old = r#"{"node":"gw-core","instance":"h:1","source":"folder","ready":true,
             "applied":null,"last_attempt":null,"source_error":null,"history":[]}"#;
         let report: StatusReport = serde_json::from_str(old).unwrap();
         assert!(report.replicas.is_empty() && report.source_head.is_none());
+        assert!(
+            report.engine_ready,
+            "an older appliance's engine counts as ready"
+        );
     }
 }

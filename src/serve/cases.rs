@@ -9,7 +9,6 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::compile::current::Current;
 use crate::gateway::keys::KeyRing;
 use crate::reconcile::Shared;
 use crate::store::Store;
@@ -64,7 +63,7 @@ pub fn spawn(
     let clock = api.engine().clock().clone();
     let mut runners = vec![
         tokio::spawn(follow_revisions(
-            shared.current.clone(),
+            shared.clone(),
             api.clone(),
             options.keys.clone(),
             stopped.clone(),
@@ -110,20 +109,27 @@ impl Runners {
 /// store, new cases started on it, its participants' seals (keys from the folder `keys`). A
 /// revision the engine cannot take is logged and tried again, until a newer one comes.
 async fn follow_revisions(
-    current: Current,
+    shared: Arc<Shared>,
     api: CasesApi,
     keys: PathBuf,
     stopped: watch::Receiver<bool>,
 ) {
+    let current = shared.current.clone();
     current
         .follow(RETRY, stopped, |compiled| {
-            let (api, keys) = (api.clone(), keys.clone());
+            let (api, keys, shared) = (api.clone(), keys.clone(), shared.clone());
             async move {
                 api.engine().set_seals(Arc::new(KeyRingSeals::new(
                     KeyRing::new(keys),
                     compiled.clone(),
                 )));
-                api.apply(&compiled).await.map_err(|e| {
+                let applied = api.apply(&compiled).await;
+                if applied.is_ok() {
+                    shared
+                        .engine_ready
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                applied.map_err(|e| {
                     tracing::error!(
                         "the case engine cannot take revision {}: {e}; new cases start on the one \
                          before until it can (retrying in {}s)",

@@ -29,10 +29,11 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// What `/readyz` and the `hromada_ready` gauge judge: a revision is applied, the store answers
-/// and shutdown has not begun.
+/// What `/readyz` and the `hromada_ready` gauge judge: a revision is applied and the case engine
+/// has taken one, the store answers and shutdown has not begun.
 struct Readiness {
     revision: Option<String>,
+    engine: bool,
     store: Result<(), String>,
     stopping: bool,
 }
@@ -41,6 +42,10 @@ impl Readiness {
     async fn of(app: &OpsState) -> Readiness {
         Readiness {
             revision: app.shared.current.revision_id(),
+            engine: app
+                .shared
+                .engine_ready
+                .load(std::sync::atomic::Ordering::Relaxed),
             store: app.store.ping().await.map_err(|e| e.to_string()),
             stopping: app
                 .shared
@@ -50,7 +55,7 @@ impl Readiness {
     }
 
     fn ready(&self) -> bool {
-        self.revision.is_some() && self.store.is_ok() && !self.stopping
+        self.revision.is_some() && self.engine && self.store.is_ok() && !self.stopping
     }
 }
 
@@ -60,6 +65,7 @@ pub async fn readyz(State(app): State<OpsState>) -> Response {
     let body = json!({
         "ready": ready,
         "revision": readiness.revision,
+        "engine": if readiness.engine { "ok" } else { "has not taken a revision yet" },
         "store": match &readiness.store { Ok(()) => "ok".to_string(), Err(e) => e.clone() },
         "stopping": readiness.stopping,
     });

@@ -246,3 +246,40 @@ async fn material_aid_reminds_then_escalates_on_the_city_calendar_across_christm
     let queue = api.list(HEAD, "role=social-head").await;
     assert_eq!(queue.ok(200)["cases"][0]["id"], case["id"]);
 }
+
+/// A node says it is ready (`/readyz`, `/api/status`) only once its case engine has taken the
+/// revision: an application sent the moment `/readyz` first answers 200 is taken, not refused
+/// with "no revision of the spec yet".
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_application_sent_as_soon_as_the_node_is_ready_is_taken() {
+    let city = City::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let core = crate::common::appliance::Appliance::start(
+        &city.root(),
+        data.path(),
+        &[
+            "--api-token-file",
+            city.token_file.to_str().unwrap(),
+            "--clock-file",
+            city.clock_file.to_str().unwrap(),
+        ],
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (status, body) = core.get("/readyz");
+        if status == 200 {
+            assert!(body.contains(r#""engine":"ok""#), "{body}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not ready within 60 s: {body}\n{}",
+            core.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let case = Api::new(&core)
+        .start(&me(), "ready-at-once", &application())
+        .await;
+    assert_eq!(state(case.ok(201)), "received");
+}
