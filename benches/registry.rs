@@ -16,7 +16,7 @@
 //! figures go to benches/README.md.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -220,6 +220,7 @@ impl Dice {
 }
 
 /// What the seeding leaves for the users to work on.
+#[derive(Clone)]
 struct Seeded {
     /// Registered cards of this year, not yet resolved: what the heads resolve.
     to_resolve: Vec<String>,
@@ -994,9 +995,9 @@ async fn probe(office: &mut Office, token: &(String, String)) -> Vec<String> {
     left_out
 }
 
-/// The figures of one store's run.
+/// The figures of one store's run (of one binary, when several are measured in turn).
 struct Run {
-    store: &'static str,
+    store: String,
     tally: Tally,
     wall: Duration,
     left_out: Vec<String>,
@@ -1011,7 +1012,19 @@ struct Settings {
     think: Duration,
 }
 
-async fn run(store_name: &'static str, database: String, settings: &Settings) -> Run {
+/// The appliances to measure in turn on one seeded store: HROMADA_BENCH_BINARIES (paths,
+/// comma-separated: an A/B of two builds on the same data and minutes apart), or this build's.
+fn binaries() -> Vec<Option<PathBuf>> {
+    match std::env::var("HROMADA_BENCH_BINARIES") {
+        Ok(list) if !list.trim().is_empty() => list
+            .split(',')
+            .map(|path| Some(PathBuf::from(path.trim())))
+            .collect(),
+        _ => vec![None],
+    }
+}
+
+async fn run(store_name: &'static str, database: String, settings: &Settings) -> Vec<Run> {
     let started = Instant::now();
     let store = Store::connect(&database).await.unwrap();
     let seeded = seed(&store, &database, settings.cards).await;
@@ -1063,103 +1076,116 @@ async fn run(store_name: &'static str, database: String, settings: &Settings) ->
         "roles \"social-clerk\"\n    email \"moroz.v",
         "roles \"executor\"\n    email \"moroz.v",
     );
-    // As `City::start_core`, without its test clock (`--clock-file` is in debug builds only).
-    let app = Appliance::start(
-        &city.root(),
-        &city.dir.path().join("data"),
-        &[
-            "--api-token-file",
-            city.token_file.to_str().unwrap(),
-            "--database-url",
-            &database,
-        ],
-    );
-    app.wait_for("a revision applied", |s| s["ready"] == true);
-    let mut office = Office {
-        url: app.url.clone(),
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_max_idle_per_host(256)
-            .build()
-            .unwrap(),
-        seeded,
-        next_resolve: AtomicUsize::new(0),
-        steps: Vec::new(),
-    };
-    let left_out = probe(&mut office, &probe_token).await;
-    eprintln!(
-        "{store_name}: {} users, {} steps each, think {} ms; steps {:?}",
-        settings.users,
-        settings.steps,
-        settings.think.as_millis(),
-        office.steps
-    );
-    let office = Arc::new(office);
-    let started = Instant::now();
-    let tasks: Vec<_> = users
-        .into_iter()
-        .zip(tokens)
-        .enumerate()
-        .map(|(n, ((role, official), (token, csrf)))| {
-            let office = office.clone();
-            let (steps, think) = (settings.steps, settings.think);
-            tokio::spawn(async move {
-                let mut user = User {
-                    office: &office,
-                    role,
-                    official,
-                    token,
-                    csrf,
-                    dice: Dice(0x9e37_79b9 + n as u64 * 7_919),
-                    tally: Tally::default(),
-                };
-                for _ in 0..steps {
-                    // Think time: uniform over twice the mean, so users do not move in step.
-                    let pause = think.mul_f64(user.dice.below(2_000) as f64 / 1_000.0);
-                    tokio::time::sleep(pause).await;
-                    user.step().await;
-                }
-                user.tally
-            })
-        })
-        .collect();
-    let mut tally = Tally::default();
-    for task in tasks {
-        match task.await {
-            Ok(t) => tally.merge(t),
-            Err(e) => tally.error(Step::Transport, format!("a user's client failed: {e}")),
-        }
-    }
-    let wall = started.elapsed();
-    let server = server_times(&app)
-        .into_iter()
-        .filter(|t| t.route.starts_with("/registry"))
-        .collect();
-    let log = app.log();
-    if tally.errors.values().sum::<usize>() > 0 {
-        let lines: Vec<&str> = log.lines().collect();
-        eprintln!(
-            "{store_name}: the appliance's log ends:\n{}",
-            lines[lines.len().saturating_sub(30)..].join("\n")
+    let mut runs = Vec::new();
+    let mut next_resolve = 0;
+    for binary in binaries() {
+        let store_name = match &binary {
+            Some(path) => format!("{store_name} ({})", path.display()),
+            None => store_name.to_string(),
+        };
+        // As `City::start_core`, without its test clock (`--clock-file` is in debug builds only).
+        let app = Appliance::start_binary(
+            binary.as_deref(),
+            &city.root(),
+            &city.dir.path().join("data"),
+            &[
+                "--api-token-file",
+                city.token_file.to_str().unwrap(),
+                "--database-url",
+                &database,
+            ],
         );
+        app.wait_for("a revision applied", |s| s["ready"] == true);
+        let mut office = Office {
+            url: app.url.clone(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .pool_max_idle_per_host(256)
+                .build()
+                .unwrap(),
+            seeded: seeded.clone(),
+            next_resolve: AtomicUsize::new(next_resolve),
+            steps: Vec::new(),
+        };
+        let left_out = probe(&mut office, &probe_token).await;
+        eprintln!(
+            "{store_name}: {} users, {} steps each, think {} ms; steps {:?}",
+            settings.users,
+            settings.steps,
+            settings.think.as_millis(),
+            office.steps
+        );
+        let office = Arc::new(office);
+        let started = Instant::now();
+        let tasks: Vec<_> = users
+            .iter()
+            .copied()
+            .zip(tokens.iter().cloned())
+            .enumerate()
+            .map(|(n, ((role, official), (token, csrf)))| {
+                let office = office.clone();
+                let (steps, think) = (settings.steps, settings.think);
+                tokio::spawn(async move {
+                    let mut user = User {
+                        office: &office,
+                        role,
+                        official,
+                        token,
+                        csrf,
+                        dice: Dice(0x9e37_79b9 + n as u64 * 7_919),
+                        tally: Tally::default(),
+                    };
+                    for _ in 0..steps {
+                        // Think time: uniform over twice the mean, so users do not move in step.
+                        let pause = think.mul_f64(user.dice.below(2_000) as f64 / 1_000.0);
+                        tokio::time::sleep(pause).await;
+                        user.step().await;
+                    }
+                    user.tally
+                })
+            })
+            .collect();
+        let mut tally = Tally::default();
+        for task in tasks {
+            match task.await {
+                Ok(t) => tally.merge(t),
+                Err(e) => tally.error(Step::Transport, format!("a user's client failed: {e}")),
+            }
+        }
+        let wall = started.elapsed();
+        let server = server_times(&app)
+            .into_iter()
+            .filter(|t| t.route.starts_with("/registry"))
+            .collect();
+        let log = app.log();
+        if tally.errors.values().sum::<usize>() > 0 {
+            let lines: Vec<&str> = log.lines().collect();
+            eprintln!(
+                "{store_name}: the appliance's log ends:\n{}",
+                lines[lines.len().saturating_sub(30)..].join("\n")
+            );
+        }
+        let kept =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("registry-{store_name}.log"));
+        match std::fs::write(&kept, &log) {
+            Ok(()) => eprintln!(
+                "{store_name}: the appliance's whole log is in {}",
+                kept.display()
+            ),
+            Err(e) => eprintln!("{store_name}: the appliance's log could not be kept: {e}"),
+        }
+        drop(app);
+        next_resolve = office.next_resolve.load(Ordering::Relaxed);
+        runs.push(Run {
+            store: store_name,
+            tally,
+            wall,
+            left_out,
+            server,
+            seeding,
+        });
     }
-    let kept = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("registry-{store_name}.log"));
-    match std::fs::write(&kept, &log) {
-        Ok(()) => eprintln!(
-            "{store_name}: the appliance's whole log is in {}",
-            kept.display()
-        ),
-        Err(e) => eprintln!("{store_name}: the appliance's log could not be kept: {e}"),
-    }
-    drop(app);
-    Run {
-        store: store_name,
-        tally,
-        wall,
-        left_out,
-        server,
-        seeding,
-    }
+    runs
 }
 
 fn report(run: &mut Run, settings: &Settings) {
@@ -1246,14 +1272,14 @@ fn main() {
             Ok("1") => Store::sqlite_url(&dir.keep().join("registry.db")),
             _ => Store::sqlite_url(&dir.path().join("registry.db")),
         };
-        runs.push(runtime.block_on(run("SQLite", url, &settings)));
+        runs.extend(runtime.block_on(run("SQLite", url, &settings)));
     }
     if postgres {
         common::postgres::durable();
         match common::postgres::available() {
             Ok(()) => {
                 let url = common::postgres::fresh_database_sync();
-                runs.push(runtime.block_on(run("PostgreSQL", url, &settings)));
+                runs.extend(runtime.block_on(run("PostgreSQL", url, &settings)));
             }
             Err(why) => println!("PostgreSQL skipped: {why}"),
         }

@@ -25,13 +25,35 @@ impl Appliance {
         Self::start_with(root, data_dir, extra, &[])
     }
 
+    /// As [`Appliance::start`], with another build's `hromada` when `binary` names one (a
+    /// bench's A/B).
+    pub fn start_binary(
+        binary: Option<&Path>,
+        root: &Path,
+        data_dir: &Path,
+        extra: &[&str],
+    ) -> Appliance {
+        let binary = binary.unwrap_or(Path::new(env!("CARGO_BIN_EXE_hromada")));
+        Self::start_command(Command::new(binary), root, data_dir, extra, &[])
+    }
+
     pub fn start_with(
         root: &Path,
         data_dir: &Path,
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> Appliance {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_hromada"));
+        let command = Command::new(env!("CARGO_BIN_EXE_hromada"));
+        Self::start_command(command, root, data_dir, extra, env)
+    }
+
+    fn start_command(
+        mut command: Command,
+        root: &Path,
+        data_dir: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Appliance {
         command
             .arg("serve")
             .arg(root)
