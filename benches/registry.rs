@@ -1165,8 +1165,11 @@ async fn run(store_name: &'static str, database: String, settings: &Settings) ->
                 lines[lines.len().saturating_sub(30)..].join("\n")
             );
         }
-        let kept =
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("registry-{store_name}.log"));
+        let file: String = store_name
+            .chars()
+            .map(|c| if c.is_alphanumeric() { c } else { '-' })
+            .collect();
+        let kept = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("registry-{file}.log"));
         match std::fs::write(&kept, &log) {
             Ok(()) => eprintln!(
                 "{store_name}: the appliance's whole log is in {}",
