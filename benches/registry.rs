@@ -12,8 +12,10 @@
 //! `cargo bench --bench registry`; HROMADA_BENCH_CARDS (1000000), HROMADA_BENCH_USERS (2500),
 //! HROMADA_BENCH_STEPS (steps per user, 4), HROMADA_BENCH_THINK_MS (mean think time between a
 //! user's steps, 20000), HROMADA_BENCH_STORE (`sqlite`, `postgres` or `both`, the default);
-//! HROMADA_BENCH_QUICK=1 for a smoke run (20,000 cards, 100 users, 2 steps, 200 ms). The
-//! figures go to benches/README.md.
+//! HROMADA_BENCH_QUICK=1 for a smoke run (20,000 cards, 100 users, 2 steps, 200 ms);
+//! HROMADA_BENCH_BINARIES (`hromada` builds, comma-separated, measured in turn on the one seeded
+//! store: an A/B). The appliance's log is kept under the target's `tmp` folder. The figures go
+//! to benches/README.md.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
