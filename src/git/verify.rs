@@ -316,7 +316,7 @@ impl Verifier {
                         file.display()
                     )
                 })?;
-                crate::crypto::sha256(&bytes)
+                openssl::sha::sha256(&bytes)
             }
             None => [0; 32],
         };
