@@ -166,6 +166,8 @@ both! {
         let clock = FakeClock::at(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap());
         let engine = engine(&store, &clock).await;
         engine.apply_revision("r1", &city()).await.unwrap();
+        // As `serve` does once its engine has taken a revision: only then is the node ready.
+        shared.engine_ready.store(true, std::sync::atomic::Ordering::Relaxed);
         let applicant = Applicant { id: "3182736455".into(), name: "Тест Тестович".into(), email: None };
         engine.start(Start {
             key: "a", e_service: "material-aid", applicant: &applicant,
