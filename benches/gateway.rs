@@ -836,10 +836,7 @@ impl Watched {
         }
         let ticks: u64 = pids
             .iter()
-            .filter_map(|pid| {
-                let fields = proc_stat(*pid)?;
-                Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
-            })
+            .filter_map(|pid| cpu_ticks(&proc_stat(*pid)?))
             .sum();
         seconds(ticks)
     }
@@ -853,9 +850,8 @@ impl Watched {
             .filter_map(|task| {
                 let stat = std::fs::read_to_string(task.ok()?.path().join("stat")).ok()?;
                 let name = &stat[stat.find('(')? + 1..stat.rfind(')')?];
-                let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
                 (name == thread).then_some(())?;
-                Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+                cpu_ticks(&stat_fields(&stat)?)
             })
             .sum();
         seconds(ticks)
@@ -876,9 +872,18 @@ fn seconds(ticks: u64) -> Duration {
 /// The fields of /proc/PID/stat after the command name, from `state` (field 3) on: `utime` and
 /// `stime` (fields 14 and 15) are at 11 and 12, `ppid` (field 4) at 1.
 fn proc_stat(pid: u32) -> Option<Vec<String>> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat_fields(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// The fields of a `stat` file's text (a process's or a thread's) after the command name.
+fn stat_fields(stat: &str) -> Option<Vec<String>> {
     let after_name = &stat[stat.rfind(')')? + 1..];
     Some(after_name.split_whitespace().map(String::from).collect())
+}
+
+/// `utime` + `stime` of [`stat_fields`], in clock ticks.
+fn cpu_ticks(fields: &[String]) -> Option<u64> {
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
 fn children_of(parent: u32) -> Vec<u32> {

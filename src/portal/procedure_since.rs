@@ -24,7 +24,7 @@ pub fn procedure_hash(spec: &Spec, e_service: &EService) -> String {
     let form = spec.form(&e_service.form);
     let workflow = by_id(&spec.workflows, &e_service.workflow);
     let procedure = json!({ "e-service": e_service, "form": form, "workflow": workflow });
-    hex::encode(crate::crypto::sha256(procedure.to_string().as_bytes()))
+    crate::crypto::sha256_hex(procedure.to_string().as_bytes())
 }
 
 /// Records the procedure of every e-service of `compiled`, as of the moment it was compiled.

@@ -58,7 +58,7 @@ pub fn random_token() -> String {
 
 /// What the store keeps of a token: its SHA-256 in hex.
 pub fn digest(token: &str) -> String {
-    hex::encode(crate::crypto::sha256(token.as_bytes()))
+    crate::crypto::sha256_hex(token.as_bytes())
 }
 
 /// Whether two secrets are equal, in time independent of where they differ.

@@ -2,7 +2,6 @@
 //! draft's list of what it attaches as which of its form's attachments. A change takes the
 //! draft's row first, so it waits for (and then refuses after) the signing that locks it.
 
-use crate::crypto::sha256;
 use chrono::{DateTime, Utc};
 
 use super::{Store, StoreError, Tx, on_pool, on_tx, time_text};
@@ -60,7 +59,7 @@ pub enum AttachmentChange {
 
 /// SHA-256 of `content`, hex.
 pub fn content_hash(content: &[u8]) -> String {
-    hex::encode(sha256(content))
+    crate::crypto::sha256_hex(content)
 }
 
 impl Store {

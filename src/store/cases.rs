@@ -151,7 +151,7 @@ pub fn case_event_hash(prev_hash: &str, seq: i64, e: &NewCaseEvent) -> String {
         e.detail,
     ])
     .to_string();
-    hex::encode(crate::crypto::sha256(text.as_bytes()))
+    crate::crypto::sha256_hex(text.as_bytes())
 }
 
 impl CaseEventRow {
@@ -188,7 +188,7 @@ impl Store {
         workflow: &str,
         definition: &str,
     ) -> Result<(), StoreError> {
-        let digest = hex::encode(crate::crypto::sha256(definition.as_bytes()));
+        let digest = crate::crypto::sha256_hex(definition.as_bytes());
         let now = time_text(&chrono::Utc::now());
         on_pool!(&self.pool, pool => sqlx::query(
             "INSERT INTO workflow_definitions (revision, workflow, definition, digest, stored_at) \

@@ -63,7 +63,7 @@ pub struct RevocationRow {
 
 /// SHA-256 of `bytes`, lowercase hex, as `originals.digest` holds it.
 pub fn original_digest(bytes: &[u8]) -> String {
-    hex::encode(crate::crypto::sha256(bytes))
+    crate::crypto::sha256_hex(bytes)
 }
 
 impl Store {

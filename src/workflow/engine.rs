@@ -247,7 +247,7 @@ impl Engine {
                  cases of it cannot move until it is restored (from a backup of the store)"
             ))
         })?;
-        let digest = hex::encode(crate::crypto::sha256(row.definition.as_bytes()));
+        let digest = crate::crypto::sha256_hex(row.definition.as_bytes());
         if digest != row.digest {
             return Err(EngineError::Definition(format!(
                 "the pinned definition of workflow `{workflow}` for revision {revision} does not \
@@ -907,7 +907,7 @@ pub(super) fn fire_fingerprint(request: &Fire, details: Option<&Value>) -> Strin
 }
 
 pub(super) fn fingerprint(request: &Value) -> String {
-    hex::encode(crate::crypto::sha256(request.to_string().as_bytes()))
+    crate::crypto::sha256_hex(request.to_string().as_bytes())
 }
 
 fn result_of(row: &CaseRequestRow, key: &str, fingerprint: &str) -> Result<Moved, EngineError> {

@@ -137,7 +137,7 @@ impl PaymentProvider for LiqPay {
             amount: text(&order, "amount").and_then(|a| kopiyky(&a)),
             currency: text(&order, "currency").filter(|c| c.len() <= 8),
             transaction_id,
-            digest: hex::encode(crate::crypto::sha256(data.as_bytes())),
+            digest: crate::crypto::sha256_hex(data.as_bytes()),
         })
     }
 }

@@ -76,7 +76,7 @@ pub fn chain_hash(link: &Link) -> Option<String> {
 
 /// Lowercase hex SHA-256 of a stored bodies text.
 pub fn bodies_digest(bodies: &str) -> String {
-    hex::encode(crate::crypto::sha256(bodies.as_bytes()))
+    crate::crypto::sha256_hex(bodies.as_bytes())
 }
 
 /// Where a record landed in its node's chain.
